@@ -1,0 +1,112 @@
+# flowlake -- one Makefile for the binary, the tests, the fuzzers and the
+# benchmarks.
+#
+#   make                      build ./flowlake (release-ish, -O2)
+#   make check                unit + integration tests + fuzz corpus replay
+#   make SANITIZE=address,undefined check
+#   make fuzz                 libFuzzer targets (needs clang; scripts/bootstrap.sh --all)
+#   make bench                benchmark binaries (run bench/run.sh)
+#
+# Dependencies come from scripts/bootstrap.sh: Debian packages plus DuckDB in
+# .deps/duckdb (pinned in scripts/deps.env, checked by check-duckdb below).
+
+include scripts/deps.env
+
+CC       ?= cc
+SANITIZE ?=
+WERROR   ?= 1
+O        ?= 2
+BUILD    ?= build$(if $(SANITIZE),-san)
+
+DUCKDB_DIR := .deps/duckdb
+CPPFLAGS += -isystem $(DUCKDB_DIR)/include -Isrc
+CFLAGS   ?= -O$(O) -g
+CFLAGS   += -std=c17 -pthread -Wall -Wextra -Wpedantic -Wshadow \
+            -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla -Wundef \
+            -fno-common -MMD -MP
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+LDFLAGS  += -pthread -L$(DUCKDB_DIR)/lib -Wl,-rpath,$(abspath $(DUCKDB_DIR)/lib)
+LDLIBS   += -lduckdb -lz -lxxhash -lm
+
+LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC  := src/cli/main.c
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
+
+.PHONY: all check unit integration fuzz-replay fuzz bench clean check-duckdb
+
+all: flowlake
+
+# The binary lives at the top (./flowlake) for the release build; sanitizer
+# builds keep theirs in their build folder so both can coexist.
+ifeq ($(SANITIZE),)
+FLOWLAKE := flowlake
+else
+FLOWLAKE := $(BUILD)/flowlake
+all: $(FLOWLAKE)
+endif
+
+$(FLOWLAKE): $(BUILD)/src/cli/main.o $(BUILD)/libflowlake.a | check-duckdb
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/libflowlake.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c $(BUILD)/.flags | check-duckdb
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Persist the flags so that changing them rebuilds everything (Redis trick).
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CPPFLAGS) $(CFLAGS)' > $@
+FORCE:
+
+# Header and library must be the pinned version, and agree with each other.
+check-duckdb: $(BUILD)/duckdb-version-ok
+$(BUILD)/duckdb-version-ok: scripts/check-duckdb.sh scripts/deps.env
+	@mkdir -p $(BUILD)
+	@scripts/check-duckdb.sh "$(DUCKDB_VERSION)" "$(DUCKDB_DIR)" "$(BUILD)"
+	@touch $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(BUILD)/libflowlake.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(BUILD)/libflowlake.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< fuzz/replay_main.c $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
+
+check: $(FLOWLAKE) $(TEST_BIN) $(FUZZ_REPLAY)
+	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh
+
+# libFuzzer builds (clang only): make fuzz FUZZ_SECONDS=60
+FUZZ_SECONDS ?= 30
+fuzz:
+	@mkdir -p fuzz/out
+	@for f in $(FUZZ_SRC); do \
+	    n=$$(basename $$f .c); \
+	    clang -O1 -g -std=c17 -fsanitize=fuzzer,address,undefined -Isrc -I$(DUCKDB_DIR)/include \
+	        -o fuzz/out/$$n $$f $(filter-out src/archive/% src/query/%,$(LIB_SRC)) -lz -lxxhash -lm || exit 1; \
+	    mkdir -p fuzz/corpus/$$n; \
+	    fuzz/out/$$n -max_total_time=$(FUZZ_SECONDS) fuzz/out/$$n.new fuzz/corpus/$$n || exit 1; \
+	done
+
+bench: flowlake $(BUILD)/bench/bench_parse
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libflowlake.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
+
+clean:
+	rm -rf build build-san flowlake fuzz/out
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

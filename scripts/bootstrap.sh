@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs every dependency of flowlake on a fresh Debian 12 machine:
+# the Debian -dev packages (apt-get) and DuckDB's official shared library and
+# C header from the npm registry, at the versions pinned in scripts/deps.env,
+# into .deps/ (git-ignored). Idempotent: a second run only checks.
+#
+#   scripts/bootstrap.sh            build + test dependencies
+#   scripts/bootstrap.sh --all      also clang/libFuzzer, hyperfine, time
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=deps.env
+. "$here/scripts/deps.env"
+
+want_optional=0
+[ "${1:-}" = "--all" ] && want_optional=1
+
+sudo_cmd=""
+[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+
+missing=()
+pkgs="$APT_PACKAGES"
+[ $want_optional -eq 1 ] && pkgs="$pkgs $APT_PACKAGES_OPTIONAL"
+for p in $pkgs; do
+    # npm may come from elsewhere than Debian (e.g. NodeSource); any working
+    # npm will do for fetching the DuckDB tarballs.
+    case "$p" in nodejs|npm) command -v "$p" >/dev/null 2>&1 && continue ;; esac
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "bootstrap: installing Debian packages: ${missing[*]}"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+deps="$here/.deps"
+stamp="$deps/duckdb/VERSION"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$DUCKDB_VERSION" ] \
+   && [ -f "$deps/duckdb/lib/libduckdb.so" ] && [ -f "$deps/duckdb/include/duckdb.h" ]; then
+    echo "bootstrap: DuckDB $DUCKDB_VERSION already in .deps/duckdb"
+    exit 0
+fi
+
+echo "bootstrap: fetching DuckDB $DUCKDB_VERSION from the npm registry"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# npm pack verifies each tarball against the registry's integrity hash.
+(cd "$tmp" && npm pack --silent "$DUCKDB_LIB_PACKAGE" "$DUCKDB_HEADER_PACKAGE" >/dev/null)
+mkdir -p "$tmp/lib" "$tmp/hdr"
+tar xzf "$tmp"/duckdb-node-bindings-linux-x64-*.tgz -C "$tmp/lib" package/libduckdb.so package/LICENSE
+tar xzf "$tmp"/duckdb-"$DUCKDB_VERSION".tgz -C "$tmp/hdr" package/src/duckdb/src/include/duckdb.h
+
+rm -rf "$deps/duckdb"
+mkdir -p "$deps/duckdb/lib" "$deps/duckdb/include"
+cp "$tmp/lib/package/libduckdb.so" "$deps/duckdb/lib/"
+cp "$tmp/lib/package/LICENSE" "$deps/duckdb/LICENSE"
+cp "$tmp/hdr/package/src/duckdb/src/include/duckdb.h" "$deps/duckdb/include/"
+echo "$DUCKDB_VERSION" > "$stamp"
+echo "bootstrap: DuckDB $DUCKDB_VERSION installed in .deps/duckdb"

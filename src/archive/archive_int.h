@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * archive_int.h -- declarations shared by the files of src/archive/ and
+ * nobody else (SQLite's btreeInt.h pattern).
+ */
+#ifndef FL_ARCHIVE_INT_H
+#define FL_ARCHIVE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/fl_digest.h"
+#include "../decode/lines.h"
+#include "../parse/format.h"
+
+/* ---- rejects.c: the rejected-records file --------------------------- */
+
+/* JSON lines: {"source":..,"line":N,"reason":..,"raw":..}. Opened on the
+ * first reject; thread-safe. */
+struct fl_rejects;
+
+int  fl_rejects_create(const char *path, struct fl_rejects **out);
+/* Records one bad line; prints the first few to stderr too. */
+int  fl_rejects_add(struct fl_rejects *r, const char *source,
+                    unsigned long long line, const char *reason,
+                    const char *raw, size_t raw_len);
+uint64_t fl_rejects_count(struct fl_rejects *r);
+/* Flushes and fsyncs; returns 0 or -errno. */
+int  fl_rejects_close(struct fl_rejects *r);
+void fl_rejects_destroy(struct fl_rejects *r);
+/* Appends s to buf as a JSON string literal (with quotes); returns bytes
+ * written or 0 when cap is too small. */
+size_t fl_json_escape(char *buf, size_t cap, const char *s, size_t len);
+
+/* ---- manifest.c: digests of converted inputs ------------------------ */
+
+struct fl_manifest;
+
+/* Loads ARCHIVE/_flowlake/inputs.tsv (missing = empty). */
+int  fl_manifest_load(const char *meta_dir, struct fl_manifest **out);
+/* Returns the run id that converted d, or NULL. */
+const char *fl_manifest_find(const struct fl_manifest *m,
+                             const struct fl_digest *d);
+/* True when d is recorded in inputs.tsv (not only remembered). */
+int  fl_manifest_on_disk(const struct fl_manifest *m,
+                         const struct fl_digest *d);
+/* Remembers d (on_disk: it is in inputs.tsv; 0: only in this run, to
+ * catch the same content given twice). */
+int  fl_manifest_remember(struct fl_manifest *m, const struct fl_digest *d,
+                          const char *run_id, int on_disk);
+/* Appends a line to inputs.tsv and fsyncs it. */
+int  fl_manifest_append(struct fl_manifest *m, const char *line);
+void fl_manifest_destroy(struct fl_manifest *m);
+
+/* ---- publish.c: staging -> archive, crash-safe ---------------------- */
+
+struct fl_publish_result {
+    uint64_t files;
+    uint64_t bytes;
+};
+
+/* Moves every file under staging_dir to the same relative path under
+ * archive_dir: journal, fsync each file, rename, fsync directories,
+ * append manifest_lines to the manifest, drop the journal and staging.
+ * manifest_lines may be NULL. */
+int  fl_publish(const char *archive_dir, const char *meta_dir,
+                const char *run_id, const char *staging_dir,
+                struct fl_manifest *manifest, const char *manifest_lines,
+                struct fl_publish_result *res, char *err, size_t errlen);
+
+/* Finishes publishes interrupted by a crash and removes staging folders
+ * of runs that never reached the publish step. */
+int  fl_publish_recover(const char *archive_dir, const char *meta_dir,
+                        struct fl_manifest *manifest, char *err,
+                        size_t errlen);
+
+/* ---- scan.c: the DuckDB table function that parses inputs ----------- */
+
+struct fl_input {
+    char              *path;         /* "-" for stdin */
+    int                is_stdin;
+    uint64_t           size;         /* 0 when unknown */
+    struct fl_digest   digest;       /* of the raw bytes (files: before) */
+    struct fl_format  *header_fmt;   /* from the input's header line */
+    struct fl_lines   *lines;        /* kept open: stdin only */
+};
+
+struct fl_scan {
+    /* Read-only while DuckDB runs the scan. */
+    struct fl_input         *inputs;
+    size_t                   n_inputs;
+    const struct fl_format  *format;       /* --format or default */
+    char                   **extra;        /* unknown field names */
+    size_t                   n_extra;
+    int                      strict;
+    size_t                   max_line;
+    int64_t                  fallback_time;   /* partition of NULL start */
+    struct fl_rejects       *rejects;
+    int                      progress;
+    uint64_t                 total_bytes;     /* 0 when unknown */
+
+    /* Shared: guarded by mu. */
+    pthread_mutex_t          mu;
+    size_t                   cur;             /* input being read */
+    struct fl_lines         *lines;
+    uint64_t                 bytes_done;      /* raw bytes of closed inputs */
+    int                      failed;
+    char                     errmsg[512];
+    double                   started, last_progress;
+
+    _Atomic uint64_t         records_read;
+    _Atomic uint64_t         rejected;
+};
+
+/* Registers flowlake_scan() on con, reading the given scan state. con is
+ * a duckdb_connection (void * keeps duckdb.h out of this header). */
+int  fl_scan_register(void *con, struct fl_scan *scan);
+
+/* Peeks at each input's first line for a header, and collects the unknown
+ * field names of every format into scan->extra. */
+int  fl_scan_prepare(struct fl_scan *scan, char *err, size_t errlen);
+void fl_scan_free(struct fl_scan *scan);
+
+#endif /* FL_ARCHIVE_INT_H */

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * convert.c -- `flowlake convert`: inputs -> parse -> DuckDB Parquet
+ * writer -> staged files -> atomic publish (see convert.h for the contract).
+ *
+ * Order of work for one run:
+ *   1. lock the archive (one convert at a time), finish any publish a crash
+ *      interrupted, load the manifest of converted inputs;
+ *   2. expand the inputs (folders recursively), digest each file and skip
+ *      the ones the manifest or this run already has;
+ *   3. peek at each input's first line for an S3 header;
+ *   4. COPY (SELECT * FROM flowlake_scan()) TO the run's staging folder,
+ *      Parquet + zstd, partitioned by year/month/day/hour;
+ *   5. publish the staged files and record the inputs in the manifest.
+ */
+#include "../core/fl_config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "duckdb.h"
+
+#include "../core/fl_error.h"
+#include "../core/fl_fs.h"
+#include "../core/fl_mem.h"
+#include "../core/fl_time.h"
+#include "archive_int.h"
+#include "convert.h"
+
+struct run {
+    const struct fl_convert_opts *opts;
+    char              *meta_dir;
+    char              *staging_dir;
+    char              *tmp_dir;
+    int                lock_fd;
+    struct fl_manifest *manifest;
+    struct fl_format  *format;
+    struct fl_input   *inputs;
+    size_t             n_inputs, cap_inputs;
+    uint64_t           skipped;
+    char               run_id[40];
+    char               err[1024];
+};
+
+
+/* ---- inputs --------------------------------------------------------- */
+
+static int
+add_input(struct run *run, const char *path, int is_stdin, uint64_t size)
+{
+    if (run->n_inputs == run->cap_inputs) {
+        size_t ncap = run->cap_inputs ? run->cap_inputs * 2 : 16;
+        struct fl_input *p = fl_realloc(run->inputs, ncap * sizeof *p);
+        if (p == NULL)
+            return FL_ENOMEM;
+        run->inputs = p;
+        run->cap_inputs = ncap;
+    }
+    struct fl_input *in = &run->inputs[run->n_inputs];
+    memset(in, 0, sizeof *in);
+    if ((in->path = fl_strdup(path)) == NULL)
+        return FL_ENOMEM;
+    in->is_stdin = is_stdin;
+    in->size = size;
+    run->n_inputs++;
+    return FL_OK;
+}
+
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+
+/* Digests a file and adds it unless it was converted before. */
+static int
+consider_file(struct run *run, const char *path, uint64_t size)
+{
+    struct fl_digest d;
+    int rc = fl_digest_file(path, &d);
+    if (rc < 0) {
+        snprintf(run->err, sizeof run->err, "%s: %s", path, fl_strerror(rc));
+        return rc;
+    }
+    const char *seen = fl_manifest_find(run->manifest, &d);
+    if (seen != NULL) {
+        if (strcmp(seen, run->run_id) == 0)
+            fprintf(stderr, "flowlake: skipping %s: same content as another "
+                    "input of this run\n", path);
+        else
+            fprintf(stderr, "flowlake: skipping %s: already converted "
+                    "(run %s)\n", path, seen);
+        run->skipped++;
+        return FL_OK;
+    }
+    if ((rc = fl_manifest_remember(run->manifest, &d, run->run_id, 0)) < 0
+        || (rc = add_input(run, path, 0, size)) < 0)
+        return rc;
+    run->inputs[run->n_inputs - 1].digest = d;
+    return FL_OK;
+}
+
+
+static int
+walk_file(void *ctx, const char *path)
+{
+    struct run *run = ctx;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    /* What an S3 sync of flow logs leaves: .log.gz (and .log when
+     * decompressed by hand); hidden files are sync tools' temporaries. */
+    if (base[0] == '.'
+        || !(ends_with(base, ".log") || ends_with(base, ".gz")
+             || ends_with(base, ".txt")))
+        return FL_OK;
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return FL_OK;
+    return consider_file(run, path, (uint64_t)st.st_size);
+}
+
+
+static int
+expand_inputs(struct run *run, char *const *args, size_t n)
+{
+    int rc = FL_OK, have_stdin = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct stat st;
+        if (strcmp(args[i], "-") == 0) {
+            if (have_stdin++) {
+                snprintf(run->err, sizeof run->err, "'-' given twice");
+                return FL_ECONFIG;
+            }
+            rc = add_input(run, "-", 1, 0);
+        } else if (stat(args[i], &st) < 0) {
+            rc = -errno;
+            snprintf(run->err, sizeof run->err, "%s: %s", args[i],
+                     strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = fl_fs_walk(args[i], walk_file, run);
+            if (rc < 0 && run->err[0] == '\0')
+                snprintf(run->err, sizeof run->err, "%s: %s", args[i],
+                         fl_strerror(rc));
+        } else {
+            rc = consider_file(run, args[i], (uint64_t)st.st_size);
+        }
+    }
+    return rc;
+}
+
+
+/* ---- run set-up ----------------------------------------------------- */
+
+static void
+make_run_id(char *out, size_t len)
+{
+    struct fl_civil c;
+    uint32_t rnd = 0;
+    fl_time_to_civil(fl_time_now(), &c);
+    if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        rnd = (uint32_t)getpid() ^ (uint32_t)fl_time_now();
+    snprintf(out, len, "%04d%02d%02dT%02d%02d%02dZ-%08x", c.year, c.month,
+             c.day, c.hour, c.minute, c.second, rnd);
+}
+
+
+static int
+lock_archive(struct run *run)
+{
+    char *path = fl_fs_join(run->meta_dir, "lock");
+    if (path == NULL)
+        return FL_ENOMEM;
+    run->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fl_free(path);
+    if (run->lock_fd < 0)
+        return -errno;
+    if (flock(run->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int rc = -errno;
+        snprintf(run->err, sizeof run->err, "another flowlake process is "
+                 "converting into %s", run->opts->archive_dir);
+        return rc;
+    }
+    return FL_OK;
+}
+
+
+/* SQL string literal of s ('' doubled); fl_free the result. */
+static char *
+sql_quote(const char *s)
+{
+    size_t n = 3;
+    for (const char *p = s; *p; p++)
+        n += *p == '\'' ? 2 : 1;
+    char *q = fl_malloc(n), *o = q;
+    if (q == NULL)
+        return NULL;
+    *o++ = '\'';
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'')
+            *o++ = '\'';
+        *o++ = *p;
+    }
+    *o++ = '\'';
+    *o = '\0';
+    return q;
+}
+
+
+static int
+exec(duckdb_connection con, const char *sql, char *err, size_t errlen,
+     uint64_t *out_count)
+{
+    duckdb_result res;
+    if (duckdb_query(con, sql, &res) == DuckDBError) {
+        snprintf(err, errlen, "%s", duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return FL_EDB;
+    }
+    if (out_count != NULL)
+        *out_count = (uint64_t)duckdb_value_int64(&res, 0, 0);
+    duckdb_destroy_result(&res);
+    return FL_OK;
+}
+
+
+/* Runs the COPY that parses everything into the staging folder. */
+static int
+write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
+{
+    duckdb_database db = NULL;
+    duckdb_connection con = NULL;
+    duckdb_config cfg = NULL;
+    char *staging_q = NULL, *tmp_q = NULL, *sql = NULL;
+    char buf[64], *open_err = NULL;
+    int rc;
+
+    if (duckdb_create_config(&cfg) == DuckDBError) {
+        snprintf(run->err, sizeof run->err, "cannot configure DuckDB");
+        return FL_EDB;
+    }
+    if (run->opts->threads > 0) {
+        snprintf(buf, sizeof buf, "%d", run->opts->threads);
+        duckdb_set_config(cfg, "threads", buf);
+    }
+    if (run->opts->memory_limit != NULL)
+        duckdb_set_config(cfg, "memory_limit", run->opts->memory_limit);
+    /* Row order within a partition carries no meaning for flow logs;
+     * dropping it lets DuckDB's writer run without reordering. */
+    duckdb_set_config(cfg, "preserve_insertion_order", "false");
+    duckdb_set_config(cfg, "temp_directory", run->tmp_dir);
+    if (duckdb_open_ext(NULL, &db, cfg, &open_err) == DuckDBError) {
+        snprintf(run->err, sizeof run->err, "cannot open DuckDB: %s",
+                 open_err ? open_err : "unknown error");
+        duckdb_free(open_err);
+        duckdb_destroy_config(&cfg);
+        return FL_EDB;
+    }
+    duckdb_destroy_config(&cfg);
+    if (duckdb_connect(db, &con) == DuckDBError) {
+        snprintf(run->err, sizeof run->err, "cannot connect to DuckDB");
+        rc = FL_EDB;
+        goto out;
+    }
+    if ((rc = fl_scan_register(&con, scan)) < 0) {
+        snprintf(run->err, sizeof run->err, "cannot register flowlake_scan");
+        goto out;
+    }
+    staging_q = sql_quote(run->staging_dir);
+    tmp_q = sql_quote(run->tmp_dir);
+    size_t cap = strlen(run->staging_dir) * 2 + 512;
+    sql = fl_malloc(cap);
+    if (staging_q == NULL || tmp_q == NULL || sql == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    snprintf(sql, cap,
+             "COPY (SELECT * FROM flowlake_scan()) TO %s "
+             "(FORMAT parquet, COMPRESSION zstd, "
+             "PARTITION_BY (year, month, day, hour), "
+             "FILENAME_PATTERN 'part-%s-{i}')",
+             staging_q, run->run_id);
+    rc = exec(con, sql, run->err, sizeof run->err, out_rows);
+out:
+    fl_free(staging_q);
+    fl_free(tmp_q);
+    fl_free(sql);
+    if (con != NULL)
+        duckdb_disconnect(&con);
+    duckdb_close(&db);
+    return rc;
+}
+
+
+/* Manifest lines for the inputs converted by this run. */
+static char *
+manifest_lines(struct run *run)
+{
+    size_t cap = 1, o = 0;
+    for (size_t i = 0; i < run->n_inputs; i++)
+        cap += strlen(run->inputs[i].path) + 128;
+    char *text = fl_malloc(cap);
+    if (text == NULL)
+        return NULL;
+    struct fl_civil c;
+    char when[32];
+    fl_time_to_civil(fl_time_now(), &c);
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year,
+             c.month, c.day, c.hour, c.minute, c.second);
+    for (size_t i = 0; i < run->n_inputs; i++) {
+        struct fl_input *in = &run->inputs[i];
+        char hex[FL_DIGEST_HEX];
+        fl_digest_hex(&in->digest, hex);
+        o += (size_t)snprintf(text + o, cap - o, "%s\t%llu\t%s\t%s\t", hex,
+                              (unsigned long long)in->size, run->run_id, when);
+        /* The path is informational; keep the line format intact. */
+        for (const char *p = in->path; *p; p++)
+            text[o++] = (*p == '\t' || *p == '\n') ? '?' : *p;
+        text[o++] = '\n';
+        text[o] = '\0';
+    }
+    text[o] = '\0';
+    return text;
+}
+
+
+static void
+free_run(struct run *run)
+{
+    for (size_t i = 0; i < run->n_inputs; i++) {
+        fl_free(run->inputs[i].path);
+        fl_format_destroy(run->inputs[i].header_fmt);
+        fl_lines_destroy(run->inputs[i].lines);
+    }
+    fl_free(run->inputs);
+    fl_format_destroy(run->format);
+    fl_manifest_destroy(run->manifest);
+    if (run->lock_fd >= 0)
+        close(run->lock_fd);
+    fl_free(run->meta_dir);
+    fl_free(run->staging_dir);
+    fl_free(run->tmp_dir);
+}
+
+
+int
+fl_convert_run(const struct fl_convert_opts *opts, char *const *args,
+               size_t n_args, struct fl_convert_stats *st, char **out_err)
+{
+    struct run run = { .opts = opts, .lock_fd = -1 };
+    struct fl_scan scan;
+    struct fl_parse_err perr;
+    char *mlines = NULL, *rejects_path = NULL;
+    double t0 = fl_time_mono();
+    uint64_t rows = 0;
+    int rc, scan_ready = 0;
+
+    memset(st, 0, sizeof *st);
+    memset(&scan, 0, sizeof scan);
+    make_run_id(run.run_id, sizeof run.run_id);
+    snprintf(st->run_id, sizeof st->run_id, "%s", run.run_id);
+
+    run.meta_dir = fl_fs_join(opts->archive_dir, "_flowlake");
+    char sname[64];
+    snprintf(sname, sizeof sname, "staging-%s", run.run_id);
+    run.staging_dir = run.meta_dir ? fl_fs_join(run.meta_dir, sname) : NULL;
+    run.tmp_dir = run.meta_dir ? fl_fs_join(run.meta_dir, "tmp") : NULL;
+    if (run.meta_dir == NULL || run.staging_dir == NULL || run.tmp_dir == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    if ((rc = fl_fs_mkdirs(run.meta_dir)) < 0) {
+        snprintf(run.err, sizeof run.err, "cannot create %s: %s",
+                 run.meta_dir, fl_strerror(rc));
+        goto out;
+    }
+    if ((rc = lock_archive(&run)) < 0)
+        goto out;
+    if ((rc = fl_manifest_load(run.meta_dir, &run.manifest)) < 0) {
+        snprintf(run.err, sizeof run.err, "cannot read the manifest in %s: %s",
+                 run.meta_dir, fl_strerror(rc));
+        goto out;
+    }
+    if ((rc = fl_publish_recover(opts->archive_dir, run.meta_dir,
+                                 run.manifest, run.err, sizeof run.err)) < 0)
+        goto out;
+
+    if (opts->format_spec != NULL)
+        rc = fl_format_parse(opts->format_spec, &run.format, &perr);
+    else
+        rc = fl_format_default(&run.format);
+    if (rc < 0) {
+        snprintf(run.err, sizeof run.err, "--format: %s", perr.reason);
+        goto out;
+    }
+    if ((rc = expand_inputs(&run, args, n_args)) < 0)
+        goto out;
+    st->inputs_skipped = run.skipped;
+    st->inputs = run.n_inputs;
+    if (run.n_inputs == 0) {
+        rc = FL_OK;
+        goto done;
+    }
+
+    char rname[96];
+    snprintf(rname, sizeof rname, "_errors/convert-%s.jsonl", run.run_id);
+    rejects_path = fl_fs_join(opts->archive_dir, rname);
+    if (rejects_path == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+
+    scan.inputs = run.inputs;
+    scan.n_inputs = run.n_inputs;
+    scan.format = run.format;
+    scan.strict = opts->strict;
+    scan.max_line = opts->max_line ? opts->max_line : FL_LINES_DEFAULT_MAX_LINE;
+    scan.fallback_time = fl_time_now();
+    scan.progress = opts->progress;
+    scan.started = fl_time_mono();
+    for (size_t i = 0; i < run.n_inputs; i++)
+        scan.total_bytes += run.inputs[i].size;
+    if (run.inputs[run.n_inputs - 1].is_stdin || scan.total_bytes == 0)
+        scan.total_bytes = 0;
+    pthread_mutex_init(&scan.mu, NULL);
+    scan_ready = 1;
+    if ((rc = fl_rejects_create(rejects_path, &scan.rejects)) < 0)
+        goto out;
+    if ((rc = fl_scan_prepare(&scan, run.err, sizeof run.err)) < 0)
+        goto out;
+
+    rc = write_parquet(&run, &scan, &rows);
+    int rej_rc = fl_rejects_close(scan.rejects);
+    if (rc < 0) {
+        /* The scan's own message (file:line) beats DuckDB's wrapping. */
+        if (scan.errmsg[0] != '\0')
+            snprintf(run.err, sizeof run.err, "%s", scan.errmsg);
+        (void)fl_fs_remove_tree(run.staging_dir);
+        goto out;
+    }
+    if (rej_rc < 0) {
+        rc = rej_rc;
+        snprintf(run.err, sizeof run.err, "cannot write %s: %s",
+                 rejects_path, fl_strerror(rc));
+        (void)fl_fs_remove_tree(run.staging_dir);
+        goto out;
+    }
+    for (size_t i = 0; i < run.n_inputs; i++) {
+        struct fl_input *in = &run.inputs[i];
+        if (!in->is_stdin)
+            continue;
+        in->size = scan.bytes_done;
+        const char *seen = fl_manifest_find(run.manifest, &in->digest);
+        if (seen != NULL) {
+            (void)fl_fs_remove_tree(run.staging_dir);
+            snprintf(run.err, sizeof run.err, "stdin: this content was "
+                     "already converted (run %s); nothing published", seen);
+            rc = FL_EDUP;
+            goto out;
+        }
+    }
+
+    if ((mlines = manifest_lines(&run)) == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    struct fl_publish_result pub;
+    rc = fl_publish(opts->archive_dir, run.meta_dir, run.run_id,
+                    run.staging_dir, run.manifest, mlines, &pub, run.err,
+                    sizeof run.err);
+    if (rc < 0)
+        goto out;
+    st->files_written = pub.files;
+    st->bytes_written = pub.bytes;
+    st->records_written = rows;
+    st->records_read = atomic_load(&scan.records_read);
+    st->rejected = atomic_load(&scan.rejected);
+    st->bytes_in = scan.bytes_done;
+    if (st->rejected > 0)
+        snprintf(st->rejects_path, sizeof st->rejects_path, "%s",
+                 rejects_path);
+done:
+    rc = FL_OK;
+out:
+    st->seconds = fl_time_mono() - t0;
+    if (rc < 0 && out_err != NULL) {
+        if (run.err[0] == '\0')
+            snprintf(run.err, sizeof run.err, "%s", fl_strerror(rc));
+        *out_err = fl_strdup(run.err);
+    }
+    if (scan_ready) {
+        fl_rejects_destroy(scan.rejects);
+        fl_scan_free(&scan);
+        pthread_mutex_destroy(&scan.mu);
+    }
+    fl_free(mlines);
+    fl_free(rejects_path);
+    free_run(&run);
+    return rc;
+}

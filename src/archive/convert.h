@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * convert.h -- the batch pipeline: flow log files in, Hive-partitioned
+ * Parquet out (`flowlake convert`).
+ *
+ * Inputs are files, folders (walked recursively, as an S3 sync leaves
+ * them) or "-" for stdin, plain or gzip. Each input's first line is checked
+ * for an S3 header, which then defines that input's format; otherwise the
+ * --format string, else the default v2 format, applies. Records are parsed
+ * in parallel and handed to DuckDB, which writes zstd Parquet into
+ *   ARCHIVE/year=YYYY/month=MM/day=DD/hour=HH/part-<run>-<n>.parquet
+ * partitioned on each flow's `start` (UTC).
+ *
+ * Guarantees:
+ *   - A reader never sees half a file: files are written into a staging
+ *     folder, fsynced and renamed into place; a journal makes the publish
+ *     step roll forward after a crash.
+ *   - Converting the same input twice does not duplicate it: a file whose
+ *     content digest is in the archive's manifest is skipped and reported.
+ *   - Bad lines are rejected with file, line and reason into
+ *     ARCHIVE/_errors/convert-<run>.jsonl (with the raw text), counted,
+ *     and the rest goes on; in strict mode the first one stops the run and
+ *     nothing is published.
+ *
+ * Thread: the caller's; the parse runs on DuckDB's worker threads.
+ */
+#ifndef FL_CONVERT_H
+#define FL_CONVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fl_convert_opts {
+    const char *archive_dir;     /* created if missing */
+    const char *format_spec;     /* "${version} ..." or NULL for default */
+    int         strict;          /* stop at the first bad line */
+    int         progress;        /* progress line on stderr */
+    size_t      max_line;        /* 0 = FL_LINES_DEFAULT_MAX_LINE */
+    int         threads;         /* 0 = all cores */
+    const char *memory_limit;    /* DuckDB memory_limit, NULL = default */
+};
+
+struct fl_convert_stats {
+    uint64_t records_read;       /* non-blank lines seen (header excluded) */
+    uint64_t records_written;
+    uint64_t rejected;
+    uint64_t files_written;      /* Parquet files published */
+    uint64_t bytes_written;      /* their total size */
+    uint64_t inputs;             /* inputs converted */
+    uint64_t inputs_skipped;     /* already in the archive */
+    uint64_t bytes_in;           /* raw input bytes read */
+    double   seconds;
+    char     run_id[40];
+    char     rejects_path[4096]; /* "" when nothing was rejected */
+};
+
+/* Converts the inputs into the archive. Returns 0, or <0 with *out_err set
+ * to a message the caller frees with fl_free(). Messages about skipped
+ * inputs and the first rejected lines go to stderr. */
+int fl_convert_run(const struct fl_convert_opts *opts,
+                   char *const *inputs, size_t n_inputs,
+                   struct fl_convert_stats *stats, char **out_err);
+
+#endif /* FL_CONVERT_H */

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * publish.c -- moves a run's Parquet files from its staging folder into
+ * the archive so that readers never see half a file and a crash at any
+ * moment leaves the archive with either all of a run or none of it.
+ *
+ * Protocol, for run R with staging folder META/staging-R/:
+ *   1. write META/journal-R.manifest (the manifest lines of R's inputs) and
+ *      META/journal-R.files (the relative path of every staged file, then a
+ *      line "END"); fsync both and META. The complete .files journal is the
+ *      commit point.
+ *   2. fsync each staged file, rename it to ARCHIVE/<relative path>, fsync
+ *      each destination folder.
+ *   3. append the manifest lines to META/inputs.tsv (fsync), then delete the
+ *      journal and the staging folder.
+ * Recovery (fl_publish_recover, run before every convert) rolls a committed
+ * journal forward -- files already renamed are skipped, manifest lines
+ * already present are not added twice -- and deletes staging folders that
+ * never reached the commit point.
+ */
+#include "../core/fl_config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_fs.h"
+#include "../core/fl_mem.h"
+#include "archive_int.h"
+
+struct collect {
+    const char *root;
+    size_t      root_len;
+    char       *list;          /* relative paths, '\n' separated */
+    size_t      len, cap;
+    uint64_t    files, bytes;
+};
+
+
+/* Appends one line to the collected list. */
+static int
+list_append(struct collect *c, const char *line)
+{
+    size_t n = strlen(line);
+    if (c->len + n + 2 > c->cap) {
+        size_t ncap = (c->cap + n + 2) * 2;
+        char *p = fl_realloc(c->list, ncap);
+        if (p == NULL)
+            return FL_ENOMEM;
+        c->list = p;
+        c->cap = ncap;
+    }
+    memcpy(c->list + c->len, line, n);
+    c->len += n;
+    c->list[c->len++] = '\n';
+    c->list[c->len] = '\0';
+    return FL_OK;
+}
+
+
+static int
+collect_file(void *ctx, const char *path)
+{
+    struct collect *c = ctx;
+    struct stat st;
+
+    if (stat(path, &st) == 0)
+        c->bytes += (uint64_t)st.st_size;
+    c->files++;
+    return list_append(c, path + c->root_len + 1);
+}
+
+
+/* Splits text in place into lines: returns the next line (NUL-terminated,
+ * without its newline) and advances *cursor, or NULL at the end. */
+static char *
+next_line(char **cursor)
+{
+    char *p = *cursor;
+    if (p == NULL || *p == '\0')
+        return NULL;
+    char *nl = strchr(p, '\n');
+    if (nl != NULL) {
+        *nl = '\0';
+        *cursor = nl + 1;
+    } else {
+        *cursor = p + strlen(p);
+    }
+    return p;
+}
+
+
+static char *
+journal_path(const char *meta_dir, const char *run_id, const char *ext)
+{
+    char name[256];
+    snprintf(name, sizeof name, "journal-%s.%s", run_id, ext);
+    return fl_fs_join(meta_dir, name);
+}
+
+
+static int
+write_file_synced(const char *path, const char *text, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int rc = fl_fs_write_all(fd, text, len);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+
+/* Renames every listed file from staging to the archive (step 2). Files
+ * no longer in staging were moved by an earlier, interrupted attempt. */
+static int
+move_files(const char *archive_dir, const char *staging_dir, char *list,
+           char *err, size_t errlen)
+{
+    char *cursor = list;
+    for (char *rel = next_line(&cursor); rel != NULL;
+         rel = next_line(&cursor)) {
+        if (strcmp(rel, "END") == 0)
+            break;
+        char *from = fl_fs_join(staging_dir, rel);
+        char *to = fl_fs_join(archive_dir, rel);
+        int rc = FL_OK;
+        if (from == NULL || to == NULL) {
+            rc = FL_ENOMEM;
+        } else if (access(from, F_OK) == 0) {
+            char *slash = strrchr(to, '/');
+            *slash = '\0';
+            rc = fl_fs_mkdirs(to);
+            *slash = '/';
+            if (rc == 0)
+                rc = fl_fs_fsync_path(from);
+            if (rc == 0 && rename(from, to) < 0)
+                rc = -errno;
+            if (rc == 0) {
+                *slash = '\0';
+                rc = fl_fs_fsync_path(to);
+                *slash = '/';
+            }
+        }
+        if (rc < 0)
+            snprintf(err, errlen, "cannot publish %s: %s", rel,
+                     fl_strerror(rc));
+        fl_free(from);
+        fl_free(to);
+        if (rc < 0)
+            return rc;
+    }
+    return FL_OK;
+}
+
+
+/* Appends the manifest lines whose digest the manifest does not hold yet
+ * (step 3; idempotent for recovery). */
+static int
+append_manifest(struct fl_manifest *m, char *lines)
+{
+    char *cursor = lines;
+    for (char *line = next_line(&cursor); line != NULL;
+         line = next_line(&cursor)) {
+        struct fl_digest d;
+        if (strlen(line) < 33 || fl_digest_from_hex(line, &d) < 0)
+            continue;
+        if (fl_manifest_on_disk(m, &d))
+            continue;
+        size_t n = strlen(line);
+        char *text = fl_malloc(n + 2);
+        if (text == NULL)
+            return FL_ENOMEM;
+        memcpy(text, line, n);
+        memcpy(text + n, "\n", 2);
+        int rc = fl_manifest_append(m, text);
+        fl_free(text);
+        if (rc < 0)
+            return rc;
+        const char *t1 = strchr(line + 33, '\t');
+        char run[64] = "";
+        if (t1 != NULL) {
+            const char *t2 = strchr(t1 + 1, '\t');
+            size_t rl = t2 ? (size_t)(t2 - t1 - 1) : strlen(t1 + 1);
+            if (rl >= sizeof run)
+                rl = sizeof run - 1;
+            memcpy(run, t1 + 1, rl);
+            run[rl] = '\0';
+        }
+        if ((rc = fl_manifest_remember(m, &d, run, 1)) < 0)
+            return rc;
+    }
+    return FL_OK;
+}
+
+
+static int
+finish(const char *archive_dir, const char *meta_dir, const char *run_id,
+       const char *staging_dir, struct fl_manifest *m, char *files,
+       char *manifest_lines, char *err, size_t errlen)
+{
+    int rc = move_files(archive_dir, staging_dir, files, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (manifest_lines != NULL && m != NULL
+        && (rc = append_manifest(m, manifest_lines)) < 0) {
+        snprintf(err, errlen, "cannot update the manifest: %s",
+                 fl_strerror(rc));
+        return rc;
+    }
+    char *jf = journal_path(meta_dir, run_id, "files");
+    char *jm = journal_path(meta_dir, run_id, "manifest");
+    if (jf == NULL || jm == NULL) {
+        fl_free(jf);
+        fl_free(jm);
+        return FL_ENOMEM;
+    }
+    /* The .files journal goes first: without it nothing is replayed. */
+    (void)unlink(jf);
+    (void)unlink(jm);
+    fl_free(jf);
+    fl_free(jm);
+    (void)fl_fs_fsync_path(meta_dir);
+    return fl_fs_remove_tree(staging_dir);
+}
+
+
+int
+fl_publish(const char *archive_dir, const char *meta_dir, const char *run_id,
+           const char *staging_dir, struct fl_manifest *manifest,
+           const char *manifest_lines, struct fl_publish_result *res,
+           char *err, size_t errlen)
+{
+    struct collect c = { .root = staging_dir, .root_len = strlen(staging_dir) };
+    char *jf = NULL, *jm = NULL, *ml = NULL;
+    int rc;
+
+    memset(res, 0, sizeof *res);
+    rc = fl_fs_walk(staging_dir, collect_file, &c);
+    if (rc == -ENOENT)
+        rc = FL_OK;                       /* nothing was written */
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot list %s: %s", staging_dir,
+                 fl_strerror(rc));
+        goto out;
+    }
+    if ((rc = list_append(&c, "END")) < 0)
+        goto out;
+
+    jf = journal_path(meta_dir, run_id, "files");
+    jm = journal_path(meta_dir, run_id, "manifest");
+    ml = fl_strdup(manifest_lines ? manifest_lines : "");
+    if (jf == NULL || jm == NULL || ml == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    if ((rc = write_file_synced(jm, ml, strlen(ml))) < 0
+        || (rc = write_file_synced(jf, c.list, c.len)) < 0
+        || (rc = fl_fs_fsync_path(meta_dir)) < 0) {
+        snprintf(err, errlen, "cannot write the publish journal in %s: %s",
+                 meta_dir, fl_strerror(rc));
+        goto out;
+    }
+    rc = finish(archive_dir, meta_dir, run_id, staging_dir, manifest,
+                c.list, ml, err, errlen);
+    res->files = c.files;
+    res->bytes = c.bytes;
+out:
+    fl_free(c.list);
+    fl_free(jf);
+    fl_free(jm);
+    fl_free(ml);
+    return rc;
+}
+
+
+/* Reads a whole small file into a new NUL-terminated string. */
+static int
+slurp(const char *path, char **out)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    if (f == NULL)
+        return -errno;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = (cap + 4096 + 1) * 2;
+            char *p = fl_realloc(buf, cap);
+            if (p == NULL) {
+                fl_free(buf);
+                fclose(f);
+                return FL_ENOMEM;
+            }
+            buf = p;
+        }
+        size_t n = fread(buf + len, 1, 4096, f);
+        len += n;
+        if (n < 4096)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        fl_free(buf);
+        return -EIO;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return FL_OK;
+}
+
+
+int
+fl_publish_recover(const char *archive_dir, const char *meta_dir,
+                   struct fl_manifest *manifest, char *err, size_t errlen)
+{
+    DIR *d = opendir(meta_dir);
+    struct dirent *e;
+    int rc = FL_OK;
+
+    if (d == NULL)
+        return errno == ENOENT ? FL_OK : -errno;
+    /* Pass 1: journals. Pass 2: orphan staging folders. Collect names
+     * first so that deleting entries does not disturb readdir. */
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "journal-", 8) != 0
+            && strncmp(e->d_name, "staging-", 8) != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **p = fl_realloc(names, cap * sizeof *p);
+            if (p == NULL) {
+                rc = FL_ENOMEM;
+                break;
+            }
+            names = p;
+        }
+        if ((names[n] = fl_strdup(e->d_name)) == NULL) {
+            rc = FL_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t len = strlen(names[i]);
+        if (strncmp(names[i], "journal-", 8) != 0 || len < 15
+            || strcmp(names[i] + len - 6, ".files") != 0)
+            continue;
+        char run[100];
+        snprintf(run, sizeof run, "%.*s", (int)(len - 8 - 6), names[i] + 8);
+        char *jf = fl_fs_join(meta_dir, names[i]);
+        char *jm = journal_path(meta_dir, run, "manifest");
+        char sname[128];
+        snprintf(sname, sizeof sname, "staging-%s", run);
+        char *staging = fl_fs_join(meta_dir, sname);
+        char *files = NULL, *lines = NULL;
+        if (jf == NULL || jm == NULL || staging == NULL) {
+            rc = FL_ENOMEM;
+        } else if ((rc = slurp(jf, &files)) == 0) {
+            size_t fl = strlen(files);
+            int committed = fl >= 4 && strcmp(files + fl - 4, "END\n") == 0;
+            if (committed) {
+                if (slurp(jm, &lines) < 0)
+                    lines = NULL;
+                fprintf(stderr, "flowlake: finishing the interrupted publish "
+                        "of run %s\n", run);
+                rc = finish(archive_dir, meta_dir, run, staging, manifest,
+                            files, lines, err, errlen);
+            } else {
+                (void)unlink(jf);
+                (void)unlink(jm);
+                rc = fl_fs_remove_tree(staging);
+            }
+        }
+        fl_free(files);
+        fl_free(lines);
+        fl_free(jf);
+        fl_free(jm);
+        fl_free(staging);
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (strncmp(names[i], "staging-", 8) != 0)
+            continue;
+        char jname[300];
+        snprintf(jname, sizeof jname, "journal-%s.files", names[i] + 8);
+        char *jf = fl_fs_join(meta_dir, jname);
+        char *staging = fl_fs_join(meta_dir, names[i]);
+        if (jf == NULL || staging == NULL)
+            rc = FL_ENOMEM;
+        else if (access(jf, F_OK) != 0)
+            rc = fl_fs_remove_tree(staging);   /* crashed before commit */
+        fl_free(jf);
+        fl_free(staging);
+    }
+    if (rc < 0 && err[0] == '\0')
+        snprintf(err, errlen, "cannot recover %s: %s", meta_dir,
+                 fl_strerror(rc));
+    for (size_t i = 0; i < n; i++)
+        fl_free(names[i]);
+    fl_free(names);
+    return rc;
+}

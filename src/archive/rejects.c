@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * rejects.c -- the rejected-records file (Firehose's "processing-failed"
+ * output): every line the parser refused, with where it came from, why,
+ * and its raw text, as one JSON object per line so that it can be read
+ * back with any JSON tool or `read_json` in DuckDB.
+ */
+#include "../core/fl_config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_fs.h"
+#include "../core/fl_mem.h"
+#include "archive_int.h"
+
+/* How many rejected lines are echoed on stderr before going quiet. */
+#define STDERR_SAMPLE 10
+
+struct fl_rejects {
+    pthread_mutex_t mu;
+    char           *path;
+    int             fd;            /* -1 until the first reject */
+    uint64_t        count;
+    int             err;           /* first write error, sticky */
+};
+
+
+size_t
+fl_json_escape(char *buf, size_t cap, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+
+    if (cap < 2)
+        return 0;
+    buf[o++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (o + 7 >= cap)
+            return 0;
+        if (c == '"' || c == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)c;
+        } else if (c == '\n') {
+            buf[o++] = '\\'; buf[o++] = 'n';
+        } else if (c == '\r') {
+            buf[o++] = '\\'; buf[o++] = 'r';
+        } else if (c == '\t') {
+            buf[o++] = '\\'; buf[o++] = 't';
+        } else if (c < 0x20 || c >= 0x7f) {
+            /* Bytes outside ASCII are escaped one by one so the file stays
+             * valid JSON even when the input is not valid UTF-8. */
+            buf[o++] = '\\'; buf[o++] = 'u'; buf[o++] = '0'; buf[o++] = '0';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    if (o + 1 >= cap)
+        return 0;
+    buf[o++] = '"';
+    return o;
+}
+
+
+int
+fl_rejects_create(const char *path, struct fl_rejects **out)
+{
+    struct fl_rejects *r = fl_calloc(1, sizeof *r);
+    if (r == NULL)
+        return FL_ENOMEM;
+    r->path = fl_strdup(path);
+    if (r->path == NULL) {
+        fl_free(r);
+        return FL_ENOMEM;
+    }
+    r->fd = -1;
+    pthread_mutex_init(&r->mu, NULL);
+    *out = r;
+    return FL_OK;
+}
+
+
+static int
+open_file(struct fl_rejects *r)
+{
+    char *dir = fl_strdup(r->path);
+    if (dir == NULL)
+        return FL_ENOMEM;
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        int rc = fl_fs_mkdirs(dir);
+        if (rc < 0) {
+            fl_free(dir);
+            return rc;
+        }
+    }
+    fl_free(dir);
+    r->fd = open(r->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    return r->fd < 0 ? -errno : FL_OK;
+}
+
+
+int
+fl_rejects_add(struct fl_rejects *r, const char *source,
+               unsigned long long line, const char *reason,
+               const char *raw, size_t raw_len)
+{
+    /* Worst case every byte becomes \u00XX. */
+    size_t cap = 6 * (strlen(source) + strlen(reason) + raw_len) + 128;
+    char *buf = fl_malloc(cap);
+    int rc = FL_OK;
+    size_t o = 0, w;
+
+    if (buf == NULL)
+        return FL_ENOMEM;
+    o += (size_t)snprintf(buf + o, cap - o, "{\"source\":");
+    w = fl_json_escape(buf + o, cap - o, source, strlen(source));
+    o += w;
+    o += (size_t)snprintf(buf + o, cap - o, ",\"line\":%llu,\"reason\":", line);
+    w = fl_json_escape(buf + o, cap - o, reason, strlen(reason));
+    o += w;
+    o += (size_t)snprintf(buf + o, cap - o, ",\"raw\":");
+    w = fl_json_escape(buf + o, cap - o, raw, raw_len);
+    o += w;
+    o += (size_t)snprintf(buf + o, cap - o, "}\n");
+
+    pthread_mutex_lock(&r->mu);
+    r->count++;
+    if (r->count <= STDERR_SAMPLE)
+        fprintf(stderr, "flowlake: rejected %s:%llu: %s\n", source, line,
+                reason);
+    else if (r->count == STDERR_SAMPLE + 1)
+        fprintf(stderr, "flowlake: more lines rejected; all are in %s\n",
+                r->path);
+    if (r->err == 0 && r->fd < 0)
+        r->err = open_file(r);
+    if (r->err == 0)
+        r->err = fl_fs_write_all(r->fd, buf, o);
+    rc = r->err;
+    pthread_mutex_unlock(&r->mu);
+    fl_free(buf);
+    return rc;
+}
+
+
+uint64_t
+fl_rejects_count(struct fl_rejects *r)
+{
+    pthread_mutex_lock(&r->mu);
+    uint64_t n = r->count;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+
+int
+fl_rejects_close(struct fl_rejects *r)
+{
+    int rc = r->err;
+    if (r->fd >= 0) {
+        if (fsync(r->fd) < 0 && rc == 0)
+            rc = -errno;
+        if (close(r->fd) < 0 && rc == 0)
+            rc = -errno;
+        r->fd = -1;
+    }
+    return rc;
+}
+
+
+void
+fl_rejects_destroy(struct fl_rejects *r)
+{
+    if (r == NULL)
+        return;
+    (void)fl_rejects_close(r);
+    pthread_mutex_destroy(&r->mu);
+    fl_free(r->path);
+    fl_free(r);
+}

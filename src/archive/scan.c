@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * scan.c -- flowlake_scan(): a DuckDB table function that reads the
+ * convert inputs, parses them and returns record batches as DuckDB data
+ * chunks, so that `COPY (SELECT * FROM flowlake_scan()) TO ... (FORMAT
+ * parquet, PARTITION_BY ...)` streams from our parser into DuckDB's Parquet
+ * writer with bounded memory.
+ *
+ * Parallelism: DuckDB calls the function from several threads. Reading and
+ * gunzipping an input is sequential, so it happens under scan->mu: a
+ * thread takes the next block of up to one vector's worth of lines, copies
+ * it into its own buffer and releases the lock; parsing and filling the
+ * chunk (the expensive part, with the Parquet encoding downstream) then
+ * run in parallel.
+ *
+ * Output columns: the FL_FIELD_COUNT catalogue columns, the extra (unknown)
+ * text columns, then the partition keys year, month, day, hour as
+ * zero-padded text, computed from `start` in UTC (records without a start
+ * are placed at the run's start time, as Firehose places records by
+ * arrival time).
+ */
+#include "../core/fl_config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "duckdb.h"
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "../core/fl_time.h"
+#include "../parse/batch.h"
+#include "../parse/line.h"
+#include "archive_int.h"
+
+#define N_PARTITION_COLS 4
+
+struct scan_local {
+    struct fl_batch        *batch;
+    char                   *buf;        /* copy of the current block */
+    size_t                  cap;
+    struct fl_parser        parser;
+    const struct fl_format *bound;      /* format parser is bound to */
+    int64_t                 cached_hour;   /* partition strings below */
+    char                    part[N_PARTITION_COLS][8];
+};
+
+
+/* ---- set-up (before DuckDB runs) ------------------------------------ */
+
+static int
+extra_index(void *ctx, const char *name)
+{
+    struct fl_scan *s = ctx;
+    for (size_t i = 0; i < s->n_extra; i++) {
+        if (strcmp(s->extra[i], name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+
+static int
+add_extras(struct fl_scan *s, const struct fl_format *fmt)
+{
+    for (size_t i = 0; i < fmt->n; i++) {
+        if (fmt->field[i] >= 0 || extra_index(s, fmt->name[i]) >= 0)
+            continue;
+        char **p = fl_realloc(s->extra, (s->n_extra + 1) * sizeof *p);
+        if (p == NULL)
+            return FL_ENOMEM;
+        s->extra = p;
+        if ((s->extra[s->n_extra] = fl_strdup(fmt->name[i])) == NULL)
+            return FL_ENOMEM;
+        s->n_extra++;
+    }
+    return FL_OK;
+}
+
+
+/* Opens an input as a line source. */
+static int
+open_input(struct fl_scan *s, struct fl_input *in, struct fl_lines **out)
+{
+    struct fl_reader *r = NULL;
+    int rc = fl_reader_open_path(in->path, &r);
+    if (rc < 0)
+        return rc;
+    if (in->is_stdin && (rc = fl_reader_enable_digest(r)) < 0) {
+        fl_reader_close(r);
+        return rc;
+    }
+    if ((rc = fl_lines_create(r, s->max_line, out)) < 0)
+        fl_reader_close(r);
+    return rc;
+}
+
+
+/* Reads the first line; a header defines the input's format and is
+ * consumed, anything else is given back to be parsed as data. */
+static int
+peek_header(struct fl_scan *s, struct fl_input *in, struct fl_lines *l,
+            char *err, size_t errlen)
+{
+    struct fl_line_block b;
+    struct fl_parse_err perr;
+    int rc = fl_lines_next(l, 1, &b);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", in->path,
+                 fl_reader_error(fl_lines_reader(l)));
+        return rc;
+    }
+    if (b.nlines == 0 || b.overlong)
+        goto not_header;
+    size_t len = b.len;
+    while (len > 0 && (b.p[len - 1] == '\n' || b.p[len - 1] == '\r'))
+        len--;
+    if (!fl_format_is_header(b.p, len))
+        goto not_header;
+    rc = fl_format_from_header(b.p, len, &in->header_fmt, &perr);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s:1: bad header line: %s", in->path,
+                 perr.reason);
+        return rc;
+    }
+    return add_extras(s, in->header_fmt);
+
+not_header:
+    fl_lines_unread(l, &b);
+    return FL_OK;
+}
+
+
+int
+fl_scan_prepare(struct fl_scan *s, char *err, size_t errlen)
+{
+    int rc = add_extras(s, s->format);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        struct fl_input *in = &s->inputs[i];
+        struct fl_lines *l = NULL;
+        if ((rc = open_input(s, in, &l)) < 0) {
+            snprintf(err, errlen, "%s: %s", in->path, fl_strerror(rc));
+            return rc;
+        }
+        rc = peek_header(s, in, l, err, errlen);
+        /* Keep stdin open (it cannot be reopened); files are reopened when
+         * their turn comes so that thousands of inputs need one fd. */
+        if (in->is_stdin && rc == 0)
+            in->lines = l;
+        else
+            fl_lines_destroy(l);
+        if (rc < 0)
+            return rc;
+    }
+    return FL_OK;
+}
+
+
+void
+fl_scan_free(struct fl_scan *s)
+{
+    for (size_t i = 0; i < s->n_extra; i++)
+        fl_free(s->extra[i]);
+    fl_free(s->extra);
+    s->extra = NULL;
+    s->n_extra = 0;
+    if (s->lines != NULL) {
+        fl_lines_destroy(s->lines);
+        s->lines = NULL;
+    }
+}
+
+
+/* ---- the table function --------------------------------------------- */
+
+static void
+scan_bind(duckdb_bind_info info)
+{
+    struct fl_scan *s = duckdb_bind_get_extra_info(info);
+    static const char *part_names[N_PARTITION_COLS] =
+        { "year", "month", "day", "hour" };
+    duckdb_logical_type t_i32 = duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
+    duckdb_logical_type t_i64 = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+    duckdb_logical_type t_str = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+
+    for (int i = 0; i < FL_FIELD_COUNT; i++) {
+        const struct fl_field_def *f = fl_field_get(i);
+        duckdb_bind_add_result_column(info, f->sql_name,
+            f->type == FL_TYPE_INT32 ? t_i32
+            : f->type == FL_TYPE_INT64 ? t_i64 : t_str);
+    }
+    for (size_t i = 0; i < s->n_extra; i++)
+        duckdb_bind_add_result_column(info, s->extra[i], t_str);
+    for (int i = 0; i < N_PARTITION_COLS; i++)
+        duckdb_bind_add_result_column(info, part_names[i], t_str);
+    duckdb_destroy_logical_type(&t_i32);
+    duckdb_destroy_logical_type(&t_i64);
+    duckdb_destroy_logical_type(&t_str);
+}
+
+
+static void
+scan_init(duckdb_init_info info)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    duckdb_init_set_max_threads(info, cores > 0 ? (idx_t)cores : 1);
+}
+
+
+static void
+local_destroy(void *p)
+{
+    struct scan_local *l = p;
+    if (l == NULL)
+        return;
+    fl_batch_destroy(l->batch);
+    fl_free(l->buf);
+    fl_free(l);
+}
+
+
+static void
+scan_local_init(duckdb_init_info info)
+{
+    struct fl_scan *s = duckdb_init_get_extra_info(info);
+    struct scan_local *l = fl_calloc(1, sizeof *l);
+    if (l == NULL
+        || fl_batch_create(duckdb_vector_size(), s->n_extra, &l->batch) < 0) {
+        local_destroy(l);
+        duckdb_init_set_error(info, "flowlake_scan: out of memory");
+        return;
+    }
+    l->cached_hour = -1;
+    duckdb_init_set_init_data(info, l, local_destroy);
+}
+
+
+static void
+progress(struct fl_scan *s, int final)
+{
+    double now = fl_time_mono();
+    if (!final && now - s->last_progress < 0.25)
+        return;
+    s->last_progress = now;
+    uint64_t done = s->bytes_done;
+    if (s->lines != NULL)
+        done += fl_reader_raw_offset(fl_lines_reader(s->lines));
+    uint64_t recs = atomic_load(&s->records_read);
+    double el = now - s->started;
+    double rate = el > 0 ? (double)recs / el : 0;
+    char eta[32] = "";
+    if (s->total_bytes > 0 && done > 0 && done < s->total_bytes)
+        snprintf(eta, sizeof eta, "  ETA %.0fs",
+                 el * (double)(s->total_bytes - done) / (double)done);
+    if (s->total_bytes > 0)
+        fprintf(stderr, "\r%llu records  %.0f rec/s  %.1f/%.1f MB%s   ",
+                (unsigned long long)recs, rate, (double)done / 1e6,
+                (double)s->total_bytes / 1e6, eta);
+    else
+        fprintf(stderr, "\r%llu records  %.0f rec/s  %.1f MB   ",
+                (unsigned long long)recs, rate, (double)done / 1e6);
+    if (final)
+        fputc('\n', stderr);
+}
+
+
+/* Under s->mu: closes the current input, checking stdin's digest. */
+static void
+close_current(struct fl_scan *s)
+{
+    struct fl_input *in = &s->inputs[s->cur];
+    struct fl_reader *r = fl_lines_reader(s->lines);
+    s->bytes_done += fl_reader_raw_offset(r);
+    if (in->is_stdin)
+        (void)fl_reader_digest(r, &in->digest);
+    fl_lines_destroy(s->lines);
+    s->lines = NULL;
+    in->lines = NULL;
+    s->cur++;
+}
+
+
+/* Under s->mu: the next block of lines (nlines == 0 at the very end) and
+ * the input it belongs to. Returns <0 with s->errmsg set on read errors. */
+static int
+next_block(struct fl_scan *s, size_t max_lines, struct fl_line_block *b,
+           struct fl_input **out_in)
+{
+    int rc;
+    memset(b, 0, sizeof *b);
+    while (s->cur < s->n_inputs) {
+        struct fl_input *in = &s->inputs[s->cur];
+        if (s->lines == NULL) {
+            if (in->lines != NULL) {
+                s->lines = in->lines;            /* stdin, already peeked */
+            } else {
+                if ((rc = open_input(s, in, &s->lines)) < 0) {
+                    snprintf(s->errmsg, sizeof s->errmsg, "%s: %s",
+                             in->path, fl_strerror(rc));
+                    return rc;
+                }
+                if (in->header_fmt != NULL) {
+                    struct fl_line_block hb;
+                    if ((rc = fl_lines_next(s->lines, 1, &hb)) < 0)
+                        goto read_error;
+                }
+            }
+        }
+        if ((rc = fl_lines_next(s->lines, max_lines, b)) < 0)
+            goto read_error;
+        if (b->nlines > 0) {
+            *out_in = in;
+            return FL_OK;
+        }
+        close_current(s);
+    }
+    return FL_OK;
+
+read_error:
+    snprintf(s->errmsg, sizeof s->errmsg, "%s: %s", s->inputs[s->cur].path,
+             fl_reader_error(fl_lines_reader(s->lines)));
+    return rc;
+}
+
+
+static void
+set_partition(struct scan_local *l, int64_t start)
+{
+    int64_t hour = start / 3600;
+    if (hour == l->cached_hour)
+        return;
+    struct fl_civil c;
+    fl_time_to_civil(start, &c);
+    snprintf(l->part[0], sizeof l->part[0], "%04d", c.year);
+    snprintf(l->part[1], sizeof l->part[1], "%02d", c.month);
+    snprintf(l->part[2], sizeof l->part[2], "%02d", c.day);
+    snprintf(l->part[3], sizeof l->part[3], "%02d", c.hour);
+    l->cached_hour = hour;
+}
+
+
+/* Copies the batch into DuckDB's output chunk. */
+static void
+emit(struct fl_scan *s, struct scan_local *l, duckdb_data_chunk out)
+{
+    struct fl_batch *b = l->batch;
+    size_t n = b->n, words = (n + 63) / 64;
+
+    for (size_t c = 0; c < b->ncols; c++) {
+        duckdb_vector v = duckdb_data_chunk_get_vector(out, c);
+        struct fl_column *col = &b->col[c];
+        duckdb_vector_ensure_validity_writable(v);
+        uint64_t *valid = duckdb_vector_get_validity(v);
+        memcpy(valid, col->valid, words * sizeof *valid);
+        switch (col->type) {
+        case FL_TYPE_INT32:
+            memcpy(duckdb_vector_get_data(v), col->v.i32, n * sizeof(int32_t));
+            break;
+        case FL_TYPE_INT64:
+            memcpy(duckdb_vector_get_data(v), col->v.i64, n * sizeof(int64_t));
+            break;
+        case FL_TYPE_STRING:
+            for (size_t r = 0; r < n; r++) {
+                if (fl_batch_is_valid(b, c, r))
+                    duckdb_vector_assign_string_element_len(v, r,
+                        col->v.str[r].p, col->v.str[r].len);
+            }
+            break;
+        }
+    }
+    const struct fl_column *start = &b->col[FL_F_START];
+    duckdb_vector pv[N_PARTITION_COLS];
+    for (int k = 0; k < N_PARTITION_COLS; k++)
+        pv[k] = duckdb_data_chunk_get_vector(out, b->ncols + (size_t)k);
+    for (size_t r = 0; r < n; r++) {
+        int64_t t = fl_batch_is_valid(b, FL_F_START, r) ? start->v.i64[r]
+                                                         : s->fallback_time;
+        set_partition(l, t);
+        for (int k = 0; k < N_PARTITION_COLS; k++)
+            duckdb_vector_assign_string_element_len(pv[k], r, l->part[k],
+                                                    strlen(l->part[k]));
+    }
+    duckdb_data_chunk_set_size(out, n);
+}
+
+
+/* Parses the block in l->buf into l->batch. Returns <0 to stop (strict
+ * mode or a write error), with s->errmsg set. */
+static int
+parse_block(struct fl_scan *s, struct scan_local *l, struct fl_input *in,
+            const struct fl_line_block *b)
+{
+    const char *p = l->buf, *end = l->buf + b->len;
+    unsigned long long line_no = b->first_line;
+    uint64_t seen = 0, bad = 0;
+    struct fl_parse_err err;
+    int rc = FL_OK;
+
+    const struct fl_format *fmt = in->header_fmt ? in->header_fmt : s->format;
+    if (l->bound != fmt) {
+        fl_parser_init(&l->parser, fmt, extra_index, s);
+        l->bound = fmt;
+    }
+    fl_batch_reset(l->batch);
+
+    if (b->overlong) {
+        snprintf(err.reason, sizeof err.reason,
+                 "line longer than %zu bytes", s->max_line);
+        seen = bad = 1;
+        if (s->strict) {
+            rc = FL_ETOOBIG;
+            snprintf(s->errmsg, sizeof s->errmsg, "%s:%llu: %s", in->path,
+                     line_no, err.reason);
+        } else {
+            rc = fl_rejects_add(s->rejects, in->path, line_no, err.reason,
+                                p, b->len);
+        }
+        goto out;
+    }
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        int prc = fl_parse_line(&l->parser, l->batch, p, (size_t)(eol - p),
+                                &err);
+        if (prc != 1)
+            seen++;
+        if (prc == FL_EPARSE) {
+            bad++;
+            if (s->strict) {
+                rc = FL_EPARSE;
+                snprintf(s->errmsg, sizeof s->errmsg, "%s:%llu: %s",
+                         in->path, line_no, err.reason);
+                goto out;
+            }
+            size_t rawlen = (size_t)(eol - p);
+            if (rawlen > 0 && p[rawlen - 1] == '\r')
+                rawlen--;
+            rc = fl_rejects_add(s->rejects, in->path, line_no, err.reason,
+                                p, rawlen);
+            if (rc < 0) {
+                snprintf(s->errmsg, sizeof s->errmsg,
+                         "cannot write rejected records: %s",
+                         fl_strerror(rc));
+                goto out;
+            }
+        }
+        line_no++;
+        p = nl ? nl + 1 : end;
+    }
+out:
+    atomic_fetch_add(&s->records_read, seen);
+    atomic_fetch_add(&s->rejected, bad);
+    return rc;
+}
+
+
+static void
+scan_function(duckdb_function_info info, duckdb_data_chunk out)
+{
+    struct fl_scan *s = duckdb_function_get_extra_info(info);
+    struct scan_local *l = duckdb_function_get_local_init_data(info);
+    size_t max_lines = duckdb_vector_size();
+
+    for (;;) {
+        struct fl_line_block b;
+        struct fl_input *in = NULL;
+        int rc;
+
+        pthread_mutex_lock(&s->mu);
+        if (s->failed) {
+            pthread_mutex_unlock(&s->mu);
+            duckdb_data_chunk_set_size(out, 0);
+            return;
+        }
+        rc = next_block(s, max_lines, &b, &in);
+        if (rc == 0 && b.nlines > 0) {
+            if (b.len > l->cap) {
+                char *nb = fl_realloc(l->buf, b.len);
+                if (nb == NULL) {
+                    rc = FL_ENOMEM;
+                    snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
+                } else {
+                    l->buf = nb;
+                    l->cap = b.len;
+                }
+            }
+            if (rc == 0)
+                memcpy(l->buf, b.p, b.len);
+        }
+        if (rc < 0)
+            s->failed = 1;
+        if (s->progress)
+            progress(s, rc == 0 && b.nlines == 0);
+        pthread_mutex_unlock(&s->mu);
+
+        if (rc < 0) {
+            duckdb_function_set_error(info, s->errmsg);
+            return;
+        }
+        if (b.nlines == 0) {
+            duckdb_data_chunk_set_size(out, 0);
+            return;
+        }
+        if ((rc = parse_block(s, l, in, &b)) < 0) {
+            pthread_mutex_lock(&s->mu);
+            s->failed = 1;
+            pthread_mutex_unlock(&s->mu);
+            duckdb_function_set_error(info, s->errmsg);
+            return;
+        }
+        if (l->batch->n > 0) {
+            emit(s, l, out);
+            return;
+        }
+        /* Every line of the block was blank or rejected: an empty chunk
+         * would end the scan, so go on to the next block. */
+    }
+}
+
+
+int
+fl_scan_register(void *con, struct fl_scan *s)
+{
+    duckdb_table_function tf = duckdb_create_table_function();
+    duckdb_table_function_set_name(tf, "flowlake_scan");
+    duckdb_table_function_set_extra_info(tf, s, NULL);
+    duckdb_table_function_set_bind(tf, scan_bind);
+    duckdb_table_function_set_init(tf, scan_init);
+    duckdb_table_function_set_local_init(tf, scan_local_init);
+    duckdb_table_function_set_function(tf, scan_function);
+    duckdb_state st = duckdb_register_table_function(
+        *(duckdb_connection *)con, tf);
+    duckdb_destroy_table_function(&tf);
+    return st == DuckDBSuccess ? FL_OK : FL_EDB;
+}

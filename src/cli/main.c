@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * main.c -- the flowlake command line: dispatches to the subcommands in
+ * src/cli/cmd_*.c. Kept thin on purpose (curl's lib/ vs src/): everything
+ * a subcommand does lives in the library that the tests link too.
+ */
+#include "../core/fl_config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    { "convert",  fl_cmd_convert,
+      "turn flow log files into a Hive-partitioned Parquet archive" },
+    { "query",    fl_cmd_query,
+      "run SQL over the archive (vpc_flow_logs.flow_logs)" },
+    { "generate", fl_cmd_generate,
+      "write realistic synthetic VPC flow logs" },
+};
+
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "flowlake %s -- VPC flow logs to partitioned Parquet, queried with SQL\n"
+            "\n"
+            "usage: flowlake <command> [options]\n"
+            "\n"
+            "commands:\n", FL_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n"
+            "Run 'flowlake <command> --help' for the options of a command.\n");
+}
+
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
+        || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("flowlake %s\n", FL_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "flowlake: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

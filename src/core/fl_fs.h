@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * fl_fs.h -- small file-system helpers for durable publishing: make a
+ * directory path, fsync a file or directory, write a whole buffer, list a
+ * tree. All return 0 or -errno.
+ */
+#ifndef FL_FS_H
+#define FL_FS_H
+
+#include <stddef.h>
+
+/* mkdir -p; existing directories are fine. */
+int fl_fs_mkdirs(const char *path);
+
+/* fsync(2) of the file or directory at path. */
+int fl_fs_fsync_path(const char *path);
+
+/* Writes all of buf to fd, retrying short writes and EINTR. */
+int fl_fs_write_all(int fd, const void *buf, size_t len);
+
+/* rm -rf; a missing path is fine. */
+int fl_fs_remove_tree(const char *path);
+
+/* Calls fn for every regular file under dir (recursively, in sorted order
+ * per directory). Stops and returns fn's value when it is non-zero. */
+typedef int fl_fs_walk_fn(void *ctx, const char *path);
+int fl_fs_walk(const char *dir, fl_fs_walk_fn *fn, void *ctx);
+
+/* "a/b" + "c" -> "a/b/c" into a new fl_malloc'd string (NULL on ENOMEM). */
+char *fl_fs_join(const char *a, const char *b);
+
+#endif /* FL_FS_H */

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * reader.c -- plain or gzip byte streams (see reader.h), on zlib.
+ *
+ * zlib's inflate is used in streaming mode with windowBits 15+16 (gzip
+ * only). When a member ends (Z_STREAM_END) and more input follows, the next
+ * bytes must be another gzip member; a run of NUL bytes after the last
+ * member is tolerated (some tools pad to a block size), anything else is
+ * reported as trailing garbage. Input that ends before a member's trailer is
+ * a truncated stream.
+ */
+#include "../core/fl_config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "../core/fl_digest.h"
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "reader.h"
+
+#define IN_BUF (256 * 1024)
+
+struct fl_reader {
+    int            fd;          /* -1 for memory input */
+    int            own_fd;      /* close fd on destroy */
+    const unsigned char *mem;   /* memory input */
+    size_t         mem_len;
+    size_t         mem_pos;
+
+    unsigned char *in;          /* input buffer (file input) */
+    size_t         in_len;      /* valid bytes in in[] / mem window */
+    const unsigned char *next;  /* next unread input byte */
+    size_t         avail;       /* unread input bytes */
+    int            in_eof;
+
+    int            detected;    /* magic checked */
+    int            gzip;
+    int            z_init;
+    int            member_done; /* between gzip members */
+    z_stream       z;
+
+    uint64_t       raw_off;     /* input bytes consumed */
+    struct fl_digest_state *dg; /* digest of the raw bytes, when asked */
+    int            err;         /* sticky error code */
+    char           msg[200];
+};
+
+
+static int
+fill(struct fl_reader *r)
+{
+    if (r->avail > 0 || r->in_eof)
+        return FL_OK;
+    if (r->fd < 0) {
+        if (r->mem_pos == r->mem_len) {
+            r->in_eof = 1;
+            return FL_OK;
+        }
+        r->next = r->mem + r->mem_pos;
+        r->avail = r->mem_len - r->mem_pos;
+        if (r->dg != NULL)
+            fl_digest_update(r->dg, r->next, r->avail);
+        r->mem_pos = r->mem_len;
+        return FL_OK;
+    }
+    for (;;) {
+        ssize_t n = read(r->fd, r->in, IN_BUF);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r->err = -errno;
+            snprintf(r->msg, sizeof r->msg, "read failed: %s", strerror(errno));
+            return r->err;
+        }
+        if (n == 0)
+            r->in_eof = 1;
+        if (r->dg != NULL && n > 0)
+            fl_digest_update(r->dg, r->in, (size_t)n);
+        r->next = r->in;
+        r->avail = (size_t)n;
+        return FL_OK;
+    }
+}
+
+
+static int
+fail(struct fl_reader *r, int code, const char *what)
+{
+    r->err = code;
+    snprintf(r->msg, sizeof r->msg, "%s at compressed byte %llu", what,
+             (unsigned long long)r->raw_off);
+    return code;
+}
+
+
+static void
+consume(struct fl_reader *r, size_t n)
+{
+    r->next += n;
+    r->avail -= n;
+    r->raw_off += n;
+}
+
+
+/* Decides plain vs gzip from the first two bytes. A one-byte input is
+ * plain text: gzip needs at least a 10-byte header. */
+static int
+detect(struct fl_reader *r)
+{
+    int rc = fill(r);
+    if (rc < 0)
+        return rc;
+    if (r->avail == 1 && !r->in_eof && r->fd >= 0) {
+        /* Keep the first byte and read more so that both magic bytes are
+         * seen together; IN_BUF is far larger than 2. */
+        unsigned char first = r->next[0];
+        r->in[0] = first;
+        for (;;) {
+            ssize_t n = read(r->fd, r->in + 1, IN_BUF - 1);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                r->err = -errno;
+                snprintf(r->msg, sizeof r->msg, "read failed: %s",
+                         strerror(errno));
+                return r->err;
+            }
+            if (n == 0)
+                r->in_eof = 1;
+            if (r->dg != NULL && n > 0)
+                fl_digest_update(r->dg, r->in + 1, (size_t)n);
+            r->next = r->in;
+            r->avail = 1 + (size_t)n;
+            break;
+        }
+    }
+    r->detected = 1;
+    r->gzip = r->avail >= 2 && r->next[0] == 0x1f && r->next[1] == 0x8b;
+    if (r->gzip) {
+        memset(&r->z, 0, sizeof r->z);
+        if (inflateInit2(&r->z, 15 + 16) != Z_OK)
+            return fail(r, FL_ENOMEM, "cannot initialise zlib");
+        r->z_init = 1;
+    }
+    return FL_OK;
+}
+
+
+static int
+read_plain(struct fl_reader *r, char *buf, size_t cap, size_t *out_n)
+{
+    int rc = fill(r);
+    if (rc < 0)
+        return rc;
+    size_t n = r->avail < cap ? r->avail : cap;
+    memcpy(buf, r->next, n);
+    consume(r, n);
+    *out_n = n;
+    return FL_OK;
+}
+
+
+static int
+read_gzip(struct fl_reader *r, char *buf, size_t cap, size_t *out_n)
+{
+    r->z.next_out = (unsigned char *)buf;
+    r->z.avail_out = (uInt)(cap > UINT32_MAX ? UINT32_MAX : cap);
+
+    while (r->z.avail_out > 0) {
+        int rc = fill(r);
+        if (rc < 0)
+            return rc;
+        if (r->member_done) {
+            /* Between members: skip NUL padding, then expect a new one. */
+            while (r->avail > 0 && r->next[0] == 0)
+                consume(r, 1);
+            if (r->avail == 0) {
+                if (r->in_eof)
+                    break;
+                continue;
+            }
+            if (r->avail < 2 && !r->in_eof) {
+                /* Rare: a member boundary at the end of a read. Move the
+                 * byte to the front and read more after it. */
+                if (r->fd >= 0) {
+                    unsigned char b0 = r->next[0];
+                    r->in[0] = b0;
+                    ssize_t n;
+                    do {
+                        n = read(r->fd, r->in + 1, IN_BUF - 1);
+                    } while (n < 0 && errno == EINTR);
+                    if (n < 0)
+                        return fail(r, -errno, "read failed");
+                    if (n == 0)
+                        r->in_eof = 1;
+                    if (r->dg != NULL && n > 0)
+                        fl_digest_update(r->dg, r->in + 1, (size_t)n);
+                    r->next = r->in;
+                    r->avail = 1 + (size_t)n;
+                }
+            }
+            if (r->avail < 2 || r->next[0] != 0x1f || r->next[1] != 0x8b)
+                return fail(r, FL_ECORRUPT,
+                            "trailing data after the last gzip member");
+            if (inflateReset(&r->z) != Z_OK)
+                return fail(r, FL_ECORRUPT, "cannot reset zlib");
+            r->member_done = 0;
+        }
+        if (r->avail == 0 && r->in_eof)
+            return fail(r, FL_ETRUNC, "gzip stream truncated");
+
+        r->z.next_in = (unsigned char *)(uintptr_t)r->next;
+        r->z.avail_in = (uInt)(r->avail > UINT32_MAX ? UINT32_MAX : r->avail);
+        uInt before = r->z.avail_in;
+        int zrc = inflate(&r->z, Z_NO_FLUSH);
+        consume(r, before - r->z.avail_in);
+        if (zrc == Z_STREAM_END) {
+            r->member_done = 1;
+            continue;
+        }
+        if (zrc == Z_BUF_ERROR && r->z.avail_out > 0 && r->in_eof
+            && r->avail == 0)
+            return fail(r, FL_ETRUNC, "gzip stream truncated");
+        if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
+            char what[120];
+            snprintf(what, sizeof what, "corrupt gzip data (%s)",
+                     r->z.msg ? r->z.msg : "zlib error");
+            return fail(r, FL_ECORRUPT, what);
+        }
+        /* Output produced: hand it out rather than blocking on more input,
+         * so that a slow producer (stdin) still streams. */
+        if (r->z.avail_out < cap && r->avail == 0)
+            break;
+    }
+    *out_n = cap - r->z.avail_out;
+    return FL_OK;
+}
+
+
+int
+fl_reader_read(struct fl_reader *r, char *buf, size_t cap, size_t *out_n)
+{
+    int rc;
+
+    *out_n = 0;
+    if (r->err)
+        return r->err;
+    if (cap == 0)
+        return FL_OK;
+    if (!r->detected && (rc = detect(r)) < 0)
+        return rc;
+    rc = r->gzip ? read_gzip(r, buf, cap, out_n)
+                 : read_plain(r, buf, cap, out_n);
+    if (rc < 0)
+        *out_n = 0;
+    return rc;
+}
+
+
+static int
+create(struct fl_reader **out)
+{
+    struct fl_reader *r = fl_calloc(1, sizeof *r);
+    if (r == NULL)
+        return FL_ENOMEM;
+    r->fd = -1;
+    *out = r;
+    return FL_OK;
+}
+
+
+int
+fl_reader_open_path(const char *path, struct fl_reader **out)
+{
+    struct fl_reader *r = NULL;
+    int rc = create(&r);
+    if (rc < 0)
+        return rc;
+    r->in = fl_malloc(IN_BUF);
+    if (r->in == NULL) {
+        fl_reader_close(r);
+        return FL_ENOMEM;
+    }
+    if (strcmp(path, "-") == 0) {
+        r->fd = STDIN_FILENO;
+    } else {
+        r->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (r->fd < 0) {
+            rc = -errno;
+            fl_reader_close(r);
+            return rc;
+        }
+        r->own_fd = 1;
+#ifdef POSIX_FADV_SEQUENTIAL
+        (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+    }
+    *out = r;
+    return FL_OK;
+}
+
+
+int
+fl_reader_open_mem(const void *buf, size_t len, struct fl_reader **out)
+{
+    struct fl_reader *r = NULL;
+    int rc = create(&r);
+    if (rc < 0)
+        return rc;
+    r->mem = buf;
+    r->mem_len = len;
+    *out = r;
+    return FL_OK;
+}
+
+
+int
+fl_reader_enable_digest(struct fl_reader *r)
+{
+    if (r->dg != NULL)
+        return FL_OK;
+    return fl_digest_begin(&r->dg);
+}
+
+
+int
+fl_reader_digest(const struct fl_reader *r, struct fl_digest *out)
+{
+    if (r->dg == NULL)
+        return FL_ECONFIG;
+    fl_digest_end(r->dg, out);
+    return FL_OK;
+}
+
+
+int
+fl_reader_is_gzip(const struct fl_reader *r)
+{
+    return r->gzip;
+}
+
+
+uint64_t
+fl_reader_raw_offset(const struct fl_reader *r)
+{
+    return r->raw_off;
+}
+
+
+const char *
+fl_reader_error(const struct fl_reader *r)
+{
+    return r->msg;
+}
+
+
+void
+fl_reader_close(struct fl_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->z_init)
+        inflateEnd(&r->z);
+    if (r->own_fd && r->fd >= 0)
+        close(r->fd);
+    fl_digest_free(r->dg);
+    fl_free(r->in);
+    fl_free(r);
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * query.h -- SQL over the Parquet archive, through an in-process DuckDB.
+ *
+ * fl_query_open() starts an in-memory DuckDB (session time zone UTC) and
+ * creates the view vpc_flow_logs.flow_logs over
+ *
+ *     ARCHIVE_DIR/year=YYYY/month=MM/day=DD/hour=HH/*.parquet
+ *
+ * read with hive_partitioning and union_by_name. The view always has the 40
+ * columns of parse/fields.h, in that order and with their types, except that
+ * `start` and `end` are TIMESTAMP (UTC) instead of epoch seconds; then the
+ * partition columns year, month, day and hour (VARCHAR, zero-padded, as in
+ * Athena's DDL); then any extra columns some files carry (unknown fields of a
+ * custom format, VARCHAR). With no Parquet file yet the view still exists,
+ * with the same columns, and returns no rows. A filter on the partition
+ * columns prunes files: `EXPLAIN ANALYZE` shows "Total Files Read: N" on
+ * the READ_PARQUET scan, and fl_query_files_scanned() returns that N.
+ * The search path is "vpc_flow_logs,main", so `flow_logs` works unqualified.
+ *
+ * Athena (Presto/Trino) functions that DuckDB lacks are defined as macros or
+ * C scalar functions: from_unixtime, to_unixtime, date_format, date_parse,
+ * day_of_week / dow, day_of_year / doy, day_of_month, week_of_year,
+ * year_of_week / yow, from_iso8601_timestamp, from_iso8601_date, to_iso8601,
+ * approx_distinct, regexp_like, json_extract_scalar, last_day_of_month and
+ * the Presto form of date_add(unit, n, ts). docs/query.md lists them with
+ * their differences from Athena.
+ *
+ * Thread: one struct fl_query belongs to one thread at a time (DuckDB's
+ * connection is not meant for concurrent use); open one per thread.
+ */
+#ifndef FL_QUERY_H
+#define FL_QUERY_H
+
+#include <stdio.h>
+
+struct fl_query;
+
+enum fl_output {
+    FL_OUTPUT_TABLE,    /* aligned columns, header, "(N rows)" footer */
+    FL_OUTPUT_CSV,      /* RFC 4180: header row, quoted when needed */
+    FL_OUTPUT_JSON      /* one array of objects, one object per line */
+};
+
+/* The table format keeps at most this many rows in memory (it needs the
+ * column widths before printing); the footer says how many were left out. */
+#define FL_QUERY_TABLE_MAX_ROWS 10000
+
+/* A table cell longer than this many characters is cut and ends in "...". */
+#define FL_QUERY_TABLE_MAX_CELL 256
+
+/* Opens a query session over the archive rooted at archive_dir (borrowed;
+ * copied). Fails with -ENOENT / -ENOTDIR when archive_dir is not a
+ * directory, FL_EDB when DuckDB refuses (a damaged Parquet file, ...),
+ * -ENOMEM. On failure *out is untouched and, when out_err is not NULL,
+ * *out_err receives a message the caller frees with fl_free (it may stay
+ * NULL on -ENOMEM). */
+int fl_query_open(const char *archive_dir, struct fl_query **out,
+                  char **out_err);
+
+/* Runs a script of one or more SQL statements (separated by ';') and writes
+ * the result of the LAST statement to out in the given format. Earlier
+ * statements run for their effects (CREATE, SET, ...) and their results are
+ * discarded. Statements that return no result set (DDL, SET, ...) print
+ * nothing. CSV and JSON stream chunk by chunk; TABLE keeps at most
+ * FL_QUERY_TABLE_MAX_ROWS rows; for EXPLAIN, TABLE prints the plan text as is.
+ *
+ * Before running, the view is re-created if an earlier run happened, so
+ * that files published since (even ones with new extra columns) are seen.
+ *
+ * Returns 0; FL_EDB with *out_err = DuckDB's message (owned, fl_free) when
+ * a statement fails (output already written for the last statement may be
+ * incomplete); -EIO when writing to out fails; -ENOMEM. */
+int fl_query_run(struct fl_query *q, const char *sql, enum fl_output fmt,
+                 FILE *out, char **out_err);
+
+/* Runs `EXPLAIN ANALYZE <sql>` (sql: one SELECT statement) and returns in
+ * *out_files_read the number of Parquet files the scans actually read (the
+ * sum of "Total Files Read" over all READ_PARQUET operators): the proof that
+ * a partition filter pruned the archive. Same errors as fl_query_run. */
+int fl_query_files_scanned(struct fl_query *q, const char *sql,
+                           long *out_files_read, char **out_err);
+
+/* Re-creates the view vpc_flow_logs.flow_logs from the files present now.
+ * fl_query_run does this by itself; exposed for long-lived sessions. */
+int fl_query_refresh(struct fl_query *q, char **out_err);
+
+/* Closes the session; NULL is a no-op. */
+void fl_query_close(struct fl_query *q);
+
+/* Parses "table", "csv" or "json" into *out. Returns 0 or FL_ECONFIG. */
+int fl_query_output_parse(const char *name, enum fl_output *out);
+
+#endif /* FL_QUERY_H */

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The test runner behind `make check`: runs every unit-test binary, every
+# integration script (tests/integration/*.sh) and the fuzz-corpus replays,
+# then prints one summary line "N passed, N failed" over all of them.
+# Environment: BUILD (build folder), FLOWLAKE (binary under test).
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+BUILD=${BUILD:-build}
+export FLOWLAKE=${FLOWLAKE:-$here/flowlake}
+passed=0 failed=0 failed_names=()
+
+count() {   # count NAME LOGFILE STATUS
+    local p f
+    read -r p f < <(awk '/^[0-9]+ passed, [0-9]+ failed$/ {p=$1; f=$3} END {print p+0, f+0}' "$2")
+    if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed before its summary
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$f" -ne 0 ] && failed_names+=("$1")
+}
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for t in "$BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    echo "== $(basename "$t")"
+    "$t" >"$log" 2>&1; st=$?
+    grep -v '^ok ' "$log"
+    count "$(basename "$t")" "$log" $st
+done
+for t in tests/integration/*.sh; do
+    [ -f "$t" ] || continue
+    echo "== $(basename "$t")"
+    bash "$t" >"$log" 2>&1; st=$?
+    grep -v '^ok ' "$log"
+    count "$(basename "$t")" "$log" $st
+done
+for r in "$BUILD"/fuzz/*-replay; do
+    [ -x "$r" ] || continue
+    name=$(basename "$r" -replay)
+    echo "== fuzz corpus $name"
+    "$r" "fuzz/corpus/$name" >"$log" 2>&1; st=$?
+    cat "$log"
+    count "$name" "$log" $st
+done
+if [ ${#failed_names[@]} -gt 0 ]; then
+    echo "failing: ${failed_names[*]}"
+fi
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
