@@ -32,7 +32,7 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 LDFLAGS  += -pthread -L$(DUCKDB_DIR)/lib -Wl,-rpath,$(abspath $(DUCKDB_DIR)/lib)
-LDLIBS   += -lduckdb -lz -lxxhash -lm
+LDLIBS   += -lduckdb -lisal -lz -lxxhash -lm
 
 LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -95,9 +95,9 @@ fuzz:
 	@mkdir -p fuzz/out
 	@for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); \
-	    clang -O1 -g -std=c17 -fsanitize=fuzzer,address,undefined -Isrc -I$(DUCKDB_DIR)/include \
-	        -o fuzz/out/$$n $$f $(filter-out src/archive/% src/query/% src/cli/%,$(LIB_SRC)) -lz -lxxhash -lm || exit 1; \
-	    mkdir -p fuzz/corpus/$$n; \
+	    clang -O1 -g -std=c17 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc -I$(DUCKDB_DIR)/include \
+	        -o fuzz/out/$$n $$f $(filter-out src/archive/% src/query/% src/cli/%,$(LIB_SRC)) -lisal -lz -lxxhash -lm || exit 1; \
+	    mkdir -p fuzz/corpus/$$n fuzz/out/$$n.new; \
 	    fuzz/out/$$n -max_total_time=$(FUZZ_SECONDS) fuzz/out/$$n.new fuzz/corpus/$$n || exit 1; \
 	done
 

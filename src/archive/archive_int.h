@@ -61,8 +61,9 @@ struct fl_publish_result {
     uint64_t bytes;
 };
 
-/* Moves every file under staging_dir to the same relative path under
- * archive_dir: journal, fsync each file, rename, fsync directories,
+/* Moves every file under staging_dir/fl_hour=N/ to
+ * archive_dir/year=YYYY/month=MM/day=DD/hour=HH/ (hour N since the epoch):
+ * journal, fsync each file, rename, fsync directories,
  * append manifest_lines to the manifest, drop the journal and staging.
  * manifest_lines may be NULL. */
 int  fl_publish(const char *archive_dir, const char *meta_dir,
@@ -100,6 +101,10 @@ struct fl_scan {
     struct fl_rejects       *rejects;
     int                      progress;
     uint64_t                 total_bytes;     /* 0 when unknown */
+    /* Catalogue fields some input's format has: only these are written,
+     * so a v2 archive does not carry 26 all-NULL columns (readers see the
+     * full schema anyway: the query view adds absent columns as NULL). */
+    int                      present[FL_FIELD_COUNT];
 
     /* Shared: guarded by mu. */
     pthread_mutex_t          mu;
@@ -114,12 +119,19 @@ struct fl_scan {
     _Atomic uint64_t         rejected;
 };
 
+/* The partition column of flowlake_scan(): start in hours since the epoch. */
+#define FL_SCAN_HOUR_COLUMN "fl_hour"
+
+/* The SELECT list of the columns to write: present catalogue fields, the
+ * extras, then fl_hour. fl_free() the result. */
+char *fl_scan_select_list(const struct fl_scan *scan);
+
 /* Registers flowlake_scan() on con, reading the given scan state. con is
  * a duckdb_connection (void * keeps duckdb.h out of this header). */
 int  fl_scan_register(void *con, struct fl_scan *scan);
 
-/* Peeks at each input's first line for a header, and collects the unknown
- * field names of every format into scan->extra. */
+/* Peeks at each input's first line for a header, collects the unknown
+ * field names of every format into scan->extra and marks scan->present. */
 int  fl_scan_prepare(struct fl_scan *scan, char *err, size_t errlen);
 void fl_scan_free(struct fl_scan *scan);
 

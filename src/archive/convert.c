@@ -238,7 +238,7 @@ write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
     duckdb_database db = NULL;
     duckdb_connection con = NULL;
     duckdb_config cfg = NULL;
-    char *staging_q = NULL, *tmp_q = NULL, *sql = NULL;
+    char *staging_q = NULL, *sql = NULL, *select = NULL;
     char buf[64], *open_err = NULL;
     int rc;
 
@@ -274,23 +274,24 @@ write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
         goto out;
     }
     staging_q = sql_quote(run->staging_dir);
-    tmp_q = sql_quote(run->tmp_dir);
-    size_t cap = strlen(run->staging_dir) * 2 + 512;
+    select = fl_scan_select_list(scan);
+    size_t cap = strlen(run->staging_dir) * 2 + 512
+               + (select ? strlen(select) : 0);
     sql = fl_malloc(cap);
-    if (staging_q == NULL || tmp_q == NULL || sql == NULL) {
+    if (staging_q == NULL || select == NULL || sql == NULL) {
         rc = FL_ENOMEM;
         goto out;
     }
     snprintf(sql, cap,
-             "COPY (SELECT * FROM flowlake_scan()) TO %s "
+             "COPY (SELECT %s FROM flowlake_scan()) TO %s "
              "(FORMAT parquet, COMPRESSION zstd, "
-             "PARTITION_BY (year, month, day, hour), "
+             "PARTITION_BY (" FL_SCAN_HOUR_COLUMN "), "
              "FILENAME_PATTERN 'part-%s-{i}')",
-             staging_q, run->run_id);
+             select, staging_q, run->run_id);
     rc = exec(con, sql, run->err, sizeof run->err, out_rows);
 out:
     fl_free(staging_q);
-    fl_free(tmp_q);
+    fl_free(select);
     fl_free(sql);
     if (con != NULL)
         duckdb_disconnect(&con);

@@ -30,6 +30,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_time.h"
 #include "archive_int.h"
 
 struct collect {
@@ -118,6 +119,38 @@ write_file_synced(const char *path, const char *text, size_t len)
 }
 
 
+/* The archive path of a staged file: "fl_hour=N/<file>" becomes
+ * "year=YYYY/month=MM/day=DD/hour=HH/<file>" for hour N since the epoch
+ * (UTC). Other paths are kept as they are. fl_free() the result. */
+static char *
+archive_path(const char *archive_dir, const char *rel)
+{
+    static const char prefix[] = FL_SCAN_HOUR_COLUMN "=";
+    size_t plen = sizeof prefix - 1;
+    if (strncmp(rel, prefix, plen) == 0) {
+        const char *p = rel + plen;
+        int64_t hour = 0;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 15) {
+            hour = hour * 10 + (*p++ - '0');
+            digits++;
+        }
+        if (digits > 0 && *p == '/') {
+            struct fl_civil c;
+            char hive[64];
+            fl_time_to_civil(hour * 3600, &c);
+            snprintf(hive, sizeof hive, "year=%04d/month=%02d/day=%02d/hour=%02d",
+                     c.year, c.month, c.day, c.hour);
+            char *dir = fl_fs_join(archive_dir, hive);
+            char *full = dir ? fl_fs_join(dir, p + 1) : NULL;
+            fl_free(dir);
+            return full;
+        }
+    }
+    return fl_fs_join(archive_dir, rel);
+}
+
+
 /* Renames every listed file from staging to the archive (step 2). Files
  * no longer in staging were moved by an earlier, interrupted attempt. */
 static int
@@ -130,7 +163,7 @@ move_files(const char *archive_dir, const char *staging_dir, char *list,
         if (strcmp(rel, "END") == 0)
             break;
         char *from = fl_fs_join(staging_dir, rel);
-        char *to = fl_fs_join(archive_dir, rel);
+        char *to = archive_path(archive_dir, rel);
         int rc = FL_OK;
         if (from == NULL || to == NULL) {
             rc = FL_ENOMEM;
