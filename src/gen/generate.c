@@ -26,13 +26,17 @@
  * scanner probes 35000 (mostly REJECT), normal flows the rest, of which
  * ingress from the internet is rejected 1.5% of the time; TCP/UDP/ICMP
  * come out near 80/17/3 overall. Packet counts are heavy-tailed (a
- * discrete Pareto with alpha = 1: P(packets >= 2^k) ~ 2^-k, capped at
- * 2^23), bytes stay between 40 and 1500 per packet.
+ * discrete Pareto with alpha = 1: P(packets >= 2^k) ~ 2^-k, below
+ * 2^24), bytes stay between 28 and 1500 per packet.
  *
  * Start times are stratified: record i starts in slot i of `records`
- * equal slots of the span, minus up to 59 s of jitter (clamped to the span
- * start), so output is in roughly ascending time order as delivered logs
- * are, while staying within [start, start + span).
+ * equal slots of the span, moved by up to 29 s either way (reflected at
+ * the span's ends), so output is in roughly ascending time order as
+ * delivered logs are, while staying within [start, start + span).
+ *
+ * Portability of the output: no libm, doubles only for exact-rounded
+ * + - * /, and never two PRNG draws in one function call's arguments (C
+ * leaves their order unspecified; gcc and clang differ).
  *
  * Speed: the world is formatted once into fixed strings; per record the
  * work is ~20 PRNG draws and memcpy of those strings and a few integers,
@@ -70,6 +74,8 @@
 #define LSTR_CAP 128
 /* No field value is longer than this; sizes the output slack. */
 #define FIELD_MAX (LSTR_CAP - 1)
+/* Extra room after a line for put_sstr's fixed-size copies. */
+#define LINE_SLACK SSTR_CAP
 
 struct sstr {
     uint8_t len;
@@ -233,7 +239,8 @@ rng_pick(struct rng *r, const struct weighted *t, size_t n)
     return t[n - 1].value;
 }
 
-#define PICK(r, table) rng_pick((r), (table), sizeof (table) / sizeof (table)[0])
+#define PICK(r, table) \
+    rng_pick((r), (table), sizeof (table) / sizeof (table)[0])
 
 
 /* ---------------------------------------------------------------------
@@ -329,6 +336,8 @@ static const char *const resolvers4[] = {
 static const char *const resolvers6[] = {
     "2001:4860:4860::8888", "2001:4860:4860::8844", "2606:4700:4700::1111",
 };
+#define N_RES4 (sizeof resolvers4 / sizeof resolvers4[0])
+#define N_RES6 (sizeof resolvers6 / sizeof resolvers6[0])
 
 static const char *const cluster_names[] = {
     "prod-web", "payments", "orders", "batch", "search", "checkout",
@@ -394,8 +403,8 @@ struct world {
     struct ecs    ecs[MAX_ECS];
     struct peer   pub4[PUB4_COUNT];
     struct peer   pub6[PUB6_COUNT];
-    struct peer   res4[sizeof resolvers4 / sizeof resolvers4[0]];
-    struct peer   res6[sizeof resolvers6 / sizeof resolvers6[0]];
+    struct peer   res4[N_RES4];
+    struct peer   res6[N_RES6];
     struct peer   scan[SCAN_COUNT];
     struct peer   onprem[ONPREM_COUNT];
 };
@@ -473,8 +482,11 @@ rand_public4(struct rng *r, struct sstr *out)
             continue;
         break;
     }
-    STR_SET(out, "%u.%u.%u.%u", a, b, rng_below(r, 256),
-            rng_range(r, 1, 254));
+    /* One draw per statement: argument evaluation order is unspecified,
+     * and the output must not depend on the compiler. */
+    unsigned c = rng_below(r, 256);
+    unsigned d = rng_range(r, 1, 254);
+    STR_SET(out, "%u.%u.%u.%u", a, b, c, d);
 }
 
 
@@ -548,8 +560,10 @@ build_vpcs(struct rng *r, struct world *w)
 {
     w->n_acct = rng_range(r, 3, MAX_ACCOUNTS);
     for (size_t a = 0; a < w->n_acct; a++) {
-        STR_SET(&w->acct[a], "%u%05u%06u", rng_range(r, 1, 9),
-                rng_below(r, 100000), rng_below(r, 1000000));
+        unsigned hi = rng_range(r, 1, 9);
+        unsigned mid = rng_below(r, 100000);
+        unsigned lo = rng_below(r, 1000000);
+        STR_SET(&w->acct[a], "%u%05u%06u", hi, mid, lo);
 
         /* Most accounts live in us-east-1; the first has a second region. */
         size_t reg[2], n_reg = 1;
@@ -681,11 +695,11 @@ build_peers(struct rng *r, struct world *w)
         rand_public6(r, &w->pub6[i].addr);
         w->pub6[i].svc = -1;
     }
-    for (size_t i = 0; i < sizeof resolvers4 / sizeof resolvers4[0]; i++) {
+    for (size_t i = 0; i < N_RES4; i++) {
         STR_SET(&w->res4[i].addr, "%s", resolvers4[i]);
         w->res4[i].svc = -1;
     }
-    for (size_t i = 0; i < sizeof resolvers6 / sizeof resolvers6[0]; i++) {
+    for (size_t i = 0; i < N_RES6; i++) {
         STR_SET(&w->res6[i].addr, "%s", resolvers6[i]);
         w->res6[i].svc = -1;
     }
@@ -694,8 +708,9 @@ build_peers(struct rng *r, struct world *w)
         w->scan[i].svc = -1;
     }
     for (size_t i = 0; i < ONPREM_COUNT; i++) {
-        STR_SET(&w->onprem[i].addr, "192.168.%u.%u", rng_range(r, 1, 250),
-                rng_range(r, 1, 254));
+        unsigned c = rng_range(r, 1, 250);
+        unsigned d = rng_range(r, 1, 254);
+        STR_SET(&w->onprem[i].addr, "192.168.%u.%u", c, d);
         w->onprem[i].svc = -1;
     }
 }
@@ -765,9 +780,15 @@ record_start(struct gen *g, uint64_t i)
     struct rng *r = &g->rng;
     double off = ((double)i + rng_unit(r)) * g->step;
     int64_t t = off < (double)g->span ? (int64_t)off : g->span - 1;
-    t -= rng_below(r, 60);
+    /* Symmetric jitter, reflected at both ends of the span, keeps the
+     * density of start times flat right up to the edges. */
+    t += (int64_t)rng_below(r, 59) - 29;
     if (t < 0)
-        t = 0;
+        t = -t;
+    if (t >= g->span)
+        t = 2 * g->span - 1 - t;
+    if (t < 0 || t >= g->span)         /* spans shorter than the jitter */
+        t = (t % g->span + g->span) % g->span;
     return g->start + t;
 }
 
@@ -901,8 +922,8 @@ synth_flow(struct gen *g, struct rec *rec, int64_t t)
     if (pub) {
         const struct peer *pp;
         if (proto == 17 && udp_port == 53 && !server)
-            pp = v6 ? &w->res6[rng_below(r, sizeof w->res6 / sizeof w->res6[0])]
-                    : &w->res4[rng_below(r, sizeof w->res4 / sizeof w->res4[0])];
+            pp = v6 ? &w->res6[rng_below(r, N_RES6)]
+                    : &w->res4[rng_below(r, N_RES4)];
         else
             pp = v6 ? &w->pub6[rng_skewed(r, PUB6_COUNT)]
                     : &w->pub4[rng_skewed(r, PUB4_COUNT)];
@@ -1078,11 +1099,24 @@ static const char digits2[] =
     "68697071727374757677787980818283848586878889909192939495969798990";
 
 
+static const uint64_t pow10_tab[] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+    10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+    100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+    100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+    100000000000000000ULL, 1000000000000000000ULL,
+    10000000000000000000ULL,
+};
+
+
+/* Decimal v at p, written backwards from its last digit, two at a time. */
 static inline char *
 put_u64(char *p, uint64_t v)
 {
-    char tmp[24];
-    char *t = tmp + sizeof tmp;
+    size_t n = 1;
+    while (n < 20 && v >= pow10_tab[n])
+        n++;
+    char *t = p + n;
     while (v >= 100) {
         unsigned k = (unsigned)(v % 100) * 2;
         v /= 100;
@@ -1096,8 +1130,6 @@ put_u64(char *p, uint64_t v)
     } else {
         *--t = (char)('0' + v);
     }
-    size_t n = (size_t)(tmp + sizeof tmp - t);
-    memcpy(p, t, n);
     return p + n;
 }
 
@@ -1109,8 +1141,20 @@ put(char *p, const char *s, size_t n)
     return p + n;
 }
 
+
+/* A short string: copying the whole fixed-size array (a few vector moves)
+ * is much faster than a variable-length copy; the bytes past its length
+ * land in the line slack (LINE_SLACK) and are overwritten or never sent. */
+static inline char *
+put_sstr(char *p, const struct sstr *str)
+{
+    memcpy(p, str->s, sizeof str->s);
+    return p + str->len;
+}
+
 #define PUT_LIT(p, lit) put((p), (lit), sizeof (lit) - 1)
-#define PUT_STR(p, str) put((p), (str)->s, (str)->len)
+#define PUT_STR(p, str) put_sstr((p), (str))
+#define PUT_LSTR(p, str) put((p), (str)->s, (str)->len)
 
 
 static char *
@@ -1198,25 +1242,25 @@ emit_field(const struct gen *g, const struct rec *rc, int field, char *p)
         return ok && rc->traffic_path >= 0
             ? put_u64(p, (uint64_t)rc->traffic_path) : PUT_LIT(p, "-");
     case FL_F_ECS_CLUSTER_ARN:
-        return ecs ? PUT_STR(p, &ecs->cluster_arn) : PUT_LIT(p, "-");
+        return ecs ? PUT_LSTR(p, &ecs->cluster_arn) : PUT_LIT(p, "-");
     case FL_F_ECS_CLUSTER_NAME:
-        return ecs ? PUT_STR(p, &ecs->cluster_name) : PUT_LIT(p, "-");
+        return ecs ? PUT_LSTR(p, &ecs->cluster_name) : PUT_LIT(p, "-");
     case FL_F_ECS_CONTAINER_INSTANCE_ARN:
-        return ecs ? PUT_STR(p, &ecs->ci_arn) : PUT_LIT(p, "-");
+        return ecs ? PUT_LSTR(p, &ecs->ci_arn) : PUT_LIT(p, "-");
     case FL_F_ECS_CONTAINER_INSTANCE_ID:
-        return ecs ? PUT_STR(p, &ecs->ci_id) : PUT_LIT(p, "-");
+        return ecs ? PUT_LSTR(p, &ecs->ci_id) : PUT_LIT(p, "-");
     case FL_F_ECS_CONTAINER_ID:
-        return ecs ? PUT_STR(p, &ecs->container_id) : PUT_LIT(p, "-");
+        return ecs ? PUT_LSTR(p, &ecs->container_id) : PUT_LIT(p, "-");
     case FL_F_ECS_SECOND_CONTAINER_ID:
-        return ecs ? PUT_STR(p, &ecs->second_id) : PUT_LIT(p, "-");
+        return ecs ? PUT_LSTR(p, &ecs->second_id) : PUT_LIT(p, "-");
     case FL_F_ECS_SERVICE_NAME:
-        return ecs ? PUT_STR(p, &ecs->service) : PUT_LIT(p, "-");
+        return ecs ? PUT_LSTR(p, &ecs->service) : PUT_LIT(p, "-");
     case FL_F_ECS_TASK_DEFINITION_ARN:
-        return ecs ? PUT_STR(p, &ecs->taskdef_arn) : PUT_LIT(p, "-");
+        return ecs ? PUT_LSTR(p, &ecs->taskdef_arn) : PUT_LIT(p, "-");
     case FL_F_ECS_TASK_ARN:
-        return ecs ? PUT_STR(p, &ecs->task_arn) : PUT_LIT(p, "-");
+        return ecs ? PUT_LSTR(p, &ecs->task_arn) : PUT_LIT(p, "-");
     case FL_F_ECS_TASK_ID:
-        return ecs ? PUT_STR(p, &ecs->task_id) : PUT_LIT(p, "-");
+        return ecs ? PUT_LSTR(p, &ecs->task_id) : PUT_LIT(p, "-");
     case FL_F_REJECT_REASON:
         return ok && rc->reject && rc->bpa ? PUT_LIT(p, "BPA")
                                            : PUT_LIT(p, "-");
@@ -1303,9 +1347,9 @@ fl_gen_write(const struct fl_gen_opts *o, fl_gen_write_fn write_fn,
 
     /* The buffer holds one chunk plus the longest possible line, so a
      * line never needs a bounds check while it is being written. */
-    if (g.nf > (SIZE_MAX - FL_GEN_CHUNK) / (FIELD_MAX + 2) - 1)
+    if (g.nf > (SIZE_MAX - FL_GEN_CHUNK - LINE_SLACK) / (FIELD_MAX + 2) - 1)
         return FL_ETOOBIG;
-    size_t line_max = g.nf * (FIELD_MAX + 1) + 1;
+    size_t line_max = g.nf * (FIELD_MAX + 1) + 1 + LINE_SLACK;
     size_t header_len = 0;
     if (o->header) {
         for (size_t k = 0; k < g.nf; k++) {

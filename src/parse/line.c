@@ -88,6 +88,106 @@ undo_row(const struct fl_parser *p, struct fl_batch *b, size_t upto,
 }
 
 
+/* First separator (space or tab) at or after s, or end. Eight bytes at a
+ * time (SWAR): a byte equal to ' ' or '\t' becomes zero after the XOR,
+ * and (v - 0x01..) & ~v & 0x80.. flags zero bytes; the lowest flagged
+ * byte is always a true match, which is the one we take. */
+static inline const char *
+token_end(const char *s, const char *end)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    const uint64_t highs = UINT64_C(0x8080808080808080);
+    while (end - s >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        uint64_t x = w ^ UINT64_C(0x2020202020202020);
+        uint64_t y = w ^ UINT64_C(0x0909090909090909);
+        uint64_t hit = (((x - ones) & ~x) | ((y - ones) & ~y)) & highs;
+        if (hit != 0)
+            return s + (__builtin_ctzll(hit) >> 3);
+        s += 8;
+    }
+    while (s < end && !is_sep(*s))
+        s++;
+    return s;
+}
+
+
+/* Value of 8 decimal digits already reduced to 0..9 per byte, the first
+ * digit in the lowest byte (little-endian load): pairwise combination,
+ * the classic SWAR conversion used by simdjson and fast_float. */
+static inline uint64_t
+swar_8digits(uint64_t d)
+{
+    d = d * 10 + (d >> 8);
+    return (((d & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32)))
+          + (((d >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32))))
+          >> 32;
+}
+
+
+/* Converts the leading digits at s (at most up to end): returns the
+ * number of digits consumed and their value in *out (wrapped if more than
+ * 19 digits; the caller checks the length). */
+static inline size_t
+scan_digits(const char *s, const char *end, uint64_t *out)
+{
+    const char *p = s;
+    uint64_t v = 0;
+    unsigned d;
+
+    if (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t dd = w - UINT64_C(0x3030303030303030);
+        /* A byte is a non-digit when c - '0' underflows or exceeds 9; the
+         * borrows and carries of the word arithmetic only move upwards, so
+         * the lowest flagged byte is exactly the first non-digit. */
+        uint64_t nd = (dd | (dd + UINT64_C(0x7676767676767676)))
+                    & UINT64_C(0x8080808080808080);
+        size_t n = nd ? (size_t)(__builtin_ctzll(nd) >> 3) : 8;
+        if (n == 0) {
+            *out = 0;
+            return 0;
+        }
+        v = swar_8digits(n == 8 ? dd : dd << (8 * (8 - n)));
+        p += n;
+        if (n < 8) {
+            *out = v;
+            return n;
+        }
+    }
+    while (p < end && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+        v = v * 10 + d;
+        p++;
+    }
+    *out = v;
+    return (size_t)(p - s);
+}
+
+
+/* Slow path for integers of 20 or more characters, or with a non-digit:
+ * exact error message, or the value when it still fits. */
+static int
+parse_long_int(const char *tok, size_t tlen, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t k = 0; k < tlen; k++) {
+        unsigned d = (unsigned)(unsigned char)tok[k] - '0';
+        if (d > 9)
+            return -1;                      /* not a number */
+    }
+    for (size_t k = 0; k < tlen; k++) {
+        unsigned d = (unsigned)(unsigned char)tok[k] - '0';
+        if (v > (UINT64_MAX - d) / 10)
+            return -2;                      /* overflow */
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+
 int
 fl_parse_line(const struct fl_parser *p, struct fl_batch *b,
               const char *line, size_t len, struct fl_parse_err *err)
@@ -116,47 +216,41 @@ fl_parse_line(const struct fl_parser *p, struct fl_batch *b,
             goto fail;
         }
         const char *tok = s;
-        while (s < end && !is_sep(*s))
-            s++;
-        size_t tlen = (size_t)(s - tok);
-        while (s < end && is_sep(*s))
-            s++;
-
         int c = p->col[i];
-        if (tlen == 1 && tok[0] == '-')
-            continue;                   /* "-" is NULL: validity bit stays 0 */
 
-        switch (p->type[i]) {
-        case FL_TYPE_STRING:
-            if (c >= 0) {
+        if (p->type[i] == FL_TYPE_STRING) {
+            s = token_end(s, end);
+            size_t tlen = (size_t)(s - tok);
+            if (c >= 0 && !(tlen == 1 && tok[0] == '-')) {
                 if (tlen > UINT32_MAX) {
                     set_err(err, p, i, "is too long", tok, tlen);
                     goto fail;
                 }
                 b->col[c].v.str[row].p = tok;
                 b->col[c].v.str[row].len = (uint32_t)tlen;
+                b->col[c].valid[word] |= bit;
             }
-            break;
-
-        case FL_TYPE_INT32:
-        case FL_TYPE_INT64: {
-            uint64_t v = 0;
-            /* 19 digits always fit in uint64; a 20th needs the check. */
-            if (tlen > 20) {
-                set_err(err, p, i, "overflows a 64-bit integer", tok, tlen);
+        } else {
+            /* Digits are converted while scanning: one pass per field. */
+            uint64_t v;
+            s += scan_digits(s, end, &v);
+            size_t tlen = (size_t)(s - tok);
+            if (s < end && !is_sep(*s)) {
+                s = token_end(s, end);
+                tlen = (size_t)(s - tok);
+                if (tlen == 1 && tok[0] == '-')
+                    goto next;              /* "-" is NULL */
+                set_err(err, p, i, "is not a number", tok, tlen);
                 goto fail;
             }
-            for (size_t k = 0; k < tlen; k++) {
-                unsigned d = (unsigned)(unsigned char)tok[k] - '0';
-                if (d > 9) {
-                    set_err(err, p, i, "is not a number", tok, tlen);
-                    goto fail;
-                }
-                if (k == 19 && v > (UINT64_MAX - d) / 10) {
+            if (tlen > 19) {
+                /* 19 digits always fit in uint64; longer ones may not
+                 * (and the loop above may have wrapped). */
+                int lrc = parse_long_int(tok, tlen, &v);
+                if (lrc < 0) {
                     set_err(err, p, i, "overflows a 64-bit integer", tok, tlen);
                     goto fail;
                 }
-                v = v * 10 + d;
             }
             if (p->type[i] == FL_TYPE_INT32) {
                 if (v > INT32_MAX) {
@@ -178,11 +272,15 @@ fl_parse_line(const struct fl_parser *p, struct fl_batch *b,
                 if (c >= 0)
                     b->col[c].v.i64[row] = (int64_t)v;
             }
-            break;
+            if (c >= 0)
+                b->col[c].valid[word] |= bit;
         }
-        }
-        if (c >= 0)
-            b->col[c].valid[word] |= bit;
+next:
+        /* AWS writes one space; runs of blanks are tolerated. */
+        if (s < end && *s == ' ')
+            s++;
+        while (s < end && is_sep(*s))
+            s++;
     }
     if (s != end) {
         err->field = 0;

@@ -493,6 +493,62 @@ test_region_does_not_shift(void)
 }
 
 
+/* The 8-bytes-at-a-time integer path against strtoull, for every length,
+ * with and without bytes after the number (the fast path needs 8 bytes of
+ * line left), leading zeros and a non-digit at every position. */
+static void
+test_integer_conversion(void)
+{
+    struct fl_format *fmt = NULL;
+    struct fl_batch *b = NULL;
+    struct fl_parser p;
+    struct fl_parse_err err;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+
+    CHECK_EQ_INT(fl_format_parse("${packets} ${action}", &fmt, &err), 0);
+    CHECK(fl_batch_create(1, 0, &b) == 0);
+    fl_parser_init(&p, fmt, NULL, NULL);
+    for (int len = 1; len <= 19; len++) {
+        for (int round = 0; round < 200; round++) {
+            char num[32], line[64];
+            for (int k = 0; k < len; k++) {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                num[k] = (char)('0' + x % 10);
+            }
+            num[len] = '\0';
+            if (round % 5 == 0)
+                num[0] = '0';
+            unsigned long long want = strtoull(num, NULL, 10);
+            const char *tails[] = { " ACCEPT", " ACCEPTACCEPT", " A" };
+            for (int t = 0; t < 3; t++) {
+                snprintf(line, sizeof line, "%s%s", num, tails[t]);
+                fl_batch_reset(b);
+                int rc = fl_parse_line(&p, b, line, strlen(line), &err);
+                if (want > INT64_MAX) {
+                    CHECK_EQ_INT(rc, FL_EPARSE);
+                    continue;
+                }
+                CHECK_EQ_INT(rc, 0);
+                if ((unsigned long long)b->col[FL_F_PACKETS].v.i64[0] != want) {
+                    fprintf(stderr, "  '%s': got %lld\n", line,
+                            (long long)b->col[FL_F_PACKETS].v.i64[0]);
+                    exit(1);
+                }
+            }
+            /* A letter inside the number makes it "not a number". */
+            int pos = (int)(x % (unsigned)len);
+            num[pos] = 'x';
+            snprintf(line, sizeof line, "%s ACCEPTACCEPT", num);
+            fl_batch_reset(b);
+            CHECK_EQ_INT(fl_parse_line(&p, b, line, strlen(line), &err), FL_EPARSE);
+            CHECK(strstr(err.reason, "is not a number") != NULL);
+        }
+    }
+    fl_batch_destroy(b);
+    fl_format_destroy(fmt);
+}
+
+
 /* Allocation failures inside format building leak nothing and fail
  * cleanly (run under ASan to see leaks). */
 static void
@@ -529,5 +585,6 @@ FL_TEST_MAIN(
     FL_TEST(test_header_detection),
     FL_TEST(test_unknown_fields_kept),
     FL_TEST(test_region_does_not_shift),
+    FL_TEST(test_integer_conversion),
     FL_TEST(test_format_alloc_failures)
 )
