@@ -51,12 +51,25 @@ struct scan_local {
 
 /* ---- set-up (before DuckDB runs) ------------------------------------ */
 
+/* SQL name of an unknown field: AWS's rule, '-' becomes '_'
+ * (${encryption-status} -> encryption_status), as for known fields. */
+static int
+same_sql_name(const char *sql, const char *aws)
+{
+    for (; *sql && *aws; sql++, aws++) {
+        if (*sql != (*aws == '-' ? '_' : *aws))
+            return 0;
+    }
+    return *sql == *aws;
+}
+
+
 static int
 extra_index(void *ctx, const char *name)
 {
     struct fl_scan *s = ctx;
     for (size_t i = 0; i < s->n_extra; i++) {
-        if (strcmp(s->extra[i], name) == 0)
+        if (same_sql_name(s->extra[i], name))
             return (int)i;
     }
     return -1;
@@ -79,9 +92,14 @@ add_format(struct fl_scan *s, const struct fl_format *fmt)
         if (p == NULL)
             return FL_ENOMEM;
         s->extra = p;
-        if ((s->extra[s->n_extra] = fl_strdup(fmt->name[i])) == NULL)
+        char *sql = fl_strdup(fmt->name[i]);
+        if (sql == NULL)
             return FL_ENOMEM;
-        s->n_extra++;
+        for (char *c = sql; *c; c++) {
+            if (*c == '-')
+                *c = '_';
+        }
+        s->extra[s->n_extra++] = sql;
     }
     return FL_OK;
 }
