@@ -27,7 +27,7 @@ for t in "$BUILD"/tests/test_*; do
     grep -v '^ok ' "$log"
     count "$(basename "$t")" "$log" $st
 done
-for t in tests/integration/*.sh; do
+for t in tests/integration/test_*.sh; do
     [ -f "$t" ] || continue
     echo "== $(basename "$t")"
     bash "$t" >"$log" 2>&1; st=$?
