@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test_archive.c -- the archive's crash safety and bookkeeping: publish
+ * moves staged files into hour partitions, recovery rolls a committed
+ * journal forward exactly once and throws away runs that never committed,
+ * the manifest remembers inputs across loads, rejects are valid JSON.
+ */
+#include "../../src/core/fl_config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "archive/archive_int.h"
+#include "core/fl_error.h"
+#include "core/fl_fs.h"
+#include "core/fl_mem.h"
+
+static char root[64];
+
+static void
+setup(void)
+{
+    strcpy(root, "/tmp/fl-test-archive-XXXXXX");
+    CHECK(mkdtemp(root) != NULL);
+}
+
+static void
+put(const char *rel, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    CHECK(fl_fs_mkdirs(path) == 0);
+    *slash = '/';
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    CHECK(fl_fs_write_all(fd, text, strlen(text)) == 0);
+    close(fd);
+}
+
+static int
+exists(const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    return access(path, F_OK) == 0;
+}
+
+static char *
+slurp(const char *rel)
+{
+    static char buf[8192];
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+#define D1 "00000000000000010000000000000002"
+#define D2 "00000000000000030000000000000004"
+
+/* 1714521600 = 2024-05-01T00:00:00Z = hour 476256 since the epoch. */
+static void
+test_publish_maps_hours(void)
+{
+    setup();
+    put("_flowlake/staging-r1/fl_hour=476256/part-r1-0.parquet", "A");
+    put("_flowlake/staging-r1/fl_hour=476279/part-r1-0.parquet", "BB");
+    char meta[128], staging[160], err[256] = "";
+    snprintf(meta, sizeof meta, "%s/_flowlake", root);
+    snprintf(staging, sizeof staging, "%s/staging-r1", meta);
+    struct fl_manifest *m = NULL;
+    struct fl_publish_result res;
+    CHECK_EQ_INT(fl_manifest_load(meta, &m), 0);
+    CHECK_EQ_INT(fl_publish(root, meta, "r1", staging, m,
+                            D1 "\t10\tr1\t2026-01-01T00:00:00Z\ta.log\n", &res,
+                            err, sizeof err), 0);
+    CHECK_EQ_INT(res.files, 2);
+    CHECK_EQ_INT(res.bytes, 3);
+    CHECK(exists("year=2024/month=05/day=01/hour=00/part-r1-0.parquet"));
+    CHECK(exists("year=2024/month=05/day=01/hour=23/part-r1-0.parquet"));
+    CHECK(!exists("_flowlake/staging-r1"));
+    CHECK(!exists("_flowlake/journal-r1.files"));
+    CHECK(!exists("_flowlake/journal-r1.manifest"));
+    CHECK_EQ_STR(slurp("_flowlake/inputs.tsv"),
+                 D1 "\t10\tr1\t2026-01-01T00:00:00Z\ta.log\n");
+    fl_manifest_destroy(m);
+
+    /* Reloaded, the manifest knows the input. */
+    struct fl_digest d;
+    CHECK_EQ_INT(fl_digest_from_hex(D1, &d), 0);
+    CHECK_EQ_INT(fl_manifest_load(meta, &m), 0);
+    CHECK_EQ_STR(fl_manifest_find(m, &d), "r1");
+    CHECK(fl_manifest_on_disk(m, &d));
+    fl_manifest_destroy(m);
+    fl_fs_remove_tree(root);
+}
+
+
+/* A crash after the commit point, with one file already moved: recovery
+ * moves the rest and records the inputs once. */
+static void
+test_recover_committed_journal(void)
+{
+    setup();
+    put("_flowlake/staging-r2/fl_hour=476256/part-r2-1.parquet", "two");
+    put("year=2024/month=05/day=01/hour=00/part-r2-0.parquet", "one");
+    put("_flowlake/journal-r2.files",
+        "fl_hour=476256/part-r2-0.parquet\nfl_hour=476256/part-r2-1.parquet\nEND\n");
+    put("_flowlake/journal-r2.manifest",
+        D1 "\t1\tr2\tT\ta.log\n" D2 "\t2\tr2\tT\tb.log\n");
+    put("_flowlake/inputs.tsv", D1 "\t1\tr2\tT\ta.log\n");   /* one made it */
+    char meta[128], err[256] = "";
+    snprintf(meta, sizeof meta, "%s/_flowlake", root);
+    struct fl_manifest *m = NULL;
+    CHECK_EQ_INT(fl_manifest_load(meta, &m), 0);
+    CHECK_EQ_INT(fl_publish_recover(root, meta, m, err, sizeof err), 0);
+    CHECK(exists("year=2024/month=05/day=01/hour=00/part-r2-0.parquet"));
+    CHECK(exists("year=2024/month=05/day=01/hour=00/part-r2-1.parquet"));
+    CHECK_EQ_STR(slurp("year=2024/month=05/day=01/hour=00/part-r2-1.parquet"), "two");
+    CHECK(!exists("_flowlake/journal-r2.files"));
+    CHECK(!exists("_flowlake/staging-r2"));
+    CHECK_EQ_STR(slurp("_flowlake/inputs.tsv"),
+                 D1 "\t1\tr2\tT\ta.log\n" D2 "\t2\tr2\tT\tb.log\n");
+    /* Recovering again changes nothing. */
+    CHECK_EQ_INT(fl_publish_recover(root, meta, m, err, sizeof err), 0);
+    CHECK_EQ_STR(slurp("_flowlake/inputs.tsv"),
+                 D1 "\t1\tr2\tT\ta.log\n" D2 "\t2\tr2\tT\tb.log\n");
+    fl_manifest_destroy(m);
+    fl_fs_remove_tree(root);
+}
+
+
+/* A crash before the commit point (torn journal, or none at all): the
+ * run's files are deleted, nothing is published or recorded. */
+static void
+test_recover_uncommitted(void)
+{
+    setup();
+    put("_flowlake/staging-r3/fl_hour=476256/part-r3-0.parquet", "x");
+    put("_flowlake/journal-r3.files", "fl_hour=476256/part-r3-0.parquet\n");  /* no END */
+    put("_flowlake/journal-r3.manifest", D1 "\t1\tr3\tT\ta.log\n");
+    put("_flowlake/staging-r4/fl_hour=476256/part-r4-0.parquet", "y");       /* no journal */
+    char meta[128], err[256] = "";
+    snprintf(meta, sizeof meta, "%s/_flowlake", root);
+    struct fl_manifest *m = NULL;
+    CHECK_EQ_INT(fl_manifest_load(meta, &m), 0);
+    CHECK_EQ_INT(fl_publish_recover(root, meta, m, err, sizeof err), 0);
+    CHECK(!exists("_flowlake/staging-r3"));
+    CHECK(!exists("_flowlake/staging-r4"));
+    CHECK(!exists("_flowlake/journal-r3.files"));
+    CHECK(!exists("_flowlake/journal-r3.manifest"));
+    CHECK(!exists("year=2024"));
+    CHECK(!exists("_flowlake/inputs.tsv"));
+    fl_manifest_destroy(m);
+    fl_fs_remove_tree(root);
+}
+
+
+static void
+test_manifest_ignores_torn_lines(void)
+{
+    setup();
+    put("_flowlake/inputs.tsv", D1 "\t1\tr1\tT\ta.log\n" "0000000000000000000");
+    char meta[128];
+    snprintf(meta, sizeof meta, "%s/_flowlake", root);
+    struct fl_manifest *m = NULL;
+    struct fl_digest d1, d2;
+    CHECK_EQ_INT(fl_manifest_load(meta, &m), 0);
+    CHECK_EQ_INT(fl_digest_from_hex(D1, &d1), 0);
+    CHECK_EQ_INT(fl_digest_from_hex(D2, &d2), 0);
+    CHECK_EQ_STR(fl_manifest_find(m, &d1), "r1");
+    CHECK(fl_manifest_find(m, &d2) == NULL);
+    /* Many entries: the hash set grows and still finds each. */
+    for (uint64_t i = 0; i < 5000; i++) {
+        struct fl_digest d = { i * 7919, ~i };
+        CHECK_EQ_INT(fl_manifest_remember(m, &d, "rx", 0), 0);
+    }
+    for (uint64_t i = 0; i < 5000; i++) {
+        struct fl_digest d = { i * 7919, ~i };
+        CHECK_EQ_STR(fl_manifest_find(m, &d), "rx");
+        CHECK(!fl_manifest_on_disk(m, &d));
+    }
+    CHECK_EQ_STR(fl_manifest_find(m, &d1), "r1");
+    fl_manifest_destroy(m);
+    fl_fs_remove_tree(root);
+}
+
+
+static void
+test_json_escape(void)
+{
+    char buf[128];
+    size_t n = fl_json_escape(buf, sizeof buf, "a\"b\\c\td\x01\xff", 9);
+    CHECK_EQ_MEM(buf, n, "\"a\\\"b\\\\c\\td\\u0001\\u00ff\"");
+    CHECK_EQ_INT(fl_json_escape(buf, 4, "abcdef", 6), 0);   /* too small */
+}
+
+
+FL_TEST_MAIN(
+    FL_TEST(test_publish_maps_hours),
+    FL_TEST(test_recover_committed_journal),
+    FL_TEST(test_recover_uncommitted),
+    FL_TEST(test_manifest_ignores_torn_lines),
+    FL_TEST(test_json_escape)
+)
