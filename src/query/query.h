@@ -5,7 +5,7 @@
  * fl_query_open() starts an in-memory DuckDB (session time zone UTC) and
  * creates the view vpc_flow_logs.flow_logs over
  *
- *     ARCHIVE_DIR/year=YYYY/month=MM/day=DD/hour=HH/*.parquet
+ *     ARCHIVE_DIR/year=YYYY/month=MM/day=DD/hour=HH/NAME.parquet
  *
  * read with hive_partitioning and union_by_name. The view always has the 40
  * columns of parse/fields.h, in that order and with their types, except that

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * cmd_query.c -- `flowlake query`: runs SQL over the Parquet archive and
+ * prints the result as a table, CSV or JSON. The command-line face of
+ * src/query/query.c; the SQL text comes from the command line, a file or
+ * stdin (-f -). Exit status: 0 success, 1 SQL or I/O error, 2 usage error.
+ */
+#include "../core/fl_config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "../query/query.h"
+#include "commands.h"
+
+/* Longest SQL script accepted from a file or stdin. */
+#define FL_QUERY_MAX_SQL (16u << 20)
+
+static const char usage_text[] =
+"usage: flowlake query [options] SQL\n"
+"       flowlake query [options] -f FILE     (-f - reads stdin)\n"
+"\n"
+"Runs SQL (DuckDB's dialect, plus the Athena functions below) over the\n"
+"Parquet archive that `flowlake convert` writes. A script may hold several\n"
+"statements separated by ';': all run, the result of the last is printed.\n"
+"\n"
+"options:\n"
+"  --archive DIR        archive folder (default ./flowlake-data)\n"
+"  -o, --output FORMAT  table (default), csv or json\n"
+"  -f, --file FILE      read the SQL from FILE, or from stdin if FILE is -\n"
+"  -h, --help           this text\n"
+"  --                   end of the options (for SQL that begins with -)\n"
+"\n"
+"tables:\n"
+"  vpc_flow_logs.flow_logs, also reachable as flow_logs: one row per flow\n"
+"  record, with every VPC flow log field v2..v8 under its Athena name\n"
+"  (version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport,\n"
+"  protocol, packets, bytes, start, end, action, log_status, vpc_id, ...,\n"
+"  reject_reason). start and end are TIMESTAMP (UTC); write \"end\" in\n"
+"  double quotes. Partition columns year, month, day, hour are zero-padded\n"
+"  strings: filter on them with string literals (hour = '09', day BETWEEN\n"
+"  '01' AND '07') and only the matching files are read; a filter on start\n"
+"  alone reads every file. `DESCRIBE flow_logs` lists every column.\n"
+"\n"
+"Athena / Presto functions:\n"
+"  from_unixtime, to_unixtime, date_format and date_parse (MySQL %%Y-%%m-%%d\n"
+"  %%H:%%i:%%s specifiers), day_of_week / dow (1 = Monday), day_of_year /\n"
+"  doy, day_of_month, week_of_year, year_of_week / yow,\n"
+"  from_iso8601_timestamp, from_iso8601_date, to_iso8601, approx_distinct,\n"
+"  regexp_like, json_extract_scalar, last_day_of_month,\n"
+"  date_add('day', n, ts);\n"
+"  date_trunc, date_diff, split_part and current_timestamp are DuckDB's own.\n"
+"  The session time zone is UTC. See docs/query.md for the differences.\n"
+"\n"
+"output:\n"
+"  table  aligned columns, NULL shown as NULL, \"(N rows)\" footer; at most\n"
+"         %d rows are shown (the footer gives the full count)\n"
+"  csv    RFC 4180: header row, fields quoted when needed, NULL empty, an\n"
+"         empty string as \"\"\n"
+"  json   an array of objects, one per line; numbers and booleans as JSON\n"
+"         values, NULL as null, timestamps as \"YYYY-MM-DD HH:MM:SS\"\n"
+"\n"
+"examples:\n"
+"  flowlake query \"select protocol, sum(packets) as rejected_packets\n"
+"      from flow_logs where action = 'REJECT' group by protocol\n"
+"      order by rejected_packets desc\"\n"
+"  flowlake query -o csv \"SELECT srcaddr, SUM(packets) AS rejected_packets\n"
+"      FROM flow_logs WHERE start >= current_timestamp - interval '14' day\n"
+"      GROUP BY srcaddr ORDER BY rejected_packets DESC LIMIT 10\"\n"
+"  flowlake query \"SELECT count(*) FROM flow_logs WHERE year = '2024'\n"
+"      AND month = '03' AND day = '07' AND hour = '09'\"\n"
+"  flowlake query \"EXPLAIN ANALYZE SELECT count(*) FROM flow_logs\n"
+"      WHERE day = '07'\"      (see \"Total Files Read\")\n"
+"  echo 'DESCRIBE flow_logs' | flowlake query -f -\n"
+"\n"
+"Exit status: 0 success, 1 SQL or I/O error, 2 usage error.\n";
+
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, usage_text, FL_QUERY_TABLE_MAX_ROWS);
+}
+
+
+/* After a usage error: the synopsis and where to read more. */
+static int
+usage_error(void)
+{
+    fputs("usage: flowlake query [--archive DIR] [--output table|csv|json] "
+          "SQL | -f FILE\n"
+          "Run 'flowlake query --help' for the details.\n", stderr);
+    return 2;
+}
+
+
+/* Reads all of path ("-" = stdin) into a NUL-terminated fl_malloc'd
+ * string. Returns 0, -errno, FL_ETOOBIG or FL_ENOMEM. */
+static int
+read_sql(const char *path, char **out)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    char *p = NULL;
+    size_t len = 0, cap = 0;
+    int rc = FL_OK;
+
+    if (f == NULL)
+        return -errno;
+    for (;;) {
+        if (cap - len < 4096) {
+            size_t ncap = cap ? cap * 2 : 8192;
+            if (ncap > FL_QUERY_MAX_SQL + 1)
+                ncap = FL_QUERY_MAX_SQL + 1;
+            if (ncap <= cap) {
+                rc = FL_ETOOBIG;
+                break;
+            }
+            char *np = fl_realloc(p, ncap);
+            if (np == NULL) {
+                rc = FL_ENOMEM;
+                break;
+            }
+            p = np;
+            cap = ncap;
+        }
+        size_t n = fread(p + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f))
+                rc = -EIO;
+            break;
+        }
+        if (len > FL_QUERY_MAX_SQL) {
+            rc = FL_ETOOBIG;
+            break;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    if (rc < 0) {
+        fl_free(p);
+        return rc;
+    }
+    if (p == NULL) {
+        p = fl_strdup("");
+        if (p == NULL)
+            return FL_ENOMEM;
+    }
+    p[len] = '\0';
+    *out = p;
+    return FL_OK;
+}
+
+
+int
+fl_cmd_query(int argc, char **argv)
+{
+    enum { OPT_ARCHIVE = 256 };
+    static const struct option longopts[] = {
+        { "archive", required_argument, NULL, OPT_ARCHIVE },
+        { "output",  required_argument, NULL, 'o' },
+        { "file",    required_argument, NULL, 'f' },
+        { "help",    no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *archive = "flowlake-data";
+    const char *file = NULL;
+    enum fl_output fmt = FL_OUTPUT_TABLE;
+    struct fl_query *q = NULL;
+    char *script = NULL;
+    char *err = NULL;
+    int opt, rc, status = 1;
+
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":o:f:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_ARCHIVE:
+            archive = optarg;
+            break;
+        case 'o':
+            if (fl_query_output_parse(optarg, &fmt) < 0) {
+                fprintf(stderr, "flowlake query: unknown output format '%s' "
+                        "(use table, csv or json)\n", optarg);
+                return usage_error();
+            }
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "flowlake query: option '%s' needs a value\n",
+                    argv[optind - 1]);
+            return usage_error();
+        default:
+            fprintf(stderr, "flowlake query: unknown option '%s'\n",
+                    argv[optind - 1]);
+            return usage_error();
+        }
+    }
+    int npos = argc - optind;
+    if (file != NULL && npos > 0) {
+        fprintf(stderr, "flowlake query: give the SQL either as an argument "
+                "or with -f, not both\n");
+        return usage_error();
+    }
+    if (file == NULL && npos != 1) {
+        fputs(npos == 0
+              ? "flowlake query: no SQL given\n"
+              : "flowlake query: give the SQL as ONE argument (quote it)\n",
+              stderr);
+        return usage_error();
+    }
+
+    if (file != NULL) {
+        rc = read_sql(file, &script);
+        if (rc < 0) {
+            fprintf(stderr, "flowlake query: %s: %s\n",
+                    strcmp(file, "-") == 0 ? "stdin" : file,
+                    rc == FL_ETOOBIG ? "larger than 16 MiB" : fl_strerror(rc));
+            return 1;
+        }
+    }
+
+    rc = fl_query_open(archive, &q, &err);
+    if (rc < 0) {
+        if (rc == -ENOENT || rc == -ENOTDIR)
+            fprintf(stderr, "flowlake query: %s (create it with `flowlake "
+                    "convert`, or point --archive at it)\n",
+                    err ? err : fl_strerror(rc));
+        else
+            fprintf(stderr, "flowlake query: %s\n",
+                    err ? err : fl_strerror(rc));
+        goto out;
+    }
+    rc = fl_query_run(q, script != NULL ? script : argv[optind], fmt, stdout,
+                      &err);
+    if (rc < 0) {
+        fflush(stdout);
+        fprintf(stderr, "flowlake query: %s\n",
+                err ? err : rc == -EIO ? "cannot write the output"
+                                       : fl_strerror(rc));
+        goto out;
+    }
+    status = 0;
+out:
+    fl_query_close(q);
+    fl_free(err);
+    fl_free(script);
+    return status;
+}
