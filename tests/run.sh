@@ -42,6 +42,10 @@ for r in "$BUILD"/fuzz/*-replay; do
     cat "$log"
     count "$name" "$log" $st
 done
+echo "== checksrc"
+scripts/checksrc.sh >"$log" 2>&1; st=$?
+grep -v '^ok ' "$log"
+count checksrc "$log" $st
 if [ ${#failed_names[@]} -gt 0 ]; then
     echo "failing: ${failed_names[*]}"
 fi

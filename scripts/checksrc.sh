@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# checksrc (after curl's): functions banned in src/ by STYLE.md rule 4 --
+# raw allocation outside src/core/fl_mem.c, and the unbounded or
+# unchecked string/number functions. Prints offenders, then the usual
+# "N passed, N failed" line (one check per rule).
+set -u
+cd "$(dirname "$0")/.."
+passed=0 failed=0
+check() {   # check NAME REGEX [EXCLUDE-PATH]
+    local hits
+    hits=$(grep -rnE "(^|[^_a-zA-Z0-9])($2)\(" src --include='*.c' --include='*.h' \
+           | grep -v "${3:-^$}" | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)')
+    if [ -n "$hits" ]; then
+        echo "FAIL checksrc $1:"; echo "$hits" | sed 's/^/  /'; failed=$((failed + 1))
+    else
+        echo "ok   checksrc $1"; passed=$((passed + 1))
+    fi
+}
+check "allocation outside fl_mem" 'malloc|calloc|realloc|free' '^src/core/fl_mem.c:'
+check "unbounded string functions" 'strcpy|strcat|sprintf|vsprintf|gets'
+check "unchecked number parsing" 'atoi|atol|atoll'
+check "strtok" 'strtok|strtok_r'
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
