@@ -282,9 +282,12 @@ write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
         rc = FL_ENOMEM;
         goto out;
     }
+    /* zstd level 1 rather than DuckDB's default 3: 13% less CPU for the
+     * whole convert, files 1% larger -- still smaller per record than
+     * DuckDB's own CSV -> Parquet at its defaults (bench/run.sh). */
     snprintf(sql, cap,
              "COPY (SELECT %s FROM flowlake_scan()) TO %s "
-             "(FORMAT parquet, COMPRESSION zstd, "
+             "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
              "PARTITION_BY (" FL_SCAN_HOUR_COLUMN "), "
              "FILENAME_PATTERN 'part-%s-{i}')",
              select, staging_q, run->run_id);
