@@ -88,6 +88,22 @@ struct fl_input {
     struct fl_lines   *lines;        /* kept open: stdin only */
 };
 
+/* A block of whole lines of one input, handed from the reader thread to a
+ * parser thread (feed.c). */
+struct fl_block {
+    char              *p;            /* owned buffer */
+    size_t             len, cap;
+    size_t             nlines;
+    unsigned long long first_line;   /* 1-based */
+    int                overlong;     /* one line cut at max_line */
+    struct fl_input   *in;
+};
+
+/* Blocks in flight between the reader and the parsers: enough to keep
+ * both parser threads busy while the reader inflates the next ones, and
+ * a bound on memory (a block is at most the line splitter's buffer). */
+#define FL_FEED_BLOCKS 8
+
 struct fl_scan {
     /* Read-only while DuckDB runs the scan. */
     struct fl_input         *inputs;
@@ -106,14 +122,25 @@ struct fl_scan {
      * full schema anyway: the query view adds absent columns as NULL). */
     int                      present[FL_FIELD_COUNT];
 
-    /* Shared: guarded by mu. */
-    pthread_mutex_t          mu;
+    /* The reader thread's own (feed.c). */
+    pthread_t                reader;
+    int                      reader_started;
     size_t                   cur;             /* input being read */
     struct fl_lines         *lines;
-    uint64_t                 bytes_done;      /* raw bytes of closed inputs */
-    int                      failed;
-    char                     errmsg[512];
     double                   started, last_progress;
+
+    /* Shared: guarded by mu. */
+    pthread_mutex_t          mu;
+    pthread_cond_t           cv;              /* any change below */
+    struct fl_block          blocks[FL_FEED_BLOCKS];
+    int                      free_list[FL_FEED_BLOCKS];
+    int                      n_free;
+    int                      ready[FL_FEED_BLOCKS];   /* FIFO ring */
+    int                      ready_head, n_ready;
+    int                      eof;             /* reader is done */
+    int                      failed;          /* stop everything */
+    char                     errmsg[512];
+    uint64_t                 bytes_done;      /* raw bytes of closed inputs */
 
     _Atomic uint64_t         records_read;
     _Atomic uint64_t         rejected;
@@ -125,6 +152,26 @@ struct fl_scan {
 /* The SELECT list of the columns to write: present catalogue fields, the
  * extras, then fl_hour. fl_free() the result. */
 char *fl_scan_select_list(const struct fl_scan *scan);
+
+/* Opens an input as a line source (stdin with a digest of its bytes). */
+int  fl_scan_open_input(const struct fl_scan *scan, struct fl_input *in,
+                        struct fl_lines **out);
+
+/* ---- feed.c: the reader thread -------------------------------------- */
+
+/* Initialises the queue (call once, before start) and starts the thread
+ * that reads, inflates and splits the inputs into blocks. Returns 0 or
+ * -errno. */
+int  fl_feed_init(struct fl_scan *scan);
+int  fl_feed_start(struct fl_scan *scan);
+/* Next block for a parser thread; NULL at the end or after a failure
+ * (then scan->failed is set and scan->errmsg says why). */
+struct fl_block *fl_feed_pop(struct fl_scan *scan);
+void fl_feed_release(struct fl_scan *scan, struct fl_block *b);
+/* Stops the whole scan with a message (first failure wins). */
+void fl_feed_fail(struct fl_scan *scan, const char *msg);
+/* Stops the reader (if still running) and waits for it; frees blocks. */
+void fl_feed_stop(struct fl_scan *scan);
 
 /* Registers flowlake_scan() on con, reading the given scan state. con is
  * a duckdb_connection (void * keeps duckdb.h out of this header). */

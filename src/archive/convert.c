@@ -428,19 +428,25 @@ fl_convert_run(const struct fl_convert_opts *opts, char *const *args,
     scan.max_line = opts->max_line ? opts->max_line : FL_LINES_DEFAULT_MAX_LINE;
     scan.fallback_time = fl_time_now();
     scan.progress = opts->progress;
-    scan.started = fl_time_mono();
     for (size_t i = 0; i < run.n_inputs; i++)
         scan.total_bytes += run.inputs[i].size;
     if (run.inputs[run.n_inputs - 1].is_stdin || scan.total_bytes == 0)
         scan.total_bytes = 0;
-    pthread_mutex_init(&scan.mu, NULL);
+    if ((rc = fl_feed_init(&scan)) < 0)
+        goto out;
     scan_ready = 1;
     if ((rc = fl_rejects_create(rejects_path, &scan.rejects)) < 0)
         goto out;
     if ((rc = fl_scan_prepare(&scan, run.err, sizeof run.err)) < 0)
         goto out;
 
+    if ((rc = fl_feed_start(&scan)) < 0) {
+        snprintf(run.err, sizeof run.err, "cannot start the reader thread: %s",
+                 fl_strerror(rc));
+        goto out;
+    }
     rc = write_parquet(&run, &scan, &rows);
+    fl_feed_stop(&scan);
     int rej_rc = fl_rejects_close(scan.rejects);
     if (rc < 0) {
         /* The scan's own message (file:line) beats DuckDB's wrapping. */
@@ -500,8 +506,10 @@ out:
         *out_err = fl_strdup(run.err);
     }
     if (scan_ready) {
+        fl_feed_stop(&scan);
         fl_rejects_destroy(scan.rejects);
         fl_scan_free(&scan);
+        pthread_cond_destroy(&scan.cv);
         pthread_mutex_destroy(&scan.mu);
     }
     fl_free(mlines);

@@ -7,11 +7,11 @@
  * writer with bounded memory.
  *
  * Parallelism: DuckDB calls the function from several threads. Reading and
- * gunzipping an input is sequential, so it happens under scan->mu: a
- * thread takes the next block of up to one vector's worth of lines, copies
- * it into its own buffer and releases the lock; parsing and filling the
- * chunk (the expensive part, with the Parquet encoding downstream) then
- * run in parallel.
+ * gunzipping the inputs is sequential and runs on the reader thread of
+ * feed.c, which queues blocks of up to one vector's worth of lines; each
+ * DuckDB thread pops a block, parses it into its own batch and copies the
+ * rows into the output chunk, so parsing and the Parquet encoding
+ * downstream run in parallel.
  *
  * Output columns: the FL_FIELD_COUNT catalogue columns, the extra (unknown)
  * text columns, then `fl_hour`: the flow's start in whole hours since the
@@ -40,8 +40,6 @@
 
 struct scan_local {
     struct fl_batch        *batch;
-    char                   *buf;        /* copy of the current block */
-    size_t                  cap;
     struct fl_parser        parser;
     const struct fl_format *bound;      /* format parser is bound to */
     idx_t                  *proj;       /* output vector i <- column proj[i] */
@@ -105,9 +103,9 @@ add_format(struct fl_scan *s, const struct fl_format *fmt)
 }
 
 
-/* Opens an input as a line source. */
-static int
-open_input(struct fl_scan *s, struct fl_input *in, struct fl_lines **out)
+int
+fl_scan_open_input(const struct fl_scan *s, struct fl_input *in,
+                   struct fl_lines **out)
 {
     struct fl_reader *r = NULL;
     int rc = fl_reader_open_path(in->path, &r);
@@ -165,7 +163,7 @@ fl_scan_prepare(struct fl_scan *s, char *err, size_t errlen)
     for (size_t i = 0; i < s->n_inputs; i++) {
         struct fl_input *in = &s->inputs[i];
         struct fl_lines *l = NULL;
-        if ((rc = open_input(s, in, &l)) < 0) {
+        if ((rc = fl_scan_open_input(s, in, &l)) < 0) {
             snprintf(err, errlen, "%s: %s", in->path, fl_strerror(rc));
             return rc;
         }
@@ -280,7 +278,6 @@ local_destroy(void *p)
     if (l == NULL)
         return;
     fl_batch_destroy(l->batch);
-    fl_free(l->buf);
     fl_free(l->proj);
     fl_free(l);
 }
@@ -309,94 +306,6 @@ scan_local_init(duckdb_init_info info)
     for (size_t i = 0; i < l->nproj; i++)
         l->proj[i] = duckdb_init_get_column_index(info, i);
     duckdb_init_set_init_data(info, l, local_destroy);
-}
-
-
-static void
-progress(struct fl_scan *s, int final)
-{
-    double now = fl_time_mono();
-    if (!final && now - s->last_progress < 0.25)
-        return;
-    s->last_progress = now;
-    uint64_t done = s->bytes_done;
-    if (s->lines != NULL)
-        done += fl_reader_raw_offset(fl_lines_reader(s->lines));
-    uint64_t recs = atomic_load(&s->records_read);
-    double el = now - s->started;
-    double rate = el > 0 ? (double)recs / el : 0;
-    char eta[32] = "";
-    if (s->total_bytes > 0 && done > 0 && done < s->total_bytes)
-        snprintf(eta, sizeof eta, "  ETA %.0fs",
-                 el * (double)(s->total_bytes - done) / (double)done);
-    if (s->total_bytes > 0)
-        fprintf(stderr, "\r%llu records  %.0f rec/s  %.1f/%.1f MB%s   ",
-                (unsigned long long)recs, rate, (double)done / 1e6,
-                (double)s->total_bytes / 1e6, eta);
-    else
-        fprintf(stderr, "\r%llu records  %.0f rec/s  %.1f MB   ",
-                (unsigned long long)recs, rate, (double)done / 1e6);
-    if (final)
-        fputc('\n', stderr);
-}
-
-
-/* Under s->mu: closes the current input, checking stdin's digest. */
-static void
-close_current(struct fl_scan *s)
-{
-    struct fl_input *in = &s->inputs[s->cur];
-    struct fl_reader *r = fl_lines_reader(s->lines);
-    s->bytes_done += fl_reader_raw_offset(r);
-    if (in->is_stdin)
-        (void)fl_reader_digest(r, &in->digest);
-    fl_lines_destroy(s->lines);
-    s->lines = NULL;
-    in->lines = NULL;
-    s->cur++;
-}
-
-
-/* Under s->mu: the next block of lines (nlines == 0 at the very end) and
- * the input it belongs to. Returns <0 with s->errmsg set on read errors. */
-static int
-next_block(struct fl_scan *s, size_t max_lines, struct fl_line_block *b,
-           struct fl_input **out_in)
-{
-    int rc;
-    memset(b, 0, sizeof *b);
-    while (s->cur < s->n_inputs) {
-        struct fl_input *in = &s->inputs[s->cur];
-        if (s->lines == NULL) {
-            if (in->lines != NULL) {
-                s->lines = in->lines;            /* stdin, already peeked */
-            } else {
-                if ((rc = open_input(s, in, &s->lines)) < 0) {
-                    snprintf(s->errmsg, sizeof s->errmsg, "%s: %s",
-                             in->path, fl_strerror(rc));
-                    return rc;
-                }
-                if (in->header_fmt != NULL) {
-                    struct fl_line_block hb;
-                    if ((rc = fl_lines_next(s->lines, 1, &hb)) < 0)
-                        goto read_error;
-                }
-            }
-        }
-        if ((rc = fl_lines_next(s->lines, max_lines, b)) < 0)
-            goto read_error;
-        if (b->nlines > 0) {
-            *out_in = in;
-            return FL_OK;
-        }
-        close_current(s);
-    }
-    return FL_OK;
-
-read_error:
-    snprintf(s->errmsg, sizeof s->errmsg, "%s: %s", s->inputs[s->cur].path,
-             fl_reader_error(fl_lines_reader(s->lines)));
-    return rc;
 }
 
 
@@ -445,13 +354,14 @@ emit(struct fl_scan *s, struct scan_local *l, duckdb_data_chunk out)
 }
 
 
-/* Parses the block in l->buf into l->batch. Returns <0 to stop (strict
- * mode or a write error), with s->errmsg set. */
+/* Parses a block into l->batch. Returns <0 to stop (strict mode or a
+ * write error) with msg filled. */
 static int
-parse_block(struct fl_scan *s, struct scan_local *l, struct fl_input *in,
-            const struct fl_line_block *b)
+parse_block(struct fl_scan *s, struct scan_local *l, const struct fl_block *b,
+            char *msg, size_t msglen)
 {
-    const char *p = l->buf, *end = l->buf + b->len;
+    const struct fl_input *in = b->in;
+    const char *p = b->p, *end = b->p + b->len;
     unsigned long long line_no = b->first_line;
     uint64_t seen = 0, bad = 0;
     struct fl_parse_err err;
@@ -470,11 +380,14 @@ parse_block(struct fl_scan *s, struct scan_local *l, struct fl_input *in,
         seen = bad = 1;
         if (s->strict) {
             rc = FL_ETOOBIG;
-            snprintf(s->errmsg, sizeof s->errmsg, "%s:%llu: %s", in->path,
-                     line_no, err.reason);
+            snprintf(msg, msglen, "%s:%llu: %s", in->path, line_no,
+                     err.reason);
         } else {
             rc = fl_rejects_add(s->rejects, in->path, line_no, err.reason,
                                 p, b->len);
+            if (rc < 0)
+                snprintf(msg, msglen, "cannot write rejected records: %s",
+                         fl_strerror(rc));
         }
         goto out;
     }
@@ -489,8 +402,8 @@ parse_block(struct fl_scan *s, struct scan_local *l, struct fl_input *in,
             bad++;
             if (s->strict) {
                 rc = FL_EPARSE;
-                snprintf(s->errmsg, sizeof s->errmsg, "%s:%llu: %s",
-                         in->path, line_no, err.reason);
+                snprintf(msg, msglen, "%s:%llu: %s", in->path, line_no,
+                         err.reason);
                 goto out;
             }
             size_t rawlen = (size_t)(eol - p);
@@ -499,8 +412,7 @@ parse_block(struct fl_scan *s, struct scan_local *l, struct fl_input *in,
             rc = fl_rejects_add(s->rejects, in->path, line_no, err.reason,
                                 p, rawlen);
             if (rc < 0) {
-                snprintf(s->errmsg, sizeof s->errmsg,
-                         "cannot write rejected records: %s",
+                snprintf(msg, msglen, "cannot write rejected records: %s",
                          fl_strerror(rc));
                 goto out;
             }
@@ -520,59 +432,32 @@ scan_function(duckdb_function_info info, duckdb_data_chunk out)
 {
     struct fl_scan *s = duckdb_function_get_extra_info(info);
     struct scan_local *l = duckdb_function_get_local_init_data(info);
-    size_t max_lines = duckdb_vector_size();
+    char msg[512];
 
     for (;;) {
-        struct fl_line_block b;
-        struct fl_input *in = NULL;
-        int rc;
-
-        pthread_mutex_lock(&s->mu);
-        if (s->failed) {
-            pthread_mutex_unlock(&s->mu);
-            duckdb_data_chunk_set_size(out, 0);
-            return;
-        }
-        rc = next_block(s, max_lines, &b, &in);
-        if (rc == 0 && b.nlines > 0) {
-            if (b.len > l->cap) {
-                char *nb = fl_realloc(l->buf, b.len);
-                if (nb == NULL) {
-                    rc = FL_ENOMEM;
-                    snprintf(s->errmsg, sizeof s->errmsg, "out of memory");
-                } else {
-                    l->buf = nb;
-                    l->cap = b.len;
-                }
-            }
-            if (rc == 0)
-                memcpy(l->buf, b.p, b.len);
-        }
-        if (rc < 0)
-            s->failed = 1;
-        if (s->progress)
-            progress(s, rc == 0 && b.nlines == 0);
-        pthread_mutex_unlock(&s->mu);
-
-        if (rc < 0) {
-            duckdb_function_set_error(info, s->errmsg);
-            return;
-        }
-        if (b.nlines == 0) {
-            duckdb_data_chunk_set_size(out, 0);
-            return;
-        }
-        if ((rc = parse_block(s, l, in, &b)) < 0) {
+        struct fl_block *b = fl_feed_pop(s);
+        if (b == NULL) {
+            /* The end, or a failure somewhere: report the latter. */
             pthread_mutex_lock(&s->mu);
-            s->failed = 1;
+            int failed = s->failed;
+            snprintf(msg, sizeof msg, "%s", s->errmsg);
             pthread_mutex_unlock(&s->mu);
-            duckdb_function_set_error(info, s->errmsg);
+            if (failed && msg[0] != '\0')
+                duckdb_function_set_error(info, msg);
+            duckdb_data_chunk_set_size(out, 0);
             return;
         }
-        if (l->batch->n > 0) {
-            emit(s, l, out);
+        int rc = parse_block(s, l, b, msg, sizeof msg);
+        if (rc == 0 && l->batch->n > 0)
+            emit(s, l, out);        /* copies the strings: block reusable */
+        fl_feed_release(s, b);
+        if (rc < 0) {
+            fl_feed_fail(s, msg);
+            duckdb_function_set_error(info, msg);
             return;
         }
+        if (l->batch->n > 0)
+            return;
         /* Every line of the block was blank or rejected: an empty chunk
          * would end the scan, so go on to the next block. */
     }
