@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * query_int.h -- declarations shared by the files of src/query/ and nobody
+ * else (SQLite's btreeInt.h pattern): the session struct and its helpers
+ * (query.c), the growing string buffer (buf.c), the registration of the
+ * Athena compatibility layer (athena.c) and the result writer (output.c).
+ *
+ * Thread: everything here runs on the thread that owns the struct fl_query
+ * it works for (see query.h).
+ */
+#ifndef FL_QUERY_INT_H
+#define FL_QUERY_INT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <duckdb.h>
+
+#include "query.h"
+
+/* -Wformat=2 wants printf-like helpers marked; GNU C, harmless elsewhere. */
+#if defined(__GNUC__)
+#define FL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define FL_PRINTF(a, b)
+#endif
+
+/* ---- query.c: the session ------------------------------------------- */
+
+/* Defined here rather than in query.c because athena.c registers its
+ * functions on con. Only query.c creates, changes and destroys it. */
+struct fl_query {
+    duckdb_database    db;
+    duckdb_connection  con;
+    char              *archive_dir;  /* owned; no trailing '/' */
+    int                stale;        /* re-create the view before a run */
+};
+
+/* Stores a copy of msg (NULL: "unknown DuckDB error") in *out_err unless
+ * out_err is NULL or *out_err is already set: the first error wins. The
+ * copy is the caller's to fl_free; when it cannot be allocated, *out_err
+ * stays NULL. msg is borrowed. */
+void fl_query_set_err(char **out_err, const char *msg);
+
+/* Runs sql (borrowed) on q's connection for its effects; its result is
+ * discarded. Returns 0, or FL_EDB with DuckDB's message in *out_err (see
+ * fl_query_set_err). */
+int  fl_query_exec(struct fl_query *q, const char *sql, char **out_err);
+
+/* ---- buf.c: growing string buffer ----------------------------------- */
+
+/* Starts zeroed ({ 0 }: empty, p NULL). An allocation failure sets oom and
+ * turns every later append into a no-op, so callers check oom once at the
+ * end. After any successful append, p[len] is '\0'. */
+struct buf {
+    char   *p;
+    size_t  len;
+    size_t  cap;
+    int     oom;
+};
+
+/* Append n bytes of s / the string s / the character c / printf output. */
+void fl_query_buf_put(struct buf *b, const char *s, size_t n);
+void fl_query_buf_puts(struct buf *b, const char *s);
+void fl_query_buf_putc(struct buf *b, char c);
+void FL_PRINTF(2, 3) fl_query_buf_printf(struct buf *b, const char *fmt,
+                                         ...);
+/* Empties b, keeping its memory (and its oom flag). */
+void fl_query_buf_reset(struct buf *b);
+/* Frees b's memory and leaves it zeroed, ready for reuse. */
+void fl_query_buf_free(struct buf *b);
+
+/* ---- athena.c: the Athena (Presto/Trino) compatibility layer -------- */
+
+/* Registers on q's connection the C scalar functions
+ * flowlake_mysql_format() and date_parse(), then creates the TEMP macros
+ * (from_unixtime, date_format, ...). Called once by fl_query_open().
+ * Returns 0; FL_ENOMEM; FL_EDB with *out_err set (see fl_query_set_err).
+ * Stops at the first failure, leaving what was registered before it. */
+int  fl_query_register_athena(struct fl_query *q, char **out_err);
+
+/* ---- output.c: result rendering ------------------------------------- */
+
+/* True when row `row` of v (borrowed) is not NULL. */
+int  fl_query_row_is_valid(duckdb_vector v, idx_t row);
+
+/* Executes stmt (the last statement of a script; borrowed, the caller
+ * destroys it) streaming, and writes its result to out in format fmt,
+ * then flushes out. Statements whose result is only a status (CREATE,
+ * SET, ...) print nothing. Returns 0; FL_EDB with *out_err set (see
+ * fl_query_set_err) when the statement fails, possibly after part of the
+ * output was written; -EIO when writing to out fails; FL_ENOMEM. */
+int  fl_query_run_last(duckdb_prepared_statement stmt, enum fl_output fmt,
+                       FILE *out, char **out_err);
+
+#endif /* FL_QUERY_INT_H */
