@@ -24,6 +24,8 @@ static const struct command commands[] = {
       "run SQL over the archive (vpc_flow_logs.flow_logs)" },
     { "generate", fl_cmd_generate,
       "write realistic synthetic VPC flow logs" },
+    { "config",   fl_cmd_config,
+      "check a configuration file, print the defaults" },
 };
 
 

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * config.h -- flowlake's configuration: one INI file (parsed by Debian's
+ * libinih), every key typed, range-checked and documented in one table
+ * (config.c), command-line flags applied on top with the same checks.
+ *
+ *   [server]   listen, threads, tls_cert, tls_key, max_body,
+ *              max_decompressed, max_line
+ *   [firehose] access_key
+ *   [archive]  dir, buffer_interval, buffer_size
+ *   [wal]      dir, max_size, segment_size
+ *   [watch]    dir, interval
+ *   [query]    timeout, memory_limit
+ *
+ * Sizes take B, KiB, MiB, GiB (and KB, MB, GB as powers of ten); durations
+ * take s, m, h, d (a bare number is seconds). Every key is described in
+ * docs/config.md; `flowlake config defaults` prints a commented file with
+ * every key at its default.
+ *
+ * Thread: load once in main(); read-only afterwards.
+ */
+#ifndef FL_CONFIG_FILE_H
+#define FL_CONFIG_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct fl_config {
+    char    *listen;            /* server.listen: "ADDR:PORT" */
+    uint64_t threads;           /* server.threads: HTTP worker threads */
+    char    *tls_cert;          /* server.tls_cert: PEM file, "" = no TLS */
+    char    *tls_key;           /* server.tls_key */
+    uint64_t max_body;          /* server.max_body, bytes */
+    uint64_t max_decompressed;  /* server.max_decompressed, bytes */
+    uint64_t max_line;          /* server.max_line, bytes */
+    char    *access_key;        /* firehose.access_key, "" = not checked */
+    char    *archive_dir;       /* archive.dir */
+    uint64_t buffer_interval;   /* archive.buffer_interval, seconds */
+    uint64_t buffer_size;       /* archive.buffer_size, bytes */
+    char    *wal_dir;           /* wal.dir, "" = ARCHIVE/_flowlake/wal */
+    uint64_t wal_max_size;      /* wal.max_size, bytes */
+    uint64_t wal_segment_size;  /* wal.segment_size, bytes */
+    char    *watch_dir;         /* watch.dir, "" = no folder source */
+    uint64_t watch_interval;    /* watch.interval, seconds */
+    uint64_t query_timeout;     /* query.timeout, seconds */
+    char    *query_memory_limit;/* query.memory_limit, DuckDB syntax */
+};
+
+/* Error list filled by the loaders: each entry "FILE:LINE: message". */
+struct fl_config_errors {
+    char   **msg;
+    size_t   n;
+};
+
+/* Sets every key to its default. Returns 0 or -ENOMEM. */
+int  fl_config_init(struct fl_config *cfg);
+void fl_config_free(struct fl_config *cfg);
+
+/* Loads an INI file over the current values. Every problem (syntax,
+ * unknown section or key, bad value) is added to errs with its line;
+ * returns 0 when there was none, FL_ECONFIG when there was, -errno when
+ * the file cannot be read. */
+int  fl_config_load(struct fl_config *cfg, const char *path,
+                    struct fl_config_errors *errs);
+
+/* Sets one key ("section.name") from a flag; on a bad value returns
+ * FL_ECONFIG and puts the reason in err. */
+int  fl_config_set(struct fl_config *cfg, const char *key, const char *value,
+                   char *err, size_t errlen);
+
+/* Writes a commented INI file with every key at its current value. */
+void fl_config_write(const struct fl_config *cfg, FILE *out);
+
+/* The i-th documented key (for docs and tests): returns 1 and its
+ * section and name, or 0 past the last key. */
+int  fl_config_key(size_t i, const char **section, const char **name);
+
+void fl_config_errors_free(struct fl_config_errors *errs);
+
+/* Parsers shared with command-line flags. Return 0 or FL_ECONFIG. */
+int  fl_config_parse_size(const char *s, uint64_t *out);
+int  fl_config_parse_duration(const char *s, uint64_t *out_seconds);
+
+#endif /* FL_CONFIG_FILE_H */
