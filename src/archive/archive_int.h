@@ -80,11 +80,16 @@ int  fl_publish_recover(const char *archive_dir, const char *meta_dir,
 /* ---- scan.c: the DuckDB table function that parses inputs ----------- */
 
 struct fl_input {
-    char              *path;         /* "-" for stdin */
+    char              *path;         /* "-" for stdin; a name for memory */
     int                is_stdin;
+    const char        *mem;          /* memory input (borrowed), or NULL */
+    size_t             mem_len;
+    int                in_manifest;  /* record its digest when published */
     uint64_t           size;         /* 0 when unknown */
     struct fl_digest   digest;       /* of the raw bytes (files: before) */
-    struct fl_format  *header_fmt;   /* from the input's header line */
+    struct fl_format  *header_fmt;   /* from the input's header line, or
+                                        given with a memory input */
+    int                header_line;  /* first line is a header: skip it */
     struct fl_lines   *lines;        /* kept open: stdin only */
 };
 

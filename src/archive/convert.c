@@ -67,6 +67,7 @@ add_input(struct run *run, const char *path, int is_stdin, uint64_t size)
         return FL_ENOMEM;
     in->is_stdin = is_stdin;
     in->size = size;
+    in->in_manifest = 1;
     run->n_inputs++;
     return FL_OK;
 }
@@ -321,6 +322,8 @@ manifest_lines(struct run *run)
     for (size_t i = 0; i < run->n_inputs; i++) {
         struct fl_input *in = &run->inputs[i];
         char hex[FL_DIGEST_HEX];
+        if (!in->in_manifest)
+            continue;
         fl_digest_hex(&in->digest, hex);
         o += (size_t)snprintf(text + o, cap - o, "%s\t%llu\t%s\t%s\t", hex,
                               (unsigned long long)in->size, run->run_id, when);
@@ -354,137 +357,119 @@ free_run(struct run *run)
 }
 
 
-int
-fl_convert_run(const struct fl_convert_opts *opts, char *const *args,
-               size_t n_args, struct fl_convert_stats *st, char **out_err)
+/* Names the run, creates the bookkeeping folders, takes the archive lock,
+ * loads the manifest and finishes any publish a crash interrupted. */
+static int
+run_open(struct run *run)
 {
-    struct run run = { .opts = opts, .lock_fd = -1 };
-    struct fl_scan scan;
-    struct fl_parse_err perr;
-    char *mlines = NULL, *rejects_path = NULL;
-    double t0 = fl_time_mono();
-    uint64_t rows = 0;
-    int rc, scan_ready = 0;
-
-    memset(st, 0, sizeof *st);
-    memset(&scan, 0, sizeof scan);
-    make_run_id(run.run_id, sizeof run.run_id);
-    snprintf(st->run_id, sizeof st->run_id, "%s", run.run_id);
-
-    run.meta_dir = fl_fs_join(opts->archive_dir, "_flowlake");
+    const char *archive_dir = run->opts->archive_dir;
     char sname[64];
-    snprintf(sname, sizeof sname, "staging-%s", run.run_id);
-    run.staging_dir = run.meta_dir ? fl_fs_join(run.meta_dir, sname) : NULL;
-    run.tmp_dir = run.meta_dir ? fl_fs_join(run.meta_dir, "tmp") : NULL;
-    if (run.meta_dir == NULL || run.staging_dir == NULL || run.tmp_dir == NULL) {
-        rc = FL_ENOMEM;
-        goto out;
-    }
-    if ((rc = fl_fs_mkdirs(run.meta_dir)) < 0) {
-        snprintf(run.err, sizeof run.err, "cannot create %s: %s",
-                 run.meta_dir, fl_strerror(rc));
-        goto out;
-    }
-    if ((rc = lock_archive(&run)) < 0)
-        goto out;
-    if ((rc = fl_manifest_load(run.meta_dir, &run.manifest)) < 0) {
-        snprintf(run.err, sizeof run.err, "cannot read the manifest in %s: %s",
-                 run.meta_dir, fl_strerror(rc));
-        goto out;
-    }
-    if ((rc = fl_publish_recover(opts->archive_dir, run.meta_dir,
-                                 run.manifest, run.err, sizeof run.err)) < 0)
-        goto out;
+    int rc;
 
-    if (opts->format_spec != NULL)
-        rc = fl_format_parse(opts->format_spec, &run.format, &perr);
-    else
-        rc = fl_format_default(&run.format);
-    if (rc < 0) {
-        snprintf(run.err, sizeof run.err, "--format: %s", perr.reason);
-        goto out;
+    make_run_id(run->run_id, sizeof run->run_id);
+    run->meta_dir = fl_fs_join(archive_dir, "_flowlake");
+    snprintf(sname, sizeof sname, "staging-%s", run->run_id);
+    run->staging_dir = run->meta_dir ? fl_fs_join(run->meta_dir, sname) : NULL;
+    run->tmp_dir = run->meta_dir ? fl_fs_join(run->meta_dir, "tmp") : NULL;
+    if (run->meta_dir == NULL || run->staging_dir == NULL
+        || run->tmp_dir == NULL)
+        return FL_ENOMEM;
+    if ((rc = fl_fs_mkdirs(run->meta_dir)) < 0) {
+        snprintf(run->err, sizeof run->err, "cannot create %s: %s",
+                 run->meta_dir, fl_strerror(rc));
+        return rc;
     }
-    if ((rc = expand_inputs(&run, args, n_args)) < 0)
-        goto out;
-    st->inputs_skipped = run.skipped;
-    st->inputs = run.n_inputs;
-    if (run.n_inputs == 0) {
-        rc = FL_OK;
-        goto done;
+    if ((rc = lock_archive(run)) < 0)
+        return rc;
+    if ((rc = fl_manifest_load(run->meta_dir, &run->manifest)) < 0) {
+        snprintf(run->err, sizeof run->err,
+                 "cannot read the manifest in %s: %s", run->meta_dir,
+                 fl_strerror(rc));
+        return rc;
     }
+    return fl_publish_recover(archive_dir, run->meta_dir, run->manifest,
+                              run->err, sizeof run->err);
+}
 
+
+/* Parses run->inputs into Parquet in the staging folder and publishes it:
+ * the part of a conversion after the inputs are known. */
+static int
+run_convert(struct run *run, struct fl_convert_stats *st)
+{
+    const struct fl_convert_opts *opts = run->opts;
+    struct fl_scan scan;
+    char *mlines = NULL, *rejects_path = NULL;
+    uint64_t rows = 0;
     char rname[96];
-    snprintf(rname, sizeof rname, "_errors/convert-%s.jsonl", run.run_id);
-    rejects_path = fl_fs_join(opts->archive_dir, rname);
-    if (rejects_path == NULL) {
-        rc = FL_ENOMEM;
-        goto out;
-    }
+    int rc;
 
-    scan.inputs = run.inputs;
-    scan.n_inputs = run.n_inputs;
-    scan.format = run.format;
+    memset(&scan, 0, sizeof scan);
+    snprintf(rname, sizeof rname, "_errors/convert-%s.jsonl", run->run_id);
+    rejects_path = fl_fs_join(opts->archive_dir, rname);
+    if (rejects_path == NULL)
+        return FL_ENOMEM;
+
+    scan.inputs = run->inputs;
+    scan.n_inputs = run->n_inputs;
+    scan.format = run->format;
     scan.strict = opts->strict;
     scan.max_line = opts->max_line ? opts->max_line : FL_LINES_DEFAULT_MAX_LINE;
     scan.fallback_time = fl_time_now();
     scan.progress = opts->progress;
-    for (size_t i = 0; i < run.n_inputs; i++)
-        scan.total_bytes += run.inputs[i].size;
-    if (run.inputs[run.n_inputs - 1].is_stdin || scan.total_bytes == 0)
+    for (size_t i = 0; i < run->n_inputs; i++)
+        scan.total_bytes += run->inputs[i].size;
+    if (run->inputs[run->n_inputs - 1].is_stdin)
         scan.total_bytes = 0;
-    if ((rc = fl_feed_init(&scan)) < 0)
-        goto out;
-    scan_ready = 1;
+    if ((rc = fl_feed_init(&scan)) < 0) {
+        fl_free(rejects_path);
+        return rc;
+    }
     if ((rc = fl_rejects_create(rejects_path, &scan.rejects)) < 0)
         goto out;
-    if ((rc = fl_scan_prepare(&scan, run.err, sizeof run.err)) < 0)
+    if ((rc = fl_scan_prepare(&scan, run->err, sizeof run->err)) < 0)
         goto out;
-
     if ((rc = fl_feed_start(&scan)) < 0) {
-        snprintf(run.err, sizeof run.err, "cannot start the reader thread: %s",
-                 fl_strerror(rc));
+        snprintf(run->err, sizeof run->err,
+                 "cannot start the reader thread: %s", fl_strerror(rc));
         goto out;
     }
-    rc = write_parquet(&run, &scan, &rows);
+    rc = write_parquet(run, &scan, &rows);
     fl_feed_stop(&scan);
     int rej_rc = fl_rejects_close(scan.rejects);
     if (rc < 0) {
         /* The scan's own message (file:line) beats DuckDB's wrapping. */
         if (scan.errmsg[0] != '\0')
-            snprintf(run.err, sizeof run.err, "%s", scan.errmsg);
-        (void)fl_fs_remove_tree(run.staging_dir);
-        goto out;
+            snprintf(run->err, sizeof run->err, "%s", scan.errmsg);
+        goto discard;
     }
     if (rej_rc < 0) {
         rc = rej_rc;
-        snprintf(run.err, sizeof run.err, "cannot write %s: %s",
+        snprintf(run->err, sizeof run->err, "cannot write %s: %s",
                  rejects_path, fl_strerror(rc));
-        (void)fl_fs_remove_tree(run.staging_dir);
-        goto out;
+        goto discard;
     }
-    for (size_t i = 0; i < run.n_inputs; i++) {
-        struct fl_input *in = &run.inputs[i];
+    for (size_t i = 0; i < run->n_inputs; i++) {
+        struct fl_input *in = &run->inputs[i];
         if (!in->is_stdin)
             continue;
         in->size = scan.bytes_done;
-        const char *seen = fl_manifest_find(run.manifest, &in->digest);
+        const char *seen = fl_manifest_find(run->manifest, &in->digest);
         if (seen != NULL) {
-            (void)fl_fs_remove_tree(run.staging_dir);
-            snprintf(run.err, sizeof run.err, "stdin: this content was "
+            snprintf(run->err, sizeof run->err, "stdin: this content was "
                      "already converted (run %s); nothing published", seen);
             rc = FL_EDUP;
-            goto out;
+            goto discard;
         }
     }
-
-    if ((mlines = manifest_lines(&run)) == NULL) {
+    if ((mlines = manifest_lines(run)) == NULL) {
         rc = FL_ENOMEM;
         goto out;
     }
     struct fl_publish_result pub;
-    rc = fl_publish(opts->archive_dir, run.meta_dir, run.run_id,
-                    run.staging_dir, run.manifest, mlines, &pub, run.err,
-                    sizeof run.err);
+    rc = fl_publish(opts->archive_dir, run->meta_dir, run->run_id,
+                    run->staging_dir, run->manifest, mlines, &pub, run->err,
+                    sizeof run->err);
     if (rc < 0)
         goto out;
     st->files_written = pub.files;
@@ -496,24 +481,98 @@ fl_convert_run(const struct fl_convert_opts *opts, char *const *args,
     if (st->rejected > 0)
         snprintf(st->rejects_path, sizeof st->rejects_path, "%s",
                  rejects_path);
-done:
-    rc = FL_OK;
+    goto out;
+
+discard:
+    (void)fl_fs_remove_tree(run->staging_dir);
 out:
-    st->seconds = fl_time_mono() - t0;
-    if (rc < 0 && out_err != NULL) {
-        if (run.err[0] == '\0')
-            snprintf(run.err, sizeof run.err, "%s", fl_strerror(rc));
-        *out_err = fl_strdup(run.err);
-    }
-    if (scan_ready) {
-        fl_feed_stop(&scan);
-        fl_rejects_destroy(scan.rejects);
-        fl_scan_free(&scan);
-        pthread_cond_destroy(&scan.cv);
-        pthread_mutex_destroy(&scan.mu);
-    }
+    fl_feed_stop(&scan);
+    fl_rejects_destroy(scan.rejects);
+    fl_scan_free(&scan);
+    pthread_cond_destroy(&scan.cv);
+    pthread_mutex_destroy(&scan.mu);
     fl_free(mlines);
     fl_free(rejects_path);
-    free_run(&run);
     return rc;
+}
+
+
+/* Common ending: timing, the error message, cleanup. */
+static int
+run_finish(struct run *run, int rc, double t0, struct fl_convert_stats *st,
+           char **out_err)
+{
+    st->seconds = fl_time_mono() - t0;
+    snprintf(st->run_id, sizeof st->run_id, "%s", run->run_id);
+    if (rc < 0 && out_err != NULL) {
+        if (run->err[0] == '\0')
+            snprintf(run->err, sizeof run->err, "%s", fl_strerror(rc));
+        *out_err = fl_strdup(run->err);
+    }
+    free_run(run);
+    return rc;
+}
+
+
+int
+fl_convert_run(const struct fl_convert_opts *opts, char *const *args,
+               size_t n_args, struct fl_convert_stats *st, char **out_err)
+{
+    struct run run = { .opts = opts, .lock_fd = -1 };
+    struct fl_parse_err perr;
+    double t0 = fl_time_mono();
+    int rc;
+
+    memset(st, 0, sizeof *st);
+    if ((rc = run_open(&run)) < 0)
+        return run_finish(&run, rc, t0, st, out_err);
+    if (opts->format_spec != NULL)
+        rc = fl_format_parse(opts->format_spec, &run.format, &perr);
+    else
+        rc = fl_format_default(&run.format);
+    if (rc < 0) {
+        snprintf(run.err, sizeof run.err, "--format: %s", perr.reason);
+        return run_finish(&run, rc, t0, st, out_err);
+    }
+    if ((rc = expand_inputs(&run, args, n_args)) < 0)
+        return run_finish(&run, rc, t0, st, out_err);
+    st->inputs_skipped = run.skipped;
+    st->inputs = run.n_inputs;
+    if (run.n_inputs > 0)
+        rc = run_convert(&run, st);
+    return run_finish(&run, rc, t0, st, out_err);
+}
+
+
+int
+fl_archive_write_blocks(const char *archive_dir,
+                        const struct fl_archive_block *blocks, size_t n,
+                        struct fl_convert_stats *st, char **out_err)
+{
+    struct fl_convert_opts opts = { .archive_dir = archive_dir };
+    struct run run = { .opts = &opts, .lock_fd = -1 };
+    double t0 = fl_time_mono();
+    int rc;
+
+    memset(st, 0, sizeof *st);
+    if ((rc = run_open(&run)) < 0 || (rc = fl_format_default(&run.format)) < 0)
+        return run_finish(&run, rc, t0, st, out_err);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct fl_parse_err perr;
+        if ((rc = add_input(&run, blocks[i].source, 0, blocks[i].len)) < 0)
+            break;
+        struct fl_input *in = &run.inputs[run.n_inputs - 1];
+        in->mem = blocks[i].text;
+        in->mem_len = blocks[i].len;
+        in->in_manifest = 0;      /* the caller dedupes its sources itself */
+        if (blocks[i].format_spec != NULL
+            && (rc = fl_format_parse(blocks[i].format_spec, &in->header_fmt,
+                                     &perr)) < 0)
+            snprintf(run.err, sizeof run.err, "%s: format: %s",
+                     blocks[i].source, perr.reason);
+    }
+    st->inputs = run.n_inputs;
+    if (rc == 0 && run.n_inputs > 0)
+        rc = run_convert(&run, st);
+    return run_finish(&run, rc, t0, st, out_err);
 }

@@ -61,4 +61,20 @@ int fl_convert_run(const struct fl_convert_opts *opts,
                    char *const *inputs, size_t n_inputs,
                    struct fl_convert_stats *stats, char **out_err);
 
+/* A block of flow-log text held in memory (the live server's buffer). */
+struct fl_archive_block {
+    const char *text;            /* whole lines; borrowed for the call */
+    size_t      len;
+    const char *format_spec;     /* "${...}" format, NULL = default v2 */
+    const char *source;          /* named in rejected-record entries */
+};
+
+/* Writes blocks of flow-log text into the archive exactly as convert
+ * writes files: same partitions, atomic publish, rejected lines into
+ * ARCHIVE/_errors. Blocks are not recorded in the input manifest (the
+ * caller knows what it published). Returns 0 or <0 with *out_err. */
+int fl_archive_write_blocks(const char *archive_dir,
+                            const struct fl_archive_block *blocks, size_t n,
+                            struct fl_convert_stats *stats, char **out_err);
+
 #endif /* FL_CONVERT_H */

@@ -131,7 +131,7 @@ next_block(struct fl_scan *s, struct fl_line_block *b, struct fl_input **in,
                              fl_strerror(rc));
                     return rc;
                 }
-                if ((*in)->header_fmt != NULL) {
+                if ((*in)->header_line) {
                     struct fl_line_block hb;
                     if ((rc = fl_lines_next(s->lines, 1, &hb)) < 0)
                         goto read_error;

@@ -108,7 +108,8 @@ fl_scan_open_input(const struct fl_scan *s, struct fl_input *in,
                    struct fl_lines **out)
 {
     struct fl_reader *r = NULL;
-    int rc = fl_reader_open_path(in->path, &r);
+    int rc = in->mem != NULL ? fl_reader_open_mem(in->mem, in->mem_len, &r)
+                             : fl_reader_open_path(in->path, &r);
     if (rc < 0)
         return rc;
     if (in->is_stdin && (rc = fl_reader_enable_digest(r)) < 0) {
@@ -143,6 +144,7 @@ peek_header(struct fl_scan *s, struct fl_input *in, struct fl_lines *l,
     if (!fl_format_is_header(b.p, len))
         goto not_header;
     rc = fl_format_from_header(b.p, len, &in->header_fmt, &perr);
+    in->header_line = rc == 0;
     if (rc < 0) {
         snprintf(err, errlen, "%s:1: bad header line: %s", in->path,
                  perr.reason);
@@ -163,6 +165,12 @@ fl_scan_prepare(struct fl_scan *s, char *err, size_t errlen)
     for (size_t i = 0; i < s->n_inputs; i++) {
         struct fl_input *in = &s->inputs[i];
         struct fl_lines *l = NULL;
+        if (in->mem != NULL && in->header_fmt != NULL) {
+            /* A memory block with its format given: no header to find. */
+            if ((rc = add_format(s, in->header_fmt)) < 0)
+                return rc;
+            continue;
+        }
         if ((rc = fl_scan_open_input(s, in, &l)) < 0) {
             snprintf(err, errlen, "%s: %s", in->path, fl_strerror(rc));
             return rc;

@@ -12,6 +12,8 @@
 
 #include "harness.h"
 #include "archive/archive_int.h"
+#include "archive/convert.h"
+#include "query/query.h"
 #include "core/fl_error.h"
 #include "core/fl_fs.h"
 #include "core/fl_mem.h"
@@ -204,7 +206,52 @@ test_json_escape(void)
 }
 
 
+/* Blocks of text in memory (the server's buffer) go through the same
+ * pipeline as files: default format, a given format, a header line, a bad
+ * line rejected into _errors. */
+static void
+test_write_blocks(void)
+{
+    setup();
+    const char *a = "2 1 eni-a 10.0.0.1 10.0.0.2 1 443 6 5 500 1714521600 1714521660 ACCEPT OK\n"
+                    "2 1 eni-a 10.0.0.1 10.0.0.2 1 443 6 x 500 1714521600 1714521660 ACCEPT OK\n";
+    const char *b = "3 vpc-1 10.0.0.9 1714525200\n";
+    const char *c = "version srcaddr start\n2 10.0.0.7 1714528800\n";
+    struct fl_archive_block blocks[] = {
+        { a, strlen(a), NULL, "ingest#1" },
+        { b, strlen(b), "${version} ${vpc-id} ${srcaddr} ${start}", "ingest#2" },
+        { c, strlen(c), NULL, "ingest#3" },
+    };
+    struct fl_convert_stats st;
+    char *err = NULL;
+    CHECK_EQ_INT(fl_archive_write_blocks(root, blocks, 3, &st, &err), 0);
+    CHECK(err == NULL);
+    CHECK_EQ_INT(st.records_read, 4);
+    CHECK_EQ_INT(st.records_written, 3);
+    CHECK_EQ_INT(st.rejected, 1);
+    CHECK_EQ_INT(st.files_written, 3);
+    CHECK(exists("year=2024/month=05/day=01/hour=00"));
+    CHECK(exists("year=2024/month=05/day=01/hour=01"));
+    CHECK(exists("year=2024/month=05/day=01/hour=02"));
+    CHECK(!exists("_flowlake/inputs.tsv"));     /* blocks are not recorded */
+
+    struct fl_query *q = NULL;
+    CHECK_EQ_INT(fl_query_open(root, &q, &err), 0);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    CHECK_EQ_INT(fl_query_run(q, "SELECT srcaddr, vpc_id, packets FROM flow_logs ORDER BY start",
+                              FL_OUTPUT_CSV, f, &err), 0);
+    fclose(f);
+    CHECK_EQ_STR(out, "srcaddr,vpc_id,packets\n10.0.0.1,,5\n10.0.0.9,vpc-1,\n10.0.0.7,,\n");
+    free(out);
+    fl_query_close(q);
+    fl_fs_remove_tree(root);
+}
+
+
 FL_TEST_MAIN(
+    FL_TEST(test_write_blocks),
     FL_TEST(test_publish_maps_hours),
     FL_TEST(test_recover_committed_journal),
     FL_TEST(test_recover_uncommitted),
