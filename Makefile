@@ -32,7 +32,7 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 LDFLAGS  += -pthread -L$(DUCKDB_DIR)/lib -Wl,-rpath,$(abspath $(DUCKDB_DIR)/lib)
-LDLIBS   += -lduckdb -lisal -ljansson -linih -lz -lxxhash -lm
+LDLIBS   += -lduckdb -lisal -ljansson -linih -lmicrohttpd -lz -lxxhash -lm
 
 LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -8,6 +8,7 @@
 #include "../core/fl_config.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
-#include "archive_int.h"
+#include "rejects.h"
 
 /* How many rejected lines are echoed on stderr before going quiet. */
 #define STDERR_SAMPLE 10

@@ -11,5 +11,6 @@ int fl_cmd_convert(int argc, char **argv);
 int fl_cmd_query(int argc, char **argv);
 int fl_cmd_generate(int argc, char **argv);
 int fl_cmd_config(int argc, char **argv);
+int fl_cmd_serve(int argc, char **argv);
 
 #endif /* FL_COMMANDS_H */

@@ -20,6 +20,8 @@ struct command {
 static const struct command commands[] = {
     { "convert",  fl_cmd_convert,
       "turn flow log files into a Hive-partitioned Parquet archive" },
+    { "serve",    fl_cmd_serve,
+      "run the server: flow logs in over HTTP, Parquet out" },
     { "query",    fl_cmd_query,
       "run SQL over the archive (vpc_flow_logs.flow_logs)" },
     { "generate", fl_cmd_generate,

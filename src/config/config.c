@@ -184,7 +184,7 @@ check_addr(const char *s)
     if (s[0] == '[' && colon[-1] != ']')
         return FL_ECONFIG;
     if (parse_number(colon + 1, &port, &rest) < 0 || *rest != '\0'
-        || port == 0 || port > 65535)
+        || port > 65535)
         return FL_ECONFIG;
     return FL_OK;
 }
@@ -194,7 +194,7 @@ static const char *
 kind_hint(enum kind k)
 {
     switch (k) {
-    case K_ADDR:     return "an address HOST:PORT (port 1-65535)";
+    case K_ADDR:     return "an address HOST:PORT (port 0-65535; 0 picks a free one)";
     case K_SIZE:     return "a size such as 512KiB, 64MiB or 1GiB";
     case K_DURATION: return "a duration such as 30s, 15m or 1h";
     case K_COUNT:    return "a whole number";

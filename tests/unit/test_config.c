@@ -122,7 +122,7 @@ test_every_problem_with_its_line(void)
     CHECK_EQ_INT(fl_config_load(&c, path, &e), FL_ECONFIG);
     CHECK_EQ_INT(e.n, 6);
     char want[6][200];
-    snprintf(want[0], 200, "%s:2: server.listen: '0.0.0.0:99999' is not an address HOST:PORT (port 1-65535)", path);
+    snprintf(want[0], 200, "%s:2: server.listen: '0.0.0.0:99999' is not an address HOST:PORT (port 0-65535; 0 picks a free one)", path);
     snprintf(want[1], 200, "%s:3: server.threads: 'eight' is not a whole number", path);
     snprintf(want[2], 200, "%s:4: unknown key 'bogus' in [server]", path);
     snprintf(want[3], 200, "%s:6: archive.buffer_interval: 0s is out of range (1 to 86400 seconds)", path);

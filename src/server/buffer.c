@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * buffer.c -- the live server's buffer of accepted text (see buffer.h): a
+ * FIFO list of blocks under one mutex, with a condition variable the
+ * publisher waits on.
+ */
+#include "../core/fl_config.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "../core/fl_time.h"
+#include "buffer.h"
+
+struct fl_buffer {
+    pthread_mutex_t         mu;
+    pthread_cond_t          cv;       /* signalled on size/wake */
+    struct fl_buffer_block *head, *tail;
+    size_t                  bytes;
+    uint64_t                records;
+    double                  oldest;   /* monotonic time of head's arrival */
+    size_t                  max_bytes;
+    uint64_t                interval;
+    int                     woken;
+};
+
+
+int
+fl_buffer_create(size_t max_bytes, uint64_t interval_s, struct fl_buffer **out)
+{
+    struct fl_buffer *b = fl_calloc(1, sizeof *b);
+    pthread_condattr_t ca;
+    if (b == NULL)
+        return FL_ENOMEM;
+    /* Waits are timed on the monotonic clock: wall-clock jumps must not
+     * delay or hasten a publish. */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (pthread_mutex_init(&b->mu, NULL) != 0
+        || pthread_cond_init(&b->cv, &ca) != 0) {
+        pthread_condattr_destroy(&ca);
+        fl_free(b);
+        return FL_ENOMEM;
+    }
+    pthread_condattr_destroy(&ca);
+    b->max_bytes = max_bytes;
+    b->interval = interval_s;
+    *out = b;
+    return FL_OK;
+}
+
+
+void
+fl_buffer_destroy(struct fl_buffer *b)
+{
+    if (b == NULL)
+        return;
+    fl_buffer_block_free_list(b->head);
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+    fl_free(b);
+}
+
+
+int
+fl_buffer_block_create(const char *text, size_t len, const char *format,
+                       const char *source, uint64_t records, uint64_t wal_seq,
+                       struct fl_buffer_block **out)
+{
+    struct fl_buffer_block *blk = fl_calloc(1, sizeof *blk);
+    if (blk == NULL)
+        return FL_ENOMEM;
+    blk->text = fl_strndup(text, len);
+    blk->format = format ? fl_strdup(format) : NULL;
+    blk->source = fl_strdup(source);
+    if (blk->text == NULL || (format && blk->format == NULL)
+        || blk->source == NULL) {
+        fl_buffer_block_free_list(blk);
+        return FL_ENOMEM;
+    }
+    blk->len = len;
+    blk->records = records;
+    blk->wal_seq = wal_seq;
+    *out = blk;
+    return FL_OK;
+}
+
+
+void
+fl_buffer_block_free_list(struct fl_buffer_block *list)
+{
+    while (list != NULL) {
+        struct fl_buffer_block *next = list->next;
+        fl_free(list->text);
+        fl_free(list->format);
+        fl_free(list->source);
+        fl_free(list);
+        list = next;
+    }
+}
+
+
+void
+fl_buffer_add(struct fl_buffer *b, struct fl_buffer_block *blk)
+{
+    blk->next = NULL;
+    pthread_mutex_lock(&b->mu);
+    int was_empty = b->tail == NULL;
+    if (b->tail != NULL)
+        b->tail->next = blk;
+    else {
+        b->head = blk;
+        b->oldest = fl_time_mono();
+    }
+    b->tail = blk;
+    b->bytes += blk->len;
+    b->records += blk->records;
+    /* Wake the publisher when its deadline changes (the first block starts
+     * the interval) or the size threshold is reached. */
+    if (was_empty || b->bytes >= b->max_bytes)
+        pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+
+static struct fl_buffer_block *
+take_locked(struct fl_buffer *b)
+{
+    struct fl_buffer_block *list = b->head;
+    b->head = b->tail = NULL;
+    b->bytes = 0;
+    b->records = 0;
+    return list;
+}
+
+
+struct fl_buffer_block *
+fl_buffer_wait_take(struct fl_buffer *b)
+{
+    struct fl_buffer_block *list;
+
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        if (b->woken || b->bytes >= b->max_bytes)
+            break;
+        struct timespec until;
+        if (b->head != NULL) {
+            double due = b->oldest + (double)b->interval;
+            if (fl_time_mono() >= due)
+                break;
+            until.tv_sec = (time_t)due;
+            until.tv_nsec = (long)((due - (double)until.tv_sec) * 1e9);
+        } else {
+            /* Nothing buffered: sleep until something arrives (the
+             * interval counts from the first record, as Firehose does). */
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += 3600;
+        }
+        pthread_cond_timedwait(&b->cv, &b->mu, &until);
+    }
+    b->woken = 0;
+    list = take_locked(b);
+    pthread_mutex_unlock(&b->mu);
+    return list;
+}
+
+
+void
+fl_buffer_put_back(struct fl_buffer *b, struct fl_buffer_block *list)
+{
+    if (list == NULL)
+        return;
+    struct fl_buffer_block *last = list;
+    size_t bytes = last->len;
+    uint64_t records = last->records;
+    while (last->next != NULL) {
+        last = last->next;
+        bytes += last->len;
+        records += last->records;
+    }
+    pthread_mutex_lock(&b->mu);
+    last->next = b->head;
+    if (b->tail == NULL)
+        b->tail = last;
+    b->head = list;
+    b->bytes += bytes;
+    b->records += records;
+    b->oldest = fl_time_mono();
+    pthread_mutex_unlock(&b->mu);
+}
+
+
+void
+fl_buffer_wake(struct fl_buffer *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->woken = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+
+void
+fl_buffer_stats(struct fl_buffer *b, size_t *bytes, uint64_t *records)
+{
+    pthread_mutex_lock(&b->mu);
+    *bytes = b->bytes;
+    *records = b->records;
+    pthread_mutex_unlock(&b->mu);
+}

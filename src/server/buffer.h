@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * buffer.h -- the live server's buffer of accepted flow-log text, waiting
+ * to be published as Parquet (Firehose's buffering hints: publish when
+ * archive.buffer_size bytes are buffered or the oldest record has waited
+ * archive.buffer_interval, whichever comes first).
+ *
+ * A block is what one request (or one watched file) contributed: whole,
+ * already validated lines, their format, and the write-ahead-log sequence
+ * number that holds them, so that once a block is published the WAL can be
+ * checkpointed past it.
+ *
+ * Thread: any; every function takes the buffer's lock.
+ */
+#ifndef FL_BUFFER_H
+#define FL_BUFFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fl_buffer_block {
+    struct fl_buffer_block *next;
+    char       *text;          /* '\n'-terminated lines (owned) */
+    size_t      len;
+    char       *format;        /* "${...}" or NULL for the default (owned) */
+    char       *source;        /* named in rejected-record entries (owned) */
+    uint64_t    records;
+    uint64_t    wal_seq;       /* WAL frame holding the block, 0 = none */
+};
+
+struct fl_buffer;
+
+/* Creates an empty buffer publishing at max_bytes or after interval_s. */
+int  fl_buffer_create(size_t max_bytes, uint64_t interval_s,
+                      struct fl_buffer **out);
+void fl_buffer_destroy(struct fl_buffer *b);
+
+/* Creates a block holding copies of text, format and source. */
+int  fl_buffer_block_create(const char *text, size_t len, const char *format,
+                            const char *source, uint64_t records,
+                            uint64_t wal_seq, struct fl_buffer_block **out);
+/* Frees a list of blocks linked by next. */
+void fl_buffer_block_free_list(struct fl_buffer_block *list);
+
+/* Appends a block (takes ownership); wakes the publisher when the size
+ * threshold is reached. */
+void fl_buffer_add(struct fl_buffer *b, struct fl_buffer_block *blk);
+
+/* Waits until the buffer should be published -- size reached, the oldest
+ * block older than the interval, or fl_buffer_wake() -- then takes every
+ * block (oldest first) out of the buffer and returns them. Returns NULL if
+ * woken with nothing buffered. */
+struct fl_buffer_block *fl_buffer_wait_take(struct fl_buffer *b);
+
+/* Puts blocks back at the front (a publish that failed; retried later). */
+void fl_buffer_put_back(struct fl_buffer *b, struct fl_buffer_block *list);
+
+/* Makes fl_buffer_wait_take return now (shutdown, or a flush request). */
+void fl_buffer_wake(struct fl_buffer *b);
+
+/* Bytes and records currently buffered. */
+void fl_buffer_stats(struct fl_buffer *b, size_t *bytes, uint64_t *records);
+
+#endif /* FL_BUFFER_H */

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * http.c -- the HTTP face of `flowlake serve`, on libmicrohttpd: a thread
+ * pool with keep-alive, request bodies collected within server.max_body,
+ * and the routes:
+ *
+ *   GET  /healthz       200 "ok" while accepting, 503 while stopping
+ *   GET  /api/status    JSON: per-source counters, buffer, publishing
+ *   POST /ingest        flow-log lines (plain or gzip; header line or
+ *                       ?format=...) -> {"accepted":N,"rejected":N}
+ *
+ * A body larger than server.max_body is answered 413 as soon as the
+ * Content-Length (or the data received) says so; it is never buffered.
+ */
+#include "../core/fl_config.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "../core/fl_time.h"
+#include "server_int.h"
+
+/* Per-request state, created on the first callback of a request. */
+struct request {
+    char   *body;
+    size_t  len, cap;
+    int     too_big;
+};
+
+
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned int status, const char *type,
+      const char *text, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    if (status == 503)
+        MHD_add_response_header(r, "Retry-After", "5");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+
+static enum MHD_Result
+reply_error(struct MHD_Connection *c, unsigned int status, const char *msg)
+{
+    char body[640];
+    char esc[560];
+    size_t n = fl_json_escape(esc, sizeof esc, msg, strlen(msg));
+    if (n == 0)
+        n = (size_t)snprintf(esc, sizeof esc, "\"error\"");
+    esc[n] = '\0';
+    int len = snprintf(body, sizeof body, "{\"error\":%s}\n", esc);
+    return reply(c, status, "application/json", body, (size_t)len);
+}
+
+
+static enum MHD_Result
+handle_status(struct fl_server *s, struct MHD_Connection *c)
+{
+    char out[4096];
+    size_t o = 0, buf_bytes = 0;
+    uint64_t buf_records = 0;
+    fl_buffer_stats(s->buffer, &buf_bytes, &buf_records);
+
+    o += (size_t)snprintf(out + o, sizeof out - o,
+                          "{\"uptime_seconds\":%.0f,\"accepting\":%s,\"sources\":{",
+                          fl_time_mono() - s->started,
+                          atomic_load(&s->accepting) ? "true" : "false");
+    for (int k = 0; k < FL_SOURCE_COUNT; k++) {
+        struct fl_source_stats *st = &s->sources[k];
+        o += (size_t)snprintf(out + o, sizeof out - o,
+            "%s\"%s\":{\"requests\":%llu,\"records\":%llu,\"bytes\":%llu,"
+            "\"rejected\":%llu}", k ? "," : "", fl_source_name(k),
+            (unsigned long long)atomic_load(&st->requests),
+            (unsigned long long)atomic_load(&st->records),
+            (unsigned long long)atomic_load(&st->bytes),
+            (unsigned long long)atomic_load(&st->rejected));
+    }
+    pthread_mutex_lock(&s->err_mu);
+    char err[560] = "null";
+    if (s->last_error[0] != '\0') {
+        size_t n = fl_json_escape(err, sizeof err, s->last_error,
+                                  strlen(s->last_error));
+        err[n] = '\0';
+    }
+    pthread_mutex_unlock(&s->err_mu);
+    o += (size_t)snprintf(out + o, sizeof out - o,
+        "},\"buffer\":{\"bytes\":%zu,\"records\":%llu},"
+        "\"published\":{\"files\":%llu,\"records\":%llu,\"last_publish\":%lld,"
+        "\"failures\":%llu,\"last_error\":%s}}\n",
+        buf_bytes, (unsigned long long)buf_records,
+        (unsigned long long)atomic_load(&s->files_published),
+        (unsigned long long)atomic_load(&s->records_published),
+        (long long)atomic_load(&s->last_publish),
+        (unsigned long long)atomic_load(&s->publish_failures), err);
+    return reply(c, 200, "application/json", out, o);
+}
+
+
+static enum MHD_Result
+handle_ingest(struct fl_server *s, struct MHD_Connection *c,
+              struct request *req)
+{
+    struct fl_ingest_result res;
+    const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                     "format");
+    char source[96];
+    const struct sockaddr *sa = NULL;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char addr[64] = "?";
+    if (ci != NULL && (sa = ci->client_addr) != NULL) {
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                      addr, sizeof addr);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                      addr, sizeof addr);
+    }
+    snprintf(source, sizeof source, "POST /ingest from %s", addr);
+    fl_ingest_text(s, FL_SOURCE_INGEST, source, req->body ? req->body : "",
+                   req->len, format, &res);
+    if (res.http_status != 200)
+        return reply_error(c, (unsigned)res.http_status, res.error);
+    char out[128];
+    int n = snprintf(out, sizeof out, "{\"accepted\":%llu,\"rejected\":%llu}\n",
+                     (unsigned long long)res.accepted,
+                     (unsigned long long)res.rejected);
+    return reply(c, 200, "application/json", out, (size_t)n);
+}
+
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+           const char *method, const char *version, const char *upload_data,
+           size_t *upload_size, void **req_cls)
+{
+    struct fl_server *s = cls;
+    struct request *req = *req_cls;
+    int is_post = strcmp(method, "POST") == 0;
+    (void)version;
+
+    if (req == NULL) {
+        req = fl_calloc(1, sizeof *req);
+        if (req == NULL)
+            return MHD_NO;
+        *req_cls = req;
+        if (is_post) {
+            const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                         "Content-Length");
+            if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg->max_body)
+                req->too_big = 1;
+        }
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (!req->too_big) {
+            size_t n = *upload_size;
+            if (req->len + n > s->cfg->max_body) {
+                req->too_big = 1;
+                fl_free(req->body);
+                req->body = NULL;
+                req->len = req->cap = 0;
+            } else {
+                if (req->len + n > req->cap) {
+                    size_t ncap = req->cap ? req->cap : 65536;
+                    while (ncap < req->len + n)
+                        ncap *= 2;
+                    if (ncap > s->cfg->max_body)
+                        ncap = (size_t)s->cfg->max_body;
+                    char *p = fl_realloc(req->body, ncap);
+                    if (p == NULL)
+                        return MHD_NO;
+                    req->body = p;
+                    req->cap = ncap;
+                }
+                memcpy(req->body + req->len, upload_data, n);
+                req->len += n;
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+
+    /* The whole request is in. */
+    if (strcmp(url, "/healthz") == 0) {
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+            return reply_error(c, 405, "use GET");
+        if (!atomic_load(&s->accepting))
+            return reply(c, 503, "text/plain", "stopping\n", 9);
+        return reply(c, 200, "text/plain", "ok\n", 3);
+    }
+    if (strcmp(url, "/api/status") == 0) {
+        if (strcmp(method, "GET") != 0)
+            return reply_error(c, 405, "use GET");
+        return handle_status(s, c);
+    }
+    if (strcmp(url, "/ingest") == 0) {
+        if (!is_post)
+            return reply_error(c, 405, "use POST");
+        if (req->too_big) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "request body exceeds %llu bytes",
+                     (unsigned long long)s->cfg->max_body);
+            return reply_error(c, 413, msg);
+        }
+        if (!atomic_load(&s->accepting))
+            return reply_error(c, 503, "the server is stopping");
+        return handle_ingest(s, c, req);
+    }
+    return reply_error(c, 404, "no such endpoint");
+}
+
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct request *req = *req_cls;
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (req != NULL) {
+        fl_free(req->body);
+        fl_free(req);
+        *req_cls = NULL;
+    }
+}
+
+
+/* Parses "HOST:PORT" / "[V6]:PORT" into a socket address. */
+static int
+parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || (size_t)(colon - listen) >= sizeof host)
+        return FL_ECONFIG;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    unsigned long port = strtoul(colon + 1, NULL, 10);
+    memset(ss, 0, sizeof *ss);
+    if (host[0] == '[') {
+        size_t hl = strlen(host);
+        if (hl < 2 || host[hl - 1] != ']')
+            return FL_ECONFIG;
+        host[hl - 1] = '\0';
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)(void *)ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+            return FL_ECONFIG;
+        *len = sizeof *a6;
+        return FL_OK;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)(void *)ss;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+        return FL_ECONFIG;
+    *len = sizeof *a4;
+    return FL_OK;
+}
+
+
+int
+fl_http_start(struct fl_server *s, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t slen = 0;
+    if (parse_listen(s->cfg->listen, &ss, &slen) < 0) {
+        snprintf(err, errlen, "server.listen: cannot use '%s' (HOST:PORT with "
+                 "a numeric IPv4 or [IPv6] address)", s->cfg->listen);
+        return FL_ECONFIG;
+    }
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
+                       | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->cfg->threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+        MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        snprintf(err, errlen, "cannot listen on %s (address in use, or not "
+                 "permitted?)", s->cfg->listen);
+        return -EADDRINUSE;
+    }
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di != NULL ? di->port : 0;
+    return FL_OK;
+}
+
+
+void
+fl_http_stop(struct fl_server *s)
+{
+    if (s->daemon != NULL) {
+        MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
+    }
+}

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ingest.c -- what happens to a body of flow-log lines between the HTTP
+ * request and the 200: gunzip within the configured ceiling, find the
+ * format (a header line, the request's format, or the default), validate
+ * every line with the same parser the archive uses (bad lines go to the
+ * errors folder with their reason), then buffer the good ones for the
+ * publisher.
+ *
+ * Lines are validated here rather than at publish time so that the
+ * response can tell the sender how many were accepted, and so that a line
+ * is rejected exactly once.
+ */
+#include "../core/fl_config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "../decode/reader.h"
+#include "../parse/batch.h"
+#include "../parse/format.h"
+#include "../parse/line.h"
+#include "server_int.h"
+
+/* Rows of the scratch batch lines are validated into. */
+#define CHECK_ROWS 64
+
+
+/* Gunzips body into a new buffer of at most max bytes. */
+static int
+gunzip(const char *body, size_t len, uint64_t max, char **out,
+       size_t *out_len, char *err, size_t errlen)
+{
+    struct fl_reader *r = NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int rc = fl_reader_open_mem(body, len, &r);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        if (cap - n < 65536) {
+            size_t ncap = cap ? cap * 2 : 262144;
+            if (ncap > max + 65536)
+                ncap = (size_t)max + 65536;
+            if (ncap <= cap) {
+                /* Full at the ceiling and more is coming: a bomb, or just
+                 * too big -- either way it is not expanded further. */
+                snprintf(err, errlen, "decompressed body exceeds %llu bytes",
+                         (unsigned long long)max);
+                rc = FL_ETOOBIG;
+                break;
+            }
+            char *p = fl_realloc(buf, ncap);
+            if (p == NULL) {
+                rc = FL_ENOMEM;
+                break;
+            }
+            buf = p;
+            cap = ncap;
+        }
+        size_t got = 0;
+        rc = fl_reader_read(r, buf + n, cap - n, &got);
+        if (rc < 0) {
+            snprintf(err, errlen, "body: %s", fl_reader_error(r));
+            break;
+        }
+        if (got == 0)
+            break;
+        n += got;
+        if (n > max) {
+            snprintf(err, errlen, "decompressed body exceeds %llu bytes",
+                     (unsigned long long)max);
+            rc = FL_ETOOBIG;
+            break;
+        }
+    }
+    fl_reader_close(r);
+    if (rc < 0) {
+        fl_free(buf);
+        return rc;
+    }
+    *out = buf;
+    *out_len = n;
+    return FL_OK;
+}
+
+
+/* Appends a line and its newline to an output text being built. */
+static int
+append_line(char **text, size_t *len, size_t *cap, const char *p, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t ncap = (*cap + n + 1) * 2;
+        char *q = fl_realloc(*text, ncap);
+        if (q == NULL)
+            return FL_ENOMEM;
+        *text = q;
+        *cap = ncap;
+    }
+    memcpy(*text + *len, p, n);
+    (*text)[*len + n] = '\n';
+    *len += n + 1;
+    return FL_OK;
+}
+
+
+void
+fl_ingest_text(struct fl_server *s, enum fl_source_kind kind,
+               const char *source, const char *body, size_t len,
+               const char *format_spec, struct fl_ingest_result *res)
+{
+    struct fl_source_stats *st = &s->sources[kind];
+    struct fl_format *fmt = NULL;
+    struct fl_batch *batch = NULL;
+    struct fl_parse_err perr;
+    struct fl_parser parser;
+    char *plain = NULL, *good = NULL, *spec = NULL;
+    size_t good_len = 0, good_cap = 0;
+    const char *p, *end;
+    unsigned long long line_no = 1;
+    int rc, filtered = 0;
+
+    memset(res, 0, sizeof *res);
+    res->http_status = 200;
+    atomic_fetch_add(&st->requests, 1);
+    atomic_fetch_add(&st->bytes, len);
+
+    if (len >= 2 && (unsigned char)body[0] == 0x1f
+        && (unsigned char)body[1] == 0x8b) {
+        size_t plain_len = 0;
+        rc = gunzip(body, len, s->cfg->max_decompressed, &plain, &plain_len,
+                    res->error, sizeof res->error);
+        if (rc < 0) {
+            res->http_status = rc == FL_ETOOBIG ? 413
+                             : rc == FL_ENOMEM ? 503 : 400;
+            if (rc == FL_ENOMEM)
+                snprintf(res->error, sizeof res->error, "out of memory");
+            goto out;
+        }
+        body = plain;
+        len = plain_len;
+    }
+    p = body;
+    end = body + len;
+
+    /* The format: the request's, else a header line, else the default. */
+    const char *nl = memchr(p, '\n', len);
+    size_t first_len = (size_t)((nl ? nl : end) - p);
+    if (format_spec != NULL) {
+        rc = fl_format_parse(format_spec, &fmt, &perr);
+        if (rc < 0) {
+            res->http_status = 400;
+            snprintf(res->error, sizeof res->error, "format: %s", perr.reason);
+            goto out;
+        }
+    } else if (fl_format_is_header(p, first_len)) {
+        size_t hl = first_len;
+        if (hl > 0 && p[hl - 1] == '\r')
+            hl--;
+        rc = fl_format_from_header(p, hl, &fmt, &perr);
+        if (rc < 0) {
+            res->http_status = 400;
+            snprintf(res->error, sizeof res->error, "header line: %s",
+                     perr.reason);
+            goto out;
+        }
+        p = nl ? nl + 1 : end;
+        line_no = 2;
+        filtered = 1;             /* the stored text drops the header */
+    } else if ((rc = fl_format_default(&fmt)) < 0) {
+        res->http_status = 503;
+        snprintf(res->error, sizeof res->error, "out of memory");
+        goto out;
+    }
+    if (fl_batch_create(CHECK_ROWS, 0, &batch) < 0) {
+        res->http_status = 503;
+        snprintf(res->error, sizeof res->error, "out of memory");
+        goto out;
+    }
+    fl_batch_reset(batch);
+    fl_parser_init(&parser, fmt, NULL, NULL);
+
+    const char *text_start = p;
+    for (; p < end; line_no++) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        size_t n = (size_t)(eol - p);
+        if (batch->n == batch->cap)
+            fl_batch_reset(batch);
+        int prc;
+        if (n > s->cfg->max_line) {
+            prc = FL_EPARSE;
+            snprintf(perr.reason, sizeof perr.reason,
+                     "line longer than %llu bytes",
+                     (unsigned long long)s->cfg->max_line);
+        } else {
+            prc = fl_parse_line(&parser, batch, p, n, &perr);
+        }
+        if (prc == 0)
+            res->accepted++;
+        if (prc == FL_EPARSE) {
+            res->rejected++;
+            size_t raw = n > s->cfg->max_line ? (size_t)s->cfg->max_line : n;
+            if (raw > 0 && p[raw - 1] == '\r')
+                raw--;
+            (void)fl_rejects_add(s->rejects, source, line_no, perr.reason,
+                                 p, raw);
+            if (!filtered) {
+                /* First reject: from now on keep an explicit copy. */
+                filtered = 1;
+                if (append_line(&good, &good_len, &good_cap, text_start,
+                                (size_t)(p - text_start)) < 0)
+                    goto nomem;
+                if (good_len > 0)
+                    good_len--;   /* append_line added a newline */
+            }
+        } else if (filtered && prc == 0) {
+            if (append_line(&good, &good_len, &good_cap, p, n) < 0)
+                goto nomem;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    atomic_fetch_add(&st->records, res->accepted);
+    atomic_fetch_add(&st->rejected, res->rejected);
+    if (res->accepted == 0)
+        goto out;
+
+    const char *text = filtered ? good : text_start;
+    size_t text_len = filtered ? good_len : (size_t)(end - text_start);
+    spec = fl_format_to_string(fmt);
+    struct fl_buffer_block *blk = NULL;
+    if (spec == NULL
+        || fl_buffer_block_create(text, text_len, spec, source, res->accepted,
+                                  0, &blk) < 0)
+        goto nomem;
+    fl_buffer_add(s->buffer, blk);
+    goto out;
+
+nomem:
+    res->http_status = 503;
+    snprintf(res->error, sizeof res->error, "out of memory");
+out:
+    fl_free(spec);
+    fl_free(good);
+    fl_free(plain);
+    fl_batch_destroy(batch);
+    fl_format_destroy(fmt);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * server.h -- `flowlake serve`: the long-running server that takes flow
+ * logs over HTTP, buffers them and publishes them into the Parquet archive
+ * (issue #3).
+ *
+ * Lifecycle: create (validates the configuration, opens the archive's
+ * error log), start (binds, starts the HTTP threads and the publisher),
+ * stop (stops accepting, publishes what is buffered, joins every thread),
+ * destroy.
+ *
+ * Thread: create/start/stop/destroy from one thread (main); the server's
+ * own threads are the HTTP pool and the publisher.
+ */
+#ifndef FL_SERVER_H
+#define FL_SERVER_H
+
+#include <stdint.h>
+
+struct fl_config;
+struct fl_server;
+
+/* cfg is borrowed and must outlive the server. Returns 0, or <0 with
+ * *out_err (fl_free it). */
+int  fl_server_create(const struct fl_config *cfg, struct fl_server **out,
+                      char **out_err);
+int  fl_server_start(struct fl_server *s, char **out_err);
+
+/* The port actually bound (useful with server.listen = HOST:0). */
+uint16_t fl_server_port(const struct fl_server *s);
+
+/* Stops accepting (new requests get 503), publishes the buffer, stops the
+ * threads. Returns 0 when everything buffered was published. */
+int  fl_server_stop(struct fl_server *s);
+void fl_server_destroy(struct fl_server *s);
+
+#endif /* FL_SERVER_H */

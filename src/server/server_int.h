@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * server_int.h -- declarations shared by the files of src/server/ only.
+ */
+#ifndef FL_SERVER_INT_H
+#define FL_SERVER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../archive/rejects.h"
+#include "../config/config.h"
+#include "buffer.h"
+
+/* Counters of one ingestion source, reported by GET /api/status. */
+struct fl_source_stats {
+    _Atomic uint64_t requests;
+    _Atomic uint64_t records;
+    _Atomic uint64_t bytes;       /* request bytes as received */
+    _Atomic uint64_t rejected;
+};
+
+enum fl_source_kind {
+    FL_SOURCE_INGEST,             /* POST /ingest */
+    FL_SOURCE_COUNT
+};
+
+struct fl_server {
+    const struct fl_config *cfg;
+    struct MHD_Daemon      *daemon;
+    uint16_t                port;
+    struct fl_buffer       *buffer;
+    struct fl_rejects      *rejects;
+
+    pthread_t               publisher;
+    int                     publisher_started;
+    _Atomic int             accepting;        /* 0 while stopping */
+    _Atomic int             stopping;
+
+    double                  started;          /* monotonic */
+    struct fl_source_stats  sources[FL_SOURCE_COUNT];
+    _Atomic uint64_t        files_published;
+    _Atomic uint64_t        records_published;
+    _Atomic uint64_t        publish_failures;
+    _Atomic int64_t         last_publish;     /* epoch seconds, 0 = never */
+    pthread_mutex_t         err_mu;
+    char                    last_error[512];  /* last publish failure */
+};
+
+const char *fl_source_name(enum fl_source_kind kind);
+
+/* ---- ingest.c ------------------------------------------------------- */
+
+struct fl_ingest_result {
+    uint64_t accepted;
+    uint64_t rejected;
+    int      http_status;      /* 200, 400, 413, 503 ... */
+    char     error[256];       /* when http_status != 200 */
+};
+
+/* Takes a request body of flow-log lines (plain or gzip, detected by its
+ * magic bytes), with a header line or format_spec (NULL = default):
+ * validates every line (bad ones go to the errors folder), buffers the
+ * good ones and fills res. */
+void fl_ingest_text(struct fl_server *s, enum fl_source_kind kind,
+                    const char *source, const char *body, size_t len,
+                    const char *format_spec, struct fl_ingest_result *res);
+
+/* ---- http.c --------------------------------------------------------- */
+
+/* Starts libmicrohttpd on cfg->listen. Returns 0 or <0 with err set. */
+int  fl_http_start(struct fl_server *s, char *err, size_t errlen);
+void fl_http_stop(struct fl_server *s);
+
+#endif /* FL_SERVER_INT_H */

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The live server as a sender and a user see it: the real `flowlake serve`
+# on a loopback port in a temporary folder, driven with curl.
+. "$(dirname "$0")/lib.sh"
+cd "$TMP"
+A=$TMP/archive
+command -v curl >/dev/null || { echo "curl is required"; exit 1; }
+
+start_server() {   # start_server EXTRA-ARGS... ; sets PID and URL
+    "$FLOWLAKE" serve --listen 127.0.0.1:0 --archive "$A" "$@" >serve.out 2>serve.err &
+    PID=$!
+    for _ in $(seq 1 100); do
+        grep -q 'listening on' serve.out 2>/dev/null && break
+        sleep 0.05
+    done
+    PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' serve.out)
+    URL=http://127.0.0.1:$PORT
+}
+stop_server() {
+    kill -TERM "$PID" 2>/dev/null
+    wait "$PID"
+}
+q() { "$FLOWLAKE" query --archive "$A" --output csv "$1" | tail -n +2; }
+# http METHOD PATH [curl args...] -> "STATUS BODY"
+http() {
+    local m=$1 p=$2; shift 2
+    curl -s -o body.out -w '%{http_code}' -X "$m" "$@" "$URL$p" > code.out
+    echo "$(cat code.out) $(cat body.out)"
+}
+
+start_server --set archive.buffer_interval=1s --set server.max_body=64KiB \
+             --set server.max_decompressed=1MiB
+expect_contains "prints its address" "$(cat serve.out)" "listening on http://127.0.0.1:"
+expect_eq "GET /healthz" "$(http GET /healthz)" "200 ok"
+expect_eq "unknown endpoint is 404" "$(http GET /nope)" '404 {"error":"no such endpoint"}'
+expect_eq "GET /ingest is 405" "$(http GET /ingest)" '405 {"error":"use POST"}'
+
+"$FLOWLAKE" generate --records 300 --seed 3 --header -o g.log
+expect_eq "POST /ingest with a header line" \
+    "$(http POST /ingest --data-binary @g.log)" '200 {"accepted":300,"rejected":0}'
+gzip -c g.log > g.log.gz
+expect_eq "POST /ingest gzip (detected by magic bytes)" \
+    "$(http POST /ingest --data-binary @g.log.gz)" '200 {"accepted":300,"rejected":0}'
+printf '3 vpc-9 10.9.9.9 1714521700\n3 vpc-9 bad\n' > custom.log
+expect_eq "POST /ingest ?format= with a bad line" \
+    "$(http POST '/ingest?format=%24%7Bversion%7D%20%24%7Bvpc-id%7D%20%24%7Bsrcaddr%7D%20%24%7Bstart%7D' --data-binary @custom.log)" \
+    '200 {"accepted":1,"rejected":1}'
+expect_eq "bad format parameter is 400" \
+    "$(http POST '/ingest?format=%24%7Bversion' --data-binary @custom.log)" \
+    "400 {\"error\":\"format: field 1: '\${' at offset 0 is never closed by '}'\"}"
+head -c 70000 /dev/zero | tr '\0' 'x' > big.txt
+expect_eq "body over server.max_body is 413" \
+    "$(http POST /ingest --data-binary @big.txt)" '413 {"error":"request body exceeds 65536 bytes"}'
+head -c 20000000 /dev/zero | gzip -9 > bomb.gz
+expect_eq "gzip bomb is 413, not expanded" \
+    "$(http POST /ingest --data-binary @bomb.gz)" '413 {"error":"decompressed body exceeds 1048576 bytes"}'
+head -c 200 g.log.gz > trunc.gz
+expect_contains "truncated gzip is 400 naming the problem" \
+    "$(http POST /ingest --data-binary @trunc.gz)" '400 {"error":"body: gzip stream truncated at compressed byte'
+
+# Published within the interval, queryable, rejected line in _errors.
+for _ in $(seq 1 50); do
+    [ "$(q "SELECT count(*) FROM flow_logs" 2>/dev/null)" = "601" ] && break
+    sleep 0.1
+done
+expect_eq "published after buffer_interval" "$(q "SELECT count(*) FROM flow_logs")" "601"
+expect_eq "custom-format record kept its fields" \
+    "$(q "SELECT version, vpc_id, srcaddr FROM flow_logs WHERE vpc_id = 'vpc-9'")" "3,vpc-9,10.9.9.9"
+expect_contains "rejected line in the errors folder" "$(cat "$A"/_errors/serve-*.jsonl)" \
+    '"line":2,"reason":"expected 4 fields, found 3","raw":"3 vpc-9 bad"}'
+status=$(http GET /api/status)
+expect_contains "status counts requests" "$status" '"ingest":{"requests":6,"records":601,'
+expect_contains "status counts rejected" "$status" '"rejected":1}'
+expect_contains "status shows published records" "$status" '"records":601,'
+
+# SIGTERM: stop accepting, publish what is buffered, exit 0.
+stop_server
+start_server --set archive.buffer_interval=1h
+expect_eq "second server accepts" "$(http POST /ingest --data-binary @g.log)" '200 {"accepted":300,"rejected":0}'
+kill -TERM "$PID"; wait "$PID"; st=$?
+expect_status "SIGTERM exits 0" 0 $st
+expect_contains "SIGTERM logged" "$(cat serve.err)" "SIGTERM received, publishing the buffer"
+expect_eq "buffer published on SIGTERM" "$(q "SELECT count(*) FROM flow_logs")" "901"
+
+# Usage errors.
+"$FLOWLAKE" serve --set nope=1 >/dev/null 2>err.txt; st=$?
+expect_status "unknown --set key is a usage error" 2 $st
+expect_contains "unknown key named" "$(cat err.txt)" "unknown key 'nope'"
+"$FLOWLAKE" serve --help | grep -q 'POST /ingest' && ok "serve --help" || fail "serve --help"
+finish
