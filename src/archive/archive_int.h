@@ -33,6 +33,11 @@ int  fl_manifest_on_disk(const struct fl_manifest *m,
  * catch the same content given twice). */
 int  fl_manifest_remember(struct fl_manifest *m, const struct fl_digest *d,
                           const char *run_id, int on_disk);
+/* WAL marks: "wal TAB <seq> ..." lines. parse returns 0 for such a line
+ * (FL_EPARSE otherwise); wal_seq is the highest seen; note raises it. */
+int  fl_manifest_parse_wal(const char *line, uint64_t *out);
+uint64_t fl_manifest_wal_seq(const struct fl_manifest *m);
+void fl_manifest_note_wal(struct fl_manifest *m, uint64_t seq);
 /* Appends a line to inputs.tsv and fsyncs it. */
 int  fl_manifest_append(struct fl_manifest *m, const char *line);
 void fl_manifest_destroy(struct fl_manifest *m);

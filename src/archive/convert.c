@@ -34,6 +34,7 @@
 
 struct run {
     const struct fl_convert_opts *opts;
+    uint64_t           wal_seq;     /* WAL mark to publish, 0 = none */
     char              *meta_dir;
     char              *staging_dir;
     char              *tmp_dir;
@@ -308,7 +309,7 @@ out:
 static char *
 manifest_lines(struct run *run)
 {
-    size_t cap = 1, o = 0;
+    size_t cap = 128, o = 0;
     for (size_t i = 0; i < run->n_inputs; i++)
         cap += strlen(run->inputs[i].path) + 128;
     char *text = fl_malloc(cap);
@@ -333,6 +334,10 @@ manifest_lines(struct run *run)
         text[o++] = '\n';
         text[o] = '\0';
     }
+    if (run->wal_seq > 0)
+        o += (size_t)snprintf(text + o, cap - o, "wal\t%llu\t%s\t%s\n",
+                              (unsigned long long)run->wal_seq, run->run_id,
+                              when);
     text[o] = '\0';
     return text;
 }
@@ -547,10 +552,11 @@ fl_convert_run(const struct fl_convert_opts *opts, char *const *args,
 int
 fl_archive_write_blocks(const char *archive_dir,
                         const struct fl_archive_block *blocks, size_t n,
-                        struct fl_convert_stats *st, char **out_err)
+                        uint64_t wal_seq, struct fl_convert_stats *st,
+                        char **out_err)
 {
     struct fl_convert_opts opts = { .archive_dir = archive_dir };
-    struct run run = { .opts = &opts, .lock_fd = -1 };
+    struct run run = { .opts = &opts, .lock_fd = -1, .wal_seq = wal_seq };
     double t0 = fl_time_mono();
     int rc;
 
@@ -575,4 +581,17 @@ fl_archive_write_blocks(const char *archive_dir,
     if (rc == 0 && run.n_inputs > 0)
         rc = run_convert(&run, st);
     return run_finish(&run, rc, t0, st, out_err);
+}
+
+
+int
+fl_archive_wal_seq(const char *archive_dir, uint64_t *out, char **out_err)
+{
+    struct fl_convert_opts opts = { .archive_dir = archive_dir };
+    struct run run = { .opts = &opts, .lock_fd = -1 };
+    struct fl_convert_stats st;
+    int rc = run_open(&run);
+    if (rc == 0)
+        *out = fl_manifest_wal_seq(run.manifest);
+    return run_finish(&run, rc, fl_time_mono(), &st, out_err);
 }

@@ -71,10 +71,19 @@ struct fl_archive_block {
 
 /* Writes blocks of flow-log text into the archive exactly as convert
  * writes files: same partitions, atomic publish, rejected lines into
- * ARCHIVE/_errors. Blocks are not recorded in the input manifest (the
- * caller knows what it published). Returns 0 or <0 with *out_err. */
+ * ARCHIVE/_errors. Blocks are not recorded in the input manifest; instead,
+ * when wal_seq > 0, the publish records "every write-ahead-log record up
+ * to wal_seq is in the archive" atomically with the files, so that a
+ * server replaying its WAL after a crash never publishes a record twice.
+ * Returns 0 or <0 with *out_err. */
 int fl_archive_write_blocks(const char *archive_dir,
                             const struct fl_archive_block *blocks, size_t n,
-                            struct fl_convert_stats *stats, char **out_err);
+                            uint64_t wal_seq, struct fl_convert_stats *stats,
+                            char **out_err);
+
+/* The highest WAL sequence recorded by fl_archive_write_blocks (0 when
+ * none), after finishing any publish a crash interrupted. */
+int fl_archive_wal_seq(const char *archive_dir, uint64_t *out,
+                       char **out_err);
 
 #endif /* FL_CONVERT_H */

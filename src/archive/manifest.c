@@ -6,7 +6,12 @@
  * On disk: ARCHIVE/_flowlake/inputs.tsv, one line per converted input:
  *     <digest hex32> TAB <bytes> TAB <run id> TAB <converted at> TAB <path>
  * appended and fsynced only after that input's Parquet files are
- * published. In memory: an open-addressing hash set of digests.
+ * published, and, for the live server, lines
+ *     wal TAB <sequence> TAB <run id> TAB <published at>
+ * saying that every write-ahead-log record up to <sequence> is in the
+ * archive. Both kinds go through the publish journal (publish.c), so they
+ * become true together with the files. In memory: an open-addressing hash
+ * set of digests and the highest WAL sequence.
  */
 #include "../core/fl_config.h"
 
@@ -31,6 +36,7 @@ struct fl_manifest {
     struct slot *slots;
     size_t       cap;            /* power of two */
     size_t       n;
+    uint64_t     wal_seq;        /* highest published WAL sequence */
 };
 
 
@@ -135,6 +141,12 @@ fl_manifest_load(const char *meta_dir, struct fl_manifest **out)
     }
     while (fgets(line, sizeof line, f) != NULL) {
         struct fl_digest d;
+        uint64_t seq;
+        if (fl_manifest_parse_wal(line, &seq) == 0) {
+            if (seq > m->wal_seq)
+                m->wal_seq = seq;
+            continue;
+        }
         char *run = NULL, *t1, *t2;
         /* digest TAB bytes TAB run ...; lines that do not parse (a torn
          * last line after a crash) are ignored. */
@@ -165,6 +177,40 @@ fail:
         fclose(f);
     fl_manifest_destroy(m);
     return rc;
+}
+
+
+int
+fl_manifest_parse_wal(const char *line, uint64_t *out)
+{
+    if (strncmp(line, "wal\t", 4) != 0)
+        return FL_EPARSE;
+    const char *p = line + 4;
+    uint64_t v = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 20) {
+        v = v * 10 + (uint64_t)(*p++ - '0');
+        digits++;
+    }
+    if (digits == 0 || (*p != '\t' && *p != '\n' && *p != '\0'))
+        return FL_EPARSE;
+    *out = v;
+    return FL_OK;
+}
+
+
+uint64_t
+fl_manifest_wal_seq(const struct fl_manifest *m)
+{
+    return m->wal_seq;
+}
+
+
+void
+fl_manifest_note_wal(struct fl_manifest *m, uint64_t seq)
+{
+    if (seq > m->wal_seq)
+        m->wal_seq = seq;
 }
 
 

@@ -203,10 +203,15 @@ append_manifest(struct fl_manifest *m, char *lines)
     for (char *line = next_line(&cursor); line != NULL;
          line = next_line(&cursor)) {
         struct fl_digest d;
-        if (strlen(line) < 33 || fl_digest_from_hex(line, &d) < 0)
+        uint64_t seq;
+        int is_wal = fl_manifest_parse_wal(line, &seq) == 0;
+        if (is_wal) {
+            if (seq <= fl_manifest_wal_seq(m))
+                continue;                 /* already recorded */
+        } else if (strlen(line) < 33 || fl_digest_from_hex(line, &d) < 0
+                   || fl_manifest_on_disk(m, &d)) {
             continue;
-        if (fl_manifest_on_disk(m, &d))
-            continue;
+        }
         size_t n = strlen(line);
         char *text = fl_malloc(n + 2);
         if (text == NULL)
@@ -217,6 +222,10 @@ append_manifest(struct fl_manifest *m, char *lines)
         fl_free(text);
         if (rc < 0)
             return rc;
+        if (is_wal) {
+            fl_manifest_note_wal(m, seq);
+            continue;
+        }
         const char *t1 = strchr(line + 33, '\t');
         char run[64] = "";
         if (t1 != NULL) {

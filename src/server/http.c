@@ -130,7 +130,7 @@ handle_ingest(struct fl_server *s, struct MHD_Connection *c,
                       addr, sizeof addr);
     }
     snprintf(source, sizeof source, "POST /ingest from %s", addr);
-    fl_ingest_text(s, FL_SOURCE_INGEST, source, req->body ? req->body : "",
+    fl_server_ingest(s, FL_SOURCE_INGEST, source, req->body ? req->body : "",
                    req->len, format, &res);
     if (res.http_status != 200)
         return reply_error(c, (unsigned)res.http_status, res.error);

@@ -107,7 +107,7 @@ append_line(char **text, size_t *len, size_t *cap, const char *p, size_t n)
 
 
 void
-fl_ingest_text(struct fl_server *s, enum fl_source_kind kind,
+fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                const char *source, const char *body, size_t len,
                const char *format_spec, struct fl_ingest_result *res)
 {

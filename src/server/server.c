@@ -58,7 +58,8 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
     }
     struct fl_convert_stats st;
     char *err = NULL;
-    int rc = fl_archive_write_blocks(s->cfg->archive_dir, blocks, n, &st, &err);
+    int rc = fl_archive_write_blocks(s->cfg->archive_dir, blocks, n, 0, &st,
+                                     &err);
     fl_free(blocks);
     if (rc < 0) {
         pthread_mutex_lock(&s->err_mu);

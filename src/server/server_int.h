@@ -64,7 +64,7 @@ struct fl_ingest_result {
  * magic bytes), with a header line or format_spec (NULL = default):
  * validates every line (bad ones go to the errors folder), buffers the
  * good ones and fills res. */
-void fl_ingest_text(struct fl_server *s, enum fl_source_kind kind,
+void fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                     const char *source, const char *body, size_t len,
                     const char *format_spec, struct fl_ingest_result *res);
 

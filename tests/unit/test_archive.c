@@ -224,7 +224,7 @@ test_write_blocks(void)
     };
     struct fl_convert_stats st;
     char *err = NULL;
-    CHECK_EQ_INT(fl_archive_write_blocks(root, blocks, 3, &st, &err), 0);
+    CHECK_EQ_INT(fl_archive_write_blocks(root, blocks, 3, 0, &st, &err), 0);
     CHECK(err == NULL);
     CHECK_EQ_INT(st.records_read, 4);
     CHECK_EQ_INT(st.records_written, 3);
@@ -250,8 +250,37 @@ test_write_blocks(void)
 }
 
 
+/* The WAL mark is published with the files and survives a crash between
+ * the renames and the manifest update (recovery rolls it forward). */
+static void
+test_wal_mark(void)
+{
+    setup();
+    const char *a = "2 1 eni-a 10.0.0.1 10.0.0.2 1 443 6 5 500 1714521600 1714521660 ACCEPT OK\n";
+    struct fl_archive_block blk = { a, strlen(a), NULL, "wal#1" };
+    struct fl_convert_stats st;
+    char *err = NULL;
+    uint64_t seq = 99;
+    CHECK_EQ_INT(fl_archive_wal_seq(root, &seq, &err), 0);
+    CHECK_EQ_INT(seq, 0);
+    CHECK_EQ_INT(fl_archive_write_blocks(root, &blk, 1, 41, &st, &err), 0);
+    CHECK_EQ_INT(fl_archive_write_blocks(root, &blk, 1, 42, &st, &err), 0);
+    CHECK_EQ_INT(fl_archive_wal_seq(root, &seq, &err), 0);
+    CHECK_EQ_INT(seq, 42);
+    /* A committed journal whose manifest step never ran. */
+    put("_flowlake/staging-r9/fl_hour=476256/part-r9-0.parquet", "x");
+    put("_flowlake/journal-r9.files", "fl_hour=476256/part-r9-0.parquet\nEND\n");
+    put("_flowlake/journal-r9.manifest", "wal\t57\tr9\tT\n");
+    CHECK_EQ_INT(fl_archive_wal_seq(root, &seq, &err), 0);
+    CHECK_EQ_INT(seq, 57);
+    CHECK(exists("year=2024/month=05/day=01/hour=00/part-r9-0.parquet"));
+    fl_fs_remove_tree(root);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_write_blocks),
+    FL_TEST(test_wal_mark),
     FL_TEST(test_publish_maps_hours),
     FL_TEST(test_recover_committed_journal),
     FL_TEST(test_recover_uncommitted),
