@@ -12,5 +12,6 @@ int fl_cmd_query(int argc, char **argv);
 int fl_cmd_generate(int argc, char **argv);
 int fl_cmd_config(int argc, char **argv);
 int fl_cmd_serve(int argc, char **argv);
+int fl_cmd_wal_check(int argc, char **argv);
 
 #endif /* FL_COMMANDS_H */

@@ -96,6 +96,18 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
         err[n] = '\0';
     }
     pthread_mutex_unlock(&s->err_mu);
+    struct fl_wal_stats ws;
+    fl_wal_stats(s->wal, &ws);
+    o += (size_t)snprintf(out + o, sizeof out - o,
+        "},\"wal\":{\"bytes\":%llu,\"max_bytes\":%llu,\"segments\":%llu,"
+        "\"appends\":%llu,\"commits\":%llu,\"syncs\":%llu,"
+        "\"durable_seq\":%llu,\"checkpoint\":%llu,\"full\":%llu,"
+        "\"recovered_records\":%llu",
+        (unsigned long long)ws.bytes, (unsigned long long)ws.max_bytes,
+        (unsigned long long)ws.segments, (unsigned long long)ws.appends,
+        (unsigned long long)ws.commits, (unsigned long long)ws.syncs,
+        (unsigned long long)ws.durable_seq, (unsigned long long)ws.checkpoint,
+        (unsigned long long)ws.full, (unsigned long long)s->replayed);
     o += (size_t)snprintf(out + o, sizeof out - o,
         "},\"buffer\":{\"bytes\":%zu,\"records\":%llu},"
         "\"published\":{\"files\":%llu,\"records\":%llu,\"last_publish\":%lld,"

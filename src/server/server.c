@@ -10,6 +10,13 @@
  * (fl_archive_write_blocks: Parquet, hourly partitions, atomic publish). A
  * publish that fails (disk full, say) is reported in /api/status and
  * retried with the blocks put back -- buffered records are never dropped.
+ *
+ * Exactly once across crashes: every accepted block is in the write-ahead
+ * log before its 200. A publish records "WAL up to sequence N is in the
+ * archive" atomically with its files (fl_archive_write_blocks), then
+ * checkpoints the WAL to N. On start, the WAL replays what is above both
+ * marks into the buffer -- so a crash between publishing and checkpointing
+ * publishes nothing twice, and a crash before publishing loses nothing.
  */
 #include "../core/fl_config.h"
 
@@ -24,6 +31,7 @@
 #include "../core/fl_time.h"
 #include "server.h"
 #include "server_int.h"
+#include "walrec.h"
 
 /* Wait after a failed publish before trying again. */
 #define RETRY_SECONDS 5
@@ -45,8 +53,12 @@ static int
 publish(struct fl_server *s, struct fl_buffer_block *list)
 {
     size_t n = 0, i = 0;
-    for (struct fl_buffer_block *b = list; b != NULL; b = b->next)
+    uint64_t mark = 0;
+    for (struct fl_buffer_block *b = list; b != NULL; b = b->next) {
         n++;
+        if (b->wal_seq > mark)
+            mark = b->wal_seq;
+    }
     struct fl_archive_block *blocks = fl_calloc(n, sizeof *blocks);
     if (blocks == NULL)
         return FL_ENOMEM;
@@ -58,8 +70,8 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
     }
     struct fl_convert_stats st;
     char *err = NULL;
-    int rc = fl_archive_write_blocks(s->cfg->archive_dir, blocks, n, 0, &st,
-                                     &err);
+    int rc = fl_archive_write_blocks(s->cfg->archive_dir, blocks, n, mark,
+                                     &st, &err);
     fl_free(blocks);
     if (rc < 0) {
         pthread_mutex_lock(&s->err_mu);
@@ -75,6 +87,11 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
     atomic_fetch_add(&s->files_published, st.files_written);
     atomic_fetch_add(&s->records_published, st.records_written);
     atomic_store(&s->last_publish, fl_time_now());
+    /* The archive already says the records are in; the WAL checkpoint only
+     * frees space (a failure here costs disk, never correctness). */
+    if (mark > 0 && (rc = fl_wal_checkpoint(s->wal, mark)) < 0)
+        fprintf(stderr, "flowlake serve: WAL checkpoint to %llu failed: %s\n",
+                (unsigned long long)mark, fl_strerror(rc));
     return FL_OK;
 }
 
@@ -110,6 +127,113 @@ publisher_main(void *arg)
 }
 
 
+/* Replay context: records above the archive's WAL mark go back into the
+ * buffer. */
+struct replay {
+    struct fl_server *s;
+    uint64_t          published;
+};
+
+
+static int
+replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
+              size_t len)
+{
+    struct replay *r = ctx;
+    struct fl_walrec rec;
+    struct fl_buffer_block *blk = NULL;
+    char *format = NULL, *source = NULL;
+    int rc;
+
+    if (seq <= r->published || kind != FL_WALREC_BLOCK)
+        return FL_OK;              /* already in the archive */
+    if ((rc = fl_walrec_decode(payload, len, &rec)) < 0) {
+        fprintf(stderr, "flowlake serve: WAL record %llu is not a block "
+                "record; skipped\n", (unsigned long long)seq);
+        return FL_OK;
+    }
+    format = rec.format ? fl_strndup(rec.format, rec.format_len) : NULL;
+    source = fl_strndup(rec.source, rec.source_len);
+    if ((rec.format && format == NULL) || source == NULL)
+        rc = FL_ENOMEM;
+    else
+        rc = fl_buffer_block_create(rec.text, rec.text_len, format, source,
+                                    rec.records, seq, &blk);
+    fl_free(format);
+    fl_free(source);
+    if (rc < 0)
+        return rc;
+    fl_buffer_add(r->s->buffer, blk);
+    r->s->replayed += rec.records;
+    return FL_OK;
+}
+
+
+/* Opens the WAL and puts back into the buffer what the archive lacks. */
+static int
+open_wal(struct fl_server *s, char *err, size_t errlen)
+{
+    const struct fl_config *cfg = s->cfg;
+    char *dir = cfg->wal_dir[0] ? fl_strdup(cfg->wal_dir)
+                                : fl_fs_join(cfg->archive_dir, "_flowlake/wal");
+    char *aerr = NULL;
+    struct replay r = { .s = s };
+    struct fl_wal_recovery rec;
+    int rc;
+
+    if (dir == NULL)
+        return FL_ENOMEM;
+    if ((rc = fl_archive_wal_seq(cfg->archive_dir, &r.published, &aerr)) < 0) {
+        snprintf(err, errlen, "%s", aerr ? aerr : fl_strerror(rc));
+        goto out;
+    }
+    if ((rc = fl_fs_mkdirs(dir)) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, fl_strerror(rc));
+        goto out;
+    }
+    uint64_t max_record = cfg->wal_segment_size / 2;
+    if (max_record > FL_WAL_DEFAULT_MAX_RECORD)
+        max_record = FL_WAL_DEFAULT_MAX_RECORD;
+    struct fl_wal_options opts = {
+        .segment_size = cfg->wal_segment_size,
+        .max_bytes = cfg->wal_max_size,
+        .max_record = (uint32_t)max_record,
+    };
+    s->wal_max_record = (size_t)max_record;
+    rc = fl_wal_open(dir, &opts, replay_record, &r, &rec, &s->wal);
+    if (rc < 0) {
+        if (rc == FL_ECORRUPT && rec.checkpoint_damaged)
+            snprintf(err, errlen, "the write-ahead log checkpoint in %s is "
+                     "unreadable; inspect it with `flowlake wal-check %s`",
+                     dir, dir);
+        else if (rc == FL_ECORRUPT)
+            snprintf(err, errlen, "the write-ahead log in %s is damaged (%s in "
+                     "%s at byte %llu); inspect it with `flowlake wal-check %s`",
+                     dir, rec.reason ? rec.reason : "corruption",
+                     rec.damage_segment, (unsigned long long)rec.damage_offset,
+                     dir);
+        else
+            snprintf(err, errlen, "cannot open the write-ahead log in %s: %s",
+                     dir, fl_strerror(rc));
+        goto out;
+    }
+    if (rec.damage == FL_WAL_DAMAGE_TORN)
+        fprintf(stderr, "flowlake serve: cut a torn write-ahead-log tail of "
+                "%llu bytes (never acknowledged)\n",
+                (unsigned long long)rec.dropped_bytes);
+    if (s->replayed > 0)
+        fprintf(stderr, "flowlake serve: recovered %llu records from the "
+                "write-ahead log\n", (unsigned long long)s->replayed);
+    /* A crash between publishing and checkpointing: catch the WAL up. */
+    if (r.published > rec.checkpoint && r.published <= rec.last_seq)
+        (void)fl_wal_checkpoint(s->wal, r.published);
+out:
+    fl_free(aerr);
+    fl_free(dir);
+    return rc;
+}
+
+
 int
 fl_server_create(const struct fl_config *cfg, struct fl_server **out,
                  char **out_err)
@@ -123,6 +247,7 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
         return FL_ENOMEM;
     s->cfg = cfg;
     pthread_mutex_init(&s->err_mu, NULL);
+    pthread_mutex_init(&s->append_mu, NULL);
     if ((rc = fl_fs_mkdirs(cfg->archive_dir)) < 0) {
         snprintf(err, sizeof err, "cannot create %s: %s", cfg->archive_dir,
                  fl_strerror(rc));
@@ -140,6 +265,8 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
         rc = FL_ENOMEM;
         goto fail;
     }
+    if ((rc = open_wal(s, err, sizeof err)) < 0)
+        goto fail;
     fl_free(rej);
     fl_free(dir);
     *out = s;
@@ -203,7 +330,13 @@ fl_server_stop(struct fl_server *s)
     uint64_t records;
     fl_buffer_stats(s->buffer, &bytes, &records);
     (void)fl_rejects_close(s->rejects);
-    return records == 0 ? FL_OK : FL_EAGAIN;
+    /* What is still buffered stays in the WAL for the next start. */
+    int rc = fl_wal_close(s->wal);
+    s->wal = NULL;
+    if (rc < 0)
+        fprintf(stderr, "flowlake serve: closing the write-ahead log: %s\n",
+                fl_strerror(rc));
+    return records == 0 && rc == 0 ? FL_OK : FL_EAGAIN;
 }
 
 
@@ -213,8 +346,10 @@ fl_server_destroy(struct fl_server *s)
     if (s == NULL)
         return;
     fl_http_stop(s);
+    (void)fl_wal_close(s->wal);
     fl_buffer_destroy(s->buffer);
     fl_rejects_destroy(s->rejects);
+    pthread_mutex_destroy(&s->append_mu);
     pthread_mutex_destroy(&s->err_mu);
     fl_free(s);
 }

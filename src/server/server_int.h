@@ -12,6 +12,7 @@
 
 #include "../archive/rejects.h"
 #include "../config/config.h"
+#include "../wal/wal.h"
 #include "buffer.h"
 
 /* Counters of one ingestion source, reported by GET /api/status. */
@@ -33,6 +34,13 @@ struct fl_server {
     uint16_t                port;
     struct fl_buffer       *buffer;
     struct fl_rejects      *rejects;
+    struct fl_wal          *wal;
+    /* Orders "append to the WAL, add to the buffer" so that the buffer is
+     * in sequence order: a publish of everything taken from the buffer
+     * then covers every sequence number up to its last block. */
+    pthread_mutex_t         append_mu;
+    uint64_t                replayed;         /* records recovered at start */
+    size_t                  wal_max_record;   /* largest WAL payload */
 
     pthread_t               publisher;
     int                     publisher_started;

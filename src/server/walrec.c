@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * walrec.c -- encoding of the server's write-ahead-log records (format in
+ * walrec.h).
+ */
+#include "../core/fl_config.h"
+
+#include <string.h>
+
+#include "../core/fl_error.h"
+#include "walrec.h"
+
+_Static_assert(FL_WALREC_HDR_SIZE == 4 + 2 + 2 + 2 + 2 + 8,
+               "walrec header layout");
+
+
+static void
+put16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+
+static unsigned
+get16(const unsigned char *p)
+{
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+
+int
+fl_walrec_encode(const struct fl_walrec *r, unsigned char *hdr,
+                 struct iovec iov[4])
+{
+    if (r->format_len > 0xffff || r->source_len > 0xffff)
+        return FL_ETOOBIG;
+    memset(hdr, 0, FL_WALREC_HDR_SIZE);
+    hdr[0] = 1;                                   /* version */
+    put16(hdr + 4, r->source_kind);
+    put16(hdr + 6, (unsigned)r->format_len);
+    put16(hdr + 8, (unsigned)r->source_len);
+    for (int i = 0; i < 8; i++)
+        hdr[12 + i] = (unsigned char)(r->records >> (8 * i));
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = FL_WALREC_HDR_SIZE;
+    iov[1].iov_base = (void *)(uintptr_t)(r->format ? r->format : "");
+    iov[1].iov_len = r->format_len;
+    iov[2].iov_base = (void *)(uintptr_t)r->source;
+    iov[2].iov_len = r->source_len;
+    iov[3].iov_base = (void *)(uintptr_t)r->text;
+    iov[3].iov_len = r->text_len;
+    return 4;
+}
+
+
+int
+fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out)
+{
+    const unsigned char *p = payload;
+    if (len < FL_WALREC_HDR_SIZE || p[0] != 1 || p[1] || p[2] || p[3])
+        return FL_ECORRUPT;
+    size_t f = get16(p + 6), s = get16(p + 8);
+    if (FL_WALREC_HDR_SIZE + f + s > len)
+        return FL_ECORRUPT;
+    memset(out, 0, sizeof *out);
+    out->source_kind = get16(p + 4);
+    out->records = 0;
+    for (int i = 7; i >= 0; i--)
+        out->records = out->records << 8 | p[12 + i];
+    const char *c = (const char *)p + FL_WALREC_HDR_SIZE;
+    out->format = f ? c : NULL;
+    out->format_len = f;
+    out->source = c + f;
+    out->source_len = s;
+    out->text = c + f + s;
+    out->text_len = len - FL_WALREC_HDR_SIZE - f - s;
+    return FL_OK;
+}

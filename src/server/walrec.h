@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * walrec.h -- what the server writes into its write-ahead log: one record
+ * per accepted request, holding everything needed to rebuild the buffer
+ * block after a crash.
+ *
+ * Payload of a record of kind FL_WALREC_BLOCK, little-endian:
+ *   offset 0   u32  version (1)
+ *   offset 4   u16  source kind (enum fl_source_kind)
+ *   offset 6   u16  length F of the format string (0 = default format)
+ *   offset 8   u16  length S of the source description
+ *   offset 10  u16  reserved, 0
+ *   offset 12  u64  records (accepted lines in the text)
+ *   offset 20  F bytes format, S bytes source, then the text (the rest)
+ */
+#ifndef FL_WALREC_H
+#define FL_WALREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define FL_WALREC_BLOCK    1
+#define FL_WALREC_HDR_SIZE 20
+
+struct fl_walrec {
+    unsigned    source_kind;
+    const char *format;        /* NULL = default */
+    size_t      format_len;
+    const char *source;
+    size_t      source_len;
+    uint64_t    records;
+    const char *text;
+    size_t      text_len;
+};
+
+/* Fills hdr (FL_WALREC_HDR_SIZE bytes) and iov[0..3] for fl_wal_appendv.
+ * Returns the iovec count, or FL_ETOOBIG when format or source is longer
+ * than 65535 bytes. */
+int fl_walrec_encode(const struct fl_walrec *r, unsigned char *hdr,
+                     struct iovec iov[4]);
+
+/* Parses a payload; the fields point into it. Returns 0 or FL_ECORRUPT. */
+int fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out);
+
+#endif /* FL_WALREC_H */
