@@ -4,7 +4,10 @@
 # VPC flow logs the way an `aws s3 sync` of a flow-log bucket does
 # (AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/*.log.gz, each file
 # with its header line), converts them into the Parquet archive
-# ./flowlake-data, and runs the AWS blog's Athena queries on it.
+# ./flowlake-data, runs the AWS blog's Athena queries on it, and then
+# keeps running `flowlake serve --demo`: the live server, fed generated
+# traffic, publishing into the same archive every 10 seconds -- query it
+# from another terminal; Ctrl-C stops it cleanly.
 # Running it again converts nothing twice (the files are recognised).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,4 +48,7 @@ Ask it anything, for example:
   ./flowlake query "SELECT action, count(*) FROM vpc_flow_logs.flow_logs GROUP BY action"
   ./flowlake query --output csv "SELECT * FROM flow_logs WHERE dstport = 22 LIMIT 20"
   ./flowlake query --help
+
+== starting the live server with generated traffic: ./flowlake serve --demo
 TXT
+exec ./flowlake serve --demo --archive flowlake-data

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../config/config.h"
@@ -23,7 +24,7 @@
 
 static const char usage_text[] =
 "usage: flowlake serve [--config FILE] [--listen ADDR:PORT] [--archive DIR]\n"
-"                      [--set SECTION.KEY=VALUE ...]\n"
+"                      [--set SECTION.KEY=VALUE ...] [--demo [RATE]]\n"
 "\n"
 "Runs the flowlake server: takes flow logs over HTTP, buffers them and\n"
 "publishes them into the Parquet archive (Hive partitions by hour).\n"
@@ -36,6 +37,10 @@ static const char usage_text[] =
 "  --archive DIR        overrides archive.dir (default ./flowlake-data)\n"
 "  --set KEY=VALUE      overrides any configuration key, e.g.\n"
 "                       --set archive.buffer_interval=10s\n"
+"  --demo[=RATE]        feed the server generated traffic, RATE records/s\n"
+"                       (default 2000), and publish every 10 s unless the\n"
+"                       configuration says otherwise: a running system to\n"
+"                       look at and query with `flowlake query`\n"
 "  -h, --help           this text\n"
 "\n"
 "endpoints:\n"
@@ -52,12 +57,13 @@ static const char usage_text[] =
 int
 fl_cmd_serve(int argc, char **argv)
 {
-    enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ARCHIVE, OPT_SET };
+    enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ARCHIVE, OPT_SET, OPT_DEMO };
     static const struct option longopts[] = {
         { "config",  required_argument, NULL, OPT_CONFIG },
         { "listen",  required_argument, NULL, OPT_LISTEN },
         { "archive", required_argument, NULL, OPT_ARCHIVE },
         { "set",     required_argument, NULL, OPT_SET },
+        { "demo",    optional_argument, NULL, OPT_DEMO },
         { "help",    no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -67,6 +73,7 @@ fl_cmd_serve(int argc, char **argv)
     const char *config_path = NULL;
     char err[512], *serr = NULL;
     int c, status = 1;
+    uint64_t demo_rate = 0;
 
     if (fl_config_init(&cfg) < 0) {
         fprintf(stderr, "flowlake serve: out of memory\n");
@@ -78,6 +85,20 @@ fl_cmd_serve(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == OPT_CONFIG)
             config_path = optarg;
+        if (c == OPT_DEMO) {
+            char *end = NULL;
+            demo_rate = optarg ? strtoull(optarg, &end, 10) : 2000;
+            if (optarg && (*end != '\0' || demo_rate == 0
+                           || demo_rate > 1000000)) {
+                fprintf(stderr, "flowlake serve: --demo: '%s' is not a rate "
+                        "from 1 to 1000000 records/s\n", optarg);
+                fl_config_free(&cfg);
+                return 2;
+            }
+            /* The demo's embedded defaults; a file or flags still win. */
+            (void)fl_config_set(&cfg, "archive.buffer_interval", "10s", err,
+                                sizeof err);
+        }
         if (c == 'h') {
             fputs(usage_text, stdout);
             fl_config_free(&cfg);
@@ -103,6 +124,7 @@ fl_cmd_serve(int argc, char **argv)
         int rc = 0;
         switch (c) {
         case OPT_CONFIG:
+        case OPT_DEMO:
             break;
         case OPT_LISTEN:
             rc = fl_config_set(&cfg, "server.listen", optarg, err, sizeof err);
@@ -149,14 +171,28 @@ fl_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (fl_server_create(&cfg, &server, &serr) < 0
-        || fl_server_start(server, &serr) < 0) {
+    if (fl_server_create(&cfg, &server, &serr) < 0) {
+        fprintf(stderr, "flowlake serve: %s\n", serr ? serr : "cannot start");
+        goto out;
+    }
+    fl_server_set_demo(server, demo_rate);
+    if (fl_server_start(server, &serr) < 0) {
         fprintf(stderr, "flowlake serve: %s\n", serr ? serr : "cannot start");
         goto out;
     }
     printf("flowlake serve: listening on http://%.*s:%u, archive %s\n",
            (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen,
            (unsigned)fl_server_port(server), cfg.archive_dir);
+    if (demo_rate > 0)
+        printf("flowlake serve: demo: feeding %llu generated records/s, "
+               "published every %llu s. In another terminal:\n"
+               "  ./flowlake query --archive %s \"SELECT action, count(*) FROM flow_logs "
+               "GROUP BY action\"\n"
+               "  curl -s http://127.0.0.1:%u/api/status\n"
+               "Stop with Ctrl-C (the buffer is published first).\n",
+               (unsigned long long)demo_rate,
+               (unsigned long long)cfg.buffer_interval, cfg.archive_dir,
+               (unsigned)fl_server_port(server));
     fflush(stdout);
 
     int sig = 0;

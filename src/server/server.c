@@ -42,6 +42,7 @@ fl_source_name(enum fl_source_kind kind)
 {
     switch (kind) {
     case FL_SOURCE_INGEST: return "ingest";
+    case FL_SOURCE_DEMO:   return "demo";
     case FL_SOURCE_COUNT:  break;
     }
     return "?";
@@ -298,12 +299,24 @@ fl_server_start(struct fl_server *s, char **out_err)
     s->publisher_started = 1;
     if ((rc = fl_http_start(s, err, sizeof err)) < 0)
         goto fail;
+    if (s->demo_rate > 0 && (rc = fl_demo_start(s)) < 0) {
+        snprintf(err, sizeof err, "cannot start the demo feeder: %s",
+                 fl_strerror(rc));
+        goto fail;
+    }
     return FL_OK;
 fail:
     atomic_store(&s->accepting, 0);
     if (out_err != NULL)
         *out_err = fl_strdup(err[0] ? err : fl_strerror(rc));
     return rc;
+}
+
+
+void
+fl_server_set_demo(struct fl_server *s, uint64_t records_per_second)
+{
+    s->demo_rate = records_per_second;
 }
 
 
@@ -321,6 +334,7 @@ fl_server_stop(struct fl_server *s)
     /* libmicrohttpd finishes the requests in flight before it returns. */
     fl_http_stop(s);
     atomic_store(&s->stopping, 1);
+    fl_demo_stop(s);
     if (s->publisher_started) {
         fl_buffer_wake(s->buffer);
         pthread_join(s->publisher, NULL);
@@ -346,6 +360,8 @@ fl_server_destroy(struct fl_server *s)
     if (s == NULL)
         return;
     fl_http_stop(s);
+    atomic_store(&s->stopping, 1);
+    fl_demo_stop(s);
     (void)fl_wal_close(s->wal);
     fl_buffer_destroy(s->buffer);
     fl_rejects_destroy(s->rejects);

@@ -26,6 +26,10 @@ int  fl_server_create(const struct fl_config *cfg, struct fl_server **out,
                       char **out_err);
 int  fl_server_start(struct fl_server *s, char **out_err);
 
+/* Before start: feed the server generated traffic at this many records
+ * per second (serve --demo); 0 = off. */
+void fl_server_set_demo(struct fl_server *s, uint64_t records_per_second);
+
 /* The port actually bound (useful with server.listen = HOST:0). */
 uint16_t fl_server_port(const struct fl_server *s);
 

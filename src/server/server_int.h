@@ -25,6 +25,7 @@ struct fl_source_stats {
 
 enum fl_source_kind {
     FL_SOURCE_INGEST,             /* POST /ingest */
+    FL_SOURCE_DEMO,               /* serve --demo's generator */
     FL_SOURCE_COUNT
 };
 
@@ -44,6 +45,9 @@ struct fl_server {
 
     pthread_t               publisher;
     int                     publisher_started;
+    pthread_t               demo;             /* serve --demo feeder */
+    int                     demo_started;
+    uint64_t                demo_rate;        /* records/s, 0 = no demo */
     _Atomic int             accepting;        /* 0 while stopping */
     _Atomic int             stopping;
 
@@ -75,6 +79,12 @@ struct fl_ingest_result {
 void fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                     const char *source, const char *body, size_t len,
                     const char *format_spec, struct fl_ingest_result *res);
+
+/* ---- demo.c --------------------------------------------------------- */
+
+/* Starts / joins the thread that feeds generated traffic (serve --demo). */
+int  fl_demo_start(struct fl_server *s);
+void fl_demo_stop(struct fl_server *s);
 
 /* ---- http.c --------------------------------------------------------- */
 
