@@ -82,6 +82,21 @@ expect_status "SIGTERM exits 0" 0 $st
 expect_contains "SIGTERM logged" "$(cat serve.err)" "SIGTERM received, publishing the buffer"
 expect_eq "buffer published on SIGTERM" "$(q "SELECT count(*) FROM flow_logs")" "901"
 
+# --demo: generated traffic through the real ingestion path, published.
+rm -rf "$A"
+start_server --demo=500 --set archive.buffer_interval=1s
+for _ in $(seq 1 60); do
+    n=$(q "SELECT count(*) FROM flow_logs" 2>/dev/null)
+    [ "${n:-0}" -gt 0 ] && break
+    sleep 0.1
+done
+expect_contains "demo feeds the demo source" "$(http GET /api/status)" '"demo":{"requests":'
+[ "${n:-0}" -gt 0 ] && ok "demo records are published and queryable ($n)" || fail "no demo records published"
+kill -TERM "$PID"; wait "$PID"; st=$?
+expect_status "demo server exits 0 on SIGTERM" 0 $st
+"$FLOWLAKE" serve --demo=0 >/dev/null 2>err.txt; st=$?
+expect_status "bad --demo rate is a usage error" 2 $st
+
 # Usage errors.
 "$FLOWLAKE" serve --set nope=1 >/dev/null 2>err.txt; st=$?
 expect_status "unknown --set key is a usage error" 2 $st
