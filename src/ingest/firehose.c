@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * firehose.c -- Firehose HTTP endpoint request parsing and response
+ * bodies (see firehose.h; FORMATS.md 4.4 and 4.5).
+ *
+ * The request is validated as a whole up front (types, counts, lengths),
+ * and the records' base64 is decoded lazily, one record at a time, into
+ * the decoder's scratch buffer: a 64 MiB request does not need another
+ * 48 MiB of decoded data at once, and a bad record does not hide the good
+ * ones. The parsed request keeps jansson's tree, which owns copies of the
+ * strings, so the body can be freed after parsing.
+ */
+#include "../core/fl_config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "base64.h"
+#include "firehose.h"
+#include "ingest_int.h"
+
+struct fl_firehose_req {
+    json_t     *root;          /* owns every string below */
+    json_t     *records;       /* borrowed from root */
+    const char *request_id;
+    int64_t     timestamp;     /* -1 when absent */
+    size_t      n;
+};
+
+
+static int
+fail_record(struct fl_ingest_err *err, size_t i, int rc)
+{
+    err->record = (long)i;
+    return rc;
+}
+
+
+/* Checks records[i] and its data's type and length. */
+static int
+check_record(const struct fl_ingest_limits *lim, const json_t *rec,
+             size_t i, struct fl_ingest_err *err)
+{
+    if (!json_is_object(rec)) {
+        fl_ingest_errf(err, "records[%zu]: expected an object, got %s", i,
+                       fl_ingest_json_type(rec));
+        return fail_record(err, i, FL_EPARSE);
+    }
+    json_t *data = json_object_get(rec, "data");
+    if (data == NULL) {
+        fl_ingest_errf(err, "records[%zu].data: missing", i);
+        return fail_record(err, i, FL_EPARSE);
+    }
+    if (!json_is_string(data)) {
+        fl_ingest_errf(err, "records[%zu].data: expected a string, got %s",
+                       i, fl_ingest_json_type(data));
+        return fail_record(err, i, FL_EPARSE);
+    }
+    size_t max_b64 = (lim->max_record_bytes / 3 + 1) * 4;
+    if (lim->max_record_bytes % 3 == 0)
+        max_b64 -= 4;
+    size_t n = json_string_length(data);
+    if (n > max_b64) {
+        fl_ingest_errf(err, "records[%zu].data: %zu characters of base64,"
+                       " over the limit of %zu (%zu bytes decoded)", i, n,
+                       max_b64, lim->max_record_bytes);
+        return fail_record(err, i, FL_ETOOBIG);
+    }
+    return FL_OK;
+}
+
+
+int
+fl_firehose_parse(const struct fl_ingest *d, const char *body, size_t len,
+                  struct fl_firehose_req **out, struct fl_ingest_err *err)
+{
+    const struct fl_ingest_limits *lim = &d->lim;
+    struct fl_ingest_err dummy;
+    struct fl_firehose_req *req = NULL;
+    json_t *root = NULL;
+    int64_t ts = -1;
+    int rc;
+
+    if (err == NULL)
+        err = &dummy;
+    rc = fl_ingest_json_load(lim, body, len, &root, err);
+    if (rc < 0)
+        return rc;
+    rc = FL_EPARSE;
+    if (!json_is_object(root)) {
+        fl_ingest_errf(err, "expected a JSON object at the top level, got"
+                       " %s", fl_ingest_json_type(root));
+        goto fail;
+    }
+
+    json_t *id = json_object_get(root, "requestId");
+    if (id == NULL) {
+        fl_ingest_errf(err, "requestId: missing");
+        goto fail;
+    }
+    if (!json_is_string(id)) {
+        fl_ingest_errf(err, "requestId: expected a string, got %s",
+                       fl_ingest_json_type(id));
+        goto fail;
+    }
+    if (json_string_length(id) == 0) {
+        fl_ingest_errf(err, "requestId: empty");
+        goto fail;
+    }
+    if (json_string_length(id) > FL_FIREHOSE_MAX_REQUEST_ID) {
+        fl_ingest_errf(err, "requestId: %zu bytes, over the limit of %d",
+                       json_string_length(id), FL_FIREHOSE_MAX_REQUEST_ID);
+        goto fail;
+    }
+
+    json_t *t = json_object_get(root, "timestamp");
+    if (t != NULL && fl_ingest_json_ms(t, &ts) < 0) {
+        rc = fl_ingest_ms_error(err, "timestamp", t);
+        goto fail;
+    }
+
+    json_t *recs = json_object_get(root, "records");
+    if (recs == NULL) {
+        fl_ingest_errf(err, "records: missing");
+        goto fail;
+    }
+    if (!json_is_array(recs)) {
+        fl_ingest_errf(err, "records: expected an array, got %s",
+                       fl_ingest_json_type(recs));
+        goto fail;
+    }
+    size_t n = json_array_size(recs);
+    if (n > lim->max_records) {
+        fl_ingest_errf(err, "records: %zu records, over the limit of %zu",
+                       n, lim->max_records);
+        rc = FL_ETOOBIG;
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = check_record(lim, json_array_get(recs, i), i, err)) < 0)
+            goto fail;
+
+    req = fl_calloc(1, sizeof *req);
+    if (req == NULL) {
+        fl_ingest_errf(err, "out of memory");
+        rc = FL_ENOMEM;
+        goto fail;
+    }
+    req->root = root;
+    req->records = recs;
+    req->request_id = json_string_value(id);
+    req->timestamp = ts;
+    req->n = n;
+    *out = req;
+    return FL_OK;
+
+fail:
+    json_decref(root);
+    return rc;
+}
+
+
+void
+fl_firehose_destroy(struct fl_firehose_req *req)
+{
+    if (req == NULL)
+        return;
+    json_decref(req->root);
+    fl_free(req);
+}
+
+
+const char *
+fl_firehose_request_id(const struct fl_firehose_req *req)
+{
+    return req->request_id;
+}
+
+
+int64_t
+fl_firehose_timestamp(const struct fl_firehose_req *req)
+{
+    return req->timestamp;
+}
+
+
+size_t
+fl_firehose_nrecords(const struct fl_firehose_req *req)
+{
+    return req->n;
+}
+
+
+void
+fl_firehose_record_b64(const struct fl_firehose_req *req, size_t i,
+                       const char **out, size_t *out_len)
+{
+    const json_t *data = json_object_get(json_array_get(req->records, i),
+                                         "data");
+    *out = json_string_value(data);
+    *out_len = json_string_length(data);
+}
+
+
+int
+fl_firehose_record_data(struct fl_ingest *d,
+                        const struct fl_firehose_req *req, size_t i,
+                        const void **out, size_t *out_len,
+                        struct fl_ingest_err *err)
+{
+    struct fl_ingest_err dummy;
+    const char *s;
+    size_t n, dn = 0;
+
+    if (err == NULL)
+        err = &dummy;
+    fl_firehose_record_b64(req, i, &s, &n);
+    size_t need = fl_base64_decoded_len(s, n);
+    size_t cap = need < d->lim.max_record_bytes ? need
+                                                : d->lim.max_record_bytes;
+    int rc = fl_ingest_reserve(&d->rec, &d->rec_cap, cap);
+    if (rc < 0) {
+        fl_ingest_errf(err, "out of memory");
+    } else {
+        rc = fl_base64_decode(s, n, d->rec, cap, &dn, err);
+    }
+    if (rc < 0) {
+        fl_ingest_err_prefix(err, "records[%zu].data", i);
+        err->record = (long)i;
+        return rc;
+    }
+    *out = d->rec != NULL ? d->rec : "";
+    *out_len = dn;
+    return FL_OK;
+}
+
+
+int
+fl_firehose_record_decode(struct fl_ingest *d,
+                          const struct fl_firehose_req *req, size_t i,
+                          fl_ingest_line_fn *fn, void *ctx,
+                          struct fl_ingest_info *out_info,
+                          struct fl_ingest_err *err)
+{
+    struct fl_ingest_err dummy;
+    const void *data;
+    size_t n;
+    int stopped = 0;
+
+    if (err == NULL)
+        err = &dummy;
+    int rc = fl_firehose_record_data(d, req, i, &data, &n, err);
+    if (rc < 0)
+        return rc;
+    rc = fl_ingest_decode_payload(d, data, n, 0, fn, ctx, out_info, err,
+                                  &stopped);
+    if (rc < 0) {
+        if (!stopped)
+            fl_ingest_err_prefix(err, "records[%zu].data", i);
+        err->record = (long)i;
+    }
+    return rc;
+}
+
+
+/* ==== responses ====================================================== */
+
+/* Length of the valid UTF-8 sequence at s[0..n), 0 if invalid (overlong
+ * forms, surrogates and code points above U+10FFFF are invalid, as they
+ * are to jansson). */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k < len; k++)
+        if (s[k] < 0x80 || s[k] > 0xbf)
+            return 0;
+    return len;
+}
+
+
+/* Copies s into out (cap bytes, NUL-terminated), replacing each byte that
+ * does not start a valid UTF-8 sequence with '?' and stopping before a
+ * character that would not fit. Returns the length written. */
+static size_t
+utf8_clean(const char *s, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0, o = 0;
+
+    while (i < n) {
+        size_t k = utf8_seq(p + i, n - i);
+        if (k == 0) {
+            if (o + 1 >= cap)
+                break;
+            out[o++] = '?';
+            i++;
+            continue;
+        }
+        if (o + k >= cap)
+            break;
+        memcpy(out + o, p + i, k);
+        o += k;
+        i += k;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+
+int
+fl_firehose_response(const char *request_id, int64_t timestamp_ms,
+                     const char *error_message, char *buf, size_t cap,
+                     size_t *out_len)
+{
+    char id[FL_FIREHOSE_MAX_REQUEST_ID + 1];
+    char msg[FL_FIREHOSE_MAX_ERROR_MESSAGE + 1];
+    int rc = FL_ENOMEM;
+
+    if (strlen(request_id) > FL_FIREHOSE_MAX_REQUEST_ID)
+        return FL_ETOOBIG;
+    size_t idn = utf8_clean(request_id, id, sizeof id);
+
+    json_t *o = json_object();
+    if (o == NULL)
+        return FL_ENOMEM;
+    if (json_object_set_new(o, "requestId", json_stringn(id, idn)) < 0
+        || json_object_set_new(o, "timestamp",
+                               json_integer((json_int_t)timestamp_ms)) < 0)
+        goto out;
+    if (error_message != NULL) {
+        size_t mn = utf8_clean(error_message, msg, sizeof msg);
+        if (json_object_set_new(o, "errorMessage",
+                                json_stringn(msg, mn)) < 0)
+            goto out;
+    }
+    size_t w = json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (w == 0)
+        goto out;
+    if (w >= cap) {
+        rc = FL_ETOOBIG;
+        goto out;
+    }
+    buf[w] = '\0';
+    if (out_len != NULL)
+        *out_len = w;
+    rc = FL_OK;
+out:
+    json_decref(o);
+    return rc;
+}

@@ -1,0 +1,1434 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test_ingest.c -- the decoders of src/ingest/: strict base64, bounded
+ * gunzip (gzip bomb, truncation, corruption), the Firehose HTTP endpoint
+ * request (records of text lines, gzip'd and plain CloudWatch Logs
+ * payloads, every envelope error with its exact message, limits) and
+ * response bodies, CloudWatch Logs subscription payloads (DATA_MESSAGE
+ * with numeric and string timestamps, CONTROL_MESSAGE, the Lambda awslogs
+ * form, type errors, unknown messageType), and allocation failures.
+ * Every test ends with fl_mem_used() == 0; LeakSanitizer checks the rest.
+ */
+#include "../../src/core/fl_config.h"
+
+#include <stdint.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "harness.h"
+#include "core/fl_error.h"
+#include "core/fl_mem.h"
+#include "ingest/base64.h"
+#include "ingest/firehose.h"
+#include "ingest/gunzip.h"
+#include "ingest/ingest.h"
+
+/* ==== fixtures ======================================================= */
+
+/* gzip-compresses src into a new buffer (one member, level 6 as CWL). */
+static unsigned char *
+gz(const void *src, size_t len, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    CHECK(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
+          == Z_OK);
+    size_t cap = deflateBound(&z, (uLong)len) + 64;
+    unsigned char *out = malloc(cap);
+    CHECK(out != NULL);
+    z.next_in = (unsigned char *)(uintptr_t)src;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    *out_len = cap - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
+
+/* gzip of `total` zero bytes, compressed in chunks (no big input buffer). */
+static unsigned char *
+gz_zeros(size_t total, size_t *out_len)
+{
+    static unsigned char zeros[1 << 20];
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    CHECK(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY)
+          == Z_OK);
+    size_t cap = total / 500 + 4096, done = 0;
+    unsigned char *out = malloc(cap);
+    CHECK(out != NULL);
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    while (done < total) {
+        size_t n = total - done < sizeof zeros ? total - done : sizeof zeros;
+        z.next_in = zeros;
+        z.avail_in = (uInt)n;
+        CHECK(deflate(&z, Z_NO_FLUSH) == Z_OK);
+        CHECK(z.avail_in == 0);
+        done += n;
+    }
+    CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    *out_len = cap - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
+
+static char *
+b64(const void *src, size_t len)
+{
+    static const char a[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = src;
+    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+    CHECK(out != NULL);
+    size_t i = 0;
+    for (; i + 3 <= len; i += 3) {
+        unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
+        *o++ = a[v >> 18];
+        *o++ = a[(v >> 12) & 63];
+        *o++ = a[(v >> 6) & 63];
+        *o++ = a[v & 63];
+    }
+    if (len - i == 1) {
+        unsigned v = (unsigned)s[i] << 16;
+        *o++ = a[v >> 18];
+        *o++ = a[(v >> 12) & 63];
+        *o++ = '=';
+        *o++ = '=';
+    } else if (len - i == 2) {
+        unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8;
+        *o++ = a[v >> 18];
+        *o++ = a[(v >> 12) & 63];
+        *o++ = a[(v >> 6) & 63];
+        *o++ = '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+
+/* A growing string for building bodies. */
+struct str {
+    char  *p;
+    size_t len, cap;
+};
+
+static void
+str_add(struct str *s, const char *p, size_t n)
+{
+    if (s->len + n + 1 > s->cap) {
+        s->cap = (s->len + n + 1) * 2;
+        s->p = realloc(s->p, s->cap);
+        CHECK(s->p != NULL);
+    }
+    memcpy(s->p + s->len, p, n);
+    s->len += n;
+    s->p[s->len] = '\0';
+}
+
+static void
+str_cat(struct str *s, const char *p)
+{
+    str_add(s, p, strlen(p));
+}
+
+
+/* {"requestId":"<id>","timestamp":1578090901599,"records":[{"data":..}]}
+ * with each payload base64-encoded. */
+static char *
+firehose_body(const char *id, const void *const *payloads,
+              const size_t *lens, size_t n, size_t *out_len)
+{
+    struct str s = { 0 };
+    str_cat(&s, "{\"requestId\": \"");
+    str_cat(&s, id);
+    str_cat(&s, "\", \"timestamp\": 1578090901599, \"records\": [");
+    for (size_t i = 0; i < n; i++) {
+        char *e = b64(payloads[i], lens[i]);
+        str_cat(&s, i ? ", {\"data\": \"" : "{\"data\": \"");
+        str_cat(&s, e);
+        str_cat(&s, "\"}");
+        free(e);
+    }
+    str_cat(&s, "]}");
+    *out_len = s.len;
+    return s.p;
+}
+
+
+/* What the callback saw, one line per call. */
+struct sink {
+    char   buf[16384];
+    size_t len;
+    int    calls;
+    int    stop_at;      /* return stop_rc on this call (1-based); 0 = never */
+    int    stop_rc;
+};
+
+static int
+collect(void *ctx, const struct fl_ingest_line *l)
+{
+    struct sink *s = ctx;
+    int n;
+
+    s->calls++;
+    if (s->stop_at != 0 && s->calls == s->stop_at)
+        return s->stop_rc;
+    CHECK(memchr(l->p, '\n', l->len) == NULL || l->cwl != NULL);
+    if (l->cwl == NULL) {
+        CHECK(l->id == NULL && l->timestamp_ms == -1);
+        n = snprintf(s->buf + s->len, sizeof s->buf - s->len, "%llu: %.*s\n",
+                     l->line_no, (int)l->len, l->p);
+    } else {
+        n = snprintf(s->buf + s->len, sizeof s->buf - s->len,
+                     "%llu %s %lld %s %s %s: %.*s\n", l->line_no, l->id,
+                     (long long)l->timestamp_ms, l->cwl->owner,
+                     l->cwl->log_group, l->cwl->log_stream, (int)l->len,
+                     l->p);
+    }
+    CHECK(n >= 0 && (size_t)n < sizeof s->buf - s->len);
+    s->len += (size_t)n;
+    return 0;
+}
+
+
+static struct fl_ingest *
+decoder(const struct fl_ingest_limits *lim)
+{
+    struct fl_ingest *d = NULL;
+    CHECK_EQ_INT(fl_ingest_create(lim, &d), 0);
+    return d;
+}
+
+
+#define LINE1 "2 123456789012 eni-0a1b2c3d 10.0.27.226 10.42.96.199 3604" \
+              " 17720 17 1 132 1502360020 1502360079 REJECT OK"
+#define LINE2 "2 123456789012 eni-0a1b2c3d 10.0.0.1 10.0.0.2 443 49152 6" \
+              " 10 840 1502360021 1502360080 ACCEPT OK"
+
+/* A DATA_MESSAGE: one numeric and one string timestamp, a message with
+ * the trailing newline some shippers keep, extractedFields. */
+static const char CWL_DATA[] =
+    "{\n"
+    "  \"messageType\": \"DATA_MESSAGE\",\n"
+    "  \"owner\": \"123456789012\",\n"
+    "  \"logGroup\": \"vpc-flow-logs\",\n"
+    "  \"logStream\": \"eni-0a1b2c3d-all\",\n"
+    "  \"subscriptionFilters\": [\"to-flowlake\"],\n"
+    "  \"logEvents\": [\n"
+    "    {\"id\": \"33503748002479370955346306650196094071913271643270021120\","
+    " \"timestamp\": 1502360020000, \"message\": \"" LINE1 "\"},\n"
+    "    {\"id\": \"33503748002479370955346306650196094071913271643270021121\","
+    " \"timestamp\": \"1502360021000\", \"message\": \"" LINE2 "\\n\","
+    " \"extractedFields\": {\"version\": \"2\"}}\n"
+    "  ]\n"
+    "}\n";
+
+static const char CWL_DATA_OUT[] =
+    "1 33503748002479370955346306650196094071913271643270021120"
+    " 1502360020000 123456789012 vpc-flow-logs eni-0a1b2c3d-all: " LINE1 "\n"
+    "2 33503748002479370955346306650196094071913271643270021121"
+    " 1502360021000 123456789012 vpc-flow-logs eni-0a1b2c3d-all: " LINE2 "\n";
+
+/* Verbatim from AWS's consumer fixture (FORMATS.md 3.2). */
+static const char CWL_CONTROL[] =
+    "{\n"
+    "    \"messageType\": \"CONTROL_MESSAGE\",\n"
+    "    \"owner\": \"CloudwatchLogs\",\n"
+    "    \"logGroup\": \"\",\n"
+    "    \"logStream\": \"\",\n"
+    "    \"subscriptionFilters\": [],\n"
+    "    \"logEvents\": [\n"
+    "        {\n"
+    "            \"id\": \"\",\n"
+    "            \"timestamp\": 1438485463442,\n"
+    "            \"message\": \"CWL CONTROL MESSAGE: Checking health of"
+    " destination Kinesis stream.\"\n"
+    "        }\n"
+    "    ]\n"
+    "}\n";
+
+
+/* Runs fl_ingest_decode (cwl: _decode_cwl) on a NUL-terminated payload and
+ * checks the return code and error message (msg NULL: success). */
+static void
+expect_decode(int cwl, const char *payload, int want_rc, const char *msg)
+{
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_ingest_err err;
+    struct sink s = { .len = 0 };
+    int rc = cwl ? fl_ingest_decode_cwl(d, payload, strlen(payload), collect,
+                                        &s, NULL, &err)
+                 : fl_ingest_decode(d, payload, strlen(payload), collect, &s,
+                                    NULL, &err);
+    if (rc != want_rc)
+        fprintf(stderr, "  payload: %s\n  msg: %s\n", payload, err.msg);
+    CHECK_EQ_INT(rc, want_rc);
+    if (msg != NULL) {
+        CHECK_EQ_STR(err.msg, msg);
+        CHECK_EQ_INT(s.calls, 0);       /* all or nothing */
+    }
+    fl_ingest_destroy(d);
+}
+
+
+/* ==== base64 ========================================================= */
+
+static void
+test_base64_valid(void)
+{
+    static const char *const vec[][2] = {    /* RFC 4648 section 10 */
+        { "", "" }, { "Zg==", "f" }, { "Zm8=", "fo" }, { "Zm9v", "foo" },
+        { "Zm9vYg==", "foob" }, { "Zm9vYmE=", "fooba" },
+        { "Zm9vYmFy", "foobar" }, { "aGVsbG8gd29ybGQ=", "hello world" },
+    };
+    char out[64];
+    size_t n;
+    for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+        size_t len = strlen(vec[i][0]);
+        CHECK_EQ_INT(fl_base64_decoded_len(vec[i][0], len),
+                     strlen(vec[i][1]));
+        CHECK_EQ_INT(fl_base64_decode(vec[i][0], len, out, sizeof out, &n,
+                                      NULL), 0);
+        CHECK_EQ_MEM(out, n, vec[i][1]);
+    }
+    /* Every byte value, every length mod 3, round trip. */
+    unsigned char all[256], back[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (unsigned char)i;
+    for (size_t len = 250; len <= 256; len++) {
+        char *e = b64(all, len);
+        CHECK_EQ_INT(fl_base64_decode(e, strlen(e), back, len, &n, NULL), 0);
+        CHECK_EQ_INT(n, len);
+        CHECK(memcmp(all, back, len) == 0);
+        free(e);
+    }
+    /* Non-zero leftover bits are ignored ("Zh==" is "f" too). */
+    CHECK_EQ_INT(fl_base64_decode("Zh==", 4, out, sizeof out, &n, NULL), 0);
+    CHECK_EQ_MEM(out, n, "f");
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_base64_invalid(void)
+{
+    static const struct { const char *in; const char *msg; } vec[] = {
+        { "aGVsbG8gd29ybGQh!GVsbG8=", "invalid base64 at offset 16" },
+        { "Zm9v\nYmFy", "invalid base64 at offset 4" },
+        { "Zm9vYmF", "invalid base64: length 7 is not a multiple of 4" },
+        { "Zm9vYmFy\n", "invalid base64 at offset 8" },
+        { "Zg=a", "invalid base64 at offset 2" },
+        { "Z===", "invalid base64 at offset 1" },
+        { "====", "invalid base64 at offset 0" },
+        { "Zg==Zg==", "invalid base64 at offset 2" },
+        { "Zm9v-_==", "invalid base64 at offset 4" },     /* URL-safe */
+        { "Zm9v YmFy", "invalid base64 at offset 4" },
+        { "Zm9v\xc3\xa9", "invalid base64 at offset 4" },
+    };
+    char out[64];
+    size_t n;
+    struct fl_ingest_err err;
+    for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+        CHECK_EQ_INT(fl_base64_decode(vec[i].in, strlen(vec[i].in), out,
+                                      sizeof out, &n, &err), FL_EPARSE);
+        CHECK_EQ_STR(err.msg, vec[i].msg);
+    }
+    /* The output ceiling is checked before decoding. */
+    CHECK_EQ_INT(fl_base64_decode("Zm9v", 4, out, 2, &n, &err), FL_ETOOBIG);
+    CHECK_EQ_STR(err.msg, "base64 data decodes to 3 bytes, over the limit"
+                 " of 2");
+    CHECK_EQ_INT(fl_base64_decode("Zm8=", 4, out, 2, &n, &err), 0);
+    CHECK_EQ_INT(n, 2);
+}
+
+
+/* ==== gunzip ========================================================= */
+
+static void
+test_gunzip_ok(void)
+{
+    const char *text = "hello\nworld\n";
+    size_t zl, zl2, n = 0, cap = 0;
+    char *buf = NULL;
+    unsigned char *z = gz(text, strlen(text), &zl);
+
+    CHECK_EQ_INT(fl_gunzip(z, zl, 1000, &buf, &cap, &n, NULL), 0);
+    CHECK_EQ_MEM(buf, n, text);
+    /* Exactly at the ceiling is fine, one byte under is not. */
+    CHECK_EQ_INT(fl_gunzip(z, zl, strlen(text), &buf, &cap, &n, NULL), 0);
+    CHECK_EQ_INT(n, strlen(text));
+    struct fl_ingest_err err;
+    CHECK_EQ_INT(fl_gunzip(z, zl, strlen(text) - 1, &buf, &cap, &n, &err),
+                 FL_ETOOBIG);
+    CHECK_EQ_STR(err.msg, "gzip data inflates to more than 11 bytes (the"
+                 " limit)");
+
+    /* Two members read as one stream; NUL padding after them is fine. */
+    unsigned char *z2 = gz("more\n", 5, &zl2);
+    unsigned char *cat = malloc(zl + zl2 + 8);
+    memcpy(cat, z, zl);
+    memcpy(cat + zl, z2, zl2);
+    memset(cat + zl + zl2, 0, 8);
+    CHECK_EQ_INT(fl_gunzip(cat, zl + zl2 + 8, 1000, &buf, &cap, &n, NULL), 0);
+    CHECK_EQ_MEM(buf, n, "hello\nworld\nmore\n");
+
+    /* An empty member. */
+    unsigned char *ze = gz("", 0, &zl2);
+    CHECK_EQ_INT(fl_gunzip(ze, zl2, 1000, &buf, &cap, &n, NULL), 0);
+    CHECK_EQ_INT(n, 0);
+
+    fl_free(buf);
+    free(z);
+    free(z2);
+    free(ze);
+    free(cat);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_gunzip_errors(void)
+{
+    const char *text = "2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2"
+                       " ACCEPT OK\n";
+    size_t zl, n = 0, cap = 0;
+    char *buf = NULL;
+    struct fl_ingest_err err;
+    unsigned char *z = gz(text, strlen(text), &zl);
+
+    CHECK_EQ_INT(fl_gunzip("plain", 5, 100, &buf, &cap, &n, &err),
+                 FL_ECORRUPT);
+    CHECK_EQ_STR(err.msg, "not gzip data (it does not start with 1f 8b)");
+
+    /* Truncated: in the header, in the data, in the trailer. */
+    CHECK_EQ_INT(fl_gunzip(z, 5, 100, &buf, &cap, &n, &err), FL_ETRUNC);
+    CHECK_EQ_STR(err.msg, "gzip stream truncated at compressed byte 5");
+    CHECK_EQ_INT(fl_gunzip(z, zl / 2, 100, &buf, &cap, &n, &err), FL_ETRUNC);
+    CHECK(strncmp(err.msg, "gzip stream truncated at compressed byte ", 41)
+          == 0);
+    CHECK_EQ_INT(fl_gunzip(z, zl - 1, 100, &buf, &cap, &n, &err), FL_ETRUNC);
+
+    /* A flipped CRC bit. */
+    z[zl - 5] ^= 1;
+    CHECK_EQ_INT(fl_gunzip(z, zl, 100, &buf, &cap, &n, &err), FL_ECORRUPT);
+    char want[128];
+    snprintf(want, sizeof want, "corrupt gzip data (CRC or length check"
+             " failed) at compressed byte %zu", zl);
+    CHECK_EQ_STR(err.msg, want);
+    z[zl - 5] ^= 1;
+
+    /* Garbage after the member. */
+    unsigned char *tail = malloc(zl + 4);
+    memcpy(tail, z, zl);
+    memcpy(tail + zl, "junk", 4);
+    CHECK_EQ_INT(fl_gunzip(tail, zl + 4, 100, &buf, &cap, &n, &err),
+                 FL_ECORRUPT);
+    snprintf(want, sizeof want, "trailing data after the last gzip member at"
+             " compressed byte %zu", zl);
+    CHECK_EQ_STR(err.msg, want);
+
+    /* Damaged deflate data: a reserved block type. */
+    z[10] = 0x07;
+    CHECK_EQ_INT(fl_gunzip(z, zl, 100, &buf, &cap, &n, &err), FL_ECORRUPT);
+    CHECK(strncmp(err.msg, "corrupt gzip data (", 19) == 0);
+
+    fl_free(buf);
+    free(z);
+    free(tail);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+
+/* 100 MB of zeros in ~100 KB: refused after max_inflated bytes, without
+ * the memory or the time to expand it all. */
+static void
+test_gzip_bomb(void)
+{
+    size_t zl, n = 0, cap = 0;
+    char *buf = NULL;
+    struct fl_ingest_err err;
+    unsigned char *z = gz_zeros((size_t)100 * 1000 * 1000, &zl);
+    CHECK(zl < 200 * 1000);
+
+    size_t peak0 = fl_mem_peak();
+    double t0 = now_s();
+    CHECK_EQ_INT(fl_gunzip(z, zl, FL_INGEST_DEFAULT_MAX_INFLATED, &buf, &cap,
+                           &n, &err), FL_ETOOBIG);
+    double dt = now_s() - t0;
+    CHECK_EQ_STR(err.msg, "gzip data inflates to more than 16777216 bytes"
+                 " (the limit)");
+    CHECK(fl_mem_peak() - peak0 < FL_INGEST_DEFAULT_MAX_INFLATED + (1 << 20));
+    CHECK(dt < 5.0);
+    fl_free(buf);
+
+    /* The same bomb as a Firehose record. */
+    struct fl_ingest *d = decoder(NULL);
+    const void *payloads[] = { z };
+    size_t lens[] = { zl }, bl;
+    char *body = firehose_body("bomb", payloads, lens, 1, &bl);
+    struct fl_firehose_req *req = NULL;
+    struct sink s = { .len = 0 };
+    CHECK_EQ_INT(fl_firehose_parse(d, body, bl, &req, &err), 0);
+    CHECK_EQ_INT(fl_firehose_record_decode(d, req, 0, collect, &s, NULL,
+                                           &err), FL_ETOOBIG);
+    CHECK_EQ_STR(err.msg, "records[0].data: gzip data inflates to more than"
+                 " 16777216 bytes (the limit)");
+    CHECK_EQ_INT(err.record, 0);
+    CHECK_EQ_INT(s.calls, 0);
+    fl_firehose_destroy(req);
+    fl_ingest_destroy(d);
+    free(body);
+    free(z);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* ==== Firehose requests ============================================== */
+
+/* Decodes every record of body, appending "[i] kind gzip awslogs\n" and
+ * the lines, or "[i] error: msg\n", to s. */
+static void
+decode_all(struct fl_ingest *d, const struct fl_firehose_req *req,
+           struct sink *s)
+{
+    static const char *const kinds[] = { "?", "text", "cwl-data",
+                                         "cwl-control" };
+    for (size_t i = 0; i < fl_firehose_nrecords(req); i++) {
+        struct fl_ingest_info info;
+        struct fl_ingest_err err;
+        size_t mark = s->len;
+        int rc = fl_firehose_record_decode(d, req, i, collect, s, &info,
+                                           &err);
+        char head[600];
+        if (rc == 0)
+            snprintf(head, sizeof head, "[%zu] %s%s%s\n", i,
+                     kinds[info.kind], info.gzip ? " gzip" : "",
+                     info.awslogs ? " awslogs" : "");
+        else
+            snprintf(head, sizeof head, "[%zu] error: %s\n", i, err.msg);
+        /* Put the head before the record's lines. */
+        size_t hl = strlen(head);
+        CHECK(s->len + hl < sizeof s->buf);
+        memmove(s->buf + mark + hl, s->buf + mark, s->len - mark);
+        memcpy(s->buf + mark, head, hl);
+        s->len += hl;
+        s->buf[s->len] = '\0';
+    }
+}
+
+
+static void
+test_firehose_valid(void)
+{
+    const char *text = LINE1 "\n" LINE2 "\n";
+    const char *crlf = LINE1 "\r\n\r\n" LINE2;          /* no final newline */
+    size_t zl, tzl;
+    unsigned char *zcwl = gz(CWL_DATA, strlen(CWL_DATA), &zl);
+    unsigned char *ztext = gz(text, strlen(text), &tzl);
+    const void *payloads[] = { text, zcwl, "", crlf, CWL_DATA, ztext,
+                               CWL_CONTROL };
+    size_t lens[] = { strlen(text), zl, 0, strlen(crlf), strlen(CWL_DATA),
+                      tzl, strlen(CWL_CONTROL) };
+    size_t bl;
+    char *body = firehose_body("ed4acda5-034f-9f42-bba1-f29aea6d7d8f",
+                               payloads, lens, 7, &bl);
+
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_firehose_req *req = NULL;
+    struct fl_ingest_err err;
+    CHECK_EQ_INT(fl_firehose_parse(d, body, bl, &req, &err), 0);
+    free(body);                       /* the request keeps what it needs */
+    CHECK_EQ_STR(fl_firehose_request_id(req),
+                 "ed4acda5-034f-9f42-bba1-f29aea6d7d8f");
+    CHECK_EQ_INT(fl_firehose_timestamp(req), 1578090901599LL);
+    CHECK_EQ_INT(fl_firehose_nrecords(req), 7);
+
+    const char *raw;
+    size_t rawn;
+    fl_firehose_record_b64(req, 2, &raw, &rawn);
+    CHECK_EQ_MEM(raw, rawn, "");
+    const void *data;
+    size_t dn;
+    CHECK_EQ_INT(fl_firehose_record_data(d, req, 0, &data, &dn, &err), 0);
+    CHECK_EQ_MEM(data, dn, text);
+
+    struct sink s = { .len = 0 };
+    decode_all(d, req, &s);
+    struct str want = { 0 };
+    str_cat(&want, "[0] text\n1: " LINE1 "\n2: " LINE2 "\n[1] cwl-data gzip\n");
+    str_cat(&want, CWL_DATA_OUT);
+    str_cat(&want, "[2] text\n[3] text\n1: " LINE1 "\n3: " LINE2 "\n");
+    str_cat(&want, "[4] cwl-data\n");
+    str_cat(&want, CWL_DATA_OUT);
+    str_cat(&want, "[5] text gzip\n1: " LINE1 "\n2: " LINE2 "\n");
+    str_cat(&want, "[6] cwl-control\n");
+    CHECK_EQ_STR(s.buf, want.p);
+    free(want.p);
+
+    fl_firehose_destroy(req);
+    fl_ingest_destroy(d);
+    free(zcwl);
+    free(ztext);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* A bad record is reported with its index and does not affect the others. */
+static void
+test_firehose_bad_base64(void)
+{
+    const char *body =
+        "{\"requestId\": \"r-1\", \"timestamp\": 1, \"records\": ["
+        "{\"data\": \"" "MSBsaW5lIG9uZQo=" "\"}, "          /* "1 line one\n" */
+        "{\"data\": \"\"}, "
+        "{\"data\": \"Zm9vYmFy\"}, "
+        "{\"data\": \"aGVsbG8gd29ybGQhZ*VsbG8=\"}, "
+        "{\"data\": \"bGFzdA==\"}]}";
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_firehose_req *req = NULL;
+    struct fl_ingest_err err;
+    struct sink s = { .len = 0 };
+
+    CHECK_EQ_INT(fl_firehose_parse(d, body, strlen(body), &req, &err), 0);
+    CHECK_EQ_INT(fl_firehose_record_decode(d, req, 3, collect, &s, NULL,
+                                           &err), FL_EPARSE);
+    CHECK_EQ_STR(err.msg, "records[3].data: invalid base64 at offset 17");
+    CHECK_EQ_INT(err.record, 3);
+    CHECK_EQ_INT(s.calls, 0);
+    const void *data;
+    size_t n;
+    CHECK_EQ_INT(fl_firehose_record_data(d, req, 3, &data, &n, &err),
+                 FL_EPARSE);
+    CHECK_EQ_STR(err.msg, "records[3].data: invalid base64 at offset 17");
+
+    decode_all(d, req, &s);
+    CHECK_EQ_STR(s.buf,
+                 "[0] text\n1: 1 line one\n"
+                 "[1] text\n"
+                 "[2] text\n1: foobar\n"
+                 "[3] error: records[3].data: invalid base64 at offset 17\n"
+                 "[4] text\n1: last\n");
+    fl_firehose_destroy(req);
+    fl_ingest_destroy(d);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+expect_parse(const char *body, int want_rc, const char *msg)
+{
+    struct fl_ingest_limits lim = { .max_records = 3,
+                                    .max_record_bytes = 6 };
+    struct fl_ingest *d = decoder(&lim);
+    struct fl_firehose_req *req = NULL;
+    struct fl_ingest_err err;
+    int rc = fl_firehose_parse(d, body, strlen(body), &req, &err);
+    if (rc != want_rc)
+        fprintf(stderr, "  body: %s\n  msg: %s\n", body, err.msg);
+    CHECK_EQ_INT(rc, want_rc);
+    if (rc == 0)
+        fl_firehose_destroy(req);
+    else
+        CHECK_EQ_STR(err.msg, msg);
+    CHECK(req == NULL || rc == 0);
+    fl_ingest_destroy(d);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_firehose_envelope_errors(void)
+{
+    expect_parse("{\"timestamp\": 1, \"records\": []}", FL_EPARSE,
+                 "requestId: missing");
+    expect_parse("{\"requestId\": 42, \"records\": []}", FL_EPARSE,
+                 "requestId: expected a string, got an integer");
+    expect_parse("{\"requestId\": \"\", \"records\": []}", FL_EPARSE,
+                 "requestId: empty");
+    expect_parse("{\"requestId\": \"a\"}", FL_EPARSE, "records: missing");
+    expect_parse("{\"requestId\": \"a\", \"records\": {\"data\": \"\"}}",
+                 FL_EPARSE, "records: expected an array, got an object");
+    expect_parse("{\"requestId\": \"a\", \"records\": null}", FL_EPARSE,
+                 "records: expected an array, got null");
+    expect_parse("{\"requestId\": \"a\", \"records\": [{\"data\": \"\"},"
+                 " \"Zm9v\"]}", FL_EPARSE,
+                 "records[1]: expected an object, got a string");
+    expect_parse("{\"requestId\": \"a\", \"records\": [{\"dat\": \"\"}]}",
+                 FL_EPARSE, "records[0].data: missing");
+    expect_parse("{\"requestId\": \"a\", \"records\": [{\"data\": \"\"},"
+                 " {\"data\": 12}]}", FL_EPARSE,
+                 "records[1].data: expected a string, got an integer");
+    /* The "CWLog sourced request" example of the AWS page shows data as an
+     * object; on the wire it is base64. */
+    expect_parse("{\"requestId\": \"a\", \"records\": [{\"data\":"
+                 " {\"messageType\": \"DATA_MESSAGE\"}}]}", FL_EPARSE,
+                 "records[0].data: expected a string, got an object");
+    expect_parse("{\"requestId\": \"a\", \"records\": [{\"data\": null}]}",
+                 FL_EPARSE, "records[0].data: expected a string, got null");
+    expect_parse("[{\"requestId\": \"a\"}]", FL_EPARSE,
+                 "expected a JSON object at the top level, got an array");
+    expect_parse("{\"requestId\": \"a\", \"timestamp\": true,"
+                 " \"records\": []}", FL_EPARSE,
+                 "timestamp: expected milliseconds since the epoch (an"
+                 " integer or a string of digits), got true");
+    expect_parse("{\"requestId\": \"a\", \"timestamp\": \"soon\","
+                 " \"records\": []}", FL_EPARSE,
+                 "timestamp: expected milliseconds since the epoch (an"
+                 " integer or a string of digits), got a string \"soon\"");
+    expect_parse("{\"requestId\": \"a\", \"timestamp\": -5, \"records\": []}",
+                 FL_EPARSE,
+                 "timestamp: expected milliseconds since the epoch (an"
+                 " integer or a string of digits), got a negative integer");
+    expect_parse("{\"requestId\": \"a\", \"timestamp\": 1.5e12,"
+                 " \"records\": []}", FL_EPARSE,
+                 "timestamp: expected milliseconds since the epoch (an"
+                 " integer or a string of digits), got a real number");
+    expect_parse("{\"requestId\": \"a\", \"records\": [], \"records\": []}",
+                 FL_EPARSE, "invalid JSON at line 1, column 43: duplicate"
+                 " object key near '\"records\"'");
+    /* Accepted: a string timestamp, no timestamp, unknown keys, no
+     * records at all. */
+    expect_parse("{\"requestId\": \"a\", \"timestamp\": \"1578090901599\","
+                 " \"records\": [{\"data\": \"\", \"x\": 1}], \"y\": {}}", 0,
+                 NULL);
+    expect_parse("{\"requestId\": \"a\", \"records\": []}", 0, NULL);
+
+    /* The timestamp as sent, and absent. */
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_firehose_req *req = NULL;
+    const char *b = "{\"requestId\": \"a\", \"timestamp\": \"1578090901599\","
+                    " \"records\": []}";
+    CHECK_EQ_INT(fl_firehose_parse(d, b, strlen(b), &req, NULL), 0);
+    CHECK_EQ_INT(fl_firehose_timestamp(req), 1578090901599LL);
+    fl_firehose_destroy(req);
+    b = "{\"requestId\": \"a\", \"records\": []}";
+    CHECK_EQ_INT(fl_firehose_parse(d, b, strlen(b), &req, NULL), 0);
+    CHECK_EQ_INT(fl_firehose_timestamp(req), -1);
+    CHECK_EQ_INT(fl_firehose_nrecords(req), 0);
+    fl_firehose_destroy(req);
+
+    /* requestId over 1024 bytes. */
+    struct str s = { 0 };
+    str_cat(&s, "{\"requestId\": \"");
+    for (int i = 0; i < 1025; i++)
+        str_cat(&s, "x");
+    str_cat(&s, "\", \"records\": []}");
+    struct fl_ingest_err err;
+    CHECK_EQ_INT(fl_firehose_parse(d, s.p, s.len, &req, &err), FL_EPARSE);
+    CHECK_EQ_STR(err.msg, "requestId: 1025 bytes, over the limit of 1024");
+    free(s.p);
+    fl_ingest_destroy(d);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_firehose_broken_json(void)
+{
+    /* AWS's own example request, verbatim: the comma after "timestamp" is
+     * missing. */
+    const char *aws =
+        "{\n"
+        "  \"requestId\": \"ed4acda5-034f-9f42-bba1-f29aea6d7d8f\",\n"
+        "  \"timestamp\": 1578090901599\n"
+        "  \"records\": [\n"
+        "    {\n"
+        "      \"data\": \"aGVsbG8=\"\n"
+        "    },\n"
+        "    {\n"
+        "      \"data\": \"aGVsbG8gd29ybGQ=\"\n"
+        "    }\n"
+        "  ]\n"
+        "}\n";
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_firehose_req *req = NULL;
+    struct fl_ingest_err err;
+    CHECK_EQ_INT(fl_firehose_parse(d, aws, strlen(aws), &req, &err),
+                 FL_EPARSE);
+    CHECK_EQ_STR(err.msg, "invalid JSON at line 4, column 11: '}' expected"
+                 " near '\"records\"'");
+    CHECK_EQ_INT(err.line, 4);
+    CHECK_EQ_INT(err.column, 11);
+    CHECK_EQ_INT(err.record, -1);
+    CHECK(req == NULL);
+    fl_ingest_destroy(d);
+
+    expect_parse("{\"requestId\": \"a\", \"records\": [", FL_EPARSE,
+                 "invalid JSON at line 1, column 31: ']' expected near end"
+                 " of file");
+    expect_parse("", FL_EPARSE,
+                 "invalid JSON at line 1, column 0: '[' or '{' expected"
+                 " near end of file");
+    expect_parse("{\"requestId\": \"a\", \"records\": []} x", FL_EPARSE,
+                 "invalid JSON at line 1, column 35: end of file expected"
+                 " near 'x'");
+    /* Raw input bytes that jansson quotes are made printable. */
+    expect_parse("{\"requestId\": \"a\xff\"}", FL_EPARSE,
+                 "invalid JSON at line 1, column 16: unable to decode byte"
+                 " 0xff near '\"a'");
+    expect_parse("{\"requestId\": 1\x01}", FL_EPARSE,
+                 "invalid JSON at line 1, column 16: '}' expected near '?'");
+    expect_parse("\xc3\xa9", FL_EPARSE,
+                 "invalid JSON at line 1, column 1: '[' or '{' expected near"
+                 " '?" "?'");
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_firehose_limits(void)
+{
+    /* max_records = 3 (expect_parse's limits). */
+    expect_parse("{\"requestId\": \"a\", \"records\": [{\"data\": \"\"},"
+                 " {\"data\": \"\"}, {\"data\": \"\"}]}", 0, NULL);
+    expect_parse("{\"requestId\": \"a\", \"records\": [{\"data\": \"\"},"
+                 " {\"data\": \"\"}, {\"data\": \"\"}, {\"data\": \"\"}]}",
+                 FL_ETOOBIG, "records: 4 records, over the limit of 3");
+    /* max_record_bytes = 6: 8 base64 characters at most. */
+    expect_parse("{\"requestId\": \"a\", \"records\": [{\"data\":"
+                 " \"Zm9vYmFy\"}]}", 0, NULL);
+    expect_parse("{\"requestId\": \"a\", \"records\": [{\"data\": \"\"},"
+                 " {\"data\": \"Zm9vYmFyYg==\"}]}", FL_ETOOBIG,
+                 "records[1].data: 12 characters of base64, over the limit"
+                 " of 8 (6 bytes decoded)");
+
+    /* The default: 10,000 records (the Firehose schema's maxItems). */
+    struct str s = { 0 };
+    str_cat(&s, "{\"requestId\": \"a\", \"records\": [");
+    for (int i = 0; i < 10001; i++)
+        str_cat(&s, i ? ",{\"data\":\"\"}" : "{\"data\":\"\"}");
+    str_cat(&s, "]}");
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_firehose_req *req = NULL;
+    struct fl_ingest_err err;
+    CHECK_EQ_INT(fl_firehose_parse(d, s.p, s.len, &req, &err), FL_ETOOBIG);
+    CHECK_EQ_STR(err.msg, "records: 10001 records, over the limit of 10000");
+    free(s.p);
+
+    /* The default record size: 1,024,000 bytes = 1,365,336 characters;
+     * a decoded size over it (by the padding) is caught when decoding. */
+    const struct fl_ingest_limits *lim = fl_ingest_limits(d);
+    CHECK_EQ_INT(lim->max_record_bytes, 1024000);
+    CHECK_EQ_INT(lim->max_records, 10000);
+    CHECK_EQ_INT(lim->max_inflated, 16 * 1024 * 1024);
+    CHECK_EQ_INT(lim->max_depth, 32);
+    fl_ingest_destroy(d);
+
+    struct fl_ingest_limits four = { .max_record_bytes = 4 };
+    d = decoder(&four);
+    const char *b = "{\"requestId\": \"a\", \"records\": [{\"data\":"
+                    " \"Zm9vYmE=\"}]}";
+    CHECK_EQ_INT(fl_firehose_parse(d, b, strlen(b), &req, &err), 0);
+    const void *data;
+    size_t n;
+    CHECK_EQ_INT(fl_firehose_record_data(d, req, 0, &data, &n, &err),
+                 FL_ETOOBIG);
+    CHECK_EQ_STR(err.msg, "records[0].data: base64 data decodes to 5 bytes,"
+                 " over the limit of 4");
+    fl_firehose_destroy(req);
+    fl_ingest_destroy(d);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_json_depth_and_size(void)
+{
+    struct str s = { 0 };
+    str_cat(&s, "{\"requestId\": \"a\", \"records\": [],\n \"x\": ");
+    for (int i = 0; i < 40; i++)
+        str_cat(&s, "[");
+    for (int i = 0; i < 40; i++)
+        str_cat(&s, "]");
+    str_cat(&s, "}");
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_firehose_req *req = NULL;
+    struct fl_ingest_err err;
+    CHECK_EQ_INT(fl_firehose_parse(d, s.p, s.len, &req, &err), FL_ETOOBIG);
+    CHECK_EQ_STR(err.msg, "JSON nested deeper than 32 levels at line 2,"
+                 " column 38");
+    CHECK_EQ_INT(err.line, 2);
+    CHECK_EQ_INT(err.column, 38);
+    /* Brackets inside strings do not count. */
+    free(s.p);
+    s = (struct str){ 0 };
+    str_cat(&s, "{\"requestId\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[\",");
+    str_cat(&s, " \"records\": []}");
+    CHECK_EQ_INT(fl_firehose_parse(d, s.p, s.len, &req, &err), 0);
+    fl_firehose_destroy(req);
+    free(s.p);
+    fl_ingest_destroy(d);
+
+    /* A body that would make jansson allocate ~100 times its size. */
+    struct fl_ingest_limits lim = { .max_json_mem = 64 * 1024 };
+    d = decoder(&lim);
+    s = (struct str){ 0 };
+    str_cat(&s, "{\"requestId\": \"a\", \"records\": [], \"x\": [");
+    for (int i = 0; i < 1000; i++)
+        str_cat(&s, i ? ",{}" : "{}");
+    str_cat(&s, "]}");
+    CHECK(s.len < 4000);
+    CHECK_EQ_INT(fl_firehose_parse(d, s.p, s.len, &req, &err), FL_ETOOBIG);
+    CHECK_EQ_STR(err.msg, "JSON document too large to parse: its parse tree"
+                 " would take more than 65536 bytes");
+    free(s.p);
+    fl_ingest_destroy(d);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_firehose_truncated_gzip_record(void)
+{
+    size_t zl;
+    unsigned char *z = gz(CWL_DATA, strlen(CWL_DATA), &zl);
+    const void *payloads[] = { "ok\n", z };
+    size_t lens[] = { 3, 40 }, bl;
+    char *body = firehose_body("t", payloads, lens, 2, &bl);
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_firehose_req *req = NULL;
+    struct sink s = { .len = 0 };
+    CHECK_EQ_INT(fl_firehose_parse(d, body, bl, &req, NULL), 0);
+    decode_all(d, req, &s);
+    CHECK_EQ_STR(s.buf, "[0] text\n1: ok\n[1] error: records[1].data: gzip"
+                 " stream truncated at compressed byte 40\n");
+    struct fl_ingest_err err;
+    CHECK_EQ_INT(fl_firehose_record_decode(d, req, 1, NULL, NULL, NULL,
+                                           &err), FL_ETRUNC);
+    CHECK_EQ_INT(err.record, 1);
+    fl_firehose_destroy(req);
+    fl_ingest_destroy(d);
+    free(body);
+    free(z);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* ==== CloudWatch Logs payloads ======================================= */
+
+static void
+test_cwl_data_message(void)
+{
+    size_t zl;
+    unsigned char *z = gz(CWL_DATA, strlen(CWL_DATA), &zl);
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_ingest_info info;
+    struct sink s = { .len = 0 };
+
+    /* gzip'd, as a subscription delivers it. */
+    CHECK_EQ_INT(fl_ingest_decode_cwl(d, z, zl, collect, &s, &info, NULL), 0);
+    CHECK_EQ_STR(s.buf, CWL_DATA_OUT);
+    CHECK_EQ_INT(info.kind, FL_INGEST_CWL_DATA);
+    CHECK_EQ_INT(info.gzip, 1);
+    CHECK_EQ_INT(info.awslogs, 0);
+    CHECK_EQ_INT(info.lines, 2);
+
+    /* Plain JSON (Firehose with decompression enabled), through the
+     * any-kind entry point. */
+    s = (struct sink){ .len = 0 };
+    CHECK_EQ_INT(fl_ingest_decode(d, CWL_DATA, strlen(CWL_DATA), collect, &s,
+                                  &info, NULL), 0);
+    CHECK_EQ_STR(s.buf, CWL_DATA_OUT);
+    CHECK_EQ_INT(info.gzip, 0);
+
+    /* The Graylog example: one event, numeric timestamp == start * 1000. */
+    const char *graylog =
+        "{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"123456789\","
+        " \"logGroup\": \"aws-plugin-test-flows\", \"logStream\":"
+        " \"eni-aaaaaaaa-all\", \"subscriptionFilters\": [\"match-all\"],"
+        " \"logEvents\": [{\"id\": \"3350374800247937095534630665019609407"
+        "1913271643270021120\", \"timestamp\": 1502360020000, \"message\":"
+        " \"2 123456789 eni-aaaaaaaa 10.0.27.226 10.42.96.199 3604 17720 17 1"
+        " 132 1502360020 1502360079 REJECT OK\"}]}";
+    s = (struct sink){ .len = 0 };
+    CHECK_EQ_INT(fl_ingest_decode_cwl(d, graylog, strlen(graylog), collect,
+                                      &s, &info, NULL), 0);
+    CHECK_EQ_STR(s.buf, "1 33503748002479370955346306650196094071913271643270"
+                 "021120 1502360020000 123456789 aws-plugin-test-flows"
+                 " eni-aaaaaaaa-all: 2 123456789 eni-aaaaaaaa 10.0.27.226"
+                 " 10.42.96.199 3604 17720 17 1 132 1502360020 1502360079"
+                 " REJECT OK\n");
+
+    /* No events, no subscriptionFilters: fine. */
+    expect_decode(1, "{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"1\","
+                  " \"logGroup\": \"g\", \"logStream\": \"s\", \"logEvents\":"
+                  " []}", 0, NULL);
+    fl_ingest_destroy(d);
+    free(z);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_cwl_control_message(void)
+{
+    size_t zl;
+    unsigned char *z = gz(CWL_CONTROL, strlen(CWL_CONTROL), &zl);
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_ingest_info info;
+    struct sink s = { .len = 0 };
+    CHECK_EQ_INT(fl_ingest_decode_cwl(d, z, zl, collect, &s, &info, NULL), 0);
+    CHECK_EQ_INT(info.kind, FL_INGEST_CWL_CONTROL);
+    CHECK_EQ_INT(info.lines, 0);
+    CHECK_EQ_INT(s.calls, 0);
+    CHECK_EQ_INT(fl_ingest_decode(d, CWL_CONTROL, strlen(CWL_CONTROL),
+                                  collect, &s, &info, NULL), 0);
+    CHECK_EQ_INT(info.kind, FL_INGEST_CWL_CONTROL);
+    CHECK_EQ_INT(s.calls, 0);
+    fl_ingest_destroy(d);
+    free(z);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* {"awslogs": {"data": base64(gzip(payload))}} */
+static char *
+lambda_event(const char *payload, int gzip_it)
+{
+    size_t zl = strlen(payload);
+    unsigned char *z = gzip_it ? gz(payload, zl, &zl) : NULL;
+    char *e = b64(z != NULL ? (const void *)z : payload, zl);
+    struct str s = { 0 };
+    str_cat(&s, "{\"awslogs\": {\"data\": \"");
+    str_cat(&s, e);
+    str_cat(&s, "\"}}");
+    free(e);
+    free(z);
+    return s.p;
+}
+
+
+static void
+test_cwl_lambda_awslogs(void)
+{
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_ingest_info info;
+    struct sink s = { .len = 0 };
+    char *ev = lambda_event(CWL_DATA, 1);
+
+    CHECK_EQ_INT(fl_ingest_decode_cwl(d, ev, strlen(ev), collect, &s, &info,
+                                      NULL), 0);
+    CHECK_EQ_STR(s.buf, CWL_DATA_OUT);
+    CHECK_EQ_INT(info.kind, FL_INGEST_CWL_DATA);
+    CHECK_EQ_INT(info.awslogs, 1);
+    CHECK_EQ_INT(info.gzip, 1);
+    free(ev);
+
+    /* Not gzip'd inside: accepted too. A CONTROL_MESSAGE inside. */
+    ev = lambda_event(CWL_DATA, 0);
+    s = (struct sink){ .len = 0 };
+    CHECK_EQ_INT(fl_ingest_decode(d, ev, strlen(ev), collect, &s, &info,
+                                  NULL), 0);
+    CHECK_EQ_STR(s.buf, CWL_DATA_OUT);
+    CHECK_EQ_INT(info.gzip, 0);
+    free(ev);
+    ev = lambda_event(CWL_CONTROL, 1);
+    CHECK_EQ_INT(fl_ingest_decode_cwl(d, ev, strlen(ev), collect, &s, &info,
+                                      NULL), 0);
+    CHECK_EQ_INT(info.kind, FL_INGEST_CWL_CONTROL);
+    free(ev);
+
+    /* A Lambda event inside a Firehose record (gzip'd, for good measure). */
+    ev = lambda_event(CWL_DATA, 1);
+    size_t zl, bl;
+    unsigned char *z = gz(ev, strlen(ev), &zl);
+    const void *payloads[] = { z };
+    size_t lens[] = { zl };
+    char *body = firehose_body("l", payloads, lens, 1, &bl);
+    struct fl_firehose_req *req = NULL;
+    CHECK_EQ_INT(fl_firehose_parse(d, body, bl, &req, NULL), 0);
+    s = (struct sink){ .len = 0 };
+    decode_all(d, req, &s);
+    struct str want = { 0 };
+    str_cat(&want, "[0] cwl-data gzip awslogs\n");
+    str_cat(&want, CWL_DATA_OUT);
+    CHECK_EQ_STR(s.buf, want.p);
+    free(want.p);
+    fl_firehose_destroy(req);
+    free(body);
+    free(z);
+    free(ev);
+
+    /* Errors, with their path. */
+    expect_decode(1, "{\"awslogs\": \"H4sI\"}", FL_EPARSE,
+                  "awslogs: expected an object, got a string");
+    expect_decode(1, "{\"awslogs\": {}}", FL_EPARSE, "awslogs.data: missing");
+    expect_decode(1, "{\"awslogs\": {\"data\": [\"H4sI\"]}}", FL_EPARSE,
+                  "awslogs.data: expected a string, got an array");
+    expect_decode(1, "{\"awslogs\": {\"data\": \"H4sI!AAA\"}}", FL_EPARSE,
+                  "awslogs.data: invalid base64 at offset 4");
+    /* "H4sIAAAA" is a gzip header cut short. */
+    expect_decode(1, "{\"awslogs\": {\"data\": \"H4sIAAAA\"}}", FL_ETRUNC,
+                  "awslogs.data: gzip stream truncated at compressed byte 6");
+    /* "MiAxMjMK" is "2 123\n": text is not a CWL payload. */
+    expect_decode(0, "{\"awslogs\": {\"data\": \"MiAxMjMK\"}}", FL_EPARSE,
+                  "awslogs.data: not a CloudWatch Logs payload: expected"
+                  " gzip data or a JSON object");
+    ev = lambda_event("{\"awslogs\": {\"data\": \"\"}}", 1);
+    expect_decode(1, ev, FL_EPARSE, "awslogs.data: not a CloudWatch Logs"
+                  " subscription payload: the JSON object has no"
+                  " \"messageType\"");
+    free(ev);
+    ev = lambda_event("{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"1\","
+                      " \"logGroup\": \"g\", \"logStream\": \"s\","
+                      " \"logEvents\": [{\"id\": \"1\", \"timestamp\": 1,"
+                      " \"message\": null}]}", 1);
+    expect_decode(1, ev, FL_EPARSE, "awslogs.data: logEvents[0].message:"
+                  " expected a string, got null");
+    free(ev);
+    fl_ingest_destroy(d);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_cwl_unknown_message_type(void)
+{
+    expect_decode(1, "{\"messageType\": \"FOO_MESSAGE\", \"logEvents\": []}",
+                  FL_EPARSE, "messageType: unknown value \"FOO_MESSAGE\""
+                  " (expected DATA_MESSAGE or CONTROL_MESSAGE)");
+    expect_decode(0, "{\"messageType\": \"data_message\"}", FL_EPARSE,
+                  "messageType: unknown value \"data_message\" (expected"
+                  " DATA_MESSAGE or CONTROL_MESSAGE)");
+    /* Quoted safely: escapes, non-ASCII, and cut at 64 characters. */
+    expect_decode(1, "{\"messageType\": \"A\\\"B\\n\\u00e9\"}", FL_EPARSE,
+                  "messageType: unknown value \"A\\\"B\\x0a\\xc3\\xa9\""
+                  " (expected DATA_MESSAGE or CONTROL_MESSAGE)");
+    expect_decode(1, "{\"messageType\": \"0123456789012345678901234567890123"
+                  "4567890123456789012345678901234567890\"}", FL_EPARSE,
+                  "messageType: unknown value \"012345678901234567890123456"
+                  "7890123456789012345678901234567890123\"... (expected"
+                  " DATA_MESSAGE or CONTROL_MESSAGE)");
+}
+
+
+static void
+test_cwl_type_errors(void)
+{
+#define HEAD "{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"1\"," \
+             " \"logGroup\": \"g\", \"logStream\": \"s\", "
+#define EV0  "{\"id\": \"1\", \"timestamp\": 1, \"message\": \"" LINE1 "\"}"
+    static const struct { const char *in; const char *msg; } vec[] = {
+        { "{\"messageType\": 5}",
+          "messageType: expected a string, got an integer" },
+        { "{\"messageType\": \"DATA_MESSAGE\", \"logGroup\": \"g\","
+          " \"logStream\": \"s\", \"logEvents\": []}", "owner: missing" },
+        { "{\"messageType\": \"DATA_MESSAGE\", \"owner\": 1}",
+          "owner: expected a string, got an integer" },
+        { HEAD "\"logGroup\": \"x\"}",
+          "invalid JSON at line 1, column 91: duplicate object key near"
+          " '\"logGroup\"'" },
+        { HEAD "\"subscriptionFilters\": \"f\", \"logEvents\": []}",
+          "subscriptionFilters: expected an array, got a string" },
+        { HEAD "\"subscriptionFilters\": [\"f\", 2], \"logEvents\": []}",
+          "subscriptionFilters[1]: expected a string, got an integer" },
+        { HEAD "\"x\": 1}", "logEvents: missing" },
+        { HEAD "\"logEvents\": {}}",
+          "logEvents: expected an array, got an object" },
+        { HEAD "\"logEvents\": [" EV0 ", \"" LINE2 "\"]}",
+          "logEvents[1]: expected an object, got a string" },
+        { HEAD "\"logEvents\": [" EV0 ", {\"id\": 7, \"timestamp\": 1,"
+          " \"message\": \"m\"}]}",
+          "logEvents[1].id: expected a string, got an integer" },
+        { HEAD "\"logEvents\": [{\"timestamp\": 1, \"message\": \"m\"}]}",
+          "logEvents[0].id: missing" },
+        { HEAD "\"logEvents\": [{\"id\": \"1\", \"message\": \"m\"}]}",
+          "logEvents[0].timestamp: missing" },
+        { HEAD "\"logEvents\": [{\"id\": \"1\", \"timestamp\": 1}]}",
+          "logEvents[0].message: missing" },
+        { HEAD "\"logEvents\": [" EV0 ", {\"id\": \"1\", \"timestamp\":"
+          " true, \"message\": \"m\"}]}",
+          "logEvents[1].timestamp: expected milliseconds since the epoch (an"
+          " integer or a string of digits), got true" },
+        { HEAD "\"logEvents\": [{\"id\": \"1\", \"timestamp\": \"12a\","
+          " \"message\": \"m\"}]}",
+          "logEvents[0].timestamp: expected milliseconds since the epoch (an"
+          " integer or a string of digits), got a string \"12a\"" },
+        { HEAD "\"logEvents\": [{\"id\": \"1\", \"timestamp\": \"\","
+          " \"message\": \"m\"}]}",
+          "logEvents[0].timestamp: expected milliseconds since the epoch (an"
+          " integer or a string of digits), got a string \"\"" },
+        { HEAD "\"logEvents\": [{\"id\": \"1\", \"timestamp\":"
+          " \"99999999999999999999\", \"message\": \"m\"}]}",
+          "logEvents[0].timestamp: expected milliseconds since the epoch (an"
+          " integer or a string of digits), got a string"
+          " \"99999999999999999999\"" },
+        { HEAD "\"logEvents\": [{\"id\": \"1\", \"timestamp\": -1,"
+          " \"message\": \"m\"}]}",
+          "logEvents[0].timestamp: expected milliseconds since the epoch (an"
+          " integer or a string of digits), got a negative integer" },
+        { HEAD "\"logEvents\": [{\"id\": \"1\", \"timestamp\": 1.0,"
+          " \"message\": \"m\"}]}",
+          "logEvents[0].timestamp: expected milliseconds since the epoch (an"
+          " integer or a string of digits), got a real number" },
+        { HEAD "\"logEvents\": [" EV0 ", " EV0 ", {\"id\": \"1\","
+          " \"timestamp\": 1, \"message\": {\"text\": \"m\"}}]}",
+          "logEvents[2].message: expected a string, got an object" },
+        { "{\"foo\": 1}", "not a CloudWatch Logs payload: the JSON object has"
+          " neither \"messageType\" nor \"awslogs\"" },
+        { "  \n{\"messageType\": ", "invalid JSON at line 2, column 16:"
+          " unexpected token near end of file" },
+        { "{\"messageType\": \"DATA_MESSAGE\"} {}", "invalid JSON at line 1,"
+          " column 33: end of file expected near '{'" },
+    };
+    for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++)
+        expect_decode(1, vec[i].in, FL_EPARSE, vec[i].msg);
+    /* The largest timestamp that fits. */
+    expect_decode(1, HEAD "\"logEvents\": [{\"id\": \"1\", \"timestamp\":"
+                  " \"9223372036854775807\", \"message\": \"m\"}]}", 0, NULL);
+#undef HEAD
+#undef EV0
+}
+
+
+/* ==== text payloads and the classifier =============================== */
+
+static void
+test_text_payloads(void)
+{
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_ingest_info info;
+    struct sink s = { .len = 0 };
+    const char *text = "\n" LINE1 "\r\n\n  \n" LINE2;
+
+    CHECK_EQ_INT(fl_ingest_decode(d, text, strlen(text), collect, &s, &info,
+                                  NULL), 0);
+    CHECK_EQ_STR(s.buf, "2: " LINE1 "\n4:   \n5: " LINE2 "\n");
+    CHECK_EQ_INT(info.kind, FL_INGEST_TEXT);
+    CHECK_EQ_INT(info.lines, 3);
+
+    /* Empty payloads. */
+    CHECK_EQ_INT(fl_ingest_decode(d, NULL, 0, collect, &s, &info, NULL), 0);
+    CHECK_EQ_INT(info.kind, FL_INGEST_TEXT);
+    CHECK_EQ_INT(info.lines, 0);
+    size_t zl;
+    unsigned char *z = gz("", 0, &zl);
+    CHECK_EQ_INT(fl_ingest_decode(d, z, zl, collect, &s, &info, NULL), 0);
+    CHECK_EQ_INT(info.lines, 0);
+    CHECK_EQ_INT(info.gzip, 1);
+    free(z);
+
+    /* A NULL callback just validates and counts. */
+    CHECK_EQ_INT(fl_ingest_decode(d, text, strlen(text), NULL, NULL, &info,
+                                  NULL), 0);
+    CHECK_EQ_INT(info.lines, 3);
+
+    /* gzip inside gzip. */
+    size_t zl2;
+    unsigned char *z1 = gz(text, strlen(text), &zl);
+    unsigned char *z2 = gz(z1, zl, &zl2);
+    struct fl_ingest_err err;
+    CHECK_EQ_INT(fl_ingest_decode(d, z2, zl2, collect, &s, &info, &err),
+                 FL_EPARSE);
+    CHECK_EQ_STR(err.msg, "gzip data inside gzip data is not accepted");
+    free(z1);
+    free(z2);
+
+    /* Text where only CloudWatch Logs is accepted. */
+    CHECK_EQ_INT(fl_ingest_decode_cwl(d, text, strlen(text), collect, &s,
+                                      &info, &err), FL_EPARSE);
+    CHECK_EQ_STR(err.msg, "not a CloudWatch Logs payload: expected gzip data"
+                 " or a JSON object");
+    fl_ingest_destroy(d);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_callback_stop(void)
+{
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_ingest_err err;
+    struct sink s = { .len = 0, .stop_at = 2, .stop_rc = -EIO };
+    const char *text = "a\nb\nc\n";
+
+    CHECK_EQ_INT(fl_ingest_decode(d, text, strlen(text), collect, &s, NULL,
+                                  &err), -EIO);
+    CHECK_EQ_STR(s.buf, "1: a\n");
+    CHECK_EQ_STR(err.msg, "stopped by the line callback: Input/output error");
+
+    /* In a Firehose record: the record is named, the message unprefixed. */
+    char *ev = lambda_event(CWL_DATA, 1);
+    const void *payloads[] = { ev };
+    size_t lens[] = { strlen(ev) }, bl;
+    char *body = firehose_body("s", payloads, lens, 1, &bl);
+    struct fl_firehose_req *req = NULL;
+    CHECK_EQ_INT(fl_firehose_parse(d, body, bl, &req, NULL), 0);
+    s = (struct sink){ .len = 0, .stop_at = 1, .stop_rc = FL_ETOOBIG };
+    CHECK_EQ_INT(fl_firehose_record_decode(d, req, 0, collect, &s, NULL,
+                                           &err), FL_ETOOBIG);
+    CHECK_EQ_STR(err.msg, "stopped by the line callback: too big");
+    CHECK_EQ_INT(err.record, 0);
+    fl_firehose_destroy(req);
+    free(body);
+    free(ev);
+    fl_ingest_destroy(d);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* ==== Firehose responses ============================================= */
+
+static void
+test_firehose_response(void)
+{
+    char buf[FL_FIREHOSE_RESPONSE_MAX];
+    size_t n;
+
+    CHECK_EQ_INT(fl_firehose_response("ed4acda5-034f-9f42-bba1-f29aea6d7d8f",
+                                      1578090903599LL, NULL, buf, sizeof buf,
+                                      &n), 0);
+    CHECK_EQ_STR(buf, "{\"requestId\":\"ed4acda5-034f-9f42-bba1-f29aea6d7d8f\","
+                 "\"timestamp\":1578090903599}");
+    CHECK_EQ_INT(n, strlen(buf));
+
+    CHECK_EQ_INT(fl_firehose_response("ed4acda5-034f-9f42-bba1-f29aea6d7d8f",
+                                      1578090903599LL,
+                                      "Unable to deliver records due to"
+                                      " unknown error.", buf, sizeof buf,
+                                      NULL), 0);
+    CHECK_EQ_STR(buf, "{\"requestId\":\"ed4acda5-034f-9f42-bba1-f29aea6d7d8f\","
+                 "\"timestamp\":1578090903599,\"errorMessage\":\"Unable to"
+                 " deliver records due to unknown error.\"}");
+
+    /* Escaping: quotes, backslashes, control characters, non-ASCII. */
+    CHECK_EQ_INT(fl_firehose_response("a\"b", 0, "x\"y\\z\n\t\x01 \xc3\xa9"
+                                      " /", buf, sizeof buf, NULL), 0);
+    CHECK_EQ_STR(buf, "{\"requestId\":\"a\\\"b\",\"timestamp\":0,"
+                 "\"errorMessage\":\"x\\\"y\\\\z\\n\\t\\u0001 \xc3\xa9 /\"}");
+
+    /* Invalid UTF-8 (a stray byte, a truncated sequence, an overlong
+     * form, a surrogate) becomes '?'. */
+    CHECK_EQ_INT(fl_firehose_response("id\xff", 1, "a\x80z \xe2\x82 \xc0\xaf"
+                                      " \xed\xa0\x80", buf, sizeof buf, NULL),
+                 0);
+    CHECK_EQ_STR(buf, "{\"requestId\":\"id?\",\"timestamp\":1,"
+                 "\"errorMessage\":\"a?z ?? ?? ???\"}");
+
+    /* errorMessage is cut at 8192 bytes, not inside a character. */
+    char *big = malloc(10001);
+    memset(big, 'a', 8191);
+    memcpy(big + 8191, "\xc3\xa9", 2);
+    memset(big + 8193, 'b', 10000 - 8193);
+    big[10000] = '\0';
+    CHECK_EQ_INT(fl_firehose_response("r", 2, big, buf, sizeof buf, &n), 0);
+    CHECK_EQ_INT(n, strlen("{\"requestId\":\"r\",\"timestamp\":2,"
+                           "\"errorMessage\":\"\"}") + 8191);
+    CHECK(strstr(buf, "\xc3") == NULL);
+    free(big);
+
+    /* Limits: a requestId over 1024 bytes, a buffer too small (and one
+     * exactly big enough). */
+    char id[1026];
+    memset(id, 'i', 1025);
+    id[1025] = '\0';
+    CHECK_EQ_INT(fl_firehose_response(id, 0, NULL, buf, sizeof buf, NULL),
+                 FL_ETOOBIG);
+    id[1024] = '\0';
+    CHECK_EQ_INT(fl_firehose_response(id, 0, NULL, buf, sizeof buf, &n), 0);
+    const char *small = "{\"requestId\":\"r\",\"timestamp\":2}";
+    CHECK_EQ_INT(fl_firehose_response("r", 2, NULL, buf, strlen(small), NULL),
+                 FL_ETOOBIG);
+    CHECK_EQ_INT(fl_firehose_response("r", 2, NULL, buf, strlen(small) + 1,
+                                      NULL), 0);
+    CHECK_EQ_STR(buf, small);
+
+    /* The worst case fits in FL_FIREHOSE_RESPONSE_MAX. */
+    char ctl[FL_FIREHOSE_MAX_ERROR_MESSAGE + 100];
+    memset(ctl, '\x01', sizeof ctl - 1);
+    ctl[sizeof ctl - 1] = '\0';
+    memset(id, '\x02', 1024);
+    CHECK_EQ_INT(fl_firehose_response(id, INT64_MAX, ctl, buf, sizeof buf,
+                                      &n), 0);
+    CHECK(n > 6 * (1024 + 8192));
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* ==== allocation failures ============================================ */
+
+static int
+decode_everything(struct fl_ingest *d, const char *body, size_t bl)
+{
+    struct fl_firehose_req *req = NULL;
+    struct sink s = { .len = 0 };
+    int rc = fl_firehose_parse(d, body, bl, &req, NULL);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < fl_firehose_nrecords(req) && rc == 0; i++)
+        rc = fl_firehose_record_decode(d, req, i, collect, &s, NULL, NULL);
+    fl_firehose_destroy(req);
+    return rc;
+}
+
+
+/* Fail the 1st, 2nd, ... allocation: every path returns -ENOMEM cleanly
+ * and leaks nothing (curl's torture tests, ccan allocfail). */
+static void
+test_alloc_failures(void)
+{
+    size_t zl, bl;
+    unsigned char *z = gz(CWL_DATA, strlen(CWL_DATA), &zl);
+    char *ev = lambda_event(CWL_DATA, 1);
+    const void *payloads[] = { LINE1 "\n", z, ev };
+    size_t lens[] = { strlen(LINE1) + 1, zl, strlen(ev) };
+    char *body = firehose_body("f", payloads, lens, 3, &bl);
+
+    uint64_t nth;
+    for (nth = 1; nth < 1000; nth++) {
+        struct fl_ingest *d = NULL;
+        fl_mem_fail_after(nth);
+        int rc = fl_ingest_create(NULL, &d);
+        if (rc == 0) {
+            rc = decode_everything(d, body, bl);
+            fl_ingest_destroy(d);
+        }
+        uint64_t attempts = fl_mem_fail_after(0);
+        CHECK(rc == 0 || rc == FL_ENOMEM);
+        CHECK_EQ_INT(fl_mem_used(), 0);
+        if (rc == 0 && attempts < nth)
+            break;
+    }
+    CHECK(nth > 3 && nth < 1000);
+    free(body);
+    free(ev);
+    free(z);
+}
+
+
+FL_TEST_MAIN(
+    FL_TEST(test_base64_valid),
+    FL_TEST(test_base64_invalid),
+    FL_TEST(test_gunzip_ok),
+    FL_TEST(test_gunzip_errors),
+    FL_TEST(test_gzip_bomb),
+    FL_TEST(test_firehose_valid),
+    FL_TEST(test_firehose_bad_base64),
+    FL_TEST(test_firehose_envelope_errors),
+    FL_TEST(test_firehose_broken_json),
+    FL_TEST(test_firehose_limits),
+    FL_TEST(test_json_depth_and_size),
+    FL_TEST(test_firehose_truncated_gzip_record),
+    FL_TEST(test_cwl_data_message),
+    FL_TEST(test_cwl_control_message),
+    FL_TEST(test_cwl_lambda_awslogs),
+    FL_TEST(test_cwl_unknown_message_type),
+    FL_TEST(test_cwl_type_errors),
+    FL_TEST(test_text_payloads),
+    FL_TEST(test_callback_stop),
+    FL_TEST(test_firehose_response),
+    FL_TEST(test_alloc_failures)
+)
