@@ -63,9 +63,12 @@ demo_main(void *arg)
         o.span = DEMO_PERIOD_SECONDS;
         o.start = fl_time_now() - DEMO_PERIOD_SECONDS;
         t.len = 0;
-        if (fl_gen_write(&o, collect, &t) == 0 && t.len > 0)
+        if (fl_gen_write(&o, collect, &t) == 0 && t.len > 0) {
+            atomic_fetch_add(&s->sources[FL_SOURCE_DEMO].requests, 1);
+            atomic_fetch_add(&s->sources[FL_SOURCE_DEMO].bytes, t.len);
             fl_server_ingest(s, FL_SOURCE_DEMO, "demo generator", t.p, t.len,
-                             NULL, &res);
+                             NULL, NULL, 0, &res);
+        }
         struct timespec nap = { DEMO_PERIOD_SECONDS, 0 };
         nanosleep(&nap, NULL);
     }

@@ -27,17 +27,9 @@
 #include "../core/fl_time.h"
 #include "server_int.h"
 
-/* Per-request state, created on the first callback of a request. */
-struct request {
-    char   *body;
-    size_t  len, cap;
-    int     too_big;
-};
-
-
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned int status, const char *type,
-      const char *text, size_t len)
+enum MHD_Result
+fl_http_reply(struct MHD_Connection *c, unsigned int status, const char *type,
+              const char *text, size_t len)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         len, (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
@@ -50,6 +42,9 @@ reply(struct MHD_Connection *c, unsigned int status, const char *type,
     MHD_destroy_response(r);
     return ret;
 }
+
+
+#define reply fl_http_reply
 
 
 static enum MHD_Result
@@ -82,11 +77,13 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
         struct fl_source_stats *st = &s->sources[k];
         o += (size_t)snprintf(out + o, sizeof out - o,
             "%s\"%s\":{\"requests\":%llu,\"records\":%llu,\"bytes\":%llu,"
-            "\"rejected\":%llu}", k ? "," : "", fl_source_name(k),
+            "\"rejected\":%llu,\"duplicates\":%llu}", k ? "," : "",
+            fl_source_name(k),
             (unsigned long long)atomic_load(&st->requests),
             (unsigned long long)atomic_load(&st->records),
             (unsigned long long)atomic_load(&st->bytes),
-            (unsigned long long)atomic_load(&st->rejected));
+            (unsigned long long)atomic_load(&st->rejected),
+            (unsigned long long)atomic_load(&st->duplicates));
     }
     pthread_mutex_lock(&s->err_mu);
     char err[560] = "null";
@@ -142,8 +139,10 @@ handle_ingest(struct fl_server *s, struct MHD_Connection *c,
                       addr, sizeof addr);
     }
     snprintf(source, sizeof source, "POST /ingest from %s", addr);
+    atomic_fetch_add(&s->sources[FL_SOURCE_INGEST].requests, 1);
+    atomic_fetch_add(&s->sources[FL_SOURCE_INGEST].bytes, req->len);
     fl_server_ingest(s, FL_SOURCE_INGEST, source, req->body ? req->body : "",
-                   req->len, format, &res);
+                     req->len, format, NULL, 0, &res);
     if (res.http_status != 200)
         return reply_error(c, (unsigned)res.http_status, res.error);
     char out[128];
@@ -218,6 +217,23 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         if (strcmp(method, "GET") != 0)
             return reply_error(c, 405, "use GET");
         return handle_status(s, c);
+    }
+    if (strcmp(url, "/firehose") == 0 || strcmp(url, "/cwl") == 0) {
+        int firehose = url[1] == 'f';
+        if (!is_post)
+            return reply_error(c, 405, "use POST");
+        if (req->too_big) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "request body exceeds %llu bytes",
+                     (unsigned long long)s->cfg->max_body);
+            return firehose ? fl_aws_firehose_error(s, c, 413, msg)
+                            : reply_error(c, 413, msg);
+        }
+        if (!atomic_load(&s->accepting))
+            return firehose
+                ? fl_aws_firehose_error(s, c, 503, "the server is stopping")
+                : reply_error(c, 503, "the server is stopping");
+        return firehose ? fl_aws_firehose(s, c, req) : fl_aws_cwl(s, c, req);
     }
     if (strcmp(url, "/ingest") == 0) {
         if (!is_post)

@@ -132,16 +132,30 @@ count_lines(const char *text, size_t len)
 static int
 durable_buffer(struct fl_server *s, enum fl_source_kind kind,
                const char *source, const char *spec, const char *text,
-               size_t len, uint64_t records, struct fl_ingest_result *res)
+               size_t len, uint64_t records, const uint64_t *keys,
+               size_t n_keys, struct fl_ingest_result *res)
 {
     struct fl_wal_stats ws;
     uint64_t last_seq = 0;
+    unsigned char *keybuf = NULL;
     int rc = FL_OK;
 
     fl_wal_stats(s->wal, &ws);
-    /* Room for the text in one record, after the record's own header. */
+    /* Room for the text in one record, after the record's own header (the
+     * keys ride in the first record only). */
+    if (8 * n_keys + FL_WALREC_HDR_SIZE + strlen(spec) + strlen(source)
+        + 65536 > s->wal_max_record) {
+        res->http_status = 413;
+        snprintf(res->error, sizeof res->error, "too many ids in one request");
+        return FL_ETOOBIG;
+    }
+    if (n_keys > 0 && (keybuf = fl_malloc(8 * n_keys)) == NULL) {
+        res->http_status = 503;
+        snprintf(res->error, sizeof res->error, "out of memory");
+        return FL_ENOMEM;
+    }
     size_t room = s->wal_max_record - FL_WALREC_HDR_SIZE - strlen(spec)
-                - strlen(source);
+                - strlen(source) - 8 * n_keys;
     pthread_mutex_lock(&s->append_mu);
     const char *p = text, *end = text + len;
     while (p < end && rc == 0) {
@@ -164,10 +178,12 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
             .source_kind = kind, .format = spec, .format_len = strlen(spec),
             .source = source, .source_len = strlen(source),
             .records = piece_records, .text = p, .text_len = n,
+            .key_list = p == text ? keys : NULL,
+            .n_keys = p == text ? n_keys : 0,
         };
         unsigned char hdr[FL_WALREC_HDR_SIZE];
-        struct iovec iov[4];
-        int niov = fl_walrec_encode(&rec, hdr, iov);
+        struct iovec iov[5];
+        int niov = fl_walrec_encode(&rec, hdr, keybuf, iov);
         rc = niov < 0 ? niov
            : fl_wal_appendv(s->wal, FL_WALREC_BLOCK, iov, niov, &last_seq);
         if (rc < 0) {
@@ -179,6 +195,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         p += n;
     }
     pthread_mutex_unlock(&s->append_mu);
+    fl_free(keybuf);
     if (rc == 0 && last_seq > 0)
         rc = fl_wal_commit(s->wal, last_seq);
     if (rc == FL_EAGAIN) {
@@ -200,8 +217,9 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
 
 void
 fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
-               const char *source, const char *body, size_t len,
-               const char *format_spec, struct fl_ingest_result *res)
+                 const char *source, const char *body, size_t len,
+                 const char *format_spec, const uint64_t *keys,
+                 size_t n_keys, struct fl_ingest_result *res)
 {
     struct fl_source_stats *st = &s->sources[kind];
     struct fl_format *fmt = NULL;
@@ -216,8 +234,6 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
 
     memset(res, 0, sizeof *res);
     res->http_status = 200;
-    atomic_fetch_add(&st->requests, 1);
-    atomic_fetch_add(&st->bytes, len);
 
     if (len >= 2 && (unsigned char)body[0] == 0x1f
         && (unsigned char)body[1] == 0x8b) {
@@ -324,7 +340,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     if ((spec = fl_format_to_string(fmt)) == NULL)
         goto nomem;
     rc = durable_buffer(s, kind, source, spec, text, text_len,
-                        res->accepted, res);
+                        res->accepted, keys, n_keys, res);
     goto out;
 
 nomem:

@@ -42,6 +42,8 @@ fl_source_name(enum fl_source_kind kind)
 {
     switch (kind) {
     case FL_SOURCE_INGEST: return "ingest";
+    case FL_SOURCE_FIREHOSE: return "firehose";
+    case FL_SOURCE_CWL:    return "cwl";
     case FL_SOURCE_DEMO:   return "demo";
     case FL_SOURCE_COUNT:  break;
     }
@@ -146,13 +148,19 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     char *format = NULL, *source = NULL;
     int rc;
 
-    if (seq <= r->published || kind != FL_WALREC_BLOCK)
-        return FL_OK;              /* already in the archive */
+    if (kind != FL_WALREC_BLOCK)
+        return FL_OK;
     if ((rc = fl_walrec_decode(payload, len, &rec)) < 0) {
         fprintf(stderr, "flowlake serve: WAL record %llu is not a block "
                 "record; skipped\n", (unsigned long long)seq);
         return FL_OK;
     }
+    /* Ids of everything still in the log, published or not: a sender's
+     * retry of those requests is recognised after a restart. */
+    for (size_t i = 0; i < rec.n_keys; i++)
+        fl_dedupe_add(r->s->dedupe, fl_walrec_key(&rec, i));
+    if (seq <= r->published)
+        return FL_OK;              /* already in the archive */
     format = rec.format ? fl_strndup(rec.format, rec.format_len) : NULL;
     source = fl_strndup(rec.source, rec.source_len);
     if ((rec.format && format == NULL) || source == NULL)
@@ -255,7 +263,8 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
         goto fail;
     }
     if ((rc = fl_buffer_create((size_t)cfg->buffer_size, cfg->buffer_interval,
-                               &s->buffer)) < 0)
+                               &s->buffer)) < 0
+        || (rc = fl_dedupe_create(FL_DEDUPE_CAPACITY, &s->dedupe)) < 0)
         goto fail;
     struct fl_civil c;
     fl_time_to_civil(fl_time_now(), &c);
@@ -364,6 +373,7 @@ fl_server_destroy(struct fl_server *s)
     fl_demo_stop(s);
     (void)fl_wal_close(s->wal);
     fl_buffer_destroy(s->buffer);
+    fl_dedupe_destroy(s->dedupe);
     fl_rejects_destroy(s->rejects);
     pthread_mutex_destroy(&s->append_mu);
     pthread_mutex_destroy(&s->err_mu);

@@ -6,6 +6,8 @@
 #define FL_SERVER_INT_H
 
 #include <pthread.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +16,10 @@
 #include "../config/config.h"
 #include "../wal/wal.h"
 #include "buffer.h"
+#include "dedupe.h"
+
+/* Request and event ids remembered for deduplication (16 bytes each). */
+#define FL_DEDUPE_CAPACITY (1u << 20)
 
 /* Counters of one ingestion source, reported by GET /api/status. */
 struct fl_source_stats {
@@ -21,10 +27,13 @@ struct fl_source_stats {
     _Atomic uint64_t records;
     _Atomic uint64_t bytes;       /* request bytes as received */
     _Atomic uint64_t rejected;
+    _Atomic uint64_t duplicates;  /* retried requests / events skipped */
 };
 
 enum fl_source_kind {
     FL_SOURCE_INGEST,             /* POST /ingest */
+    FL_SOURCE_FIREHOSE,           /* POST /firehose */
+    FL_SOURCE_CWL,                /* POST /cwl */
     FL_SOURCE_DEMO,               /* serve --demo's generator */
     FL_SOURCE_COUNT
 };
@@ -36,6 +45,7 @@ struct fl_server {
     struct fl_buffer       *buffer;
     struct fl_rejects      *rejects;
     struct fl_wal          *wal;
+    struct fl_dedupe       *dedupe;
     /* Orders "append to the WAL, add to the buffer" so that the buffer is
      * in sequence order: a publish of everything taken from the buffer
      * then covers every sequence number up to its last block. */
@@ -73,18 +83,45 @@ struct fl_ingest_result {
 };
 
 /* Takes a request body of flow-log lines (plain or gzip, detected by its
- * magic bytes), with a header line or format_spec (NULL = default):
- * validates every line (bad ones go to the errors folder), buffers the
- * good ones and fills res. */
+ * magic bytes), with a header line or format_spec (NULL = default). The
+ * caller counts the request and its bytes; this counts records and
+ * rejected lines. It
+ * validates every line (bad ones go to the errors folder), writes the good
+ * ones to the WAL -- with the dedupe keys of the request, if any -- waits
+ * until durable, buffers them and fills res. */
 void fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
-                    const char *source, const char *body, size_t len,
-                    const char *format_spec, struct fl_ingest_result *res);
+                      const char *source, const char *body, size_t len,
+                      const char *format_spec, const uint64_t *keys,
+                      size_t n_keys, struct fl_ingest_result *res);
 
 /* ---- demo.c --------------------------------------------------------- */
 
 /* Starts / joins the thread that feeds generated traffic (serve --demo). */
 int  fl_demo_start(struct fl_server *s);
 void fl_demo_stop(struct fl_server *s);
+
+/* ---- http.c / aws.c ------------------------------------------------- */
+
+/* Per-request state, created on the first callback of a request. */
+struct request {
+    char   *body;
+    size_t  len, cap;
+    int     too_big;
+};
+
+/* Queues a response (copied). Returns libmicrohttpd's MHD_Result. */
+enum MHD_Result fl_http_reply(struct MHD_Connection *c, unsigned int status,
+                              const char *type, const char *text, size_t len);
+
+/* POST /firehose (Kinesis Data Firehose HTTP endpoint delivery) and
+ * POST /cwl (CloudWatch Logs subscription payloads), in aws.c. */
+enum MHD_Result fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
+                                struct request *req);
+enum MHD_Result fl_aws_firehose_error(struct fl_server *s,
+                                      struct MHD_Connection *c,
+                                      unsigned int status, const char *msg);
+enum MHD_Result fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c,
+                           struct request *req);
 
 /* ---- http.c --------------------------------------------------------- */
 

@@ -10,7 +10,7 @@
 #include "../core/fl_error.h"
 #include "walrec.h"
 
-_Static_assert(FL_WALREC_HDR_SIZE == 4 + 2 + 2 + 2 + 2 + 8,
+_Static_assert(FL_WALREC_HDR_SIZE == 4 + 2 + 2 + 2 + 2 + 8 + 4 + 4,
                "walrec header layout");
 
 
@@ -29,28 +29,59 @@ get16(const unsigned char *p)
 }
 
 
+static void
+put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+
+static uint64_t
+get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+
 int
 fl_walrec_encode(const struct fl_walrec *r, unsigned char *hdr,
-                 struct iovec iov[4])
+                 unsigned char *keybuf, struct iovec iov[5])
 {
-    if (r->format_len > 0xffff || r->source_len > 0xffff)
+    if (r->format_len > 0xffff || r->source_len > 0xffff
+        || r->n_keys > 0xffffffffu)
         return FL_ETOOBIG;
     memset(hdr, 0, FL_WALREC_HDR_SIZE);
     hdr[0] = 1;                                   /* version */
     put16(hdr + 4, r->source_kind);
     put16(hdr + 6, (unsigned)r->format_len);
     put16(hdr + 8, (unsigned)r->source_len);
-    for (int i = 0; i < 8; i++)
-        hdr[12 + i] = (unsigned char)(r->records >> (8 * i));
+    put64(hdr + 12, r->records);
+    for (int i = 0; i < 4; i++)
+        hdr[20 + i] = (unsigned char)((uint64_t)r->n_keys >> (8 * i));
+    for (size_t i = 0; i < r->n_keys; i++)
+        put64(keybuf + 8 * i, r->key_list[i]);
     iov[0].iov_base = hdr;
     iov[0].iov_len = FL_WALREC_HDR_SIZE;
     iov[1].iov_base = (void *)(uintptr_t)(r->format ? r->format : "");
     iov[1].iov_len = r->format_len;
     iov[2].iov_base = (void *)(uintptr_t)r->source;
     iov[2].iov_len = r->source_len;
-    iov[3].iov_base = (void *)(uintptr_t)r->text;
-    iov[3].iov_len = r->text_len;
-    return 4;
+    iov[3].iov_base = keybuf;
+    iov[3].iov_len = 8 * r->n_keys;
+    iov[4].iov_base = (void *)(uintptr_t)r->text;
+    iov[4].iov_len = r->text_len;
+    return 5;
+}
+
+
+uint64_t
+fl_walrec_key(const struct fl_walrec *r, size_t i)
+{
+    return get64(r->keys + 8 * i);
 }
 
 
@@ -61,19 +92,21 @@ fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out)
     if (len < FL_WALREC_HDR_SIZE || p[0] != 1 || p[1] || p[2] || p[3])
         return FL_ECORRUPT;
     size_t f = get16(p + 6), s = get16(p + 8);
-    if (FL_WALREC_HDR_SIZE + f + s > len)
+    size_t nk = (size_t)p[20] | (size_t)p[21] << 8 | (size_t)p[22] << 16
+              | (size_t)p[23] << 24;
+    if (nk > len / 8 || FL_WALREC_HDR_SIZE + f + s + 8 * nk > len)
         return FL_ECORRUPT;
     memset(out, 0, sizeof *out);
     out->source_kind = get16(p + 4);
-    out->records = 0;
-    for (int i = 7; i >= 0; i--)
-        out->records = out->records << 8 | p[12 + i];
+    out->records = get64(p + 12);
     const char *c = (const char *)p + FL_WALREC_HDR_SIZE;
     out->format = f ? c : NULL;
     out->format_len = f;
     out->source = c + f;
     out->source_len = s;
-    out->text = c + f + s;
-    out->text_len = len - FL_WALREC_HDR_SIZE - f - s;
+    out->keys = (const unsigned char *)c + f + s;
+    out->n_keys = nk;
+    out->text = c + f + s + 8 * nk;
+    out->text_len = len - FL_WALREC_HDR_SIZE - f - s - 8 * nk;
     return FL_OK;
 }

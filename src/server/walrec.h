@@ -11,7 +11,13 @@
  *   offset 8   u16  length S of the source description
  *   offset 10  u16  reserved, 0
  *   offset 12  u64  records (accepted lines in the text)
- *   offset 20  F bytes format, S bytes source, then the text (the rest)
+ *   offset 20  u32  N: dedupe keys that follow (fl_dedupe_key of the
+ *                   Firehose request id, or of CloudWatch Logs event ids)
+ *   offset 24  u32  reserved, 0
+ *   offset 28  F bytes format, S bytes source, N * u64 keys, then the text
+ *              (the rest of the payload)
+ * The keys let a restarted server recognise retries of requests whose
+ * records are still in the log.
  */
 #ifndef FL_WALREC_H
 #define FL_WALREC_H
@@ -21,7 +27,7 @@
 #include <sys/uio.h>
 
 #define FL_WALREC_BLOCK    1
-#define FL_WALREC_HDR_SIZE 20
+#define FL_WALREC_HDR_SIZE 28
 
 struct fl_walrec {
     unsigned    source_kind;
@@ -30,15 +36,21 @@ struct fl_walrec {
     const char *source;
     size_t      source_len;
     uint64_t    records;
+    const unsigned char *keys; /* decode: n_keys little-endian u64 */
+    const uint64_t *key_list;  /* encode: n_keys keys */
+    size_t      n_keys;
     const char *text;
     size_t      text_len;
 };
 
-/* Fills hdr (FL_WALREC_HDR_SIZE bytes) and iov[0..3] for fl_wal_appendv.
- * Returns the iovec count, or FL_ETOOBIG when format or source is longer
- * than 65535 bytes. */
+/* Fills hdr (FL_WALREC_HDR_SIZE bytes), keybuf (8 * n_keys bytes) and
+ * iov[0..4] for fl_wal_appendv. Returns the iovec count, or FL_ETOOBIG
+ * when format or source is longer than 65535 bytes. */
 int fl_walrec_encode(const struct fl_walrec *r, unsigned char *hdr,
-                     struct iovec iov[4]);
+                     unsigned char *keybuf, struct iovec iov[5]);
+
+/* The i-th key of a decoded record. */
+uint64_t fl_walrec_key(const struct fl_walrec *r, size_t i);
 
 /* Parses a payload; the fields point into it. Returns 0 or FL_ECORRUPT. */
 int fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out);

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * aws.c -- the two endpoints AWS delivers to:
+ *
+ *   POST /firehose   the Kinesis Data Firehose HTTP endpoint delivery
+ *                    protocol (FORMATS.md 4.4): JSON {requestId, timestamp,
+ *                    records[].data (base64)}, optional Content-Encoding:
+ *                    gzip, X-Amz-Firehose-Access-Key checked in constant
+ *                    time, answered {"requestId","timestamp"} (ms) with 200
+ *                    only once the records are durable, or with an
+ *                    errorMessage and 400/401/413/5xx.
+ *   POST /cwl        a CloudWatch Logs subscription payload (gzip JSON, or
+ *                    the Lambda form {"awslogs":{"data":...}}).
+ *
+ * Each Firehose record is a gzip'd CloudWatch Logs payload or plain
+ * flow-log lines (src/ingest decides). A record that cannot be decoded is
+ * written to the errors folder with its reason and base64 text, and the
+ * rest of the request goes on -- returning an error would make Firehose
+ * retry the whole request forever.
+ *
+ * At-least-once senders: a retried request (same X-Amz-Firehose-Request-Id)
+ * and a CloudWatch Logs event whose id was already taken are skipped; their
+ * keys ride in the WAL record with the lines, so a restart remembers them
+ * while the records are still in the log (dedupe.h bounds the memory).
+ */
+#include "../core/fl_config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "../core/fl_time.h"
+#include "../ingest/firehose.h"
+#include "../ingest/gunzip.h"
+#include "../ingest/ingest.h"
+#include "server_int.h"
+
+/* Lines of a request gathered into one text, with the dedupe keys of the
+ * CloudWatch Logs events they came from. */
+struct gather {
+    struct fl_server *s;
+    enum fl_source_kind kind;
+    char     *text;
+    size_t    len, cap;
+    uint64_t *keys;
+    size_t    n_keys, cap_keys;
+    uint64_t  duplicates;
+};
+
+
+static int
+add_key(struct gather *g, uint64_t key)
+{
+    if (g->n_keys == g->cap_keys) {
+        size_t ncap = g->cap_keys ? g->cap_keys * 2 : 64;
+        uint64_t *p = fl_realloc(g->keys, ncap * sizeof *p);
+        if (p == NULL)
+            return FL_ENOMEM;
+        g->keys = p;
+        g->cap_keys = ncap;
+    }
+    g->keys[g->n_keys++] = key;
+    return FL_OK;
+}
+
+
+static int
+on_line(void *ctx, const struct fl_ingest_line *line)
+{
+    struct gather *g = ctx;
+    if (line->id != NULL) {
+        uint64_t key = fl_dedupe_key(line->id, strlen(line->id));
+        if (fl_dedupe_contains(g->s->dedupe, key)) {
+            g->duplicates++;
+            return FL_OK;
+        }
+        int rc = add_key(g, key);
+        if (rc < 0)
+            return rc;
+    }
+    if (g->len + line->len + 1 > g->cap) {
+        size_t ncap = (g->cap + line->len + 1) * 2;
+        char *p = fl_realloc(g->text, ncap);
+        if (p == NULL)
+            return FL_ENOMEM;
+        g->text = p;
+        g->cap = ncap;
+    }
+    memcpy(g->text + g->len, line->p, line->len);
+    g->text[g->len + line->len] = '\n';
+    g->len += line->len + 1;
+    return FL_OK;
+}
+
+
+static void
+gather_free(struct gather *g)
+{
+    fl_free(g->text);
+    fl_free(g->keys);
+}
+
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* The Firehose response body for request_id (NULL -> ""), with msg as the
+ * errorMessage (NULL = success). */
+static enum MHD_Result
+firehose_reply(struct MHD_Connection *c, unsigned int status,
+               const char *request_id, const char *msg)
+{
+    char *buf = fl_malloc(FL_FIREHOSE_RESPONSE_MAX);
+    size_t n = 0;
+    if (buf == NULL)
+        return MHD_NO;
+    if (fl_firehose_response(request_id ? request_id : "", now_ms(), msg, buf,
+                             FL_FIREHOSE_RESPONSE_MAX, &n) < 0) {
+        /* An over-long request id: answer without echoing it. */
+        (void)fl_firehose_response("", now_ms(), msg ? msg : "bad request id",
+                                   buf, FL_FIREHOSE_RESPONSE_MAX, &n);
+    }
+    enum MHD_Result r = fl_http_reply(c, status, "application/json", buf, n);
+    fl_free(buf);
+    return r;
+}
+
+
+enum MHD_Result
+fl_aws_firehose_error(struct fl_server *s, struct MHD_Connection *c,
+                      unsigned int status, const char *msg)
+{
+    (void)s;
+    const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  "X-Amz-Firehose-Request-Id");
+    return firehose_reply(c, status, rid, msg);
+}
+
+
+/* Constant-time comparison: the time taken does not depend on where the
+ * strings first differ. */
+static int
+same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < lb; i++)
+        diff |= (unsigned char)(b[i] ^ (i < la ? a[i] : 0));
+    return diff == 0;
+}
+
+
+/* Body after Content-Encoding: gzip, within server.max_decompressed. */
+static int
+request_body(struct fl_server *s, struct MHD_Connection *c,
+             struct request *req, char **plain, const char **body,
+             size_t *len, struct fl_ingest_err *err)
+{
+    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  "Content-Encoding");
+    *body = req->body ? req->body : "";
+    *len = req->len;
+    if (enc == NULL || strcmp(enc, "gzip") != 0)
+        return FL_OK;
+    size_t cap = 0, n = 0;
+    int rc = fl_gunzip(*body, *len, (size_t)s->cfg->max_decompressed, plain,
+                       &cap, &n, err);
+    if (rc < 0)
+        return rc;
+    *body = *plain;
+    *len = n;
+    return FL_OK;
+}
+
+
+enum MHD_Result
+fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
+                struct request *req)
+{
+    struct fl_source_stats *st = &s->sources[FL_SOURCE_FIREHOSE];
+    const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  "X-Amz-Firehose-Request-Id");
+    const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                     "format");
+    struct fl_ingest *dec = NULL;
+    struct fl_firehose_req *fr = NULL;
+    struct fl_ingest_err err;
+    struct gather g = { .s = s, .kind = FL_SOURCE_FIREHOSE };
+    struct fl_ingest_limits lim = {
+        .max_inflated = (size_t)s->cfg->max_decompressed,
+    };
+    char *plain = NULL, source[160];
+    const char *body;
+    size_t len;
+    enum MHD_Result ret;
+    int rc;
+
+    memset(&err, 0, sizeof err);
+    if (s->cfg->access_key[0] != '\0') {
+        const char *key = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, "X-Amz-Firehose-Access-Key");
+        if (key == NULL || !same_secret(key, s->cfg->access_key))
+            return firehose_reply(c, 401, rid, "invalid or missing "
+                                  "X-Amz-Firehose-Access-Key");
+    }
+    atomic_fetch_add(&st->requests, 1);
+    atomic_fetch_add(&st->bytes, req->len);
+    if ((rc = request_body(s, c, req, &plain, &body, &len, &err)) < 0) {
+        ret = firehose_reply(c, rc == FL_ETOOBIG ? 413 : 400, rid, err.msg);
+        goto out;
+    }
+    if ((rc = fl_ingest_create(&lim, &dec)) < 0
+        || (rc = fl_firehose_parse(dec, body, len, &fr, &err)) < 0) {
+        unsigned status = rc == FL_ENOMEM ? 503 : rc == FL_ETOOBIG ? 413 : 400;
+        ret = firehose_reply(c, status, rid,
+                             rc == FL_ENOMEM ? "out of memory" : err.msg);
+        goto out;
+    }
+    if (rid == NULL)
+        rid = fl_firehose_request_id(fr);
+    uint64_t rkey = fl_dedupe_key(rid, strlen(rid));
+    if (fl_dedupe_contains(s->dedupe, rkey)) {
+        /* A retry of a request already taken: acknowledge, add nothing. */
+        atomic_fetch_add(&st->duplicates, 1);
+        ret = firehose_reply(c, 200, rid, NULL);
+        goto out;
+    }
+    snprintf(source, sizeof source, "firehose request %.100s", rid);
+    for (size_t i = 0; i < fl_firehose_nrecords(fr); i++) {
+        size_t before = g.len, keys_before = g.n_keys;
+        rc = fl_firehose_record_decode(dec, fr, i, on_line, &g, NULL, &err);
+        if (rc == FL_ENOMEM) {
+            ret = firehose_reply(c, 503, rid, "out of memory");
+            goto out;
+        }
+        if (rc < 0) {
+            /* The record goes to the errors folder; the others go on. */
+            const char *b64;
+            size_t b64_len;
+            g.len = before;
+            g.n_keys = keys_before;
+            fl_firehose_record_b64(fr, i, &b64, &b64_len);
+            (void)fl_rejects_add(s->rejects, source, (unsigned long long)i + 1,
+                                 err.msg, b64, b64_len);
+            atomic_fetch_add(&st->rejected, 1);
+        }
+    }
+    atomic_fetch_add(&st->duplicates, g.duplicates);
+    if ((rc = add_key(&g, rkey)) < 0) {
+        ret = firehose_reply(c, 503, rid, "out of memory");
+        goto out;
+    }
+    struct fl_ingest_result res;
+    fl_server_ingest(s, FL_SOURCE_FIREHOSE, source, g.text ? g.text : "",
+                     g.len, format, g.keys, g.n_keys, &res);
+    if (res.http_status != 200) {
+        ret = firehose_reply(c, (unsigned)res.http_status, rid, res.error);
+        goto out;
+    }
+    for (size_t i = 0; i < g.n_keys; i++)
+        fl_dedupe_add(s->dedupe, g.keys[i]);
+    ret = firehose_reply(c, 200, rid, NULL);
+out:
+    gather_free(&g);
+    fl_firehose_destroy(fr);
+    fl_ingest_destroy(dec);
+    fl_free(plain);
+    return ret;
+}
+
+
+enum MHD_Result
+fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
+{
+    struct fl_source_stats *st = &s->sources[FL_SOURCE_CWL];
+    const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                     "format");
+    struct fl_ingest *dec = NULL;
+    struct fl_ingest_err err;
+    struct fl_ingest_info info;
+    struct gather g = { .s = s, .kind = FL_SOURCE_CWL };
+    struct fl_ingest_limits lim = {
+        .max_inflated = (size_t)s->cfg->max_decompressed,
+    };
+    char *plain = NULL, out[256];
+    const char *body;
+    size_t len;
+    enum MHD_Result ret;
+    int rc;
+
+    memset(&err, 0, sizeof err);
+    atomic_fetch_add(&st->requests, 1);
+    atomic_fetch_add(&st->bytes, req->len);
+    if ((rc = request_body(s, c, req, &plain, &body, &len, &err)) < 0
+        || (rc = fl_ingest_create(&lim, &dec)) < 0
+        || (rc = fl_ingest_decode_cwl(dec, body, len, on_line, &g, &info,
+                                      &err)) < 0) {
+        unsigned status = rc == FL_ENOMEM ? 503 : rc == FL_ETOOBIG ? 413 : 400;
+        char msg[600];
+        char esc[1200];
+        snprintf(msg, sizeof msg, "%s", rc == FL_ENOMEM ? "out of memory"
+                                                        : err.msg);
+        size_t n = fl_json_escape(esc, sizeof esc, msg, strlen(msg));
+        esc[n] = '\0';
+        int m = snprintf(out, sizeof out, "{\"error\":%.200s}\n", esc);
+        ret = fl_http_reply(c, status, "application/json", out, (size_t)m);
+        goto done;
+    }
+    struct fl_ingest_result res;
+    memset(&res, 0, sizeof res);
+    res.http_status = 200;
+    if (info.kind != FL_INGEST_CWL_CONTROL && g.len > 0) {
+        /* (A CONTROL_MESSAGE, or only events already taken, is simply
+         * acknowledged.) */
+        fl_server_ingest(s, FL_SOURCE_CWL, "cwl subscription", g.text, g.len,
+                         format, g.keys, g.n_keys, &res);
+    }
+    atomic_fetch_add(&st->duplicates, g.duplicates);
+    if (res.http_status != 200) {
+        char esc[600];
+        size_t n = fl_json_escape(esc, sizeof esc, res.error, strlen(res.error));
+        esc[n] = '\0';
+        int m = snprintf(out, sizeof out, "{\"error\":%.200s}\n", esc);
+        ret = fl_http_reply(c, (unsigned)res.http_status, "application/json",
+                            out, (size_t)m);
+        goto done;
+    }
+    for (size_t i = 0; i < g.n_keys; i++)
+        fl_dedupe_add(s->dedupe, g.keys[i]);
+    int m = snprintf(out, sizeof out,
+                     "{\"accepted\":%llu,\"rejected\":%llu,\"duplicates\":%llu}\n",
+                     (unsigned long long)res.accepted,
+                     (unsigned long long)res.rejected,
+                     (unsigned long long)g.duplicates);
+    ret = fl_http_reply(c, 200, "application/json", out, (size_t)m);
+done:
+    gather_free(&g);
+    fl_ingest_destroy(dec);
+    fl_free(plain);
+    return ret;
+}
