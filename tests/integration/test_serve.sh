@@ -70,7 +70,7 @@ expect_contains "rejected line in the errors folder" "$(cat "$A"/_errors/serve-*
     '"line":2,"reason":"expected 4 fields, found 3","raw":"3 vpc-9 bad"}'
 status=$(http GET /api/status)
 expect_contains "status counts requests" "$status" '"ingest":{"requests":6,"records":601,'
-expect_contains "status counts rejected" "$status" '"rejected":1}'
+expect_contains "status counts rejected" "$status" '"rejected":1,"duplicates":0}'
 expect_contains "status shows published records" "$status" '"records":601,'
 
 # SIGTERM: stop accepting, publish what is buffered, exit 0.
