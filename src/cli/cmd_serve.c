@@ -180,7 +180,8 @@ fl_cmd_serve(int argc, char **argv)
         fprintf(stderr, "flowlake serve: %s\n", serr ? serr : "cannot start");
         goto out;
     }
-    printf("flowlake serve: listening on http://%.*s:%u, archive %s\n",
+    printf("flowlake serve: listening on %s://%.*s:%u, archive %s\n",
+           cfg.tls_cert[0] ? "https" : "http",
            (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen,
            (unsigned)fl_server_port(server), cfg.archive_dir);
     if (demo_rate > 0)

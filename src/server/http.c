@@ -15,6 +15,7 @@
 #include "../core/fl_config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -305,6 +306,47 @@ parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
 }
 
 
+/* Reads a whole (small) PEM file into a NUL-terminated string. */
+static int
+read_pem(const char *path, char **out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 16384;
+            if (cap > (1u << 20)) {
+                snprintf(err, errlen, "%s: larger than 1 MiB, not a PEM "
+                         "certificate or key", path);
+                fl_free(buf);
+                fclose(f);
+                return FL_ECONFIG;
+            }
+            char *p = fl_realloc(buf, cap);
+            if (p == NULL) {
+                fl_free(buf);
+                fclose(f);
+                return FL_ENOMEM;
+            }
+            buf = p;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    *out = buf;
+    return FL_OK;
+}
+
+
 int
 fl_http_start(struct fl_server *s, char *err, size_t errlen)
 {
@@ -319,13 +361,43 @@ fl_http_start(struct fl_server *s, char *err, size_t errlen)
                        | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    int tls = s->cfg->tls_cert[0] != '\0' || s->cfg->tls_key[0] != '\0';
+    if (tls) {
+        int rc;
+        if (s->cfg->tls_cert[0] == '\0' || s->cfg->tls_key[0] == '\0') {
+            snprintf(err, errlen, "server.tls_cert and server.tls_key go "
+                     "together: set both, or neither");
+            return FL_ECONFIG;
+        }
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            snprintf(err, errlen, "this libmicrohttpd was built without TLS");
+            return FL_ECONFIG;
+        }
+        if ((rc = read_pem(s->cfg->tls_cert, &s->tls_cert_pem, err,
+                           errlen)) < 0
+            || (rc = read_pem(s->cfg->tls_key, &s->tls_key_pem, err,
+                              errlen)) < 0)
+            return rc;
+        flags |= MHD_USE_TLS;
+    }
+    /* The TLS options go last: with no TLS they are not passed at all
+     * (MHD_OPTION_END cuts the list short). */
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->cfg->threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+        tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, s->tls_key_pem,
         MHD_OPTION_END);
+    if (s->daemon == NULL && tls) {
+        snprintf(err, errlen, "cannot start HTTPS on %s: check that %s and %s "
+                 "are a matching PEM certificate and key (or the address is "
+                 "in use)", s->cfg->listen, s->cfg->tls_cert,
+                 s->cfg->tls_key);
+        return FL_ECONFIG;
+    }
     if (s->daemon == NULL) {
         snprintf(err, errlen, "cannot listen on %s (address in use, or not "
                  "permitted?)", s->cfg->listen);
@@ -345,4 +417,7 @@ fl_http_stop(struct fl_server *s)
         MHD_stop_daemon(s->daemon);
         s->daemon = NULL;
     }
+    fl_free(s->tls_cert_pem);
+    fl_free(s->tls_key_pem);
+    s->tls_cert_pem = s->tls_key_pem = NULL;
 }

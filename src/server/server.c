@@ -369,8 +369,16 @@ fl_server_destroy(struct fl_server *s)
     if (s == NULL)
         return;
     fl_http_stop(s);
+    atomic_store(&s->accepting, 0);
     atomic_store(&s->stopping, 1);
     fl_demo_stop(s);
+    if (s->publisher_started) {
+        /* A start that failed half-way: the publisher must be gone before
+         * the buffer it waits on is destroyed. */
+        fl_buffer_wake(s->buffer);
+        pthread_join(s->publisher, NULL);
+        s->publisher_started = 0;
+    }
     (void)fl_wal_close(s->wal);
     fl_buffer_destroy(s->buffer);
     fl_dedupe_destroy(s->dedupe);

@@ -42,6 +42,8 @@ struct fl_server {
     const struct fl_config *cfg;
     struct MHD_Daemon      *daemon;
     uint16_t                port;
+    char                   *tls_cert_pem;     /* loaded for libmicrohttpd */
+    char                   *tls_key_pem;
     struct fl_buffer       *buffer;
     struct fl_rejects      *rejects;
     struct fl_wal          *wal;
