@@ -78,7 +78,9 @@ struct fl_input {
     struct fl_format  *header_fmt;   /* from the input's header line, or
                                         given with a memory input */
     int                header_line;  /* first line is a header: skip it */
-    struct fl_lines   *lines;        /* kept open: stdin only */
+    struct fl_lines   *lines;        /* stdin only: opened by prepare,
+                                        taken over by the first execution
+                                        (under scan->mu) */
 };
 
 /* A block of whole lines of one input, handed from the reader thread to a
@@ -97,8 +99,15 @@ struct fl_block {
  * a bound on memory (a block is at most the line splitter's buffer). */
 #define FL_FEED_BLOCKS 8
 
+/* What a scan table function (flowlake_scan for convert, flowlake_live for
+ * the live buffer) reads and how. Set up before DuckDB runs, then
+ * read-only, except for the totals at the end that every execution adds
+ * to. DuckDB may execute the function several times (a query run twice, a
+ * self-join scans it twice at once): each execution has its own reader
+ * thread and queue (struct fl_feed, DuckDB's global init data), so one
+ * scan serves any number of executions, one after the other or at once.
+ * Exception: stdin can be read by one execution only. */
 struct fl_scan {
-    /* Read-only while DuckDB runs the scan. */
     struct fl_input         *inputs;
     size_t                   n_inputs;
     const struct fl_format  *format;       /* --format or default */
@@ -107,15 +116,34 @@ struct fl_scan {
     int                      strict;
     size_t                   max_line;
     int64_t                  fallback_time;   /* partition of NULL start */
+    /* Where bad lines go; NULL: they are only counted (the live buffer
+     * holds validated lines, so there is nothing to keep). */
     struct fl_rejects       *rejects;
     int                      progress;
     uint64_t                 total_bytes;     /* 0 when unknown */
-    /* Catalogue fields some input's format has: only these are written,
-     * so a v2 archive does not carry 26 all-NULL columns (readers see the
-     * full schema anyway: the query view adds absent columns as NULL). */
+    /* Catalogue fields some input's format has: only these are returned
+     * and written, so a v2 archive does not carry 26 all-NULL columns
+     * (readers see the full schema anyway: the query view adds absent
+     * columns as NULL). */
     int                      present[FL_FIELD_COUNT];
 
-    /* The reader thread's own (feed.c). */
+    /* Totals over every execution, for the caller once DuckDB is done. */
+    pthread_mutex_t          mu;              /* guards errmsg, bytes_done
+                                                 and the stdin hand-off */
+    char                     errmsg[512];     /* first failure, "" if none */
+    uint64_t                 bytes_done;      /* raw bytes of closed inputs */
+    _Atomic uint64_t         records_read;
+    _Atomic uint64_t         rejected;
+};
+
+/* One execution of a scan (feed.c): the reader thread that reads, inflates
+ * and splits the inputs into blocks, and the queue between it and DuckDB's
+ * threads. Created by the table function's global init, destroyed by
+ * DuckDB when the execution ends (however it ends). */
+struct fl_feed {
+    struct fl_scan          *scan;            /* borrowed */
+
+    /* The reader thread's own. */
     pthread_t                reader;
     int                      reader_started;
     size_t                   cur;             /* input being read */
@@ -133,14 +161,17 @@ struct fl_scan {
     int                      eof;             /* reader is done */
     int                      failed;          /* stop everything */
     char                     errmsg[512];
-    uint64_t                 bytes_done;      /* raw bytes of closed inputs */
+    uint64_t                 bytes_done;      /* this execution's */
 
-    _Atomic uint64_t         records_read;
-    _Atomic uint64_t         rejected;
+    _Atomic uint64_t         records_read;    /* this execution's */
 };
 
 /* The partition column of flowlake_scan(): start in hours since the epoch. */
 #define FL_SCAN_HOUR_COLUMN "fl_hour"
+
+/* Initialises a zeroed scan's lock; the caller then fills the set-up
+ * fields. Returns 0 or -errno. fl_scan_free releases it. */
+int  fl_scan_init(struct fl_scan *scan);
 
 /* The SELECT list of the columns to write: present catalogue fields, the
  * extras, then fl_hour. fl_free() the result. */
@@ -150,29 +181,37 @@ char *fl_scan_select_list(const struct fl_scan *scan);
 int  fl_scan_open_input(const struct fl_scan *scan, struct fl_input *in,
                         struct fl_lines **out);
 
+/* Records msg as the scan's error unless one is there (first wins). */
+void fl_scan_set_error(struct fl_scan *scan, const char *msg);
+
 /* ---- feed.c: the reader thread -------------------------------------- */
 
-/* Initialises the queue (call once, before start) and starts the thread
- * that reads, inflates and splits the inputs into blocks. Returns 0 or
- * -errno. */
-int  fl_feed_init(struct fl_scan *scan);
-int  fl_feed_start(struct fl_scan *scan);
+/* Starts one execution of scan: the queue and the reader thread. Returns
+ * 0, or -errno / -ENOMEM with *out untouched (and the reason recorded
+ * with fl_scan_set_error). */
+int  fl_feed_create(struct fl_scan *scan, struct fl_feed **out);
 /* Next block for a parser thread; NULL at the end or after a failure
- * (then scan->failed is set and scan->errmsg says why). */
-struct fl_block *fl_feed_pop(struct fl_scan *scan);
-void fl_feed_release(struct fl_scan *scan, struct fl_block *b);
-/* Stops the whole scan with a message (first failure wins). */
-void fl_feed_fail(struct fl_scan *scan, const char *msg);
-/* Stops the reader (if still running) and waits for it; frees blocks. */
-void fl_feed_stop(struct fl_scan *scan);
+ * (then feed->failed is set and feed->errmsg says why, if anything). */
+struct fl_block *fl_feed_pop(struct fl_feed *feed);
+void fl_feed_release(struct fl_feed *feed, struct fl_block *b);
+/* Stops the execution with a message (first failure wins; also recorded
+ * in the scan). */
+void fl_feed_fail(struct fl_feed *feed, const char *msg);
+/* Stops the reader (if still running), waits for it and frees the feed.
+ * NULL is a no-op. */
+void fl_feed_destroy(struct fl_feed *feed);
 
-/* Registers flowlake_scan() on con, reading the given scan state. con is
- * a duckdb_connection (void * keeps duckdb.h out of this header). */
-int  fl_scan_register(void *con, struct fl_scan *scan);
+/* Registers the scan as the table function `name` on con: a
+ * duckdb_connection * (void * keeps duckdb.h out of this header). scan
+ * (borrowed) must outlive con's database. Columns: the present catalogue
+ * fields in fields.h order, the extras (VARCHAR), then fl_hour (BIGINT). */
+int  fl_scan_register(void *con, const char *name, struct fl_scan *scan);
 
 /* Peeks at each input's first line for a header, collects the unknown
  * field names of every format into scan->extra and marks scan->present. */
 int  fl_scan_prepare(struct fl_scan *scan, char *err, size_t errlen);
+/* Frees what fl_scan_init and fl_scan_prepare allocated (not the inputs,
+ * their formats nor the rejects, which are the caller's). */
 void fl_scan_free(struct fl_scan *scan);
 
 #endif /* FL_ARCHIVE_INT_H */

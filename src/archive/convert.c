@@ -271,7 +271,7 @@ write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
         rc = FL_EDB;
         goto out;
     }
-    if ((rc = fl_scan_register(&con, scan)) < 0) {
+    if ((rc = fl_scan_register(&con, "flowlake_scan", scan)) < 0) {
         snprintf(run->err, sizeof run->err, "cannot register flowlake_scan");
         goto out;
     }
@@ -414,6 +414,10 @@ run_convert(struct run *run, struct fl_convert_stats *st)
     rejects_path = fl_fs_join(opts->archive_dir, rname);
     if (rejects_path == NULL)
         return FL_ENOMEM;
+    if ((rc = fl_scan_init(&scan)) < 0) {
+        fl_free(rejects_path);
+        return rc;
+    }
 
     scan.inputs = run->inputs;
     scan.n_inputs = run->n_inputs;
@@ -426,21 +430,14 @@ run_convert(struct run *run, struct fl_convert_stats *st)
         scan.total_bytes += run->inputs[i].size;
     if (run->inputs[run->n_inputs - 1].is_stdin)
         scan.total_bytes = 0;
-    if ((rc = fl_feed_init(&scan)) < 0) {
-        fl_free(rejects_path);
-        return rc;
-    }
     if ((rc = fl_rejects_create(rejects_path, &scan.rejects)) < 0)
         goto out;
     if ((rc = fl_scan_prepare(&scan, run->err, sizeof run->err)) < 0)
         goto out;
-    if ((rc = fl_feed_start(&scan)) < 0) {
-        snprintf(run->err, sizeof run->err,
-                 "cannot start the reader thread: %s", fl_strerror(rc));
-        goto out;
-    }
+    /* Each execution of flowlake_scan starts its own reader thread (a
+     * failure to start it is in scan.errmsg); all are joined once
+     * write_parquet has closed DuckDB. */
     rc = write_parquet(run, &scan, &rows);
-    fl_feed_stop(&scan);
     int rej_rc = fl_rejects_close(scan.rejects);
     if (rc < 0) {
         /* The scan's own message (file:line) beats DuckDB's wrapping. */
@@ -491,11 +488,8 @@ run_convert(struct run *run, struct fl_convert_stats *st)
 discard:
     (void)fl_fs_remove_tree(run->staging_dir);
 out:
-    fl_feed_stop(&scan);
     fl_rejects_destroy(scan.rejects);
     fl_scan_free(&scan);
-    pthread_cond_destroy(&scan.cv);
-    pthread_mutex_destroy(&scan.mu);
     fl_free(mlines);
     fl_free(rejects_path);
     return rc;

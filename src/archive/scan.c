@@ -6,6 +6,9 @@
  * parquet, PARTITION_BY ...)` streams from our parser into DuckDB's Parquet
  * writer with bounded memory.
  *
+ * The same code serves flowlake_live() (live.c), the server's buffered
+ * blocks as a table: memory inputs, no rejects file, bad lines skipped.
+ *
  * Parallelism: DuckDB calls the function from several threads. Reading and
  * gunzipping the inputs is sequential and runs on the reader thread of
  * feed.c, which queues blocks of up to one vector's worth of lines; each
@@ -13,14 +16,20 @@
  * rows into the output chunk, so parsing and the Parquet encoding
  * downstream run in parallel.
  *
- * Output columns: the FL_FIELD_COUNT catalogue columns, the extra (unknown)
- * text columns, then `fl_hour`: the flow's start in whole hours since the
- * epoch (records without a start get the run's start time, as Firehose
- * places records by arrival time). The COPY partitions on that one BIGINT
- * and publish.c turns each fl_hour=N/ folder into
- * year=YYYY/month=MM/day=DD/hour=HH/: hashing and buffering one integer
- * per row instead of four strings made the partitioned write ~25% cheaper
- * (bench/README.md).
+ * Re-running: struct fl_scan is the read-only description of the inputs;
+ * each execution of the function (DuckDB's global init) starts its own
+ * reader and queue (struct fl_feed), which DuckDB destroys when the
+ * execution ends. A query may thus scan twice at once (a self-join), and a
+ * connection may run the function any number of times.
+ *
+ * Output columns: the catalogue columns some input's format has (in
+ * fields.h order), the extra (unknown) text columns, then `fl_hour`: the
+ * flow's start in whole hours since the epoch (records without a start get
+ * the run's start time, as Firehose places records by arrival time). The
+ * COPY partitions on that one BIGINT and publish.c turns each fl_hour=N/
+ * folder into year=YYYY/month=MM/day=DD/hour=HH/: hashing and buffering
+ * one integer per row instead of four strings made the partitioned write
+ * ~25% cheaper (bench/README.md).
  */
 #include "../core/fl_config.h"
 
@@ -100,6 +109,24 @@ add_format(struct fl_scan *s, const struct fl_format *fmt)
         s->extra[s->n_extra++] = sql;
     }
     return FL_OK;
+}
+
+
+int
+fl_scan_init(struct fl_scan *s)
+{
+    int rc = pthread_mutex_init(&s->mu, NULL);
+    return rc != 0 ? -rc : FL_OK;
+}
+
+
+void
+fl_scan_set_error(struct fl_scan *s, const char *msg)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->errmsg[0] == '\0')
+        snprintf(s->errmsg, sizeof s->errmsg, "%s", msg);
+    pthread_mutex_unlock(&s->mu);
 }
 
 
@@ -239,14 +266,27 @@ fl_scan_free(struct fl_scan *s)
     fl_free(s->extra);
     s->extra = NULL;
     s->n_extra = 0;
-    if (s->lines != NULL) {
-        fl_lines_destroy(s->lines);
-        s->lines = NULL;
-    }
+    pthread_mutex_destroy(&s->mu);
 }
 
 
 /* ---- the table function --------------------------------------------- */
+
+/* The batch column behind result column `idx` of the bind: the present
+ * catalogue fields in order, then the extras; the hour column (the last)
+ * maps to ncols, past every batch column. */
+static size_t
+batch_column(const struct fl_scan *s, size_t idx)
+{
+    for (size_t i = 0; i < FL_FIELD_COUNT; i++) {
+        if (!s->present[i])
+            continue;
+        if (idx-- == 0)
+            return i;
+    }
+    return FL_FIELD_COUNT + idx;     /* an extra, or n_extra for the hour */
+}
+
 
 static void
 scan_bind(duckdb_bind_info info)
@@ -258,6 +298,8 @@ scan_bind(duckdb_bind_info info)
 
     for (int i = 0; i < FL_FIELD_COUNT; i++) {
         const struct fl_field_def *f = fl_field_get(i);
+        if (!s->present[i])
+            continue;
         duckdb_bind_add_result_column(info, f->sql_name,
             f->type == FL_TYPE_INT32 ? t_i32
             : f->type == FL_TYPE_INT64 ? t_i64 : t_str);
@@ -272,9 +314,29 @@ scan_bind(duckdb_bind_info info)
 
 
 static void
+feed_delete(void *p)
+{
+    fl_feed_destroy(p);
+}
+
+
+/* One execution begins: its own reader thread and queue. */
+static void
 scan_init(duckdb_init_info info)
 {
+    struct fl_scan *s = duckdb_init_get_extra_info(info);
+    struct fl_feed *f = NULL;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    int rc = fl_feed_create(s, &f);
+    if (rc < 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "cannot start the reader thread: %s",
+                 fl_strerror(rc));
+        duckdb_init_set_error(info, msg);
+        return;
+    }
+    duckdb_init_set_init_data(info, f, feed_delete);
     duckdb_init_set_max_threads(info, cores > 0 ? (idx_t)cores : 1);
 }
 
@@ -302,8 +364,8 @@ scan_local_init(duckdb_init_info info)
         duckdb_init_set_error(info, "flowlake_scan: out of memory");
         return;
     }
-    /* Projection pushdown: DuckDB asks only for the columns the COPY
-     * selects, so absent fields cost nothing. */
+    /* Projection pushdown: DuckDB asks only for the columns the query
+     * selects, so unused fields cost nothing. */
     l->nproj = duckdb_init_get_column_count(info);
     l->proj = fl_calloc(l->nproj ? l->nproj : 1, sizeof *l->proj);
     if (l->proj == NULL) {
@@ -311,8 +373,10 @@ scan_local_init(duckdb_init_info info)
         duckdb_init_set_error(info, "flowlake_scan: out of memory");
         return;
     }
-    for (size_t i = 0; i < l->nproj; i++)
-        l->proj[i] = duckdb_init_get_column_index(info, i);
+    for (size_t i = 0; i < l->nproj; i++) {
+        idx_t col = duckdb_init_get_column_index(info, i);
+        l->proj[i] = batch_column(s, (size_t)col);
+    }
     duckdb_init_set_init_data(info, l, local_destroy);
 }
 
@@ -362,11 +426,34 @@ emit(struct fl_scan *s, struct scan_local *l, duckdb_data_chunk out)
 }
 
 
+/* A bad line: an error in strict mode, a rejected record when there is a
+ * rejects file, else (the live buffer) only counted. Returns <0 to stop
+ * with msg filled. */
+static int
+bad_line(struct fl_scan *s, const struct fl_input *in,
+         unsigned long long line_no, const char *reason, int code,
+         const char *raw, size_t rawlen, char *msg, size_t msglen)
+{
+    int rc;
+    if (s->strict) {
+        snprintf(msg, msglen, "%s:%llu: %s", in->path, line_no, reason);
+        return code;
+    }
+    if (s->rejects == NULL)
+        return FL_OK;
+    rc = fl_rejects_add(s->rejects, in->path, line_no, reason, raw, rawlen);
+    if (rc < 0)
+        snprintf(msg, msglen, "cannot write rejected records: %s",
+                 fl_strerror(rc));
+    return rc;
+}
+
+
 /* Parses a block into l->batch. Returns <0 to stop (strict mode or a
  * write error) with msg filled. */
 static int
-parse_block(struct fl_scan *s, struct scan_local *l, const struct fl_block *b,
-            char *msg, size_t msglen)
+parse_block(struct fl_scan *s, struct fl_feed *f, struct scan_local *l,
+            const struct fl_block *b, char *msg, size_t msglen)
 {
     const struct fl_input *in = b->in;
     const char *p = b->p, *end = b->p + b->len;
@@ -386,17 +473,8 @@ parse_block(struct fl_scan *s, struct scan_local *l, const struct fl_block *b,
         snprintf(err.reason, sizeof err.reason,
                  "line longer than %zu bytes", s->max_line);
         seen = bad = 1;
-        if (s->strict) {
-            rc = FL_ETOOBIG;
-            snprintf(msg, msglen, "%s:%llu: %s", in->path, line_no,
-                     err.reason);
-        } else {
-            rc = fl_rejects_add(s->rejects, in->path, line_no, err.reason,
-                                p, b->len);
-            if (rc < 0)
-                snprintf(msg, msglen, "cannot write rejected records: %s",
-                         fl_strerror(rc));
-        }
+        rc = bad_line(s, in, line_no, err.reason, FL_ETOOBIG, p, b->len,
+                      msg, msglen);
         goto out;
     }
     while (p < end) {
@@ -408,27 +486,19 @@ parse_block(struct fl_scan *s, struct scan_local *l, const struct fl_block *b,
             seen++;
         if (prc == FL_EPARSE) {
             bad++;
-            if (s->strict) {
-                rc = FL_EPARSE;
-                snprintf(msg, msglen, "%s:%llu: %s", in->path, line_no,
-                         err.reason);
-                goto out;
-            }
             size_t rawlen = (size_t)(eol - p);
             if (rawlen > 0 && p[rawlen - 1] == '\r')
                 rawlen--;
-            rc = fl_rejects_add(s->rejects, in->path, line_no, err.reason,
-                                p, rawlen);
-            if (rc < 0) {
-                snprintf(msg, msglen, "cannot write rejected records: %s",
-                         fl_strerror(rc));
+            rc = bad_line(s, in, line_no, err.reason, FL_EPARSE, p, rawlen,
+                          msg, msglen);
+            if (rc < 0)
                 goto out;
-            }
         }
         line_no++;
         p = nl ? nl + 1 : end;
     }
 out:
+    atomic_fetch_add(&f->records_read, seen);
     atomic_fetch_add(&s->records_read, seen);
     atomic_fetch_add(&s->rejected, bad);
     return rc;
@@ -439,28 +509,29 @@ static void
 scan_function(duckdb_function_info info, duckdb_data_chunk out)
 {
     struct fl_scan *s = duckdb_function_get_extra_info(info);
+    struct fl_feed *f = duckdb_function_get_init_data(info);
     struct scan_local *l = duckdb_function_get_local_init_data(info);
     char msg[512];
 
     for (;;) {
-        struct fl_block *b = fl_feed_pop(s);
+        struct fl_block *b = fl_feed_pop(f);
         if (b == NULL) {
             /* The end, or a failure somewhere: report the latter. */
-            pthread_mutex_lock(&s->mu);
-            int failed = s->failed;
-            snprintf(msg, sizeof msg, "%s", s->errmsg);
-            pthread_mutex_unlock(&s->mu);
+            pthread_mutex_lock(&f->mu);
+            int failed = f->failed;
+            snprintf(msg, sizeof msg, "%s", f->errmsg);
+            pthread_mutex_unlock(&f->mu);
             if (failed && msg[0] != '\0')
                 duckdb_function_set_error(info, msg);
             duckdb_data_chunk_set_size(out, 0);
             return;
         }
-        int rc = parse_block(s, l, b, msg, sizeof msg);
+        int rc = parse_block(s, f, l, b, msg, sizeof msg);
         if (rc == 0 && l->batch->n > 0)
             emit(s, l, out);        /* copies the strings: block reusable */
-        fl_feed_release(s, b);
+        fl_feed_release(f, b);
         if (rc < 0) {
-            fl_feed_fail(s, msg);
+            fl_feed_fail(f, msg);
             duckdb_function_set_error(info, msg);
             return;
         }
@@ -473,10 +544,10 @@ scan_function(duckdb_function_info info, duckdb_data_chunk out)
 
 
 int
-fl_scan_register(void *con, struct fl_scan *s)
+fl_scan_register(void *con, const char *name, struct fl_scan *s)
 {
     duckdb_table_function tf = duckdb_create_table_function();
-    duckdb_table_function_set_name(tf, "flowlake_scan");
+    duckdb_table_function_set_name(tf, name);
     duckdb_table_function_set_extra_info(tf, s, NULL);
     duckdb_table_function_set_bind(tf, scan_bind);
     duckdb_table_function_set_init(tf, scan_init);

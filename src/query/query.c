@@ -25,6 +25,20 @@
  * filters through the UNION into read_parquet, which skips the files whose
  * year/month/day/hour do not match (EXPLAIN ANALYZE: "Total Files Read").
  *
+ * A session opened with a live source (fl_query_open_live) registers its
+ * table function flowlake_live() and adds a third branch:
+ *
+ *         UNION ALL BY NAME
+ *         SELECT * EXCLUDE (fl_hour),
+ *                strftime(make_timestamp(fl_hour * 3600000000), '%Y')
+ *                    AS year, ... '%m' AS month, '%d' AS day, '%H' AS hour
+ *         FROM flowlake_live()
+ *
+ * fl_hour is the flow's start in hours since the epoch (or the live
+ * source's creation hour when start is NULL): the very value convert
+ * partitions on, which publish.c turns into year=YYYY/month=MM/day=DD/
+ * hour=HH folders with the same zero-padded UTC fields.
+ *
  * DuckDB binds a view when it is created and refuses to run it if the
  * files later yield other columns ("Contents of view were altered"), so
  * the view is re-created before every run but the first.
@@ -45,6 +59,7 @@
 
 #include <duckdb.h>
 
+#include "../archive/live.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../parse/fields.h"
@@ -185,6 +200,21 @@ create_view(struct fl_query *q, char **out_err)
                           "hive_types = {'year': VARCHAR, 'month': VARCHAR, "
                           "'day': VARCHAR, 'hour': VARCHAR})\n");
     }
+    if (q->live != NULL) {
+        /* The hour as a timestamp: TIMESTAMP, not TIMESTAMPTZ, so that
+         * strftime gives UTC fields whatever the session's TimeZone. */
+        static const char *const fmt[] = { "%Y", "%m", "%d", "%H" };
+        fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
+                          "    SELECT * EXCLUDE (\"" FL_LIVE_HOUR_COLUMN
+                          "\")");
+        for (size_t i = 0; i < 4; i++) {
+            fl_query_buf_puts(&sql, ",\n        strftime(make_timestamp(\""
+                              FL_LIVE_HOUR_COLUMN "\" * 3600000000), '");
+            fl_query_buf_puts(&sql, fmt[i]);
+            fl_query_buf_printf(&sql, "') AS \"%s\"", partition_cols[i]);
+        }
+        fl_query_buf_puts(&sql, "\n    FROM " FL_LIVE_FUNCTION "()\n");
+    }
     fl_query_buf_puts(&sql, ")");
     if (sql.oom) {
         rc = FL_ENOMEM;
@@ -225,6 +255,14 @@ fl_query_close(struct fl_query *q)
 int
 fl_query_open(const char *archive_dir, struct fl_query **out, char **out_err)
 {
+    return fl_query_open_live(archive_dir, NULL, out, out_err);
+}
+
+
+int
+fl_query_open_live(const char *archive_dir, struct fl_live *live,
+                   struct fl_query **out, char **out_err)
+{
     struct fl_query *q = NULL;
     duckdb_config cfg = NULL;
     char *open_err = NULL;
@@ -246,6 +284,7 @@ fl_query_open(const char *archive_dir, struct fl_query **out, char **out_err)
     q = fl_calloc(1, sizeof *q);
     if (q == NULL)
         return FL_ENOMEM;
+    q->live = live;
     size_t n = strlen(archive_dir);
     while (n > 1 && archive_dir[n - 1] == '/')
         n--;
@@ -270,6 +309,11 @@ fl_query_open(const char *archive_dir, struct fl_query **out, char **out_err)
     }
     if (duckdb_connect(q->db, &q->con) == DuckDBError) {
         fl_query_set_err(out_err, "cannot connect to DuckDB");
+        rc = FL_EDB;
+        goto fail;
+    }
+    if (live != NULL && fl_live_register(live, &q->con) < 0) {
+        fl_query_set_err(out_err, "cannot register " FL_LIVE_FUNCTION "()");
         rc = FL_EDB;
         goto fail;
     }

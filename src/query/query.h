@@ -18,6 +18,12 @@
  * the READ_PARQUET scan, and fl_query_files_scanned() returns that N.
  * The search path is "vpc_flow_logs,main", so `flow_logs` works unqualified.
  *
+ * fl_query_open_live() adds the records a running server holds in memory
+ * (archive/live.h): the view is then the archive UNION ALL BY NAME the
+ * live table function flowlake_live(), with the same columns in the same
+ * order and types; live rows get year/month/day/hour from their start
+ * hour exactly as the archive's partition folders name them.
+ *
  * Athena (Presto/Trino) functions that DuckDB lacks are defined as macros or
  * C scalar functions: from_unixtime, to_unixtime, date_format, date_parse,
  * day_of_week / dow, day_of_year / doy, day_of_month, week_of_year,
@@ -35,6 +41,7 @@
 #include <stdio.h>
 
 struct fl_query;
+struct fl_live;
 
 enum fl_output {
     FL_OUTPUT_TABLE,    /* aligned columns, header, "(N rows)" footer */
@@ -57,6 +64,19 @@ enum fl_output {
  * NULL on -ENOMEM). */
 int fl_query_open(const char *archive_dir, struct fl_query **out,
                   char **out_err);
+
+/* Like fl_query_open, and vpc_flow_logs.flow_logs also holds the rows of
+ * live (archive/live.h; NULL: exactly fl_query_open): archive UNION ALL BY
+ * NAME the live blocks, parsed anew by every statement that reads the
+ * view. Columns keep the order and types of fl_query_open (extras only the
+ * live blocks have come after the archive's). Live rows get year, month,
+ * day and hour (VARCHAR, zero-padded, UTC) from their start hour as the
+ * archive's folders do. live is borrowed: it must stay alive until
+ * fl_query_close(q) (close the session first, then fl_live_destroy).
+ * Errors as fl_query_open (FL_EDB also when flowlake_live() cannot be
+ * registered). */
+int fl_query_open_live(const char *archive_dir, struct fl_live *live,
+                       struct fl_query **out, char **out_err);
 
 /* Runs a script of one or more SQL statements (separated by ';') and writes
  * the result of the LAST statement to out in the given format. Earlier

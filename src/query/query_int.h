@@ -33,6 +33,7 @@ struct fl_query {
     duckdb_database    db;
     duckdb_connection  con;
     char              *archive_dir;  /* owned; no trailing '/' */
+    struct fl_live    *live;         /* borrowed (outlives q), or NULL */
     int                stale;        /* re-create the view before a run */
 };
 
