@@ -35,6 +35,7 @@
 struct run {
     const struct fl_convert_opts *opts;
     uint64_t           wal_seq;     /* WAL mark to publish, 0 = none */
+    const struct fl_publish_hook *hook;
     char              *meta_dir;
     char              *staging_dir;
     char              *tmp_dir;
@@ -469,9 +470,13 @@ run_convert(struct run *run, struct fl_convert_stats *st)
         goto out;
     }
     struct fl_publish_result pub;
+    if (run->hook != NULL)
+        run->hook->before(run->hook->ctx);
     rc = fl_publish(opts->archive_dir, run->meta_dir, run->run_id,
                     run->staging_dir, run->manifest, mlines, &pub, run->err,
                     sizeof run->err);
+    if (run->hook != NULL)
+        run->hook->after(run->hook->ctx, rc == 0);
     if (rc < 0)
         goto out;
     st->files_written = pub.files;
@@ -546,11 +551,12 @@ fl_convert_run(const struct fl_convert_opts *opts, char *const *args,
 int
 fl_archive_write_blocks(const char *archive_dir,
                         const struct fl_archive_block *blocks, size_t n,
-                        uint64_t wal_seq, struct fl_convert_stats *st,
-                        char **out_err)
+                        uint64_t wal_seq, const struct fl_publish_hook *hook,
+                        struct fl_convert_stats *st, char **out_err)
 {
     struct fl_convert_opts opts = { .archive_dir = archive_dir };
-    struct run run = { .opts = &opts, .lock_fd = -1, .wal_seq = wal_seq };
+    struct run run = { .opts = &opts, .lock_fd = -1, .wal_seq = wal_seq,
+                       .hook = hook };
     double t0 = fl_time_mono();
     int rc;
 

@@ -69,6 +69,16 @@ struct fl_archive_block {
     const char *source;          /* named in rejected-record entries */
 };
 
+/* Called around the moment a publish makes its files visible (the
+ * renames): before() just before, after(ok) right after, so that a caller
+ * can make "files appear" and "buffer forgets the blocks" one atomic step
+ * for its readers (the live server's snapshot lock). */
+struct fl_publish_hook {
+    void (*before)(void *ctx);
+    void (*after)(void *ctx, int ok);
+    void  *ctx;
+};
+
 /* Writes blocks of flow-log text into the archive exactly as convert
  * writes files: same partitions, atomic publish, rejected lines into
  * ARCHIVE/_errors. Blocks are not recorded in the input manifest; instead,
@@ -78,8 +88,9 @@ struct fl_archive_block {
  * Returns 0 or <0 with *out_err. */
 int fl_archive_write_blocks(const char *archive_dir,
                             const struct fl_archive_block *blocks, size_t n,
-                            uint64_t wal_seq, struct fl_convert_stats *stats,
-                            char **out_err);
+                            uint64_t wal_seq,
+                            const struct fl_publish_hook *hook,
+                            struct fl_convert_stats *stats, char **out_err);
 
 /* The highest WAL sequence recorded by fl_archive_write_blocks (0 when
  * none), after finishing any publish a crash interrupted. */

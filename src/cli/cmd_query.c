@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../client/remote_query.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../query/query.h"
@@ -30,6 +31,9 @@ static const char usage_text[] =
 "\n"
 "options:\n"
 "  --archive DIR        archive folder (default ./flowlake-data)\n"
+"  --server URL         run the SQL on a running `flowlake serve` instead\n"
+"                       (POST URL/api/query): it also sees the records\n"
+"                       acknowledged but not yet published; read-only\n"
 "  -o, --output FORMAT  table (default), csv or json\n"
 "  -f, --file FILE      read the SQL from FILE, or from stdin if FILE is -\n"
 "  -h, --help           this text\n"
@@ -159,15 +163,17 @@ read_sql(const char *path, char **out)
 int
 fl_cmd_query(int argc, char **argv)
 {
-    enum { OPT_ARCHIVE = 256 };
+    enum { OPT_ARCHIVE = 256, OPT_SERVER };
     static const struct option longopts[] = {
         { "archive", required_argument, NULL, OPT_ARCHIVE },
+        { "server",  required_argument, NULL, OPT_SERVER },
         { "output",  required_argument, NULL, 'o' },
         { "file",    required_argument, NULL, 'f' },
         { "help",    no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     const char *archive = "flowlake-data";
+    const char *server = NULL;
     const char *file = NULL;
     enum fl_output fmt = FL_OUTPUT_TABLE;
     struct fl_query *q = NULL;
@@ -181,6 +187,9 @@ fl_cmd_query(int argc, char **argv)
         switch (opt) {
         case OPT_ARCHIVE:
             archive = optarg;
+            break;
+        case OPT_SERVER:
+            server = optarg;
             break;
         case 'o':
             if (fl_query_output_parse(optarg, &fmt) < 0) {
@@ -229,6 +238,19 @@ fl_cmd_query(int argc, char **argv)
         }
     }
 
+    if (server != NULL) {
+        static const char *const names[] = { "table", "csv", "json" };
+        rc = fl_remote_query(server, script != NULL ? script : argv[optind],
+                             names[fmt], stdout, &err);
+        if (rc < 0) {
+            fflush(stdout);
+            fprintf(stderr, "flowlake query: %s\n",
+                    err ? err : fl_strerror(rc));
+            goto out;
+        }
+        status = 0;
+        goto out;
+    }
     rc = fl_query_open(archive, &q, &err);
     if (rc < 0) {
         if (rc == -ENOENT || rc == -ENOTDIR)

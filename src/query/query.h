@@ -111,4 +111,18 @@ void fl_query_close(struct fl_query *q);
 /* Parses "table", "csv" or "json" into *out. Returns 0 or FL_ECONFIG. */
 int fl_query_output_parse(const char *name, enum fl_output *out);
 
+/* Locks a session down for SQL from the network: DuckDB memory_limit, file
+ * access only under the archive, configuration locked. Call once, after
+ * open and before the first untrusted run. Returns 0 or FL_EDB. */
+int fl_query_sandbox(struct fl_query *q, const char *memory_limit,
+                     char **out_err);
+
+/* fl_query_run for SQL from the network: every statement must be a SELECT
+ * or an EXPLAIN (else FL_EPARSE, nothing runs, *out_err names the
+ * statement), and the run is interrupted after timeout_s seconds (0 = no
+ * limit; then -ETIMEDOUT with *out_err saying so). */
+int fl_query_run_untrusted(struct fl_query *q, const char *sql,
+                           enum fl_output fmt, FILE *out, unsigned timeout_s,
+                           char **out_err);
+
 #endif /* FL_QUERY_H */

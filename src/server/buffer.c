@@ -137,11 +137,9 @@ take_locked(struct fl_buffer *b)
 }
 
 
-struct fl_buffer_block *
-fl_buffer_wait_take(struct fl_buffer *b)
+void
+fl_buffer_wait_due(struct fl_buffer *b)
 {
-    struct fl_buffer_block *list;
-
     pthread_mutex_lock(&b->mu);
     for (;;) {
         if (b->woken || b->bytes >= b->max_bytes)
@@ -162,9 +160,30 @@ fl_buffer_wait_take(struct fl_buffer *b)
         pthread_cond_timedwait(&b->cv, &b->mu, &until);
     }
     b->woken = 0;
-    list = take_locked(b);
+    pthread_mutex_unlock(&b->mu);
+}
+
+
+struct fl_buffer_block *
+fl_buffer_take(struct fl_buffer *b)
+{
+    pthread_mutex_lock(&b->mu);
+    struct fl_buffer_block *list = take_locked(b);
     pthread_mutex_unlock(&b->mu);
     return list;
+}
+
+
+void
+fl_buffer_each(struct fl_buffer *b,
+               void (*fn)(void *ctx, const struct fl_buffer_block *blk),
+               void *ctx)
+{
+    pthread_mutex_lock(&b->mu);
+    for (const struct fl_buffer_block *blk = b->head; blk != NULL;
+         blk = blk->next)
+        fn(ctx, blk);
+    pthread_mutex_unlock(&b->mu);
 }
 
 

@@ -46,11 +46,18 @@ void fl_buffer_block_free_list(struct fl_buffer_block *list);
  * threshold is reached. */
 void fl_buffer_add(struct fl_buffer *b, struct fl_buffer_block *blk);
 
-/* Waits until the buffer should be published -- size reached, the oldest
- * block older than the interval, or fl_buffer_wake() -- then takes every
- * block (oldest first) out of the buffer and returns them. Returns NULL if
- * woken with nothing buffered. */
-struct fl_buffer_block *fl_buffer_wait_take(struct fl_buffer *b);
+/* Waits until the buffer should be published: size reached, the oldest
+ * block older than the interval, or fl_buffer_wake(). */
+void fl_buffer_wait_due(struct fl_buffer *b);
+
+/* Takes every block (oldest first) out of the buffer; NULL when empty. */
+struct fl_buffer_block *fl_buffer_take(struct fl_buffer *b);
+
+/* Calls fn for each buffered block, oldest first, under the buffer's lock
+ * (fn must not call back into the buffer). */
+void fl_buffer_each(struct fl_buffer *b,
+                    void (*fn)(void *ctx, const struct fl_buffer_block *blk),
+                    void *ctx);
 
 /* Puts blocks back at the front (a publish that failed; retried later). */
 void fl_buffer_put_back(struct fl_buffer *b, struct fl_buffer_block *list);

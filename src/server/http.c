@@ -219,6 +219,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
             return reply_error(c, 405, "use GET");
         return handle_status(s, c);
     }
+    if (strcmp(url, "/api/query") == 0) {
+        if (!is_post)
+            return reply_error(c, 405, "use POST with the SQL as the body");
+        if (req->too_big)
+            return reply_error(c, 413, "query too long");
+        return fl_api_query(s, c, req);
+    }
     if (strcmp(url, "/firehose") == 0 || strcmp(url, "/cwl") == 0) {
         int firehose = url[1] == 'f';
         if (!is_post)

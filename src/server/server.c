@@ -51,10 +51,31 @@ fl_source_name(enum fl_source_kind kind)
 }
 
 
+static void
+hook_before(void *ctx)
+{
+    struct fl_server *s = ctx;
+    pthread_rwlock_wrlock(&s->snap_lock);
+}
+
+
+/* The files are in the archive: the in-flight blocks stop being "live" in
+ * the same exclusive section, so no query sees them twice or not at all. */
+static void
+hook_after(void *ctx, int ok)
+{
+    struct fl_server *s = ctx;
+    if (ok)
+        s->inflight = NULL;
+    pthread_rwlock_unlock(&s->snap_lock);
+}
+
+
 /* Writes one list of blocks; returns 0 or <0 (blocks untouched). */
 static int
 publish(struct fl_server *s, struct fl_buffer_block *list)
 {
+    struct fl_publish_hook hook = { hook_before, hook_after, s };
     size_t n = 0, i = 0;
     uint64_t mark = 0;
     for (struct fl_buffer_block *b = list; b != NULL; b = b->next) {
@@ -74,7 +95,7 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
     struct fl_convert_stats st;
     char *err = NULL;
     int rc = fl_archive_write_blocks(s->cfg->archive_dir, blocks, n, mark,
-                                     &st, &err);
+                                     &hook, &st, &err);
     fl_free(blocks);
     if (rc < 0) {
         pthread_mutex_lock(&s->err_mu);
@@ -104,12 +125,20 @@ publisher_main(void *arg)
 {
     struct fl_server *s = arg;
     for (;;) {
-        struct fl_buffer_block *list = fl_buffer_wait_take(s->buffer);
+        fl_buffer_wait_due(s->buffer);
+        /* Taken and marked in flight in one step for the live view. */
+        pthread_rwlock_wrlock(&s->snap_lock);
+        struct fl_buffer_block *list = fl_buffer_take(s->buffer);
+        s->inflight = list;
+        pthread_rwlock_unlock(&s->snap_lock);
         if (list != NULL) {
             if (publish(s, list) == 0) {
                 fl_buffer_block_free_list(list);
             } else {
+                pthread_rwlock_wrlock(&s->snap_lock);
+                s->inflight = NULL;
                 fl_buffer_put_back(s->buffer, list);
+                pthread_rwlock_unlock(&s->snap_lock);
                 if (!atomic_load(&s->stopping))
                     sleep(RETRY_SECONDS);
                 else
@@ -257,6 +286,7 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
     s->cfg = cfg;
     pthread_mutex_init(&s->err_mu, NULL);
     pthread_mutex_init(&s->append_mu, NULL);
+    pthread_rwlock_init(&s->snap_lock, NULL);
     if ((rc = fl_fs_mkdirs(cfg->archive_dir)) < 0) {
         snprintf(err, sizeof err, "cannot create %s: %s", cfg->archive_dir,
                  fl_strerror(rc));
@@ -384,6 +414,7 @@ fl_server_destroy(struct fl_server *s)
     fl_dedupe_destroy(s->dedupe);
     fl_rejects_destroy(s->rejects);
     pthread_mutex_destroy(&s->append_mu);
+    pthread_rwlock_destroy(&s->snap_lock);
     pthread_mutex_destroy(&s->err_mu);
     fl_free(s);
 }

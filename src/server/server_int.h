@@ -52,6 +52,12 @@ struct fl_server {
      * in sequence order: a publish of everything taken from the buffer
      * then covers every sequence number up to its last block. */
     pthread_mutex_t         append_mu;
+    /* Readers (live queries) hold it shared while they snapshot the buffer
+     * and run; the publisher holds it exclusively while it takes blocks
+     * from the buffer, and while its files appear in the archive and the
+     * in-flight blocks are dropped: a query sees every record once. */
+    pthread_rwlock_t        snap_lock;
+    struct fl_buffer_block *inflight;         /* being published */
     uint64_t                replayed;         /* records recovered at start */
     size_t                  wal_max_record;   /* largest WAL payload */
 
@@ -95,6 +101,15 @@ void fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                       const char *source, const char *body, size_t len,
                       const char *format_spec, const uint64_t *keys,
                       size_t n_keys, struct fl_ingest_result *res);
+
+/* ---- api_query.c ---------------------------------------------------- */
+
+struct request;
+
+/* POST /api/query: SQL over the archive plus the not-yet-published
+ * records, sandboxed. */
+enum MHD_Result fl_api_query(struct fl_server *s, struct MHD_Connection *c,
+                             struct request *req);
 
 /* ---- demo.c --------------------------------------------------------- */
 

@@ -224,7 +224,7 @@ test_write_blocks(void)
     };
     struct fl_convert_stats st;
     char *err = NULL;
-    CHECK_EQ_INT(fl_archive_write_blocks(root, blocks, 3, 0, &st, &err), 0);
+    CHECK_EQ_INT(fl_archive_write_blocks(root, blocks, 3, 0, NULL, &st, &err), 0);
     CHECK(err == NULL);
     CHECK_EQ_INT(st.records_read, 4);
     CHECK_EQ_INT(st.records_written, 3);
@@ -263,8 +263,8 @@ test_wal_mark(void)
     uint64_t seq = 99;
     CHECK_EQ_INT(fl_archive_wal_seq(root, &seq, &err), 0);
     CHECK_EQ_INT(seq, 0);
-    CHECK_EQ_INT(fl_archive_write_blocks(root, &blk, 1, 41, &st, &err), 0);
-    CHECK_EQ_INT(fl_archive_write_blocks(root, &blk, 1, 42, &st, &err), 0);
+    CHECK_EQ_INT(fl_archive_write_blocks(root, &blk, 1, 41, NULL, &st, &err), 0);
+    CHECK_EQ_INT(fl_archive_write_blocks(root, &blk, 1, 42, NULL, &st, &err), 0);
     CHECK_EQ_INT(fl_archive_wal_seq(root, &seq, &err), 0);
     CHECK_EQ_INT(seq, 42);
     /* A committed journal whose manifest step never ran. */

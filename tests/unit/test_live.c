@@ -99,7 +99,7 @@ archive_ok(const struct fl_archive_block *blocks, size_t n)
 {
     struct fl_convert_stats st;
     char *err = NULL;
-    int rc = fl_archive_write_blocks(root, blocks, n, 0, &st, &err);
+    int rc = fl_archive_write_blocks(root, blocks, n, 0, NULL, &st, &err);
     if (rc != 0) {
         fprintf(stderr, "  fl_archive_write_blocks = %d: %s\n", rc,
                 err ? err : "?");

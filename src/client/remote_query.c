@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * remote_query.c -- the client side of POST /api/query (see
+ * remote_query.h), on libcurl: the body of a successful answer goes
+ * straight to the output; the body of an error answer is collected (it is
+ * small JSON, {"error": "..."}) and its message returned.
+ */
+#include "../core/fl_config.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "remote_query.h"
+
+/* Error bodies larger than this are cut (they are one JSON message). */
+#define ERROR_BODY_MAX 65536
+
+struct sink {
+    CURL  *curl;
+    FILE  *out;
+    int    checked;     /* status looked at */
+    long   status;
+    char  *err;         /* error body */
+    size_t err_len;
+    int    write_failed;
+};
+
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *ctx)
+{
+    struct sink *k = ctx;
+    size_t len = size * n;
+    if (!k->checked) {
+        curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &k->status);
+        k->checked = 1;
+    }
+    if (k->status == 200) {
+        if (fwrite(p, 1, len, k->out) != len) {
+            k->write_failed = 1;
+            return 0;
+        }
+        return len;
+    }
+    size_t room = ERROR_BODY_MAX - k->err_len;
+    size_t take = len < room ? len : room;
+    char *q = fl_realloc(k->err, k->err_len + take + 1);
+    if (q == NULL)
+        return 0;
+    k->err = q;
+    memcpy(k->err + k->err_len, p, take);
+    k->err_len += take;
+    k->err[k->err_len] = '\0';
+    return len;
+}
+
+
+int
+fl_remote_query(const char *base_url, const char *sql, const char *format,
+                FILE *out, char **out_err)
+{
+    struct sink k = { .out = out };
+    struct curl_slist *hdrs = NULL;
+    char *url = NULL;
+    char curl_err[CURL_ERROR_SIZE] = "";
+    int rc = FL_OK;
+
+    size_t blen = strlen(base_url);
+    while (blen > 0 && base_url[blen - 1] == '/')
+        blen--;
+    size_t cap = blen + 64;
+    if ((url = fl_malloc(cap)) == NULL)
+        return FL_ENOMEM;
+    snprintf(url, cap, "%.*s/api/query?format=%s", (int)blen, base_url,
+             format);
+    if ((k.curl = curl_easy_init()) == NULL) {
+        fl_free(url);
+        return FL_ENOMEM;
+    }
+    hdrs = curl_slist_append(NULL, "Content-Type: text/plain");
+    curl_easy_setopt(k.curl, CURLOPT_URL, url);
+    curl_easy_setopt(k.curl, CURLOPT_POSTFIELDS, sql);
+    curl_easy_setopt(k.curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(sql));
+    curl_easy_setopt(k.curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(k.curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(k.curl, CURLOPT_WRITEDATA, &k);
+    curl_easy_setopt(k.curl, CURLOPT_ERRORBUFFER, curl_err);
+    curl_easy_setopt(k.curl, CURLOPT_NOSIGNAL, 1L);
+    CURLcode cc = curl_easy_perform(k.curl);
+    if (!k.checked)
+        curl_easy_getinfo(k.curl, CURLINFO_RESPONSE_CODE, &k.status);
+
+    if (k.write_failed) {
+        rc = -EIO;
+        *out_err = fl_strdup("cannot write the output");
+    } else if (cc != CURLE_OK) {
+        char msg[CURL_ERROR_SIZE + 300];
+        snprintf(msg, sizeof msg, "cannot reach %.*s: %s", (int)blen, base_url,
+                 curl_err[0] ? curl_err : curl_easy_strerror(cc));
+        rc = FL_ECONFIG;
+        *out_err = fl_strdup(msg);
+    } else if (k.status != 200) {
+        /* {"error": "..."}; anything else is shown as it came. */
+        json_t *j = k.err ? json_loads(k.err, 0, NULL) : NULL;
+        const char *m = j ? json_string_value(json_object_get(j, "error"))
+                          : NULL;
+        char msg[300];
+        if (m == NULL) {
+            snprintf(msg, sizeof msg, "the server answered HTTP %ld", k.status);
+            m = k.err && k.err[0] ? k.err : msg;
+        }
+        *out_err = fl_strdup(m);
+        json_decref(j);
+        rc = FL_EDB;
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(k.curl);
+    fl_free(k.err);
+    fl_free(url);
+    return rc;
+}

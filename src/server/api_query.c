@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * api_query.c -- POST /api/query: SQL in, JSON (default), CSV or an
+ * aligned table out, over one view of the archive plus the records that
+ * are acknowledged but not yet published -- what makes data queryable
+ * seconds after its 200 instead of after the buffer interval.
+ *
+ * Consistency: the handler holds the server's snapshot lock shared while
+ * it copies the list of buffered and in-flight blocks and runs the query;
+ * the publisher takes it exclusively to move blocks and to make its files
+ * appear (server.c), so a record is counted once -- from the buffer or
+ * from the archive, never both, never neither.
+ *
+ * Safety: the SQL comes from the network, so the session is sandboxed
+ * (src/query/sandbox.c): SELECT/EXPLAIN only, files only under the
+ * archive, query.memory_limit, query.timeout.
+ */
+#include "../core/fl_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../archive/convert.h"
+#include "../archive/live.h"
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "../query/query.h"
+#include "server_int.h"
+
+struct snapshot {
+    struct fl_archive_block *blocks;
+    size_t                   n, cap;
+    int                      oom;
+};
+
+
+static void
+add_block(void *ctx, const struct fl_buffer_block *blk)
+{
+    struct snapshot *sn = ctx;
+    if (sn->oom)
+        return;
+    if (sn->n == sn->cap) {
+        size_t ncap = sn->cap ? sn->cap * 2 : 64;
+        struct fl_archive_block *p = fl_realloc(sn->blocks, ncap * sizeof *p);
+        if (p == NULL) {
+            sn->oom = 1;
+            return;
+        }
+        sn->blocks = p;
+        sn->cap = ncap;
+    }
+    sn->blocks[sn->n++] = (struct fl_archive_block) {
+        .text = blk->text, .len = blk->len,
+        .format_spec = blk->format, .source = blk->source,
+    };
+}
+
+
+static enum MHD_Result
+error_reply(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    size_t cap = 2 * strlen(msg) * 3 + 32;
+    char *body = fl_malloc(cap);
+    if (body == NULL)
+        return MHD_NO;
+    size_t o = (size_t)snprintf(body, cap, "{\"error\":");
+    o += fl_json_escape(body + o, cap - o, msg, strlen(msg));
+    o += (size_t)snprintf(body + o, cap - o, "}\n");
+    enum MHD_Result r = fl_http_reply(c, status, "application/json", body, o);
+    fl_free(body);
+    return r;
+}
+
+
+enum MHD_Result
+fl_api_query(struct fl_server *s, struct MHD_Connection *c,
+             struct request *req)
+{
+    const char *fmt_name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                       "format");
+    enum fl_output fmt = FL_OUTPUT_JSON;
+    struct snapshot sn = { 0 };
+    struct fl_live *live = NULL;
+    struct fl_query *q = NULL;
+    char *sql = NULL, *err = NULL, *out = NULL;
+    size_t out_len = 0;
+    FILE *f = NULL;
+    enum MHD_Result ret;
+    int rc;
+
+    if (fmt_name != NULL && fl_query_output_parse(fmt_name, &fmt) < 0)
+        return error_reply(c, 400, "format must be json, csv or table");
+    if (req->len == 0)
+        return error_reply(c, 400, "the request body must be the SQL to run");
+    if ((sql = fl_strndup(req->body, req->len)) == NULL)
+        return error_reply(c, 503, "out of memory");
+
+    pthread_rwlock_rdlock(&s->snap_lock);
+    for (const struct fl_buffer_block *b = s->inflight; b; b = b->next)
+        add_block(&sn, b);
+    fl_buffer_each(s->buffer, add_block, &sn);
+    if (sn.oom) {
+        rc = FL_ENOMEM;
+    } else if ((rc = fl_live_create(sn.blocks, sn.n, &live, &err)) == 0
+               && (rc = fl_query_open_live(s->cfg->archive_dir, live, &q,
+                                           &err)) == 0
+               && (rc = fl_query_sandbox(q, s->cfg->query_memory_limit,
+                                         &err)) == 0) {
+        if ((f = open_memstream(&out, &out_len)) == NULL) {
+            rc = FL_ENOMEM;
+        } else {
+            rc = fl_query_run_untrusted(q, sql, fmt, f,
+                                        (unsigned)s->cfg->query_timeout, &err);
+            fclose(f);
+        }
+    }
+    fl_query_close(q);
+    fl_live_destroy(live);
+    pthread_rwlock_unlock(&s->snap_lock);
+
+    if (rc == 0) {
+        const char *type = fmt == FL_OUTPUT_CSV ? "text/csv"
+                         : fmt == FL_OUTPUT_TABLE ? "text/plain"
+                         : "application/json";
+        ret = fl_http_reply(c, 200, type, out ? out : "", out_len);
+    } else {
+        unsigned status = rc == FL_EPARSE ? 403 : rc == -ETIMEDOUT ? 408
+                        : rc == FL_ENOMEM ? 503 : 400;
+        ret = error_reply(c, status, err ? err : fl_strerror(rc));
+    }
+    free(out);               /* open_memstream's buffer: the C library's */
+    fl_free(err);
+    fl_free(sql);
+    fl_free(sn.blocks);
+    return ret;
+}
