@@ -24,7 +24,8 @@
 
 static const char usage_text[] =
 "usage: flowlake serve [--config FILE] [--listen ADDR:PORT] [--archive DIR]\n"
-"                      [--set SECTION.KEY=VALUE ...] [--demo [RATE]]\n"
+"                      [--watch DIR] [--set SECTION.KEY=VALUE ...]\n"
+"                      [--demo[=RATE]]\n"
 "\n"
 "Runs the flowlake server: takes flow logs over HTTP, buffers them and\n"
 "publishes them into the Parquet archive (Hive partitions by hour).\n"
@@ -35,6 +36,8 @@ static const char usage_text[] =
 "  --listen ADDR:PORT   overrides server.listen (default 127.0.0.1:8080;\n"
 "                       port 0 picks a free port, printed at start)\n"
 "  --archive DIR        overrides archive.dir (default ./flowlake-data)\n"
+"  --watch DIR          overrides watch.dir: ingest every *.log / *.log.gz\n"
+"                       file that appears under DIR, once, across restarts\n"
 "  --set KEY=VALUE      overrides any configuration key, e.g.\n"
 "                       --set archive.buffer_interval=10s\n"
 "  --demo[=RATE]        feed the server generated traffic, RATE records/s\n"
@@ -57,13 +60,15 @@ static const char usage_text[] =
 int
 fl_cmd_serve(int argc, char **argv)
 {
-    enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ARCHIVE, OPT_SET, OPT_DEMO };
+    enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ARCHIVE, OPT_SET, OPT_DEMO,
+           OPT_WATCH };
     static const struct option longopts[] = {
         { "config",  required_argument, NULL, OPT_CONFIG },
         { "listen",  required_argument, NULL, OPT_LISTEN },
         { "archive", required_argument, NULL, OPT_ARCHIVE },
         { "set",     required_argument, NULL, OPT_SET },
         { "demo",    optional_argument, NULL, OPT_DEMO },
+        { "watch",   required_argument, NULL, OPT_WATCH },
         { "help",    no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -131,6 +136,9 @@ fl_cmd_serve(int argc, char **argv)
             break;
         case OPT_ARCHIVE:
             rc = fl_config_set(&cfg, "archive.dir", optarg, err, sizeof err);
+            break;
+        case OPT_WATCH:
+            rc = fl_config_set(&cfg, "watch.dir", optarg, err, sizeof err);
             break;
         case OPT_SET: {
             char key[128];

@@ -44,6 +44,7 @@ fl_source_name(enum fl_source_kind kind)
     case FL_SOURCE_INGEST: return "ingest";
     case FL_SOURCE_FIREHOSE: return "firehose";
     case FL_SOURCE_CWL:    return "cwl";
+    case FL_SOURCE_WATCH:  return "watch";
     case FL_SOURCE_DEMO:   return "demo";
     case FL_SOURCE_COUNT:  break;
     }
@@ -338,6 +339,11 @@ fl_server_start(struct fl_server *s, char **out_err)
     s->publisher_started = 1;
     if ((rc = fl_http_start(s, err, sizeof err)) < 0)
         goto fail;
+    if (s->cfg->watch_dir[0] != '\0' && (rc = fl_watch_start(s)) < 0) {
+        snprintf(err, sizeof err, "cannot start the folder source: %s",
+                 fl_strerror(rc));
+        goto fail;
+    }
     if (s->demo_rate > 0 && (rc = fl_demo_start(s)) < 0) {
         snprintf(err, sizeof err, "cannot start the demo feeder: %s",
                  fl_strerror(rc));
@@ -374,6 +380,7 @@ fl_server_stop(struct fl_server *s)
     fl_http_stop(s);
     atomic_store(&s->stopping, 1);
     fl_demo_stop(s);
+    fl_watch_stop(s);
     if (s->publisher_started) {
         fl_buffer_wake(s->buffer);
         pthread_join(s->publisher, NULL);

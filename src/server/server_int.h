@@ -34,6 +34,7 @@ enum fl_source_kind {
     FL_SOURCE_INGEST,             /* POST /ingest */
     FL_SOURCE_FIREHOSE,           /* POST /firehose */
     FL_SOURCE_CWL,                /* POST /cwl */
+    FL_SOURCE_WATCH,              /* files appearing in watch.dir */
     FL_SOURCE_DEMO,               /* serve --demo's generator */
     FL_SOURCE_COUNT
 };
@@ -63,6 +64,8 @@ struct fl_server {
 
     pthread_t               publisher;
     int                     publisher_started;
+    pthread_t               watch;            /* folder source */
+    int                     watch_started;
     pthread_t               demo;             /* serve --demo feeder */
     int                     demo_started;
     uint64_t                demo_rate;        /* records/s, 0 = no demo */
@@ -110,6 +113,12 @@ struct request;
  * records, sandboxed. */
 enum MHD_Result fl_api_query(struct fl_server *s, struct MHD_Connection *c,
                              struct request *req);
+
+/* ---- watch.c -------------------------------------------------------- */
+
+/* Starts / joins the folder-source thread (watch.dir). */
+int  fl_watch_start(struct fl_server *s);
+void fl_watch_stop(struct fl_server *s);
 
 /* ---- demo.c --------------------------------------------------------- */
 
