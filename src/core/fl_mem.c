@@ -100,6 +100,13 @@ fl_free(void *ptr)
 }
 
 
+void
+fl_free_libc(void *p)
+{
+    free(p);
+}
+
+
 char *
 fl_strndup(const char *s, size_t n)
 {

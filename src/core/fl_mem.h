@@ -25,6 +25,11 @@ void  fl_free(void *p);
 char *fl_strndup(const char *s, size_t n);
 char *fl_strdup(const char *s);
 
+/* Frees memory that the C library allocated for us (open_memstream's
+ * buffer, getline's line): it never went through fl_malloc, so it must
+ * not go through fl_free. */
+void  fl_free_libc(void *p);
+
 /* Bytes currently allocated through fl_* and the peak since start. */
 size_t fl_mem_used(void);
 size_t fl_mem_peak(void);

@@ -130,7 +130,7 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
                         : rc == FL_ENOMEM ? 503 : 400;
         ret = error_reply(c, status, err ? err : fl_strerror(rc));
     }
-    free(out);               /* open_memstream's buffer: the C library's */
+    fl_free_libc(out);               /* open_memstream's buffer */
     fl_free(err);
     fl_free(sql);
     fl_free(sn.blocks);
