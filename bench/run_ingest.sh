@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The live-server benchmark (issue #3): starts `flowlake serve` on loopback
-# with a temporary archive and the default buffering (publishing to Parquet
-# while the load runs), drives it with bench_ingest (concurrent Firehose
+# with a temporary archive, publishing to Parquet every 32 MiB of text while
+# the load runs, drives it with bench_ingest (concurrent Firehose
 # requests carrying CloudWatch Logs payloads, durable acks, a freshness
 # probe), reports the server's peak RSS, then stops it and checks that the
 # archive holds every record exactly once.
@@ -16,6 +16,7 @@ make -s -j"$(nproc)" flowlake build/bench/bench_ingest
 out=$(mktemp -d)
 trap 'kill -KILL $PID 2>/dev/null; rm -rf "$out"' EXIT
 ./flowlake serve --listen 127.0.0.1:0 --archive "$out/archive" --set server.threads=8 \
+    --set archive.buffer_size=32MiB --set archive.buffer_interval=60s \
     >"$out/serve.out" 2>"$out/serve.err" &
 PID=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$out/serve.out" 2>/dev/null && break; sleep 0.05; done

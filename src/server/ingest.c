@@ -144,7 +144,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
     /* Room for the text in one record, after the record's own header (the
      * keys ride in the first record only). */
     if (8 * n_keys + FL_WALREC_HDR_SIZE + strlen(spec) + strlen(source)
-        + 65536 > s->wal_max_record) {
+        + s->cfg->max_line + 1 > s->wal_max_record) {
         res->http_status = 413;
         snprintf(res->error, sizeof res->error, "too many ids in one request");
         return FL_ETOOBIG;

@@ -239,6 +239,18 @@ open_wal(struct fl_server *s, char *err, size_t errlen)
         .max_record = (uint32_t)max_record,
     };
     s->wal_max_record = (size_t)max_record;
+    /* A record must hold at least one line with its header, format and
+     * source description. */
+    if (max_record < cfg->max_line + 16384) {
+        snprintf(err, errlen, "wal.segment_size %llu is too small for "
+                 "server.max_line %llu: a write-ahead-log record (at most half "
+                 "a segment) must hold a line; raise wal.segment_size to at "
+                 "least %llu", (unsigned long long)cfg->wal_segment_size,
+                 (unsigned long long)cfg->max_line,
+                 (unsigned long long)(2 * (cfg->max_line + 16384)));
+        rc = FL_ECONFIG;
+        goto out;
+    }
     rc = fl_wal_open(dir, &opts, replay_record, &r, &rec, &s->wal);
     if (rc < 0) {
         if (rc == FL_ECORRUPT && rec.checkpoint_damaged)

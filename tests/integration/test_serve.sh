@@ -97,6 +97,30 @@ expect_status "demo server exits 0 on SIGTERM" 0 $st
 "$FLOWLAKE" serve --demo=0 >/dev/null 2>err.txt; st=$?
 expect_status "bad --demo rate is a usage error" 2 $st
 
+# Back-pressure: a full write-ahead log answers 503 + Retry-After, loses
+# nothing acknowledged, and drains on publish.
+rm -rf "$A"
+start_server --set archive.buffer_interval=1h --set wal.max_size=1MiB --set wal.segment_size=256KiB
+"$FLOWLAKE" generate --records 250 --seed 8 -o w.log
+codes=""
+accepted=0
+for i in $(seq 1 60); do
+    c=$(curl -s -o body.out -w '%{http_code}' -D hdr.out --data-binary @w.log "$URL/ingest")
+    codes="$codes $c"
+    [ "$c" = 200 ] && accepted=$((accepted + 250))
+    [ "$c" = 503 ] && break
+done
+expect_contains "a full WAL answers 503" "$codes" "503"
+expect_contains "with Retry-After" "$(cat hdr.out)" "Retry-After: 5"
+expect_contains "and says why" "$(cat body.out)" "the write-ahead log is full (wal.max_size 1048576 bytes); retry later"
+kill -TERM "$PID"; wait "$PID"; st=$?
+expect_status "SIGTERM with a full WAL exits 0" 0 $st
+expect_eq "every acknowledged record was published" "$(q "SELECT count(*) FROM flow_logs")" "$accepted"
+
+"$FLOWLAKE" serve --listen 127.0.0.1:0 --archive "$A" --set wal.segment_size=64KiB >/dev/null 2>err.txt; st=$?
+expect_status "a WAL segment too small for a line is refused" 1 $st
+expect_contains "and explained" "$(cat err.txt)" "wal.segment_size 65536 is too small for server.max_line 65536"
+
 # Usage errors.
 "$FLOWLAKE" serve --set nope=1 >/dev/null 2>err.txt; st=$?
 expect_status "unknown --set key is a usage error" 2 $st
