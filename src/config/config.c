@@ -119,24 +119,25 @@ parse_number(const char *s, uint64_t *out, const char **rest)
 }
 
 
-int
-fl_config_parse_size(const char *s, uint64_t *out)
+struct unit {
+    const char *name;
+    uint64_t    mult;
+};
+
+
+/* A number, optional blanks, then one of the units (exact spelling). */
+static int
+parse_with_units(const char *s, const struct unit *units, size_t n,
+                 uint64_t *out)
 {
-    static const struct { const char *unit; uint64_t mult; } units[] = {
-        { "", 1 }, { "B", 1 },
-        { "KiB", KiB }, { "MiB", MiB }, { "GiB", GiB }, { "TiB", 1024 * GiB },
-        { "KB", 1000 }, { "MB", 1000000 }, { "GB", 1000000000 },
-        { "TB", UINT64_C(1000000000000) },
-        { "K", KiB }, { "M", MiB }, { "G", GiB },
-    };
     uint64_t v;
     const char *rest;
     if (parse_number(s, &v, &rest) < 0)
         return FL_ECONFIG;
     while (*rest == ' ')
         rest++;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(rest, units[i].unit) == 0) {
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(rest, units[i].name) == 0) {
             if (v > UINT64_MAX / units[i].mult)
                 return FL_ECONFIG;
             *out = v * units[i].mult;
@@ -148,27 +149,27 @@ fl_config_parse_size(const char *s, uint64_t *out)
 
 
 int
+fl_config_parse_size(const char *s, uint64_t *out)
+{
+    static const struct unit units[] = {
+        { "", 1 }, { "B", 1 },
+        { "KiB", KiB }, { "MiB", MiB }, { "GiB", GiB }, { "TiB", 1024 * GiB },
+        { "KB", 1000 }, { "MB", 1000000 }, { "GB", 1000000000 },
+        { "TB", UINT64_C(1000000000000) },
+        { "K", KiB }, { "M", MiB }, { "G", GiB },
+    };
+    return parse_with_units(s, units, sizeof units / sizeof units[0], out);
+}
+
+
+int
 fl_config_parse_duration(const char *s, uint64_t *out)
 {
-    static const struct { const char *unit; uint64_t mult; } units[] = {
+    static const struct unit units[] = {
         { "", 1 }, { "s", 1 }, { "m", 60 }, { "min", 60 }, { "h", 3600 },
         { "d", 86400 },
     };
-    uint64_t v;
-    const char *rest;
-    if (parse_number(s, &v, &rest) < 0)
-        return FL_ECONFIG;
-    while (*rest == ' ')
-        rest++;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(rest, units[i].unit) == 0) {
-            if (v > UINT64_MAX / units[i].mult)
-                return FL_ECONFIG;
-            *out = v * units[i].mult;
-            return FL_OK;
-        }
-    }
-    return FL_ECONFIG;
+    return parse_with_units(s, units, sizeof units / sizeof units[0], out);
 }
 
 
