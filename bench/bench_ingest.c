@@ -267,7 +267,7 @@ main(int argc, char **argv)
             put(&cwl, h, strlen(h));
             for (size_t e = 0; e < events; e++) {
                 const char *nl = strchr(p, '\n');
-                char ev[96];
+                char ev[256];
                 int m = snprintf(ev, sizeof ev, "%s{\"id\":\"%056llu\",\"timestamp\":%lld000,\"message\":\"",
                                  e ? "," : "", event_id++, (long long)time(NULL));
                 put(&cwl, ev, (size_t)m);
