@@ -23,7 +23,7 @@
 
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
-#include "../decode/reader.h"
+#include "../ingest/gunzip.h"
 #include "../parse/batch.h"
 #include "../parse/format.h"
 #include "../parse/line.h"
@@ -34,62 +34,28 @@
 #define CHECK_ROWS 64
 
 
-/* Gunzips body into a new buffer of at most max bytes. */
+/* Gunzips body into a new buffer of at most max bytes (the ingest module's
+ * bounded gunzip), with the server's wording of the two errors a sender
+ * sees: the ceiling, and damaged or truncated data. */
 static int
 gunzip(const char *body, size_t len, uint64_t max, char **out,
        size_t *out_len, char *err, size_t errlen)
 {
-    struct fl_reader *r = NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int rc = fl_reader_open_mem(body, len, &r);
-    if (rc < 0)
-        return rc;
-    for (;;) {
-        if (cap - n < 65536) {
-            size_t ncap = cap ? cap * 2 : 262144;
-            if (ncap > max + 65536)
-                ncap = (size_t)max + 65536;
-            if (ncap <= cap) {
-                /* Full at the ceiling and more is coming: a bomb, or just
-                 * too big -- either way it is not expanded further. */
-                snprintf(err, errlen, "decompressed body exceeds %llu bytes",
-                         (unsigned long long)max);
-                rc = FL_ETOOBIG;
-                break;
-            }
-            char *p = fl_realloc(buf, ncap);
-            if (p == NULL) {
-                rc = FL_ENOMEM;
-                break;
-            }
-            buf = p;
-            cap = ncap;
-        }
-        size_t got = 0;
-        rc = fl_reader_read(r, buf + n, cap - n, &got);
-        if (rc < 0) {
-            snprintf(err, errlen, "body: %s", fl_reader_error(r));
-            break;
-        }
-        if (got == 0)
-            break;
-        n += got;
-        if (n > max) {
-            snprintf(err, errlen, "decompressed body exceeds %llu bytes",
-                     (unsigned long long)max);
-            rc = FL_ETOOBIG;
-            break;
-        }
-    }
-    fl_reader_close(r);
+    struct fl_ingest_err ierr;
+    size_t cap = 0;
+    *out = NULL;
+    memset(&ierr, 0, sizeof ierr);
+    int rc = fl_gunzip(body, len, (size_t)max, out, &cap, out_len, &ierr);
+    if (rc == FL_ETOOBIG)
+        snprintf(err, errlen, "decompressed body exceeds %llu bytes",
+                 (unsigned long long)max);
+    else if (rc < 0)
+        snprintf(err, errlen, "body: %.200s", ierr.msg);
     if (rc < 0) {
-        fl_free(buf);
-        return rc;
+        fl_free(*out);
+        *out = NULL;
     }
-    *out = buf;
-    *out_len = n;
-    return FL_OK;
+    return rc;
 }
 
 
@@ -235,8 +201,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     memset(res, 0, sizeof *res);
     res->http_status = 200;
 
-    if (len >= 2 && (unsigned char)body[0] == 0x1f
-        && (unsigned char)body[1] == 0x8b) {
+    if (fl_gunzip_is_gzip(body, len)) {
         size_t plain_len = 0;
         rc = gunzip(body, len, s->cfg->max_decompressed, &plain, &plain_len,
                     res->error, sizeof res->error);
