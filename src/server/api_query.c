@@ -58,22 +58,6 @@ add_block(void *ctx, const struct fl_buffer_block *blk)
 }
 
 
-static enum MHD_Result
-error_reply(struct MHD_Connection *c, unsigned status, const char *msg)
-{
-    size_t cap = 2 * strlen(msg) * 3 + 32;
-    char *body = fl_malloc(cap);
-    if (body == NULL)
-        return MHD_NO;
-    size_t o = (size_t)snprintf(body, cap, "{\"error\":");
-    o += fl_json_escape(body + o, cap - o, msg, strlen(msg));
-    o += (size_t)snprintf(body + o, cap - o, "}\n");
-    enum MHD_Result r = fl_http_reply(c, status, "application/json", body, o);
-    fl_free(body);
-    return r;
-}
-
-
 enum MHD_Result
 fl_api_query(struct fl_server *s, struct MHD_Connection *c,
              struct request *req)
@@ -91,11 +75,11 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     int rc;
 
     if (fmt_name != NULL && fl_query_output_parse(fmt_name, &fmt) < 0)
-        return error_reply(c, 400, "format must be json, csv or table");
+        return fl_http_reply_error(c, 400, "format must be json, csv or table");
     if (req->len == 0)
-        return error_reply(c, 400, "the request body must be the SQL to run");
+        return fl_http_reply_error(c, 400, "the request body must be the SQL to run");
     if ((sql = fl_strndup(req->body, req->len)) == NULL)
-        return error_reply(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, "out of memory");
 
     pthread_rwlock_rdlock(&s->snap_lock);
     for (const struct fl_buffer_block *b = s->inflight; b; b = b->next)
@@ -128,7 +112,7 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     } else {
         unsigned status = rc == FL_EPARSE ? 403 : rc == -ETIMEDOUT ? 408
                         : rc == FL_ENOMEM ? 503 : 400;
-        ret = error_reply(c, status, err ? err : fl_strerror(rc));
+        ret = fl_http_reply_error(c, status, err ? err : fl_strerror(rc));
     }
     fl_free_libc(out);               /* open_memstream's buffer */
     fl_free(err);

@@ -303,14 +303,8 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
         || (rc = fl_ingest_decode_cwl(dec, body, len, on_line, &g, &info,
                                       &err)) < 0) {
         unsigned status = rc == FL_ENOMEM ? 503 : rc == FL_ETOOBIG ? 413 : 400;
-        char msg[600];
-        char esc[1200];
-        snprintf(msg, sizeof msg, "%s", rc == FL_ENOMEM ? "out of memory"
-                                                        : err.msg);
-        size_t n = fl_json_escape(esc, sizeof esc, msg, strlen(msg));
-        esc[n] = '\0';
-        int m = snprintf(out, sizeof out, "{\"error\":%.200s}\n", esc);
-        ret = fl_http_reply(c, status, "application/json", out, (size_t)m);
+        ret = fl_http_reply_error(c, status, rc == FL_ENOMEM ? "out of memory"
+                                                             : err.msg);
         goto done;
     }
     struct fl_ingest_result res;
@@ -324,12 +318,7 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
     }
     atomic_fetch_add(&st->duplicates, g.duplicates);
     if (res.http_status != 200) {
-        char esc[600];
-        size_t n = fl_json_escape(esc, sizeof esc, res.error, strlen(res.error));
-        esc[n] = '\0';
-        int m = snprintf(out, sizeof out, "{\"error\":%.200s}\n", esc);
-        ret = fl_http_reply(c, (unsigned)res.http_status, "application/json",
-                            out, (size_t)m);
+        ret = fl_http_reply_error(c, (unsigned)res.http_status, res.error);
         goto done;
     }
     for (size_t i = 0; i < g.n_keys; i++)

@@ -48,18 +48,25 @@ fl_http_reply(struct MHD_Connection *c, unsigned int status, const char *type,
 #define reply fl_http_reply
 
 
-static enum MHD_Result
-reply_error(struct MHD_Connection *c, unsigned int status, const char *msg)
+enum MHD_Result
+fl_http_reply_error(struct MHD_Connection *c, unsigned int status,
+                    const char *msg)
 {
-    char body[640];
-    char esc[560];
-    size_t n = fl_json_escape(esc, sizeof esc, msg, strlen(msg));
-    if (n == 0)
-        n = (size_t)snprintf(esc, sizeof esc, "\"error\"");
-    esc[n] = '\0';
-    int len = snprintf(body, sizeof body, "{\"error\":%s}\n", esc);
-    return reply(c, status, "application/json", body, (size_t)len);
+    /* Worst case every byte becomes \u00XX. */
+    size_t cap = 6 * strlen(msg) + 32;
+    char *body = fl_malloc(cap);
+    if (body == NULL)
+        return MHD_NO;
+    size_t o = (size_t)snprintf(body, cap, "{\"error\":");
+    o += fl_json_escape(body + o, cap - o, msg, strlen(msg));
+    o += (size_t)snprintf(body + o, cap - o, "}\n");
+    enum MHD_Result r = fl_http_reply(c, status, "application/json", body, o);
+    fl_free(body);
+    return r;
 }
+
+
+#define reply_error fl_http_reply_error
 
 
 static enum MHD_Result

@@ -139,6 +139,10 @@ struct request {
 enum MHD_Result fl_http_reply(struct MHD_Connection *c, unsigned int status,
                               const char *type, const char *text, size_t len);
 
+/* Queues {"error": msg} with the status. */
+enum MHD_Result fl_http_reply_error(struct MHD_Connection *c,
+                                    unsigned int status, const char *msg);
+
 /* POST /firehose (Kinesis Data Firehose HTTP endpoint delivery) and
  * POST /cwl (CloudWatch Logs subscription payloads), in aws.c. */
 enum MHD_Result fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
