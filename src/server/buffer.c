@@ -107,17 +107,34 @@ void
 fl_buffer_add(struct fl_buffer *b, struct fl_buffer_block *blk)
 {
     blk->next = NULL;
+    fl_buffer_add_list(b, blk);
+}
+
+
+void
+fl_buffer_add_list(struct fl_buffer *b, struct fl_buffer_block *list)
+{
+    if (list == NULL)
+        return;
+    struct fl_buffer_block *last = list;
+    size_t bytes = list->len;
+    uint64_t records = list->records;
+    while (last->next != NULL) {
+        last = last->next;
+        bytes += last->len;
+        records += last->records;
+    }
     pthread_mutex_lock(&b->mu);
     int was_empty = b->tail == NULL;
     if (b->tail != NULL)
-        b->tail->next = blk;
+        b->tail->next = list;
     else {
-        b->head = blk;
+        b->head = list;
         b->oldest = fl_time_mono();
     }
-    b->tail = blk;
-    b->bytes += blk->len;
-    b->records += blk->records;
+    b->tail = last;
+    b->bytes += bytes;
+    b->records += records;
     /* Wake the publisher when its deadline changes (the first block starts
      * the interval) or the size threshold is reached. */
     if (was_empty || b->bytes >= b->max_bytes)

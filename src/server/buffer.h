@@ -46,6 +46,10 @@ void fl_buffer_block_free_list(struct fl_buffer_block *list);
  * threshold is reached. */
 void fl_buffer_add(struct fl_buffer *b, struct fl_buffer_block *blk);
 
+/* Appends a list of blocks (linked by next; takes ownership) in one step:
+ * a publish takes all of them or none. */
+void fl_buffer_add_list(struct fl_buffer *b, struct fl_buffer_block *list);
+
 /* Waits until the buffer should be published: size reached, the oldest
  * block older than the interval, or fl_buffer_wake(). */
 void fl_buffer_wait_due(struct fl_buffer *b);

@@ -122,19 +122,47 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
     }
     size_t room = s->wal_max_record - FL_WALREC_HDR_SIZE - strlen(spec)
                 - strlen(source) - 8 * n_keys;
-    pthread_mutex_lock(&s->append_mu);
-    const char *p = text, *end = text + len;
-    while (p < end && rc == 0) {
+
+    /* Cut points first: every record says how many pieces its request
+     * has, so that replay can tell a whole request from a torn one. */
+    size_t *cuts = NULL, n_cuts = 0, cap_cuts = 0;
+    for (const char *p = text, *end = text + len; p < end;) {
         size_t n = (size_t)(end - p);
         if (n > room) {
-            /* Cut at the last line boundary that fits; lines are at most
+            /* At the last line boundary that fits; lines are at most
              * server.max_line long, far below a record. */
             const char *cut = p + room;
             while (cut > p && cut[-1] != '\n')
                 cut--;
             n = cut > p ? (size_t)(cut - p) : room;
         }
-        uint64_t piece_records = n == len ? records : count_lines(p, n);
+        if (n_cuts == cap_cuts) {
+            cap_cuts = cap_cuts ? cap_cuts * 2 : 8;
+            size_t *c = fl_realloc(cuts, cap_cuts * sizeof *c);
+            if (c == NULL) {
+                rc = FL_ENOMEM;
+                break;
+            }
+            cuts = c;
+        }
+        cuts[n_cuts++] = n;
+        p += n;
+    }
+    if (rc == 0 && n_cuts > 0xffff) {
+        res->http_status = 413;
+        snprintf(res->error, sizeof res->error, "request too large for the "
+                 "write-ahead log (raise wal.segment_size)");
+        rc = FL_ETOOBIG;
+    }
+
+    /* Append every piece, then hand all the blocks to the buffer in one
+     * step -- or none of them, if a piece fails. */
+    struct fl_buffer_block *list = NULL, **tail = &list;
+    pthread_mutex_lock(&s->append_mu);
+    const char *p = text;
+    for (size_t i = 0; i < n_cuts && rc == 0; i++) {
+        size_t n = cuts[i];
+        uint64_t piece_records = n_cuts == 1 ? records : count_lines(p, n);
         struct fl_buffer_block *blk = NULL;
         rc = fl_buffer_block_create(p, n, spec, source, piece_records, 0,
                                     &blk);
@@ -144,8 +172,9 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
             .source_kind = kind, .format = spec, .format_len = strlen(spec),
             .source = source, .source_len = strlen(source),
             .records = piece_records, .text = p, .text_len = n,
-            .key_list = p == text ? keys : NULL,
-            .n_keys = p == text ? n_keys : 0,
+            .key_list = i == 0 ? keys : NULL,
+            .n_keys = i == 0 ? n_keys : 0,
+            .piece = (unsigned)i, .pieces = (unsigned)n_cuts,
         };
         unsigned char hdr[FL_WALREC_HDR_SIZE];
         struct iovec iov[5];
@@ -157,11 +186,19 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
             break;
         }
         blk->wal_seq = last_seq;
-        fl_buffer_add(s->buffer, blk);
+        *tail = blk;
+        tail = &blk->next;
         p += n;
     }
+    if (rc == 0)
+        fl_buffer_add_list(s->buffer, list);
+    else
+        fl_buffer_block_free_list(list);
     pthread_mutex_unlock(&s->append_mu);
+    fl_free(cuts);
     fl_free(keybuf);
+    if (res->http_status != 200)
+        return rc;             /* already explained (413) */
     if (rc == 0 && last_seq > 0)
         rc = fl_wal_commit(s->wal, last_seq);
     if (rc == FL_EAGAIN) {

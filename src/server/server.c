@@ -161,11 +161,33 @@ publisher_main(void *arg)
 
 
 /* Replay context: records above the archive's WAL mark go back into the
- * buffer. */
+ * buffer, a request at a time -- the pieces of one request are collected
+ * and applied only when all are there (a request that failed half-way was
+ * answered with an error and must not come back partly). */
 struct replay {
-    struct fl_server *s;
-    uint64_t          published;
+    struct fl_server       *s;
+    uint64_t                published;
+    struct fl_buffer_block *pending, **tail;   /* pieces of one request */
+    unsigned                got, want;
+    uint64_t               *keys;              /* its dedupe keys */
+    size_t                  n_keys;
+    uint64_t                dropped;           /* torn requests skipped */
 };
+
+
+static void
+drop_pending(struct replay *r)
+{
+    if (r->got > 0)
+        r->dropped++;
+    fl_buffer_block_free_list(r->pending);
+    fl_free(r->keys);
+    r->pending = NULL;
+    r->tail = &r->pending;
+    r->keys = NULL;
+    r->n_keys = 0;
+    r->got = r->want = 0;
+}
 
 
 static int
@@ -185,12 +207,24 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
                 "record; skipped\n", (unsigned long long)seq);
         return FL_OK;
     }
-    /* Ids of everything still in the log, published or not: a sender's
-     * retry of those requests is recognised after a restart. */
-    for (size_t i = 0; i < rec.n_keys; i++)
-        fl_dedupe_add(r->s->dedupe, fl_walrec_key(&rec, i));
-    if (seq <= r->published)
-        return FL_OK;              /* already in the archive */
+    if (rec.piece == 0)
+        drop_pending(r);                      /* a new request begins */
+    else if (rec.piece != r->got || rec.pieces != r->want) {
+        drop_pending(r);                      /* an orphan piece */
+        r->dropped++;
+        return FL_OK;
+    }
+    if (rec.piece == 0) {
+        r->want = rec.pieces;
+        if (rec.n_keys > 0) {
+            r->keys = fl_calloc(rec.n_keys, sizeof *r->keys);
+            if (r->keys == NULL)
+                return FL_ENOMEM;
+            for (size_t i = 0; i < rec.n_keys; i++)
+                r->keys[i] = fl_walrec_key(&rec, i);
+            r->n_keys = rec.n_keys;
+        }
+    }
     format = rec.format ? fl_strndup(rec.format, rec.format_len) : NULL;
     source = fl_strndup(rec.source, rec.source_len);
     if ((rec.format && format == NULL) || source == NULL)
@@ -202,8 +236,24 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     fl_free(source);
     if (rc < 0)
         return rc;
-    fl_buffer_add(r->s->buffer, blk);
-    r->s->replayed += rec.records;
+    *r->tail = blk;
+    r->tail = &blk->next;
+    if (++r->got < r->want)
+        return FL_OK;
+
+    /* The whole request: remember its ids (a sender's retry is recognised
+     * after a restart, published or not), and buffer what the archive
+     * does not have yet. */
+    for (size_t i = 0; i < r->n_keys; i++)
+        fl_dedupe_add(r->s->dedupe, r->keys[i]);
+    if (seq > r->published) {
+        for (struct fl_buffer_block *b = r->pending; b != NULL; b = b->next)
+            r->s->replayed += b->records;
+        fl_buffer_add_list(r->s->buffer, r->pending);
+        r->pending = NULL;
+    }
+    r->got = 0;                               /* complete: not "dropped" */
+    drop_pending(r);
     return FL_OK;
 }
 
@@ -217,6 +267,7 @@ open_wal(struct fl_server *s, char *err, size_t errlen)
                                 : fl_fs_join(cfg->archive_dir, "_flowlake/wal");
     char *aerr = NULL;
     struct replay r = { .s = s };
+    r.tail = &r.pending;
     struct fl_wal_recovery rec;
     int rc;
 
@@ -252,6 +303,11 @@ open_wal(struct fl_server *s, char *err, size_t errlen)
         goto out;
     }
     rc = fl_wal_open(dir, &opts, replay_record, &r, &rec, &s->wal);
+    drop_pending(&r);              /* a torn request at the very end */
+    if (r.dropped > 0)
+        fprintf(stderr, "flowlake serve: skipped %llu incomplete request(s) "
+                "in the write-ahead log (they were answered with an error)\n",
+                (unsigned long long)r.dropped);
     if (rc < 0) {
         if (rc == FL_ECORRUPT && rec.checkpoint_damaged)
             snprintf(err, errlen, "the write-ahead log checkpoint in %s is "

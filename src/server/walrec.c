@@ -52,13 +52,16 @@ fl_walrec_encode(const struct fl_walrec *r, unsigned char *hdr,
                  unsigned char *keybuf, struct iovec iov[5])
 {
     if (r->format_len > 0xffff || r->source_len > 0xffff
-        || r->n_keys > 0xffffffffu)
+        || r->n_keys > 0xffffffffu || r->piece > 0xffff || r->pieces == 0
+        || r->pieces > 0xffff)
         return FL_ETOOBIG;
     memset(hdr, 0, FL_WALREC_HDR_SIZE);
     hdr[0] = 1;                                   /* version */
     put16(hdr + 4, r->source_kind);
     put16(hdr + 6, (unsigned)r->format_len);
     put16(hdr + 8, (unsigned)r->source_len);
+    put16(hdr + 10, r->piece);
+    put16(hdr + 24, r->pieces);
     put64(hdr + 12, r->records);
     for (int i = 0; i < 4; i++)
         hdr[20 + i] = (unsigned char)((uint64_t)r->n_keys >> (8 * i));
@@ -98,6 +101,10 @@ fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out)
         return FL_ECORRUPT;
     memset(out, 0, sizeof *out);
     out->source_kind = get16(p + 4);
+    out->piece = get16(p + 10);
+    out->pieces = get16(p + 24);
+    if (out->pieces == 0 || out->piece >= out->pieces)
+        return FL_ECORRUPT;
     out->records = get64(p + 12);
     const char *c = (const char *)p + FL_WALREC_HDR_SIZE;
     out->format = f ? c : NULL;

@@ -9,15 +9,20 @@
  *   offset 4   u16  source kind (enum fl_source_kind)
  *   offset 6   u16  length F of the format string (0 = default format)
  *   offset 8   u16  length S of the source description
- *   offset 10  u16  reserved, 0
+ *   offset 10  u16  piece: index of this record among the records of one
+ *                   request (0-based)
  *   offset 12  u64  records (accepted lines in the text)
  *   offset 20  u32  N: dedupe keys that follow (fl_dedupe_key of the
  *                   Firehose request id, or of CloudWatch Logs event ids)
- *   offset 24  u32  reserved, 0
+ *   offset 24  u32  pieces: how many records the request took
  *   offset 28  F bytes format, S bytes source, N * u64 keys, then the text
  *              (the rest of the payload)
  * The keys let a restarted server recognise retries of requests whose
- * records are still in the log.
+ * records are still in the log. A request too big for one record is split
+ * at line boundaries into consecutive records; replay applies a request
+ * only when all its pieces are there -- a request that failed half-way
+ * (say, the disk filled up) was answered with an error and must not come
+ * back partly.
  */
 #ifndef FL_WALREC_H
 #define FL_WALREC_H
@@ -39,6 +44,8 @@ struct fl_walrec {
     const unsigned char *keys; /* decode: n_keys little-endian u64 */
     const uint64_t *key_list;  /* encode: n_keys keys */
     size_t      n_keys;
+    unsigned    piece;         /* 0 .. pieces-1 */
+    unsigned    pieces;        /* >= 1 */
     const char *text;
     size_t      text_len;
 };

@@ -9,6 +9,8 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 ok()   { T_PASSED=$((T_PASSED + 1)); echo "ok   $1"; }
+# A check this machine cannot run (said, not counted).
+skip() { echo "SKIP $1: $2"; }
 fail() { T_FAILED=$((T_FAILED + 1)); echo "FAIL $1"; shift; [ $# -gt 0 ] && printf '  %s\n' "$@"; return 0; }
 
 # expect_eq NAME GOT WANT
