@@ -14,7 +14,9 @@
  * event ids, so that deduplication never drops any).
  *
  * usage: bench_ingest URL RECORDS [CLIENTS] [EVENTS_PER_RECORD]
- *                     [RECORDS_PER_REQUEST]
+ *                     [RECORDS_PER_REQUEST] [PROBE]
+ * PROBE 0 turns the freshness probe off (its queries re-parse the whole
+ * buffer, which costs the server CPU: run both ways to see how much).
  */
 #include "../src/core/fl_config.h"
 
@@ -227,7 +229,7 @@ int
 main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_ingest URL RECORDS [CLIENTS] [EVENTS_PER_RECORD] [RECORDS_PER_REQUEST]\n");
+        fprintf(stderr, "usage: bench_ingest URL RECORDS [CLIENTS] [EVENTS_PER_RECORD] [RECORDS_PER_REQUEST] [PROBE]\n");
         return 2;
     }
     url_base = argv[1];
@@ -235,6 +237,7 @@ main(int argc, char **argv)
     int clients = argc > 3 ? atoi(argv[3]) : 8;
     size_t events = argc > 4 ? strtoull(argv[4], NULL, 10) : 500;
     records_per_request = argc > 5 ? strtoull(argv[5], NULL, 10) : 10;
+    int with_probe = argc > 6 ? atoi(argv[6]) : 1;
     size_t per_request = events * records_per_request;
     n_requests = (total + per_request - 1) / per_request;
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -296,7 +299,8 @@ main(int argc, char **argv)
            (double)body_bytes / 1e6, now() - tb);
 
     pthread_t *th = calloc((size_t)clients, sizeof *th), pr;
-    pthread_create(&pr, NULL, probe, NULL);
+    if (with_probe)
+        pthread_create(&pr, NULL, probe, NULL);
     double t0 = now();
     for (int i = 0; i < clients; i++)
         pthread_create(&th[i], NULL, client, NULL);
@@ -304,7 +308,8 @@ main(int argc, char **argv)
         pthread_join(th[i], NULL);
     double secs = now() - t0;
     atomic_store(&done_sending, 1);
-    pthread_join(pr, NULL);
+    if (with_probe)
+        pthread_join(pr, NULL);
 
     qsort(latency, n_requests, sizeof *latency, cmp);
     qsort(fresh, n_fresh, sizeof *fresh, cmp);
