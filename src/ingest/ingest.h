@@ -40,12 +40,15 @@
  *     straight into a log line or a Firehose errorMessage.
  *
  * Memory: the decoder keeps its scratch buffers (decoded base64, inflated
- * gzip) between calls, so a server thread that reuses one decoder does not
- * allocate per payload beyond jansson's parse tree and ISA-L's inflate
- * state. Those buffers grow to the largest payload seen (at most the
- * limits) and are freed by fl_ingest_destroy(). jansson allocates with the
- * C library's malloc, outside fl_mem's accounting; its use is bounded by
- * max_json_mem instead.
+ * gzip, the JSON fast path's event table and decoded strings) between
+ * calls, so a server thread that reuses one decoder does not allocate per
+ * payload beyond jansson's parse tree and ISA-L's inflate state. Those
+ * buffers grow to the largest payload seen (at most the limits) and are
+ * freed by fl_ingest_destroy(). CloudWatch Logs JSON normally takes a fast
+ * path that builds no tree and allocates nothing per event (cwl_fast.c);
+ * jansson, which gets every document the fast path is not sure of, with
+ * the same results and messages, allocates with the C library's malloc,
+ * outside fl_mem's accounting; its use is bounded by max_json_mem instead.
  */
 #ifndef FL_INGEST_H
 #define FL_INGEST_H

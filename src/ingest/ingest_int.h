@@ -20,10 +20,15 @@
 #define FL_INGEST_PRINTF(a, b)
 #endif
 
+struct fl_cwl_fast_event;
+
 /* The decoder. Three scratch buffers, because a Lambda event inside a
  * Firehose record nests them: rec holds the record's decoded base64 (the
  * payload), gz the inflated payload, b64 the decoded awslogs.data -- each
- * is still needed while the next one is filled. */
+ * is still needed while the next one is filled. The JSON fast path
+ * (cwl_fast.c) adds two more that are used by one JSON document at a
+ * time: ev, where its events are found, and js, where strings with escapes
+ * (and ids and metadata, which must be NUL-terminated) are decoded. */
 struct fl_ingest {
     struct fl_ingest_limits lim;   /* defaults applied */
     char   *rec;                   /* fl_firehose_record_data() output */
@@ -32,6 +37,15 @@ struct fl_ingest {
     size_t  gz_cap;
     char   *b64;                   /* decoded awslogs.data */
     size_t  b64_cap;
+    struct fl_cwl_fast_event *ev;  /* fl_ingest_cwl_fast_scan() output */
+    size_t  ev_cap;                /* entries */
+    char   *js;                    /* decoded JSON strings */
+    size_t  js_cap;
+    int     json_slow;             /* set: CloudWatch Logs JSON always goes
+                                      through jansson (tests, the
+                                      differential fuzzer fuzz_cwl_fast) */
+    unsigned long long json_fast;  /* JSON documents the fast path took */
+    unsigned long long json_declined; /* ... and left to jansson */
 };
 
 /* ---- payload.c ------------------------------------------------------- */
@@ -68,6 +82,16 @@ int fl_ingest_reserve(char **buf, size_t *cap, size_t need);
 
 /* ---- ingest_json.c: bounded JSON loading ----------------------------- */
 
+/* The pre-scan's estimate of jansson's parse tree, per value (measured
+ * with jansson 2.14 on x86-64 glibc, malloc overhead included, rounded
+ * up). cwl_fast.c computes the same sum. */
+#define FL_INGEST_COST_OBJECT 256  /* json_object_t and its first buckets */
+#define FL_INGEST_COST_ARRAY  160
+#define FL_INGEST_COST_STRING 112  /* plus the length from the opening
+                                      quote to the closing one; keys cost
+                                      about the same */
+#define FL_INGEST_COST_SCALAR 56   /* integer, real, true, false, null */
+
 /* Scans p[0..len) for nesting deeper than lim->max_depth and for a parse
  * tree estimated over lim->max_json_mem (FL_ETOOBIG), then parses it with
  * jansson, duplicate keys rejected (FL_EPARSE "invalid JSON at line L,
@@ -88,5 +112,66 @@ int fl_ingest_json_ms(const json_t *v, int64_t *out);
  * or a string of digits), got <what v is>" and returns FL_EPARSE. */
 int fl_ingest_ms_error(struct fl_ingest_err *err, const char *path,
                        const json_t *v);
+
+/* ---- cwl_fast.c: the JSON fast path --------------------------------- */
+
+/* "Ask jansson": a verdict, not an error, so it is positive and cannot be
+ * mistaken for a line callback's (negative) return value. */
+#define FL_INGEST_FAST_DECLINE 1
+
+/* A JSON string as it stands in the text: its raw content between the
+ * quotes (escapes not decoded; valid UTF-8, escapes valid, no \u0000). */
+struct fl_json_str {
+    const char *p;
+    size_t      len;
+    int         esc;             /* contains a backslash escape */
+};
+
+/* One log event as the scanner found it; the strings point into the
+ * scanned text. */
+struct fl_cwl_fast_event {
+    const char   *id;            /* raw, as struct fl_json_str */
+    const char   *msg;
+    size_t        id_len;
+    size_t        msg_len;
+    int64_t       ts;            /* what fl_ingest_json_ms() gives */
+    unsigned char id_esc;
+    unsigned char msg_esc;
+};
+
+enum fl_cwl_fast_kind {
+    FL_CWL_FAST_DATA = 1,        /* DATA_MESSAGE: lines to emit */
+    FL_CWL_FAST_CONTROL,         /* CONTROL_MESSAGE */
+    FL_CWL_FAST_AWSLOGS          /* Lambda event: decode data */
+};
+
+struct fl_cwl_fast {
+    enum fl_cwl_fast_kind kind;
+    struct fl_json_str owner;    /* DATA only */
+    struct fl_json_str log_group;
+    struct fl_json_str log_stream;
+    size_t nevents;              /* DATA: d->ev[0 .. nevents) */
+    struct fl_json_str data;     /* AWSLOGS: awslogs.data */
+    size_t scratch_need;         /* bytes of d->js that decoding needs:
+                                    DATA, the metadata with their NULs and
+                                    the biggest event; AWSLOGS, data when
+                                    it has escapes */
+};
+
+/* Scans the JSON document p[0..len) (its first non-blank byte is '{') in
+ * one pass, without jansson, for json_payload() in payload.c. Returns 0
+ * when it is a CloudWatch Logs payload (in_awslogs: the inside of a Lambda
+ * event, which may not be one again) that the jansson path would accept
+ * with the same result: *out describes it, the events are in d->ev, and
+ * nothing has been emitted. Returns FL_INGEST_FAST_DECLINE for everything
+ * else -- errors, odd shapes, limits, no memory -- and the jansson path
+ * must then decide (cwl_fast.c lists the cases). Never sets an error. */
+int fl_ingest_cwl_fast_scan(struct fl_ingest *d, const char *p, size_t len,
+                            int in_awslogs, struct fl_cwl_fast *out);
+
+/* Decodes the raw content of a string that fl_ingest_cwl_fast_scan()
+ * validated into out (room for len bytes; decoded text is never longer)
+ * as jansson would. Returns the decoded length; no NUL is added. */
+size_t fl_ingest_json_unescape(const char *raw, size_t len, char *out);
 
 #endif /* FL_INGEST_INT_H */

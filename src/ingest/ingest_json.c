@@ -11,8 +11,9 @@
  * where strings start and end; everything else about the syntax is left to
  * jansson, which reports errors with a line and a column.
  *
- * The costs below were measured with jansson 2.14 on x86-64 glibc
- * (counting allocator, malloc overhead included) and rounded up.
+ * The costs (ingest_int.h) were measured with jansson 2.14 on x86-64
+ * glibc (counting allocator, malloc overhead included) and rounded up.
+ * cwl_fast.c adds up the same estimate, so keep the two in step.
  */
 #include "../core/fl_config.h"
 
@@ -22,10 +23,10 @@
 #include "../core/fl_error.h"
 #include "ingest_int.h"
 
-#define COST_OBJECT 256     /* json_object_t and its first hash buckets */
-#define COST_ARRAY  160
-#define COST_STRING 112     /* plus the length; keys cost about the same */
-#define COST_SCALAR 56      /* integer, real, true, false, null */
+#define COST_OBJECT FL_INGEST_COST_OBJECT
+#define COST_ARRAY  FL_INGEST_COST_ARRAY
+#define COST_STRING FL_INGEST_COST_STRING
+#define COST_SCALAR FL_INGEST_COST_SCALAR
 
 
 /* 1-based line and column of byte off in p. */

@@ -15,6 +15,14 @@
  * CloudWatch Logs payloads are checked in two passes: the first validates
  * every field of every event, the second hands the lines out, so that a
  * bad event 900 does not leave events 0..899 half-delivered.
+ *
+ * JSON documents first go to the fast path, json_fast(): cwl_fast.c's
+ * single-pass scanner finds the events without jansson, and the lines are
+ * handed out from the text itself (decoded into d->js when they contain
+ * escapes). The scanner only accepts what the jansson path below would
+ * accept with the same result; for anything else it declines before any
+ * line is emitted and the jansson path decides, so the errors are worded
+ * by the same code as before. d->json_slow turns the fast path off.
  */
 #include "../core/fl_config.h"
 
@@ -71,6 +79,8 @@ fl_ingest_destroy(struct fl_ingest *d)
     fl_free(d->rec);
     fl_free(d->gz);
     fl_free(d->b64);
+    fl_free(d->ev);
+    fl_free(d->js);
     fl_free(d);
 }
 
@@ -285,12 +295,14 @@ static int decode(struct run *r, const char *p, size_t len, int cwl_only,
                   int in_awslogs);
 
 
+static int awslogs_b64(struct run *r, const char *s, size_t n,
+                       size_t *out_len);
+
+
 /* {"awslogs": {"data": "<base64>"}}: decodes data into d->b64. */
 static int
 awslogs_data(struct run *r, const json_t *aw, size_t *out_len)
 {
-    struct fl_ingest *d = r->d;
-
     if (!json_is_object(aw)) {
         fl_ingest_errf(r->err, "awslogs: expected an object, got %s",
                        fl_ingest_json_type(aw));
@@ -306,8 +318,16 @@ awslogs_data(struct run *r, const json_t *aw, size_t *out_len)
                        fl_ingest_json_type(data));
         return FL_EPARSE;
     }
-    const char *s = json_string_value(data);
-    size_t n = json_string_length(data);
+    return awslogs_b64(r, json_string_value(data), json_string_length(data),
+                       out_len);
+}
+
+
+/* Decodes awslogs.data's base64 s[0..n) into d->b64 (both paths). */
+static int
+awslogs_b64(struct run *r, const char *s, size_t n, size_t *out_len)
+{
+    struct fl_ingest *d = r->d;
     size_t need = fl_base64_decoded_len(s, n);
     size_t cap = need < d->lim.max_inflated ? need : d->lim.max_inflated;
     int rc = fl_ingest_reserve(&d->b64, &d->b64_cap, cap);
@@ -322,11 +342,116 @@ awslogs_data(struct run *r, const json_t *aw, size_t *out_len)
 }
 
 
+/* The payload inside a Lambda event, decoded into d->b64 (n bytes). */
+static int
+awslogs_inner(struct run *r, size_t n)
+{
+    r->info.awslogs = 1;
+    int rc = decode(r, r->d->b64, n, 1, 1);
+    if (rc < 0 && !r->stopped)
+        fl_ingest_err_prefix(r->err, "awslogs.data");
+    return rc;
+}
+
+
+/* Copies or decodes a string the fast scanner found to o, adds a NUL, and
+ * returns the byte after it. */
+static char *
+put_str(char *o, const struct fl_json_str *s)
+{
+    size_t n = s->len;
+    if (s->esc)
+        n = fl_ingest_json_unescape(s->p, s->len, o);
+    else
+        memcpy(o, s->p, n);
+    o[n] = '\0';
+    return o + n + 1;
+}
+
+
+/* The fast path of json_payload() (cwl_fast.c): the same result without
+ * jansson, or FL_INGEST_FAST_DECLINE before anything is emitted or
+ * reported, when jansson must decide. */
+static int
+json_fast(struct run *r, const char *p, size_t len, int in_awslogs)
+{
+    struct fl_ingest *d = r->d;
+    struct fl_cwl_fast doc;
+    int rc;
+
+    if (fl_ingest_cwl_fast_scan(d, p, len, in_awslogs, &doc) != FL_OK
+        || fl_ingest_reserve(&d->js, &d->js_cap, doc.scratch_need) < 0) {
+        d->json_declined++;
+        return FL_INGEST_FAST_DECLINE;
+    }
+    d->json_fast++;
+
+    if (doc.kind == FL_CWL_FAST_CONTROL) {
+        r->info.kind = FL_INGEST_CWL_CONTROL;     /* as cwl() */
+        return FL_OK;
+    }
+    if (doc.kind == FL_CWL_FAST_AWSLOGS) {
+        const char *s = doc.data.p;
+        size_t n = doc.data.len, out_n = 0;
+        if (doc.data.esc) {
+            n = fl_ingest_json_unescape(s, n, d->js);
+            s = d->js;
+        }
+        if ((rc = awslogs_b64(r, s, n, &out_n)) < 0)
+            return rc;
+        return awslogs_inner(r, out_n);
+    }
+
+    /* DATA_MESSAGE: every event is valid, so emit as cwl() does. */
+    struct fl_cwl_meta meta;
+    char *o = d->js;
+    meta.owner = o;
+    o = put_str(o, &doc.owner);
+    meta.log_group = o;
+    o = put_str(o, &doc.log_group);
+    meta.log_stream = o;
+    char *ev_buf = put_str(o, &doc.log_stream);
+
+    r->info.kind = FL_INGEST_CWL_DATA;
+    for (size_t i = 0; i < doc.nevents; i++) {
+        const struct fl_cwl_fast_event *e = &d->ev[i];
+        struct fl_json_str id = { e->id, e->id_len, e->id_esc };
+        struct fl_ingest_line line = {
+            .p = e->msg,
+            .len = e->msg_len,
+            .line_no = (unsigned long long)i + 1,
+            .id = ev_buf,
+            .timestamp_ms = e->ts,
+            .cwl = &meta,
+        };
+        o = put_str(ev_buf, &id);
+        if (e->msg_esc) {
+            line.len = fl_ingest_json_unescape(e->msg, e->msg_len, o);
+            line.p = o;
+        }
+        /* As in cwl(); only an escaped newline can be there. */
+        while (line.len > 0 && (line.p[line.len - 1] == '\n'
+                                || line.p[line.len - 1] == '\r'))
+            line.len--;
+        if ((rc = emit(r, &line)) < 0)
+            return rc;
+    }
+    return FL_OK;
+}
+
+
 static int
 json_payload(struct run *r, const char *p, size_t len, int in_awslogs)
 {
     json_t *root = NULL;
-    int rc = fl_ingest_json_load(&r->d->lim, p, len, &root, r->err);
+    int rc;
+
+    if (!r->d->json_slow) {
+        rc = json_fast(r, p, len, in_awslogs);
+        if (rc != FL_INGEST_FAST_DECLINE)
+            return rc;
+    }
+    rc = fl_ingest_json_load(&r->d->lim, p, len, &root, r->err);
     if (rc < 0)
         return rc;
     if (!json_is_object(root)) {
@@ -345,10 +470,7 @@ json_payload(struct run *r, const char *p, size_t len, int in_awslogs)
         root = NULL;
         if (rc < 0)
             return rc;
-        r->info.awslogs = 1;
-        rc = decode(r, r->d->b64, n, 1, 1);
-        if (rc < 0 && !r->stopped)
-            fl_ingest_err_prefix(r->err, "awslogs.data");
+        return awslogs_inner(r, n);
     } else if (in_awslogs) {
         fl_ingest_errf(r->err, "not a CloudWatch Logs subscription"
                        " payload: the JSON object has no \"messageType\"");

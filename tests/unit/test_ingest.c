@@ -6,7 +6,9 @@
  * payloads, every envelope error with its exact message, limits) and
  * response bodies, CloudWatch Logs subscription payloads (DATA_MESSAGE
  * with numeric and string timestamps, CONTROL_MESSAGE, the Lambda awslogs
- * form, type errors, unknown messageType), and allocation failures.
+ * form, type errors, unknown messageType), the JSON fast path against the
+ * jansson path (escapes, \u escapes and surrogate pairs, timestamps, the
+ * fallback on odd shapes and limits), and allocation failures.
  * Every test ends with fl_mem_used() == 0; LeakSanitizer checks the rest.
  */
 #include "../../src/core/fl_config.h"
@@ -22,6 +24,7 @@
 #include "ingest/firehose.h"
 #include "ingest/gunzip.h"
 #include "ingest/ingest.h"
+#include "ingest/ingest_int.h"      /* json_slow, the fast-path counters */
 
 /* ==== fixtures ======================================================= */
 
@@ -1194,6 +1197,484 @@ test_cwl_type_errors(void)
 }
 
 
+/* ==== the JSON fast path (cwl_fast.c) ================================ */
+
+struct both {
+    int                   rc;
+    struct sink           s;
+    struct fl_ingest_err  err;
+    struct fl_ingest_info info;
+    int                   fast;       /* the fast path took the payload */
+};
+
+
+/* Decodes payload[0..len) twice, with the fast path allowed and forced
+ * onto jansson (json_slow), checks that both give the same return code,
+ * lines, error and info, and returns the first. stop_at as in struct
+ * sink. */
+static void
+decode_both(const struct fl_ingest_limits *lim, int cwl, const void *payload,
+            size_t len, int stop_at, struct both *out)
+{
+    static struct both slow;
+
+    for (int k = 0; k < 2; k++) {
+        struct both *b = k ? &slow : out;
+        struct fl_ingest *d = decoder(lim);
+        memset(b, 0, sizeof *b);
+        b->s.stop_at = stop_at;
+        b->s.stop_rc = -EIO;
+        d->json_slow = k;
+        b->rc = cwl ? fl_ingest_decode_cwl(d, payload, len, collect, &b->s,
+                                           &b->info, &b->err)
+                    : fl_ingest_decode(d, payload, len, collect, &b->s,
+                                       &b->info, &b->err);
+        b->fast = d->json_fast > 0;
+        CHECK(d->json_fast == 0 || d->json_declined == 0 || k == 0);
+        fl_ingest_destroy(d);
+    }
+    CHECK(!slow.fast);
+    CHECK_EQ_INT(out->rc, slow.rc);
+    CHECK_EQ_STR(out->s.buf, slow.s.buf);
+    CHECK_EQ_INT(out->s.calls, slow.s.calls);
+    if (out->rc < 0) {
+        CHECK_EQ_STR(out->err.msg, slow.err.msg);
+        CHECK_EQ_INT(out->err.record, slow.err.record);
+        CHECK_EQ_INT(out->err.line, slow.err.line);
+        CHECK_EQ_INT(out->err.column, slow.err.column);
+    } else {
+        CHECK_EQ_INT(out->info.kind, slow.info.kind);
+        CHECK_EQ_INT(out->info.gzip, slow.info.gzip);
+        CHECK_EQ_INT(out->info.awslogs, slow.info.awslogs);
+        CHECK_EQ_INT(out->info.lines, slow.info.lines);
+    }
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* decode_both() on a NUL-terminated payload, CWL only; checks which path
+ * took it (want_fast) and, when want is not NULL, the lines (rc 0) or the
+ * error message. */
+static void
+expect_both(const char *payload, int want_fast, int want_rc,
+            const char *want)
+{
+    static struct both b;
+    decode_both(NULL, 1, payload, strlen(payload), 0, &b);
+    if (b.fast != want_fast || b.rc != want_rc)
+        fprintf(stderr, "  payload: %s\n  msg: %s\n", payload, b.err.msg);
+    CHECK_EQ_INT(b.fast, want_fast);
+    CHECK_EQ_INT(b.rc, want_rc);
+    if (want != NULL)
+        CHECK_EQ_STR(b.rc == 0 ? b.s.buf : b.err.msg, want);
+}
+
+
+#define FHEAD "{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"1\"," \
+              " \"logGroup\": \"g\", \"logStream\": \"s\", \"logEvents\": ["
+#define FEV(msg) "{\"id\": \"7\", \"timestamp\": 5, \"message\": \"" msg "\"}"
+
+static void
+test_fast_escapes(void)
+{
+    /* The short escapes; a message may keep a "\n" inside, loses its
+     * trailing "\r\n"s; ids and metadata are decoded too. */
+    expect_both(FHEAD FEV("q\\\"b\\\\s\\/ \\b\\f|\\n|\\r|\\t end\\r\\n\\n")
+                ", " FEV("plain") "]}", 1, 0,
+                "1 7 5 1 g s: q\"b\\s/ \b\f|\n|\r|\t end\n"
+                "2 7 5 1 g s: plain\n");
+    expect_both("{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"\\u0031\\\"\","
+                " \"logGroup\": \"g\\/h\", \"logStream\": \"\\t\","
+                " \"logEvents\": [{\"id\": \"\\u0034\\u0032\", \"timestamp\":"
+                " 1, \"message\": \"" LINE1 "\"}]}", 1, 0,
+                "1 42 1 1\" g/h \t: " LINE1 "\n");
+    /* Whitespace everywhere JSON allows it, members in any order,
+     * unknown members (extractedFields) skipped. */
+    expect_both(" \r\n\t{ \"logEvents\" :\n[ { \"message\" : \"m\" ,"
+                " \"extractedFields\" : { \"a\" : [ 1 , -2 , true , false ,"
+                " null , \"x\" , { } , [ ] ] } , \"timestamp\" : \"3\" ,"
+                " \"id\" : \"i\" } ] , \"x\" : { \"y\" : \"z\" } ,"
+                " \"logStream\" : \"s\" , \"logGroup\" : \"g\" ,"
+                " \"owner\" : \"o\" , \"messageType\" : \"DATA_MESSAGE\" ,"
+                " \"subscriptionFilters\" : [ \"f\" , \"\\u00e9\" ] }\n ", 1, 0,
+                "1 i 3 o g s: m\n");
+    /* Empty strings, an empty message. */
+    expect_both("{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"\","
+                " \"logGroup\": \"\", \"logStream\": \"\", \"logEvents\":"
+                " [{\"id\": \"\", \"timestamp\": 0, \"message\": \"\"},"
+                " {\"id\": \"\", \"timestamp\": 0, \"message\": \"\\n\"}]}",
+                1, 0, "1  0   : \n2  0   : \n");
+    /* The fixtures of the other tests take the fast path. */
+    expect_both(CWL_DATA, 1, 0, CWL_DATA_OUT);
+    expect_both(CWL_CONTROL, 1, 0, "");
+    /* Bad escapes are jansson's to report. */
+    expect_both(FHEAD FEV("\\x") "]}", 0, FL_EPARSE,
+                "invalid JSON at line 1, column 137: invalid escape near"
+                " '\"\\x'");
+    expect_both(FHEAD FEV("\\u12G4") "]}", 0, FL_EPARSE, NULL);
+    expect_both(FHEAD FEV("tab\there") "]}", 0, FL_EPARSE,
+                "invalid JSON at line 1, column 138: control character 0x9"
+                " near '\"tab'");
+    expect_both(FHEAD FEV("x") "]}  \n", 1, 0, "1 7 5 1 g s: x\n");
+}
+
+
+static void
+test_fast_unicode(void)
+{
+    /* \u escapes to UTF-8 at every length boundary, upper and lower case
+     * hex, surrogate pairs; raw UTF-8 passes through. */
+    expect_both(FHEAD FEV("\\u0041\\u007f|\\u0080\\u00E9\\u07ff|\\u0800"
+                          "\\u20ac\\uffff|\\ud83d\\ude00\\uD834\\uDD1E"
+                          "\\udbff\\udfff|\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80")
+                "]}", 1, 0,
+                "1 7 5 1 g s: A\x7f|\xc2\x80\xc3\xa9\xdf\xbf|\xe0\xa0\x80"
+                "\xe2\x82\xac\xef\xbf\xbf|\xf0\x9f\x98\x80\xf0\x9d\x84\x9e"
+                "\xf4\x8f\xbf\xbf|\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\n");
+    /* What jansson refuses, with its words: lone surrogates, a high one
+     * followed by something else, NUL. */
+    expect_both(FHEAD FEV("a\\ud800b") "]}", 0, FL_EPARSE,
+                "invalid JSON at line 1, column 144: invalid Unicode"
+                " '\\uD800' near '\"a\\ud800b\"'");
+    expect_both(FHEAD FEV("\\udc00") "]}", 0, FL_EPARSE,
+                "invalid JSON at line 1, column 142: invalid Unicode"
+                " '\\uDC00' near '\"\\udc00\"'");
+    expect_both(FHEAD FEV("\\ud800\\u0041") "]}", 0, FL_EPARSE,
+                "invalid JSON at line 1, column 148: invalid Unicode"
+                " '\\uD800\\u0041' near '\"\\ud800\\u0041\"'");
+    expect_both(FHEAD FEV("\\ud83d") "]}", 0, FL_EPARSE, NULL);
+    expect_both(FHEAD FEV("a\\u0000b") "]}", 0, FL_EPARSE,
+                "invalid JSON at line 1, column 144: \\u0000 is not allowed"
+                " without JSON_ALLOW_NUL near '\"a\\u0000b\"'");
+    expect_both("{\"messageType\": \"DATA_MESSAGE\", \"x\": \"\\u0000\"}", 0,
+                FL_EPARSE, NULL);
+    /* Invalid raw UTF-8: an overlong form, an encoded surrogate, a stray
+     * continuation byte, a sequence cut by the closing quote. */
+    expect_both(FHEAD FEV("\xc0\xaf") "]}", 0, FL_EPARSE, NULL);
+    expect_both(FHEAD FEV("\xed\xa0\x80") "]}", 0, FL_EPARSE, NULL);
+    expect_both(FHEAD FEV("\x80") "]}", 0, FL_EPARSE, NULL);
+    expect_both(FHEAD FEV("\xe2\x82") "]}", 0, FL_EPARSE, NULL);
+    expect_both(FHEAD FEV("\xf4\x90\x80\x80") "]}", 0, FL_EPARSE, NULL);
+}
+
+
+static void
+test_fast_timestamps(void)
+{
+#define TS(t) "{\"id\": \"1\", \"timestamp\": " t ", \"message\": \"m\"}"
+    expect_both(FHEAD TS("0") ", " TS("1502360020000") ", "
+                TS("9223372036854775807") ", " TS("\"1502360021000\"") ", "
+                TS("\"0\"") ", " TS("\"9223372036854775807\"") ", "
+                TS("\"0001\"") "]}", 1, 0,
+                "1 1 0 1 g s: m\n2 1 1502360020000 1 g s: m\n"
+                "3 1 9223372036854775807 1 g s: m\n"
+                "4 1 1502360021000 1 g s: m\n5 1 0 1 g s: m\n"
+                "6 1 9223372036854775807 1 g s: m\n7 1 1 1 g s: m\n");
+    /* jansson's to decide: "-0" is 0 to it, "\u0031" is "1". */
+    expect_both(FHEAD TS("-0") "]}", 0, 0, "1 1 0 1 g s: m\n");
+    expect_both(FHEAD TS("\"\\u0031\"") "]}", 0, 0, "1 1 1 1 g s: m\n");
+    /* ... and its errors. */
+    static const char *const bad[] = {
+        TS("-1"), TS("1.0"), TS("1e3"), TS("1E3"), TS("-0.0"),
+        TS("9223372036854775808"), TS("01"), TS("\"\""), TS("\"-1\""),
+        TS("\"12a\""), TS("\"9223372036854775808\""),
+        TS("\"00000000000000000001\""), TS("\" 1\""), TS("null"),
+        TS("true"), TS("[1]"), TS("{}"), TS("+1"), TS("1 2"),
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct str p = { 0 };
+        str_cat(&p, FHEAD);
+        str_cat(&p, bad[i]);
+        str_cat(&p, "]}");
+        expect_both(p.p, 0, FL_EPARSE, NULL);
+        free(p.p);
+    }
+    expect_both(FHEAD TS("-5") "]}", 0, FL_EPARSE,
+                "logEvents[0].timestamp: expected milliseconds since the epoch"
+                " (an integer or a string of digits), got a negative"
+                " integer");
+#undef TS
+}
+
+
+/* Whatever is not the canonical shape goes to jansson, which gives
+ * today's result: the same errors word for word, and the same
+ * acceptance where the fast path is merely cautious. */
+static void
+test_fast_fallback_shapes(void)
+{
+    /* Errors: every one also in test_cwl_type_errors, plus more. */
+    static const char *const errors[] = {
+        "{\"messageType\": 5}",
+        "{\"messageType\": \"FOO_MESSAGE\", \"logEvents\": []}",
+        "{\"messageType\": \"DATA_MESSAGE\", \"logGroup\": \"g\","
+        " \"logStream\": \"s\", \"logEvents\": []}",
+        FHEAD "], \"owner\": \"2\"}",
+        FHEAD "], \"logEvents\": []}",
+        FHEAD "], \"x\": 1, \"x\": 2}",
+        FHEAD "], \"x\": {\"a\": 1, \"b\": {\"a\": 1}, \"a\": 2}}",
+        FHEAD "{\"id\": \"1\", \"id\": \"1\", \"timestamp\": 1,"
+        " \"message\": \"m\"}]}",
+        FHEAD "{\"id\": \"1\", \"timestamp\": 1, \"message\": \"m\","
+        " \"e\": [], \"e\": []}]}",
+        FHEAD "\"" LINE2 "\"]}",
+        FHEAD "{\"id\": 7, \"timestamp\": 1, \"message\": \"m\"}]}",
+        FHEAD "{\"timestamp\": 1, \"message\": \"m\"}]}",
+        FHEAD "{\"id\": \"1\", \"message\": \"m\"}]}",
+        FHEAD "{\"id\": \"1\", \"timestamp\": 1}]}",
+        FHEAD "{}]}",
+        FHEAD "{\"id\": \"1\", \"timestamp\": 1, \"message\": null}]}",
+        FHEAD "], \"subscriptionFilters\": \"f\"}",
+        FHEAD "], \"subscriptionFilters\": [\"f\", 2]}",
+        "{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"1\","
+        " \"logGroup\": \"g\", \"logStream\": \"s\", \"logEvents\": {}}",
+        "{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"1\","
+        " \"logGroup\": \"g\", \"logStream\": \"s\"}",
+        "{\"messageType\": \"DATA_MESSAGE\", \"owner\": null,"
+        " \"logGroup\": \"g\", \"logStream\": \"s\", \"logEvents\": []}",
+        "{\"foo\": 1}",
+        "{}",
+        "  \n{\"messageType\": ",
+        "{\"messageType\": \"DATA_MESSAGE\"} {}",
+        FHEAD "]} x",
+        FHEAD "]}\x01",
+        FHEAD "]",
+        FHEAD "],}",
+        FHEAD FEV("m") ",]}",
+        FHEAD "], \"n\": [1,]}",
+        FHEAD "], \"n\": tru}",
+        FHEAD "], \"n\": truex}",
+        FHEAD "], \"n\": 1x}",
+        FHEAD "], \"n\": -}",
+        FHEAD "], \"n\": 99999999999999999999}",
+        FHEAD "], \"n\": -99999999999999999999}",
+        FHEAD "], \"n\": 1.}",
+        FHEAD "], \"n\": 1e}",
+        FHEAD "], \"n\": .5}",
+        FHEAD "], \"n\": 1e99999}",
+        FHEAD "], 5: 1}",
+        FHEAD "] \"x\": 1}",
+        FHEAD "], \"x\" 1}",
+        FHEAD "], \"x\": 'a'}",
+        FHEAD "], \"k\\u0000\": 1}",
+        "{\"awslogs\": \"H4sI\"}",
+        "{\"awslogs\": {}}",
+        "{\"awslogs\": {\"data\": [\"H4sI\"]}}",
+        "{\"awslogs\": {\"data\": \"H4sI!AAA\"}}",
+        "{\"awslogs\": {\"data\": \"H4sIAAAA\"}}",
+        "{\"awslogs\": {\"data\": \"\", \"data\": \"\"}}",
+        "{\"awslogs\": {\"data\": \"\"}, \"awslogs\": {}}",
+        "{\"awslogs\": {\"data\": \"MiAxMjMK\"}}",
+    };
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+        static struct both b;
+        decode_both(NULL, 1, errors[i], strlen(errors[i]), 0, &b);
+        if (b.rc == 0)
+            fprintf(stderr, "  payload: %s\n", errors[i]);
+        CHECK(b.rc < 0);
+        /* Only the Lambda envelope is the fast path's; its data's errors
+         * come from the same code on both paths. */
+        CHECK(!b.fast || strncmp(errors[i], "{\"awslogs\"", 10) == 0);
+    }
+    /* Messages kept word for word (as in test_cwl_type_errors). */
+    expect_both(FHEAD "], \"x\": 1, \"x\": 2}", 0, FL_EPARSE,
+                "invalid JSON at line 1, column 109: duplicate object key"
+                " near '\"x\"'");
+    expect_both(FHEAD "{\"id\": \"1\", \"timestamp\": 1, \"message\":"
+                " null}]}", 0, FL_EPARSE,
+                "logEvents[0].message: expected a string, got null");
+
+    /* Accepted by jansson; the fast path declines, jansson takes it. */
+    expect_both("{\"messageType\": \"DATA\\u005fMESSAGE\", \"owner\": \"1\","
+                " \"logGroup\": \"g\", \"logStream\": \"s\", \"logEvents\":"
+                " [" FEV("m") "]}", 0, 0, "1 7 5 1 g s: m\n");
+    expect_both("{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"1\","
+                " \"log\\u0047roup\": \"g\", \"logStream\": \"s\","
+                " \"logEvents\": [" FEV("m") "]}", 0, 0, "1 7 5 1 g s: m\n");
+    expect_both(FHEAD FEV("m") "], \"r\": [1.5, -0.0, 1e300,"
+                " -9223372036854775808]}", 0, 0, "1 7 5 1 g s: m\n");
+    expect_both("{\"messageType\": \"CONTROL_MESSAGE\", \"logEvents\": 5,"
+                " \"owner\": null}", 0, 0, "");
+    expect_both("{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"1\","
+                " \"logGroup\": \"g\", \"logStream\": \"s\", \"awslogs\": 1,"
+                " \"logEvents\": [" FEV("m") "]}", 0, 0, "1 7 5 1 g s: m\n");
+    /* More unknown keys in one object than the fast path tracks. */
+    struct str p = { 0 };
+    str_cat(&p, FHEAD FEV("m") "], \"x\": {");
+    for (int i = 0; i < 70; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "%s\"k%d\": %d", i ? ", " : "", i, i);
+        str_cat(&p, k);
+    }
+    str_cat(&p, "}}");
+    expect_both(p.p, 0, 0, "1 7 5 1 g s: m\n");
+    /* ... and a duplicate among them. */
+    p.len -= 2;
+    str_cat(&p, ", \"k3\": 0}}");
+    expect_both(p.p, 0, FL_EPARSE, NULL);
+    free(p.p);
+}
+
+
+static void
+test_fast_limits(void)
+{
+    /* The fast path's parse-tree estimate is the pre-scan's to the byte:
+     * every max_json_mem around it gives the same verdict. */
+    const char *doc = CWL_DATA;
+    size_t first_ok = 0;
+    for (size_t mem = 4000; mem < 9000; mem++) {
+        struct fl_ingest_limits lim = { .max_json_mem = mem };
+        static struct both b;
+        decode_both(&lim, 1, doc, strlen(doc), 0, &b);
+        CHECK(b.rc == 0 || b.rc == FL_ETOOBIG);
+        CHECK_EQ_INT(b.fast, b.rc == 0);
+        if (b.rc == 0 && first_ok == 0)
+            first_ok = mem;
+        CHECK(b.rc == 0 || first_ok == 0);
+    }
+    CHECK(first_ok > 4000 && first_ok < 9000);
+    /* Depth: the document is 4 deep (extractedFields). */
+    for (int depth = 1; depth <= 6; depth++) {
+        struct fl_ingest_limits lim = { .max_depth = depth };
+        static struct both b;
+        decode_both(&lim, 1, doc, strlen(doc), 0, &b);
+        CHECK_EQ_INT(b.rc, depth >= 4 ? 0 : FL_ETOOBIG);
+        CHECK_EQ_INT(b.fast, depth >= 4);
+    }
+    /* Deeper than the fast path recurses: jansson's (up to max_depth). */
+    struct str p = { 0 };
+    str_cat(&p, FHEAD FEV("m") "], \"x\": ");
+    for (int i = 0; i < 20; i++)
+        str_cat(&p, "[");
+    for (int i = 0; i < 20; i++)
+        str_cat(&p, "]");
+    str_cat(&p, "}");
+    expect_both(p.p, 0, 0, "1 7 5 1 g s: m\n");
+    free(p.p);
+}
+
+
+static void
+test_fast_lambda_and_firehose(void)
+{
+    /* A Lambda event whose base64 has JSON-escaped slashes ("\/"), with
+     * an extra member. */
+    char *ev = lambda_event(CWL_DATA, 1);
+    struct str p = { 0 };
+    for (const char *c = ev; *c != '\0'; c++)
+        str_add(&p, *c == '/' ? "\\/" : c, *c == '/' ? 2 : 1);
+    p.len -= 2;
+    str_cat(&p, ", \"x\": [null]}}");
+    CHECK(strstr(p.p, "\\/") != NULL);
+    static struct both b;
+    decode_both(NULL, 1, p.p, p.len, 0, &b);
+    CHECK_EQ_INT(b.rc, 0);
+    CHECK_EQ_INT(b.fast, 1);
+    CHECK_EQ_STR(b.s.buf, CWL_DATA_OUT);
+    CHECK_EQ_INT(b.info.awslogs, 1);
+    free(p.p);
+    free(ev);
+
+    /* Inside a Firehose record, gzip'd: the fast path, same lines. */
+    size_t zl, bl;
+    unsigned char *z = gz(CWL_DATA, strlen(CWL_DATA), &zl);
+    const void *payloads[] = { z, CWL_CONTROL, "{\"messageType\": 1}" };
+    size_t lens[] = { zl, strlen(CWL_CONTROL), 18 };
+    char *body = firehose_body("f", payloads, lens, 3, &bl);
+    struct fl_ingest *d = decoder(NULL);
+    struct fl_firehose_req *req = NULL;
+    struct sink s = { .len = 0 };
+    CHECK_EQ_INT(fl_firehose_parse(d, body, bl, &req, NULL), 0);
+    decode_all(d, req, &s);
+    CHECK_EQ_INT(d->json_fast, 2);
+    CHECK_EQ_INT(d->json_declined, 1);
+    struct str want = { 0 };
+    str_cat(&want, "[0] cwl-data gzip\n");
+    str_cat(&want, CWL_DATA_OUT);
+    str_cat(&want, "[1] cwl-control\n[2] error: records[2].data: messageType:"
+            " expected a string, got an integer\n");
+    CHECK_EQ_STR(s.buf, want.p);
+    free(want.p);
+    fl_firehose_destroy(req);
+    fl_ingest_destroy(d);
+    free(body);
+    free(z);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_fast_many_events_and_stop(void)
+{
+    /* More events than the event array's first size; the decoder reused
+     * for a smaller payload after a bigger one. */
+    struct str p = { 0 };
+    str_cat(&p, "{\"messageType\": \"DATA_MESSAGE\", \"owner\": \"1\","
+            " \"logGroup\": \"g\", \"logStream\": \"s\", \"logEvents\": [");
+    for (int i = 0; i < 600; i++) {
+        char e[96];
+        snprintf(e, sizeof e, "%s{\"id\":\"%d\",\"timestamp\":%d,"
+                 "\"message\":\"%s%d\"}", i ? "," : "", i, i,
+                 i % 7 ? "" : "\\t", i);
+        str_cat(&p, e);
+    }
+    str_cat(&p, "]}");
+    static struct both b;
+    decode_both(NULL, 1, p.p, p.len, 0, &b);
+    CHECK_EQ_INT(b.rc, 0);
+    CHECK_EQ_INT(b.fast, 1);
+    CHECK_EQ_INT(b.info.lines, 600);
+    CHECK(strstr(b.s.buf, "\n600 599 599 1 g s: 599\n") != NULL);
+
+    struct fl_ingest *d = decoder(NULL);
+    struct sink s = { .len = 0 };
+    CHECK_EQ_INT(fl_ingest_decode_cwl(d, p.p, p.len, NULL, NULL, NULL, NULL),
+                 0);
+    CHECK_EQ_INT(fl_ingest_decode_cwl(d, CWL_DATA, strlen(CWL_DATA), collect,
+                                      &s, NULL, NULL), 0);
+    CHECK_EQ_STR(s.buf, CWL_DATA_OUT);
+    CHECK_EQ_INT(d->json_fast, 2);
+    fl_ingest_destroy(d);
+
+    /* The callback stops the decode at the same line on both paths. */
+    for (int stop = 1; stop <= 3; stop++) {
+        decode_both(NULL, 1, p.p, p.len, stop, &b);
+        CHECK_EQ_INT(b.rc, -EIO);
+        CHECK_EQ_INT(b.s.calls, stop);
+        CHECK_EQ_STR(b.err.msg, "stopped by the line callback: Input/output"
+                     " error");
+    }
+    free(p.p);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* Out of memory for the fast path's buffers: jansson (which does not
+ * allocate through fl_mem) takes the payload, with the same result. */
+static void
+test_fast_alloc_failure_falls_back(void)
+{
+    for (uint64_t nth = 1; nth <= 2; nth++) {
+        struct fl_ingest *d = decoder(NULL);
+        struct sink s = { .len = 0 };
+        fl_mem_fail_after(nth);
+        int rc = fl_ingest_decode(d, CWL_DATA, strlen(CWL_DATA), collect, &s,
+                                  NULL, NULL);
+        fl_mem_fail_after(0);
+        CHECK_EQ_INT(rc, 0);
+        CHECK_EQ_STR(s.buf, CWL_DATA_OUT);
+        CHECK_EQ_INT(d->json_fast, 0);
+        CHECK_EQ_INT(d->json_declined, 1);
+        fl_ingest_destroy(d);
+    }
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+#undef FHEAD
+#undef FEV
+
+
 /* ==== text payloads and the classifier =============================== */
 
 static void
@@ -1427,6 +1908,14 @@ FL_TEST_MAIN(
     FL_TEST(test_cwl_lambda_awslogs),
     FL_TEST(test_cwl_unknown_message_type),
     FL_TEST(test_cwl_type_errors),
+    FL_TEST(test_fast_escapes),
+    FL_TEST(test_fast_unicode),
+    FL_TEST(test_fast_timestamps),
+    FL_TEST(test_fast_fallback_shapes),
+    FL_TEST(test_fast_limits),
+    FL_TEST(test_fast_lambda_and_firehose),
+    FL_TEST(test_fast_many_events_and_stop),
+    FL_TEST(test_fast_alloc_failure_falls_back),
     FL_TEST(test_text_payloads),
     FL_TEST(test_callback_stop),
     FL_TEST(test_firehose_response),
