@@ -43,14 +43,15 @@ struct gather {
     enum fl_source_kind kind;
     char     *text;
     size_t    len, cap;
-    uint64_t *keys;
+    uint64_t *keys;          /* dedupe keys: event ids, then the request id */
+    size_t   *key_line;      /* for an event key: offset of its line */
     size_t    n_keys, cap_keys;
     uint64_t  duplicates;
 };
 
 
 static int
-add_key(struct gather *g, uint64_t key)
+add_key(struct gather *g, uint64_t key, size_t line_off)
 {
     if (g->n_keys == g->cap_keys) {
         size_t ncap = g->cap_keys ? g->cap_keys * 2 : 64;
@@ -58,9 +59,58 @@ add_key(struct gather *g, uint64_t key)
         if (p == NULL)
             return FL_ENOMEM;
         g->keys = p;
+        size_t *q = fl_realloc(g->key_line, ncap * sizeof *q);
+        if (q == NULL)
+            return FL_ENOMEM;
+        g->key_line = q;
         g->cap_keys = ncap;
     }
+    g->key_line[g->n_keys] = line_off;
     g->keys[g->n_keys++] = key;
+    return FL_OK;
+}
+
+
+/* Drops the lines of events already taken, checking all the request's
+ * event ids under one lock. Lines without an id (text records) stay. */
+static int
+drop_duplicates(struct gather *g)
+{
+    if (g->n_keys == 0)
+        return FL_OK;
+    unsigned char *found = fl_malloc(g->n_keys);
+    if (found == NULL)
+        return FL_ENOMEM;
+    if (fl_dedupe_contains_many(g->s->dedupe, g->keys, g->n_keys, found) == 0) {
+        fl_free(found);
+        return FL_OK;
+    }
+    /* Rewrite the text in place, skipping the lines of found events;
+     * keyed lines are in text order, so one forward pass does. */
+    size_t r = 0, w = 0, k = 0, kw = 0;
+    while (r < g->len) {
+        const char *nl = memchr(g->text + r, '\n', g->len - r);
+        size_t end = nl ? (size_t)(nl - g->text) + 1 : g->len;
+        int drop = 0;
+        if (k < g->n_keys && g->key_line[k] == r) {
+            drop = found[k];
+            if (!drop) {
+                g->keys[kw] = g->keys[k];
+                g->key_line[kw++] = w;
+            } else {
+                g->duplicates++;
+            }
+            k++;
+        }
+        if (!drop) {
+            memmove(g->text + w, g->text + r, end - r);
+            w += end - r;
+        }
+        r = end;
+    }
+    g->len = w;
+    g->n_keys = kw;
+    fl_free(found);
     return FL_OK;
 }
 
@@ -70,12 +120,7 @@ on_line(void *ctx, const struct fl_ingest_line *line)
 {
     struct gather *g = ctx;
     if (line->id != NULL) {
-        uint64_t key = fl_dedupe_key(line->id, strlen(line->id));
-        if (fl_dedupe_contains(g->s->dedupe, key)) {
-            g->duplicates++;
-            return FL_OK;
-        }
-        int rc = add_key(g, key);
+        int rc = add_key(g, fl_dedupe_key(line->id, strlen(line->id)), g->len);
         if (rc < 0)
             return rc;
     }
@@ -99,6 +144,7 @@ gather_free(struct gather *g)
 {
     fl_free(g->text);
     fl_free(g->keys);
+    fl_free(g->key_line);
 }
 
 
@@ -252,8 +298,12 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
             atomic_fetch_add(&st->rejected, 1);
         }
     }
+    if ((rc = drop_duplicates(&g)) < 0) {
+        ret = firehose_reply(c, 503, rid, "out of memory");
+        goto out;
+    }
     atomic_fetch_add(&st->duplicates, g.duplicates);
-    if ((rc = add_key(&g, rkey)) < 0) {
+    if ((rc = add_key(&g, rkey, g.len)) < 0) {
         ret = firehose_reply(c, 503, rid, "out of memory");
         goto out;
     }
@@ -264,8 +314,7 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
         ret = firehose_reply(c, (unsigned)res.http_status, rid, res.error);
         goto out;
     }
-    for (size_t i = 0; i < g.n_keys; i++)
-        fl_dedupe_add(s->dedupe, g.keys[i]);
+    fl_dedupe_add_many(s->dedupe, g.keys, g.n_keys);
     ret = firehose_reply(c, 200, rid, NULL);
 out:
     gather_free(&g);
@@ -310,6 +359,10 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
     struct fl_ingest_result res;
     memset(&res, 0, sizeof res);
     res.http_status = 200;
+    if ((rc = drop_duplicates(&g)) < 0) {
+        ret = fl_http_reply_error(c, 503, "out of memory");
+        goto done;
+    }
     if (info.kind != FL_INGEST_CWL_CONTROL && g.len > 0) {
         /* (A CONTROL_MESSAGE, or only events already taken, is simply
          * acknowledged.) */
@@ -321,8 +374,7 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
         ret = fl_http_reply_error(c, (unsigned)res.http_status, res.error);
         goto done;
     }
-    for (size_t i = 0; i < g.n_keys; i++)
-        fl_dedupe_add(s->dedupe, g.keys[i]);
+    fl_dedupe_add_many(s->dedupe, g.keys, g.n_keys);
     int m = snprintf(out, sizeof out,
                      "{\"accepted\":%llu,\"rejected\":%llu,\"duplicates\":%llu}\n",
                      (unsigned long long)res.accepted,

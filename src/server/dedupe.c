@@ -115,10 +115,10 @@ fl_dedupe_contains(struct fl_dedupe *d, uint64_t key)
 }
 
 
-void
-fl_dedupe_add(struct fl_dedupe *d, uint64_t key)
+/* Under d->mu. */
+static void
+add_locked(struct fl_dedupe *d, uint64_t key)
 {
-    pthread_mutex_lock(&d->mu);
     size_t i = find(d, key);
     if (d->table[i] != key) {
         if (d->count == d->capacity) {
@@ -131,7 +131,40 @@ fl_dedupe_add(struct fl_dedupe *d, uint64_t key)
         d->ring[(d->head + d->count) % d->capacity] = key;
         d->count++;
     }
+}
+
+
+void
+fl_dedupe_add(struct fl_dedupe *d, uint64_t key)
+{
+    pthread_mutex_lock(&d->mu);
+    add_locked(d, key);
     pthread_mutex_unlock(&d->mu);
+}
+
+
+void
+fl_dedupe_add_many(struct fl_dedupe *d, const uint64_t *keys, size_t n)
+{
+    pthread_mutex_lock(&d->mu);
+    for (size_t i = 0; i < n; i++)
+        add_locked(d, keys[i]);
+    pthread_mutex_unlock(&d->mu);
+}
+
+
+size_t
+fl_dedupe_contains_many(struct fl_dedupe *d, const uint64_t *keys, size_t n,
+                        unsigned char *found)
+{
+    size_t hits = 0;
+    pthread_mutex_lock(&d->mu);
+    for (size_t i = 0; i < n; i++) {
+        found[i] = d->table[find(d, keys[i])] == keys[i];
+        hits += found[i];
+    }
+    pthread_mutex_unlock(&d->mu);
+    return hits;
 }
 
 

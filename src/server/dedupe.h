@@ -27,4 +27,11 @@ int  fl_dedupe_contains(struct fl_dedupe *d, uint64_t key);
 void fl_dedupe_add(struct fl_dedupe *d, uint64_t key);
 size_t fl_dedupe_size(struct fl_dedupe *d);
 
+/* The same for many keys under one lock (a request's thousand event ids
+ * would otherwise take the lock a thousand times). contains_many sets
+ * found[i] and returns how many were found. */
+size_t fl_dedupe_contains_many(struct fl_dedupe *d, const uint64_t *keys,
+                               size_t n, unsigned char *found);
+void   fl_dedupe_add_many(struct fl_dedupe *d, const uint64_t *keys, size_t n);
+
 #endif /* FL_DEDUPE_H */

@@ -84,6 +84,9 @@ expect_eq "POST /cwl gzip'd DATA_MESSAGE" "$(post /cwl cw1.gz)" \
     '200 {"accepted":4,"rejected":0,"duplicates":0}'
 expect_eq "POST /cwl same events again: duplicates, nothing added" "$(post /cwl cw1.gz)" \
     '200 {"accepted":0,"rejected":0,"duplicates":4}'
+cwl 3555000000000000000000000000000000000000000000000 5 | gzip -c > cw2.gz
+expect_eq "POST /cwl with 4 old events and 1 new: only the new one is taken" "$(post /cwl cw2.gz)" \
+    '200 {"accepted":1,"rejected":0,"duplicates":4}'
 printf '{"awslogs":{"data":"%s"}}' "$(cwl 3556000000000000000000000000000000000000000000000 2 | gzip -c | b64)" > lambda.json
 expect_eq "POST /cwl Lambda event form" "$(post /cwl lambda.json)" \
     '200 {"accepted":2,"rejected":0,"duplicates":0}'
@@ -101,7 +104,7 @@ kill -TERM "$PID"; wait "$PID"; st=$?
 expect_status "SIGTERM exits 0" 0 $st
 expect_eq "archive holds each record once" \
     "$(q "SELECT interface_id, count(*) FROM flow_logs GROUP BY 1 ORDER BY 1")" \
-"eni-cw,9
+"eni-cw,10
 eni-fh,2
 eni-gz,1"
 finish

@@ -72,6 +72,12 @@ test_dedupe_bounded(void)
     for (uint64_t k = 2001; k <= 3000; k++)
         CHECK(fl_dedupe_contains(d, k * 7919));
     fl_dedupe_add(d, 3000 * 7919);    /* present: no-op */
+    uint64_t some[4] = { 2999 * 7919, 5, 3000 * 7919, 6 };
+    unsigned char found[4];
+    CHECK_EQ_INT(fl_dedupe_contains_many(d, some, 4, found), 2);
+    CHECK(found[0] && !found[1] && found[2] && !found[3]);
+    fl_dedupe_add_many(d, some, 4);
+    CHECK_EQ_INT(fl_dedupe_contains_many(d, some, 4, found), 4);
     CHECK_EQ_INT(fl_dedupe_size(d), 1000);
     CHECK(fl_dedupe_key("abc", 3) == fl_dedupe_key("abc", 3));
     CHECK(fl_dedupe_key("abc", 3) != fl_dedupe_key("abd", 3));
