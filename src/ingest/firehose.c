@@ -9,6 +9,12 @@
  * 48 MiB of decoded data at once, and a bad record does not hide the good
  * ones. The parsed request keeps jansson's tree, which owns copies of the
  * strings, so the body can be freed after parsing.
+ *
+ * A canonical body (firehose_fast.c) skips jansson: the fast scan finds
+ * the requestId, the timestamp and the records' data in one pass, and the
+ * request keeps a copy of those strings only, each NUL-terminated as
+ * jansson's are, in the same allocation as itself. d->firehose_slow turns
+ * the fast path off.
  */
 #include "../core/fl_config.h"
 
@@ -22,12 +28,60 @@
 #include "ingest_int.h"
 
 struct fl_firehose_req {
-    json_t     *root;          /* owns every string below */
+    json_t     *root;          /* owns every string below; NULL when the
+                                  fast path parsed the body */
     json_t     *records;       /* borrowed from root */
     const char *request_id;
     int64_t     timestamp;     /* -1 when absent */
     size_t      n;
+    struct fl_firehose_fast_rec *rec; /* fast path: record i's data is
+                                  bytes[rec[i].off ..], rec[i].len bytes
+                                  and a NUL; owned */
+    char       *bytes;         /* fast path: the strings, right after this
+                                  struct in its allocation */
 };
+
+
+/* The fast path: 0 and *out, or FL_INGEST_FAST_DECLINE (nothing to free,
+ * err untouched) when jansson must decide. */
+static int
+parse_fast(const struct fl_ingest *d, const char *body, size_t len,
+           struct fl_firehose_req **out)
+{
+    struct fl_firehose_fast f;
+
+    if (fl_firehose_fast_scan(d, body, len, &f) != FL_OK)
+        return FL_INGEST_FAST_DECLINE;
+    if (f.bytes > SIZE_MAX - sizeof(struct fl_firehose_req)) {
+        fl_free(f.rec);
+        return FL_INGEST_FAST_DECLINE;
+    }
+    struct fl_firehose_req *req = fl_malloc(sizeof *req + f.bytes);
+    if (req == NULL) {
+        fl_free(f.rec);
+        return FL_INGEST_FAST_DECLINE;
+    }
+    char *b = (char *)(req + 1);
+    memcpy(b, body + f.id_off, f.id_len);
+    b[f.id_len] = '\0';
+    size_t o = f.id_len + 1;
+    for (size_t i = 0; i < f.n; i++) {
+        struct fl_firehose_fast_rec *r = &f.rec[i];
+        memcpy(b + o, body + r->off, r->len);
+        b[o + r->len] = '\0';
+        r->off = o;
+        o += r->len + 1;
+    }
+    req->root = NULL;
+    req->records = NULL;
+    req->request_id = b;
+    req->timestamp = f.timestamp;
+    req->n = f.n;
+    req->rec = f.rec;
+    req->bytes = b;
+    *out = req;
+    return FL_OK;
+}
 
 
 static int
@@ -85,6 +139,8 @@ fl_firehose_parse(const struct fl_ingest *d, const char *body, size_t len,
 
     if (err == NULL)
         err = &dummy;
+    if (!d->firehose_slow && parse_fast(d, body, len, out) == FL_OK)
+        return FL_OK;
     rc = fl_ingest_json_load(lim, body, len, &root, err);
     if (rc < 0)
         return rc;
@@ -168,7 +224,15 @@ fl_firehose_destroy(struct fl_firehose_req *req)
     if (req == NULL)
         return;
     json_decref(req->root);
+    fl_free(req->rec);
     fl_free(req);
+}
+
+
+int
+fl_firehose_req_is_fast(const struct fl_firehose_req *req)
+{
+    return req->root == NULL;
 }
 
 
@@ -197,6 +261,11 @@ void
 fl_firehose_record_b64(const struct fl_firehose_req *req, size_t i,
                        const char **out, size_t *out_len)
 {
+    if (req->root == NULL) {
+        *out = req->bytes + req->rec[i].off;
+        *out_len = req->rec[i].len;
+        return;
+    }
     const json_t *data = json_object_get(json_array_get(req->records, i),
                                          "data");
     *out = json_string_value(data);

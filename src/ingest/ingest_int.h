@@ -46,6 +46,10 @@ struct fl_ingest {
                                       differential fuzzer fuzz_cwl_fast) */
     unsigned long long json_fast;  /* JSON documents the fast path took */
     unsigned long long json_declined; /* ... and left to jansson */
+    int     firehose_slow;         /* set: Firehose request bodies always
+                                      go through jansson (tests, the
+                                      differential fuzzer
+                                      fuzz_firehose_fast) */
 };
 
 /* ---- payload.c ------------------------------------------------------- */
@@ -173,5 +177,45 @@ int fl_ingest_cwl_fast_scan(struct fl_ingest *d, const char *p, size_t len,
  * validated into out (room for len bytes; decoded text is never longer)
  * as jansson would. Returns the decoded length; no NUL is added. */
 size_t fl_ingest_json_unescape(const char *raw, size_t len, char *out);
+
+/* ---- firehose_fast.c: the Firehose request fast path --------------- */
+
+/* Where a string's raw content is (what is between its quotes): an offset
+ * into the scanned text, or, once fl_firehose_parse() has copied it, into
+ * the request's own bytes. */
+struct fl_firehose_fast_rec {
+    size_t off;
+    size_t len;
+};
+
+struct fl_firehose_fast {
+    size_t  id_off;              /* requestId, 1..FL_FIREHOSE_MAX_REQUEST_ID
+                                    bytes of printable ASCII */
+    size_t  id_len;
+    int64_t timestamp;           /* -1 when absent */
+    size_t  n;                   /* records */
+    struct fl_firehose_fast_rec *rec; /* n entries (fl_malloc'd, the
+                                    caller's to fl_free; NULL when n is 0):
+                                    each record's data, printable ASCII
+                                    without escapes */
+    size_t  bytes;               /* id_len + 1 + the sum of (len + 1) over
+                                    the records: the strings with a NUL
+                                    after each */
+};
+
+/* Scans the Firehose request body p[0..len) in one pass, without jansson,
+ * with d's limits. Returns 0 when it is a canonical request that
+ * fl_firehose_parse()'s jansson path would accept with the same requestId,
+ * timestamp and records: *out describes it. Returns
+ * FL_INGEST_FAST_DECLINE for everything else -- errors, escapes, odd
+ * shapes, limits, no memory (firehose_fast.c lists the cases) -- and the
+ * jansson path must then decide. Never sets an error. */
+int fl_firehose_fast_scan(const struct fl_ingest *d, const char *p,
+                          size_t len, struct fl_firehose_fast *out);
+
+/* Whether the fast path parsed req (firehose.c; for the tests and the
+ * differential fuzzer fuzz_firehose_fast). */
+struct fl_firehose_req;
+int fl_firehose_req_is_fast(const struct fl_firehose_req *req);
 
 #endif /* FL_INGEST_INT_H */

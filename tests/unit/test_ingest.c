@@ -8,7 +8,9 @@
  * with numeric and string timestamps, CONTROL_MESSAGE, the Lambda awslogs
  * form, type errors, unknown messageType), the JSON fast path against the
  * jansson path (escapes, \u escapes and surrogate pairs, timestamps, the
- * fallback on odd shapes and limits), and allocation failures.
+ * fallback on odd shapes and limits), the Firehose request fast path
+ * against the jansson path (canonical bodies, every decline, the limits to
+ * the byte), and allocation failures.
  * Every test ends with fl_mem_used() == 0; LeakSanitizer checks the rest.
  */
 #include "../../src/core/fl_config.h"
@@ -1677,6 +1679,275 @@ test_fast_alloc_failure_falls_back(void)
 
 /* ==== text payloads and the classifier =============================== */
 
+/* ==== the Firehose request fast path ================================= */
+
+/* Parses body[0..len) twice, with the fast path allowed and forced onto
+ * jansson (firehose_slow), from a copy of the body freed right after
+ * parsing (firehose.h: the request owns what it needs). Checks that both
+ * give the same return code and error, or the same requestId, timestamp,
+ * records (base64 bytes, NUL-terminated, and their decoding), and that
+ * the first took the fast path iff want_fast. len ZLEN: strlen(body).
+ * Returns the return code. */
+#define ZLEN ((size_t)-1)
+
+static int
+parse_both(const struct fl_ingest_limits *lim, const char *body, size_t len,
+           int want_fast, const char *want_msg)
+{
+    struct fl_firehose_req *req[2] = { NULL, NULL };
+    struct fl_ingest_err err[2];
+    struct fl_ingest *d[2];
+    int rc[2];
+
+    if (len == ZLEN)
+        len = strlen(body);
+    for (int k = 0; k < 2; k++) {
+        char *copy = malloc(len + 1);
+        CHECK(copy != NULL);
+        memcpy(copy, body, len);
+        d[k] = decoder(lim);
+        d[k]->firehose_slow = k;
+        memset(&err[k], 0, sizeof err[k]);
+        rc[k] = fl_firehose_parse(d[k], copy, len, &req[k], &err[k]);
+        free(copy);
+    }
+    if ((rc[0] == 0 && fl_firehose_req_is_fast(req[0])) != want_fast)
+        fprintf(stderr, "  body: %.*s\n  msg: %s\n", (int)len, body,
+                err[1].msg);
+    CHECK_EQ_INT(rc[0] == 0 && fl_firehose_req_is_fast(req[0]), want_fast);
+    CHECK_EQ_INT(rc[0], rc[1]);
+    if (rc[0] < 0) {
+        CHECK(req[0] == NULL && req[1] == NULL);
+        CHECK_EQ_STR(err[0].msg, err[1].msg);
+        CHECK_EQ_INT(err[0].record, err[1].record);
+        CHECK_EQ_INT(err[0].line, err[1].line);
+        CHECK_EQ_INT(err[0].column, err[1].column);
+        if (want_msg != NULL)
+            CHECK_EQ_STR(err[0].msg, want_msg);
+    } else {
+        CHECK(!fl_firehose_req_is_fast(req[1]));
+        CHECK_EQ_STR(fl_firehose_request_id(req[0]),
+                     fl_firehose_request_id(req[1]));
+        CHECK_EQ_INT(fl_firehose_timestamp(req[0]),
+                     fl_firehose_timestamp(req[1]));
+        CHECK_EQ_INT(fl_firehose_nrecords(req[0]),
+                     fl_firehose_nrecords(req[1]));
+        for (size_t i = 0; i < fl_firehose_nrecords(req[0]); i++) {
+            const char *b[2];
+            size_t bn[2];
+            const void *v[2];
+            size_t vn[2];
+            int vrc[2];
+            for (int k = 0; k < 2; k++) {
+                fl_firehose_record_b64(req[k], i, &b[k], &bn[k]);
+                CHECK(b[k][bn[k]] == '\0');
+            }
+            CHECK_EQ_INT(bn[0], bn[1]);
+            CHECK(memcmp(b[0], b[1], bn[0]) == 0);
+            for (int k = 0; k < 2; k++) {
+                vrc[k] = fl_firehose_record_data(d[k], req[k], i, &v[k],
+                                                 &vn[k], &err[k]);
+            }
+            CHECK_EQ_INT(vrc[0], vrc[1]);
+            if (vrc[0] == 0) {
+                CHECK_EQ_INT(vn[0], vn[1]);
+                CHECK(vn[0] == 0 || memcmp(v[0], v[1], vn[0]) == 0);
+            } else {
+                CHECK_EQ_STR(err[0].msg, err[1].msg);
+            }
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        fl_firehose_destroy(req[k]);
+        fl_ingest_destroy(d[k]);
+    }
+    CHECK_EQ_INT(fl_mem_used(), 0);
+    return rc[0];
+}
+
+
+static int
+parse_both_str(const char *body, int want_fast, const char *want_msg)
+{
+    return parse_both(NULL, body, strlen(body), want_fast, want_msg);
+}
+
+
+static void
+test_firehose_fast_canonical(void)
+{
+    /* What Firehose sends, compact and pretty, keys in any order. */
+    CHECK_EQ_INT(parse_both_str(
+        "{\"requestId\":\"ed4acda5-034f-9f42-bba1-f29aea6d7d8f\","
+        "\"timestamp\":1578090901599,\"records\":[{\"data\":\"aGVsbG8=\"},"
+        "{\"data\":\"d29ybGQ=\"},{\"data\":\"\"}]}", 1, NULL), 0);
+    CHECK_EQ_INT(parse_both_str(
+        " {\n  \"records\" : [ { \"data\" : \"aGk=\" } ,\r\n\t{\"data\":"
+        "\"!!not base64\"} ] ,\n  \"requestId\" : \"r\" ,"
+        " \"timestamp\" : 0 }\n\n", 1, NULL), 0);
+    /* No timestamp (-1), no records, the largest timestamp. */
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"r\",\"records\":[]}", 1,
+                                NULL), 0);
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"r\",\"timestamp\":"
+                                "9223372036854775807,\"records\":[]}", 1,
+                                NULL), 0);
+
+    /* Many records (the position array grows), and the body of an
+     * existing test. */
+    struct str s = { 0 };
+    str_cat(&s, "{\"requestId\":\"many\",\"records\":[");
+    for (int i = 0; i < 1000; i++) {
+        char rec[64];
+        snprintf(rec, sizeof rec, "%s{\"data\":\"%s\"}", i ? "," : "",
+                 i % 3 ? "TElORQ==" : "");
+        str_cat(&s, rec);
+    }
+    str_cat(&s, "]}");
+    CHECK_EQ_INT(parse_both(NULL, s.p, s.len, 1, NULL), 0);
+    free(s.p);
+    const void *payloads[] = { LINE1 "\n" LINE2 "\n", LINE2 };
+    size_t lens[] = { strlen(LINE1) + strlen(LINE2) + 2, strlen(LINE2) };
+    size_t bl;
+    char *body = firehose_body("f", payloads, lens, 2, &bl);
+    CHECK_EQ_INT(parse_both(NULL, body, bl, 1, NULL), 0);
+    free(body);
+}
+
+
+static void
+test_firehose_fast_declines(void)
+{
+    /* Accepted by jansson, but not canonical: escapes, UTF-8, the string
+     * form of the timestamp, unknown keys. */
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"a\\/b\",\"records\":[]}",
+                                0, NULL), 0);
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"r\",\"records\":"
+                                "[{\"data\":\"aGk\\u003d\"}]}", 0, NULL), 0);
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"\xc3\xa9t\xc3\xa9\","
+                                "\"records\":[]}", 0, NULL), 0);
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"r\",\"timestamp\":"
+                                "\"1578090901599\",\"records\":[]}", 0,
+                                NULL), 0);
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"r\",\"x\":[1,{}],"
+                                "\"records\":[]}", 0, NULL), 0);
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"r\",\"records\":"
+                                "[{\"data\":\"aGk=\",\"x\":null}]}", 0,
+                                NULL), 0);
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"r\",\"timestamp\":-0,"
+                                "\"records\":[]}", 0, NULL), 0);
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"r\",\"records\":[],"
+                                "\"re\\u0063ords\":1}", 0, NULL), FL_EPARSE);
+
+    /* Errors: each declined and worded by the jansson path. */
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "{}",
+        "{\"requestId\":\"r\",\"records\":[]",
+        "{\"requestId\":\"r\",\"records\":[]} x",
+        "{\"requestId\":\"r\",\"records\":[]}\0",
+        "{\"requestId\":\"r\" \"records\":[]}",
+        "{\"requestId\":\"r\",\"records\":[],}",
+        "{\"requestId\":\"r\",\"records\":[{\"data\":\"a\"},]}",
+        "{\"requestId\":\"r\",\"requestId\":\"s\",\"records\":[]}",
+        "{\"requestId\":\"r\",\"records\":[],\"records\":[]}",
+        "{\"requestId\":\"r\",\"records\":[{\"data\":\"a\",\"data\":\"b\"}]}",
+        "{\"records\":[]}",
+        "{\"requestId\":\"r\"}",
+        "{\"requestId\":\"\",\"records\":[]}",
+        "{\"requestId\":7,\"records\":[]}",
+        "{\"requestId\":\"r\",\"records\":{}}",
+        "{\"requestId\":\"r\",\"records\":[7]}",
+        "{\"requestId\":\"r\",\"records\":[{}]}",
+        "{\"requestId\":\"r\",\"records\":[{\"data\":null}]}",
+        "{\"requestId\":\"r\",\"records\":[{\"data\":\"a\tb\"}]}",
+        "{\"requestId\":\"r\",\"records\":[{\"data\":\"\xff\"}]}",
+        "{\"requestId\":\"r\",\"timestamp\":-1,\"records\":[]}",
+        "{\"requestId\":\"r\",\"timestamp\":1.5,\"records\":[]}",
+        "{\"requestId\":\"r\",\"timestamp\":1e3,\"records\":[]}",
+        "{\"requestId\":\"r\",\"timestamp\":01,\"records\":[]}",
+        "{\"requestId\":\"r\",\"timestamp\":9223372036854775808,"
+        "\"records\":[]}",
+        "{\"requestId\":\"r\",\"timestamp\":null,\"records\":[]}",
+        "{\"requestId\":\"r\",\"timestamp\":12x,\"records\":[]}",
+        "{\"requestId\":\"r\",\"records\":[{\"data\":\"a\\q\"}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t n = strlen(bad[i]);
+        if (i == 5)
+            n++;                /* the NUL after the body */
+        CHECK(parse_both(NULL, bad[i], n, 0, NULL) < 0);
+    }
+    CHECK_EQ_INT(parse_both_str("{\"requestId\":\"r\",\"records\":"
+                                "[{\"data\":7}]}", 0, "records[0].data:"
+                                " expected a string, got an integer"),
+                 FL_EPARSE);
+
+    /* The longest requestId, and one byte more. */
+    struct str s = { 0 };
+    str_cat(&s, "{\"requestId\":\"");
+    for (int i = 0; i < FL_FIREHOSE_MAX_REQUEST_ID; i++)
+        str_cat(&s, "i");
+    str_cat(&s, "\",\"records\":[]}");
+    CHECK_EQ_INT(parse_both(NULL, s.p, s.len, 1, NULL), 0);
+    s.len = 0;
+    str_cat(&s, "{\"requestId\":\"");
+    for (int i = 0; i <= FL_FIREHOSE_MAX_REQUEST_ID; i++)
+        str_cat(&s, "i");
+    str_cat(&s, "\",\"records\":[]}");
+    CHECK_EQ_INT(parse_both(NULL, s.p, s.len, 0, NULL), FL_EPARSE);
+    free(s.p);
+}
+
+
+static void
+test_firehose_fast_limits(void)
+{
+    struct fl_ingest_limits lim = { .max_records = 3,
+                                    .max_record_bytes = 6 };
+    /* 6 bytes decoded: 8 characters of base64, no more. */
+    CHECK_EQ_INT(parse_both(&lim, "{\"requestId\":\"r\",\"records\":["
+                            "{\"data\":\"\"},{\"data\":\"QUJDREVG\"},"
+                            "{\"data\":\"QQ==\"}]}", ZLEN, 1, NULL), 0);
+    CHECK_EQ_INT(parse_both(&lim, "{\"requestId\":\"r\",\"records\":["
+                            "{\"data\":\"QUJDREVGR\"}]}", ZLEN, 0,
+                            "records[0].data: 9 characters of base64,"
+                            " over the limit of 8 (6 bytes decoded)"),
+                 FL_ETOOBIG);
+    CHECK_EQ_INT(parse_both(&lim, "{\"requestId\":\"r\",\"records\":["
+                            "{\"data\":\"\"},{\"data\":\"\"},{\"data\":\"\"},"
+                            "{\"data\":\"\"}]}", ZLEN, 0,
+                            "records: 4 records, over the limit of 3"),
+                 FL_ETOOBIG);
+    lim.max_record_bytes = 7;     /* not a multiple of 3: 12 characters */
+    CHECK_EQ_INT(parse_both(&lim, "{\"requestId\":\"r\",\"records\":["
+                            "{\"data\":\"QUJDREVGRw==\"}]}", ZLEN, 1, NULL),
+                 0);
+
+    /* Depth: the records' objects are at level 3. */
+    static const char one[] =
+        "{\"requestId\":\"r\",\"timestamp\":5,\"records\":[{\"data\":\"QQ==\"}]}";
+    lim.max_depth = 2;
+    CHECK_EQ_INT(parse_both(&lim, one, strlen(one), 0, NULL), FL_ETOOBIG);
+    lim.max_depth = 3;
+    CHECK_EQ_INT(parse_both(&lim, one, strlen(one), 1, NULL), 0);
+
+    /* The parse-tree estimate, to the byte: object 256, 4 keys and 2
+     * strings (112 + length + 1 each), a scalar 56, an array 160, a record
+     * object 256. */
+    size_t est = 256 + (112 + 10) + (112 + 2) + (112 + 10) + 56
+                 + (112 + 8) + 160 + 256 + (112 + 5) + (112 + 5);
+    lim.max_depth = 0;
+    lim.max_json_mem = est;
+    CHECK_EQ_INT(parse_both(&lim, one, strlen(one), 1, NULL), 0);
+    lim.max_json_mem = est - 1;
+    CHECK_EQ_INT(parse_both(&lim, one, strlen(one), 0,
+                            "JSON document too large to parse: its parse"
+                            " tree would take more than 1439 bytes"),
+                 FL_ETOOBIG);
+}
+
+
 static void
 test_text_payloads(void)
 {
@@ -1916,6 +2187,9 @@ FL_TEST_MAIN(
     FL_TEST(test_fast_lambda_and_firehose),
     FL_TEST(test_fast_many_events_and_stop),
     FL_TEST(test_fast_alloc_failure_falls_back),
+    FL_TEST(test_firehose_fast_canonical),
+    FL_TEST(test_firehose_fast_declines),
+    FL_TEST(test_firehose_fast_limits),
     FL_TEST(test_text_payloads),
     FL_TEST(test_callback_stop),
     FL_TEST(test_firehose_response),
