@@ -149,42 +149,6 @@ hex4(const unsigned char *p, const unsigned char *end)
 }
 
 
-/* Length of the valid UTF-8 sequence at s[0..n) that starts with a byte
- * >= 0x80, 0 if invalid: jansson's utf8_check_first/_full (no overlong
- * forms, no surrogates, nothing above U+10FFFF). */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned lo = 0x80, hi = 0xbf;
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < len; k++)
-        if (s[k] < 0x80 || s[k] > 0xbf)
-            return 0;
-    return len;
-}
-
-
 /* Validates the escape at *qp (a backslash) as jansson decodes it and
  * moves past it; a surrogate pair is one escape. Declines on \u0000 (a
  * NUL jansson refuses), a lone low surrogate, and a high surrogate not
@@ -269,7 +233,7 @@ string(struct scan *s, struct fl_json_str *out)
         } else if (*q < 0x20) {
             return DECLINE;
         } else {
-            size_t n = utf8_seq(q, (size_t)(end - q));
+            size_t n = fl_ingest_utf8_seq(q, (size_t)(end - q));
             if (n == 0)
                 return DECLINE;
             q += n;

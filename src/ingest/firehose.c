@@ -336,43 +336,6 @@ fl_firehose_record_decode(struct fl_ingest *d,
 
 /* ==== responses ====================================================== */
 
-/* Length of the valid UTF-8 sequence at s[0..n), 0 if invalid (overlong
- * forms, surrogates and code points above U+10FFFF are invalid, as they
- * are to jansson). */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < len; k++)
-        if (s[k] < 0x80 || s[k] > 0xbf)
-            return 0;
-    return len;
-}
-
-
 /* Copies s into out (cap bytes, NUL-terminated), replacing each byte that
  * does not start a valid UTF-8 sequence with '?' and stopping before a
  * character that would not fit. Returns the length written. */
@@ -383,7 +346,7 @@ utf8_clean(const char *s, char *out, size_t cap)
     size_t n = strlen(s), i = 0, o = 0;
 
     while (i < n) {
-        size_t k = utf8_seq(p + i, n - i);
+        size_t k = fl_ingest_utf8_seq(p + i, n - i);
         if (k == 0) {
             if (o + 1 >= cap)
                 break;

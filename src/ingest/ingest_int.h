@@ -218,4 +218,8 @@ int fl_firehose_fast_scan(const struct fl_ingest *d, const char *p,
 struct fl_firehose_req;
 int fl_firehose_req_is_fast(const struct fl_firehose_req *req);
 
+/* Length of the valid UTF-8 sequence at s[0..n) (1 for ASCII), 0 when it
+ * is not one jansson would accept (ingest_json.c). */
+size_t fl_ingest_utf8_seq(const unsigned char *s, size_t n);
+
 #endif /* FL_INGEST_INT_H */

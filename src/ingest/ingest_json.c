@@ -192,3 +192,41 @@ fl_ingest_ms_error(struct fl_ingest_err *err, const char *path,
                    " integer or a string of digits), got %s", path, what);
     return FL_EPARSE;
 }
+
+
+/* Length of the valid UTF-8 sequence at s[0..n) (1 for ASCII), 0 if
+ * invalid: jansson's utf8_check_first/_full -- no overlong forms, no
+ * surrogates, nothing above U+10FFFF. Shared by the fast scanners and the
+ * response writer so that all three agree with jansson. */
+size_t
+fl_ingest_utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k < len; k++)
+        if (s[k] < 0x80 || s[k] > 0xbf)
+            return 0;
+    return len;
+}
