@@ -124,18 +124,8 @@ on_line(void *ctx, const struct fl_ingest_line *line)
         if (rc < 0)
             return rc;
     }
-    if (g->len + line->len + 1 > g->cap) {
-        size_t ncap = (g->cap + line->len + 1) * 2;
-        char *p = fl_realloc(g->text, ncap);
-        if (p == NULL)
-            return FL_ENOMEM;
-        g->text = p;
-        g->cap = ncap;
-    }
-    memcpy(g->text + g->len, line->p, line->len);
-    g->text[g->len + line->len] = '\n';
-    g->len += line->len + 1;
-    return FL_OK;
+    return fl_server_append_line(&g->text, &g->len, &g->cap, line->p,
+                                 line->len);
 }
 
 

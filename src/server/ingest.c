@@ -59,9 +59,9 @@ gunzip(const char *body, size_t len, uint64_t max, char **out,
 }
 
 
-/* Appends a line and its newline to an output text being built. */
-static int
-append_line(char **text, size_t *len, size_t *cap, const char *p, size_t n)
+int
+fl_server_append_line(char **text, size_t *len, size_t *cap, const char *p,
+                      size_t n)
 {
     if (*len + n + 1 > *cap) {
         size_t ncap = (*cap + n + 1) * 2;
@@ -320,14 +320,15 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
             if (!filtered) {
                 /* First reject: from now on keep an explicit copy. */
                 filtered = 1;
-                if (append_line(&good, &good_len, &good_cap, text_start,
-                                (size_t)(p - text_start)) < 0)
+                if (fl_server_append_line(&good, &good_len, &good_cap,
+                                          text_start,
+                                          (size_t)(p - text_start)) < 0)
                     goto nomem;
                 if (good_len > 0)
-                    good_len--;   /* append_line added a newline */
+                    good_len--;   /* the prefix had its newline already */
             }
         } else if (filtered && prc == 0) {
-            if (append_line(&good, &good_len, &good_cap, p, n) < 0)
+            if (fl_server_append_line(&good, &good_len, &good_cap, p, n) < 0)
                 goto nomem;
         }
         p = nl ? nl + 1 : end;

@@ -100,6 +100,11 @@ struct fl_ingest_result {
  * validates every line (bad ones go to the errors folder), writes the good
  * ones to the WAL -- with the dedupe keys of the request, if any -- waits
  * until durable, buffers them and fills res. */
+/* Appends n bytes at p and a newline to a growing text (*text, *len,
+ * *cap). Returns 0 or FL_ENOMEM (the text is unchanged then). */
+int  fl_server_append_line(char **text, size_t *len, size_t *cap,
+                           const char *p, size_t n);
+
 void fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                       const char *source, const char *body, size_t len,
                       const char *format_spec, const uint64_t *keys,
