@@ -25,7 +25,9 @@ enum kind {
     K_ADDR,        /* HOST:PORT */
     K_SIZE,        /* bytes with an optional unit */
     K_DURATION,    /* seconds with an optional unit */
-    K_COUNT        /* plain integer */
+    K_COUNT,       /* plain integer */
+    K_BOOL,        /* true/false, yes/no, on/off, 1/0 (stored as 1/0) */
+    K_CHOICE       /* one of the words in `choices` */
 };
 
 struct key {
@@ -36,6 +38,7 @@ struct key {
     uint64_t    min, max;      /* for sizes, durations, counts */
     const char *def;           /* default, as written in a file */
     const char *doc;           /* one line for `config defaults` */
+    const char *choices;       /* K_CHOICE: "a|b|c" */
 };
 
 #define OFF(f) offsetof(struct fl_config, f)
@@ -45,43 +48,63 @@ struct key {
 
 static const struct key keys[] = {
     { "server", "listen", K_ADDR, OFF(listen), 0, 0, "127.0.0.1:8080",
-      "address and port the HTTP server listens on" },
+      "address and port the HTTP server listens on", NULL },
     { "server", "threads", K_COUNT, OFF(threads), 1, 256, "4",
-      "HTTP worker threads" },
+      "HTTP worker threads", NULL },
     { "server", "tls_cert", K_STRING, OFF(tls_cert), 0, 0, "",
-      "PEM certificate; with tls_key, serve HTTPS (Firehose requires it)" },
+      "PEM certificate; with tls_key, serve HTTPS (Firehose requires it)", NULL },
     { "server", "tls_key", K_STRING, OFF(tls_key), 0, 0, "",
-      "PEM private key for tls_cert" },
+      "PEM private key for tls_cert", NULL },
     { "server", "max_body", K_SIZE, OFF(max_body), 1 * KiB, 1 * GiB, "64MiB",
-      "largest request body accepted (Firehose sends at most 64 MiB); larger is 413" },
+      "largest request body accepted (Firehose sends at most 64 MiB); larger is 413", NULL },
     { "server", "max_decompressed", K_SIZE, OFF(max_decompressed), 1 * KiB,
       16 * GiB, "512MiB",
-      "largest decompressed size of one request; a gzip bomb is refused with 413" },
+      "largest decompressed size of one request; a gzip bomb is refused with 413", NULL },
     { "server", "max_line", K_SIZE, OFF(max_line), 64, 1 * GiB, "64KiB",
-      "longest flow-log line; longer lines are rejected" },
+      "longest flow-log line; longer lines are rejected", NULL },
     { "firehose", "access_key", K_STRING, OFF(access_key), 0, 0, "",
-      "X-Amz-Firehose-Access-Key required on POST /firehose; empty = not checked" },
+      "X-Amz-Firehose-Access-Key required on POST /firehose; empty = not checked", NULL },
     { "archive", "dir", K_STRING, OFF(archive_dir), 0, 0, "./flowlake-data",
-      "archive folder (Parquet files, errors, bookkeeping)" },
+      "archive folder (Parquet files, errors, bookkeeping)", NULL },
     { "archive", "buffer_interval", K_DURATION, OFF(buffer_interval), 1,
       86400, "900s",
-      "publish buffered records at least this often (Firehose: 60-900 s)" },
+      "publish buffered records at least this often (Firehose: 60-900 s)", NULL },
     { "archive", "buffer_size", K_SIZE, OFF(buffer_size), 1 * KiB, 16 * GiB,
-      "128MiB", "publish when this much flow-log text is buffered" },
+      "128MiB", "publish when this much flow-log text is buffered", NULL },
     { "wal", "dir", K_STRING, OFF(wal_dir), 0, 0, "",
-      "write-ahead log folder; empty = ARCHIVE/_flowlake/wal" },
+      "write-ahead log folder; empty = ARCHIVE/_flowlake/wal", NULL },
     { "wal", "max_size", K_SIZE, OFF(wal_max_size), 1 * MiB, 1024 * GiB,
-      "4GiB", "write-ahead log ceiling on disk; when full, ingestion answers 503" },
+      "4GiB", "write-ahead log ceiling on disk; when full, ingestion answers 503", NULL },
     { "wal", "segment_size", K_SIZE, OFF(wal_segment_size), 64 * KiB, 4 * GiB,
-      "64MiB", "size at which a write-ahead log segment is rolled" },
+      "64MiB", "size at which a write-ahead log segment is rolled", NULL },
     { "watch", "dir", K_STRING, OFF(watch_dir), 0, 0, "",
-      "folder watched for new .log/.log.gz files; empty = none" },
+      "folder watched for new .log/.log.gz files; empty = none", NULL },
     { "watch", "interval", K_DURATION, OFF(watch_interval), 1, 86400, "5s",
-      "how often the watched folder is scanned" },
+      "how often the watched folder is scanned", NULL },
     { "query", "timeout", K_DURATION, OFF(query_timeout), 1, 86400, "30s",
-      "longest a query over HTTP may run" },
+      "longest a query over HTTP may run", NULL },
     { "query", "memory_limit", K_STRING, OFF(query_memory_limit), 0, 0, "1GB",
-      "DuckDB memory limit for queries over HTTP" },
+      "DuckDB memory limit for queries over HTTP", NULL },
+    { "metrics", "file", K_STRING, OFF(metrics_file), 0, 0, "",
+      "metrics file: CREATE METRIC statements (docs/metrics.md); empty = built-in metrics only", NULL },
+    { "metrics", "defaults", K_BOOL, OFF(metrics_defaults), 0, 1, "true",
+      "run the built-in metrics rejected_tcp_packets, rejected_packets_by_protocol and records_in", NULL },
+    { "metrics", "window", K_DURATION, OFF(metrics_window), 1, 86400, "900s",
+      "window length of a metric whose GROUP BY names no TUMBLE/STEP", NULL },
+    { "metrics", "time", K_CHOICE, OFF(metrics_time), 0, 0, "start",
+      "time a record's window is chosen by when a metric does not say: start, end or arrival",
+      "start|end|arrival" },
+    { "metrics", "allowed_lateness", K_DURATION, OFF(metrics_lateness), 0,
+      7 * 86400, "900s",
+      "watermark = highest event time seen - this; a window is final once the watermark passes its end", NULL },
+    { "metrics", "distinct_exact_limit", K_COUNT,
+      OFF(metrics_distinct_exact), 16, 1000000, "1024",
+      "COUNT(DISTINCT x) is exact up to this many values per group, a HyperLogLog beyond", NULL },
+    { "metrics", "max_groups", K_COUNT, OFF(metrics_max_groups), 1,
+      UINT64_C(1000000000), "2000000",
+      "open groups per metric; rows of new groups beyond it are counted as dropped", NULL },
+    { "metrics", "persist_interval", K_DURATION, OFF(metrics_persist), 1, 3600,
+      "5s", "how often window state and final values are written to disk", NULL },
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -199,6 +222,8 @@ kind_hint(enum kind k)
     case K_SIZE:     return "a size such as 512KiB, 64MiB or 1GiB";
     case K_DURATION: return "a duration such as 30s, 15m or 1h";
     case K_COUNT:    return "a whole number";
+    case K_BOOL:     return "true or false";
+    case K_CHOICE:
     case K_STRING:   break;
     }
     return "text";
@@ -223,6 +248,42 @@ known_section(const char *section)
     for (size_t i = 0; i < N_KEYS; i++) {
         if (strcmp(keys[i].section, section) == 0)
             return 1;
+    }
+    return 0;
+}
+
+
+/* true/false, yes/no, on/off, 1/0. */
+static int
+parse_bool(const char *s, uint64_t *out)
+{
+    static const char *const yes[] = { "true", "yes", "on", "1" };
+    static const char *const no[] = { "false", "no", "off", "0" };
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(s, yes[i]) == 0) {
+            *out = 1;
+            return FL_OK;
+        }
+        if (strcmp(s, no[i]) == 0) {
+            *out = 0;
+            return FL_OK;
+        }
+    }
+    return FL_ECONFIG;
+}
+
+
+/* Whether value is one of the '|'-separated words of choices. */
+static int
+is_choice(const char *choices, const char *value)
+{
+    size_t n = strlen(value);
+    for (const char *p = choices; *p != '\0';) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && n > 0 && memcmp(p, value, n) == 0)
+            return 1;
+        p += len + (bar != NULL);
     }
     return 0;
 }
@@ -265,6 +326,23 @@ apply(struct fl_config *cfg, const struct key *k, const char *value,
             rc = FL_ECONFIG;
         break;
     }
+    case K_BOOL:
+        rc = parse_bool(value, &v);
+        break;
+    case K_CHOICE:
+        if (!is_choice(k->choices, value)) {
+            snprintf(err, errlen, "%s.%s: '%s' is not one of %s", k->section,
+                     k->name, value, k->choices);
+            return FL_ECONFIG;
+        }
+        char *copy = fl_strdup(value);
+        if (copy == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return FL_ENOMEM;
+        }
+        fl_free(*str_field(cfg, k));
+        *str_field(cfg, k) = copy;
+        return FL_OK;
     }
     if (rc < 0) {
         snprintf(err, errlen, "%s.%s: '%s' is not %s", k->section, k->name,
@@ -281,6 +359,22 @@ apply(struct fl_config *cfg, const struct key *k, const char *value,
     }
     *num_field(cfg, k) = v;
     return FL_OK;
+}
+
+
+static void
+free_section(struct fl_config_section *sec)
+{
+    for (size_t i = 0; i < sec->n; i++) {
+        fl_free(sec->keys[i]);
+        fl_free(sec->values[i]);
+    }
+    fl_free(sec->keys);
+    fl_free(sec->values);
+    fl_free(sec->lines);
+    fl_free(sec->name);
+    fl_free(sec->file);
+    memset(sec, 0, sizeof *sec);
 }
 
 
@@ -304,11 +398,17 @@ void
 fl_config_free(struct fl_config *cfg)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
-        if (keys[i].kind == K_STRING || keys[i].kind == K_ADDR) {
+        if (keys[i].kind == K_STRING || keys[i].kind == K_ADDR
+            || keys[i].kind == K_CHOICE) {
             fl_free(*str_field(cfg, &keys[i]));
             *str_field(cfg, &keys[i]) = NULL;
         }
     }
+    for (size_t i = 0; i < cfg->n_alarm_sections; i++)
+        free_section(&cfg->alarm_sections[i]);
+    fl_free(cfg->alarm_sections);
+    cfg->alarm_sections = NULL;
+    cfg->n_alarm_sections = 0;
 }
 
 
@@ -375,11 +475,78 @@ read_line(char *str, int num, void *stream)
 }
 
 
+/* Prefix of the sections that define alarms: [alarm.NAME]. */
+#define ALARM_SECTION "alarm."
+
+
+/* Keeps one key of an [alarm.NAME] section, in a section entry of its own
+ * (a section that appears twice continues the first). */
+static void
+add_alarm_key(struct load *ld, const char *name, const char *key,
+              const char *value)
+{
+    struct fl_config *cfg = ld->cfg;
+    struct fl_config_section *sec = NULL;
+    for (size_t i = 0; i < cfg->n_alarm_sections; i++)
+        if (strcmp(cfg->alarm_sections[i].name, name) == 0)
+            sec = &cfg->alarm_sections[i];
+    if (sec == NULL) {
+        struct fl_config_section *p = fl_realloc(cfg->alarm_sections,
+                (cfg->n_alarm_sections + 1) * sizeof *p);
+        if (p == NULL) {
+            ld->oom = 1;
+            return;
+        }
+        cfg->alarm_sections = p;
+        sec = &p[cfg->n_alarm_sections];
+        memset(sec, 0, sizeof *sec);
+        sec->name = fl_strdup(name);
+        sec->file = fl_strdup(ld->path);
+        sec->line = ld->line;
+        if (sec->name == NULL || sec->file == NULL) {
+            free_section(sec);
+            ld->oom = 1;
+            return;
+        }
+        cfg->n_alarm_sections++;
+    }
+    char **k = fl_realloc(sec->keys, (sec->n + 1) * sizeof *k);
+    if (k != NULL)
+        sec->keys = k;
+    char **v = fl_realloc(sec->values, (sec->n + 1) * sizeof *v);
+    if (v != NULL)
+        sec->values = v;
+    int *l = fl_realloc(sec->lines, (sec->n + 1) * sizeof *l);
+    if (l != NULL)
+        sec->lines = l;
+    char *kc = fl_strdup(key), *vc = fl_strdup(value);
+    if (k == NULL || v == NULL || l == NULL || kc == NULL || vc == NULL) {
+        fl_free(kc);
+        fl_free(vc);
+        ld->oom = 1;
+        return;
+    }
+    sec->keys[sec->n] = kc;
+    sec->values[sec->n] = vc;
+    sec->lines[sec->n] = ld->line;
+    sec->n++;
+}
+
+
 static int
 on_key(void *user, const char *section, const char *name, const char *value)
 {
     struct load *ld = user;
     char err[512];
+
+    if (strncmp(section, ALARM_SECTION, strlen(ALARM_SECTION)) == 0) {
+        const char *alarm = section + strlen(ALARM_SECTION);
+        if (alarm[0] == '\0')
+            add_error(ld, ld->line, "[alarm.] needs a name: [alarm.NAME]");
+        else
+            add_alarm_key(ld, alarm, name, value);
+        return 1;
+    }
     const struct key *k = find_key(section, name);
 
     if (k == NULL) {
@@ -476,6 +643,12 @@ fl_config_write(const struct fl_config *cfg_in, FILE *out)
             break;
         case K_COUNT:
             fprintf(out, "%llu", (unsigned long long)*num_field(cfg, k));
+            break;
+        case K_BOOL:
+            fputs(*num_field(cfg, k) ? "true" : "false", out);
+            break;
+        case K_CHOICE:
+            fprintf(out, "%s", *str_field(cfg, k));
             break;
         }
         fputc('\n', out);

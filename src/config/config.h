@@ -11,6 +11,11 @@
  *   [wal]      dir, max_size, segment_size
  *   [watch]    dir, interval
  *   [query]    timeout, memory_limit
+ *   [metrics]  file, defaults, window, time, allowed_lateness,
+ *              distinct_exact_limit, max_groups, persist_interval
+ *   [alarm.NAME] one section per alarm: its keys are collected as they
+ *              are (struct fl_config_section) and checked by the alarm
+ *              module (alarm/alarm.h), which knows what they mean
  *
  * Sizes take B, KiB, MiB, GiB (and KB, MB, GB as powers of ten); durations
  * take s, m, h, d (a bare number is seconds). Every key is described in
@@ -45,6 +50,27 @@ struct fl_config {
     uint64_t watch_interval;    /* watch.interval, seconds */
     uint64_t query_timeout;     /* query.timeout, seconds */
     char    *query_memory_limit;/* query.memory_limit, DuckDB syntax */
+    char    *metrics_file;      /* metrics.file, "" = defaults only */
+    uint64_t metrics_defaults;  /* metrics.defaults: 1 = built-in metrics on */
+    uint64_t metrics_window;    /* metrics.window, seconds */
+    char    *metrics_time;      /* metrics.time: start, end or arrival */
+    uint64_t metrics_lateness;  /* metrics.allowed_lateness, seconds */
+    uint64_t metrics_distinct_exact; /* metrics.distinct_exact_limit */
+    uint64_t metrics_max_groups;/* metrics.max_groups */
+    uint64_t metrics_persist;   /* metrics.persist_interval, seconds */
+    struct fl_config_section *alarm_sections;   /* [alarm.NAME], file order */
+    size_t   n_alarm_sections;
+};
+
+/* The keys of one [alarm.NAME] section, as written, in file order. */
+struct fl_config_section {
+    char   *name;              /* NAME (after "alarm.") */
+    char   *file;              /* the file it came from */
+    int     line;              /* of the [alarm.NAME] header's first key */
+    size_t  n;
+    char  **keys;
+    char  **values;
+    int    *lines;             /* line of each key */
 };
 
 /* Error list filled by the loaders: each entry "FILE:LINE: message". */
