@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -191,5 +192,61 @@ fl_fs_remove_tree(const char *path)
     fl_free(names);
     if (rc == 0 && rmdir(path) < 0)
         rc = -errno;
+    return rc;
+}
+
+
+int
+fl_fs_rename_durable(const char *tmp, const char *path)
+{
+    if (rename(tmp, path) < 0)
+        return -errno;
+    /* The directory entry is what makes the rename survive a crash. */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? fl_strndup(path, slash == path ? 1
+                                                      : (size_t)(slash - path))
+                      : fl_strdup(".");
+    if (dir == NULL)
+        return FL_ENOMEM;
+    int rc = fl_fs_fsync_path(dir);
+    fl_free(dir);
+    return rc;
+}
+
+
+int
+fl_fs_write_atomic(const char *path, const void *buf, size_t len)
+{
+    size_t n = strlen(path);
+    char *tmp = fl_malloc(n + 5);
+    int fd = -1, rc;
+    if (tmp == NULL)
+        return FL_ENOMEM;
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp", 5);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if ((rc = fl_fs_write_all(fd, buf, len)) < 0)
+        goto out;
+    if (fsync(fd) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        rc = -errno;
+        goto out;
+    }
+    fd = -1;
+    rc = fl_fs_rename_durable(tmp, path);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0)
+        (void)unlink(tmp);
+    fl_free(tmp);
     return rc;
 }

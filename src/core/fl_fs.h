@@ -26,6 +26,15 @@ int fl_fs_remove_tree(const char *path);
 typedef int fl_fs_walk_fn(void *ctx, const char *path);
 int fl_fs_walk(const char *dir, fl_fs_walk_fn *fn, void *ctx);
 
+/* Replaces the file at path with buf[0..len) so that after a crash it is
+ * either the old file or the new one, whole: writes path.tmp, fsyncs it,
+ * renames it over path, fsyncs the directory. */
+int fl_fs_write_atomic(const char *path, const void *buf, size_t len);
+
+/* Renames tmp over path and fsyncs path's directory (tmp already
+ * fsync'd). */
+int fl_fs_rename_durable(const char *tmp, const char *path);
+
 /* "a/b" + "c" -> "a/b/c" into a new fl_malloc'd string (NULL on ENOMEM). */
 char *fl_fs_join(const char *a, const char *b);
 

@@ -60,6 +60,8 @@
 #include <duckdb.h>
 
 #include "../archive/live.h"
+#include "../archive/metric_store.h"
+#include "../core/fl_fs.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../parse/fields.h"
@@ -228,10 +230,130 @@ out:
 }
 
 
+/* vpc_flow_logs.metrics: the committed final files of the metric store
+ * (archive/metric_store.h), plus the server's in-memory values when
+ * fl_query_set_metrics gave some. */
+static int
+create_metrics_view(struct fl_query *q, char **out_err)
+{
+    struct buf sql = { 0 };
+    char **files = NULL;
+    size_t n = 0;
+    int rc = fl_metric_store_files(q->archive_dir, &files, &n);
+    if (rc < 0)
+        return rc;
+    fl_query_buf_puts(&sql,
+        "CREATE OR REPLACE VIEW vpc_flow_logs.metrics AS\n"
+        "SELECT metric, MAP(dim_names, dim_values) AS dimensions, "
+        "window_start, window_end, value, final, exact, records\n"
+        "FROM (\n"
+        "    SELECT CAST(NULL AS VARCHAR) AS metric, "
+        "CAST(NULL AS VARCHAR[]) AS dim_names, "
+        "CAST(NULL AS VARCHAR[]) AS dim_values, "
+        "CAST(NULL AS TIMESTAMP) AS window_start, "
+        "CAST(NULL AS TIMESTAMP) AS window_end, "
+        "CAST(NULL AS DOUBLE) AS value, CAST(NULL AS BOOLEAN) AS final, "
+        "CAST(NULL AS BOOLEAN) AS exact, CAST(NULL AS UBIGINT) AS records "
+        "WHERE false\n");
+    if (n > 0) {
+        fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
+                          "    SELECT * FROM read_parquet([");
+        for (size_t i = 0; i < n; i++) {
+            fl_query_buf_puts(&sql, i ? ", '" : "'");
+            buf_put_sql_str(&sql, files[i]);
+            fl_query_buf_putc(&sql, '\'');
+        }
+        fl_query_buf_puts(&sql, "])\n");
+    }
+    if (q->metrics_live)
+        fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
+                          "    SELECT * FROM main." FL_QUERY_METRICS_LIVE "\n");
+    fl_query_buf_puts(&sql, ")");
+    rc = sql.oom ? FL_ENOMEM : fl_query_exec(q, sql.p, out_err);
+    for (size_t i = 0; i < n; i++)
+        fl_free(files[i]);
+    fl_free(files);
+    fl_query_buf_free(&sql);
+    return rc;
+}
+
+
+/* vpc_flow_logs.alarm_history: the alarms' history file (alarm/alarm.h),
+ * or no rows with the same columns before the first state change. */
+static int
+create_alarm_history_view(struct fl_query *q, char **out_err)
+{
+    static const char *const columns[][2] = {
+        { "time", "TIMESTAMP" }, { "alarm", "VARCHAR" },
+        { "metric", "VARCHAR" }, { "dimensions", "MAP(VARCHAR, VARCHAR)" },
+        { "old_state", "VARCHAR" }, { "new_state", "VARCHAR" },
+        { "reason", "VARCHAR" }, { "window_start", "TIMESTAMP" },
+        { "window_end", "TIMESTAMP" }, { "threshold", "DOUBLE" },
+        { "values", "DOUBLE[]" },
+    };
+    size_t n_columns = sizeof columns / sizeof columns[0];
+    struct buf sql = { 0 };
+    struct stat st;
+    char *path = fl_fs_join(q->archive_dir, FL_QUERY_ALARM_HISTORY);
+    int rc;
+    if (path == NULL)
+        return FL_ENOMEM;
+    fl_query_buf_puts(&sql, "CREATE OR REPLACE VIEW vpc_flow_logs.alarm_history"
+                      " AS\n");
+    if (stat(path, &st) == 0 && st.st_size > 0) {
+        fl_query_buf_puts(&sql, "SELECT * FROM read_json('");
+        buf_put_sql_str(&sql, path);
+        fl_query_buf_puts(&sql, "', format = 'newline_delimited', "
+                          "columns = {");
+        for (size_t i = 0; i < n_columns; i++)
+            fl_query_buf_printf(&sql, "%s\"%s\": '%s'", i ? ", " : "",
+                                columns[i][0], columns[i][1]);
+        fl_query_buf_puts(&sql, "})");
+    } else {
+        fl_query_buf_puts(&sql, "SELECT * FROM (SELECT ");
+        /* Every column NULL of its type, no rows. */
+        for (size_t i = 0; i < n_columns; i++)
+            fl_query_buf_printf(&sql, "%sCAST(NULL AS %s) AS \"%s\"",
+                                i ? ", " : "", columns[i][1], columns[i][0]);
+        fl_query_buf_puts(&sql, " WHERE false)");
+    }
+    rc = sql.oom ? FL_ENOMEM : fl_query_exec(q, sql.p, out_err);
+    fl_query_buf_free(&sql);
+    fl_free(path);
+    return rc;
+}
+
+
+int
+fl_query_set_metrics(struct fl_query *q, const struct fl_metric_row *rows,
+                     size_t n, char **out_err)
+{
+    char *err = NULL;
+    int rc = fl_query_exec(q, "DROP TABLE IF EXISTS main."
+                           FL_QUERY_METRICS_LIVE, out_err);
+    if (rc < 0)
+        return rc;
+    rc = fl_metric_store_append(q->con, "main." FL_QUERY_METRICS_LIVE, rows,
+                                n, &err);
+    if (rc < 0) {
+        fl_query_set_err(out_err, err);
+        fl_free(err);
+        return rc;
+    }
+    q->metrics_live = 1;
+    q->stale = 1;
+    return FL_OK;
+}
+
+
 int
 fl_query_refresh(struct fl_query *q, char **out_err)
 {
     int rc = create_view(q, out_err);
+    if (rc == FL_OK)
+        rc = create_metrics_view(q, out_err);
+    if (rc == FL_OK)
+        rc = create_alarm_history_view(q, out_err);
     if (rc == FL_OK)
         q->stale = 0;
     return rc;

@@ -18,6 +18,14 @@
  * the READ_PARQUET scan, and fl_query_files_scanned() returns that N.
  * The search path is "vpc_flow_logs,main", so `flow_logs` works unqualified.
  *
+ * Two more views: vpc_flow_logs.metrics (metric, dimensions MAP(VARCHAR,
+ * VARCHAR), window_start, window_end, value, final, exact, records) over
+ * the metric store's committed Parquet files (archive/metric_store.h) --
+ * plus, in the server, the values still in memory (fl_query_set_metrics);
+ * and vpc_flow_logs.alarm_history (time, alarm, metric, dimensions,
+ * old_state, new_state, reason, window_start, window_end, threshold,
+ * values) over the alarms' history file.
+ *
  * fl_query_open_live() adds the records a running server holds in memory
  * (archive/live.h): the view is then the archive UNION ALL BY NAME the
  * live table function flowlake_live(), with the same columns in the same
@@ -38,10 +46,17 @@
 #ifndef FL_QUERY_H
 #define FL_QUERY_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 struct fl_query;
 struct fl_live;
+struct fl_metric_row;
+
+/* The in-memory table behind the server's provisional metric values, and
+ * the alarms' history file under the archive (alarm/alarm.h). */
+#define FL_QUERY_METRICS_LIVE  "flowlake_metrics_live"
+#define FL_QUERY_ALARM_HISTORY "_flowlake/alarms/history.jsonl"
 
 enum fl_output {
     FL_OUTPUT_TABLE,    /* aligned columns, header, "(N rows)" footer */
@@ -77,6 +92,13 @@ int fl_query_open(const char *archive_dir, struct fl_query **out,
  * registered). */
 int fl_query_open_live(const char *archive_dir, struct fl_live *live,
                        struct fl_query **out, char **out_err);
+
+/* Adds rows (archive/metric_store.h; copied) to vpc_flow_logs.metrics for
+ * this session, next to the committed final files: the server's
+ * provisional values and finals not yet in a file. Replaces rows a
+ * previous call gave. Returns 0, FL_EDB with *out_err, -ENOMEM. */
+int fl_query_set_metrics(struct fl_query *q, const struct fl_metric_row *rows,
+                         size_t n, char **out_err);
 
 /* Runs a script of one or more SQL statements (separated by ';') and writes
  * the result of the LAST statement to out in the given format. Earlier

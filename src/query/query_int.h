@@ -35,6 +35,7 @@ struct fl_query {
     char              *archive_dir;  /* owned; no trailing '/' */
     struct fl_live    *live;         /* borrowed (outlives q), or NULL */
     int                stale;        /* re-create the view before a run */
+    int                metrics_live; /* main.flowlake_metrics_live exists */
 };
 
 /* Stores a copy of msg (NULL: "unknown DuckDB error") in *out_err unless

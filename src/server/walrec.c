@@ -10,7 +10,7 @@
 #include "../core/fl_error.h"
 #include "walrec.h"
 
-_Static_assert(FL_WALREC_HDR_SIZE == 4 + 2 + 2 + 2 + 2 + 8 + 4 + 4,
+_Static_assert(FL_WALREC_HDR_SIZE == 4 + 2 + 2 + 2 + 2 + 8 + 4 + 4 + 8,
                "walrec header layout");
 
 
@@ -56,13 +56,14 @@ fl_walrec_encode(const struct fl_walrec *r, unsigned char *hdr,
         || r->pieces > 0xffff)
         return FL_ETOOBIG;
     memset(hdr, 0, FL_WALREC_HDR_SIZE);
-    hdr[0] = 1;                                   /* version */
+    hdr[0] = 2;                                   /* version */
     put16(hdr + 4, r->source_kind);
     put16(hdr + 6, (unsigned)r->format_len);
     put16(hdr + 8, (unsigned)r->source_len);
     put16(hdr + 10, r->piece);
     put16(hdr + 24, r->pieces);
     put64(hdr + 12, r->records);
+    put64(hdr + 28, r->arrival_ms);
     for (int i = 0; i < 4; i++)
         hdr[20 + i] = (unsigned char)((uint64_t)r->n_keys >> (8 * i));
     for (size_t i = 0; i < r->n_keys; i++)
@@ -92,12 +93,14 @@ int
 fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out)
 {
     const unsigned char *p = payload;
-    if (len < FL_WALREC_HDR_SIZE || p[0] != 1 || p[1] || p[2] || p[3])
+    size_t hdr = len > 0 && p[0] == 1 ? FL_WALREC_V1_HDR_SIZE
+                                      : FL_WALREC_HDR_SIZE;
+    if (len < hdr || (p[0] != 1 && p[0] != 2) || p[1] || p[2] || p[3])
         return FL_ECORRUPT;
     size_t f = get16(p + 6), s = get16(p + 8);
     size_t nk = (size_t)p[20] | (size_t)p[21] << 8 | (size_t)p[22] << 16
               | (size_t)p[23] << 24;
-    if (nk > len / 8 || FL_WALREC_HDR_SIZE + f + s + 8 * nk > len)
+    if (nk > len / 8 || hdr + f + s + 8 * nk > len)
         return FL_ECORRUPT;
     memset(out, 0, sizeof *out);
     out->source_kind = get16(p + 4);
@@ -106,7 +109,8 @@ fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out)
     if (out->pieces == 0 || out->piece >= out->pieces)
         return FL_ECORRUPT;
     out->records = get64(p + 12);
-    const char *c = (const char *)p + FL_WALREC_HDR_SIZE;
+    out->arrival_ms = hdr == FL_WALREC_HDR_SIZE ? get64(p + 28) : 0;
+    const char *c = (const char *)p + hdr;
     out->format = f ? c : NULL;
     out->format_len = f;
     out->source = c + f;
@@ -114,6 +118,6 @@ fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out)
     out->keys = (const unsigned char *)c + f + s;
     out->n_keys = nk;
     out->text = c + f + s + 8 * nk;
-    out->text_len = len - FL_WALREC_HDR_SIZE - f - s - 8 * nk;
+    out->text_len = len - hdr - f - s - 8 * nk;
     return FL_OK;
 }

@@ -5,7 +5,8 @@
  * block after a crash.
  *
  * Payload of a record of kind FL_WALREC_BLOCK, little-endian:
- *   offset 0   u32  version (1)
+ *   offset 0   u32  version (2; version 1 had no arrival time and a
+ *                   28-byte header: still read, arrival 0 = unknown)
  *   offset 4   u16  source kind (enum fl_source_kind)
  *   offset 6   u16  length F of the format string (0 = default format)
  *   offset 8   u16  length S of the source description
@@ -15,7 +16,10 @@
  *   offset 20  u32  N: dedupe keys that follow (fl_dedupe_key of the
  *                   Firehose request id, or of CloudWatch Logs event ids)
  *   offset 24  u32  pieces: how many records the request took
- *   offset 28  F bytes format, S bytes source, N * u64 keys, then the text
+ *   offset 28  u64  arrival: when the request was accepted, epoch
+ *                   milliseconds (arrival-time metric windows after a
+ *                   restart are the same windows as before it)
+ *   offset 36  F bytes format, S bytes source, N * u64 keys, then the text
  *              (the rest of the payload)
  * The keys let a restarted server recognise retries of requests whose
  * records are still in the log. A request too big for one record is split
@@ -32,7 +36,8 @@
 #include <sys/uio.h>
 
 #define FL_WALREC_BLOCK    1
-#define FL_WALREC_HDR_SIZE 28
+#define FL_WALREC_HDR_SIZE 36
+#define FL_WALREC_V1_HDR_SIZE 28
 
 struct fl_walrec {
     unsigned    source_kind;
@@ -46,6 +51,7 @@ struct fl_walrec {
     size_t      n_keys;
     unsigned    piece;         /* 0 .. pieces-1 */
     unsigned    pieces;        /* >= 1 */
+    uint64_t    arrival_ms;    /* epoch ms; 0 = unknown (version 1) */
     const char *text;
     size_t      text_len;
 };

@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * metric_store.c -- metric values as DuckDB rows and Parquet files (see
+ * metric_store.h).
+ */
+#include "../core/fl_config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_fs.h"
+#include "../core/fl_mem.h"
+#include "metric_store.h"
+
+#define FINAL_PREFIX "final-"
+#define FINAL_SUFFIX ".parquet"
+#define STATE_FILE FL_METRIC_STORE_DIR "/state"
+#define STATE_MAGIC "flowlake-metrics-state 1 "
+
+
+int
+fl_metric_row_copy(const struct fl_metric_value *v, struct fl_metric_row *out)
+{
+    memset(out, 0, sizeof *out);
+    out->window_start = v->window_start;
+    out->window_end = v->window_end;
+    out->value = v->value;
+    out->has_value = v->has_value;
+    out->final = v->final;
+    out->exact = v->exact;
+    out->records = v->records;
+    if ((out->metric = fl_strdup(v->metric)) == NULL)
+        goto nomem;
+    if (v->n_dims > 0) {
+        out->dim_names = fl_calloc(v->n_dims, sizeof *out->dim_names);
+        out->dim_values = fl_calloc(v->n_dims, sizeof *out->dim_values);
+        if (out->dim_names == NULL || out->dim_values == NULL)
+            goto nomem;
+        out->n_dims = v->n_dims;
+        for (size_t i = 0; i < v->n_dims; i++) {
+            if ((out->dim_names[i] = fl_strdup(v->dim_names[i])) == NULL)
+                goto nomem;
+            if (v->dim_values[i] != NULL
+                && (out->dim_values[i] = fl_strdup(v->dim_values[i])) == NULL)
+                goto nomem;
+        }
+    }
+    return FL_OK;
+nomem:
+    if (out->dim_names != NULL && out->n_dims == 0)
+        out->n_dims = v->n_dims;    /* free what calloc zeroed */
+    fl_metric_row_free(out);
+    return FL_ENOMEM;
+}
+
+
+void
+fl_metric_row_free(struct fl_metric_row *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n_dims; i++) {
+        if (r->dim_names != NULL)
+            fl_free(r->dim_names[i]);
+        if (r->dim_values != NULL)
+            fl_free(r->dim_values[i]);
+    }
+    fl_free(r->dim_names);
+    fl_free(r->dim_values);
+    fl_free(r->metric);
+    memset(r, 0, sizeof *r);
+}
+
+
+static int
+db_error(char **err, const char *what, const char *detail)
+{
+    size_t n = strlen(what) + (detail ? strlen(detail) : 0) + 3;
+    *err = fl_malloc(n);
+    if (*err != NULL)
+        snprintf(*err, n, "%s%s%s", what, detail ? ": " : "",
+                 detail ? detail : "");
+    return FL_EDB;
+}
+
+
+/* A VARCHAR[] value of strs[0..n) (NULL entries are NULL). */
+static duckdb_value
+list_value(duckdb_logical_type varchar, char *const *strs, size_t n)
+{
+    duckdb_value *items = NULL, list = NULL;
+    if (n > 0 && (items = fl_calloc(n, sizeof *items)) == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        items[i] = strs[i] ? duckdb_create_varchar(strs[i])
+                           : duckdb_create_null_value();
+    list = duckdb_create_list_value(varchar, items, n);
+    for (size_t i = 0; i < n; i++)
+        duckdb_destroy_value(&items[i]);
+    fl_free(items);
+    return list;
+}
+
+
+static duckdb_state
+append_row(duckdb_appender app, duckdb_logical_type varchar,
+           const struct fl_metric_row *r)
+{
+    duckdb_value names = list_value(varchar, r->dim_names, r->n_dims);
+    duckdb_value values = list_value(varchar, r->dim_values, r->n_dims);
+    duckdb_state st = DuckDBError;
+    if (names == NULL || values == NULL)
+        goto out;
+    duckdb_timestamp ws = { r->window_start * 1000000 };
+    duckdb_timestamp we = { r->window_end * 1000000 };
+    if (duckdb_append_varchar(app, r->metric) == DuckDBError
+        || duckdb_append_value(app, names) == DuckDBError
+        || duckdb_append_value(app, values) == DuckDBError
+        || duckdb_append_timestamp(app, ws) == DuckDBError
+        || duckdb_append_timestamp(app, we) == DuckDBError
+        || (r->has_value ? duckdb_append_double(app, r->value)
+                         : duckdb_append_null(app)) == DuckDBError
+        || duckdb_append_bool(app, r->final != 0) == DuckDBError
+        || duckdb_append_bool(app, r->exact != 0) == DuckDBError
+        || duckdb_append_uint64(app, r->records) == DuckDBError)
+        goto out;
+    st = duckdb_appender_end_row(app);
+out:
+    if (names != NULL)
+        duckdb_destroy_value(&names);
+    if (values != NULL)
+        duckdb_destroy_value(&values);
+    return st;
+}
+
+
+int
+fl_metric_store_append(duckdb_connection con, const char *table,
+                       const struct fl_metric_row *rows, size_t n,
+                       char **err)
+{
+    char sql[512];
+    duckdb_result res;
+    duckdb_appender app = NULL;
+    duckdb_logical_type varchar = NULL;
+    int rc = FL_OK;
+
+    *err = NULL;
+    snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS %s ("
+             FL_METRIC_STORE_COLUMNS ")", table);
+    if (duckdb_query(con, sql, &res) == DuckDBError) {
+        rc = db_error(err, "cannot create the metrics table",
+                      duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return rc;
+    }
+    duckdb_destroy_result(&res);
+    if (n == 0)
+        return FL_OK;
+    const char *dot = strchr(table, '.');
+    char schema[128] = "";
+    if (dot != NULL && (size_t)(dot - table) < sizeof schema)
+        memcpy(schema, table, (size_t)(dot - table));
+    if (duckdb_appender_create(con, dot ? schema : NULL, dot ? dot + 1 : table,
+                               &app) == DuckDBError) {
+        rc = db_error(err, "cannot append metric values",
+                      app ? duckdb_appender_error(app) : NULL);
+        goto out;
+    }
+    varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+    for (size_t i = 0; i < n; i++) {
+        if (append_row(app, varchar, &rows[i]) == DuckDBError) {
+            rc = db_error(err, "cannot append metric values",
+                          duckdb_appender_error(app));
+            goto out;
+        }
+    }
+    if (duckdb_appender_flush(app) == DuckDBError)
+        rc = db_error(err, "cannot append metric values",
+                      duckdb_appender_error(app));
+out:
+    if (varchar != NULL)
+        duckdb_destroy_logical_type(&varchar);
+    if (app != NULL)
+        duckdb_appender_destroy(&app);
+    return rc;
+}
+
+
+/* ARCHIVE/_metrics/final-<K>.parquet[suffix] in a new string. */
+static char *
+final_path(const char *archive_dir, uint64_t k, const char *suffix)
+{
+    size_t n = strlen(archive_dir) + 64 + strlen(suffix);
+    char *p = fl_malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s/" FL_METRIC_STORE_DIR "/" FINAL_PREFIX "%" PRIu64
+                 FINAL_SUFFIX "%s", archive_dir, k, suffix);
+    return p;
+}
+
+
+int
+fl_metric_store_write(const char *archive_dir, uint64_t file_no,
+                      const struct fl_metric_row *rows, size_t n, char **err)
+{
+    duckdb_database db = NULL;
+    duckdb_connection con = NULL;
+    duckdb_result res;
+    char *dir = fl_fs_join(archive_dir, FL_METRIC_STORE_DIR);
+    char *path = final_path(archive_dir, file_no, "");
+    char *tmp = final_path(archive_dir, file_no, ".tmp");
+    char *sql = NULL;
+    int rc;
+
+    *err = NULL;
+    if (dir == NULL || path == NULL || tmp == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    if ((rc = fl_fs_mkdirs(dir)) < 0) {
+        *err = fl_strdup(dir);
+        goto out;
+    }
+    if (duckdb_open(NULL, &db) == DuckDBError
+        || duckdb_connect(db, &con) == DuckDBError) {
+        rc = db_error(err, "cannot open DuckDB", NULL);
+        goto out;
+    }
+    if ((rc = fl_metric_store_append(con, "final_values", rows, n, err)) < 0)
+        goto out;
+    size_t len = strlen(tmp) * 2 + 128;
+    if ((sql = fl_malloc(len)) == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    /* The path is ours (digits and the archive folder); quotes doubled
+     * all the same. */
+    size_t o = (size_t)snprintf(sql, len, "COPY final_values TO '");
+    for (const char *c = tmp; *c; c++) {
+        if (*c == '\'')
+            sql[o++] = '\'';
+        sql[o++] = *c;
+    }
+    snprintf(sql + o, len - o, "' (FORMAT parquet, COMPRESSION zstd)");
+    if (duckdb_query(con, sql, &res) == DuckDBError) {
+        rc = db_error(err, "cannot write metric values",
+                      duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        goto out;
+    }
+    duckdb_destroy_result(&res);
+    if ((rc = fl_fs_fsync_path(tmp)) < 0
+        || (rc = fl_fs_rename_durable(tmp, path)) < 0)
+        *err = fl_strdup(path);
+out:
+    if (con != NULL)
+        duckdb_disconnect(&con);
+    if (db != NULL)
+        duckdb_close(&db);
+    if (rc < 0 && tmp != NULL)
+        (void)unlink(tmp);
+    fl_free(sql);
+    fl_free(tmp);
+    fl_free(path);
+    fl_free(dir);
+    return rc;
+}
+
+
+/* K of "final-<K>.parquet" (suffix after it in *rest), or 0 when name is
+ * not such a file. */
+static uint64_t
+final_number(const char *name, const char **rest)
+{
+    size_t pl = strlen(FINAL_PREFIX);
+    if (strncmp(name, FINAL_PREFIX, pl) != 0 || name[pl] < '0'
+        || name[pl] > '9')
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long k = strtoull(name + pl, &end, 10);
+    if (errno != 0 || strncmp(end, FINAL_SUFFIX, strlen(FINAL_SUFFIX)) != 0)
+        return 0;
+    *rest = end + strlen(FINAL_SUFFIX);
+    return k;
+}
+
+
+/* Calls fn for each final file of the store folder. */
+static int
+each_final(const char *archive_dir,
+           void (*fn)(void *ctx, const char *dir, const char *name,
+                      uint64_t k, const char *rest),
+           void *ctx)
+{
+    char *dir = fl_fs_join(archive_dir, FL_METRIC_STORE_DIR);
+    if (dir == NULL)
+        return FL_ENOMEM;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        int rc = errno == ENOENT ? FL_OK : -errno;
+        fl_free(dir);
+        return rc;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *rest = NULL;
+        uint64_t k = final_number(e->d_name, &rest);
+        if (k > 0)
+            fn(ctx, dir, e->d_name, k, rest);
+    }
+    closedir(d);
+    fl_free(dir);
+    return FL_OK;
+}
+
+
+struct cleanup {
+    uint64_t committed;
+    int      removed;
+};
+
+
+static void
+cleanup_one(void *ctx, const char *dir, const char *name, uint64_t k,
+            const char *rest)
+{
+    struct cleanup *c = ctx;
+    if (k <= c->committed && rest[0] == '\0')
+        return;
+    char *path = fl_fs_join(dir, name);
+    if (path != NULL && unlink(path) == 0)
+        c->removed++;
+    fl_free(path);
+}
+
+
+int
+fl_metric_store_cleanup(const char *archive_dir, uint64_t committed)
+{
+    struct cleanup c = { committed, 0 };
+    int rc = each_final(archive_dir, cleanup_one, &c);
+    return rc < 0 ? rc : c.removed;
+}
+
+
+static void
+last_one(void *ctx, const char *dir, const char *name, uint64_t k,
+         const char *rest)
+{
+    uint64_t *last = ctx;
+    (void)dir;
+    (void)name;
+    if (rest[0] == '\0' && k > *last)
+        *last = k;
+}
+
+
+uint64_t
+fl_metric_store_last(const char *archive_dir)
+{
+    uint64_t last = 0;
+    (void)each_final(archive_dir, last_one, &last);
+    return last;
+}
+
+
+int
+fl_metric_store_save_state(const char *archive_dir, uint64_t committed,
+                           uint64_t seq, const unsigned char *blob, size_t len)
+{
+    char head[96];
+    int hl = snprintf(head, sizeof head, STATE_MAGIC "%" PRIu64 " %" PRIu64
+                      "\n", committed, seq);
+    char *dir = fl_fs_join(archive_dir, FL_METRIC_STORE_DIR);
+    char *path = fl_fs_join(archive_dir, STATE_FILE);
+    unsigned char *all = fl_malloc((size_t)hl + len + 1);
+    int rc;
+    if (dir == NULL || path == NULL || all == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    memcpy(all, head, (size_t)hl);
+    if (len > 0)
+        memcpy(all + hl, blob, len);
+    if ((rc = fl_fs_mkdirs(dir)) == 0)
+        rc = fl_fs_write_atomic(path, all, (size_t)hl + len);
+out:
+    fl_free(all);
+    fl_free(path);
+    fl_free(dir);
+    return rc;
+}
+
+
+/* Parses the first line of a state file. */
+static int
+parse_head(const char *p, size_t len, uint64_t *committed, uint64_t *seq,
+           size_t *head_len)
+{
+    const char *nl = memchr(p, '\n', len < 96 ? len : 96);
+    size_t ml = strlen(STATE_MAGIC);
+    char line[97], *end = NULL;
+    if (nl == NULL || (size_t)(nl - p) < ml || memcmp(p, STATE_MAGIC, ml) != 0)
+        return FL_ECORRUPT;
+    memcpy(line, p, (size_t)(nl - p));
+    line[nl - p] = '\0';
+    errno = 0;
+    unsigned long long c = strtoull(line + ml, &end, 10);
+    if (errno != 0 || *end != ' ')
+        return FL_ECORRUPT;
+    unsigned long long s = strtoull(end + 1, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return FL_ECORRUPT;
+    *committed = c;
+    *seq = s;
+    *head_len = (size_t)(nl - p) + 1;
+    return FL_OK;
+}
+
+
+int
+fl_metric_store_load_state(const char *archive_dir, uint64_t *committed,
+                           uint64_t *seq, unsigned char **blob, size_t *len)
+{
+    char *path = fl_fs_join(archive_dir, STATE_FILE);
+    FILE *f = NULL;
+    unsigned char *all = NULL;
+    size_t n = 0, cap = 0, head = 0;
+    int rc = FL_OK;
+
+    *blob = NULL;
+    *len = 0;
+    if (path == NULL)
+        return FL_ENOMEM;
+    if ((f = fopen(path, "rb")) == NULL) {
+        rc = -errno;
+        goto out;
+    }
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            unsigned char *p = fl_realloc(all, cap);
+            if (p == NULL) {
+                rc = FL_ENOMEM;
+                goto out;
+            }
+            all = p;
+        }
+        size_t got = fread(all + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f))
+                rc = -EIO;
+            break;
+        }
+    }
+    if (rc < 0)
+        goto out;
+    if ((rc = parse_head((const char *)all, n, committed, seq, &head)) < 0)
+        goto out;
+    memmove(all, all + head, n - head);
+    *len = n - head;
+    *blob = all;
+    all = NULL;
+out:
+    if (f != NULL)
+        fclose(f);
+    fl_free(all);
+    fl_free(path);
+    return rc;
+}
+
+
+/* The committed number from the state's first line (0 without a state). */
+static uint64_t
+committed_number(const char *archive_dir)
+{
+    char *path = fl_fs_join(archive_dir, STATE_FILE);
+    char head[128];
+    uint64_t committed = 0, seq;
+    size_t hl;
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (f != NULL) {
+        size_t n = fread(head, 1, sizeof head, f);
+        if (parse_head(head, n, &committed, &seq, &hl) < 0)
+            committed = 0;
+        fclose(f);
+    }
+    fl_free(path);
+    return committed;
+}
+
+
+struct files {
+    uint64_t committed;
+    char   **path;
+    uint64_t *k;
+    size_t   n, cap;
+    int      oom;
+};
+
+
+static void
+files_one(void *ctx, const char *dir, const char *name, uint64_t k,
+          const char *rest)
+{
+    struct files *fs = ctx;
+    if (rest[0] != '\0' || k > fs->committed || fs->oom)
+        return;
+    if (fs->n == fs->cap) {
+        size_t cap = fs->cap ? fs->cap * 2 : 16;
+        char **p = fl_realloc(fs->path, cap * sizeof *p);
+        if (p != NULL)
+            fs->path = p;
+        uint64_t *kk = fl_realloc(fs->k, cap * sizeof *kk);
+        if (kk != NULL)
+            fs->k = kk;
+        if (p == NULL || kk == NULL) {
+            fs->oom = 1;
+            return;
+        }
+        fs->cap = cap;
+    }
+    if ((fs->path[fs->n] = fl_fs_join(dir, name)) == NULL) {
+        fs->oom = 1;
+        return;
+    }
+    fs->k[fs->n++] = k;
+}
+
+
+int
+fl_metric_store_files(const char *archive_dir, char ***out, size_t *n)
+{
+    struct files fs = { .committed = committed_number(archive_dir) };
+    *out = NULL;
+    *n = 0;
+    if (fs.committed > 0)
+        (void)each_final(archive_dir, files_one, &fs);
+    if (fs.oom) {
+        for (size_t i = 0; i < fs.n; i++)
+            fl_free(fs.path[i]);
+        fl_free(fs.path);
+        fl_free(fs.k);
+        return FL_ENOMEM;
+    }
+    /* Ascending by number (insertion sort: a handful of files a day). */
+    for (size_t i = 1; i < fs.n; i++) {
+        for (size_t j = i; j > 0 && fs.k[j - 1] > fs.k[j]; j--) {
+            uint64_t tk = fs.k[j];
+            fs.k[j] = fs.k[j - 1];
+            fs.k[j - 1] = tk;
+            char *tp = fs.path[j];
+            fs.path[j] = fs.path[j - 1];
+            fs.path[j - 1] = tp;
+        }
+    }
+    fl_free(fs.k);
+    *out = fs.path;
+    *n = fs.n;
+    return FL_OK;
+}
