@@ -347,6 +347,34 @@ fl_query_set_metrics(struct fl_query *q, const struct fl_metric_row *rows,
 
 
 int
+fl_query_text(struct fl_query *q, const char *sql, char **out,
+              char **out_err)
+{
+    duckdb_result res;
+    int rc = FL_OK;
+    *out = NULL;
+    if (q->stale && (rc = fl_query_refresh(q, out_err)) < 0)
+        return rc;
+    q->stale = 1;
+    if (duckdb_query(q->con, sql, &res) == DuckDBError) {
+        fl_query_set_err(out_err, duckdb_result_error(&res));
+        duckdb_destroy_result(&res);
+        return FL_EDB;
+    }
+    if (duckdb_row_count(&res) > 0 && duckdb_column_count(&res) > 0
+        && !duckdb_value_is_null(&res, 0, 0)) {
+        char *v = duckdb_value_varchar(&res, 0, 0);
+        if (v == NULL || (*out = fl_strdup(v)) == NULL)
+            rc = FL_ENOMEM;
+        if (v != NULL)
+            duckdb_free(v);
+    }
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
+
+int
 fl_query_refresh(struct fl_query *q, char **out_err)
 {
     int rc = create_view(q, out_err);

@@ -116,6 +116,12 @@ int fl_query_set_metrics(struct fl_query *q, const struct fl_metric_row *rows,
 int fl_query_run(struct fl_query *q, const char *sql, enum fl_output fmt,
                  FILE *out, char **out_err);
 
+/* Runs one trusted statement and returns its first row's first column as
+ * text in *out (fl_free; NULL when there is no row or it is NULL).
+ * Returns 0, FL_EDB with *out_err, -ENOMEM. */
+int fl_query_text(struct fl_query *q, const char *sql, char **out,
+                  char **out_err);
+
 /* Runs `EXPLAIN ANALYZE <sql>` (sql: one SELECT statement) and returns in
  * *out_files_read the number of Parquet files the scans actually read (the
  * sum of "Total Files Read" over all READ_PARQUET operators): the proof that

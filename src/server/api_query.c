@@ -11,6 +11,9 @@
  * appear (server.c), so a record is counted once -- from the buffer or
  * from the archive, never both, never neither.
  *
+ * vpc_flow_logs.metrics is consistent the same way: the metric store
+ * commits under the same lock (metrics.c).
+ *
  * Safety: the SQL comes from the network, so the session is sandboxed
  * (src/query/sandbox.c): SELECT/EXPLAIN only, files only under the
  * archive, query.memory_limit, query.timeout.
@@ -26,6 +29,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../query/query.h"
+#include "metrics.h"
 #include "server_int.h"
 
 struct snapshot {
@@ -67,6 +71,8 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     enum fl_output fmt = FL_OUTPUT_JSON;
     struct snapshot sn = { 0 };
     struct fl_live *live = NULL;
+    struct fl_metric_row *rows = NULL;
+    size_t n_rows = 0;
     struct fl_query *q = NULL;
     char *sql = NULL, *err = NULL, *out = NULL;
     size_t out_len = 0;
@@ -90,6 +96,8 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     } else if ((rc = fl_live_create(sn.blocks, sn.n, &live, &err)) == 0
                && (rc = fl_query_open_live(s->cfg->archive_dir, live, &q,
                                            &err)) == 0
+               && (rc = fl_metrics_rows(s, NULL, &rows, &n_rows)) == 0
+               && (rc = fl_query_set_metrics(q, rows, n_rows, &err)) == 0
                && (rc = fl_query_sandbox(q, s->cfg->query_memory_limit,
                                          &err)) == 0) {
         if ((f = open_memstream(&out, &out_len)) == NULL) {
@@ -118,5 +126,6 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     fl_free(err);
     fl_free(sql);
     fl_free(sn.blocks);
+    fl_metrics_rows_free(rows, n_rows);
     return ret;
 }

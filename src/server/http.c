@@ -8,6 +8,9 @@
  *   GET  /api/status    JSON: per-source counters, buffer, publishing
  *   POST /ingest        flow-log lines (plain or gzip; header line or
  *                       ?format=...) -> {"accepted":N,"rejected":N}
+ *   POST /api/query     SQL (api_query.c)
+ *   POST /firehose, /cwl  AWS deliveries (aws.c)
+ *   GET  /metrics, /api/metrics, /api/alarms  (api_metrics.c)
  *
  * A body larger than server.max_body is answered 413 as soon as the
  * Content-Length (or the data received) says so; it is never buffered.
@@ -225,6 +228,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         if (strcmp(method, "GET") != 0)
             return reply_error(c, 405, "use GET");
         return handle_status(s, c);
+    }
+    if (strcmp(url, "/metrics") == 0 || strcmp(url, "/api/metrics") == 0
+        || strcmp(url, "/api/alarms") == 0) {
+        if (strcmp(method, "GET") != 0)
+            return reply_error(c, 405, "use GET");
+        return url[1] == 'm' ? fl_api_prometheus(s, c)
+             : url[5] == 'm' ? fl_api_metrics(s, c) : fl_api_alarms(s, c);
     }
     if (strcmp(url, "/api/query") == 0) {
         if (!is_post)

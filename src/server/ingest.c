@@ -20,6 +20,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
@@ -27,6 +28,7 @@
 #include "../parse/batch.h"
 #include "../parse/format.h"
 #include "../parse/line.h"
+#include "metrics.h"
 #include "server_int.h"
 #include "walrec.h"
 
@@ -159,6 +161,12 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
      * step -- or none of them, if a piece fails. */
     struct fl_buffer_block *list = NULL, **tail = &list;
     pthread_mutex_lock(&s->append_mu);
+    /* Stamped under the lock: arrival times then grow with WAL order,
+     * which the arrival-time metric windows rely on. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t arrival_ms = (uint64_t)now.tv_sec * 1000
+                        + (uint64_t)now.tv_nsec / 1000000;
     const char *p = text;
     for (size_t i = 0; i < n_cuts && rc == 0; i++) {
         size_t n = cuts[i];
@@ -175,6 +183,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
             .key_list = i == 0 ? keys : NULL,
             .n_keys = i == 0 ? n_keys : 0,
             .piece = (unsigned)i, .pieces = (unsigned)n_cuts,
+            .arrival_ms = arrival_ms,
         };
         unsigned char hdr[FL_WALREC_HDR_SIZE];
         struct iovec iov[5];
@@ -190,9 +199,10 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         tail = &blk->next;
         p += n;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        fl_metrics_enqueue(s, list, arrival_ms);
         fl_buffer_add_list(s->buffer, list);
-    else
+    } else
         fl_buffer_block_free_list(list);
     pthread_mutex_unlock(&s->append_mu);
     fl_free(cuts);

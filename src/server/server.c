@@ -29,6 +29,7 @@
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
+#include "metrics.h"
 #include "server.h"
 #include "server_int.h"
 #include "walrec.h"
@@ -114,10 +115,30 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
     atomic_store(&s->last_publish, fl_time_now());
     /* The archive already says the records are in; the WAL checkpoint only
      * frees space (a failure here costs disk, never correctness). */
-    if (mark > 0 && (rc = fl_wal_checkpoint(s->wal, mark)) < 0)
-        fprintf(stderr, "flowlake serve: WAL checkpoint to %llu failed: %s\n",
-                (unsigned long long)mark, fl_strerror(rc));
+    if (mark > atomic_load(&s->published_seq))
+        atomic_store(&s->published_seq, mark);
+    fl_server_checkpoint(s);
     return FL_OK;
+}
+
+
+void
+fl_server_checkpoint(struct fl_server *s)
+{
+    uint64_t mark = atomic_load(&s->published_seq);
+    uint64_t metrics = fl_metrics_persisted_seq(s);
+    struct fl_wal_stats ws;
+    if (metrics < mark)
+        mark = metrics;
+    pthread_mutex_lock(&s->ckpt_mu);
+    fl_wal_stats(s->wal, &ws);
+    if (mark > ws.checkpoint && mark < ws.next_seq) {
+        int rc = fl_wal_checkpoint(s->wal, mark);
+        if (rc < 0)
+            fprintf(stderr, "flowlake serve: WAL checkpoint to %llu failed: "
+                    "%s\n", (unsigned long long)mark, fl_strerror(rc));
+    }
+    pthread_mutex_unlock(&s->ckpt_mu);
 }
 
 
@@ -171,6 +192,7 @@ struct replay {
     unsigned                got, want;
     uint64_t               *keys;              /* its dedupe keys */
     size_t                  n_keys;
+    uint64_t                arrival_ms;        /* when it was accepted */
     uint64_t                dropped;           /* torn requests skipped */
 };
 
@@ -216,6 +238,7 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     }
     if (rec.piece == 0) {
         r->want = rec.pieces;
+        r->arrival_ms = rec.arrival_ms;
         if (rec.n_keys > 0) {
             r->keys = fl_calloc(rec.n_keys, sizeof *r->keys);
             if (r->keys == NULL)
@@ -246,6 +269,14 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
      * does not have yet. */
     for (size_t i = 0; i < r->n_keys; i++)
         fl_dedupe_add(r->s->dedupe, r->keys[i]);
+    /* The metric state may be older than the archive's mark (or newer):
+     * each sink takes what it lacks. */
+    for (struct fl_buffer_block *b = r->pending; b != NULL; b = b->next) {
+        rc = fl_metrics_replay(r->s, b->text, b->len, b->format, b->wal_seq,
+                               r->arrival_ms);
+        if (rc < 0)
+            return rc;
+    }
     if (seq > r->published) {
         for (struct fl_buffer_block *b = r->pending; b != NULL; b = b->next)
             r->s->replayed += b->records;
@@ -332,8 +363,8 @@ open_wal(struct fl_server *s, char *err, size_t errlen)
         fprintf(stderr, "flowlake serve: recovered %llu records from the "
                 "write-ahead log\n", (unsigned long long)s->replayed);
     /* A crash between publishing and checkpointing: catch the WAL up. */
-    if (r.published > rec.checkpoint && r.published <= rec.last_seq)
-        (void)fl_wal_checkpoint(s->wal, r.published);
+    atomic_store(&s->published_seq, r.published);
+    fl_server_checkpoint(s);
 out:
     fl_free(aerr);
     fl_free(dir);
@@ -356,6 +387,7 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
     pthread_mutex_init(&s->err_mu, NULL);
     pthread_mutex_init(&s->append_mu, NULL);
     pthread_rwlock_init(&s->snap_lock, NULL);
+    pthread_mutex_init(&s->ckpt_mu, NULL);
     if ((rc = fl_fs_mkdirs(cfg->archive_dir)) < 0) {
         snprintf(err, sizeof err, "cannot create %s: %s", cfg->archive_dir,
                  fl_strerror(rc));
@@ -374,7 +406,8 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
         rc = FL_ENOMEM;
         goto fail;
     }
-    if ((rc = open_wal(s, err, sizeof err)) < 0)
+    if ((rc = fl_metrics_create(s, err, sizeof err)) < 0
+        || (rc = open_wal(s, err, sizeof err)) < 0)
         goto fail;
     fl_free(rej);
     fl_free(dir);
@@ -398,6 +431,11 @@ fl_server_start(struct fl_server *s, char **out_err)
     int rc;
     s->started = fl_time_mono();
     atomic_store(&s->accepting, 1);
+    if ((rc = fl_metrics_start(s)) < 0) {
+        snprintf(err, sizeof err, "cannot start the metrics thread: %s",
+                 fl_strerror(rc));
+        goto fail;
+    }
     if ((rc = pthread_create(&s->publisher, NULL, publisher_main, s)) != 0) {
         rc = -rc;
         snprintf(err, sizeof err, "cannot start the publisher: %s",
@@ -454,6 +492,10 @@ fl_server_stop(struct fl_server *s)
         pthread_join(s->publisher, NULL);
         s->publisher_started = 0;
     }
+    /* Folds what is queued and saves the metric state (then the WAL can
+     * be checkpointed as far as the archive allows). */
+    fl_metrics_stop(s);
+    fl_server_checkpoint(s);
     size_t bytes;
     uint64_t records;
     fl_buffer_stats(s->buffer, &bytes, &records);
@@ -484,11 +526,13 @@ fl_server_destroy(struct fl_server *s)
         pthread_join(s->publisher, NULL);
         s->publisher_started = 0;
     }
+    fl_metrics_destroy(s);
     (void)fl_wal_close(s->wal);
     fl_buffer_destroy(s->buffer);
     fl_dedupe_destroy(s->dedupe);
     fl_rejects_destroy(s->rejects);
     pthread_mutex_destroy(&s->append_mu);
+    pthread_mutex_destroy(&s->ckpt_mu);
     pthread_rwlock_destroy(&s->snap_lock);
     pthread_mutex_destroy(&s->err_mu);
     fl_free(s);

@@ -49,6 +49,12 @@ struct fl_server {
     struct fl_rejects      *rejects;
     struct fl_wal          *wal;
     struct fl_dedupe       *dedupe;
+    struct fl_metrics      *metrics;          /* metrics.c; NULL = none */
+    /* WAL sequence the archive holds up to (the last publish's mark);
+     * the WAL is checkpointed to the lower of it and what the saved
+     * metric state covers (fl_server_checkpoint). */
+    _Atomic uint64_t        published_seq;
+    pthread_mutex_t         ckpt_mu;
     /* Orders "append to the WAL, add to the buffer" so that the buffer is
      * in sequence order: a publish of everything taken from the buffer
      * then covers every sequence number up to its last block. */
@@ -84,6 +90,10 @@ struct fl_server {
 
 const char *fl_source_name(enum fl_source_kind kind);
 
+/* Checkpoints the WAL up to what both the archive and the saved metric
+ * state hold (server.c). */
+void fl_server_checkpoint(struct fl_server *s);
+
 /* ---- ingest.c ------------------------------------------------------- */
 
 struct fl_ingest_result {
@@ -118,6 +128,14 @@ struct request;
  * records, sandboxed. */
 enum MHD_Result fl_api_query(struct fl_server *s, struct MHD_Connection *c,
                              struct request *req);
+
+/* ---- api_metrics.c --------------------------------------------------- */
+
+/* GET /metrics (Prometheus), GET /api/metrics, GET /api/alarms. */
+enum MHD_Result fl_api_prometheus(struct fl_server *s,
+                                  struct MHD_Connection *c);
+enum MHD_Result fl_api_metrics(struct fl_server *s, struct MHD_Connection *c);
+enum MHD_Result fl_api_alarms(struct fl_server *s, struct MHD_Connection *c);
 
 /* ---- watch.c -------------------------------------------------------- */
 

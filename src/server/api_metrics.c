@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * api_metrics.c -- the read side of streaming metrics and alarms:
+ *
+ *   GET /metrics       Prometheus text format: every metric's newest final
+ *                      and provisional values, and flowlake's own counters
+ *   GET /api/metrics   without ?metric: the metrics defined; with
+ *                      ?metric=NAME[&from=T][&to=T]: its series as JSON
+ *   GET /api/alarms    the alarms, their state and recent datapoints
+ *
+ * /api/metrics reads through SQL (vpc_flow_logs.metrics: the committed
+ * files plus what only memory holds) under the snapshot lock shared, like
+ * POST /api/query, so a value is never seen twice or not at all while the
+ * metric store commits.
+ */
+#include "../core/fl_config.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../alarm/alarm.h"
+#include "../archive/metric_store.h"
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "../core/fl_time.h"
+#include "../query/query.h"
+#include "../parse/fields.h"
+#include "../stream/plan.h"
+#include "../wal/wal.h"
+#include "metrics.h"
+#include "server_int.h"
+
+/* Default range of /api/metrics: the last day. */
+#define DEFAULT_RANGE 86400
+
+
+static void
+put_counter(FILE *out, const char *name, const char *help, const char *type)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+
+enum MHD_Result
+fl_api_prometheus(struct fl_server *s, struct MHD_Connection *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (out == NULL)
+        return fl_http_reply_error(c, 503, "out of memory");
+
+    static const struct {
+        const char *name, *help;
+        size_t      offset;
+    } per_source[] = {
+        { "flowlake_records_in_total", "flow-log records accepted",
+          offsetof(struct fl_source_stats, records) },
+        { "flowlake_records_rejected_total",
+          "lines rejected (kept in the errors folder with their reason)",
+          offsetof(struct fl_source_stats, rejected) },
+        { "flowlake_requests_total", "requests or files received",
+          offsetof(struct fl_source_stats, requests) },
+        { "flowlake_received_bytes_total", "bytes received as sent",
+          offsetof(struct fl_source_stats, bytes) },
+        { "flowlake_duplicates_total",
+          "retried requests and event ids skipped as duplicates",
+          offsetof(struct fl_source_stats, duplicates) },
+    };
+    for (size_t k = 0; k < sizeof per_source / sizeof per_source[0]; k++) {
+        put_counter(out, per_source[k].name, per_source[k].help, "counter");
+        for (int src = 0; src < FL_SOURCE_COUNT; src++) {
+            _Atomic uint64_t *v = (_Atomic uint64_t *)
+                ((char *)&s->sources[src] + per_source[k].offset);
+            fprintf(out, "%s{source=\"%s\"} %" PRIu64 "\n", per_source[k].name,
+                    fl_source_name(src), atomic_load(v));
+        }
+    }
+    struct fl_wal_stats ws;
+    fl_wal_stats(s->wal, &ws);
+    size_t buf_bytes = 0;
+    uint64_t buf_records = 0;
+    fl_buffer_stats(s->buffer, &buf_bytes, &buf_records);
+    put_counter(out, "flowlake_wal_bytes", "bytes in the write-ahead log",
+                "gauge");
+    fprintf(out, "flowlake_wal_bytes %" PRIu64 "\n", ws.bytes);
+    put_counter(out, "flowlake_wal_max_bytes", "wal.max_size", "gauge");
+    fprintf(out, "flowlake_wal_max_bytes %" PRIu64 "\n", ws.max_bytes);
+    put_counter(out, "flowlake_buffered_records",
+                "accepted records not yet published as Parquet", "gauge");
+    fprintf(out, "flowlake_buffered_records %" PRIu64 "\n", buf_records);
+    put_counter(out, "flowlake_files_published_total",
+                "Parquet files published to the archive", "counter");
+    fprintf(out, "flowlake_files_published_total %" PRIu64 "\n",
+            atomic_load(&s->files_published));
+    put_counter(out, "flowlake_records_published_total",
+                "records published to the archive", "counter");
+    fprintf(out, "flowlake_records_published_total %" PRIu64 "\n",
+            atomic_load(&s->records_published));
+    put_counter(out, "flowlake_publish_failures_total",
+                "publishes that failed (retried)", "counter");
+    fprintf(out, "flowlake_publish_failures_total %" PRIu64 "\n",
+            atomic_load(&s->publish_failures));
+    put_counter(out, "flowlake_uptime_seconds", "seconds since start",
+                "gauge");
+    fprintf(out, "flowlake_uptime_seconds %.0f\n",
+            fl_time_mono() - s->started);
+    fl_metrics_write_prometheus(s, out);
+    if (fclose(out) != 0) {
+        fl_free_libc(text);
+        return fl_http_reply_error(c, 503, "out of memory");
+    }
+    enum MHD_Result r = fl_http_reply(c, 200,
+                                      "text/plain; version=0.0.4; charset=utf-8",
+                                      text, len);
+    fl_free_libc(text);
+    return r;
+}
+
+
+/* Appends s as a JSON string. */
+static void
+put_json_str(FILE *out, const char *s)
+{
+    size_t n = strlen(s);
+    char *buf = fl_malloc(n * 6 + 3);
+    if (buf == NULL) {
+        fputs("\"\"", out);
+        return;
+    }
+    size_t o = fl_json_escape(buf, n * 6 + 3, s, n);
+    fwrite(buf, 1, o, out);
+    fl_free(buf);
+}
+
+
+/* GET /api/metrics without ?metric: what is defined. */
+static enum MHD_Result
+list_metrics(struct fl_server *s, struct MHD_Connection *c)
+{
+    const struct fl_metric_plans *plans = fl_metrics_plans(s);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (out == NULL)
+        return fl_http_reply_error(c, 503, "out of memory");
+    fputs("{\"metrics\":[", out);
+    int first = 1;
+    for (size_t p = 0; plans != NULL && p < plans->n; p++) {
+        const struct fl_metric_plan *pl = &plans->plan[p];
+        for (size_t a = 0; a < pl->n_aggs; a++) {
+            fprintf(out, "%s{\"name\":", first ? "" : ",");
+            first = 0;
+            put_json_str(out, pl->aggs[a].metric);
+            fprintf(out, ",\"window_seconds\":%" PRId64 ",\"time\":\"%s\","
+                    "\"dimensions\":[", pl->window,
+                    fl_time_basis_name(pl->time));
+            for (size_t d = 0; d < pl->n_dims; d++) {
+                fputs(d ? "," : "", out);
+                put_json_str(out, fl_field_get(pl->dims[d])->sql_name);
+            }
+            fputs("],\"statement\":", out);
+            put_json_str(out, pl->text);
+            fputc('}', out);
+        }
+    }
+    fputs("]}\n", out);
+    if (fclose(out) != 0) {
+        fl_free_libc(text);
+        return fl_http_reply_error(c, 503, "out of memory");
+    }
+    enum MHD_Result r = fl_http_reply(c, 200, "application/json", text, len);
+    fl_free_libc(text);
+    return r;
+}
+
+
+/* A time argument as SQL: epoch seconds, or an ISO 8601 UTC time
+ * (2026-11-29, 2026-11-29T18:00:00, with an optional Z). Returns 0 and
+ * the SQL expression in out, or FL_ECONFIG. */
+static int
+time_arg(const char *v, char *out, size_t outlen)
+{
+    size_t n = strlen(v);
+    int digits = n > 0 && n <= 12;
+    for (size_t i = 0; i < n && digits; i++)
+        digits = (v[i] >= '0' && v[i] <= '9') || (i == 0 && v[i] == '-');
+    if (digits) {
+        snprintf(out, outlen, "make_timestamp(CAST(%s AS BIGINT) * 1000000)",
+                 v);
+        return FL_OK;
+    }
+    /* Only the characters of an ISO 8601 time reach the SQL. */
+    if (n < 10 || n > 32)
+        return FL_ECONFIG;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)v[i]) && strchr("-:T Z.", v[i]) == NULL)
+            return FL_ECONFIG;
+    char t[40];
+    snprintf(t, sizeof t, "%s", v);
+    if (t[n - 1] == 'Z')
+        t[n - 1] = '\0';
+    for (char *p = t; *p; p++)
+        if (*p == 'T')
+            *p = ' ';
+    snprintf(out, outlen, "TRY_CAST('%s' AS TIMESTAMP)", t);
+    return FL_OK;
+}
+
+
+static int
+known_metric(struct fl_server *s, const char *name)
+{
+    const struct fl_metric_plans *plans = fl_metrics_plans(s);
+    for (size_t p = 0; plans != NULL && p < plans->n; p++)
+        for (size_t a = 0; a < plans->plan[p].n_aggs; a++)
+            if (strcmp(plans->plan[p].aggs[a].metric, name) == 0)
+                return 1;
+    return 0;
+}
+
+
+enum MHD_Result
+fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
+{
+    const char *metric = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                     "metric");
+    const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                   "from");
+    const char *to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                 "to");
+    char from_sql[96], to_sql[96], now_s[32];
+    struct fl_metric_row *rows = NULL;
+    size_t n_rows = 0;
+    struct fl_query *q = NULL;
+    char *err = NULL, *json = NULL, *sql = NULL;
+    enum MHD_Result ret;
+    int rc;
+
+    if (metric == NULL || metric[0] == '\0')
+        return list_metrics(s, c);
+    if (!known_metric(s, metric)) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "no metric named '%.200s' (GET /api/metrics "
+                 "lists them)", metric);
+        return fl_http_reply_error(c, 404, msg);
+    }
+    snprintf(now_s, sizeof now_s, "%" PRId64, fl_time_now() - DEFAULT_RANGE);
+    if (time_arg(from ? from : now_s, from_sql, sizeof from_sql) < 0)
+        return fl_http_reply_error(c, 400, "from must be epoch seconds or an "
+                                   "ISO 8601 UTC time such as "
+                                   "2026-11-29T18:00:00Z");
+    if (to != NULL && time_arg(to, to_sql, sizeof to_sql) < 0)
+        return fl_http_reply_error(c, 400, "to must be epoch seconds or an "
+                                   "ISO 8601 UTC time such as "
+                                   "2026-11-29T18:00:00Z");
+
+    /* Known names are identifiers, but quotes are doubled all the same. */
+    char quoted[600];
+    size_t qo = 0;
+    for (const char *p = metric; *p && qo + 2 < sizeof quoted; p++) {
+        if (*p == '\'')
+            quoted[qo++] = '\'';
+        quoted[qo++] = *p;
+    }
+    quoted[qo] = '\0';
+    size_t cap = 2048 + 2 * qo;
+    if ((sql = fl_malloc(cap)) == NULL)
+        return fl_http_reply_error(c, 503, "out of memory");
+    /* One JSON document from DuckDB: series by dimensions, points by
+     * window. The metric name is a known one: [a-z0-9_] only. */
+    snprintf(sql, cap,
+        "SELECT json_object('metric', '%s', 'series', "
+        "COALESCE(json_group_array(series ORDER BY k), '[]'::JSON))::VARCHAR "
+        "FROM (SELECT dimensions::VARCHAR AS k, json_object("
+        "'dimensions', to_json(dimensions), 'points', json_group_array("
+        "json_object('window_start', strftime(window_start, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
+        "'window_end', strftime(window_end, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
+        "'value', value, 'final', final, 'exact', exact, 'records', records) "
+        "ORDER BY window_start)) AS series "
+        "FROM vpc_flow_logs.metrics WHERE metric = '%s' "
+        "AND window_start >= %s%s%s GROUP BY dimensions)",
+        quoted, quoted, from_sql, to ? " AND window_start < " : "",
+        to ? to_sql : "");
+
+    pthread_rwlock_rdlock(&s->snap_lock);
+    rc = fl_metrics_rows(s, metric, &rows, &n_rows);
+    if (rc == 0)
+        rc = fl_query_open(s->cfg->archive_dir, &q, &err);
+    if (rc == 0)
+        rc = fl_query_set_metrics(q, rows, n_rows, &err);
+    if (rc == 0)
+        rc = fl_query_text(q, sql, &json, &err);
+    fl_query_close(q);
+    pthread_rwlock_unlock(&s->snap_lock);
+
+    if (rc == 0 && json != NULL) {
+        size_t jl = strlen(json);
+        char *body = fl_malloc(jl + 2);
+        if (body != NULL) {
+            memcpy(body, json, jl);
+            body[jl] = '\n';
+            ret = fl_http_reply(c, 200, "application/json", body, jl + 1);
+            fl_free(body);
+        } else {
+            ret = fl_http_reply_error(c, 503, "out of memory");
+        }
+    } else {
+        ret = fl_http_reply_error(c, rc == FL_ENOMEM ? 503 : 500,
+                                  err ? err : fl_strerror(rc));
+    }
+    fl_free(json);
+    fl_free(err);
+    fl_free(sql);
+    fl_metrics_rows_free(rows, n_rows);
+    return ret;
+}
+
+
+enum MHD_Result
+fl_api_alarms(struct fl_server *s, struct MHD_Connection *c)
+{
+    struct fl_alarms *a = fl_metrics_alarms(s);
+    char *json = NULL;
+    size_t len = 0;
+    if (a == NULL)
+        return fl_http_reply(c, 200, "application/json", "[]\n", 3);
+    if (fl_alarms_json(a, &json, &len) < 0)
+        return fl_http_reply_error(c, 503, "out of memory");
+    enum MHD_Result r = fl_http_reply(c, 200, "application/json", json, len);
+    fl_free(json);
+    return r;
+}

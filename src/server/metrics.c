@@ -1,0 +1,1094 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * metrics.c -- the server's streaming metrics: what feeds the stream
+ * engine (stream/stream.h), where its final values go (the metric store,
+ * archive/metric_store.h, and the alarms, alarm/alarm.h), and how its
+ * state survives a crash.
+ *
+ * Feeding. Every accepted request is handed to fl_metrics_enqueue() under
+ * the server's append lock, right after its WAL records: the queue is in
+ * WAL sequence order. One thread takes the queue, parses the text into
+ * record batches and folds them into the engine, a whole WAL record at a
+ * time under the engine lock, so that "everything up to sequence N" is
+ * always a consistent statement about the engine's state. Once a second
+ * it moves the arrival clock and lets the alarms evaluate the windows
+ * their metrics' clocks passed.
+ *
+ * Persisting (every metrics.persist_interval, and at shutdown):
+ *   1. under the engine lock: save the engine's state with the sequence
+ *      number it covers, and take the final values not yet in a file;
+ *   2. write them as final-<K>.parquet (not yet counted);
+ *   3. under the snapshot lock (no query running): write the state file
+ *      naming K as committed -- the commit point -- and drop the values
+ *      now in the file from memory;
+ *   4. checkpoint the WAL to min(the archive's mark, the state's sequence).
+ * On start the state is loaded, files above the committed number are
+ * removed, and the WAL records above the state's sequence are folded in
+ * again: a window is never lost and never counted twice across kill -9.
+ *
+ * Queries see the committed files plus, from memory, the values taken in
+ * step 1 but not yet committed, the newer final values and the open
+ * windows' provisional values (fl_metrics_rows).
+ */
+#include "../core/fl_config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../alarm/alarm.h"
+#include "../archive/metric_store.h"
+#include "../core/fl_error.h"
+#include "../core/fl_fs.h"
+#include "../core/fl_mem.h"
+#include "../core/fl_time.h"
+#include "../parse/batch.h"
+#include "../parse/format.h"
+#include "../parse/line.h"
+#include "../stream/plan.h"
+#include "../stream/stream.h"
+#include "metrics.h"
+#include "server_int.h"
+
+/* Queue ceiling: an appender waits when the stream thread is this far
+ * behind (it folds far faster than requests arrive, so this is a guard). */
+#define QUEUE_MAX_BYTES (256u << 20)
+
+/* Seconds the arrival clock trails the wall clock, so that a request
+ * stamped just before a minute boundary but queued just after it still
+ * lands in its window. */
+#define ARRIVAL_GRACE 2
+
+struct item {
+    struct item *next;
+    char        *text;
+    size_t       len;
+    char        *format;          /* "${...}" or NULL */
+    uint64_t     seq;
+    int64_t      arrival;         /* epoch seconds */
+};
+
+/* Final values kept for Prometheus: the newest final per series. */
+struct last_final {
+    uint64_t              hash;
+    struct fl_metric_row  row;    /* row.metric == NULL: empty slot */
+};
+
+struct rows {
+    struct fl_metric_row *v;
+    size_t                n, cap;
+};
+
+struct fl_metrics {
+    struct fl_server   *s;
+    struct fl_stream   *stream;       /* under mu */
+    struct fl_alarms   *alarms;       /* own lock; NULL without alarms */
+    pthread_mutex_t     mu;
+    struct rows         pending;      /* finals not in a file (under mu) */
+    struct rows         committing;   /* being written (under mu) */
+    struct last_final  *last;         /* open addressing (under mu) */
+    size_t              last_cap, last_n;
+    uint64_t            processed_seq;/* under mu */
+    uint64_t            loaded_seq;   /* what the state on disk covered */
+    uint64_t            committed;    /* final files committed */
+    _Atomic uint64_t    persisted_seq;
+    _Atomic int64_t     oldest_queued_ms;   /* 0 = queue empty */
+    _Atomic uint64_t    persist_failures;
+    int                 saved_once;   /* under mu */
+
+    /* The queue. */
+    pthread_mutex_t     qmu;
+    pthread_cond_t      qcond, qroom;
+    struct item        *head, **tail;
+    size_t              qbytes;
+    int                 stop;
+    pthread_t           thread;
+    int                 started;
+
+    /* Parsing, only on the stream thread (or replay before it starts). */
+    struct fl_batch    *batch;
+    char               *fmt_spec;     /* spec of fmt, NULL = default */
+    struct fl_format   *fmt;
+    struct fl_parser    parser;
+};
+
+
+/* ---- rows ------------------------------------------------------------ */
+
+static int
+rows_push(struct rows *r, const struct fl_metric_value *v)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        struct fl_metric_row *p = fl_realloc(r->v, cap * sizeof *p);
+        if (p == NULL)
+            return FL_ENOMEM;
+        r->v = p;
+        r->cap = cap;
+    }
+    int rc = fl_metric_row_copy(v, &r->v[r->n]);
+    if (rc == 0)
+        r->n++;
+    return rc;
+}
+
+
+static void
+rows_free(struct rows *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        fl_metric_row_free(&r->v[i]);
+    fl_free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+
+/* Moves src's rows to the end of dst (src left empty). */
+static int
+rows_move(struct rows *dst, struct rows *src)
+{
+    if (dst->n == 0) {
+        rows_free(dst);
+        *dst = *src;
+        memset(src, 0, sizeof *src);
+        return FL_OK;
+    }
+    if (dst->n + src->n > dst->cap) {
+        size_t cap = dst->n + src->n;
+        struct fl_metric_row *p = fl_realloc(dst->v, cap * sizeof *p);
+        if (p == NULL)
+            return FL_ENOMEM;
+        dst->v = p;
+        dst->cap = cap;
+    }
+    memcpy(dst->v + dst->n, src->v, src->n * sizeof *src->v);
+    dst->n += src->n;
+    fl_free(src->v);
+    memset(src, 0, sizeof *src);
+    return FL_OK;
+}
+
+
+/* ---- newest final per series ------------------------------------------ */
+
+static uint64_t
+series_hash(const char *metric, size_t n, const char *const *names,
+            const char *const *values)
+{
+    /* FNV-1a over metric, names and values with separators. */
+    uint64_t h = 1469598103934665603ULL;
+    const char *parts[3] = { metric, NULL, NULL };
+    for (size_t i = 0; i <= n; i++) {
+        if (i > 0) {
+            parts[0] = names[i - 1];
+            parts[1] = values[i - 1] ? values[i - 1] : "\x01null";
+        }
+        for (int k = 0; k < 2 && parts[k] != NULL; k++) {
+            for (const char *c = parts[k]; *c; c++)
+                h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+            h = (h ^ 0xff) * 1099511628211ULL;
+        }
+        parts[1] = NULL;
+    }
+    return h;
+}
+
+
+static int
+same_series(const struct fl_metric_row *r, const struct fl_metric_value *v)
+{
+    if (strcmp(r->metric, v->metric) != 0 || r->n_dims != v->n_dims)
+        return 0;
+    for (size_t i = 0; i < v->n_dims; i++) {
+        const char *a = r->dim_values[i], *b = v->dim_values[i];
+        if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+
+static int
+last_grow(struct fl_metrics *m)
+{
+    size_t cap = m->last_cap ? m->last_cap * 2 : 256;
+    struct last_final *t = fl_calloc(cap, sizeof *t);
+    if (t == NULL)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < m->last_cap; i++) {
+        if (m->last[i].row.metric == NULL)
+            continue;
+        size_t j = (size_t)m->last[i].hash & (cap - 1);
+        while (t[j].row.metric != NULL)
+            j = (j + 1) & (cap - 1);
+        t[j] = m->last[i];
+    }
+    fl_free(m->last);
+    m->last = t;
+    m->last_cap = cap;
+    return FL_OK;
+}
+
+
+static void
+last_update(struct fl_metrics *m, const struct fl_metric_value *v)
+{
+    if ((m->last_n + 1) * 2 > m->last_cap && last_grow(m) < 0)
+        return;                   /* Prometheus misses one update */
+    uint64_t h = series_hash(v->metric, v->n_dims, v->dim_names,
+                             v->dim_values);
+    size_t j = (size_t)h & (m->last_cap - 1);
+    while (m->last[j].row.metric != NULL) {
+        if (m->last[j].hash == h && same_series(&m->last[j].row, v)) {
+            if (v->window_start >= m->last[j].row.window_start) {
+                struct fl_metric_row r;
+                if (fl_metric_row_copy(v, &r) == 0) {
+                    fl_metric_row_free(&m->last[j].row);
+                    m->last[j].row = r;
+                }
+            }
+            return;
+        }
+        j = (j + 1) & (m->last_cap - 1);
+    }
+    if (fl_metric_row_copy(v, &m->last[j].row) == 0) {
+        m->last[j].hash = h;
+        m->last_n++;
+    }
+}
+
+
+/* The engine's final callback (runs under mu). */
+static void
+on_final(void *ctx, const struct fl_metric_value *v)
+{
+    struct fl_metrics *m = ctx;
+    if (rows_push(&m->pending, v) < 0)
+        fprintf(stderr, "flowlake serve: out of memory keeping a final value "
+                "of %s; it is lost from the metric store\n", v->metric);
+    last_update(m, v);
+    if (m->alarms != NULL)
+        fl_alarms_on_final(m->alarms, v);
+}
+
+
+/* ---- folding text into the engine ---------------------------------------- */
+
+/* Makes m->parser read spec (NULL = the default format). */
+static int
+use_format(struct fl_metrics *m, const char *spec)
+{
+    struct fl_format *fmt = NULL;
+    struct fl_parse_err perr;
+    char *copy = NULL;
+    int rc;
+
+    if (m->fmt != NULL && ((spec == NULL && m->fmt_spec == NULL)
+                           || (spec && m->fmt_spec
+                               && strcmp(spec, m->fmt_spec) == 0)))
+        return FL_OK;
+    rc = spec ? fl_format_parse(spec, &fmt, &perr) : fl_format_default(&fmt);
+    if (rc < 0)
+        return rc;
+    if (spec != NULL && (copy = fl_strdup(spec)) == NULL) {
+        fl_format_destroy(fmt);
+        return FL_ENOMEM;
+    }
+    fl_format_destroy(m->fmt);
+    fl_free(m->fmt_spec);
+    m->fmt = fmt;
+    m->fmt_spec = copy;
+    fl_parser_init(&m->parser, m->fmt, NULL, NULL);
+    return FL_OK;
+}
+
+
+/* Folds one WAL record's lines into the engine (takes mu). The lines
+ * were validated at ingestion; one that does not parse now is skipped. */
+static int
+fold(struct fl_metrics *m, const char *text, size_t len, const char *spec,
+     uint64_t seq, int64_t arrival)
+{
+    struct fl_parse_err perr;
+    int rc = use_format(m, spec);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&m->mu);
+    fl_batch_reset(m->batch);
+    for (const char *p = text, *end = text + len; p < end && rc == 0;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        if (fl_parse_line(&m->parser, m->batch, p, (size_t)(eol - p), &perr)
+            == FL_OK && m->batch->n == m->batch->cap) {
+            rc = fl_stream_process(m->stream, m->batch, arrival);
+            fl_batch_reset(m->batch);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (rc == 0 && m->batch->n > 0)
+        rc = fl_stream_process(m->stream, m->batch, arrival);
+    fl_batch_reset(m->batch);
+    if (rc == 0 && seq > m->processed_seq)
+        m->processed_seq = seq;
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+
+/* ---- persisting --------------------------------------------------------- */
+
+/* Steps 1-4 of the file comment. */
+static int
+persist(struct fl_metrics *m)
+{
+    struct fl_server *s = m->s;
+    unsigned char *blob = NULL;
+    size_t blob_len = 0;
+    uint64_t seq;
+    char *err = NULL;
+    int rc;
+
+    pthread_mutex_lock(&m->mu);
+    seq = m->processed_seq;
+    if (seq == atomic_load(&m->persisted_seq) && m->pending.n == 0
+        && m->committing.n == 0 && m->saved_once) {
+        /* Nothing new since the last save but clocks: skip the write. */
+        pthread_mutex_unlock(&m->mu);
+        return FL_OK;
+    }
+    m->saved_once = 1;
+    rc = fl_stream_save(m->stream, seq, &blob, &blob_len);
+    if (rc == 0)
+        rc = rows_move(&m->committing, &m->pending);
+    size_t n = m->committing.n;
+    pthread_mutex_unlock(&m->mu);
+    if (rc < 0)
+        goto out;
+
+    /* committing is only changed by this thread: safe to read unlocked. */
+    uint64_t file_no = m->committed + (n > 0);
+    if (n > 0 && (rc = fl_metric_store_write(s->cfg->archive_dir, file_no,
+                                             m->committing.v, n, &err)) < 0)
+        goto out;
+
+    pthread_rwlock_wrlock(&s->snap_lock);
+    rc = fl_metric_store_save_state(s->cfg->archive_dir, file_no, seq, blob,
+                                    blob_len);
+    if (rc == 0) {
+        m->committed = file_no;
+        pthread_mutex_lock(&m->mu);
+        rows_free(&m->committing);
+        pthread_mutex_unlock(&m->mu);
+    }
+    pthread_rwlock_unlock(&s->snap_lock);
+    if (rc < 0)
+        goto out;
+    atomic_store(&m->persisted_seq, seq);
+    fl_server_checkpoint(s);
+out:
+    if (rc < 0) {
+        atomic_fetch_add(&m->persist_failures, 1);
+        fprintf(stderr, "flowlake serve: saving metric state failed: %s "
+                "(kept in memory, retried)\n", err ? err : fl_strerror(rc));
+    }
+    fl_free(err);
+    fl_free(blob);
+    return rc;
+}
+
+
+/* ---- the stream thread ---------------------------------------------------- */
+
+/* Moves the arrival clock and lets the alarms see every metric's clock. */
+static void
+tick(struct fl_metrics *m, int64_t now)
+{
+    int64_t oldest = atomic_load(&m->oldest_queued_ms);
+    int64_t clock = now - ARRIVAL_GRACE;
+    if (oldest > 0 && oldest / 1000 < clock)
+        clock = oldest / 1000;
+    struct fl_stream_metric_stats st[64], *all = st;
+    size_t n;
+
+    pthread_mutex_lock(&m->mu);
+    fl_stream_advance(m->stream, clock);
+    n = fl_stream_metric_stats(m->stream, st, 64);
+    if (n > 64 && (all = fl_calloc(n, sizeof *all)) != NULL)
+        n = fl_stream_metric_stats(m->stream, all, n);
+    else if (n > 64)
+        n = 64, all = st;
+    pthread_mutex_unlock(&m->mu);
+    /* The names point into the engine's plans, which never change. */
+    for (size_t i = 0; m->alarms != NULL && i < n; i++)
+        if (all[i].clock != INT64_MIN)
+            fl_alarms_advance(m->alarms, all[i].metric, all[i].clock, now);
+    if (all != st)
+        fl_free(all);
+}
+
+
+static void *
+stream_main(void *arg)
+{
+    struct fl_metrics *m = arg;
+    const struct fl_config *cfg = m->s->cfg;
+    double last_persist = fl_time_mono();
+
+    for (;;) {
+        pthread_mutex_lock(&m->qmu);
+        if (m->head == NULL && !m->stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&m->qcond, &m->qmu, &until);
+        }
+        struct item *list = m->head;
+        int stop = m->stop;
+        m->head = NULL;
+        m->tail = &m->head;
+        pthread_mutex_unlock(&m->qmu);
+
+        while (list != NULL) {
+            struct item *it = list;
+            list = it->next;
+            if (fold(m, it->text, it->len, it->format, it->seq, it->arrival)
+                < 0)
+                fprintf(stderr, "flowlake serve: metrics could not fold WAL "
+                        "record %" PRIu64 " (out of memory)\n", it->seq);
+            pthread_mutex_lock(&m->qmu);
+            m->qbytes -= it->len;
+            if (list == NULL && m->head == NULL)
+                atomic_store(&m->oldest_queued_ms, 0);
+            else if (list != NULL)
+                atomic_store(&m->oldest_queued_ms, list->arrival * 1000);
+            pthread_cond_broadcast(&m->qroom);
+            pthread_mutex_unlock(&m->qmu);
+            fl_free(it->text);
+            fl_free(it->format);
+            fl_free(it);
+        }
+        tick(m, fl_time_now());
+        if (stop || fl_time_mono() - last_persist >= (double)cfg->metrics_persist) {
+            (void)persist(m);
+            last_persist = fl_time_mono();
+        }
+        if (stop) {
+            pthread_mutex_lock(&m->qmu);
+            int empty = m->head == NULL;
+            pthread_mutex_unlock(&m->qmu);
+            if (empty)
+                break;
+        }
+    }
+    return NULL;
+}
+
+
+/* ---- public ----------------------------------------------------------- */
+
+/* Compiles the built-in metrics and the metrics file. */
+static int
+compile_metrics(const struct fl_config *cfg, struct fl_metric_plans *out,
+                char *err, size_t errlen)
+{
+    struct fl_metric_plans plans = { 0 }, more = { 0 };
+    enum fl_time_basis basis = strcmp(cfg->metrics_time, "end") == 0
+                             ? FL_TIME_END
+                             : strcmp(cfg->metrics_time, "arrival") == 0
+                             ? FL_TIME_ARRIVAL : FL_TIME_START;
+    char *text = NULL;
+    int rc = FL_OK;
+
+    if (cfg->metrics_defaults) {
+        const char *b = fl_plan_builtin_text();
+        rc = fl_plan_compile(b, strlen(b), "(built-in metrics)",
+                             (int64_t)cfg->metrics_window, basis, &plans,
+                             err, errlen);
+        if (rc < 0)
+            goto out;
+    }
+    if (cfg->metrics_file[0] != '\0') {
+        FILE *f = fopen(cfg->metrics_file, "rb");
+        size_t len = 0, cap = 0;
+        if (f == NULL) {
+            rc = -errno;
+            snprintf(err, errlen, "metrics.file %s: %s", cfg->metrics_file,
+                     strerror(errno));
+            goto out;
+        }
+        for (;;) {
+            if (len + 4096 > cap) {
+                cap = cap ? cap * 2 : 65536;
+                char *p = fl_realloc(text, cap);
+                if (p == NULL) {
+                    rc = FL_ENOMEM;
+                    break;
+                }
+                text = p;
+            }
+            size_t got = fread(text + len, 1, cap - len, f);
+            len += got;
+            if (got == 0)
+                break;
+        }
+        fclose(f);
+        if (rc < 0)
+            goto out;
+        rc = fl_plan_compile(text, len, cfg->metrics_file,
+                             (int64_t)cfg->metrics_window, basis, &more, err,
+                             errlen);
+        if (rc == 0)
+            rc = fl_plan_merge(&plans, &more, err, errlen);
+        if (rc < 0)
+            goto out;
+    }
+    *out = plans;
+    memset(&plans, 0, sizeof plans);
+out:
+    fl_plan_free(&more);
+    fl_plan_free(&plans);
+    fl_free(text);
+    return rc;
+}
+
+
+int
+fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
+{
+    const struct fl_config *cfg = s->cfg;
+    struct fl_metrics *m = NULL;
+    struct fl_metric_plans plans = { 0 };
+    struct fl_alarm_def *defs = NULL;
+    size_t n_defs = 0;
+    unsigned char *blob = NULL;
+    size_t blob_len = 0;
+    char *dir = NULL;
+    int rc;
+
+    if ((rc = compile_metrics(cfg, &plans, err, errlen)) < 0)
+        goto fail;
+    if ((m = fl_calloc(1, sizeof *m)) == NULL) {
+        rc = FL_ENOMEM;
+        goto fail;
+    }
+    m->s = s;
+    m->tail = &m->head;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->qmu, NULL);
+    pthread_cond_init(&m->qcond, NULL);
+    pthread_cond_init(&m->qroom, NULL);
+    s->metrics = m;                      /* fl_metrics_destroy cleans up */
+
+    struct fl_stream_options opt;
+    fl_stream_options_init(&opt);
+    opt.allowed_lateness = (int64_t)cfg->metrics_lateness;
+    opt.distinct_exact_limit = (uint32_t)cfg->metrics_distinct_exact;
+    opt.max_groups = cfg->metrics_max_groups;
+    if ((rc = fl_batch_create(FL_BATCH_ROWS, 0, &m->batch)) < 0
+        || (rc = fl_stream_create(&opt, &plans, on_final, m, &m->stream)) < 0)
+        goto fail;
+
+    /* The saved state, and the files it does not count. */
+    uint64_t committed = 0, seq = 0;
+    rc = fl_metric_store_load_state(cfg->archive_dir, &committed, &seq, &blob,
+                                    &blob_len);
+    if (rc == 0) {
+        char note[512] = "", lerr[256] = "";
+        rc = fl_stream_load(m->stream, blob, blob_len, &seq, note,
+                            sizeof note, lerr, sizeof lerr);
+        if (rc == FL_ECORRUPT) {
+            /* Start over from what the WAL still has rather than refuse to
+             * start: the archive is intact, only window state is lost. */
+            fprintf(stderr, "flowlake serve: metric state is damaged (%s); "
+                    "windows restart from the write-ahead log\n", lerr);
+            seq = 0;
+            rc = FL_OK;
+        } else if (rc < 0) {
+            goto fail;
+        }
+        if (note[0] != '\0')
+            fprintf(stderr, "flowlake serve: %s\n", note);
+        m->committed = committed;
+        m->loaded_seq = m->processed_seq = seq;
+    } else if (rc != -ENOENT) {
+        snprintf(err, errlen, "cannot read the metric state in %s/"
+                 FL_METRIC_STORE_DIR ": %s", cfg->archive_dir,
+                 fl_strerror(rc));
+        goto fail;
+    }
+    rc = fl_metric_store_cleanup(cfg->archive_dir, m->committed);
+    if (rc > 0)
+        fprintf(stderr, "flowlake serve: removed %d uncommitted metric "
+                "file(s); their values are rebuilt from the write-ahead "
+                "log\n", rc);
+    atomic_store(&m->persisted_seq, m->loaded_seq);
+
+    /* Alarms. */
+    if (cfg->n_alarm_sections > 0) {
+        rc = fl_alarm_defs_from_config(cfg->alarm_sections,
+                                       cfg->n_alarm_sections, &defs, &n_defs,
+                                       err, errlen);
+        if (rc < 0)
+            goto fail;
+        if ((dir = fl_fs_join(cfg->archive_dir, "_flowlake/alarms")) == NULL) {
+            rc = FL_ENOMEM;
+            goto fail;
+        }
+        rc = fl_alarms_create(defs, n_defs, m->stream, dir, &m->alarms, err,
+                              errlen);
+        if (rc < 0)
+            goto fail;
+        defs = NULL;                     /* the alarms own them */
+    }
+    rc = FL_OK;
+    goto out;
+fail:
+    if (rc == FL_ENOMEM && err[0] == '\0')
+        snprintf(err, errlen, "out of memory");
+    fl_metrics_destroy(s);
+out:
+    fl_alarm_defs_free(defs, n_defs);
+    fl_plan_free(&plans);
+    fl_free(blob);
+    fl_free(dir);
+    return rc;
+}
+
+
+int
+fl_metrics_replay(struct fl_server *s, const char *text, size_t len,
+                  const char *format, uint64_t seq, uint64_t arrival_ms)
+{
+    struct fl_metrics *m = s->metrics;
+    if (m == NULL || seq <= m->loaded_seq)
+        return FL_OK;
+    int64_t arrival = arrival_ms ? (int64_t)(arrival_ms / 1000) : fl_time_now();
+    return fold(m, text, len, format, seq, arrival);
+}
+
+
+int
+fl_metrics_start(struct fl_server *s)
+{
+    struct fl_metrics *m = s->metrics;
+    if (m == NULL)
+        return FL_OK;
+    int rc = pthread_create(&m->thread, NULL, stream_main, m);
+    if (rc != 0)
+        return -rc;
+    m->started = 1;
+    return FL_OK;
+}
+
+
+void
+fl_metrics_enqueue(struct fl_server *s, const struct fl_buffer_block *list,
+                   uint64_t arrival_ms)
+{
+    struct fl_metrics *m = s->metrics;
+    if (m == NULL)
+        return;
+    for (const struct fl_buffer_block *b = list; b != NULL; b = b->next) {
+        struct item *it = fl_calloc(1, sizeof *it);
+        if (it != NULL) {
+            it->text = fl_malloc(b->len ? b->len : 1);
+            it->format = b->format ? fl_strdup(b->format) : NULL;
+        }
+        if (it == NULL || it->text == NULL || (b->format && !it->format)) {
+            if (it != NULL) {
+                fl_free(it->text);
+                fl_free(it->format);
+                fl_free(it);
+            }
+            fprintf(stderr, "flowlake serve: out of memory: WAL record %"
+                    PRIu64 " is archived but not counted in metrics\n",
+                    b->wal_seq);
+            continue;
+        }
+        memcpy(it->text, b->text, b->len);
+        it->len = b->len;
+        it->seq = b->wal_seq;
+        it->arrival = (int64_t)(arrival_ms / 1000);
+        pthread_mutex_lock(&m->qmu);
+        while (m->qbytes > QUEUE_MAX_BYTES && m->started && !m->stop)
+            pthread_cond_wait(&m->qroom, &m->qmu);
+        if (m->head == NULL)
+            atomic_store(&m->oldest_queued_ms, (int64_t)arrival_ms);
+        *m->tail = it;
+        m->tail = &it->next;
+        m->qbytes += it->len;
+        pthread_cond_signal(&m->qcond);
+        pthread_mutex_unlock(&m->qmu);
+    }
+}
+
+
+uint64_t
+fl_metrics_persisted_seq(const struct fl_server *s)
+{
+    const struct fl_metrics *m = s->metrics;
+    return m ? atomic_load(&m->persisted_seq) : UINT64_MAX;
+}
+
+
+void
+fl_metrics_stop(struct fl_server *s)
+{
+    struct fl_metrics *m = s->metrics;
+    if (m == NULL || !m->started)
+        return;
+    pthread_mutex_lock(&m->qmu);
+    m->stop = 1;
+    pthread_cond_broadcast(&m->qcond);
+    pthread_cond_broadcast(&m->qroom);
+    pthread_mutex_unlock(&m->qmu);
+    pthread_join(m->thread, NULL);
+    m->started = 0;
+}
+
+
+void
+fl_metrics_destroy(struct fl_server *s)
+{
+    struct fl_metrics *m = s->metrics;
+    if (m == NULL)
+        return;
+    fl_metrics_stop(s);
+    fl_alarms_destroy(m->alarms, 2000);
+    fl_stream_destroy(m->stream);
+    fl_batch_destroy(m->batch);
+    fl_format_destroy(m->fmt);
+    fl_free(m->fmt_spec);
+    for (struct item *it = m->head, *next; it != NULL; it = next) {
+        next = it->next;
+        fl_free(it->text);
+        fl_free(it->format);
+        fl_free(it);
+    }
+    rows_free(&m->pending);
+    rows_free(&m->committing);
+    for (size_t i = 0; i < m->last_cap; i++)
+        fl_metric_row_free(&m->last[i].row);
+    fl_free(m->last);
+    pthread_cond_destroy(&m->qroom);
+    pthread_cond_destroy(&m->qcond);
+    pthread_mutex_destroy(&m->qmu);
+    pthread_mutex_destroy(&m->mu);
+    fl_free(m);
+    s->metrics = NULL;
+}
+
+
+/* ---- reading ---------------------------------------------------------- */
+
+static void
+collect_open(void *ctx, const struct fl_metric_value *v)
+{
+    struct rows *r = ctx;
+    if (rows_push(r, v) < 0)
+        r->cap = SIZE_MAX;        /* remembered as "out of memory" */
+}
+
+
+int
+fl_metrics_rows(struct fl_server *s, const char *metric,
+                struct fl_metric_row **out, size_t *n)
+{
+    struct fl_metrics *m = s->metrics;
+    struct rows r = { 0 };
+    int rc = FL_OK;
+
+    *out = NULL;
+    *n = 0;
+    if (m == NULL)
+        return FL_OK;
+    pthread_mutex_lock(&m->mu);
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        const struct rows *src = pass ? &m->pending : &m->committing;
+        for (size_t i = 0; i < src->n && rc == 0; i++) {
+            const struct fl_metric_row *x = &src->v[i];
+            if (metric != NULL && strcmp(x->metric, metric) != 0)
+                continue;
+            struct fl_metric_value v = {
+                .metric = x->metric, .n_dims = x->n_dims,
+                .dim_names = (const char *const *)x->dim_names,
+                .dim_values = (const char *const *)x->dim_values,
+                .window_start = x->window_start,
+                .window_end = x->window_end, .value = x->value,
+                .has_value = x->has_value, .final = x->final,
+                .exact = x->exact, .records = x->records,
+            };
+            rc = rows_push(&r, &v);
+        }
+    }
+    if (rc == 0) {
+        struct rows open = { 0 };
+        fl_stream_each_open(m->stream, collect_open, &open);
+        if (open.cap == SIZE_MAX) {
+            open.cap = open.n;
+            rc = FL_ENOMEM;
+        }
+        for (size_t i = 0; i < open.n && rc == 0; i++) {
+            if (metric != NULL && strcmp(open.v[i].metric, metric) != 0)
+                continue;
+            /* Moved, not copied: open's rows are ours. */
+            if (r.n == r.cap) {
+                size_t cap = r.cap ? r.cap * 2 : 64;
+                struct fl_metric_row *p = fl_realloc(r.v, cap * sizeof *p);
+                if (p == NULL) {
+                    rc = FL_ENOMEM;
+                    break;
+                }
+                r.v = p;
+                r.cap = cap;
+            }
+            r.v[r.n++] = open.v[i];
+            memset(&open.v[i], 0, sizeof open.v[i]);
+        }
+        rows_free(&open);
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (rc < 0) {
+        rows_free(&r);
+        return rc;
+    }
+    *out = r.v;
+    *n = r.n;
+    return FL_OK;
+}
+
+
+void
+fl_metrics_rows_free(struct fl_metric_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fl_metric_row_free(&rows[i]);
+    fl_free(rows);
+}
+
+
+/* ---- Prometheus --------------------------------------------------------- */
+
+/* A label value with \, " and newline escaped (the text format's rule). */
+static void
+put_label_value(FILE *out, const char *v)
+{
+    for (; v != NULL && *v; v++) {
+        if (*v == '\\' || *v == '"')
+            fprintf(out, "\\%c", *v);
+        else if (*v == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*v, out);
+    }
+}
+
+
+static void
+put_sample(FILE *out, const char *name, const char *suffix,
+           const struct fl_metric_row *r, double value)
+{
+    fprintf(out, "%s%s{", name, suffix);
+    for (size_t i = 0; i < r->n_dims; i++) {
+        fprintf(out, "%s=\"", r->dim_names[i]);
+        put_label_value(out, r->dim_values[i]);
+        fputs("\",", out);
+    }
+    fprintf(out, "final=\"%s\"} %.17g\n", r->final ? "true" : "false", value);
+}
+
+
+/* Newest open window per series: index into rows, by series hash. */
+struct newest {
+    uint64_t hash;
+    size_t   idx;            /* + 1; 0 = empty slot */
+};
+
+
+void
+fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
+{
+    struct fl_metrics *m = s->metrics;
+    struct fl_metric_row *open = NULL;
+    size_t n_open = 0;
+    struct newest *nw = NULL;
+    size_t cap = 16;
+
+    if (m == NULL)
+        return;
+    if (fl_metrics_rows(s, NULL, &open, &n_open) < 0)
+        return;
+    while (cap < n_open * 2)
+        cap *= 2;
+    if ((nw = fl_calloc(cap, sizeof *nw)) == NULL)
+        goto out;
+    for (size_t i = 0; i < n_open; i++) {
+        const struct fl_metric_row *r = &open[i];
+        if (r->final || !r->has_value)
+            continue;
+        uint64_t h = series_hash(r->metric, r->n_dims,
+                                 (const char *const *)r->dim_names,
+                                 (const char *const *)r->dim_values);
+        size_t j = (size_t)h & (cap - 1);
+        while (nw[j].idx != 0) {
+            const struct fl_metric_row *o = &open[nw[j].idx - 1];
+            struct fl_metric_value v = {
+                .metric = r->metric, .n_dims = r->n_dims,
+                .dim_values = (const char *const *)r->dim_values,
+            };
+            if (nw[j].hash == h && same_series(o, &v))
+                break;
+            j = (j + 1) & (cap - 1);
+        }
+        if (nw[j].idx == 0 || open[nw[j].idx - 1].window_start < r->window_start) {
+            nw[j].hash = h;
+            nw[j].idx = i + 1;
+        }
+    }
+
+    pthread_mutex_lock(&m->mu);
+    const struct fl_metric_plans *plans = fl_stream_plans(m->stream);
+    for (size_t p = 0; p < plans->n; p++) {
+        const struct fl_metric_plan *pl = &plans->plan[p];
+        for (size_t a = 0; a < pl->n_aggs; a++) {
+            const char *name = pl->aggs[a].metric;
+            fprintf(out, "# HELP %s flowlake metric: %" PRId64 " s windows on "
+                    "%s; final=\"true\": the newest final window, "
+                    "final=\"false\": the newest open window (provisional)\n",
+                    name, pl->window, fl_time_basis_name(pl->time));
+            fprintf(out, "# TYPE %s gauge\n", name);
+            for (size_t i = 0; i < m->last_cap; i++) {
+                const struct fl_metric_row *r = &m->last[i].row;
+                if (r->metric != NULL && r->has_value
+                    && strcmp(r->metric, name) == 0)
+                    put_sample(out, name, "", r, r->value);
+            }
+            for (size_t j = 0; j < cap; j++) {
+                if (nw[j].idx == 0)
+                    continue;
+                const struct fl_metric_row *r = &open[nw[j].idx - 1];
+                if (strcmp(r->metric, name) == 0)
+                    put_sample(out, name, "", r, r->value);
+            }
+            fprintf(out, "# HELP %s_window_start_seconds start of the window "
+                    "the %s sample with the same labels belongs to\n", name,
+                    name);
+            fprintf(out, "# TYPE %s_window_start_seconds gauge\n", name);
+            for (size_t i = 0; i < m->last_cap; i++) {
+                const struct fl_metric_row *r = &m->last[i].row;
+                if (r->metric != NULL && r->has_value
+                    && strcmp(r->metric, name) == 0)
+                    put_sample(out, name, "_window_start_seconds", r,
+                               (double)r->window_start);
+            }
+            for (size_t j = 0; j < cap; j++) {
+                if (nw[j].idx == 0)
+                    continue;
+                const struct fl_metric_row *r = &open[nw[j].idx - 1];
+                if (strcmp(r->metric, name) == 0)
+                    put_sample(out, name, "_window_start_seconds", r,
+                               (double)r->window_start);
+            }
+        }
+    }
+
+    struct fl_stream_stats st;
+    fl_stream_stats(m->stream, &st);
+    size_t n_ms = fl_stream_metric_stats(m->stream, NULL, 0);
+    struct fl_stream_metric_stats *ms = fl_calloc(n_ms ? n_ms : 1, sizeof *ms);
+    if (ms != NULL)
+        n_ms = fl_stream_metric_stats(m->stream, ms, n_ms);
+    pthread_mutex_unlock(&m->mu);
+
+    int64_t now = fl_time_now();
+    fputs("# HELP flowlake_late_records_total records that arrived after "
+          "their window was final (still archived)\n"
+          "# TYPE flowlake_late_records_total counter\n", out);
+    for (size_t i = 0; ms != NULL && i < n_ms; i++)
+        fprintf(out, "flowlake_late_records_total{metric=\"%s\"} %" PRIu64
+                "\n", ms[i].metric, ms[i].late_records);
+    fputs("# HELP flowlake_stream_dropped_records_total records not counted "
+          "because metrics.max_groups was reached\n"
+          "# TYPE flowlake_stream_dropped_records_total counter\n", out);
+    for (size_t i = 0; ms != NULL && i < n_ms; i++)
+        fprintf(out, "flowlake_stream_dropped_records_total{metric=\"%s\"} %"
+                PRIu64 "\n", ms[i].metric, ms[i].dropped_records);
+    fputs("# HELP flowlake_stream_open_groups groups held in open windows\n"
+          "# TYPE flowlake_stream_open_groups gauge\n", out);
+    for (size_t i = 0; ms != NULL && i < n_ms; i++)
+        fprintf(out, "flowlake_stream_open_groups{metric=\"%s\"} %" PRIu64
+                "\n", ms[i].metric, ms[i].open_groups);
+    fl_free(ms);
+    fprintf(out, "# HELP flowlake_stream_records_total records folded into "
+            "the metrics\n# TYPE flowlake_stream_records_total counter\n"
+            "flowlake_stream_records_total %" PRIu64 "\n", st.records);
+    fprintf(out, "# HELP flowlake_stream_memory_bytes memory held by window "
+            "state\n# TYPE flowlake_stream_memory_bytes gauge\n"
+            "flowlake_stream_memory_bytes %" PRIu64 "\n", st.memory_bytes);
+    fputs("# HELP flowlake_watermark_seconds highest event time seen minus "
+          "metrics.allowed_lateness\n"
+          "# TYPE flowlake_watermark_seconds gauge\n", out);
+    if (st.max_start != INT64_MIN)
+        fprintf(out, "flowlake_watermark_seconds{time=\"start\"} %" PRId64
+                "\n", st.watermark_start);
+    if (st.max_end != INT64_MIN)
+        fprintf(out, "flowlake_watermark_seconds{time=\"end\"} %" PRId64
+                "\n", st.watermark_end);
+    fputs("# HELP flowlake_ingest_lag_seconds now minus the newest flow end "
+          "time seen: how far behind real time the data is\n"
+          "# TYPE flowlake_ingest_lag_seconds gauge\n", out);
+    if (st.max_end != INT64_MIN)
+        fprintf(out, "flowlake_ingest_lag_seconds %" PRId64 "\n",
+                now - st.max_end);
+    int64_t oldest = atomic_load(&m->oldest_queued_ms);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double lag = oldest > 0 ? (double)ts.tv_sec + ts.tv_nsec / 1e9
+                              - (double)oldest / 1000.0 : 0.0;
+    fprintf(out, "# HELP flowlake_stream_lag_seconds age of the oldest "
+            "accepted request not yet folded into the metrics\n"
+            "# TYPE flowlake_stream_lag_seconds gauge\n"
+            "flowlake_stream_lag_seconds %.3f\n", lag < 0 ? 0.0 : lag);
+    fprintf(out, "# HELP flowlake_metric_persist_failures_total failed "
+            "saves of the metric state\n"
+            "# TYPE flowlake_metric_persist_failures_total counter\n"
+            "flowlake_metric_persist_failures_total %" PRIu64 "\n",
+            atomic_load(&m->persist_failures));
+    if (m->alarms != NULL) {
+        struct fl_alarms_stats as;
+        fl_alarms_stats(m->alarms, &as);
+        fprintf(out, "# HELP flowlake_alarms alarms by state\n"
+                "# TYPE flowlake_alarms gauge\n"
+                "flowlake_alarms{state=\"OK\"} %" PRIu64 "\n"
+                "flowlake_alarms{state=\"ALARM\"} %" PRIu64 "\n"
+                "flowlake_alarms{state=\"INSUFFICIENT_DATA\"} %" PRIu64 "\n"
+                "# HELP flowlake_alarm_transitions_total alarm state changes\n"
+                "# TYPE flowlake_alarm_transitions_total counter\n"
+                "flowlake_alarm_transitions_total %" PRIu64 "\n"
+                "# HELP flowlake_alarm_actions_total alarm actions run\n"
+                "# TYPE flowlake_alarm_actions_total counter\n"
+                "flowlake_alarm_actions_total{result=\"ok\"} %" PRIu64 "\n"
+                "flowlake_alarm_actions_total{result=\"failed\"} %" PRIu64
+                "\n", as.in_ok, as.in_alarm, as.in_insufficient,
+                as.transitions, as.actions_ok, as.actions_failed);
+    }
+out:
+    fl_free(nw);
+    fl_metrics_rows_free(open, n_open);
+}
+
+
+struct fl_alarms *
+fl_metrics_alarms(struct fl_server *s)
+{
+    return s->metrics ? s->metrics->alarms : NULL;
+}
+
+
+const struct fl_metric_plans *
+fl_metrics_plans(struct fl_server *s)
+{
+    return s->metrics ? fl_stream_plans(s->metrics->stream) : NULL;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * metrics.h -- the server's streaming metrics and alarms (metrics.c): the
+ * interface the rest of src/server uses.
+ *
+ * Life cycle: fl_metrics_create (in fl_server_create, before the WAL is
+ * opened: it loads the saved state, so that replay knows from which
+ * sequence number to fold), fl_metrics_replay for every complete WAL
+ * request during open, fl_metrics_start, then fl_metrics_enqueue for every
+ * accepted request (under the append lock), fl_metrics_stop at shutdown
+ * (folds what is queued, saves), fl_metrics_destroy.
+ */
+#ifndef FL_SERVER_METRICS_H
+#define FL_SERVER_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct fl_server;
+struct fl_buffer_block;
+struct fl_metric_row;
+struct fl_metrics;
+struct fl_alarms;
+struct fl_metric_plans;
+
+/* Compiles the built-in metrics and metrics.file, creates the engine,
+ * restores the saved state, removes uncommitted final files, creates the
+ * alarms of the [alarm.NAME] sections. Sets s->metrics. Returns 0 or <0
+ * with err (a metric or alarm definition error names file and line). */
+int  fl_metrics_create(struct fl_server *s, char *err, size_t errlen);
+
+/* Folds a WAL record found at start, unless the saved state covers it. */
+int  fl_metrics_replay(struct fl_server *s, const char *text, size_t len,
+                       const char *format, uint64_t seq, uint64_t arrival_ms);
+
+int  fl_metrics_start(struct fl_server *s);
+
+/* Queues the blocks of one accepted request (copies them). */
+void fl_metrics_enqueue(struct fl_server *s,
+                        const struct fl_buffer_block *list,
+                        uint64_t arrival_ms);
+
+/* The WAL sequence number the saved state covers (UINT64_MAX without
+ * metrics): the WAL may be checkpointed up to it. */
+uint64_t fl_metrics_persisted_seq(const struct fl_server *s);
+
+void fl_metrics_stop(struct fl_server *s);
+void fl_metrics_destroy(struct fl_server *s);
+
+/* The values only memory has -- finals not yet committed to a file and
+ * the open windows' provisional values -- of one metric (NULL = all).
+ * Free with fl_metrics_rows_free. Returns 0 or -ENOMEM. */
+int  fl_metrics_rows(struct fl_server *s, const char *metric,
+                     struct fl_metric_row **out, size_t *n);
+void fl_metrics_rows_free(struct fl_metric_row *rows, size_t n);
+
+/* Writes every metric's newest final and newest provisional value per
+ * series, and the stream's and alarms' own figures, in the Prometheus
+ * text format (GET /metrics; docs/metrics.md lists them). */
+void fl_metrics_write_prometheus(struct fl_server *s, FILE *out);
+
+/* The alarms (NULL without any) and the metric plans (NULL without
+ * metrics); both live as long as the server. */
+struct fl_alarms *fl_metrics_alarms(struct fl_server *s);
+const struct fl_metric_plans *fl_metrics_plans(struct fl_server *s);
+
+#endif /* FL_SERVER_METRICS_H */
