@@ -39,6 +39,8 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC  := src/cli/main.c
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
@@ -86,7 +88,12 @@ $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(BUILD)/libflowlake.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< fuzz/replay_main.c $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
 
-check: $(FLOWLAKE) $(TEST_BIN) $(FUZZ_REPLAY)
+# Helper programs the integration tests run (a webhook receiver, ...).
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lmicrohttpd
+
+check: $(FLOWLAKE) $(TEST_BIN) $(FUZZ_REPLAY) $(TOOL_BIN)
 	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh
 
 # libFuzzer builds (clang only): make fuzz FUZZ_SECONDS=60
