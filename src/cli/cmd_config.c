@@ -8,8 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../alarm/alarm.h"
 #include "../config/config.h"
 #include "../core/fl_error.h"
+#include "../parse/fields.h"
+#include "../server/metrics.h"
+#include "../stream/plan.h"
 #include "commands.h"
 
 static const char usage_text[] =
@@ -20,8 +24,61 @@ static const char usage_text[] =
 "The configuration is an INI file: [section] headers, key = value lines,\n"
 "comments starting with ; or #. Sizes take B, KiB, MiB, GiB (or KB, MB, GB);\n"
 "durations take s, m, h, d. Every key is described in docs/config.md.\n"
+"`check` also compiles the metrics (metrics.file, docs/metrics.md) and checks\n"
+"every [alarm.NAME] section against them (docs/alarms.md).\n"
 "\n"
 "Exit status: 0 valid, 1 problems found (or unreadable), 2 usage.\n";
+
+
+/* The metrics (built-in and metrics.file) compile, and every alarm is
+ * well formed and names a metric that exists with exactly its
+ * dimensions: what `serve` would refuse to start with. */
+static int
+check_metrics_and_alarms(const struct fl_config *cfg)
+{
+    struct fl_metric_plans plans = { 0 };
+    struct fl_alarm_def *defs = NULL;
+    size_t n = 0;
+    char err[1024] = "";
+    int rc = fl_metrics_compile(cfg, &plans, err, sizeof err);
+    if (rc == 0 && cfg->n_alarm_sections > 0)
+        rc = fl_alarm_defs_from_config(cfg->alarm_sections,
+                                       cfg->n_alarm_sections, &defs, &n, err,
+                                       sizeof err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct fl_metric_plan *found = NULL;
+        for (size_t p = 0; p < plans.n && found == NULL; p++)
+            for (size_t a = 0; a < plans.plan[p].n_aggs; a++)
+                if (strcmp(plans.plan[p].aggs[a].metric, defs[i].metric) == 0)
+                    found = &plans.plan[p];
+        if (found == NULL) {
+            snprintf(err, sizeof err, "[alarm.%s] metric '%s' is not defined "
+                     "(built-in metrics and metrics.file)", defs[i].name,
+                     defs[i].metric);
+            rc = FL_ECONFIG;
+            break;
+        }
+        int same = found->n_dims == defs[i].n_dims;
+        for (size_t d = 0; same && d < found->n_dims; d++) {
+            const char *col = fl_field_get(found->dims[d])->sql_name;
+            int has = 0;
+            for (size_t k = 0; k < defs[i].n_dims; k++)
+                has |= strcmp(defs[i].dim_names[k], col) == 0;
+            same = has;
+        }
+        if (!same) {
+            snprintf(err, sizeof err, "[alarm.%s] dimensions must name every "
+                     "dimension of metric '%s' (%zu), no more, no less",
+                     defs[i].name, defs[i].metric, found->n_dims);
+            rc = FL_ECONFIG;
+        }
+    }
+    if (rc < 0)
+        fprintf(stderr, "%s\n", err[0] ? err : fl_strerror(rc));
+    fl_alarm_defs_free(defs, n);
+    fl_plan_free(&plans);
+    return rc;
+}
 
 
 static int
@@ -39,6 +96,8 @@ check(const char *path)
         fprintf(stderr, "%s\n", errs.msg[i]);
     if (rc < 0 && errs.n == 0)
         fprintf(stderr, "flowlake config: %s: %s\n", path, fl_strerror(rc));
+    if (rc == 0)
+        rc = check_metrics_and_alarms(&cfg);
     if (rc == 0)
         printf("%s: ok\n", path);
     fl_config_errors_free(&errs);

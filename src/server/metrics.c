@@ -488,10 +488,9 @@ stream_main(void *arg)
 
 /* ---- public ----------------------------------------------------------- */
 
-/* Compiles the built-in metrics and the metrics file. */
-static int
-compile_metrics(const struct fl_config *cfg, struct fl_metric_plans *out,
-                char *err, size_t errlen)
+int
+fl_metrics_compile(const struct fl_config *cfg, struct fl_metric_plans *out,
+                   char *err, size_t errlen)
 {
     struct fl_metric_plans plans = { 0 }, more = { 0 };
     enum fl_time_basis basis = strcmp(cfg->metrics_time, "end") == 0
@@ -567,7 +566,7 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
     char *dir = NULL;
     int rc;
 
-    if ((rc = compile_metrics(cfg, &plans, err, errlen)) < 0)
+    if ((rc = fl_metrics_compile(cfg, &plans, err, errlen)) < 0)
         goto fail;
     if ((m = fl_calloc(1, sizeof *m)) == NULL) {
         rc = FL_ENOMEM;

@@ -24,6 +24,13 @@ struct fl_metrics;
 struct fl_alarms;
 struct fl_metric_plans;
 
+/* Compiles the built-in metrics (metrics.defaults) and metrics.file into
+ * *out (fl_plan_free). Returns 0 or <0 with err naming file and line. */
+struct fl_config;
+int  fl_metrics_compile(const struct fl_config *cfg,
+                        struct fl_metric_plans *out, char *err,
+                        size_t errlen);
+
 /* Compiles the built-in metrics and metrics.file, creates the engine,
  * restores the saved state, removes uncommitted final files, creates the
  * alarms of the [alarm.NAME] sections. Sets s->metrics. Returns 0 or <0
