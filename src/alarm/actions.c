@@ -329,9 +329,12 @@ run_command(const struct fl_alarm_job *j)
         nanosleep(&ts, NULL);
     }
     ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (!ok && status != -1)
-        fprintf(stderr, "flowlake alarm %s: command failed (status %d)\n",
-                j->env_alarm, status);
+    if (!ok && status != -1 && WIFEXITED(status))
+        fprintf(stderr, "flowlake alarm %s: command exited with status %d\n",
+                j->env_alarm, WEXITSTATUS(status));
+    else if (!ok && status != -1 && WIFSIGNALED(status))
+        fprintf(stderr, "flowlake alarm %s: command killed by signal %d\n",
+                j->env_alarm, WTERMSIG(status));
 out:
     if (attr_ready)
         posix_spawnattr_destroy(&attr);
