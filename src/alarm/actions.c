@@ -7,7 +7,8 @@
  *   command  /bin/sh -c COMMAND (posix_spawn) with FLOWLAKE_ALARM,
  *            FLOWLAKE_OLD_STATE, FLOWLAKE_NEW_STATE, FLOWLAKE_REASON and
  *            FLOWLAKE_METRIC in its environment and the JSON body on its
- *            stdin; success = exit status 0; killed after 30 s;
+ *            stdin; success = exit status 0; killed after 30 s, or
+ *            when destroy's drain time is over;
  *   webhook  POST of the JSON body through libcurl (an easy handle per
  *            attempt, CURLOPT_TIMEOUT_MS, CURLOPT_NOSIGNAL); success = a
  *            2xx answer; else up to `retries` more attempts after
@@ -94,6 +95,31 @@ expired(struct fl_alarm_worker *w)
 }
 
 
+/* expired() under the lock, for the command and transfer loops. */
+static int
+expired_locked(struct fl_alarm_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int e = expired(w);
+    pthread_mutex_unlock(&w->mu);
+    return e;
+}
+
+
+/* libcurl's progress callback: a non-zero return aborts the transfer once
+ * destroy's drain time is over. */
+static int
+transfer_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
+                  curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return expired_locked(ctx);
+}
+
+
 /* Sleeps ms, or less when destroy's drain time runs out. Returns 1 when
  * the job should be abandoned. */
 static int
@@ -136,7 +162,7 @@ discard(char *p, size_t size, size_t n, void *ctx)
 
 /* One POST. Returns 1 on a 2xx answer. */
 static int
-post_once(const struct fl_alarm_job *j)
+post_once(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *hdr = NULL, *h2;
@@ -161,6 +187,9 @@ post_once(const struct fl_alarm_job *j)
     curl_easy_setopt(c, CURLOPT_USERAGENT, "flowlake/" FL_VERSION);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, transfer_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -189,7 +218,7 @@ run_webhook(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
         return 0;
     }
     for (unsigned attempt = 0;; attempt++) {
-        if (post_once(j))
+        if (post_once(w, j))
             return 1;
         if (attempt >= j->retries)
             break;
@@ -219,7 +248,7 @@ env_pair(const char *name, const char *value)
 
 
 static int
-run_command(const struct fl_alarm_job *j)
+run_command(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
 {
     static const char *const names[] = {
         "FLOWLAKE_ALARM", "FLOWLAKE_OLD_STATE", "FLOWLAKE_NEW_STATE",
@@ -279,8 +308,12 @@ run_command(const struct fl_alarm_job *j)
     sigaddset(&def, SIGPIPE);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &def);
+    /* Its own process group, so that a kill reaches what the shell
+     * started too. */
+    posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK
-                                    | POSIX_SPAWN_SETSIGDEF);
+                                    | POSIX_SPAWN_SETSIGDEF
+                                    | POSIX_SPAWN_SETPGROUP);
     char *argv[] = { "/bin/sh", "-c", j->target, NULL };
     int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp);
     if (rc != 0) {
@@ -316,12 +349,13 @@ run_command(const struct fl_alarm_job *j)
             status = -1;
             break;
         }
-        if (fl_time_mono() >= deadline) {
-            kill(pid, SIGKILL);
+        if (fl_time_mono() >= deadline || expired_locked(w)) {
+            kill(-pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
-            fprintf(stderr, "flowlake alarm %s: command killed after %d s\n",
-                    j->env_alarm, COMMAND_TIMEOUT_S);
+            fprintf(stderr, "flowlake alarm %s: command killed (%s)\n",
+                    j->env_alarm, fl_time_mono() >= deadline
+                    ? "it ran for 30 s" : "shutting down");
             status = -1;
             break;
         }
@@ -378,7 +412,7 @@ worker_main(void *arg)
             fprintf(stderr, "%s\n", j->target);
             break;
         case FL_JOB_COMMAND:
-            ok = run_command(j);
+            ok = run_command(w, j);
             break;
         case FL_JOB_WEBHOOK:
             ok = run_webhook(w, j);

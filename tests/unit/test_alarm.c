@@ -1311,6 +1311,56 @@ test_destroy_interrupts_backoff(void)
 }
 
 
+static void
+count_done(void *ctx, size_t alarm, int ok)
+{
+    (void)alarm;
+    (void)ok;
+    (*(int *)ctx)++;
+}
+
+
+static struct fl_alarm_job *
+cmd_job(const char *cmd)
+{
+    struct fl_alarm_job *j = fl_calloc(1, sizeof *j);
+    CHECK(j != NULL);
+    j->kind = FL_JOB_COMMAND;
+    j->target = fl_strdup(cmd);
+    j->body = fl_strdup("{}");
+    j->env_alarm = fl_strdup("q");
+    j->env_old = fl_strdup("OK");
+    j->env_new = fl_strdup("ALARM");
+    j->env_reason = fl_strdup("r");
+    j->env_metric = fl_strdup("m");
+    return j;
+}
+
+
+/* The queue is bounded: pushing past FL_ALARM_QUEUE_MAX drops the oldest,
+ * counts it, and reports the dropped command to the caller. */
+static void
+test_queue_overflow(void)
+{
+    struct fl_alarm_worker *w = NULL;
+    int done = 0;
+    size_t dropped_alarm = 99, reported = 0;
+    CHECK_EQ_INT(fl_alarm_worker_create(count_done, &done, &w), 0);
+    reported += (size_t)fl_alarm_worker_push(w, cmd_job("sleep 1"),
+                                             &dropped_alarm);
+    for (int i = 0; i < FL_ALARM_QUEUE_MAX + 1; i++)
+        reported += (size_t)fl_alarm_worker_push(w, cmd_job("true"),
+                                                 &dropped_alarm);
+    /* 1 when the worker had taken "sleep 1" already, else 2. */
+    CHECK(reported == 1 || reported == 2);
+    CHECK_EQ_INT(fl_alarm_worker_dropped(w), reported);
+    CHECK_EQ_INT(dropped_alarm, 0);
+    fl_alarm_worker_destroy(w, 0);
+    CHECK(done <= 1);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_truth_table_3_of_3),
     FL_TEST(test_truth_table_2_of_3),
@@ -1331,5 +1381,6 @@ FL_TEST_MAIN(
     FL_TEST(test_command_action),
     FL_TEST(test_webhook_retry),
     FL_TEST(test_webhook_closed_port),
-    FL_TEST(test_destroy_interrupts_backoff)
+    FL_TEST(test_destroy_interrupts_backoff),
+    FL_TEST(test_queue_overflow)
 )
