@@ -4,10 +4,13 @@
  * values, evaluation when a metric's clock passes window ends, state,
  * history, persistence, and the JSON the HTTP API shows.
  *
- * Datapoints. Each alarm keeps the values of its series for the most
- * recent evaluation_range windows (sorted by window start; older ones are
- * dropped as newer arrive). A final value without a value (SQL NULL) is a
- * missing point.
+ * Datapoints. Each alarm keeps the values of its series sorted by window
+ * start: after an evaluation at E only those that a later evaluation (or
+ * the API's view of the range at E) can use; in between, up to
+ * evaluation_range + FL_ALARM_MAX_RANGE of them, so that a watermark jump
+ * that finalises many windows before the next advance loses none (beyond
+ * that the oldest are dropped). A final value without a value (SQL NULL)
+ * is a missing point.
  *
  * Evaluation. fl_alarms_advance(metric, clock) evaluates each alarm on the
  * metric at every window end E = k * period with last_evaluated < E <=
@@ -78,7 +81,8 @@ struct alarm {
     int64_t              state_updated;     /* wall clock; 0 = never */
     int64_t              last_eval;         /* window end; INT64_MIN = none */
     int                  last_all_missing;  /* the last evaluation had no data */
-    struct point        *pts;               /* sorted by start, cap = range */
+    struct point        *pts;               /* sorted by start */
+    size_t               cap;               /* range + FL_ALARM_MAX_RANGE */
     size_t               n_pts;
     uint64_t             actions_failed;
 };
@@ -207,7 +211,7 @@ values_json(const enum fl_alarm_point *pts, const double *vals, size_t r)
 static void
 point_put(struct alarm *al, int64_t start, double value, int has_value)
 {
-    size_t cap = al->def->evaluation_range, i = 0;
+    size_t cap = al->cap, i = 0;
     while (i < al->n_pts && al->pts[i].start < start)
         i++;
     if (i < al->n_pts && al->pts[i].start == start) {
@@ -658,6 +662,16 @@ advance_one(struct fl_alarms *a, size_t idx, int64_t clock, int64_t now)
         }
         e += p;
     }
+    if (evaluated) {
+        /* Keep what the range at last_eval (for the API) and later ones
+         * can use: window starts >= last_eval - R * P. */
+        int64_t keep = al->last_eval - (int64_t)r * p;
+        size_t k = 0;
+        while (k < al->n_pts && al->pts[k].start < keep)
+            k++;
+        memmove(al->pts, al->pts + k, (al->n_pts - k) * sizeof *al->pts);
+        al->n_pts -= k;
+    }
     return evaluated;
 }
 
@@ -809,7 +823,8 @@ fl_alarms_create_with_lookup(struct fl_alarm_def *defs, size_t n,
             goto fail;
         }
         rc = FL_ENOMEM;
-        al->pts = fl_calloc(defs[i].evaluation_range, sizeof *al->pts);
+        al->cap = defs[i].evaluation_range + FL_ALARM_MAX_RANGE;
+        al->pts = fl_calloc(al->cap, sizeof *al->pts);
         if (al->pts == NULL)
             goto fail;
     }
