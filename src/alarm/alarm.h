@@ -146,6 +146,23 @@ int  fl_alarms_create(struct fl_alarm_def *defs, size_t n,
                       const struct fl_stream *stream, const char *state_dir,
                       struct fl_alarms **out, char *err, size_t errlen);
 
+/* How fl_alarms_create_with_lookup learns a metric's window and
+ * dimensions: returns 0 and sets *window (seconds, >= 1), *n_dims and up to
+ * cap dimension names in names[] (borrowed; valid while the alarms exist),
+ * or -ENOENT when there is no such metric. */
+typedef int fl_alarm_lookup_fn(void *ctx, const char *metric,
+                               int64_t *window, size_t *n_dims,
+                               const char **names, size_t cap);
+
+/* fl_alarms_create without a stream engine (tests, tools): the metrics are
+ * described by lookup. fl_alarms_create is this with a lookup over
+ * fl_stream_metric_info (alarm_stream.c). */
+int  fl_alarms_create_with_lookup(struct fl_alarm_def *defs, size_t n,
+                                  fl_alarm_lookup_fn *lookup, void *ctx,
+                                  const char *state_dir,
+                                  struct fl_alarms **out, char *err,
+                                  size_t errlen);
+
 /* Stops the worker (after delivering queued actions for at most
  * drain_ms) and frees everything. NULL is a no-op. */
 void fl_alarms_destroy(struct fl_alarms *a, uint64_t drain_ms);
