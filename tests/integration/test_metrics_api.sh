@@ -49,6 +49,7 @@ metric = heartbeat
 comparison = LessThanThreshold
 threshold = 1
 treat_missing_data = breaching
+evaluation_range = 1
 EOF
 cat > metrics.sql <<'EOF'
 -- records per 1-second window of arrival: a quick "no data arriving" signal
