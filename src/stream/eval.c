@@ -68,6 +68,21 @@ fl_stream_cidr_match(const struct fl_plan_cidr *net, const char *text,
 }
 
 
+/* Equality of n bytes: short strings (actions, statuses, addresses)
+ * compare inline -- a call to memcmp per row costs more than the
+ * comparison itself. */
+static inline int
+eq_bytes(const char *a, const char *b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    unsigned char d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+
 static int64_t
 int_at(const struct fl_column *c, size_t r)
 {
@@ -181,7 +196,8 @@ leaf(const struct fl_pred *p, const struct fl_batch *b, size_t nw,
                     unsigned j = (unsigned)__builtin_ctzll(v);
                     const struct fl_str *s = &c->v.str[w * 64 + j];
                     v &= v - 1;
-                    if (s->len == ll && memcmp(s->p, ls, ll) == 0)
+                    if (s->len == ll && (ll == 0 || s->p[0] == ls[0])
+                        && eq_bytes(s->p, ls, ll))
                         bits |= (uint64_t)1 << j;
                 }
                 res[w] = p->cmp == FL_CMP_EQ ? bits : ~bits;
@@ -235,7 +251,7 @@ leaf(const struct fl_pred *p, const struct fl_batch *b, size_t nw,
                     const struct fl_str *s = &c->v.str[r];
                     for (size_t k = 0; k < p->n_lits && !hit; k++)
                         hit = s->len == p->lits[k].len
-                              && memcmp(s->p, p->lits[k].s, s->len) == 0;
+                              && eq_bytes(s->p, p->lits[k].s, s->len);
                 } else {
                     int64_t x = int_at(c, r);
                     for (size_t k = 0; k < p->n_lits && !hit; k++)
