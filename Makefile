@@ -108,7 +108,7 @@ fuzz:
 	    fuzz/out/$$n -max_total_time=$(FUZZ_SECONDS) fuzz/out/$$n.new fuzz/corpus/$$n || exit 1; \
 	done
 
-bench: flowlake $(BUILD)/bench/bench_parse $(BUILD)/bench/bench_ingest $(BUILD)/bench/sqlrun
+bench: flowlake $(BUILD)/bench/bench_parse $(BUILD)/bench/bench_ingest $(BUILD)/bench/sqlrun $(BUILD)/bench/bench_stream
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libflowlake.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)

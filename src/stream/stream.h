@@ -80,6 +80,8 @@ struct fl_stream_metric_stats {
     uint64_t    records;            /* rows that passed WHERE and counted */
     uint64_t    late_records;
     uint64_t    dropped_records;    /* max_groups reached */
+    uint64_t    untimed_records;    /* passed WHERE, NULL time column: no
+                                     * window, skipped */
     uint64_t    open_windows;
     uint64_t    open_groups;
     int64_t     clock;              /* its basis's clock; INT64_MIN = none */
@@ -89,6 +91,7 @@ struct fl_stream_stats {
     uint64_t batches, records;      /* everything processed */
     uint64_t late_records;          /* sum over metrics */
     uint64_t dropped_records;
+    uint64_t untimed_records;       /* sum over metrics */
     uint64_t open_groups;
     uint64_t memory_bytes;          /* state held, estimated from sizes */
     int64_t  max_start, max_end;    /* INT64_MIN = none seen */
