@@ -539,6 +539,9 @@ syntax(struct ctx *c, const struct tok *t, const char *what)
     if (t->kind == TK_EOF)
         return fail(c, FL_EPARSE, t->line, t->col,
                     "expected %s, found end of input", what);
+    if (t->kind == TK_STRING)                       /* already quoted */
+        return fail(c, FL_EPARSE, t->line, t->col, "expected %s, found %s",
+                    what, quote_tok(c, t));
     return fail(c, FL_EPARSE, t->line, t->col, "expected %s, found '%s'",
                 what, quote_tok(c, t));
 }

@@ -738,7 +738,7 @@ test_rejections(void)
           "metrics.sql:2:1: expected WHERE, GROUP BY or the end of the "
           "statement, found 'CREATE'" },
         { SEL "vpc_id IS NOT 'x'", FL_EPARSE, "metrics.sql:1:67: expected "
-          "NULL after IS [NOT], found ''x''" },
+          "NULL after IS [NOT], found 'x'" },
         { "CREATE METRIC m AS SELECT COUNT(*) FROM flows WHERE \xc3\xa9 = 1",
           FL_EPARSE, "metrics.sql:1:53: unexpected byte 0xC3" },
     };
