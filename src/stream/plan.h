@@ -142,4 +142,17 @@ const char *fl_plan_builtin_text(void);
 /* "start", "end" or "arrival". */
 const char *fl_time_basis_name(enum fl_time_basis t);
 
+/* The built-in metrics file (static text, never freed): the AWS blog's two
+ * aggregations, rejected_tcp_packets and rejected_packets_by_protocol
+ * (fixed at 15 minutes on start, whatever the configured defaults), and
+ * records_in (COUNT(*) per minute of arrival). Compile it with
+ * fl_plan_compile like any other file. */
+const char *fl_plan_builtin_text(void);
+
+struct fl_cidr;
+
+/* Copies a plan's network into the fl_cidr form that core/fl_cidr.h's
+ * fl_cidr_contains() takes (the engine does this once per predicate). */
+void fl_plan_cidr_get(const struct fl_plan_cidr *p, struct fl_cidr *out);
+
 #endif /* FL_PLAN_H */

@@ -1,0 +1,1 @@
+CREATE METRIC m AS SELECT SUM(bytes * 8) FROM flows WHERE log-status = 'OK'

@@ -1,0 +1,1 @@
+CREATE METRIC m AS SELECT COUNT(*) FROM flows WHERE cidr_contains('10.0.0.1/8', srcaddr) OR cidr_contains('::1/129', dstaddr)

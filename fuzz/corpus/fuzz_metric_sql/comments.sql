@@ -1,0 +1,3 @@
+/* block */ -- line
+CREATE METRIC "M1" AS SELECT COUNT(*) FROM flows; ; -- end
+/* unterminated

@@ -1,0 +1,1 @@
+CREATE METRIC m AS SELECT protocol, COUNT(*) FROM flows GROUP BY protocol HAVING COUNT(*) > 5

@@ -1,0 +1,1 @@
+CREATE METRIC m AS SELECT COUNT(*) FROM flows f JOIN other o ON f.srcaddr = o.addr

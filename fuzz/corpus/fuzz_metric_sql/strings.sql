@@ -1,0 +1,1 @@
+CREATE METRIC m AS SELECT COUNT(*) FROM flows WHERE account_id = 'it''s' AND "log_status" = '' AND bytes > 1.5e3 @

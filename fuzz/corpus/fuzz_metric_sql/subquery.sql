@@ -1,0 +1,1 @@
+CREATE METRIC m AS SELECT COUNT(*) FROM flows WHERE dstport IN (SELECT port FROM p)

@@ -1,0 +1,1 @@
+CREATE METRIC m AS SELECT SUM(srcaddr) FROM flows WHERE dstport = 'abc' OR action = 6
