@@ -22,6 +22,7 @@
 
 #include <duckdb.h>
 
+#include "../core/fl_cidr.h"
 #include "../core/fl_error.h"
 #include "query_int.h"
 
@@ -407,6 +408,57 @@ date_parse_fn(duckdb_function_info info, duckdb_data_chunk input,
 }
 
 
+/* SQL: cidr_contains(network VARCHAR, address VARCHAR) -> BOOLEAN, the
+ * metric language's CIDR test (core/fl_cidr.h, the same code), so that a
+ * metric's WHERE pastes into an ad-hoc query unchanged. NULL in, NULL out;
+ * an address that does not parse, or of the other family, is false; a
+ * network that does not parse is an error naming it. */
+static void
+cidr_contains_fn(duckdb_function_info info, duckdb_data_chunk input,
+                 duckdb_vector output)
+{
+    idx_t n = duckdb_data_chunk_get_size(input);
+    duckdb_vector nv = duckdb_data_chunk_get_vector(input, 0);
+    duckdb_vector av = duckdb_data_chunk_get_vector(input, 1);
+    duckdb_string_t *nd = duckdb_vector_get_data(nv);
+    duckdb_string_t *ad = duckdb_vector_get_data(av);
+    uint64_t *nvalid = duckdb_vector_get_validity(nv);
+    uint64_t *avalid = duckdb_vector_get_validity(av);
+    bool *out = duckdb_vector_get_data(output);
+    struct fl_cidr net;
+    const char *last = NULL;
+    uint32_t last_len = 0;
+
+    duckdb_vector_ensure_validity_writable(output);
+    uint64_t *ovalid = duckdb_vector_get_validity(output);
+    for (idx_t i = 0; i < n; i++) {
+        if ((nvalid != NULL && !duckdb_validity_row_is_valid(nvalid, i))
+            || (avalid != NULL && !duckdb_validity_row_is_valid(avalid, i))) {
+            duckdb_validity_set_row_invalid(ovalid, i);
+            continue;
+        }
+        const char *ns = duckdb_string_t_data(&nd[i]);
+        uint32_t nlen = duckdb_string_t_length(nd[i]);
+        /* The network is nearly always a constant: parse it once. */
+        if (last == NULL || nlen != last_len || memcmp(ns, last, nlen) != 0) {
+            if (fl_cidr_parse(ns, nlen, &net) < 0) {
+                char msg[200];
+                snprintf(msg, sizeof msg, "cidr_contains: '%.*s' is not an "
+                         "IPv4 or IPv6 network such as 10.0.0.0/8",
+                         (int)(nlen > 100 ? 100 : nlen), ns);
+                duckdb_scalar_function_set_error(info, msg);
+                return;
+            }
+            fl_cidr_mask(&net);
+            last = ns;
+            last_len = nlen;
+        }
+        out[i] = fl_cidr_contains(&net, duckdb_string_t_data(&ad[i]),
+                                  duckdb_string_t_length(ad[i])) == 1;
+    }
+}
+
+
 static int
 register_scalar(struct fl_query *q, const char *name, int nparams,
                 duckdb_type ret, duckdb_scalar_function_t fn,
@@ -452,6 +504,9 @@ register_functions(struct fl_query *q, char **out_err)
     if (rc == FL_OK)
         rc = register_scalar(q, "date_parse", 2, DUCKDB_TYPE_TIMESTAMP,
                              date_parse_fn, out_err);
+    if (rc == FL_OK)
+        rc = register_scalar(q, "cidr_contains", 2, DUCKDB_TYPE_BOOLEAN,
+                             cidr_contains_fn, out_err);
     return rc;
 }
 

@@ -17,17 +17,16 @@
  * Strings compare as DuckDB compares VARCHAR: bytewise (memcmp over the
  * common prefix, then the shorter first). Equality is length + memcmp.
  *
- * CIDR containment parses each row's address text (inet_pton); text that
- * is not an address of the network's family is FALSE. This is a minimal
- * matcher standing in for core/fl_cidr.h (fl_cidr_contains), which is
- * being written on another branch: swap it in when that lands.
+ * CIDR containment parses each row's address text (core/fl_cidr.h, the
+ * same code as the SQL function cidr_contains); text that is not an
+ * address of the network's family is FALSE.
  */
 #include "../core/fl_config.h"
 
-#include <arpa/inet.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "../core/fl_cidr.h"
 #include "stream_int.h"
 
 
@@ -38,33 +37,6 @@ fl_stream_pred_depth(const struct fl_pred *p)
         return 0;
     int a = fl_stream_pred_depth(p->a), b = fl_stream_pred_depth(p->b);
     return 1 + (a > b ? a : b);
-}
-
-
-int
-fl_stream_cidr_match(const struct fl_plan_cidr *net, const char *text,
-                     size_t len)
-{
-    char buf[64];
-    unsigned char addr[16];
-    if (len == 0 || len >= sizeof buf)
-        return 0;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    if (inet_pton(net->family == 4 ? AF_INET : AF_INET6, buf, addr) != 1)
-        return 0;
-    unsigned bits = net->prefix, max = net->family == 4 ? 32 : 128;
-    if (bits > max)
-        return 0;
-    unsigned full = bits / 8, rest = bits % 8;
-    if (memcmp(addr, net->addr, full) != 0)
-        return 0;
-    if (rest != 0) {
-        unsigned char m = (unsigned char)(0xffu << (8 - rest));
-        if ((addr[full] & m) != (net->addr[full] & m))
-            return 0;
-    }
-    return 1;
 }
 
 
@@ -262,20 +234,23 @@ leaf(const struct fl_pred *p, const struct fl_batch *b, size_t nw,
             }
         }
         break;
-    case FL_PRED_CIDR:
+    case FL_PRED_CIDR: {
         if (c->type != FL_TYPE_STRING)
             break;
+        struct fl_cidr net;
+        fl_plan_cidr_get(&p->cidr, &net);
         for (size_t w = 0; w < nw; w++) {
             uint64_t v = valid[w];
             while (v) {
                 unsigned j = (unsigned)__builtin_ctzll(v);
                 const struct fl_str *s = &c->v.str[w * 64 + j];
                 v &= v - 1;
-                if (fl_stream_cidr_match(&p->cidr, s->p, s->len))
+                if (fl_cidr_contains(&net, s->p, s->len))
                     res[w] |= (uint64_t)1 << j;
             }
         }
         break;
+    }
     default:
         break;
     }

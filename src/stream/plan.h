@@ -135,10 +135,6 @@ int  fl_plan_merge(struct fl_metric_plans *dst, struct fl_metric_plans *src,
 
 void fl_plan_free(struct fl_metric_plans *plans);
 
-/* The text of the built-in metrics (rejected_tcp_packets,
- * rejected_packets_by_protocol, records_in). */
-const char *fl_plan_builtin_text(void);
-
 /* "start", "end" or "arrival". */
 const char *fl_time_basis_name(enum fl_time_basis t);
 

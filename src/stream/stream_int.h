@@ -166,10 +166,6 @@ int  fl_stream_pred_depth(const struct fl_pred *p);
  * and beyond b->n are zero. */
 void fl_stream_eval(const struct fl_pred *p, const struct fl_batch *b,
                     size_t nw, uint64_t *T, uint64_t *F, uint64_t *scratch);
-/* 1 when text (an IPv4 or IPv6 address) lies in net. */
-int  fl_stream_cidr_match(const struct fl_plan_cidr *net, const char *text,
-                          size_t len);
-
 /* ---- agg.c ---- */
 
 /* Adds hash h to a distinct set (creating it); mem tracks bytes.
