@@ -95,7 +95,8 @@ static duckdb_value
 list_value(duckdb_logical_type varchar, char *const *strs, size_t n)
 {
     duckdb_value *items = NULL, list = NULL;
-    if (n > 0 && (items = fl_calloc(n, sizeof *items)) == NULL)
+    /* Never a NULL array, even for no dimensions: DuckDB refuses one. */
+    if ((items = fl_calloc(n ? n : 1, sizeof *items)) == NULL)
         return NULL;
     for (size_t i = 0; i < n; i++)
         items[i] = strs[i] ? duckdb_create_varchar(strs[i])
