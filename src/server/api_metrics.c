@@ -273,14 +273,14 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
     /* One JSON document from DuckDB: series by dimensions, points by
      * window. The metric name is a known one: [a-z0-9_] only. */
     snprintf(sql, cap,
-        "SELECT json_object('metric', '%s', 'series', "
-        "COALESCE(json_group_array(series ORDER BY k), '[]'::JSON))::VARCHAR "
-        "FROM (SELECT dimensions::VARCHAR AS k, json_object("
-        "'dimensions', to_json(dimensions), 'points', json_group_array("
-        "json_object('window_start', strftime(window_start, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
-        "'window_end', strftime(window_end, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
-        "'value', value, 'final', final, 'exact', exact, 'records', records) "
-        "ORDER BY window_start)) AS series "
+        "SELECT '{\"metric\":' || to_json('%s'::VARCHAR)::VARCHAR || "
+        "',\"series\":' || COALESCE(to_json(list(series ORDER BY k))::VARCHAR, '[]') "
+        "|| '}' FROM (SELECT dimensions::VARCHAR AS k, "
+        "{'dimensions': dimensions, 'points': list({"
+        "'window_start': strftime(window_start, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
+        "'window_end': strftime(window_end, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
+        "'value': value, 'final': final, 'exact': exact, 'records': records} "
+        "ORDER BY window_start)} AS series "
         "FROM vpc_flow_logs.metrics WHERE metric = '%s' "
         "AND window_start >= %s%s%s GROUP BY dimensions)",
         quoted, quoted, from_sql, to ? " AND window_start < " : "",

@@ -31,7 +31,6 @@ metric = rejected_tcp_packets
 comparison = GreaterThanThreshold
 threshold = 100
 evaluation_periods = 1
-treat_missing_data = notBreaching
 webhook = $HOOK
 webhook_backoff = 100ms
 command = printf '%s %s>%s\n' "\$FLOWLAKE_ALARM" "\$FLOWLAKE_OLD_STATE" "\$FLOWLAKE_NEW_STATE" >> $TMP/commands.txt
@@ -151,11 +150,17 @@ expect_eq "SQL through the server: vpc_flow_logs.alarm_history" \
     "$(sq "SELECT alarm, old_state, new_state FROM vpc_flow_logs.alarm_history WHERE alarm = 'tcp_rejects'")" \
     "tcp_rejects,INSUFFICIENT_DATA,ALARM"
 
-# Window 00:15-00:30 has no rejected TCP packets: missing, notBreaching -> OK.
-line 1714523460 ACCEPT 6 1 > w2.log
+# Window 00:15-00:30 has 5 rejected TCP packets (the record at 00:16 is in
+# it too); a record at 00:31 makes it final: below the threshold -> OK.
+line 1714522800 REJECT 6 5 > w2.log
 firehose req-w2 w2.log >/dev/null
+line 1714523460 ACCEPT 6 1 > w3.log
+firehose req-w3 w3.log >/dev/null
 wait_for hooks.txt '"new_state":"OK"' 100
 expect_eq "back to OK: one more webhook" "$(grep -c '"new_state":"OK"' hooks.txt)" "1"
+expect_eq "the command ran for each change" "$(cat commands.txt)" \
+    "tcp_rejects INSUFFICIENT_DATA>ALARM
+tcp_rejects ALARM>OK"
 
 # The "no data arriving" alarm: heartbeat windows without records are
 # missing, treated as breaching.
@@ -174,10 +179,13 @@ expect_contains "state survives a restart" "$(curl -s "$URL/api/alarms")" '"name
 expect_eq "tcp_rejects still OK after restart" "$(alarm_state tcp_rejects)" '"state":"OK"'
 expect_eq "no webhook fired again by the restart" "$(wc -l < hooks.txt)" "$before"
 expect_eq "history kept across the restart" \
-    "$(sq "SELECT count(*) FROM alarm_history WHERE alarm = 'tcp_rejects'")" "2"
+    "$(sq "SELECT old_state || '>' || new_state FROM alarm_history WHERE alarm = 'tcp_rejects' ORDER BY time, window_end")" \
+    "INSUFFICIENT_DATA>ALARM
+ALARM>OK"
 expect_eq "final metric values kept across the restart (SQL on the archive)" \
-    "$("$FLOWLAKE" query --archive "$A" --output csv "SELECT value FROM vpc_flow_logs.metrics WHERE metric = 'rejected_tcp_packets' AND final" | tail -n +2)" \
-    "500.0"
+    "$("$FLOWLAKE" query --archive "$A" --output csv "SELECT value FROM vpc_flow_logs.metrics WHERE metric = 'rejected_tcp_packets' AND final ORDER BY window_start" | tail -n +2)" \
+    "500.0
+5.0"
 kill -TERM "$PID"; wait "$PID"
 kill "$SINK_PID"
 finish
