@@ -46,15 +46,22 @@ check_metrics_and_alarms(const struct fl_config *cfg)
                                        cfg->n_alarm_sections, &defs, &n, err,
                                        sizeof err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct fl_config_section *sec = NULL;
+        for (size_t k = 0; k < cfg->n_alarm_sections; k++)
+            if (strcmp(cfg->alarm_sections[k].name, defs[i].name) == 0)
+                sec = &cfg->alarm_sections[k];
+        char where[300] = "";
+        if (sec != NULL)
+            snprintf(where, sizeof where, "%s:%d: ", sec->file, sec->line);
         const struct fl_metric_plan *found = NULL;
         for (size_t p = 0; p < plans.n && found == NULL; p++)
             for (size_t a = 0; a < plans.plan[p].n_aggs; a++)
                 if (strcmp(plans.plan[p].aggs[a].metric, defs[i].metric) == 0)
                     found = &plans.plan[p];
         if (found == NULL) {
-            snprintf(err, sizeof err, "[alarm.%s] metric '%s' is not defined "
-                     "(built-in metrics and metrics.file)", defs[i].name,
-                     defs[i].metric);
+            snprintf(err, sizeof err, "%s[alarm.%s] metric '%s' is not "
+                     "defined (built-in metrics and metrics.file)", where,
+                     defs[i].name, defs[i].metric);
             rc = FL_ECONFIG;
             break;
         }
@@ -67,9 +74,9 @@ check_metrics_and_alarms(const struct fl_config *cfg)
             same = has;
         }
         if (!same) {
-            snprintf(err, sizeof err, "[alarm.%s] dimensions must name every "
-                     "dimension of metric '%s' (%zu), no more, no less",
-                     defs[i].name, defs[i].metric, found->n_dims);
+            snprintf(err, sizeof err, "%s[alarm.%s] dimensions must name "
+                     "every dimension of metric '%s' (%zu), no more, no less",
+                     where, defs[i].name, defs[i].metric, found->n_dims);
             rc = FL_ECONFIG;
         }
     }
