@@ -16,7 +16,7 @@ make -s -j"$(nproc)" flowlake build/bench/bench_ingest
 out=$(mktemp -d)
 trap 'kill -KILL $PID 2>/dev/null; rm -rf "$out"' EXIT
 ./flowlake serve --listen 127.0.0.1:0 --archive "$out/archive" --set server.threads=8 \
-    --set archive.buffer_size=32MiB --set archive.buffer_interval=60s \
+    --set archive.buffer_size=32MiB --set archive.buffer_interval=60s ${SERVE_ARGS:-} \
     >"$out/serve.out" 2>"$out/serve.err" &
 PID=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$out/serve.out" 2>/dev/null && break; sleep 0.05; done

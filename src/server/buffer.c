@@ -78,14 +78,35 @@ fl_buffer_block_create(const char *text, size_t len, const char *format,
     blk->source = fl_strdup(source);
     if (blk->text == NULL || (format && blk->format == NULL)
         || blk->source == NULL) {
+        atomic_init(&blk->refs, 1);
         fl_buffer_block_free_list(blk);
         return FL_ENOMEM;
     }
     blk->len = len;
     blk->records = records;
     blk->wal_seq = wal_seq;
+    atomic_init(&blk->refs, 1);
     *out = blk;
     return FL_OK;
+}
+
+
+void
+fl_buffer_block_hold(struct fl_buffer_block *blk)
+{
+    atomic_fetch_add(&blk->refs, 1);
+}
+
+
+void
+fl_buffer_block_release(struct fl_buffer_block *blk)
+{
+    if (atomic_fetch_sub(&blk->refs, 1) != 1)
+        return;
+    fl_free(blk->text);
+    fl_free(blk->format);
+    fl_free(blk->source);
+    fl_free(blk);
 }
 
 
@@ -94,10 +115,7 @@ fl_buffer_block_free_list(struct fl_buffer_block *list)
 {
     while (list != NULL) {
         struct fl_buffer_block *next = list->next;
-        fl_free(list->text);
-        fl_free(list->format);
-        fl_free(list->source);
-        fl_free(list);
+        fl_buffer_block_release(list);
         list = next;
     }
 }

@@ -16,6 +16,7 @@
 #define FL_BUFFER_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct fl_buffer_block {
@@ -26,6 +27,10 @@ struct fl_buffer_block {
     char       *source;        /* named in rejected-record entries (owned) */
     uint64_t    records;
     uint64_t    wal_seq;       /* WAL frame holding the block, 0 = none */
+    /* Holders: the buffer's list, and the metrics queue while it has not
+     * folded the block in (server/metrics.c). Text, format and wal_seq do
+     * not change once the block is queued, so both may read them. */
+    _Atomic unsigned refs;
 };
 
 struct fl_buffer;
@@ -39,8 +44,13 @@ void fl_buffer_destroy(struct fl_buffer *b);
 int  fl_buffer_block_create(const char *text, size_t len, const char *format,
                             const char *source, uint64_t records,
                             uint64_t wal_seq, struct fl_buffer_block **out);
-/* Frees a list of blocks linked by next. */
+/* Drops the list's hold on each block linked by next, freeing those no
+ * one else holds. */
 void fl_buffer_block_free_list(struct fl_buffer_block *list);
+
+/* Takes / drops one more hold on a single block (next is not followed). */
+void fl_buffer_block_hold(struct fl_buffer_block *blk);
+void fl_buffer_block_release(struct fl_buffer_block *blk);
 
 /* Appends a block (takes ownership); wakes the publisher when the size
  * threshold is reached. */

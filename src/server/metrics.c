@@ -61,13 +61,12 @@
  * lands in its window. */
 #define ARRIVAL_GRACE 2
 
+/* A queued block: the buffer's own (held, not copied -- copying the
+ * text per request doubled the server's peak memory). */
 struct item {
-    struct item *next;
-    char        *text;
-    size_t       len;
-    char        *format;          /* "${...}" or NULL */
-    uint64_t     seq;
-    int64_t      arrival;         /* epoch seconds */
+    struct item            *next;
+    struct fl_buffer_block *blk;
+    int64_t                 arrival;  /* epoch seconds */
 };
 
 /* Final values kept for Prometheus: the newest final per series. */
@@ -453,20 +452,20 @@ stream_main(void *arg)
         while (list != NULL) {
             struct item *it = list;
             list = it->next;
-            if (fold(m, it->text, it->len, it->format, it->seq, it->arrival)
-                < 0)
+            if (fold(m, it->blk->text, it->blk->len, it->blk->format,
+                     it->blk->wal_seq, it->arrival) < 0)
                 fprintf(stderr, "flowlake serve: metrics could not fold WAL "
-                        "record %" PRIu64 " (out of memory)\n", it->seq);
+                        "record %" PRIu64 " (out of memory)\n",
+                        it->blk->wal_seq);
             pthread_mutex_lock(&m->qmu);
-            m->qbytes -= it->len;
+            m->qbytes -= it->blk->len;
             if (list == NULL && m->head == NULL)
                 atomic_store(&m->oldest_queued_ms, 0);
             else if (list != NULL)
                 atomic_store(&m->oldest_queued_ms, list->arrival * 1000);
             pthread_cond_broadcast(&m->qroom);
             pthread_mutex_unlock(&m->qmu);
-            fl_free(it->text);
-            fl_free(it->format);
+            fl_buffer_block_release(it->blk);
             fl_free(it);
         }
         tick(m, fl_time_now());
@@ -568,6 +567,8 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
 
     if ((rc = fl_metrics_compile(cfg, &plans, err, errlen)) < 0)
         goto fail;
+    if (plans.n == 0 && cfg->n_alarm_sections == 0)
+        return FL_OK;             /* metrics switched off: no thread, no copies */
     if ((m = fl_calloc(1, sizeof *m)) == NULL) {
         rc = FL_ENOMEM;
         goto fail;
@@ -683,32 +684,22 @@ fl_metrics_start(struct fl_server *s)
 
 
 void
-fl_metrics_enqueue(struct fl_server *s, const struct fl_buffer_block *list,
+fl_metrics_enqueue(struct fl_server *s, struct fl_buffer_block *list,
                    uint64_t arrival_ms)
 {
     struct fl_metrics *m = s->metrics;
     if (m == NULL)
         return;
-    for (const struct fl_buffer_block *b = list; b != NULL; b = b->next) {
+    for (struct fl_buffer_block *b = list; b != NULL; b = b->next) {
         struct item *it = fl_calloc(1, sizeof *it);
-        if (it != NULL) {
-            it->text = fl_malloc(b->len ? b->len : 1);
-            it->format = b->format ? fl_strdup(b->format) : NULL;
-        }
-        if (it == NULL || it->text == NULL || (b->format && !it->format)) {
-            if (it != NULL) {
-                fl_free(it->text);
-                fl_free(it->format);
-                fl_free(it);
-            }
+        if (it == NULL) {
             fprintf(stderr, "flowlake serve: out of memory: WAL record %"
                     PRIu64 " is archived but not counted in metrics\n",
                     b->wal_seq);
             continue;
         }
-        memcpy(it->text, b->text, b->len);
-        it->len = b->len;
-        it->seq = b->wal_seq;
+        fl_buffer_block_hold(b);
+        it->blk = b;
         it->arrival = (int64_t)(arrival_ms / 1000);
         pthread_mutex_lock(&m->qmu);
         while (m->qbytes > QUEUE_MAX_BYTES && m->started && !m->stop)
@@ -717,7 +708,7 @@ fl_metrics_enqueue(struct fl_server *s, const struct fl_buffer_block *list,
             atomic_store(&m->oldest_queued_ms, (int64_t)arrival_ms);
         *m->tail = it;
         m->tail = &it->next;
-        m->qbytes += it->len;
+        m->qbytes += b->len;
         pthread_cond_signal(&m->qcond);
         pthread_mutex_unlock(&m->qmu);
     }
@@ -762,8 +753,7 @@ fl_metrics_destroy(struct fl_server *s)
     fl_free(m->fmt_spec);
     for (struct item *it = m->head, *next; it != NULL; it = next) {
         next = it->next;
-        fl_free(it->text);
-        fl_free(it->format);
+        fl_buffer_block_release(it->blk);
         fl_free(it);
     }
     rows_free(&m->pending);

@@ -43,9 +43,9 @@ int  fl_metrics_replay(struct fl_server *s, const char *text, size_t len,
 
 int  fl_metrics_start(struct fl_server *s);
 
-/* Queues the blocks of one accepted request (copies them). */
-void fl_metrics_enqueue(struct fl_server *s,
-                        const struct fl_buffer_block *list,
+/* Queues the blocks of one accepted request (holds them: see
+ * fl_buffer_block_hold). */
+void fl_metrics_enqueue(struct fl_server *s, struct fl_buffer_block *list,
                         uint64_t arrival_ms);
 
 /* The WAL sequence number the saved state covers (UINT64_MAX without
