@@ -49,6 +49,14 @@ Ask it anything, for example:
   ./flowlake query --output csv "SELECT * FROM flow_logs WHERE dstport = 22 LIMIT 20"
   ./flowlake query --help
 
+While the server below runs (http://127.0.0.1:8080), from another terminal:
+  curl -s localhost:8080/metrics | grep -v '^#' | head -20      # Prometheus text
+  curl -s 'localhost:8080/api/metrics?metric=rejected_packets_by_protocol'
+  ./flowlake query --server http://127.0.0.1:8080 \
+      "SELECT metric, dimensions, window_start, value, final FROM vpc_flow_logs.metrics ORDER BY window_start DESC LIMIT 10"
+Windows are 15 minutes on the flows' start time; values are provisional until
+the watermark (newest flow time - 15 minutes) passes a window's end.
+
 == starting the live server with generated traffic: ./flowlake serve --demo
 TXT
 exec ./flowlake serve --demo --archive flowlake-data
