@@ -163,6 +163,18 @@ int  fl_alarms_create_with_lookup(struct fl_alarm_def *defs, size_t n,
                                   struct fl_alarms **out, char *err,
                                   size_t errlen);
 
+/* The checks fl_alarms_create makes against the metrics (the metric
+ * exists; the dimension names are exactly the metric's; N x period <= 1
+ * day), without creating anything: for `flowlake config check`. Returns 0
+ * or FL_ECONFIG with err ("alarm NAME: ..."). */
+int  fl_alarm_defs_check_lookup(const struct fl_alarm_def *defs, size_t n,
+                                fl_alarm_lookup_fn *lookup, void *ctx,
+                                char *err, size_t errlen);
+struct fl_metric_plans;
+int  fl_alarm_defs_check(const struct fl_alarm_def *defs, size_t n,
+                         const struct fl_metric_plans *plans, char *err,
+                         size_t errlen);
+
 /* Stops the worker (after delivering queued actions for at most
  * drain_ms) and frees everything. NULL is a no-op. */
 void fl_alarms_destroy(struct fl_alarms *a, uint64_t drain_ms);

@@ -767,6 +767,21 @@ check_def(const struct fl_alarm_def *d, fl_alarm_lookup_fn *lookup,
 }
 
 
+int
+fl_alarm_defs_check_lookup(const struct fl_alarm_def *defs, size_t n,
+                           fl_alarm_lookup_fn *lookup, void *ctx, char *err,
+                           size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t period;
+        int rc = check_def(&defs[i], lookup, ctx, &period, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return FL_OK;
+}
+
+
 static void
 alarms_free(struct fl_alarms *a)
 {

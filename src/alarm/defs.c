@@ -110,25 +110,6 @@ parse_ms(const char *s, uint64_t *out)
 }
 
 
-static int
-parse_bool(const char *s, int *out)
-{
-    static const char *const yes[] = { "true", "yes", "on", "1" };
-    static const char *const no[] = { "false", "no", "off", "0" };
-    for (size_t i = 0; i < 4; i++) {
-        if (strcmp(s, yes[i]) == 0) {
-            *out = 1;
-            return FL_OK;
-        }
-        if (strcmp(s, no[i]) == 0) {
-            *out = 0;
-            return FL_OK;
-        }
-    }
-    return FL_ECONFIG;
-}
-
-
 /* A copy of s[0..n) without surrounding blanks. */
 static char *
 trimmed(const char *s, size_t n)
@@ -392,7 +373,7 @@ def_from_section(const struct fl_config_section *s, struct fl_alarm_def *d,
             rc = add_actions(s, line, k, val, 0, &d->commands,
                              &d->n_commands, err, errlen);
         } else if (strcmp(k, "log") == 0) {
-            if (parse_bool(val, &d->log) < 0)
+            if (fl_config_parse_bool(val, &d->log) < 0)
                 return fail(s, line, err, errlen,
                             "log: '%s' is not true or false", val);
         } else if (strcmp(k, "webhook_timeout") == 0) {

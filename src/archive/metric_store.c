@@ -432,51 +432,26 @@ fl_metric_store_load_state(const char *archive_dir, uint64_t *committed,
                            uint64_t *seq, unsigned char **blob, size_t *len)
 {
     char *path = fl_fs_join(archive_dir, STATE_FILE);
-    FILE *f = NULL;
-    unsigned char *all = NULL;
-    size_t n = 0, cap = 0, head = 0;
-    int rc = FL_OK;
+    char *all = NULL;
+    size_t n = 0, head = 0;
+    int rc;
 
     *blob = NULL;
     *len = 0;
     if (path == NULL)
         return FL_ENOMEM;
-    if ((f = fopen(path, "rb")) == NULL) {
-        rc = -errno;
-        goto out;
-    }
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            unsigned char *p = fl_realloc(all, cap);
-            if (p == NULL) {
-                rc = FL_ENOMEM;
-                goto out;
-            }
-            all = p;
-        }
-        size_t got = fread(all + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f))
-                rc = -EIO;
-            break;
-        }
-    }
+    rc = fl_fs_read_file(path, SIZE_MAX, &all, &n);
+    fl_free(path);
     if (rc < 0)
-        goto out;
-    if ((rc = parse_head((const char *)all, n, committed, seq, &head)) < 0)
-        goto out;
+        return rc;
+    if ((rc = parse_head(all, n, committed, seq, &head)) < 0) {
+        fl_free(all);
+        return rc;
+    }
     memmove(all, all + head, n - head);
     *len = n - head;
-    *blob = all;
-    all = NULL;
-out:
-    if (f != NULL)
-        fclose(f);
-    fl_free(all);
-    fl_free(path);
-    return rc;
+    *blob = (unsigned char *)all;
+    return FL_OK;
 }
 
 

@@ -327,36 +327,7 @@ out:
 static int
 slurp(const char *path, char **out)
 {
-    FILE *f = fopen(path, "r");
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    if (f == NULL)
-        return -errno;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = (cap + 4096 + 1) * 2;
-            char *p = fl_realloc(buf, cap);
-            if (p == NULL) {
-                fl_free(buf);
-                fclose(f);
-                return FL_ENOMEM;
-            }
-            buf = p;
-        }
-        size_t n = fread(buf + len, 1, 4096, f);
-        len += n;
-        if (n < 4096)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        fl_free(buf);
-        return -EIO;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    return FL_OK;
+    return fl_fs_read_file(path, SIZE_MAX, out, NULL);
 }
 
 

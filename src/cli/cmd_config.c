@@ -11,7 +11,6 @@
 #include "../alarm/alarm.h"
 #include "../config/config.h"
 #include "../core/fl_error.h"
-#include "../parse/fields.h"
 #include "../server/metrics.h"
 #include "../stream/plan.h"
 #include "commands.h"
@@ -45,40 +44,15 @@ check_metrics_and_alarms(const struct fl_config *cfg)
         rc = fl_alarm_defs_from_config(cfg->alarm_sections,
                                        cfg->n_alarm_sections, &defs, &n, err,
                                        sizeof err);
+    /* One alarm at a time, so that the message can name its section. */
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const struct fl_config_section *sec = NULL;
-        for (size_t k = 0; k < cfg->n_alarm_sections; k++)
+        char why[768];
+        rc = fl_alarm_defs_check(&defs[i], 1, &plans, why, sizeof why);
+        for (size_t k = 0; rc < 0 && k < cfg->n_alarm_sections; k++)
             if (strcmp(cfg->alarm_sections[k].name, defs[i].name) == 0)
-                sec = &cfg->alarm_sections[k];
-        char where[300] = "";
-        if (sec != NULL)
-            snprintf(where, sizeof where, "%s:%d: ", sec->file, sec->line);
-        const struct fl_metric_plan *found = NULL;
-        for (size_t p = 0; p < plans.n && found == NULL; p++)
-            for (size_t a = 0; a < plans.plan[p].n_aggs; a++)
-                if (strcmp(plans.plan[p].aggs[a].metric, defs[i].metric) == 0)
-                    found = &plans.plan[p];
-        if (found == NULL) {
-            snprintf(err, sizeof err, "%s[alarm.%s] metric '%s' is not "
-                     "defined (built-in metrics and metrics.file)", where,
-                     defs[i].name, defs[i].metric);
-            rc = FL_ECONFIG;
-            break;
-        }
-        int same = found->n_dims == defs[i].n_dims;
-        for (size_t d = 0; same && d < found->n_dims; d++) {
-            const char *col = fl_field_get(found->dims[d])->sql_name;
-            int has = 0;
-            for (size_t k = 0; k < defs[i].n_dims; k++)
-                has |= strcmp(defs[i].dim_names[k], col) == 0;
-            same = has;
-        }
-        if (!same) {
-            snprintf(err, sizeof err, "%s[alarm.%s] dimensions must name "
-                     "every dimension of metric '%s' (%zu), no more, no less",
-                     where, defs[i].name, defs[i].metric, found->n_dims);
-            rc = FL_ECONFIG;
-        }
+                snprintf(err, sizeof err, "%s:%d: %s",
+                         cfg->alarm_sections[k].file,
+                         cfg->alarm_sections[k].line, why);
     }
     if (rc < 0)
         fprintf(stderr, "%s\n", err[0] ? err : fl_strerror(rc));

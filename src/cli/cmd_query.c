@@ -14,6 +14,7 @@
 
 #include "../client/remote_query.h"
 #include "../core/fl_error.h"
+#include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "../query/query.h"
 #include "commands.h"
@@ -108,55 +109,12 @@ static int
 read_sql(const char *path, char **out)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    char *p = NULL;
-    size_t len = 0, cap = 0;
-    int rc = FL_OK;
-
     if (f == NULL)
         return -errno;
-    for (;;) {
-        if (cap - len < 4096) {
-            size_t ncap = cap ? cap * 2 : 8192;
-            if (ncap > FL_QUERY_MAX_SQL + 1)
-                ncap = FL_QUERY_MAX_SQL + 1;
-            if (ncap <= cap) {
-                rc = FL_ETOOBIG;
-                break;
-            }
-            char *np = fl_realloc(p, ncap);
-            if (np == NULL) {
-                rc = FL_ENOMEM;
-                break;
-            }
-            p = np;
-            cap = ncap;
-        }
-        size_t n = fread(p + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0) {
-            if (ferror(f))
-                rc = -EIO;
-            break;
-        }
-        if (len > FL_QUERY_MAX_SQL) {
-            rc = FL_ETOOBIG;
-            break;
-        }
-    }
+    int rc = fl_fs_read_stream(f, FL_QUERY_MAX_SQL, out, NULL);
     if (f != stdin)
         fclose(f);
-    if (rc < 0) {
-        fl_free(p);
-        return rc;
-    }
-    if (p == NULL) {
-        p = fl_strdup("");
-        if (p == NULL)
-            return FL_ENOMEM;
-    }
-    p[len] = '\0';
-    *out = p;
-    return FL_OK;
+    return rc;
 }
 
 

@@ -253,9 +253,8 @@ known_section(const char *section)
 }
 
 
-/* true/false, yes/no, on/off, 1/0. */
-static int
-parse_bool(const char *s, uint64_t *out)
+int
+fl_config_parse_bool(const char *s, int *out)
 {
     static const char *const yes[] = { "true", "yes", "on", "1" };
     static const char *const no[] = { "false", "no", "off", "0" };
@@ -289,6 +288,22 @@ is_choice(const char *choices, const char *value)
 }
 
 
+/* Replaces a text key's value with a copy of value. */
+static int
+set_string(struct fl_config *cfg, const struct key *k, const char *value,
+           char *err, size_t errlen)
+{
+    char *copy = fl_strdup(value);
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return FL_ENOMEM;
+    }
+    fl_free(*str_field(cfg, k));
+    *str_field(cfg, k) = copy;
+    return FL_OK;
+}
+
+
 /* Applies one value; on error fills err (without position). */
 static int
 apply(struct fl_config *cfg, const struct key *k, const char *value,
@@ -304,14 +319,7 @@ apply(struct fl_config *cfg, const struct key *k, const char *value,
             rc = FL_ECONFIG;
             break;
         }
-        char *copy = fl_strdup(value);
-        if (copy == NULL) {
-            snprintf(err, errlen, "out of memory");
-            return FL_ENOMEM;
-        }
-        fl_free(*str_field(cfg, k));
-        *str_field(cfg, k) = copy;
-        return FL_OK;
+        return set_string(cfg, k, value, err, errlen);
     }
     case K_SIZE:
         rc = fl_config_parse_size(value, &v);
@@ -326,23 +334,19 @@ apply(struct fl_config *cfg, const struct key *k, const char *value,
             rc = FL_ECONFIG;
         break;
     }
-    case K_BOOL:
-        rc = parse_bool(value, &v);
+    case K_BOOL: {
+        int b = 0;
+        rc = fl_config_parse_bool(value, &b);
+        v = (uint64_t)b;
         break;
+    }
     case K_CHOICE:
         if (!is_choice(k->choices, value)) {
             snprintf(err, errlen, "%s.%s: '%s' is not one of %s", k->section,
                      k->name, value, k->choices);
             return FL_ECONFIG;
         }
-        char *copy = fl_strdup(value);
-        if (copy == NULL) {
-            snprintf(err, errlen, "out of memory");
-            return FL_ENOMEM;
-        }
-        fl_free(*str_field(cfg, k));
-        *str_field(cfg, k) = copy;
-        return FL_OK;
+        return set_string(cfg, k, value, err, errlen);
     }
     if (rc < 0) {
         snprintf(err, errlen, "%s.%s: '%s' is not %s", k->section, k->name,

@@ -107,5 +107,7 @@ void fl_config_errors_free(struct fl_config_errors *errs);
 /* Parsers shared with command-line flags. Return 0 or FL_ECONFIG. */
 int  fl_config_parse_size(const char *s, uint64_t *out);
 int  fl_config_parse_duration(const char *s, uint64_t *out_seconds);
+/* true/false, yes/no, on/off, 1/0 -> 1 or 0. */
+int  fl_config_parse_bool(const char *s, int *out);
 
 #endif /* FL_CONFIG_FILE_H */

@@ -250,3 +250,60 @@ out:
     fl_free(tmp);
     return rc;
 }
+
+
+int
+fl_fs_read_stream(FILE *f, size_t max, char **out, size_t *out_len)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 4096 + 1) {
+            size_t ncap = cap ? cap * 2 : 8192;
+            /* One byte past max tells "exactly max" from "more". */
+            if (max < SIZE_MAX - 2 && ncap > max + 2)
+                ncap = max + 2;
+            if (ncap <= cap) {
+                fl_free(buf);
+                return FL_ETOOBIG;
+            }
+            char *p = fl_realloc(buf, ncap);
+            if (p == NULL) {
+                fl_free(buf);
+                return FL_ENOMEM;
+            }
+            buf = p;
+            cap = ncap;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (len > max) {
+            fl_free(buf);
+            return FL_ETOOBIG;
+        }
+        if (n == 0) {
+            if (ferror(f)) {
+                fl_free(buf);
+                return -EIO;
+            }
+            break;
+        }
+    }
+    buf[len] = '\0';
+    *out = buf;
+    if (out_len != NULL)
+        *out_len = len;
+    return FL_OK;
+}
+
+
+int
+fl_fs_read_file(const char *path, size_t max, char **out, size_t *out_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -errno;
+    int rc = fl_fs_read_stream(f, max, out, out_len);
+    fclose(f);
+    return rc;
+}

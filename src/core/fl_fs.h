@@ -8,6 +8,7 @@
 #define FL_FS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* mkdir -p; existing directories are fine. */
 int fl_fs_mkdirs(const char *path);
@@ -34,6 +35,16 @@ int fl_fs_write_atomic(const char *path, const void *buf, size_t len);
 /* Renames tmp over path and fsyncs path's directory (tmp already
  * fsync'd). */
 int fl_fs_rename_durable(const char *tmp, const char *path);
+
+/* Reads f to its end into a new NUL-terminated buffer (*out, fl_free;
+ * *out_len without the NUL, may be NULL). Returns 0, FL_ETOOBIG when there
+ * are more than max bytes, -EIO, -ENOMEM (*out untouched on failure). */
+int fl_fs_read_stream(FILE *f, size_t max, char **out, size_t *out_len);
+
+/* fl_fs_read_stream of the file at path; -errno when it cannot be
+ * opened. */
+int fl_fs_read_file(const char *path, size_t max, char **out,
+                    size_t *out_len);
 
 /* "a/b" + "c" -> "a/b/c" into a new fl_malloc'd string (NULL on ENOMEM). */
 char *fl_fs_join(const char *a, const char *b);

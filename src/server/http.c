@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 
 #include "../core/fl_error.h"
+#include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "server_int.h"
@@ -334,40 +335,15 @@ parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
 static int
 read_pem(const char *path, char **out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -errno;
+    int rc = fl_fs_read_file(path, 1u << 20, out, NULL);
+    if (rc == FL_ETOOBIG) {
+        snprintf(err, errlen, "%s: larger than 1 MiB, not a PEM certificate "
+                 "or key", path);
+        return FL_ECONFIG;
     }
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 16384;
-            if (cap > (1u << 20)) {
-                snprintf(err, errlen, "%s: larger than 1 MiB, not a PEM "
-                         "certificate or key", path);
-                fl_free(buf);
-                fclose(f);
-                return FL_ECONFIG;
-            }
-            char *p = fl_realloc(buf, cap);
-            if (p == NULL) {
-                fl_free(buf);
-                fclose(f);
-                return FL_ENOMEM;
-            }
-            buf = p;
-        }
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    *out = buf;
-    return FL_OK;
+    if (rc < 0 && rc != FL_ENOMEM)
+        snprintf(err, errlen, "cannot read %s: %s", path, fl_strerror(rc));
+    return rc;
 }
 
 

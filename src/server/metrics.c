@@ -61,6 +61,9 @@
  * lands in its window. */
 #define ARRIVAL_GRACE 2
 
+/* A metrics file is a few statements; anything this big is a mistake. */
+#define METRICS_FILE_MAX (16u << 20)
+
 /* A queued block: the buffer's own (held, not copied -- copying the
  * text per request doubled the server's peak memory). */
 struct item {
@@ -508,32 +511,14 @@ fl_metrics_compile(const struct fl_config *cfg, struct fl_metric_plans *out,
             goto out;
     }
     if (cfg->metrics_file[0] != '\0') {
-        FILE *f = fopen(cfg->metrics_file, "rb");
-        size_t len = 0, cap = 0;
-        if (f == NULL) {
-            rc = -errno;
+        size_t len = 0;
+        rc = fl_fs_read_file(cfg->metrics_file, METRICS_FILE_MAX, &text, &len);
+        if (rc < 0) {
             snprintf(err, errlen, "metrics.file %s: %s", cfg->metrics_file,
-                     strerror(errno));
+                     rc == FL_ETOOBIG ? "larger than 16 MiB"
+                                      : fl_strerror(rc));
             goto out;
         }
-        for (;;) {
-            if (len + 4096 > cap) {
-                cap = cap ? cap * 2 : 65536;
-                char *p = fl_realloc(text, cap);
-                if (p == NULL) {
-                    rc = FL_ENOMEM;
-                    break;
-                }
-                text = p;
-            }
-            size_t got = fread(text + len, 1, cap - len, f);
-            len += got;
-            if (got == 0)
-                break;
-        }
-        fclose(f);
-        if (rc < 0)
-            goto out;
         rc = fl_plan_compile(text, len, cfg->metrics_file,
                              (int64_t)cfg->metrics_window, basis, &more, err,
                              errlen);

@@ -124,7 +124,7 @@ line 1714522560 ACCEPT 6 1 > w1.log
 expect_eq "next window's record acknowledged" "$(firehose req-w1 w1.log)" "200"
 # The first delivery is answered 500; the retry comes 100 ms later.
 for _ in $(seq 1 100); do
-    [ "$(grep -c '"new_state":"ALARM"' hooks.txt 2>/dev/null)" -ge 2 ] && break
+    [ "$(cat hooks.txt 2>/dev/null | grep -c '"new_state":"ALARM"')" -ge 2 ] && break
     sleep 0.1
 done
 expect_eq "webhook: failed once (500), delivered on the retry" \
