@@ -30,6 +30,7 @@
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
+#include "metrics.h"
 #include "server_int.h"
 
 enum MHD_Result
@@ -120,12 +121,16 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
     o += (size_t)snprintf(out + o, sizeof out - o,
         "},\"buffer\":{\"bytes\":%zu,\"records\":%llu},"
         "\"published\":{\"files\":%llu,\"records\":%llu,\"last_publish\":%lld,"
-        "\"failures\":%llu,\"last_error\":%s}}\n",
+        "\"failures\":%llu,\"last_error\":%s},\"metrics\":",
         buf_bytes, (unsigned long long)buf_records,
         (unsigned long long)atomic_load(&s->files_published),
         (unsigned long long)atomic_load(&s->records_published),
         (long long)atomic_load(&s->last_publish),
         (unsigned long long)atomic_load(&s->publish_failures), err);
+    if (o < sizeof out)
+        o += fl_metrics_status_json(s, out + o, sizeof out - o);
+    if (o + 3 < sizeof out)
+        o += (size_t)snprintf(out + o, sizeof out - o, "}\n");
     return reply(c, 200, "application/json", out, o);
 }
 

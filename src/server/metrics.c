@@ -1066,3 +1066,27 @@ fl_metrics_plans(struct fl_server *s)
 {
     return s->metrics ? fl_stream_plans(s->metrics->stream) : NULL;
 }
+
+
+size_t
+fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
+{
+    struct fl_metrics *m = s->metrics;
+    struct fl_stream_stats st;
+    if (m == NULL)
+        return (size_t)snprintf(out, cap, "null");
+    pthread_mutex_lock(&m->mu);
+    fl_stream_stats(m->stream, &st);
+    size_t n_metrics = fl_stream_metric_stats(m->stream, NULL, 0);
+    pthread_mutex_unlock(&m->mu);
+    int n = snprintf(out, cap, "{\"metrics\":%zu,\"records\":%" PRIu64
+                     ",\"late_records\":%" PRIu64 ",\"dropped_records\":%"
+                     PRIu64 ",\"open_groups\":%" PRIu64 ",\"memory_bytes\":%"
+                     PRIu64 ",\"persisted_seq\":%" PRIu64 ",\"committed_files\":%"
+                     PRIu64 ",\"persist_failures\":%" PRIu64 "}",
+                     n_metrics, st.records, st.late_records,
+                     st.dropped_records, st.open_groups, st.memory_bytes,
+                     atomic_load(&m->persisted_seq), m->committed,
+                     atomic_load(&m->persist_failures));
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}

@@ -67,6 +67,10 @@ void fl_metrics_rows_free(struct fl_metric_row *rows, size_t n);
  * text format (GET /metrics; docs/metrics.md lists them). */
 void fl_metrics_write_prometheus(struct fl_server *s, FILE *out);
 
+/* The metrics part of GET /api/status as a JSON object ("null" without
+ * metrics) in out; returns its length. */
+size_t fl_metrics_status_json(struct fl_server *s, char *out, size_t cap);
+
 /* The alarms (NULL without any) and the metric plans (NULL without
  * metrics); both live as long as the server. */
 struct fl_alarms *fl_metrics_alarms(struct fl_server *s);

@@ -4,6 +4,10 @@
 # the metrics, naming file and line; `flowlake serve` refuses to start with
 # the same message.
 . "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+out=$(cd "$ROOT" && "$FLOWLAKE" config check docs/examples/flowlake.ini 2>&1)
+expect_eq "the example configuration and metrics file in docs/examples check" \
+    "$out" "docs/examples/flowlake.ini: ok"
 cd "$TMP"
 
 cat > good.sql <<'SQL'

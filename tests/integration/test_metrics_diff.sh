@@ -81,6 +81,8 @@ for _ in $(seq 1 50); do
 done
 expect_contains "the late record is counted per metric" "$(cat prom.txt)" \
     'flowlake_late_records_total{metric="flows_by_dstport"} 1'
+expect_contains "GET /api/status counts late records too" \
+    "$(curl -s "$URL/api/status" | grep -o '"late_records":[1-9][0-9]*')" '"late_records":'
 kill -TERM "$PID"; wait "$PID"
 expect_status "SIGTERM after ingestion exits 0" 0 $?
 
