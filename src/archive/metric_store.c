@@ -413,9 +413,12 @@ parse_head(const char *p, size_t len, uint64_t *committed, uint64_t *seq,
         return FL_ECORRUPT;
     memcpy(line, p, (size_t)(nl - p));
     line[nl - p] = '\0';
+    /* strtoull alone would take "", " 5", "-1" or "+5" for a number. */
+    if (line[ml] < '0' || line[ml] > '9')
+        return FL_ECORRUPT;
     errno = 0;
     unsigned long long c = strtoull(line + ml, &end, 10);
-    if (errno != 0 || *end != ' ')
+    if (errno != 0 || *end != ' ' || end[1] < '0' || end[1] > '9')
         return FL_ECORRUPT;
     unsigned long long s = strtoull(end + 1, &end, 10);
     if (errno != 0 || *end != '\0')
