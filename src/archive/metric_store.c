@@ -413,9 +413,12 @@ parse_head(const char *p, size_t len, uint64_t *committed, uint64_t *seq,
         return FL_ECORRUPT;
     memcpy(line, p, (size_t)(nl - p));
     line[nl - p] = '\0';
+    /* strtoull alone would take "", " 5", "-1" or "+5" for a number. */
+    if (line[ml] < '0' || line[ml] > '9')
+        return FL_ECORRUPT;
     errno = 0;
     unsigned long long c = strtoull(line + ml, &end, 10);
-    if (errno != 0 || *end != ' ')
+    if (errno != 0 || *end != ' ' || end[1] < '0' || end[1] > '9')
         return FL_ECORRUPT;
     unsigned long long s = strtoull(end + 1, &end, 10);
     if (errno != 0 || *end != '\0')
@@ -455,23 +458,27 @@ fl_metric_store_load_state(const char *archive_dir, uint64_t *committed,
 }
 
 
-/* The committed number from the state's first line (0 without a state). */
-static uint64_t
-committed_number(const char *archive_dir)
+/* The committed number from the state's first line (0 without a state).
+ * Returns 0 or -ENOMEM. */
+static int
+committed_number(const char *archive_dir, uint64_t *committed)
 {
     char *path = fl_fs_join(archive_dir, STATE_FILE);
     char head[128];
-    uint64_t committed = 0, seq;
+    uint64_t seq;
     size_t hl;
-    FILE *f = path ? fopen(path, "rb") : NULL;
+    *committed = 0;
+    if (path == NULL)
+        return FL_ENOMEM;
+    FILE *f = fopen(path, "rb");
     if (f != NULL) {
         size_t n = fread(head, 1, sizeof head, f);
-        if (parse_head(head, n, &committed, &seq, &hl) < 0)
-            committed = 0;
+        if (parse_head(head, n, committed, &seq, &hl) < 0)
+            *committed = 0;
         fclose(f);
     }
     fl_free(path);
-    return committed;
+    return FL_OK;
 }
 
 
@@ -516,11 +523,14 @@ files_one(void *ctx, const char *dir, const char *name, uint64_t k,
 int
 fl_metric_store_files(const char *archive_dir, char ***out, size_t *n)
 {
-    struct files fs = { .committed = committed_number(archive_dir) };
+    struct files fs = { 0 };
+    int rc = committed_number(archive_dir, &fs.committed);
     *out = NULL;
     *n = 0;
-    if (fs.committed > 0)
-        (void)each_final(archive_dir, files_one, &fs);
+    if (rc == FL_OK && fs.committed > 0)
+        rc = each_final(archive_dir, files_one, &fs);
+    if (rc == FL_ENOMEM)
+        fs.oom = 1;
     if (fs.oom) {
         for (size_t i = 0; i < fs.n; i++)
             fl_free(fs.path[i]);

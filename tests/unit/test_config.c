@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_config.c -- the configuration file: defaults, values and units,
- * every problem reported with its line, flags on top, and every key
- * documented in docs/config.md.
+ * every problem reported with its line, flags on top, every key
+ * documented in docs/config.md, the [metrics] keys, and the [alarm.NAME]
+ * sections collected as written.
  */
 #include "../../src/core/fl_config.h"
 
@@ -163,27 +164,374 @@ test_every_key_documented(void)
 }
 
 
-/* What `config defaults` prints loads back to the same values. */
+/* What `config defaults` prints loads back to the same values: the
+ * defaults, and values other than the defaults for every [metrics] key
+ * (a writer that printed the default instead would fail). */
 static void
 test_defaults_round_trip(void)
 {
     struct fl_config a, b;
     struct fl_config_errors e = { 0 };
-    char path[] = "/tmp/fl-test-config-rt-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    FILE *f = fdopen(fd, "w");
+    char err[256];
+    static const char *const set[][2] = {
+        { "metrics.file", "/etc/flowlake/metrics.sql" },
+        { "metrics.defaults", "off" },
+        { "metrics.window", "1h" },
+        { "metrics.time", "arrival" },
+        { "metrics.allowed_lateness", "0" },
+        { "metrics.distinct_exact_limit", "16" },
+        { "metrics.max_groups", "1000000000" },
+        { "metrics.persist_interval", "1m" },
+    };
+    for (int pass = 0; pass < 2; pass++) {
+        char path[] = "/tmp/fl-test-config-rt-XXXXXX";
+        int fd = mkstemp(path);
+        CHECK(fd >= 0);
+        FILE *f = fdopen(fd, "w");
+        CHECK_EQ_INT(fl_config_init(&a), 0);
+        for (size_t i = 0; pass == 1 && i < sizeof set / sizeof set[0]; i++)
+            CHECK_EQ_INT(fl_config_set(&a, set[i][0], set[i][1], err,
+                                       sizeof err), 0);
+        fl_config_write(&a, f);
+        fclose(f);
+        CHECK_EQ_INT(fl_config_init(&b), 0);
+        CHECK_EQ_INT(fl_config_load(&b, path, &e), 0);
+        CHECK_EQ_INT(e.n, 0);
+        CHECK_EQ_INT(b.wal_max_size, a.wal_max_size);
+        CHECK_EQ_INT(b.buffer_interval, a.buffer_interval);
+        CHECK_EQ_STR(b.listen, a.listen);
+        CHECK_EQ_STR(b.query_memory_limit, a.query_memory_limit);
+        CHECK_EQ_STR(b.metrics_file, a.metrics_file);
+        CHECK_EQ_INT(b.metrics_defaults, a.metrics_defaults);
+        CHECK_EQ_INT(b.metrics_window, a.metrics_window);
+        CHECK_EQ_STR(b.metrics_time, a.metrics_time);
+        CHECK_EQ_INT(b.metrics_lateness, a.metrics_lateness);
+        CHECK_EQ_INT(b.metrics_distinct_exact, a.metrics_distinct_exact);
+        CHECK_EQ_INT(b.metrics_max_groups, a.metrics_max_groups);
+        CHECK_EQ_INT(b.metrics_persist, a.metrics_persist);
+        CHECK_EQ_INT(b.n_alarm_sections, 0);
+        if (pass == 1) {
+            CHECK_EQ_STR(b.metrics_file, "/etc/flowlake/metrics.sql");
+            CHECK_EQ_INT(b.metrics_defaults, 0);
+            CHECK_EQ_INT(b.metrics_window, 3600);
+            CHECK_EQ_STR(b.metrics_time, "arrival");
+            CHECK_EQ_INT(b.metrics_lateness, 0);
+            CHECK_EQ_INT(b.metrics_distinct_exact, 16);
+            CHECK_EQ_INT(b.metrics_max_groups, 1000000000);
+            CHECK_EQ_INT(b.metrics_persist, 60);
+        }
+        fl_config_free(&a);
+        fl_config_free(&b);
+        unlink(path);
+    }
+    /* Every key is in the output (a new key missing from the writer
+     * would silently fall back to its default when read back). */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    CHECK(f != NULL);
     CHECK_EQ_INT(fl_config_init(&a), 0);
     fl_config_write(&a, f);
     fclose(f);
-    CHECK_EQ_INT(fl_config_init(&b), 0);
-    CHECK_EQ_INT(fl_config_load(&b, path, &e), 0);
-    CHECK_EQ_INT(b.wal_max_size, a.wal_max_size);
-    CHECK_EQ_INT(b.buffer_interval, a.buffer_interval);
-    CHECK_EQ_STR(b.listen, a.listen);
-    CHECK_EQ_STR(b.query_memory_limit, a.query_memory_limit);
     fl_config_free(&a);
-    fl_config_free(&b);
+    const char *section, *name, *cur = "";
+    for (size_t i = 0; fl_config_key(i, &section, &name); i++) {
+        char want[96];
+        if (strcmp(section, cur) != 0) {
+            snprintf(want, sizeof want, "\n[%s]\n", section);
+            CHECK(strstr(text, want) != NULL);
+            cur = section;
+        }
+        snprintf(want, sizeof want, "\n%s = ", name);
+        CHECK(strstr(text, want) != NULL);
+    }
+    CHECK(strstr(text, "\n[metrics]\n") != NULL);
+    CHECK(strstr(text, "\ndefaults = true\n") != NULL);
+    CHECK(strstr(text, "\nwindow = 900s\n") != NULL);
+    CHECK(strstr(text, "\ntime = start\n") != NULL);
+    CHECK(strstr(text, "\nallowed_lateness = 900s\n") != NULL);
+    CHECK(strstr(text, "\ndistinct_exact_limit = 1024\n") != NULL);
+    CHECK(strstr(text, "\nmax_groups = 2000000\n") != NULL);
+    CHECK(strstr(text, "\npersist_interval = 5s\n") != NULL);
+    free(text);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_metrics_defaults(void)
+{
+    struct fl_config c;
+    CHECK_EQ_INT(fl_config_init(&c), 0);
+    CHECK_EQ_STR(c.metrics_file, "");
+    CHECK_EQ_INT(c.metrics_defaults, 1);
+    CHECK_EQ_INT(c.metrics_window, 900);
+    CHECK_EQ_STR(c.metrics_time, "start");
+    CHECK_EQ_INT(c.metrics_lateness, 900);
+    CHECK_EQ_INT(c.metrics_distinct_exact, 1024);
+    CHECK_EQ_INT(c.metrics_max_groups, 2000000);
+    CHECK_EQ_INT(c.metrics_persist, 5);
+    CHECK(c.alarm_sections == NULL);
+    CHECK_EQ_INT(c.n_alarm_sections, 0);
+    fl_config_free(&c);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_metrics_values(void)
+{
+    struct fl_config c;
+    char err[256];
+    static const char *const yes[] = { "true", "yes", "on", "1" };
+    static const char *const no[] = { "false", "no", "off", "0" };
+    CHECK_EQ_INT(fl_config_init(&c), 0);
+    for (size_t i = 0; i < 4; i++) {
+        CHECK_EQ_INT(fl_config_set(&c, "metrics.defaults", no[i], err,
+                                   sizeof err), 0);
+        CHECK_EQ_INT(c.metrics_defaults, 0);
+        CHECK_EQ_INT(fl_config_set(&c, "metrics.defaults", yes[i], err,
+                                   sizeof err), 0);
+        CHECK_EQ_INT(c.metrics_defaults, 1);
+    }
+    static const char *const bad_bools[] = { "maybe", "", "TRUE", "2", "y" };
+    for (size_t i = 0; i < sizeof bad_bools / sizeof bad_bools[0]; i++) {
+        char want[128];
+        CHECK_EQ_INT(fl_config_set(&c, "metrics.defaults", "off", err,
+                                   sizeof err), 0);
+        CHECK_EQ_INT(fl_config_set(&c, "metrics.defaults", bad_bools[i], err,
+                                   sizeof err), FL_ECONFIG);
+        snprintf(want, sizeof want, "metrics.defaults: '%s' is not true or "
+                 "false", bad_bools[i]);
+        CHECK_EQ_STR(err, want);
+        CHECK_EQ_INT(c.metrics_defaults, 0);     /* unchanged */
+    }
+
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.time", "arrival", err,
+                               sizeof err), 0);
+    CHECK_EQ_STR(c.metrics_time, "arrival");
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.time", "end", err, sizeof err), 0);
+    CHECK_EQ_STR(c.metrics_time, "end");
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.time", "later", err, sizeof err),
+                 FL_ECONFIG);
+    CHECK_EQ_STR(err, "metrics.time: 'later' is not one of start|end|arrival");
+    CHECK_EQ_STR(c.metrics_time, "end");
+    /* Whole words only: no prefix, no empty word, no "a|b". */
+    static const char *const bad_times[] = { "", "star", "starts", "end|start",
+                                             "|", "Start" };
+    for (size_t i = 0; i < sizeof bad_times / sizeof bad_times[0]; i++)
+        CHECK_EQ_INT(fl_config_set(&c, "metrics.time", bad_times[i], err,
+                                   sizeof err), FL_ECONFIG);
+    CHECK_EQ_STR(c.metrics_time, "end");
+
+    /* Ranges. */
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.window", "0", err, sizeof err),
+                 FL_ECONFIG);
+    CHECK_EQ_STR(err, "metrics.window: 0 is out of range (1 to 86400 seconds)");
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.window", "1d", err, sizeof err), 0);
+    CHECK_EQ_INT(c.metrics_window, 86400);
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.allowed_lateness", "8d", err,
+                               sizeof err), FL_ECONFIG);
+    CHECK_EQ_STR(err, "metrics.allowed_lateness: 8d is out of range (0 to "
+                 "604800 seconds)");
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.distinct_exact_limit", "15", err,
+                               sizeof err), FL_ECONFIG);
+    CHECK_EQ_STR(err, "metrics.distinct_exact_limit: 15 is out of range (16 "
+                 "to 1000000)");
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.max_groups", "0", err,
+                               sizeof err), FL_ECONFIG);
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.max_groups", "1000000001", err,
+                               sizeof err), FL_ECONFIG);
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.persist_interval", "2h", err,
+                               sizeof err), FL_ECONFIG);
+    CHECK_EQ_STR(err, "metrics.persist_interval: 2h is out of range (1 to "
+                 "3600 seconds)");
+    CHECK_EQ_INT(c.metrics_max_groups, 2000000);
+    CHECK_EQ_INT(c.metrics_persist, 5);
+    fl_config_free(&c);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* The same checks from a file, with the file's line numbers. */
+static void
+test_metrics_file_errors(void)
+{
+    struct fl_config c;
+    struct fl_config_errors e = { 0 };
+    const char *path = write_tmp(
+        "[metrics]\n"
+        "defaults = maybe\n"
+        "time = later\n"
+        "window = 5m\n"
+        "bogus = 1\n");
+    CHECK_EQ_INT(fl_config_init(&c), 0);
+    CHECK_EQ_INT(fl_config_load(&c, path, &e), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 3);
+    char want[3][200];
+    snprintf(want[0], 200, "%s:2: metrics.defaults: 'maybe' is not true or false", path);
+    snprintf(want[1], 200, "%s:3: metrics.time: 'later' is not one of start|end|arrival", path);
+    snprintf(want[2], 200, "%s:5: unknown key 'bogus' in [metrics]", path);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_STR(e.msg[i], want[i]);
+    CHECK_EQ_INT(c.metrics_defaults, 1);
+    CHECK_EQ_STR(c.metrics_time, "start");
+    CHECK_EQ_INT(c.metrics_window, 300);
+    fl_config_errors_free(&e);
+    fl_config_free(&c);
+    unlink(path);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+check_key(const struct fl_config_section *s, size_t i, const char *key,
+          const char *value, int line)
+{
+    CHECK(i < s->n);
+    CHECK_EQ_STR(s->keys[i], key);
+    CHECK_EQ_STR(s->values[i], value);
+    CHECK_EQ_INT(s->lines[i], line);
+}
+
+
+/* [alarm.NAME] sections are kept as written, in file order, and freed by
+ * fl_config_free (LeakSanitizer and fl_mem_used check that). */
+static void
+test_alarm_sections(void)
+{
+    struct fl_config c;
+    struct fl_config_errors e = { 0 };
+    const char *path = write_tmp(
+        "[alarm.high_rejects]\n"                       /* 1 */
+        "metric = rejected_tcp_packets\n"              /* 2 */
+        "threshold = 1000\n"                           /* 3 */
+        "\n"                                           /* 4 */
+        "[metrics]\n"                                  /* 5 */
+        "window = 60s\n"                               /* 6 */
+        "; a comment\n"                                /* 7 */
+        "[alarm.no_data]\n"                            /* 8 */
+        "metric = records_in\n"                        /* 9 */
+        "anything_goes = the alarm module checks it\n" /* 10 */
+        "[alarm.high_rejects]\n"                       /* 11 */
+        "comparison = GreaterThanThreshold\n"          /* 12 */
+        "threshold = 2000\n"                           /* 13 */
+        "[alarm.x.y]\n"                                /* 14 */
+        "dimensions = protocol=6\n");                  /* 15 */
+    CHECK_EQ_INT(fl_config_init(&c), 0);
+    CHECK_EQ_INT(fl_config_load(&c, path, &e), 0);
+    CHECK_EQ_INT(e.n, 0);
+    CHECK_EQ_INT(c.metrics_window, 60);
+    CHECK_EQ_INT(c.n_alarm_sections, 3);
+    const struct fl_config_section *s = &c.alarm_sections[0];
+    CHECK_EQ_STR(s->name, "high_rejects");
+    CHECK_EQ_STR(s->file, path);
+    CHECK_EQ_INT(s->line, 2);
+    CHECK_EQ_INT(s->n, 4);
+    check_key(s, 0, "metric", "rejected_tcp_packets", 2);
+    check_key(s, 1, "threshold", "1000", 3);
+    check_key(s, 2, "comparison", "GreaterThanThreshold", 12);
+    check_key(s, 3, "threshold", "2000", 13);   /* kept: the module decides */
+    s = &c.alarm_sections[1];
+    CHECK_EQ_STR(s->name, "no_data");
+    CHECK_EQ_INT(s->line, 9);
+    CHECK_EQ_INT(s->n, 2);
+    check_key(s, 0, "metric", "records_in", 9);
+    check_key(s, 1, "anything_goes", "the alarm module checks it", 10);
+    s = &c.alarm_sections[2];
+    CHECK_EQ_STR(s->name, "x.y");
+    CHECK_EQ_INT(s->line, 15);
+    CHECK_EQ_INT(s->n, 1);
+    check_key(s, 0, "dimensions", "protocol=6", 15);
+
+    /* A second file adds to the same list. */
+    char first[64];
+    snprintf(first, sizeof first, "%s", path);
+    path = write_tmp("[alarm.no_data]\nthreshold = 1\n[alarm.z]\nmetric = m\n");
+    CHECK_EQ_INT(fl_config_load(&c, path, &e), 0);
+    CHECK_EQ_INT(c.n_alarm_sections, 4);
+    CHECK_EQ_INT(c.alarm_sections[1].n, 3);
+    check_key(&c.alarm_sections[1], 2, "threshold", "1", 2);
+    CHECK_EQ_STR(c.alarm_sections[1].file, first);
+    CHECK_EQ_STR(c.alarm_sections[3].name, "z");
+    CHECK_EQ_STR(c.alarm_sections[3].file, path);
+    CHECK_EQ_INT(c.alarm_sections[3].line, 4);
+    fl_config_free(&c);
+    CHECK(c.alarm_sections == NULL);
+    CHECK_EQ_INT(c.n_alarm_sections, 0);
+    unlink(first);
+    unlink(path);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_alarm_section_without_name(void)
+{
+    struct fl_config c;
+    struct fl_config_errors e = { 0 };
+    const char *path = write_tmp(
+        "[alarm.ok]\n"
+        "metric = m\n"
+        "[alarm.]\n"
+        "metric = m\n"
+        "threshold = 1\n"
+        "[alarm]\n"
+        "metric = m\n");
+    CHECK_EQ_INT(fl_config_init(&c), 0);
+    CHECK_EQ_INT(fl_config_load(&c, path, &e), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 3);
+    char want[3][200];
+    snprintf(want[0], 200, "%s:4: [alarm.] needs a name: [alarm.NAME]", path);
+    snprintf(want[1], 200, "%s:5: [alarm.] needs a name: [alarm.NAME]", path);
+    snprintf(want[2], 200, "%s:7: unknown section [alarm]", path);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_STR(e.msg[i], want[i]);
+    CHECK_EQ_INT(c.n_alarm_sections, 1);
+    CHECK_EQ_STR(c.alarm_sections[0].name, "ok");
+    CHECK_EQ_INT(c.alarm_sections[0].n, 1);
+    fl_config_errors_free(&e);
+    fl_config_free(&c);
+    unlink(path);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* Allocation failures while collecting sections: -ENOMEM, and whatever
+ * was collected is still freed by fl_config_free. */
+static void
+test_alarm_sections_alloc_failures(void)
+{
+    const char *path = write_tmp(
+        "[alarm.a]\nmetric = m\nthreshold = 1\n"
+        "[alarm.b]\nmetric = n\n[alarm.a]\nperiod = 60\n");
+    int done = 0;
+    for (uint64_t nth = 1; nth < 500 && !done; nth++) {
+        struct fl_config c;
+        struct fl_config_errors e = { 0 };
+        CHECK_EQ_INT(fl_config_init(&c), 0);
+        fl_mem_fail_after(nth);
+        int rc = fl_config_load(&c, path, &e);
+        fl_mem_fail_after(0);
+        if (rc == 0) {
+            CHECK_EQ_INT(c.n_alarm_sections, 2);
+            CHECK_EQ_INT(c.alarm_sections[0].n, 3);
+            CHECK_EQ_INT(c.alarm_sections[1].n, 1);
+            done = 1;
+        } else {
+            CHECK_EQ_INT(rc, FL_ENOMEM);
+        }
+        for (size_t i = 0; i < c.n_alarm_sections; i++) {
+            const struct fl_config_section *s = &c.alarm_sections[i];
+            CHECK(s->name != NULL && s->file != NULL);
+            for (size_t j = 0; j < s->n; j++)
+                CHECK(s->keys[j] != NULL && s->values[j] != NULL);
+        }
+        fl_config_errors_free(&e);
+        fl_config_free(&c);
+        CHECK_EQ_INT(fl_mem_used(), 0);
+    }
+    CHECK(done);
     unlink(path);
 }
 
@@ -194,5 +542,11 @@ FL_TEST_MAIN(
     FL_TEST(test_load_valid),
     FL_TEST(test_every_problem_with_its_line),
     FL_TEST(test_every_key_documented),
-    FL_TEST(test_defaults_round_trip)
+    FL_TEST(test_defaults_round_trip),
+    FL_TEST(test_metrics_defaults),
+    FL_TEST(test_metrics_values),
+    FL_TEST(test_metrics_file_errors),
+    FL_TEST(test_alarm_sections),
+    FL_TEST(test_alarm_section_without_name),
+    FL_TEST(test_alarm_sections_alloc_failures)
 )

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_server.c -- the server's small pieces on their own: the WAL record
- * encoding, the bounded dedupe set, the publish buffer.
+ * encoding (version 2, and version 1 as older servers wrote it), the
+ * bounded dedupe set, the publish buffer and its blocks' reference
+ * counts.
  */
 #include "../../src/core/fl_config.h"
 
@@ -49,6 +51,220 @@ test_walrec_round_trip(void)
         CHECK_EQ_INT(fl_walrec_decode(flat, cut, &out), FL_ECORRUPT);
     flat[10] = 9;                     /* piece 9 of 4 */
     CHECK_EQ_INT(fl_walrec_decode(flat, len, &out), FL_ECORRUPT);
+}
+
+
+static void
+put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+
+/* A version-1 record (28-byte header, no arrival time), as a server
+ * before version 2 wrote it, byte by byte. */
+static size_t
+v1_payload(unsigned char *p)
+{
+    memset(p, 0, 28);
+    put_le(p + 0, 1, 4);                       /* version */
+    put_le(p + 4, 3, 2);                       /* source kind */
+    put_le(p + 6, 4, 2);                       /* format length */
+    put_le(p + 8, 5, 2);                       /* source length */
+    put_le(p + 10, 1, 2);                      /* piece */
+    put_le(p + 12, 0x0102030405060708u, 8);    /* records */
+    put_le(p + 20, 2, 4);                      /* keys */
+    put_le(p + 24, 2, 4);                      /* pieces */
+    memcpy(p + 28, "${x}", 4);
+    memcpy(p + 32, "src 1", 5);
+    put_le(p + 37, 0xfedcba9876543210u, 8);
+    put_le(p + 45, 42, 8);
+    memcpy(p + 53, "line1\nline2\n", 12);
+    return 65;
+}
+
+
+static void
+test_walrec_version1(void)
+{
+    unsigned char p[128];
+    size_t len = v1_payload(p);
+    struct fl_walrec out;
+    memset(&out, 0x5a, sizeof out);
+    CHECK_EQ_INT(fl_walrec_decode(p, len, &out), 0);
+    CHECK_EQ_INT(out.source_kind, 3);
+    CHECK(out.format == (const char *)p + 28);
+    CHECK_EQ_MEM(out.format, out.format_len, "${x}");
+    CHECK(out.source == (const char *)p + 32);
+    CHECK_EQ_MEM(out.source, out.source_len, "src 1");
+    CHECK(out.records == 0x0102030405060708u);
+    CHECK_EQ_INT(out.n_keys, 2);
+    CHECK(out.keys == p + 37);
+    CHECK(fl_walrec_key(&out, 0) == 0xfedcba9876543210u);
+    CHECK_EQ_INT(fl_walrec_key(&out, 1), 42);
+    CHECK_EQ_INT(out.piece, 1);
+    CHECK_EQ_INT(out.pieces, 2);
+    CHECK_EQ_INT(out.arrival_ms, 0);           /* unknown */
+    CHECK_EQ_MEM(out.text, out.text_len, "line1\nline2\n");
+
+    /* The smallest version-1 record: a header and nothing else. */
+    unsigned char h[28];
+    memcpy(h, p, 28);
+    put_le(h + 6, 0, 2);
+    put_le(h + 8, 0, 2);
+    put_le(h + 20, 0, 4);
+    CHECK_EQ_INT(fl_walrec_decode(h, 28, &out), 0);
+    CHECK(out.format == NULL);
+    CHECK_EQ_INT(out.format_len, 0);
+    CHECK_EQ_INT(out.source_len, 0);
+    CHECK_EQ_INT(out.n_keys, 0);
+    CHECK_EQ_INT(out.text_len, 0);
+    CHECK_EQ_INT(out.arrival_ms, 0);
+
+    /* Truncated anywhere before the text: refused. */
+    for (size_t cut = 0; cut < 53; cut++)
+        CHECK_EQ_INT(fl_walrec_decode(p, cut, &out), FL_ECORRUPT);
+    /* Truncated in the text: a shorter text (the WAL frame's checksum,
+     * not the record, guards the length). */
+    CHECK_EQ_INT(fl_walrec_decode(p, 59, &out), 0);
+    CHECK_EQ_MEM(out.text, out.text_len, "line1\n");
+}
+
+
+static void
+test_walrec_arrival_and_versions(void)
+{
+    static const uint64_t arrivals[] = { 0, 1767225600123u, UINT64_MAX };
+    for (size_t i = 0; i < 3; i++) {
+        struct fl_walrec in = {
+            .source_kind = 1, .source = "s", .source_len = 1, .records = 1,
+            .piece = 0, .pieces = 1, .arrival_ms = arrivals[i],
+            .text = "t\n", .text_len = 2,
+        };
+        unsigned char hdr[FL_WALREC_HDR_SIZE], flat[64];
+        struct iovec iov[5];
+        CHECK_EQ_INT(fl_walrec_encode(&in, hdr, NULL, iov), 5);
+        size_t len = 0;
+        for (int k = 0; k < 5; k++) {
+            if (iov[k].iov_len > 0)
+                memcpy(flat + len, iov[k].iov_base, iov[k].iov_len);
+            len += iov[k].iov_len;
+        }
+        CHECK_EQ_INT(len, FL_WALREC_HDR_SIZE + 1 + 2);
+        /* Version 2, arrival little-endian at offset 28. */
+        static const unsigned char v2[4] = { 2, 0, 0, 0 };
+        CHECK(memcmp(flat, v2, 4) == 0);
+        for (int b = 0; b < 8; b++)
+            CHECK_EQ_INT(flat[28 + b], (arrivals[i] >> (8 * b)) & 0xff);
+        struct fl_walrec out;
+        CHECK_EQ_INT(fl_walrec_decode(flat, len, &out), 0);
+        CHECK(out.arrival_ms == arrivals[i]);
+        CHECK(out.format == NULL);
+        CHECK_EQ_MEM(out.source, out.source_len, "s");
+        CHECK_EQ_INT(out.n_keys, 0);
+        CHECK_EQ_MEM(out.text, out.text_len, "t\n");
+        /* A version-2 header cut anywhere (also in the arrival field,
+         * where a version-1 header would already be whole). */
+        for (size_t cut = 0; cut < FL_WALREC_HDR_SIZE + 1; cut++)
+            CHECK_EQ_INT(fl_walrec_decode(flat, cut, &out), FL_ECORRUPT);
+        /* Other versions. */
+        static const uint32_t bad_versions[] = {
+            0, 3, 255, 0x101, 0x10002, 0x1000002, UINT32_MAX
+        };
+        for (size_t v = 0; v < sizeof bad_versions / sizeof bad_versions[0];
+             v++) {
+            unsigned char copy[64];
+            memcpy(copy, flat, len);
+            put_le(copy, bad_versions[v], 4);
+            CHECK_EQ_INT(fl_walrec_decode(copy, len, &out), FL_ECORRUPT);
+        }
+    }
+    /* A version-1 record that claims more than it holds. */
+    unsigned char p[128];
+    size_t len = v1_payload(p);
+    put_le(p + 20, 7, 4);                       /* 7 keys: 56 bytes */
+    struct fl_walrec out;
+    CHECK_EQ_INT(fl_walrec_decode(p, len, &out), FL_ECORRUPT);
+    put_le(p + 20, 2, 4);
+    put_le(p + 24, 1, 4);                       /* piece 1 of 1 */
+    CHECK_EQ_INT(fl_walrec_decode(p, len, &out), FL_ECORRUPT);
+    put_le(p + 24, 0, 4);                       /* of 0 */
+    CHECK_EQ_INT(fl_walrec_decode(p, len, &out), FL_ECORRUPT);
+    put_le(p, 3, 4);                            /* version 3 */
+    put_le(p + 24, 2, 4);
+    CHECK_EQ_INT(fl_walrec_decode(p, len, &out), FL_ECORRUPT);
+}
+
+
+/* The metrics queue holds a block the buffer has already published and
+ * freed: it lives until the last release (ASan: no use after free, no
+ * leak). */
+static void
+test_buffer_block_refs(void)
+{
+    struct fl_buffer_block *x = NULL, *y = NULL;
+    CHECK_EQ_INT(fl_buffer_block_create("1\n", 2, "${version}", "src x", 1, 10,
+                                        &x), 0);
+    CHECK_EQ_INT(fl_buffer_block_create("2\n", 2, NULL, "src y", 1, 11, &y),
+                 0);
+    CHECK_EQ_INT(x->refs, 1);
+    size_t one_block = 0;
+    x->next = y;
+    fl_buffer_block_hold(x);
+    CHECK_EQ_INT(x->refs, 2);
+    size_t before = fl_mem_used();
+    fl_buffer_block_free_list(x);           /* frees y, x stays */
+    one_block = before - fl_mem_used();
+    CHECK(one_block > 0);
+    CHECK_EQ_INT(x->refs, 1);
+    CHECK_EQ_MEM(x->text, x->len, "1\n");
+    CHECK_EQ_STR(x->format, "${version}");
+    CHECK_EQ_STR(x->source, "src x");
+    CHECK_EQ_INT(x->wal_seq, 10);
+    x->next = NULL;
+    fl_buffer_block_release(x);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+
+    /* Held twice more, through a buffer: destroy drops the buffer's
+     * hold only. */
+    struct fl_buffer *b = NULL;
+    CHECK_EQ_INT(fl_buffer_create(1 << 20, 60, &b), 0);
+    CHECK_EQ_INT(fl_buffer_block_create("3\n4\n", 4, NULL, "s", 2, 12, &x), 0);
+    fl_buffer_block_hold(x);
+    fl_buffer_block_hold(x);
+    fl_buffer_add(b, x);
+    fl_buffer_destroy(b);
+    CHECK_EQ_INT(x->refs, 2);
+    CHECK_EQ_MEM(x->text, x->len, "3\n4\n");
+    fl_buffer_block_release(x);
+    CHECK_EQ_INT(x->refs, 1);
+    CHECK(fl_mem_used() > 0);
+    fl_buffer_block_release(x);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static void
+test_buffer_block_create_alloc_failures(void)
+{
+    int done = 0;
+    for (uint64_t nth = 1; nth < 10 && !done; nth++) {
+        struct fl_buffer_block *x = (struct fl_buffer_block *)&done;
+        fl_mem_fail_after(nth);
+        int rc = fl_buffer_block_create("1\n", 2, "${version}", "s", 1, 1, &x);
+        fl_mem_fail_after(0);
+        if (rc == 0) {
+            CHECK_EQ_INT(nth, 5);           /* block, text, format, source */
+            fl_buffer_block_free_list(x);
+            done = 1;
+        } else {
+            CHECK_EQ_INT(rc, FL_ENOMEM);
+            CHECK(x == (struct fl_buffer_block *)&done);    /* untouched */
+        }
+        CHECK_EQ_INT(fl_mem_used(), 0);
+    }
+    CHECK(done);
 }
 
 
@@ -121,6 +337,10 @@ test_buffer_lists(void)
 
 FL_TEST_MAIN(
     FL_TEST(test_walrec_round_trip),
+    FL_TEST(test_walrec_version1),
+    FL_TEST(test_walrec_arrival_and_versions),
     FL_TEST(test_dedupe_bounded),
-    FL_TEST(test_buffer_lists)
+    FL_TEST(test_buffer_lists),
+    FL_TEST(test_buffer_block_refs),
+    FL_TEST(test_buffer_block_create_alloc_failures)
 )
