@@ -105,6 +105,9 @@ static const struct key keys[] = {
       "open groups per metric; rows of new groups beyond it are counted as dropped", NULL },
     { "metrics", "persist_interval", K_DURATION, OFF(metrics_persist), 1, 3600,
       "5s", "how often window state and final values are written to disk", NULL },
+    { "metrics", "max_future", K_DURATION, OFF(metrics_max_future), 0,
+      7 * 86400, "3600s",
+      "event times further than this after arrival do not move the watermark (0 = no cap)", NULL },
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])

@@ -12,7 +12,8 @@
  *   [watch]    dir, interval
  *   [query]    timeout, memory_limit
  *   [metrics]  file, defaults, window, time, allowed_lateness,
- *              distinct_exact_limit, max_groups, persist_interval
+ *              distinct_exact_limit, max_groups, persist_interval,
+ *              max_future
  *   [alarm.NAME] one section per alarm: its keys are collected as they
  *              are (struct fl_config_section) and checked by the alarm
  *              module (alarm/alarm.h), which knows what they mean
@@ -58,6 +59,7 @@ struct fl_config {
     uint64_t metrics_distinct_exact; /* metrics.distinct_exact_limit */
     uint64_t metrics_max_groups;/* metrics.max_groups */
     uint64_t metrics_persist;   /* metrics.persist_interval, seconds */
+    uint64_t metrics_max_future;/* metrics.max_future, seconds, 0 = no cap */
     struct fl_config_section *alarm_sections;   /* [alarm.NAME], file order */
     size_t   n_alarm_sections;
 };

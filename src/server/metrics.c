@@ -571,6 +571,7 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
     opt.allowed_lateness = (int64_t)cfg->metrics_lateness;
     opt.distinct_exact_limit = (uint32_t)cfg->metrics_distinct_exact;
     opt.max_groups = cfg->metrics_max_groups;
+    opt.max_future = (int64_t)cfg->metrics_max_future;
     if ((rc = fl_batch_create(FL_BATCH_ROWS, 0, &m->batch)) < 0
         || (rc = fl_stream_create(&opt, &plans, on_final, m, &m->stream)) < 0)
         goto fail;
@@ -995,6 +996,11 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
         fprintf(out, "flowlake_stream_open_groups{metric=\"%s\"} %" PRIu64
                 "\n", ms[i].metric, ms[i].open_groups);
     fl_free(ms);
+    fprintf(out, "# HELP flowlake_future_records_total records whose time "
+            "was further than metrics.max_future after their arrival: "
+            "counted, but they did not move the watermark\n"
+            "# TYPE flowlake_future_records_total counter\n"
+            "flowlake_future_records_total %" PRIu64 "\n", st.future_records);
     fprintf(out, "# HELP flowlake_stream_records_total records folded into "
             "the metrics\n# TYPE flowlake_stream_records_total counter\n"
             "flowlake_stream_records_total %" PRIu64 "\n", st.records);
@@ -1080,12 +1086,12 @@ fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
     size_t n_metrics = fl_stream_metric_stats(m->stream, NULL, 0);
     pthread_mutex_unlock(&m->mu);
     int n = snprintf(out, cap, "{\"metrics\":%zu,\"records\":%" PRIu64
-                     ",\"late_records\":%" PRIu64 ",\"dropped_records\":%"
-                     PRIu64 ",\"open_groups\":%" PRIu64 ",\"memory_bytes\":%"
+                     ",\"late_records\":%" PRIu64 ",\"future_records\":%"
+                     PRIu64 ",\"dropped_records\":%" PRIu64 ",\"open_groups\":%" PRIu64 ",\"memory_bytes\":%"
                      PRIu64 ",\"persisted_seq\":%" PRIu64 ",\"committed_files\":%"
                      PRIu64 ",\"persist_failures\":%" PRIu64 "}",
                      n_metrics, st.records, st.late_records,
-                     st.dropped_records, st.open_groups, st.memory_bytes,
+                     st.future_records, st.dropped_records, st.open_groups, st.memory_bytes,
                      atomic_load(&m->persisted_seq), m->committed,
                      atomic_load(&m->persist_failures));
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;

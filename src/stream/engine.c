@@ -50,6 +50,7 @@ fl_stream_options_init(struct fl_stream_options *o)
     o->allowed_lateness = 900;
     o->distinct_exact_limit = 1024;
     o->max_groups = 2000000;
+    o->max_future = 0;
 }
 
 
@@ -916,11 +917,22 @@ fl_stream_process(struct fl_stream *s, const struct fl_batch *b,
 
     /* Clocks move after the batch, so all its rows met the same ones. */
     const struct fl_column *cs = &b->col[FL_F_START], *ce = &b->col[FL_F_END];
+    int64_t cap = INT64_MAX;
+    if (s->opt.max_future > 0 && arrival < INT64_MAX - s->opt.max_future)
+        cap = arrival + s->opt.max_future;
     for (size_t r = 0; r < b->n; r++) {
-        if (((cs->valid[r >> 6] >> (r & 63)) & 1) && cs->v.i64[r] > s->max_start)
-            s->max_start = cs->v.i64[r];
-        if (((ce->valid[r >> 6] >> (r & 63)) & 1) && ce->v.i64[r] > s->max_end)
-            s->max_end = ce->v.i64[r];
+        int64_t ts = ((cs->valid[r >> 6] >> (r & 63)) & 1) ? cs->v.i64[r]
+                                                           : INT64_MIN;
+        int64_t te = ((ce->valid[r >> 6] >> (r & 63)) & 1) ? ce->v.i64[r]
+                                                           : INT64_MIN;
+        if (ts > cap || te > cap) {
+            s->future++;          /* counted in its windows, clocks kept */
+            continue;
+        }
+        if (ts > s->max_start)
+            s->max_start = ts;
+        if (te > s->max_end)
+            s->max_end = te;
     }
     if (arrival > s->arrival_clock)
         s->arrival_clock = arrival;
@@ -970,6 +982,7 @@ fl_stream_stats(const struct fl_stream *s, struct fl_stream_stats *out)
     memset(out, 0, sizeof *out);
     out->batches = s->batches;
     out->records = s->records;
+    out->future_records = s->future;
     for (size_t i = 0; i < s->plans.n; i++) {
         const struct mstate *m = &s->m[i];
         uint64_t na = m->plan->n_aggs;

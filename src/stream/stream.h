@@ -55,6 +55,13 @@ struct fl_stream_options {
     uint64_t max_groups;            /* open groups per metric, default
                                      * 2,000,000; beyond, rows of new groups
                                      * are counted in dropped_records */
+    int64_t  max_future;            /* seconds; an event time more than
+                                     * this after its batch's arrival does
+                                     * not move the watermark (a record
+                                     * stamped in 2100 would otherwise make
+                                     * every later record late); it is still
+                                     * counted in its window. 0 = no cap
+                                     * (default) */
 };
 
 /* One value of one metric for one group in one window. Strings point
@@ -89,6 +96,8 @@ struct fl_stream_metric_stats {
 
 struct fl_stream_stats {
     uint64_t batches, records;      /* everything processed */
+    uint64_t future_records;        /* times beyond max_future: counted,
+                                     * but the watermark ignored them */
     uint64_t late_records;          /* sum over metrics */
     uint64_t dropped_records;
     uint64_t untimed_records;       /* sum over metrics */

@@ -130,6 +130,7 @@ struct fl_stream {
     fl_stream_value_fn      *final_fn;
     void                    *final_ctx;
     uint64_t batches, records;
+    uint64_t future;                /* rows whose time max_future ignored */
     int64_t  max_start, max_end, arrival_clock;
     uint64_t mem;                   /* bytes held by the state */
     /* scratch, sized for the largest batch seen */

@@ -761,6 +761,56 @@ test_watermark_and_lateness(void)
 }
 
 
+/* A time far beyond its arrival is counted but does not move the
+ * watermark: one bad clock cannot close every open window. */
+static void
+test_max_future(void)
+{
+    static const struct aggdef a = { FL_AGG_SUM, FL_F_PACKETS, "sum" };
+    struct fl_metric_plans ps = { 0, NULL };
+    struct coll c = { 0, NULL };
+    struct lines b1 = { 0, NULL }, b2 = { 0, NULL }, b3 = { 0, NULL };
+    struct fl_stream_options o;
+    struct fl_stream_stats st;
+    setup_parser();
+    fl_stream_options_init(&o);
+    CHECK_EQ_INT(o.max_future, 0);
+    o.max_future = 600;
+    add_plan(&ps, "sum", "sum", FL_TIME_START, 900, 0, NULL, NULL, 1, &a);
+    struct fl_stream *s = engine(&ps, &o, &c);
+
+    lines_add(&b1, "10.0.0.1", 80, 6, 5, 1000, "ACCEPT");     /* [900, 1800) */
+    CHECK_EQ_INT(feed(s, b1.l, b1.n, 1000), 0);
+    /* Stamped 27 hours after its arrival: counted, clocks unmoved. */
+    lines_add(&b2, "10.0.0.1", 80, 6, 7, 100000, "ACCEPT");
+    CHECK_EQ_INT(feed(s, b2.l, b2.n, 1100), 0);
+    fl_stream_stats(s, &st);
+    CHECK_EQ_INT(st.future_records, 1);
+    CHECK_EQ_INT(st.max_start, 1000);
+    CHECK_EQ_INT(st.watermark_start, 100);
+    CHECK_EQ_INT(c.n, 0);
+    /* A record within max_future of its arrival moves the watermark to
+     * 2701 - 900 = 1801: [900, 1800) is final, the far one still open. */
+    lines_add(&b3, "10.0.0.1", 80, 6, 1, 2701, "ACCEPT");
+    CHECK_EQ_INT(feed(s, b3.l, b3.n, 2500), 0);
+    CHECK_EQ_INT(c.n, 1);
+    CHECK_EQ_STR(c.line[0], "sum|900|5|f1|e1|r1");
+    fl_stream_stats(s, &st);
+    CHECK_EQ_INT(st.late_records, 0);
+    CHECK_EQ_INT(st.future_records, 1);
+    fl_stream_flush(s);
+    CHECK_EQ_INT(c.n, 3);
+    CHECK_EQ_STR(c.line[1], "sum|2700|1|f1|e1|r1");
+    CHECK_EQ_STR(c.line[2], "sum|99900|7|f1|e1|r1");
+    fl_stream_destroy(s);
+    coll_free(&c);
+    lines_free(&b1);
+    lines_free(&b2);
+    lines_free(&b3);
+    fl_format_destroy(fmt);
+}
+
+
 static void
 test_untimed_records(void)
 {
@@ -1321,6 +1371,7 @@ FL_TEST_MAIN(
     FL_TEST(test_cidr_and_columns),
     FL_TEST(test_window_boundaries),
     FL_TEST(test_watermark_and_lateness),
+    FL_TEST(test_max_future),
     FL_TEST(test_untimed_records),
     FL_TEST(test_order_independence),
     FL_TEST(test_arrival_windows),
