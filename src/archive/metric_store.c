@@ -207,9 +207,26 @@ final_path(const char *archive_dir, uint64_t k, const char *suffix)
 }
 
 
+/* Copies s into p with ' doubled; returns the bytes written (the caller
+ * sized p for twice s). */
+static size_t
+put_quoted(char *p, const char *s)
+{
+    size_t o = 0;
+    for (; *s; s++) {
+        if (*s == '\'')
+            p[o++] = '\'';
+        p[o++] = *s;
+    }
+    p[o] = '\0';
+    return o;
+}
+
+
 int
 fl_metric_store_write(const char *archive_dir, uint64_t file_no,
-                      const struct fl_metric_row *rows, size_t n, char **err)
+                      const struct fl_metric_row *rows, size_t n,
+                      const uint64_t *merge, size_t n_merge, char **err)
 {
     duckdb_database db = NULL;
     duckdb_connection con = NULL;
@@ -236,19 +253,27 @@ fl_metric_store_write(const char *archive_dir, uint64_t file_no,
     }
     if ((rc = fl_metric_store_append(con, "final_values", rows, n, err)) < 0)
         goto out;
-    size_t len = strlen(tmp) * 2 + 128;
+    /* Paths are ours (digits and the archive folder); quotes doubled all
+     * the same. The merged files' rows keep their order, then the new. */
+    size_t len = (strlen(tmp) + 8) * 2 * (n_merge + 1) + 256;
     if ((sql = fl_malloc(len)) == NULL) {
         rc = FL_ENOMEM;
         goto out;
     }
-    /* The path is ours (digits and the archive folder); quotes doubled
-     * all the same. */
-    size_t o = (size_t)snprintf(sql, len, "COPY final_values TO '");
-    for (const char *c = tmp; *c; c++) {
-        if (*c == '\'')
-            sql[o++] = '\'';
-        sql[o++] = *c;
+    size_t o = (size_t)snprintf(sql, len, "COPY (");
+    for (size_t i = 0; i < n_merge; i++) {
+        char *mp = final_path(archive_dir, merge[i], "");
+        if (mp == NULL) {
+            rc = FL_ENOMEM;
+            goto out;
+        }
+        o += (size_t)snprintf(sql + o, len - o, "SELECT * FROM read_parquet('");
+        o += put_quoted(sql + o, mp);
+        o += (size_t)snprintf(sql + o, len - o, "') UNION ALL BY NAME ");
+        fl_free(mp);
     }
+    o += (size_t)snprintf(sql + o, len - o, "SELECT * FROM final_values) TO '");
+    o += put_quoted(sql + o, tmp);
     snprintf(sql + o, len - o, "' (FORMAT parquet, COMPRESSION zstd)");
     if (duckdb_query(con, sql, &res) == DuckDBError) {
         rc = db_error(err, "cannot write metric values",
@@ -323,9 +348,21 @@ each_final(const char *archive_dir,
 }
 
 
+/* Whether k is one of the live files. */
+static int
+is_live(const struct fl_metric_file *live, size_t n, uint64_t k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (live[i].no == k)
+            return 1;
+    return 0;
+}
+
+
 struct cleanup {
-    uint64_t committed;
-    int      removed;
+    const struct fl_metric_file *live;
+    size_t                       n;
+    int                          removed;
 };
 
 
@@ -334,7 +371,7 @@ cleanup_one(void *ctx, const char *dir, const char *name, uint64_t k,
             const char *rest)
 {
     struct cleanup *c = ctx;
-    if (k <= c->committed && rest[0] == '\0')
+    if (rest[0] == '\0' && is_live(c->live, c->n, k))
         return;
     char *path = fl_fs_join(dir, name);
     if (path != NULL && unlink(path) == 0)
@@ -344,9 +381,10 @@ cleanup_one(void *ctx, const char *dir, const char *name, uint64_t k,
 
 
 int
-fl_metric_store_cleanup(const char *archive_dir, uint64_t committed)
+fl_metric_store_cleanup(const char *archive_dir,
+                        const struct fl_metric_file *live, size_t n)
 {
-    struct cleanup c = { committed, 0 };
+    struct cleanup c = { live, n, 0 };
     int rc = each_final(archive_dir, cleanup_one, &c);
     return rc < 0 ? rc : c.removed;
 }
@@ -373,26 +411,65 @@ fl_metric_store_last(const char *archive_dir)
 }
 
 
+size_t
+fl_metric_store_plan(const struct fl_metric_file *live, size_t n,
+                     int have_rows, unsigned *level, size_t *merge)
+{
+    /* Level 0 holds single saves; FANOUT files of a level make one of the
+     * next. New rows join the level-0 files when that fills level 0. */
+    size_t k = 0;
+    if (have_rows) {
+        for (size_t i = 0; i < n; i++)
+            if (live[i].level == 0)
+                merge[k++] = i;
+        if (k + 1 >= FL_METRIC_STORE_FANOUT) {
+            *level = 1;
+            return k;
+        }
+        *level = 0;
+        return 0;
+    }
+    for (unsigned l = 1; l < 64; l++) {
+        k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (live[i].level == l)
+                merge[k++] = i;
+        if (k >= FL_METRIC_STORE_FANOUT) {
+            *level = l + 1;
+            return k;
+        }
+    }
+    *level = 0;
+    return 0;
+}
+
+
 int
-fl_metric_store_save_state(const char *archive_dir, uint64_t committed,
+fl_metric_store_save_state(const char *archive_dir,
+                           const struct fl_metric_file *live, size_t n_live,
                            uint64_t seq, const unsigned char *blob, size_t len)
 {
-    char head[96];
-    int hl = snprintf(head, sizeof head, STATE_MAGIC "%" PRIu64 " %" PRIu64
-                      "\n", committed, seq);
+    /* "flowlake-metrics-state 1 SEQ N NO.LEVEL ...\n": at most 44 bytes a
+     * file. */
+    size_t cap = 64 + 44 * n_live + len;
     char *dir = fl_fs_join(archive_dir, FL_METRIC_STORE_DIR);
     char *path = fl_fs_join(archive_dir, STATE_FILE);
-    unsigned char *all = fl_malloc((size_t)hl + len + 1);
+    char *all = fl_malloc(cap);
     int rc;
     if (dir == NULL || path == NULL || all == NULL) {
         rc = FL_ENOMEM;
         goto out;
     }
-    memcpy(all, head, (size_t)hl);
+    size_t o = (size_t)snprintf(all, cap, STATE_MAGIC "%" PRIu64 " %zu", seq,
+                                n_live);
+    for (size_t i = 0; i < n_live; i++)
+        o += (size_t)snprintf(all + o, cap - o, " %" PRIu64 ".%u",
+                              live[i].no, live[i].level);
+    all[o++] = '\n';
     if (len > 0)
-        memcpy(all + hl, blob, len);
+        memcpy(all + o, blob, len);
     if ((rc = fl_fs_mkdirs(dir)) == 0)
-        rc = fl_fs_write_atomic(path, all, (size_t)hl + len);
+        rc = fl_fs_write_atomic(path, all, o + len);
 out:
     fl_free(all);
     fl_free(path);
@@ -401,38 +478,67 @@ out:
 }
 
 
-/* Parses the first line of a state file. */
+/* A decimal number that starts with a digit (strtoull alone would take
+ * " 5", "-1" or "+5"), ending at one of the characters in stops. */
 static int
-parse_head(const char *p, size_t len, uint64_t *committed, uint64_t *seq,
-           size_t *head_len)
+parse_u64(const char **p, const char *stops, uint64_t *out)
 {
-    const char *nl = memchr(p, '\n', len < 96 ? len : 96);
-    size_t ml = strlen(STATE_MAGIC);
-    char line[97], *end = NULL;
-    if (nl == NULL || (size_t)(nl - p) < ml || memcmp(p, STATE_MAGIC, ml) != 0)
-        return FL_ECORRUPT;
-    memcpy(line, p, (size_t)(nl - p));
-    line[nl - p] = '\0';
-    /* strtoull alone would take "", " 5", "-1" or "+5" for a number. */
-    if (line[ml] < '0' || line[ml] > '9')
+    char *end = NULL;
+    if (**p < '0' || **p > '9')
         return FL_ECORRUPT;
     errno = 0;
-    unsigned long long c = strtoull(line + ml, &end, 10);
-    if (errno != 0 || *end != ' ' || end[1] < '0' || end[1] > '9')
+    unsigned long long v = strtoull(*p, &end, 10);
+    if (errno != 0 || *end == '\0' || strchr(stops, *end) == NULL)
         return FL_ECORRUPT;
-    unsigned long long s = strtoull(end + 1, &end, 10);
-    if (errno != 0 || *end != '\0')
+    *out = v;
+    *p = end;
+    return FL_OK;
+}
+
+
+/* Parses the first line of a state file (len bytes at p). */
+static int
+parse_head(const char *p, size_t len, uint64_t *seq,
+           struct fl_metric_file **live, size_t *n_live, size_t *head_len)
+{
+    const char *nl = memchr(p, '\n', len);
+    size_t ml = strlen(STATE_MAGIC);
+    struct fl_metric_file *files = NULL;
+    uint64_t n = 0, sq = 0;
+    if (nl == NULL || (size_t)(nl - p) < ml || memcmp(p, STATE_MAGIC, ml) != 0)
         return FL_ECORRUPT;
-    *committed = c;
-    *seq = s;
+    const char *c = p + ml;
+    if (parse_u64(&c, " ", &sq) < 0 || (c++, parse_u64(&c, " \n", &n)) < 0
+        || n > (uint64_t)(nl - p) / 4)
+        return FL_ECORRUPT;
+    if (n > 0 && (files = fl_calloc((size_t)n, sizeof *files)) == NULL)
+        return FL_ENOMEM;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t level;
+        if (*c != ' ' || (c++, parse_u64(&c, ".", &files[i].no)) < 0
+            || (c++, parse_u64(&c, " \n", &level)) < 0 || level > 63
+            || files[i].no == 0) {
+            fl_free(files);
+            return FL_ECORRUPT;
+        }
+        files[i].level = (unsigned)level;
+    }
+    if (c != nl) {
+        fl_free(files);
+        return FL_ECORRUPT;
+    }
+    *seq = sq;
+    *live = files;
+    *n_live = (size_t)n;
     *head_len = (size_t)(nl - p) + 1;
     return FL_OK;
 }
 
 
 int
-fl_metric_store_load_state(const char *archive_dir, uint64_t *committed,
-                           uint64_t *seq, unsigned char **blob, size_t *len)
+fl_metric_store_load_state(const char *archive_dir, uint64_t *seq,
+                           struct fl_metric_file **live, size_t *n_live,
+                           unsigned char **blob, size_t *len)
 {
     char *path = fl_fs_join(archive_dir, STATE_FILE);
     char *all = NULL;
@@ -441,13 +547,15 @@ fl_metric_store_load_state(const char *archive_dir, uint64_t *committed,
 
     *blob = NULL;
     *len = 0;
+    *live = NULL;
+    *n_live = 0;
     if (path == NULL)
         return FL_ENOMEM;
     rc = fl_fs_read_file(path, SIZE_MAX, &all, &n);
     fl_free(path);
     if (rc < 0)
         return rc;
-    if ((rc = parse_head(all, n, committed, seq, &head)) < 0) {
+    if ((rc = parse_head(all, n, seq, live, n_live, &head)) < 0) {
         fl_free(all);
         return rc;
     }
@@ -458,99 +566,49 @@ fl_metric_store_load_state(const char *archive_dir, uint64_t *committed,
 }
 
 
-/* The committed number from the state's first line (0 without a state).
- * Returns 0 or -ENOMEM. */
-static int
-committed_number(const char *archive_dir, uint64_t *committed)
-{
-    char *path = fl_fs_join(archive_dir, STATE_FILE);
-    char head[128];
-    uint64_t seq;
-    size_t hl;
-    *committed = 0;
-    if (path == NULL)
-        return FL_ENOMEM;
-    FILE *f = fopen(path, "rb");
-    if (f != NULL) {
-        size_t n = fread(head, 1, sizeof head, f);
-        if (parse_head(head, n, committed, &seq, &hl) < 0)
-            *committed = 0;
-        fclose(f);
-    }
-    fl_free(path);
-    return FL_OK;
-}
-
-
-struct files {
-    uint64_t committed;
-    char   **path;
-    uint64_t *k;
-    size_t   n, cap;
-    int      oom;
-};
-
-
-static void
-files_one(void *ctx, const char *dir, const char *name, uint64_t k,
-          const char *rest)
-{
-    struct files *fs = ctx;
-    if (rest[0] != '\0' || k > fs->committed || fs->oom)
-        return;
-    if (fs->n == fs->cap) {
-        size_t cap = fs->cap ? fs->cap * 2 : 16;
-        char **p = fl_realloc(fs->path, cap * sizeof *p);
-        if (p != NULL)
-            fs->path = p;
-        uint64_t *kk = fl_realloc(fs->k, cap * sizeof *kk);
-        if (kk != NULL)
-            fs->k = kk;
-        if (p == NULL || kk == NULL) {
-            fs->oom = 1;
-            return;
-        }
-        fs->cap = cap;
-    }
-    if ((fs->path[fs->n] = fl_fs_join(dir, name)) == NULL) {
-        fs->oom = 1;
-        return;
-    }
-    fs->k[fs->n++] = k;
-}
-
-
 int
 fl_metric_store_files(const char *archive_dir, char ***out, size_t *n)
 {
-    struct files fs = { 0 };
-    int rc = committed_number(archive_dir, &fs.committed);
+    struct fl_metric_file *live = NULL;
+    unsigned char *blob = NULL;
+    size_t n_live = 0, len = 0;
+    uint64_t seq;
+    char **paths = NULL;
+    int rc;
+
     *out = NULL;
     *n = 0;
-    if (rc == FL_OK && fs.committed > 0)
-        rc = each_final(archive_dir, files_one, &fs);
+    rc = fl_metric_store_load_state(archive_dir, &seq, &live, &n_live, &blob,
+                                    &len);
+    fl_free(blob);
     if (rc == FL_ENOMEM)
-        fs.oom = 1;
-    if (fs.oom) {
-        for (size_t i = 0; i < fs.n; i++)
-            fl_free(fs.path[i]);
-        fl_free(fs.path);
-        fl_free(fs.k);
+        return rc;
+    if (rc < 0 || n_live == 0) {         /* no state (yet): no files */
+        fl_free(live);
+        return FL_OK;
+    }
+    /* Ascending by number: oldest values first. */
+    for (size_t i = 1; i < n_live; i++)
+        for (size_t j = i; j > 0 && live[j - 1].no > live[j].no; j--) {
+            struct fl_metric_file t = live[j];
+            live[j] = live[j - 1];
+            live[j - 1] = t;
+        }
+    if ((paths = fl_calloc(n_live, sizeof *paths)) == NULL) {
+        fl_free(live);
         return FL_ENOMEM;
     }
-    /* Ascending by number (insertion sort: a handful of files a day). */
-    for (size_t i = 1; i < fs.n; i++) {
-        for (size_t j = i; j > 0 && fs.k[j - 1] > fs.k[j]; j--) {
-            uint64_t tk = fs.k[j];
-            fs.k[j] = fs.k[j - 1];
-            fs.k[j - 1] = tk;
-            char *tp = fs.path[j];
-            fs.path[j] = fs.path[j - 1];
-            fs.path[j - 1] = tp;
+    for (size_t i = 0; i < n_live; i++) {
+        if ((paths[i] = final_path(archive_dir, live[i].no, "")) == NULL) {
+            for (size_t k = 0; k < i; k++)
+                fl_free(paths[k]);
+            fl_free(paths);
+            fl_free(live);
+            return FL_ENOMEM;
         }
     }
-    fl_free(fs.k);
-    *out = fs.path;
-    *n = fs.n;
+    fl_free(live);
+    *out = paths;
+    *n = n_live;
     return FL_OK;
 }

@@ -17,13 +17,13 @@
  * Persisting (every metrics.persist_interval, and at shutdown):
  *   1. under the engine lock: save the engine's state with the sequence
  *      number it covers, and take the final values not yet in a file;
- *   2. write them as final-<K>.parquet (not yet counted);
+ *   2. write them as final-<K>.parquet (not yet counted), merged with
+ *      older files when a level of them is full (archive/metric_store.h);
  *   3. under the snapshot lock (no query running): write the state file
- *      naming K as committed -- the commit point -- and drop the values
- *      now in the file from memory;
+ *      listing the live files -- the commit point -- and drop the values
+ *      now in a file from memory; remove the files merged away;
  *   4. checkpoint the WAL to min(the archive's mark, the state's sequence).
- * On start the state is loaded, files above the committed number are
- * removed, and the WAL records above the state's sequence are folded in
+ * On start the state is loaded, files it does not list are removed, and the WAL records above the state's sequence are folded in
  * again: a window is never lost and never counted twice across kill -9.
  *
  * Queries see the committed files plus, from memory, the values taken in
@@ -94,7 +94,9 @@ struct fl_metrics {
     size_t              last_cap, last_n;
     uint64_t            processed_seq;/* under mu */
     uint64_t            loaded_seq;   /* what the state on disk covered */
-    uint64_t            committed;    /* final files committed */
+    struct fl_metric_file *live;      /* the state's final files */
+    size_t              n_live;
+    uint64_t            next_no;      /* number of the next final file */
     _Atomic uint64_t    persisted_seq;
     _Atomic int64_t     oldest_queued_ms;   /* 0 = queue empty */
     _Atomic uint64_t    persist_failures;
@@ -347,18 +349,32 @@ persist(struct fl_metrics *m)
 {
     struct fl_server *s = m->s;
     unsigned char *blob = NULL;
-    size_t blob_len = 0;
-    uint64_t seq;
+    size_t blob_len = 0, n_merge = 0, n_live = 0;
+    size_t *merge = NULL;
+    uint64_t *merge_no = NULL, seq;
+    struct fl_metric_file *live = NULL;
+    unsigned level = 0;
     char *err = NULL;
     int rc;
 
+    /* The live files only change here: safe to read without mu. */
+    if ((merge = fl_calloc(m->n_live + 1, sizeof *merge)) == NULL
+        || (merge_no = fl_calloc(m->n_live + 1, sizeof *merge_no)) == NULL
+        || (live = fl_calloc(m->n_live + 1, sizeof *live)) == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
     pthread_mutex_lock(&m->mu);
     seq = m->processed_seq;
-    if (seq == atomic_load(&m->persisted_seq) && m->pending.n == 0
-        && m->committing.n == 0 && m->saved_once) {
+    int have_rows = m->pending.n > 0 || m->committing.n > 0;
+    n_merge = fl_metric_store_plan(m->live, m->n_live, have_rows, &level,
+                                   merge);
+    if (seq == atomic_load(&m->persisted_seq) && !have_rows && n_merge == 0
+        && m->saved_once) {
         /* Nothing new since the last save but clocks: skip the write. */
         pthread_mutex_unlock(&m->mu);
-        return FL_OK;
+        rc = FL_OK;
+        goto out;
     }
     m->saved_once = 1;
     rc = fl_stream_save(m->stream, seq, &blob, &blob_len);
@@ -369,17 +385,33 @@ persist(struct fl_metrics *m)
     if (rc < 0)
         goto out;
 
-    /* committing is only changed by this thread: safe to read unlocked. */
-    uint64_t file_no = m->committed + (n > 0);
-    if (n > 0 && (rc = fl_metric_store_write(s->cfg->archive_dir, file_no,
-                                             m->committing.v, n, &err)) < 0)
-        goto out;
+    /* The new live set: the files not merged, plus the new one. committing
+     * is only changed by this thread: safe to read unlocked. */
+    for (size_t i = 0, k = 0; i < m->n_live; i++) {
+        if (k < n_merge && merge[k] == i)
+            merge_no[k++] = m->live[i].no;
+        else
+            live[n_live++] = m->live[i];
+    }
+    if (n > 0 || n_merge > 0) {
+        rc = fl_metric_store_write(s->cfg->archive_dir, m->next_no,
+                                   m->committing.v, n, merge_no, n_merge,
+                                   &err);
+        if (rc < 0)
+            goto out;
+        live[n_live++] = (struct fl_metric_file) { m->next_no, level };
+    }
 
     pthread_rwlock_wrlock(&s->snap_lock);
-    rc = fl_metric_store_save_state(s->cfg->archive_dir, file_no, seq, blob,
-                                    blob_len);
+    rc = fl_metric_store_save_state(s->cfg->archive_dir, live, n_live, seq,
+                                    blob, blob_len);
     if (rc == 0) {
-        m->committed = file_no;
+        struct fl_metric_file *old = m->live;
+        m->live = live;
+        m->n_live = n_live;
+        live = old;
+        if (n > 0 || n_merge > 0)
+            m->next_no++;
         pthread_mutex_lock(&m->mu);
         rows_free(&m->committing);
         pthread_mutex_unlock(&m->mu);
@@ -387,6 +419,10 @@ persist(struct fl_metrics *m)
     pthread_rwlock_unlock(&s->snap_lock);
     if (rc < 0)
         goto out;
+    /* The merged files are no longer live: no query started after the
+     * state above reads them, and none was running while it was written. */
+    if (n_merge > 0)
+        (void)fl_metric_store_cleanup(s->cfg->archive_dir, m->live, m->n_live);
     atomic_store(&m->persisted_seq, seq);
     fl_server_checkpoint(s);
 out:
@@ -397,6 +433,9 @@ out:
     }
     fl_free(err);
     fl_free(blob);
+    fl_free(live);
+    fl_free(merge_no);
+    fl_free(merge);
     return rc;
 }
 
@@ -577,9 +616,9 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
         goto fail;
 
     /* The saved state, and the files it does not count. */
-    uint64_t committed = 0, seq = 0;
-    rc = fl_metric_store_load_state(cfg->archive_dir, &committed, &seq, &blob,
-                                    &blob_len);
+    uint64_t seq = 0;
+    rc = fl_metric_store_load_state(cfg->archive_dir, &seq, &m->live,
+                                    &m->n_live, &blob, &blob_len);
     if (rc == 0) {
         char note[512] = "", lerr[256] = "";
         rc = fl_stream_load(m->stream, blob, blob_len, &seq, note,
@@ -596,7 +635,6 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
         }
         if (note[0] != '\0')
             fprintf(stderr, "flowlake serve: %s\n", note);
-        m->committed = committed;
         m->loaded_seq = m->processed_seq = seq;
     } else if (rc != -ENOENT) {
         snprintf(err, errlen, "cannot read the metric state in %s/"
@@ -604,11 +642,12 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
                  fl_strerror(rc));
         goto fail;
     }
-    rc = fl_metric_store_cleanup(cfg->archive_dir, m->committed);
+    rc = fl_metric_store_cleanup(cfg->archive_dir, m->live, m->n_live);
     if (rc > 0)
         fprintf(stderr, "flowlake serve: removed %d uncommitted metric "
                 "file(s); their values are rebuilt from the write-ahead "
                 "log\n", rc);
+    m->next_no = fl_metric_store_last(cfg->archive_dir) + 1;
     atomic_store(&m->persisted_seq, m->loaded_seq);
 
     /* Alarms. */
@@ -744,6 +783,7 @@ fl_metrics_destroy(struct fl_server *s)
     }
     rows_free(&m->pending);
     rows_free(&m->committing);
+    fl_free(m->live);
     for (size_t i = 0; i < m->last_cap; i++)
         fl_metric_row_free(&m->last[i].row);
     fl_free(m->last);
@@ -1088,11 +1128,11 @@ fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
     int n = snprintf(out, cap, "{\"metrics\":%zu,\"records\":%" PRIu64
                      ",\"late_records\":%" PRIu64 ",\"future_records\":%"
                      PRIu64 ",\"dropped_records\":%" PRIu64 ",\"open_groups\":%" PRIu64 ",\"memory_bytes\":%"
-                     PRIu64 ",\"persisted_seq\":%" PRIu64 ",\"committed_files\":%"
+                     PRIu64 ",\"persisted_seq\":%" PRIu64 ",\"metric_files\":%zu,\"next_file\":%"
                      PRIu64 ",\"persist_failures\":%" PRIu64 "}",
                      n_metrics, st.records, st.late_records,
                      st.future_records, st.dropped_records, st.open_groups, st.memory_bytes,
-                     atomic_load(&m->persisted_seq), m->committed,
+                     atomic_load(&m->persisted_seq), m->n_live, m->next_no,
                      atomic_load(&m->persist_failures));
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }

@@ -243,7 +243,7 @@ write_one(uint64_t k, const char *metric, const char *protocol, double value)
     struct fl_metric_row r;
     char *err = NULL;
     CHECK_EQ_INT(fl_metric_row_copy(&v, &r), 0);
-    int rc = fl_metric_store_write(at("a"), k, &r, 1, &err);
+    int rc = fl_metric_store_write(at("a"), k, &r, 1, NULL, 0, &err);
     if (rc != 0)
         fprintf(stderr, "  fl_metric_store_write = %d: %s\n", rc,
                 err ? err : "?");
@@ -350,7 +350,7 @@ test_write_and_read_back(void)
     char *err = NULL;
     copy_rows(sample_values, N_SAMPLES, rows);
     CHECK_EQ_INT(fl_fs_mkdirs(at("a")), 0);
-    CHECK_EQ_INT(fl_metric_store_write(at("a"), 3, rows, N_SAMPLES, &err), 0);
+    CHECK_EQ_INT(fl_metric_store_write(at("a"), 3, rows, N_SAMPLES, NULL, 0, &err), 0);
     CHECK(err == NULL);
     char *names = list_dir(at("a/_metrics"));
     CHECK_EQ_STR(names, "final-3.parquet");
@@ -394,7 +394,7 @@ test_write_and_read_back(void)
     free_rows(rows, N_SAMPLES);
 
     /* No rows is a valid (empty) file. */
-    CHECK_EQ_INT(fl_metric_store_write(at("a"), 4, NULL, 0, &err), 0);
+    CHECK_EQ_INT(fl_metric_store_write(at("a"), 4, NULL, 0, NULL, 0, &err), 0);
     CHECK(err == NULL);
     names = list_dir(at("a/_metrics"));
     CHECK_EQ_STR(names, "final-3.parquet final-4.parquet");
@@ -417,7 +417,7 @@ test_write_errors(void)
     copy_rows(sample_values, 1, &r);
     /* The archive is a file: _metrics cannot be made. */
     write_file(at("file"), "x", 1);
-    CHECK_EQ_INT(fl_metric_store_write(at("file"), 1, &r, 1, &err), -ENOTDIR);
+    CHECK_EQ_INT(fl_metric_store_write(at("file"), 1, &r, 1, NULL, 0, &err), -ENOTDIR);
     CHECK(err != NULL);
     CHECK_EQ_STR(err, at("file/_metrics"));
     fl_free(err);
@@ -425,7 +425,7 @@ test_write_errors(void)
     /* The final name is taken by a directory: the rename fails, the
      * temporary file is removed, the message names the file. */
     CHECK_EQ_INT(fl_fs_mkdirs(at("b/_metrics/final-1.parquet/x")), 0);
-    int rc = fl_metric_store_write(at("b"), 1, &r, 1, &err);
+    int rc = fl_metric_store_write(at("b"), 1, &r, 1, NULL, 0, &err);
     CHECK(rc == -EISDIR || rc == -ENOTEMPTY || rc == -EEXIST);
     CHECK_EQ_STR(err, at("b/_metrics/final-1.parquet"));
     fl_free(err);
@@ -439,65 +439,103 @@ test_write_errors(void)
  * The state file
  * ------------------------------------------------------------------- */
 
+/* save_state with the live files given as "no.level" pairs. */
+static void
+save_live(const char *dir, uint64_t seq, const char *const *spec, size_t n)
+{
+    struct fl_metric_file live[32];
+    CHECK(n <= 32);
+    for (size_t i = 0; i < n; i++) {
+        unsigned long long no;
+        unsigned level;
+        CHECK_EQ_INT(sscanf(spec[i], "%llu.%u", &no, &level), 2);
+        live[i].no = no;
+        live[i].level = level;
+    }
+    CHECK_EQ_INT(fl_metric_store_save_state(dir, live, n, seq, NULL, 0), 0);
+}
+
+
 static void
 test_state_round_trip(void)
 {
     setup();
-    uint64_t committed = 99, seq = 99;
+    uint64_t seq = 99;
     unsigned char *blob = (unsigned char *)"untouched";
-    size_t len = 99;
+    struct fl_metric_file *live = (struct fl_metric_file *)1;
+    size_t len = 99, n_live = 99;
     static const unsigned char bytes[] = { 'a', 0, 0xff, '\n', 'z', '\r' };
+    static const struct fl_metric_file two[] = { { 5, 0 }, { 9, 2 } };
 
     /* No state yet (not even the archive's folder). */
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &committed, &seq, &blob,
-                                            &len), -ENOENT);
+    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+                                            &blob, &len), -ENOENT);
     CHECK(blob == NULL);
+    CHECK(live == NULL);
     CHECK_EQ_INT(len, 0);
-    CHECK_EQ_INT(committed, 99);
+    CHECK_EQ_INT(n_live, 0);
 
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), 5, 77, bytes,
+    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), two, 2, 77, bytes,
                                             sizeof bytes), 0);
     size_t flen;
     char *raw = read_whole(at("a/_metrics/state"), &flen);
-    CHECK_EQ_INT(flen, 30 + sizeof bytes);
-    CHECK(memcmp(raw, "flowlake-metrics-state 1 5 77\n", 30) == 0);
-    CHECK(memcmp(raw + 30, bytes, sizeof bytes) == 0);
+    static const char head[] = "flowlake-metrics-state 1 77 2 5.0 9.2\n";
+    CHECK_EQ_INT(flen, strlen(head) + sizeof bytes);
+    CHECK(memcmp(raw, head, strlen(head)) == 0);
+    CHECK(memcmp(raw + strlen(head), bytes, sizeof bytes) == 0);
     free(raw);
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &committed, &seq, &blob,
-                                            &len), 0);
-    CHECK_EQ_INT(committed, 5);
+    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+                                            &blob, &len), 0);
     CHECK_EQ_INT(seq, 77);
+    CHECK_EQ_INT(n_live, 2);
+    CHECK_EQ_INT(live[0].no, 5);
+    CHECK_EQ_INT(live[0].level, 0);
+    CHECK_EQ_INT(live[1].no, 9);
+    CHECK_EQ_INT(live[1].level, 2);
     CHECK_EQ_INT(len, sizeof bytes);
     CHECK(memcmp(blob, bytes, sizeof bytes) == 0);
     fl_free(blob);
+    fl_free(live);
 
-    /* Replaced whole; an empty blob; the largest numbers. */
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), UINT64_MAX, 0, NULL, 0),
-                 0);
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &committed, &seq, &blob,
-                                            &len), 0);
-    CHECK(committed == UINT64_MAX);
-    CHECK_EQ_INT(seq, 0);
+    /* Replaced whole; no files, an empty blob, the largest numbers. */
+    static const struct fl_metric_file big_no[] = { { UINT64_MAX, 63 } };
+    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), NULL, 0, UINT64_MAX,
+                                            NULL, 0), 0);
+    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+                                            &blob, &len), 0);
+    CHECK(seq == UINT64_MAX);
+    CHECK_EQ_INT(n_live, 0);
+    CHECK(live == NULL);
     CHECK_EQ_INT(len, 0);
+    fl_free(blob);
+    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), big_no, 1, 0, NULL, 0),
+                 0);
+    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+                                            &blob, &len), 0);
+    CHECK_EQ_INT(n_live, 1);
+    CHECK(live[0].no == UINT64_MAX);
+    CHECK_EQ_INT(live[0].level, 63);
+    fl_free(live);
     fl_free(blob);
     char *names = list_dir(at("a/_metrics"));
     CHECK_EQ_STR(names, "state");
     free(names);
 
-    /* A blob bigger than the loader's first read (64 KiB). */
+    /* A blob bigger than the reader's first buffer. */
     size_t big = 200000;
     unsigned char *b = malloc(big);
     CHECK(b != NULL);
     for (size_t i = 0; i < big; i++)
         b[i] = (unsigned char)(i * 131 + 7);
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), 2, 3, b, big), 0);
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &committed, &seq, &blob,
-                                            &len), 0);
-    CHECK_EQ_INT(committed, 2);
+    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), two, 2, 3, b, big), 0);
+    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+                                            &blob, &len), 0);
     CHECK_EQ_INT(seq, 3);
+    CHECK_EQ_INT(n_live, 2);
     CHECK_EQ_INT(len, big);
     CHECK(memcmp(blob, b, big) == 0);
     fl_free(blob);
+    fl_free(live);
     free(b);
     teardown();
 }
@@ -507,64 +545,78 @@ static void
 test_state_corrupt(void)
 {
     static const char *const bad[] = {
-        "",                                         /* empty file */
-        "flowlake-metrics-state 1 5 77",            /* no newline */
-        "flowlake-metrics-state 2 5 77\n",          /* another version */
-        "flowlake-metrix-state 1 5 77\n",           /* wrong magic */
-        "flowlake-metrics-state 1 x 77\n",
-        "flowlake-metrics-state 1 5 y\n",
-        "flowlake-metrics-state 1 5 77x\n",
-        "flowlake-metrics-state 1 5\n",             /* seq missing */
-        "flowlake-metrics-state 1 5 \n",            /* seq empty */
-        "flowlake-metrics-state 1  77\n",           /* committed empty */
-        "flowlake-metrics-state 1 -1 77\n",         /* a sign is no digit */
-        "flowlake-metrics-state 1 5 +77\n",
-        "flowlake-metrics-state 1 5 77 8\n",
-        "flowlake-metrics-state 1 99999999999999999999 1\n",  /* > 2^64 */
-        "flowlake-metrics-state 1 5 77\r\n",
-        "\nflowlake-metrics-state 1 5 77\n",
+        "",                                          /* empty file */
+        "flowlake-metrics-state 1 77 0",             /* no newline */
+        "flowlake-metrics-state 2 77 0\n",           /* another version */
+        "flowlake-metrix-state 1 77 0\n",            /* wrong magic */
+        "flowlake-metrics-state 1 x 0\n",
+        "flowlake-metrics-state 1 77 y\n",
+        "flowlake-metrics-state 1 77\n",             /* count missing */
+        "flowlake-metrics-state 1 77 \n",            /* count empty */
+        "flowlake-metrics-state 1  0\n",             /* seq empty */
+        "flowlake-metrics-state 1 -1 0\n",           /* a sign is no digit */
+        "flowlake-metrics-state 1 77 +0\n",
+        "flowlake-metrics-state 1 77 1\n",           /* a file missing */
+        "flowlake-metrics-state 1 77 1 3\n",         /* no level */
+        "flowlake-metrics-state 1 77 1 3.\n",
+        "flowlake-metrics-state 1 77 1 .0\n",
+        "flowlake-metrics-state 1 77 1 0.0\n",       /* file 0 */
+        "flowlake-metrics-state 1 77 1 3.64\n",      /* level too high */
+        "flowlake-metrics-state 1 77 1 3.0 4.0\n",   /* one too many */
+        "flowlake-metrics-state 1 77 2 3.0  4.0\n",
+        "flowlake-metrics-state 1 77 1 3.0 \n",
+        "flowlake-metrics-state 1 77 9999999 3.0\n", /* count > line */
+        "flowlake-metrics-state 1 99999999999999999999 0\n",  /* > 2^64 */
+        "flowlake-metrics-state 1 77 0\r\n",
+        "\nflowlake-metrics-state 1 77 0\n",
     };
     setup();
     CHECK_EQ_INT(fl_fs_mkdirs(at("a/_metrics")), 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        uint64_t committed = 11, seq = 12;
+        uint64_t seq = 12;
         unsigned char *blob = NULL;
-        size_t len = 13;
+        struct fl_metric_file *live = NULL;
+        size_t len = 13, n_live = 14;
         write_file(at("a/_metrics/state"), bad[i], strlen(bad[i]));
-        int rc = fl_metric_store_load_state(at("a"), &committed, &seq, &blob,
-                                            &len);
+        int rc = fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+                                            &blob, &len);
         if (rc != FL_ECORRUPT)
             fprintf(stderr, "  state '%s': %d\n", bad[i], rc);
         CHECK_EQ_INT(rc, FL_ECORRUPT);
         CHECK(blob == NULL);
+        CHECK(live == NULL);
         CHECK_EQ_INT(len, 0);
-        CHECK_EQ_INT(committed, 11);
+        CHECK_EQ_INT(n_live, 0);
         CHECK_EQ_INT(seq, 12);
-        /* A damaged state commits nothing. */
+        /* A damaged state counts no file. */
         char **files = NULL;
         size_t n = 9;
-        write_file(at("a/_metrics/final-1.parquet"), "x", 1);
+        write_file(at("a/_metrics/final-3.parquet"), "x", 1);
         CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
         CHECK_EQ_INT(n, 0);
         fl_free(files);
     }
     /* A good line with a blob after it still loads. */
-    write_file(at("a/_metrics/state"), "flowlake-metrics-state 1 0 1\nxyz", 32);
-    uint64_t committed, seq;
+    static const char good[] = "flowlake-metrics-state 1 1 1 3.0\nxyz";
+    write_file(at("a/_metrics/state"), good, strlen(good));
+    uint64_t seq;
     unsigned char *blob = NULL;
-    size_t len;
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &committed, &seq, &blob,
-                                            &len), 0);
-    CHECK_EQ_INT(committed, 0);
+    struct fl_metric_file *live = NULL;
+    size_t len, n_live;
+    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+                                            &blob, &len), 0);
     CHECK_EQ_INT(seq, 1);
+    CHECK_EQ_INT(n_live, 1);
+    CHECK_EQ_INT(live[0].no, 3);
     CHECK_EQ_MEM((char *)blob, len, "xyz");
     fl_free(blob);
+    fl_free(live);
     teardown();
 }
 
 
 /* ---------------------------------------------------------------------
- * Cleanup, last, the committed files
+ * Cleanup, last, the live files, merging
  * ------------------------------------------------------------------- */
 
 static void
@@ -575,9 +627,10 @@ test_cleanup_and_last(void)
         "final-10.parquet", "final-1.parquet.tmp", "final-12.parquet.tmp",
         "final-0.parquet", "final-x.parquet", "other.txt",
     };
+    static const struct fl_metric_file live[] = { { 1, 0 }, { 10, 1 } };
     setup();
     /* No folder at all: nothing to do. */
-    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), 0), 0);
+    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), NULL, 0), 0);
     CHECK_EQ_INT(fl_metric_store_last(at("a")), 0);
     CHECK_EQ_INT(fl_fs_mkdirs(at("a/_metrics")), 0);
     CHECK_EQ_INT(fl_metric_store_last(at("a")), 0);
@@ -586,70 +639,59 @@ test_cleanup_and_last(void)
         snprintf(rel, sizeof rel, "a/_metrics/%s", names[i]);
         write_file(at(rel), "x", 1);
     }
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), 2, 1, NULL, 0), 0);
     /* The highest whole file, not the temporary one. */
     CHECK_EQ_INT(fl_metric_store_last(at("a")), 10);
-    /* Above 2: final-3, final-10; temporaries: both. */
-    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), 2), 4);
+    /* Not live: final-2, final-3; temporaries: both. */
+    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), live, 2), 4);
     char *got = list_dir(at("a/_metrics"));
-    CHECK_EQ_STR(got, "final-0.parquet final-1.parquet final-2.parquet "
-                 "final-x.parquet other.txt state");
+    CHECK_EQ_STR(got, "final-0.parquet final-1.parquet final-10.parquet "
+                 "final-x.parquet other.txt");
     free(got);
-    CHECK_EQ_INT(fl_metric_store_last(at("a")), 2);
-    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), 2), 0);
-    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), 0), 2);
+    CHECK_EQ_INT(fl_metric_store_last(at("a")), 10);
+    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), live, 2), 0);
+    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), NULL, 0), 2);
     CHECK_EQ_INT(fl_metric_store_last(at("a")), 0);
     teardown();
 }
 
 
 static void
-test_committed_files(void)
+test_live_files(void)
 {
+    static const char *const scattered[] = {
+        "10.0", "2.1", "33.0", "7.2", "1.3", "19.0", "4.0", "25.1", "8.0",
+        "3.0", "12.0", "5.0", "6.0", "9.0", "11.0", "13.0", "14.0", "15.0",
+        "16.0", "17.0",
+    };
     setup();
     char **files = (char **)1;
     size_t n = 9;
-    /* No folder, then files without a state: none committed. */
+    /* No folder, then files without a state: none counts. */
     CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
     CHECK(files == NULL);
     CHECK_EQ_INT(n, 0);
     CHECK_EQ_INT(fl_fs_mkdirs(at("a/_metrics")), 0);
-    for (int k = 1; k <= 20; k++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "a/_metrics/final-%d.parquet", k);
-        write_file(at(rel), "x", 1);
-    }
-    write_file(at("a/_metrics/final-5.parquet.tmp"), "x", 1);
+    write_file(at("a/_metrics/final-5.parquet"), "x", 1);
     CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
     CHECK_EQ_INT(n, 0);
     fl_free(files);
 
-    /* committed 10: final-1 .. final-10 in numeric order (2 before 10). */
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), 10, 0, NULL, 0), 0);
-    CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
-    CHECK_EQ_INT(n, 10);
-    for (size_t i = 0; i < n; i++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "a/_metrics/final-%zu.parquet", i + 1);
-        CHECK_EQ_STR(files[i], at(rel));
-        fl_free(files[i]);
-    }
-    fl_free(files);
-
-    /* All 20 (more than the list's first 16 slots). */
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), 25, 0, NULL, 0), 0);
+    /* Whatever the state's order, ascending by number (2 before 10). */
+    save_live(at("a"), 0, scattered, 20);
     CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
     CHECK_EQ_INT(n, 20);
+    static const int want[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                14, 15, 16, 17, 19, 25, 33 };
     for (size_t i = 0; i < n; i++) {
         char rel[64];
-        snprintf(rel, sizeof rel, "a/_metrics/final-%zu.parquet", i + 1);
+        snprintf(rel, sizeof rel, "a/_metrics/final-%d.parquet", want[i]);
         CHECK_EQ_STR(files[i], at(rel));
         fl_free(files[i]);
     }
     fl_free(files);
 
-    /* committed 0: none. */
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), 0, 0, NULL, 0), 0);
+    /* No live file: none. */
+    save_live(at("a"), 0, NULL, 0);
     CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
     CHECK_EQ_INT(n, 0);
     fl_free(files);
@@ -658,18 +700,17 @@ test_committed_files(void)
 
 
 /* Every allocation failure gives -ENOMEM and no list, never a shorter
- * list that would hide committed values from SQL. */
+ * list that would hide saved values from SQL. */
 static void
-test_committed_files_alloc_failures(void)
+test_live_files_alloc_failures(void)
 {
+    static const char *const twenty[] = {
+        "1.0", "2.0", "3.0", "4.0", "5.0", "6.0", "7.0", "8.0", "9.0",
+        "10.0", "11.0", "12.0", "13.0", "14.0", "15.0", "16.0", "17.0",
+        "18.0", "19.0", "20.0",
+    };
     setup();
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a/_metrics")), 0);
-    for (int k = 1; k <= 20; k++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "a/_metrics/final-%d.parquet", k);
-        write_file(at(rel), "x", 1);
-    }
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), 20, 0, NULL, 0), 0);
+    save_live(at("a"), 0, twenty, 20);
     int done = 0;
     for (uint64_t nth = 1; nth < 200 && !done; nth++) {
         char **files = NULL;
@@ -695,6 +736,97 @@ test_committed_files_alloc_failures(void)
 }
 
 
+/* The merge policy: levels of FANOUT files. */
+static void
+test_merge_plan(void)
+{
+    struct fl_metric_file live[40] = { { 0, 0 } };
+    size_t merge[40], n = 0;
+    unsigned level = 99;
+    CHECK_EQ_INT(FL_METRIC_STORE_FANOUT, 10);
+    /* Nothing live, no rows: nothing due. */
+    CHECK_EQ_INT(fl_metric_store_plan(live, 0, 0, &level, merge), 0);
+    CHECK_EQ_INT(level, 0);
+    /* Rows with 8 level-0 files: a ninth, alone. */
+    for (; n < 8; n++)
+        live[n] = (struct fl_metric_file) { n + 1, 0 };
+    CHECK_EQ_INT(fl_metric_store_plan(live, n, 1, &level, merge), 0);
+    CHECK_EQ_INT(level, 0);
+    /* With 9, the tenth takes them in: one level-1 file. */
+    live[n] = (struct fl_metric_file) { n + 1, 0 };
+    n++;
+    CHECK_EQ_INT(fl_metric_store_plan(live, n, 1, &level, merge), 9);
+    CHECK_EQ_INT(level, 1);
+    for (size_t i = 0; i < 9; i++)
+        CHECK_EQ_INT(merge[i], i);
+    /* Without rows, level 0 never merges. */
+    CHECK_EQ_INT(fl_metric_store_plan(live, n, 0, &level, merge), 0);
+    /* Ten level-1 files among others: merged into a level-2 one, and only
+     * those (indexes ascending). */
+    n = 0;
+    live[n++] = (struct fl_metric_file) { 1, 2 };
+    for (int i = 0; i < 10; i++) {
+        live[n++] = (struct fl_metric_file) { 10 + (uint64_t)i, 1 };
+        if (i % 3 == 0)
+            live[n++] = (struct fl_metric_file) { 100 + (uint64_t)i, 0 };
+    }
+    CHECK_EQ_INT(fl_metric_store_plan(live, n, 0, &level, merge), 10);
+    CHECK_EQ_INT(level, 2);
+    for (size_t i = 0; i < 10; i++) {
+        CHECK_EQ_INT(live[merge[i]].level, 1);
+        CHECK(i == 0 || merge[i] > merge[i - 1]);
+    }
+    /* With rows it is level 0's turn first (4 there: no merge). */
+    CHECK_EQ_INT(fl_metric_store_plan(live, n, 1, &level, merge), 0);
+    CHECK_EQ_INT(level, 0);
+}
+
+
+/* A merged file holds the merged files' rows, then the new ones. */
+static void
+test_write_merges(void)
+{
+    setup();
+    CHECK_EQ_INT(fl_fs_mkdirs(at("a")), 0);
+    write_one(1, "m_one", "6", 1.5);
+    write_one(2, "m_two", "17", 2.5);
+    const char *const names[] = { "protocol" };
+    const char *const values[] = { "1" };
+    struct fl_metric_value v = { "m_three", 1, names, values, 1767225600,
+                                 1767226500, 3.5, 1, 1, 1, 1 };
+    struct fl_metric_row r;
+    char *err = NULL;
+    static const uint64_t merge[] = { 1, 2 };
+    CHECK_EQ_INT(fl_metric_row_copy(&v, &r), 0);
+    CHECK_EQ_INT(fl_metric_store_write(at("a"), 3, &r, 1, merge, 2, &err), 0);
+    CHECK(err == NULL);
+    fl_metric_row_free(&r);
+    save_live(at("a"), 5, (const char *const[]) { "3.1" }, 1);
+    static const struct fl_metric_file live[] = { { 3, 1 } };
+    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), live, 1), 2);
+    struct fl_query *q = open_ok(at("a"));
+    check_csv(q, "SELECT metric, dimensions['protocol'] AS p, value "
+              "FROM vpc_flow_logs.metrics",
+              "metric,p,value\n"
+              "m_one,6,1.5\n"
+              "m_two,17,2.5\n"
+              "m_three,1,3.5\n");
+    fl_query_close(q);
+    /* A merged file that is missing is an error naming it. */
+    static const uint64_t gone[] = { 1 };
+    CHECK_EQ_INT(fl_metric_row_copy(&v, &r), 0);
+    CHECK_EQ_INT(fl_metric_store_write(at("a"), 4, &r, 1, gone, 1, &err),
+                 FL_EDB);
+    CHECK(err != NULL && strstr(err, "final-1.parquet") != NULL);
+    fl_free(err);
+    fl_metric_row_free(&r);
+    char *got = list_dir(at("a/_metrics"));
+    CHECK_EQ_STR(got, "final-3.parquet state");
+    free(got);
+    teardown();
+}
+
+
 /* ---------------------------------------------------------------------
  * SQL: vpc_flow_logs.metrics
  * ------------------------------------------------------------------- */
@@ -707,7 +839,7 @@ test_metrics_view(void)
     write_one(1, "m_one", "6", 1.5);
     write_one(2, "m_two", "17", 2.5);
     write_one(3, "m_uncommitted", "1", 3.5);
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), 2, 40, NULL, 0), 0);
+    save_live(at("a"), 40, (const char *const[]) { "1.0", "2.0" }, 2);
 
     struct fl_query *q = open_ok(at("a"));
     static const char sql[] =
@@ -753,7 +885,7 @@ test_metrics_view(void)
     check_csv(q, "SELECT count(*) AS n FROM vpc_flow_logs.metrics", "n\n2\n");
 
     /* A file committed later is seen by the next statement. */
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), 3, 41, NULL, 0), 0);
+    save_live(at("a"), 41, (const char *const[]) { "1.0", "2.0", "3.0" }, 3);
     check_csv(q, "SELECT string_agg(metric, ' ' ORDER BY metric) AS m "
               "FROM metrics", "m\nm_one m_two m_uncommitted\n");
     fl_query_close(q);
@@ -999,8 +1131,10 @@ FL_TEST_MAIN(
     FL_TEST(test_state_round_trip),
     FL_TEST(test_state_corrupt),
     FL_TEST(test_cleanup_and_last),
-    FL_TEST(test_committed_files),
-    FL_TEST(test_committed_files_alloc_failures),
+    FL_TEST(test_live_files),
+    FL_TEST(test_merge_plan),
+    FL_TEST(test_write_merges),
+    FL_TEST(test_live_files_alloc_failures),
     FL_TEST(test_metrics_view),
     FL_TEST(test_metrics_view_empty),
     FL_TEST(test_alarm_history_view),
