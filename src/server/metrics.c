@@ -50,6 +50,7 @@
 #include "../stream/plan.h"
 #include "../stream/stream.h"
 #include "metrics.h"
+#include "metrics_int.h"
 #include "server_int.h"
 
 /* Queue ceiling: an appender waits when the stream thread is this far
@@ -63,60 +64,6 @@
 
 /* A metrics file is a few statements; anything this big is a mistake. */
 #define METRICS_FILE_MAX (16u << 20)
-
-/* A queued block: the buffer's own (held, not copied -- copying the
- * text per request doubled the server's peak memory). */
-struct item {
-    struct item            *next;
-    struct fl_buffer_block *blk;
-    int64_t                 arrival;  /* epoch seconds */
-};
-
-/* Final values kept for Prometheus: the newest final per series. */
-struct last_final {
-    uint64_t              hash;
-    struct fl_metric_row  row;    /* row.metric == NULL: empty slot */
-};
-
-struct rows {
-    struct fl_metric_row *v;
-    size_t                n, cap;
-};
-
-struct fl_metrics {
-    struct fl_server   *s;
-    struct fl_stream   *stream;       /* under mu */
-    struct fl_alarms   *alarms;       /* own lock; NULL without alarms */
-    pthread_mutex_t     mu;
-    struct rows         pending;      /* finals not in a file (under mu) */
-    struct rows         committing;   /* being written (under mu) */
-    struct last_final  *last;         /* open addressing (under mu) */
-    size_t              last_cap, last_n;
-    uint64_t            processed_seq;/* under mu */
-    uint64_t            loaded_seq;   /* what the state on disk covered */
-    struct fl_metric_file *live;      /* the state's final files */
-    size_t              n_live;
-    uint64_t            next_no;      /* number of the next final file */
-    _Atomic uint64_t    persisted_seq;
-    _Atomic int64_t     oldest_queued_ms;   /* 0 = queue empty */
-    _Atomic uint64_t    persist_failures;
-    int                 saved_once;   /* under mu */
-
-    /* The queue. */
-    pthread_mutex_t     qmu;
-    pthread_cond_t      qcond, qroom;
-    struct item        *head, **tail;
-    size_t              qbytes;
-    int                 stop;
-    pthread_t           thread;
-    int                 started;
-
-    /* Parsing, only on the stream thread (or replay before it starts). */
-    struct fl_batch    *batch;
-    char               *fmt_spec;     /* spec of fmt, NULL = default */
-    struct fl_format   *fmt;
-    struct fl_parser    parser;
-};
 
 
 /* ---- rows ------------------------------------------------------------ */
@@ -177,8 +124,8 @@ rows_move(struct rows *dst, struct rows *src)
 
 /* ---- newest final per series ------------------------------------------ */
 
-static uint64_t
-series_hash(const char *metric, size_t n, const char *const *names,
+uint64_t
+fl_metrics_series_hash(const char *metric, size_t n, const char *const *names,
             const char *const *values)
 {
     /* FNV-1a over metric, names and values with separators. */
@@ -200,8 +147,8 @@ series_hash(const char *metric, size_t n, const char *const *names,
 }
 
 
-static int
-same_series(const struct fl_metric_row *r, const struct fl_metric_value *v)
+int
+fl_metrics_same_series(const struct fl_metric_row *r, const struct fl_metric_value *v)
 {
     if (strcmp(r->metric, v->metric) != 0 || r->n_dims != v->n_dims)
         return 0;
@@ -241,11 +188,11 @@ last_update(struct fl_metrics *m, const struct fl_metric_value *v)
 {
     if ((m->last_n + 1) * 2 > m->last_cap && last_grow(m) < 0)
         return;                   /* Prometheus misses one update */
-    uint64_t h = series_hash(v->metric, v->n_dims, v->dim_names,
+    uint64_t h = fl_metrics_series_hash(v->metric, v->n_dims, v->dim_names,
                              v->dim_values);
     size_t j = (size_t)h & (m->last_cap - 1);
     while (m->last[j].row.metric != NULL) {
-        if (m->last[j].hash == h && same_series(&m->last[j].row, v)) {
+        if (m->last[j].hash == h && fl_metrics_same_series(&m->last[j].row, v)) {
             if (v->window_start >= m->last[j].row.window_start) {
                 struct fl_metric_row r;
                 if (fl_metric_row_copy(v, &r) == 0) {
@@ -884,222 +831,6 @@ fl_metrics_rows_free(struct fl_metric_row *rows, size_t n)
 }
 
 
-/* ---- Prometheus --------------------------------------------------------- */
-
-/* A label value with \, " and newline escaped (the text format's rule). */
-static void
-put_label_value(FILE *out, const char *v)
-{
-    for (; v != NULL && *v; v++) {
-        if (*v == '\\' || *v == '"')
-            fprintf(out, "\\%c", *v);
-        else if (*v == '\n')
-            fputs("\\n", out);
-        else
-            fputc(*v, out);
-    }
-}
-
-
-static void
-put_sample(FILE *out, const char *name, const char *suffix,
-           const struct fl_metric_row *r, double value)
-{
-    fprintf(out, "%s%s{", name, suffix);
-    for (size_t i = 0; i < r->n_dims; i++) {
-        fprintf(out, "%s=\"", r->dim_names[i]);
-        put_label_value(out, r->dim_values[i]);
-        fputs("\",", out);
-    }
-    fprintf(out, "final=\"%s\"} %.17g\n", r->final ? "true" : "false", value);
-}
-
-
-/* Newest open window per series: index into rows, by series hash. */
-struct newest {
-    uint64_t hash;
-    size_t   idx;            /* + 1; 0 = empty slot */
-};
-
-
-void
-fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
-{
-    struct fl_metrics *m = s->metrics;
-    struct fl_metric_row *open = NULL;
-    size_t n_open = 0;
-    struct newest *nw = NULL;
-    size_t cap = 16;
-
-    if (m == NULL)
-        return;
-    if (fl_metrics_rows(s, NULL, &open, &n_open) < 0)
-        return;
-    while (cap < n_open * 2)
-        cap *= 2;
-    if ((nw = fl_calloc(cap, sizeof *nw)) == NULL)
-        goto out;
-    for (size_t i = 0; i < n_open; i++) {
-        const struct fl_metric_row *r = &open[i];
-        if (r->final || !r->has_value)
-            continue;
-        uint64_t h = series_hash(r->metric, r->n_dims,
-                                 (const char *const *)r->dim_names,
-                                 (const char *const *)r->dim_values);
-        size_t j = (size_t)h & (cap - 1);
-        while (nw[j].idx != 0) {
-            const struct fl_metric_row *o = &open[nw[j].idx - 1];
-            struct fl_metric_value v = {
-                .metric = r->metric, .n_dims = r->n_dims,
-                .dim_values = (const char *const *)r->dim_values,
-            };
-            if (nw[j].hash == h && same_series(o, &v))
-                break;
-            j = (j + 1) & (cap - 1);
-        }
-        if (nw[j].idx == 0 || open[nw[j].idx - 1].window_start < r->window_start) {
-            nw[j].hash = h;
-            nw[j].idx = i + 1;
-        }
-    }
-
-    pthread_mutex_lock(&m->mu);
-    const struct fl_metric_plans *plans = fl_stream_plans(m->stream);
-    for (size_t p = 0; p < plans->n; p++) {
-        const struct fl_metric_plan *pl = &plans->plan[p];
-        for (size_t a = 0; a < pl->n_aggs; a++) {
-            const char *name = pl->aggs[a].metric;
-            fprintf(out, "# HELP %s flowlake metric: %" PRId64 " s windows on "
-                    "%s; final=\"true\": the newest final window, "
-                    "final=\"false\": the newest open window (provisional)\n",
-                    name, pl->window, fl_time_basis_name(pl->time));
-            fprintf(out, "# TYPE %s gauge\n", name);
-            for (size_t i = 0; i < m->last_cap; i++) {
-                const struct fl_metric_row *r = &m->last[i].row;
-                if (r->metric != NULL && r->has_value
-                    && strcmp(r->metric, name) == 0)
-                    put_sample(out, name, "", r, r->value);
-            }
-            for (size_t j = 0; j < cap; j++) {
-                if (nw[j].idx == 0)
-                    continue;
-                const struct fl_metric_row *r = &open[nw[j].idx - 1];
-                if (strcmp(r->metric, name) == 0)
-                    put_sample(out, name, "", r, r->value);
-            }
-            fprintf(out, "# HELP %s_window_start_seconds start of the window "
-                    "the %s sample with the same labels belongs to\n", name,
-                    name);
-            fprintf(out, "# TYPE %s_window_start_seconds gauge\n", name);
-            for (size_t i = 0; i < m->last_cap; i++) {
-                const struct fl_metric_row *r = &m->last[i].row;
-                if (r->metric != NULL && r->has_value
-                    && strcmp(r->metric, name) == 0)
-                    put_sample(out, name, "_window_start_seconds", r,
-                               (double)r->window_start);
-            }
-            for (size_t j = 0; j < cap; j++) {
-                if (nw[j].idx == 0)
-                    continue;
-                const struct fl_metric_row *r = &open[nw[j].idx - 1];
-                if (strcmp(r->metric, name) == 0)
-                    put_sample(out, name, "_window_start_seconds", r,
-                               (double)r->window_start);
-            }
-        }
-    }
-
-    struct fl_stream_stats st;
-    fl_stream_stats(m->stream, &st);
-    size_t n_ms = fl_stream_metric_stats(m->stream, NULL, 0);
-    struct fl_stream_metric_stats *ms = fl_calloc(n_ms ? n_ms : 1, sizeof *ms);
-    if (ms != NULL)
-        n_ms = fl_stream_metric_stats(m->stream, ms, n_ms);
-    pthread_mutex_unlock(&m->mu);
-
-    int64_t now = fl_time_now();
-    fputs("# HELP flowlake_late_records_total records that arrived after "
-          "their window was final (still archived)\n"
-          "# TYPE flowlake_late_records_total counter\n", out);
-    for (size_t i = 0; ms != NULL && i < n_ms; i++)
-        fprintf(out, "flowlake_late_records_total{metric=\"%s\"} %" PRIu64
-                "\n", ms[i].metric, ms[i].late_records);
-    fputs("# HELP flowlake_stream_dropped_records_total records not counted "
-          "because metrics.max_groups was reached\n"
-          "# TYPE flowlake_stream_dropped_records_total counter\n", out);
-    for (size_t i = 0; ms != NULL && i < n_ms; i++)
-        fprintf(out, "flowlake_stream_dropped_records_total{metric=\"%s\"} %"
-                PRIu64 "\n", ms[i].metric, ms[i].dropped_records);
-    fputs("# HELP flowlake_stream_open_groups groups held in open windows\n"
-          "# TYPE flowlake_stream_open_groups gauge\n", out);
-    for (size_t i = 0; ms != NULL && i < n_ms; i++)
-        fprintf(out, "flowlake_stream_open_groups{metric=\"%s\"} %" PRIu64
-                "\n", ms[i].metric, ms[i].open_groups);
-    fl_free(ms);
-    fprintf(out, "# HELP flowlake_future_records_total records whose time "
-            "was further than metrics.max_future after their arrival: "
-            "counted, but they did not move the watermark\n"
-            "# TYPE flowlake_future_records_total counter\n"
-            "flowlake_future_records_total %" PRIu64 "\n", st.future_records);
-    fprintf(out, "# HELP flowlake_stream_records_total records folded into "
-            "the metrics\n# TYPE flowlake_stream_records_total counter\n"
-            "flowlake_stream_records_total %" PRIu64 "\n", st.records);
-    fprintf(out, "# HELP flowlake_stream_memory_bytes memory held by window "
-            "state\n# TYPE flowlake_stream_memory_bytes gauge\n"
-            "flowlake_stream_memory_bytes %" PRIu64 "\n", st.memory_bytes);
-    fputs("# HELP flowlake_watermark_seconds highest event time seen minus "
-          "metrics.allowed_lateness\n"
-          "# TYPE flowlake_watermark_seconds gauge\n", out);
-    if (st.max_start != INT64_MIN)
-        fprintf(out, "flowlake_watermark_seconds{time=\"start\"} %" PRId64
-                "\n", st.watermark_start);
-    if (st.max_end != INT64_MIN)
-        fprintf(out, "flowlake_watermark_seconds{time=\"end\"} %" PRId64
-                "\n", st.watermark_end);
-    fputs("# HELP flowlake_ingest_lag_seconds now minus the newest flow end "
-          "time seen: how far behind real time the data is\n"
-          "# TYPE flowlake_ingest_lag_seconds gauge\n", out);
-    if (st.max_end != INT64_MIN)
-        fprintf(out, "flowlake_ingest_lag_seconds %" PRId64 "\n",
-                now - st.max_end);
-    int64_t oldest = atomic_load(&m->oldest_queued_ms);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    double lag = oldest > 0 ? (double)ts.tv_sec + ts.tv_nsec / 1e9
-                              - (double)oldest / 1000.0 : 0.0;
-    fprintf(out, "# HELP flowlake_stream_lag_seconds age of the oldest "
-            "accepted request not yet folded into the metrics\n"
-            "# TYPE flowlake_stream_lag_seconds gauge\n"
-            "flowlake_stream_lag_seconds %.3f\n", lag < 0 ? 0.0 : lag);
-    fprintf(out, "# HELP flowlake_metric_persist_failures_total failed "
-            "saves of the metric state\n"
-            "# TYPE flowlake_metric_persist_failures_total counter\n"
-            "flowlake_metric_persist_failures_total %" PRIu64 "\n",
-            atomic_load(&m->persist_failures));
-    if (m->alarms != NULL) {
-        struct fl_alarms_stats as;
-        fl_alarms_stats(m->alarms, &as);
-        fprintf(out, "# HELP flowlake_alarms alarms by state\n"
-                "# TYPE flowlake_alarms gauge\n"
-                "flowlake_alarms{state=\"OK\"} %" PRIu64 "\n"
-                "flowlake_alarms{state=\"ALARM\"} %" PRIu64 "\n"
-                "flowlake_alarms{state=\"INSUFFICIENT_DATA\"} %" PRIu64 "\n"
-                "# HELP flowlake_alarm_transitions_total alarm state changes\n"
-                "# TYPE flowlake_alarm_transitions_total counter\n"
-                "flowlake_alarm_transitions_total %" PRIu64 "\n"
-                "# HELP flowlake_alarm_actions_total alarm actions run\n"
-                "# TYPE flowlake_alarm_actions_total counter\n"
-                "flowlake_alarm_actions_total{result=\"ok\"} %" PRIu64 "\n"
-                "flowlake_alarm_actions_total{result=\"failed\"} %" PRIu64
-                "\n", as.in_ok, as.in_alarm, as.in_insufficient,
-                as.transitions, as.actions_ok, as.actions_failed);
-    }
-out:
-    fl_free(nw);
-    fl_metrics_rows_free(open, n_open);
-}
-
-
 struct fl_alarms *
 fl_metrics_alarms(struct fl_server *s)
 {
@@ -1111,28 +842,4 @@ const struct fl_metric_plans *
 fl_metrics_plans(struct fl_server *s)
 {
     return s->metrics ? fl_stream_plans(s->metrics->stream) : NULL;
-}
-
-
-size_t
-fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
-{
-    struct fl_metrics *m = s->metrics;
-    struct fl_stream_stats st;
-    if (m == NULL)
-        return (size_t)snprintf(out, cap, "null");
-    pthread_mutex_lock(&m->mu);
-    fl_stream_stats(m->stream, &st);
-    size_t n_metrics = fl_stream_metric_stats(m->stream, NULL, 0);
-    pthread_mutex_unlock(&m->mu);
-    int n = snprintf(out, cap, "{\"metrics\":%zu,\"records\":%" PRIu64
-                     ",\"late_records\":%" PRIu64 ",\"future_records\":%"
-                     PRIu64 ",\"dropped_records\":%" PRIu64 ",\"open_groups\":%" PRIu64 ",\"memory_bytes\":%"
-                     PRIu64 ",\"persisted_seq\":%" PRIu64 ",\"metric_files\":%zu,\"next_file\":%"
-                     PRIu64 ",\"persist_failures\":%" PRIu64 "}",
-                     n_metrics, st.records, st.late_records,
-                     st.future_records, st.dropped_records, st.open_groups, st.memory_bytes,
-                     atomic_load(&m->persisted_seq), m->n_live, m->next_no,
-                     atomic_load(&m->persist_failures));
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * metrics.h -- the server's streaming metrics and alarms (metrics.c): the
+ * metrics.h -- the server's streaming metrics and alarms (metrics.c, with
+ * the Prometheus and status read-outs in prometheus.c): the
  * interface the rest of src/server uses.
  *
  * Life cycle: fl_metrics_create (in fl_server_create, before the WAL is
