@@ -26,6 +26,19 @@ expect_contains() {
 expect_status() {
     if [ "$3" -eq "$2" ]; then ok "$1"; else fail "$1" "exit status $3, want $2"; fi
 }
+# start_server ARGS...: `flowlake serve --listen 127.0.0.1:0 --archive "$A"
+# ARGS...` in the background (stdout to serve.out, stderr appended to
+# serve.err), waits until it listens; sets PID, PORT and URL.
+start_server() {
+    "$FLOWLAKE" serve --listen 127.0.0.1:0 --archive "$A" "$@" >serve.out 2>>serve.err &
+    PID=$!
+    for _ in $(seq 1 200); do
+        grep -q 'listening on' serve.out 2>/dev/null && break
+        sleep 0.05
+    done
+    PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' serve.out)
+    URL=http://127.0.0.1:$PORT
+}
 finish() {
     echo "${T_PASSED} passed, ${T_FAILED} failed"
     [ "$T_FAILED" -eq 0 ]

@@ -55,17 +55,7 @@ cat > metrics.sql <<'EOF'
 CREATE METRIC heartbeat AS SELECT COUNT(*) FROM flows GROUP BY TUMBLE(arrival, INTERVAL '1' SECOND);
 EOF
 
-start_server() {
-    "$FLOWLAKE" serve --config flowlake.ini --listen 127.0.0.1:0 --archive "$A" \
-        --set firehose.access_key=$KEY >serve.out 2>>serve.err &
-    PID=$!
-    for _ in $(seq 1 200); do
-        grep -q 'listening on' serve.out 2>/dev/null && break
-        sleep 0.05
-    done
-    PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' serve.out)
-    URL=http://127.0.0.1:$PORT
-}
+serve() { start_server --config flowlake.ini --set firehose.access_key=$KEY; }
 # firehose ID LINES-FILE: one Firehose request whose record is a gzip'd
 # CloudWatch Logs payload with one event per line.
 firehose() {
@@ -93,7 +83,7 @@ wait_for() {   # wait_for FILE PATTERN [tries]
 }
 sq() { "$FLOWLAKE" query --server "$URL" --output csv "$1" | tail -n +2; }
 
-start_server
+serve
 alarm_state() {   # alarm_state NAME -> its state from GET /api/alarms
     curl -s "$URL/api/alarms" | tr -d '\n' | grep -o "\"name\":\"$1\".*" |
         grep -o '"state":"[A-Z_]*"' | head -1
@@ -180,7 +170,7 @@ expect_contains "the change is in the history" \
 kill -TERM "$PID"; wait "$PID"
 expect_status "SIGTERM exits 0" 0 $?
 before=$(wc -l < hooks.txt)
-start_server
+serve
 sleep 1.5
 expect_contains "state survives a restart" "$(curl -s "$URL/api/alarms")" '"name":"tcp_rejects"'
 expect_eq "tcp_rejects still OK after restart" "$(alarm_state tcp_rejects)" '"state":"OK"'

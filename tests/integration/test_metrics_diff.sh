@@ -30,18 +30,9 @@ CREATE METRIC packets_by_end AS
   SELECT protocol, SUM(packets) FROM flows GROUP BY protocol, TUMBLE("end", INTERVAL '15' MINUTE);
 EOF
 
-start_server() {
-    "$FLOWLAKE" serve --listen 127.0.0.1:0 --archive "$A" \
-        --set metrics.file=metrics.sql --set metrics.allowed_lateness=2d \
-        --set metrics.persist_interval=1s --set archive.buffer_interval=1h \
-        >serve.out 2>>serve.err &
-    PID=$!
-    for _ in $(seq 1 200); do
-        grep -q 'listening on' serve.out 2>/dev/null && break
-        sleep 0.05
-    done
-    PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' serve.out)
-    URL=http://127.0.0.1:$PORT
+serve() {
+    start_server --set metrics.file=metrics.sql --set metrics.allowed_lateness=2d \
+        --set metrics.persist_interval=1s --set archive.buffer_interval=1h
 }
 send() {   # send CHUNK-FILES...: 4 concurrent senders
     printf '%s\n' "$@" | xargs -P 4 -I{} curl -s -o /dev/null -w '%{http_code}\n' \
@@ -58,12 +49,12 @@ split -l 700 -d -a 3 all.log chunk.
 CHUNKS=(chunk.*)
 HALF=$(( ${#CHUNKS[@]} / 2 ))
 
-start_server
+serve
 got=$(send "${CHUNKS[@]:0:$HALF}")
 expect_eq "first half acknowledged" "$got" "200:$HALF "
 sleep 1.5       # at least one metric-state save in between
 kill -9 "$PID"; wait "$PID" 2>/dev/null
-start_server
+serve
 got=$(send "${CHUNKS[@]:$HALF}")
 expect_eq "second half acknowledged after kill -9" "$got" "200:$(( ${#CHUNKS[@]} - HALF )) "
 

@@ -6,16 +6,6 @@ cd "$TMP"
 A=$TMP/archive
 command -v curl >/dev/null || { echo "curl is required"; exit 1; }
 
-start_server() {   # start_server EXTRA-ARGS... ; sets PID and URL
-    "$FLOWLAKE" serve --listen 127.0.0.1:0 --archive "$A" "$@" >serve.out 2>serve.err &
-    PID=$!
-    for _ in $(seq 1 100); do
-        grep -q 'listening on' serve.out 2>/dev/null && break
-        sleep 0.05
-    done
-    PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' serve.out)
-    URL=http://127.0.0.1:$PORT
-}
 stop_server() {
     kill -TERM "$PID" 2>/dev/null
     wait "$PID"

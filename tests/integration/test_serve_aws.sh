@@ -8,17 +8,7 @@ cd "$TMP"
 A=$TMP/archive
 KEY=s3cret-key
 
-start_server() {
-    "$FLOWLAKE" serve --listen 127.0.0.1:0 --archive "$A" --set firehose.access_key=$KEY "$@" \
-        >serve.out 2>>serve.err &
-    PID=$!
-    for _ in $(seq 1 200); do
-        grep -q 'listening on' serve.out 2>/dev/null && break
-        sleep 0.05
-    done
-    PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' serve.out)
-    URL=http://127.0.0.1:$PORT
-}
+start_server_aws() { start_server --set firehose.access_key=$KEY "$@"; }
 post() {   # post PATH FILE [curl args] -> "STATUS BODY" (timestamps masked)
     local p=$1 f=$2; shift 2
     curl -s -o body.out -w '%{http_code}' --data-binary @"$f" "$@" "$URL$p" > code.out
@@ -44,7 +34,7 @@ cwl() {   # cwl ID-PREFIX N -> a DATA_MESSAGE JSON with N events
 }
 b64() { base64 -w0; }
 
-start_server --set archive.buffer_interval=1h
+start_server_aws --set archive.buffer_interval=1h
 
 # A Firehose request: plain lines, a gzip'd CWL payload, a CONTROL_MESSAGE,
 # and one record that is not base64.
@@ -95,7 +85,7 @@ expect_contains "POST /cwl truncated gzip is 400" "$(post /cwl trunc.gz)" '400 {
 
 # Dedupe survives a crash while the records are still in the log.
 kill -KILL "$PID"; wait "$PID" 2>/dev/null
-start_server --set archive.buffer_interval=1h
+start_server_aws --set archive.buffer_interval=1h
 expect_eq "after kill -9, the retried request is still recognised" \
     "$(fh req-1 req1.json)" '200 {"requestId":"req-1","timestamp":T}'
 expect_eq "after kill -9, CWL events are still recognised" "$(post /cwl cw1.gz)" \

@@ -10,17 +10,6 @@ CLIENTS=4
 REQUESTS=60
 LINES=50
 
-start_server() {
-    "$FLOWLAKE" serve --listen 127.0.0.1:0 --archive "$A" "$@" >serve.out 2>>serve.err &
-    PID=$!
-    : > /dev/null
-    for _ in $(seq 1 200); do
-        grep -q 'listening on' serve.out 2>/dev/null && break
-        sleep 0.05
-    done
-    PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' serve.out)
-    URL=http://127.0.0.1:$PORT
-}
 
 # One request body: LINES records whose interface-id names client and request.
 body() {
