@@ -209,9 +209,12 @@ fl_cmd_serve(int argc, char **argv)
                "  ./flowlake query --archive %s \"SELECT action, count(*) FROM flow_logs "
                "GROUP BY action\"\n"
                "  curl -s http://127.0.0.1:%u/api/status\n"
+               "  curl -s http://127.0.0.1:%u/metrics      (Prometheus: "
+               "windowed metrics, counters)\n"
                "Stop with Ctrl-C (the buffer is published first).\n",
                (unsigned long long)demo_rate,
                (unsigned long long)cfg.buffer_interval, cfg.archive_dir,
+               (unsigned)fl_server_port(server),
                (unsigned)fl_server_port(server));
     fflush(stdout);
 
