@@ -121,83 +121,18 @@ parse_i64(const char *s, int64_t *out)
 }
 
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-
-/* Reads exactly n digits at *p into *out and advances *p. */
-static int
-digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
-
-/* YYYY-MM-DD[(T| )HH:MM[:SS]][Z|(+|-)HH[:]MM] -> epoch seconds. No
- * zone designator means UTC. */
+/* YYYY-MM-DD[(T| )HH:MM[:SS]][Z|(+|-)HH[:]MM] -> epoch seconds, not
+ * before 1970. No zone designator means UTC. */
 static int
 parse_iso8601(const char *s, int64_t *out)
 {
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-                                 31 };
-    const char *p = s;
-    int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
-
-    if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0
-        || *p++ != '-' || digits(&p, 2, &d) < 0)
+    int64_t t;
+    if (fl_time_parse_iso8601(s, strlen(s), FL_TIME_ISO_ZONE, &t) < 0)
         return -1;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-        return -1;
-    if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        return -1;
-    if (*p == 'T' || *p == 't' || *p == ' ') {
-        p++;
-        if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0)
-            return -1;
-        if (*p == ':') {
-            p++;
-            if (digits(&p, 2, &sec) < 0)
-                return -1;
-        }
-        if (h > 23 || mi > 59 || sec > 59)
-            return -1;
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int sign = *p++ == '-' ? -1 : 1, oh, om;
-            if (digits(&p, 2, &oh) < 0)
-                return -1;
-            if (*p == ':')
-                p++;
-            if (digits(&p, 2, &om) < 0 || oh > 23 || om > 59)
-                return -1;
-            off = sign * (oh * 3600 + om * 60);
-        }
-    }
-    if (*p != '\0')
-        return -1;
-    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec
-                - off;
-    if (t < 0)
+    /* The parser read four digits of year first. */
+    int year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10
+             + (s[3] - '0');
+    if (year < 1970 || t < 0)
         return -1;
     *out = t;
     return 0;

@@ -3,7 +3,9 @@
  * fl_time.c -- UTC calendar arithmetic (see fl_time.h). The day-to-date
  * conversion is Howard Hinnant's civil_from_days algorithm
  * (http://howardhinnant.github.io/date_algorithms.html), exact for every
- * day of the proleptic Gregorian calendar.
+ * day of the proleptic Gregorian calendar; its inverse days_from_civil
+ * serves the ISO 8601 parser, the Athena date functions and TIMESTAMP
+ * literals of the metric language.
  */
 #include "fl_config.h"
 
@@ -55,4 +57,81 @@ fl_time_mono(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+
+int64_t
+fl_time_days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+
+/* Reads exactly n digits at *p (before e) into *out and advances *p. */
+static int
+digits(const char **p, const char *e, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (*p >= e || **p < '0' || **p > '9')
+            return -1;
+        v = v * 10 + (*(*p)++ - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+
+int
+fl_time_parse_iso8601(const char *s, size_t len, int flags, int64_t *out)
+{
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+                                 31 };
+    const char *p = s, *e = s + len;
+    int zone = (flags & FL_TIME_ISO_ZONE) != 0;
+    int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
+
+    if (digits(&p, e, 4, &y) < 0 || p >= e || *p++ != '-'
+        || digits(&p, e, 2, &mo) < 0 || p >= e || *p++ != '-'
+        || digits(&p, e, 2, &d) < 0)
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+        return -1;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return -1;
+    if (p < e && (*p == 'T' || *p == ' ' || (zone && *p == 't'))) {
+        p++;
+        if (digits(&p, e, 2, &h) < 0 || p >= e || *p++ != ':'
+            || digits(&p, e, 2, &mi) < 0)
+            return -1;
+        if (p < e && *p == ':') {
+            p++;
+            if (digits(&p, e, 2, &sec) < 0)
+                return -1;
+        }
+        if (h > 23 || mi > 59 || sec > 59)
+            return -1;
+        if (zone && p < e && (*p == 'Z' || *p == 'z')) {
+            p++;
+        } else if (zone && p < e && (*p == '+' || *p == '-')) {
+            int sign = *p++ == '-' ? -1 : 1, oh, om;
+            if (digits(&p, e, 2, &oh) < 0)
+                return -1;
+            if (p < e && *p == ':')
+                p++;
+            if (digits(&p, e, 2, &om) < 0 || oh > 23 || om > 59)
+                return -1;
+            off = sign * (oh * 3600 + om * 60);
+        }
+    }
+    if (p != e)
+        return -1;
+    *out = fl_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60
+           + sec - off;
+    return 0;
 }

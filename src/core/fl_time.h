@@ -7,6 +7,7 @@
 #ifndef FL_TIME_H
 #define FL_TIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct fl_civil {
@@ -15,6 +16,21 @@ struct fl_civil {
 
 /* Epoch seconds (>= 0) to a UTC calendar time. */
 void fl_time_to_civil(int64_t epoch, struct fl_civil *out);
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (no
+ * range check: the caller validates the date). */
+int64_t fl_time_days_from_civil(int64_t y, int m, int d);
+
+/* Accept a zone designator after the time (Z, z, +HH:MM, -HHMM) and a
+ * lower-case t between date and time. */
+#define FL_TIME_ISO_ZONE 1
+
+/* Parses s[0..len): YYYY-MM-DD, optionally followed by (T| )HH:MM[:SS]
+ * (and, with FL_TIME_ISO_ZONE, a zone; without one the time is UTC), into
+ * epoch seconds. Validates the calendar (February 29 only in leap years).
+ * Returns 0, or -1 when s is not such a time. */
+int fl_time_parse_iso8601(const char *s, size_t len, int flags,
+                          int64_t *out);
 
 /* Wall-clock seconds since the epoch, and a monotonic clock in seconds. */
 int64_t fl_time_now(void);

@@ -24,6 +24,7 @@
 
 #include "../core/fl_cidr.h"
 #include "../core/fl_error.h"
+#include "../core/fl_time.h"
 #include "query_int.h"
 
 
@@ -306,20 +307,6 @@ is_leap(int64_t y)
 }
 
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-
 /* Validates t and turns it into microseconds since the epoch. */
 static int
 ptime_micros(const struct ptime *t, int64_t *out)
@@ -343,14 +330,14 @@ ptime_micros(const struct ptime *t, int64_t *out)
     if (t->yday != 0) {
         if (t->yday > 365 + is_leap(t->year))
             return -1;
-        days = days_from_civil(t->year, 1, 1) + t->yday - 1;
+        days = fl_time_days_from_civil(t->year, 1, 1) + t->yday - 1;
     } else {
         if (t->mon < 1 || t->mon > 12 || t->day < 1)
             return -1;
         int dim = mdays[t->mon - 1] + (t->mon == 2 && is_leap(t->year));
         if (t->day > dim)
             return -1;
-        days = days_from_civil(t->year, t->mon, t->day);
+        days = fl_time_days_from_civil(t->year, t->mon, t->day);
     }
     *out = ((days * 24 + hour) * 60 + t->min) * 60000000LL
            + t->sec * 1000000LL + t->micros;

@@ -16,6 +16,7 @@
 #include "../core/fl_config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,35 +179,24 @@ list_metrics(struct fl_server *s, struct MHD_Connection *c)
 }
 
 
-/* A time argument as SQL: epoch seconds, or an ISO 8601 UTC time
- * (2026-11-29, 2026-11-29T18:00:00, with an optional Z). Returns 0 and
- * the SQL expression in out, or FL_ECONFIG. */
+/* A time argument as SQL: epoch seconds, or an ISO 8601 time
+ * (2026-11-29, 2026-11-29T18:00:00Z, with an optional zone; none = UTC).
+ * Returns 0 and the SQL expression in out, or FL_ECONFIG. */
 static int
 time_arg(const char *v, char *out, size_t outlen)
 {
+    int64_t t;
+    char *end = NULL;
     size_t n = strlen(v);
-    int digits = n > 0 && n <= 12;
-    for (size_t i = 0; i < n && digits; i++)
-        digits = (v[i] >= '0' && v[i] <= '9') || (i == 0 && v[i] == '-');
-    if (digits) {
-        snprintf(out, outlen, "make_timestamp(CAST(%s AS BIGINT) * 1000000)",
-                 v);
-        return FL_OK;
-    }
-    /* Only the characters of an ISO 8601 time reach the SQL. */
-    if (n < 10 || n > 32)
+    errno = 0;
+    long long e = strtoll(v, &end, 10);
+    if (n > 0 && n <= 12 && *end == '\0' && errno == 0
+        && (isdigit((unsigned char)v[0]) || v[0] == '-'))
+        t = e;
+    else if (fl_time_parse_iso8601(v, n, FL_TIME_ISO_ZONE, &t) < 0)
         return FL_ECONFIG;
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)v[i]) && strchr("-:T Z.", v[i]) == NULL)
-            return FL_ECONFIG;
-    char t[40];
-    snprintf(t, sizeof t, "%s", v);
-    if (t[n - 1] == 'Z')
-        t[n - 1] = '\0';
-    for (char *p = t; *p; p++)
-        if (*p == 'T')
-            *p = ' ';
-    snprintf(out, outlen, "TRY_CAST('%s' AS TIMESTAMP)", t);
+    snprintf(out, outlen, "make_timestamp(CAST(%lld AS BIGINT) * 1000000)",
+             (long long)t);
     return FL_OK;
 }
 

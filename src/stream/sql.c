@@ -35,6 +35,7 @@
 
 #include "../core/fl_cidr.h"
 #include "../core/fl_error.h"
+#include "../core/fl_time.h"
 #include "../core/fl_mem.h"
 #include "../parse/fields.h"
 #include "plan.h"
@@ -851,66 +852,11 @@ parse_interval(struct ctx *c, const struct tok *kw)
 }
 
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-
-/* Reads exactly n digits at *p. */
-static int
-digits(const char **p, const char *e, int n, int *out)
-{
-    int v = 0;
-    for (int k = 0; k < n; k++) {
-        if (*p >= e || !is_digit(**p))
-            return -1;
-        v = v * 10 + (*(*p)++ - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-
 /* 'YYYY-MM-DD[( |T)HH:MM[:SS]]', UTC, to epoch seconds. */
 static int
 parse_timestamp(const char *s, size_t len, int64_t *out)
 {
-    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-                                 30, 31 };
-    const char *p = s, *e = s + len;
-    int y, mo, d, h = 0, mi = 0, sec = 0;
-    if (digits(&p, e, 4, &y) || p >= e || *p++ != '-'
-        || digits(&p, e, 2, &mo) || p >= e || *p++ != '-'
-        || digits(&p, e, 2, &d))
-        return -1;
-    if (p < e) {
-        if (*p != ' ' && *p != 'T')
-            return -1;
-        p++;
-        if (digits(&p, e, 2, &h) || p >= e || *p++ != ':'
-            || digits(&p, e, 2, &mi))
-            return -1;
-        if (p < e && (*p++ != ':' || digits(&p, e, 2, &sec)))
-            return -1;
-        if (p != e)
-            return -1;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23
-        || mi > 59 || sec > 59)
-        return -1;
-    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return -1;
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-    return 0;
+    return fl_time_parse_iso8601(s, len, 0, out);
 }
 
 
