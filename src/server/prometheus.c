@@ -58,6 +58,32 @@ struct newest {
 };
 
 
+/* The samples of one metric: the newest final value of each series, then
+ * the newest provisional one -- their values, or with window_start their
+ * windows' starts. */
+static void
+put_series(FILE *out, const struct fl_metrics *m,
+           const struct fl_metric_row *open, const struct newest *nw,
+           size_t cap, const char *name, int window_start)
+{
+    const char *suffix = window_start ? "_window_start_seconds" : "";
+    for (size_t i = 0; i < m->last_cap; i++) {
+        const struct fl_metric_row *r = &m->last[i].row;
+        if (r->metric != NULL && r->has_value && strcmp(r->metric, name) == 0)
+            put_sample(out, name, suffix, r, window_start
+                       ? (double)r->window_start : r->value);
+    }
+    for (size_t j = 0; j < cap; j++) {
+        if (nw[j].idx == 0)
+            continue;
+        const struct fl_metric_row *r = &open[nw[j].idx - 1];
+        if (strcmp(r->metric, name) == 0)
+            put_sample(out, name, suffix, r, window_start
+                       ? (double)r->window_start : r->value);
+    }
+}
+
+
 void
 fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
 {
@@ -110,38 +136,12 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
                     "final=\"false\": the newest open window (provisional)\n",
                     name, pl->window, fl_time_basis_name(pl->time));
             fprintf(out, "# TYPE %s gauge\n", name);
-            for (size_t i = 0; i < m->last_cap; i++) {
-                const struct fl_metric_row *r = &m->last[i].row;
-                if (r->metric != NULL && r->has_value
-                    && strcmp(r->metric, name) == 0)
-                    put_sample(out, name, "", r, r->value);
-            }
-            for (size_t j = 0; j < cap; j++) {
-                if (nw[j].idx == 0)
-                    continue;
-                const struct fl_metric_row *r = &open[nw[j].idx - 1];
-                if (strcmp(r->metric, name) == 0)
-                    put_sample(out, name, "", r, r->value);
-            }
+            put_series(out, m, open, nw, cap, name, 0);
             fprintf(out, "# HELP %s_window_start_seconds start of the window "
                     "the %s sample with the same labels belongs to\n", name,
                     name);
             fprintf(out, "# TYPE %s_window_start_seconds gauge\n", name);
-            for (size_t i = 0; i < m->last_cap; i++) {
-                const struct fl_metric_row *r = &m->last[i].row;
-                if (r->metric != NULL && r->has_value
-                    && strcmp(r->metric, name) == 0)
-                    put_sample(out, name, "_window_start_seconds", r,
-                               (double)r->window_start);
-            }
-            for (size_t j = 0; j < cap; j++) {
-                if (nw[j].idx == 0)
-                    continue;
-                const struct fl_metric_row *r = &open[nw[j].idx - 1];
-                if (strcmp(r->metric, name) == 0)
-                    put_sample(out, name, "_window_start_seconds", r,
-                               (double)r->window_start);
-            }
+            put_series(out, m, open, nw, cap, name, 1);
         }
     }
 
