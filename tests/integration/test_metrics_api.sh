@@ -135,6 +135,11 @@ api=$(curl -s "$URL/api/metrics?metric=rejected_tcp_packets&from=2024-05-01T00:0
 expect_contains "GET /api/metrics: the final point" "$api" \
     '{"window_start":"2024-05-01T00:00:00Z","window_end":"2024-05-01T00:15:00Z","value":500.0,"final":true'
 expect_contains "GET /api/metrics lists the metrics" "$(curl -s "$URL/api/metrics")" '"name":"heartbeat"'
+expect_eq "GET /api/metrics with a malformed time is 400" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/metrics?metric=rejected_tcp_packets&from=2024-13-01")" "400"
+expect_contains "GET /api/metrics takes a zone offset" \
+    "$(curl -s "$URL/api/metrics?metric=rejected_tcp_packets&from=2024-05-01T02:00:00%2B02:00&to=2024-05-01T00:15:00Z")" \
+    '"value":500.0,"final":true'
 expect_eq "GET /api/metrics of an unknown metric is 404" \
     "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/metrics?metric=nope")" "404"
 expect_eq "SQL through the server: vpc_flow_logs.metrics" \
