@@ -10,7 +10,8 @@
  *   [archive]  dir, buffer_interval, buffer_size
  *   [wal]      dir, max_size, segment_size
  *   [watch]    dir, interval
- *   [query]    timeout, memory_limit
+ *   [query]    timeout, memory_limit, max_memory, max_concurrent,
+ *              max_result_bytes
  *   [metrics]  file, defaults, window, time, allowed_lateness,
  *              distinct_exact_limit, max_groups, persist_interval,
  *              max_future
@@ -51,6 +52,9 @@ struct fl_config {
     uint64_t watch_interval;    /* watch.interval, seconds */
     uint64_t query_timeout;     /* query.timeout, seconds */
     char    *query_memory_limit;/* query.memory_limit, DuckDB syntax */
+    uint64_t query_max_memory;  /* query.max_memory, bytes: the worker's ceiling */
+    uint64_t query_max_concurrent; /* query.max_concurrent */
+    uint64_t query_max_result_bytes; /* query.max_result_bytes */
     char    *metrics_file;      /* metrics.file, "" = defaults only */
     uint64_t metrics_defaults;  /* metrics.defaults: 1 = built-in metrics on */
     uint64_t metrics_window;    /* metrics.window, seconds */

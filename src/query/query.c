@@ -144,6 +144,27 @@ buf_put_sql_str(struct buf *b, const char *s)
 }
 
 
+/* A quoted path, or a list of them: ['a', 'b']. */
+static void
+buf_put_sql_list(struct buf *b, const char *const *files, size_t n,
+                 const char *one)
+{
+    if (files == NULL) {
+        fl_query_buf_putc(b, '\'');
+        buf_put_sql_str(b, one);
+        fl_query_buf_putc(b, '\'');
+        return;
+    }
+    fl_query_buf_putc(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        fl_query_buf_puts(b, i ? ", '" : "'");
+        buf_put_sql_str(b, files[i]);
+        fl_query_buf_putc(b, '\'');
+    }
+    fl_query_buf_putc(b, ']');
+}
+
+
 static const char *const partition_cols[] = { "year", "month", "day", "hour" };
 
 
@@ -155,6 +176,14 @@ create_view(struct fl_query *q, char **out_err)
     int64_t nfiles = 0;
     int rc;
 
+    if (q->pinned) {
+        nfiles = (int64_t)q->n_files;
+        rc = fl_query_exec(q, "CREATE SCHEMA IF NOT EXISTS vpc_flow_logs",
+                           out_err);
+        if (rc < 0)
+            goto out;
+        goto build;
+    }
     fl_query_buf_puts(&glob, q->archive_dir);
     fl_query_buf_puts(&glob, "/year=*/month=*/day=*/hour=*/*.parquet");
     if (glob.oom) {
@@ -176,6 +205,7 @@ create_view(struct fl_query *q, char **out_err)
     if (rc < 0)
         goto out;
 
+build:
     fl_query_buf_reset(&sql);
     fl_query_buf_puts(&sql,
                       "CREATE OR REPLACE VIEW vpc_flow_logs.flow_logs AS\n"
@@ -195,9 +225,10 @@ create_view(struct fl_query *q, char **out_err)
     fl_query_buf_puts(&sql, "\n    WHERE false\n");
     if (nfiles > 0) {
         fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
-                          "    SELECT * FROM read_parquet('");
-        buf_put_sql_str(&sql, glob.p);
-        fl_query_buf_puts(&sql, "', hive_partitioning = true, "
+                          "    SELECT * FROM read_parquet(");
+        buf_put_sql_list(&sql, q->pinned ? (const char *const *)q->files
+                                         : NULL, q->n_files, glob.p);
+        fl_query_buf_puts(&sql, ", hive_partitioning = true, "
                           "union_by_name = true, "
                           "hive_types = {'year': VARCHAR, 'month': VARCHAR, "
                           "'day': VARCHAR, 'hour': VARCHAR})\n");
@@ -239,9 +270,14 @@ create_metrics_view(struct fl_query *q, char **out_err)
     struct buf sql = { 0 };
     char **files = NULL;
     size_t n = 0;
-    int rc = fl_metric_store_files(q->archive_dir, &files, &n);
+    int rc = q->pinned ? FL_OK
+           : fl_metric_store_files(q->archive_dir, &files, &n);
     if (rc < 0)
         return rc;
+    if (q->pinned) {
+        files = q->metric_files;
+        n = q->n_metric_files;
+    }
     fl_query_buf_puts(&sql,
         "CREATE OR REPLACE VIEW vpc_flow_logs.metrics AS\n"
         "SELECT metric, MAP(dim_names, dim_values) AS dimensions, "
@@ -270,9 +306,11 @@ create_metrics_view(struct fl_query *q, char **out_err)
                           "    SELECT * FROM main." FL_QUERY_METRICS_LIVE "\n");
     fl_query_buf_puts(&sql, ")");
     rc = sql.oom ? FL_ENOMEM : fl_query_exec(q, sql.p, out_err);
-    for (size_t i = 0; i < n; i++)
-        fl_free(files[i]);
-    fl_free(files);
+    if (!q->pinned) {
+        for (size_t i = 0; i < n; i++)
+            fl_free(files[i]);
+        fl_free(files);
+    }
     fl_query_buf_free(&sql);
     return rc;
 }
@@ -388,6 +426,15 @@ fl_query_refresh(struct fl_query *q, char **out_err)
 }
 
 
+static void
+free_list(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fl_free(v[i]);
+    fl_free(v);
+}
+
+
 void
 fl_query_close(struct fl_query *q)
 {
@@ -397,8 +444,52 @@ fl_query_close(struct fl_query *q)
         duckdb_disconnect(&q->con);
     if (q->db != NULL)
         duckdb_close(&q->db);
+    free_list(q->files, q->n_files);
+    free_list(q->metric_files, q->n_metric_files);
     fl_free(q->archive_dir);
     fl_free(q);
+}
+
+
+/* Copies n strings into a new array (*out NULL when n is 0). */
+static int
+copy_list(const char *const *v, size_t n, char ***out)
+{
+    char **c = NULL;
+    *out = NULL;
+    if (n == 0)
+        return FL_OK;
+    if ((c = fl_calloc(n, sizeof *c)) == NULL)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if ((c[i] = fl_strdup(v[i])) == NULL) {
+            free_list(c, i);
+            return FL_ENOMEM;
+        }
+    }
+    *out = c;
+    return FL_OK;
+}
+
+
+int
+fl_query_pin_files(struct fl_query *q, const char *const *files, size_t n,
+                   const char *const *metric_files, size_t n_metric)
+{
+    char **f = NULL, **m = NULL;
+    if (copy_list(files, n, &f) < 0 || copy_list(metric_files, n_metric, &m) < 0) {
+        free_list(f, n);
+        return FL_ENOMEM;
+    }
+    free_list(q->files, q->n_files);
+    free_list(q->metric_files, q->n_metric_files);
+    q->files = f;
+    q->n_files = n;
+    q->metric_files = m;
+    q->n_metric_files = n_metric;
+    q->pinned = 1;
+    q->stale = 1;
+    return FL_OK;
 }
 
 

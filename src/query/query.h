@@ -93,6 +93,13 @@ int fl_query_open(const char *archive_dir, struct fl_query **out,
 int fl_query_open_live(const char *archive_dir, struct fl_live *live,
                        struct fl_query **out, char **out_err);
 
+/* Makes the session read exactly these files (copied) as the archive's
+ * data files and as the metric store's final files, from the next run
+ * on, instead of listing the archive itself: a snapshot taken elsewhere
+ * (the server's, under its lock; archive/listing.h). Returns 0, -ENOMEM. */
+int fl_query_pin_files(struct fl_query *q, const char *const *files, size_t n,
+                       const char *const *metric_files, size_t n_metric);
+
 /* Adds rows (archive/metric_store.h; copied) to vpc_flow_logs.metrics for
  * this session, next to the committed final files: the server's
  * provisional values and finals not yet in a file. Replaces rows a

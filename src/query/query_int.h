@@ -36,6 +36,13 @@ struct fl_query {
     struct fl_live    *live;         /* borrowed (outlives q), or NULL */
     int                stale;        /* re-create the view before a run */
     int                metrics_live; /* main.flowlake_metrics_live exists */
+    /* fl_query_pin_files: the views read exactly these files instead of
+     * globbing the archive (a snapshot; nothing outside it). */
+    int                pinned;
+    char             **files;        /* archive data files */
+    size_t             n_files;
+    char             **metric_files; /* metric store final files */
+    size_t             n_metric_files;
 };
 
 /* Stores a copy of msg (NULL: "unknown DuckDB error") in *out_err unless

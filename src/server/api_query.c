@@ -5,66 +5,121 @@
  * are acknowledged but not yet published -- what makes data queryable
  * seconds after its 200 instead of after the buffer interval.
  *
- * Consistency: the handler holds the server's snapshot lock shared while
- * it copies the list of buffered and in-flight blocks and runs the query;
- * the publisher takes it exclusively to move blocks and to make its files
- * appear (server.c), so a record is counted once -- from the buffer or
- * from the archive, never both, never neither.
+ * Each query runs in a process of its own (src/query/runner.h: a time
+ * limit that kills, a memory ceiling that holds, a crash that cannot take
+ * the server down), on a thread of its own: the HTTP connection is
+ * suspended while it runs, so the threads that serve ingest and /healthz
+ * are never held by a query. At most query.max_concurrent queries run;
+ * one more is answered 429 with Retry-After at once.
  *
- * vpc_flow_logs.metrics is consistent the same way: the metric store
- * commits under the same lock (metrics.c).
+ * Consistency: under the server's snapshot lock (shared) the handler takes
+ * a hold on every buffered and in-flight block and copies the in-memory
+ * metric values, then lets the lock go; the publisher takes it
+ * exclusively to move blocks and to make its files appear (server.c). So
+ * a query holds the lock for the time of a few pointer copies, never for
+ * the time of the query, and publishing waits for no query.
  *
- * Safety: the SQL comes from the network, so the session is sandboxed
- * (src/query/sandbox.c): SELECT/EXPLAIN only, files only under the
- * archive, query.memory_limit, query.timeout.
+ * Safety: the SQL comes from the network, so the worker's session is
+ * sandboxed (src/query/sandbox.c): read-only statements only, files only
+ * under the archive, query.memory_limit, query.timeout.
  */
 #include "../core/fl_config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../archive/convert.h"
-#include "../archive/live.h"
+#include "../archive/listing.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
-#include "../query/query.h"
+#include "../query/runner.h"
 #include "metrics.h"
 #include "server_int.h"
 
-struct snapshot {
-    struct fl_archive_block *blocks;
-    size_t                   n, cap;
+/* One query from a request to its answer. Created by the handler, run by
+ * its own thread, answered and freed back on the HTTP side. */
+struct fl_query_task {
+    struct fl_server        *s;
+    struct MHD_Connection   *c;
+    struct fl_query_task    *next;        /* s->queries */
+    char                    *sql;
+    enum fl_output           fmt;
+    struct fl_buffer_block **held;        /* a hold on each */
+    size_t                   n_held, cap_held;
+    struct fl_metric_row    *rows;
+    size_t                   n_rows;
+    int                      has_rows;
+    char                   **files;       /* the archive's, at the snapshot */
+    size_t                   n_files;
+    char                   **metric_files;
+    size_t                   n_metric_files;
     int                      oom;
+    _Atomic pid_t            pid;         /* the worker, while it runs */
+    struct fl_query_result   res;
+    _Atomic int              done;        /* res is filled */
 };
 
 
 static void
-add_block(void *ctx, const struct fl_buffer_block *blk)
+hold_block(void *ctx, const struct fl_buffer_block *blk)
 {
-    struct snapshot *sn = ctx;
-    if (sn->oom)
+    struct fl_query_task *t = ctx;
+    if (t->oom)
         return;
-    if (sn->n == sn->cap) {
-        size_t ncap = sn->cap ? sn->cap * 2 : 64;
-        struct fl_archive_block *p = fl_realloc(sn->blocks, ncap * sizeof *p);
+    if (t->n_held == t->cap_held) {
+        size_t ncap = t->cap_held ? t->cap_held * 2 : 64;
+        void *p = fl_realloc(t->held, ncap * sizeof *t->held);
         if (p == NULL) {
-            sn->oom = 1;
+            t->oom = 1;
             return;
         }
-        sn->blocks = p;
-        sn->cap = ncap;
+        t->held = p;
+        t->cap_held = ncap;
     }
-    sn->blocks[sn->n++] = (struct fl_archive_block) {
-        .text = blk->text, .len = blk->len,
-        .format_spec = blk->format, .source = blk->source,
-    };
+    /* The buffer's list is const to its readers; a hold is what lets this
+     * pointer outlive the buffer's own reference (buffer.h). */
+    struct fl_buffer_block *b = (struct fl_buffer_block *)(uintptr_t)blk;
+    fl_buffer_block_hold(b);
+    t->held[t->n_held++] = b;
+}
+
+
+static void
+release_snapshot(struct fl_query_task *t)
+{
+    for (size_t i = 0; i < t->n_held; i++)
+        fl_buffer_block_release(t->held[i]);
+    fl_free(t->held);
+    t->held = NULL;
+    t->n_held = t->cap_held = 0;
+    fl_metrics_rows_free(t->rows, t->n_rows);
+    t->rows = NULL;
+    t->n_rows = 0;
+    fl_archive_listing_free(t->files, t->n_files);
+    fl_archive_listing_free(t->metric_files, t->n_metric_files);
+    t->files = t->metric_files = NULL;
+    t->n_files = t->n_metric_files = 0;
+}
+
+
+void
+fl_api_query_free(struct fl_query_task *t)
+{
+    if (t == NULL)
+        return;
+    release_snapshot(t);
+    fl_query_result_free(&t->res);
+    fl_free(t->sql);
+    fl_free(t);
 }
 
 
 /* Whether sql can read vpc_flow_logs.metrics: only a statement that
  * names it does, so the in-memory values (one row per open group, which
- * can be millions) are copied into the session only then. */
+ * can be millions) are copied only then. A false positive only costs the
+ * copy; the decision what may run is the sandbox's, not this. */
 static int
 mentions_metrics(const char *sql)
 {
@@ -80,6 +135,144 @@ mentions_metrics(const char *sql)
 }
 
 
+/* Takes the snapshot the query will see: the archive's files, holds on
+ * the blocks not yet in them, the metric store's files and the metric
+ * values in memory -- all in one instant of the snapshot lock. */
+static int
+take_snapshot(struct fl_query_task *t)
+{
+    struct fl_server *s = t->s;
+    const char *dir = s->cfg->archive_dir;
+    int rc;
+
+    pthread_rwlock_rdlock(&s->snap_lock);
+    rc = fl_archive_list_files(dir, &t->files, &t->n_files);
+    if (rc == 0)
+        rc = fl_metric_store_files(dir, &t->metric_files, &t->n_metric_files);
+    for (const struct fl_buffer_block *b = s->inflight; b; b = b->next)
+        hold_block(t, b);
+    fl_buffer_each(s->buffer, hold_block, t);
+    if (rc == 0 && !t->oom && mentions_metrics(t->sql)) {
+        rc = fl_metrics_rows(s, NULL, &t->rows, &t->n_rows);
+        t->has_rows = rc == 0;
+    }
+    pthread_rwlock_unlock(&s->snap_lock);
+    return t->oom ? FL_ENOMEM : rc;
+}
+
+
+/* Writes the job the worker reads; afterwards the snapshot is in the
+ * job's file and the holds can go. */
+static int
+write_job(struct fl_query_task *t, int *fd)
+{
+    const struct fl_config *cfg = t->s->cfg;
+    struct fl_archive_block *blocks = NULL;
+    int rc;
+
+    if (t->n_held > 0
+        && (blocks = fl_calloc(t->n_held, sizeof *blocks)) == NULL)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < t->n_held; i++)
+        blocks[i] = (struct fl_archive_block) {
+            .text = t->held[i]->text, .len = t->held[i]->len,
+            .format_spec = t->held[i]->format, .source = t->held[i]->source,
+        };
+    struct fl_query_job job = {
+        .archive_dir = cfg->archive_dir,
+        .memory_limit = cfg->query_memory_limit,
+        .max_memory = cfg->query_max_memory,
+        .timeout_s = (unsigned)cfg->query_timeout,
+        .format = t->fmt,
+        .sql = t->sql,
+        .files = (const char *const *)t->files, .n_files = t->n_files,
+        .metric_files = (const char *const *)t->metric_files,
+        .n_metric_files = t->n_metric_files, .has_files = 1,
+        .blocks = blocks, .n_blocks = t->n_held,
+        .rows = t->rows, .n_rows = t->n_rows, .has_rows = t->has_rows,
+    };
+    rc = fl_query_job_file(&job, fd);
+    fl_free(blocks);
+    return rc;
+}
+
+
+static void
+finish(struct fl_query_task *t)
+{
+    struct fl_server *s = t->s;
+    pthread_mutex_lock(&s->query_mu);
+    for (struct fl_query_task **pp = &s->queries; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    s->n_queries--;
+    atomic_store(&t->done, 1);
+    /* After this the HTTP side answers and frees t: not touched again. */
+    MHD_resume_connection(t->c);
+    pthread_cond_broadcast(&s->query_cv);
+    pthread_mutex_unlock(&s->query_mu);
+}
+
+
+static void
+fail_task(struct fl_query_task *t, unsigned status, const char *msg)
+{
+    fl_query_result_free(&t->res);
+    t->res.http_status = status;
+    t->res.error = fl_strdup(msg);
+}
+
+
+static void *
+task_main(void *arg)
+{
+    struct fl_query_task *t = arg;
+    const struct fl_config *cfg = t->s->cfg;
+    struct fl_query_limits lim = {
+        .timeout_s = (unsigned)cfg->query_timeout,
+        .max_result_bytes = cfg->query_max_result_bytes,
+    };
+    int fd = -1;
+    int rc = write_job(t, &fd);
+
+    release_snapshot(t);
+    if (rc < 0) {
+        fail_task(t, 503, rc == FL_ENOMEM ? "out of memory"
+                                          : "cannot write the query's job");
+    } else if (atomic_load(&t->s->queries_closed)) {
+        close(fd);
+        fail_task(t, 503, "the server is stopping");
+    } else if ((rc = fl_query_runner_run_fd(NULL, fd, &lim, &t->pid,
+                                            &t->res)) < 0) {
+        unsigned status = rc == FL_ENOMEM ? 503 : 500;
+        if (t->res.error == NULL)
+            fail_task(t, status, fl_strerror(rc));
+        else
+            t->res.http_status = status;
+    }
+    finish(t);
+    return NULL;
+}
+
+
+static enum MHD_Result
+answer(struct MHD_Connection *c, const struct fl_query_task *t)
+{
+    const struct fl_query_result *r = &t->res;
+    if (r->http_status == 200) {
+        const char *type = t->fmt == FL_OUTPUT_CSV ? "text/csv"
+                         : t->fmt == FL_OUTPUT_TABLE ? "text/plain"
+                         : "application/json";
+        return fl_http_reply(c, 200, type, r->body ? r->body : "", r->len);
+    }
+    return fl_http_reply_error(c, r->http_status ? r->http_status : 500,
+                               r->error ? r->error : "the query failed");
+}
+
+
 enum MHD_Result
 fl_api_query(struct fl_server *s, struct MHD_Connection *c,
              struct request *req)
@@ -87,65 +280,102 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     const char *fmt_name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
                                                        "format");
     enum fl_output fmt = FL_OUTPUT_JSON;
-    struct snapshot sn = { 0 };
-    struct fl_live *live = NULL;
-    struct fl_metric_row *rows = NULL;
-    size_t n_rows = 0;
-    struct fl_query *q = NULL;
-    char *sql = NULL, *err = NULL, *out = NULL;
-    size_t out_len = 0;
-    FILE *f = NULL;
-    enum MHD_Result ret;
-    int rc;
+    struct fl_query_task *t = req->query;
 
+    if (t != NULL)                      /* resumed: the query has ended */
+        return atomic_load(&t->done) ? answer(c, t) : MHD_YES;
     if (fmt_name != NULL && fl_query_output_parse(fmt_name, &fmt) < 0)
         return fl_http_reply_error(c, 400, "format must be json, csv or table");
     if (req->len == 0)
         return fl_http_reply_error(c, 400, "the request body must be the SQL to run");
-    if ((sql = fl_strndup(req->body, req->len)) == NULL)
+    if (memchr(req->body, '\0', req->len) != NULL)
+        return fl_http_reply_error(c, 400, "the SQL contains a NUL byte");
+    if ((t = fl_calloc(1, sizeof *t)) == NULL
+        || (t->sql = fl_strndup(req->body, req->len)) == NULL) {
+        fl_free(t);
         return fl_http_reply_error(c, 503, "out of memory");
+    }
+    t->s = s;
+    t->c = c;
+    t->fmt = fmt;
 
-    pthread_rwlock_rdlock(&s->snap_lock);
-    for (const struct fl_buffer_block *b = s->inflight; b; b = b->next)
-        add_block(&sn, b);
-    fl_buffer_each(s->buffer, add_block, &sn);
-    if (sn.oom) {
-        rc = FL_ENOMEM;
-    } else if ((rc = fl_live_create(sn.blocks, sn.n, &live, &err)) == 0
-               && (rc = fl_query_open_live(s->cfg->archive_dir, live, &q,
-                                           &err)) == 0
-               && (!mentions_metrics(sql)
-                   || ((rc = fl_metrics_rows(s, NULL, &rows, &n_rows)) == 0
-                       && (rc = fl_query_set_metrics(q, rows, n_rows,
-                                                     &err)) == 0))
-               && (rc = fl_query_sandbox(q, s->cfg->query_memory_limit,
-                                         &err)) == 0) {
-        if ((f = open_memstream(&out, &out_len)) == NULL) {
-            rc = FL_ENOMEM;
-        } else {
-            rc = fl_query_run_untrusted(q, sql, fmt, f,
-                                        (unsigned)s->cfg->query_timeout, &err);
-            fclose(f);
+    pthread_mutex_lock(&s->query_mu);
+    int closed = atomic_load(&s->queries_closed);
+    int busy = s->n_queries >= s->cfg->query_max_concurrent;
+    if (!closed && !busy) {
+        s->n_queries++;
+        t->next = s->queries;
+        s->queries = t;
+    }
+    pthread_mutex_unlock(&s->query_mu);
+    if (closed || busy) {
+        fl_api_query_free(t);
+        if (closed)
+            return fl_http_reply_error(c, 503, "the server is stopping");
+        atomic_fetch_add(&s->queries_refused, 1);
+        return fl_http_reply_retry(c, 429, 1, "too many queries are running "
+                                   "(query.max_concurrent): retry shortly");
+    }
+    atomic_fetch_add(&s->queries_started, 1);
+    req->query = t;
+
+    int rc = take_snapshot(t);
+    if (rc < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cannot take the query's snapshot of "
+                 "the archive: %s", fl_strerror(rc));
+        fail_task(t, 503, msg);
+    }
+    /* Suspended before the thread exists, so its resume always finds a
+     * suspended connection. */
+    MHD_suspend_connection(c);
+    pthread_t thread;
+    pthread_attr_t attr;
+    int started = rc == 0 && pthread_attr_init(&attr) == 0;
+    if (started) {
+        started = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED)
+                      == 0
+               && pthread_create(&thread, &attr, task_main, t) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (!started) {
+        release_snapshot(t);
+        if (rc == 0)
+            fail_task(t, 503, "cannot start a thread for the query");
+        finish(t);
+    }
+    return MHD_YES;
+}
+
+
+uint64_t
+fl_api_query_running(struct fl_server *s)
+{
+    pthread_mutex_lock(&s->query_mu);
+    uint64_t n = s->n_queries;
+    pthread_mutex_unlock(&s->query_mu);
+    return n;
+}
+
+
+void
+fl_api_query_stop(struct fl_server *s)
+{
+    pthread_mutex_lock(&s->query_mu);
+    atomic_store(&s->queries_closed, 1);
+    while (s->n_queries > 0) {
+        /* Again on every wake: a task may have started its worker after
+         * the previous round. */
+        for (struct fl_query_task *t = s->queries; t; t = t->next)
+            fl_query_runner_cancel(&t->pid);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
         }
+        pthread_cond_timedwait(&s->query_cv, &s->query_mu, &until);
     }
-    fl_query_close(q);
-    fl_live_destroy(live);
-    pthread_rwlock_unlock(&s->snap_lock);
-
-    if (rc == 0) {
-        const char *type = fmt == FL_OUTPUT_CSV ? "text/csv"
-                         : fmt == FL_OUTPUT_TABLE ? "text/plain"
-                         : "application/json";
-        ret = fl_http_reply(c, 200, type, out ? out : "", out_len);
-    } else {
-        unsigned status = rc == FL_EPARSE ? 403 : rc == -ETIMEDOUT ? 408
-                        : rc == FL_ENOMEM ? 503 : 400;
-        ret = fl_http_reply_error(c, status, err ? err : fl_strerror(rc));
-    }
-    fl_free_libc(out);               /* open_memstream's buffer */
-    fl_free(err);
-    fl_free(sql);
-    fl_free(sn.blocks);
-    fl_metrics_rows_free(rows, n_rows);
-    return ret;
+    pthread_mutex_unlock(&s->query_mu);
 }

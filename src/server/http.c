@@ -33,29 +33,40 @@
 #include "metrics.h"
 #include "server_int.h"
 
-enum MHD_Result
-fl_http_reply(struct MHD_Connection *c, unsigned int status, const char *type,
-              const char *text, size_t len)
+static enum MHD_Result
+reply_with(struct MHD_Connection *c, unsigned int status, const char *type,
+           const char *text, size_t len, unsigned retry_s)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         len, (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
-    if (status == 503)
-        MHD_add_response_header(r, "Retry-After", "5");
+    if (retry_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", retry_s);
+        MHD_add_response_header(r, "Retry-After", secs);
+    }
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
 
+enum MHD_Result
+fl_http_reply(struct MHD_Connection *c, unsigned int status, const char *type,
+              const char *text, size_t len)
+{
+    return reply_with(c, status, type, text, len, status == 503 ? 5 : 0);
+}
+
+
 #define reply fl_http_reply
 
 
-enum MHD_Result
-fl_http_reply_error(struct MHD_Connection *c, unsigned int status,
-                    const char *msg)
+static enum MHD_Result
+reply_error_json(struct MHD_Connection *c, unsigned int status,
+                 const char *msg, unsigned retry_s)
 {
     /* Worst case every byte becomes \u00XX. */
     size_t cap = 6 * strlen(msg) + 32;
@@ -65,9 +76,26 @@ fl_http_reply_error(struct MHD_Connection *c, unsigned int status,
     size_t o = (size_t)snprintf(body, cap, "{\"error\":");
     o += fl_json_escape(body + o, cap - o, msg, strlen(msg));
     o += (size_t)snprintf(body + o, cap - o, "}\n");
-    enum MHD_Result r = fl_http_reply(c, status, "application/json", body, o);
+    enum MHD_Result r = reply_with(c, status, "application/json", body, o,
+                                   retry_s);
     fl_free(body);
     return r;
+}
+
+
+enum MHD_Result
+fl_http_reply_error(struct MHD_Connection *c, unsigned int status,
+                    const char *msg)
+{
+    return reply_error_json(c, status, msg, status == 503 ? 5 : 0);
+}
+
+
+enum MHD_Result
+fl_http_reply_retry(struct MHD_Connection *c, unsigned int status,
+                    unsigned retry_s, const char *msg)
+{
+    return reply_error_json(c, status, msg, retry_s);
 }
 
 
@@ -121,12 +149,20 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
     o += (size_t)snprintf(out + o, sizeof out - o,
         "},\"buffer\":{\"bytes\":%zu,\"records\":%llu},"
         "\"published\":{\"files\":%llu,\"records\":%llu,\"last_publish\":%lld,"
-        "\"failures\":%llu,\"last_error\":%s},\"metrics\":",
+        "\"failures\":%llu,\"last_error\":%s},",
         buf_bytes, (unsigned long long)buf_records,
         (unsigned long long)atomic_load(&s->files_published),
         (unsigned long long)atomic_load(&s->records_published),
         (long long)atomic_load(&s->last_publish),
         (unsigned long long)atomic_load(&s->publish_failures), err);
+    uint64_t running = fl_api_query_running(s);
+    o += (size_t)snprintf(out + o, sizeof out - o,
+        "\"queries\":{\"running\":%llu,\"max_concurrent\":%llu,"
+        "\"started\":%llu,\"refused\":%llu},\"metrics\":",
+        (unsigned long long)running,
+        (unsigned long long)s->cfg->query_max_concurrent,
+        (unsigned long long)atomic_load(&s->queries_started),
+        (unsigned long long)atomic_load(&s->queries_refused));
     if (o < sizeof out)
         o += fl_metrics_status_json(s, out + o, sizeof out - o);
     if (o + 3 < sizeof out)
@@ -292,6 +328,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     (void)c;
     (void)toe;
     if (req != NULL) {
+        fl_api_query_free(req->query);
         fl_free(req->body);
         fl_free(req);
         *req_cls = NULL;
@@ -362,8 +399,10 @@ fl_http_start(struct fl_server *s, char *err, size_t errlen)
                  "a numeric IPv4 or [IPv6] address)", s->cfg->listen);
         return FL_ECONFIG;
     }
+    /* Suspend/resume: a query's connection waits off the worker threads
+     * (api_query.c). */
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
-                       | MHD_USE_ERROR_LOG;
+                       | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     int tls = s->cfg->tls_cert[0] != '\0' || s->cfg->tls_key[0] != '\0';

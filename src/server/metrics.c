@@ -367,9 +367,15 @@ persist(struct fl_metrics *m)
     if (rc < 0)
         goto out;
     /* The merged files are no longer live: no query started after the
-     * state above reads them, and none was running while it was written. */
+     * state above lists them, but one that started before may still read
+     * them (queries run outside the lock, api_query.c): removed when no
+     * query runs, at this commit or a later one. */
     if (n_merge > 0)
+        m->cleanup_due = 1;
+    if (m->cleanup_due && fl_api_query_running(s) == 0) {
         (void)fl_metric_store_cleanup(s->cfg->archive_dir, m->live, m->n_live);
+        m->cleanup_due = 0;
+    }
     atomic_store(&m->persisted_seq, seq);
     fl_server_checkpoint(s);
 out:

@@ -52,6 +52,9 @@ struct fl_metrics {
     uint64_t            loaded_seq;   /* what the state on disk covered */
     struct fl_metric_file *live;      /* the state's final files */
     size_t              n_live;
+    /* Files merged away but maybe still listed by a running query (its
+     * snapshot was taken before the merge): removed once none runs. */
+    int                 cleanup_due;
     uint64_t            next_no;      /* number of the next final file */
     _Atomic uint64_t    persisted_seq;
     _Atomic int64_t     oldest_queued_ms;   /* 0 = queue empty */

@@ -18,6 +18,7 @@
  * marks into the buffer -- so a crash between publishing and checkpointing
  * publishes nothing twice, and a crash before publishing loses nothing.
  */
+#define _GNU_SOURCE 1   /* pthread_rwlockattr_setkind_np: a writer-first lock */
 #include "../core/fl_config.h"
 
 #include <stdio.h>
@@ -386,7 +387,16 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
     s->cfg = cfg;
     pthread_mutex_init(&s->err_mu, NULL);
     pthread_mutex_init(&s->append_mu, NULL);
-    pthread_rwlock_init(&s->snap_lock, NULL);
+    /* Writer first: the publisher must not wait behind a stream of
+     * queries taking their snapshots. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra,
+        PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->snap_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&s->query_mu, NULL);
+    pthread_cond_init(&s->query_cv, NULL);
     pthread_mutex_init(&s->ckpt_mu, NULL);
     if ((rc = fl_fs_mkdirs(cfg->archive_dir)) < 0) {
         snprintf(err, sizeof err, "cannot create %s: %s", cfg->archive_dir,
@@ -482,6 +492,9 @@ int
 fl_server_stop(struct fl_server *s)
 {
     atomic_store(&s->accepting, 0);
+    /* Queries' connections are suspended: they must be answered before
+     * libmicrohttpd stops. */
+    fl_api_query_stop(s);
     /* libmicrohttpd finishes the requests in flight before it returns. */
     fl_http_stop(s);
     atomic_store(&s->stopping, 1);
@@ -515,6 +528,7 @@ fl_server_destroy(struct fl_server *s)
 {
     if (s == NULL)
         return;
+    fl_api_query_stop(s);
     fl_http_stop(s);
     atomic_store(&s->accepting, 0);
     atomic_store(&s->stopping, 1);
@@ -534,6 +548,8 @@ fl_server_destroy(struct fl_server *s)
     pthread_mutex_destroy(&s->append_mu);
     pthread_mutex_destroy(&s->ckpt_mu);
     pthread_rwlock_destroy(&s->snap_lock);
+    pthread_mutex_destroy(&s->query_mu);
+    pthread_cond_destroy(&s->query_cv);
     pthread_mutex_destroy(&s->err_mu);
     fl_free(s);
 }

@@ -39,6 +39,8 @@ enum fl_source_kind {
     FL_SOURCE_COUNT
 };
 
+struct fl_query_task;
+
 struct fl_server {
     const struct fl_config *cfg;
     struct MHD_Daemon      *daemon;
@@ -86,6 +88,16 @@ struct fl_server {
     _Atomic int64_t         last_publish;     /* epoch seconds, 0 = never */
     pthread_mutex_t         err_mu;
     char                    last_error[512];  /* last publish failure */
+
+    /* Queries over HTTP (api_query.c): those running, at most
+     * query.max_concurrent; query_cv is signalled as each ends. */
+    pthread_mutex_t         query_mu;
+    pthread_cond_t          query_cv;
+    struct fl_query_task   *queries;
+    uint64_t                n_queries;
+    _Atomic int             queries_closed;   /* stopping: no new ones */
+    _Atomic uint64_t        queries_started;
+    _Atomic uint64_t        queries_refused;  /* answered 429 */
 };
 
 const char *fl_source_name(enum fl_source_kind kind);
@@ -125,9 +137,17 @@ void fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
 struct request;
 
 /* POST /api/query: SQL over the archive plus the not-yet-published
- * records, sandboxed. */
+ * records, sandboxed, in a worker process; the connection is suspended
+ * while it runs and answered when libmicrohttpd calls again. */
 enum MHD_Result fl_api_query(struct fl_server *s, struct MHD_Connection *c,
                              struct request *req);
+/* How many queries run now. */
+uint64_t fl_api_query_running(struct fl_server *s);
+/* Frees a request's query (on_completed). */
+void fl_api_query_free(struct fl_query_task *t);
+/* Refuses new queries, kills the running ones' workers and waits until
+ * every suspended connection is resumed: before libmicrohttpd stops. */
+void fl_api_query_stop(struct fl_server *s);
 
 /* ---- api_metrics.c --------------------------------------------------- */
 
@@ -156,6 +176,7 @@ struct request {
     char   *body;
     size_t  len, cap;
     int     too_big;
+    struct fl_query_task *query;     /* POST /api/query, once started */
 };
 
 /* Queues a response (copied). Returns libmicrohttpd's MHD_Result. */
@@ -165,6 +186,10 @@ enum MHD_Result fl_http_reply(struct MHD_Connection *c, unsigned int status,
 /* Queues {"error": msg} with the status. */
 enum MHD_Result fl_http_reply_error(struct MHD_Connection *c,
                                     unsigned int status, const char *msg);
+/* The same with Retry-After: retry_s (429, 503). */
+enum MHD_Result fl_http_reply_retry(struct MHD_Connection *c,
+                                    unsigned int status, unsigned retry_s,
+                                    const char *msg);
 
 /* POST /firehose (Kinesis Data Firehose HTTP endpoint delivery) and
  * POST /cwl (CloudWatch Logs subscription payloads), in aws.c. */

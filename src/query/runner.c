@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * runner.c -- the server's side of a query process (runner.h): writes the
+ * job into an anonymous in-memory file (memfd), starts the worker with it
+ * as standard input, collects the result (capped) and the error message,
+ * kills the worker at the time limit plus one second, and turns how it
+ * ended into an HTTP status.
+ *
+ * The worker gets no descriptor of the server's but its job, its result
+ * pipe and its error pipe (and stderr, for the sanitizers' reports):
+ * everything from fd 4 up is closed in the child, so it cannot hold a
+ * listening socket or a WAL file open.
+ */
+#define _GNU_SOURCE 1        /* memfd_create, posix_spawn ... closefrom_np */
+#include "../core/fl_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "../core/fl_time.h"
+#include "runner.h"
+
+extern char **environ;
+
+/* The worker interrupts itself at the time limit; this is how much longer
+ * the server waits before it kills it. */
+#define KILL_GRACE_S 1.0
+/* An error message longer than this is cut. */
+#define MAX_ERROR 16384
+
+struct collect {
+    char   *p;
+    size_t  len, cap, max;
+    int     over;               /* more than max arrived */
+};
+
+
+/* Appends what fd has to c, up to c->max. Returns 1 at EOF, 0 when more
+ * may come, <0 on error. */
+static int
+collect_some(int fd, struct collect *c)
+{
+    char chunk[65536];
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0)
+        return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+    if (n == 0)
+        return 1;
+    size_t take = (size_t)n;
+    if (c->max > 0 && c->len + take > c->max) {
+        take = c->max - c->len;
+        c->over = 1;
+    }
+    if (c->len + take + 1 > c->cap) {
+        size_t ncap = c->cap ? c->cap : 65536;
+        while (ncap < c->len + take + 1)
+            ncap *= 2;
+        char *np = fl_realloc(c->p, ncap);
+        if (np == NULL)
+            return FL_ENOMEM;
+        c->p = np;
+        c->cap = ncap;
+    }
+    memcpy(c->p + c->len, chunk, take);
+    c->len += take;
+    c->p[c->len] = '\0';
+    return 0;
+}
+
+
+int
+fl_query_job_file(const struct fl_query_job *job, int *out_fd)
+{
+    int fd = memfd_create("flowlake-query", MFD_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int wfd = dup(fd);
+    FILE *f = wfd >= 0 ? fdopen(wfd, "w") : NULL;
+    int rc;
+    if (f == NULL) {
+        rc = -errno;
+        if (wfd >= 0)
+            close(wfd);
+        close(fd);
+        return rc;
+    }
+    rc = fl_query_job_write(f, job);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && lseek(fd, 0, SEEK_SET) != 0)
+        rc = -errno;
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    *out_fd = fd;
+    return FL_OK;
+}
+
+
+static int
+spawn_worker(const char *exe, int in_fd, int out_fd, int err_fd, pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    char *argv[] = { (char *)"flowlake", (char *)"query-worker", NULL };
+    int rc = posix_spawn_file_actions_init(&fa);
+    if (rc != 0)
+        return -rc;
+    if ((rc = posix_spawn_file_actions_adddup2(&fa, in_fd, 0)) == 0
+        && (rc = posix_spawn_file_actions_adddup2(&fa, out_fd, 1)) == 0
+        && (rc = posix_spawn_file_actions_adddup2(&fa, err_fd, 3)) == 0
+        && (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 4)) == 0)
+        rc = posix_spawn(pid, exe ? exe : "/proc/self/exe", &fa, NULL, argv,
+                         environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return -rc;
+}
+
+
+/* Fills res from how the worker ended. */
+static int
+outcome(int status, int timed_out, struct collect *out,
+        struct collect *err, const struct fl_query_limits *lim,
+        struct fl_query_result *res)
+{
+    const char *text = err->len > 0 ? err->p : NULL;
+    char msg[512];
+
+    memset(res, 0, sizeof *res);
+    if (timed_out) {
+        res->http_status = 408;
+        snprintf(msg, sizeof msg, "query stopped after %u s (query.timeout)",
+                 lim->timeout_s);
+        res->error = fl_strdup(msg);
+    } else if (out->over) {
+        snprintf(msg, sizeof msg, "the result is larger than "
+                 "query.max_result_bytes (%llu bytes): add a LIMIT, "
+                 "aggregate, or select fewer columns",
+                 (unsigned long long)lim->max_result_bytes);
+        res->http_status = 400;
+        res->error = fl_strdup(msg);
+    } else if (WIFEXITED(status)) {
+        switch (WEXITSTATUS(status)) {
+        case FL_QUERY_EXIT_OK:
+            res->http_status = 200;
+            res->body = out->p;
+            res->len = out->len;
+            return FL_OK;
+        case FL_QUERY_EXIT_REFUSED: res->http_status = 403; break;
+        case FL_QUERY_EXIT_TIMEOUT: res->http_status = 408; break;
+        case FL_QUERY_EXIT_MEMORY:  res->http_status = 400; break;
+        case FL_QUERY_EXIT_ERROR:   res->http_status = 400; break;
+        default:                    res->http_status = 500; break;
+        }
+        res->error = fl_strdup(text ? text : "the query failed");
+    } else {
+        /* Killed by a signal it did not expect: a crash, or the kernel's
+         * out-of-memory killer. */
+        res->http_status = 500;
+        snprintf(msg, sizeof msg, "the query process ended with signal %d%s%s",
+                 WTERMSIG(status), text ? ": " : " (out of memory?)",
+                 text ? text : "");
+        res->error = fl_strdup(msg);
+    }
+    fl_free(out->p);
+    return res->error == NULL ? FL_ENOMEM : FL_OK;
+}
+
+
+int
+fl_query_runner_run(const char *exe, const struct fl_query_job *job,
+                    const struct fl_query_limits *lim,
+                    _Atomic pid_t *pid_slot, struct fl_query_result *res)
+{
+    int fd = -1;
+    int rc = fl_query_job_file(job, &fd);
+    if (rc < 0) {
+        memset(res, 0, sizeof *res);
+        return rc;
+    }
+    return fl_query_runner_run_fd(exe, fd, lim, pid_slot, res);
+}
+
+
+int
+fl_query_runner_run_fd(const char *exe, int job_fd,
+                       const struct fl_query_limits *lim,
+                       _Atomic pid_t *pid_slot, struct fl_query_result *res)
+{
+    struct collect out = { .max = lim->max_result_bytes };
+    struct collect err = { .max = MAX_ERROR };
+    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    pid_t pid = 0;
+    int rc = 0;
+
+    memset(res, 0, sizeof *res);
+    if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+        rc = -errno;
+        goto fail;
+    }
+    rc = spawn_worker(exe, job_fd, outp[1], errp[1], &pid);
+    close(job_fd);
+    close(outp[1]);
+    close(errp[1]);
+    job_fd = outp[1] = errp[1] = -1;
+    if (rc < 0)
+        goto fail;
+    if (pid_slot != NULL)
+        atomic_store(pid_slot, pid);
+
+    double deadline = lim->timeout_s > 0
+                    ? fl_time_mono() + lim->timeout_s + KILL_GRACE_S : 0;
+    int out_open = 1, err_open = 1, timed_out = 0, killed = 0;
+    while (out_open || err_open) {
+        struct pollfd fds[2] = {
+            { .fd = out_open ? outp[0] : -1, .events = POLLIN },
+            { .fd = err_open ? errp[0] : -1, .events = POLLIN },
+        };
+        int wait_ms = -1;
+        if (deadline > 0 && !killed) {
+            double left = deadline - fl_time_mono();
+            wait_ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
+        }
+        int n = poll(fds, 2, wait_ms);
+        if (n < 0 && errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+        if (!killed && deadline > 0 && fl_time_mono() >= deadline) {
+            kill(pid, SIGKILL);
+            killed = timed_out = 1;
+        }
+        if (n <= 0)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || fds[i].revents == 0)
+                continue;
+            int r = collect_some(fds[i].fd, i == 0 ? &out : &err);
+            if (r != 0)
+                *(i == 0 ? &out_open : &err_open) = 0;
+            if (r < 0 && rc == 0)
+                rc = r;
+        }
+        if (out.over && !killed) {
+            kill(pid, SIGKILL);    /* no need to compute the rest */
+            killed = 1;
+            out_open = 0;
+        }
+    }
+    if (rc < 0 && !killed)
+        kill(pid, SIGKILL);
+    /* Forgotten before it is reaped: until then the pid cannot be reused,
+     * so a cancel racing with this kills nobody else. */
+    if (pid_slot != NULL)
+        atomic_store(pid_slot, 0);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    close(outp[0]);
+    close(errp[0]);
+    if (rc < 0) {
+        fl_free(out.p);
+        fl_free(err.p);
+        return rc;
+    }
+    rc = outcome(status, timed_out, &out, &err, lim, res);
+    fl_free(err.p);
+    return rc;
+
+fail:
+    if (job_fd >= 0)
+        close(job_fd);
+    for (int i = 0; i < 2; i++) {
+        if (outp[i] >= 0)
+            close(outp[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+    }
+    {
+        char msg[160];
+        snprintf(msg, sizeof msg, "cannot start the query process: %s",
+                 fl_strerror(rc));
+        res->error = fl_strdup(msg);
+    }
+    return rc;
+}
+
+
+void
+fl_query_runner_cancel(_Atomic pid_t *pid_slot)
+{
+    pid_t pid = atomic_load(pid_slot);
+    if (pid > 0)
+        kill(pid, SIGKILL);
+}
+
+
+void
+fl_query_result_free(struct fl_query_result *res)
+{
+    fl_free(res->body);
+    fl_free(res->error);
+    memset(res, 0, sizeof *res);
+}

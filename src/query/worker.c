@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * worker.c -- `flowlake query-worker`, the process one query from the
+ * network runs in (runner.h says why). It reads the job the server wrote,
+ * puts a ceiling on its own memory, lowers its CPU priority, builds the
+ * sandboxed session over exactly the snapshot in the job, runs the SQL and
+ * writes the result to out_fd. Its exit status tells the server how the
+ * query ended; a message goes to err_fd.
+ *
+ * It frees what it allocates before it exits, like every other command:
+ * the sanitizer builds check the worker for leaks too.
+ */
+#include "../core/fl_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../archive/live.h"
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "runner.h"
+
+/* A sanitizer reserves terabytes of address space for its shadow memory:
+ * under one, a data ceiling would stop the worker before it starts. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FL_RLIMIT_USABLE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FL_RLIMIT_USABLE 0
+#endif
+#endif
+#ifndef FL_RLIMIT_USABLE
+#define FL_RLIMIT_USABLE 1
+#endif
+
+/* Lower than the server's threads, so ingest and /healthz come first. */
+#define WORKER_NICE 10
+
+/* Reads all of fd into *out (fl_free). */
+static int
+read_all(int fd, char **out, size_t *out_len)
+{
+    struct stat st;
+    size_t cap = 1 << 16, len = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+        cap = (size_t)st.st_size + 1;
+    char *p = fl_malloc(cap);
+    if (p == NULL)
+        return FL_ENOMEM;
+    for (;;) {
+        if (len == cap) {
+            char *np = cap > SIZE_MAX / 2 ? NULL : fl_realloc(p, cap * 2);
+            if (np == NULL) {
+                fl_free(p);
+                return FL_ENOMEM;
+            }
+            p = np;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, p + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = -errno;
+            fl_free(p);
+            return e;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    *out = p;
+    *out_len = len;
+    return FL_OK;
+}
+
+
+static void
+put_error(int fd, const char *msg)
+{
+    size_t n = strlen(msg), off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, msg + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        off += (size_t)w;
+    }
+}
+
+
+/* DuckDB reports a failed allocation as an "Out of Memory Error" (its own
+ * limit, or the ceiling the worker set on itself). */
+static int
+is_out_of_memory(int rc, const char *msg)
+{
+    return rc == FL_ENOMEM
+        || (msg != NULL && (strstr(msg, "Out of Memory") != NULL
+                            || strstr(msg, "bad_alloc") != NULL
+                            || strstr(msg, "Failed to allocate") != NULL));
+}
+
+
+static int
+exit_status(int rc, const char *msg)
+{
+    if (rc == 0)
+        return FL_QUERY_EXIT_OK;
+    if (rc == FL_EPARSE)
+        return FL_QUERY_EXIT_REFUSED;
+    if (rc == -ETIMEDOUT)
+        return FL_QUERY_EXIT_TIMEOUT;
+    if (is_out_of_memory(rc, msg))
+        return FL_QUERY_EXIT_MEMORY;
+    if (rc == FL_EDB)
+        return FL_QUERY_EXIT_ERROR;
+    return FL_QUERY_EXIT_INTERNAL;
+}
+
+
+static int
+run_job(const struct fl_query_job *job, int out_fd, char **err)
+{
+    struct fl_live *live = NULL;
+    struct fl_query *q = NULL;
+    FILE *out = NULL;
+    int rc;
+
+    if ((rc = fl_live_create(job->blocks, job->n_blocks, &live, err)) < 0)
+        return rc;
+    if ((rc = fl_query_open_live(job->archive_dir, live, &q, err)) == 0
+        && (!job->has_files
+            || (rc = fl_query_pin_files(q, job->files, job->n_files,
+                                        job->metric_files,
+                                        job->n_metric_files)) == 0)
+        && (!job->has_rows
+            || (rc = fl_query_set_metrics(q, job->rows, job->n_rows,
+                                          err)) == 0)
+        && (rc = fl_query_sandbox(q, job->memory_limit, err)) == 0) {
+        int fd = dup(out_fd);
+        if (fd < 0 || (out = fdopen(fd, "w")) == NULL) {
+            if (fd >= 0)
+                close(fd);
+            rc = -errno;
+        } else {
+            rc = fl_query_run_untrusted(q, job->sql, job->format, out,
+                                        job->timeout_s, err);
+            if (fclose(out) != 0 && rc == 0)
+                rc = -errno;
+        }
+    }
+    fl_query_close(q);
+    fl_live_destroy(live);
+    return rc;
+}
+
+
+int
+fl_query_worker_main(int in_fd, int out_fd, int err_fd)
+{
+    struct fl_query_job job;
+    char *msg = NULL, *err = NULL;
+    char why[256];
+    size_t len = 0;
+    int rc = read_all(in_fd, &msg, &len);
+
+    if (rc < 0) {
+        snprintf(why, sizeof why, "query worker: cannot read its job: %s",
+                 fl_strerror(rc));
+        put_error(err_fd, why);
+        return FL_QUERY_EXIT_INTERNAL;
+    }
+    if ((rc = fl_query_job_read(msg, len, &job, why, sizeof why)) < 0) {
+        if (rc == FL_ENOMEM)
+            snprintf(why, sizeof why, "query worker: out of memory");
+        put_error(err_fd, why);
+        fl_free(msg);
+        return FL_QUERY_EXIT_INTERNAL;
+    }
+    if (job.max_memory > 0 && FL_RLIMIT_USABLE) {
+        /* Set after the job is in memory: the ceiling is for the query,
+         * and the job (the live snapshot) is counted in it anyway. */
+        struct rlimit rl = { job.max_memory, job.max_memory };
+        if (setrlimit(RLIMIT_DATA, &rl) != 0) {
+            snprintf(why, sizeof why, "query worker: cannot set its memory "
+                     "ceiling: %s", strerror(errno));
+            put_error(err_fd, why);
+            fl_query_job_clear(&job);
+            fl_free(msg);
+            return FL_QUERY_EXIT_INTERNAL;
+        }
+    }
+    /* Failing here only makes the query compete harder with ingest. */
+    (void)setpriority(PRIO_PROCESS, 0, WORKER_NICE);
+
+    rc = run_job(&job, out_fd, &err);
+    int status = exit_status(rc, err);
+    if (rc < 0) {
+        if (status == FL_QUERY_EXIT_MEMORY) {
+            snprintf(why, sizeof why, "the query ran out of memory "
+                     "(query.max_memory = %llu bytes, query.memory_limit = "
+                     "%s): ", (unsigned long long)job.max_memory,
+                     job.memory_limit);
+            put_error(err_fd, why);
+        }
+        put_error(err_fd, err != NULL ? err : fl_strerror(rc));
+    }
+    fl_free(err);
+    fl_query_job_clear(&job);
+    fl_free(msg);
+    return status;
+}
