@@ -165,10 +165,12 @@ get_u(struct reader *r, int bytes, const char *what)
 static const char *
 get_strn(struct reader *r, size_t *out_len, const char *what)
 {
+    size_t start = r->off;
     uint64_t n = get_u(r, 8, what);
     if (r->bad)
         return NULL;
     if (n >= r->len - r->off || r->p[r->off + n] != '\0') {
+        r->off = start;              /* the error names where it begins */
         fail(r, what);
         return NULL;
     }
@@ -201,12 +203,26 @@ get_ostr(struct reader *r, const char *what)
 }
 
 
+/* A byte that is 0 or 1. */
+static int
+get_flag(struct reader *r, const char *what)
+{
+    uint64_t v = get_u(r, 1, what);
+    if (!r->bad && v > 1) {
+        r->off--;
+        fail(r, what);
+    }
+    return (int)v;
+}
+
+
 /* A count of items each at least min_size bytes long: refuses counts the
  * rest of the message could not hold, before anything is allocated. */
 static size_t
 get_count(struct reader *r, size_t min_size, int allow_none, int *none,
           const char *what)
 {
+    size_t start = r->off;
     uint64_t n = get_u(r, 8, what);
     if (r->bad)
         return 0;
@@ -215,6 +231,7 @@ get_count(struct reader *r, size_t min_size, int allow_none, int *none,
         return 0;
     }
     if (n > (r->len - r->off) / min_size) {
+        r->off = start;
         fail(r, what);
         return 0;
     }
@@ -246,9 +263,9 @@ get_row(struct reader *r, struct fl_metric_row *row)
     row->window_end = (int64_t)get_u(r, 8, "window end");
     uint64_t bits = get_u(r, 8, "value");
     memcpy(&row->value, &bits, sizeof bits);
-    row->has_value = (int)get_u(r, 1, "has_value");
-    row->final = (int)get_u(r, 1, "final");
-    row->exact = (int)get_u(r, 1, "exact");
+    row->has_value = get_flag(r, "has_value");
+    row->final = get_flag(r, "final");
+    row->exact = get_flag(r, "exact");
     row->records = get_u(r, 8, "records");
     return r->bad ? -1 : 0;
 }

@@ -140,7 +140,7 @@ outcome(int status, int timed_out, struct collect *out,
     memset(res, 0, sizeof *res);
     if (timed_out) {
         res->http_status = 408;
-        snprintf(msg, sizeof msg, "query stopped after %u s (query.timeout)",
+        snprintf(msg, sizeof msg, "query interrupted after %u s (query.timeout)",
                  lim->timeout_s);
         res->error = fl_strdup(msg);
     } else if (out->over) {

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -167,7 +169,16 @@ fl_query_worker_main(int in_fd, int out_fd, int err_fd)
     char *msg = NULL, *err = NULL;
     char why[256];
     size_t len = 0;
-    int rc = read_all(in_fd, &msg, &len);
+    int rc;
+
+    /* A query must not outlive the server that asked for it (a kill -9 of
+     * the server included). Spawned by a server that died meanwhile: the
+     * parent is already init. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1) {
+        put_error(err_fd, "query worker: its server is gone");
+        return FL_QUERY_EXIT_INTERNAL;
+    }
+    rc = read_all(in_fd, &msg, &len);
 
     if (rc < 0) {
         snprintf(why, sizeof why, "query worker: cannot read its job: %s",

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test_query_job.c -- the query message a server hands its query worker
+ * (src/query/job.h): every field round-trips exactly, NULLs stay NULL,
+ * "nothing pinned" differs from "an empty list", and every damaged or cut
+ * message is refused with the field and byte named; the archive listing
+ * (src/archive/listing.h) that fills the message skips symbolic links.
+ */
+#include "../../src/core/fl_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../src/archive/listing.h"
+#include "../../src/core/fl_error.h"
+#include "../../src/core/fl_fs.h"
+#include "../../src/core/fl_mem.h"
+#include "../../src/query/job.h"
+#include "harness.h"
+
+/* Encodes job into a new buffer. */
+static char *
+encode(const struct fl_query_job *job, size_t *len)
+{
+    char *p = NULL;
+    FILE *f = open_memstream(&p, len);
+    CHECK(f != NULL);
+    CHECK_EQ_INT(fl_query_job_write(f, job), 0);
+    CHECK(fclose(f) == 0);
+    return p;
+}
+
+
+static void
+test_round_trip(void)
+{
+    const char *files[] = { "/a/year=2024/month=01/day=02/hour=03/x.parquet",
+                            "/a/y.parquet" };
+    const char *mfiles[] = { "/a/_metrics/final-1.parquet" };
+    struct fl_archive_block blocks[] = {
+        { .text = "2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK\n",
+          .len = 52, .format_spec = NULL, .source = "POST /ingest" },
+        { .text = "x\0y", .len = 3, .format_spec = "${version}",
+          .source = NULL },
+    };
+    char *names[] = { "protocol", "az" };
+    char *values[] = { "6", NULL };
+    struct fl_metric_row rows[] = {
+        { .metric = "rejected_packets_by_protocol", .n_dims = 2,
+          .dim_names = names, .dim_values = values,
+          .window_start = -900, .window_end = 1700000000, .value = 12.5,
+          .has_value = 1, .final = 0, .exact = 1, .records = 42 },
+        { .metric = "records_in", .n_dims = 0, .value = 0, .has_value = 0,
+          .final = 1, .records = UINT64_MAX },
+    };
+    struct fl_query_job in = {
+        .archive_dir = "/a", .memory_limit = "1GB", .max_memory = 3ull << 30,
+        .timeout_s = 30, .format = FL_OUTPUT_CSV,
+        .sql = "SELECT 'it''s' AS x",
+        .files = files, .n_files = 2, .metric_files = mfiles,
+        .n_metric_files = 1, .has_files = 1,
+        .blocks = blocks, .n_blocks = 2,
+        .rows = rows, .n_rows = 2, .has_rows = 1,
+    };
+    size_t len;
+    char *msg = encode(&in, &len);
+    struct fl_query_job out;
+    char err[128] = "";
+    CHECK_EQ_INT(fl_query_job_read(msg, len, &out, err, sizeof err), 0);
+    CHECK_EQ_STR(out.archive_dir, "/a");
+    CHECK_EQ_STR(out.memory_limit, "1GB");
+    CHECK_EQ_INT(out.max_memory, 3ull << 30);
+    CHECK_EQ_INT(out.timeout_s, 30);
+    CHECK_EQ_INT(out.format, FL_OUTPUT_CSV);
+    CHECK_EQ_STR(out.sql, "SELECT 'it''s' AS x");
+    CHECK_EQ_INT(out.has_files, 1);
+    CHECK_EQ_INT(out.n_files, 2);
+    CHECK_EQ_STR(out.files[0], files[0]);
+    CHECK_EQ_STR(out.files[1], files[1]);
+    CHECK_EQ_INT(out.n_metric_files, 1);
+    CHECK_EQ_STR(out.metric_files[0], mfiles[0]);
+    CHECK_EQ_INT(out.n_blocks, 2);
+    CHECK_EQ_INT(out.blocks[0].len, 52);
+    CHECK(memcmp(out.blocks[0].text, blocks[0].text, 52) == 0);
+    CHECK(out.blocks[0].format_spec == NULL);
+    CHECK_EQ_STR(out.blocks[0].source, "POST /ingest");
+    CHECK_EQ_INT(out.blocks[1].len, 3);           /* a NUL inside is data */
+    CHECK(memcmp(out.blocks[1].text, "x\0y", 3) == 0);
+    CHECK_EQ_STR(out.blocks[1].format_spec, "${version}");
+    CHECK(out.blocks[1].source == NULL);
+    CHECK_EQ_INT(out.has_rows, 1);
+    CHECK_EQ_INT(out.n_rows, 2);
+    CHECK_EQ_STR(out.rows[0].metric, "rejected_packets_by_protocol");
+    CHECK_EQ_INT(out.rows[0].n_dims, 2);
+    CHECK_EQ_STR(out.rows[0].dim_names[1], "az");
+    CHECK_EQ_STR(out.rows[0].dim_values[0], "6");
+    CHECK(out.rows[0].dim_values[1] == NULL);
+    CHECK_EQ_INT(out.rows[0].window_start, -900);
+    CHECK_EQ_INT(out.rows[0].window_end, 1700000000);
+    CHECK(out.rows[0].value == 12.5);
+    CHECK_EQ_INT(out.rows[0].has_value, 1);
+    CHECK_EQ_INT(out.rows[0].final, 0);
+    CHECK_EQ_INT(out.rows[0].exact, 1);
+    CHECK_EQ_INT(out.rows[0].records, 42);
+    CHECK_EQ_INT(out.rows[1].n_dims, 0);
+    CHECK_EQ_INT(out.rows[1].final, 1);
+    CHECK(out.rows[1].records == UINT64_MAX);
+    fl_query_job_clear(&out);
+    free(msg);
+}
+
+
+static void
+test_nothing_pinned_is_not_empty(void)
+{
+    struct fl_query_job in = { .archive_dir = "/a", .memory_limit = "",
+                               .sql = "SELECT 1" };
+    struct fl_query_job out;
+    char err[128];
+    size_t len;
+    char *msg = encode(&in, &len);
+    CHECK_EQ_INT(fl_query_job_read(msg, len, &out, err, sizeof err), 0);
+    CHECK_EQ_INT(out.has_files, 0);
+    CHECK_EQ_INT(out.has_rows, 0);
+    CHECK_EQ_INT(out.n_blocks, 0);
+    fl_query_job_clear(&out);
+    free(msg);
+
+    in.has_files = in.has_rows = 1;              /* pinned, but empty */
+    msg = encode(&in, &len);
+    CHECK_EQ_INT(fl_query_job_read(msg, len, &out, err, sizeof err), 0);
+    CHECK_EQ_INT(out.has_files, 1);
+    CHECK_EQ_INT(out.n_files, 0);
+    CHECK_EQ_INT(out.has_rows, 1);
+    CHECK_EQ_INT(out.n_rows, 0);
+    fl_query_job_clear(&out);
+    free(msg);
+}
+
+
+static void
+test_damaged_messages(void)
+{
+    const char *files[] = { "/a/f.parquet" };
+    struct fl_archive_block b = { .text = "line\n", .len = 5 };
+    struct fl_query_job in = { .archive_dir = "/a", .memory_limit = "1GB",
+                               .sql = "SELECT 1", .files = files,
+                               .n_files = 1, .has_files = 1,
+                               .blocks = &b, .n_blocks = 1 };
+    struct fl_query_job out;
+    char err[128];
+    size_t len;
+    char *msg = encode(&in, &len);
+
+    /* Every cut is refused, never read past. */
+    for (size_t cut = 0; cut < len; cut++) {
+        char *p = malloc(cut ? cut : 1);
+        CHECK(p != NULL);
+        memcpy(p, msg, cut);
+        CHECK_EQ_INT(fl_query_job_read(p, cut, &out, err, sizeof err),
+                     FL_ECORRUPT);
+        free(p);
+    }
+    CHECK_EQ_INT(fl_query_job_read(msg, 3, &out, err, sizeof err), FL_ECORRUPT);
+    CHECK_EQ_STR(err, "query message: not a flowlake query (bad magic)");
+
+    /* A string whose NUL is missing. */
+    msg[6 + 8 + 2] = 'x';               /* "/a" then its NUL */
+    CHECK_EQ_INT(fl_query_job_read(msg, len, &out, err, sizeof err), FL_ECORRUPT);
+    CHECK_EQ_STR(err, "query message: bad archive folder at byte 6");
+    free(msg);
+
+    /* A count larger than the message could hold. */
+    msg = encode(&in, &len);
+    size_t count_at = 6 + (8 + 3) + (8 + 4) + 8 + 4 + 4 + (8 + 9);
+    memset(msg + count_at, 0x7f, 8);
+    CHECK_EQ_INT(fl_query_job_read(msg, len, &out, err, sizeof err), FL_ECORRUPT);
+    CHECK_EQ_STR(err, "query message: bad file count at byte 62");
+
+    /* Trailing bytes. */
+    free(msg);
+    msg = encode(&in, &len);
+    char *longer = malloc(len + 1);
+    CHECK(longer != NULL);
+    memcpy(longer, msg, len);
+    longer[len] = 0;
+    CHECK_EQ_INT(fl_query_job_read(longer, len + 1, &out, err, sizeof err),
+                 FL_ECORRUPT);
+    CHECK_EQ_STR(err, "query message: bad end of message at byte 131");
+    free(longer);
+    free(msg);
+}
+
+
+static void
+test_listing_skips_links(void)
+{
+    char dir[] = "/tmp/fl-listing-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/year=2024/month=01/day=02/hour=03", dir);
+    CHECK_EQ_INT(fl_fs_mkdirs(path), 0);
+    const char *names[] = { "b.parquet", "a.parquet", "notes.txt",
+                            ".hidden.parquet" };
+    for (size_t i = 0; i < 4; i++) {
+        char f[600];
+        snprintf(f, sizeof f, "%s/%s", path, names[i]);
+        int fd = open(f, O_WRONLY | O_CREAT, 0644);
+        CHECK(fd >= 0);
+        close(fd);
+    }
+    char link[600];
+    snprintf(link, sizeof link, "%s/passwd.parquet", path);
+    CHECK(symlink("/etc/passwd", link) == 0);
+    snprintf(link, sizeof link, "%s/year=2024/month=02", dir);
+    CHECK(symlink("/etc", link) == 0);           /* a linked partition */
+    snprintf(link, sizeof link, "%s/year=2025", dir);
+    CHECK(symlink(path, link) == 0);             /* a link back inside */
+
+    char **files = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(fl_archive_list_files(dir, &files, &n), 0);
+    CHECK_EQ_INT(n, 2);
+    char want[600];
+    snprintf(want, sizeof want, "%s/a.parquet", path);
+    CHECK_EQ_STR(files[0], want);
+    snprintf(want, sizeof want, "%s/b.parquet", path);
+    CHECK_EQ_STR(files[1], want);
+    fl_archive_listing_free(files, n);
+
+    /* No archive yet: an empty list. */
+    snprintf(path, sizeof path, "%s/none", dir);
+    CHECK_EQ_INT(fl_archive_list_files(path, &files, &n), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK(files == NULL);
+    CHECK_EQ_INT(fl_fs_remove_tree(dir), 0);
+}
+
+
+FL_TEST_MAIN(
+    FL_TEST(test_round_trip),
+    FL_TEST(test_nothing_pinned_is_not_empty),
+    FL_TEST(test_damaged_messages),
+    FL_TEST(test_listing_skips_links)
+)
