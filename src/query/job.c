@@ -182,10 +182,19 @@ get_strn(struct reader *r, size_t *out_len, const char *what)
 }
 
 
+/* A C string: no NUL before its end (block text, read with get_strn, may
+ * hold any byte). */
 static const char *
 get_str(struct reader *r, const char *what)
 {
-    return get_strn(r, NULL, what);
+    size_t start = r->off, n = 0;
+    const char *s = get_strn(r, &n, what);
+    if (s != NULL && memchr(s, '\0', n) != NULL) {
+        r->off = start;
+        fail(r, what);
+        return NULL;
+    }
+    return s;
 }
 
 
