@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../client/remote_query.h"
@@ -35,6 +36,9 @@ static const char usage_text[] =
 "  --server URL         run the SQL on a running `flowlake serve` instead\n"
 "                       (POST URL/api/query): it also sees the records\n"
 "                       acknowledged but not yet published; read-only\n"
+"  --key-file FILE      with --server: the server's read key\n"
+"                       (server.read_key), sent as a bearer token; the\n"
+"                       environment variable FLOWLAKE_READ_KEY also works\n"
 "  -o, --output FORMAT  table (default), csv or json\n"
 "  -f, --file FILE      read the SQL from FILE, or from stdin if FILE is -\n"
 "  -h, --help           this text\n"
@@ -121,10 +125,11 @@ read_sql(const char *path, char **out)
 int
 fl_cmd_query(int argc, char **argv)
 {
-    enum { OPT_ARCHIVE = 256, OPT_SERVER };
+    enum { OPT_ARCHIVE = 256, OPT_SERVER, OPT_KEY_FILE };
     static const struct option longopts[] = {
         { "archive", required_argument, NULL, OPT_ARCHIVE },
         { "server",  required_argument, NULL, OPT_SERVER },
+        { "key-file", required_argument, NULL, OPT_KEY_FILE },
         { "output",  required_argument, NULL, 'o' },
         { "file",    required_argument, NULL, 'f' },
         { "help",    no_argument,       NULL, 'h' },
@@ -132,6 +137,8 @@ fl_cmd_query(int argc, char **argv)
     };
     const char *archive = "flowlake-data";
     const char *server = NULL;
+    const char *key_file = NULL;
+    char *key = NULL;
     const char *file = NULL;
     enum fl_output fmt = FL_OUTPUT_TABLE;
     struct fl_query *q = NULL;
@@ -148,6 +155,9 @@ fl_cmd_query(int argc, char **argv)
             break;
         case OPT_SERVER:
             server = optarg;
+            break;
+        case OPT_KEY_FILE:
+            key_file = optarg;
             break;
         case 'o':
             if (fl_query_output_parse(optarg, &fmt) < 0) {
@@ -196,10 +206,29 @@ fl_cmd_query(int argc, char **argv)
         }
     }
 
+    if (key_file != NULL && server == NULL) {
+        fprintf(stderr, "flowlake query: --key-file goes with --server\n");
+        status = usage_error();
+        goto out;
+    }
     if (server != NULL) {
         static const char *const names[] = { "table", "csv", "json" };
+        const char *bearer = getenv("FLOWLAKE_READ_KEY");
+        if (key_file != NULL) {
+            size_t klen = 0;
+            rc = fl_fs_read_file(key_file, 64 * 1024, &key, &klen);
+            if (rc < 0) {
+                fprintf(stderr, "flowlake query: %s: %s\n", key_file,
+                        rc == FL_ETOOBIG ? "larger than 64 KiB, not a key"
+                                         : fl_strerror(rc));
+                goto out;
+            }
+            while (klen > 0 && (key[klen - 1] == '\n' || key[klen - 1] == '\r'))
+                key[--klen] = '\0';
+            bearer = key;
+        }
         rc = fl_remote_query(server, script != NULL ? script : argv[optind],
-                             names[fmt], stdout, &err);
+                             names[fmt], bearer, stdout, &err);
         if (rc < 0) {
             fflush(stdout);
             fprintf(stderr, "flowlake query: %s\n",
@@ -233,6 +262,7 @@ fl_cmd_query(int argc, char **argv)
 out:
     fl_query_close(q);
     fl_free(err);
+    fl_free(key);
     fl_free(script);
     return status;
 }

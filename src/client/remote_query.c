@@ -3,7 +3,9 @@
  * remote_query.c -- the client side of POST /api/query (see
  * remote_query.h), on libcurl: the body of a successful answer goes
  * straight to the output; the body of an error answer is collected (it is
- * small JSON, {"error": "..."}) and its message returned.
+ * small JSON, {"error": "..."}) and its message returned. A 429 (the
+ * server runs query.max_concurrent queries already) is retried after the
+ * server's Retry-After, a few times, before it is reported.
  */
 #include "../core/fl_config.h"
 
@@ -11,6 +13,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
@@ -18,6 +21,10 @@
 
 /* Error bodies larger than this are cut (they are one JSON message). */
 #define ERROR_BODY_MAX 65536
+/* A 429 is tried again this many times, waiting Retry-After (at most
+ * MAX_RETRY_WAIT_S) between tries. */
+#define MAX_TRIES_429 8
+#define MAX_RETRY_WAIT_S 5
 
 struct sink {
     CURL  *curl;
@@ -61,10 +68,11 @@ on_data(char *p, size_t size, size_t n, void *ctx)
 
 int
 fl_remote_query(const char *base_url, const char *sql, const char *format,
-                FILE *out, char **out_err)
+                const char *bearer, FILE *out, char **out_err)
 {
     struct sink k = { .out = out };
     struct curl_slist *hdrs = NULL;
+    char *auth = NULL;
     char *url = NULL;
     char curl_err[CURL_ERROR_SIZE] = "";
     int rc = FL_OK;
@@ -82,6 +90,24 @@ fl_remote_query(const char *base_url, const char *sql, const char *format,
         return FL_ENOMEM;
     }
     hdrs = curl_slist_append(NULL, "Content-Type: text/plain");
+    if (hdrs != NULL && bearer != NULL && bearer[0] != '\0') {
+        size_t alen = strlen(bearer) + 32;
+        struct curl_slist *more = NULL;
+        if ((auth = fl_malloc(alen)) != NULL) {
+            snprintf(auth, alen, "Authorization: Bearer %s", bearer);
+            more = curl_slist_append(hdrs, auth);
+        }
+        if (more == NULL) {
+            curl_slist_free_all(hdrs);
+            hdrs = NULL;
+        }
+    }
+    if (hdrs == NULL) {
+        curl_easy_cleanup(k.curl);
+        fl_free(auth);
+        fl_free(url);
+        return FL_ENOMEM;
+    }
     curl_easy_setopt(k.curl, CURLOPT_URL, url);
     curl_easy_setopt(k.curl, CURLOPT_POSTFIELDS, sql);
     curl_easy_setopt(k.curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(sql));
@@ -90,9 +116,27 @@ fl_remote_query(const char *base_url, const char *sql, const char *format,
     curl_easy_setopt(k.curl, CURLOPT_WRITEDATA, &k);
     curl_easy_setopt(k.curl, CURLOPT_ERRORBUFFER, curl_err);
     curl_easy_setopt(k.curl, CURLOPT_NOSIGNAL, 1L);
-    CURLcode cc = curl_easy_perform(k.curl);
-    if (!k.checked)
-        curl_easy_getinfo(k.curl, CURLINFO_RESPONSE_CODE, &k.status);
+    CURLcode cc;
+    for (int tries = 1;; tries++) {
+        cc = curl_easy_perform(k.curl);
+        if (!k.checked)
+            curl_easy_getinfo(k.curl, CURLINFO_RESPONSE_CODE, &k.status);
+        if (cc != CURLE_OK || k.status != 429 || tries == MAX_TRIES_429)
+            break;
+        curl_off_t wait_s = 1;
+        if (curl_easy_getinfo(k.curl, CURLINFO_RETRY_AFTER, &wait_s) != CURLE_OK
+            || wait_s < 1)
+            wait_s = 1;
+        if (wait_s > MAX_RETRY_WAIT_S)
+            wait_s = MAX_RETRY_WAIT_S;
+        struct timespec ts = { .tv_sec = (time_t)wait_s };
+        nanosleep(&ts, NULL);
+        fl_free(k.err);
+        k.err = NULL;
+        k.err_len = 0;
+        k.checked = 0;
+        k.status = 0;
+    }
 
     if (k.write_failed) {
         rc = -EIO;
@@ -120,6 +164,7 @@ fl_remote_query(const char *base_url, const char *sql, const char *format,
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(k.curl);
     fl_free(k.err);
+    fl_free(auth);
     fl_free(url);
     return rc;
 }

@@ -10,11 +10,14 @@
 #include <stdio.h>
 
 /* Runs sql on the server at base_url ("http://127.0.0.1:8080", with or
- * without a trailing '/'); format is "table", "csv" or "json". A 200
- * answer is written to out as it arrives. Returns 0; FL_EDB with *out_err
- * = the server's error message; or -errno / FL_ECONFIG with *out_err
- * describing a connection problem. *out_err is fl_free'd by the caller. */
+ * without a trailing '/'); format is "table", "csv" or "json"; bearer
+ * (NULL or "" = none) is sent as "Authorization: Bearer ..." (the
+ * server's read key). A 200 answer is written to out as it arrives; a 429
+ * is retried after its Retry-After, up to 8 tries. Returns 0; FL_EDB with
+ * *out_err = the server's error message; or -errno / FL_ECONFIG with
+ * *out_err describing a connection problem. *out_err is fl_free'd by the
+ * caller. */
 int fl_remote_query(const char *base_url, const char *sql, const char *format,
-                    FILE *out, char **out_err);
+                    const char *bearer, FILE *out, char **out_err);
 
 #endif /* FL_REMOTE_QUERY_H */

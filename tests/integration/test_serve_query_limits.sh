@@ -70,6 +70,9 @@ curl -s -D hdr.txt -o body.txt --data-binary "SELECT 1" "$URL/api/query"
 expect_contains "a third query is 429" "$(head -1 hdr.txt)" "429"
 expect_contains "429 says when to retry" "$(tr -d '\r' <hdr.txt)" "Retry-After: 1"
 expect_contains "429 says why" "$(cat body.txt)" "query.max_concurrent"
+# The command-line client waits as Retry-After says and tries again.
+"$FLOWLAKE" query --server "$URL" --output csv "SELECT 42 AS n" >cli.out 2>cli.err &
+cli=$!
 
 # 5. Meanwhile ingest, /healthz and publishing are not held up.
 t=$(curl -s -o /dev/null -w '%{time_total}' "$URL/healthz")
@@ -88,6 +91,13 @@ for _ in $(seq 1 60); do
 done
 expect_eq "the publisher publishes while queries run" "$published" "300"
 wait $c1 $c2
+wait $cli; st=$?
+expect_status "query --server retries a 429 until it runs" 0 $st
+expect_eq "and prints the answer" "$(cat cli.out)" "n
+42"
+refused=$(curl -s "$URL/api/status" | sed -n 's/.*"queries":{[^}]*"refused":\([0-9]*\)}.*/\1/p')
+if [ "${refused:-0}" -ge 2 ]; then ok "/api/status counts the refused queries ($refused)"
+else fail "/api/status counts the refused queries" "refused=$refused"; fi
 
 # 6. The worker holds none of the server's descriptors (no socket, no WAL).
 curl -s -o /dev/null --data-binary "$busy_sql" "$URL/api/query" &
