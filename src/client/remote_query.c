@@ -22,8 +22,9 @@
 /* Error bodies larger than this are cut (they are one JSON message). */
 #define ERROR_BODY_MAX 65536
 /* A 429 is tried again this many times, waiting Retry-After (at most
- * MAX_RETRY_WAIT_S) between tries. */
-#define MAX_TRIES_429 8
+ * MAX_RETRY_WAIT_S) between tries: about half a minute with the server's
+ * Retry-After of 1 s, longer than the queries it waits for usually run. */
+#define MAX_TRIES_429 30
 #define MAX_RETRY_WAIT_S 5
 
 struct sink {

@@ -13,7 +13,7 @@
  * without a trailing '/'); format is "table", "csv" or "json"; bearer
  * (NULL or "" = none) is sent as "Authorization: Bearer ..." (the
  * server's read key). A 200 answer is written to out as it arrives; a 429
- * is retried after its Retry-After, up to 8 tries. Returns 0; FL_EDB with
+ * is retried after its Retry-After, up to 30 tries. Returns 0; FL_EDB with
  * *out_err = the server's error message; or -errno / FL_ECONFIG with
  * *out_err describing a connection problem. *out_err is fl_free'd by the
  * caller. */
