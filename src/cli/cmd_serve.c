@@ -182,6 +182,19 @@ fl_cmd_serve(int argc, char **argv)
         fl_config_free(&cfg);
         return 2;
     }
+    /* The checks of `config check`, on the file and flags together: a
+     * problem is refused now, with every other one, not at the first
+     * request or query that meets it. */
+    int crc = fl_cmd_config_check(&cfg, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.msg[i]);
+    fl_config_errors_free(&errs);
+    if (crc < 0) {
+        fprintf(stderr, "flowlake serve: %s\n", crc == FL_ENOMEM
+                ? "out of memory" : "the configuration has problems (above)");
+        fl_config_free(&cfg);
+        return 1;
+    }
 
     sigset_t sigs;
     sigemptyset(&sigs);
