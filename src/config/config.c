@@ -1017,7 +1017,8 @@ fl_config_check(const struct fl_config *cfg_in, struct fl_config_errors *errs)
         if (fl_config_errors_add(errs, cfg,
                 cert ? "server.tls_cert" : "server.tls_key",
                 "%s and %s go together: set both, or neither (%s is not "
-                "set)", "server.tls_cert", "server.tls_key",
+                "set)", cert ? "server.tls_cert" : "server.tls_key",
+                cert ? "server.tls_key" : "server.tls_cert",
                 cert ? "server.tls_key" : "server.tls_cert") < 0)
             return FL_ENOMEM;
     }
