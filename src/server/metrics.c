@@ -100,6 +100,10 @@ rows_free(struct rows *r)
 static int
 rows_move(struct rows *dst, struct rows *src)
 {
+    /* Nothing new (src->v may be NULL: memcpy must not see it). This is
+     * the case of a save retried after a failure with no new finals. */
+    if (src->n == 0)
+        return FL_OK;
     if (dst->n == 0) {
         rows_free(dst);
         *dst = *src;
