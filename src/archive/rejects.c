@@ -4,13 +4,22 @@
  * output): every line the parser refused, with where it came from, why,
  * and its raw text, as one JSON object per line so that it can be read
  * back with any JSON tool or `read_json` in DuckDB.
+ *
+ * Failures are not sticky. A line that cannot be written (ENOSPC, EACCES
+ * on the folder, EIO ...) is counted as lost, the file is closed, and the
+ * next line opens it again and retries: when space is freed or the
+ * permissions are fixed, recording resumes without a restart. The log
+ * says so once when recording stops and once when it works again -- not
+ * once per line, which on a full disk would fill the log too.
  */
 #include "../core/fl_config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/fl_error.h"
@@ -24,9 +33,15 @@
 struct fl_rejects {
     pthread_mutex_t mu;
     char           *path;
-    int             fd;            /* -1 until the first reject */
-    uint64_t        count;
-    int             err;           /* first write error, sticky */
+    int             fd;            /* -1 until the first reject, and
+                                    * after a failed write */
+    uint64_t        count;         /* lines handed to fl_rejects_add */
+    uint64_t        written;
+    uint64_t        lost;
+    uint64_t        failures;      /* working -> failing transitions */
+    int             failing;
+    int             last_rc;       /* error of the last lost line */
+    char            last_error[256];
 };
 
 
@@ -108,6 +123,36 @@ open_file(struct fl_rejects *r)
 }
 
 
+/* Appends one line, opening the file first if needed. On failure the
+ * file is cut back to where it was (a torn line would make the next one
+ * unreadable) and closed, so that the next call starts afresh: a file
+ * removed to free space is created again. Called with mu held. */
+static int
+write_line(struct fl_rejects *r, const char *buf, size_t len)
+{
+    struct stat st;
+    int rc;
+
+    if (r->fd < 0 && (rc = open_file(r)) < 0) {
+        r->fd = -1;
+        return rc;
+    }
+    if (fstat(r->fd, &st) < 0) {
+        rc = -errno;
+    } else {
+        rc = fl_fs_write_all(r->fd, buf, len);
+        if (rc < 0 && ftruncate(r->fd, st.st_size) < 0) {
+            /* Best effort: the failure being reported is the write's. */
+        }
+    }
+    if (rc < 0) {
+        (void)close(r->fd);
+        r->fd = -1;
+    }
+    return rc;
+}
+
+
 int
 fl_rejects_add(struct fl_rejects *r, const char *source,
                unsigned long long line, const char *reason,
@@ -140,11 +185,28 @@ fl_rejects_add(struct fl_rejects *r, const char *source,
     else if (r->count == STDERR_SAMPLE + 1)
         fprintf(stderr, "flowlake: more lines rejected; all are in %s\n",
                 r->path);
-    if (r->err == 0 && r->fd < 0)
-        r->err = open_file(r);
-    if (r->err == 0)
-        r->err = fl_fs_write_all(r->fd, buf, o);
-    rc = r->err;
+    rc = write_line(r, buf, o);
+    if (rc < 0) {
+        r->lost++;
+        r->last_rc = rc;
+        snprintf(r->last_error, sizeof r->last_error, "%s: %s", r->path,
+                 fl_strerror(rc));
+        if (!r->failing) {
+            r->failing = 1;
+            r->failures++;
+            fprintf(stderr, "flowlake: cannot record rejected lines in %s: "
+                    "%s; they are counted as lost until it works again\n",
+                    r->path, fl_strerror(rc));
+        }
+    } else {
+        r->written++;
+        if (r->failing) {
+            r->failing = 0;
+            fprintf(stderr, "flowlake: rejected lines are recorded in %s "
+                    "again (%llu lost so far)\n", r->path,
+                    (unsigned long long)r->lost);
+        }
+    }
     pthread_mutex_unlock(&r->mu);
     fl_free(buf);
     return rc;
@@ -161,10 +223,24 @@ fl_rejects_count(struct fl_rejects *r)
 }
 
 
+void
+fl_rejects_stats(struct fl_rejects *r, struct fl_rejects_stats *out)
+{
+    pthread_mutex_lock(&r->mu);
+    out->lines = r->count;
+    out->written = r->written;
+    out->lost = r->lost;
+    out->failures = r->failures;
+    out->failing = r->failing;
+    snprintf(out->last_error, sizeof out->last_error, "%s", r->last_error);
+    pthread_mutex_unlock(&r->mu);
+}
+
+
 int
 fl_rejects_close(struct fl_rejects *r)
 {
-    int rc = r->err;
+    int rc = r->lost > 0 ? r->last_rc : FL_OK;
     if (r->fd >= 0) {
         if (fsync(r->fd) < 0 && rc == 0)
             rc = -errno;

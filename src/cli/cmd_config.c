@@ -2,6 +2,11 @@
  *
  * cmd_config.c -- `flowlake config check FILE` and `flowlake config
  * defaults`: validate a configuration file, print every key at its default.
+ *
+ * fl_cmd_config_check() is every check `serve` makes of its configuration
+ * before it starts, and `serve` calls it too: what `config check` says ok
+ * is what `serve` starts with, and what it refuses `serve` refuses with
+ * the same messages.
  */
 #include "../core/fl_config.h"
 
@@ -11,8 +16,10 @@
 #include "../alarm/alarm.h"
 #include "../config/config.h"
 #include "../core/fl_error.h"
+#include "../query/query.h"
 #include "../server/metrics.h"
 #include "../stream/plan.h"
+#include "../wal/wal.h"
 #include "commands.h"
 
 static const char usage_text[] =
@@ -23,8 +30,15 @@ static const char usage_text[] =
 "The configuration is an INI file: [section] headers, key = value lines,\n"
 "comments starting with ; or #. Sizes take B, KiB, MiB, GiB (or KB, MB, GB);\n"
 "durations take s, m, h, d. Every key is described in docs/config.md.\n"
-"`check` also compiles the metrics (metrics.file, docs/metrics.md) and checks\n"
-"every [alarm.NAME] section against them (docs/alarms.md).\n"
+"`check` makes every check `serve` makes at start: values and ranges; files\n"
+"named (server.tls_cert, server.tls_key, metrics.file) are readable regular\n"
+"files; folders (archive.dir, wal.dir) are writable or can be created;\n"
+"watch.dir, if it exists, is a readable folder; tls_cert and tls_key come\n"
+"together; query.memory_limit is accepted by DuckDB; the metrics compile\n"
+"(docs/metrics.md) and every [alarm.NAME] section fits them (docs/alarms.md).\n"
+"Every problem is listed, with FILE:LINE when the value came from FILE.\n"
+"FILE must be a regular file of at most 1 MiB; a FIFO or a device is\n"
+"refused at once.\n"
 "\n"
 "Exit status: 0 valid, 1 problems found (or unreadable), 2 usage.\n";
 
@@ -33,7 +47,8 @@ static const char usage_text[] =
  * well formed and names a metric that exists with exactly its
  * dimensions: what `serve` would refuse to start with. */
 static int
-check_metrics_and_alarms(const struct fl_config *cfg)
+check_metrics_and_alarms(const struct fl_config *cfg,
+                         struct fl_config_errors *errs)
 {
     struct fl_metric_plans plans = { 0 };
     struct fl_alarm_def *defs = NULL;
@@ -54,11 +69,61 @@ check_metrics_and_alarms(const struct fl_config *cfg)
                          cfg->alarm_sections[k].file,
                          cfg->alarm_sections[k].line, why);
     }
-    if (rc < 0)
-        fprintf(stderr, "%s\n", err[0] ? err : fl_strerror(rc));
+    if (rc < 0 && fl_config_errors_add(errs, cfg, NULL, "%s",
+                                       err[0] ? err : fl_strerror(rc)) < 0)
+        rc = FL_ENOMEM;
     fl_alarm_defs_free(defs, n);
     fl_plan_free(&plans);
     return rc;
+}
+
+
+int
+fl_cmd_config_check(const struct fl_config *cfg,
+                    struct fl_config_errors *errs)
+{
+    size_t before = errs->n;
+    char err[1024];
+    int rc;
+
+    /* Files, folders, keys that go together. */
+    if ((rc = fl_config_check(cfg, errs)) == FL_ENOMEM)
+        return rc;
+
+    /* A write-ahead-log record (at most half a segment) must hold a line
+     * with its header, format and source description (server.c). */
+    uint64_t max_record = cfg->wal_segment_size / 2;
+    if (max_record > FL_WAL_DEFAULT_MAX_RECORD)
+        max_record = FL_WAL_DEFAULT_MAX_RECORD;
+    if (max_record < cfg->max_line + 16384
+        && fl_config_errors_add(errs, cfg, "wal.segment_size",
+               "wal.segment_size %llu is too small for server.max_line "
+               "%llu: a write-ahead-log record (at most half a segment) "
+               "must hold a line; raise wal.segment_size to at least %llu",
+               (unsigned long long)cfg->wal_segment_size,
+               (unsigned long long)cfg->max_line,
+               (unsigned long long)(2 * (cfg->max_line + 16384))) < 0)
+        return FL_ENOMEM;
+
+    /* As DuckDB will take it when the first query runs. */
+    rc = fl_query_check_memory_limit(cfg->query_memory_limit, err,
+                                     sizeof err);
+    if (rc == FL_ENOMEM)
+        return rc;
+    if (rc < 0 && fl_config_errors_add(errs, cfg, "query.memory_limit", "%s",
+                                       err) < 0)
+        return FL_ENOMEM;
+
+    /* The metrics file is read only once it is known to be a regular file
+     * (a FIFO would block the read); its problem is already listed. */
+    if (cfg->metrics_file[0] == '\0'
+        || fl_config_check_file(cfg->metrics_file, 0, err, sizeof err) == 0) {
+        if (check_metrics_and_alarms(cfg, errs) == FL_ENOMEM)
+            return FL_ENOMEM;
+    }
+    int found = errs->n > before;
+    fl_config_errors_sort(errs);
+    return found ? FL_ECONFIG : FL_OK;
 }
 
 
@@ -73,12 +138,17 @@ check(const char *path)
         return 1;
     }
     rc = fl_config_load(&cfg, path, &errs);
+    /* Values the file got wrong keep their defaults: the checks below
+     * still run, so that one pass lists every problem. */
+    if (rc == 0 || rc == FL_ECONFIG) {
+        int crc = fl_cmd_config_check(&cfg, &errs);
+        if (crc == FL_ENOMEM || rc == 0)
+            rc = crc;
+    }
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "%s\n", errs.msg[i]);
     if (rc < 0 && errs.n == 0)
         fprintf(stderr, "flowlake config: %s: %s\n", path, fl_strerror(rc));
-    if (rc == 0)
-        rc = check_metrics_and_alarms(&cfg);
     if (rc == 0)
         printf("%s: ok\n", path);
     fl_config_errors_free(&errs);
@@ -90,8 +160,8 @@ check(const char *path)
 int
 fl_cmd_config(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0
-                      || strcmp(argv[1], "-h") == 0)) {
+    if (argc >= 2 && (strcmp(argv[argc - 1], "--help") == 0
+                      || strcmp(argv[argc - 1], "-h") == 0)) {
         fputs(usage_text, stdout);
         return 0;
     }

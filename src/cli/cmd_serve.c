@@ -121,18 +121,19 @@ fl_cmd_serve(int argc, char **argv)
             return 0;
         }
     }
+    /* A file with bad values is reported with the checks below, in one
+     * list; one that cannot be read at all stops here. */
+    int file_bad = 0;
     if (config_path != NULL) {
         int rc = fl_config_load(&cfg, config_path, &errs);
-        for (size_t i = 0; i < errs.n; i++)
-            fprintf(stderr, "%s\n", errs.msg[i]);
-        fl_config_errors_free(&errs);
-        if (rc < 0) {
-            if (rc != FL_ECONFIG)
-                fprintf(stderr, "flowlake serve: %s: %s\n", config_path,
-                        fl_strerror(rc));
+        if (rc < 0 && rc != FL_ECONFIG) {
+            fprintf(stderr, "flowlake serve: %s: %s\n", config_path,
+                    fl_strerror(rc));
+            fl_config_errors_free(&errs);
             fl_config_free(&cfg);
             return 1;
         }
+        file_bad = rc == FL_ECONFIG;
     }
     optind = 1;
     opterr = 1;
@@ -167,11 +168,13 @@ fl_cmd_serve(int argc, char **argv)
         }
         default:
             fputs(usage_text, stderr);
+            fl_config_errors_free(&errs);
             fl_config_free(&cfg);
             return 2;
         }
         if (rc < 0) {
             fprintf(stderr, "flowlake serve: %s\n", err);
+            fl_config_errors_free(&errs);
             fl_config_free(&cfg);
             return 2;
         }
@@ -179,8 +182,24 @@ fl_cmd_serve(int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "flowlake serve: unexpected argument '%s'\n\n%s",
                 argv[optind], usage_text);
+        fl_config_errors_free(&errs);
         fl_config_free(&cfg);
         return 2;
+    }
+    /* The checks of `config check`, on the file and flags together: a
+     * problem is refused now, with every other one, not at the first
+     * request or query that meets it. */
+    int crc = fl_cmd_config_check(&cfg, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.msg[i]);
+    fl_config_errors_free(&errs);
+    if (crc == 0 && file_bad)
+        crc = FL_ECONFIG;
+    if (crc < 0) {
+        fprintf(stderr, "flowlake serve: %s\n", crc == FL_ENOMEM
+                ? "out of memory" : "the configuration has problems (above)");
+        fl_config_free(&cfg);
+        return 1;
     }
 
     sigset_t sigs;

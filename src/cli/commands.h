@@ -14,4 +14,16 @@ int fl_cmd_config(int argc, char **argv);
 int fl_cmd_serve(int argc, char **argv);
 int fl_cmd_wal_check(int argc, char **argv);
 
+struct fl_config;
+struct fl_config_errors;
+
+/* Every check `serve` makes of a loaded configuration before it starts
+ * (cmd_config.c): fl_config_check(), the write-ahead-log record size
+ * against server.max_line, query.memory_limit as DuckDB takes it, the
+ * metrics and the alarms. Adds every problem to errs and leaves errs
+ * sorted by file and line (fl_config_errors_sort). Returns 0,
+ * FL_ECONFIG or FL_ENOMEM. */
+int fl_cmd_config_check(const struct fl_config *cfg,
+                        struct fl_config_errors *errs);
+
 #endif /* FL_COMMANDS_H */

@@ -7,14 +7,26 @@
  * number (Debian builds it without INI_HANDLER_LINENO), so we feed it
  * through ini_parse_stream() with our own line reader that counts lines:
  * when the handler runs, the counter is the line of the key.
+ *
+ * Loading only looks at the text. fl_config_check() then looks at what
+ * the values name -- files, folders -- and at keys that go together, with
+ * the line each key came from (cfg->origin), so that `config check` and
+ * `serve` list every problem at once, each with its FILE:LINE. Neither
+ * ever blocks on what a path names: special files are refused after a
+ * stat(), before anything is opened, and what is opened is opened with
+ * O_NONBLOCK.
  */
 #include "../core/fl_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
@@ -27,7 +39,13 @@ enum kind {
     K_DURATION,    /* seconds with an optional unit */
     K_COUNT,       /* plain integer */
     K_BOOL,        /* true/false, yes/no, on/off, 1/0 (stored as 1/0) */
-    K_CHOICE       /* one of the words in `choices` */
+    K_CHOICE,      /* one of the words in `choices` */
+    K_FILE,        /* a readable regular file, "" = none; max = size cap
+                    * in bytes (0 = any) */
+    K_DIR,         /* a folder written to: exists writable or can be
+                    * created; min = 1: "" is not allowed */
+    K_INDIR        /* a folder read, "" = none: if it exists, a readable
+                    * folder (it may appear later) */
 };
 
 struct key {
@@ -51,9 +69,9 @@ static const struct key keys[] = {
       "address and port the HTTP server listens on", NULL },
     { "server", "threads", K_COUNT, OFF(threads), 1, 256, "4",
       "HTTP worker threads", NULL },
-    { "server", "tls_cert", K_STRING, OFF(tls_cert), 0, 0, "",
+    { "server", "tls_cert", K_FILE, OFF(tls_cert), 0, 1 * MiB, "",
       "PEM certificate; with tls_key, serve HTTPS (Firehose requires it)", NULL },
-    { "server", "tls_key", K_STRING, OFF(tls_key), 0, 0, "",
+    { "server", "tls_key", K_FILE, OFF(tls_key), 0, 1 * MiB, "",
       "PEM private key for tls_cert", NULL },
     { "server", "max_body", K_SIZE, OFF(max_body), 1 * KiB, 1 * GiB, "64MiB",
       "largest request body accepted (Firehose sends at most 64 MiB); larger is 413", NULL },
@@ -64,20 +82,20 @@ static const struct key keys[] = {
       "longest flow-log line; longer lines are rejected", NULL },
     { "firehose", "access_key", K_STRING, OFF(access_key), 0, 0, "",
       "X-Amz-Firehose-Access-Key required on POST /firehose; empty = not checked", NULL },
-    { "archive", "dir", K_STRING, OFF(archive_dir), 0, 0, "./flowlake-data",
+    { "archive", "dir", K_DIR, OFF(archive_dir), 1, 0, "./flowlake-data",
       "archive folder (Parquet files, errors, bookkeeping)", NULL },
     { "archive", "buffer_interval", K_DURATION, OFF(buffer_interval), 1,
       86400, "900s",
       "publish buffered records at least this often (Firehose: 60-900 s)", NULL },
     { "archive", "buffer_size", K_SIZE, OFF(buffer_size), 1 * KiB, 16 * GiB,
       "128MiB", "publish when this much flow-log text is buffered", NULL },
-    { "wal", "dir", K_STRING, OFF(wal_dir), 0, 0, "",
+    { "wal", "dir", K_DIR, OFF(wal_dir), 0, 0, "",
       "write-ahead log folder; empty = ARCHIVE/_flowlake/wal", NULL },
     { "wal", "max_size", K_SIZE, OFF(wal_max_size), 1 * MiB, 1024 * GiB,
       "4GiB", "write-ahead log ceiling on disk; when full, ingestion answers 503", NULL },
     { "wal", "segment_size", K_SIZE, OFF(wal_segment_size), 64 * KiB, 4 * GiB,
       "64MiB", "size at which a write-ahead log segment is rolled", NULL },
-    { "watch", "dir", K_STRING, OFF(watch_dir), 0, 0, "",
+    { "watch", "dir", K_INDIR, OFF(watch_dir), 0, 0, "",
       "folder watched for new .log/.log.gz files; empty = none", NULL },
     { "watch", "interval", K_DURATION, OFF(watch_interval), 1, 86400, "5s",
       "how often the watched folder is scanned", NULL },
@@ -93,7 +111,7 @@ static const struct key keys[] = {
     { "query", "max_result_bytes", K_SIZE, OFF(query_max_result_bytes),
       1 * KiB, 4 * GiB, "64MiB",
       "largest result of a query over HTTP; a larger one fails (add a LIMIT)", NULL },
-    { "metrics", "file", K_STRING, OFF(metrics_file), 0, 0, "",
+    { "metrics", "file", K_FILE, OFF(metrics_file), 0, 16 * MiB, "",
       "metrics file: CREATE METRIC statements (docs/metrics.md); empty = built-in metrics only", NULL },
     { "metrics", "defaults", K_BOOL, OFF(metrics_defaults), 0, 1, "true",
       "run the built-in metrics rejected_tcp_packets, rejected_packets_by_protocol and records_in", NULL },
@@ -119,6 +137,15 @@ static const struct key keys[] = {
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
+
+
+/* Whether a key's value is kept as text (a char * field). */
+static int
+is_text(enum kind k)
+{
+    return k == K_STRING || k == K_ADDR || k == K_CHOICE || k == K_FILE
+        || k == K_DIR || k == K_INDIR;
+}
 
 
 static char **
@@ -225,6 +252,20 @@ check_addr(const char *s)
 }
 
 
+/* What a stat() mode is, for messages: "is %s, not a regular file". */
+static const char *
+file_type(mode_t m)
+{
+    if (S_ISDIR(m))  return "a folder";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISCHR(m))  return "a character device";
+    if (S_ISBLK(m))  return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISREG(m))  return "a regular file";
+    return "a special file";
+}
+
+
 static const char *
 kind_hint(enum kind k)
 {
@@ -234,6 +275,9 @@ kind_hint(enum kind k)
     case K_DURATION: return "a duration such as 30s, 15m or 1h";
     case K_COUNT:    return "a whole number";
     case K_BOOL:     return "true or false";
+    case K_FILE:     return "a readable regular file";
+    case K_DIR:
+    case K_INDIR:    return "a folder";
     case K_CHOICE:
     case K_STRING:   break;
     }
@@ -325,6 +369,9 @@ apply(struct fl_config *cfg, const struct key *k, const char *value,
 
     switch (k->kind) {
     case K_STRING:
+    case K_FILE:
+    case K_DIR:
+    case K_INDIR:
     case K_ADDR: {
         if (k->kind == K_ADDR && check_addr(value) < 0) {
             rc = FL_ECONFIG;
@@ -398,6 +445,9 @@ fl_config_init(struct fl_config *cfg)
 {
     char err[256];
     memset(cfg, 0, sizeof *cfg);
+    cfg->origin = fl_calloc(N_KEYS, sizeof *cfg->origin);
+    if (cfg->origin == NULL)
+        return FL_ENOMEM;
     for (size_t i = 0; i < N_KEYS; i++) {
         int rc = apply(cfg, &keys[i], keys[i].def, err, sizeof err);
         if (rc < 0) {
@@ -413,12 +463,15 @@ void
 fl_config_free(struct fl_config *cfg)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
-        if (keys[i].kind == K_STRING || keys[i].kind == K_ADDR
-            || keys[i].kind == K_CHOICE) {
+        if (is_text(keys[i].kind)) {
             fl_free(*str_field(cfg, &keys[i]));
             *str_field(cfg, &keys[i]) = NULL;
         }
+        if (cfg->origin != NULL)
+            fl_free(cfg->origin[i]);
     }
+    fl_free(cfg->origin);
+    cfg->origin = NULL;
     for (size_t i = 0; i < cfg->n_alarm_sections; i++)
         free_section(&cfg->alarm_sections[i]);
     fl_free(cfg->alarm_sections);
@@ -444,7 +497,13 @@ fl_config_set(struct fl_config *cfg, const char *key, const char *value,
         snprintf(err, errlen, "unknown key '%s'", key);
         return FL_ECONFIG;
     }
-    return apply(cfg, k, value, err, errlen);
+    int rc = apply(cfg, k, value, err, errlen);
+    if (rc == 0 && cfg->origin != NULL) {
+        /* No longer the file's value: no line to point at. */
+        fl_free(cfg->origin[k - keys]);
+        cfg->origin[k - keys] = NULL;
+    }
+    return rc;
 }
 
 
@@ -456,8 +515,25 @@ struct load {
     const char              *path;
     FILE                    *f;
     int                      line;
+    uint64_t                 bytes;    /* read so far */
+    int                      too_big;  /* passed FL_CONFIG_FILE_MAX */
     int                      oom;
 };
+
+
+/* Appends a copy of msg to errs. Returns 0 or FL_ENOMEM. */
+static int
+errors_push(struct fl_config_errors *errs, const char *msg)
+{
+    char **p = fl_realloc(errs->msg, (errs->n + 1) * sizeof *p);
+    if (p == NULL)
+        return FL_ENOMEM;
+    errs->msg = p;
+    if ((errs->msg[errs->n] = fl_strdup(msg)) == NULL)
+        return FL_ENOMEM;
+    errs->n++;
+    return FL_OK;
+}
 
 
 static void
@@ -465,17 +541,8 @@ add_error(struct load *ld, int line, const char *msg)
 {
     char buf[600];
     snprintf(buf, sizeof buf, "%s:%d: %s", ld->path, line, msg);
-    char **p = fl_realloc(ld->errs->msg, (ld->errs->n + 1) * sizeof *p);
-    char *copy = fl_strdup(buf);
-    if (p == NULL || copy == NULL) {
-        if (p != NULL)
-            ld->errs->msg = p;
-        fl_free(copy);
+    if (errors_push(ld->errs, buf) < 0)
         ld->oom = 1;
-        return;
-    }
-    ld->errs->msg = p;
-    ld->errs->msg[ld->errs->n++] = copy;
 }
 
 
@@ -483,9 +550,18 @@ static char *
 read_line(char *str, int num, void *stream)
 {
     struct load *ld = stream;
+    if (ld->too_big)
+        return NULL;
     char *r = fgets(str, num, ld->f);
-    if (r != NULL)
+    if (r != NULL) {
         ld->line++;
+        /* The size was checked at open; this holds if the file grows. */
+        ld->bytes += strlen(r);
+        if (ld->bytes > FL_CONFIG_FILE_MAX) {
+            ld->too_big = 1;
+            return NULL;
+        }
+    }
     return r;
 }
 
@@ -575,8 +651,17 @@ on_key(void *user, const char *section, const char *name, const char *value)
         add_error(ld, ld->line, err);
         return 1;          /* keep going: report every problem at once */
     }
-    if (apply(ld->cfg, k, value, err, sizeof err) < 0)
+    if (apply(ld->cfg, k, value, err, sizeof err) < 0) {
         add_error(ld, ld->line, err);
+    } else if (ld->cfg->origin != NULL) {
+        char where[600];
+        snprintf(where, sizeof where, "%s:%d", ld->path, ld->line);
+        char *copy = fl_strdup(where);
+        if (copy == NULL)
+            ld->oom = 1;
+        fl_free(ld->cfg->origin[k - keys]);
+        ld->cfg->origin[k - keys] = copy;
+    }
     return 1;
 }
 
@@ -587,13 +672,50 @@ fl_config_load(struct fl_config *cfg, const char *path,
 {
     struct load ld = { .cfg = cfg, .errs = errs, .path = path };
     size_t before = errs->n;
+    char why[600];
+    int fd = -1, rc;
 
-    ld.f = fopen(path, "r");
-    if (ld.f == NULL)
+    /* What the path names is looked at before it is opened: a FIFO would
+     * block the open, a device such as /dev/zero would never end. */
+    struct stat st;
+    if (stat(path, &st) < 0)
         return -errno;
-    int rc = ini_parse_stream(read_line, &ld, on_key, &ld);
+    if (S_ISREG(st.st_mode)) {
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+        if (fstat(fd, &st) < 0) {
+            rc = -errno;
+            close(fd);
+            return rc;
+        }
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)FL_CONFIG_FILE_MAX) {
+        if (!S_ISREG(st.st_mode))
+            snprintf(why, sizeof why, "%s: is %s, not a regular file", path,
+                     file_type(st.st_mode));
+        else
+            snprintf(why, sizeof why, "%s: is larger than %llu bytes; not a "
+                     "configuration file", path,
+                     (unsigned long long)FL_CONFIG_FILE_MAX);
+        if (fd >= 0)
+            close(fd);
+        return errors_push(errs, why) < 0 ? FL_ENOMEM : FL_ECONFIG;
+    }
+    if ((ld.f = fdopen(fd, "r")) == NULL) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    rc = ini_parse_stream(read_line, &ld, on_key, &ld);
     fclose(ld.f);
-    if (rc > 0) {
+    if (ld.too_big) {
+        snprintf(why, sizeof why, "%s: is larger than %llu bytes; not a "
+                 "configuration file", path,
+                 (unsigned long long)FL_CONFIG_FILE_MAX);
+        if (errors_push(errs, why) < 0)
+            ld.oom = 1;
+    } else if (rc > 0) {
         /* A line inih itself could not parse (e.g. "[section" or a line
          * without '='); its handler was never called for it. */
         add_error(&ld, rc, "syntax error (expected [section], key = value, "
@@ -647,6 +769,9 @@ fl_config_write(const struct fl_config *cfg_in, FILE *out)
         fprintf(out, "# %s\n%s = ", k->doc, k->name);
         switch (k->kind) {
         case K_STRING:
+        case K_FILE:
+        case K_DIR:
+        case K_INDIR:
         case K_ADDR:
             fprintf(out, "%s", *str_field(cfg, k) ? *str_field(cfg, k) : "");
             break;
@@ -679,4 +804,274 @@ fl_config_key(size_t i, const char **section, const char **name)
     *section = keys[i].section;
     *name = keys[i].name;
     return 1;
+}
+
+
+/* ---- checks of what the values name ------------------------------------ */
+
+int
+fl_config_errors_add(struct fl_config_errors *errs,
+                     const struct fl_config *cfg, const char *key,
+                     const char *fmt, ...)
+{
+    char msg[700], line[1024];
+    const char *where = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; key != NULL && cfg->origin != NULL && i < N_KEYS;
+         i++) {
+        size_t n = strlen(keys[i].section);
+        if (strncmp(key, keys[i].section, n) == 0 && key[n] == '.'
+            && strcmp(key + n + 1, keys[i].name) == 0)
+            where = cfg->origin[i];
+    }
+    /* A message that starts with the key's name already says it. */
+    const char *sep = ": ";
+    if (key != NULL && strncmp(msg, key, strlen(key)) == 0)
+        key = "", sep = "";
+    if (key == NULL)
+        snprintf(line, sizeof line, "%s", msg);
+    else if (where != NULL)
+        snprintf(line, sizeof line, "%s: %s%s%s", where, key, sep, msg);
+    else
+        snprintf(line, sizeof line, "%s%s%s", key, sep, msg);
+    return errors_push(errs, line);
+}
+
+
+int
+fl_config_check_file(const char *path, uint64_t max, char *err,
+                     size_t errlen)
+{
+    struct stat st;
+    int fd, rc = FL_OK;
+
+    /* stat() first: opening a device can have effects of its own, and
+     * opening a FIFO for reading waits for a writer. */
+    if (stat(path, &st) < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path,
+                 fl_strerror(-errno));
+        return FL_ECONFIG;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is %s, not a regular file", path,
+                 file_type(st.st_mode));
+        return FL_ECONFIG;
+    }
+    /* Readable by this process (its permissions, not just the mode bits);
+     * O_NONBLOCK in case it was swapped for a FIFO meanwhile. */
+    if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path,
+                 fl_strerror(-errno));
+        return FL_ECONFIG;
+    }
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path,
+                 fl_strerror(-errno));
+        rc = FL_ECONFIG;
+    } else if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is %s, not a regular file", path,
+                 file_type(st.st_mode));
+        rc = FL_ECONFIG;
+    } else if (max > 0 && (uint64_t)st.st_size > max) {
+        snprintf(err, errlen, "%s is larger than %llu bytes", path,
+                 (unsigned long long)max);
+        rc = FL_ECONFIG;
+    }
+    close(fd);
+    return rc;
+}
+
+
+/* A folder the server writes to: a writable folder, or a path whose
+ * nearest existing parent is a writable folder (it is created at start). */
+static int
+check_dir_writable(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    char *parent = NULL;
+    int rc = FL_OK;
+
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "%s is %s, not a folder", path,
+                     file_type(st.st_mode));
+            return FL_ECONFIG;
+        }
+        if (access(path, W_OK | X_OK) < 0) {
+            snprintf(err, errlen, "%s is not writable: %s", path,
+                     fl_strerror(-errno));
+            return FL_ECONFIG;
+        }
+        return FL_OK;
+    }
+    if (errno != ENOENT) {
+        snprintf(err, errlen, "cannot use %s: %s", path, fl_strerror(-errno));
+        return FL_ECONFIG;
+    }
+    if ((parent = fl_strdup(path)) == NULL)
+        return FL_ENOMEM;
+    for (;;) {
+        /* Up one level: cut trailing slashes, then the last name. */
+        size_t n = strlen(parent);
+        while (n > 1 && parent[n - 1] == '/')
+            parent[--n] = '\0';
+        char *slash = strrchr(parent, '/');
+        if (slash == NULL) {
+            parent[0] = '.';        /* path has a name: room for "." */
+            parent[1] = '\0';
+        }
+        else if (slash == parent)
+            parent[1] = '\0';
+        else
+            *slash = '\0';
+        if (stat(parent, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                snprintf(err, errlen, "cannot create %s: %s is %s, not a "
+                         "folder", path, parent, file_type(st.st_mode));
+                rc = FL_ECONFIG;
+            } else if (access(parent, W_OK | X_OK) < 0) {
+                snprintf(err, errlen, "cannot create %s: %s is not writable: "
+                         "%s", path, parent, fl_strerror(-errno));
+                rc = FL_ECONFIG;
+            }
+            break;
+        }
+        if (errno != ENOENT || strcmp(parent, "/") == 0
+            || strcmp(parent, ".") == 0) {
+            snprintf(err, errlen, "cannot create %s: %s: %s", path, parent,
+                     fl_strerror(-errno));
+            rc = FL_ECONFIG;
+            break;
+        }
+    }
+    fl_free(parent);
+    return rc;
+}
+
+
+/* A folder the server only reads (watch.dir): if it exists, a folder this
+ * process can list. A missing one is fine: it is waited for. */
+static int
+check_dir_readable(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        if (errno == ENOENT)
+            return FL_OK;
+        snprintf(err, errlen, "cannot use %s: %s", path, fl_strerror(-errno));
+        return FL_ECONFIG;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is %s, not a folder", path,
+                 file_type(st.st_mode));
+        return FL_ECONFIG;
+    }
+    if (access(path, R_OK | X_OK) < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, fl_strerror(-errno));
+        return FL_ECONFIG;
+    }
+    return FL_OK;
+}
+
+
+int
+fl_config_check(const struct fl_config *cfg_in, struct fl_config_errors *errs)
+{
+    struct fl_config *cfg = (struct fl_config *)(uintptr_t)cfg_in;
+    size_t before = errs->n;
+    char err[600], key[128];
+
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const struct key *k = &keys[i];
+        const char *v;
+        int rc = FL_OK;
+        if (k->kind != K_FILE && k->kind != K_DIR && k->kind != K_INDIR)
+            continue;
+        v = *str_field(cfg, k);
+        snprintf(key, sizeof key, "%s.%s", k->section, k->name);
+        if (v[0] == '\0') {
+            if (k->kind == K_DIR && k->min > 0) {
+                snprintf(err, sizeof err, "must name a folder");
+                rc = FL_ECONFIG;
+            }
+        } else if (k->kind == K_FILE) {
+            rc = fl_config_check_file(v, k->max, err, sizeof err);
+        } else if (k->kind == K_DIR) {
+            rc = check_dir_writable(v, err, sizeof err);
+        } else {
+            rc = check_dir_readable(v, err, sizeof err);
+        }
+        if (rc == FL_ENOMEM)
+            return FL_ENOMEM;
+        if (rc < 0 && fl_config_errors_add(errs, cfg, key, "%s", err) < 0)
+            return FL_ENOMEM;
+    }
+
+    /* Keys that go together. */
+    if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0')) {
+        int cert = cfg->tls_cert[0] != '\0';
+        if (fl_config_errors_add(errs, cfg,
+                cert ? "server.tls_cert" : "server.tls_key",
+                "%s and %s go together: set both, or neither (%s is not "
+                "set)", cert ? "server.tls_cert" : "server.tls_key",
+                cert ? "server.tls_key" : "server.tls_cert",
+                cert ? "server.tls_key" : "server.tls_cert") < 0)
+            return FL_ENOMEM;
+    }
+    return errs->n > before ? FL_ECONFIG : FL_OK;
+}
+
+
+/* Where "FILE:LINE: ..." points: the length of FILE and LINE, or 0 when
+ * msg has no such prefix. FILE may hold ':' itself: the first ":DIGITS:"
+ * ends it. */
+static size_t
+error_position(const char *msg, long *line)
+{
+    for (const char *p = strchr(msg, ':'); p != NULL; p = strchr(p + 1, ':')) {
+        const char *d = p + 1;
+        long v = 0;
+        while (*d >= '0' && *d <= '9' && v < 100000000)
+            v = v * 10 + (*d++ - '0');
+        if (d > p + 1 && *d == ':') {
+            *line = v;
+            return (size_t)(p - msg);
+        }
+    }
+    return 0;
+}
+
+
+/* 1 when a sorts after b. */
+static int
+error_after(const char *a, const char *b)
+{
+    long la = 0, lb = 0;
+    size_t na = error_position(a, &la), nb = error_position(b, &lb);
+    if (na == 0 || nb == 0)
+        return na == 0 && nb != 0;
+    int c = strncmp(a, b, na < nb ? na : nb);
+    if (c == 0 && na != nb)
+        c = na < nb ? -1 : 1;
+    return c > 0 || (c == 0 && la > lb);
+}
+
+
+void
+fl_config_errors_sort(struct fl_config_errors *errs)
+{
+    /* Insertion sort: stable, and the lists are short. */
+    for (size_t i = 1; i < errs->n; i++) {
+        char *m = errs->msg[i];
+        size_t j = i;
+        while (j > 0 && error_after(errs->msg[j - 1], m)) {
+            errs->msg[j] = errs->msg[j - 1];
+            j--;
+        }
+        errs->msg[j] = m;
+    }
 }

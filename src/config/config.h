@@ -66,6 +66,10 @@ struct fl_config {
     uint64_t metrics_max_future;/* metrics.max_future, seconds, 0 = no cap */
     struct fl_config_section *alarm_sections;   /* [alarm.NAME], file order */
     size_t   n_alarm_sections;
+    /* Where each key of the table was last set from a file, "FILE:LINE"
+     * (owned), NULL for a default or a flag: fl_config_check() names the
+     * line of a value it refuses. Indexed like the key table. */
+    char   **origin;
 };
 
 /* The keys of one [alarm.NAME] section, as written, in file order. */
@@ -78,6 +82,13 @@ struct fl_config_section {
     char  **values;
     int    *lines;             /* line of each key */
 };
+
+/* -Wformat=2 wants printf-like functions marked; GNU C, harmless elsewhere. */
+#if defined(__GNUC__)
+#define FL_CONFIG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define FL_CONFIG_PRINTF(a, b)
+#endif
 
 /* Error list filled by the loaders: each entry "FILE:LINE: message". */
 struct fl_config_errors {
@@ -92,7 +103,9 @@ void fl_config_free(struct fl_config *cfg);
 /* Loads an INI file over the current values. Every problem (syntax,
  * unknown section or key, bad value) is added to errs with its line;
  * returns 0 when there was none, FL_ECONFIG when there was, -errno when
- * the file cannot be read. */
+ * the file cannot be opened. A path that is not a regular file (a FIFO,
+ * a device, a folder) or is larger than FL_CONFIG_FILE_MAX is refused at
+ * once with FL_ECONFIG and the reason in errs -- never waited on. */
 int  fl_config_load(struct fl_config *cfg, const char *path,
                     struct fl_config_errors *errs);
 
@@ -109,6 +122,46 @@ void fl_config_write(const struct fl_config *cfg, FILE *out);
 int  fl_config_key(size_t i, const char **section, const char **name);
 
 void fl_config_errors_free(struct fl_config_errors *errs);
+
+/* Adds "FILE:LINE: KEY: message" to errs, FILE:LINE being where key
+ * ("section.name") was set; "KEY: message" when it was not set from a
+ * file; just the message when key is NULL (it names its place itself).
+ * A message that starts with KEY is not given it twice. The message is
+ * printf-formatted. Returns 0 or FL_ENOMEM. */
+int  fl_config_errors_add(struct fl_config_errors *errs,
+                          const struct fl_config *cfg, const char *key,
+                          const char *fmt, ...) FL_CONFIG_PRINTF(4, 5);
+
+/* Orders errs by file, then line ("FILE:LINE: ..."), keeping the order
+ * of entries on the same line; entries without a line go last, in their
+ * order. So a listing reads top to bottom whichever check found what. */
+void fl_config_errors_sort(struct fl_config_errors *errs);
+
+/* What loading cannot see: checks the file system and the keys that go
+ * together, as `serve` needs them at start, and adds every problem to
+ * errs with the line of the key it is about:
+ *   - files (tls_cert, tls_key, metrics.file, ...): a readable regular
+ *     file within the key's size cap -- opened with O_NONBLOCK and never
+ *     read, so a FIFO or a device is refused at once, not waited on;
+ *   - folders written to (archive.dir, wal.dir): a writable folder, or
+ *     one that can be created (its nearest existing parent is writable);
+ *   - folders read (watch.dir): a readable folder if it exists (serve
+ *     waits for it to appear);
+ *   - server.tls_cert and server.tls_key: both or neither.
+ * Returns 0, FL_ECONFIG when it added a problem, FL_ENOMEM. */
+int  fl_config_check(const struct fl_config *cfg,
+                     struct fl_config_errors *errs);
+
+/* Checks that path names a regular file this process can open for
+ * reading, of at most max bytes (0 = any), without blocking (O_NONBLOCK,
+ * fstat; nothing is read). Returns 0, or FL_ECONFIG with the reason,
+ * starting with the path, in err. */
+int  fl_config_check_file(const char *path, uint64_t max, char *err,
+                          size_t errlen);
+
+/* The largest configuration file read (1 MiB): anything bigger is a
+ * mistake, such as a log file named by accident. */
+#define FL_CONFIG_FILE_MAX (UINT64_C(1) << 20)
 
 /* Parsers shared with command-line flags. Return 0 or FL_ECONFIG. */
 int  fl_config_parse_size(const char *s, uint64_t *out);

@@ -160,4 +160,9 @@ int fl_query_run_untrusted(struct fl_query *q, const char *sql,
                            enum fl_output fmt, FILE *out, unsigned timeout_s,
                            char **out_err);
 
+/* Checks a query.memory_limit value by setting it in a scratch in-memory
+ * DuckDB, as fl_query_sandbox() will. Returns 0, FL_ECONFIG with DuckDB's
+ * reason in err, FL_EDB (err says so) or FL_ENOMEM. */
+int fl_query_check_memory_limit(const char *value, char *err, size_t errlen);
+
 #endif /* FL_QUERY_H */

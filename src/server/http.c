@@ -158,11 +158,26 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
     uint64_t running = fl_api_query_running(s);
     o += (size_t)snprintf(out + o, sizeof out - o,
         "\"queries\":{\"running\":%llu,\"max_concurrent\":%llu,"
-        "\"started\":%llu,\"refused\":%llu},\"metrics\":",
+        "\"started\":%llu,\"refused\":%llu},",
         (unsigned long long)running,
         (unsigned long long)s->cfg->query_max_concurrent,
         (unsigned long long)atomic_load(&s->queries_started),
         (unsigned long long)atomic_load(&s->queries_refused));
+    /* The errors folder: lines it could not record are counted, not
+     * hidden (rejects.c retries them as they come). */
+    struct fl_rejects_stats rs;
+    fl_rejects_stats(s->rejects, &rs);
+    char rerr[560] = "null";
+    if (rs.last_error[0] != '\0')
+        rerr[fl_json_escape(rerr, sizeof rerr, rs.last_error,
+                            strlen(rs.last_error))] = '\0';
+    if (o < sizeof out)
+        o += (size_t)snprintf(out + o, sizeof out - o,
+            "\"rejects\":{\"written\":%llu,\"lost\":%llu,\"failures\":%llu,"
+            "\"failing\":%s,\"last_error\":%s},\"metrics\":",
+            (unsigned long long)rs.written, (unsigned long long)rs.lost,
+            (unsigned long long)rs.failures, rs.failing ? "true" : "false",
+            rerr);
     if (o < sizeof out)
         o += fl_metrics_status_json(s, out + o, sizeof out - o);
     if (o + 3 < sizeof out)

@@ -100,6 +100,10 @@ rows_free(struct rows *r)
 static int
 rows_move(struct rows *dst, struct rows *src)
 {
+    /* Nothing new (src->v may be NULL: memcpy must not see it). This is
+     * the case of a save retried after a failure with no new finals. */
+    if (src->n == 0)
+        return FL_OK;
     if (dst->n == 0) {
         rows_free(dst);
         *dst = *src;
@@ -379,10 +383,21 @@ persist(struct fl_metrics *m)
     atomic_store(&m->persisted_seq, seq);
     fl_server_checkpoint(s);
 out:
+    /* Every failed save is counted; the log says when saving stops working
+     * and when it works again, not every persist_interval in between. */
     if (rc < 0) {
         atomic_fetch_add(&m->persist_failures, 1);
-        fprintf(stderr, "flowlake serve: saving metric state failed: %s "
-                "(kept in memory, retried)\n", err ? err : fl_strerror(rc));
+        if (!m->store_failing)
+            fprintf(stderr, "flowlake serve: saving metric state failed: %s "
+                    "(kept in memory, retried every %llu s)\n",
+                    err ? err : fl_strerror(rc),
+                    (unsigned long long)s->cfg->metrics_persist);
+        m->store_failing = 1;
+    } else if (m->store_failing) {
+        m->store_failing = 0;
+        fprintf(stderr, "flowlake serve: saving metric state works again "
+                "(%llu failed attempts so far)\n",
+                (unsigned long long)atomic_load(&m->persist_failures));
     }
     fl_free(err);
     fl_free(blob);

@@ -59,6 +59,7 @@ struct fl_metrics {
     _Atomic uint64_t    persisted_seq;
     _Atomic int64_t     oldest_queued_ms;   /* 0 = queue empty */
     _Atomic uint64_t    persist_failures;
+    int                 store_failing;/* stream thread: last save failed */
     int                 saved_once;   /* under mu */
 
     /* The queue. */

@@ -251,10 +251,12 @@ fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
                      ",\"late_records\":%" PRIu64 ",\"future_records\":%"
                      PRIu64 ",\"dropped_records\":%" PRIu64 ",\"open_groups\":%" PRIu64 ",\"memory_bytes\":%"
                      PRIu64 ",\"persisted_seq\":%" PRIu64 ",\"metric_files\":%zu,\"next_file\":%"
-                     PRIu64 ",\"persist_failures\":%" PRIu64 "}",
+                     PRIu64 ",\"persist_failures\":%" PRIu64
+                     ",\"store_failures\":%" PRIu64 "}",
                      n_metrics, st.records, st.late_records,
                      st.future_records, st.dropped_records, st.open_groups, st.memory_bytes,
                      atomic_load(&m->persisted_seq), m->n_live, m->next_no,
+                     atomic_load(&m->persist_failures),
                      atomic_load(&m->persist_failures));
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }

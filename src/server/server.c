@@ -105,11 +105,22 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
         snprintf(s->last_error, sizeof s->last_error, "publish failed: %s",
                  err ? err : fl_strerror(rc));
         pthread_mutex_unlock(&s->err_mu);
-        fprintf(stderr, "flowlake serve: publish failed: %s (retrying in %d s)\n",
-                err ? err : fl_strerror(rc), RETRY_SECONDS);
+        /* Logged when publishing stops working, not at every retry; the
+         * failures are counted in /api/status. */
+        if (!s->publish_failing)
+            fprintf(stderr, "flowlake serve: publish failed: %s (retrying "
+                    "every %d s)\n", err ? err : fl_strerror(rc),
+                    RETRY_SECONDS);
+        s->publish_failing = 1;
         fl_free(err);
         atomic_fetch_add(&s->publish_failures, 1);
         return rc;
+    }
+    if (s->publish_failing) {
+        s->publish_failing = 0;
+        fprintf(stderr, "flowlake serve: publishing works again (%llu failed "
+                "attempts so far)\n",
+                (unsigned long long)atomic_load(&s->publish_failures));
     }
     atomic_fetch_add(&s->files_published, st.files_written);
     atomic_fetch_add(&s->records_published, st.records_written);

@@ -85,6 +85,7 @@ struct fl_server {
     _Atomic uint64_t        files_published;
     _Atomic uint64_t        records_published;
     _Atomic uint64_t        publish_failures;
+    int                     publish_failing;  /* publisher thread only */
     _Atomic int64_t         last_publish;     /* epoch seconds, 0 = never */
     pthread_mutex_t         err_mu;
     char                    last_error[512];  /* last publish failure */

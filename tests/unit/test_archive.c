@@ -3,7 +3,8 @@
  * test_archive.c -- the archive's crash safety and bookkeeping: publish
  * moves staged files into hour partitions, recovery rolls a committed
  * journal forward exactly once and throws away runs that never committed,
- * the manifest remembers inputs across loads, rejects are valid JSON.
+ * the manifest remembers inputs across loads, rejects are valid JSON and
+ * recording them resumes after a failure.
  */
 #include "../../src/core/fl_config.h"
 
@@ -278,6 +279,62 @@ test_wal_mark(void)
 }
 
 
+/* A failed write is not sticky: with _errors unusable (a file where the
+ * folder should be, as a stand-in for a full disk or a wrong permission:
+ * tests run as root, for whom permissions do not fail), the line is
+ * counted as lost; once the cause is gone the next line is recorded, and
+ * close reports the loss. */
+static void
+test_rejects_recover(void)
+{
+    char dir[128], path[160];
+    struct fl_rejects *r = NULL;
+    struct fl_rejects_stats st;
+
+    setup();
+    snprintf(dir, sizeof dir, "%s/_errors", root);
+    snprintf(path, sizeof path, "%s/r.jsonl", dir);
+    int fd = open(dir, O_WRONLY | O_CREAT, 0644);       /* in the way */
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ_INT(fl_rejects_create(path, &r), 0);
+    CHECK(fl_rejects_add(r, "s", 1, "bad", "one", 3) < 0);
+    CHECK(fl_rejects_add(r, "s", 2, "bad", "two", 3) < 0);
+    fl_rejects_stats(r, &st);
+    CHECK_EQ_INT(st.lines, 2);
+    CHECK_EQ_INT(st.written, 0);
+    CHECK_EQ_INT(st.lost, 2);
+    CHECK_EQ_INT(st.failures, 1);
+    CHECK_EQ_INT(st.failing, 1);
+    char want[300];
+    snprintf(want, sizeof want, "%s: Not a directory", path);
+    CHECK_EQ_STR(st.last_error, want);
+
+    CHECK_EQ_INT(unlink(dir), 0);                        /* cause gone */
+    CHECK_EQ_INT(fl_rejects_add(r, "s", 3, "bad", "three", 5), 0);
+    CHECK_EQ_INT(fl_rejects_add(r, "s", 4, "bad", "four", 4), 0);
+    fl_rejects_stats(r, &st);
+    CHECK_EQ_INT(st.written, 2);
+    CHECK_EQ_INT(st.lost, 2);
+    CHECK_EQ_INT(st.failures, 1);
+    CHECK_EQ_INT(st.failing, 0);
+    CHECK_EQ_INT(fl_rejects_close(r), -ENOTDIR);         /* lines were lost */
+    fl_rejects_destroy(r);
+
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(fl_fs_read_file(path, 1 << 20, &text, &len), 0);
+    CHECK_EQ_STR(text,
+        "{\"source\":\"s\",\"line\":3,\"reason\":\"bad\",\"raw\":\"three\"}\n"
+        "{\"source\":\"s\",\"line\":4,\"reason\":\"bad\",\"raw\":\"four\"}\n");
+    fl_free(text);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_write_blocks),
     FL_TEST(test_wal_mark),
@@ -285,5 +342,6 @@ FL_TEST_MAIN(
     FL_TEST(test_recover_committed_journal),
     FL_TEST(test_recover_uncommitted),
     FL_TEST(test_manifest_ignores_torn_lines),
-    FL_TEST(test_json_escape)
+    FL_TEST(test_json_escape),
+    FL_TEST(test_rejects_recover)
 )

@@ -2,15 +2,21 @@
  *
  * test_config.c -- the configuration file: defaults, values and units,
  * every problem reported with its line, flags on top, every key
- * documented in docs/config.md, the [metrics] keys, and the [alarm.NAME]
- * sections collected as written.
+ * documented in docs/config.md, the [metrics] keys, the [alarm.NAME]
+ * sections collected as written, and the checks of what values name
+ * (files, folders, keys that go together, query.memory_limit as DuckDB
+ * takes it) that `config check` and `serve` share.
  */
 #include "../../src/core/fl_config.h"
 
+#include <sys/stat.h>
+
 #include "harness.h"
+#include "cli/commands.h"
 #include "config/config.h"
 #include "core/fl_error.h"
 #include "core/fl_mem.h"
+#include "query/query.h"
 
 static const char *
 write_tmp(const char *text)
@@ -536,6 +542,354 @@ test_alarm_sections_alloc_failures(void)
 }
 
 
+/* ---- checks of what the values name (fl_config_check) ----------------- */
+
+/* A scratch folder for the checks below: DIR/file (a small regular
+ * file), DIR/fifo, DIR/big (1 MiB + 1 byte). */
+static char check_dir[64];
+
+
+static void
+make_check_dir(void)
+{
+    char p[128];
+    strcpy(check_dir, "/tmp/fl-test-check-XXXXXX");
+    CHECK(mkdtemp(check_dir) != NULL);
+    snprintf(p, sizeof p, "%s/file", check_dir);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    fputs("-----BEGIN CERTIFICATE-----\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/fifo", check_dir);
+    CHECK_EQ_INT(mkfifo(p, 0600), 0);
+    snprintf(p, sizeof p, "%s/big", check_dir);
+    f = fopen(p, "w");
+    CHECK(f != NULL);
+    CHECK_EQ_INT(fseek(f, (long)(1 << 20), SEEK_SET), 0);
+    fputc('x', f);
+    fclose(f);
+}
+
+
+static void
+remove_check_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", check_dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+
+/* Writes text to DIR/NAME; returns the path (static buffer). */
+static const char *
+write_in_check_dir(const char *name, const char *text)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", check_dir, name);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+
+/* Loads text from a file and runs fl_config_check; returns its code and
+ * leaves the problems in e. */
+static int
+load_and_check(struct fl_config *c, struct fl_config_errors *e,
+               const char *text)
+{
+    const char *path = write_in_check_dir("c.ini", text);
+    CHECK_EQ_INT(fl_config_init(c), 0);
+    CHECK_EQ_INT(fl_config_load(c, path, e), 0);
+    return fl_config_check(c, e);
+}
+
+
+/* Files a key names: a readable regular file within its cap; a missing
+ * one, a folder, a device, a FIFO (never opened, so never waited on) and
+ * a file over the cap are refused, each with the line of its key. */
+static void
+test_check_files(void)
+{
+    struct fl_config c;
+    struct fl_config_errors e = { 0 };
+    char text[1024], want[6][300];
+
+    make_check_dir();
+    snprintf(text, sizeof text,
+             "[server]\n"
+             "tls_cert = %s/missing.pem\n"
+             "tls_key = %s\n"
+             "[metrics]\n"
+             "file = /dev/zero\n", check_dir, check_dir);
+    CHECK_EQ_INT(load_and_check(&c, &e, text), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 3);
+    snprintf(want[0], 300, "%s/c.ini:2: server.tls_cert: cannot read "
+             "%s/missing.pem: No such file or directory", check_dir,
+             check_dir);
+    snprintf(want[1], 300, "%s/c.ini:3: server.tls_key: %s is a folder, "
+             "not a regular file", check_dir, check_dir);
+    snprintf(want[2], 300, "%s/c.ini:5: metrics.file: /dev/zero is a "
+             "character device, not a regular file", check_dir);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_STR(e.msg[i], want[i]);
+    fl_config_errors_free(&e);
+    fl_config_free(&c);
+
+    snprintf(text, sizeof text,
+             "[server]\n"
+             "tls_cert = %s/big\n"
+             "tls_key = %s/file\n"
+             "[metrics]\n"
+             "file = %s/fifo\n", check_dir, check_dir, check_dir);
+    CHECK_EQ_INT(load_and_check(&c, &e, text), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 2);
+    snprintf(want[0], 300, "%s/c.ini:2: server.tls_cert: %s/big is larger "
+             "than 1048576 bytes", check_dir, check_dir);
+    snprintf(want[1], 300, "%s/c.ini:5: metrics.file: %s/fifo is a FIFO, "
+             "not a regular file", check_dir, check_dir);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_STR(e.msg[i], want[i]);
+    fl_config_errors_free(&e);
+
+    /* A flag replaces the file's value: no line to point at any more. */
+    char err[256];
+    CHECK_EQ_INT(fl_config_set(&c, "server.tls_cert", "/nope.pem", err,
+                               sizeof err), 0);
+    CHECK_EQ_INT(fl_config_set(&c, "metrics.file", "", err, sizeof err), 0);
+    CHECK_EQ_INT(fl_config_check(&c, &e), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 1);
+    CHECK_EQ_STR(e.msg[0], "server.tls_cert: cannot read /nope.pem: No such "
+                 "file or directory");
+    fl_config_errors_free(&e);
+    fl_config_free(&c);
+
+    /* The same files, good ones: nothing to say. */
+    snprintf(text, sizeof text,
+             "[server]\ntls_cert = %s/file\ntls_key = %s/file\n",
+             check_dir, check_dir);
+    CHECK_EQ_INT(load_and_check(&c, &e, text), 0);
+    CHECK_EQ_INT(e.n, 0);
+    fl_config_free(&c);
+    remove_check_dir();
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* server.tls_cert and server.tls_key: both or neither, said at the line
+ * of the one that is set. */
+static void
+test_check_tls_pair(void)
+{
+    struct fl_config c;
+    struct fl_config_errors e = { 0 };
+    char text[512], want[300];
+
+    make_check_dir();
+    snprintf(text, sizeof text, "[server]\n\ntls_key = %s/file\n", check_dir);
+    CHECK_EQ_INT(load_and_check(&c, &e, text), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 1);
+    snprintf(want, sizeof want, "%s/c.ini:3: server.tls_key and "
+             "server.tls_cert go together: set both, or neither "
+             "(server.tls_cert is not set)", check_dir);
+    CHECK_EQ_STR(e.msg[0], want);
+    fl_config_errors_free(&e);
+    fl_config_free(&c);
+
+    CHECK_EQ_INT(fl_config_init(&c), 0);
+    char err[256];
+    snprintf(text, sizeof text, "%s/file", check_dir);
+    CHECK_EQ_INT(fl_config_set(&c, "server.tls_cert", text, err, sizeof err),
+                 0);
+    CHECK_EQ_INT(fl_config_check(&c, &e), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 1);
+    CHECK_EQ_STR(e.msg[0], "server.tls_cert and server.tls_key go together: "
+                 "set both, or neither (server.tls_key is not set)");
+    fl_config_errors_free(&e);
+    fl_config_free(&c);
+    remove_check_dir();
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* Folders: archive.dir and wal.dir are written to (a folder, or creatable
+ * under one); watch.dir is read, and may not exist yet. */
+static void
+test_check_dirs(void)
+{
+    struct fl_config c;
+    struct fl_config_errors e = { 0 };
+    char text[1024], want[4][300];
+
+    make_check_dir();
+    snprintf(text, sizeof text,
+             "[archive]\ndir = %s/a/b/c\n"
+             "[wal]\ndir = %s/file\n"
+             "[watch]\ndir = %s/not-yet\n", check_dir, check_dir, check_dir);
+    CHECK_EQ_INT(load_and_check(&c, &e, text), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 1);
+    snprintf(want[0], 300, "%s/c.ini:4: wal.dir: %s/file is a regular file, "
+             "not a folder", check_dir, check_dir);
+    CHECK_EQ_STR(e.msg[0], want[0]);
+    fl_config_errors_free(&e);
+    fl_config_free(&c);
+
+    snprintf(text, sizeof text,
+             "[archive]\ndir =\n"
+             "[wal]\ndir = %s/file/wal\n"
+             "[watch]\ndir = %s/fifo\n", check_dir, check_dir);
+    CHECK_EQ_INT(load_and_check(&c, &e, text), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 3);
+    snprintf(want[0], 300, "%s/c.ini:2: archive.dir: must name a folder",
+             check_dir);
+    snprintf(want[1], 300, "%s/c.ini:4: wal.dir: cannot use %s/file/wal: "
+             "Not a directory", check_dir, check_dir);
+    snprintf(want[2], 300, "%s/c.ini:6: watch.dir: %s/fifo is a FIFO, not a "
+             "folder", check_dir, check_dir);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_STR(e.msg[i], want[i]);
+    fl_config_errors_free(&e);
+    fl_config_free(&c);
+
+    /* The defaults (./flowlake-data, no wal.dir, no watch.dir) pass. */
+    CHECK_EQ_INT(fl_config_init(&c), 0);
+    CHECK_EQ_INT(fl_config_check(&c, &e), 0);
+    CHECK_EQ_INT(e.n, 0);
+    fl_config_free(&c);
+    remove_check_dir();
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* The configuration file itself: only a regular file of at most 1 MiB is
+ * read; a device or a FIFO is refused at once (the test would hang on the
+ * FIFO otherwise: no writer ever comes), a missing file is -ENOENT. */
+static void
+test_load_special_files(void)
+{
+    struct fl_config c;
+    struct fl_config_errors e = { 0 };
+    char path[128], want[300];
+
+    make_check_dir();
+    CHECK_EQ_INT(fl_config_init(&c), 0);
+    CHECK_EQ_INT(fl_config_load(&c, "/dev/zero", &e), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 1);
+    CHECK_EQ_STR(e.msg[0], "/dev/zero: is a character device, not a regular "
+                 "file");
+    fl_config_errors_free(&e);
+
+    snprintf(path, sizeof path, "%s/fifo", check_dir);
+    CHECK_EQ_INT(fl_config_load(&c, path, &e), FL_ECONFIG);
+    snprintf(want, sizeof want, "%s: is a FIFO, not a regular file", path);
+    CHECK_EQ_INT(e.n, 1);
+    CHECK_EQ_STR(e.msg[0], want);
+    fl_config_errors_free(&e);
+
+    CHECK_EQ_INT(fl_config_load(&c, check_dir, &e), FL_ECONFIG);
+    snprintf(want, sizeof want, "%s: is a folder, not a regular file",
+             check_dir);
+    CHECK_EQ_STR(e.msg[0], want);
+    fl_config_errors_free(&e);
+
+    snprintf(path, sizeof path, "%s/big", check_dir);
+    CHECK_EQ_INT(fl_config_load(&c, path, &e), FL_ECONFIG);
+    snprintf(want, sizeof want, "%s: is larger than 1048576 bytes; not a "
+             "configuration file", path);
+    CHECK_EQ_STR(e.msg[0], want);
+    fl_config_errors_free(&e);
+
+    snprintf(path, sizeof path, "%s/missing.ini", check_dir);
+    CHECK_EQ_INT(fl_config_load(&c, path, &e), -ENOENT);
+    CHECK_EQ_INT(e.n, 0);
+    fl_config_free(&c);
+    remove_check_dir();
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* query.memory_limit is what DuckDB accepts, asked of DuckDB; a quote in
+ * the value cannot end the statement. */
+static void
+test_check_memory_limit(void)
+{
+    char err[512];
+    CHECK_EQ_INT(fl_query_check_memory_limit("1GB", err, sizeof err), 0);
+    CHECK_EQ_INT(fl_query_check_memory_limit("512 MiB", err, sizeof err), 0);
+    CHECK_EQ_INT(fl_query_check_memory_limit("lots", err, sizeof err),
+                 FL_ECONFIG);
+    CHECK_EQ_STR(err, "'lots' is not a memory limit DuckDB accepts (a size "
+                 "such as 512MB, 4GB or 2GiB); DuckDB says: Parser Error: "
+                 "Memory limit must have a number (e.g. SET "
+                 "memory_limit=1GB");
+    CHECK_EQ_INT(fl_query_check_memory_limit("80%", err, sizeof err),
+                 FL_ECONFIG);
+    CHECK_EQ_INT(fl_query_check_memory_limit("1024", err, sizeof err),
+                 FL_ECONFIG);
+    CHECK_EQ_INT(fl_query_check_memory_limit("1GB'; SET threads = 1; --",
+                                             err, sizeof err), FL_ECONFIG);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* Everything serve checks, at once, sorted by line: a bad value (which
+ * keeps its default), a missing file, a pair, the memory limit, the WAL
+ * record size against max_line, a metrics file that does not compile. */
+static void
+test_config_check_all(void)
+{
+    struct fl_config c;
+    struct fl_config_errors e = { 0 };
+    char text[1024], want[6][400];
+
+    make_check_dir();
+    const char *metrics = write_in_check_dir("m.sql", "CREATE METRIC x AS "
+                                             "SELECT nonsense;\n");
+    char mpath[128];
+    snprintf(mpath, sizeof mpath, "%s", metrics);
+    snprintf(text, sizeof text,
+             "[wal]\n"
+             "segment_size = 64KiB\n"
+             "[server]\n"
+             "max_body = 5\n"
+             "tls_cert = %s/nope.pem\n"
+             "[metrics]\n"
+             "file = %s\n"
+             "[query]\n"
+             "memory_limit = lots\n", check_dir, mpath);
+    const char *path = write_in_check_dir("c.ini", text);
+    CHECK_EQ_INT(fl_config_init(&c), 0);
+    CHECK_EQ_INT(fl_config_load(&c, path, &e), FL_ECONFIG);
+    CHECK_EQ_INT(fl_cmd_config_check(&c, &e), FL_ECONFIG);
+    CHECK_EQ_INT(e.n, 6);
+    snprintf(want[0], 400, "%s/c.ini:2: wal.segment_size 65536 is too small "
+             "for server.max_line 65536: a write-ahead-log record (at most "
+             "half a segment) must hold a line; raise wal.segment_size to at "
+             "least 163840", check_dir);
+    snprintf(want[1], 400, "%s/c.ini:4: server.max_body: 5 is out of range "
+             "(1024 to 1073741824 bytes)", check_dir);
+    snprintf(want[2], 400, "%s/c.ini:5: server.tls_cert: cannot read "
+             "%s/nope.pem: No such file or directory", check_dir, check_dir);
+    snprintf(want[3], 400, "%s/c.ini:5: server.tls_cert and server.tls_key "
+             "go together: set both, or neither (server.tls_key is not set)",
+             check_dir);
+    snprintf(want[4], 400, "%s/c.ini:9: query.memory_limit: 'lots' is not a "
+             "memory limit DuckDB accepts (a size such as 512MB, 4GB or "
+             "2GiB); DuckDB says: Parser Error: Memory limit must have a "
+             "number (e.g. SET memory_limit=1GB", check_dir);
+    /* The metrics file's own problem, at its own place (FILE:LINE:COL). */
+    snprintf(want[5], 400, "%s:1:35: expected ',' or FROM, found ';'", mpath);
+    for (int i = 0; i < 6; i++)
+        CHECK_EQ_STR(e.msg[i], want[i]);
+    fl_config_errors_free(&e);
+    fl_config_free(&c);
+    remove_check_dir();
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_defaults),
     FL_TEST(test_units),
@@ -548,5 +902,11 @@ FL_TEST_MAIN(
     FL_TEST(test_metrics_file_errors),
     FL_TEST(test_alarm_sections),
     FL_TEST(test_alarm_section_without_name),
-    FL_TEST(test_alarm_sections_alloc_failures)
+    FL_TEST(test_alarm_sections_alloc_failures),
+    FL_TEST(test_check_files),
+    FL_TEST(test_check_tls_pair),
+    FL_TEST(test_check_dirs),
+    FL_TEST(test_load_special_files),
+    FL_TEST(test_check_memory_limit),
+    FL_TEST(test_config_check_all)
 )
