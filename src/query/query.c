@@ -153,23 +153,39 @@ create_view(struct fl_query *q, char **out_err)
     struct buf glob = { 0 };
     struct buf sql = { 0 };
     int64_t nfiles = 0;
-    int rc;
+    int rc = FL_OK;
 
-    fl_query_buf_puts(&glob, q->archive_dir);
-    fl_query_buf_puts(&glob, "/year=*/month=*/day=*/hour=*/*.parquet");
+    if (q->listed) {
+        /* The explicit list of a sandboxed session (sandbox.c): DuckDB
+         * may read those files and no other, so no glob. */
+        nfiles = (int64_t)q->files.n_flow;
+        fl_query_buf_putc(&glob, '[');
+        for (size_t i = 0; i < q->files.n_flow; i++) {
+            fl_query_buf_puts(&glob, i ? ", '" : "'");
+            buf_put_sql_str(&glob, q->files.flow[i]);
+            fl_query_buf_putc(&glob, '\'');
+        }
+        fl_query_buf_putc(&glob, ']');
+    } else {
+        fl_query_buf_putc(&glob, '\'');
+        buf_put_sql_str(&glob, q->archive_dir);
+        fl_query_buf_puts(&glob, "/year=*/month=*/day=*/hour=*/*.parquet'");
+    }
     if (glob.oom) {
         rc = FL_ENOMEM;
         goto out;
     }
 
-    fl_query_buf_puts(&sql, "SELECT count(*) FROM glob('");
-    buf_put_sql_str(&sql, glob.p);
-    fl_query_buf_puts(&sql, "')");
-    if (sql.oom) {
-        rc = FL_ENOMEM;
-        goto out;
+    if (!q->listed) {
+        fl_query_buf_puts(&sql, "SELECT count(*) FROM glob(");
+        fl_query_buf_puts(&sql, glob.p);
+        fl_query_buf_puts(&sql, ")");
+        if (sql.oom) {
+            rc = FL_ENOMEM;
+            goto out;
+        }
+        rc = query_int64(q, sql.p, &nfiles, out_err);
     }
-    rc = query_int64(q, sql.p, &nfiles, out_err);
     if (rc == FL_OK)    /* a script may have dropped it */
         rc = fl_query_exec(q, "CREATE SCHEMA IF NOT EXISTS vpc_flow_logs",
                            out_err);
@@ -195,9 +211,9 @@ create_view(struct fl_query *q, char **out_err)
     fl_query_buf_puts(&sql, "\n    WHERE false\n");
     if (nfiles > 0) {
         fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
-                          "    SELECT * FROM read_parquet('");
-        buf_put_sql_str(&sql, glob.p);
-        fl_query_buf_puts(&sql, "', hive_partitioning = true, "
+                          "    SELECT * FROM read_parquet(");
+        fl_query_buf_puts(&sql, glob.p);
+        fl_query_buf_puts(&sql, ", hive_partitioning = true, "
                           "union_by_name = true, "
                           "hive_types = {'year': VARCHAR, 'month': VARCHAR, "
                           "'day': VARCHAR, 'hour': VARCHAR})\n");
@@ -239,9 +255,13 @@ create_metrics_view(struct fl_query *q, char **out_err)
     struct buf sql = { 0 };
     char **files = NULL;
     size_t n = 0;
-    int rc = fl_metric_store_files(q->archive_dir, &files, &n);
-    if (rc < 0)
+    int rc = FL_OK;
+    if (q->listed) {            /* borrowed from q->files, not freed here */
+        files = q->files.metrics;
+        n = q->files.n_metrics;
+    } else if ((rc = fl_metric_store_files(q->archive_dir, &files, &n)) < 0) {
         return rc;
+    }
     fl_query_buf_puts(&sql,
         "CREATE OR REPLACE VIEW vpc_flow_logs.metrics AS\n"
         "SELECT metric, MAP(dim_names, dim_values) AS dimensions, "
@@ -270,9 +290,11 @@ create_metrics_view(struct fl_query *q, char **out_err)
                           "    SELECT * FROM main." FL_QUERY_METRICS_LIVE "\n");
     fl_query_buf_puts(&sql, ")");
     rc = sql.oom ? FL_ENOMEM : fl_query_exec(q, sql.p, out_err);
-    for (size_t i = 0; i < n; i++)
-        fl_free(files[i]);
-    fl_free(files);
+    if (!q->listed) {
+        for (size_t i = 0; i < n; i++)
+            fl_free(files[i]);
+        fl_free(files);
+    }
     fl_query_buf_free(&sql);
     return rc;
 }
@@ -295,12 +317,15 @@ create_alarm_history_view(struct fl_query *q, char **out_err)
     struct buf sql = { 0 };
     struct stat st;
     char *path = fl_fs_join(q->archive_dir, FL_QUERY_ALARM_HISTORY);
-    int rc;
+    int rc, present;
     if (path == NULL)
         return FL_ENOMEM;
     fl_query_buf_puts(&sql, "CREATE OR REPLACE VIEW vpc_flow_logs.alarm_history"
                       " AS\n");
-    if (stat(path, &st) == 0 && st.st_size > 0) {
+    /* A listed session knows from its walk (no symlink, not empty). */
+    present = q->listed ? q->files.alarm_history != NULL
+            : stat(path, &st) == 0 && st.st_size > 0;
+    if (present) {
         fl_query_buf_puts(&sql, "SELECT * FROM read_json('");
         buf_put_sql_str(&sql, path);
         fl_query_buf_puts(&sql, "', format = 'newline_delimited', "
@@ -397,6 +422,7 @@ fl_query_close(struct fl_query *q)
         duckdb_disconnect(&q->con);
     if (q->db != NULL)
         duckdb_close(&q->db);
+    fl_query_files_free(&q->files);
     fl_free(q->archive_dir);
     fl_free(q);
 }
@@ -412,6 +438,16 @@ fl_query_open(const char *archive_dir, struct fl_query **out, char **out_err)
 int
 fl_query_open_live(const char *archive_dir, struct fl_live *live,
                    struct fl_query **out, char **out_err)
+{
+    return fl_query_open_files(archive_dir, NULL, live, out, out_err);
+}
+
+
+/* files NULL: the views glob the archive (the trusted CLI). */
+int
+fl_query_open_files(const char *archive_dir,
+                    const struct fl_query_files *files, struct fl_live *live,
+                    struct fl_query **out, char **out_err)
 {
     struct fl_query *q = NULL;
     duckdb_config cfg = NULL;
@@ -442,6 +478,11 @@ fl_query_open_live(const char *archive_dir, struct fl_live *live,
     if (q->archive_dir == NULL) {
         rc = FL_ENOMEM;
         goto fail;
+    }
+    if (files != NULL) {
+        if ((rc = fl_query_files_copy(&q->files, files)) < 0)
+            goto fail;
+        q->listed = 1;
     }
 
     /* No surprise downloads: an extension must be installed on purpose. */

@@ -15,8 +15,10 @@
  * commits under the same lock (metrics.c).
  *
  * Safety: the SQL comes from the network, so the session is sandboxed
- * (src/query/sandbox.c): SELECT/EXPLAIN only, files only under the
- * archive, query.memory_limit, query.timeout.
+ * (src/query/sandbox.c): SELECT/EXPLAIN only, decided from DuckDB's
+ * parse before anything is bound; DuckDB may read only the archive files
+ * listed (without following symlinks) under the snapshot lock;
+ * query.memory_limit, query.timeout.
  */
 #include "../core/fl_config.h"
 
@@ -92,6 +94,7 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     struct fl_metric_row *rows = NULL;
     size_t n_rows = 0;
     struct fl_query *q = NULL;
+    struct fl_query_files files = { 0 };
     char *sql = NULL, *err = NULL, *out = NULL;
     size_t out_len = 0;
     FILE *f = NULL;
@@ -112,8 +115,10 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     if (sn.oom) {
         rc = FL_ENOMEM;
     } else if ((rc = fl_live_create(sn.blocks, sn.n, &live, &err)) == 0
-               && (rc = fl_query_open_live(s->cfg->archive_dir, live, &q,
-                                           &err)) == 0
+               && (rc = fl_query_list_archive(s->cfg->archive_dir, &files,
+                                              &err)) == 0
+               && (rc = fl_query_open_files(s->cfg->archive_dir, &files,
+                                            live, &q, &err)) == 0
                && (!mentions_metrics(sql)
                    || ((rc = fl_metrics_rows(s, NULL, &rows, &n_rows)) == 0
                        && (rc = fl_query_set_metrics(q, rows, n_rows,
@@ -129,6 +134,7 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
         }
     }
     fl_query_close(q);
+    fl_query_files_free(&files);
     fl_live_destroy(live);
     pthread_rwlock_unlock(&s->snap_lock);
 
