@@ -66,10 +66,15 @@ int  fl_query_files_copy(struct fl_query_files *dst,
 int  fl_query_sql_next(const char *sql, size_t *pos, size_t *out_start,
                        size_t *out_len);
 
-/* When stmt begins (after whitespace and comments) with EXPLAIN, EXPLAIN
- * ANALYZE [VERBOSE], EXPLAIN VERBOSE or EXPLAIN (options), returns 1 and
- * sets *out_rest to the wrapped statement's first character (borrowed
- * from stmt); else 0. */
+/* When stmt begins (after whitespace and comments) with EXPLAIN, sets
+ * *out_rest to the wrapped statement's first character (borrowed from
+ * stmt) and returns FL_QUERY_EXPLAIN (plain EXPLAIN),
+ * FL_QUERY_EXPLAIN_ANALYZE (EXPLAIN ANALYZE / ANALYSE) or
+ * FL_QUERY_EXPLAIN_OTHER (VERBOSE, or a parenthesised option list);
+ * else returns 0. */
+#define FL_QUERY_EXPLAIN         1
+#define FL_QUERY_EXPLAIN_ANALYZE 2
+#define FL_QUERY_EXPLAIN_OTHER   3
 int  fl_query_sql_explain(const char *stmt, const char **out_rest);
 
 /* Writes into out[0..cap) a short name of stmt for an error message: its

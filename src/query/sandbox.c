@@ -488,9 +488,12 @@ refused_function(json_t *node, int *out_table)
 }
 
 
-/* DuckDB's parse of text as JSON: *out_root (json_decref) when every
- * statement is a query, else NULL. Returns 0 (either way), FL_EDB with
- * *out_err when the function itself fails, FL_ENOMEM. */
+/* DuckDB's parse of text, as JSON, from json_serialize_sql: the
+ * parser alone (no catalogue, no binding, no PRAGMA expansion). Returns
+ * 0 with *out_root (json_decref) when every statement is a query;
+ * FL_EPARSE when some statement is not (*out_root NULL); FL_EDB when
+ * text does not parse (*out_err: DuckDB's syntax error) or the function
+ * fails; FL_ENOMEM. */
 static int
 serialize(struct fl_query *q, const char *text, json_t **out_root,
           char **out_err)
@@ -522,8 +525,8 @@ serialize(struct fl_query *q, const char *text, json_t **out_root,
         rc = FL_EDB;
         goto out;
     }
-    /* {"error":true,...} for anything that is not a query (or does not
-     * parse); {"error":false,"statements":[...]} otherwise. Integers as
+    /* {"error":false,"statements":[...]} when all are queries, else
+     * {"error":true,"error_type":...,"error_message":...}. Integers as
      * reals: query_location can be 2^64 - 1, beyond json_int_t. */
     root = json_loads(js, JSON_DECODE_INT_AS_REAL, NULL);
     if (root == NULL) {
@@ -535,6 +538,16 @@ serialize(struct fl_query *q, const char *text, json_t **out_root,
         && json_is_array(json_object_get(root, "statements"))) {
         *out_root = root;
         root = NULL;
+    } else {
+        const char *type =
+            json_string_value(json_object_get(root, "error_type"));
+        if (type != NULL && strcmp(type, "parser") == 0) {
+            fl_query_set_err(out_err, json_string_value(
+                json_object_get(root, "error_message")));
+            rc = FL_EDB;
+        } else {
+            rc = FL_EPARSE;
+        }
     }
 out:
     json_decref(root);
@@ -576,39 +589,40 @@ check_tree(json_t *root, size_t n, char **out_err)
 /* Names the first statement of a refused script that is not a query, for
  * the error message only (the decision was DuckDB's parse). */
 static int
-refuse_statement(struct fl_query *q, const char *sql, idx_t n,
-                 char **out_err)
+refuse_statement(struct fl_query *q, const char *sql, char **out_err)
 {
     size_t pos = 0, start, len;
     char msg[160];
     unsigned idx = 0;
-    int rc;
 
     while (fl_query_sql_next(sql, &pos, &start, &len)) {
-        const char *p = sql + start;
         const char *rest = NULL;
         char *piece, kind[96];
         json_t *root = NULL;
+        int rc;
 
         idx++;
-        if ((piece = fl_strndup(p, len)) == NULL)
+        if ((piece = fl_strndup(sql + start, len)) == NULL)
             return FL_ENOMEM;
         int explain = fl_query_sql_explain(piece, &rest);
         rc = serialize(q, explain ? rest : piece, &root, NULL);
         fl_query_sql_describe(piece, kind, sizeof kind);
         fl_free(piece);
-        if (rc < 0)
+        json_decref(root);
+        if (rc == FL_ENOMEM)
             return rc;
-        if (root == NULL) {
+        if (rc < 0) {
             snprintf(msg, sizeof msg, "only SELECT and EXPLAIN are allowed "
                      "here; statement %u is %s", idx, kind);
             fl_query_set_err(out_err, msg);
             return FL_EPARSE;
         }
-        json_decref(root);
-        if (explain && n > 1) {
-            fl_query_set_err(out_err, "EXPLAIN must be the only statement "
-                             "of a request");
+        if (explain) {
+            fl_query_set_err(out_err, explain == FL_QUERY_EXPLAIN_OTHER
+                             ? "only EXPLAIN and EXPLAIN ANALYZE are allowed"
+                               " here, without options"
+                             : "EXPLAIN must be the only statement of a "
+                               "request");
             return FL_EPARSE;
         }
     }
@@ -617,34 +631,78 @@ refuse_statement(struct fl_query *q, const char *sql, idx_t n,
 }
 
 
+/* fl_query_check_sql, and for an allowed EXPLAIN the text to run instead
+ * of sql in *out_run (fl_free): "EXPLAIN " or "EXPLAIN ANALYZE " followed
+ * by the wrapped statement exactly as checked, so that what runs is what
+ * the parser saw, whatever comments or spacing the prefix had. */
+static int
+check_sql(struct fl_query *q, const char *sql, char **out_run,
+          char **out_err)
+{
+    json_t *root = NULL;
+    const char *rest = NULL;
+    size_t n = 0, pos = 0, start, len;
+    int rc, explain;
+
+    *out_run = NULL;
+    /* DuckDB's parser first: duckdb_extract_statements is not parse-only
+     * for PRAGMA statements (IMPORT DATABASE reads the exported files to
+     * expand into their statements), so it runs only on queries. */
+    rc = serialize(q, sql, &root, out_err);
+    if (rc == FL_OK) {
+        duckdb_extracted_statements ext = NULL;
+        n = (size_t)duckdb_extract_statements(q->con, sql, &ext);
+        if (n == 0) {
+            const char *e = ext != NULL ? duckdb_extract_statements_error(ext)
+                                        : NULL;
+            fl_query_set_err(out_err, e != NULL ? e : "no SQL statement");
+            rc = FL_EDB;
+        }
+        duckdb_destroy_extracted(&ext);
+        if (rc == FL_OK)
+            rc = check_tree(root, n, out_err);
+        json_decref(root);
+        return rc;
+    }
+    if (rc != FL_EPARSE)
+        return rc;
+
+    /* Not all queries: allowed only as one EXPLAIN [ANALYZE] of one. */
+    while (fl_query_sql_next(sql, &pos, &start, &len))
+        n++;
+    explain = fl_query_sql_explain(sql, &rest);
+    if (n != 1 || (explain != FL_QUERY_EXPLAIN
+                   && explain != FL_QUERY_EXPLAIN_ANALYZE))
+        return refuse_statement(q, sql, out_err);
+    rc = serialize(q, rest, &root, NULL);
+    if (rc == FL_ENOMEM)
+        return rc;
+    if (rc < 0)
+        return refuse_statement(q, sql, out_err);
+    rc = check_tree(root, 1, out_err);
+    json_decref(root);
+    if (rc < 0)
+        return rc;
+
+    struct buf run = { 0 };
+    fl_query_buf_puts(&run, explain == FL_QUERY_EXPLAIN_ANALYZE
+                            ? "EXPLAIN ANALYZE " : "EXPLAIN ");
+    fl_query_buf_puts(&run, rest);
+    if (run.oom) {
+        fl_query_buf_free(&run);
+        return FL_ENOMEM;
+    }
+    *out_run = run.p;
+    return FL_OK;
+}
+
+
 int
 fl_query_check_sql(struct fl_query *q, const char *sql, char **out_err)
 {
-    duckdb_extracted_statements ext = NULL;
-    json_t *root = NULL;
-    const char *rest = NULL;
-    int rc;
-
-    /* Parse only: counts the statements, or gives the syntax error. */
-    idx_t n = duckdb_extract_statements(q->con, sql, &ext);
-    if (n == 0) {
-        const char *e = ext != NULL ? duckdb_extract_statements_error(ext)
-                                    : NULL;
-        fl_query_set_err(out_err, e != NULL ? e : "no SQL statement given");
-        duckdb_destroy_extracted(&ext);
-        return FL_EDB;
-    }
-    duckdb_destroy_extracted(&ext);
-
-    if ((rc = serialize(q, sql, &root, out_err)) < 0)
-        return rc;
-    if (root == NULL && n == 1 && fl_query_sql_explain(sql, &rest)
-        && (rc = serialize(q, rest, &root, out_err)) < 0)
-        return rc;
-    if (root == NULL)
-        return refuse_statement(q, sql, n, out_err);
-    rc = check_tree(root, (size_t)n, out_err);
-    json_decref(root);
+    char *run = NULL;
+    int rc = check_sql(q, sql, &run, out_err);
+    fl_free(run);
     return rc;
 }
 
@@ -689,7 +747,8 @@ fl_query_run_untrusted(struct fl_query *q, const char *sql,
     struct watchdog w = { .seconds = timeout_s, .con = q->con };
     pthread_condattr_t ca;
     pthread_t thread;
-    int rc = fl_query_check_sql(q, sql, out_err);
+    char *run = NULL;
+    int rc = check_sql(q, sql, &run, out_err);
     if (rc < 0)
         return rc;
 
@@ -701,7 +760,8 @@ fl_query_run_untrusted(struct fl_query *q, const char *sql,
     int started = timeout_s > 0
                && pthread_create(&thread, NULL, watchdog_main, &w) == 0;
 
-    rc = fl_query_run(q, sql, fmt, out, out_err);
+    rc = fl_query_run(q, run != NULL ? run : sql, fmt, out, out_err);
+    fl_free(run);
 
     if (started) {
         pthread_mutex_lock(&w.mu);

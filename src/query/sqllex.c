@@ -168,14 +168,19 @@ int
 fl_query_sql_explain(const char *stmt, const char **out_rest)
 {
     const char *p = skip_space(stmt);
+    int kind = FL_QUERY_EXPLAIN;
     if (!is_word(p, "explain"))
         return 0;
     p = skip_space(p + 7);
     if (is_word(p, "analyze") || is_word(p, "analyse")) {
+        kind = FL_QUERY_EXPLAIN_ANALYZE;
         p = skip_space(p + 7);
-        if (is_word(p, "verbose"))
+        if (is_word(p, "verbose")) {
+            kind = FL_QUERY_EXPLAIN_OTHER;
             p = skip_space(p + 7);
+        }
     } else if (is_word(p, "verbose")) {
+        kind = FL_QUERY_EXPLAIN_OTHER;
         p = skip_space(p + 7);
     } else if (*p == '(') {
         /* EXPLAIN (option, ...): a parenthesised list before the
@@ -196,10 +201,11 @@ fl_query_sql_explain(const char *stmt, const char **out_rest)
         }
         if (*p != ')')
             return 0;
+        kind = FL_QUERY_EXPLAIN_OTHER;
         p = skip_space(p + 1);
     }
     *out_rest = p;
-    return 1;
+    return kind;
 }
 
 
@@ -228,12 +234,11 @@ fl_query_sql_describe(const char *stmt, char *out, size_t cap)
     if (cap == 0)
         return;
     out[0] = '\0';
-    if (fl_query_sql_explain(stmt, &rest)) {
-        const char *p = skip_space(stmt);
-        p = skip_space(p + 7);
-        int analyze = is_word(p, "analyze") || is_word(p, "analyse");
-        n = (size_t)snprintf(out, cap, "%s", analyze ? "EXPLAIN ANALYZE "
-                                                     : "EXPLAIN ");
+    int kind = fl_query_sql_explain(stmt, &rest);
+    if (kind != 0) {
+        n = (size_t)snprintf(out, cap, "%s",
+                             kind == FL_QUERY_EXPLAIN_ANALYZE
+                             ? "EXPLAIN ANALYZE " : "EXPLAIN ");
         if (n >= cap)
             return;
         stmt = rest;
