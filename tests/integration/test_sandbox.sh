@@ -126,6 +126,9 @@ P=$PART
 statement COPY "COPY (SELECT 1 AS version) TO '$P' (FORMAT parquet)"
 statement COPY "COPY (SELECT * FROM flow_logs) TO '$A' (FORMAT parquet, PARTITION_BY (year, month, day, hour), APPEND)"
 statement COPY "COPY (SELECT 'x') TO '$P' (FORMAT csv)"
+# allowed_paths lets DuckDB write a listed file as well as read it: only
+# the parse check stands between this and the published file.
+statement COPY "COPY (SELECT 1 AS version) TO '$P' (FORMAT parquet, USE_TMP_FILE false)"
 statement COPY "COPY (SELECT 'x') TO '$A/_flowlake/wal/checkpoint' (FORMAT csv)"
 statement COPY "COPY (SELECT 1) TO '$TMP/pwned.csv'"
 statement COPY "COPY flow_logs TO 'pwned-cwd.csv'"
