@@ -39,6 +39,11 @@
  * partitions on, which publish.c turns into year=YYYY/month=MM/day=DD/
  * hour=HH folders with the same zero-padded UTC fields.
  *
+ * A session opened with an explicit list of files (fl_query_open_files,
+ * for SQL from the network: sandbox.c) reads read_parquet([...those
+ * files...]) instead of the glob, and the metrics and alarm views read
+ * the list's files too, so it never looks at the folder again.
+ *
  * DuckDB binds a view when it is created and refuses to run it if the
  * files later yield other columns ("Contents of view were altered"), so
  * the view is re-created before every run but the first.

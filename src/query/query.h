@@ -191,7 +191,8 @@ int fl_query_sandbox(struct fl_query *q, const char *memory_limit,
  * refusing has no effect), whether the script sql may run in a sandboxed
  * session. Allowed: statements that DuckDB parses as queries (SELECT,
  * FROM-first, VALUES, WITH, UNION/EXCEPT/INTERSECT, DESCRIBE, SHOW,
- * SUMMARIZE), and a request that is one EXPLAIN [ANALYZE] of such a query;
+ * SUMMARIZE), and a request that is one EXPLAIN [ANALYZE] of such a query
+ * (no VERBOSE, no option list);
  * every table function must be on a list of read-only ones and no scalar
  * function with an effect (setseed, nextval, write_log, ...) may appear.
  * Returns 0 when allowed; FL_EPARSE when refused, with *out_err naming the

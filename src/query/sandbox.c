@@ -27,8 +27,9 @@
  *      by walking the archive with lstat (no symlink, nothing under a
  *      symlinked folder, regular files only), and DuckDB may open those
  *      files and no other (enable_external_access = false, allowed_paths
- *      = that list). Before, allowed_directories = the archive let a
- *      symlink inside it lead to /etc/passwd.
+ *      = that list). allowed_directories = the archive folder would
+ *      not do: DuckDB checks the path's text, so a symlink inside the
+ *      archive would lead to /etc/passwd.
  *   3. The DuckDB settings of fl_query_sandbox(), then lock_configuration
  *      so that they stay: no temp directory, no extension auto-loading.
  *   4. A watchdog interrupts the connection when the time limit passes.
