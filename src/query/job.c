@@ -109,6 +109,7 @@ fl_query_job_write(FILE *f, const struct fl_query_job *job)
         bad |= put_u64(f, job->n_metric_files);
         for (size_t i = 0; i < job->n_metric_files; i++)
             bad |= put_str(f, job->metric_files[i]);
+        bad |= put_ostr(f, job->alarm_history);
     }
     bad |= put_u64(f, job->n_blocks);
     for (size_t i = 0; i < job->n_blocks; i++) {
@@ -350,6 +351,7 @@ fl_query_job_read(const char *msg, size_t len, struct fl_query_job *job,
             fl_query_job_clear(job);
             return rc;
         }
+        job->alarm_history = get_ostr(&r, "alarm history");
     }
 
     n = get_count(&r, 11, 0, NULL, "block count");

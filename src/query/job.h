@@ -19,8 +19,9 @@
  *   str sql
  *   u64 n_files  | UINT64_MAX       pinned archive files, or "none pinned"
  *     str file ...
- *   u64 n_metric_files              pinned metric store files (only when
- *     str file ...                  n_files is not UINT64_MAX)
+ *   u64 n_metric_files              pinned metric store files, then the
+ *     str file ...                  alarm history file (only when n_files
+ *   ostr alarm_history              is not UINT64_MAX)
  *   u64 n_blocks
  *     str text, ostr format_spec, ostr source ...
  *   u64 n_rows   | UINT64_MAX       in-memory metric values, or "none"
@@ -52,12 +53,14 @@ struct fl_query_job {
     unsigned    timeout_s;         /* 0 = none */
     enum fl_output format;
     const char *sql;               /* NUL-terminated */
-    /* Files the query may read as the archive; has_files = 0: the worker
-     * lists the archive itself. */
+    /* Files the query may read (query.h struct fl_query_files, listed
+     * without following symbolic links); has_files = 0: the worker lists
+     * the archive itself. */
     const char *const *files;
     size_t      n_files;
     const char *const *metric_files;
     size_t      n_metric_files;
+    const char *alarm_history;     /* NULL = none yet */
     int         has_files;
     const struct fl_archive_block *blocks;   /* records not yet published */
     size_t      n_blocks;

@@ -39,6 +39,11 @@
  * partitions on, which publish.c turns into year=YYYY/month=MM/day=DD/
  * hour=HH folders with the same zero-padded UTC fields.
  *
+ * A session opened with an explicit list of files (fl_query_open_files,
+ * for SQL from the network: sandbox.c) reads read_parquet([...those
+ * files...]) instead of the glob, and the metrics and alarm views read
+ * the list's files too, so it never looks at the folder again.
+ *
  * DuckDB binds a view when it is created and refuses to run it if the
  * files later yield other columns ("Contents of view were altered"), so
  * the view is re-created before every run but the first.
@@ -144,27 +149,6 @@ buf_put_sql_str(struct buf *b, const char *s)
 }
 
 
-/* A quoted path, or a list of them: ['a', 'b']. */
-static void
-buf_put_sql_list(struct buf *b, const char *const *files, size_t n,
-                 const char *one)
-{
-    if (files == NULL) {
-        fl_query_buf_putc(b, '\'');
-        buf_put_sql_str(b, one);
-        fl_query_buf_putc(b, '\'');
-        return;
-    }
-    fl_query_buf_putc(b, '[');
-    for (size_t i = 0; i < n; i++) {
-        fl_query_buf_puts(b, i ? ", '" : "'");
-        buf_put_sql_str(b, files[i]);
-        fl_query_buf_putc(b, '\'');
-    }
-    fl_query_buf_putc(b, ']');
-}
-
-
 static const char *const partition_cols[] = { "year", "month", "day", "hour" };
 
 
@@ -174,38 +158,45 @@ create_view(struct fl_query *q, char **out_err)
     struct buf glob = { 0 };
     struct buf sql = { 0 };
     int64_t nfiles = 0;
-    int rc;
+    int rc = FL_OK;
 
-    if (q->pinned) {
-        nfiles = (int64_t)q->n_files;
-        rc = fl_query_exec(q, "CREATE SCHEMA IF NOT EXISTS vpc_flow_logs",
-                           out_err);
-        if (rc < 0)
-            goto out;
-        goto build;
+    if (q->listed) {
+        /* The explicit list of a sandboxed session (sandbox.c): DuckDB
+         * may read those files and no other, so no glob. */
+        nfiles = (int64_t)q->files.n_flow;
+        fl_query_buf_putc(&glob, '[');
+        for (size_t i = 0; i < q->files.n_flow; i++) {
+            fl_query_buf_puts(&glob, i ? ", '" : "'");
+            buf_put_sql_str(&glob, q->files.flow[i]);
+            fl_query_buf_putc(&glob, '\'');
+        }
+        fl_query_buf_putc(&glob, ']');
+    } else {
+        fl_query_buf_putc(&glob, '\'');
+        buf_put_sql_str(&glob, q->archive_dir);
+        fl_query_buf_puts(&glob, "/year=*/month=*/day=*/hour=*/*.parquet'");
     }
-    fl_query_buf_puts(&glob, q->archive_dir);
-    fl_query_buf_puts(&glob, "/year=*/month=*/day=*/hour=*/*.parquet");
     if (glob.oom) {
         rc = FL_ENOMEM;
         goto out;
     }
 
-    fl_query_buf_puts(&sql, "SELECT count(*) FROM glob('");
-    buf_put_sql_str(&sql, glob.p);
-    fl_query_buf_puts(&sql, "')");
-    if (sql.oom) {
-        rc = FL_ENOMEM;
-        goto out;
+    if (!q->listed) {
+        fl_query_buf_puts(&sql, "SELECT count(*) FROM glob(");
+        fl_query_buf_puts(&sql, glob.p);
+        fl_query_buf_puts(&sql, ")");
+        if (sql.oom) {
+            rc = FL_ENOMEM;
+            goto out;
+        }
+        rc = query_int64(q, sql.p, &nfiles, out_err);
     }
-    rc = query_int64(q, sql.p, &nfiles, out_err);
     if (rc == FL_OK)    /* a script may have dropped it */
         rc = fl_query_exec(q, "CREATE SCHEMA IF NOT EXISTS vpc_flow_logs",
                            out_err);
     if (rc < 0)
         goto out;
 
-build:
     fl_query_buf_reset(&sql);
     fl_query_buf_puts(&sql,
                       "CREATE OR REPLACE VIEW vpc_flow_logs.flow_logs AS\n"
@@ -226,8 +217,7 @@ build:
     if (nfiles > 0) {
         fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
                           "    SELECT * FROM read_parquet(");
-        buf_put_sql_list(&sql, q->pinned ? (const char *const *)q->files
-                                         : NULL, q->n_files, glob.p);
+        fl_query_buf_puts(&sql, glob.p);
         fl_query_buf_puts(&sql, ", hive_partitioning = true, "
                           "union_by_name = true, "
                           "hive_types = {'year': VARCHAR, 'month': VARCHAR, "
@@ -270,13 +260,12 @@ create_metrics_view(struct fl_query *q, char **out_err)
     struct buf sql = { 0 };
     char **files = NULL;
     size_t n = 0;
-    int rc = q->pinned ? FL_OK
-           : fl_metric_store_files(q->archive_dir, &files, &n);
-    if (rc < 0)
+    int rc = FL_OK;
+    if (q->listed) {            /* borrowed from q->files, not freed here */
+        files = q->files.metrics;
+        n = q->files.n_metrics;
+    } else if ((rc = fl_metric_store_files(q->archive_dir, &files, &n)) < 0) {
         return rc;
-    if (q->pinned) {
-        files = q->metric_files;
-        n = q->n_metric_files;
     }
     fl_query_buf_puts(&sql,
         "CREATE OR REPLACE VIEW vpc_flow_logs.metrics AS\n"
@@ -306,7 +295,7 @@ create_metrics_view(struct fl_query *q, char **out_err)
                           "    SELECT * FROM main." FL_QUERY_METRICS_LIVE "\n");
     fl_query_buf_puts(&sql, ")");
     rc = sql.oom ? FL_ENOMEM : fl_query_exec(q, sql.p, out_err);
-    if (!q->pinned) {
+    if (!q->listed) {
         for (size_t i = 0; i < n; i++)
             fl_free(files[i]);
         fl_free(files);
@@ -333,12 +322,15 @@ create_alarm_history_view(struct fl_query *q, char **out_err)
     struct buf sql = { 0 };
     struct stat st;
     char *path = fl_fs_join(q->archive_dir, FL_QUERY_ALARM_HISTORY);
-    int rc;
+    int rc, present;
     if (path == NULL)
         return FL_ENOMEM;
     fl_query_buf_puts(&sql, "CREATE OR REPLACE VIEW vpc_flow_logs.alarm_history"
                       " AS\n");
-    if (stat(path, &st) == 0 && st.st_size > 0) {
+    /* A listed session knows from its walk (no symlink, not empty). */
+    present = q->listed ? q->files.alarm_history != NULL
+            : stat(path, &st) == 0 && st.st_size > 0;
+    if (present) {
         fl_query_buf_puts(&sql, "SELECT * FROM read_json('");
         buf_put_sql_str(&sql, path);
         fl_query_buf_puts(&sql, "', format = 'newline_delimited', "
@@ -426,15 +418,6 @@ fl_query_refresh(struct fl_query *q, char **out_err)
 }
 
 
-static void
-free_list(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        fl_free(v[i]);
-    fl_free(v);
-}
-
-
 void
 fl_query_close(struct fl_query *q)
 {
@@ -444,52 +427,9 @@ fl_query_close(struct fl_query *q)
         duckdb_disconnect(&q->con);
     if (q->db != NULL)
         duckdb_close(&q->db);
-    free_list(q->files, q->n_files);
-    free_list(q->metric_files, q->n_metric_files);
+    fl_query_files_free(&q->files);
     fl_free(q->archive_dir);
     fl_free(q);
-}
-
-
-/* Copies n strings into a new array (*out NULL when n is 0). */
-static int
-copy_list(const char *const *v, size_t n, char ***out)
-{
-    char **c = NULL;
-    *out = NULL;
-    if (n == 0)
-        return FL_OK;
-    if ((c = fl_calloc(n, sizeof *c)) == NULL)
-        return FL_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if ((c[i] = fl_strdup(v[i])) == NULL) {
-            free_list(c, i);
-            return FL_ENOMEM;
-        }
-    }
-    *out = c;
-    return FL_OK;
-}
-
-
-int
-fl_query_pin_files(struct fl_query *q, const char *const *files, size_t n,
-                   const char *const *metric_files, size_t n_metric)
-{
-    char **f = NULL, **m = NULL;
-    if (copy_list(files, n, &f) < 0 || copy_list(metric_files, n_metric, &m) < 0) {
-        free_list(f, n);
-        return FL_ENOMEM;
-    }
-    free_list(q->files, q->n_files);
-    free_list(q->metric_files, q->n_metric_files);
-    q->files = f;
-    q->n_files = n;
-    q->metric_files = m;
-    q->n_metric_files = n_metric;
-    q->pinned = 1;
-    q->stale = 1;
-    return FL_OK;
 }
 
 
@@ -503,6 +443,16 @@ fl_query_open(const char *archive_dir, struct fl_query **out, char **out_err)
 int
 fl_query_open_live(const char *archive_dir, struct fl_live *live,
                    struct fl_query **out, char **out_err)
+{
+    return fl_query_open_files(archive_dir, NULL, live, out, out_err);
+}
+
+
+/* files NULL: the views glob the archive (the trusted CLI). */
+int
+fl_query_open_files(const char *archive_dir,
+                    const struct fl_query_files *files, struct fl_live *live,
+                    struct fl_query **out, char **out_err)
 {
     struct fl_query *q = NULL;
     duckdb_config cfg = NULL;
@@ -533,6 +483,11 @@ fl_query_open_live(const char *archive_dir, struct fl_live *live,
     if (q->archive_dir == NULL) {
         rc = FL_ENOMEM;
         goto fail;
+    }
+    if (files != NULL) {
+        if ((rc = fl_query_files_copy(&q->files, files)) < 0)
+            goto fail;
+        q->listed = 1;
     }
 
     /* No surprise downloads: an extension must be installed on purpose. */

@@ -93,13 +93,6 @@ int fl_query_open(const char *archive_dir, struct fl_query **out,
 int fl_query_open_live(const char *archive_dir, struct fl_live *live,
                        struct fl_query **out, char **out_err);
 
-/* Makes the session read exactly these files (copied) as the archive's
- * data files and as the metric store's final files, from the next run
- * on, instead of listing the archive itself: a snapshot taken elsewhere
- * (the server's, under its lock; archive/listing.h). Returns 0, -ENOMEM. */
-int fl_query_pin_files(struct fl_query *q, const char *const *files, size_t n,
-                       const char *const *metric_files, size_t n_metric);
-
 /* Adds rows (archive/metric_store.h; copied) to vpc_flow_logs.metrics for
  * this session, next to the committed final files: the server's
  * provisional values and finals not yet in a file. Replaces rows a
@@ -146,16 +139,70 @@ void fl_query_close(struct fl_query *q);
 /* Parses "table", "csv" or "json" into *out. Returns 0 or FL_ECONFIG. */
 int fl_query_output_parse(const char *name, enum fl_output *out);
 
-/* Locks a session down for SQL from the network: DuckDB memory_limit, file
- * access only under the archive, configuration locked. Call once, after
- * open and before the first untrusted run. Returns 0 or FL_EDB. */
+/* ---- SQL from the network (sandbox.c) ------------------------------ */
+
+/* The files a sandboxed session may read, found by walking the archive
+ * without following symbolic links: a symlink, or anything under a
+ * symlinked folder, or anything that is not a regular file, is left out.
+ * Paths are ARCHIVE_DIR/... (ARCHIVE_DIR without trailing '/'), owned. */
+struct fl_query_files {
+    char   **flow;          /* partition folders' .parquet, sorted */
+    size_t   n_flow;
+    char   **metrics;       /* the metric store's committed final files */
+    size_t   n_metrics;
+    char    *alarm_history; /* FL_QUERY_ALARM_HISTORY when non-empty, or NULL */
+};
+
+/* Lists into *out (zeroed first; free with fl_query_files_free) the files
+ * of the archive rooted at archive_dir that a sandboxed session may read.
+ * The server calls it under its snapshot lock, so that the list matches
+ * the buffered blocks it copies at the same time. A folder that vanishes
+ * during the walk is skipped. Returns 0; -errno when archive_dir cannot be
+ * read (with *out_err); -ENOMEM. On failure *out is left empty. */
+int fl_query_list_archive(const char *archive_dir, struct fl_query_files *out,
+                          char **out_err);
+
+/* Frees what f holds and zeroes it; NULL is a no-op. */
+void fl_query_files_free(struct fl_query_files *f);
+
+/* Like fl_query_open_live, but the views read exactly the files of files
+ * (borrowed; copied) instead of globbing the archive, now and at every
+ * refresh: the session sees the archive as it was when files was listed.
+ * fl_query_sandbox then lets DuckDB read those files and nothing else. */
+int fl_query_open_files(const char *archive_dir,
+                        const struct fl_query_files *files,
+                        struct fl_live *live, struct fl_query **out,
+                        char **out_err);
+
+/* Locks a session down for SQL from the network. Call once, after open
+ * (and fl_query_set_metrics) and before the first untrusted run; nothing
+ * can undo it. DuckDB settings: memory_limit, enable_external_access =
+ * false with allowed_paths = exactly the session's files (a session
+ * opened without a list gets one from fl_query_list_archive now, and its
+ * views are re-created from it) and allowed_directories empty, no temp
+ * directory (nothing spills to disk), no extension auto-install or
+ * auto-load, no community extensions, no persistent secrets, and
+ * lock_configuration = true so that no statement can change any of it.
+ * Returns 0, FL_EDB or -errno with *out_err, -ENOMEM. */
 int fl_query_sandbox(struct fl_query *q, const char *memory_limit,
                      char **out_err);
 
-/* fl_query_run for SQL from the network: every statement must be a SELECT
- * or an EXPLAIN (else FL_EPARSE, nothing runs, *out_err names the
- * statement), and the run is interrupted after timeout_s seconds (0 = no
- * limit; then -ETIMEDOUT with *out_err saying so). */
+/* Decides, from DuckDB's parse alone (nothing is prepared or bound, so
+ * refusing has no effect), whether the script sql may run in a sandboxed
+ * session. Allowed: statements that DuckDB parses as queries (SELECT,
+ * FROM-first, VALUES, WITH, UNION/EXCEPT/INTERSECT, DESCRIBE, SHOW,
+ * SUMMARIZE), and a request that is one EXPLAIN [ANALYZE] of such a query
+ * (no VERBOSE, no option list);
+ * every table function must be on a list of read-only ones and no scalar
+ * function with an effect (setseed, nextval, write_log, ...) may appear.
+ * Returns 0 when allowed; FL_EPARSE when refused, with *out_err naming the
+ * statement or function refused; FL_EDB when DuckDB cannot parse sql
+ * (*out_err: DuckDB's syntax error); -ENOMEM. */
+int fl_query_check_sql(struct fl_query *q, const char *sql, char **out_err);
+
+/* fl_query_run for SQL from the network: fl_query_check_sql first (on
+ * refusal nothing runs), and the run is interrupted after timeout_s
+ * seconds (0 = no limit; then -ETIMEDOUT with *out_err saying so). */
 int fl_query_run_untrusted(struct fl_query *q, const char *sql,
                            enum fl_output fmt, FILE *out, unsigned timeout_s,
                            char **out_err);

@@ -36,13 +36,8 @@ struct fl_query {
     struct fl_live    *live;         /* borrowed (outlives q), or NULL */
     int                stale;        /* re-create the view before a run */
     int                metrics_live; /* main.flowlake_metrics_live exists */
-    /* fl_query_pin_files: the views read exactly these files instead of
-     * globbing the archive (a snapshot; nothing outside it). */
-    int                pinned;
-    char             **files;        /* archive data files */
-    size_t             n_files;
-    char             **metric_files; /* metric store final files */
-    size_t             n_metric_files;
+    int                listed;       /* views read `files`, never a glob */
+    struct fl_query_files files;     /* owned; meaningful when listed */
 };
 
 /* Stores a copy of msg (NULL: "unknown DuckDB error") in *out_err unless
@@ -55,6 +50,37 @@ void fl_query_set_err(char **out_err, const char *msg);
  * discarded. Returns 0, or FL_EDB with DuckDB's message in *out_err (see
  * fl_query_set_err). */
 int  fl_query_exec(struct fl_query *q, const char *sql, char **out_err);
+
+/* ---- sandbox.c: the files of a sandboxed session ------------------- */
+
+/* Deep copy of src into *dst (zeroed first). Returns 0 or -ENOMEM (then
+ * *dst is left empty). */
+int  fl_query_files_copy(struct fl_query_files *dst,
+                         const struct fl_query_files *src);
+
+/* ---- sqllex.c: statement boundaries, for the sandbox's messages ----- */
+
+/* From sql + *pos, finds the next statement that is not empty (only
+ * whitespace, comments or ';'): returns 1 with its offset and length
+ * (without the ';') and moves *pos past its ';'; returns 0 at the end. */
+int  fl_query_sql_next(const char *sql, size_t *pos, size_t *out_start,
+                       size_t *out_len);
+
+/* When stmt begins (after whitespace and comments) with EXPLAIN, sets
+ * *out_rest to the wrapped statement's first character (borrowed from
+ * stmt) and returns FL_QUERY_EXPLAIN (plain EXPLAIN),
+ * FL_QUERY_EXPLAIN_ANALYZE (EXPLAIN ANALYZE / ANALYSE) or
+ * FL_QUERY_EXPLAIN_OTHER (VERBOSE, or a parenthesised option list);
+ * else returns 0. */
+#define FL_QUERY_EXPLAIN         1
+#define FL_QUERY_EXPLAIN_ANALYZE 2
+#define FL_QUERY_EXPLAIN_OTHER   3
+int  fl_query_sql_explain(const char *stmt, const char **out_rest);
+
+/* Writes into out[0..cap) a short name of stmt for an error message: its
+ * first keyword upper-cased ("COPY"), after "EXPLAIN [ANALYZE] " for an
+ * EXPLAIN. Always NUL-terminated (cap > 0). */
+void fl_query_sql_describe(const char *stmt, char *out, size_t cap);
 
 /* ---- buf.c: growing string buffer ----------------------------------- */
 

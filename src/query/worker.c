@@ -135,11 +135,16 @@ run_job(const struct fl_query_job *job, int out_fd, char **err)
 
     if ((rc = fl_live_create(job->blocks, job->n_blocks, &live, err)) < 0)
         return rc;
-    if ((rc = fl_query_open_live(job->archive_dir, live, &q, err)) == 0
-        && (!job->has_files
-            || (rc = fl_query_pin_files(q, job->files, job->n_files,
-                                        job->metric_files,
-                                        job->n_metric_files)) == 0)
+    /* The job's strings point into its message; open_files copies them. */
+    struct fl_query_files files = {
+        .flow = (char **)(uintptr_t)job->files, .n_flow = job->n_files,
+        .metrics = (char **)(uintptr_t)job->metric_files,
+        .n_metrics = job->n_metric_files,
+        .alarm_history = (char *)(uintptr_t)job->alarm_history,
+    };
+    if ((rc = job->has_files
+              ? fl_query_open_files(job->archive_dir, &files, live, &q, err)
+              : fl_query_open_live(job->archive_dir, live, &q, err)) == 0
         && (!job->has_rows
             || (rc = fl_query_set_metrics(q, job->rows, job->n_rows,
                                           err)) == 0)

@@ -20,8 +20,10 @@
  * the time of the query, and publishing waits for no query.
  *
  * Safety: the SQL comes from the network, so the worker's session is
- * sandboxed (src/query/sandbox.c): read-only statements only, files only
- * under the archive, query.memory_limit, query.timeout.
+ * sandboxed (src/query/sandbox.c): SELECT/EXPLAIN only, decided from
+ * DuckDB's parse before anything is bound; DuckDB may read only the
+ * archive files listed here (without following symlinks) under the
+ * snapshot lock; query.memory_limit, query.timeout.
  */
 #include "../core/fl_config.h"
 
@@ -31,7 +33,6 @@
 #include <string.h>
 
 #include "../archive/convert.h"
-#include "../archive/listing.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../query/runner.h"
@@ -51,10 +52,7 @@ struct fl_query_task {
     struct fl_metric_row    *rows;
     size_t                   n_rows;
     int                      has_rows;
-    char                   **files;       /* the archive's, at the snapshot */
-    size_t                   n_files;
-    char                   **metric_files;
-    size_t                   n_metric_files;
+    struct fl_query_files    files;       /* the archive's, at the snapshot */
     int                      oom;
     _Atomic pid_t            pid;         /* the worker, while it runs */
     struct fl_query_result   res;
@@ -97,10 +95,7 @@ release_snapshot(struct fl_query_task *t)
     fl_metrics_rows_free(t->rows, t->n_rows);
     t->rows = NULL;
     t->n_rows = 0;
-    fl_archive_listing_free(t->files, t->n_files);
-    fl_archive_listing_free(t->metric_files, t->n_metric_files);
-    t->files = t->metric_files = NULL;
-    t->n_files = t->n_metric_files = 0;
+    fl_query_files_free(&t->files);
 }
 
 
@@ -139,16 +134,13 @@ mentions_metrics(const char *sql)
  * the blocks not yet in them, the metric store's files and the metric
  * values in memory -- all in one instant of the snapshot lock. */
 static int
-take_snapshot(struct fl_query_task *t)
+take_snapshot(struct fl_query_task *t, char **err)
 {
     struct fl_server *s = t->s;
-    const char *dir = s->cfg->archive_dir;
     int rc;
 
     pthread_rwlock_rdlock(&s->snap_lock);
-    rc = fl_archive_list_files(dir, &t->files, &t->n_files);
-    if (rc == 0)
-        rc = fl_metric_store_files(dir, &t->metric_files, &t->n_metric_files);
+    rc = fl_query_list_archive(s->cfg->archive_dir, &t->files, err);
     for (const struct fl_buffer_block *b = s->inflight; b; b = b->next)
         hold_block(t, b);
     fl_buffer_each(s->buffer, hold_block, t);
@@ -185,9 +177,11 @@ write_job(struct fl_query_task *t, int *fd)
         .timeout_s = (unsigned)cfg->query_timeout,
         .format = t->fmt,
         .sql = t->sql,
-        .files = (const char *const *)t->files, .n_files = t->n_files,
-        .metric_files = (const char *const *)t->metric_files,
-        .n_metric_files = t->n_metric_files, .has_files = 1,
+        .files = (const char *const *)t->files.flow,
+        .n_files = t->files.n_flow,
+        .metric_files = (const char *const *)t->files.metrics,
+        .n_metric_files = t->files.n_metrics,
+        .alarm_history = t->files.alarm_history, .has_files = 1,
         .blocks = blocks, .n_blocks = t->n_held,
         .rows = t->rows, .n_rows = t->n_rows, .has_rows = t->has_rows,
     };
@@ -319,13 +313,15 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     atomic_fetch_add(&s->queries_started, 1);
     req->query = t;
 
-    int rc = take_snapshot(t);
+    char *err = NULL;
+    int rc = take_snapshot(t, &err);
     if (rc < 0) {
-        char msg[160];
+        char msg[600];
         snprintf(msg, sizeof msg, "cannot take the query's snapshot of "
-                 "the archive: %s", fl_strerror(rc));
+                 "the archive: %s", err ? err : fl_strerror(rc));
         fail_task(t, 503, msg);
     }
+    fl_free(err);
     /* Suspended before the thread exists, so its resume always finds a
      * suspended connection. */
     MHD_suspend_connection(c);

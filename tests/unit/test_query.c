@@ -31,6 +31,7 @@
 #include "core/fl_mem.h"
 #include "parse/fields.h"
 #include "query/query.h"
+#include "query/query_int.h"
 
 #include "harness.h"
 
@@ -1040,6 +1041,318 @@ test_cmd_query(void)
     rm_tmp_root();
 }
 
+/* ---------------------------------------------------------------------
+ * The sandbox (src/query/sandbox.c, sqllex.c)
+ * ------------------------------------------------------------------- */
+
+static struct fl_query *
+open_sandboxed(const char *dir)
+{
+    struct fl_query *q = open_ok(dir);
+    char *err = NULL;
+    int rc = fl_query_sandbox(q, "512MB", &err);
+    if (rc != 0)
+        fprintf(stderr, "  fl_query_sandbox = %d: %s\n", rc, err ? err : "?");
+    CHECK_EQ_INT(rc, 0);
+    CHECK(err == NULL);
+    return q;
+}
+
+
+/* fl_query_check_sql: what passes, and what is refused with which
+ * message -- decided before anything is bound, so a refused EXPORT
+ * creates no folder. */
+static void
+test_sandbox_allow_list(void)
+{
+    static const char *const allowed[] = {
+        "SELECT 1",
+        "select count(*) from flow_logs where year = '2024'",
+        "FROM flow_logs SELECT count(*)",
+        "VALUES (1), (2)",
+        "WITH a AS (SELECT 1 AS x) SELECT x FROM a",
+        "SELECT 1 UNION ALL SELECT 2 EXCEPT SELECT 3",
+        "DESCRIBE flow_logs",
+        "SHOW TABLES",
+        "SUMMARIZE SELECT 1",
+        "SELECT 1; SELECT 2;",
+        "EXPLAIN SELECT 1",
+        "explain analyze select count(*) from flow_logs",
+        "/* x; */ EXPLAIN -- y;\n ANALYSE SELECT ';'",
+        "SELECT * FROM range(3) JOIN generate_series(1, 2) ON true",
+        "SELECT * FROM duckdb_settings() WHERE name = 'memory_limit'",
+        "SELECT current_setting('lock_configuration')",
+        "SELECT cidr_contains('10.0.0.0/8', '10.1.2.3')",
+        "SELECT from_unixtime(0), date_format(now(), '%Y')",
+        "SELECT * FROM read_csv('x.csv')",     /* allowed here, fails later */
+        "SELECT list_transform([1, 2], x -> x + 1)",
+        "SELECT 'COPY (SELECT 1) TO ''x''; ATTACH' AS text",
+        "SELECT $$; COPY$$ AS dollar",
+    };
+    static const struct { const char *sql, *msg; } refused[] = {
+        { "COPY (SELECT 1) TO 'x.csv'",
+          "only SELECT and EXPLAIN are allowed here; statement 1 is COPY" },
+        { "EXPLAIN ANALYZE COPY (SELECT 1) TO 'x.csv'",
+          "statement 1 is EXPLAIN ANALYZE COPY" },
+        { "explain copy (select 1) to 'x.csv'",
+          "statement 1 is EXPLAIN COPY" },
+        { "SELECT 1; COPY (SELECT 1) TO 'x.csv'", "statement 2 is COPY" },
+        { "SELECT ';'; /* ; */ -- ;\n export database 'x'",
+          "statement 2 is EXPORT" },
+        { "SET lock_configuration = false", "statement 1 is SET" },
+        { "RESET memory_limit", "statement 1 is RESET" },
+        { "ATTACH ':memory:' AS m", "statement 1 is ATTACH" },
+        { "INSTALL httpfs", "statement 1 is INSTALL" },
+        { "LOAD httpfs", "statement 1 is LOAD" },
+        { "PRAGMA database_list", "statement 1 is PRAGMA" },
+        { "IMPORT DATABASE 'x'", "statement 1 is IMPORT" },
+        { "CREATE TABLE t (a INT)", "statement 1 is CREATE" },
+        { "DROP VIEW flow_logs", "statement 1 is DROP" },
+        { "CHECKPOINT", "statement 1 is CHECKPOINT" },
+        { "CALL checkpoint()", "statement 1 is CALL" },
+        { "PIVOT flow_logs ON action USING count(*)",
+          "statement 1 is PIVOT" },
+        { "SELECT 1; EXPLAIN SELECT 1",
+          "EXPLAIN must be the only statement of a request" },
+        { "EXPLAIN (FORMAT json) SELECT 1",
+          "only EXPLAIN and EXPLAIN ANALYZE are allowed here" },
+        { "EXPLAIN VERBOSE SELECT 1",
+          "only EXPLAIN and EXPLAIN ANALYZE are allowed here" },
+        { "SELECT * FROM checkpoint()",
+          "table function checkpoint() is not allowed here" },
+        { "SELECT * FROM QUERY('SELECT 1')",
+          "table function query() is not allowed here" },
+        { "SELECT * FROM glob('*')", "table function glob() is not allowed" },
+        { "SELECT (SELECT 1 FROM force_checkpoint())",
+          "table function force_checkpoint() is not allowed" },
+        { "EXPLAIN SELECT * FROM enable_logging()",
+          "table function enable_logging() is not allowed" },
+        { "SELECT setseed(0.1)", "function setseed() is not allowed here" },
+        { "WITH a AS (SELECT nextval('s')) SELECT 1",
+          "function nextval() is not allowed here" },
+        { "SELECT write_log('x')", "function write_log() is not allowed" },
+    };
+    char *err = NULL;
+    make_tmp_root();
+    struct fl_query *q = open_sandboxed(tmp_root);
+    char export_dir[600];
+    snprintf(export_dir, sizeof export_dir, "EXPORT DATABASE '%s'",
+             tmp_path("exported"));
+
+    for (size_t i = 0; i < sizeof allowed / sizeof *allowed; i++) {
+        int rc = fl_query_check_sql(q, allowed[i], &err);
+        if (rc != 0)
+            fprintf(stderr, "  refused: %s\n  %s\n", allowed[i],
+                    err ? err : "?");
+        CHECK_EQ_INT(rc, 0);
+        CHECK(err == NULL);
+    }
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        int rc = fl_query_check_sql(q, refused[i].sql, &err);
+        if (rc != FL_EPARSE || err == NULL
+            || strstr(err, refused[i].msg) == NULL)
+            fprintf(stderr, "  %s\n  rc %d: %s\n  want: %s\n",
+                    refused[i].sql, rc, err ? err : "(none)",
+                    refused[i].msg);
+        CHECK_EQ_INT(rc, FL_EPARSE);
+        CHECK(strstr(err, refused[i].msg) != NULL);
+        fl_free(err);
+        err = NULL;
+    }
+
+    /* Refusing has no effect: no folder, as preparing would have made. */
+    CHECK_EQ_INT(fl_query_check_sql(q, export_dir, &err), FL_EPARSE);
+    CHECK(strstr(err, "statement 1 is EXPORT") != NULL);
+    fl_free(err);
+    err = NULL;
+    struct stat st;
+    CHECK(stat(tmp_path("exported"), &st) < 0 && errno == ENOENT);
+
+    /* A syntax error is DuckDB's message, not a refusal. */
+    CHECK_EQ_INT(fl_query_check_sql(q, "SELEC 1", &err), FL_EDB);
+    CHECK(strstr(err, "syntax error") != NULL);
+    fl_free(err);
+    fl_query_close(q);
+    rm_tmp_root();
+}
+
+
+/* Runs sql untrusted; returns the output (free) or, when err_out is
+ * given, the error (fl_free) and the rc. */
+static char *
+run_untrusted(struct fl_query *q, const char *sql, char **err_out,
+              int *rc_out)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    char *err = NULL;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK(f != NULL);
+    int rc = fl_query_run_untrusted(q, sql, FL_OUTPUT_CSV, f, 10, &err);
+    CHECK(fclose(f) == 0);
+    if (err_out != NULL) {
+        *err_out = err;
+        *rc_out = rc;
+        free(buf);
+        return NULL;
+    }
+    if (rc != 0)
+        fprintf(stderr, "  %s: %d %s\n", sql, rc, err ? err : "?");
+    CHECK_EQ_INT(rc, 0);
+    return buf;
+}
+
+
+/* The session's files come from a walk that does not follow symlinks:
+ * planted links (to /etc/passwd, to a Parquet file and a folder outside
+ * the archive) are neither in the views nor readable. */
+static void
+test_sandbox_lists_archive_without_symlinks(void)
+{
+    struct fl_query_files files = { 0 };
+    struct fl_query *q = NULL;
+    char outside[600], link[600], sql[1400], *out, *err = NULL;
+    int rc;
+
+    make_tmp_root();
+    CHECK(mkdir(tmp_path("a"), 0755) == 0);
+    write_archive(tmp_path("a"),
+        "SELECT * FROM (VALUES (1700000000, 10), (1700003600, 20), "
+        "(1700007200, 30)) v(start, bytes)");
+    /* A copy of the real files outside, then links to it. */
+    write_archive(tmp_path("out"), "SELECT 1700000000 AS start, 99 AS bytes");
+    snprintf(outside, sizeof outside, "%s", tmp_path("out/year=2023"));
+    snprintf(link, sizeof link, "%s", tmp_path("a/year=2099"));
+    CHECK(symlink(outside, link) == 0);
+    snprintf(link, sizeof link, "%s",
+             tmp_path("a/year=2023/month=11/day=14/hour=22/passwd.parquet"));
+    CHECK(symlink("/etc/passwd", link) == 0);
+    CHECK(symlink("/etc", tmp_path("a/etc")) == 0);
+    CHECK(mkdir(tmp_path("a/year=2023/month=11/day=14/hour=22/d.parquet"),
+                0755) == 0);
+
+    CHECK_EQ_INT(fl_query_list_archive(tmp_path("a/"), &files, &err), 0);
+    CHECK(err == NULL);
+    CHECK_EQ_INT(files.n_flow, 3);
+    for (size_t i = 0; i < files.n_flow; i++) {
+        CHECK(strncmp(files.flow[i], tmp_path("a/year=2023/"),
+                      strlen(tmp_path("a/year=2023/"))) == 0);
+        CHECK(strstr(files.flow[i], "passwd") == NULL);
+        CHECK(i == 0 || strcmp(files.flow[i - 1], files.flow[i]) < 0);
+    }
+    CHECK_EQ_INT(files.n_metrics, 0);
+    CHECK(files.alarm_history == NULL);
+
+    CHECK_EQ_INT(fl_query_open_files(tmp_path("a"), &files, NULL, &q, &err),
+                 0);
+    CHECK_EQ_INT(fl_query_sandbox(q, "512MB", &err), 0);
+    out = run_untrusted(q, "SELECT count(*) AS n, sum(bytes) AS b "
+                        "FROM flow_logs", NULL, NULL);
+    CHECK_EQ_STR(out, "n,b\n3,60\n");
+    free(out);
+    out = run_untrusted(q, "/* c */ EXPLAIN /* d */ SELECT 42", NULL, NULL);
+    CHECK(strstr(out, "physical_plan") != NULL);
+    free(out);
+
+    /* Readable: the listed files. Not: the links, their targets. */
+    snprintf(sql, sizeof sql, "SELECT count(*) AS n FROM read_parquet('%s')",
+             files.flow[0]);
+    out = run_untrusted(q, sql, NULL, NULL);
+    CHECK_EQ_STR(out, "n\n1\n");
+    free(out);
+    static const char *const paths[] = {
+        "a/year=2023/month=11/day=14/hour=22/passwd.parquet",
+        "a/etc/passwd", "a/year=2099/month=11/day=14/hour=22",
+        "a/../out/year=2023", "a/year=*/*/*/*/*.parquet",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        snprintf(sql, sizeof sql, "SELECT * FROM read_text('%s')",
+                 tmp_path(paths[i]));
+        run_untrusted(q, sql, &err, &rc);
+        CHECK_EQ_INT(rc, FL_EDB);
+        CHECK(strstr(err, "file system operations are disabled") != NULL);
+        fl_free(err);
+        err = NULL;
+    }
+    run_untrusted(q, "SELECT * FROM read_csv('/etc/passwd')", &err, &rc);
+    CHECK(strstr(err, "file system operations are disabled") != NULL);
+    fl_free(err);
+    err = NULL;
+    /* Settings cannot move. */
+    run_untrusted(q, "SET enable_external_access = true", &err, &rc);
+    CHECK_EQ_INT(rc, FL_EPARSE);
+    fl_free(err);
+    err = NULL;
+    out = run_untrusted(q, "SELECT current_setting('lock_configuration') AS l,"
+                        " current_setting('temp_directory') AS t", NULL, NULL);
+    CHECK_EQ_STR(out, "l,t\ntrue,\"\"\n");
+    free(out);
+
+    fl_query_close(q);
+    fl_query_files_free(&files);
+    fl_query_files_free(&files);            /* twice: a no-op */
+    fl_query_files_free(NULL);
+    CHECK_EQ_INT(fl_query_list_archive(tmp_path("missing"), &files, &err),
+                 -ENOENT);
+    CHECK(strstr(err, "cannot list the archive") != NULL);
+    CHECK_EQ_INT(files.n_flow, 0);
+    fl_free(err);
+    rm_tmp_root();
+}
+
+
+/* sqllex.c: statement boundaries past strings, identifiers, dollar
+ * quotes and comments; the EXPLAIN prefixes; the names in messages. */
+static void
+test_sandbox_lexer(void)
+{
+    static const char script[] =
+        "SELECT 'a;''b' ; ;\n-- c;\nSELECT \"x;\"\"\" /* d; /* e; */ */;"
+        "SELECT E'\\';' ; SELECT $t$;$t$, $1;  -- tail";
+    static const char *const want[] = {
+        "SELECT 'a;''b' ", "SELECT \"x;\"\"\" /* d; /* e; */ */",
+        "SELECT E'\\';' ", "SELECT $t$;$t$, $1",
+    };
+    size_t pos = 0, start, len, i = 0;
+    char name[64];
+    const char *rest = NULL;
+
+    while (fl_query_sql_next(script, &pos, &start, &len)) {
+        CHECK(i < 4);
+        CHECK_EQ_MEM(script + start, len, want[i]);
+        i++;
+    }
+    CHECK_EQ_INT(i, 4);
+    pos = 0;
+    CHECK_EQ_INT(fl_query_sql_next(" ; -- x\n /* y */ ", &pos, &start, &len),
+                 0);
+
+    CHECK_EQ_INT(fl_query_sql_explain("SELECT 1", &rest), 0);
+    CHECK_EQ_INT(fl_query_sql_explain("EXPLAINX SELECT 1", &rest), 0);
+    CHECK_EQ_INT(fl_query_sql_explain(" /* a */ explain -- b\n SELECT 1",
+                                      &rest), FL_QUERY_EXPLAIN);
+    CHECK_EQ_STR(rest, "SELECT 1");
+    CHECK_EQ_INT(fl_query_sql_explain("EXPLAIN analyse SELECT 2", &rest),
+                 FL_QUERY_EXPLAIN_ANALYZE);
+    CHECK_EQ_STR(rest, "SELECT 2");
+    CHECK_EQ_INT(fl_query_sql_explain("EXPLAIN ANALYZE VERBOSE SELECT 3",
+                                      &rest), FL_QUERY_EXPLAIN_OTHER);
+    CHECK_EQ_INT(fl_query_sql_explain("EXPLAIN (FORMAT 'j)') COPY x", &rest),
+                 FL_QUERY_EXPLAIN_OTHER);
+    CHECK_EQ_STR(rest, "COPY x");
+    CHECK_EQ_INT(fl_query_sql_explain("EXPLAIN (FORMAT json", &rest), 0);
+
+    fl_query_sql_describe("  copy x", name, sizeof name);
+    CHECK_EQ_STR(name, "COPY");
+    fl_query_sql_describe("EXPLAIN ANALYZE /**/ attach 'x'", name,
+                          sizeof name);
+    CHECK_EQ_STR(name, "EXPLAIN ANALYZE ATTACH");
+    fl_query_sql_describe("(SELECT 1)", name, sizeof name);
+    CHECK_EQ_STR(name, "a statement that is not a query");
+    fl_query_sql_describe("EXPLAIN ANALYZE COPY", name, 8);
+    CHECK_EQ_STR(name, "EXPLAIN");
+}
+
 
 FL_TEST_MAIN(
     FL_TEST(test_blog_rejected_by_protocol),
@@ -1062,5 +1375,8 @@ FL_TEST_MAIN(
     FL_TEST(test_athena_time_functions),
     FL_TEST(test_athena_function_errors),
     FL_TEST(test_athena_on_archive),
-    FL_TEST(test_cmd_query)
+    FL_TEST(test_cmd_query),
+    FL_TEST(test_sandbox_allow_list),
+    FL_TEST(test_sandbox_lists_archive_without_symlinks),
+    FL_TEST(test_sandbox_lexer)
 )

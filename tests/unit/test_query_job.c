@@ -3,8 +3,7 @@
  * test_query_job.c -- the query message a server hands its query worker
  * (src/query/job.h): every field round-trips exactly, NULLs stay NULL,
  * "nothing pinned" differs from "an empty list", and every damaged or cut
- * message is refused with the field and byte named; the archive listing
- * (src/archive/listing.h) that fills the message skips symbolic links.
+ * message is refused with the field and byte named.
  */
 #include "../../src/core/fl_config.h"
 
@@ -16,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../src/archive/listing.h"
 #include "../../src/core/fl_error.h"
 #include "../../src/core/fl_fs.h"
 #include "../../src/core/fl_mem.h"
@@ -63,7 +61,8 @@ test_round_trip(void)
         .timeout_s = 30, .format = FL_OUTPUT_CSV,
         .sql = "SELECT 'it''s' AS x",
         .files = files, .n_files = 2, .metric_files = mfiles,
-        .n_metric_files = 1, .has_files = 1,
+        .n_metric_files = 1, .alarm_history = "/a/_alarms/history.jsonl",
+        .has_files = 1,
         .blocks = blocks, .n_blocks = 2,
         .rows = rows, .n_rows = 2, .has_rows = 1,
     };
@@ -84,6 +83,7 @@ test_round_trip(void)
     CHECK_EQ_STR(out.files[1], files[1]);
     CHECK_EQ_INT(out.n_metric_files, 1);
     CHECK_EQ_STR(out.metric_files[0], mfiles[0]);
+    CHECK_EQ_STR(out.alarm_history, "/a/_alarms/history.jsonl");
     CHECK_EQ_INT(out.n_blocks, 2);
     CHECK_EQ_INT(out.blocks[0].len, 52);
     CHECK(memcmp(out.blocks[0].text, blocks[0].text, 52) == 0);
@@ -136,6 +136,7 @@ test_nothing_pinned_is_not_empty(void)
     CHECK_EQ_INT(fl_query_job_read(msg, len, &out, err, sizeof err), 0);
     CHECK_EQ_INT(out.has_files, 1);
     CHECK_EQ_INT(out.n_files, 0);
+    CHECK(out.alarm_history == NULL);
     CHECK_EQ_INT(out.has_rows, 1);
     CHECK_EQ_INT(out.n_rows, 0);
     fl_query_job_clear(&out);
@@ -191,60 +192,14 @@ test_damaged_messages(void)
     longer[len] = 0;
     CHECK_EQ_INT(fl_query_job_read(longer, len + 1, &out, err, sizeof err),
                  FL_ECORRUPT);
-    CHECK_EQ_STR(err, "query message: bad end of message at byte 131");
+    CHECK_EQ_STR(err, "query message: bad end of message at byte 132");
     free(longer);
     free(msg);
-}
-
-
-static void
-test_listing_skips_links(void)
-{
-    char dir[] = "/tmp/fl-listing-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char path[512];
-    snprintf(path, sizeof path, "%s/year=2024/month=01/day=02/hour=03", dir);
-    CHECK_EQ_INT(fl_fs_mkdirs(path), 0);
-    const char *names[] = { "b.parquet", "a.parquet", "notes.txt",
-                            ".hidden.parquet" };
-    for (size_t i = 0; i < 4; i++) {
-        char f[600];
-        snprintf(f, sizeof f, "%s/%s", path, names[i]);
-        int fd = open(f, O_WRONLY | O_CREAT, 0644);
-        CHECK(fd >= 0);
-        close(fd);
-    }
-    char link[600];
-    snprintf(link, sizeof link, "%s/passwd.parquet", path);
-    CHECK(symlink("/etc/passwd", link) == 0);
-    snprintf(link, sizeof link, "%s/year=2024/month=02", dir);
-    CHECK(symlink("/etc", link) == 0);           /* a linked partition */
-    snprintf(link, sizeof link, "%s/year=2025", dir);
-    CHECK(symlink(path, link) == 0);             /* a link back inside */
-
-    char **files = NULL;
-    size_t n = 0;
-    CHECK_EQ_INT(fl_archive_list_files(dir, &files, &n), 0);
-    CHECK_EQ_INT(n, 2);
-    char want[600];
-    snprintf(want, sizeof want, "%s/a.parquet", path);
-    CHECK_EQ_STR(files[0], want);
-    snprintf(want, sizeof want, "%s/b.parquet", path);
-    CHECK_EQ_STR(files[1], want);
-    fl_archive_listing_free(files, n);
-
-    /* No archive yet: an empty list. */
-    snprintf(path, sizeof path, "%s/none", dir);
-    CHECK_EQ_INT(fl_archive_list_files(path, &files, &n), 0);
-    CHECK_EQ_INT(n, 0);
-    CHECK(files == NULL);
-    CHECK_EQ_INT(fl_fs_remove_tree(dir), 0);
 }
 
 
 FL_TEST_MAIN(
     FL_TEST(test_round_trip),
     FL_TEST(test_nothing_pinned_is_not_empty),
-    FL_TEST(test_damaged_messages),
-    FL_TEST(test_listing_skips_links)
+    FL_TEST(test_damaged_messages)
 )

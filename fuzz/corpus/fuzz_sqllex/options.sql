@@ -1,0 +1,1 @@
+EXPLAIN (FORMAT 'j)', X) SELECT 1; SELECT $t$;$t$, $1; E'\';'
