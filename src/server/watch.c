@@ -85,7 +85,7 @@
 
 /* A last line without a newline is taken when the file has not changed for
  * this many scans. */
-#define PARTIAL_SCANS 2
+#define PARTIAL_SCANS 3
 
 /* The journal is compacted when it has this many more lines than entries. */
 #define COMPACT_SLACK 1024

@@ -564,8 +564,8 @@ test_gunzip_ratio(void)
     memcpy(cat + zl, z2, zl2);
     CHECK_EQ_INT(fl_gunzip(cat, zl + zl2, (size_t)1 << 30, 100, &buf, &cap,
                            &n, &err), 0);
-    CHECK_EQ_MEM(buf, n, text);
     CHECK_EQ_INT(n, tl);
+    CHECK(memcmp(buf, text, tl) == 0);
     CHECK_EQ_INT(fl_gunzip(cat, zl + zl2, (size_t)1 << 30, 2, &buf, &cap,
                            &n, &err), FL_ETOOBIG);
     CHECK(starts(err.msg, "gzip data inflates to more than 2 times its"
