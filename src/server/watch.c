@@ -113,6 +113,10 @@ struct watcher {
     int               tail_fd;        /* its journal, O_APPEND */
     uint64_t          scan;           /* walks done, from 1 */
     char             *buf;            /* CHUNK + 1 bytes: a piece */
+    /* Tests only: FLOWLAKE_TEST_WATCH_CRASH=before-wal|after-wal makes the
+     * server exit abruptly at that step of the first piece, so that the
+     * recovery of both crash points is tested deterministically. */
+    int               crash_at;       /* 0, 1 before, 2 after the WAL */
 };
 
 
@@ -489,6 +493,15 @@ header_of(struct watcher *w, int fd, uint64_t size, char **out_spec,
 }
 
 
+static void
+crash_now(const char *where)
+{
+    fprintf(stderr, "flowlake serve: watch: FLOWLAKE_TEST_WATCH_CRASH: exiting"
+            " %s\n", where);
+    _exit(99);
+}
+
+
 /* Makes the piece [e->offset, end) -- text[0..len) -- durable (see the
  * file comment) and moves the offset to end. */
 static int
@@ -512,6 +525,8 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
         e->pend_end = 0;
         return rc;
     }
+    if (w->crash_at == 1)
+        crash_now("after journalling a piece, before the write-ahead log");
     atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].requests, 1);
     atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].bytes, len);
     fl_server_ingest(s, FL_SOURCE_WATCH, path, text, len, spec, &key, 1,
@@ -525,6 +540,8 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
         return FL_EAGAIN;
     }
     fl_dedupe_add(s->dedupe, key);
+    if (w->crash_at == 2)
+        crash_now("after the write-ahead log, before journalling the offset");
     e->offset = end;
     if (e->fp_len < FP_MAX && e->fp_len < end) {
         uint64_t n = end < FP_MAX ? end : FP_MAX, fp = 0;
@@ -618,8 +635,8 @@ check_same(struct watcher *w, int fd, struct fl_tail_entry *e,
 }
 
 
-/* A stable file wholly taken: record its digest (as a whole file taken
- * once), so that a copy of it is not taken again. */
+/* A new file wholly taken and stable: record its digest (as a whole file
+ * taken once), so that a copy of it is not taken again. */
 static void
 record_digest(struct watcher *w, struct fl_tail_entry *e, const char *path)
 {
@@ -695,7 +712,6 @@ track(struct fl_tail_entry *e, const struct stat *st)
         e->size = (int64_t)st->st_size;
         e->mtime_ns = mtime_ns(st);
         e->stable_scans = 0;
-        e->digest_done = 0;
     }
 }
 
@@ -718,8 +734,11 @@ follow(struct watcher *w, struct fl_tail_entry *e, const char *path)
             goto out;
     }
     rc = take_lines(w, fd, e, path, size, e->stable_scans >= PARTIAL_SCANS);
-    if (rc == 0 && e->stable_scans >= 1 && e->offset == size
-        && !e->digest_done)
+    /* Once per file that appeared while we watch (a growing log is not
+     * read again to digest it each time it pauses, nor every file at each
+     * start). */
+    if (rc == 0 && e->first_scan != 0 && e->stable_scans >= 1
+        && e->offset == size && !e->digest_done)
         record_digest(w, e, path);
 out:
     close(fd);
@@ -967,6 +986,10 @@ fl_watch_start(struct fl_server *s)
         watcher_free(w);
         return FL_ENOMEM;
     }
+    const char *crash = getenv("FLOWLAKE_TEST_WATCH_CRASH");
+    if (crash != NULL)
+        w->crash_at = strcmp(crash, "before-wal") == 0 ? 1
+                    : strcmp(crash, "after-wal") == 0 ? 2 : 0;
     load_progress(w);
     char *meta = fl_fs_join(s->cfg->archive_dir, "_flowlake");
     if (meta == NULL) {

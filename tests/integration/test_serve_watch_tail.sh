@@ -22,8 +22,9 @@ start_watch() {
 sql() { "$FLOWLAKE" query --server "$URL" --output csv "$1" | tail -n +2; }
 n_of() { sql "SELECT count(*) FROM flow_logs WHERE interface_id = 'eni-$1'"; }
 distinct_of() { sql "SELECT count(DISTINCT srcport) FROM flow_logs WHERE interface_id = 'eni-$1'"; }
-wait_n() {   # wait_n NAME N: until eni-NAME has N records (15 s max)
-    for _ in $(seq 1 150); do [ "$(n_of "$1")" = "$2" ] && return 0; sleep 0.1; done
+wait_n() {   # wait_n NAME N: until eni-NAME has N records (20 s max)
+    local end=$((SECONDS + 20))
+    while [ $SECONDS -lt $end ]; do [ "$(n_of "$1")" = "$2" ] && return 0; sleep 0.1; done
     return 1
 }
 # lines NAME FIRST COUNT: flow-log lines with source ports FIRST..
@@ -112,6 +113,24 @@ done
 wait "$WRITER"
 check crash 1000 "kill -9 three times during appends: 1000 lines, each once"
 expect_eq "restart after kill -9: tail.db read" "$(grep -c 'tail.db: line' serve.err)" "0"
+
+# Both crash points of a piece, deterministically: the server exits right
+# after journalling the piece as pending (before the write-ahead log), or
+# right after the write-ahead log (before journalling the new offset).
+kill -TERM "$PID"; wait "$PID"
+for at in before-wal after-wal; do
+    lines "$at" 1 100 > "$W/$at.log"
+    FLOWLAKE_TEST_WATCH_CRASH=$at start_watch
+    for _ in $(seq 1 150); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    wait "$PID"; st=$?
+    expect_status "crash $at: the server died there" 99 $st
+    start_watch
+    check "$at" 100 "crash $at: after the restart, 100 lines, each once"
+    kill -TERM "$PID"; wait "$PID"
+done
+expect_contains "crash points were reached" "$(cat serve.err)" \
+    "exiting after the write-ahead log, before journalling the offset"
+start_watch
 
 # A damaged state file is a clear error, not a crash and not a re-read.
 kill -TERM "$PID"; wait "$PID"
