@@ -148,7 +148,7 @@ direct(const uint8_t *p, size_t n)
     else if (on > sizeof out || on != fl_base64_decoded_len((const char *)p,
                                                             n))
         abort();
-    rc = fl_gunzip(p, n, 4096, &buf, &cap, &on, &err);
+    rc = fl_gunzip(p, n, 4096, 100, &buf, &cap, &on, &err);
     if (rc < 0)
         check_msg(&err);
     else if (on > 4096)

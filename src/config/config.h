@@ -5,7 +5,7 @@
  * (config.c), command-line flags applied on top with the same checks.
  *
  *   [server]   listen, threads, tls_cert, tls_key, max_body,
- *              max_decompressed, max_line
+ *              max_decompressed, max_compression_ratio, max_line
  *   [firehose] access_key
  *   [archive]  dir, buffer_interval, buffer_size
  *   [wal]      dir, max_size, segment_size
@@ -40,6 +40,7 @@ struct fl_config {
     char    *tls_key;           /* server.tls_key */
     uint64_t max_body;          /* server.max_body, bytes */
     uint64_t max_decompressed;  /* server.max_decompressed, bytes */
+    uint64_t max_compression_ratio; /* server.max_compression_ratio */
     uint64_t max_line;          /* server.max_line, bytes */
     char    *access_key;        /* firehose.access_key, "" = not checked */
     char    *archive_dir;       /* archive.dir */

@@ -61,6 +61,7 @@
 #define FL_INGEST_DEFAULT_MAX_RECORD_BYTES 1024000    /* Firehose: 1,000 KiB
                                                          before base64 */
 #define FL_INGEST_DEFAULT_MAX_INFLATED     (16 * 1024 * 1024)
+#define FL_INGEST_DEFAULT_MAX_RATIO        100        /* flow logs: 10-20 */
 #define FL_INGEST_DEFAULT_MAX_JSON_MEM     (128 * 1024 * 1024)
 #define FL_INGEST_DEFAULT_MAX_DEPTH        32
 
@@ -71,6 +72,9 @@ struct fl_ingest_limits {
                                 base64 text may be 4 * ceil(n / 3) chars */
     size_t max_inflated;     /* one gzip payload, decompressed; also caps
                                 the decoded awslogs.data of a Lambda event */
+    unsigned max_ratio;      /* one gzip payload: past 1 MiB out, at most
+                                this many times its compressed size
+                                (gunzip.h) */
     size_t max_json_mem;     /* estimated parse-tree memory of one JSON
                                 document (objects ~256 B, arrays ~160 B,
                                 strings ~112 B + length, other values

@@ -62,6 +62,8 @@ fl_ingest_create(const struct fl_ingest_limits *lim, struct fl_ingest **out)
         d->lim.max_record_bytes = FL_INGEST_DEFAULT_MAX_RECORD_BYTES;
     if (d->lim.max_inflated == 0)
         d->lim.max_inflated = FL_INGEST_DEFAULT_MAX_INFLATED;
+    if (d->lim.max_ratio == 0)
+        d->lim.max_ratio = FL_INGEST_DEFAULT_MAX_RATIO;
     if (d->lim.max_json_mem == 0)
         d->lim.max_json_mem = FL_INGEST_DEFAULT_MAX_JSON_MEM;
     if (d->lim.max_depth <= 0)
@@ -493,8 +495,8 @@ decode(struct run *r, const char *p, size_t len, int cwl_only,
     if (fl_gunzip_is_gzip(p, len)) {
         struct fl_ingest *d = r->d;
         size_t n = 0;
-        int rc = fl_gunzip(p, len, d->lim.max_inflated, &d->gz, &d->gz_cap,
-                           &n, r->err);
+        int rc = fl_gunzip(p, len, d->lim.max_inflated, d->lim.max_ratio,
+                           &d->gz, &d->gz_cap, &n, r->err);
         if (rc < 0)
             return rc;
         if (fl_gunzip_is_gzip(d->gz, n)) {

@@ -193,7 +193,8 @@ same_secret(const char *a, const char *b)
 }
 
 
-/* Body after Content-Encoding: gzip, within server.max_decompressed. */
+/* Body after Content-Encoding: gzip, within server.max_decompressed and
+ * server.max_compression_ratio. */
 static int
 request_body(struct fl_server *s, struct MHD_Connection *c,
              struct request *req, char **plain, const char **body,
@@ -206,7 +207,8 @@ request_body(struct fl_server *s, struct MHD_Connection *c,
     if (enc == NULL || strcmp(enc, "gzip") != 0)
         return FL_OK;
     size_t cap = 0, n = 0;
-    int rc = fl_gunzip(*body, *len, (size_t)s->cfg->max_decompressed, plain,
+    int rc = fl_gunzip(*body, *len, (size_t)s->cfg->max_decompressed,
+                       (unsigned)s->cfg->max_compression_ratio, plain,
                        &cap, &n, err);
     if (rc < 0)
         return rc;
@@ -231,6 +233,7 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     struct gather g = { .s = s, .kind = FL_SOURCE_FIREHOSE };
     struct fl_ingest_limits lim = {
         .max_inflated = (size_t)s->cfg->max_decompressed,
+        .max_ratio = (unsigned)s->cfg->max_compression_ratio,
     };
     char *plain = NULL, source[160];
     const char *body;
@@ -327,6 +330,7 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
     struct gather g = { .s = s, .kind = FL_SOURCE_CWL };
     struct fl_ingest_limits lim = {
         .max_inflated = (size_t)s->cfg->max_decompressed,
+        .max_ratio = (unsigned)s->cfg->max_compression_ratio,
     };
     char *plain = NULL, out[256];
     const char *body;

@@ -36,19 +36,21 @@
 #define CHECK_ROWS 64
 
 
-/* Gunzips body into a new buffer of at most max bytes (the ingest module's
- * bounded gunzip), with the server's wording of the two errors a sender
- * sees: the ceiling, and damaged or truncated data. */
+/* Gunzips body into a new buffer of at most max bytes and at most ratio
+ * times its size (the ingest module's bounded gunzip), with the server's
+ * wording of the errors a sender sees: the size ceiling, and (as the
+ * gunzip says it) the ratio ceiling or damaged or truncated data. */
 static int
-gunzip(const char *body, size_t len, uint64_t max, char **out,
-       size_t *out_len, char *err, size_t errlen)
+gunzip(const char *body, size_t len, uint64_t max, uint64_t ratio,
+       char **out, size_t *out_len, char *err, size_t errlen)
 {
     struct fl_ingest_err ierr;
     size_t cap = 0;
     *out = NULL;
     memset(&ierr, 0, sizeof ierr);
-    int rc = fl_gunzip(body, len, (size_t)max, out, &cap, out_len, &ierr);
-    if (rc == FL_ETOOBIG)
+    int rc = fl_gunzip(body, len, (size_t)max, (unsigned)ratio, out, &cap,
+                       out_len, &ierr);
+    if (rc == FL_ETOOBIG && strstr(ierr.msg, "compressed size") == NULL)
         snprintf(err, errlen, "decompressed body exceeds %llu bytes",
                  (unsigned long long)max);
     else if (rc < 0)
@@ -250,7 +252,8 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
 
     if (fl_gunzip_is_gzip(body, len)) {
         size_t plain_len = 0;
-        rc = gunzip(body, len, s->cfg->max_decompressed, &plain, &plain_len,
+        rc = gunzip(body, len, s->cfg->max_decompressed,
+                    s->cfg->max_compression_ratio, &plain, &plain_len,
                     res->error, sizeof res->error);
         if (rc < 0) {
             res->http_status = rc == FL_ETOOBIG ? 413

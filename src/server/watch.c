@@ -1,27 +1,60 @@
 /* SPDX-License-Identifier: MIT
  *
  * watch.c -- the folder source of `flowlake serve` (watch.dir, --watch):
- * every watch.interval, walk the folder for *.log and *.log.gz files (as an
- * S3 sync leaves them) and ingest each new one once -- across restarts too.
+ * every watch.interval, walk the folder for *.log and *.log.gz files and
+ * take every line once, as files appear (an S3 sync), grow, rotate, are
+ * truncated or replaced -- across restarts and crashes too.
  *
- * A file is taken when its size and modification time have not changed
- * since the previous scan (so a file still being written is left alone).
- * It is identified by the digest of its bytes, as `convert` does, so a
- * renamed or copied file is not taken again. It is read as a stream
- * (gzip or plain, header line detected) and ingested in pieces of about
- * CHUNK bytes of text through the same path as POST /ingest (validation,
- * write-ahead log, buffer); each piece's WAL record carries a key derived
- * from the digest and the piece's number.
+ * .log files are followed as `tail -F` and Fluent Bit's tail input with its
+ * database do: by identity (st_dev, st_ino, and an XXH3 fingerprint of the
+ * first FP_MAX bytes taken, which tells a reused inode from the file that
+ * had it) and an offset, kept in ARCHIVE/_flowlake/tail.db (tail_db.h).
+ *   - A file is first taken once it has not changed for one scan, or has
+ *     been seen for NEW_MAX_SCANS scans (a log written to all the time), so
+ *     a file being copied in is not read half-way; from then on every scan
+ *     takes the complete lines appended since.
+ *   - A last line without a newline waits until it is completed, or until
+ *     the file has not changed for PARTIAL_SCANS scans; it is then taken as
+ *     a line (text written after it later starts a new line).
+ *   - Truncation (size below the offset) or new content in the same inode
+ *     (fingerprint mismatch): logged, and read again from offset 0.
+ *   - Rotation (the name now holds a new inode): the new file is read from
+ *     0; the old one is found by identity under any name in its folder
+ *     (app.log.1 too) and its rest is read, last partial line included once
+ *     stable; an identity found nowhere is forgotten.
+ *   - A file whose whole bytes were taken before under another name (a
+ *     copy) is not taken again: the digest of each file taken whole is
+ *     recorded in watched.tsv, and a new file with a recorded digest starts
+ *     at its end.
+ * Lines go in pieces of at most CHUNK bytes through the same path as
+ * POST /ingest. Each piece [offset, end) is made durable in three steps:
+ * (1) the journal records it as pending with its dedupe key (fsync);
+ * (2) it is appended to the write-ahead log carrying that key; (3) the
+ * journal records the new offset (fsync). A crash after (1) leaves a
+ * pending piece: on start it counts as taken if the write-ahead log holds
+ * its key (the log is replayed before the watcher starts), else it is read
+ * again -- no line is taken twice nor lost. (Only if the server also
+ * checkpointed the log past that piece in the instant between (2) and (3)
+ * would the key be gone and the piece be taken a second time.)
  *
- * Progress is kept in ARCHIVE/_flowlake/watched.tsv, appended and fsynced
- * after each piece is durable: "<digest> TAB <piece> TAB <path>" for a
- * piece, "<digest> TAB done TAB <path>" for a whole file. A restart skips
- * finished files and resumes a file after its last recorded piece; the
- * keys of pieces still in the write-ahead log cover the instant between a
- * piece's commit and its line in watched.tsv.
+ * .log.gz files (and .log files that are gzip inside) are whole files: a
+ * file is taken once its size and modification time have not changed since
+ * the previous scan, identified by the digest of its bytes, as `convert`
+ * does, so a renamed or copied file is not taken again. It is read as a
+ * stream and ingested in pieces; each piece's WAL record carries a key
+ * derived from the digest and the piece's number. Progress is kept in
+ * ARCHIVE/_flowlake/watched.tsv, appended and fsynced after each piece is
+ * durable: "<digest> TAB <piece> TAB <path>" for a piece, "<digest> TAB
+ * done TAB <path>" for a whole file. A restart skips finished files and
+ * resumes a file after its last recorded piece; the keys of pieces still
+ * in the write-ahead log cover the instant between a piece's commit and
+ * its line in watched.tsv.
+ *
+ * Thread: the watcher's own (one).
  */
 #include "../core/fl_config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +62,33 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "../core/fl_digest.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "../decode/lines.h"
+#include "../ingest/tail_db.h"
 #include "../parse/format.h"
 #include "server_int.h"
 
 /* Text per ingested piece: well under a WAL record. */
 #define CHUNK (4u << 20)
+
+/* Bytes of a followed file its fingerprint covers. */
+#define FP_MAX 1024
+
+/* A new file is first taken when unchanged for a scan, or after this many
+ * scans if it keeps changing. */
+#define NEW_MAX_SCANS 3
+
+/* A last line without a newline is taken when the file has not changed for
+ * this many scans. */
+#define PARTIAL_SCANS 3
+
+/* The journal is compacted when it has this many more lines than entries. */
+#define COMPACT_SLACK 1024
 
 /* What the watcher knows about one path. */
 struct seen {
@@ -58,6 +107,16 @@ struct watcher {
     /* watched.tsv as loaded: digest hex + piece ("done" = -1) */
     struct progress { char hex[FL_DIGEST_HEX]; long piece; } *prog;
     size_t            n_prog, cap_prog;
+    /* followed .log files */
+    struct fl_tail_db db;
+    char             *tail_path;      /* ARCHIVE/_flowlake/tail.db */
+    int               tail_fd;        /* its journal, O_APPEND */
+    uint64_t          scan;           /* walks done, from 1 */
+    char             *buf;            /* CHUNK + 1 bytes: a piece */
+    /* Tests only: FLOWLAKE_TEST_WATCH_CRASH=before-wal|after-wal makes the
+     * server exit abruptly at that step of the first piece, so that the
+     * recovery of both crash points is tested deterministically. */
+    int               crash_at;       /* 0, 1 before, 2 after the WAL */
 };
 
 
@@ -256,25 +315,12 @@ take_file(struct watcher *w, const char *path)
 }
 
 
-static int
-ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
+/* ---- whole files (.log.gz) ------------------------------------------- */
 
-
+/* A .log.gz (or gzip'd .log): taken once, when stable, by its digest. */
 static int
-on_file(void *ctx, const char *path)
+whole_file(struct watcher *w, const char *path, const struct stat *st)
 {
-    struct watcher *w = ctx;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    if (base[0] == '.' || !(ends_with(base, ".log") || ends_with(base, ".log.gz")))
-        return FL_OK;
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return FL_OK;
     struct seen *f = NULL;
     for (size_t i = 0; i < w->n; i++) {
         if (strcmp(w->files[i].path, path) == 0) {
@@ -297,11 +343,11 @@ on_file(void *ctx, const char *path)
             return FL_ENOMEM;
         w->n++;
     }
-    if (f->size == st.st_size && f->mtime == st.st_mtime)
+    if (f->size == st->st_size && f->mtime == st->st_mtime)
         f->stable_scans++;
     else {
-        f->size = st.st_size;
-        f->mtime = st.st_mtime;
+        f->size = st->st_size;
+        f->mtime = st->st_mtime;
         f->stable_scans = 0;
         f->done = 0;                 /* rewritten: look at it again */
     }
@@ -313,16 +359,605 @@ on_file(void *ctx, const char *path)
 }
 
 
+/* ---- followed files (.log): the journal ------------------------------ */
+
+static void
+log_err(const char *path, const char *what, int rc)
+{
+    fprintf(stderr, "flowlake serve: watch: %s: %s: %s\n", path, what,
+            fl_strerror(rc));
+}
+
+
+/* Rewrites tail.db as one line per entry and reopens the journal. */
+static int
+compact(struct watcher *w)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = fl_tail_db_dump(&w->db, &text, &len);
+    if (rc < 0)
+        return rc;
+    rc = fl_fs_write_atomic(w->tail_path, text, len);
+    fl_free(text);
+    if (rc < 0)
+        return rc;
+    if (w->tail_fd >= 0)
+        close(w->tail_fd);
+    w->tail_fd = open(w->tail_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (w->tail_fd < 0)
+        return -errno;
+    w->db.lines = w->db.n;
+    return FL_OK;
+}
+
+
+/* Appends e's state (or its deletion) to the journal, durably. */
+static int
+journal(struct watcher *w, const struct fl_tail_entry *e, int deleted)
+{
+    char *line = NULL;
+    size_t len = 0;
+    int rc;
+    if (w->tail_fd < 0 && (rc = compact(w)) < 0)
+        return rc;
+    if ((rc = fl_tail_db_line(e, deleted, &line, &len)) < 0)
+        return rc;
+    rc = fl_fs_write_all(w->tail_fd, line, len);
+    fl_free(line);
+    if (rc == 0 && fdatasync(w->tail_fd) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        /* A half-written line would hide the next ones: start afresh. */
+        close(w->tail_fd);
+        w->tail_fd = -1;
+        log_err(w->tail_path, "cannot append", rc);
+        return rc;
+    }
+    w->db.lines++;
+    if (w->db.lines > 2 * w->db.n + COMPACT_SLACK && (rc = compact(w)) < 0)
+        log_err(w->tail_path, "cannot compact", rc);
+    return FL_OK;
+}
+
+
+/* ---- followed files (.log): reading ---------------------------------- */
+
+/* pread until len bytes or end of file; returns the count or -errno. */
+static ssize_t
+pread_full(int fd, char *buf, size_t len, uint64_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+
+/* XXH3 of the first len bytes of fd (len <= FP_MAX). */
+static int
+fingerprint(int fd, uint64_t len, uint64_t *out)
+{
+    char head[FP_MAX];
+    ssize_t n = pread_full(fd, head, (size_t)len, 0);
+    if (n < 0)
+        return (int)n;
+    if ((uint64_t)n != len)
+        return FL_EAGAIN;                  /* shrank meanwhile */
+    *out = XXH3_64bits(head, (size_t)len);
+    return FL_OK;
+}
+
+
+/* The S3 header line at the start of fd, if any: *out_spec (fl_free) and
+ * *out_end, the offset after it; 0 and NULL when there is none. */
+static int
+header_of(struct watcher *w, int fd, uint64_t size, char **out_spec,
+          uint64_t *out_end)
+{
+    size_t cap = (size_t)w->s->cfg->max_line + 1;
+    if (cap > CHUNK)
+        cap = CHUNK;
+    if (size < cap)
+        cap = (size_t)size;
+    *out_spec = NULL;
+    *out_end = 0;
+    ssize_t n = pread_full(fd, w->buf, cap, 0);
+    if (n <= 0)
+        return n < 0 ? (int)n : FL_OK;
+    const char *nl = memchr(w->buf, '\n', (size_t)n);
+    if (nl == NULL)
+        return FL_OK;                      /* no complete first line yet */
+    size_t hl = (size_t)(nl - w->buf);
+    if (hl > 0 && w->buf[hl - 1] == '\r')
+        hl--;
+    struct fl_format *hdr = NULL;
+    struct fl_parse_err perr;
+    if (!fl_format_is_header(w->buf, hl)
+        || fl_format_from_header(w->buf, hl, &hdr, &perr) < 0)
+        return FL_OK;
+    *out_spec = fl_format_to_string(hdr);
+    fl_format_destroy(hdr);
+    if (*out_spec == NULL)
+        return FL_ENOMEM;
+    *out_end = (uint64_t)(nl - w->buf) + 1;
+    return FL_OK;
+}
+
+
+static void
+crash_now(const char *where)
+{
+    fprintf(stderr, "flowlake serve: watch: FLOWLAKE_TEST_WATCH_CRASH: exiting"
+            " %s\n", where);
+    _exit(99);
+}
+
+
+/* Makes the piece [e->offset, end) -- text[0..len) -- durable (see the
+ * file comment) and moves the offset to end. */
+static int
+take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
+           const char *path, uint64_t end, const char *text, size_t len,
+           const char *spec)
+{
+    struct fl_server *s = w->s;
+    struct fl_ingest_result res;
+    char keytext[160];
+    int rc;
+
+    snprintf(keytext, sizeof keytext, "tail/%llu/%llu/%llu/%llu/%016llx",
+             (unsigned long long)e->dev, (unsigned long long)e->ino,
+             (unsigned long long)e->offset, (unsigned long long)end,
+             (unsigned long long)XXH3_64bits(text, len));
+    uint64_t key = fl_dedupe_key(keytext, strlen(keytext));
+    e->pend_end = end;
+    e->pend_key = key;
+    if ((rc = journal(w, e, 0)) < 0) {
+        e->pend_end = 0;
+        return rc;
+    }
+    if (w->crash_at == 1)
+        crash_now("after journalling a piece, before the write-ahead log");
+    atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].requests, 1);
+    atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].bytes, len);
+    fl_server_ingest(s, FL_SOURCE_WATCH, path, text, len, spec, &key, 1,
+                     &res);
+    e->pend_end = 0;
+    if (res.http_status != 200) {
+        /* The journal says pending; the log does not hold the key, so a
+         * restart reads the piece again, as the next scan does. */
+        fprintf(stderr, "flowlake serve: watch: %s: %s (retrying later)\n",
+                path, res.error);
+        return FL_EAGAIN;
+    }
+    fl_dedupe_add(s->dedupe, key);
+    if (w->crash_at == 2)
+        crash_now("after the write-ahead log, before journalling the offset");
+    e->offset = end;
+    if (e->fp_len < FP_MAX && e->fp_len < end) {
+        uint64_t n = end < FP_MAX ? end : FP_MAX, fp = 0;
+        if (fingerprint(fd, n, &fp) == 0) {
+            e->fp_len = n;
+            e->fp = fp;
+        }
+    }
+    return journal(w, e, 0);
+}
+
+
+/* Takes the complete lines of path after e->offset (and a last partial
+ * line when final_ok), piece by piece. fd is open on the file. */
+static int
+take_lines(struct watcher *w, int fd, struct fl_tail_entry *e,
+           const char *path, uint64_t size, int final_ok)
+{
+    char *spec = NULL;
+    uint64_t hdr_end = 0;
+    int rc = FL_OK;
+
+    if (size <= e->offset)
+        return FL_OK;
+    if ((rc = header_of(w, fd, size, &spec, &hdr_end)) < 0)
+        return rc;
+    uint64_t pos = e->offset > hdr_end ? e->offset : hdr_end;
+    while (pos < size) {
+        size_t want = size - pos < CHUNK ? (size_t)(size - pos) : CHUNK;
+        ssize_t n = pread_full(fd, w->buf, want, pos);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (n == 0)
+            break;                         /* shrank meanwhile */
+        const char *nl = NULL;
+        for (ssize_t i = n - 1; i >= 0; i--)
+            if (w->buf[i] == '\n') {
+                nl = w->buf + i;
+                break;
+            }
+        size_t take;
+        if (nl != NULL)
+            take = (size_t)(nl - w->buf) + 1;
+        else if ((size_t)n == CHUNK
+                 || (final_ok && pos + (uint64_t)n == size))
+            take = (size_t)n;   /* a line longer than a piece (rejected as
+                                   too long), or a stable last line */
+        else
+            break;                         /* wait for the newline */
+        size_t len = take;
+        if (w->buf[take - 1] != '\n')
+            w->buf[len++] = '\n';
+        if ((rc = take_piece(w, fd, e, path, pos + take, w->buf, len,
+                             spec)) < 0)
+            break;
+        pos += take;
+    }
+    fl_free(spec);
+    return rc;
+}
+
+
+/* Truncated or replaced in place: start again from 0 (logged). */
+static int
+check_same(struct watcher *w, int fd, struct fl_tail_entry *e,
+           const char *path, uint64_t size)
+{
+    const char *why = NULL;
+    if (size < e->offset)
+        why = "truncated";
+    else if (e->fp_len > 0) {
+        uint64_t fp;
+        int rc = fingerprint(fd, e->fp_len, &fp);
+        if (rc < 0)
+            return rc;
+        if (fp != e->fp)
+            why = "has new content (same inode)";
+    }
+    if (why == NULL)
+        return FL_OK;
+    fprintf(stderr, "flowlake serve: watch: %s: %s (size %llu, %llu bytes"
+            " were taken): reading it again from the start\n", path, why,
+            (unsigned long long)size, (unsigned long long)e->offset);
+    e->offset = 0;
+    e->fp_len = 0;
+    e->fp = 0;
+    e->digest_done = 0;
+    return journal(w, e, 0);
+}
+
+
+/* A new file wholly taken and stable: record its digest (as a whole file
+ * taken once), so that a copy of it is not taken again. */
+static void
+record_digest(struct watcher *w, struct fl_tail_entry *e, const char *path)
+{
+    struct fl_digest d;
+    char hex[FL_DIGEST_HEX];
+    e->digest_done = 1;
+    if (fl_digest_file(path, &d) < 0)
+        return;
+    fl_digest_hex(&d, hex);
+    if (progress_of(w, hex) != -1)
+        (void)append_progress(w, hex, -1, path);
+}
+
+
+/* A file seen for the first time: starts at its end if a file with the same
+ * bytes was taken whole before (a copy, or a file taken by an older
+ * version), else at 0. */
+static int
+first_take(struct watcher *w, int fd, struct fl_tail_entry *e,
+           const char *path, uint64_t size)
+{
+    struct fl_digest d;
+    char hex[FL_DIGEST_HEX];
+    if (w->n_prog == 0 || fl_digest_file(path, &d) < 0)
+        return FL_OK;
+    fl_digest_hex(&d, hex);
+    if (progress_of(w, hex) != -1)
+        return FL_OK;
+    uint64_t n = size < FP_MAX ? size : FP_MAX, fp = 0;
+    if (fingerprint(fd, n, &fp) < 0)
+        return FL_OK;
+    e->offset = size;
+    e->fp_len = n;
+    e->fp = fp;
+    e->digest_done = 1;
+    return journal(w, e, 0);
+}
+
+
+/* Opens path and checks that it is still the file e is about. */
+static int
+open_same(const struct fl_tail_entry *e, const char *path, uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != e->dev
+        || (uint64_t)st.st_ino != e->ino) {
+        close(fd);
+        return FL_EAGAIN;                  /* renamed meanwhile */
+    }
+    *size = (uint64_t)st.st_size;
+    return fd;
+}
+
+
+static int64_t
+mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+
+/* Updates e's change tracking from st; true when unchanged since the last
+ * scan. */
+static void
+track(struct fl_tail_entry *e, const struct stat *st)
+{
+    if (e->size == (int64_t)st->st_size && e->mtime_ns == mtime_ns(st))
+        e->stable_scans++;
+    else {
+        e->size = (int64_t)st->st_size;
+        e->mtime_ns = mtime_ns(st);
+        e->stable_scans = 0;
+    }
+}
+
+
+/* One scan of one followed file (found by the walk or, for a rotated one,
+ * by identity in its folder). */
+static int
+follow(struct watcher *w, struct fl_tail_entry *e, const char *path)
+{
+    uint64_t size = 0;
+    int fd = open_same(e, path, &size);
+    int rc;
+    if (fd < 0)
+        return fd == FL_EAGAIN ? FL_OK : fd;
+    if ((rc = check_same(w, fd, e, path, size)) < 0)
+        goto out;
+    if (e->first_scan != 0 && !e->copy_checked) {
+        e->copy_checked = 1;
+        if ((rc = first_take(w, fd, e, path, size)) < 0)
+            goto out;
+    }
+    rc = take_lines(w, fd, e, path, size, e->stable_scans >= PARTIAL_SCANS);
+    /* Once per file that appeared while we watch (a growing log is not
+     * read again to digest it each time it pauses, nor every file at each
+     * start). */
+    if (rc == 0 && e->first_scan != 0 && e->stable_scans >= 1
+        && e->offset == size && !e->digest_done)
+        record_digest(w, e, path);
+out:
+    close(fd);
+    return rc;
+}
+
+
+static int
+is_gzip_file(const char *path)
+{
+    unsigned char m[2];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = pread_full(fd, (char *)m, 2, 0);
+    close(fd);
+    return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+
+/* A .log file found by the walk. */
+static int
+tail_file(struct watcher *w, const char *path, const struct stat *st)
+{
+    struct fl_tail_entry *e = fl_tail_db_find(&w->db, (uint64_t)st->st_dev,
+                                              (uint64_t)st->st_ino);
+    int rc;
+    if (e == NULL) {
+        if (is_gzip_file(path))
+            return whole_file(w, path, st);
+        struct fl_tail_entry ne;
+        memset(&ne, 0, sizeof ne);
+        ne.dev = (uint64_t)st->st_dev;
+        ne.ino = (uint64_t)st->st_ino;
+        ne.path = (char *)(uintptr_t)path;
+        if ((rc = fl_tail_db_put(&w->db, &ne, &e)) < 0)
+            return rc;
+        e->first_scan = w->scan;
+        e->size = (int64_t)st->st_size;
+        e->mtime_ns = mtime_ns(st);
+    } else {
+        if (strcmp(e->path, path) != 0) {
+            char *p = fl_strdup(path);     /* renamed within the folder */
+            if (p == NULL)
+                return FL_ENOMEM;
+            fl_free(e->path);
+            e->path = p;
+        }
+        if (e->seen_scan != w->scan)
+            track(e, st);
+    }
+    e->seen_scan = w->scan;
+    /* A new file is taken once settled, or if it never settles. */
+    if (e->offset == 0 && e->first_scan != 0 && e->stable_scans < 1
+        && w->scan - e->first_scan < NEW_MAX_SCANS)
+        return FL_OK;
+    rc = follow(w, e, path);
+    if (rc < 0 && rc != FL_EAGAIN)
+        log_err(path, "cannot follow", rc);
+    return FL_OK;
+}
+
+
+/* Entries the walk did not find: rotated away (look for the identity in its
+ * folder and read its rest) or gone (forget it). */
+static void
+sweep(struct watcher *w)
+{
+    for (size_t i = w->db.n; i-- > 0;) {
+        struct fl_tail_entry *e = &w->db.v[i];
+        if (e->seen_scan == w->scan)
+            continue;
+        char *dir = fl_strdup(e->path);
+        char *found = NULL;
+        struct stat st;
+        if (dir == NULL)
+            return;
+        char *slash = strrchr(dir, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            DIR *dh = opendir(dir);
+            struct dirent *de;
+            while (dh != NULL && found == NULL
+                   && (de = readdir(dh)) != NULL) {
+                if ((uint64_t)de->d_ino != e->ino)
+                    continue;
+                char *p = fl_fs_join(dir, de->d_name);
+                if (p != NULL && stat(p, &st) == 0 && S_ISREG(st.st_mode)
+                    && (uint64_t)st.st_dev == e->dev
+                    && (uint64_t)st.st_ino == e->ino)
+                    found = p;
+                else
+                    fl_free(p);
+            }
+            if (dh != NULL)
+                closedir(dh);
+        }
+        fl_free(dir);
+        if (found != NULL) {
+            track(e, &st);
+            e->seen_scan = w->scan;
+            int rc = follow(w, e, found);
+            if (rc < 0 && rc != FL_EAGAIN)
+                log_err(found, "cannot follow", rc);
+            e = &w->db.v[i];
+            /* Read to its end and settled: no longer followed. */
+            if (e->offset >= (uint64_t)e->size
+                && e->stable_scans >= PARTIAL_SCANS) {
+                if (journal(w, e, 1) == 0)
+                    fl_tail_db_del(&w->db, e->dev, e->ino);
+            }
+            fl_free(found);
+            continue;
+        }
+        if (journal(w, e, 1) == 0)
+            fl_tail_db_del(&w->db, e->dev, e->ino);
+    }
+}
+
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+
+static int
+on_file(void *ctx, const char *path)
+{
+    struct watcher *w = ctx;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (base[0] == '.' || !(ends_with(base, ".log") || ends_with(base, ".log.gz")))
+        return FL_OK;
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return FL_OK;
+    if (ends_with(base, ".log.gz"))
+        return whole_file(w, path, &st);
+    return tail_file(w, path, &st);
+}
+
+
+/* Loads tail.db, settles pieces a crash left pending, compacts it. */
+static int
+load_tail(struct watcher *w)
+{
+    struct fl_tail_db_err err;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = fl_fs_read_file(w->tail_path, (size_t)1 << 30, &text, &len);
+    if (rc == -ENOENT) {
+        text = NULL;
+        len = 0;
+    } else if (rc < 0) {
+        log_err(w->tail_path, "cannot read", rc);
+        return rc;
+    }
+    rc = fl_tail_db_parse(text ? text : "", len, &w->db, &err);
+    fl_free(text);
+    if (rc == FL_ECORRUPT) {
+        fprintf(stderr, "flowlake serve: watch: %s: line %u: %s (the offsets"
+                " of the watched files are lost; move the file away to take"
+                " the watched folder again from the start)\n", w->tail_path,
+                err.line, err.reason);
+        return rc;
+    }
+    if (rc < 0)
+        return rc;
+    if (w->db.torn > 0)
+        fprintf(stderr, "flowlake serve: watch: %s: ignored a last line cut"
+                " short by a crash\n", w->tail_path);
+    for (size_t i = 0; i < w->db.n; i++) {
+        struct fl_tail_entry *e = &w->db.v[i];
+        if (e->pend_end == 0)
+            continue;
+        /* The write-ahead log was replayed before the watcher started: it
+         * holds the key if and only if the piece went in. */
+        if (fl_dedupe_contains(w->s->dedupe, e->pend_key))
+            e->offset = e->pend_end;
+        e->pend_end = 0;
+        e->pend_key = 0;
+    }
+    return compact(w);
+}
+
+
+static void
+watcher_free(struct watcher *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        fl_free(w->files[i].path);
+    fl_free(w->files);
+    fl_free(w->prog);
+    fl_free(w->progress_path);
+    fl_tail_db_free(&w->db);
+    if (w->tail_fd >= 0)
+        close(w->tail_fd);
+    fl_free(w->tail_path);
+    fl_free(w->buf);
+    fl_free(w);
+}
+
+
 static void *
 watch_main(void *arg)
 {
     struct watcher *w = arg;
     struct fl_server *s = w->s;
     while (!atomic_load(&s->stopping) && atomic_load(&s->accepting)) {
+        w->scan++;
         int rc = fl_fs_walk(s->cfg->watch_dir, on_file, w);
         if (rc < 0 && rc != -ENOENT)
             fprintf(stderr, "flowlake serve: watch: %s: %s\n",
                     s->cfg->watch_dir, fl_strerror(rc));
+        else
+            sweep(w);       /* only after a whole walk saw every file */
         /* Sleep in short steps so that a stop is not kept waiting. */
         for (uint64_t t = 0; t < s->cfg->watch_interval * 10
                              && !atomic_load(&s->stopping); t++) {
@@ -330,12 +965,7 @@ watch_main(void *arg)
             nanosleep(&nap, NULL);
         }
     }
-    for (size_t i = 0; i < w->n; i++)
-        fl_free(w->files[i].path);
-    fl_free(w->files);
-    fl_free(w->prog);
-    fl_free(w->progress_path);
-    fl_free(w);
+    watcher_free(w);
     return NULL;
 }
 
@@ -344,20 +974,37 @@ int
 fl_watch_start(struct fl_server *s)
 {
     struct watcher *w = fl_calloc(1, sizeof *w);
+    int rc;
     if (w == NULL)
         return FL_ENOMEM;
     w->s = s;
+    w->tail_fd = -1;
     w->progress_path = fl_fs_join(s->cfg->archive_dir, "_flowlake/watched.tsv");
-    if (w->progress_path == NULL) {
-        fl_free(w);
+    w->tail_path = fl_fs_join(s->cfg->archive_dir, "_flowlake/tail.db");
+    w->buf = fl_malloc(CHUNK + 1);
+    if (w->progress_path == NULL || w->tail_path == NULL || w->buf == NULL) {
+        watcher_free(w);
         return FL_ENOMEM;
     }
+    const char *crash = getenv("FLOWLAKE_TEST_WATCH_CRASH");
+    if (crash != NULL)
+        w->crash_at = strcmp(crash, "before-wal") == 0 ? 1
+                    : strcmp(crash, "after-wal") == 0 ? 2 : 0;
     load_progress(w);
-    int rc = pthread_create(&s->watch, NULL, watch_main, w);
+    char *meta = fl_fs_join(s->cfg->archive_dir, "_flowlake");
+    if (meta == NULL) {
+        watcher_free(w);
+        return FL_ENOMEM;
+    }
+    rc = fl_fs_mkdirs(meta);
+    fl_free(meta);
+    if (rc < 0 || (rc = load_tail(w)) < 0) {
+        watcher_free(w);
+        return rc;
+    }
+    rc = pthread_create(&s->watch, NULL, watch_main, w);
     if (rc != 0) {
-        fl_free(w->prog);
-        fl_free(w->progress_path);
-        fl_free(w);
+        watcher_free(w);
         return -rc;
     }
     s->watch_started = 1;

@@ -361,13 +361,13 @@ test_gunzip_ok(void)
     char *buf = NULL;
     unsigned char *z = gz(text, strlen(text), &zl);
 
-    CHECK_EQ_INT(fl_gunzip(z, zl, 1000, &buf, &cap, &n, NULL), 0);
+    CHECK_EQ_INT(fl_gunzip(z, zl, 1000, 0, &buf, &cap, &n, NULL), 0);
     CHECK_EQ_MEM(buf, n, text);
     /* Exactly at the ceiling is fine, one byte under is not. */
-    CHECK_EQ_INT(fl_gunzip(z, zl, strlen(text), &buf, &cap, &n, NULL), 0);
+    CHECK_EQ_INT(fl_gunzip(z, zl, strlen(text), 0, &buf, &cap, &n, NULL), 0);
     CHECK_EQ_INT(n, strlen(text));
     struct fl_ingest_err err;
-    CHECK_EQ_INT(fl_gunzip(z, zl, strlen(text) - 1, &buf, &cap, &n, &err),
+    CHECK_EQ_INT(fl_gunzip(z, zl, strlen(text) - 1, 0, &buf, &cap, &n, &err),
                  FL_ETOOBIG);
     CHECK_EQ_STR(err.msg, "gzip data inflates to more than 11 bytes (the"
                  " limit)");
@@ -378,12 +378,13 @@ test_gunzip_ok(void)
     memcpy(cat, z, zl);
     memcpy(cat + zl, z2, zl2);
     memset(cat + zl + zl2, 0, 8);
-    CHECK_EQ_INT(fl_gunzip(cat, zl + zl2 + 8, 1000, &buf, &cap, &n, NULL), 0);
+    CHECK_EQ_INT(fl_gunzip(cat, zl + zl2 + 8, 1000, 0, &buf, &cap, &n, NULL),
+                 0);
     CHECK_EQ_MEM(buf, n, "hello\nworld\nmore\n");
 
     /* An empty member. */
     unsigned char *ze = gz("", 0, &zl2);
-    CHECK_EQ_INT(fl_gunzip(ze, zl2, 1000, &buf, &cap, &n, NULL), 0);
+    CHECK_EQ_INT(fl_gunzip(ze, zl2, 1000, 0, &buf, &cap, &n, NULL), 0);
     CHECK_EQ_INT(n, 0);
 
     fl_free(buf);
@@ -405,21 +406,22 @@ test_gunzip_errors(void)
     struct fl_ingest_err err;
     unsigned char *z = gz(text, strlen(text), &zl);
 
-    CHECK_EQ_INT(fl_gunzip("plain", 5, 100, &buf, &cap, &n, &err),
+    CHECK_EQ_INT(fl_gunzip("plain", 5, 100, 0, &buf, &cap, &n, &err),
                  FL_ECORRUPT);
     CHECK_EQ_STR(err.msg, "not gzip data (it does not start with 1f 8b)");
 
     /* Truncated: in the header, in the data, in the trailer. */
-    CHECK_EQ_INT(fl_gunzip(z, 5, 100, &buf, &cap, &n, &err), FL_ETRUNC);
+    CHECK_EQ_INT(fl_gunzip(z, 5, 100, 0, &buf, &cap, &n, &err), FL_ETRUNC);
     CHECK_EQ_STR(err.msg, "gzip stream truncated at compressed byte 5");
-    CHECK_EQ_INT(fl_gunzip(z, zl / 2, 100, &buf, &cap, &n, &err), FL_ETRUNC);
+    CHECK_EQ_INT(fl_gunzip(z, zl / 2, 100, 0, &buf, &cap, &n, &err),
+                 FL_ETRUNC);
     CHECK(strncmp(err.msg, "gzip stream truncated at compressed byte ", 41)
           == 0);
-    CHECK_EQ_INT(fl_gunzip(z, zl - 1, 100, &buf, &cap, &n, &err), FL_ETRUNC);
+    CHECK_EQ_INT(fl_gunzip(z, zl - 1, 100, 0, &buf, &cap, &n, &err), FL_ETRUNC);
 
     /* A flipped CRC bit. */
     z[zl - 5] ^= 1;
-    CHECK_EQ_INT(fl_gunzip(z, zl, 100, &buf, &cap, &n, &err), FL_ECORRUPT);
+    CHECK_EQ_INT(fl_gunzip(z, zl, 100, 0, &buf, &cap, &n, &err), FL_ECORRUPT);
     char want[128];
     snprintf(want, sizeof want, "corrupt gzip data (CRC or length check"
              " failed) at compressed byte %zu", zl);
@@ -430,7 +432,7 @@ test_gunzip_errors(void)
     unsigned char *tail = malloc(zl + 4);
     memcpy(tail, z, zl);
     memcpy(tail + zl, "junk", 4);
-    CHECK_EQ_INT(fl_gunzip(tail, zl + 4, 100, &buf, &cap, &n, &err),
+    CHECK_EQ_INT(fl_gunzip(tail, zl + 4, 100, 0, &buf, &cap, &n, &err),
                  FL_ECORRUPT);
     snprintf(want, sizeof want, "trailing data after the last gzip member at"
              " compressed byte %zu", zl);
@@ -438,13 +440,20 @@ test_gunzip_errors(void)
 
     /* Damaged deflate data: a reserved block type. */
     z[10] = 0x07;
-    CHECK_EQ_INT(fl_gunzip(z, zl, 100, &buf, &cap, &n, &err), FL_ECORRUPT);
+    CHECK_EQ_INT(fl_gunzip(z, zl, 100, 0, &buf, &cap, &n, &err), FL_ECORRUPT);
     CHECK(strncmp(err.msg, "corrupt gzip data (", 19) == 0);
 
     fl_free(buf);
     free(z);
     free(tail);
     CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+static int
+starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
 
@@ -470,8 +479,8 @@ test_gzip_bomb(void)
 
     size_t peak0 = fl_mem_peak();
     double t0 = now_s();
-    CHECK_EQ_INT(fl_gunzip(z, zl, FL_INGEST_DEFAULT_MAX_INFLATED, &buf, &cap,
-                           &n, &err), FL_ETOOBIG);
+    CHECK_EQ_INT(fl_gunzip(z, zl, FL_INGEST_DEFAULT_MAX_INFLATED, 0, &buf,
+                           &cap, &n, &err), FL_ETOOBIG);
     double dt = now_s() - t0;
     CHECK_EQ_STR(err.msg, "gzip data inflates to more than 16777216 bytes"
                  " (the limit)");
@@ -489,14 +498,83 @@ test_gzip_bomb(void)
     CHECK_EQ_INT(fl_firehose_parse(d, body, bl, &req, &err), 0);
     CHECK_EQ_INT(fl_firehose_record_decode(d, req, 0, collect, &s, NULL,
                                            &err), FL_ETOOBIG);
-    CHECK_EQ_STR(err.msg, "records[0].data: gzip data inflates to more than"
-                 " 16777216 bytes (the limit)");
+    /* A decoder's default ratio ceiling (100) stops it long before the
+     * size ceiling. */
+    CHECK(starts(err.msg, "records[0].data: gzip data inflates to more than"
+                  " 100 times its compressed size ("));
     CHECK_EQ_INT(err.record, 0);
     CHECK_EQ_INT(s.calls, 0);
     fl_firehose_destroy(req);
     fl_ingest_destroy(d);
     free(body);
     free(z);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* The ratio ceiling: decided as the output is produced, past a 1 MiB
+ * floor, so a bomb costs a few MiB and milliseconds whatever max_out is;
+ * compressible real text and concatenated members still pass. */
+static void
+test_gunzip_ratio(void)
+{
+    size_t zl, n = 0, cap = 0;
+    char *buf = NULL;
+    struct fl_ingest_err err;
+    unsigned char *z = gz_zeros((size_t)200 * 1000 * 1000, &zl);
+
+    size_t peak0 = fl_mem_peak();
+    double t0 = now_s();
+    CHECK_EQ_INT(fl_gunzip(z, zl, (size_t)1 << 30, 100, &buf, &cap, &n,
+                           &err), FL_ETOOBIG);
+    double dt = now_s() - t0;
+    CHECK(starts(err.msg, "gzip data inflates to more than 100 times its"
+                  " compressed size ("));
+    /* Stopped within one step of the floor: a 200 MB bomb, 1 GiB limit,
+     * yet the buffer never passed a few MiB. */
+    CHECK(fl_mem_peak() - peak0 < 4 * FL_GUNZIP_RATIO_FLOOR + 2 * zl);
+    CHECK(dt < 2.0);
+    fl_free(buf);
+    buf = NULL;
+    cap = 0;
+    free(z);
+
+    /* Up to the floor, any ratio is fine (1 MiB of zeros is ~1000:1). */
+    z = gz_zeros(FL_GUNZIP_RATIO_FLOOR, &zl);
+    CHECK_EQ_INT(fl_gunzip(z, zl, (size_t)1 << 30, 100, &buf, &cap, &n,
+                           &err), 0);
+    CHECK_EQ_INT(n, FL_GUNZIP_RATIO_FLOOR);
+    free(z);
+
+    /* Flow-log-like text (about 5:1 here) passes at 100 and is refused at
+     * 2, in two members as in one. */
+    size_t tl = 3 * 1024 * 1024, zl2;
+    char *text = malloc(tl);
+    CHECK(text != NULL);
+    unsigned seed = 7;
+    for (size_t i = 0; i < tl; i++) {
+        seed = seed * 1103515245u + 12345u;
+        text[i] = (i % 80 == 79) ? '\n' : (char)('0' + (seed >> 16) % 10);
+    }
+    z = gz(text, tl / 2, &zl);
+    unsigned char *z2 = gz(text + tl / 2, tl - tl / 2, &zl2);
+    unsigned char *cat = malloc(zl + zl2);
+    CHECK(cat != NULL);
+    memcpy(cat, z, zl);
+    memcpy(cat + zl, z2, zl2);
+    CHECK_EQ_INT(fl_gunzip(cat, zl + zl2, (size_t)1 << 30, 100, &buf, &cap,
+                           &n, &err), 0);
+    CHECK_EQ_INT(n, tl);
+    CHECK(memcmp(buf, text, tl) == 0);
+    CHECK_EQ_INT(fl_gunzip(cat, zl + zl2, (size_t)1 << 30, 2, &buf, &cap,
+                           &n, &err), FL_ETOOBIG);
+    CHECK(starts(err.msg, "gzip data inflates to more than 2 times its"
+                  " compressed size ("));
+    fl_free(buf);
+    free(text);
+    free(z);
+    free(z2);
+    free(cat);
     CHECK_EQ_INT(fl_mem_used(), 0);
 }
 
@@ -2166,6 +2244,7 @@ FL_TEST_MAIN(
     FL_TEST(test_base64_invalid),
     FL_TEST(test_gunzip_ok),
     FL_TEST(test_gunzip_errors),
+    FL_TEST(test_gunzip_ratio),
     FL_TEST(test_gzip_bomb),
     FL_TEST(test_firehose_valid),
     FL_TEST(test_firehose_bad_base64),

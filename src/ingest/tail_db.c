@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * tail_db.c -- the folder source's journal of taken offsets (see
+ * tail_db.h): parser, formatter, and the sorted entry table.
+ */
+#include "../core/fl_config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "tail_db.h"
+
+
+static int
+cmp_id(uint64_t dev, uint64_t ino, const struct fl_tail_entry *e)
+{
+    if (dev != e->dev)
+        return dev < e->dev ? -1 : 1;
+    if (ino != e->ino)
+        return ino < e->ino ? -1 : 1;
+    return 0;
+}
+
+
+/* Index of (dev, ino), or of where it would go; *found says which. */
+static size_t
+search(const struct fl_tail_db *db, uint64_t dev, uint64_t ino, int *found)
+{
+    size_t lo = 0, hi = db->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_id(dev, ino, &db->v[mid]);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *found = 0;
+    return lo;
+}
+
+
+struct fl_tail_entry *
+fl_tail_db_find(struct fl_tail_db *db, uint64_t dev, uint64_t ino)
+{
+    int found;
+    size_t i = search(db, dev, ino, &found);
+    return found ? &db->v[i] : NULL;
+}
+
+
+int
+fl_tail_db_put(struct fl_tail_db *db, const struct fl_tail_entry *e,
+               struct fl_tail_entry **out)
+{
+    int found;
+    size_t i = search(db, e->dev, e->ino, &found);
+    char *path = fl_strdup(e->path ? e->path : "");
+    if (path == NULL)
+        return FL_ENOMEM;
+    if (!found) {
+        if (db->n == db->cap) {
+            size_t ncap = db->cap ? db->cap * 2 : 16;
+            struct fl_tail_entry *v = fl_realloc(db->v, ncap * sizeof *v);
+            if (v == NULL) {
+                fl_free(path);
+                return FL_ENOMEM;
+            }
+            db->v = v;
+            db->cap = ncap;
+        }
+        memmove(&db->v[i + 1], &db->v[i], (db->n - i) * sizeof *db->v);
+        memset(&db->v[i], 0, sizeof db->v[i]);
+        db->n++;
+    }
+    struct fl_tail_entry *d = &db->v[i];
+    fl_free(d->path);          /* e may be d itself: path is a copy */
+    d->dev = e->dev;
+    d->ino = e->ino;
+    d->fp_len = e->fp_len;
+    d->fp = e->fp;
+    d->offset = e->offset;
+    d->pend_end = e->pend_end;
+    d->pend_key = e->pend_key;
+    d->path = path;
+    if (out != NULL)
+        *out = d;
+    return FL_OK;
+}
+
+
+void
+fl_tail_db_del(struct fl_tail_db *db, uint64_t dev, uint64_t ino)
+{
+    int found;
+    size_t i = search(db, dev, ino, &found);
+    if (!found)
+        return;
+    fl_free(db->v[i].path);
+    memmove(&db->v[i], &db->v[i + 1], (db->n - i - 1) * sizeof *db->v);
+    db->n--;
+}
+
+
+void
+fl_tail_db_free(struct fl_tail_db *db)
+{
+    if (db == NULL)
+        return;
+    for (size_t i = 0; i < db->n; i++)
+        fl_free(db->v[i].path);
+    fl_free(db->v);
+    memset(db, 0, sizeof *db);
+}
+
+
+/* ---- formatting ------------------------------------------------------ */
+
+/* Appends to a growing buffer. */
+struct out {
+    char  *p;
+    size_t len, cap;
+    int    oom;
+};
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+    if (o->oom)
+        return;
+    if (o->len + n + 1 > o->cap) {
+        size_t ncap = (o->len + n + 1) * 2;
+        if (ncap < 256)
+            ncap = 256;
+        char *q = fl_realloc(o->p, ncap);
+        if (q == NULL) {
+            o->oom = 1;
+            return;
+        }
+        o->p = q;
+        o->cap = ncap;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
+}
+
+
+/* One line: checksum, space, body, newline. */
+static void
+put_line(struct out *o, const char *body, size_t n)
+{
+    char sum[16];
+    snprintf(sum, sizeof sum, "%08x ", (unsigned)XXH32(body, n, 0));
+    put(o, sum, 9);
+    put(o, body, n);
+    put(o, "\n", 1);
+}
+
+
+static void
+entry_body(struct out *b, const struct fl_tail_entry *e, int deleted)
+{
+    char head[200];
+    int n;
+    if (deleted) {
+        n = snprintf(head, sizeof head, "D %llu %llu",
+                     (unsigned long long)e->dev, (unsigned long long)e->ino);
+        put(b, head, (size_t)n);
+        return;
+    }
+    n = snprintf(head, sizeof head, "T %llu %llu %llu %016llx %llu %llu"
+                 " %016llx ", (unsigned long long)e->dev,
+                 (unsigned long long)e->ino, (unsigned long long)e->fp_len,
+                 (unsigned long long)e->fp, (unsigned long long)e->offset,
+                 (unsigned long long)e->pend_end,
+                 (unsigned long long)e->pend_key);
+    put(b, head, (size_t)n);
+    for (const char *p = e->path ? e->path : ""; *p != '\0'; p++) {
+        if (*p == '\\')
+            put(b, "\\\\", 2);
+        else if (*p == '\n')
+            put(b, "\\n", 2);
+        else
+            put(b, p, 1);
+    }
+}
+
+
+static int
+add_entry_line(struct out *o, const struct fl_tail_entry *e, int deleted)
+{
+    struct out b = { 0 };
+    entry_body(&b, e, deleted);
+    if (b.oom) {
+        fl_free(b.p);
+        return FL_ENOMEM;
+    }
+    put_line(o, b.p, b.len);
+    fl_free(b.p);
+    return o->oom ? FL_ENOMEM : FL_OK;
+}
+
+
+int
+fl_tail_db_line(const struct fl_tail_entry *e, int deleted, char **out,
+                size_t *out_len)
+{
+    struct out o = { 0 };
+    if (add_entry_line(&o, e, deleted) < 0) {
+        fl_free(o.p);
+        return FL_ENOMEM;
+    }
+    *out = o.p;
+    *out_len = o.len;
+    return FL_OK;
+}
+
+
+int
+fl_tail_db_dump(const struct fl_tail_db *db, char **out, size_t *out_len)
+{
+    struct out o = { 0 };
+    put(&o, FL_TAIL_DB_HEADER "\n", sizeof FL_TAIL_DB_HEADER);
+    for (size_t i = 0; i < db->n && !o.oom; i++)
+        if (add_entry_line(&o, &db->v[i], 0) < 0)
+            o.oom = 1;
+    if (o.oom) {
+        fl_free(o.p);
+        return FL_ENOMEM;
+    }
+    *out = o.p;
+    *out_len = o.len;
+    return FL_OK;
+}
+
+
+/* ---- parsing ---------------------------------------------------------- */
+
+static int
+bad(struct fl_tail_db_err *err, unsigned line, const char *reason)
+{
+    err->line = line;
+    snprintf(err->reason, sizeof err->reason, "%s", reason);
+    return FL_ECORRUPT;
+}
+
+
+/* A decimal u64 ending at a space (or at end when last); advances *p. */
+static int
+dec_field(const char **p, const char *end, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (s == end || *s < '0' || *s > '9')
+        return -1;
+    while (s < end && *s >= '0' && *s <= '9') {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+        s++;
+    }
+    if (s < end && *s != ' ')
+        return -1;
+    *p = s < end ? s + 1 : s;
+    *out = v;
+    return 0;
+}
+
+
+/* Exactly 16 hex digits then a space. */
+static int
+hex_field(const char **p, const char *end, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (end - s < 17 || s[16] != ' ')
+        return -1;
+    for (int i = 0; i < 16; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *p = s + 17;
+    *out = v;
+    return 0;
+}
+
+
+/* Decodes the body of one line (without checksum and newline). Returns 0,
+ * -1 with *why set for a malformed body, or FL_ENOMEM. */
+static int
+apply(struct fl_tail_db *db, const char *s, const char *end,
+      const char **why)
+{
+    struct fl_tail_entry e;
+    memset(&e, 0, sizeof e);
+    if (end - s < 2 || s[1] != ' ' || (s[0] != 'T' && s[0] != 'D')) {
+        *why = "expected 'T ' or 'D ' after the checksum";
+        return -1;
+    }
+    int deleted = s[0] == 'D';
+    const char *p = s + 2;
+    if (dec_field(&p, end, &e.dev) < 0 || dec_field(&p, end, &e.ino) < 0) {
+        *why = "bad device or inode number";
+        return -1;
+    }
+    if (deleted) {
+        if (p != end) {
+            *why = "unexpected text after a D line's inode";
+            return -1;
+        }
+        fl_tail_db_del(db, e.dev, e.ino);
+        return 0;
+    }
+    if (dec_field(&p, end, &e.fp_len) < 0 || hex_field(&p, end, &e.fp) < 0
+        || dec_field(&p, end, &e.offset) < 0
+        || dec_field(&p, end, &e.pend_end) < 0
+        || hex_field(&p, end, &e.pend_key) < 0) {
+        *why = "bad fingerprint, offset or pending piece field";
+        return -1;
+    }
+    if (e.fp_len > e.offset || (e.pend_end != 0 && e.pend_end <= e.offset)) {
+        *why = "fingerprint past the offset, or a pending piece that ends"
+               " before it starts";
+        return -1;
+    }
+    /* The path, unescaped. */
+    char *path = fl_malloc((size_t)(end - p) + 1);
+    size_t n = 0;
+    if (path == NULL)
+        return FL_ENOMEM;
+    for (; p < end; p++) {
+        if (*p != '\\') {
+            path[n++] = *p;
+            continue;
+        }
+        if (p + 1 == end || (p[1] != '\\' && p[1] != 'n')) {
+            fl_free(path);
+            *why = "bad escape in the path";
+            return -1;
+        }
+        path[n++] = p[1] == 'n' ? '\n' : '\\';
+        p++;
+    }
+    path[n] = '\0';
+    e.path = path;
+    int rc = fl_tail_db_put(db, &e, NULL);
+    fl_free(path);
+    return rc;
+}
+
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+
+int
+fl_tail_db_parse(const char *buf, size_t len, struct fl_tail_db *db,
+                 struct fl_tail_db_err *err)
+{
+    const char *p = buf, *end = buf + len;
+    unsigned line = 0;
+
+    memset(err, 0, sizeof *err);
+    if (len == 0)
+        return FL_OK;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        line++;
+        int last = nl == NULL || nl + 1 == end;
+        if (nl == NULL) {
+            if (line == 1)
+                return bad(err, line, "not a flowlake tail state file"
+                           " (expected \"" FL_TAIL_DB_HEADER "\")");
+            db->torn++;              /* an append cut short by a crash */
+            break;
+        }
+        size_t n = (size_t)(nl - p);
+        if (line == 1) {
+            if (n != sizeof FL_TAIL_DB_HEADER - 1
+                || memcmp(p, FL_TAIL_DB_HEADER, n) != 0)
+                return bad(err, line, "not a flowlake tail state file"
+                           " (expected \"" FL_TAIL_DB_HEADER "\")");
+            p = nl + 1;
+            continue;
+        }
+        /* Checksum: 8 hex digits and a space. */
+        uint32_t sum = 0;
+        int ok = n >= 9 && p[8] == ' ';
+        for (int i = 0; ok && i < 8; i++) {
+            int d = hexval(p[i]);
+            if (d < 0)
+                ok = 0;
+            else
+                sum = sum << 4 | (uint32_t)d;
+        }
+        if (ok && (uint32_t)XXH32(p + 9, n - 9, 0) != sum)
+            ok = 0;
+        if (!ok) {
+            if (last) {
+                db->torn++;
+                break;
+            }
+            return bad(err, line, "checksum mismatch (the file is damaged)");
+        }
+        const char *why = NULL;
+        int rc = apply(db, p + 9, nl, &why);
+        if (rc == FL_ENOMEM)
+            return rc;
+        if (rc < 0)
+            return bad(err, line, why);
+        db->lines++;
+        p = nl + 1;
+    }
+    return FL_OK;
+}
