@@ -40,6 +40,9 @@ struct fl_config {
     uint64_t max_body;          /* server.max_body, bytes */
     uint64_t max_decompressed;  /* server.max_decompressed, bytes */
     uint64_t max_line;          /* server.max_line, bytes */
+    uint64_t dedupe_horizon;    /* server.dedupe_horizon, seconds */
+    uint64_t dedupe_max_keys;   /* server.dedupe_max_keys */
+    uint64_t dedupe_wait;       /* server.dedupe_wait, seconds */
     char    *access_key;        /* firehose.access_key, "" = not checked */
     char    *archive_dir;       /* archive.dir */
     uint64_t buffer_interval;   /* archive.buffer_interval, seconds */
