@@ -5,7 +5,8 @@
  * (config.c), command-line flags applied on top with the same checks.
  *
  *   [server]   listen, threads, tls_cert, tls_key, max_body,
- *              max_decompressed, max_line
+ *              max_decompressed, max_line, dedupe_horizon,
+ *              dedupe_max_keys, dedupe_wait
  *   [firehose] access_key
  *   [archive]  dir, buffer_interval, buffer_size
  *   [wal]      dir, max_size, segment_size
