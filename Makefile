@@ -103,7 +103,7 @@ fuzz:
 	@for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); \
 	    clang -O1 -g -std=c17 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc -I$(DUCKDB_DIR)/include \
-	        -o fuzz/out/$$n $$f $(filter-out src/archive/% src/query/% src/cli/% src/server/% src/config/% src/client/% src/alarm/% src/metrics/%,$(LIB_SRC)) src/query/job.c -lisal -ljansson -lz -lxxhash -lm || exit 1; \
+	        -o fuzz/out/$$n $$f $(filter-out src/archive/% src/query/% src/cli/% src/server/% src/config/% src/client/% src/alarm/% src/metrics/%,$(LIB_SRC)) src/query/job.c src/server/dedupe.c -lisal -ljansson -lz -lxxhash -lm || exit 1; \
 	    mkdir -p fuzz/corpus/$$n fuzz/out/$$n.new; \
 	    fuzz/out/$$n -max_total_time=$(FUZZ_SECONDS) fuzz/out/$$n.new fuzz/corpus/$$n || exit 1; \
 	done

@@ -5,7 +5,8 @@
  * (config.c), command-line flags applied on top with the same checks.
  *
  *   [server]   listen, threads, tls_cert, tls_key, max_body,
- *              max_decompressed, max_compression_ratio, max_line
+ *              max_decompressed, max_compression_ratio, max_line,
+ *              dedupe_horizon, dedupe_max_keys, dedupe_wait
  *   [firehose] access_key
  *   [archive]  dir, buffer_interval, buffer_size
  *   [wal]      dir, max_size, segment_size
@@ -42,6 +43,9 @@ struct fl_config {
     uint64_t max_decompressed;  /* server.max_decompressed, bytes */
     uint64_t max_compression_ratio; /* server.max_compression_ratio */
     uint64_t max_line;          /* server.max_line, bytes */
+    uint64_t dedupe_horizon;    /* server.dedupe_horizon, seconds */
+    uint64_t dedupe_max_keys;   /* server.dedupe_max_keys */
+    uint64_t dedupe_wait;       /* server.dedupe_wait, seconds */
     char    *access_key;        /* firehose.access_key, "" = not checked */
     char    *archive_dir;       /* archive.dir */
     uint64_t buffer_interval;   /* archive.buffer_interval, seconds */

@@ -19,9 +19,14 @@
  * retry the whole request forever.
  *
  * At-least-once senders: a retried request (same X-Amz-Firehose-Request-Id)
- * and a CloudWatch Logs event whose id was already taken are skipped; their
- * keys ride in the WAL record with the lines, so a restart remembers them
- * while the records are still in the log (dedupe.h bounds the memory).
+ * and a CloudWatch Logs event whose id was already taken are skipped. The
+ * ids are claimed (dedupe.h) before anything is written: a retry that
+ * arrives while the first delivery is still in flight waits for its
+ * outcome -- a 200 if it succeeded, a try of its own if it failed -- or
+ * answers 503 after server.dedupe_wait. Request ids and event ids have
+ * key spaces of their own. The keys ride in the WAL record with the lines
+ * and in the dedupe file (server.c), so a restart remembers them for
+ * server.dedupe_horizon.
  */
 #include "../core/fl_config.h"
 
@@ -46,6 +51,7 @@ struct gather {
     uint64_t *keys;          /* dedupe keys: event ids, then the request id */
     size_t   *key_line;      /* for an event key: offset of its line */
     size_t    n_keys, cap_keys;
+    int       claimed;       /* keys[0..n_keys) are claimed by us */
     uint64_t  duplicates;
 };
 
@@ -71,17 +77,27 @@ add_key(struct gather *g, uint64_t key, size_t line_off)
 }
 
 
-/* Drops the lines of events already taken, checking all the request's
- * event ids under one lock. Lines without an id (text records) stay. */
+/* Claims the request's event ids (all at once, waiting for those in
+ * flight in another request) and drops the lines of events already taken
+ * or repeated within the request. Lines without an id (text records)
+ * stay. Afterwards g->keys are exactly the keys this request claimed.
+ * Returns 0, FL_EAGAIN (ids still in flight elsewhere; nothing claimed)
+ * or FL_ENOMEM. */
 static int
-drop_duplicates(struct gather *g)
+claim_events(struct gather *g)
 {
     if (g->n_keys == 0)
         return FL_OK;
     unsigned char *found = fl_malloc(g->n_keys);
     if (found == NULL)
         return FL_ENOMEM;
-    if (fl_dedupe_contains_many(g->s->dedupe, g->keys, g->n_keys, found) == 0) {
+    int rc = fl_dedupe_claim(g->s->dedupe, g->keys, g->n_keys,
+                             g->s->cfg->dedupe_wait * 1000, found);
+    if (rc < 0) {
+        fl_free(found);
+        return rc;
+    }
+    if (memchr(found, 1, g->n_keys) == NULL) {
         fl_free(found);
         return FL_OK;
     }
@@ -120,7 +136,8 @@ on_line(void *ctx, const struct fl_ingest_line *line)
 {
     struct gather *g = ctx;
     if (line->id != NULL) {
-        int rc = add_key(g, fl_dedupe_key(line->id, strlen(line->id)), g->len);
+        int rc = add_key(g, fl_dedupe_source_key(FL_DEDUPE_CWL, line->id,
+                                                 strlen(line->id)), g->len);
         if (rc < 0)
             return rc;
     }
@@ -129,9 +146,25 @@ on_line(void *ctx, const struct fl_ingest_line *line)
 }
 
 
+/* Ends the request's claims: committed (its records are durable or it
+ * had none to store) or aborted (it failed: a retry may try again). */
+static void
+end_claims(struct gather *g, int ok)
+{
+    if (!g->claimed)
+        return;
+    if (ok)
+        fl_dedupe_commit(g->s->dedupe, g->keys, g->n_keys);
+    else
+        fl_dedupe_abort(g->s->dedupe, g->keys, g->n_keys);
+    g->claimed = 0;
+}
+
+
 static void
 gather_free(struct gather *g)
 {
+    end_claims(g, 0);
     fl_free(g->text);
     fl_free(g->keys);
     fl_free(g->key_line);
@@ -239,7 +272,9 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     const char *body;
     size_t len;
     enum MHD_Result ret;
-    int rc;
+    uint64_t rkey = 0;
+    unsigned char taken = 0;
+    int rc, rkey_claimed = 0;
 
     memset(&err, 0, sizeof err);
     if (s->cfg->access_key[0] != '\0') {
@@ -264,13 +299,24 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     }
     if (rid == NULL)
         rid = fl_firehose_request_id(fr);
-    uint64_t rkey = fl_dedupe_key(rid, strlen(rid));
-    if (fl_dedupe_contains(s->dedupe, rkey)) {
+    /* Claimed before anything is written; a retry of a delivery still in
+     * flight waits here for its outcome. */
+    rkey = fl_dedupe_source_key(FL_DEDUPE_FIREHOSE, rid, strlen(rid));
+    rc = fl_dedupe_claim(s->dedupe, &rkey, 1, s->cfg->dedupe_wait * 1000,
+                         &taken);
+    if (rc < 0) {
+        ret = firehose_reply(c, 503, rid, rc == FL_EAGAIN
+                             ? "a delivery with this request id is still in "
+                               "progress; retry later" : "out of memory");
+        goto out;
+    }
+    if (taken) {
         /* A retry of a request already taken: acknowledge, add nothing. */
         atomic_fetch_add(&st->duplicates, 1);
         ret = firehose_reply(c, 200, rid, NULL);
         goto out;
     }
+    rkey_claimed = 1;
     snprintf(source, sizeof source, "firehose request %.100s", rid);
     for (size_t i = 0; i < fl_firehose_nrecords(fr); i++) {
         size_t before = g.len, keys_before = g.n_keys;
@@ -291,15 +337,19 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
             atomic_fetch_add(&st->rejected, 1);
         }
     }
-    if ((rc = drop_duplicates(&g)) < 0) {
-        ret = firehose_reply(c, 503, rid, "out of memory");
+    if ((rc = claim_events(&g)) < 0) {
+        ret = firehose_reply(c, 503, rid, rc == FL_EAGAIN
+                             ? "events of this delivery are still in progress "
+                               "in another; retry later" : "out of memory");
         goto out;
     }
+    g.claimed = 1;
     atomic_fetch_add(&st->duplicates, g.duplicates);
     if ((rc = add_key(&g, rkey, g.len)) < 0) {
         ret = firehose_reply(c, 503, rid, "out of memory");
         goto out;
     }
+    rkey_claimed = 0;          /* g.keys holds it now */
     struct fl_ingest_result res;
     fl_server_ingest(s, FL_SOURCE_FIREHOSE, source, g.text ? g.text : "",
                      g.len, format, g.keys, g.n_keys, &res);
@@ -307,9 +357,11 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
         ret = firehose_reply(c, (unsigned)res.http_status, rid, res.error);
         goto out;
     }
-    fl_dedupe_add_many(s->dedupe, g.keys, g.n_keys);
+    end_claims(&g, 1);
     ret = firehose_reply(c, 200, rid, NULL);
 out:
+    if (rkey_claimed)
+        fl_dedupe_abort(s->dedupe, &rkey, 1);
     gather_free(&g);
     fl_firehose_destroy(fr);
     fl_ingest_destroy(dec);
@@ -353,10 +405,14 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
     struct fl_ingest_result res;
     memset(&res, 0, sizeof res);
     res.http_status = 200;
-    if ((rc = drop_duplicates(&g)) < 0) {
-        ret = fl_http_reply_error(c, 503, "out of memory");
+    if ((rc = claim_events(&g)) < 0) {
+        ret = fl_http_reply_error(c, 503, rc == FL_EAGAIN
+                                  ? "events of this payload are still in "
+                                    "progress in another request; retry later"
+                                  : "out of memory");
         goto done;
     }
+    g.claimed = 1;
     if (info.kind != FL_INGEST_CWL_CONTROL && g.len > 0) {
         /* (A CONTROL_MESSAGE, or only events already taken, is simply
          * acknowledged.) */
@@ -368,7 +424,7 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
         ret = fl_http_reply_error(c, (unsigned)res.http_status, res.error);
         goto done;
     }
-    fl_dedupe_add_many(s->dedupe, g.keys, g.n_keys);
+    end_claims(&g, 1);
     int m = snprintf(out, sizeof out,
                      "{\"accepted\":%llu,\"rejected\":%llu,\"duplicates\":%llu}\n",
                      (unsigned long long)res.accepted,

@@ -146,6 +146,15 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
         (unsigned long long)ws.commits, (unsigned long long)ws.syncs,
         (unsigned long long)ws.durable_seq, (unsigned long long)ws.checkpoint,
         (unsigned long long)ws.full, (unsigned long long)s->replayed);
+    struct fl_dedupe_stats ds;
+    fl_dedupe_stats(s->dedupe, &ds);
+    o += (size_t)snprintf(out + o, sizeof out - o,
+        "},\"dedupe\":{\"keys\":%zu,\"max_keys\":%zu,\"claimed\":%zu,"
+        "\"evicted\":%llu,\"expired\":%llu,\"waits\":%llu,"
+        "\"wait_timeouts\":%llu",
+        ds.keys, ds.max_keys, ds.claimed, (unsigned long long)ds.evicted,
+        (unsigned long long)ds.expired, (unsigned long long)ds.waits,
+        (unsigned long long)ds.wait_timeouts);
     o += (size_t)snprintf(out + o, sizeof out - o,
         "},\"buffer\":{\"bytes\":%zu,\"records\":%llu},"
         "\"published\":{\"files\":%llu,\"records\":%llu,\"last_publish\":%lld,"

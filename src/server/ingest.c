@@ -14,7 +14,8 @@
  * Durability: the good lines are appended to the write-ahead log (split
  * at line boundaries into records the WAL accepts) and added to the buffer
  * under one lock, then fl_wal_commit waits -- sharing an fdatasync with
- * every concurrent request -- before the caller answers 200.
+ * every concurrent request -- before the caller answers 200. The dedupe
+ * keys of the request (claimed by the caller) ride in the first record.
  */
 #include "../core/fl_config.h"
 
@@ -202,6 +203,10 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         p += n;
     }
     if (rc == 0) {
+        /* The request's claimed ids are in the log now; a checkpoint may
+         * drop these records before the request commits its ids, so from
+         * here the dedupe file carries them (dedupe.h). */
+        fl_dedupe_appended(s->dedupe, keys, n_keys, arrival_ms);
         fl_metrics_enqueue(s, list, arrival_ms);
         fl_buffer_add_list(s->buffer, list);
     } else

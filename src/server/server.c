@@ -17,6 +17,13 @@
  * checkpoints the WAL to N. On start, the WAL replays what is above both
  * marks into the buffer -- so a crash between publishing and checkpointing
  * publishes nothing twice, and a crash before publishing loses nothing.
+ *
+ * Retries across restarts: the dedupe keys of a request ride in its WAL
+ * record, and replay remembers them. Before a checkpoint drops records
+ * from the log, the keys still within server.dedupe_horizon are saved to
+ * ARCHIVE/_flowlake/dedupe (dedupe.c), which a start loads before the
+ * replay adds the rest. A damaged dedupe file stops the start: going on
+ * with an empty memory would store retries twice without a word.
  */
 #define _GNU_SOURCE 1   /* pthread_rwlockattr_setkind_np: a writer-first lock */
 #include "../core/fl_config.h"
@@ -145,7 +152,19 @@ fl_server_checkpoint(struct fl_server *s)
     pthread_mutex_lock(&s->ckpt_mu);
     fl_wal_stats(s->wal, &ws);
     if (mark > ws.checkpoint && mark < ws.next_seq) {
-        int rc = fl_wal_checkpoint(s->wal, mark);
+        /* The dedupe keys of the records about to leave the log go to the
+         * dedupe file first; without it, no checkpoint (disk is cheaper
+         * than a retry stored twice). */
+        int rc = fl_dedupe_dirty(s->dedupe)
+               ? fl_dedupe_save(s->dedupe, s->dedupe_path) : FL_OK;
+        if (rc < 0) {
+            fprintf(stderr, "flowlake serve: cannot save %s: %s; the "
+                    "write-ahead log is not checkpointed\n", s->dedupe_path,
+                    fl_strerror(rc));
+            pthread_mutex_unlock(&s->ckpt_mu);
+            return;
+        }
+        rc = fl_wal_checkpoint(s->wal, mark);
         if (rc < 0)
             fprintf(stderr, "flowlake serve: WAL checkpoint to %llu failed: "
                     "%s\n", (unsigned long long)mark, fl_strerror(rc));
@@ -279,8 +298,12 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     /* The whole request: remember its ids (a sender's retry is recognised
      * after a restart, published or not), and buffer what the archive
      * does not have yet. */
-    for (size_t i = 0; i < r->n_keys; i++)
-        fl_dedupe_add(r->s->dedupe, r->keys[i]);
+    for (size_t i = 0; i < r->n_keys; i++) {
+        if (r->arrival_ms > 0)
+            fl_dedupe_add_at(r->s->dedupe, r->keys[i], r->arrival_ms);
+        else                           /* a version 1 record: no time */
+            fl_dedupe_add(r->s->dedupe, r->keys[i]);
+    }
     /* The metric state may be older than the archive's mark (or newer):
      * each sink takes what it lacks. */
     for (struct fl_buffer_block *b = r->pending; b != NULL; b = b->next) {
@@ -384,6 +407,41 @@ out:
 }
 
 
+/* Loads the dedupe file, before the WAL replay adds the keys of the
+ * records still in the log. */
+static int
+load_dedupe(struct fl_server *s, char *err, size_t errlen)
+{
+    char reason[256] = "", *dir;
+    int rc;
+    dir = fl_fs_join(s->cfg->archive_dir, "_flowlake");
+    s->dedupe_path = fl_fs_join(s->cfg->archive_dir, "_flowlake/dedupe");
+    if (dir == NULL || s->dedupe_path == NULL) {
+        fl_free(dir);
+        return FL_ENOMEM;
+    }
+    if ((rc = fl_fs_mkdirs(dir)) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, fl_strerror(rc));
+        fl_free(dir);
+        return rc;
+    }
+    fl_free(dir);
+    rc = fl_dedupe_load_file(s->dedupe, s->dedupe_path, reason,
+                             sizeof reason);
+    if (rc == FL_ECORRUPT)
+        snprintf(err, errlen, "the dedupe file %s is damaged (%s); not "
+                 "starting, since retries of deliveries already acknowledged "
+                 "could be stored twice. To start with an empty dedupe "
+                 "memory, move the file aside (retries from the last "
+                 "server.dedupe_horizon may then be stored twice)",
+                 s->dedupe_path, reason);
+    else if (rc < 0)
+        snprintf(err, errlen, "cannot read the dedupe file %s: %s",
+                 s->dedupe_path, reason);
+    return rc;
+}
+
+
 int
 fl_server_create(const struct fl_config *cfg, struct fl_server **out,
                  char **out_err)
@@ -416,7 +474,9 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
     }
     if ((rc = fl_buffer_create((size_t)cfg->buffer_size, cfg->buffer_interval,
                                &s->buffer)) < 0
-        || (rc = fl_dedupe_create(FL_DEDUPE_CAPACITY, &s->dedupe)) < 0)
+        || (rc = fl_dedupe_create((size_t)cfg->dedupe_max_keys,
+                                  cfg->dedupe_horizon * 1000,
+                                  &s->dedupe)) < 0)
         goto fail;
     struct fl_civil c;
     fl_time_to_civil(fl_time_now(), &c);
@@ -428,6 +488,7 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
         goto fail;
     }
     if ((rc = fl_metrics_create(s, err, sizeof err)) < 0
+        || (rc = load_dedupe(s, err, sizeof err)) < 0
         || (rc = open_wal(s, err, sizeof err)) < 0)
         goto fail;
     fl_free(rej);
@@ -555,6 +616,7 @@ fl_server_destroy(struct fl_server *s)
     (void)fl_wal_close(s->wal);
     fl_buffer_destroy(s->buffer);
     fl_dedupe_destroy(s->dedupe);
+    fl_free(s->dedupe_path);
     fl_rejects_destroy(s->rejects);
     pthread_mutex_destroy(&s->append_mu);
     pthread_mutex_destroy(&s->ckpt_mu);

@@ -18,9 +18,6 @@
 #include "buffer.h"
 #include "dedupe.h"
 
-/* Request and event ids remembered for deduplication (16 bytes each). */
-#define FL_DEDUPE_CAPACITY (1u << 20)
-
 /* Counters of one ingestion source, reported by GET /api/status. */
 struct fl_source_stats {
     _Atomic uint64_t requests;
@@ -51,6 +48,7 @@ struct fl_server {
     struct fl_rejects      *rejects;
     struct fl_wal          *wal;
     struct fl_dedupe       *dedupe;
+    char                   *dedupe_path;      /* ARCHIVE/_flowlake/dedupe */
     struct fl_metrics      *metrics;          /* metrics.c; NULL = none */
     /* WAL sequence the archive holds up to (the last publish's mark);
      * the WAL is checkpointed to the lower of it and what the saved

@@ -2,8 +2,8 @@
  *
  * test_server.c -- the server's small pieces on their own: the WAL record
  * encoding (version 2, and version 1 as older servers wrote it), the
- * bounded dedupe set, the publish buffer and its blocks' reference
- * counts.
+ * publish buffer and its blocks' reference counts. (The dedupe set has
+ * test_dedupe.c.)
  */
 #include "../../src/core/fl_config.h"
 
@@ -11,7 +11,6 @@
 #include "core/fl_error.h"
 #include "core/fl_mem.h"
 #include "server/buffer.h"
-#include "server/dedupe.h"
 #include "server/walrec.h"
 
 
@@ -269,40 +268,6 @@ test_buffer_block_create_alloc_failures(void)
 
 
 static void
-test_dedupe_bounded(void)
-{
-    struct fl_dedupe *d = NULL;
-    CHECK_EQ_INT(fl_dedupe_create(1000, &d), 0);
-    for (uint64_t k = 1; k <= 1000; k++)
-        fl_dedupe_add(d, k * 7919);
-    CHECK_EQ_INT(fl_dedupe_size(d), 1000);
-    for (uint64_t k = 1; k <= 1000; k++)
-        CHECK(fl_dedupe_contains(d, k * 7919));
-    /* Over capacity: the oldest keys go, the newest stay findable (the
-     * backward-shift deletion keeps probe chains intact). */
-    for (uint64_t k = 1001; k <= 3000; k++)
-        fl_dedupe_add(d, k * 7919);
-    CHECK_EQ_INT(fl_dedupe_size(d), 1000);
-    for (uint64_t k = 1; k <= 2000; k++)
-        CHECK(!fl_dedupe_contains(d, k * 7919));
-    for (uint64_t k = 2001; k <= 3000; k++)
-        CHECK(fl_dedupe_contains(d, k * 7919));
-    fl_dedupe_add(d, 3000 * 7919);    /* present: no-op */
-    uint64_t some[4] = { 2999 * 7919, 5, 3000 * 7919, 6 };
-    unsigned char found[4];
-    CHECK_EQ_INT(fl_dedupe_contains_many(d, some, 4, found), 2);
-    CHECK(found[0] && !found[1] && found[2] && !found[3]);
-    fl_dedupe_add_many(d, some, 4);
-    CHECK_EQ_INT(fl_dedupe_contains_many(d, some, 4, found), 4);
-    CHECK_EQ_INT(fl_dedupe_size(d), 1000);
-    CHECK(fl_dedupe_key("abc", 3) == fl_dedupe_key("abc", 3));
-    CHECK(fl_dedupe_key("abc", 3) != fl_dedupe_key("abd", 3));
-    fl_dedupe_destroy(d);
-    CHECK_EQ_INT(fl_mem_used(), 0);
-}
-
-
-static void
 test_buffer_lists(void)
 {
     struct fl_buffer *b = NULL;
@@ -339,7 +304,6 @@ FL_TEST_MAIN(
     FL_TEST(test_walrec_round_trip),
     FL_TEST(test_walrec_version1),
     FL_TEST(test_walrec_arrival_and_versions),
-    FL_TEST(test_dedupe_bounded),
     FL_TEST(test_buffer_lists),
     FL_TEST(test_buffer_block_refs),
     FL_TEST(test_buffer_block_create_alloc_failures)
