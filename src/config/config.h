@@ -5,8 +5,10 @@
  * (config.c), command-line flags applied on top with the same checks.
  *
  *   [server]   listen, threads, tls_cert, tls_key, max_body,
- *              max_decompressed, max_line
- *   [firehose] access_key
+ *              max_decompressed, max_line, ingest_key(_file),
+ *              read_key(_file), allow_unauthenticated, max_connections,
+ *              max_connections_per_ip, idle_timeout, max_inflight_bytes
+ *   [firehose] access_key, access_key_file
  *   [archive]  dir, buffer_interval, buffer_size
  *   [wal]      dir, max_size, segment_size
  *   [watch]    dir, interval
@@ -41,6 +43,16 @@ struct fl_config {
     uint64_t max_decompressed;  /* server.max_decompressed, bytes */
     uint64_t max_line;          /* server.max_line, bytes */
     char    *access_key;        /* firehose.access_key, "" = not checked */
+    char    *access_key_file;   /* firehose.access_key_file, "" = none */
+    char    *ingest_key;        /* server.ingest_key: Bearer on /cwl, /ingest */
+    char    *ingest_key_file;   /* server.ingest_key_file */
+    char    *read_key;          /* server.read_key: Bearer on /api/..., /metrics */
+    char    *read_key_file;     /* server.read_key_file */
+    uint64_t allow_unauthenticated; /* server.allow_unauthenticated: 1/0 */
+    uint64_t max_connections;   /* server.max_connections */
+    uint64_t max_connections_per_ip; /* server.max_connections_per_ip */
+    uint64_t idle_timeout;      /* server.idle_timeout, seconds */
+    uint64_t max_inflight_bytes;/* server.max_inflight_bytes, bytes */
     char    *archive_dir;       /* archive.dir */
     uint64_t buffer_interval;   /* archive.buffer_interval, seconds */
     uint64_t buffer_size;       /* archive.buffer_size, bytes */
