@@ -604,11 +604,11 @@ load_key(const char *name, const char *value, const char *file,
         *has = 1;
         return FL_OK;
     }
-    if ((rc = fl_fs_read_file(file, 4096, &text, &len)) < 0) {
+    if ((rc = fl_fs_read_file(file, 65536, &text, &len)) < 0) {
         if (rc == FL_ENOMEM)
             return rc;
         snprintf(err, errlen, "%s_file: cannot read %s: %s", name, file,
-                 rc == FL_ETOOBIG ? "larger than 4 KiB, not a key"
+                 rc == FL_ETOOBIG ? "larger than 64 KiB, not a key"
                                   : fl_strerror(rc));
         return FL_ECONFIG;
     }
