@@ -10,16 +10,19 @@
 #       body), then each response header line given with -H NAME as
 #       "NAME: value", or "none" when no answer came within 5 s.
 #   rawhttp.py conns PORT COUNT SRC
-#       opens COUNT idle connections from address SRC; prints how many the
+#       opens COUNT idle connections from address SRC ("connected COUNT",
+#       flushed, once they are open); prints how many the
 #       server closed within 1 s ("closed_at_once N"), then the status and
 #       time of GET /healthz from 127.0.0.2 ("other 200 fast" when < 2 s),
 #       then the seconds until the rest were closed ("all_closed_after S",
 #       at most 15 s, "all_closed_after never" otherwise).
 #   rawhttp.py inflight PORT PATH SIZE
-#       two requests with Content-Length SIZE (headers only), then a third:
-#       prints its status and Retry-After; then sends the two bodies
-#       (newline-terminated filler) and prints their statuses, then one
-#       more request of SIZE with its body: prints its status.
+#       a request with Content-Length SIZE (headers only, body held back),
+#       then a second one: prints its status and Retry-After ("second");
+#       then a chunked body of 90% of SIZE ("chunked" and its status);
+#       then sends the first body (newline-terminated filler) and prints
+#       its status ("first"), then one more request of SIZE with its body
+#       ("after").
 import socket
 import sys
 import time
@@ -106,6 +109,7 @@ def cmd_conns(port, count, src):
             socks.append(connect(port, src))
         except OSError:
             socks.append(None)
+    print("connected", count, flush=True)
     time.sleep(1.0)
     closed = [s is None or is_closed(s) for s in socks]
     print("closed_at_once", sum(closed))
@@ -134,21 +138,35 @@ def cmd_conns(port, count, src):
 
 def cmd_inflight(port, path, size):
     hdr = ["Content-Length: %d" % size, "Content-Type: text/plain"]
-    a, b, c = connect(port), connect(port), connect(port)
-    a.sendall(request_head("POST", path, hdr))
-    b.sendall(request_head("POST", path, hdr))
-    time.sleep(0.5)           # a and b are past their first callback
-    c.sendall(request_head("POST", path, hdr))
-    r = read_head(c)
-    print("third", r[0] if r else "none",
-          "retry-after", r[1].get("retry-after", "(absent)") if r else "")
-    c.close()
     body = (b"x" * 99 + b"\n") * (size // 100) + b"\n" * (size % 100)
-    for s, name in ((a, "first"), (b, "second")):
-        s.sendall(body)
-        r = read_head(s, 30.0)
-        print(name, r[0] if r else "none")
-        s.close()
+    a = connect(port)
+    a.sendall(request_head("POST", path, hdr))
+    time.sleep(0.5)           # a is past its first callback: SIZE counted
+    b = connect(port)
+    b.sendall(request_head("POST", path, hdr))
+    r = read_head(b)
+    print("second", r[0] if r else "none",
+          "retry-after", r[1].get("retry-after", "(absent)") if r else "")
+    b.close()
+    # A chunked body has no length to judge: it is counted as it grows.
+    c = connect(port)
+    c.sendall(request_head("POST", path, ["Transfer-Encoding: chunked"]))
+    piece = (b"y" * 99 + b"\n") * 655
+    sent = 0
+    try:
+        while sent < size * 9 // 10:
+            c.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            sent += len(piece)
+        c.sendall(b"0\r\n\r\n")
+        r = read_head(c, 30.0)
+    except OSError:
+        r = None
+    print("chunked", r[0] if r else "none")
+    c.close()
+    a.sendall(body)
+    r = read_head(a, 30.0)
+    print("first", r[0] if r else "none")
+    a.close()
     d = connect(port)
     d.sendall(request_head("POST", path, hdr) + body)
     r = read_head(d, 30.0)
