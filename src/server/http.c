@@ -579,16 +579,36 @@ read_pem(const char *path, char **out, char *err, size_t errlen)
 }
 
 
-/* One key: the value, or the first line of its _key_file (read now, the
- * trailing newline stripped). Both set, an empty file or an unreadable one
- * are configuration errors naming the key or the file. */
+/* Whether a key can be presented as it is: no control byte; for a bearer
+ * key no blank either (RFC 6750's token has none). Returns NULL or what
+ * is wrong. */
+static const char *
+bad_key(const char *key, size_t len, int bearer)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)key[i];
+        if (ch < 0x20 || ch == 0x7f)
+            return "a control byte";
+        if (ch == ' ' && (bearer || i == 0 || i + 1 == len))
+            return bearer ? "a blank (a bearer token has none)"
+                          : "a leading or trailing blank";
+    }
+    return NULL;
+}
+
+
+/* One key: the value, or the content of its _key_file (read now, the
+ * trailing newline stripped). Both set, an empty or unreadable file, or a
+ * key that could not be sent in its header are configuration errors
+ * naming the key or the file. */
 static int
-load_key(const char *name, const char *value, const char *file,
+load_key(const char *name, const char *value, const char *file, int bearer,
          unsigned char digest[FL_SHA256_LEN], int *has, char *err,
          size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
+    const char *why;
     int rc;
 
     *has = 0;
@@ -600,6 +620,10 @@ load_key(const char *name, const char *value, const char *file,
     if (file[0] == '\0') {
         if (value[0] == '\0')
             return FL_OK;
+        if ((why = bad_key(value, strlen(value), bearer)) != NULL) {
+            snprintf(err, errlen, "%s holds %s", name, why);
+            return FL_ECONFIG;
+        }
         fl_sha256(value, strlen(value), digest);
         *has = 1;
         return FL_OK;
@@ -612,26 +636,23 @@ load_key(const char *name, const char *value, const char *file,
                                   : fl_strerror(rc));
         return FL_ECONFIG;
     }
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+    if (len > 0 && text[len - 1] == '\n')
+        len--;
+    if (len > 0 && text[len - 1] == '\r')
         len--;
     rc = FL_OK;
     if (len == 0) {
         snprintf(err, errlen, "%s_file: %s is empty", name, file);
         rc = FL_ECONFIG;
-    }
-    for (size_t i = 0; rc == FL_OK && i < len; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        if (ch <= 0x20 || ch == 0x7f) {
-            snprintf(err, errlen, "%s_file: %s holds a blank or control "
-                     "byte inside its key (one line, no spaces)", name, file);
-            rc = FL_ECONFIG;
-        }
-    }
-    if (rc == FL_OK) {
+    } else if ((why = bad_key(text, len, bearer)) != NULL) {
+        snprintf(err, errlen, "%s_file: the key in %s holds %s (one line "
+                 "with the key only)", name, file, why);
+        rc = FL_ECONFIG;
+    } else {
         fl_sha256(text, len, digest);
         *has = 1;
     }
-    /* The key's text is not kept: only its digest is compared. */
+    /* Only the digest is kept. */
     memset(text, 0, len);
     fl_free(text);
     return rc;
@@ -668,13 +689,13 @@ check_auth(struct fl_server *s, const struct sockaddr_storage *ss, char *err,
     int rc;
 
     if ((rc = load_key("server.ingest_key", cfg->ingest_key,
-                       cfg->ingest_key_file, k->ingest, &k->has_ingest, err,
+                       cfg->ingest_key_file, 1, k->ingest, &k->has_ingest, err,
                        errlen)) < 0
         || (rc = load_key("firehose.access_key", cfg->access_key,
-                          cfg->access_key_file, k->firehose,
+                          cfg->access_key_file, 0, k->firehose,
                           &k->has_firehose, err, errlen)) < 0
         || (rc = load_key("server.read_key", cfg->read_key,
-                          cfg->read_key_file, k->read, &k->has_read, err,
+                          cfg->read_key_file, 1, k->read, &k->has_read, err,
                           errlen)) < 0)
         return rc;
     if (is_loopback(ss) || cfg->allow_unauthenticated)

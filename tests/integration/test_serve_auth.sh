@@ -146,6 +146,13 @@ refuse "an empty key file is an error naming it" \
 refuse "a missing key file is an error naming it" \
     "firehose.access_key_file: cannot read $TMP/nope.key" \
     --listen 127.0.0.1:0 --set firehose.access_key_file="$TMP/nope.key"
+printf 'two\nlines\n' > twolines.key
+refuse "a key file of two lines is an error" \
+    "server.read_key_file: the key in $TMP/twolines.key holds a control byte" \
+    --listen 127.0.0.1:0 --set server.read_key_file="$TMP/twolines.key"
+refuse "a bearer key with a blank is an error" \
+    "server.ingest_key holds a blank (a bearer token has none)" \
+    --listen 127.0.0.1:0 --set 'server.ingest_key=a b'
 refuse "0.0.0.0 with no keys refuses, saying what to set" \
     "set server.ingest_key); /api/* and /metrics (set server.read_key)" \
     --listen 0.0.0.0:0
