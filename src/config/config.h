@@ -6,8 +6,11 @@
  *
  *   [server]   listen, threads, tls_cert, tls_key, max_body,
  *              max_decompressed, max_compression_ratio, max_line,
- *              dedupe_horizon, dedupe_max_keys, dedupe_wait
- *   [firehose] access_key
+ *              dedupe_horizon, dedupe_max_keys, dedupe_wait,
+ *              ingest_key(_file), read_key(_file), allow_unauthenticated,
+ *              max_connections, max_connections_per_ip, idle_timeout,
+ *              max_inflight_bytes
+ *   [firehose] access_key, access_key_file
  *   [archive]  dir, buffer_interval, buffer_size
  *   [wal]      dir, max_size, segment_size
  *   [watch]    dir, interval
@@ -47,6 +50,16 @@ struct fl_config {
     uint64_t dedupe_max_keys;   /* server.dedupe_max_keys */
     uint64_t dedupe_wait;       /* server.dedupe_wait, seconds */
     char    *access_key;        /* firehose.access_key, "" = not checked */
+    char    *access_key_file;   /* firehose.access_key_file, "" = none */
+    char    *ingest_key;        /* server.ingest_key: Bearer on /cwl, /ingest */
+    char    *ingest_key_file;   /* server.ingest_key_file */
+    char    *read_key;          /* server.read_key: Bearer on /api/..., /metrics */
+    char    *read_key_file;     /* server.read_key_file */
+    uint64_t allow_unauthenticated; /* server.allow_unauthenticated: 1/0 */
+    uint64_t max_connections;   /* server.max_connections */
+    uint64_t max_connections_per_ip; /* server.max_connections_per_ip */
+    uint64_t idle_timeout;      /* server.idle_timeout, seconds */
+    uint64_t max_inflight_bytes;/* server.max_inflight_bytes, bytes */
     char    *archive_dir;       /* archive.dir */
     uint64_t buffer_interval;   /* archive.buffer_interval, seconds */
     uint64_t buffer_size;       /* archive.buffer_size, bytes */

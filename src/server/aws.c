@@ -5,8 +5,8 @@
  *   POST /firehose   the Kinesis Data Firehose HTTP endpoint delivery
  *                    protocol (FORMATS.md 4.4): JSON {requestId, timestamp,
  *                    records[].data (base64)}, optional Content-Encoding:
- *                    gzip, X-Amz-Firehose-Access-Key checked in constant
- *                    time, answered {"requestId","timestamp"} (ms) with 200
+ *                    gzip, X-Amz-Firehose-Access-Key (checked by http.c
+ *                    before the body is read), answered {"requestId","timestamp"} (ms) with 200
  *                    only once the records are durable, or with an
  *                    errorMessage and 400/401/413/5xx.
  *   POST /cwl        a CloudWatch Logs subscription payload (gzip JSON, or
@@ -213,19 +213,6 @@ fl_aws_firehose_error(struct fl_server *s, struct MHD_Connection *c,
 }
 
 
-/* Constant-time comparison: the time taken does not depend on where the
- * strings first differ. */
-static int
-same_secret(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = (unsigned char)(la != lb);
-    for (size_t i = 0; i < lb; i++)
-        diff |= (unsigned char)(b[i] ^ (i < la ? a[i] : 0));
-    return diff == 0;
-}
-
-
 /* Body after Content-Encoding: gzip, within server.max_decompressed and
  * server.max_compression_ratio. */
 static int
@@ -277,13 +264,8 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     int rc, rkey_claimed = 0;
 
     memset(&err, 0, sizeof err);
-    if (s->cfg->access_key[0] != '\0') {
-        const char *key = MHD_lookup_connection_value(
-            c, MHD_HEADER_KIND, "X-Amz-Firehose-Access-Key");
-        if (key == NULL || !same_secret(key, s->cfg->access_key))
-            return firehose_reply(c, 401, rid, "invalid or missing "
-                                  "X-Amz-Firehose-Access-Key");
-    }
+    /* X-Amz-Firehose-Access-Key was checked by http.c from the headers,
+     * before any of the body was read. */
     atomic_fetch_add(&st->requests, 1);
     atomic_fetch_add(&st->bytes, req->len);
     if ((rc = request_body(s, c, req, &plain, &body, &len, &err)) < 0) {

@@ -12,8 +12,16 @@
  *   POST /firehose, /cwl  AWS deliveries (aws.c)
  *   GET  /metrics, /api/metrics, /api/alarms  (api_metrics.c)
  *
- * A body larger than server.max_body is answered 413 as soon as the
- * Content-Length (or the data received) says so; it is never buffered.
+ * Every request is judged from its headers first, before a byte of its
+ * body is read (docs/security.md): a request target that is not a plain
+ * path is 400, then unknown path 404, wrong method 405, missing or wrong
+ * key 401 (Bearer for /cwl, /ingest and the read endpoints, Firehose's
+ * own header for /firehose), a Content-Length over server.max_body 413,
+ * and a body that would take the bodies in flight past
+ * server.max_inflight_bytes 503. A chunked body that grows past either
+ * limit is dropped as it comes and answered the same way at its end.
+ * Connections are capped overall and per client address, and closed
+ * after server.idle_timeout without traffic.
  */
 #include "../core/fl_config.h"
 
@@ -24,10 +32,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
+#include "../core/fl_httpreq.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "metrics.h"
@@ -230,6 +240,284 @@ handle_ingest(struct fl_server *s, struct MHD_Connection *c,
 }
 
 
+/* Who may call an endpoint (docs/security.md). */
+enum role {
+    ROLE_OPEN,          /* anyone: /healthz */
+    ROLE_FIREHOSE,      /* X-Amz-Firehose-Access-Key */
+    ROLE_INGEST,        /* Authorization: Bearer server.ingest_key */
+    ROLE_READ           /* Authorization: Bearer server.read_key */
+};
+
+struct route {
+    const char *path;
+    const char *method;          /* the one method taken (GET also HEAD
+                                  * for /healthz) */
+    enum role   role;
+    const char *wrong_method;    /* the 405 message */
+};
+
+static const struct route routes[] = {
+    { "/healthz",     "GET",  ROLE_OPEN,     "use GET" },
+    { "/api/status",  "GET",  ROLE_READ,     "use GET" },
+    { "/metrics",     "GET",  ROLE_READ,     "use GET" },
+    { "/api/metrics", "GET",  ROLE_READ,     "use GET" },
+    { "/api/alarms",  "GET",  ROLE_READ,     "use GET" },
+    { "/api/query",   "POST", ROLE_READ,
+      "use POST with the SQL as the body" },
+    { "/firehose",    "POST", ROLE_FIREHOSE, "use POST" },
+    { "/cwl",         "POST", ROLE_INGEST,   "use POST" },
+    { "/ingest",      "POST", ROLE_INGEST,   "use POST" },
+};
+
+
+static const struct route *
+find_route(const char *url)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(routes[i].path, url) == 0)
+            return &routes[i];
+    return NULL;
+}
+
+
+/* The address libmicrohttpd hands the URI log callback's result to as the
+ * request's first *req_cls: "the raw request target was not canonical".
+ * Never written; only its address is used. */
+static char bad_target;
+
+
+/* libmicrohttpd's URI log callback: it sees the request target as sent,
+ * before percent-decoding -- the only place where "/ingest%00/x" is still
+ * distinguishable from "/ingest". */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    return fl_httpreq_target_ok(uri) ? NULL : &bad_target;
+}
+
+
+/* {"error": msg} with an extra response header (hname NULL = none). */
+static enum MHD_Result
+reply_error_hdr(struct MHD_Connection *c, unsigned int status,
+                const char *msg, const char *hname, const char *hvalue)
+{
+    size_t cap = 6 * strlen(msg) + 32;
+    char *body = fl_malloc(cap);
+    if (body == NULL)
+        return MHD_NO;
+    size_t o = (size_t)snprintf(body, cap, "{\"error\":");
+    o += fl_json_escape(body + o, cap - o, msg, strlen(msg));
+    o += (size_t)snprintf(body + o, cap - o, "}\n");
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        o, body, MHD_RESPMEM_MUST_COPY);
+    fl_free(body);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (hname != NULL)
+        MHD_add_response_header(r, hname, hvalue);
+    if (status == 503)
+        MHD_add_response_header(r, "Retry-After", "5");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+
+/* Whether the request carries the key its route wants. A role whose key
+ * is not set is open (fl_http_start refused that off loopback). */
+static int
+authorized(struct fl_server *s, struct MHD_Connection *c,
+           enum role role)
+{
+    const struct fl_http_keys *k = &s->keys;
+    const unsigned char *want;
+    const char *tok;
+    size_t len;
+
+    switch (role) {
+    case ROLE_OPEN:
+        return 1;
+    case ROLE_FIREHOSE:
+        /* Firehose can send only its own header; firehose.access_key, or
+         * server.ingest_key when that is the only ingest key set. */
+        if (!k->has_firehose && !k->has_ingest)
+            return 1;
+        tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                          "X-Amz-Firehose-Access-Key");
+        if (tok == NULL)
+            return 0;
+        return fl_httpreq_key_matches(tok, strlen(tok), k->has_firehose
+                                      ? k->firehose : k->ingest);
+    case ROLE_INGEST:
+    case ROLE_READ:
+        if (!(role == ROLE_INGEST ? k->has_ingest : k->has_read))
+            return 1;
+        want = role == ROLE_INGEST ? k->ingest : k->read;
+        if (!fl_httpreq_bearer(MHD_lookup_connection_value(
+                c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                &tok, &len))
+            return 0;
+        return fl_httpreq_key_matches(tok, len, want);
+    }
+    return 0;
+}
+
+
+/* Counts n more bytes against server.max_inflight_bytes for req; 0 when
+ * that would pass the limit (nothing counted then). */
+static int
+reserve(struct fl_server *s, struct request *req, uint64_t n)
+{
+    uint64_t cur = atomic_load(&s->inflight_bytes);
+    do {
+        if (n > s->cfg->max_inflight_bytes
+            || cur > s->cfg->max_inflight_bytes - n)
+            return 0;
+    } while (!atomic_compare_exchange_weak(&s->inflight_bytes, &cur,
+                                           cur + n));
+    req->reserved += n;
+    return 1;
+}
+
+
+static void
+release(struct fl_server *s, struct request *req)
+{
+    if (req->reserved > 0) {
+        atomic_fetch_sub(&s->inflight_bytes, req->reserved);
+        req->reserved = 0;
+    }
+}
+
+
+static enum MHD_Result
+too_big(struct fl_server *s, struct MHD_Connection *c,
+        const struct route *rt)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "request body exceeds %llu bytes",
+             (unsigned long long)s->cfg->max_body);
+    if (rt->role == ROLE_FIREHOSE)
+        return fl_aws_firehose_error(s, c, 413, msg);
+    return reply_error(c, 413, strcmp(rt->path, "/api/query") == 0
+                       ? "query too long" : msg);
+}
+
+
+static enum MHD_Result
+busy(struct fl_server *s, struct MHD_Connection *c, const struct route *rt,
+     const char *msg)
+{
+    if (rt->role == ROLE_FIREHOSE)
+        return fl_aws_firehose_error(s, c, 503, msg);
+    return reply_error(c, 503, msg);
+}
+
+
+/* The first call of a request: only its headers are in. Everything that
+ * can be decided from them is decided here, and an answer queued now
+ * makes libmicrohttpd skip the body (no "100 Continue" is sent, and the
+ * connection is closed after the answer): 400 for a non-canonical target,
+ * 404, 405, 401, 413 by Content-Length, 503 when the bodies being
+ * received would pass server.max_inflight_bytes. */
+static enum MHD_Result
+on_headers(struct fl_server *s, struct MHD_Connection *c, const char *url,
+           const char *method, void **req_cls)
+{
+    const struct route *rt;
+    const char *cl;
+    uint64_t expected = 0;
+
+    if (*req_cls == &bad_target) {
+        *req_cls = NULL;
+        return reply_error(c, 400, "the request path must be plain: no "
+                           "percent-encoding, control bytes, '//', '.' or "
+                           "'..' segments");
+    }
+    if ((rt = find_route(url)) == NULL)
+        return reply_error(c, 404, "no such endpoint");
+    if (strcmp(method, rt->method) != 0
+        && !(rt->role == ROLE_OPEN && strcmp(method, "HEAD") == 0))
+        return reply_error(c, 405, rt->wrong_method);
+    if (!authorized(s, c, rt->role)) {
+        if (rt->role == ROLE_FIREHOSE)
+            return fl_aws_firehose_error(s, c, 401, "invalid or missing "
+                                         "X-Amz-Firehose-Access-Key");
+        return reply_error_hdr(c, 401, "invalid or missing "
+                               "Authorization: Bearer key",
+                               MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                               "Bearer realm=\"flowlake\"");
+    }
+    cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL) {
+        /* libmicrohttpd has already refused a malformed length. */
+        expected = strtoull(cl, NULL, 10);
+        if (expected > s->cfg->max_body)
+            return too_big(s, c, rt);
+    }
+    if ((rt->role == ROLE_FIREHOSE || rt->role == ROLE_INGEST)
+        && !atomic_load(&s->accepting))
+        return busy(s, c, rt, "the server is stopping");
+
+    struct request *req = fl_calloc(1, sizeof *req);
+    if (req == NULL)
+        return MHD_NO;
+    req->expected = expected;
+    if (expected > 0 && !reserve(s, req, expected)) {
+        fl_free(req);
+        return busy(s, c, rt, "too many request bodies in flight; retry");
+    }
+    *req_cls = req;
+    return MHD_YES;
+}
+
+
+/* Appends a piece of the body within server.max_body and
+ * server.max_inflight_bytes; past either, the body is dropped and the
+ * rest of it discarded (the answer comes when it is all in). */
+static int
+take_body(struct fl_server *s, struct request *req, const char *data,
+          size_t n)
+{
+    if (req->too_big || req->over_budget)
+        return FL_OK;
+    if (req->len + n > s->cfg->max_body) {
+        req->too_big = 1;
+    } else if (req->len + n > req->cap) {
+        size_t ncap = req->cap ? req->cap : 65536;
+        while (ncap < req->len + n)
+            ncap *= 2;
+        if (ncap > s->cfg->max_body)
+            ncap = (size_t)s->cfg->max_body;
+        if (req->expected > 0 && ncap > req->expected)
+            ncap = (size_t)req->expected;
+        if (ncap > req->reserved && !reserve(s, req, ncap - req->reserved)) {
+            req->over_budget = 1;
+        } else {
+            char *p = fl_realloc(req->body, ncap);
+            if (p == NULL)
+                return FL_ENOMEM;
+            req->body = p;
+            req->cap = ncap;
+        }
+    }
+    if (req->too_big || req->over_budget) {
+        fl_free(req->body);
+        req->body = NULL;
+        req->len = req->cap = 0;
+        release(s, req);
+        return FL_OK;
+    }
+    memcpy(req->body + req->len, data, n);
+    req->len += n;
+    return FL_OK;
+}
+
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
            const char *method, const char *version, const char *upload_data,
@@ -237,109 +525,47 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
     struct fl_server *s = cls;
     struct request *req = *req_cls;
-    int is_post = strcmp(method, "POST") == 0;
     (void)version;
 
-    if (req == NULL) {
-        req = fl_calloc(1, sizeof *req);
-        if (req == NULL)
-            return MHD_NO;
-        *req_cls = req;
-        if (is_post) {
-            const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                         "Content-Length");
-            if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg->max_body)
-                req->too_big = 1;
-        }
-        return MHD_YES;
-    }
+    if (req == NULL || *req_cls == &bad_target)
+        return on_headers(s, c, url, method, req_cls);
     if (*upload_size > 0) {
-        if (!req->too_big) {
-            size_t n = *upload_size;
-            if (req->len + n > s->cfg->max_body) {
-                req->too_big = 1;
-                fl_free(req->body);
-                req->body = NULL;
-                req->len = req->cap = 0;
-            } else {
-                if (req->len + n > req->cap) {
-                    size_t ncap = req->cap ? req->cap : 65536;
-                    while (ncap < req->len + n)
-                        ncap *= 2;
-                    if (ncap > s->cfg->max_body)
-                        ncap = (size_t)s->cfg->max_body;
-                    char *p = fl_realloc(req->body, ncap);
-                    if (p == NULL)
-                        return MHD_NO;
-                    req->body = p;
-                    req->cap = ncap;
-                }
-                memcpy(req->body + req->len, upload_data, n);
-                req->len += n;
-            }
-        }
+        if (take_body(s, req, upload_data, *upload_size) < 0)
+            return MHD_NO;
         *upload_size = 0;
         return MHD_YES;
     }
 
-    /* The whole request is in. */
+    /* The whole request is in; on_headers checked route, method, key. */
+    const struct route *rt = find_route(url);
+    if (rt == NULL)
+        return reply_error(c, 404, "no such endpoint");
+    if (req->too_big)
+        return too_big(s, c, rt);
+    if (req->over_budget)
+        return busy(s, c, rt, "too many request bodies in flight; retry");
     if (strcmp(url, "/healthz") == 0) {
-        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-            return reply_error(c, 405, "use GET");
         if (!atomic_load(&s->accepting))
             return reply(c, 503, "text/plain", "stopping\n", 9);
         return reply(c, 200, "text/plain", "ok\n", 3);
     }
-    if (strcmp(url, "/api/status") == 0) {
-        if (strcmp(method, "GET") != 0)
-            return reply_error(c, 405, "use GET");
+    if (strcmp(url, "/api/status") == 0)
         return handle_status(s, c);
-    }
-    if (strcmp(url, "/metrics") == 0 || strcmp(url, "/api/metrics") == 0
-        || strcmp(url, "/api/alarms") == 0) {
-        if (strcmp(method, "GET") != 0)
-            return reply_error(c, 405, "use GET");
-        return url[1] == 'm' ? fl_api_prometheus(s, c)
-             : url[5] == 'm' ? fl_api_metrics(s, c) : fl_api_alarms(s, c);
-    }
-    if (strcmp(url, "/api/query") == 0) {
-        if (!is_post)
-            return reply_error(c, 405, "use POST with the SQL as the body");
-        if (req->too_big)
-            return reply_error(c, 413, "query too long");
+    if (strcmp(url, "/metrics") == 0)
+        return fl_api_prometheus(s, c);
+    if (strcmp(url, "/api/metrics") == 0)
+        return fl_api_metrics(s, c);
+    if (strcmp(url, "/api/alarms") == 0)
+        return fl_api_alarms(s, c);
+    if (strcmp(url, "/api/query") == 0)
         return fl_api_query(s, c, req);
-    }
-    if (strcmp(url, "/firehose") == 0 || strcmp(url, "/cwl") == 0) {
-        int firehose = url[1] == 'f';
-        if (!is_post)
-            return reply_error(c, 405, "use POST");
-        if (req->too_big) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "request body exceeds %llu bytes",
-                     (unsigned long long)s->cfg->max_body);
-            return firehose ? fl_aws_firehose_error(s, c, 413, msg)
-                            : reply_error(c, 413, msg);
-        }
-        if (!atomic_load(&s->accepting))
-            return firehose
-                ? fl_aws_firehose_error(s, c, 503, "the server is stopping")
-                : reply_error(c, 503, "the server is stopping");
-        return firehose ? fl_aws_firehose(s, c, req) : fl_aws_cwl(s, c, req);
-    }
-    if (strcmp(url, "/ingest") == 0) {
-        if (!is_post)
-            return reply_error(c, 405, "use POST");
-        if (req->too_big) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "request body exceeds %llu bytes",
-                     (unsigned long long)s->cfg->max_body);
-            return reply_error(c, 413, msg);
-        }
-        if (!atomic_load(&s->accepting))
-            return reply_error(c, 503, "the server is stopping");
-        return handle_ingest(s, c, req);
-    }
-    return reply_error(c, 404, "no such endpoint");
+    if (!atomic_load(&s->accepting))
+        return busy(s, c, rt, "the server is stopping");
+    if (strcmp(url, "/firehose") == 0)
+        return fl_aws_firehose(s, c, req);
+    if (strcmp(url, "/cwl") == 0)
+        return fl_aws_cwl(s, c, req);
+    return handle_ingest(s, c, req);
 }
 
 
@@ -347,16 +573,17 @@ static void
 on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
              enum MHD_RequestTerminationCode toe)
 {
+    struct fl_server *s = cls;
     struct request *req = *req_cls;
-    (void)cls;
     (void)c;
     (void)toe;
-    if (req != NULL) {
+    if (req != NULL && *req_cls != &bad_target) {
+        release(s, req);
         fl_api_query_free(req->query);
         fl_free(req->body);
         fl_free(req);
-        *req_cls = NULL;
     }
+    *req_cls = NULL;
 }
 
 
@@ -413,6 +640,201 @@ read_pem(const char *path, char **out, char *err, size_t errlen)
 }
 
 
+/* Whether a key can be presented as it is: no control byte; for a bearer
+ * key no blank either (RFC 6750's token has none). Returns NULL or what
+ * is wrong. */
+static const char *
+bad_key(const char *key, size_t len, int bearer)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)key[i];
+        if (ch < 0x20 || ch == 0x7f)
+            return "a control byte";
+        if (ch == ' ' && (bearer || i == 0 || i + 1 == len))
+            return bearer ? "a blank (a bearer token has none)"
+                          : "a leading or trailing blank";
+    }
+    return NULL;
+}
+
+
+/* One key: the value, or the content of its _key_file (read now, the
+ * trailing newline stripped). Both set, an empty or unreadable file, or a
+ * key that could not be sent in its header are configuration errors
+ * naming the key or the file. */
+static int
+load_key(const char *name, const char *value, const char *file, int bearer,
+         unsigned char digest[FL_SHA256_LEN], int *has, char *err,
+         size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    const char *why;
+    int rc;
+
+    *has = 0;
+    if (value[0] != '\0' && file[0] != '\0') {
+        snprintf(err, errlen, "%s and %s_file both set: give the key one "
+                 "way only", name, name);
+        return FL_ECONFIG;
+    }
+    if (file[0] == '\0') {
+        if (value[0] == '\0')
+            return FL_OK;
+        if ((why = bad_key(value, strlen(value), bearer)) != NULL) {
+            snprintf(err, errlen, "%s holds %s", name, why);
+            return FL_ECONFIG;
+        }
+        fl_sha256(value, strlen(value), digest);
+        *has = 1;
+        return FL_OK;
+    }
+    if ((rc = fl_fs_read_file(file, 65536, &text, &len)) < 0) {
+        if (rc == FL_ENOMEM)
+            return rc;
+        snprintf(err, errlen, "%s_file: cannot read %s: %s", name, file,
+                 rc == FL_ETOOBIG ? "larger than 64 KiB, not a key"
+                                  : fl_strerror(rc));
+        return FL_ECONFIG;
+    }
+    if (len > 0 && text[len - 1] == '\n')
+        len--;
+    if (len > 0 && text[len - 1] == '\r')
+        len--;
+    rc = FL_OK;
+    if (len == 0) {
+        snprintf(err, errlen, "%s_file: %s is empty", name, file);
+        rc = FL_ECONFIG;
+    } else if ((why = bad_key(text, len, bearer)) != NULL) {
+        snprintf(err, errlen, "%s_file: the key in %s holds %s (one line "
+                 "with the key only)", name, file, why);
+        rc = FL_ECONFIG;
+    } else {
+        fl_sha256(text, len, digest);
+        *has = 1;
+    }
+    /* Only the digest is kept. */
+    memset(text, 0, len);
+    fl_free(text);
+    return rc;
+}
+
+
+/* 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 ("localhost" was mapped to
+ * 127.0.0.1 by parse_listen). */
+static int
+is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a4 = (const void *)ss;
+        return (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+    }
+    const struct sockaddr_in6 *a6 = (const void *)ss;
+    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                              0xff, 0xff };
+    if (IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr))
+        return 1;
+    return memcmp(a6->sin6_addr.s6_addr, mapped, 12) == 0
+        && a6->sin6_addr.s6_addr[12] == 127;
+}
+
+
+/* Loads the keys, and refuses to serve an unguarded role on an address
+ * other hosts can reach. */
+static int
+check_auth(struct fl_server *s, const struct sockaddr_storage *ss, char *err,
+           size_t errlen)
+{
+    const struct fl_config *cfg = s->cfg;
+    struct fl_http_keys *k = &s->keys;
+    int rc;
+
+    if ((rc = load_key("server.ingest_key", cfg->ingest_key,
+                       cfg->ingest_key_file, 1, k->ingest, &k->has_ingest, err,
+                       errlen)) < 0
+        || (rc = load_key("firehose.access_key", cfg->access_key,
+                          cfg->access_key_file, 0, k->firehose,
+                          &k->has_firehose, err, errlen)) < 0
+        || (rc = load_key("server.read_key", cfg->read_key,
+                          cfg->read_key_file, 1, k->read, &k->has_read, err,
+                          errlen)) < 0)
+        return rc;
+    if (is_loopback(ss) || cfg->allow_unauthenticated)
+        return FL_OK;
+    char open[256] = "";
+    size_t o = 0;
+    if (!k->has_ingest && !k->has_firehose)
+        o += (size_t)snprintf(open + o, sizeof open - o, "%sPOST /firehose "
+                              "(set firehose.access_key or server.ingest_key)",
+                              o ? "; " : "");
+    if (!k->has_ingest)
+        o += (size_t)snprintf(open + o, sizeof open - o, "%sPOST /cwl and "
+                              "/ingest (set server.ingest_key)",
+                              o ? "; " : "");
+    if (!k->has_read && o < sizeof open)
+        o += (size_t)snprintf(open + o, sizeof open - o, "%s/api/* and "
+                              "/metrics (set server.read_key)",
+                              o ? "; " : "");
+    if (o == 0)
+        return FL_OK;
+    snprintf(err, errlen, "server.listen = %s is not a loopback address, "
+             "and these endpoints would answer anyone: %s. Set the keys "
+             "(or their _file forms), or server.allow_unauthenticated = "
+             "true if something in front of flowlake checks the callers",
+             cfg->listen, open);
+    return FL_ECONFIG;
+}
+
+
+/* File descriptors kept free for what is not a connection: the WAL,
+ * archive files, DuckDB, the watched folder, epoll, logs. */
+#define FD_RESERVE 256
+
+
+/* Makes room for server.max_connections descriptors: raises the soft
+ * RLIMIT_NOFILE up to the hard one when needed, and refuses to start when
+ * even that is too low (accept() failing with EMFILE stalls every
+ * connection, not only the newest). */
+static int
+check_fd_limit(const struct fl_config *cfg, char *err, size_t errlen)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)cfg->max_connections + FD_RESERVE;
+
+    if (cfg->max_connections < cfg->threads) {
+        snprintf(err, errlen, "server.max_connections = %llu is below "
+                 "server.threads = %llu: each thread needs a share",
+                 (unsigned long long)cfg->max_connections,
+                 (unsigned long long)cfg->threads);
+        return FL_ECONFIG;
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        snprintf(err, errlen, "getrlimit(RLIMIT_NOFILE): %s",
+                 fl_strerror(-errno));
+        return -errno;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+            snprintf(err, errlen, "server.max_connections = %llu needs %llu "
+                     "file descriptors, and the limit is %llu (ulimit -n): "
+                     "lower server.max_connections or raise the limit",
+                     (unsigned long long)cfg->max_connections,
+                     (unsigned long long)need,
+                     (unsigned long long)rl.rlim_max);
+            return FL_ECONFIG;
+        }
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            snprintf(err, errlen, "cannot raise the file-descriptor limit "
+                     "to %llu for server.max_connections: %s",
+                     (unsigned long long)need, fl_strerror(-errno));
+            return FL_ECONFIG;
+        }
+    }
+    return FL_OK;
+}
+
+
 int
 fl_http_start(struct fl_server *s, char *err, size_t errlen)
 {
@@ -421,6 +843,17 @@ fl_http_start(struct fl_server *s, char *err, size_t errlen)
     if (parse_listen(s->cfg->listen, &ss, &slen) < 0) {
         snprintf(err, errlen, "server.listen: cannot use '%s' (HOST:PORT with "
                  "a numeric IPv4 or [IPv6] address)", s->cfg->listen);
+        return FL_ECONFIG;
+    }
+    int rc0;
+    if ((rc0 = check_auth(s, &ss, err, errlen)) < 0
+        || (rc0 = check_fd_limit(s->cfg, err, errlen)) < 0)
+        return rc0;
+    if (s->cfg->max_inflight_bytes < s->cfg->max_body) {
+        snprintf(err, errlen, "server.max_inflight_bytes (%llu) is below "
+                 "server.max_body (%llu): no body that size could be taken",
+                 (unsigned long long)s->cfg->max_inflight_bytes,
+                 (unsigned long long)s->cfg->max_body);
         return FL_ECONFIG;
     }
     /* Suspend/resume: a query's connection waits off the worker threads
@@ -455,7 +888,11 @@ fl_http_start(struct fl_server *s, char *err, size_t errlen)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->cfg->threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->cfg->idle_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)s->cfg->max_connections_per_ip,
         tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert_pem,
         MHD_OPTION_HTTPS_MEM_KEY, s->tls_key_pem,
         MHD_OPTION_END);

@@ -14,6 +14,7 @@
 
 #include "../archive/rejects.h"
 #include "../config/config.h"
+#include "../core/fl_sha256.h"
 #include "../wal/wal.h"
 #include "buffer.h"
 #include "dedupe.h"
@@ -37,6 +38,15 @@ enum fl_source_kind {
 };
 
 struct fl_query_task;
+
+/* The SHA-256 digests of the keys that guard the endpoints (http.c);
+ * has_* = 0: that key is not set. */
+struct fl_http_keys {
+    unsigned char ingest[FL_SHA256_LEN];      /* server.ingest_key */
+    unsigned char firehose[FL_SHA256_LEN];    /* firehose.access_key */
+    unsigned char read[FL_SHA256_LEN];        /* server.read_key */
+    int           has_ingest, has_firehose, has_read;
+};
 
 struct fl_server {
     const struct fl_config *cfg;
@@ -97,6 +107,10 @@ struct fl_server {
     _Atomic int             queries_closed;   /* stopping: no new ones */
     _Atomic uint64_t        queries_started;
     _Atomic uint64_t        queries_refused;  /* answered 429 */
+    struct fl_http_keys     keys;             /* http.c, set at start */
+    /* Bytes reserved by request bodies being received (http.c), at most
+     * server.max_inflight_bytes. */
+    _Atomic uint64_t        inflight_bytes;
 };
 
 const char *fl_source_name(enum fl_source_kind kind);
@@ -172,10 +186,13 @@ void fl_demo_stop(struct fl_server *s);
 
 /* Per-request state, created on the first callback of a request. */
 struct request {
-    char   *body;
-    size_t  len, cap;
-    int     too_big;
-    struct fl_query_task *query;     /* POST /api/query, once started */
+    char    *body;
+    size_t   len, cap;
+    int      too_big;
+    int      over_budget;  /* server.max_inflight_bytes reached: 503 */
+    uint64_t expected;     /* Content-Length, 0 = none (chunked) */
+    uint64_t reserved;     /* bytes counted in s->inflight_bytes */
+    struct fl_query_task *query;  /* POST /api/query, once started */
 };
 
 /* Queues a response (copied). Returns libmicrohttpd's MHD_Result. */
