@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/fl_endian.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "job.h"
@@ -33,8 +34,7 @@ static int
 put_u64(FILE *f, uint64_t v)
 {
     unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    fl_put_le64(b, v);
     return put_bytes(f, b, 8);
 }
 
@@ -43,8 +43,7 @@ static int
 put_u32(FILE *f, uint32_t v)
 {
     unsigned char b[4];
-    for (int i = 0; i < 4; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    fl_put_le32(b, v);
     return put_bytes(f, b, 4);
 }
 

@@ -35,9 +35,11 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "../core/fl_endian.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_time.h"
 #include "dedupe.h"
 
 #define FILE_MAGIC   "FLDEDUPE"
@@ -390,16 +392,9 @@ int
 fl_dedupe_claim(struct fl_dedupe *d, const uint64_t *keys, size_t n,
                 uint64_t wait_ms, unsigned char *taken)
 {
-    struct timespec deadline;
+    struct timespec deadline = fl_time_deadline(CLOCK_MONOTONIC, wait_ms);
     int waited = 0, timed_out = wait_ms == 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += (time_t)(wait_ms / 1000);
-    deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&d->mu);
     for (;;) {
         expire_locked(d);
@@ -486,40 +481,6 @@ fl_dedupe_abort(struct fl_dedupe *d, const uint64_t *keys, size_t n)
 
 /* ---- the dedupe file ------------------------------------------------- */
 
-static void
-put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-
-static uint32_t
-get32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16
-         | (uint32_t)p[3] << 24;
-}
-
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-
-static uint64_t
-get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-
 /* Under d->mu: encodes the file; *gen = the changes it holds. */
 static int
 encode_locked(struct fl_dedupe *d, unsigned char **out, size_t *out_len,
@@ -537,8 +498,8 @@ encode_locked(struct fl_dedupe *d, unsigned char **out, size_t *out_len,
         const struct entry *e = &d->ring[(d->head + i) % d->max_keys];
         if (expired(d, e->time_ms, now))
             continue;
-        put64(p, e->key);
-        put64(p + 8, e->time_ms);
+        fl_put_le64(p, e->key);
+        fl_put_le64(p + 8, e->time_ms);
         p += 16;
         n++;
     }
@@ -548,18 +509,18 @@ encode_locked(struct fl_dedupe *d, unsigned char **out, size_t *out_len,
         uint64_t v = d->claims.vals[i];
         if (d->claims.keys[i] == 0 || !(v & APPENDED))
             continue;
-        put64(p, d->claims.keys[i]);
-        put64(p + 8, v & ~APPENDED);
+        fl_put_le64(p, d->claims.keys[i]);
+        fl_put_le64(p + 8, v & ~APPENDED);
         p += 16;
         n++;
     }
     memcpy(buf, FILE_MAGIC, 8);
-    put32(buf + 8, FILE_VERSION);
-    put32(buf + 12, 0);
-    put64(buf + 16, now);
-    put64(buf + 24, n);
+    fl_put_le32(buf + 8, FILE_VERSION);
+    fl_put_le32(buf + 12, 0);
+    fl_put_le64(buf + 16, now);
+    fl_put_le64(buf + 24, n);
     len = FILE_HDR + 16 * n;
-    put64(buf + len, XXH3_64bits(buf, len));
+    fl_put_le64(buf + len, XXH3_64bits(buf, len));
     *out = buf;
     *out_len = len + 8;
     *gen = d->gen;
@@ -627,24 +588,24 @@ fl_dedupe_load(struct fl_dedupe *d, const void *data, size_t len,
         snprintf(reason, reason_len, "not a dedupe file (no FLDEDUPE magic)");
         return FL_ECORRUPT;
     }
-    if (get32(buf + 8) != FILE_VERSION || get32(buf + 12) != 0) {
+    if (fl_get_le32(buf + 8) != FILE_VERSION || fl_get_le32(buf + 12) != 0) {
         snprintf(reason, reason_len, "version %u.%u is not supported",
-                 (unsigned)get32(buf + 8), (unsigned)get32(buf + 12));
+                 (unsigned)fl_get_le32(buf + 8), (unsigned)fl_get_le32(buf + 12));
         return FL_ECORRUPT;
     }
-    n = get64(buf + 24);
+    n = fl_get_le64(buf + 24);
     if (n > (len - FILE_HDR - 8) / 16 || FILE_HDR + 16 * n + 8 != len) {
         snprintf(reason, reason_len, "%zu bytes do not hold the %llu keys "
                  "the header announces (truncated?)", len,
                  (unsigned long long)n);
         return FL_ECORRUPT;
     }
-    if (XXH3_64bits(buf, len - 8) != get64(buf + len - 8)) {
+    if (XXH3_64bits(buf, len - 8) != fl_get_le64(buf + len - 8)) {
         snprintf(reason, reason_len, "checksum mismatch");
         return FL_ECORRUPT;
     }
     for (uint64_t i = 0; i < n; i++) {
-        if (get64(buf + FILE_HDR + 16 * i) == 0) {
+        if (fl_get_le64(buf + FILE_HDR + 16 * i) == 0) {
             snprintf(reason, reason_len, "key %llu is 0",
                      (unsigned long long)i);
             return FL_ECORRUPT;
@@ -655,11 +616,11 @@ fl_dedupe_load(struct fl_dedupe *d, const void *data, size_t len,
     uint64_t now = d->now_fn(d->now_ctx);
     for (uint64_t i = 0; i < n; i++) {
         const unsigned char *e = buf + FILE_HDR + 16 * i;
-        uint64_t t = get64(e + 8);
+        uint64_t t = fl_get_le64(e + 8);
         if (expired(d, t, now))
             d->expired++;
         else
-            add_locked(d, get64(e), t);
+            add_locked(d, fl_get_le64(e), t);
     }
     /* What was just read is what the file holds. */
     if (was_saved)

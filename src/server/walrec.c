@@ -7,44 +7,12 @@
 
 #include <string.h>
 
+#include "../core/fl_endian.h"
 #include "../core/fl_error.h"
 #include "walrec.h"
 
 _Static_assert(FL_WALREC_HDR_SIZE == 4 + 2 + 2 + 2 + 2 + 8 + 4 + 4 + 8,
                "walrec header layout");
-
-
-static void
-put16(unsigned char *p, unsigned v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-}
-
-
-static unsigned
-get16(const unsigned char *p)
-{
-    return (unsigned)p[0] | (unsigned)p[1] << 8;
-}
-
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-
-static uint64_t
-get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 
 int
@@ -57,17 +25,17 @@ fl_walrec_encode(const struct fl_walrec *r, unsigned char *hdr,
         return FL_ETOOBIG;
     memset(hdr, 0, FL_WALREC_HDR_SIZE);
     hdr[0] = 2;                                   /* version */
-    put16(hdr + 4, r->source_kind);
-    put16(hdr + 6, (unsigned)r->format_len);
-    put16(hdr + 8, (unsigned)r->source_len);
-    put16(hdr + 10, r->piece);
-    put16(hdr + 24, r->pieces);
-    put64(hdr + 12, r->records);
-    put64(hdr + 28, r->arrival_ms);
+    fl_put_le16(hdr + 4, r->source_kind);
+    fl_put_le16(hdr + 6, (unsigned)r->format_len);
+    fl_put_le16(hdr + 8, (unsigned)r->source_len);
+    fl_put_le16(hdr + 10, r->piece);
+    fl_put_le16(hdr + 24, r->pieces);
+    fl_put_le64(hdr + 12, r->records);
+    fl_put_le64(hdr + 28, r->arrival_ms);
     for (int i = 0; i < 4; i++)
         hdr[20 + i] = (unsigned char)((uint64_t)r->n_keys >> (8 * i));
     for (size_t i = 0; i < r->n_keys; i++)
-        put64(keybuf + 8 * i, r->key_list[i]);
+        fl_put_le64(keybuf + 8 * i, r->key_list[i]);
     iov[0].iov_base = hdr;
     iov[0].iov_len = FL_WALREC_HDR_SIZE;
     iov[1].iov_base = (void *)(uintptr_t)(r->format ? r->format : "");
@@ -85,7 +53,7 @@ fl_walrec_encode(const struct fl_walrec *r, unsigned char *hdr,
 uint64_t
 fl_walrec_key(const struct fl_walrec *r, size_t i)
 {
-    return get64(r->keys + 8 * i);
+    return fl_get_le64(r->keys + 8 * i);
 }
 
 
@@ -97,19 +65,19 @@ fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out)
                                       : FL_WALREC_HDR_SIZE;
     if (len < hdr || (p[0] != 1 && p[0] != 2) || p[1] || p[2] || p[3])
         return FL_ECORRUPT;
-    size_t f = get16(p + 6), s = get16(p + 8);
+    size_t f = fl_get_le16(p + 6), s = fl_get_le16(p + 8);
     size_t nk = (size_t)p[20] | (size_t)p[21] << 8 | (size_t)p[22] << 16
               | (size_t)p[23] << 24;
     if (nk > len / 8 || hdr + f + s + 8 * nk > len)
         return FL_ECORRUPT;
     memset(out, 0, sizeof *out);
-    out->source_kind = get16(p + 4);
-    out->piece = get16(p + 10);
-    out->pieces = get16(p + 24);
+    out->source_kind = fl_get_le16(p + 4);
+    out->piece = fl_get_le16(p + 10);
+    out->pieces = fl_get_le16(p + 24);
     if (out->pieces == 0 || out->piece >= out->pieces)
         return FL_ECORRUPT;
-    out->records = get64(p + 12);
-    out->arrival_ms = hdr == FL_WALREC_HDR_SIZE ? get64(p + 28) : 0;
+    out->records = fl_get_le64(p + 12);
+    out->arrival_ms = hdr == FL_WALREC_HDR_SIZE ? fl_get_le64(p + 28) : 0;
     const char *c = (const char *)p + hdr;
     out->format = f ? c : NULL;
     out->format_len = f;

@@ -16,63 +16,9 @@
 
 #include <isa-l/crc.h>
 
+#include "../core/fl_endian.h"
 #include "../core/fl_error.h"
 #include "wal_int.h"
-
-
-/* ---------------------------------------------------------------------
- * Little-endian helpers
- * ------------------------------------------------------------------- */
-
-static void
-put16(unsigned char *p, uint16_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-}
-
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-
-static uint16_t
-get16(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-
-static uint32_t
-get32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-
-static uint64_t
-get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 
 /* ---------------------------------------------------------------------
@@ -110,11 +56,11 @@ fl_wal_put_seg_hdr(unsigned char out[FL_WAL_SEGMENT_HDR_SIZE], uint32_t salt,
                    uint64_t first_seq)
 {
     memcpy(out, FL_WAL_SEG_MAGIC, 8);
-    put32(out + 8, FL_WAL_VERSION);
-    put32(out + 12, salt);
-    put64(out + 16, first_seq);
-    put32(out + 24, 0);
-    put32(out + 28, fl_wal_crc_final(fl_wal_crc_update(FL_WAL_CRC_INIT,
+    fl_put_le32(out + 8, FL_WAL_VERSION);
+    fl_put_le32(out + 12, salt);
+    fl_put_le64(out + 16, first_seq);
+    fl_put_le32(out + 24, 0);
+    fl_put_le32(out + 28, fl_wal_crc_final(fl_wal_crc_update(FL_WAL_CRC_INIT,
                                                        out, 28)));
 }
 
@@ -124,11 +70,11 @@ fl_wal_get_seg_hdr(const unsigned char in[FL_WAL_SEGMENT_HDR_SIZE],
                    struct fl_wal_seg_hdr *out, const char **reason)
 {
     memcpy(out->magic, in, 8);
-    out->version = get32(in + 8);
-    out->salt = get32(in + 12);
-    out->first_seq = get64(in + 16);
-    out->reserved = get32(in + 24);
-    out->crc = get32(in + 28);
+    out->version = fl_get_le32(in + 8);
+    out->salt = fl_get_le32(in + 12);
+    out->first_seq = fl_get_le64(in + 16);
+    out->reserved = fl_get_le32(in + 24);
+    out->crc = fl_get_le32(in + 28);
     if (memcmp(out->magic, FL_WAL_SEG_MAGIC, 8) != 0) {
         *reason = "bad segment magic";
         return FL_ECORRUPT;
@@ -159,12 +105,12 @@ fl_wal_put_frame_hdr(unsigned char out[FL_WAL_FRAME_HDR_SIZE], uint32_t len,
                      unsigned kind, uint64_t seq, uint32_t salt,
                      uint32_t payload_crc)
 {
-    put32(out, len);
-    put16(out + 4, (uint16_t)kind);
-    put16(out + 6, 0);
-    put64(out + 8, seq);
-    put32(out + 16, salt);
-    put32(out + 20, fl_wal_crc_final(fl_wal_crc_update(payload_crc,
+    fl_put_le32(out, len);
+    fl_put_le16(out + 4, (uint16_t)kind);
+    fl_put_le16(out + 6, 0);
+    fl_put_le64(out + 8, seq);
+    fl_put_le32(out + 16, salt);
+    fl_put_le32(out + 20, fl_wal_crc_final(fl_wal_crc_update(payload_crc,
                                                        out, 20)));
 }
 
@@ -173,12 +119,12 @@ void
 fl_wal_get_frame_hdr(const unsigned char in[FL_WAL_FRAME_HDR_SIZE],
                      struct fl_wal_frame_hdr *out)
 {
-    out->len = get32(in);
-    out->kind = get16(in + 4);
-    out->flags = get16(in + 6);
-    out->seq = get64(in + 8);
-    out->salt = get32(in + 16);
-    out->crc = get32(in + 20);
+    out->len = fl_get_le32(in);
+    out->kind = fl_get_le16(in + 4);
+    out->flags = fl_get_le16(in + 6);
+    out->seq = fl_get_le64(in + 8);
+    out->salt = fl_get_le32(in + 16);
+    out->crc = fl_get_le32(in + 20);
 }
 
 
@@ -188,7 +134,7 @@ fl_wal_frame_crc_ok(const unsigned char hdr[FL_WAL_FRAME_HDR_SIZE],
 {
     uint32_t st = fl_wal_crc_update(FL_WAL_CRC_INIT, payload, len);
     st = fl_wal_crc_update(st, hdr, 20);
-    return fl_wal_crc_final(st) == get32(hdr + 20);
+    return fl_wal_crc_final(st) == fl_get_le32(hdr + 20);
 }
 
 
@@ -200,11 +146,11 @@ void
 fl_wal_put_ckpt(unsigned char out[FL_WAL_CKPT_SIZE], uint64_t seq)
 {
     memcpy(out, FL_WAL_CKPT_MAGIC, 8);
-    put32(out + 8, FL_WAL_VERSION);
-    put32(out + 12, 0);
-    put64(out + 16, seq);
-    put32(out + 24, 0);
-    put32(out + 28, fl_wal_crc_final(fl_wal_crc_update(FL_WAL_CRC_INIT,
+    fl_put_le32(out + 8, FL_WAL_VERSION);
+    fl_put_le32(out + 12, 0);
+    fl_put_le64(out + 16, seq);
+    fl_put_le32(out + 24, 0);
+    fl_put_le32(out + 28, fl_wal_crc_final(fl_wal_crc_update(FL_WAL_CRC_INIT,
                                                        out, 28)));
 }
 
@@ -214,11 +160,11 @@ fl_wal_get_ckpt(const unsigned char *in, size_t len, uint64_t *seq)
 {
     if (len != FL_WAL_CKPT_SIZE
         || memcmp(in, FL_WAL_CKPT_MAGIC, 8) != 0
-        || get32(in + 8) != FL_WAL_VERSION
-        || get32(in + 28) != fl_wal_crc_final(
+        || fl_get_le32(in + 8) != FL_WAL_VERSION
+        || fl_get_le32(in + 28) != fl_wal_crc_final(
                fl_wal_crc_update(FL_WAL_CRC_INIT, in, 28)))
         return FL_ECORRUPT;
-    *seq = get64(in + 16);
+    *seq = fl_get_le64(in + 16);
     return FL_OK;
 }
 
