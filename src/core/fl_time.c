@@ -135,3 +135,18 @@ fl_time_parse_iso8601(const char *s, size_t len, int flags, int64_t *out)
            + sec - off;
     return 0;
 }
+
+
+struct timespec
+fl_time_deadline(clockid_t clock, uint64_t ms)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    t.tv_sec += (time_t)(ms / 1000);
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}

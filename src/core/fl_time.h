@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct fl_civil {
     int year, month, day, hour, minute, second;
@@ -35,5 +36,10 @@ int fl_time_parse_iso8601(const char *s, size_t len, int flags,
 /* Wall-clock seconds since the epoch, and a monotonic clock in seconds. */
 int64_t fl_time_now(void);
 double  fl_time_mono(void);
+
+/* The time ms milliseconds from now on clock (CLOCK_REALTIME for a
+ * default condition variable, CLOCK_MONOTONIC for one set to it), as
+ * pthread_cond_timedwait wants it. */
+struct timespec fl_time_deadline(clockid_t clock, uint64_t ms);
 
 #endif /* FL_TIME_H */

@@ -35,6 +35,7 @@
 #include "../archive/convert.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_time.h"
 #include "../query/runner.h"
 #include "metrics.h"
 #include "server_int.h"
@@ -364,13 +365,7 @@ fl_api_query_stop(struct fl_server *s)
          * the previous round. */
         for (struct fl_query_task *t = s->queries; t; t = t->next)
             fl_query_runner_cancel(&t->pid);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 100 * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = fl_time_deadline(CLOCK_REALTIME, 100);
         pthread_cond_timedwait(&s->query_cv, &s->query_mu, &until);
     }
     pthread_mutex_unlock(&s->query_mu);
