@@ -258,7 +258,11 @@ fl_fs_read_stream(FILE *f, size_t max, char **out, size_t *out_len)
     char *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
-        if (cap - len < 4096 + 1) {
+        /* Grown when less than a read's worth is left -- unless the buffer
+         * is already max + 2, where one more byte is all there is to read
+         * (without this, any max below 4 KiB failed every file). */
+        int at_ceiling = max < SIZE_MAX - 2 && cap == max + 2;
+        if (cap - len < 4096 + 1 && !at_ceiling) {
             size_t ncap = cap ? cap * 2 : 8192;
             /* One byte past max tells "exactly max" from "more". */
             if (max < SIZE_MAX - 2 && ncap > max + 2)

@@ -42,7 +42,10 @@
 /* Lower than the server's threads, so ingest and /healthz come first. */
 #define WORKER_NICE 10
 
-/* Reads all of fd into *out (fl_free). */
+/* Reads all of fd into *out (fl_free). Not fl_fs_read_stream: the job is
+ * a memfd whose size fstat tells, and one buffer of exactly that size
+ * keeps it from costing up to twice its size (buffer doubling) under the
+ * worker's memory ceiling. */
 static int
 read_all(int fd, char **out, size_t *out_len)
 {

@@ -335,7 +335,37 @@ test_rejects_recover(void)
 }
 
 
+/* fl_fs_read_file with a small ceiling: at most max bytes, exactly max
+ * still fits, one more is FL_ETOOBIG (a ceiling below 4 KiB used to
+ * refuse every file). */
+static void
+test_read_file_small_max(void)
+{
+    char path[] = "/tmp/fl-readmax-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK_EQ_INT(write(fd, "0123456789", 10), 10);
+    close(fd);
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(fl_fs_read_file(path, 100, &text, &len), 0);
+    CHECK_EQ_INT(len, 10);
+    CHECK_EQ_STR(text, "0123456789");
+    fl_free(text);
+    text = NULL;
+    CHECK_EQ_INT(fl_fs_read_file(path, 10, &text, &len), 0);
+    CHECK_EQ_STR(text, "0123456789");
+    fl_free(text);
+    text = NULL;
+    CHECK_EQ_INT(fl_fs_read_file(path, 9, &text, &len), FL_ETOOBIG);
+    CHECK(text == NULL);
+    CHECK_EQ_INT(unlink(path), 0);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
 FL_TEST_MAIN(
+    FL_TEST(test_read_file_small_max),
     FL_TEST(test_write_blocks),
     FL_TEST(test_wal_mark),
     FL_TEST(test_publish_maps_hours),
