@@ -18,6 +18,7 @@
 #include "../core/fl_error.h"
 #include "../query/query.h"
 #include "../server/metrics.h"
+#include "../server/server.h"
 #include "../stream/plan.h"
 #include "../wal/wal.h"
 #include "commands.h"
@@ -89,6 +90,10 @@ fl_cmd_config_check(const struct fl_config *cfg,
     /* Files, folders, keys that go together. */
     if ((rc = fl_config_check(cfg, errs)) == FL_ENOMEM)
         return rc;
+
+    /* The listening address, the keys, the connection limits. */
+    if (fl_http_check_config(cfg, errs) == FL_ENOMEM)
+        return FL_ENOMEM;
 
     /* A write-ahead-log record (at most half a segment) must hold a line
      * with its header, format and source description (server.c). */

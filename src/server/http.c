@@ -41,6 +41,7 @@
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "metrics.h"
+#include "server.h"
 #include "server_int.h"
 
 static enum MHD_Result
@@ -739,16 +740,13 @@ is_loopback(const struct sockaddr_storage *ss)
 }
 
 
-/* Loads the keys, and refuses to serve an unguarded role on an address
- * other hosts can reach. */
+/* Loads the three keys into k. Stops at the first problem (its message
+ * in err); fl_http_check_config() loads them one by one to list each. */
 static int
-check_auth(struct fl_server *s, const struct sockaddr_storage *ss, char *err,
-           size_t errlen)
+load_keys(const struct fl_config *cfg, struct fl_http_keys *k, char *err,
+          size_t errlen)
 {
-    const struct fl_config *cfg = s->cfg;
-    struct fl_http_keys *k = &s->keys;
     int rc;
-
     if ((rc = load_key("server.ingest_key", cfg->ingest_key,
                        cfg->ingest_key_file, 1, k->ingest, &k->has_ingest, err,
                        errlen)) < 0
@@ -759,6 +757,16 @@ check_auth(struct fl_server *s, const struct sockaddr_storage *ss, char *err,
                           cfg->read_key_file, 1, k->read, &k->has_read, err,
                           errlen)) < 0)
         return rc;
+    return FL_OK;
+}
+
+
+/* Refuses to serve an unguarded role on an address other hosts can
+ * reach. */
+static int
+check_guarded(const struct fl_config *cfg, const struct sockaddr_storage *ss,
+              const struct fl_http_keys *k, char *err, size_t errlen)
+{
     if (is_loopback(ss) || cfg->allow_unauthenticated)
         return FL_OK;
     char open[256] = "";
@@ -794,9 +802,10 @@ check_auth(struct fl_server *s, const struct sockaddr_storage *ss, char *err,
 /* Makes room for server.max_connections descriptors: raises the soft
  * RLIMIT_NOFILE up to the hard one when needed, and refuses to start when
  * even that is too low (accept() failing with EMFILE stalls every
- * connection, not only the newest). */
+ * connection, not only the newest). raise = 0 only checks. */
 static int
-check_fd_limit(const struct fl_config *cfg, char *err, size_t errlen)
+check_fd_limit(const struct fl_config *cfg, int raise, char *err,
+               size_t errlen)
 {
     struct rlimit rl;
     rlim_t need = (rlim_t)cfg->max_connections + FD_RESERVE;
@@ -823,6 +832,8 @@ check_fd_limit(const struct fl_config *cfg, char *err, size_t errlen)
                      (unsigned long long)rl.rlim_max);
             return FL_ECONFIG;
         }
+        if (!raise)
+            return FL_OK;
         rl.rlim_cur = need;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
             snprintf(err, errlen, "cannot raise the file-descriptor limit "
@@ -832,6 +843,98 @@ check_fd_limit(const struct fl_config *cfg, char *err, size_t errlen)
         }
     }
     return FL_OK;
+}
+
+
+/* A body of server.max_body must fit in the in-flight budget. */
+static int
+check_inflight(const struct fl_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->max_inflight_bytes >= cfg->max_body)
+        return FL_OK;
+    snprintf(err, errlen, "server.max_inflight_bytes (%llu) is below "
+             "server.max_body (%llu): no body that size could be taken",
+             (unsigned long long)cfg->max_inflight_bytes,
+             (unsigned long long)cfg->max_body);
+    return FL_ECONFIG;
+}
+
+
+/* Adds err to errs under key unless rc is 0; FL_ENOMEM passes through. */
+static int
+note_problem(struct fl_config_errors *errs, const struct fl_config *cfg,
+             const char *key, int rc, const char *err)
+{
+    if (rc == FL_ENOMEM)
+        return rc;
+    if (rc < 0 && fl_config_errors_add(errs, cfg, key, "%s", err) < 0)
+        return FL_ENOMEM;
+    return FL_OK;
+}
+
+
+int
+fl_http_check_config(const struct fl_config *cfg,
+                     struct fl_config_errors *errs)
+{
+    struct sockaddr_storage ss;
+    socklen_t slen = 0;
+    struct fl_http_keys k;
+    char err[1024];
+    int rc, bad_key = 0;
+
+    memset(&k, 0, sizeof k);
+    /* Each key on its own, so that every bad one is listed. */
+    const struct {
+        const char    *name, *value, *file;
+        unsigned char *digest;
+        int           *has, bearer;
+    } key[] = {
+        { "server.ingest_key", cfg->ingest_key, cfg->ingest_key_file,
+          k.ingest, &k.has_ingest, 1 },
+        { "firehose.access_key", cfg->access_key, cfg->access_key_file,
+          k.firehose, &k.has_firehose, 0 },
+        { "server.read_key", cfg->read_key, cfg->read_key_file,
+          k.read, &k.has_read, 1 },
+    };
+    for (size_t i = 0; i < sizeof key / sizeof key[0]; i++) {
+        rc = load_key(key[i].name, key[i].value, key[i].file, key[i].bearer,
+                      key[i].digest, key[i].has, err, sizeof err);
+        bad_key |= rc < 0;
+        /* The line to point at: the _file key's when that one is set. */
+        char which[64];
+        snprintf(which, sizeof which, "%s%s", key[i].name,
+                 key[i].file[0] != '\0' && key[i].value[0] == '\0'
+                 ? "_file" : "");
+        if (note_problem(errs, cfg, which, rc, err) < 0)
+            goto oom;
+    }
+    if (parse_listen(cfg->listen, &ss, &slen) < 0) {
+        if (fl_config_errors_add(errs, cfg, "server.listen", "cannot use "
+                "'%s' (HOST:PORT with a numeric IPv4 or [IPv6] address)",
+                cfg->listen) < 0)
+            goto oom;
+    } else if (!bad_key) {
+        rc = check_guarded(cfg, &ss, &k, err, sizeof err);
+        if (note_problem(errs, cfg, "server.listen", rc, err) < 0)
+            goto oom;
+    }
+    rc = check_fd_limit(cfg, 0, err, sizeof err);
+    if (note_problem(errs, cfg, "server.max_connections", rc, err) < 0)
+        goto oom;
+    rc = check_inflight(cfg, err, sizeof err);
+    if (note_problem(errs, cfg, "server.max_inflight_bytes", rc, err) < 0)
+        goto oom;
+    if ((cfg->tls_cert[0] != '\0' || cfg->tls_key[0] != '\0')
+        && !MHD_is_feature_supported(MHD_FEATURE_TLS)
+        && fl_config_errors_add(errs, cfg, "server.tls_cert", "this "
+               "libmicrohttpd was built without TLS") < 0)
+        goto oom;
+    memset(&k, 0, sizeof k);
+    return FL_OK;
+oom:
+    memset(&k, 0, sizeof k);
+    return FL_ENOMEM;
 }
 
 
@@ -846,16 +949,11 @@ fl_http_start(struct fl_server *s, char *err, size_t errlen)
         return FL_ECONFIG;
     }
     int rc0;
-    if ((rc0 = check_auth(s, &ss, err, errlen)) < 0
-        || (rc0 = check_fd_limit(s->cfg, err, errlen)) < 0)
+    if ((rc0 = load_keys(s->cfg, &s->keys, err, errlen)) < 0
+        || (rc0 = check_guarded(s->cfg, &ss, &s->keys, err, errlen)) < 0
+        || (rc0 = check_fd_limit(s->cfg, 1, err, errlen)) < 0
+        || (rc0 = check_inflight(s->cfg, err, errlen)) < 0)
         return rc0;
-    if (s->cfg->max_inflight_bytes < s->cfg->max_body) {
-        snprintf(err, errlen, "server.max_inflight_bytes (%llu) is below "
-                 "server.max_body (%llu): no body that size could be taken",
-                 (unsigned long long)s->cfg->max_inflight_bytes,
-                 (unsigned long long)s->cfg->max_body);
-        return FL_ECONFIG;
-    }
     /* Suspend/resume: a query's connection waits off the worker threads
      * (api_query.c). */
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL

@@ -18,7 +18,19 @@
 #include <stdint.h>
 
 struct fl_config;
+struct fl_config_errors;
 struct fl_server;
+
+/* What the HTTP front checks at start, without starting anything (http.c),
+ * for `config check` and serve's own check: server.listen parses; each key
+ * and key file is usable; no role is left unguarded on an address beyond
+ * loopback unless server.allow_unauthenticated; the file-descriptor limit
+ * can be raised to what server.max_connections needs; a body of
+ * server.max_body fits server.max_inflight_bytes; TLS is available when
+ * asked for. Adds every problem to errs with its key's line. Returns 0 or
+ * FL_ENOMEM (problems are in errs, not in the return). */
+int  fl_http_check_config(const struct fl_config *cfg,
+                          struct fl_config_errors *errs);
 
 /* cfg is borrowed and must outlive the server. Returns 0, or <0 with
  * *out_err (fl_free it). */

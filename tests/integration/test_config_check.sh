@@ -78,6 +78,58 @@ expect_eq "saying so" "$(cat err.txt)" "big.ini: is larger than 1048576 bytes; n
 expect_status "a missing file exits 1" 1 $st
 expect_eq "saying so" "$(cat err.txt)" "flowlake config: missing.ini: No such file or directory"
 
+# What the HTTP front checks at start: keys and key files, a role left
+# unguarded beyond loopback, the in-flight budget, the descriptor limit.
+printf 'k-e-y\n' >read.key
+: >empty.key
+cat >front.ini <<EOT
+[server]
+listen = 0.0.0.0:8080
+read_key_file = $TMP/empty.key
+ingest_key = has blank
+max_body = 64MiB
+max_inflight_bytes = 1MiB
+[firehose]
+access_key = abc
+access_key_file = $TMP/read.key
+EOT
+elapsed timeout 20 "$FLOWLAKE" config check front.ini >out.txt 2>err.txt
+expect_status "bad keys and budgets exit 1" 1 $ST
+expect_eq "every one listed at its line" "$(cat err.txt)" \
+"front.ini:3: server.read_key_file: $TMP/empty.key is empty
+front.ini:4: server.ingest_key holds a blank (a bearer token has none)
+front.ini:6: server.max_inflight_bytes (1048576) is below server.max_body (67108864): no body that size could be taken
+front.ini:8: firehose.access_key and firehose.access_key_file both set: give the key one way only"
+elapsed timeout 20 "$FLOWLAKE" serve --config front.ini >out.txt 2>serr.txt
+expect_status "serve refuses it too" 1 $ST
+expect_eq "with the same messages, before opening anything" "$(head -n 4 serr.txt)" "$(cat err.txt)"
+
+cat >open.ini <<EOT
+[server]
+listen = 0.0.0.0:8080
+read_key_file = $TMP/read.key
+[archive]
+dir = $TMP/open-archive
+EOT
+"$FLOWLAKE" config check open.ini >out.txt 2>err.txt; st=$?
+expect_status "ingest left open beyond loopback exits 1" 1 $st
+expect_eq "naming the endpoints and the keys to set" "$(cat err.txt)" \
+"open.ini:2: server.listen = 0.0.0.0:8080 is not a loopback address, and these endpoints would answer anyone: POST /firehose (set firehose.access_key or server.ingest_key); POST /cwl and /ingest (set server.ingest_key). Set the keys (or their _file forms), or server.allow_unauthenticated = true if something in front of flowlake checks the callers"
+[ ! -e open-archive ] && ok "and nothing was created" || fail "created open-archive"
+sed -i 's/^listen = .*/&\nallow_unauthenticated = true/' open.ini
+"$FLOWLAKE" config check open.ini >out.txt 2>err.txt; st=$?
+expect_status "server.allow_unauthenticated = true overrides it" 0 $st
+printf '[server]\nlisten = 127.0.0.1:0\nmax_connections = 5000\n' >fds.ini
+(ulimit -n 1024 && ulimit -Hn 1024 && "$FLOWLAKE" config check fds.ini) >out.txt 2>err.txt; st=$?
+expect_status "more connections than the descriptor limit allows exits 1" 1 $st
+expect_eq "saying what to change" "$(cat err.txt)" \
+"fds.ini:3: server.max_connections = 5000 needs 5256 file descriptors, and the limit is 1024 (ulimit -n): lower server.max_connections or raise the limit"
+printf '[server]\nlisten = example.com:80\n' >listen.ini
+"$FLOWLAKE" config check listen.ini >out.txt 2>err.txt; st=$?
+expect_status "an unusable listen address exits 1" 1 $st
+expect_eq "saying so" "$(cat err.txt)" \
+"listen.ini:2: server.listen: cannot use 'example.com:80' (HOST:PORT with a numeric IPv4 or [IPv6] address)"
+
 # A good file: ok, 0; --help works after check too; usage is 2.
 cat >good.ini <<EOT
 [server]
