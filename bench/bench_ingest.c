@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * bench_ingest.c -- load generator for `flowlake serve` (issue #3 targets):
+ * bench_ingest.c -- load generator for `flowlake serve` (docs/serve.md's targets):
  * concurrent clients POST /firehose requests shaped like a CloudWatch Logs
  * subscription delivered by Kinesis Data Firehose (each record's data is a
  * gzip'd CloudWatch Logs payload of flow-log events, base64-encoded), with

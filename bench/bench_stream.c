@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * bench_stream.c -- the stream engine alone, on one core (issue #4).
+ * bench_stream.c -- the stream engine alone, on one core.
  *
  * Generates N realistic records (src/gen), parses them once into batches
  * of FL_BATCH_ROWS held in memory (untimed), then times fl_stream_process

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The live-server benchmark (issue #3): starts `flowlake serve` on loopback
+# The live-server benchmark: starts `flowlake serve` on loopback
 # with a temporary archive, publishing to Parquet every 32 MiB of text while
 # the load runs, drives it with bench_ingest (concurrent Firehose
 # requests carrying CloudWatch Logs payloads, durable acks, a freshness

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ack -> updated provisional metric (issue #4 target: <= 1 s). Starts
+# Ack -> updated provisional metric (target: <= 1 s). Starts
 # `flowlake serve --demo=RATE` (generated traffic through the real ingest
 # path, so the metrics thread is busy), then SAMPLES times: POST /ingest one
 # rejected flow with a protocol number no other record has, note when the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The stream-engine benchmark (issue #4): bench_stream on one core --
+# The stream-engine benchmark: bench_stream on one core --
 # the two default metrics (checked against DuckDB GROUP BY on the same
 # records), eight user metrics one by one, all ten together, and memory
 # per group with a million groups (then bounded by max_groups).

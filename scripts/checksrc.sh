@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# checksrc (after curl's): functions banned in src/ by STYLE.md rule 4 --
+# checksrc (after curl's): functions banned in src/ (docs/development.md) --
 # raw allocation outside src/core/fl_mem.c, and the unbounded or
 # unchecked string/number functions. Prints offenders, then the usual
 # "N passed, N failed" line (one check per rule).

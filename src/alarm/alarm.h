@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * alarm.h -- alarms with CloudWatch semantics over flowlake's metrics
- * (../shared/FORMATS.md section 6.1; issue #4 part 4).
+ * (docs/alarms.md; CloudWatch's rules as the CloudWatch User Guide's "Using
+ * Amazon CloudWatch alarms" documents them, https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html).
  *
  * An alarm watches one series: a metric (stream/stream.h) and, when the
  * metric has dimensions, a value for every one of them. Its period is the
@@ -22,7 +23,7 @@
  *   - none: missing -> INSUFFICIENT_DATA, ignore -> current state,
  *     breaching -> ALARM, notBreaching -> OK.
  *
- * This reproduces both truth tables of FORMATS.md 6.1 exactly (the unit
+ * This reproduces both truth tables of that AWS page exactly (the unit
  * tests hold every cell). Actions run only when the state changes: log
  * lines, commands and webhooks (JSON POST through libcurl with a timeout
  * and retries with exponential backoff), on a worker thread so that

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * evaluate.c -- the pure alarm rule (CloudWatch's, FORMATS.md 6.1), its
+ * evaluate.c -- the pure alarm rule (CloudWatch's; see alarm.h), its
  * reason text, and the names of comparisons, treatments and states.
  *
  * The rule, over the points of the evaluation range (oldest first):

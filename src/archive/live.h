@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * live.h -- the server's not-yet-published records as a SQL table
- * (issue #3: while the server runs, SQL sees the archive plus the live
- * buffer, one view).
+ * (while the server runs, SQL sees the archive plus the live buffer, one
+ * view).
  *
  * A live source is made from blocks of flow-log text held in memory (the
  * same struct fl_archive_block that fl_archive_write_blocks publishes) and

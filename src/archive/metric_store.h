@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * metric_store.h -- where metric values live on disk and how SQL sees
- * them (issue #4, "the metric store").
+ * them ("the metric store"; docs/metrics.md).
  *
  * Final window values are written as Parquet files
  *

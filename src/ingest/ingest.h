@@ -5,7 +5,7 @@
  * decoder object, and the payload classifier.
  *
  * What arrives, and what comes out (docs/ingest-formats.md has the user's
- * view, FORMATS.md sections 3 and 4 the AWS sources):
+ * view and the AWS documentation each format follows):
  *
  *   payload := gzip(inner) | inner          (gzip detected by 1f 8b)
  *   inner   := CloudWatch Logs subscription JSON

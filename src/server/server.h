@@ -2,7 +2,7 @@
  *
  * server.h -- `flowlake serve`: the long-running server that takes flow
  * logs over HTTP, buffers them and publishes them into the Parquet archive
- * (issue #3).
+ * (docs/serve.md).
  *
  * Lifecycle: create (validates the configuration, opens the archive's
  * error log), start (binds, starts the HTTP threads and the publisher),

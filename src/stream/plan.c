@@ -16,7 +16,8 @@
 #include "plan_int.h"
 
 
-/* The AWS blog's two aggregations (FORMATS.md 7.7) plus an ingest-rate
+/* The AWS blog's two aggregations ("Analyze and visualize your VPC network traffic
+ * using Amazon Kinesis and Amazon Athena", https://aws.amazon.com/blogs/big-data/analyze-and-visualize-your-vpc-network-traffic-using-amazon-kinesis-and-amazon-athena/) plus an ingest-rate
  * metric. They name their windows, so the [metrics] window/time defaults
  * do not change them. */
 static const char builtin_text[] =

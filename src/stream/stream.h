@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * stream.h -- the stream engine: event-time tumbling windows over record
- * batches, evaluated incrementally in C (issue #4).
+ * batches, evaluated incrementally in C (docs/metrics.md).
  *
  * An engine holds compiled metric plans (plan.h) and, per metric, the
  * open windows with one state per group (the metric's dimension values).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * wal.h -- the write-ahead log of `flowlake serve` (issue #3): nothing
+ * wal.h -- the write-ahead log of `flowlake serve`: nothing
  * acknowledged is ever lost.
  *
  * A WAL is a directory of append-only segment files plus a checkpoint

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The differential test of the stream engine (issue #4): several generated
+# The differential test of the stream engine: several generated
 # inputs, shuffled, cut into requests sent concurrently (so out of order),
 # with a kill -9 of the server in the middle of the windows. Afterwards
 # every final value of every metric must equal what DuckDB computes with

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_alarm.c -- alarms (src/alarm/): both CloudWatch truth tables of
- * FORMATS.md 6.1 cell by cell, other M-of-N cases and reason texts; the
+ * the CloudWatch User Guide's missing-data page cell by cell, other M-of-N cases and reason texts; the
  * runtime over a fake metric lookup (no stream engine): transitions over a
  * sequence of windows, actions once per change, history lines, state.json
  * restore and replays after a restart, a damaged state file, clock jumps;

@@ -2,8 +2,8 @@
  *
  * test_live.c -- the live source (src/archive/live.c) and the query
  * session over the archive plus the live buffer (fl_query_open_live in
- * src/query/query.c), for issue #3 (freshness: SQL sees records the server
- * has not published yet).
+ * src/query/query.c): freshness, SQL sees records the server has not
+ * published yet.
  *
  * The archives here are written by fl_archive_write_blocks, the server's
  * own publish path, from the same blocks the live source is made of, so

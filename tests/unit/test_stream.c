@@ -165,7 +165,7 @@ add_plan(struct fl_metric_plans *ps, const char *name, const char *text,
 }
 
 
-/* The two default metrics of issue #4. */
+/* The two default metrics (the AWS blog's two aggregations). */
 static void
 add_defaults(struct fl_metric_plans *ps)
 {
