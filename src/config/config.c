@@ -138,7 +138,7 @@ static const struct key keys[] = {
       "DuckDB memory limit for queries over HTTP (its buffer manager)", NULL },
     { "query", "max_memory", K_SIZE, OFF(query_max_memory), 64 * MiB,
       1024 * GiB, "2GiB",
-      "ceiling on all the memory of one query process over HTTP (huge strings and the snapshot included); beyond it the query fails", NULL },
+      "ceiling on all the memory of one query process over HTTP (huge strings and the records parsed from the buffered snapshot included); beyond it the query fails", NULL },
     { "query", "max_concurrent", K_COUNT, OFF(query_max_concurrent), 1, 256,
       "2", "queries over HTTP running at once; one more is answered 429 with Retry-After", NULL },
     { "query", "max_result_bytes", K_SIZE, OFF(query_max_result_bytes),

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -42,17 +43,22 @@
 /* Lower than the server's threads, so ingest and /healthz come first. */
 #define WORKER_NICE 10
 
-/* Reads all of fd into *out (fl_free). Not fl_fs_read_stream: the job is
- * a memfd whose size fstat tells, and one buffer of exactly that size
- * keeps it from costing up to twice its size (buffer doubling) under the
- * worker's memory ceiling. */
+/* The job's bytes: mapped from the memfd the server wrote (no copy: the
+ * snapshot of buffered records can be tens of MiB, and reading it into a
+ * fresh heap buffer cost more than parsing it -- a page fault and a copy
+ * per page), or read whole when fd is not a regular file (a pipe). */
+struct job_text {
+    const char *p;
+    size_t      len;
+    void       *map;        /* munmap(map, len) when not NULL */
+    char       *heap;       /* fl_free when not NULL */
+};
+
+/* Reads all of a non-mappable fd into t->heap, one growing buffer. */
 static int
-read_all(int fd, char **out, size_t *out_len)
+read_stream(int fd, struct job_text *t)
 {
-    struct stat st;
     size_t cap = 1 << 16, len = 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-        cap = (size_t)st.st_size + 1;
     char *p = fl_malloc(cap);
     if (p == NULL)
         return FL_ENOMEM;
@@ -78,9 +84,39 @@ read_all(int fd, char **out, size_t *out_len)
             break;
         len += (size_t)n;
     }
-    *out = p;
-    *out_len = len;
+    t->p = t->heap = p;
+    t->len = len;
     return FL_OK;
+}
+
+
+/* Read-only and private: the job's strings point into it and nothing
+ * writes there. Not counted by RLIMIT_DATA (a read-only mapping), which is
+ * right: the ceiling is for what the query itself allocates. */
+static int
+load_job(int fd, struct job_text *t)
+{
+    struct stat st;
+    memset(t, 0, sizeof *t);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0
+        || (uint64_t)st.st_size > SIZE_MAX)
+        return read_stream(fd, t);
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED)
+        return read_stream(fd, t);
+    t->p = t->map = m;
+    t->len = (size_t)st.st_size;
+    return FL_OK;
+}
+
+
+static void
+unload_job(struct job_text *t)
+{
+    if (t->map != NULL)
+        (void)munmap(t->map, t->len);
+    fl_free(t->heap);
+    memset(t, 0, sizeof *t);
 }
 
 
@@ -174,9 +210,9 @@ int
 fl_query_worker_main(int in_fd, int out_fd, int err_fd)
 {
     struct fl_query_job job;
-    char *msg = NULL, *err = NULL;
+    struct job_text text;
+    char *err = NULL;
     char why[256];
-    size_t len = 0;
     int rc;
 
     /* A query must not outlive the server that asked for it (a kill -9 of
@@ -186,7 +222,7 @@ fl_query_worker_main(int in_fd, int out_fd, int err_fd)
         put_error(err_fd, "query worker: its server is gone");
         return FL_QUERY_EXIT_INTERNAL;
     }
-    rc = read_all(in_fd, &msg, &len);
+    rc = load_job(in_fd, &text);
 
     if (rc < 0) {
         snprintf(why, sizeof why, "query worker: cannot read its job: %s",
@@ -194,23 +230,24 @@ fl_query_worker_main(int in_fd, int out_fd, int err_fd)
         put_error(err_fd, why);
         return FL_QUERY_EXIT_INTERNAL;
     }
-    if ((rc = fl_query_job_read(msg, len, &job, why, sizeof why)) < 0) {
+    if ((rc = fl_query_job_read(text.p, text.len, &job, why, sizeof why)) < 0) {
         if (rc == FL_ENOMEM)
             snprintf(why, sizeof why, "query worker: out of memory");
         put_error(err_fd, why);
-        fl_free(msg);
+        unload_job(&text);
         return FL_QUERY_EXIT_INTERNAL;
     }
     if (job.max_memory > 0 && FL_RLIMIT_USABLE) {
-        /* Set after the job is in memory: the ceiling is for the query,
-         * and the job (the live snapshot) is counted in it anyway. */
+        /* Set after the job is mapped: the ceiling is for what the
+         * query allocates (the records it parses from the snapshot
+         * included). */
         struct rlimit rl = { job.max_memory, job.max_memory };
         if (setrlimit(RLIMIT_DATA, &rl) != 0) {
             snprintf(why, sizeof why, "query worker: cannot set its memory "
                      "ceiling: %s", strerror(errno));
             put_error(err_fd, why);
             fl_query_job_clear(&job);
-            fl_free(msg);
+            unload_job(&text);
             return FL_QUERY_EXIT_INTERNAL;
         }
     }
@@ -231,6 +268,6 @@ fl_query_worker_main(int in_fd, int out_fd, int err_fd)
     }
     fl_free(err);
     fl_query_job_clear(&job);
-    fl_free(msg);
+    unload_job(&text);
     return status;
 }
