@@ -3,6 +3,7 @@
 #
 #   make                      build ./flowlake (release-ish, -O2)
 #   make check                unit + integration tests + fuzz corpus replay
+#   make unit | integration | fuzz-replay    one kind of test only
 #   make SANITIZE=address,undefined check
 #   make fuzz                 libFuzzer targets (needs clang; scripts/bootstrap.sh --all)
 #   make bench                benchmark binaries (run bench/run.sh)
@@ -94,7 +95,15 @@ $(BUILD)/tools/%: tests/tools/%.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lmicrohttpd
 
 check: $(FLOWLAKE) $(TEST_BIN) $(FUZZ_REPLAY) $(TOOL_BIN)
-	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh
+	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh all
+
+# One kind of test at a time, with the same summary line.
+unit: $(TEST_BIN)
+	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh unit
+integration: $(FLOWLAKE) $(TOOL_BIN)
+	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh integration
+fuzz-replay: $(FUZZ_REPLAY)
+	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh fuzz
 
 # libFuzzer builds (clang only): make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 30

@@ -2,8 +2,16 @@
 # The test runner behind `make check`: runs every unit-test binary, every
 # integration script (tests/integration/*.sh) and the fuzz-corpus replays,
 # then prints one summary line "N passed, N failed" over all of them.
+# Usage: tests/run.sh [all|unit|integration|fuzz] (`make unit` etc.: one
+# kind only; checksrc runs with every kind).
 # Environment: BUILD (build folder), FLOWLAKE (binary under test).
 set -u
+kind=${1:-all}
+case "$kind" in
+    all|unit|integration|fuzz) ;;
+    *) echo "usage: tests/run.sh [all|unit|integration|fuzz]" >&2; exit 2 ;;
+esac
+want() { [ "$kind" = all ] || [ "$kind" = "$1" ]; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 BUILD=${BUILD:-build}
@@ -21,21 +29,21 @@ count() {   # count NAME LOGFILE STATUS
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for t in "$BUILD"/tests/test_*; do
-    [ -x "$t" ] || continue
+    want unit && [ -x "$t" ] || continue
     echo "== $(basename "$t")"
     "$t" >"$log" 2>&1; st=$?
     grep -v '^ok ' "$log"
     count "$(basename "$t")" "$log" $st
 done
 for t in tests/integration/test_*.sh; do
-    [ -f "$t" ] || continue
+    want integration && [ -f "$t" ] || continue
     echo "== $(basename "$t")"
     bash "$t" >"$log" 2>&1; st=$?
     grep -v '^ok ' "$log"
     count "$(basename "$t")" "$log" $st
 done
 for r in "$BUILD"/fuzz/*-replay; do
-    [ -x "$r" ] || continue
+    want fuzz && [ -x "$r" ] || continue
     name=$(basename "$r" -replay)
     echo "== fuzz corpus $name"
     "$r" "fuzz/corpus/$name" >"$log" 2>&1; st=$?
