@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "../core/fl_error.h"
+#include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "alarm_int.h"
@@ -195,10 +196,10 @@ post_once(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         ok = code >= 200 && code < 300;
         if (!ok)
-            fprintf(stderr, "flowlake alarm %s: webhook %s answered %ld\n",
+            fl_log(FL_LOG_WARN, "alarm", "%s: webhook %s answered %ld",
                     j->env_alarm, j->target, code);
     } else {
-        fprintf(stderr, "flowlake alarm %s: webhook %s: %s\n", j->env_alarm,
+        fl_log(FL_LOG_WARN, "alarm", "%s: webhook %s: %s", j->env_alarm,
                 j->target, curl_easy_strerror(rc));
     }
 out:
@@ -213,7 +214,7 @@ run_webhook(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
 {
     uint64_t backoff = j->backoff_ms;
     if (curl_init_rc != 0) {
-        fprintf(stderr, "flowlake alarm %s: libcurl did not initialise\n",
+        fl_log(FL_LOG_ERROR, "alarm", "%s: libcurl did not initialise",
                 j->env_alarm);
         return 0;
     }
@@ -226,7 +227,7 @@ run_webhook(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
             break;
         backoff = backoff * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : backoff * 2;
     }
-    fprintf(stderr, "flowlake alarm %s: webhook %s failed\n", j->env_alarm,
+    fl_log(FL_LOG_ERROR, "alarm", "%s: webhook %s failed", j->env_alarm,
             j->target);
     return 0;
 }
@@ -317,7 +318,7 @@ run_command(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
     char *argv[] = { "/bin/sh", "-c", j->target, NULL };
     int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp);
     if (rc != 0) {
-        fprintf(stderr, "flowlake alarm %s: cannot run command: %s\n",
+        fl_log(FL_LOG_ERROR, "alarm", "%s: cannot run command: %s",
                 j->env_alarm, strerror(rc));
         pid = -1;
         goto out;
@@ -353,7 +354,7 @@ run_command(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
             kill(-pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
-            fprintf(stderr, "flowlake alarm %s: command killed (%s)\n",
+            fl_log(FL_LOG_WARN, "alarm", "%s: command killed (%s)",
                     j->env_alarm, fl_time_mono() >= deadline
                     ? "it ran for 30 s" : "shutting down");
             status = -1;
@@ -364,10 +365,10 @@ run_command(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
     }
     ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!ok && status != -1 && WIFEXITED(status))
-        fprintf(stderr, "flowlake alarm %s: command exited with status %d\n",
+        fl_log(FL_LOG_WARN, "alarm", "%s: command exited with status %d",
                 j->env_alarm, WEXITSTATUS(status));
     else if (!ok && status != -1 && WIFSIGNALED(status))
-        fprintf(stderr, "flowlake alarm %s: command killed by signal %d\n",
+        fl_log(FL_LOG_WARN, "alarm", "%s: command killed by signal %d",
                 j->env_alarm, WTERMSIG(status));
 out:
     if (attr_ready)
@@ -409,7 +410,9 @@ worker_main(void *arg)
         int ok = 1;
         switch (j->kind) {
         case FL_JOB_LOG:
-            fprintf(stderr, "%s\n", j->target);
+            /* A change into ALARM is what an operator scans for. */
+            fl_log(j->env_new != NULL && strcmp(j->env_new, "ALARM") == 0
+                   ? FL_LOG_WARN : FL_LOG_INFO, "alarm", "%s", j->target);
             break;
         case FL_JOB_COMMAND:
             ok = run_command(w, j);
@@ -481,8 +484,8 @@ fl_alarm_worker_push(struct fl_alarm_worker *w, struct fl_alarm_job *j,
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     if (drop != NULL) {
-        fprintf(stderr, "flowlake alarm %s: action queue full (%d), oldest "
-                "action dropped\n", drop->env_alarm, FL_ALARM_QUEUE_MAX);
+        fl_log(FL_LOG_WARN, "alarm", "%s: action queue full (%d), oldest "
+                "action dropped", drop->env_alarm, FL_ALARM_QUEUE_MAX);
         if (drop->kind != FL_JOB_LOG) {
             *dropped_alarm = drop->alarm;
             counted = 1;

@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "../core/fl_error.h"
+#include "../core/fl_log.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "alarm_int.h"
@@ -296,7 +297,7 @@ history_append(struct fl_alarms *a, const char *line, size_t len)
     if (rc == 0 && !existed)
         rc = fl_fs_fsync_path(a->dir);
     if (rc < 0)
-        fprintf(stderr, "flowlake alarms: cannot append to %s: %s\n",
+        fl_log(FL_LOG_ERROR, "alarm", "cannot append to %s: %s",
                 a->history_path, strerror(-rc));
 }
 
@@ -336,7 +337,7 @@ push(struct fl_alarms *a, struct fl_alarm_job *j)
 {
     size_t dropped;
     if (j == NULL) {
-        fprintf(stderr, "flowlake alarms: out of memory, an action is lost\n");
+        fl_log(FL_LOG_ERROR, "alarm", "out of memory, an action is lost");
         return;
     }
     if (fl_alarm_worker_push(a->worker, j, &dropped)) {
@@ -386,8 +387,8 @@ transition(struct fl_alarms *a, size_t idx, enum fl_alarm_state old,
                           "values", values_json(pts, vals, r));
     body = dump(b, JSON_FLAGS, NULL);
     if (hist == NULL || body == NULL) {
-        fprintf(stderr, "flowlake alarm %s: out of memory, the history line "
-                "and actions of a state change are lost\n", d->name);
+        fl_log(FL_LOG_ERROR, "alarm", "%s: out of memory, the history line "
+                "and actions of a state change are lost", d->name);
         goto out;
     }
     hist[hlen] = '\n';          /* dump left room: n + 1 bytes */
@@ -397,7 +398,7 @@ transition(struct fl_alarms *a, size_t idx, enum fl_alarm_state old,
         size_t n = strlen(d->name) + strlen(al->reason) + 64;
         char *line = fl_malloc(n);
         if (line != NULL) {
-            snprintf(line, n, "flowlake alarm %s: %s -> %s: %s", d->name,
+            snprintf(line, n, "%s: %s -> %s: %s", d->name,
                      fl_alarm_state_name(old), fl_alarm_state_name(al->state),
                      al->reason);
             push(a, job_new(FL_JOB_LOG, idx, al, line, "", old));
@@ -482,7 +483,7 @@ save_state(struct fl_alarms *a)
         rc = fl_fs_fsync_path(a->dir);
 out:
     if (rc < 0)
-        fprintf(stderr, "flowlake alarms: cannot write %s: %s\n",
+        fl_log(FL_LOG_ERROR, "alarm", "cannot write %s: %s",
                 a->state_path, fl_strerror(rc));
     fl_free(s);
 }
@@ -567,8 +568,8 @@ load_state(struct fl_alarms *a)
     json_t *root = json_load_file(a->state_path, 0, &je);
     if (root == NULL) {
         if (access(a->state_path, F_OK) == 0)
-            fprintf(stderr, "flowlake alarms: %s is damaged (%s, line %d); "
-                    "every alarm starts at INSUFFICIENT_DATA\n",
+            fl_log(FL_LOG_WARN, "alarm", "%s is damaged (%s, line %d); "
+                    "every alarm starts at INSUFFICIENT_DATA",
                     a->state_path, je.text, je.line);
         return;
     }
@@ -576,8 +577,8 @@ load_state(struct fl_alarms *a)
     json_t *ver = json_object_get(root, "version");
     if (!json_is_integer(ver) || json_integer_value(ver) != STATE_VERSION
         || !json_is_array(arr)) {
-        fprintf(stderr, "flowlake alarms: %s is damaged (not a version %d "
-                "state file); every alarm starts at INSUFFICIENT_DATA\n",
+        fl_log(FL_LOG_WARN, "alarm", "%s is damaged (not a version %d "
+                "state file); every alarm starts at INSUFFICIENT_DATA",
                 a->state_path, STATE_VERSION);
         goto out;
     }
@@ -591,8 +592,8 @@ load_state(struct fl_alarms *a)
             if (strcmp(al->def->name, name) != 0 || !same_series(al, o))
                 continue;
             if (restore_one(al, o) < 0)
-                fprintf(stderr, "flowlake alarms: %s: the entry of alarm %s "
-                        "is damaged; it starts at INSUFFICIENT_DATA\n",
+                fl_log(FL_LOG_WARN, "alarm", "%s: the entry of alarm %s "
+                        "is damaged; it starts at INSUFFICIENT_DATA",
                         a->state_path, name);
         }
     }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../core/fl_error.h"
+#include "../core/fl_log.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
@@ -387,8 +388,8 @@ fl_publish_recover(const char *archive_dir, const char *meta_dir,
             if (committed) {
                 if (slurp(jm, &lines) < 0)
                     lines = NULL;
-                fprintf(stderr, "flowlake: finishing the interrupted publish "
-                        "of run %s\n", run);
+                fl_log(FL_LOG_INFO, "publish", "finishing the interrupted "
+                       "publish of run %s", run);
                 rc = finish(archive_dir, meta_dir, run, staging, manifest,
                             files, lines, err, errlen);
             } else {

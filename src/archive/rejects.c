@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../core/fl_error.h"
+#include "../core/fl_log.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "rejects.h"
@@ -180,11 +181,11 @@ fl_rejects_add(struct fl_rejects *r, const char *source,
     pthread_mutex_lock(&r->mu);
     r->count++;
     if (r->count <= STDERR_SAMPLE)
-        fprintf(stderr, "flowlake: rejected %s:%llu: %s\n", source, line,
-                reason);
+        fl_log(FL_LOG_WARN, "rejects", "rejected %s:%llu: %s", source, line,
+               reason);
     else if (r->count == STDERR_SAMPLE + 1)
-        fprintf(stderr, "flowlake: more lines rejected; all are in %s\n",
-                r->path);
+        fl_log(FL_LOG_WARN, "rejects", "more lines rejected; all are in %s",
+               r->path);
     rc = write_line(r, buf, o);
     if (rc < 0) {
         r->lost++;
@@ -194,16 +195,16 @@ fl_rejects_add(struct fl_rejects *r, const char *source,
         if (!r->failing) {
             r->failing = 1;
             r->failures++;
-            fprintf(stderr, "flowlake: cannot record rejected lines in %s: "
-                    "%s; they are counted as lost until it works again\n",
+            fl_log(FL_LOG_ERROR, "rejects", "cannot record rejected lines in %s: "
+                   "%s; they are counted as lost until it works again",
                     r->path, fl_strerror(rc));
         }
     } else {
         r->written++;
         if (r->failing) {
             r->failing = 0;
-            fprintf(stderr, "flowlake: rejected lines are recorded in %s "
-                    "again (%llu lost so far)\n", r->path,
+            fl_log(FL_LOG_INFO, "rejects", "rejected lines are recorded in %s "
+                   "again (%llu lost so far)", r->path,
                     (unsigned long long)r->lost);
         }
     }

@@ -18,6 +18,7 @@
 
 #include "../config/config.h"
 #include "../core/fl_error.h"
+#include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../server/server.h"
 #include "commands.h"
@@ -202,6 +203,13 @@ fl_cmd_serve(int argc, char **argv)
         return 1;
     }
 
+    /* Both words were checked against their choices by the config. */
+    enum fl_log_format log_format = FL_LOG_TEXT;
+    enum fl_log_level log_level = FL_LOG_INFO;
+    (void)fl_log_format_parse(cfg.log_format, &log_format);
+    (void)fl_log_level_parse(cfg.log_level, &log_level);
+    fl_log_configure(log_format, log_level);
+
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -236,17 +244,21 @@ fl_cmd_serve(int argc, char **argv)
                (unsigned)fl_server_port(server),
                (unsigned)fl_server_port(server));
     fflush(stdout);
+    fl_log(FL_LOG_INFO, "serve", "listening on %s://%.*s:%u, archive %s, "
+           "version %s", cfg.tls_cert[0] ? "https" : "http",
+           (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen,
+           (unsigned)fl_server_port(server), cfg.archive_dir, FL_VERSION);
 
     int sig = 0;
     sigwait(&sigs, &sig);
-    fprintf(stderr, "flowlake serve: %s received, publishing the buffer\n",
-            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    fl_log(FL_LOG_INFO, "serve", "%s received, publishing the buffer",
+           sig == SIGTERM ? "SIGTERM" : "SIGINT");
     if (fl_server_stop(server) == 0) {
         status = 0;
-        fprintf(stderr, "flowlake serve: stopped\n");
+        fl_log(FL_LOG_INFO, "serve", "stopped");
     } else {
-        fprintf(stderr, "flowlake serve: stopped with records not published "
-                "(see the errors above)\n");
+        fl_log(FL_LOG_ERROR, "serve", "stopped with records not published "
+               "(see the errors above)");
     }
 out:
     fl_free(serr);

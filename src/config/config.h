@@ -60,6 +60,8 @@ struct fl_config {
     uint64_t max_connections_per_ip; /* server.max_connections_per_ip */
     uint64_t idle_timeout;      /* server.idle_timeout, seconds */
     uint64_t max_inflight_bytes;/* server.max_inflight_bytes, bytes */
+    char    *log_format;        /* server.log_format: text or json */
+    char    *log_level;         /* server.log_level: debug, info, warn, error */
     char    *archive_dir;       /* archive.dir */
     uint64_t buffer_interval;   /* archive.buffer_interval, seconds */
     uint64_t buffer_size;       /* archive.buffer_size, bytes */
@@ -73,6 +75,7 @@ struct fl_config {
     uint64_t query_max_memory;  /* query.max_memory, bytes: the worker's ceiling */
     uint64_t query_max_concurrent; /* query.max_concurrent */
     uint64_t query_max_result_bytes; /* query.max_result_bytes */
+    uint64_t query_slow_log;    /* query.slow_log, seconds, 0 = off */
     char    *metrics_file;      /* metrics.file, "" = defaults only */
     uint64_t metrics_defaults;  /* metrics.defaults: 1 = built-in metrics on */
     uint64_t metrics_window;    /* metrics.window, seconds */

@@ -34,6 +34,7 @@
 
 #include "../archive/convert.h"
 #include "../core/fl_error.h"
+#include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../query/runner.h"
@@ -58,6 +59,7 @@ struct fl_query_task {
     _Atomic pid_t            pid;         /* the worker, while it runs */
     struct fl_query_result   res;
     _Atomic int              done;        /* res is filled */
+    double                   started;     /* fl_time_mono() when taken in */
 };
 
 
@@ -221,6 +223,23 @@ fail_task(struct fl_query_task *t, unsigned status, const char *msg)
 }
 
 
+/* query.slow_log: the queries an operator wants to see -- the ones that
+ * held a worker (and its share of the CPU) for long, or hit the limit. */
+static void
+log_if_slow(const struct fl_query_task *t)
+{
+    uint64_t slow = t->s->cfg->query_slow_log;
+    double took = fl_time_mono() - t->started;
+    if (slow == 0 || took < (double)slow)
+        return;
+    unsigned status = t->res.http_status ? t->res.http_status : 200;
+    fl_log(FL_LOG_WARN, "query", "slow query: %.2f s, status %u, %zu bytes "
+           "of result: %.500s%s", took, status,
+           status == 200 ? t->res.len : 0, t->sql,
+           strlen(t->sql) > 500 ? "..." : "");
+}
+
+
 static void *
 task_main(void *arg)
 {
@@ -248,6 +267,7 @@ task_main(void *arg)
         else
             t->res.http_status = status;
     }
+    log_if_slow(t);
     finish(t);
     return NULL;
 }
@@ -293,6 +313,7 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     t->s = s;
     t->c = c;
     t->fmt = fmt;
+    t->started = fl_time_mono();
 
     pthread_mutex_lock(&s->query_mu);
     int closed = atomic_load(&s->queries_closed);

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "../core/fl_error.h"
+#include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../ingest/firehose.h"
@@ -196,6 +197,11 @@ firehose_reply(struct MHD_Connection *c, unsigned int status,
         (void)fl_firehose_response("", now_ms(), msg ? msg : "bad request id",
                                    buf, FL_FIREHOSE_RESPONSE_MAX, &n);
     }
+    /* Firehose's endpoint specification asks endpoints to log the request
+     * id: it is what AWS support and the stream's error logs refer to. */
+    fl_log(status == 200 ? FL_LOG_INFO : FL_LOG_WARN, "firehose",
+           "request %.100s: %u%s%s", request_id ? request_id : "(none)",
+           status, msg ? ": " : "", msg ? msg : "");
     enum MHD_Result r = fl_http_reply(c, status, "application/json", buf, n);
     fl_free(buf);
     return r;

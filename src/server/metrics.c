@@ -42,6 +42,7 @@
 #include "../archive/metric_store.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
+#include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../parse/batch.h"
@@ -221,8 +222,8 @@ on_final(void *ctx, const struct fl_metric_value *v)
 {
     struct fl_metrics *m = ctx;
     if (rows_push(&m->pending, v) < 0)
-        fprintf(stderr, "flowlake serve: out of memory keeping a final value "
-                "of %s; it is lost from the metric store\n", v->metric);
+        fl_log(FL_LOG_ERROR, "metrics", "out of memory keeping a final value "
+                "of %s; it is lost from the metric store", v->metric);
     last_update(m, v);
     if (m->alarms != NULL)
         fl_alarms_on_final(m->alarms, v);
@@ -388,15 +389,15 @@ out:
     if (rc < 0) {
         atomic_fetch_add(&m->persist_failures, 1);
         if (!m->store_failing)
-            fprintf(stderr, "flowlake serve: saving metric state failed: %s "
-                    "(kept in memory, retried every %llu s)\n",
+            fl_log(FL_LOG_ERROR, "metrics", "saving metric state failed: %s "
+                    "(kept in memory, retried every %llu s)",
                     err ? err : fl_strerror(rc),
                     (unsigned long long)s->cfg->metrics_persist);
         m->store_failing = 1;
     } else if (m->store_failing) {
         m->store_failing = 0;
-        fprintf(stderr, "flowlake serve: saving metric state works again "
-                "(%llu failed attempts so far)\n",
+        fl_log(FL_LOG_INFO, "metrics", "saving metric state works again "
+                "(%llu failed attempts so far)",
                 (unsigned long long)atomic_load(&m->persist_failures));
     }
     fl_free(err);
@@ -464,8 +465,8 @@ stream_main(void *arg)
             list = it->next;
             if (fold(m, it->blk->text, it->blk->len, it->blk->format,
                      it->blk->wal_seq, it->arrival) < 0)
-                fprintf(stderr, "flowlake serve: metrics could not fold WAL "
-                        "record %" PRIu64 " (out of memory)\n",
+                fl_log(FL_LOG_ERROR, "metrics", "metrics could not fold WAL "
+                        "record %" PRIu64 " (out of memory)",
                         it->blk->wal_seq);
             pthread_mutex_lock(&m->qmu);
             m->qbytes -= it->blk->len;
@@ -594,15 +595,15 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
         if (rc == FL_ECORRUPT) {
             /* Start over from what the WAL still has rather than refuse to
              * start: the archive is intact, only window state is lost. */
-            fprintf(stderr, "flowlake serve: metric state is damaged (%s); "
-                    "windows restart from the write-ahead log\n", lerr);
+            fl_log(FL_LOG_WARN, "metrics", "metric state is damaged (%s); "
+                    "windows restart from the write-ahead log", lerr);
             seq = 0;
             rc = FL_OK;
         } else if (rc < 0) {
             goto fail;
         }
         if (note[0] != '\0')
-            fprintf(stderr, "flowlake serve: %s\n", note);
+            fl_log(FL_LOG_WARN, "metrics", "%s", note);
         m->loaded_seq = m->processed_seq = seq;
     } else if (rc != -ENOENT) {
         snprintf(err, errlen, "cannot read the metric state in %s/"
@@ -612,9 +613,9 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
     }
     rc = fl_metric_store_cleanup(cfg->archive_dir, m->live, m->n_live);
     if (rc > 0)
-        fprintf(stderr, "flowlake serve: removed %d uncommitted metric "
+        fl_log(FL_LOG_WARN, "metrics", "removed %d uncommitted metric "
                 "file(s); their values are rebuilt from the write-ahead "
-                "log\n", rc);
+                "log", rc);
     m->next_no = fl_metric_store_last(cfg->archive_dir) + 1;
     atomic_store(&m->persisted_seq, m->loaded_seq);
 
@@ -686,8 +687,8 @@ fl_metrics_enqueue(struct fl_server *s, struct fl_buffer_block *list,
     for (struct fl_buffer_block *b = list; b != NULL; b = b->next) {
         struct item *it = fl_calloc(1, sizeof *it);
         if (it == NULL) {
-            fprintf(stderr, "flowlake serve: out of memory: WAL record %"
-                    PRIu64 " is archived but not counted in metrics\n",
+            fl_log(FL_LOG_ERROR, "metrics", "out of memory: WAL record %"
+                    PRIu64 " is archived but not counted in metrics",
                     b->wal_seq);
             continue;
         }

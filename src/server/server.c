@@ -35,6 +35,7 @@
 #include "../archive/convert.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
+#include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "metrics.h"
@@ -115,8 +116,8 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
         /* Logged when publishing stops working, not at every retry; the
          * failures are counted in /api/status. */
         if (!s->publish_failing)
-            fprintf(stderr, "flowlake serve: publish failed: %s (retrying "
-                    "every %d s)\n", err ? err : fl_strerror(rc),
+            fl_log(FL_LOG_ERROR, "publish", "publish failed: %s (retrying "
+                    "every %d s)", err ? err : fl_strerror(rc),
                     RETRY_SECONDS);
         s->publish_failing = 1;
         fl_free(err);
@@ -125,10 +126,17 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
     }
     if (s->publish_failing) {
         s->publish_failing = 0;
-        fprintf(stderr, "flowlake serve: publishing works again (%llu failed "
-                "attempts so far)\n",
+        fl_log(FL_LOG_INFO, "publish", "publishing works again (%llu failed "
+                "attempts so far)",
                 (unsigned long long)atomic_load(&s->publish_failures));
     }
+    fl_log(FL_LOG_INFO, "publish", "%llu record%s in %llu file%s (%.1f MB) "
+           "in %.2f s, up to WAL record %llu",
+           (unsigned long long)st.records_written,
+           st.records_written == 1 ? "" : "s",
+           (unsigned long long)st.files_written,
+           st.files_written == 1 ? "" : "s", st.bytes_written / 1e6,
+           st.seconds, (unsigned long long)mark);
     atomic_fetch_add(&s->files_published, st.files_written);
     atomic_fetch_add(&s->records_published, st.records_written);
     atomic_store(&s->last_publish, fl_time_now());
@@ -158,16 +166,16 @@ fl_server_checkpoint(struct fl_server *s)
         int rc = fl_dedupe_dirty(s->dedupe)
                ? fl_dedupe_save(s->dedupe, s->dedupe_path) : FL_OK;
         if (rc < 0) {
-            fprintf(stderr, "flowlake serve: cannot save %s: %s; the "
-                    "write-ahead log is not checkpointed\n", s->dedupe_path,
+            fl_log(FL_LOG_ERROR, "wal", "cannot save %s: %s; the "
+                    "write-ahead log is not checkpointed", s->dedupe_path,
                     fl_strerror(rc));
             pthread_mutex_unlock(&s->ckpt_mu);
             return;
         }
         rc = fl_wal_checkpoint(s->wal, mark);
         if (rc < 0)
-            fprintf(stderr, "flowlake serve: WAL checkpoint to %llu failed: "
-                    "%s\n", (unsigned long long)mark, fl_strerror(rc));
+            fl_log(FL_LOG_ERROR, "wal", "WAL checkpoint to %llu failed: "
+                    "%s", (unsigned long long)mark, fl_strerror(rc));
     }
     pthread_mutex_unlock(&s->ckpt_mu);
 }
@@ -256,8 +264,8 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     if (kind != FL_WALREC_BLOCK)
         return FL_OK;
     if ((rc = fl_walrec_decode(payload, len, &rec)) < 0) {
-        fprintf(stderr, "flowlake serve: WAL record %llu is not a block "
-                "record; skipped\n", (unsigned long long)seq);
+        fl_log(FL_LOG_WARN, "wal", "WAL record %llu is not a block "
+                "record; skipped", (unsigned long long)seq);
         return FL_OK;
     }
     if (rec.piece == 0)
@@ -371,8 +379,8 @@ open_wal(struct fl_server *s, char *err, size_t errlen)
     rc = fl_wal_open(dir, &opts, replay_record, &r, &rec, &s->wal);
     drop_pending(&r);              /* a torn request at the very end */
     if (r.dropped > 0)
-        fprintf(stderr, "flowlake serve: skipped %llu incomplete request(s) "
-                "in the write-ahead log (they were answered with an error)\n",
+        fl_log(FL_LOG_WARN, "wal", "skipped %llu incomplete request(s) "
+                "in the write-ahead log (they were answered with an error)",
                 (unsigned long long)r.dropped);
     if (rc < 0) {
         if (rc == FL_ECORRUPT && rec.checkpoint_damaged)
@@ -391,12 +399,12 @@ open_wal(struct fl_server *s, char *err, size_t errlen)
         goto out;
     }
     if (rec.damage == FL_WAL_DAMAGE_TORN)
-        fprintf(stderr, "flowlake serve: cut a torn write-ahead-log tail of "
-                "%llu bytes (never acknowledged)\n",
+        fl_log(FL_LOG_WARN, "wal", "cut a torn write-ahead-log tail of "
+                "%llu bytes (never acknowledged)",
                 (unsigned long long)rec.dropped_bytes);
     if (s->replayed > 0)
-        fprintf(stderr, "flowlake serve: recovered %llu records from the "
-                "write-ahead log\n", (unsigned long long)s->replayed);
+        fl_log(FL_LOG_INFO, "wal", "recovered %llu records from the "
+                "write-ahead log", (unsigned long long)s->replayed);
     /* A crash between publishing and checkpointing: catch the WAL up. */
     atomic_store(&s->published_seq, r.published);
     fl_server_checkpoint(s);
@@ -589,7 +597,7 @@ fl_server_stop(struct fl_server *s)
     int rc = fl_wal_close(s->wal);
     s->wal = NULL;
     if (rc < 0)
-        fprintf(stderr, "flowlake serve: closing the write-ahead log: %s\n",
+        fl_log(FL_LOG_ERROR, "wal", "closing the write-ahead log: %s",
                 fl_strerror(rc));
     return records == 0 && rc == 0 ? FL_OK : FL_EAGAIN;
 }

@@ -66,6 +66,7 @@
 
 #include "../core/fl_digest.h"
 #include "../core/fl_error.h"
+#include "../core/fl_log.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "../decode/lines.h"
@@ -215,7 +216,7 @@ ingest_piece(struct watcher *w, const char *path, const char *hex,
     fl_server_ingest(s, FL_SOURCE_WATCH, source, text, len, spec, &key, 1,
                      &res);
     if (res.http_status != 200) {
-        fprintf(stderr, "flowlake serve: watch: %s: %s (retrying later)\n",
+        fl_log(FL_LOG_WARN, "watch", "%s: %s (retrying later)",
                 path, res.error);
         return FL_EAGAIN;
     }
@@ -256,7 +257,7 @@ take_file(struct watcher *w, const char *path)
     for (int first = 1;; first = 0) {
         struct fl_line_block b;
         if ((rc = fl_lines_next(lines, 1024, &b)) < 0) {
-            fprintf(stderr, "flowlake serve: watch: %s: %s\n", path,
+            fl_log(FL_LOG_WARN, "watch", "%s: %s", path,
                     fl_reader_error(fl_lines_reader(lines)));
             break;
         }
@@ -364,7 +365,7 @@ whole_file(struct watcher *w, const char *path, const struct stat *st)
 static void
 log_err(const char *path, const char *what, int rc)
 {
-    fprintf(stderr, "flowlake serve: watch: %s: %s: %s\n", path, what,
+    fl_log(FL_LOG_WARN, "watch", "%s: %s: %s", path, what,
             fl_strerror(rc));
 }
 
@@ -496,8 +497,8 @@ header_of(struct watcher *w, int fd, uint64_t size, char **out_spec,
 static void
 crash_now(const char *where)
 {
-    fprintf(stderr, "flowlake serve: watch: FLOWLAKE_TEST_WATCH_CRASH: exiting"
-            " %s\n", where);
+    fl_log(FL_LOG_ERROR, "watch", "FLOWLAKE_TEST_WATCH_CRASH: exiting"
+            " %s", where);
     _exit(99);
 }
 
@@ -535,7 +536,7 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
     if (res.http_status != 200) {
         /* The journal says pending; the log does not hold the key, so a
          * restart reads the piece again, as the next scan does. */
-        fprintf(stderr, "flowlake serve: watch: %s: %s (retrying later)\n",
+        fl_log(FL_LOG_WARN, "watch", "%s: %s (retrying later)",
                 path, res.error);
         return FL_EAGAIN;
     }
@@ -624,8 +625,8 @@ check_same(struct watcher *w, int fd, struct fl_tail_entry *e,
     }
     if (why == NULL)
         return FL_OK;
-    fprintf(stderr, "flowlake serve: watch: %s: %s (size %llu, %llu bytes"
-            " were taken): reading it again from the start\n", path, why,
+    fl_log(FL_LOG_WARN, "watch", "%s: %s (size %llu, %llu bytes"
+            " were taken): reading it again from the start", path, why,
             (unsigned long long)size, (unsigned long long)e->offset);
     e->offset = 0;
     e->fp_len = 0;
@@ -902,17 +903,17 @@ load_tail(struct watcher *w)
     rc = fl_tail_db_parse(text ? text : "", len, &w->db, &err);
     fl_free(text);
     if (rc == FL_ECORRUPT) {
-        fprintf(stderr, "flowlake serve: watch: %s: line %u: %s (the offsets"
+        fl_log(FL_LOG_ERROR, "watch", "%s: line %u: %s (the offsets"
                 " of the watched files are lost; move the file away to take"
-                " the watched folder again from the start)\n", w->tail_path,
+                " the watched folder again from the start)", w->tail_path,
                 err.line, err.reason);
         return rc;
     }
     if (rc < 0)
         return rc;
     if (w->db.torn > 0)
-        fprintf(stderr, "flowlake serve: watch: %s: ignored a last line cut"
-                " short by a crash\n", w->tail_path);
+        fl_log(FL_LOG_WARN, "watch", "%s: ignored a last line cut"
+                " short by a crash", w->tail_path);
     for (size_t i = 0; i < w->db.n; i++) {
         struct fl_tail_entry *e = &w->db.v[i];
         if (e->pend_end == 0)
@@ -954,7 +955,7 @@ watch_main(void *arg)
         w->scan++;
         int rc = fl_fs_walk(s->cfg->watch_dir, on_file, w);
         if (rc < 0 && rc != -ENOENT)
-            fprintf(stderr, "flowlake serve: watch: %s: %s\n",
+            fl_log(FL_LOG_WARN, "watch", "%s: %s",
                     s->cfg->watch_dir, fl_strerror(rc));
         else
             sweep(w);       /* only after a whole walk saw every file */
