@@ -137,6 +137,18 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
            (unsigned long long)st.files_written,
            st.files_written == 1 ? "" : "s", st.bytes_written / 1e6,
            st.seconds, (unsigned long long)mark);
+    /* The rejects file prints only the first lines of a run itself; a
+     * server runs for months, so each publish sums up what came since. */
+    uint64_t rejected = fl_rejects_count(s->rejects);
+    if (rejected > s->rejects_logged) {
+        fl_log(FL_LOG_WARN, "rejects", "%llu line%s rejected since the last "
+               "publish (%llu since start); they are in %s/%s",
+               (unsigned long long)(rejected - s->rejects_logged),
+               rejected - s->rejects_logged == 1 ? "" : "s",
+               (unsigned long long)rejected, s->cfg->archive_dir,
+               s->rejects_name);
+        s->rejects_logged = rejected;
+    }
     atomic_fetch_add(&s->files_published, st.files_written);
     atomic_fetch_add(&s->records_published, st.records_written);
     atomic_store(&s->last_publish, fl_time_now());
@@ -490,6 +502,7 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
     fl_time_to_civil(fl_time_now(), &c);
     snprintf(name, sizeof name, "_errors/serve-%04d%02d%02dT%02d%02d%02dZ-%d.jsonl",
              c.year, c.month, c.day, c.hour, c.minute, c.second, (int)getpid());
+    snprintf(s->rejects_name, sizeof s->rejects_name, "%s", name);
     rej = fl_fs_join(cfg->archive_dir, name);
     if (rej == NULL || (rc = fl_rejects_create(rej, &s->rejects)) < 0) {
         rc = FL_ENOMEM;

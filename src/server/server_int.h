@@ -94,6 +94,9 @@ struct fl_server {
     _Atomic uint64_t        records_published;
     _Atomic uint64_t        publish_failures;
     int                     publish_failing;  /* publisher thread only */
+    uint64_t                rejects_logged;   /* publisher thread only: rejected
+                                               * lines summed up in the log */
+    char                    rejects_name[96]; /* "_errors/serve-....jsonl" */
     _Atomic int64_t         last_publish;     /* epoch seconds, 0 = never */
     pthread_mutex_t         err_mu;
     char                    last_error[512];  /* last publish failure */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The server's event log, read as an operator or a log shipper would:
 # with server.log_format = json every stderr line of a run (start, a
-# Firehose delivery, a refused one, a publish, a slow query, SIGTERM) is
+# Firehose delivery, a refused one, rejected lines, a publish, a slow
+# query, SIGTERM) is
 # one JSON object with time, level, component and msg, and the events
 # carry what matters (the Firehose request id, the records published, the
 # slow query's SQL and status); text lines start with a UTC time and a
@@ -27,9 +28,13 @@ firehose() {   # firehose REQUEST_ID -> HTTP status
 start_server --set server.log_format=json --set archive.buffer_interval=1s \
     --set query.slow_log=1s --set query.timeout=1s
 expect_eq "a Firehose delivery is acknowledged" "$(firehose rid-logs-1)" "200"
+# Two bad lines and a good one in one request: the rejects are counted
+# before the publish that takes the good one, which sums them up.
+expect_eq "plain lines with two bad ones are acknowledged" "$(printf '%s\nbad line one\n2 1 eni-2 x\n' "$LINE" |
+    curl -s -o /dev/null -w '%{http_code}' --data-binary @- "$URL/ingest")" "200"
 expect_eq "a broken one is refused" "$(curl -s -o /dev/null -w '%{http_code}' \
     -H 'X-Amz-Firehose-Request-Id: rid-bad' --data '{not json' "$URL/firehose")" "400"
-for _ in $(seq 1 100); do grep -q '"component":"publish"' serve.err && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -q '"component":"rejects","msg":"2 lines' serve.err && break; sleep 0.1; done
 # Interrupted at its 1 s limit, so it ran at least query.slow_log.
 curl -s -o /dev/null --data "SELECT len(list_sort(range(60000000)))" "$URL/api/query"
 kill -TERM "$PID"; wait "$PID"
@@ -57,8 +62,12 @@ expect_contains "the Firehose request id is logged" "$(cat parsed.txt)" \
     "info firehose request rid-logs-1: 200"
 expect_contains "a refused delivery is a warning with the reason" "$(cat parsed.txt)" \
     "warn firehose request rid-bad: 400: "
-expect_contains "the publish says what it wrote" "$(cat parsed.txt)" \
-    "info publish 1 record in 1 file ("
+expect_eq "the publishes say what they wrote: both good records" \
+    "$(sed -n 's/^info publish \([0-9]*\) records\{0,1\} in [0-9]* files\{0,1\} (.* MB) in .* s, up to WAL record [0-9]*$/\1/p' parsed.txt | awk '{n += $1} END {print n + 0}')" "2"
+expect_contains "a rejected line is a warning naming where" "$(cat parsed.txt)" \
+    "warn rejects rejected "
+expect_eq "the publish after them sums the rejects up, with the file" \
+    "$(grep -c "^warn rejects 2 lines rejected since the last publish (2 since start); they are in $A/_errors/serve-.*\.jsonl$" parsed.txt)" "1"
 expect_eq "the slow query is logged once, with its status and SQL" \
     "$(grep -c '^warn query slow query: [0-9.]* s, status 408, 0 bytes of result: SELECT len(list_sort(range(60000000)))$' parsed.txt)" "1"
 expect_contains "SIGTERM is logged" "$(cat parsed.txt)" "info serve SIGTERM received, publishing the buffer"
