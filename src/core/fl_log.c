@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
  * fl_log.c -- the server's event log (fl_log.h says what a line looks
- * like). A line is built whole in a stack buffer and written with one
- * write(2): stderr is unbuffered, and fprintf would issue several writes
- * that lines from other threads could land between.
+ * like). A line is built whole in a stack buffer and written at once
+ * (one write(2) unless it is cut short): stderr is unbuffered, and fprintf
+ * would issue several writes that lines from other threads could land
+ * between.
  */
 #include "fl_config.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fl_fs.h"
 #include "fl_log.h"
 
 #define MSG_MAX  4096
@@ -187,13 +188,6 @@ fl_log(enum fl_log_level level, const char *component, const char *fmt, ...)
         put_escaped(line, sizeof line, &o, msg, 0);
         line[o++] = '\n';
     }
-    /* A failed or short write to stderr has nowhere to be reported. */
-    for (size_t off = 0; off < o;) {
-        ssize_t w = write(STDERR_FILENO, line + off, o - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    /* A failed write to stderr has nowhere to be reported. */
+    (void)fl_fs_write_all(STDERR_FILENO, line, o);
 }

@@ -24,6 +24,7 @@
 
 #include "../archive/live.h"
 #include "../core/fl_error.h"
+#include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "runner.h"
 
@@ -123,15 +124,8 @@ unload_job(struct job_text *t)
 static void
 put_error(int fd, const char *msg)
 {
-    size_t n = strlen(msg), off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, msg + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        off += (size_t)w;
-    }
+    /* The server reads what arrives; a failed write cannot be told. */
+    (void)fl_fs_write_all(fd, msg, strlen(msg));
 }
 
 
