@@ -508,7 +508,10 @@ static void
 make_ecs(struct rng *r, struct world *w, struct ecs *e, size_t account,
          const char *region, int fargate)
 {
-    const char *acct = w->acct[account].s;
+    /* A copy: e lies in *w too, and GCC's -Wrestrict cannot tell that
+     * the account string and the ARNs written below never overlap. */
+    const struct sstr acct_copy = w->acct[account];
+    const char *acct = acct_copy.s;
     const char *cluster =
         cluster_names[(account * 2 + rng_below(r, 2))
                       % (sizeof cluster_names / sizeof cluster_names[0])];
@@ -761,6 +764,8 @@ struct gen {
     const int          *field;        /* per position, -1 = unknown */
     size_t              nf;
     int                 version;
+    uint32_t            scan_ppm;     /* SCAN_PPM unless the options say */
+    int64_t             not_after;    /* 0 = none */
 };
 
 
@@ -1082,10 +1087,13 @@ synth(struct gen *g, uint64_t i, struct rec *rec)
     rec->dst_svc = -1;
     if (kind < NODATA_PPM)
         synth_nodata(g, rec, t);
-    else if (kind < NODATA_PPM + SCAN_PPM)
+    else if (kind < NODATA_PPM + g->scan_ppm)
         synth_scan(g, rec, t);
     else
         synth_flow(g, rec, t);
+    /* Every start is before not_after (fl_gen_write checks it). */
+    if (g->not_after > 0 && rec->end > g->not_after)
+        rec->end = g->not_after;
 }
 
 
@@ -1329,7 +1337,9 @@ fl_gen_write(const struct fl_gen_opts *o, fl_gen_write_fn write_fn,
     if (o == NULL || write_fn == NULL)
         return FL_ECONFIG;
     /* Room after start + span for the longest aggregation interval. */
-    if (o->span <= 0 || o->start < 0 || o->start > INT64_MAX - o->span - 1200)
+    if (o->span <= 0 || o->start < 0 || o->start > INT64_MAX - o->span - 1200
+        || o->scan_ppm > 1000000 - NODATA_PPM || o->not_after < 0
+        || (o->not_after > 0 && o->not_after < o->start + o->span))
         return FL_ECONFIG;
 
     memset(&g, 0, sizeof g);
@@ -1368,13 +1378,15 @@ fl_gen_write(const struct fl_gen_opts *o, fl_gen_write_fn write_fn,
         rc = FL_ENOMEM;
         goto out;
     }
-    build_world(w, o->seed);
+    build_world(w, o->world_seed != 0 ? o->world_seed : o->seed);
 
     g.w = w;
     g.records = o->records;
     g.start = o->start;
     g.span = o->span;
     g.step = o->records > 0 ? (double)o->span / (double)o->records : 0.0;
+    g.scan_ppm = o->scan_ppm != 0 ? o->scan_ppm : SCAN_PPM;
+    g.not_after = o->not_after;
     /* A different stream from the world's, derived from the same seed. */
     rng_seed(&g.rng, o->seed ^ 0xd1b54a32d192ed03ULL);
 

@@ -47,6 +47,16 @@ struct fl_gen_opts {
                                         the default v2 format */
     int      header;    /* non-zero: first write the S3-style header line
                            (the AWS field names separated by spaces) */
+    /* For a feeder that calls the generator again and again (serve
+     * --demo); the defaults (0) change nothing. */
+    uint64_t world_seed; /* non-zero: the world comes from this, the flows
+                            from seed -- one network, new traffic */
+    int64_t  not_after;  /* > 0: no flow ends after this epoch second (a
+                            flow still open then is cut there, as a record
+                            delivered at that moment would be); at least
+                            start + span */
+    uint32_t scan_ppm;   /* non-zero: scanner probes per million records
+                            (default share: 35,000, about 3.5%) */
 };
 
 /* Receives the output. Must take all len bytes or fail; returns 0, or <0
@@ -61,7 +71,8 @@ void fl_gen_opts_init(struct fl_gen_opts *o);
  * through write_fn, in chunks of about FL_GEN_CHUNK bytes.
  *
  * Returns 0; FL_ECONFIG when the options are invalid (span <= 0, start < 0,
- * start + span too large, a format without fields); FL_ENOMEM; or the
+ * start + span too large, a format without fields, scan_ppm above
+ * 998,000, not_after < 0 or before start + span); FL_ENOMEM; or the
  * first negative value returned by write_fn. Leaks nothing on any path.
  *
  * Record shapes, for every format:

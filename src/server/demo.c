@@ -5,9 +5,15 @@
  * path as POST /ingest (validation, write-ahead log, buffer), so that a
  * newcomer sees records arrive, get published and become queryable.
  *
- * Every DEMO_PERIOD it generates the flows of the last period, with start
- * times spread over it, a new seed each time (so the data keeps moving
- * but a given run is reproducible from its start time).
+ * Every DEMO_PERIOD it generates a period's flows about one network (the
+ * generator's world, fixed for the run: a few hundred interfaces, as a
+ * real VPC has, not a new population every second) with a new seed for
+ * the traffic each time. The flows are as old as a CloudWatch Logs
+ * delivery makes them: they start DEMO_DELAY seconds ago and none ends
+ * after DEMO_MIN_AGE seconds ago, so the ingest lag is positive, as with
+ * real deliveries. Twice an hour a scanner burst (DEMO_BURST_MINUTES
+ * minutes in which a quarter of the records are port scans, nearly all
+ * REJECT) gives the rejected-traffic metrics something to show.
  */
 #include "../core/fl_config.h"
 
@@ -22,6 +28,12 @@
 #include "server_int.h"
 
 #define DEMO_PERIOD_SECONDS 1
+#define DEMO_DELAY          70      /* a minute's aggregation + delivery */
+#define DEMO_MIN_AGE        10
+#define DEMO_BURST_EVERY    1800    /* seconds: at :05 and :35 past the hour */
+#define DEMO_BURST_OFFSET   300
+#define DEMO_BURST_MINUTES  3
+#define DEMO_BURST_SCAN_PPM 250000
 
 struct text {
     char  *p;
@@ -53,15 +65,22 @@ demo_main(void *arg)
     struct fl_server *s = arg;
     struct text t = { 0 };
     uint64_t round = 0;
+    const uint64_t world = (uint64_t)fl_time_now() | 1;   /* non-zero */
 
     while (!atomic_load(&s->stopping) && atomic_load(&s->accepting)) {
         struct fl_gen_opts o;
         struct fl_ingest_result res;
         fl_gen_opts_init(&o);
-        o.seed = (uint64_t)fl_time_now() ^ (round++ << 32);
+        int64_t now = fl_time_now();
+        o.world_seed = world;
+        o.seed = (uint64_t)now ^ (round++ << 32);
         o.records = s->demo_rate * DEMO_PERIOD_SECONDS;
         o.span = DEMO_PERIOD_SECONDS;
-        o.start = fl_time_now() - DEMO_PERIOD_SECONDS;
+        o.start = now - DEMO_DELAY;
+        o.not_after = now - DEMO_MIN_AGE;
+        if ((now - DEMO_BURST_OFFSET) % DEMO_BURST_EVERY
+            < DEMO_BURST_MINUTES * 60)
+            o.scan_ppm = DEMO_BURST_SCAN_PPM;
         t.len = 0;
         if (fl_gen_write(&o, collect, &t) == 0 && t.len > 0) {
             atomic_fetch_add(&s->sources[FL_SOURCE_DEMO].requests, 1);

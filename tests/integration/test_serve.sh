@@ -82,6 +82,22 @@ for _ in $(seq 1 60); do
 done
 expect_contains "demo feeds the demo source" "$(http GET /api/status)" '"demo":{"requests":'
 [ "${n:-0}" -gt 0 ] && ok "demo records are published and queryable ($n)" || fail "no demo records published"
+# Traffic worth opening: one network (a few hundred interfaces, not a new
+# population every second), flows as old as a delivery makes them.
+for _ in $(seq 1 100); do
+    n=$(q "SELECT count(*) FROM flow_logs" 2>/dev/null)
+    [ "${n:-0}" -ge 2500 ] && break
+    sleep 0.1
+done
+[ "${n:-0}" -ge 2500 ] && ok "demo: 5 rounds published" || fail "demo: 5 rounds published" "$n records"
+enis=$(q "SELECT count(DISTINCT interface_id) FROM flow_logs")
+[ "$enis" -le 600 ] && ok "demo: one network ($enis interfaces in $n records)" ||
+    fail "demo: one network" "$enis interfaces in $n records"
+expect_eq "demo: no flow ends in the last 9 s or later" \
+    "$(q "SELECT count(*) FROM flow_logs WHERE epoch(\"end\") > epoch(now()) - 9")" "0"
+lag=$(curl -s "$URL/metrics" | sed -n 's/^flowlake_ingest_lag_seconds \([0-9-]*\)$/\1/p')
+[ "${lag:--1}" -ge 10 ] && ok "demo: the ingest lag is positive, as with real deliveries ($lag s)" ||
+    fail "demo: the ingest lag is positive" "flowlake_ingest_lag_seconds $lag"
 kill -TERM "$PID"; wait "$PID"; st=$?
 expect_status "demo server exits 0 on SIGTERM" 0 $st
 "$FLOWLAKE" serve --demo=0 >/dev/null 2>err.txt; st=$?

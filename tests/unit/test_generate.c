@@ -1142,6 +1142,140 @@ test_cmd_write_errors(void)
 }
 
 
+/* The options of a feeder (serve --demo) that calls the generator again
+ * and again: one world across calls, flows cut at a moment, a scan burst. */
+struct feed_stats {
+    size_t records, rejects, cut_at_limit, bad_time;
+    char   enis[2048][24];
+    size_t n_enis;
+};
+
+static int
+has_eni(const struct feed_stats *f, const char *eni)
+{
+    for (size_t i = 0; i < f->n_enis; i++)
+        if (strcmp(f->enis[i], eni) == 0)
+            return 1;
+    return 0;
+}
+
+/* Reads default-format lines: the interface, start, end and action. */
+static void
+feed_scan(const struct sink *s, int64_t not_after, struct feed_stats *f)
+{
+    memset(f, 0, sizeof *f);
+    for (const char *p = s->p; p < s->p + s->len;) {
+        const char *nl = memchr(p, '\n', (size_t)(s->p + s->len - p));
+        CHECK(nl != NULL);
+        /* sscanf on a copy: on the whole buffer it would strlen it
+         * every time. */
+        char line[512], eni[24], action[16];
+        long long start, end;
+        size_t n = (size_t)(nl - p);
+        CHECK(n < sizeof line);
+        memcpy(line, p, n);
+        line[n] = '\0';
+        CHECK_EQ_INT(sscanf(line, "%*s %*s %23s %*s %*s %*s %*s %*s %*s %*s "
+                            "%lld %lld %15s", eni, &start, &end, action), 4);
+        f->records++;
+        f->rejects += strcmp(action, "REJECT") == 0;
+        if (end < start || (not_after > 0 && end > not_after))
+            f->bad_time++;
+        f->cut_at_limit += not_after > 0 && end == not_after;
+        if (!has_eni(f, eni)) {
+            CHECK(f->n_enis < sizeof f->enis / sizeof f->enis[0]);
+            snprintf(f->enis[f->n_enis++], sizeof f->enis[0], "%s", eni);
+        }
+        p = nl + 1;
+    }
+}
+
+static struct sink
+gen_feed(uint64_t world_seed, uint64_t seed, uint64_t records,
+         int64_t not_after, uint32_t scan_ppm)
+{
+    struct fl_gen_opts o;
+    struct sink s;
+    memset(&s, 0, sizeof s);
+    fl_gen_opts_init(&o);
+    o.world_seed = world_seed;
+    o.seed = seed;
+    o.records = records;
+    o.not_after = not_after;
+    o.scan_ppm = scan_ppm;
+    CHECK_EQ_INT(fl_gen_write(&o, sink_write, &s), 0);
+    return s;
+}
+
+static void
+test_feeder_options(void)
+{
+    static struct feed_stats world, same, other, cut, burst;
+    /* The world of seed 77, seen through many flows. */
+    struct sink s = gen(77, 200000, NULL, 0);
+    feed_scan(&s, 0, &world);
+    sink_free(&s);
+    CHECK(world.n_enis > 50);
+
+    /* world_seed 77 with other flow seeds: the same interfaces only, but
+     * other lines. */
+    struct sink a = gen_feed(77, 1, 5000, 0, 0);
+    struct sink b = gen_feed(77, 2, 5000, 0, 0);
+    CHECK(a.len != b.len || memcmp(a.p, b.p, a.len) != 0);
+    feed_scan(&a, 0, &same);
+    for (size_t i = 0; i < same.n_enis; i++)
+        CHECK(has_eni(&world, same.enis[i]));
+    feed_scan(&b, 0, &same);
+    for (size_t i = 0; i < same.n_enis; i++)
+        CHECK(has_eni(&world, same.enis[i]));
+    sink_free(&a);
+    sink_free(&b);
+    /* Another world: other interfaces. */
+    s = gen_feed(78, 1, 5000, 0, 0);
+    feed_scan(&s, 0, &other);
+    sink_free(&s);
+    size_t shared = 0;
+    for (size_t i = 0; i < other.n_enis; i++)
+        shared += has_eni(&world, other.enis[i]);
+    CHECK_EQ_INT(shared, 0);
+
+    /* not_after: flows start in the default hour from 1714521600; none
+     * ends after its last second, the ones still open then end there. */
+    s = gen_feed(0, 5, 20000, 1714525200, 0);
+    feed_scan(&s, 1714525200, &cut);
+    sink_free(&s);
+    CHECK_EQ_INT(cut.bad_time, 0);
+    CHECK(cut.cut_at_limit > 0);
+
+    /* A scan burst: a quarter of the records are probes, mostly REJECT;
+     * the default share is a few percent. */
+    s = gen_feed(0, 5, 20000, 0, 250000);
+    feed_scan(&s, 0, &burst);
+    sink_free(&s);
+    s = gen_feed(0, 5, 20000, 0, 0);
+    feed_scan(&s, 0, &same);
+    sink_free(&s);
+    CHECK(burst.rejects * 100 > burst.records * 15);
+    CHECK(same.rejects * 100 < same.records * 8);
+
+    /* Out of range. */
+    struct fl_gen_opts o;
+    struct sink none;
+    memset(&none, 0, sizeof none);
+    fl_gen_opts_init(&o);
+    o.scan_ppm = 998001;
+    CHECK_EQ_INT(fl_gen_write(&o, sink_write, &none), FL_ECONFIG);
+    o.scan_ppm = 998000;
+    o.records = 10;
+    CHECK_EQ_INT(fl_gen_write(&o, sink_write, &none), 0);
+    sink_free(&none);
+    o.not_after = -1;
+    CHECK_EQ_INT(fl_gen_write(&o, sink_write, &none), FL_ECONFIG);
+    o.not_after = o.start + o.span - 1;    /* before the last start */
+    CHECK_EQ_INT(fl_gen_write(&o, sink_write, &none), FL_ECONFIG);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_opts_init),
     FL_TEST(test_deterministic),
@@ -1167,5 +1301,6 @@ FL_TEST_MAIN(
     FL_TEST(test_cmd_output_file),
     FL_TEST(test_cmd_time_forms),
     FL_TEST(test_cmd_gzip),
-    FL_TEST(test_cmd_write_errors)
+    FL_TEST(test_cmd_write_errors),
+    FL_TEST(test_feeder_options)
 )
