@@ -27,7 +27,7 @@ for i in $(seq 0 $((SAMPLES - 1))); do
     echo "2 123456789012 eni-latency 10.0.0.1 10.0.0.2 1 2 $p 1 40 $now $now REJECT OK" >"$W/l"
     curl -s -o /dev/null --data-binary @"$W/l" "$URL/ingest"
     t0=$(date +%s%N)
-    until curl -s "$URL/metrics" | grep -q "rejected_packets_by_protocol{protocol=\"$p\",final=\"false\"}"; do
+    until curl -s "$URL/metrics" | grep -q "flowlake_window_rejected_packets_by_protocol{protocol=\"$p\",final=\"false\"}"; do
         [ $(( $(date +%s%N) - t0 )) -lt 10000000000 ] || { echo "protocol $p not visible after 10 s"; exit 1; }
     done
     echo $(( ($(date +%s%N) - t0) / 1000 ))

@@ -4,15 +4,22 @@
 # C header from the npm registry, at the versions pinned in scripts/deps.env,
 # into .deps/ (git-ignored). Idempotent: a second run only checks.
 #
-#   scripts/bootstrap.sh            build + test dependencies
-#   scripts/bootstrap.sh --all      also clang/libFuzzer, hyperfine, time
+#   scripts/bootstrap.sh            build dependencies
+#   scripts/bootstrap.sh --test     also what the tests use (Prometheus,
+#                                   unpacked into .deps/prometheus)
+#   scripts/bootstrap.sh --all      also clang/libFuzzer, time, bc
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=deps.env
 . "$here/scripts/deps.env"
 
-want_optional=0
-[ "${1:-}" = "--all" ] && want_optional=1
+want_optional=0 want_test=0
+case "${1:-}" in
+    --all) want_optional=1; want_test=1 ;;
+    --test) want_test=1 ;;
+    "") ;;
+    *) echo "usage: scripts/bootstrap.sh [--test|--all]" >&2; exit 2 ;;
+esac
 
 sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -34,6 +41,26 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 deps="$here/.deps"
+
+# Test-only Debian packages, unpacked (no maintainer scripts run, nothing
+# started): .deps/prometheus/usr/bin/{prometheus,promtool}.
+if [ $want_test -eq 1 ]; then
+    for p in $TEST_DEB_PACKAGES; do
+        [ -d "$deps/$p/usr/bin" ] && continue
+        dl=$(mktemp -d)
+        if ! (cd "$dl" && apt-get download -qq "$p" >/dev/null 2>&1); then
+            $sudo_cmd apt-get update -qq
+            (cd "$dl" && apt-get download -qq "$p")
+        fi
+        rm -rf "$deps/$p.tmp"
+        mkdir -p "$deps/$p.tmp"
+        dpkg-deb -x "$dl"/"$p"_*.deb "$deps/$p.tmp"
+        mv "$deps/$p.tmp" "$deps/$p"
+        rm -rf "$dl"
+        echo "bootstrap: $p unpacked in .deps/$p"
+    done
+fi
+
 stamp="$deps/duckdb/VERSION"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$DUCKDB_VERSION" ] \
    && [ -f "$deps/duckdb/lib/libduckdb.so" ] && [ -f "$deps/duckdb/include/duckdb.h" ]; then

@@ -4,7 +4,7 @@
 # then prints one total line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh || exit 1
+scripts/bootstrap.sh --test || exit 1
 jobs=$(nproc 2>/dev/null || echo 2)
 
 total_p=0 total_f=0

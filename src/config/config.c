@@ -174,6 +174,9 @@ static const struct key keys[] = {
     { "metrics", "max_future", K_DURATION, OFF(metrics_max_future), 0,
       7 * 86400, "3600s",
       "event times further than this after arrival do not move the watermark (0 = no cap)", NULL },
+    { "metrics", "prometheus_max_series", K_COUNT,
+      OFF(metrics_prometheus_max_series), 1, 10000000, "2000",
+      "samples of the metrics on GET /metrics at most, shared evenly by the metrics; the largest values are kept", NULL },
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])

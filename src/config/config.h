@@ -85,6 +85,7 @@ struct fl_config {
     uint64_t metrics_max_groups;/* metrics.max_groups */
     uint64_t metrics_persist;   /* metrics.persist_interval, seconds */
     uint64_t metrics_max_future;/* metrics.max_future, seconds, 0 = no cap */
+    uint64_t metrics_prometheus_max_series; /* metrics.prometheus_max_series */
     struct fl_config_section *alarm_sections;   /* [alarm.NAME], file order */
     size_t   n_alarm_sections;
     /* Where each key of the table was last set from a file, "FILE:LINE"

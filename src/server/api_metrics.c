@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <duckdb.h>
+
 #include "../alarm/alarm.h"
 #include "../archive/metric_store.h"
 #include "../core/fl_error.h"
@@ -105,10 +107,21 @@ fl_api_prometheus(struct fl_server *s, struct MHD_Connection *c)
                 "publishes that failed (retried)", "counter");
     fprintf(out, "flowlake_publish_failures_total %" PRIu64 "\n",
             atomic_load(&s->publish_failures));
+    double up = fl_time_mono() - s->started;
     put_counter(out, "flowlake_uptime_seconds", "seconds since start",
                 "gauge");
-    fprintf(out, "flowlake_uptime_seconds %.0f\n",
-            fl_time_mono() - s->started);
+    fprintf(out, "flowlake_uptime_seconds %.0f\n", up);
+    /* The two every Prometheus exporter has: which build is running (a
+     * join target for alerts across a fleet) and since when (restarts). */
+    put_counter(out, "flowlake_build_info", "the running build: always 1",
+                "gauge");
+    fprintf(out, "flowlake_build_info{version=\"%s\",duckdb=\"%s\"} 1\n",
+            FL_VERSION, duckdb_library_version());
+    put_counter(out, "process_start_time_seconds",
+                "start time of the process since the Unix epoch in seconds",
+                "gauge");
+    fprintf(out, "process_start_time_seconds %.3f\n",
+            (double)fl_time_now() - up);
     fl_metrics_write_prometheus(s, out);
     if (fclose(out) != 0) {
         fl_free_libc(text);

@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,17 +38,25 @@ put_label_value(FILE *out, const char *v)
 }
 
 
+/* One sample of a user metric: flowlake_window_<metric>{dims,final}. A
+ * final value carries its window's end as the sample's timestamp (ms), so
+ * that a chart puts it where it belongs instead of at the scrape 15-30
+ * minutes later; a provisional value has none (it is "now", and a fixed
+ * timestamp with a changing value would be a duplicate sample). */
 static void
-put_sample(FILE *out, const char *name, const char *suffix,
-           const struct fl_metric_row *r, double value)
+put_sample(FILE *out, const char *name, const struct fl_metric_row *r)
 {
-    fprintf(out, "%s%s{", name, suffix);
+    fprintf(out, "flowlake_window_%s{", name);
     for (size_t i = 0; i < r->n_dims; i++) {
         fprintf(out, "%s=\"", r->dim_names[i]);
         put_label_value(out, r->dim_values[i]);
         fputs("\",", out);
     }
-    fprintf(out, "final=\"%s\"} %.17g\n", r->final ? "true" : "false", value);
+    if (r->final)
+        fprintf(out, "final=\"true\"} %.17g %" PRId64 "000\n", r->value,
+                r->window_end);
+    else
+        fprintf(out, "final=\"false\"} %.17g\n", r->value);
 }
 
 
@@ -58,29 +67,50 @@ struct newest {
 };
 
 
-/* The samples of one metric: the newest final value of each series, then
- * the newest provisional one -- their values, or with window_start their
- * windows' starts. */
-static void
+/* Larger values first: with a quota, the series a top-N chart shows. */
+static int
+by_value_desc(const void *a, const void *b)
+{
+    const struct fl_metric_row *x = *(const struct fl_metric_row *const *)a;
+    const struct fl_metric_row *y = *(const struct fl_metric_row *const *)b;
+    return (x->value < y->value) - (x->value > y->value);
+}
+
+
+/* The samples of one metric -- the newest final value of each series,
+ * then the newest provisional one -- at most quota of them, the largest
+ * values first when there are more. Returns how many were left out. */
+static size_t
 put_series(FILE *out, const struct fl_metrics *m,
            const struct fl_metric_row *open, const struct newest *nw,
-           size_t cap, const char *name, int window_start)
+           size_t cap, const char *name, size_t quota,
+           const struct fl_metric_row **pick, size_t pick_cap)
 {
-    const char *suffix = window_start ? "_window_start_seconds" : "";
+    size_t n = 0, total = 0;
     for (size_t i = 0; i < m->last_cap; i++) {
         const struct fl_metric_row *r = &m->last[i].row;
-        if (r->metric != NULL && r->has_value && strcmp(r->metric, name) == 0)
-            put_sample(out, name, suffix, r, window_start
-                       ? (double)r->window_start : r->value);
+        if (r->metric != NULL && r->has_value && strcmp(r->metric, name) == 0) {
+            total++;
+            if (n < pick_cap)
+                pick[n++] = r;
+        }
     }
     for (size_t j = 0; j < cap; j++) {
         if (nw[j].idx == 0)
             continue;
         const struct fl_metric_row *r = &open[nw[j].idx - 1];
-        if (strcmp(r->metric, name) == 0)
-            put_sample(out, name, suffix, r, window_start
-                       ? (double)r->window_start : r->value);
+        if (strcmp(r->metric, name) == 0) {
+            total++;
+            if (n < pick_cap)
+                pick[n++] = r;
+        }
     }
+    if (n > quota)
+        qsort(pick, n, sizeof *pick, by_value_desc);
+    size_t shown = n < quota ? n : quota;
+    for (size_t k = 0; k < shown; k++)
+        put_sample(out, name, pick[k]);
+    return total - shown;
 }
 
 
@@ -91,6 +121,8 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
     struct fl_metric_row *open = NULL;
     size_t n_open = 0;
     struct newest *nw = NULL;
+    const struct fl_metric_row **pick = NULL;
+    size_t *omitted = NULL;
     size_t cap = 16;
 
     if (m == NULL)
@@ -127,23 +159,47 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
 
     pthread_mutex_lock(&m->mu);
     const struct fl_metric_plans *plans = fl_stream_plans(m->stream);
+    size_t n_metrics = 0;
+    for (size_t p = 0; p < plans->n; p++)
+        n_metrics += plans->plan[p].n_aggs;
+    /* metrics.prometheus_max_series, shared evenly by the metrics: a
+     * metric with a million source addresses cannot crowd out the others,
+     * nor make a scrape take longer than Prometheus waits. */
+    size_t max_series = (size_t)s->cfg->metrics_prometheus_max_series;
+    size_t quota = n_metrics ? max_series / n_metrics : 0;
+    if (quota == 0)
+        quota = 1;
+    size_t pick_cap = m->last_cap + cap;
+    pick = fl_calloc(pick_cap ? pick_cap : 1, sizeof *pick);
+    omitted = fl_calloc(n_metrics ? n_metrics : 1, sizeof *omitted);
+    if (pick == NULL || omitted == NULL) {
+        pthread_mutex_unlock(&m->mu);
+        goto out;
+    }
+    size_t k = 0;
     for (size_t p = 0; p < plans->n; p++) {
         const struct fl_metric_plan *pl = &plans->plan[p];
-        for (size_t a = 0; a < pl->n_aggs; a++) {
+        for (size_t a = 0; a < pl->n_aggs; a++, k++) {
             const char *name = pl->aggs[a].metric;
-            fprintf(out, "# HELP %s flowlake metric: %" PRId64 " s windows on "
-                    "%s; final=\"true\": the newest final window, "
-                    "final=\"false\": the newest open window (provisional)\n",
-                    name, pl->window, fl_time_basis_name(pl->time));
-            fprintf(out, "# TYPE %s gauge\n", name);
-            put_series(out, m, open, nw, cap, name, 0);
-            fprintf(out, "# HELP %s_window_start_seconds start of the window "
-                    "the %s sample with the same labels belongs to\n", name,
-                    name);
-            fprintf(out, "# TYPE %s_window_start_seconds gauge\n", name);
-            put_series(out, m, open, nw, cap, name, 1);
+            fprintf(out, "# HELP flowlake_window_%s metric %s: the value of "
+                    "a %" PRId64 " s window on %s; final=\"true\": the newest "
+                    "final window, stamped at its end; final=\"false\": the "
+                    "newest open window (provisional)\n", name, name,
+                    pl->window, fl_time_basis_name(pl->time));
+            fprintf(out, "# TYPE flowlake_window_%s gauge\n", name);
+            omitted[k] = put_series(out, m, open, nw, cap, name, quota, pick,
+                                    pick_cap);
         }
     }
+    fputs("# HELP flowlake_prometheus_omitted_series series of a metric "
+          "left out of this scrape by metrics.prometheus_max_series (the "
+          "smallest values go first; /api/metrics and SQL have them all)\n"
+          "# TYPE flowlake_prometheus_omitted_series gauge\n", out);
+    k = 0;
+    for (size_t p = 0; p < plans->n; p++)
+        for (size_t a = 0; a < plans->plan[p].n_aggs; a++, k++)
+            fprintf(out, "flowlake_prometheus_omitted_series{metric=\"%s\"} "
+                    "%zu\n", plans->plan[p].aggs[a].metric, omitted[k]);
 
     struct fl_stream_stats st;
     fl_stream_stats(m->stream, &st);
@@ -231,6 +287,8 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
                 as.transitions, as.actions_ok, as.actions_failed);
     }
 out:
+    fl_free(omitted);
+    fl_free(pick);
     fl_free(nw);
     fl_metrics_rows_free(open, n_open);
 }

@@ -101,9 +101,9 @@ expect_eq "no data yet: an alarm starts in INSUFFICIENT_DATA" \
 expect_eq "Firehose delivery acknowledged" "$(firehose req-w0 w0.log)" "200"
 curl -s "$URL/metrics" > prom.txt
 expect_contains "provisional value on /metrics at once" "$(cat prom.txt)" \
-    'rejected_tcp_packets{final="false"} 500'
+    'flowlake_window_rejected_tcp_packets{final="false"} 500'
 expect_contains "by protocol, with the dimension as a label" "$(cat prom.txt)" \
-    'rejected_packets_by_protocol{protocol="17",final="false"} 2'
+    'flowlake_window_rejected_packets_by_protocol{protocol="17",final="false"} 2'
 expect_contains "own counters: records in per source" "$(cat prom.txt)" \
     'flowlake_records_in_total{source="firehose"} 4'
 expect_contains "own counters: WAL bytes" "$(cat prom.txt)" 'flowlake_wal_bytes '
@@ -130,7 +130,8 @@ expect_eq "command action ran once with the states in its environment" \
 
 expect_contains "GET /api/alarms shows ALARM" "$(curl -s "$URL/api/alarms")" '"state":"ALARM"'
 curl -s "$URL/metrics" > prom.txt
-expect_contains "final value on /metrics" "$(cat prom.txt)" 'rejected_tcp_packets{final="true"} 500'
+expect_contains "final value on /metrics, stamped at its window's end" "$(cat prom.txt)" \
+    'flowlake_window_rejected_tcp_packets{final="true"} 500 1714522500000'
 api=$(curl -s "$URL/api/metrics?metric=rejected_tcp_packets&from=2024-05-01T00:00:00Z&to=1714525200")
 expect_contains "GET /api/metrics: the final point" "$api" \
     '{"window_start":"2024-05-01T00:00:00Z","window_end":"2024-05-01T00:15:00Z","value":500.0,"final":true'
