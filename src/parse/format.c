@@ -45,8 +45,11 @@ build(const struct name_list *names, struct fl_format **out,
 
     for (size_t i = 0; i < names->n; i++) {
         for (size_t j = 0; j < i; j++) {
-            if (names->len[i] == names->len[j]
-                && memcmp(names->p[i], names->p[j], names->len[i]) == 0) {
+            int fi = fl_field_lookup(names->p[i], names->len[i]);
+            int fj = fl_field_lookup(names->p[j], names->len[j]);
+            if ((fi >= 0 && fi == fj)
+                || (names->len[i] == names->len[j]
+                    && memcmp(names->p[i], names->p[j], names->len[i]) == 0)) {
                 snprintf(err->reason, sizeof err->reason,
                          "field %zu: '%.*s' appears twice", i + 1,
                          (int)names->len[i], names->p[i]);
@@ -200,10 +203,12 @@ fl_format_is_header(const char *line, size_t len)
         if (p == end)
             break;
         const char *tok = p;
-        if (!(*p >= 'a' && *p <= 'z'))
+        /* Field names start with a letter; AWS writes them in lower case
+         * but the names match in any case (fl_field_lookup). */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
             return 0;
         while (p < end && !is_blank(*p)) {
-            if (!is_name_char(*p) || (*p >= 'A' && *p <= 'Z'))
+            if (!is_name_char(*p))
                 return 0;
             p++;
         }

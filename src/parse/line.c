@@ -15,6 +15,7 @@
 
 #include "../core/fl_error.h"
 #include "line.h"
+#include "utf8.h"
 
 /* How much of a bad value an error message quotes. */
 #define QUOTE_MAX 40
@@ -31,10 +32,12 @@ fl_parser_init(struct fl_parser *p, const struct fl_format *fmt,
         if (f >= 0) {
             p->col[i] = f;
             p->type[i] = fl_field_get(f)->type;
+            p->max[i] = fl_field_max(f);
         } else {
             int x = extra_index ? extra_index(ctx, fmt->name[i]) : -1;
             p->col[i] = x >= 0 ? FL_FIELD_COUNT + x : -1;
             p->type[i] = FL_TYPE_STRING;
+            p->max[i] = INT32_MAX;
         }
     }
 }
@@ -226,6 +229,21 @@ fl_parse_line(const struct fl_parser *p, struct fl_batch *b,
                     set_err(err, p, i, "is too long", tok, tlen);
                     goto fail;
                 }
+                size_t off;
+                enum fl_text_problem tp = fl_text_check(tok, tlen, &off);
+                if (tp != FL_TEXT_OK) {
+                    /* The byte is named, not quoted: quoting it would put
+                     * the same bad byte into the message. */
+                    err->field = (int)(i + 1);
+                    snprintf(err->reason, sizeof err->reason,
+                             "field %zu (%s): %s byte 0x%02x at byte offset "
+                             "%zu of the line", i + 1, p->fmt->name[i],
+                             tp == FL_TEXT_CONTROL ? "control"
+                                                   : "invalid UTF-8",
+                             (unsigned)(unsigned char)tok[off],
+                             (size_t)(tok - line) + off);
+                    goto fail;
+                }
                 b->col[c].v.str[row].p = tok;
                 b->col[c].v.str[row].len = (uint32_t)tlen;
                 b->col[c].valid[word] |= bit;
@@ -255,6 +273,13 @@ fl_parse_line(const struct fl_parser *p, struct fl_batch *b,
             if (p->type[i] == FL_TYPE_INT32) {
                 if (v > INT32_MAX) {
                     set_err(err, p, i, "overflows a 32-bit integer", tok, tlen);
+                    goto fail;
+                }
+                if (v > (uint64_t)p->max[i]) {
+                    char what[48];
+                    snprintf(what, sizeof what, "is out of range (0 to %ld)",
+                             (long)p->max[i]);
+                    set_err(err, p, i, what, tok, tlen);
                     goto fail;
                 }
                 if (c >= 0)
