@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
@@ -248,6 +249,47 @@ fl_format_from_header(const char *line, size_t len, struct fl_format **out,
         return FL_ECONFIG;
     }
     return build(&names, out, err);
+}
+
+
+int
+fl_format_header_line(const struct fl_format *cur, const char *line,
+                      size_t len, char *reason, size_t reason_cap)
+{
+    const char *p = line, *end = line + len;
+    size_t n = 0;
+    int same = 1;
+
+    while (end > p && is_blank(end[-1]))
+        end--;
+    if (!fl_format_is_header(p, (size_t)(end - p)))
+        return 0;
+    while (p < end) {
+        while (p < end && is_blank(*p))
+            p++;
+        if (p == end)
+            break;
+        const char *tok = p;
+        while (p < end && !is_blank(*p))
+            p++;
+        size_t tl = (size_t)(p - tok);
+        if (n >= cur->n) {
+            same = 0;
+        } else if (same) {
+            int id = fl_field_lookup(tok, tl);
+            if (id >= 0 ? id != cur->field[n]
+                        : (cur->field[n] >= 0 || strlen(cur->name[n]) != tl
+                           || strncasecmp(cur->name[n], tok, tl) != 0))
+                same = 0;
+        }
+        n++;
+    }
+    if (same && n == cur->n)
+        return 1;
+    snprintf(reason, reason_cap, "header line names other fields than the "
+             "input's format (%zu here, %zu there): the format cannot change "
+             "inside one input; split the input at this line", n, cur->n);
+    return 2;
 }
 
 
