@@ -112,18 +112,25 @@ expect_status "bad --format exits 2" 2 $st
 # ---- the live path: /ingest runs the same checks, 200 for the rest.
 if command -v curl >/dev/null; then
     A=$TMP/live
-    start_server --set archive.buffer_interval=1h
+    start_server --set archive.buffer_interval=1h --set firehose.access_key=k1
     { printf '\xef\xbb\xbf%s\n' "$H"; L eni-live1 1 2 6; L $'eni-caf\xe9' 1 2 6; echo "$H"; L eni-live2 1 70000 6; } > live.log
     code=$(curl -s -o body.out -w '%{http_code}' --data-binary @live.log "http://127.0.0.1:$PORT/ingest")
     expect_eq "/ingest: 200, bad byte and bad port rejected, BOM and repeated header skipped" \
         "$code $(cat body.out)" '200 {"accepted":1,"rejected":2}'
+    { L eni-fh1 1 2 6; L $'eni-fh\xff' 1 2 6; } | base64 -w0 > fh.b64
+    printf '{"requestId":"fh-1","timestamp":1418530010000,"records":[{"data":"%s"}]}' "$(cat fh.b64)" > fh.json
+    code=$(curl -s -o body.out -w '%{http_code}' --data-binary @fh.json -H 'X-Amz-Firehose-Request-Id: fh-1' \
+        -H 'X-Amz-Firehose-Access-Key: k1' -H 'Content-Type: application/json' "http://127.0.0.1:$PORT/firehose")
+    expect_contains "/firehose: 200 with a bad byte in a record" "$code $(cat body.out)" '200 {"requestId":"fh-1"'
     kill -TERM "$PID"; wait "$PID"
-    expect_eq "/ingest: rejects file" \
-        "$(sed 's/.*"line":\([0-9]*\),"reason":"\([^"]*\)".*/\1 \2/' "$A"/_errors/*.jsonl)" \
-"3 field 3 (interface-id): invalid UTF-8 byte 0xe9 at byte offset 22 of the line
-5 field 7 (dstport): '70000' is out of range (0 to 65535)"
-    expect_eq "/ingest: the published archive reads" \
-        "$(q "$A" "SELECT interface_id FROM flow_logs")" "interface_id
+    expect_eq "/ingest, /firehose: rejects file" \
+        "$(sed 's/.*"source":"\([^"]*\)","line":\([0-9]*\),"reason":"\([^"]*\)".*/\1:\2 \3/' "$A"/_errors/*.jsonl)" \
+"POST /ingest from 127.0.0.1:3 field 3 (interface-id): invalid UTF-8 byte 0xe9 at byte offset 22 of the line
+POST /ingest from 127.0.0.1:5 field 7 (dstport): '70000' is out of range (0 to 65535)
+firehose request fh-1:2 field 3 (interface-id): invalid UTF-8 byte 0xff at byte offset 21 of the line"
+    expect_eq "/ingest, /firehose: the published archive reads" \
+        "$(q "$A" "SELECT interface_id FROM flow_logs ORDER BY 1")" "interface_id
+eni-fh1
 eni-live1"
 else
     skip "/ingest checks" "curl is not installed"
