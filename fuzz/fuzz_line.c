@@ -3,8 +3,10 @@
  * fuzz_line.c -- libFuzzer target for the flow log line parser.
  * Input: the first line is a format (a header line, or "${...}" format
  * string; anything else means the default format), the rest are records.
- * Checks that parsing never crashes, never reads outside its line, and that
- * a rejected line leaves the batch unchanged.
+ * Checks that parsing never crashes, never reads outside its line, that
+ * a rejected line leaves the batch unchanged, and that every string an
+ * accepted line stores is UTF-8 without control bytes (what a Parquet
+ * reader needs); header detection among data lines runs on every line.
  */
 #include "../src/core/fl_config.h"
 
@@ -16,6 +18,7 @@
 #include "../src/parse/batch.h"
 #include "../src/parse/format.h"
 #include "../src/parse/line.h"
+#include "../src/parse/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -63,6 +66,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t before = b->n;
         int rc = fl_parse_line(&parser, b, p, (size_t)(eol - p), &err);
         if (rc == 0 && b->n != before + 1)
+            abort();
+        for (size_t c = 0; rc == 0 && c < b->ncols; c++) {
+            size_t off;
+            if (b->col[c].type == FL_TYPE_STRING
+                && fl_batch_is_valid(b, c, before)
+                && fl_text_check(b->col[c].v.str[before].p,
+                                 b->col[c].v.str[before].len, &off)
+                   != FL_TEXT_OK)
+                abort();
+        }
+        char reason[160];
+        int h = fl_format_header_line(fmt, p, (size_t)(eol - p), reason,
+                                      sizeof reason);
+        if (h < 0 || h > 2)
             abort();
         if (rc != 0 && b->n != before)
             abort();

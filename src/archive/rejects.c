@@ -3,7 +3,9 @@
  * rejects.c -- the rejected-records file (Firehose's "processing-failed"
  * output): every line the parser refused, with where it came from, why,
  * and its raw text, as one JSON object per line so that it can be read
- * back with any JSON tool or `read_json` in DuckDB.
+ * back with any JSON tool or `read_json` in DuckDB. The line itself is
+ * "raw", JSON text with UTF-8 kept as is, when it is UTF-8; otherwise
+ * "raw_base64", its exact bytes, since a JSON string cannot hold them.
  *
  * Failures are not sticky. A line that cannot be written (ENOSPC, EACCES
  * on the folder, EIO ...) is counted as lost, the file is closed, and the
@@ -26,6 +28,7 @@
 #include "../core/fl_log.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
+#include "../parse/utf8.h"
 #include "rejects.h"
 
 /* How many rejected lines are echoed on stderr before going quiet. */
@@ -46,11 +49,53 @@ struct fl_rejects {
 };
 
 
+/* Length of the well-formed UTF-8 sequence at s (lead byte >= 0x80), or
+ * 0 when it is not one. */
+static size_t
+utf8_seq(const char *s, size_t avail)
+{
+    unsigned char c = (unsigned char)s[0];
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (n > avail)
+        return 0;
+    return fl_utf8_valid_prefix(s, n) == n ? n : 0;
+}
+
+
+/* Standard base64 (RFC 4648 section 4, padded) of s into buf, which holds
+ * at least 4 * ((len + 2) / 3) bytes; returns the characters written. */
+static size_t
+base64_encode(char *buf, const char *s, size_t len)
+{
+    static const char al[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0, i = 0;
+    for (; i + 3 <= len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        buf[o++] = al[v >> 18];
+        buf[o++] = al[(v >> 12) & 63];
+        buf[o++] = al[(v >> 6) & 63];
+        buf[o++] = al[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)p[i + 1] << 8;
+        buf[o++] = al[v >> 18];
+        buf[o++] = al[(v >> 12) & 63];
+        buf[o++] = i + 1 < len ? al[(v >> 6) & 63] : '=';
+        buf[o++] = '=';
+    }
+    return o;
+}
+
+
 size_t
 fl_json_escape(char *buf, size_t cap, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
+    size_t o = 0, n;
 
     if (cap < 2)
         return 0;
@@ -68,9 +113,14 @@ fl_json_escape(char *buf, size_t cap, const char *s, size_t len)
             buf[o++] = '\\'; buf[o++] = 'r';
         } else if (c == '\t') {
             buf[o++] = '\\'; buf[o++] = 't';
+        } else if (c >= 0x80 && (n = utf8_seq(s + i, len - i)) > 0) {
+            /* Well-formed UTF-8 is JSON text as it is: "é" stays "é". */
+            memcpy(buf + o, s + i, n);
+            o += n;
+            i += n - 1;
         } else if (c < 0x20 || c >= 0x7f) {
-            /* Bytes outside ASCII are escaped one by one so the file stays
-             * valid JSON even when the input is not valid UTF-8. */
+            /* Control bytes, and bytes that are not UTF-8, are escaped one
+             * by one so the file stays valid JSON whatever the input. */
             buf[o++] = '\\'; buf[o++] = 'u'; buf[o++] = '0'; buf[o++] = '0';
             buf[o++] = hex[c >> 4];
             buf[o++] = hex[c & 15];
@@ -159,8 +209,9 @@ fl_rejects_add(struct fl_rejects *r, const char *source,
                unsigned long long line, const char *reason,
                const char *raw, size_t raw_len)
 {
-    /* Worst case every byte becomes \u00XX. */
-    size_t cap = 6 * (strlen(source) + strlen(reason) + raw_len) + 128;
+    /* Worst case every byte becomes \u00XX, plus the base64 copy. */
+    size_t cap = 6 * (strlen(source) + strlen(reason) + raw_len)
+               + 4 * (raw_len / 3 + 1) + 160;
     char *buf = fl_malloc(cap);
     int rc = FL_OK;
     size_t o = 0, w;
@@ -173,9 +224,18 @@ fl_rejects_add(struct fl_rejects *r, const char *source,
     o += (size_t)snprintf(buf + o, cap - o, ",\"line\":%llu,\"reason\":", line);
     w = fl_json_escape(buf + o, cap - o, reason, strlen(reason));
     o += w;
-    o += (size_t)snprintf(buf + o, cap - o, ",\"raw\":");
-    w = fl_json_escape(buf + o, cap - o, raw, raw_len);
-    o += w;
+    if (fl_utf8_valid_prefix(raw, raw_len) == raw_len) {
+        o += (size_t)snprintf(buf + o, cap - o, ",\"raw\":");
+        w = fl_json_escape(buf + o, cap - o, raw, raw_len);
+        o += w;
+    } else {
+        /* A JSON string holds Unicode text, not bytes: escaping a stray
+         * 0xe9 as \u00e9 would read back as the two bytes of "é". The
+         * exact bytes go in raw_base64 instead. */
+        o += (size_t)snprintf(buf + o, cap - o, ",\"raw_base64\":\"");
+        o += base64_encode(buf + o, raw, raw_len);
+        buf[o++] = '"';
+    }
     o += (size_t)snprintf(buf + o, cap - o, "}\n");
 
     pthread_mutex_lock(&r->mu);

@@ -2,7 +2,8 @@
  *
  * rejects.h -- the rejected-records file (the archive's "errors folder",
  * Firehose's processing-failed output): one JSON object per rejected line,
- * {"source":..,"line":N,"reason":..,"raw":..}, in ARCHIVE/_errors/. Used by
+ * {"source":..,"line":N,"reason":..,"raw":..} ("raw_base64" instead of
+ * "raw" for a line that is not UTF-8), in ARCHIVE/_errors/. Used by
  * convert and by the live server's ingestion.
  *
  * A write that fails (disk full, permissions) is not sticky: the line is

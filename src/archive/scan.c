@@ -477,11 +477,26 @@ parse_block(struct fl_scan *s, struct fl_feed *f, struct scan_local *l,
                       msg, msglen);
         goto out;
     }
+    /* A header line can look like data only when the first field is
+     * text; otherwise it fails to parse and is looked at then. */
+    int text_first = fmt->n > 0 && l->parser.type[0] == FL_TYPE_STRING;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *eol = nl ? nl : end;
-        int prc = fl_parse_line(&l->parser, l->batch, p, (size_t)(eol - p),
+        int prc = 1, hdr = 0;
+        if (text_first && ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+            hdr = fl_format_header_line(fmt, p, (size_t)(eol - p),
+                                        err.reason, sizeof err.reason);
+        if (hdr == 0)
+            prc = fl_parse_line(&l->parser, l->batch, p, (size_t)(eol - p),
                                 &err);
+        if (prc == FL_EPARSE && !text_first)
+            hdr = fl_format_header_line(fmt, p, (size_t)(eol - p),
+                                        err.reason, sizeof err.reason);
+        /* A repeated header (concatenated S3 objects) is no record; one
+         * naming other fields is a bad line with its own reason. */
+        if (hdr != 0)
+            prc = hdr == 1 ? 1 : FL_EPARSE;
         if (prc != 1)
             seen++;
         if (prc == FL_EPARSE) {

@@ -14,6 +14,7 @@
 
 #include "../archive/convert.h"
 #include "../core/fl_mem.h"
+#include "../parse/format.h"
 #include "commands.h"
 
 static const char usage_text[] =
@@ -119,6 +120,17 @@ fl_cmd_convert(int argc, char **argv)
         fprintf(stderr, "flowlake convert: no input given (use - for "
                 "stdin)\n\n%s", usage_text);
         return 2;
+    }
+    if (opts.format_spec != NULL) {
+        /* A bad --format is a usage error (exit 2), found before any
+         * input is touched. */
+        struct fl_format *fmt = NULL;
+        struct fl_parse_err perr;
+        if (fl_format_parse(opts.format_spec, &fmt, &perr) < 0) {
+            fprintf(stderr, "flowlake convert: --format: %s\n", perr.reason);
+            return 2;
+        }
+        fl_format_destroy(fmt);
     }
     opts.progress = !quiet && isatty(STDERR_FILENO);
 

@@ -5,7 +5,8 @@
  * The buffer holds [start, end) unread bytes. When no complete line is
  * left, the tail is moved to the front and the buffer refilled; a line
  * that still does not fit in max_line bytes is cut, handed out as an
- * overlong block, and the rest of it discarded up to its newline.
+ * overlong block, and the rest of it discarded up to its newline. A UTF-8
+ * byte-order mark at the very start is dropped.
  */
 #include "../core/fl_config.h"
 
@@ -24,6 +25,7 @@ struct fl_lines {
     int     skipping;           /* discarding the rest of an overlong line */
     size_t  max_line;
     unsigned long long line_no; /* number of the next line handed out */
+    int     bom_done;           /* the start was checked for a BOM */
 };
 
 
@@ -82,6 +84,19 @@ fl_lines_next(struct fl_lines *l, size_t max_lines,
     int rc;
 
     memset(block, 0, sizeof *block);
+    while (!l->bom_done) {
+        /* A UTF-8 byte-order mark (EF BB BF, as Windows editors write)
+         * is not part of the first line: left there, it would hide a
+         * header line or spoil the first record's first field. */
+        if (l->end - l->start >= 3 || l->eof) {
+            if (l->end - l->start >= 3
+                && memcmp(l->buf + l->start, "\xef\xbb\xbf", 3) == 0)
+                l->start += 3;
+            l->bom_done = 1;
+        } else if ((rc = refill(l)) < 0) {
+            return rc;
+        }
+    }
     for (;;) {
         if (l->skipping) {
             char *nl = memchr(l->buf + l->start, '\n', l->end - l->start);

@@ -5,7 +5,8 @@
  * The consumer asks for up to N lines at a time and gets them as one
  * contiguous range of the internal buffer (valid until the next call), with
  * the 1-based number of the first line, so parse errors can name their line.
- * The last line of an input needs no trailing newline.
+ * The last line of an input needs no trailing newline; a UTF-8 byte-order
+ * mark at the start of the input is skipped.
  *
  * Lines are bounded: a line longer than max_line bytes is handed out alone
  * as an "overlong" block holding its first max_line bytes; the rest of it

@@ -9,7 +9,9 @@
  */
 #include "../core/fl_config.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fields.h"
 
@@ -71,12 +73,31 @@ fl_field_lookup(const char *name, size_t len)
 {
     for (int i = 0; i < FL_FIELD_COUNT; i++) {
         const struct fl_field_def *f = &fields[i];
-        if (strlen(f->aws_name) == len && memcmp(f->aws_name, name, len) == 0)
+        if (strlen(f->aws_name) == len
+            && strncasecmp(f->aws_name, name, len) == 0)
             return i;
-        if (strlen(f->sql_name) == len && memcmp(f->sql_name, name, len) == 0)
+        if (strlen(f->sql_name) == len
+            && strncasecmp(f->sql_name, name, len) == 0)
             return i;
     }
     return -1;
+}
+
+
+int
+fl_field_max(int id)
+{
+    switch (id) {
+    case FL_F_SRCPORT:
+    case FL_F_DSTPORT:
+        return 65535;
+    case FL_F_PROTOCOL:
+    case FL_F_TCP_FLAGS:
+    case FL_F_TRAFFIC_PATH:
+        return 255;
+    default:
+        return INT32_MAX;
+    }
 }
 
 

@@ -80,9 +80,16 @@ struct fl_field_def {
 const struct fl_field_def *fl_field_get(int id);
 
 /* Finds a field by its AWS name ("pkt-srcaddr") or its SQL name
- * ("pkt_srcaddr"), case-sensitively as AWS writes them. Returns the
+ * ("pkt_srcaddr"), ignoring ASCII case (AWS documents lower case, but
+ * ${Version} in a hand-written format means the same field). Returns the
  * fl_field_id, or -1 when the name is not a known field. */
 int fl_field_lookup(const char *name, size_t len);
+
+/* Largest value an INT32 field accepts (all are unsigned on the wire):
+ * 65535 for the ports, 255 for protocol (an IANA protocol number),
+ * tcp-flags (one TCP header byte) and traffic-path (AWS documents codes
+ * 1 to 8); INT32_MAX for version and for non-INT32 fields. */
+int fl_field_max(int id);
 
 /* SQL type name of a field type: "INTEGER", "BIGINT" or "VARCHAR". */
 const char *fl_type_sql(enum fl_type type);

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
@@ -45,8 +46,11 @@ build(const struct name_list *names, struct fl_format **out,
 
     for (size_t i = 0; i < names->n; i++) {
         for (size_t j = 0; j < i; j++) {
-            if (names->len[i] == names->len[j]
-                && memcmp(names->p[i], names->p[j], names->len[i]) == 0) {
+            int fi = fl_field_lookup(names->p[i], names->len[i]);
+            int fj = fl_field_lookup(names->p[j], names->len[j]);
+            if ((fi >= 0 && fi == fj)
+                || (names->len[i] == names->len[j]
+                    && memcmp(names->p[i], names->p[j], names->len[i]) == 0)) {
                 snprintf(err->reason, sizeof err->reason,
                          "field %zu: '%.*s' appears twice", i + 1,
                          (int)names->len[i], names->p[i]);
@@ -200,10 +204,12 @@ fl_format_is_header(const char *line, size_t len)
         if (p == end)
             break;
         const char *tok = p;
-        if (!(*p >= 'a' && *p <= 'z'))
+        /* Field names start with a letter; AWS writes them in lower case
+         * but the names match in any case (fl_field_lookup). */
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
             return 0;
         while (p < end && !is_blank(*p)) {
-            if (!is_name_char(*p) || (*p >= 'A' && *p <= 'Z'))
+            if (!is_name_char(*p))
                 return 0;
             p++;
         }
@@ -243,6 +249,47 @@ fl_format_from_header(const char *line, size_t len, struct fl_format **out,
         return FL_ECONFIG;
     }
     return build(&names, out, err);
+}
+
+
+int
+fl_format_header_line(const struct fl_format *cur, const char *line,
+                      size_t len, char *reason, size_t reason_cap)
+{
+    const char *p = line, *end = line + len;
+    size_t n = 0;
+    int same = 1;
+
+    while (end > p && is_blank(end[-1]))
+        end--;
+    if (!fl_format_is_header(p, (size_t)(end - p)))
+        return 0;
+    while (p < end) {
+        while (p < end && is_blank(*p))
+            p++;
+        if (p == end)
+            break;
+        const char *tok = p;
+        while (p < end && !is_blank(*p))
+            p++;
+        size_t tl = (size_t)(p - tok);
+        if (n >= cur->n) {
+            same = 0;
+        } else if (same) {
+            int id = fl_field_lookup(tok, tl);
+            if (id >= 0 ? id != cur->field[n]
+                        : (cur->field[n] >= 0 || strlen(cur->name[n]) != tl
+                           || strncasecmp(cur->name[n], tok, tl) != 0))
+                same = 0;
+        }
+        n++;
+    }
+    if (same && n == cur->n)
+        return 1;
+    snprintf(reason, reason_cap, "header line names other fields than the "
+             "input's format (%zu here, %zu there): the format cannot change "
+             "inside one input; split the input at this line", n, cur->n);
+    return 2;
 }
 
 

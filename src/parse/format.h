@@ -58,6 +58,14 @@ int  fl_format_is_header(const char *line, size_t len);
 int  fl_format_from_header(const char *line, size_t len,
                            struct fl_format **out, struct fl_parse_err *err);
 
+/* A header line met among the data lines (concatenated S3 objects repeat
+ * theirs). Returns 0 when line is not a header line; 1 when it names the
+ * same fields as cur, in the same order (any case): the caller skips it;
+ * 2 when it names others, with reason filled: such a line is rejected,
+ * since an input keeps one format. No allocation. */
+int  fl_format_header_line(const struct fl_format *cur, const char *line,
+                           size_t len, char *reason, size_t reason_cap);
+
 /* A format string in AWS syntax for fmt; caller frees with fl_free(). */
 char *fl_format_to_string(const struct fl_format *fmt);
 

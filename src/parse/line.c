@@ -15,6 +15,7 @@
 
 #include "../core/fl_error.h"
 #include "line.h"
+#include "utf8.h"
 
 /* How much of a bad value an error message quotes. */
 #define QUOTE_MAX 40
@@ -31,10 +32,12 @@ fl_parser_init(struct fl_parser *p, const struct fl_format *fmt,
         if (f >= 0) {
             p->col[i] = f;
             p->type[i] = fl_field_get(f)->type;
+            p->max[i] = fl_field_max(f);
         } else {
             int x = extra_index ? extra_index(ctx, fmt->name[i]) : -1;
             p->col[i] = x >= 0 ? FL_FIELD_COUNT + x : -1;
             p->type[i] = FL_TYPE_STRING;
+            p->max[i] = INT32_MAX;
         }
     }
 }
@@ -109,6 +112,47 @@ token_end(const char *s, const char *end)
     }
     while (s < end && !is_sep(*s))
         s++;
+    return s;
+}
+
+
+/* token_end for a text field, also telling whether the words it loaded
+ * held a byte outside printable ASCII other than a tab (*suspect): only
+ * then does the field need the exact UTF-8 and control-byte check, so
+ * plain ASCII costs a few more operations per word, not a second pass.
+ * High bits are masked off first so that each per-byte sum stays inside
+ * its byte: b + 0x60 has its high bit iff b >= 0x20, b + 0x01 iff b is
+ * 0x7f, (b ^ 0x09) + 0x7f iff b is not a tab. Bytes past the token in
+ * the last word may raise a false suspicion, never hide a real one. */
+static inline const char *
+token_end_text(const char *s, const char *end, int *suspect)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    const uint64_t highs = UINT64_C(0x8080808080808080);
+    const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+    uint64_t bad = 0;
+    while (end - s >= 8) {
+        uint64_t w, w7, z;
+        memcpy(&w, s, 8);
+        w7 = w & low7;
+        z = w7 ^ UINT64_C(0x0909090909090909);
+        bad |= w | (w7 + ones) | (~(w7 + UINT64_C(0x6060606060606060))
+                                  & (z + low7));
+        uint64_t x = w ^ UINT64_C(0x2020202020202020);
+        uint64_t y = w ^ UINT64_C(0x0909090909090909);
+        uint64_t hit = (((x - ones) & ~x) | ((y - ones) & ~y)) & highs;
+        if (hit != 0) {
+            *suspect = (bad & highs) != 0;
+            return s + (__builtin_ctzll(hit) >> 3);
+        }
+        s += 8;
+    }
+    int sus = (bad & highs) != 0;
+    for (; s < end && !is_sep(*s); s++) {
+        unsigned char c = (unsigned char)*s;
+        sus |= c < 0x20 || c >= 0x7f;
+    }
+    *suspect = sus;
     return s;
 }
 
@@ -219,11 +263,28 @@ fl_parse_line(const struct fl_parser *p, struct fl_batch *b,
         int c = p->col[i];
 
         if (p->type[i] == FL_TYPE_STRING) {
-            s = token_end(s, end);
+            int suspect;
+            s = token_end_text(s, end, &suspect);
             size_t tlen = (size_t)(s - tok);
             if (c >= 0 && !(tlen == 1 && tok[0] == '-')) {
                 if (tlen > UINT32_MAX) {
                     set_err(err, p, i, "is too long", tok, tlen);
+                    goto fail;
+                }
+                size_t off;
+                enum fl_text_problem tp = !suspect ? FL_TEXT_OK
+                                        : fl_text_check(tok, tlen, &off);
+                if (tp != FL_TEXT_OK) {
+                    /* The byte is named, not quoted: quoting it would put
+                     * the same bad byte into the message. */
+                    err->field = (int)(i + 1);
+                    snprintf(err->reason, sizeof err->reason,
+                             "field %zu (%s): %s byte 0x%02x at byte offset "
+                             "%zu of the line", i + 1, p->fmt->name[i],
+                             tp == FL_TEXT_CONTROL ? "control"
+                                                   : "invalid UTF-8",
+                             (unsigned)(unsigned char)tok[off],
+                             (size_t)(tok - line) + off);
                     goto fail;
                 }
                 b->col[c].v.str[row].p = tok;
@@ -255,6 +316,13 @@ fl_parse_line(const struct fl_parser *p, struct fl_batch *b,
             if (p->type[i] == FL_TYPE_INT32) {
                 if (v > INT32_MAX) {
                     set_err(err, p, i, "overflows a 32-bit integer", tok, tlen);
+                    goto fail;
+                }
+                if (v > (uint64_t)p->max[i]) {
+                    char what[48];
+                    snprintf(what, sizeof what, "is out of range (0 to %ld)",
+                             (long)p->max[i]);
+                    set_err(err, p, i, what, tok, tlen);
                     goto fail;
                 }
                 if (c >= 0)

@@ -5,7 +5,10 @@
  * A parser is a format bound to batch columns. fl_parse_line() splits one
  * line on runs of spaces or tabs (AWS writes single spaces; hand-edited and
  * example files have doubles), tolerates a trailing CR and trailing blanks,
- * maps "-" to NULL, converts integer fields with overflow checks, and writes
+ * maps "-" to NULL, converts integer fields with overflow and range checks
+ * (fl_field_max), refuses string fields that are not UTF-8 or hold control
+ * bytes (utf8.h: one such byte would make the Parquet file unreadable), and
+ * writes
  * the row into the batch. Strings are not copied: the batch points into the
  * line. No allocation, no I/O, no global state: safe to call from several
  * threads with their own batches.
@@ -14,6 +17,7 @@
 #define FL_LINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "batch.h"
 #include "format.h"
@@ -27,6 +31,8 @@ struct fl_parser {
     size_t       n;                 /* fields per line */
     int          col[FL_FORMAT_MAX_FIELDS];   /* batch column, -1 = drop */
     enum fl_type type[FL_FORMAT_MAX_FIELDS];
+    int32_t      max[FL_FORMAT_MAX_FIELDS];   /* INT32 fields: largest
+                                                 value accepted */
 };
 
 /* Returns the extra-column index (0-based, after the catalogue columns) for

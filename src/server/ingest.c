@@ -272,6 +272,12 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     }
     p = body;
     end = body + len;
+    /* A UTF-8 byte-order mark is not part of the first line (it would
+     * hide a header line or spoil the first record). */
+    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+        p += 3;
+        len -= 3;
+    }
 
     /* The format: the request's, else a header line, else the default. */
     const char *nl = memchr(p, '\n', len);
@@ -326,8 +332,27 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
         } else {
             prc = fl_parse_line(&parser, batch, p, n, &perr);
         }
+        int hdr = 0;
+        if (prc == FL_EPARSE || (prc == 0 && parser.type[0] == FL_TYPE_STRING))
+            hdr = fl_format_header_line(fmt, p, n, perr.reason,
+                                        sizeof perr.reason);
+        if (hdr != 0 && prc == 0)
+            batch->n--;           /* a header is no record */
+        if (hdr != 0)
+            prc = hdr == 1 ? 2 : FL_EPARSE;
         if (prc == 0)
             res->accepted++;
+        if (prc == 2 && !filtered) {
+            /* A repeated header line (concatenated S3 objects): dropped
+             * from the stored text like a rejected line, not counted. */
+            filtered = 1;
+            if (fl_server_append_line(&good, &good_len, &good_cap,
+                                      text_start,
+                                      (size_t)(p - text_start)) < 0)
+                goto nomem;
+            if (good_len > 0)
+                good_len--;
+        }
         if (prc == FL_EPARSE) {
             res->rejected++;
             size_t raw = n > s->cfg->max_line ? (size_t)s->cfg->max_line : n;

@@ -174,7 +174,7 @@ expect_eq "two runs, same hour: two files, both records" \
 "$FLOWLAKE" convert --archive "$A" >/dev/null 2>&1; st=$?
 expect_status "no input is a usage error" 2 $st
 out=$("$FLOWLAKE" convert --archive "$A" --format '${version' one.log 2>&1); st=$?
-expect_status "bad --format exits 1" 1 $st
+expect_status "bad --format is a usage error (exit 2, as --help says)" 2 $st
 expect_contains "bad --format says why" "$out" "--format: field 1: '\${' at offset 0 is never closed by '}'"
 out=$("$FLOWLAKE" convert --archive "$A" /nonexistent/x.log 2>&1); st=$?
 expect_status "missing input exits 1" 1 $st

@@ -335,6 +335,36 @@ test_rejects_recover(void)
 }
 
 
+/* The raw line comes back exactly: UTF-8 as JSON text ("é" stays "é"),
+ * anything else as raw_base64 (base64 padding checked for 1 and 2 left
+ * over bytes). */
+static void
+test_rejects_raw(void)
+{
+    char path[160];
+    struct fl_rejects *r = NULL;
+
+    setup();
+    snprintf(path, sizeof path, "%s/_errors/raw.jsonl", root);
+    CHECK_EQ_INT(fl_rejects_create(path, &r), 0);
+    CHECK_EQ_INT(fl_rejects_add(r, "s", 1, "bad", "caf\xc3\xa9 \"x\"\t", 10), 0);
+    CHECK_EQ_INT(fl_rejects_add(r, "s", 2, "bad", "caf\xe9", 4), 0);
+    CHECK_EQ_INT(fl_rejects_add(r, "s", 3, "bad", "\xff\x00", 2), 0);
+    CHECK_EQ_INT(fl_rejects_add(r, "s", 4, "bad", "ab\xc3", 3), 0);
+    CHECK_EQ_INT(fl_rejects_close(r), 0);
+    fl_rejects_destroy(r);
+    CHECK_EQ_STR(slurp("_errors/raw.jsonl"),
+        "{\"source\":\"s\",\"line\":1,\"reason\":\"bad\",\"raw\":\"caf\xc3\xa9 \\\"x\\\"\\t\"}\n"
+        "{\"source\":\"s\",\"line\":2,\"reason\":\"bad\",\"raw_base64\":\"Y2Fm6Q==\"}\n"
+        "{\"source\":\"s\",\"line\":3,\"reason\":\"bad\",\"raw_base64\":\"/wA=\"}\n"
+        "{\"source\":\"s\",\"line\":4,\"reason\":\"bad\",\"raw_base64\":\"YWLD\"}\n");
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
 /* fl_fs_read_file with a small ceiling: at most max bytes, exactly max
  * still fits, one more is FL_ETOOBIG (a ceiling below 4 KiB used to
  * refuse every file). */
@@ -373,5 +403,6 @@ FL_TEST_MAIN(
     FL_TEST(test_recover_uncommitted),
     FL_TEST(test_manifest_ignores_torn_lines),
     FL_TEST(test_json_escape),
-    FL_TEST(test_rejects_recover)
+    FL_TEST(test_rejects_recover),
+    FL_TEST(test_rejects_raw)
 )

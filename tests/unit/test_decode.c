@@ -259,6 +259,32 @@ test_lines_unread(void)
 
 
 static void
+test_lines_bom(void)
+{
+    /* A byte-order mark at the start is skipped, also before a header
+     * that is peeked at and given back; one further on is data. */
+    struct fl_lines *l = lines_over("\xef\xbb\xbfheader\n\xef\xbb\xbfrow\n", 0);
+    struct fl_line_block b;
+    CHECK_EQ_INT(fl_lines_next(l, 1, &b), 0);
+    CHECK_EQ_MEM(b.p, b.len, "header\n");
+    fl_lines_unread(l, &b);
+    CHECK_EQ_INT(fl_lines_next(l, 5, &b), 0);
+    CHECK_EQ_INT(b.first_line, 1);
+    CHECK_EQ_MEM(b.p, b.len, "header\n\xef\xbb\xbfrow\n");
+    fl_lines_destroy(l);
+    /* Inputs shorter than a mark, or only a mark. */
+    l = lines_over("\xef\xbb", 0);
+    CHECK_EQ_INT(fl_lines_next(l, 5, &b), 0);
+    CHECK_EQ_MEM(b.p, b.len, "\xef\xbb");
+    fl_lines_destroy(l);
+    l = lines_over("\xef\xbb\xbf", 0);
+    CHECK_EQ_INT(fl_lines_next(l, 5, &b), 0);
+    CHECK_EQ_INT(b.nlines, 0);
+    fl_lines_destroy(l);
+}
+
+
+static void
 test_lines_overlong(void)
 {
     /* max_line 64: a 200-byte line between two short ones. */
@@ -336,6 +362,7 @@ FL_TEST_MAIN(
     FL_TEST(test_file_and_errors),
     FL_TEST(test_lines_blocks),
     FL_TEST(test_lines_unread),
+    FL_TEST(test_lines_bom),
     FL_TEST(test_lines_overlong),
     FL_TEST(test_lines_large_gzip_file)
 )

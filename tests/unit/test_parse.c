@@ -14,6 +14,7 @@
 #include "parse/fields.h"
 #include "parse/format.h"
 #include "parse/line.h"
+#include "parse/utf8.h"
 
 static struct fl_batch *
 new_batch(size_t n_extra)
@@ -213,8 +214,9 @@ test_bad_lines(void)
     CHECK_EQ_INT(parse(&p, b, "2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 3 4 253402300800 6 ACCEPT OK", &err), FL_EPARSE);
     CHECK_EQ_STR(err.reason, "field 11 (start): '253402300800' is past year 9999 (epoch seconds)");
     /* The largest values still fit. */
-    CHECK_EQ_INT(parse(&p, b, "2 1 eni-1 10.0.0.1 10.0.0.2 2147483647 2 6 9223372036854775807 4 253402300799 6 ACCEPT OK", &err), 0);
-    check_int(b, FL_F_SRCPORT, 0, 2147483647);
+    CHECK_EQ_INT(parse(&p, b, "2147483647 1 eni-1 10.0.0.1 10.0.0.2 65535 2 6 9223372036854775807 4 253402300799 6 ACCEPT OK", &err), 0);
+    check_int(b, FL_F_VERSION, 0, 2147483647);
+    check_int(b, FL_F_SRCPORT, 0, 65535);
     check_int(b, FL_F_PACKETS, 0, INT64_MAX);
     CHECK_EQ_INT(b->n, 1);
     fl_batch_destroy(b);
@@ -291,7 +293,7 @@ test_all_fields_custom_format(void)
         if (f->type == FL_TYPE_STRING)
             snprintf(v, sizeof v, "%sv%d", i ? " " : "", i);
         else
-            snprintf(v, sizeof v, "%s%d", i ? " " : "", 1000 + i);
+            snprintf(v, sizeof v, "%s%d", i ? " " : "", 100 + i);
         strcat(line, v);
     }
     CHECK_EQ_INT(fl_format_parse(spec, &fmt, &err), 0);
@@ -305,7 +307,7 @@ test_all_fields_custom_format(void)
             snprintf(v, sizeof v, "v%d", i);
             check_str(b, i, 0, v);
         } else {
-            check_int(b, i, 0, 1000 + i);
+            check_int(b, i, 0, 100 + i);
         }
     }
     char *back = fl_format_to_string(fmt);
@@ -401,12 +403,12 @@ test_header_detection(void)
         "version vpc-id subnet-id instance-id srcaddr dstaddr srcport dstport protocol tcp-flags type pkt-srcaddr pkt-dstaddr\r\n",
         "account_id srcaddr",                   /* SQL spellings */
         "version my-custom-field srcaddr",      /* unknown names allowed */
+        "Version Account-Id",                   /* names match in any case */
     };
     const char *no[] = {
         "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
         "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA",
         "vpc-0abc eni-0def",                    /* looks like names, none known */
-        "Version Account-Id",                   /* AWS writes lower case */
         "",
         "   ",
     };
@@ -571,6 +573,113 @@ test_format_alloc_failures(void)
 }
 
 
+/* Strings reach Parquet only as well-formed UTF-8 without control bytes;
+ * the reason names the field, the byte and its offset in the line. */
+static void
+test_bad_text(void)
+{
+    struct fl_format *fmt = NULL;
+    struct fl_parser p;
+    struct fl_parse_err err;
+    struct fl_batch *b = new_batch(0);
+    CHECK_EQ_INT(fl_format_default(&fmt), 0);
+    fl_parser_init(&p, fmt, NULL, NULL);
+
+    CHECK_EQ_INT(parse(&p, b, "2 1 eni-caf\xe9 10.0.0.1 10.0.0.2 1 2 6 3 4 5 6 ACCEPT OK", &err), FL_EPARSE);
+    CHECK_EQ_STR(err.reason, "field 3 (interface-id): invalid UTF-8 byte 0xe9 at byte offset 11 of the line");
+    CHECK_EQ_INT(err.field, 3);
+    char nul[] = "2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 3 4 5 6 ACC\0EPT OK";
+    CHECK_EQ_INT(fl_parse_line(&p, b, nul, sizeof nul - 1, &err), FL_EPARSE);
+    CHECK_EQ_STR(err.reason, "field 13 (action): control byte 0x00 at byte offset 45 of the line");
+    CHECK_EQ_INT(parse(&p, b, "2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 3 4 5 6 ACCEPT O\x7fK", &err), FL_EPARSE);
+    CHECK_EQ_STR(err.reason, "field 14 (log-status): control byte 0x7f at byte offset 50 of the line");
+    /* An overlong encoding of '/' and a lone surrogate are not UTF-8. */
+    CHECK_EQ_INT(parse(&p, b, "2 1 eni-\xc0\xaf 10.0.0.1 10.0.0.2 1 2 6 3 4 5 6 ACCEPT OK", &err), FL_EPARSE);
+    CHECK_EQ_STR(err.reason, "field 3 (interface-id): invalid UTF-8 byte 0xc0 at byte offset 8 of the line");
+    CHECK_EQ_INT(parse(&p, b, "2 1 eni-\xed\xa0\x80 10.0.0.1 10.0.0.2 1 2 6 3 4 5 6 ACCEPT OK", &err), FL_EPARSE);
+    CHECK_EQ_STR(err.reason, "field 3 (interface-id): invalid UTF-8 byte 0xed at byte offset 8 of the line");
+    CHECK_EQ_INT(b->n, 0);
+    /* Well-formed UTF-8 goes through unchanged. */
+    CHECK_EQ_INT(parse(&p, b, "2 1 eni-caf\xc3\xa9-\xf0\x9f\x98\x80 10.0.0.1 10.0.0.2 1 2 6 3 4 5 6 ACCEPT OK", &err), 0);
+    check_str(b, FL_F_INTERFACE_ID, 0, "eni-caf\xc3\xa9-\xf0\x9f\x98\x80");
+    fl_batch_destroy(b);
+    fl_format_destroy(fmt);
+}
+
+
+static void
+test_utf8_validator(void)
+{
+    size_t off = 99;
+    CHECK_EQ_INT(fl_text_check("", 0, &off), FL_TEXT_OK);
+    CHECK_EQ_INT(off, 0);
+    CHECK_EQ_INT(fl_text_check("plain ascii text, long", 22, &off), FL_TEXT_OK);
+    CHECK_EQ_INT(off, 22);
+    CHECK_EQ_INT(fl_text_check("abcdefgh\x01", 9, &off), FL_TEXT_CONTROL);
+    CHECK_EQ_INT(off, 8);
+    CHECK_EQ_INT(fl_text_check("abc\x1f" "defgh", 8, &off), FL_TEXT_CONTROL);
+    CHECK_EQ_INT(off, 3);
+    CHECK_EQ_INT(fl_text_check("\xc3", 1, &off), FL_TEXT_BAD_UTF8);     /* cut short */
+    CHECK_EQ_INT(off, 0);
+    CHECK_EQ_INT(fl_text_check("ab\x80", 3, &off), FL_TEXT_BAD_UTF8);   /* lone continuation */
+    CHECK_EQ_INT(off, 2);
+    CHECK_EQ_INT(fl_text_check("\xf4\x90\x80\x80", 4, &off), FL_TEXT_BAD_UTF8); /* past U+10FFFF */
+    CHECK_EQ_INT(fl_text_check("\xe0\x80\x80", 3, &off), FL_TEXT_BAD_UTF8);     /* overlong */
+    CHECK_EQ_INT(fl_text_check("\xf5\x80\x80\x80", 4, &off), FL_TEXT_BAD_UTF8);
+    CHECK_EQ_INT(fl_text_check("\xef\xbb\xbf\xf4\x8f\xbf\xbf", 7, &off), FL_TEXT_OK);
+    CHECK_EQ_INT(fl_utf8_valid_prefix("a\tb\xc3\xa9", 5), 5);           /* controls allowed */
+    CHECK_EQ_INT(fl_utf8_valid_prefix("a\xff" "b", 3), 1);
+}
+
+
+/* Fields with a natural range: ports 0-65535, protocol, tcp-flags and
+ * traffic-path 0-255; version keeps the 32-bit range. */
+static void
+test_ranges(void)
+{
+    struct fl_format *fmt = NULL;
+    struct fl_parser p;
+    struct fl_parse_err err;
+    struct fl_batch *b = new_batch(0);
+    CHECK_EQ_INT(fl_format_parse("${srcport} ${dstport} ${protocol} ${tcp-flags} ${traffic-path} ${version}", &fmt, &err), 0);
+    fl_parser_init(&p, fmt, NULL, NULL);
+    CHECK_EQ_INT(parse(&p, b, "65535 0 255 255 255 99999", &err), 0);
+    CHECK_EQ_INT(parse(&p, b, "65536 0 255 255 255 2", &err), FL_EPARSE);
+    CHECK_EQ_STR(err.reason, "field 1 (srcport): '65536' is out of range (0 to 65535)");
+    CHECK_EQ_INT(parse(&p, b, "1 70000 6 2 1 2", &err), FL_EPARSE);
+    CHECK_EQ_STR(err.reason, "field 2 (dstport): '70000' is out of range (0 to 65535)");
+    CHECK_EQ_INT(parse(&p, b, "1 2 256 2 1 2", &err), FL_EPARSE);
+    CHECK_EQ_STR(err.reason, "field 3 (protocol): '256' is out of range (0 to 255)");
+    CHECK_EQ_INT(parse(&p, b, "1 2 6 300 1 2", &err), FL_EPARSE);
+    CHECK_EQ_STR(err.reason, "field 4 (tcp-flags): '300' is out of range (0 to 255)");
+    CHECK_EQ_INT(parse(&p, b, "1 2 6 2 256 2", &err), FL_EPARSE);
+    CHECK_EQ_STR(err.reason, "field 5 (traffic-path): '256' is out of range (0 to 255)");
+    CHECK_EQ_INT(b->n, 1);
+    check_int(b, FL_F_SRCPORT, 0, 65535);
+    check_int(b, FL_F_VERSION, 0, 99999);
+    fl_batch_destroy(b);
+    fl_format_destroy(fmt);
+}
+
+
+/* ${Version} is the version field, not an unknown extra. */
+static void
+test_case_insensitive_names(void)
+{
+    struct fl_format *fmt = NULL;
+    struct fl_parse_err err;
+    CHECK_EQ_INT(fl_format_parse("${Version} ${ACCOUNT-ID} ${SrcPort}", &fmt, &err), 0);
+    CHECK_EQ_INT(fmt->field[0], FL_F_VERSION);
+    CHECK_EQ_INT(fmt->field[1], FL_F_ACCOUNT_ID);
+    CHECK_EQ_INT(fmt->field[2], FL_F_SRCPORT);
+    fl_format_destroy(fmt);
+    CHECK_EQ_INT(fl_format_parse("${version} ${Version}", &fmt, &err), FL_ECONFIG);
+    CHECK_EQ_STR(err.reason, "field 2: 'Version' appears twice");
+    CHECK_EQ_INT(fl_field_lookup("LOG-STATUS", 10), FL_F_LOG_STATUS);
+    CHECK_EQ_INT(fl_field_lookup("log-statu", 9), -1);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_catalogue),
     FL_TEST(test_default_line),
@@ -586,5 +695,9 @@ FL_TEST_MAIN(
     FL_TEST(test_unknown_fields_kept),
     FL_TEST(test_region_does_not_shift),
     FL_TEST(test_integer_conversion),
-    FL_TEST(test_format_alloc_failures)
+    FL_TEST(test_format_alloc_failures),
+    FL_TEST(test_bad_text),
+    FL_TEST(test_utf8_validator),
+    FL_TEST(test_ranges),
+    FL_TEST(test_case_insensitive_names)
 )
