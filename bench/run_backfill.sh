@@ -19,7 +19,8 @@ out=bench/out
 in="$out/backfill-in-$PER"
 mkdir -p "$out"
 make -s -j2 flowlake build/bench/sqlrun
-FL=$PWD/flowlake
+# FL=path: another flowlake binary to measure (e.g. an older build).
+FL=${FL:-$PWD/flowlake}
 SQLRUN=$PWD/build/bench/sqlrun
 THREADS=$(nproc)
 
@@ -30,18 +31,20 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 year_start=$(date -u -d 2024-01-01 +%s)
 if [ ! -f "$in/.done" ]; then
     echo "generating $HOURS hourly files of $PER records into $in ..."
-    rm -rf "$in"
     mkdir -p "$in"
+    # Each file is written under a temporary name and renamed: a rerun
+    # after an interruption makes only the missing ones.
     seq 0 $((HOURS - 1)) | xargs -P "$THREADS" -n 200 sh -c '
         for h in "$@"; do
             t=$(('"$year_start"' + h * 3600))
             d=$(date -u -d "@$t" +%Y/%m/%d)
             stamp=$(date -u -d "@$t" +%Y%m%dT%H%MZ)
             dir='"$in"'/AWSLogs/123456789012/vpcflowlogs/us-east-1/$d
+            f=$dir/123456789012_vpcflowlogs_us-east-1_fl-0123456789abcdef0_${stamp}_$(printf %08x "$h").log.gz
+            [ -f "$f" ] && continue
             mkdir -p "$dir"
             '"$FL"' generate --seed $((h + 1)) --records '"$PER"' --start "$t" \
-                --span 1h --header --gzip-level 6 \
-                -o "$dir/123456789012_vpcflowlogs_us-east-1_fl-0123456789abcdef0_${stamp}_$(printf %08x "$h").log.gz"
+                --span 1h --header --gzip-level 6 -o "$f.tmp" && mv "$f.tmp" "$f"
         done' sh
     touch "$in/.done"
 fi
