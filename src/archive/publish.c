@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../core/fl_error.h"
@@ -151,12 +152,47 @@ archive_path(const char *archive_dir, const char *rel)
 }
 
 
+/* Above this many files a publish flushes the whole file system twice
+ * (syncfs: before the renames, for the files' data; after, for the
+ * folders) instead of two fsyncs per file: a one-year backfill publishes
+ * 8,760 files, and 17,520 fsyncs took more of its time than writing them.
+ * Small publishes (the server's, every few seconds) keep the per-file
+ * fsyncs, which do not wait for other processes' dirty data. */
+#define SYNCFS_MIN_FILES 64
+
+/* syncfs(2) on the file system holding dir (through syscall(): glibc
+ * declares syncfs only for _GNU_SOURCE). Since Linux 5.8 it reports
+ * write-back errors as fsync does. */
+static int
+sync_filesystem(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = syscall(SYS_syncfs, fd) < 0 ? -errno : FL_OK;
+    close(fd);
+    return rc;
+}
+
+
 /* Renames every listed file from staging to the archive (step 2). Files
  * no longer in staging were moved by an earlier, interrupted attempt. */
 static int
 move_files(const char *archive_dir, const char *staging_dir, char *list,
            char *err, size_t errlen)
 {
+    size_t n = 0;
+    for (const char *p = list; (p = strchr(p, '\n')) != NULL; p++)
+        n++;
+    int bulk = n > SYNCFS_MIN_FILES;
+    if (bulk) {
+        int rc = sync_filesystem(staging_dir);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot flush %s: %s", staging_dir,
+                     fl_strerror(rc));
+            return rc;
+        }
+    }
     char *cursor = list;
     for (char *rel = next_line(&cursor); rel != NULL;
          rel = next_line(&cursor)) {
@@ -170,13 +206,17 @@ move_files(const char *archive_dir, const char *staging_dir, char *list,
         } else if (access(from, F_OK) == 0) {
             char *slash = strrchr(to, '/');
             *slash = '\0';
-            rc = fl_fs_mkdirs(to);
+            /* The hour folder alone first: its parents mostly exist
+             * (files are listed hour by hour), and walking every
+             * component from / cost 7 mkdir calls per file. */
+            if (mkdir(to, 0755) < 0 && errno != EEXIST)
+                rc = fl_fs_mkdirs(to);
             *slash = '/';
-            if (rc == 0)
+            if (rc == 0 && !bulk)
                 rc = fl_fs_fsync_path(from);
             if (rc == 0 && rename(from, to) < 0)
                 rc = -errno;
-            if (rc == 0) {
+            if (rc == 0 && !bulk) {
                 *slash = '\0';
                 rc = fl_fs_fsync_path(to);
                 *slash = '/';
@@ -189,6 +229,14 @@ move_files(const char *archive_dir, const char *staging_dir, char *list,
         fl_free(to);
         if (rc < 0)
             return rc;
+    }
+    if (bulk) {
+        int rc = sync_filesystem(archive_dir);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot flush %s: %s", archive_dir,
+                     fl_strerror(rc));
+            return rc;
+        }
     }
     return FL_OK;
 }
