@@ -39,6 +39,27 @@ want=$(for f in $(find bucket -name '*.log.gz' | sort); do gzip -dc "$f" | tail 
 expect_eq "same records as the input (count, sum bytes, sum packets)" \
     "$(q "SELECT count(*), sum(bytes), sum(packets) FROM flow_logs" | tail -1)" "$want"
 
+# A second run into the same hours (other records): the hours exist, so
+# its files join them one by one; each hour then has two files, 40 records.
+for h in $(seq 0 143); do
+    t=$((base + h * 3600))
+    dir=bucket2/$(date -u -d "@$t" +%Y/%m/%d)
+    mkdir -p "$dir"
+    "$FLOWLAKE" generate --seed $((h + 1000)) --records 20 --start "$t" --span 1h \
+        --header -o "$dir/$h.log.gz" || fail "generate hour $h again"
+done
+out=$("$FLOWLAKE" convert --quiet --threads 2 --archive "$A" bucket2 2>&1); st=$?
+expect_status "second run into existing hours" 0 $st
+expect_eq "two files in every hour" \
+    "$(cd "$A" && find . -name '*.parquet' | sed 's|/part-.*||' | sort | uniq -c | awk '{print $1}' | sort | uniq -c | sed 's/^ *//')" \
+    "144 2"
+expect_eq "every hour holds 40 records" \
+    "$(q "SELECT count(*) AS hours, min(n) AS lo, max(n) AS hi FROM (SELECT date_trunc('hour', start) AS h, count(*) AS n FROM flow_logs GROUP BY h)")" \
+"hours,lo,hi
+144,40,40"
+expect_eq "no staging left behind" "$(ls "$A/_flowlake")" "inputs.tsv
+lock"
+
 # A flow that started at 23:59 on 03-06, delivered in 03-07's folder: its
 # hour now has a file from each folder's COPY, and no row is lost.
 mkdir -p bucket/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/03/07
