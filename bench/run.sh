@@ -24,7 +24,8 @@ mkdir -p "$out"
 # SKIP_BOOTSTRAP=1: a worktree that shares an already built .deps.
 [ -n "${SKIP_BOOTSTRAP:-}" ] || scripts/bootstrap.sh --all >/dev/null
 make -s -j"$(nproc)" flowlake build/bench/bench_parse build/bench/sqlrun
-FL=$PWD/flowlake
+# FL=path: another flowlake binary to measure (e.g. an older build).
+FL=${FL:-$PWD/flowlake}
 SQLRUN=$PWD/build/bench/sqlrun
 TIME=/usr/bin/time
 
