@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# One command for every benchmark of the batch pipeline (issue #2), side by
+# One command for every benchmark of the batch pipeline, side by
 # side with what a user would run instead -- DuckDB (the same pinned
 # libduckdb, through bench/sqlrun) reading the raw gzip text itself:
 #
 #   1. parser alone: lines/s and MB/s on one core (bench_parse);
-#   2. convert: flowlake convert vs DuckDB read_csv -> COPY ... TO
-#      (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (year,month,day,hour)):
+#   2. convert: flowlake convert vs the COPY a careful DuckDB user writes
+#      (bench/duck_sql.sh: typed read_csv, integer partition key, the same
+#      Parquet settings and threads):
 #      records/s, the ratio, output bytes per record, peak RSS;
 #   3. memory: flowlake's peak RSS at two input sizes;
 #   4. the three AWS-blog queries: flowlake query on the archive vs DuckDB
@@ -20,9 +21,11 @@ N=${1:-10000000}
 SMALL=$((N / 10))
 out=bench/out
 mkdir -p "$out"
-scripts/bootstrap.sh --all >/dev/null
+# SKIP_BOOTSTRAP=1: a worktree that shares an already built .deps.
+[ -n "${SKIP_BOOTSTRAP:-}" ] || scripts/bootstrap.sh --all >/dev/null
 make -s -j"$(nproc)" flowlake build/bench/bench_parse build/bench/sqlrun
-FL=$PWD/flowlake
+# FL=path: another flowlake binary to measure (e.g. an older build).
+FL=${FL:-$PWD/flowlake}
 SQLRUN=$PWD/build/bench/sqlrun
 TIME=/usr/bin/time
 
@@ -61,22 +64,23 @@ echo
 
 echo "== 2. convert: $N records, gzip with header -> Parquet (zstd), hourly Hive partitions"
 rm -rf "$out/fl-archive" "$out/duck-archive"
-run_timed flowlake "$FL" convert --quiet --archive "$out/fl-archive" "$input"
+run_timed flowlake "$FL" convert --quiet --threads "$(nproc)" --archive "$out/fl-archive" "$input"
 fl_secs=$secs fl_rss=$rss
-duck_sql="COPY (SELECT *, strftime(to_timestamp(start), '%Y') AS year, strftime(to_timestamp(start), '%m') AS month,
-  strftime(to_timestamp(start), '%d') AS day, strftime(to_timestamp(start), '%H') AS hour
-  FROM read_csv('$input', delim=' ', header=true, nullstr='-'))
-  TO '$out/duck-archive' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (year, month, day, hour))"
-run_timed duckdb "$SQLRUN" "$duck_sql"
+# The SQL a careful DuckDB user writes (bench/duck_sql.sh): typed columns,
+# integer partition key, flowlake's Parquet settings, same thread count.
+. bench/duck_sql.sh
+duck_sql=$(duck_convert_sql "$input" "$out/duck-archive" $((start / 3600)) $((start / 3600 + 23)))
+run_timed duckdb "$SQLRUN" --threads "$(nproc)" "SET preserve_insertion_order = false" "$duck_sql"
 duck_secs=$secs duck_rss=$rss
 # Both archives must hold the same records before any time is reported.
-check_fl=$("$SQLRUN" "SELECT count(*), sum(bytes), sum(packets), count(DISTINCT srcaddr) FROM read_parquet('$out/fl-archive/year=*/month=*/day=*/hour=*/*.parquet')")
-check_duck=$("$SQLRUN" "SELECT count(*), sum(bytes), sum(packets), count(DISTINCT srcaddr) FROM read_parquet('$out/duck-archive/**/*.parquet')")
+check='SELECT count(*), sum(bytes), sum(packets), sum(start), count(DISTINCT srcaddr), sum(hash(interface_id, dstaddr, srcport, "end"))'
+check_fl=$("$SQLRUN" "$check FROM read_parquet('$out/fl-archive/year=*/month=*/day=*/hour=*/*.parquet')")
+check_duck=$("$SQLRUN" "$check FROM read_parquet('$out/duck-archive/year=*/month=*/day=*/hour=*/*.parquet')")
 if [ "$check_fl" != "$check_duck" ]; then
     echo "MISMATCH: flowlake archive ($check_fl) != DuckDB archive ($check_duck); no figures reported"
     exit 1
 fi
-echo "checksum (count, sum bytes, sum packets, distinct srcaddr): $check_fl -- identical"
+echo "checksum (count, sum bytes, sum packets, sum start, distinct srcaddr, row hash): $check_fl -- identical"
 fl_bytes=$(find "$out/fl-archive" -name '*.parquet' -printf '%s\n' | awk '{s+=$1} END {print s}')
 duck_bytes=$(find "$out/duck-archive" -name '*.parquet' -printf '%s\n' | awk '{s+=$1} END {print s}')
 fl_files=$(find "$out/fl-archive" -name '*.parquet' | wc -l)

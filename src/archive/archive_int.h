@@ -121,6 +121,9 @@ struct fl_scan {
     struct fl_rejects       *rejects;
     int                      progress;
     uint64_t                 total_bytes;     /* 0 when unknown */
+    double                   progress_t0;     /* run's start (mono), or 0 */
+    int                      progress_more;   /* executions to follow: no
+                                                 final newline yet */
     /* Catalogue fields some input's format has: only these are returned
      * and written, so a v2 archive does not carry 26 all-NULL columns
      * (readers see the full schema anyway: the query view adds absent

@@ -57,18 +57,20 @@ fl_feed_fail(struct fl_feed *f, const char *msg)
 static void
 progress(struct fl_feed *f, int final)
 {
-    const struct fl_scan *s = f->scan;
+    struct fl_scan *s = f->scan;
     double now = fl_time_mono();
     if (!final && now - f->last_progress < 0.25)
         return;
     f->last_progress = now;
-    pthread_mutex_lock(&f->mu);
-    uint64_t done = f->bytes_done;
-    pthread_mutex_unlock(&f->mu);
+    /* The run's totals, not this execution's: convert runs one execution
+     * per group of inputs (convert.c) and shows one progress line. */
+    pthread_mutex_lock(&s->mu);
+    uint64_t done = s->bytes_done;
+    pthread_mutex_unlock(&s->mu);
     if (f->lines != NULL)
         done += fl_reader_raw_offset(fl_lines_reader(f->lines));
-    uint64_t recs = atomic_load(&f->records_read);
-    double el = now - f->started;
+    uint64_t recs = atomic_load(&s->records_read);
+    double el = now - (s->progress_t0 > 0 ? s->progress_t0 : f->started);
     double rate = el > 0 ? (double)recs / el : 0;
     char eta[32] = "";
     if (s->total_bytes > 0 && done > 0 && done < s->total_bytes)
@@ -81,7 +83,7 @@ progress(struct fl_feed *f, int final)
     else
         fprintf(stderr, "\r%llu records  %.0f rec/s  %.1f MB   ",
                 (unsigned long long)recs, rate, (double)done / 1e6);
-    if (final)
+    if (final && !s->progress_more)
         fputc('\n', stderr);
 }
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../core/fl_error.h"
@@ -152,12 +153,80 @@ archive_path(const char *archive_dir, const char *rel)
 }
 
 
+/* Above this many files a publish flushes the whole file system twice
+ * (syncfs: before the renames, for the files' data; after, for the
+ * folders) instead of two fsyncs per file: a one-year backfill publishes
+ * 8,760 files, and 17,520 fsyncs took more of its time than writing them.
+ * Small publishes (the server's, every few seconds) keep the per-file
+ * fsyncs, which do not wait for other processes' dirty data. */
+#define SYNCFS_MIN_FILES 64
+
+/* syncfs(2) on the file system holding dir (through syscall(): glibc
+ * declares syncfs only for _GNU_SOURCE). Since Linux 5.8 it reports
+ * write-back errors as fsync does. */
+static int
+sync_filesystem(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = syscall(SYS_syncfs, fd) < 0 ? -errno : FL_OK;
+    close(fd);
+    return rc;
+}
+
+
+/* Moves the staged folder holding `from` (fl_hour=N/) to the folder of
+ * `to` (.../hour=HH/) when the archive has no such hour yet: one rename
+ * for the hour instead of creating the folder, renaming each file into
+ * it and removing the staged folder (creating folders is the dearest
+ * file-system operation of a publish of thousands of hours). The later
+ * files of that folder are then no longer in staging, which is what the
+ * loop (and recovery) take for "moved". Returns 0 when moved, else <0
+ * and nothing changed. Only for bulk publishes: the folders are made
+ * durable by the syncfs that follows. */
+static int
+move_folder(char *from, char *to)
+{
+    char *fs = strrchr(from, '/'), *ts = strrchr(to, '/');
+    int rc;
+    *fs = '\0';
+    *ts = '\0';
+    char *parent = strrchr(to, '/');
+    *parent = '\0';
+    rc = mkdir(to, 0755) < 0 && errno != EEXIST ? fl_fs_mkdirs(to) : FL_OK;
+    *parent = '/';
+    /* An existing hour (an earlier run's) keeps its folder: its files
+     * are moved one by one. (rename(2) would replace an empty one.) */
+    struct stat st;
+    if (rc == 0)
+        rc = stat(to, &st) == 0 ? -EEXIST : FL_OK;
+    if (rc == 0 && rename(from, to) < 0)
+        rc = -errno;
+    *fs = '/';
+    *ts = '/';
+    return rc;
+}
+
+
 /* Renames every listed file from staging to the archive (step 2). Files
  * no longer in staging were moved by an earlier, interrupted attempt. */
 static int
 move_files(const char *archive_dir, const char *staging_dir, char *list,
            char *err, size_t errlen)
 {
+    size_t n = 0;
+    for (const char *p = list; (p = strchr(p, '\n')) != NULL; p++)
+        n++;
+    int bulk = n > SYNCFS_MIN_FILES;
+    if (bulk) {
+        int rc = sync_filesystem(staging_dir);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot flush %s: %s", staging_dir,
+                     fl_strerror(rc));
+            return rc;
+        }
+    }
     char *cursor = list;
     for (char *rel = next_line(&cursor); rel != NULL;
          rel = next_line(&cursor)) {
@@ -168,16 +237,23 @@ move_files(const char *archive_dir, const char *staging_dir, char *list,
         int rc = FL_OK;
         if (from == NULL || to == NULL) {
             rc = FL_ENOMEM;
+        } else if (bulk && access(from, F_OK) == 0
+                   && move_folder(from, to) == 0) {
+            rc = FL_OK;     /* the hour's files went with their folder */
         } else if (access(from, F_OK) == 0) {
             char *slash = strrchr(to, '/');
             *slash = '\0';
-            rc = fl_fs_mkdirs(to);
+            /* The hour folder alone first: its parents mostly exist
+             * (files are listed hour by hour), and walking every
+             * component from / cost 7 mkdir calls per file. */
+            if (mkdir(to, 0755) < 0 && errno != EEXIST)
+                rc = fl_fs_mkdirs(to);
             *slash = '/';
-            if (rc == 0)
+            if (rc == 0 && !bulk)
                 rc = fl_fs_fsync_path(from);
             if (rc == 0 && rename(from, to) < 0)
                 rc = -errno;
-            if (rc == 0) {
+            if (rc == 0 && !bulk) {
                 *slash = '\0';
                 rc = fl_fs_fsync_path(to);
                 *slash = '/';
@@ -190,6 +266,14 @@ move_files(const char *archive_dir, const char *staging_dir, char *list,
         fl_free(to);
         if (rc < 0)
             return rc;
+    }
+    if (bulk) {
+        int rc = sync_filesystem(archive_dir);
+        if (rc < 0) {
+            snprintf(err, errlen, "cannot flush %s: %s", archive_dir,
+                     fl_strerror(rc));
+            return rc;
+        }
     }
     return FL_OK;
 }
