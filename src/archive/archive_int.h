@@ -92,6 +92,12 @@ struct fl_block {
     unsigned long long first_line;   /* 1-based */
     int                overlong;     /* one line cut at max_line */
     struct fl_input   *in;
+    /* The format the lines are read with: the input's, or the one a header
+     * line inside the input switched to (owned by the feed). */
+    const struct fl_format *fmt;
+    /* Non-NULL: every line is rejected with this reason (a header inside
+     * the input named a field that is not one of the run's columns). */
+    const char        *reject_all;
 };
 
 /* Blocks in flight between the reader and the parsers: enough to keep
@@ -152,6 +158,13 @@ struct fl_feed {
     size_t                   cur;             /* input being read */
     struct fl_lines         *lines;
     double                   started, last_progress;
+    /* The current input's format: its own, until a header line inside it
+     * names other fields (a concatenation of S3 objects written with
+     * different formats); then the header's, kept in `switched`. */
+    const struct fl_format  *fmt;
+    const char              *reject_all;
+    struct fl_switch       **switched;
+    size_t                   n_switched;
 
     /* Shared: guarded by mu. */
     pthread_mutex_t          mu;
@@ -169,6 +182,12 @@ struct fl_feed {
     _Atomic uint64_t         records_read;    /* this execution's */
 };
 
+/* A format a header line inside an input switched to (feed.c). */
+struct fl_switch {
+    struct fl_format        *fmt;
+    char                     reject[160];     /* "" when usable */
+};
+
 /* The partition column of flowlake_scan(): start in hours since the epoch. */
 #define FL_SCAN_HOUR_COLUMN "fl_hour"
 
@@ -183,6 +202,13 @@ char *fl_scan_select_list(const struct fl_scan *scan);
 /* Opens an input as a line source (stdin with a digest of its bytes). */
 int  fl_scan_open_input(const struct fl_scan *scan, struct fl_input *in,
                         struct fl_lines **out);
+
+/* True when every field of fmt is one of the scan's columns (fixed by
+ * fl_scan_prepare from the inputs' first lines); otherwise 0 with why
+ * holding the name of the first field that is not. */
+int  fl_scan_has_columns(const struct fl_scan *scan,
+                         const struct fl_format *fmt, char *why,
+                         size_t whylen);
 
 /* Records msg as the scan's error unless one is there (first wins). */
 void fl_scan_set_error(struct fl_scan *scan, const char *msg);

@@ -25,6 +25,13 @@
  * (DuckDB's destructor of the global state, whatever happened) joins the
  * reader and frees the blocks. The reader owns the line source, the
  * progress line and the end-of-input bookkeeping.
+ *
+ * Header lines: the reader, which sees every line in order, consumes them
+ * and gives each block the format its lines are read with, so a header
+ * inside an input (concatenated S3 objects of flow logs with different
+ * formats) switches the format for the lines after it even though the
+ * blocks are parsed in parallel. Finding them costs one byte per line for
+ * formats whose lines start with a digit (the default one).
  */
 #include "../core/fl_config.h"
 
@@ -147,6 +154,15 @@ open_current(struct fl_feed *f, struct fl_input *in, char *msg,
 }
 
 
+/* Sets the format the current input starts with. */
+static void
+start_format(struct fl_feed *f, const struct fl_input *in)
+{
+    f->fmt = in->header_fmt ? in->header_fmt : f->scan->format;
+    f->reject_all = NULL;
+}
+
+
 /* The next block of lines of the inputs, in order; b->nlines == 0 at the
  * end. Returns <0 with msg filled on a read error. */
 static int
@@ -158,9 +174,11 @@ next_block(struct fl_feed *f, struct fl_line_block *b, struct fl_input **in,
     memset(b, 0, sizeof *b);
     while (f->cur < s->n_inputs) {
         *in = &s->inputs[f->cur];
-        if (f->lines == NULL
-            && (rc = open_current(f, *in, msg, msglen)) < 0)
-            return rc;
+        if (f->lines == NULL) {
+            if ((rc = open_current(f, *in, msg, msglen)) < 0)
+                return rc;
+            start_format(f, *in);
+        }
         if ((rc = fl_lines_next(f->lines, BLOCK_LINES, b)) < 0) {
             snprintf(msg, msglen, "%s: %s", (*in)->path,
                      fl_reader_error(fl_lines_reader(f->lines)));
@@ -171,6 +189,184 @@ next_block(struct fl_feed *f, struct fl_line_block *b, struct fl_input **in,
         close_current(f);
     }
     return FL_OK;
+}
+
+
+/* Queues lines [p, p + len) of input in as one block for the parsers.
+ * Returns 0, or -1 when the execution is stopping (failed, or no memory:
+ * then it is failed here). */
+static int
+queue_block(struct fl_feed *f, const char *p, size_t len, size_t nlines,
+            unsigned long long first_line, int overlong, struct fl_input *in)
+{
+    pthread_mutex_lock(&f->mu);
+    while (f->n_free == 0 && !f->failed)
+        pthread_cond_wait(&f->cv, &f->mu);
+    if (f->failed) {
+        pthread_mutex_unlock(&f->mu);
+        return -1;
+    }
+    int idx = f->free_list[--f->n_free];
+    pthread_mutex_unlock(&f->mu);
+
+    /* Fill the block outside the lock: only this thread touches a block
+     * between taking it from the free list and queueing it. */
+    struct fl_block *b = &f->blocks[idx];
+    if (len > b->cap) {
+        char *np = fl_realloc(b->p, len);
+        if (np == NULL) {
+            pthread_mutex_lock(&f->mu);
+            f->free_list[f->n_free++] = idx;
+            pthread_mutex_unlock(&f->mu);
+            fl_feed_fail(f, "out of memory");
+            return -1;
+        }
+        b->p = np;
+        b->cap = len;
+    }
+    memcpy(b->p, p, len);
+    b->len = len;
+    b->nlines = nlines;
+    b->first_line = first_line;
+    b->overlong = overlong;
+    b->in = in;
+    b->fmt = f->fmt;
+    b->reject_all = f->reject_all;
+
+    pthread_mutex_lock(&f->mu);
+    f->ready[(f->ready_head + f->n_ready) % FL_FEED_BLOCKS] = idx;
+    f->n_ready++;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+
+/* A header line inside the current input (line, len without its line
+ * end): from the next line on, the input is read with the fields it
+ * names. The same fields as now: nothing changes. A header that is not a
+ * valid format (a name twice, too many fields) leaves the format as it
+ * was; *bad then points to the reason (kept by the feed) for rejecting
+ * that line. Returns 0, or -1 when out of memory (the execution is
+ * failed). */
+static int
+switch_format(struct fl_feed *f, const char *line, size_t len,
+              const char **bad)
+{
+    struct fl_parse_err perr;
+    *bad = NULL;
+    if (fl_format_header_line(f->fmt, line, len, perr.reason,
+                              sizeof perr.reason) == 1)
+        return 0;                   /* same fields again (any case) */
+    for (size_t i = 0; i < f->n_switched; i++) {
+        /* A format seen before in this execution (files that alternate). */
+        struct fl_switch *sw = f->switched[i];
+        if (sw->fmt != NULL && fl_format_header_line(sw->fmt, line, len,
+                perr.reason, sizeof perr.reason) == 1) {
+            f->fmt = sw->fmt;
+            f->reject_all = sw->reject[0] ? sw->reject : NULL;
+            return 0;
+        }
+    }
+    struct fl_switch *sw = fl_calloc(1, sizeof *sw);
+    struct fl_switch **list = sw == NULL ? NULL
+        : fl_realloc(f->switched, (f->n_switched + 1) * sizeof *list);
+    if (list == NULL) {
+        fl_free(sw);
+        fl_feed_fail(f, "out of memory");
+        return -1;
+    }
+    f->switched = list;
+    int rc = fl_format_from_header(line, len, &sw->fmt, &perr);
+    if (rc == FL_ENOMEM) {
+        fl_free(sw);
+        fl_feed_fail(f, "out of memory");
+        return -1;
+    }
+    f->switched[f->n_switched++] = sw;
+    if (rc < 0) {
+        sw->fmt = NULL;
+        snprintf(sw->reject, sizeof sw->reject, "bad header line: %.140s",
+                 perr.reason);
+        *bad = sw->reject;
+        return 0;
+    }
+    /* The run's columns were fixed from each input's first line before
+     * DuckDB started writing: a field only a later header names has no
+     * column to go to, and its lines are rejected rather than cut. */
+    char name[FL_FORMAT_MAX_NAME + 1];
+    if (!fl_scan_has_columns(f->scan, sw->fmt, name, sizeof name))
+        snprintf(sw->reject, sizeof sw->reject,
+                 "the header line above names %s, which is not a column "
+                 "of this run: convert this input on its own", name);
+    f->fmt = sw->fmt;
+    f->reject_all = sw->reject[0] ? sw->reject : NULL;
+    return 0;
+}
+
+
+/* A line that may be a header: it starts with a letter (data lines of the
+ * default format start with a digit, so for them this costs one byte per
+ * line), and every word is a field name. */
+static int
+looks_like_header(const char *line, size_t len)
+{
+    return len > 0 && ((*line | 0x20) >= 'a' && (*line | 0x20) <= 'z')
+        && fl_format_is_header(line, len);
+}
+
+
+/* Queues a block of lines, split at header lines: each header line is
+ * consumed and sets the format of the lines after it (an S3 object starts
+ * with one, and concatenated objects keep theirs). Returns 0 or -1 when
+ * stopping. */
+static int
+queue_lines(struct fl_feed *f, const struct fl_line_block *lb,
+            struct fl_input *in)
+{
+    /* A memory input with its format given holds validated text without
+     * header lines (the live buffer); an overlong line is one line cut. */
+    if (lb->overlong || (in->mem != NULL && in->header_fmt != NULL))
+        return queue_block(f, lb->p, lb->len, lb->nlines, lb->first_line,
+                           lb->overlong, in);
+    const char *seg = lb->p, *p = lb->p, *end = lb->p + lb->len;
+    unsigned long long line = lb->first_line, seg_line = line;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *next = nl ? nl + 1 : end;
+        size_t len = (size_t)((nl ? nl : end) - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        if (looks_like_header(p, len)) {
+            if (p > seg && queue_block(f, seg, (size_t)(p - seg),
+                                       (size_t)(line - seg_line), seg_line,
+                                       0, in) < 0)
+                return -1;
+            const char *bad;
+            if (switch_format(f, p, len, &bad) < 0)
+                return -1;
+            if (bad != NULL) {
+                /* Not a format: rejected like any bad line, by the
+                 * parsers, in order with the lines around it. */
+                const char *keep = f->reject_all;
+                f->reject_all = bad;
+                int rc = queue_block(f, p, (size_t)(next - p), 1, line, 0,
+                                     in);
+                f->reject_all = keep;
+                if (rc < 0)
+                    return -1;
+            }
+            seg = next;
+            seg_line = line + 1;
+        }
+        line++;
+        p = next;
+    }
+    if (end > seg && queue_block(f, seg, (size_t)(end - seg),
+                                 (size_t)(line - seg_line), seg_line, 0,
+                                 in) < 0)
+        return -1;
+    return 0;
 }
 
 
@@ -191,44 +387,8 @@ reader_main(void *arg)
         }
         if (lb.nlines == 0)
             break;
-
-        pthread_mutex_lock(&f->mu);
-        while (f->n_free == 0 && !f->failed)
-            pthread_cond_wait(&f->cv, &f->mu);
-        if (f->failed) {
-            pthread_mutex_unlock(&f->mu);
+        if (queue_lines(f, &lb, in) < 0)
             break;
-        }
-        int idx = f->free_list[--f->n_free];
-        pthread_mutex_unlock(&f->mu);
-
-        /* Fill the block outside the lock: only this thread touches a
-         * block between taking it from the free list and queueing it. */
-        struct fl_block *b = &f->blocks[idx];
-        if (lb.len > b->cap) {
-            char *p = fl_realloc(b->p, lb.len);
-            if (p == NULL) {
-                pthread_mutex_lock(&f->mu);
-                f->free_list[f->n_free++] = idx;
-                pthread_mutex_unlock(&f->mu);
-                fl_feed_fail(f, "out of memory");
-                break;
-            }
-            b->p = p;
-            b->cap = lb.len;
-        }
-        memcpy(b->p, lb.p, lb.len);
-        b->len = lb.len;
-        b->nlines = lb.nlines;
-        b->first_line = lb.first_line;
-        b->overlong = lb.overlong;
-        b->in = in;
-
-        pthread_mutex_lock(&f->mu);
-        f->ready[(f->ready_head + f->n_ready) % FL_FEED_BLOCKS] = idx;
-        f->n_ready++;
-        pthread_cond_broadcast(&f->cv);
-        pthread_mutex_unlock(&f->mu);
         if (s->progress)
             progress(f, 0);
     }
@@ -336,6 +496,11 @@ fl_feed_destroy(struct fl_feed *f)
     fl_lines_destroy(f->lines);
     for (int i = 0; i < FL_FEED_BLOCKS; i++)
         fl_free(f->blocks[i].p);
+    for (size_t i = 0; i < f->n_switched; i++) {
+        fl_format_destroy(f->switched[i]->fmt);     /* NULL-safe */
+        fl_free(f->switched[i]);
+    }
+    fl_free(f->switched);
     pthread_cond_destroy(&f->cv);
     pthread_mutex_destroy(&f->mu);
     fl_free(f);

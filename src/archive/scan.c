@@ -113,6 +113,22 @@ add_format(struct fl_scan *s, const struct fl_format *fmt)
 
 
 int
+fl_scan_has_columns(const struct fl_scan *s, const struct fl_format *fmt,
+                    char *why, size_t whylen)
+{
+    for (size_t i = 0; i < fmt->n; i++) {
+        int known = fmt->field[i] >= 0;
+        if (known ? s->present[fmt->field[i]]
+                  : extra_index((void *)s, fmt->name[i]) >= 0)
+            continue;
+        snprintf(why, whylen, "%s", fmt->name[i]);
+        return 0;
+    }
+    return 1;
+}
+
+
+int
 fl_scan_init(struct fl_scan *s)
 {
     int rc = pthread_mutex_init(&s->mu, NULL);
@@ -462,7 +478,7 @@ parse_block(struct fl_scan *s, struct fl_feed *f, struct scan_local *l,
     struct fl_parse_err err;
     int rc = FL_OK;
 
-    const struct fl_format *fmt = in->header_fmt ? in->header_fmt : s->format;
+    const struct fl_format *fmt = b->fmt;
     if (l->bound != fmt) {
         fl_parser_init(&l->parser, fmt, extra_index, s);
         l->bound = fmt;
@@ -477,26 +493,20 @@ parse_block(struct fl_scan *s, struct fl_feed *f, struct scan_local *l,
                       msg, msglen);
         goto out;
     }
-    /* A header line can look like data only when the first field is
-     * text; otherwise it fails to parse and is looked at then. */
-    int text_first = fmt->n > 0 && l->parser.type[0] == FL_TYPE_STRING;
+    /* Header lines never get here: the reader consumed them (feed.c). */
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *eol = nl ? nl : end;
-        int prc = 1, hdr = 0;
-        if (text_first && ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
-            hdr = fl_format_header_line(fmt, p, (size_t)(eol - p),
-                                        err.reason, sizeof err.reason);
-        if (hdr == 0)
+        int prc;
+        if (b->reject_all != NULL && eol - p > (eol[-1] == '\r')) {
+            snprintf(err.reason, sizeof err.reason, "%s", b->reject_all);
+            prc = FL_EPARSE;
+        } else if (b->reject_all != NULL) {
+            prc = 1;                  /* a blank line stays blank */
+        } else {
             prc = fl_parse_line(&l->parser, l->batch, p, (size_t)(eol - p),
                                 &err);
-        if (prc == FL_EPARSE && !text_first)
-            hdr = fl_format_header_line(fmt, p, (size_t)(eol - p),
-                                        err.reason, sizeof err.reason);
-        /* A repeated header (concatenated S3 objects) is no record; one
-         * naming other fields is a bad line with its own reason. */
-        if (hdr != 0)
-            prc = hdr == 1 ? 1 : FL_EPARSE;
+        }
         if (prc != 1)
             seen++;
         if (prc == FL_EPARSE) {

@@ -2,7 +2,8 @@
 # Imperfect input must never poison the archive: a byte that is not UTF-8
 # or a control byte rejects its line (the rest goes through and stays
 # queryable), a UTF-8 byte-order mark is skipped, a header line repeated
-# inside a file (concatenated S3 objects) is skipped, out-of-range numbers
+# inside a file (concatenated S3 objects) is skipped and one naming other
+# fields switches the format of the lines after it, out-of-range numbers
 # are rejected, field names match in any case, and the rejects file gives
 # back the exact raw bytes. Also the live /ingest path, which runs the
 # same parser checks.
@@ -67,14 +68,47 @@ eni-cat3"
 { L eni-x1 1 2 6; echo "$H"; L eni-x2 1 2 6; } > nohead.log
 out=$("$FLOWLAKE" convert --quiet --strict --archive C2 nohead.log 2>&1); st=$?
 expect_status "header matching the default format mid-file: skipped" 0 $st
-{ echo "$H"; L eni-d1 1 2 6; echo 'version srcaddr'; echo '2 9.9.9.9'; } > diff.log
-out=$("$FLOWLAKE" convert --quiet --archive D diff.log 2>&1); st=$?
-expect_status "different header: convert exits 0" 0 $st
-expect_eq "different header: rejected with a clear reason" \
-    "$(sed -n 1p D/_errors/*.jsonl)" \
-    '{"source":"diff.log","line":3,"reason":"header line names other fields than the input'"'"'s format (2 here, 14 there): the format cannot change inside one input; split the input at this line","raw":"version srcaddr"}'
-out=$("$FLOWLAKE" convert --quiet --strict --archive D2 diff.log 2>&1); st=$?
-expect_status "different header: --strict fails" 1 $st
+# A header naming other fields switches the format for the lines after it
+# (S3 objects of two flow logs with different formats, concatenated).
+{ echo "$H"; L eni-d1 1 2 6; echo 'version srcaddr'; echo '2 9.9.9.9'; echo 'version interface-id srcaddr'; echo '2 eni-d3 8.8.8.8'; echo "$H"; L eni-d4 3 4 17; } > diff.log
+out=$("$FLOWLAKE" convert --quiet --strict --archive D diff.log 2>&1); st=$?
+expect_status "different header: --strict passes" 0 $st
+expect_contains "different header: headers are not records" "$out" "convert: 4 records read, 4 written, 0 rejected"
+expect_eq "different header: each line read with the header above it" \
+    "$(q D "SELECT version, interface_id, srcaddr, srcport, protocol FROM flow_logs ORDER BY srcaddr, interface_id")" \
+"version,interface_id,srcaddr,srcport,protocol
+2,eni-d1,10.0.0.1,1,6
+2,eni-d4,10.0.0.1,3,17
+2,eni-d3,8.8.8.8,,
+2,,9.9.9.9,,"
+# A field that no input's first line names has no column in the run: its
+# lines are rejected (not cut), the rest goes through.
+{ echo "$H"; L eni-e1 1 2 6; echo 'version srcaddr flow-direction'; echo '2 9.9.9.9 ingress'; echo 'version version'; echo "$H"; L eni-e2 1 2 6; } > newcol.log
+out=$("$FLOWLAKE" convert --quiet --archive E newcol.log 2>&1); st=$?
+expect_status "header with a new field: convert exits 0" 0 $st
+expect_eq "header with a new field: its lines rejected, clear reasons" \
+    "$(cat E/_errors/*.jsonl)" \
+'{"source":"newcol.log","line":4,"reason":"the header line above names flow-direction, which is not a column of this run: convert this input on its own","raw":"2 9.9.9.9 ingress"}
+{"source":"newcol.log","line":5,"reason":"bad header line: field 2: '"'"'version'"'"' appears twice","raw":"version version"}'
+expect_eq "header with a new field: the lines under other headers kept" \
+    "$(q E "SELECT interface_id FROM flow_logs ORDER BY 1")" \
+"interface_id
+eni-e1
+eni-e2"
+out=$("$FLOWLAKE" convert --quiet --strict --archive E2 newcol.log 2>&1); st=$?
+expect_status "header with a new field: --strict fails" 1 $st
+expect_eq "header with a new field: --strict names file and line" "$out" \
+    "flowlake convert: newcol.log:4: the header line above names flow-direction, which is not a column of this run: convert this input on its own"
+# Converted on its own, the file's first line names it: every line goes in.
+{ echo 'version srcaddr flow-direction'; echo '2 9.9.9.9 ingress'; echo "$H"; L eni-e3 1 2 6; } > first.log
+out=$("$FLOWLAKE" convert --quiet --archive E3 first.log newcol.log 2>&1); st=$?
+expect_contains "header with a new field: only the bad header rejected then" "$out" "convert: 6 records read, 5 written, 1 rejected"
+expect_eq "header with a new field: named by another input's first line, it has its column" \
+    "$(q E3 "SELECT interface_id, srcaddr, flow_direction FROM flow_logs WHERE srcaddr = '9.9.9.9' OR interface_id = 'eni-e3' ORDER BY 1, 3")" \
+"interface_id,srcaddr,flow_direction
+eni-e3,10.0.0.1,
+,9.9.9.9,ingress
+,9.9.9.9,ingress"
 
 # ---- ranges.
 { L eni-r1 65535 0 255; L eni-r2 70000 2 6; L eni-r3 1 65536 6; L eni-r4 1 2 256; } > range.log
