@@ -88,4 +88,28 @@ expect_eq "... and not before it" \
 kill "$PROM"; wait "$PROM" 2>/dev/null
 kill -TERM "$PID"; wait "$PID"
 
+# Label values are escaped as the text format says (\" and \\), and the
+# exposition still passes promtool.
+cat > eni.sql <<'EOF'
+CREATE METRIC packets_by_eni AS
+  SELECT interface_id, SUM(packets) FROM flows
+  GROUP BY interface_id, TUMBLE(start, INTERVAL '15' MINUTE);
+EOF
+A=$TMP/archive2     # a fresh watermark
+start_server --set metrics.file="$TMP/eni.sql" --set metrics.defaults=false
+printf '2 123456789012 %s 10.0.0.1 10.0.0.2 1 2 6 %s 100 %s %s ACCEPT OK\n' \
+    'eni-q"uote' 5 $((w0 + 10)) $((w0 + 15)) 'eni-back\slash' 7 $((w0 + 10)) $((w0 + 15)) \
+    | curl -s -o /dev/null --data-binary @- "$URL/ingest"
+for _ in $(seq 1 100); do
+    curl -s "$URL/metrics" > prom2.txt
+    [ "$(grep -c '^flowlake_window_packets_by_eni{' prom2.txt)" = 2 ] && break
+    sleep 0.1
+done
+expect_eq "label values escaped" "$(grep '^flowlake_window_packets_by_eni{' prom2.txt | sort)" \
+'flowlake_window_packets_by_eni{interface_id="eni-back\\slash",final="false"} 7
+flowlake_window_packets_by_eni{interface_id="eni-q\"uote",final="false"} 5'
+"$PROMBIN/promtool" check metrics < prom2.txt > promtool2.out 2>&1
+expect_status "promtool accepts escaped labels" 0 $?
+kill -TERM "$PID"; wait "$PID"
+
 finish
