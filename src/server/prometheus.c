@@ -86,8 +86,97 @@ put_sample(FILE *out, const char *name, const struct fl_metric_row *r)
 /* Newest open window per series: index into rows, by series hash. */
 struct newest {
     uint64_t hash;
-    size_t   idx;            /* + 1; 0 = empty slot */
+    int64_t  window_start;   /* of the newest open window seen */
+    size_t   idx;            /* row + 1 once copied; 0 = not yet */
+    int      used;
 };
+
+/* Two walks over the open windows: the first finds each series' newest
+ * window start, the second copies only the rows of those windows (copying
+ * every open window's row of every series cost more than the rest of a
+ * scrape). A series is known by its 64-bit hash alone here: a collision
+ * among even millions of series is far less likely than a lost scrape. */
+struct newest_scan {
+    struct newest        *tab;
+    size_t                cap, used;
+    struct fl_metric_row *rows;
+    size_t                n_rows, rows_cap;
+    int                   copy;       /* second walk */
+    int                   failed;     /* out of memory */
+};
+
+
+static struct newest *
+newest_slot(struct newest *tab, size_t cap, uint64_t h)
+{
+    size_t j = (size_t)h & (cap - 1);
+    while (tab[j].used && tab[j].hash != h)
+        j = (j + 1) & (cap - 1);
+    return &tab[j];
+}
+
+
+static int
+newest_grow(struct newest_scan *ns)
+{
+    size_t cap = ns->cap ? ns->cap * 2 : 1024;
+    struct newest *tab = fl_calloc(cap, sizeof *tab);
+    if (tab == NULL)
+        return -1;
+    for (size_t i = 0; i < ns->cap; i++) {
+        if (ns->tab[i].used)
+            *newest_slot(tab, cap, ns->tab[i].hash) = ns->tab[i];
+    }
+    fl_free(ns->tab);
+    ns->tab = tab;
+    ns->cap = cap;
+    return 0;
+}
+
+
+static void
+newest_find(void *ctx, const struct fl_metric_value *v)
+{
+    struct newest_scan *ns = ctx;
+    if (ns->failed || !v->has_value)
+        return;
+    uint64_t h = fl_metrics_series_hash(v->metric, v->n_dims, v->dim_names,
+                                        v->dim_values);
+    if (!ns->copy) {
+        if ((ns->used + 1) * 2 > ns->cap && newest_grow(ns) < 0) {
+            ns->failed = 1;
+            return;
+        }
+        struct newest *e = newest_slot(ns->tab, ns->cap, h);
+        if (!e->used) {
+            e->used = 1;
+            e->hash = h;
+            e->window_start = v->window_start;
+            ns->used++;
+        } else if (e->window_start < v->window_start) {
+            e->window_start = v->window_start;
+        }
+        return;
+    }
+    struct newest *e = newest_slot(ns->tab, ns->cap, h);
+    if (!e->used || e->idx != 0 || e->window_start != v->window_start)
+        return;
+    if (ns->n_rows == ns->rows_cap) {
+        size_t cap = ns->rows_cap ? ns->rows_cap * 2 : 256;
+        struct fl_metric_row *p = fl_realloc(ns->rows, cap * sizeof *p);
+        if (p == NULL) {
+            ns->failed = 1;
+            return;
+        }
+        ns->rows = p;
+        ns->rows_cap = cap;
+    }
+    if (fl_metric_row_copy(v, &ns->rows[ns->n_rows]) < 0) {
+        ns->failed = 1;
+        return;
+    }
+    e->idx = ++ns->n_rows;
+}
 
 
 /* Larger values first: with a quota, the series a top-N chart shows. */
@@ -177,47 +266,28 @@ void
 fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
 {
     struct fl_metrics *m = s->metrics;
-    struct fl_metric_row *open = NULL;
-    size_t n_open = 0;
-    struct newest *nw = NULL;
+    struct newest_scan ns = { 0 };
     const struct fl_metric_row **pick = NULL;
     size_t *omitted = NULL, *first = NULL, *fill = NULL;
     struct name_index ix = { 0 };
-    size_t cap = 16;
 
     if (m == NULL)
         return;
-    if (fl_metrics_rows(s, NULL, &open, &n_open) < 0)
-        return;
-    while (cap < n_open * 2)
-        cap *= 2;
-    if ((nw = fl_calloc(cap, sizeof *nw)) == NULL)
-        goto out;
-    for (size_t i = 0; i < n_open; i++) {
-        const struct fl_metric_row *r = &open[i];
-        if (r->final || !r->has_value)
-            continue;
-        uint64_t h = fl_metrics_series_hash(r->metric, r->n_dims,
-                                 (const char *const *)r->dim_names,
-                                 (const char *const *)r->dim_values);
-        size_t j = (size_t)h & (cap - 1);
-        while (nw[j].idx != 0) {
-            const struct fl_metric_row *o = &open[nw[j].idx - 1];
-            struct fl_metric_value v = {
-                .metric = r->metric, .n_dims = r->n_dims,
-                .dim_values = (const char *const *)r->dim_values,
-            };
-            if (nw[j].hash == h && fl_metrics_same_series(o, &v))
-                break;
-            j = (j + 1) & (cap - 1);
-        }
-        if (nw[j].idx == 0 || open[nw[j].idx - 1].window_start < r->window_start) {
-            nw[j].hash = h;
-            nw[j].idx = i + 1;
-        }
-    }
-
+    /* The engine's state does not change while this runs: the series'
+     * strings are compared and copied as the engine holds them. */
     pthread_mutex_lock(&m->mu);
+    fl_stream_each_open(m->stream, newest_find, &ns);
+    ns.copy = 1;
+    if (!ns.failed)
+        fl_stream_each_open(m->stream, newest_find, &ns);
+    if (ns.failed) {
+        pthread_mutex_unlock(&m->mu);
+        goto out;
+    }
+    struct fl_metric_row *open = ns.rows;
+    struct newest *nw = ns.tab;
+    size_t cap = ns.cap;
+
     const struct fl_metric_plans *plans = fl_stream_plans(m->stream);
     size_t n_metrics = 0;
     for (size_t p = 0; p < plans->n; p++)
@@ -377,8 +447,8 @@ out:
     fl_free(first);
     fl_free(omitted);
     fl_free(pick);
-    fl_free(nw);
-    fl_metrics_rows_free(open, n_open);
+    fl_free(ns.tab);
+    fl_metrics_rows_free(ns.rows, ns.n_rows);
 }
 
 

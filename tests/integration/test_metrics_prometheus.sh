@@ -89,7 +89,8 @@ kill "$PROM"; wait "$PROM" 2>/dev/null
 kill -TERM "$PID"; wait "$PID"
 
 # Label values are escaped as the text format says (\" and \\), and the
-# exposition still passes promtool.
+# exposition still passes promtool; of two open windows of a series, the
+# newer one is the provisional sample.
 cat > eni.sql <<'EOF'
 CREATE METRIC packets_by_eni AS
   SELECT interface_id, SUM(packets) FROM flows
@@ -99,6 +100,7 @@ A=$TMP/archive2     # a fresh watermark
 start_server --set metrics.file="$TMP/eni.sql" --set metrics.defaults=false
 printf '2 123456789012 %s 10.0.0.1 10.0.0.2 1 2 6 %s 100 %s %s ACCEPT OK\n' \
     'eni-q"uote' 5 $((w0 + 10)) $((w0 + 15)) 'eni-back\slash' 7 $((w0 + 10)) $((w0 + 15)) \
+    'eni-q"uote' 9 $((w0 + 1000)) $((w0 + 1005)) \
     | curl -s -o /dev/null --data-binary @- "$URL/ingest"
 for _ in $(seq 1 100); do
     curl -s "$URL/metrics" > prom2.txt
@@ -107,7 +109,7 @@ for _ in $(seq 1 100); do
 done
 expect_eq "label values escaped" "$(grep '^flowlake_window_packets_by_eni{' prom2.txt | sort)" \
 'flowlake_window_packets_by_eni{interface_id="eni-back\\slash",final="false"} 7
-flowlake_window_packets_by_eni{interface_id="eni-q\"uote",final="false"} 5'
+flowlake_window_packets_by_eni{interface_id="eni-q\"uote",final="false"} 9'
 "$PROMBIN/promtool" check metrics < prom2.txt > promtool2.out 2>&1
 expect_status "promtool accepts escaped labels" 0 $?
 kill -TERM "$PID"; wait "$PID"
