@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * firehose.c -- Firehose HTTP endpoint request parsing and response
- * bodies (see firehose.h; FORMATS.md 4.4 and 4.5).
+ * bodies (see firehose.h for the specification it follows).
  *
  * The request is validated as a whole up front (types, counts, lengths),
  * and the records' base64 is decoded lazily, one record at a time, into

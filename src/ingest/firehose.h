@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * firehose.h -- Kinesis Data Firehose HTTP endpoint delivery: the request
- * body and the response bodies (FORMATS.md 4.4; AWS "HTTP Endpoint
- * Delivery Request and Response Specifications").
+ * body and the response bodies (AWS "HTTP Endpoint Delivery Request and
+ * Response Specifications",
+ * https://docs.aws.amazon.com/firehose/latest/dev/httpdeliveryrequestresponse.html).
  *
  * Request body (Content-Type: application/json; the caller has already
  * bounded its size and undone any Content-Encoding: gzip, e.g. with
@@ -14,7 +15,7 @@
  *
  * Unknown keys are ignored; duplicate keys are an error. The timestamp is
  * also accepted as a string of digits (AWS's own failure-response example
- * writes it that way, FORMATS.md section 8 #10). AWS's request example is
+ * writes it that way). AWS's request example is
  * not valid JSON (a comma is missing) and is refused like any broken JSON.
  *
  * Two levels of errors:

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * batch.h -- the columnar record batch every parser fills and every sink
- * consumes (DESIGN.md "Data flow").
+ * consumes (parsers: convert, the server's endpoints; sinks: DuckDB's
+ * Parquet writer, the stream engine).
  *
  * A batch is a struct of arrays: a fixed capacity of rows, one column per
  * field of fields.h (always all FL_FIELD_COUNT of them, so that one schema

@@ -3,7 +3,8 @@
  * fields.c -- the VPC flow log field catalogue (see fields.h).
  *
  * Types follow the Parquet types AWS documents for flow logs delivered as
- * Parquet (FORMATS.md 1.2): INT_32 for version, ports, protocol, tcp-flags
+ * Parquet (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3.html):
+ * INT_32 for version, ports, protocol, tcp-flags
  * and traffic-path; INT_64 for packets, bytes, start and end; STRING for
  * everything else, addresses included (IPv4 and IPv6 both occur).
  */

@@ -2,7 +2,8 @@
  *
  * fields.h -- the VPC flow log field catalogue (versions 2 to 8).
  *
- * One row per field AWS documents (../shared/FORMATS.md section 1.2), in
+ * One row per field AWS documents
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html), in
  * AWS's table order, so that the first 14 rows are the default v2 format.
  * Each field has its AWS name (as written in ${...} and in S3 header lines),
  * its SQL/Parquet column name ("-" replaced by "_"), the flow-log version

@@ -2,8 +2,9 @@
  *
  * format.h -- flow log line formats: which field is at which position.
  *
- * A format comes from one of three places (DESIGN.md "The record schema"):
- *   - the default v2 format (14 fields, FORMATS.md 1.1);
+ * A format comes from one of three places:
+ *   - the default v2 format (14 fields,
+ *     https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html);
  *   - a custom format string in AWS syntax: "${version} ${vpc-id} ...";
  *   - the header line AWS writes at the top of S3-delivered text files:
  *     "version account-id interface-id ..." (bare names, space separated).

@@ -3,7 +3,7 @@
  * aws.c -- the two endpoints AWS delivers to:
  *
  *   POST /firehose   the Kinesis Data Firehose HTTP endpoint delivery
- *                    protocol (FORMATS.md 4.4): JSON {requestId, timestamp,
+ *                    protocol (see firehose.h): JSON {requestId, timestamp,
  *                    records[].data (base64)}, optional Content-Encoding:
  *                    gzip, X-Amz-Firehose-Access-Key (checked by http.c
  *                    before the body is read), answered {"requestId","timestamp"} (ms) with 200

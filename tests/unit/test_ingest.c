@@ -238,7 +238,8 @@ static const char CWL_DATA_OUT[] =
     "2 33503748002479370955346306650196094071913271643270021121"
     " 1502360021000 123456789012 vpc-flow-logs eni-0a1b2c3d-all: " LINE2 "\n";
 
-/* Verbatim from AWS's consumer fixture (FORMATS.md 3.2). */
+/* Verbatim from AWS's CloudWatch Logs subscription example
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html). */
 static const char CWL_CONTROL[] =
     "{\n"
     "    \"messageType\": \"CONTROL_MESSAGE\",\n"

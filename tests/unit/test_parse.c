@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_parse.c -- the field catalogue, formats (default, custom, S3
- * header) and the line parser, including the traps of FORMATS.md section 8.
+ * header) and the line parser, including the traps real files hold.
  */
 #include "../../src/core/fl_config.h"
 
@@ -79,7 +79,7 @@ test_catalogue(void)
     CHECK_EQ_INT(fl_field_get(FL_F_TRAFFIC_PATH)->version, 5);
     CHECK_EQ_INT(fl_field_get(FL_F_REGION)->version, 4);
     CHECK_EQ_INT(fl_field_get(FL_F_TCP_FLAGS)->version, 3);
-    /* Parquet types as AWS documents them (FORMATS.md 1.2). */
+    /* Parquet types as AWS documents them for Parquet delivery to S3. */
     CHECK_EQ_INT(fl_field_get(FL_F_VERSION)->type, FL_TYPE_INT32);
     CHECK_EQ_INT(fl_field_get(FL_F_PROTOCOL)->type, FL_TYPE_INT32);
     CHECK_EQ_INT(fl_field_get(FL_F_TCP_FLAGS)->type, FL_TYPE_INT32);
@@ -164,7 +164,7 @@ test_whitespace_tolerance(void)
 
     CHECK(fl_format_default(&fmt) == 0);
     fl_parser_init(&p, fmt, NULL, NULL);
-    /* FORMATS.md 8 #7: a record with a double space; CRLF; trailing blanks;
+    /* A record with a double space; CRLF; trailing blanks;
      * leading blanks; a tab. */
     CHECK_EQ_INT(parse(&p, b, "2 123456789010 eni-1  10.0.0.1 10.0.0.2 1 2 6 3 4 5 6 ACCEPT OK", &err), 0);
     CHECK_EQ_INT(parse(&p, b, "2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 3 4 5 6 ACCEPT OK\r", &err), 0);
@@ -318,7 +318,8 @@ test_all_fields_custom_format(void)
 }
 
 
-/* The AWS documentation's own custom-format example (FORMATS.md 1.1). */
+/* The AWS documentation's own custom-format example
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html). */
 static void
 test_aws_example_custom_format(void)
 {
@@ -373,7 +374,8 @@ test_format_errors(void)
 }
 
 
-/* FORMATS.md 8 #7: an S3 header listing bytes before packets. */
+/* An S3 header listing bytes before packets (field order follows the
+ * header, not the catalogue). */
 static void
 test_header_bytes_before_packets(void)
 {
@@ -461,7 +463,7 @@ test_unknown_fields_kept(void)
 }
 
 
-/* FORMATS.md 8 #1: the full v2-v5 order includes ${region}; a parser that
+/* The full v2-v5 order includes ${region}; a parser that
  * dropped it would shift every later column. */
 static void
 test_region_does_not_shift(void)
