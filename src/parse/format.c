@@ -221,6 +221,27 @@ fl_format_is_header(const char *line, size_t len)
 }
 
 
+/* The next blank-separated word of [*p, end), its length in *len; NULL
+ * when there is none. Moves *p past it. */
+static const char *
+next_word(const char **p, const char *end, size_t *len)
+{
+    const char *q = *p;
+    while (q < end && is_blank(*q))
+        q++;
+    if (q == end) {
+        *p = q;
+        return NULL;
+    }
+    const char *w = q;
+    while (q < end && !is_blank(*q))
+        q++;
+    *len = (size_t)(q - w);
+    *p = q;
+    return w;
+}
+
+
 int
 fl_format_from_header(const char *line, size_t len, struct fl_format **out,
                       struct fl_parse_err *err)
@@ -230,15 +251,10 @@ fl_format_from_header(const char *line, size_t len, struct fl_format **out,
     int rc;
 
     memset(err, 0, sizeof *err);
-    while (p < end) {
-        while (p < end && is_blank(*p))
-            p++;
-        if (p == end)
-            break;
-        const char *tok = p;
-        while (p < end && !is_blank(*p))
-            p++;
-        rc = add_name(&names, tok, (size_t)(p - tok), err);
+    const char *tok;
+    size_t tl;
+    while ((tok = next_word(&p, end, &tl)) != NULL) {
+        rc = add_name(&names, tok, tl, err);
         if (rc < 0) {
             err->field = (int)(names.n + 1);
             return rc;
@@ -264,15 +280,9 @@ fl_format_header_line(const struct fl_format *cur, const char *line,
         end--;
     if (!fl_format_is_header(p, (size_t)(end - p)))
         return 0;
-    while (p < end) {
-        while (p < end && is_blank(*p))
-            p++;
-        if (p == end)
-            break;
-        const char *tok = p;
-        while (p < end && !is_blank(*p))
-            p++;
-        size_t tl = (size_t)(p - tok);
+    const char *tok;
+    size_t tl;
+    while ((tok = next_word(&p, end, &tl)) != NULL) {
         if (n >= cur->n) {
             same = 0;
         } else if (same) {

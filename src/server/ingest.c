@@ -342,17 +342,6 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
             prc = hdr == 1 ? 2 : FL_EPARSE;
         if (prc == 0)
             res->accepted++;
-        if (prc == 2 && !filtered) {
-            /* A repeated header line (concatenated S3 objects): dropped
-             * from the stored text like a rejected line, not counted. */
-            filtered = 1;
-            if (fl_server_append_line(&good, &good_len, &good_cap,
-                                      text_start,
-                                      (size_t)(p - text_start)) < 0)
-                goto nomem;
-            if (good_len > 0)
-                good_len--;
-        }
         if (prc == FL_EPARSE) {
             res->rejected++;
             size_t raw = n > s->cfg->max_line ? (size_t)s->cfg->max_line : n;
@@ -360,16 +349,19 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                 raw--;
             (void)fl_rejects_add(s->rejects, source, line_no, perr.reason,
                                  p, raw);
-            if (!filtered) {
-                /* First reject: from now on keep an explicit copy. */
-                filtered = 1;
-                if (fl_server_append_line(&good, &good_len, &good_cap,
-                                          text_start,
-                                          (size_t)(p - text_start)) < 0)
-                    goto nomem;
-                if (good_len > 0)
-                    good_len--;   /* the prefix had its newline already */
-            }
+        }
+        if ((prc == 2 || prc == FL_EPARSE) && !filtered) {
+            /* The first line left out of the stored text (a rejected line,
+             * or a repeated header line of concatenated S3 objects, which
+             * is not counted): from now on keep an explicit copy, starting
+             * with the lines before it. */
+            filtered = 1;
+            if (fl_server_append_line(&good, &good_len, &good_cap,
+                                      text_start,
+                                      (size_t)(p - text_start)) < 0)
+                goto nomem;
+            if (good_len > 0)
+                good_len--;   /* the prefix had its newline already */
         } else if (filtered && prc == 0) {
             if (fl_server_append_line(&good, &good_len, &good_cap, p, n) < 0)
                 goto nomem;
