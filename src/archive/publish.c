@@ -279,52 +279,101 @@ move_files(const char *archive_dir, const char *staging_dir, char *list,
 }
 
 
+/* True when d is in the set (open addressing on lo; cap a power of two
+ * with room to spare), else adds it and returns 0. */
+static int
+digest_seen(struct fl_digest *set, size_t cap, const struct fl_digest *d)
+{
+    size_t i = (size_t)d->lo & (cap - 1);
+    while (set[i].hi != 0 || set[i].lo != 0) {
+        if (set[i].hi == d->hi && set[i].lo == d->lo)
+            return 1;
+        i = (i + 1) & (cap - 1);
+    }
+    set[i] = *d;
+    return 0;
+}
+
+
+/* The run id of a manifest line (digest TAB run TAB ...), into run. */
+static void
+line_run_id(const char *line, char *run, size_t cap)
+{
+    const char *t1 = strchr(line + 33, '\t');
+    run[0] = '\0';
+    if (t1 != NULL) {
+        const char *t2 = strchr(t1 + 1, '\t');
+        size_t rl = t2 ? (size_t)(t2 - t1 - 1) : strlen(t1 + 1);
+        if (rl >= cap)
+            rl = cap - 1;
+        memcpy(run, t1 + 1, rl);
+        run[rl] = '\0';
+    }
+}
+
+
 /* Appends the manifest lines whose digest the manifest does not hold yet
- * (step 3; idempotent for recovery). */
+ * (step 3; idempotent for recovery), with one write and one fsync: a
+ * backfill of 8,760 inputs spent more time in a fsync per input line than
+ * in converting them. The lines are remembered as on disk only once the
+ * fsync has returned. */
 static int
 append_manifest(struct fl_manifest *m, char *lines)
 {
+    size_t n_lines = 1, cap = 16;
+    for (const char *p = lines; (p = strchr(p, '\n')) != NULL; p++)
+        n_lines++;
+    while (cap < n_lines * 2)
+        cap *= 2;
+    char **keep = fl_calloc(n_lines, sizeof *keep);
+    struct fl_digest *seen = fl_calloc(cap, sizeof *seen);
+    char *text = fl_malloc(strlen(lines) + n_lines + 1);
+    size_t n_keep = 0, len = 0;
+    int rc = FL_OK;
+    if (keep == NULL || seen == NULL || text == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
     char *cursor = lines;
     for (char *line = next_line(&cursor); line != NULL;
          line = next_line(&cursor)) {
         struct fl_digest d;
         uint64_t seq;
-        int is_wal = fl_manifest_parse_wal(line, &seq) == 0;
-        if (is_wal) {
+        if (fl_manifest_parse_wal(line, &seq) == 0) {
             if (seq <= fl_manifest_wal_seq(m))
                 continue;                 /* already recorded */
         } else if (strlen(line) < 33 || fl_digest_from_hex(line, &d) < 0
-                   || fl_manifest_on_disk(m, &d)) {
+                   || fl_manifest_on_disk(m, &d) || digest_seen(seen, cap, &d)) {
             continue;
         }
         size_t n = strlen(line);
-        char *text = fl_malloc(n + 2);
-        if (text == NULL)
-            return FL_ENOMEM;
-        memcpy(text, line, n);
-        memcpy(text + n, "\n", 2);
-        int rc = fl_manifest_append(m, text);
-        fl_free(text);
-        if (rc < 0)
-            return rc;
-        if (is_wal) {
+        memcpy(text + len, line, n);
+        text[len + n] = '\n';
+        len += n + 1;
+        keep[n_keep++] = line;
+    }
+    if (n_keep == 0)
+        goto out;
+    text[len] = '\0';
+    if ((rc = fl_manifest_append(m, text)) < 0)
+        goto out;
+    for (size_t k = 0; k < n_keep && rc == 0; k++) {
+        struct fl_digest d;
+        uint64_t seq;
+        if (fl_manifest_parse_wal(keep[k], &seq) == 0) {
             fl_manifest_note_wal(m, seq);
             continue;
         }
-        const char *t1 = strchr(line + 33, '\t');
-        char run[64] = "";
-        if (t1 != NULL) {
-            const char *t2 = strchr(t1 + 1, '\t');
-            size_t rl = t2 ? (size_t)(t2 - t1 - 1) : strlen(t1 + 1);
-            if (rl >= sizeof run)
-                rl = sizeof run - 1;
-            memcpy(run, t1 + 1, rl);
-            run[rl] = '\0';
-        }
-        if ((rc = fl_manifest_remember(m, &d, run, 1)) < 0)
-            return rc;
+        char run[64];
+        line_run_id(keep[k], run, sizeof run);
+        if (fl_digest_from_hex(keep[k], &d) == 0)
+            rc = fl_manifest_remember(m, &d, run, 1);
     }
-    return FL_OK;
+out:
+    fl_free(text);
+    fl_free(seen);
+    fl_free(keep);
+    return rc;
 }
 
 
