@@ -192,9 +192,21 @@ async function api(path, opts = {}) {
   }
 }
 
-const sql = (text) => api('/api/query?format=json', {
-  method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: text,
-});
+// Each SQL statement costs the server a worker process, and it runs at
+// most query.max_concurrent (default 2) at once: the page sends one at a
+// time, and drops those of a refresh that a newer one replaced before they
+// started, so quick clicks on the controls never meet a 429.
+let sqlChain = Promise.resolve();
+function sql(text, wanted = () => true) {
+  const run = sqlChain.then(() => {
+    if (!wanted()) throw new Error('superseded');
+    return api('/api/query?format=json', {
+      method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: text,
+    });
+  });
+  sqlChain = run.catch(() => {});
+  return run;
+}
 
 const metric = (name, from, to) =>
   api(`/api/metrics?metric=${encodeURIComponent(name)}&from=${from}&to=${to}`);
@@ -258,7 +270,7 @@ function drawChart(name, card, xs, lines, height) {
   const xaxis = { ...axis, values: (u, splits) => splits.map((t) => axisTime(t, long)) };
   const opts = {
     width: Math.max(200, box.clientWidth || 600),
-    height,
+    height: chartHeight(height),
     series,
     legend: { show: false },
     scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.05 : 1] } },
@@ -281,6 +293,7 @@ function drawChart(name, card, xs, lines, height) {
     },
   };
   charts[name] = new uPlot(opts, data, box);
+  charts[name].baseHeight = height;
 }
 
 function drawLegend(card, lines) {
@@ -297,10 +310,15 @@ function drawLegend(card, lines) {
   }
 }
 
+// Taller charts on a tall screen (a NOC wall), never below base.
+const chartHeight = (base) => Math.max(base, Math.round(window.innerHeight * (base / 1000)));
+
 window.addEventListener('resize', () => {
   for (const u of Object.values(charts)) {
     const box = u.root.parentElement;
-    if (box && box.clientWidth > 0) u.setSize({ width: box.clientWidth, height: u.height });
+    if (box && box.clientWidth > 0) {
+      u.setSize({ width: box.clientWidth, height: chartHeight(u.baseHeight) });
+    }
   }
 });
 
@@ -502,7 +520,7 @@ async function refresh() {
   const status = api('/api/status');
   const wm = status.then((s) => s.metrics?.watermark_start ?? null);
   const ingestFrom = Math.max(from, to - INGEST_SPAN);
-  const traffic = sql(trafficSQL(from, to)).then((rows) => current() && drawTraffic(rows));
+  const traffic = sql(trafficSQL(from, to), current).then((rows) => current() && drawTraffic(rows));
   await Promise.allSettled([
     widget('tcp', Promise.all([metric('rejected_tcp_packets', from, to), wm])
       .then(([d, w]) => current() && drawTcp(d, from, to, w))),
@@ -513,7 +531,7 @@ async function refresh() {
       .then(([s, r]) => current() && drawIngest(s, r, ingestFrom, to))),
     widget('alarms', Promise.all([api('/api/alarms'), sql(`SELECT strftime(time, '%Y-%m-%dT%H:%M:%SZ') AS time,
         alarm, old_state, new_state, reason FROM vpc_flow_logs.alarm_history
-        ORDER BY time DESC, alarm LIMIT 20`)])
+        ORDER BY time DESC, alarm LIMIT 20`, current)])
       .then(([a, h]) => current() && drawAlarms(a, h))),
   ]);
   if (!current()) return;
