@@ -303,7 +303,7 @@ function drawLegend(card, lines) {
     const total = l.vals.reduce((a, b) => a + b, 0);
     const prov = l.finals.some((f) => !f);
     const item = el('span', { 'data-series': l.id, 'data-total': String(total) },
-      el('i', { style: `background:${l.color}` }),
+      el('i'),
       `${l.label}: ${fmtNum(total)}${prov ? ' (incl. provisional)' : ''}`);
     item.querySelector('i').style.background = l.color;
     lg.append(item);

@@ -179,12 +179,12 @@ add_headers(struct MHD_Response *r, const struct fl_ui_asset *a,
                                       "gzip") != MHD_YES)
         return 0;
     /* The page loads only its own files and talks only to this server:
-     * no inline script, no other origin, never inside a frame. Inline
-     * style attributes are allowed for uPlot, which sizes its canvas
-     * with them. */
+     * no inline script or style, no other origin, never inside a frame
+     * (styles set from script through element.style, as uPlot and app.js
+     * do, are not inline styles). */
     if (html && MHD_add_response_header(r, "Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; style-src 'self' "
-            "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+            "default-src 'none'; script-src 'self'; style-src 'self'; "
+            "img-src 'self' data:; connect-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
             != MHD_YES)
         return 0;
