@@ -241,13 +241,13 @@ function split(vals, finals) {
   return [solid, dashed];
 }
 
-function drawChart(name, card, xs, lines, height) {
+function drawChart(name, card, xs, lines, height, empty = 'no windows in this range') {
   const box = $('.chart', card);
   charts[name]?.destroy();
   delete charts[name];
   box.textContent = '';
   if (xs.length === 0) {
-    box.append(el('p', { class: 'empty', text: 'no windows in this range' }));
+    box.append(el('p', { class: 'empty', text: empty }));
     return;
   }
   const data = [xs];
@@ -378,7 +378,8 @@ function drawProto(doc, from, to, watermark) {
   last.protoDoc = doc;
   last.proto = Object.fromEntries(lines.map((l) => [l.id, { xs: l.xs, vals: l.vals, finals: l.finals }]));
   const xs = lines[0]?.xs ?? grid([], from, to, WINDOW, watermark).xs;
-  drawChart('proto', card, lines.length ? xs : [], lines, 240);
+  drawChart('proto', card, lines.length ? xs : [], lines, 240,
+    all.length && !lines.length ? 'no protocol ticked' : 'no windows in this range');
   drawLegend(card, lines);
 }
 
