@@ -35,8 +35,9 @@ endif
 LDFLAGS  += -pthread -L$(DUCKDB_DIR)/lib -Wl,-rpath,$(abspath $(DUCKDB_DIR)/lib)
 LDLIBS   += -lduckdb -lisal -ljansson -linih -lmicrohttpd -lcurl -lz -lxxhash -lm
 
-LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# src/tools/ holds build-time generators, not library code.
+LIB_SRC  := $(filter-out src/cli/main.c src/tools/%,$(wildcard src/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/ui_assets.o
 CLI_SRC  := src/cli/main.c
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -63,6 +64,37 @@ $(FLOWLAKE): $(BUILD)/src/cli/main.o $(BUILD)/libflowlake.a | check-duckdb
 
 $(BUILD)/libflowlake.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
+
+# The web UI (docs/ui.md): web/ and uPlot's dist files (web/node_modules,
+# installed by scripts/bootstrap.sh from web/package-lock.json) become
+# constant tables in C -- plain bytes, gzip bytes, ETag, content type --
+# so the binary serves them without reading a file. URL, file, type:
+UPLOT_DIST := web/node_modules/uplot/dist
+UI_TABLE := \
+    /                      web/index.html                 text/html \
+    /ui/app.js             web/app.js                     text/javascript \
+    /ui/style.css          web/style.css                  text/css \
+    /ui/uPlot.iife.min.js  $(UPLOT_DIST)/uPlot.iife.min.js text/javascript \
+    /ui/uPlot.min.css      $(UPLOT_DIST)/uPlot.min.css    text/css
+UI_FILES := $(word 2,$(UI_TABLE)) $(word 5,$(UI_TABLE)) $(word 8,$(UI_TABLE)) \
+            $(word 11,$(UI_TABLE)) $(word 14,$(UI_TABLE))
+# Every type gets "; charset=utf-8" (all five files are UTF-8 text).
+UI_ARGS := $(foreach w,$(UI_TABLE),$(if $(filter text/%,$(w)),'$(w); charset=utf-8',$(w)))
+
+$(BUILD)/gen/embed_assets: src/tools/embed_assets.c $(BUILD)/src/core/fl_mem.o \
+                           $(BUILD)/src/core/fl_sha256.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) -lz
+
+$(BUILD)/gen/ui_assets.c: $(BUILD)/gen/embed_assets $(UI_FILES) Makefile
+	$(BUILD)/gen/embed_assets $@ $(UI_ARGS)
+
+$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c src/server/ui_assets.h $(BUILD)/.flags
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(UPLOT_DIST)/%:
+	@echo "missing $@: run scripts/bootstrap.sh (installs web/node_modules)" >&2
+	@exit 1
 
 $(BUILD)/%.o: %.c $(BUILD)/.flags | check-duckdb
 	@mkdir -p $(dir $@)

@@ -2,11 +2,14 @@
 # Installs every dependency of flowlake on a fresh Debian 12 machine:
 # the Debian -dev packages (apt-get) and DuckDB's official shared library and
 # C header from the npm registry, at the versions pinned in scripts/deps.env,
-# into .deps/ (git-ignored). Idempotent: a second run only checks.
+# into .deps/ (git-ignored), and the web UI's npm packages pinned by
+# web/package-lock.json into web/node_modules (git-ignored). Idempotent: a
+# second run only checks.
 #
-#   scripts/bootstrap.sh            build dependencies
+#   scripts/bootstrap.sh            build dependencies (uPlot for the UI)
 #   scripts/bootstrap.sh --test     also what the tests use (Prometheus,
-#                                   unpacked into .deps/prometheus)
+#                                   unpacked into .deps/prometheus; chromium
+#                                   and playwright-core for tests/browser)
 #   scripts/bootstrap.sh --all      also clang/libFuzzer, time, bc
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +30,7 @@ sudo_cmd=""
 missing=()
 pkgs="$APT_PACKAGES"
 [ $want_optional -eq 1 ] && pkgs="$pkgs $APT_PACKAGES_OPTIONAL"
+[ $want_test -eq 1 ] && pkgs="$pkgs $TEST_APT_PACKAGES"
 for p in $pkgs; do
     # npm may come from elsewhere than Debian (e.g. NodeSource); any working
     # npm will do for fetching the DuckDB tarballs.
@@ -59,6 +63,36 @@ if [ $want_test -eq 1 ]; then
         rm -rf "$dl"
         echo "bootstrap: $p unpacked in .deps/$p"
     done
+fi
+
+# The web UI's npm packages, exactly as web/package-lock.json pins them
+# (npm ci checks every tarball against the lock's integrity hash). uPlot is
+# a build dependency (embedded into the binary); playwright-core, a dev
+# dependency, only with --test.
+web="$here/web"
+web_ok() {   # web_ok 0|1: every locked package (dev ones too with 1) installed?
+    node -e '
+        const fs = require("fs"), path = require("path");
+        const [dir, dev] = [process.argv[1], process.argv[2] === "1"];
+        const lock = JSON.parse(fs.readFileSync(path.join(dir, "package-lock.json")));
+        for (const [k, v] of Object.entries(lock.packages)) {
+            if (k === "" || (v.dev && !dev)) continue;
+            let have;
+            try { have = JSON.parse(fs.readFileSync(path.join(dir, k, "package.json"))).version; }
+            catch { process.exit(1); }
+            if (have !== v.version) process.exit(1);
+        }' "$web" "$1"
+}
+if web_ok "$want_test"; then
+    echo "bootstrap: web UI packages already in web/node_modules"
+else
+    echo "bootstrap: installing the web UI packages (web/package-lock.json)"
+    if [ $want_test -eq 1 ]; then
+        (cd "$web" && npm ci --silent --no-audit --no-fund)
+    else
+        (cd "$web" && npm ci --silent --no-audit --no-fund --omit=dev)
+    fi
+    web_ok "$want_test" || { echo "bootstrap: web/node_modules does not match web/package-lock.json" >&2; exit 1; }
 fi
 
 stamp="$deps/duckdb/VERSION"

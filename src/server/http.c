@@ -11,6 +11,7 @@
  *   POST /api/query     SQL (api_query.c)
  *   POST /firehose, /cwl  AWS deliveries (aws.c)
  *   GET  /metrics, /api/metrics, /api/alarms  (api_metrics.c)
+ *   GET  /, /ui/...     the web UI's embedded files (ui.c), no key
  *
  * Every request is judged from its headers first, before a byte of its
  * body is read (docs/security.md): a request target that is not a plain
@@ -43,6 +44,7 @@
 #include "metrics.h"
 #include "server.h"
 #include "server_int.h"
+#include "ui.h"
 
 static enum MHD_Result
 reply_with(struct MHD_Connection *c, unsigned int status, const char *type,
@@ -271,13 +273,19 @@ static const struct route routes[] = {
 };
 
 
+/* Every file of the web UI (ui.c): open like /healthz, because the page
+ * and its scripts carry no data; the APIs they call take the read key. */
+static const struct route ui_route =
+    { "/", "GET", ROLE_OPEN, "use GET" };
+
+
 static const struct route *
 find_route(const char *url)
 {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(routes[i].path, url) == 0)
             return &routes[i];
-    return NULL;
+    return fl_ui_find(url) != NULL ? &ui_route : NULL;
 }
 
 
@@ -545,6 +553,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         return too_big(s, c, rt);
     if (req->over_budget)
         return busy(s, c, rt, "too many request bodies in flight; retry");
+    if (rt == &ui_route)
+        return fl_ui_serve(c, fl_ui_find(url));
     if (strcmp(url, "/healthz") == 0) {
         if (!atomic_load(&s->accepting))
             return reply(c, 503, "text/plain", "stopping\n", 9);

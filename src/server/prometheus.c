@@ -509,16 +509,34 @@ fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
     fl_stream_stats(m->stream, &st);
     size_t n_metrics = fl_stream_metric_stats(m->stream, NULL, 0);
     pthread_mutex_unlock(&m->mu);
+    /* The clocks the web UI's ingest panel shows, as on /metrics
+     * (flowlake_watermark_seconds, flowlake_ingest_lag_seconds,
+     * flowlake_stream_lag_seconds); null before the first record. */
+    char wm_start[24] = "null", wm_end[24] = "null", ilag[24] = "null";
+    if (st.max_start != INT64_MIN)
+        snprintf(wm_start, sizeof wm_start, "%" PRId64, st.watermark_start);
+    if (st.max_end != INT64_MIN) {
+        snprintf(wm_end, sizeof wm_end, "%" PRId64, st.watermark_end);
+        snprintf(ilag, sizeof ilag, "%" PRId64, fl_time_now() - st.max_end);
+    }
+    int64_t oldest = atomic_load(&m->oldest_queued_ms);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double slag = oldest > 0 ? (double)ts.tv_sec + ts.tv_nsec / 1e9
+                               - (double)oldest / 1000.0 : 0.0;
     int n = snprintf(out, cap, "{\"metrics\":%zu,\"records\":%" PRIu64
                      ",\"late_records\":%" PRIu64 ",\"future_records\":%"
                      PRIu64 ",\"dropped_records\":%" PRIu64 ",\"open_groups\":%" PRIu64 ",\"memory_bytes\":%"
                      PRIu64 ",\"persisted_seq\":%" PRIu64 ",\"metric_files\":%zu,\"next_file\":%"
                      PRIu64 ",\"persist_failures\":%" PRIu64
-                     ",\"store_failures\":%" PRIu64 "}",
+                     ",\"store_failures\":%" PRIu64 ",\"watermark_start\":%s,"
+                     "\"watermark_end\":%s,\"ingest_lag_seconds\":%s,"
+                     "\"stream_lag_seconds\":%.3f}",
                      n_metrics, st.records, st.late_records,
                      st.future_records, st.dropped_records, st.open_groups, st.memory_bytes,
                      atomic_load(&m->persisted_seq), m->n_live, m->next_no,
                      atomic_load(&m->persist_failures),
-                     atomic_load(&m->persist_failures));
+                     atomic_load(&m->persist_failures), wm_start, wm_end, ilag,
+                     slag < 0 ? 0.0 : slag);
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }

@@ -220,6 +220,14 @@ enum MHD_Result fl_aws_firehose_error(struct fl_server *s,
 enum MHD_Result fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c,
                            struct request *req);
 
+/* ---- ui.c ----------------------------------------------------------- */
+
+/* GET/HEAD of one of the web UI's embedded files (ui.h): gzip when
+ * accepted, ETag, 304 on If-None-Match. */
+struct fl_ui_asset;
+enum MHD_Result fl_ui_serve(struct MHD_Connection *c,
+                            const struct fl_ui_asset *a);
+
 /* ---- http.c --------------------------------------------------------- */
 
 /* Starts libmicrohttpd on cfg->listen. Returns 0 or <0 with err set. */

@@ -1,0 +1,224 @@
+// The web UI in a real browser: Debian's chromium, headless, driven by
+// playwright-core (web/package-lock.json) under Node's test runner. Run by
+// tests/integration/test_ui_browser.sh, which starts `flowlake serve` with
+// a read key and two alarms, posts the records of tests/browser/data.sh,
+// and passes:
+//   FL_URL    the server's base URL
+//   FL_KEY    its server.read_key
+//   FL_SHOTS  the folder for the screenshots
+// Every widget's figures are compared with the answer of SQL over the same
+// data and range (POST /api/query) and with the values the known records
+// give.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(new URL('../../web/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+const URL_ = process.env.FL_URL;
+const KEY = process.env.FL_KEY;
+const SHOTS = process.env.FL_SHOTS;
+// The known records span 00:00-00:51 of this day; two hours of it.
+const FROM = '2024-05-01T00:00:00Z';
+const TO = '2024-05-01T02:00:00Z';
+const HASH = `#range=custom&from=${FROM}&to=${TO}&tz=utc&refresh=0`;
+const T_FROM = "TIMESTAMP '2024-05-01 00:00:00'";
+const T_TO = "TIMESTAMP '2024-05-01 02:00:00'";
+
+let browser;
+
+before(async () => {
+  assert.ok(URL_ && KEY && SHOTS, 'FL_URL, FL_KEY and FL_SHOTS must be set');
+  const args = ['--headless'];
+  // chromium's sandbox needs user namespaces that root in a container lacks.
+  if (process.getuid?.() === 0) args.push('--no-sandbox');
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args });
+});
+
+after(async () => { await browser?.close(); });
+
+async function query(sql) {
+  const r = await fetch(`${URL_}/api/query?format=json`, {
+    method: 'POST', body: sql, headers: { Authorization: `Bearer ${KEY}` },
+  });
+  const body = await r.text();
+  assert.equal(r.status, 200, `SQL failed: ${sql}: ${body}`);
+  return JSON.parse(body);
+}
+
+async function getJSON(p) {
+  const r = await fetch(`${URL_}${p}`, { headers: { Authorization: `Bearer ${KEY}` } });
+  assert.equal(r.status, 200, p);
+  return r.json();
+}
+
+// A page whose browser already holds the key (as after "remember"), and
+// which records every console error and uncaught exception.
+async function openDashboard(viewport = { width: 1400, height: 1000 }) {
+  const ctx = await browser.newContext({ viewport });
+  await ctx.addInitScript((k) => localStorage.setItem('flowlake.read_key', k), KEY);
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${URL_}/${HASH}`);
+  await page.waitForSelector('body[data-refreshed]');
+  return { ctx, page, errors };
+}
+
+const rowsOf = (page, widget) => page.$$eval(`[data-widget="${widget}"] tbody tr[data-k]`,
+  (trs) => trs.map((tr) => ({
+    k: tr.dataset.k, flows: Number(tr.dataset.flows),
+    bytes: Number(tr.dataset.bytes), packets: Number(tr.dataset.packets),
+  })));
+
+test('the read key is asked for, a wrong one refused, the right one used', async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${URL_}/${HASH}`);
+  await page.waitForSelector('#keydlg[open]');
+  assert.equal(await page.isVisible('#keyerr'), false);
+  await page.fill('#key', 'wrong-key');
+  await page.click('#keyform button[type="submit"]');
+  await page.waitForSelector('#keydlg[open] #keyerr:not([hidden])');
+  await page.fill('#key', KEY);
+  await page.click('#keyform button[type="submit"]');
+  await page.waitForSelector('body[data-refreshed]');
+  assert.equal(await page.isVisible('#keydlg'), false);
+  assert.equal(await page.textContent('[data-widget="tcp"] [data-total]'), '182');
+  // Kept for the tab (sessionStorage), not for the device: not ticked.
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('flowlake.read_key')), KEY);
+  assert.equal(await page.evaluate(() => localStorage.getItem('flowlake.read_key')), null);
+  await ctx.close();
+});
+
+test('every widget shows what SQL over the same data and range answers', async () => {
+  const { ctx, page, errors } = await openDashboard();
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), fullPage: true });
+
+  // Rejected TCP packets: per window, final or provisional, as the metric store says.
+  const tcpSQL = await query(`SELECT epoch(window_start)::BIGINT AS t, value, final
+    FROM vpc_flow_logs.metrics WHERE metric = 'rejected_tcp_packets'
+    AND window_start >= ${T_FROM} AND window_start < ${T_TO} ORDER BY t`);
+  assert.deepEqual(tcpSQL.map((r) => [r.value, r.final]),
+    [[100, true], [30, true], [12, false], [40, false]]);
+  const tcp = await page.evaluate(() => window.flowlake.last.tcp);
+  assert.equal(tcp.xs.length, 8);   // every 15-minute window of the two hours
+  for (const r of tcpSQL) {
+    const i = tcp.xs.indexOf(r.t);
+    assert.ok(i >= 0, `window ${r.t} drawn`);
+    assert.equal(tcp.vals[i], r.value);
+    assert.equal(tcp.finals[i], r.final);
+  }
+  assert.equal(tcp.vals.reduce((a, b) => a + b, 0), 182);
+  assert.equal(await page.getAttribute('[data-widget="tcp"] [data-total]', 'data-total'), '182');
+
+  // Rejected packets per protocol: legend totals and picker names.
+  const protoSQL = await query(`SELECT dimensions['protocol'] AS p, SUM(value) AS v
+    FROM vpc_flow_logs.metrics WHERE metric = 'rejected_packets_by_protocol'
+    AND window_start >= ${T_FROM} AND window_start < ${T_TO} GROUP BY 1 ORDER BY p::INT`);
+  assert.deepEqual(protoSQL, [{ p: '1', v: 7 }, { p: '6', v: 182 }, { p: '17', v: 8 }]);
+  const legend = await page.$$eval('[data-widget="proto"] .legend [data-series]',
+    (els) => els.map((e) => ({ p: e.dataset.series, v: Number(e.dataset.total) })));
+  assert.deepEqual(legend, protoSQL);
+  assert.deepEqual(await page.$$eval('[data-widget="proto"] .picker label', (ls) => ls.map((l) => l.textContent.trim())),
+    ['ICMP (1)', 'TCP (6)', 'UDP (17)']);
+
+  // Accepted vs rejected flows, bytes, packets.
+  const actSQL = await query(`SELECT action AS k, COUNT(*) AS flows, SUM(bytes) AS bytes,
+    SUM(packets) AS packets FROM flow_logs WHERE start >= ${T_FROM} AND start < ${T_TO}
+    GROUP BY action ORDER BY action`);
+  assert.deepEqual(actSQL, [
+    { k: 'ACCEPT', flows: 16, bytes: 59378, packets: 91 },
+    { k: 'REJECT', flows: 7, bytes: 12140, packets: 197 }]);
+  assert.deepEqual(await rowsOf(page, 'actions'), actSQL);
+
+  // Top talkers by bytes: the ten largest, then "other" = the rest.
+  const srcSQL = await query(`SELECT srcaddr AS k, COUNT(*) AS flows, SUM(bytes) AS bytes,
+    SUM(packets) AS packets FROM flow_logs WHERE start >= ${T_FROM} AND start < ${T_TO}
+    GROUP BY srcaddr ORDER BY bytes DESC, srcaddr`);
+  assert.equal(srcSQL.length, 19);
+  const rest = srcSQL.slice(10);
+  const other = { k: 'other', flows: 0, bytes: 0, packets: 0 };
+  for (const r of rest) for (const c of ['flows', 'bytes', 'packets']) other[c] += r[c];
+  assert.deepEqual(other, { k: 'other', flows: 9, bytes: 936, packets: 9 });
+  assert.deepEqual(await rowsOf(page, 'talkers'), [...srcSQL.slice(0, 10), other]);
+  assert.equal(await page.textContent('[data-widget="talkers"] tbody tr:first-child td:nth-child(2)'), '10.0.0.3');
+
+  // Top rejected sources by packets.
+  const rejSQL = await query(`SELECT srcaddr AS k, COUNT(*) AS flows, SUM(bytes) AS bytes,
+    SUM(packets) AS packets FROM flow_logs WHERE start >= ${T_FROM} AND start < ${T_TO}
+    AND action = 'REJECT' GROUP BY srcaddr ORDER BY packets DESC, srcaddr`);
+  assert.deepEqual(rejSQL.map((r) => [r.k, r.packets]),
+    [['10.0.0.1', 170], ['10.0.0.5', 12], ['10.0.0.2', 8], ['10.0.0.4', 7]]);
+  assert.deepEqual(await rowsOf(page, 'rejected'), rejSQL);
+
+  // Ingest: records accepted and the watermark, as /api/status says.
+  const status = await getJSON('/api/status');
+  const fig = (f) => page.getAttribute(`[data-widget="ingest"] [data-f="${f}"]`, 'data-value');
+  assert.equal(await fig('records'), '23');
+  assert.equal(status.sources.ingest.records, 23);
+  // Newest start 00:50 minus allowed_lateness 15 min.
+  assert.equal(status.metrics.watermark_start, 1714523700);
+  assert.equal(await fig('watermark'), '1714523700');
+  assert.equal(await page.textContent('[data-widget="ingest"] [data-f="watermark"]'), '2024-05-01 00:35:00 UTC');
+
+  // Alarms as CloudWatch shows them: state, colour, history.
+  const alarms = await getJSON('/api/alarms');
+  assert.deepEqual(alarms.map((a) => [a.name, a.state]),
+    [['tcp_high', 'ALARM'], ['gre_quiet', 'INSUFFICIENT_DATA']]);
+  const shown = await page.$$eval('ul.alarms li[data-alarm]', (lis) => lis.map((li) => {
+    const s = li.querySelector('.state');
+    return [li.dataset.alarm, li.dataset.state, s.textContent, getComputedStyle(s).backgroundColor];
+  }));
+  assert.deepEqual(shown, [
+    ['tcp_high', 'ALARM', 'In alarm', 'rgb(209, 50, 18)'],
+    ['gre_quiet', 'INSUFFICIENT_DATA', 'Insufficient data', 'rgb(125, 137, 152)']]);
+  const hist = await query(`SELECT alarm, old_state, new_state FROM vpc_flow_logs.alarm_history
+    ORDER BY time DESC, alarm`);
+  assert.deepEqual(hist, [{ alarm: 'tcp_high', old_state: 'INSUFFICIENT_DATA', new_state: 'ALARM' }]);
+  const histShown = await page.$$eval('table.history tbody tr[data-alarm]', (trs) =>
+    trs.map((tr) => [tr.dataset.alarm, tr.children[2].textContent]));
+  assert.deepEqual(histShown, [['tcp_high', 'Insufficient data → In alarm']]);
+
+  assert.deepEqual(errors, []);
+  // A wall screen: the same page at 2560x1440.
+  await page.setViewportSize({ width: 2560, height: 1440 });
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-wall.png') });
+  await ctx.close();
+});
+
+test('the protocol picker changes the series; the state in the URL survives a reload', async () => {
+  const { ctx, page, errors } = await openDashboard();
+  await page.uncheck('[data-widget="proto"] .picker label[data-proto="17"] input');
+  const series = () => page.$$eval('[data-widget="proto"] .legend [data-series]', (els) => els.map((e) => e.dataset.series));
+  assert.deepEqual(await series(), ['1', '6']);
+  const proto = await page.evaluate(() => Object.keys(window.flowlake.last.proto));
+  assert.deepEqual(proto.sort(), ['1', '6']);
+  assert.match(page.url(), /protos=1,6/);
+  assert.match(page.url(), /range=custom&from=2024-05-01T00:00:00Z&to=2024-05-01T02:00:00Z/);
+
+  await page.reload();
+  await page.waitForSelector('body[data-refreshed]');
+  assert.deepEqual(await series(), ['1', '6']);
+  assert.equal(await page.isChecked('[data-widget="proto"] .picker label[data-proto="17"] input'), false);
+  assert.equal(await page.isChecked('[data-widget="proto"] .picker label[data-proto="6"] input'), true);
+  assert.equal(await page.getAttribute('.ranges button[data-range="custom"]', 'aria-pressed'), 'true');
+  assert.equal(await page.inputValue('#from'), '2024-05-01T00:00');
+  assert.equal(await page.inputValue('#to'), '2024-05-01T02:00');
+  assert.equal(await page.textContent('#span'), '2024-05-01 00:00:00 UTC – 2024-05-01 02:00:00 UTC');
+
+  // A preset range and the time zone go into the URL as well.
+  await page.click('.ranges button[data-range="6h"]');
+  await page.waitForFunction(() => location.hash.includes('range=6h'));
+  await page.selectOption('#tz', 'local');
+  await page.waitForFunction(() => location.hash.includes('tz=local'));
+  await page.reload();
+  await page.waitForSelector('body[data-refreshed]');
+  assert.equal(await page.getAttribute('.ranges button[data-range="6h"]', 'aria-pressed'), 'true');
+  assert.equal(await page.inputValue('#tz'), 'local');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
