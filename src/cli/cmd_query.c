@@ -39,6 +39,8 @@ static const char usage_text[] =
 "  --key-file FILE      with --server: the server's read key\n"
 "                       (server.read_key), sent as a bearer token; the\n"
 "                       environment variable FLOWLAKE_READ_KEY also works\n"
+"  --no-prune           read every file of the archive: no pruning by the\n"
+"                       query's time filters (to compare)\n"
 "  -o, --output FORMAT  table (default), csv or json\n"
 "  -f, --file FILE      read the SQL from FILE, or from stdin if FILE is -\n"
 "  -h, --help           this text\n"
@@ -51,9 +53,10 @@ static const char usage_text[] =
 "  protocol, packets, bytes, start, end, action, log_status, vpc_id, ...,\n"
 "  reject_reason). start and end are TIMESTAMP (UTC); write \"end\" in\n"
 "  double quotes. Partition columns year, month, day, hour are zero-padded\n"
-"  strings: filter on them with string literals (hour = '09', day BETWEEN\n"
-"  '01' AND '07') and only the matching files are read; a filter on start\n"
-"  alone reads every file. `DESCRIBE flow_logs` lists every column.\n"
+"  strings (hour = '09', day BETWEEN '01' AND '07'), then date (DATE, the\n"
+"  UTC date of start). Filters ANDed in the WHERE on start, end, date and\n"
+"  the partition columns against constants read only the matching hour\n"
+"  folders. `DESCRIBE flow_logs` lists every column.\n"
 "\n"
 "Athena / Presto functions:\n"
 "  from_unixtime, to_unixtime, date_format and date_parse (MySQL %%Y-%%m-%%d\n"
@@ -125,11 +128,12 @@ read_sql(const char *path, char **out)
 int
 fl_cmd_query(int argc, char **argv)
 {
-    enum { OPT_ARCHIVE = 256, OPT_SERVER, OPT_KEY_FILE };
+    enum { OPT_ARCHIVE = 256, OPT_SERVER, OPT_KEY_FILE, OPT_NO_PRUNE };
     static const struct option longopts[] = {
         { "archive", required_argument, NULL, OPT_ARCHIVE },
         { "server",  required_argument, NULL, OPT_SERVER },
         { "key-file", required_argument, NULL, OPT_KEY_FILE },
+        { "no-prune", no_argument,       NULL, OPT_NO_PRUNE },
         { "output",  required_argument, NULL, 'o' },
         { "file",    required_argument, NULL, 'f' },
         { "help",    no_argument,       NULL, 'h' },
@@ -144,7 +148,7 @@ fl_cmd_query(int argc, char **argv)
     struct fl_query *q = NULL;
     char *script = NULL;
     char *err = NULL;
-    int opt, rc, status = 1;
+    int opt, rc, status = 1, prune = 1;
 
     optind = 1;
     opterr = 0;
@@ -158,6 +162,9 @@ fl_cmd_query(int argc, char **argv)
             break;
         case OPT_KEY_FILE:
             key_file = optarg;
+            break;
+        case OPT_NO_PRUNE:
+            prune = 0;
             break;
         case 'o':
             if (fl_query_output_parse(optarg, &fmt) < 0) {
@@ -249,6 +256,7 @@ fl_cmd_query(int argc, char **argv)
                     err ? err : fl_strerror(rc));
         goto out;
     }
+    fl_query_set_prune(q, prune);
     rc = fl_query_run(q, script != NULL ? script : argv[optind], fmt, stdout,
                       &err);
     if (rc < 0) {

@@ -158,17 +158,40 @@ create_view(struct fl_query *q, char **out_err)
     struct buf glob = { 0 };
     struct buf sql = { 0 };
     int64_t nfiles = 0;
+    char **listed = NULL;
+    size_t n_listed = 0;
     int rc = FL_OK;
 
-    if (q->listed) {
+    if (q->listed || q->prune != NULL) {
         /* The explicit list of a sandboxed session (sandbox.c): DuckDB
-         * may read those files and no other, so no glob. */
-        nfiles = (int64_t)q->files.n_flow;
+         * may read those files and no other, so no glob. A pruned run
+         * (prune.c) keeps those of its hours, or lists only the hour
+         * folders it needs. */
+        char **v = q->files.flow;
+        size_t n = q->files.n_flow;
+        const struct fl_prune *p = q->prune;
+        if (!q->listed) {
+            rc = fl_prune_list(q->archive_dir, p, &listed, &n_listed);
+            if (rc < 0) {
+                struct buf m = { 0 };
+                fl_query_buf_printf(&m, "cannot list the archive '%s': %s",
+                                    q->archive_dir, strerror(-rc));
+                fl_query_set_err(out_err, m.oom ? NULL : m.p);
+                fl_query_buf_free(&m);
+                goto out;
+            }
+            v = listed;
+            n = n_listed;
+            p = NULL;
+        }
         fl_query_buf_putc(&glob, '[');
-        for (size_t i = 0; i < q->files.n_flow; i++) {
-            fl_query_buf_puts(&glob, i ? ", '" : "'");
-            buf_put_sql_str(&glob, q->files.flow[i]);
+        for (size_t i = 0; i < n; i++) {
+            if (p != NULL && !fl_prune_keep_path(p, v[i]))
+                continue;
+            fl_query_buf_puts(&glob, nfiles ? ", '" : "'");
+            buf_put_sql_str(&glob, v[i]);
             fl_query_buf_putc(&glob, '\'');
+            nfiles++;
         }
         fl_query_buf_putc(&glob, ']');
     } else {
@@ -181,7 +204,7 @@ create_view(struct fl_query *q, char **out_err)
         goto out;
     }
 
-    if (!q->listed) {
+    if (!q->listed && q->prune == NULL) {
         fl_query_buf_puts(&sql, "SELECT count(*) FROM glob(");
         fl_query_buf_puts(&sql, glob.p);
         fl_query_buf_puts(&sql, ")");
@@ -202,7 +225,8 @@ create_view(struct fl_query *q, char **out_err)
                       "CREATE OR REPLACE VIEW vpc_flow_logs.flow_logs AS\n"
                       "SELECT * REPLACE (\n"
                       "    make_timestamp(\"start\" * 1000000) AS \"start\",\n"
-             "    make_timestamp(\"end\" * 1000000) AS \"end\")\n"
+             "    make_timestamp(\"end\" * 1000000) AS \"end\",\n"
+             "    CAST(make_timestamp(\"start\" * 1000000) AS DATE) AS \"date\")\n"
              "FROM (\n"
              "    SELECT ");
     for (int i = 0; i < FL_FIELD_COUNT; i++) {
@@ -211,8 +235,10 @@ create_view(struct fl_query *q, char **out_err)
                             fl_type_sql(f->type), f->sql_name);
     }
     for (size_t i = 0; i < 4; i++)
-        fl_query_buf_printf(&sql, "CAST(NULL AS VARCHAR) AS \"%s\"%s",
-                            partition_cols[i], i < 3 ? ", " : "");
+        fl_query_buf_printf(&sql, "CAST(NULL AS VARCHAR) AS \"%s\", ",
+                            partition_cols[i]);
+    /* The UTC date of start, right after the partition columns. */
+    fl_query_buf_puts(&sql, "CAST(NULL AS DATE) AS \"date\"");
     fl_query_buf_puts(&sql, "\n    WHERE false\n");
     if (nfiles > 0) {
         fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
@@ -244,7 +270,12 @@ create_view(struct fl_query *q, char **out_err)
         goto out;
     }
     rc = fl_query_exec(q, sql.p, out_err);
+    if (rc == FL_OK)
+        q->view_files = (long)nfiles;
 out:
+    for (size_t i = 0; i < n_listed; i++)
+        fl_free(listed[i]);
+    fl_free(listed);
     fl_query_buf_free(&sql);
     fl_query_buf_free(&glob);
     return rc;
@@ -404,6 +435,20 @@ fl_query_text(struct fl_query *q, const char *sql, char **out,
 }
 
 
+void
+fl_query_set_prune(struct fl_query *q, int on)
+{
+    q->no_prune = !on;
+}
+
+
+long
+fl_query_view_files(const struct fl_query *q)
+{
+    return q->view_files;
+}
+
+
 int
 fl_query_refresh(struct fl_query *q, char **out_err)
 {
@@ -516,8 +561,17 @@ fl_query_open_files(const char *archive_dir,
     rc = fl_query_exec(q, "SET TimeZone = 'UTC'", out_err);
     if (rc == FL_OK)
         rc = fl_query_register_athena(q, out_err);
-    if (rc == FL_OK)
+    if (rc == FL_OK) {
+        /* No file yet: each run makes the view it needs (prune.c), and
+         * opening reads no footer. */
+        struct fl_prune none;
+        memset(&none, 0, sizeof none);
+        none.mode = FL_PRUNE_NONE;
+        q->prune = &none;
         rc = fl_query_refresh(q, out_err);
+        q->prune = NULL;
+        q->stale = 1;
+    }
     if (rc == FL_OK)
         rc = fl_query_exec(q, "SET search_path = 'vpc_flow_logs,main'",
                            out_err);
@@ -565,13 +619,27 @@ fl_query_run(struct fl_query *q, const char *sql, enum fl_output fmt,
 {
     duckdb_extracted_statements ext = NULL;
     duckdb_prepared_statement stmt = NULL;
+    struct fl_prune *prune = NULL;
     int rc = FL_OK;
 
-    if (q->stale) {
-        rc = fl_query_refresh(q, out_err);
-        if (rc < 0)
-            return rc;
+    /* The view over only the hours the script can need (prune.c); it
+     * depends on the script, so it is made for every run. The analysis
+     * runs with pruning off too, for its refusal of 'yyyy/MM/dd'. */
+    if ((prune = fl_malloc(sizeof *prune)) == NULL)
+        return FL_ENOMEM;
+    rc = fl_query_prune(q, sql, prune, out_err);
+    if (!q->no_prune) {
+        if (rc == FL_OK && prune->mode != FL_PRUNE_ALL) {
+            q->prune = prune;
+            q->stale = 1;
+        }
     }
+    if (rc == FL_OK && q->stale)
+        rc = fl_query_refresh(q, out_err);
+    q->prune = NULL;
+    fl_free(prune);
+    if (rc < 0)
+        return rc;
     q->stale = 1;
 
     idx_t n = duckdb_extract_statements(q->con, sql, &ext);

@@ -133,6 +133,14 @@ int fl_query_files_scanned(struct fl_query *q, const char *sql,
  * fl_query_run does this by itself; exposed for long-lived sessions. */
 int fl_query_refresh(struct fl_query *q, char **out_err);
 
+/* Pruning (on by default): fl_query_run builds the view over only the
+ * hour folders the script's filters on start, end, date, year, month,
+ * day and hour can match (prune.c). on = 0 reads every file. */
+void fl_query_set_prune(struct fl_query *q, int on);
+
+/* How many Parquet files the view read by the last run covered. */
+long fl_query_view_files(const struct fl_query *q);
+
 /* Closes the session; NULL is a no-op. */
 void fl_query_close(struct fl_query *q);
 

@@ -12,6 +12,7 @@
 #define FL_QUERY_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <duckdb.h>
@@ -38,6 +39,9 @@ struct fl_query {
     int                metrics_live; /* main.flowlake_metrics_live exists */
     int                listed;       /* views read `files`, never a glob */
     struct fl_query_files files;     /* owned; meaningful when listed */
+    int                no_prune;     /* views read every file (--no-prune) */
+    const struct fl_prune *prune;    /* borrowed during a run, or NULL */
+    long               view_files;   /* flow files in the current view */
 };
 
 /* Stores a copy of msg (NULL: "unknown DuckDB error") in *out_err unless
@@ -57,6 +61,75 @@ int  fl_query_exec(struct fl_query *q, const char *sql, char **out_err);
  * *dst is left empty). */
 int  fl_query_files_copy(struct fl_query_files *dst,
                          const struct fl_query_files *src);
+
+/* DuckDB's parse of text (one or more queries) as JSON, from
+ * json_serialize_sql: the parser alone, nothing is bound. Returns 0 with
+ * *out_root (json_decref); FL_EPARSE when some statement is not a query;
+ * FL_EDB when text does not parse (*out_err: DuckDB's syntax error);
+ * FL_ENOMEM. */
+struct json_t;
+int  fl_query_serialize(struct fl_query *q, const char *text,
+                        struct json_t **out_root, char **out_err);
+
+/* ---- prune.c: the hour folders a query can need ---------------------- */
+
+/* How far the end of a flow record may lie from its start, for pruning
+ * on `end`: VPC flow logs aggregate over at most 10 minutes; one hour
+ * leaves room. */
+#define FL_PRUNE_END_MARGIN_S 3600
+#define FL_PRUNE_MAX_CONDS    32
+#define FL_PRUNE_MAX_IN       64
+
+#define FL_PRUNE_ALL   0        /* every file */
+#define FL_PRUNE_NONE  1        /* the view is not read: no file */
+#define FL_PRUNE_RANGE 2        /* hours lo..hi and conds */
+
+/* One conjunct on a partition column: col 0..3 (year, month, day, hour)
+ * op (=, <, <=, >, >=, IN) the zero-padded strings vals. */
+struct fl_prune_cond {
+    int  col;
+    int  op;
+    int  n_vals;
+    char vals[FL_PRUNE_MAX_IN][5];
+};
+
+struct fl_prune {
+    int     mode;
+    int64_t lo, hi;             /* hours since the epoch, inclusive */
+    size_t  n;
+    struct fl_prune_cond conds[FL_PRUNE_MAX_CONDS];
+};
+
+/* Evaluates a constant SELECT (sql: one BIGINT column, one row) for the
+ * analysis: returns 0 with *out, or -1 when it fails. */
+struct fl_prune_eval {
+    int  (*eval)(void *ctx, const char *sql, int64_t *out);
+    void *ctx;
+};
+
+/* Reads the serialized parse root (borrowed) into *out. Returns 0 (out
+ * mode ALL when nothing prunes safely); FL_EPARSE with *out_err when a
+ * partition column is compared with a string holding '/'; FL_ENOMEM. */
+int  fl_prune_analyze(struct json_t *root, const struct fl_prune_eval *ev,
+                      struct fl_prune *out, char **out_err);
+
+/* fl_prune_analyze on the script sql, parsed and evaluated on q. */
+int  fl_query_prune(struct fl_query *q, const char *sql,
+                    struct fl_prune *out, char **out_err);
+
+/* Whether the folder whose first depth+1 partition values are v[0..depth]
+ * (year, month, day, hour strings) may hold rows the query needs. */
+int  fl_prune_keep(const struct fl_prune *p, int depth,
+                   const char *const v[4]);
+
+/* The same for a file path .../year=Y/month=M/day=D/hour=H/x.parquet. */
+int  fl_prune_keep_path(const struct fl_prune *p, const char *path);
+
+/* Lists the .parquet files of ARCHIVE's year=, month=, day=, hour=
+ * folders, visiting only the folders fl_prune_keep keeps: *out (sorted, each and the array fl_free)
+ * and *out_n. Returns 0 or -errno. */
+int  fl_prune_list(const char *archive_dir, const struct fl_prune *p,
+                   char ***out, size_t *out_n);
 
 /* ---- sqllex.c: statement boundaries, for the sandbox's messages ----- */
 

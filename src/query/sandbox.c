@@ -494,9 +494,9 @@ refused_function(json_t *node, int *out_table)
  * 0 with *out_root (json_decref) when every statement is a query;
  * FL_EPARSE when some statement is not (*out_root NULL); FL_EDB when
  * text does not parse (*out_err: DuckDB's syntax error) or the function
- * fails; FL_ENOMEM. */
-static int
-serialize(struct fl_query *q, const char *text, json_t **out_root,
+ * fails; FL_ENOMEM. Also used by prune.c. */
+int
+fl_query_serialize(struct fl_query *q, const char *text, json_t **out_root,
           char **out_err)
 {
     duckdb_prepared_statement st = NULL;
@@ -606,7 +606,7 @@ refuse_statement(struct fl_query *q, const char *sql, char **out_err)
         if ((piece = fl_strndup(sql + start, len)) == NULL)
             return FL_ENOMEM;
         int explain = fl_query_sql_explain(piece, &rest);
-        rc = serialize(q, explain ? rest : piece, &root, NULL);
+        rc = fl_query_serialize(q, explain ? rest : piece, &root, NULL);
         fl_query_sql_describe(piece, kind, sizeof kind);
         fl_free(piece);
         json_decref(root);
@@ -649,7 +649,7 @@ check_sql(struct fl_query *q, const char *sql, char **out_run,
     /* DuckDB's parser first: duckdb_extract_statements is not parse-only
      * for PRAGMA statements (IMPORT DATABASE reads the exported files to
      * expand into their statements), so it runs only on queries. */
-    rc = serialize(q, sql, &root, out_err);
+    rc = fl_query_serialize(q, sql, &root, out_err);
     if (rc == FL_OK) {
         duckdb_extracted_statements ext = NULL;
         n = (size_t)duckdb_extract_statements(q->con, sql, &ext);
@@ -675,7 +675,7 @@ check_sql(struct fl_query *q, const char *sql, char **out_run,
     if (n != 1 || (explain != FL_QUERY_EXPLAIN
                    && explain != FL_QUERY_EXPLAIN_ANALYZE))
         return refuse_statement(q, sql, out_err);
-    rc = serialize(q, rest, &root, NULL);
+    rc = fl_query_serialize(q, rest, &root, NULL);
     if (rc == FL_ENOMEM)
         return rc;
     if (rc < 0)
