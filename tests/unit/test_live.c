@@ -372,12 +372,12 @@ test_custom_format_extra_column(void)
     };
     struct fl_live *live = live_ok(blk, 2);
     struct fl_query *q = open_live_ok(live);
-    check_value(q, "SELECT count(*) FROM (DESCRIBE flow_logs)", "46");
+    check_value(q, "SELECT count(*) FROM (DESCRIBE flow_logs)", "47");
     check_csv(q, "SELECT column_name, column_type FROM (DESCRIBE flow_logs) "
-              "WHERE column_name IN ('reject_reason', 'hour', 'foo', "
+              "WHERE column_name IN ('reject_reason', 'hour', 'date', 'foo', "
               "'encryption_status')",
               "column_name,column_type\n"
-              "reject_reason,VARCHAR\nhour,VARCHAR\nfoo,VARCHAR\n"
+              "reject_reason,VARCHAR\nhour,VARCHAR\ndate,DATE\nfoo,VARCHAR\n"
               "encryption_status,VARCHAR\n");
     check_csv(q, "SELECT srcaddr, version, hour, foo, encryption_status "
               "FROM flow_logs ORDER BY srcaddr",
