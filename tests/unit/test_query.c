@@ -492,8 +492,10 @@ test_pruning_one_hour_reads_only_its_files(void)
                      "AND hour = '01'", FL_OUTPUT_TABLE);
     CHECK(strstr(plan, "READ_PARQUET") != NULL);
     CHECK(strstr(plan, "Total Files Read: 2") != NULL);
-    /* The view itself holds only that hour's files (prune.c). */
-    CHECK(strstr(plan, "Scanning Files: 2/2") != NULL);
+    /* The view itself holds only that hour's files (prune.c): DuckDB is
+     * given a list of two files, not a glob over five. */
+    CHECK_EQ_INT(fl_query_view_files(q), 2);
+    CHECK(strstr(plan, "Scanning Files") == NULL);
     free(plan);
     fl_query_close(q);
     rm_tmp_root();
