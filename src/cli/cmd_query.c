@@ -218,6 +218,14 @@ fl_cmd_query(int argc, char **argv)
         status = usage_error();
         goto out;
     }
+    if (!prune && server != NULL) {
+        /* The server prunes by itself; saying nothing would let a
+         * comparison silently compare the server with itself. */
+        fprintf(stderr, "flowlake query: --no-prune goes with a local "
+                "archive, not --server\n");
+        status = usage_error();
+        goto out;
+    }
     if (server != NULL) {
         static const char *const names[] = { "table", "csv", "json" };
         const char *bearer = getenv("FLOWLAKE_READ_KEY");

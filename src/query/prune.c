@@ -16,7 +16,8 @@
  * whole query reads every file when the view is referenced more than
  * once, inside a join, under a CTE of the same name, from a script of
  * several statements, or with a sample: correctness first. A query whose
- * text never names flow_logs reads no file at all.
+ * text never names flow_logs and calls no table function reads no file
+ * at all.
  *
  * `end` bounds `start` through the archive's records: a flow record
  * covers at most the aggregation interval (10 minutes at most, see
@@ -853,6 +854,31 @@ fl_prune_list(const char *archive_dir, const struct fl_prune *p,
 
 /* ---- on a session -------------------------------------------------- */
 
+/* Whether the tree holds a table function call anywhere. */
+static int
+has_table_function(json_t *node)
+{
+    if (json_is_object(node)) {
+        const char *key;
+        json_t *v;
+        if (is_str(node, "type", "TABLE_FUNCTION"))
+            return 1;
+        json_object_foreach(node, key, v) {
+            if (has_table_function(v))
+                return 1;
+        }
+    } else if (json_is_array(node)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(node, i, v) {
+            if (has_table_function(v))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+
 static int
 session_eval(void *ctx, const char *sql, int64_t *out)
 {
@@ -894,7 +920,17 @@ fl_query_prune(struct fl_query *q, const char *sql, struct fl_prune *out,
     while (fl_query_sql_next(sql, &pos, &start, &len))
         n++;
     if (!named) {
-        out->mode = n > 0 ? FL_PRUNE_NONE : FL_PRUNE_ALL;
+        /* Unless a table function could reach the view by a name built
+         * at run time (query_table('flow_' || 'logs'), query(...)): then
+         * every file, as for anything the analysis cannot see through. */
+        if (n == 0)
+            return FL_OK;
+        rc = fl_query_serialize(q, sql, &root, NULL);
+        if (rc == FL_ENOMEM)
+            return rc;
+        if (rc == FL_OK && !has_table_function(root))
+            out->mode = FL_PRUNE_NONE;
+        json_decref(root);
         return FL_OK;
     }
     if (n != 1)
