@@ -139,12 +139,19 @@ fuzz-replay: $(FUZZ_REPLAY)
 
 # libFuzzer builds (clang only): make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 30
+# Targets that need DuckDB: built with the whole library and libduckdb.
+FUZZ_DUCKDB := fuzz_prune
 fuzz:
 	@mkdir -p fuzz/out
 	@for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); \
+	    if echo " $(FUZZ_DUCKDB) " | grep -q " $$n "; then \
+	    clang -O1 -g -std=c17 -pthread -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc -I$(DUCKDB_DIR)/include \
+	        -o fuzz/out/$$n $$f $(LIB_SRC) $(LDFLAGS) $(LDLIBS) || exit 1; \
+	    else \
 	    clang -O1 -g -std=c17 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc -I$(DUCKDB_DIR)/include \
 	        -o fuzz/out/$$n $$f $(filter-out src/archive/% src/query/% src/cli/% src/server/% src/config/% src/client/% src/alarm/% src/metrics/%,$(LIB_SRC)) src/query/job.c src/server/dedupe.c -lisal -ljansson -lz -lxxhash -lm || exit 1; \
+	    fi; \
 	    mkdir -p fuzz/corpus/$$n fuzz/out/$$n.new; \
 	    fuzz/out/$$n -max_total_time=$(FUZZ_SECONDS) fuzz/out/$$n.new fuzz/corpus/$$n || exit 1; \
 	done

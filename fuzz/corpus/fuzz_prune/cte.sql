@@ -1,0 +1,1 @@
+WITH flow_logs AS (SELECT 1 AS start) SELECT * FROM flow_logs WHERE start > 0

@@ -1,0 +1,1 @@
+SELECT count(*) FROM flow_logs WHERE date = DATE('2020-05-04')

@@ -1,0 +1,1 @@
+EXPLAIN ANALYZE SELECT 1 FROM flow_logs WHERE start BETWEEN to_timestamp(1796083100) AND make_timestamp(2026, 12, 1, 0, 0, 0) AND date_diff('second', start, "end") > 60

@@ -1,0 +1,1 @@
+SELECT a.srcaddr FROM flow_logs a JOIN flow_logs b USING (srcaddr) WHERE a.date > current_date - interval '7' day OR b.hour = '01'

@@ -1,0 +1,1 @@
+SELECT * FROM vpc_flow_logs.flow_logs f WHERE f.year = '2024' AND f.month IN ('01', '02') AND f.day BETWEEN '01' AND '07' AND f.hour >= '09'

@@ -1,0 +1,1 @@
+SELECT count(*) FROM flow_logs WHERE day >= '2026/11/01'

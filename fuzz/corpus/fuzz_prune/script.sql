@@ -1,0 +1,1 @@
+SELECT count(*) FROM query_table('flow_' || 'logs'); SELECT 1

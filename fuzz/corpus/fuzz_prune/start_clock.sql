@@ -1,0 +1,1 @@
+SELECT srcaddr FROM flow_logs WHERE start >= current_timestamp - interval '14' day AND "end" < TIMESTAMP '2026-12-01 00:00:00'
