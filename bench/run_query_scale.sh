@@ -12,13 +12,13 @@
 # answer before any figure is printed.
 #
 # usage: bench/run_query_scale.sh [RECORDS_PER_DAY] [RUNS]
-#        (default 10968 per day: ~4 M records over the year; 7 runs)
+#        (default 10968 per day: ~4 M records over the year; 5 runs)
 # The archives are made once into bench/out/qscale-* and reused for the
 # same hour and size; FL=path measures another flowlake binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PER_DAY=${1:-10968}
-RUNS=${2:-7}
+RUNS=${2:-5}
 DAYS=365
 out=bench/out
 mkdir -p "$out"
@@ -104,7 +104,11 @@ printf '%-18s | %8s %8s %6s %6s | %8s %8s %6s %6s | %9s %9s\n' "" "flowlake" "" 
 printf '%-18s | %8s %8s %6s %6s | %8s %8s %6s %6s | %9s %9s\n' "query" "day s" "year s" "yr/day" "files" "day s" "year s" "yr/day" "files" "day" "year"
 for i in 0 1 2 3; do
     for a in "$day" "$year"; do
-        got=$(fl_run "$a" "${fl_sql[$i]}"); want=$(duck_run "$a" "$(duck_sql $i "$a")" | tr '\t' ',')
+        # The answers are compared at one frozen instant: the clock moves
+        # between the two runs.
+        frozen="TIMESTAMP '$(date -u '+%Y-%m-%d %H:%M:%S')'"
+        fsql=${fl_sql[$i]//current_timestamp/$frozen}; dsql=$(duck_sql $i "$a")
+        got=$(fl_run "$a" "$fsql"); want=$(duck_run "$a" "${dsql//current_timestamp/$frozen}" | tr '\t' ',')
         if [ "$got" != "$want" ]; then
             echo "MISMATCH on ${names[$i]} over $a: flowlake '$got', DuckDB '$want'; no figures reported"
             exit 1
