@@ -156,6 +156,11 @@ struct fl_feed {
     pthread_t                reader;
     int                      reader_started;
     size_t                   cur;             /* input being read */
+    /* Inputs this execution leaves out: '1' at index i (the live buffer's
+     * blocks that hold no hour the query wants, see live.h); NULL: none.
+     * Owned. */
+    char                    *skip;
+    size_t                   n_skip;          /* strlen(skip) */
     struct fl_lines         *lines;
     double                   started, last_progress;
     /* The current input's format: its own, until a header line inside it
@@ -215,10 +220,13 @@ void fl_scan_set_error(struct fl_scan *scan, const char *msg);
 
 /* ---- feed.c: the reader thread -------------------------------------- */
 
-/* Starts one execution of scan: the queue and the reader thread. Returns
+/* Starts one execution of scan: the queue and the reader thread. skip
+ * (borrowed, copied; NULL: every input) holds '1' at the index of each
+ * input not to read, and is as long as the inputs or shorter. Returns
  * 0, or -errno / -ENOMEM with *out untouched (and the reason recorded
  * with fl_scan_set_error). */
-int  fl_feed_create(struct fl_scan *scan, struct fl_feed **out);
+int  fl_feed_create(struct fl_scan *scan, const char *skip,
+                    struct fl_feed **out);
 /* Next block for a parser thread; NULL at the end or after a failure
  * (then feed->failed is set and feed->errmsg says why, if anything). */
 struct fl_block *fl_feed_pop(struct fl_feed *feed);

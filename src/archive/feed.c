@@ -174,6 +174,11 @@ next_block(struct fl_feed *f, struct fl_line_block *b, struct fl_input **in,
     memset(b, 0, sizeof *b);
     while (f->cur < s->n_inputs) {
         *in = &s->inputs[f->cur];
+        if (f->lines == NULL && f->skip != NULL
+            && f->cur < f->n_skip && f->skip[f->cur] == '1') {
+            f->cur++;            /* no hour of it is wanted: not read */
+            continue;
+        }
         if (f->lines == NULL) {
             if ((rc = open_current(f, *in, msg, msglen)) < 0)
                 return rc;
@@ -406,23 +411,27 @@ reader_main(void *arg)
 
 
 int
-fl_feed_create(struct fl_scan *s, struct fl_feed **out)
+fl_feed_create(struct fl_scan *s, const char *skip, struct fl_feed **out)
 {
     char msg[128];
     struct fl_feed *f = fl_calloc(1, sizeof *f);
     int rc;
-    if (f == NULL) {
+    if (f == NULL || (skip != NULL && (f->skip = fl_strdup(skip)) == NULL)) {
+        fl_free(f);
         fl_scan_set_error(s, "out of memory");
         return FL_ENOMEM;
     }
+    f->n_skip = skip != NULL ? strlen(skip) : 0;
     f->scan = s;
     if ((rc = pthread_mutex_init(&f->mu, NULL)) != 0) {
+        fl_free(f->skip);
         fl_free(f);
         rc = -rc;
         goto fail;
     }
     if ((rc = pthread_cond_init(&f->cv, NULL)) != 0) {
         pthread_mutex_destroy(&f->mu);
+        fl_free(f->skip);
         fl_free(f);
         rc = -rc;
         goto fail;
@@ -501,6 +510,7 @@ fl_feed_destroy(struct fl_feed *f)
         fl_free(f->switched[i]);
     }
     fl_free(f->switched);
+    fl_free(f->skip);
     pthread_cond_destroy(&f->cv);
     pthread_mutex_destroy(&f->mu);
     fl_free(f);

@@ -12,11 +12,19 @@
  * gets its own reader thread and queue (feed.c), which is what makes the
  * function re-runnable and safe to scan twice in one query.
  *
+ * Pruning (fl_live_hours): the hours of each block's records are found
+ * once, on first demand, by reading only the start field of each line
+ * with the parser's own splitting rules (runs of spaces and tabs), so that
+ * a query can leave out the blocks that hold none of its hours. A block
+ * with a line whose start is not plain digits (NULL '-', a header line)
+ * has unknown hours and is always read.
+ *
  * Ownership: the live source owns its inputs (names, parsed formats) and
  * the default format; the block texts are the caller's.
  */
 #include "../core/fl_config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +40,12 @@ struct fl_live {
     struct fl_input   *inputs;         /* n_inputs of them, owned */
     size_t             n_inputs;
     struct fl_format  *format;         /* default v2, owned */
+    /* Per input: hours [lo, hi] of its records' start, known[i] = 0 when
+     * unknown; found once under mu (two sessions may ask at once). */
+    pthread_mutex_t    mu;
+    int                hours_done;
+    int64_t           *hour_lo, *hour_hi;
+    unsigned char     *known;
 };
 
 
@@ -42,6 +56,10 @@ fl_live_destroy(struct fl_live *live)
         return;
     if (live->scan_ready)
         fl_scan_free(&live->scan);
+    pthread_mutex_destroy(&live->mu);
+    fl_free(live->hour_lo);
+    fl_free(live->hour_hi);
+    fl_free(live->known);
     for (size_t i = 0; i < live->n_inputs; i++) {
         fl_free(live->inputs[i].path);
         fl_format_destroy(live->inputs[i].header_fmt);
@@ -63,6 +81,10 @@ fl_live_create(const struct fl_archive_block *blocks, size_t n,
 
     if (live == NULL)
         return FL_ENOMEM;
+    if ((rc = pthread_mutex_init(&live->mu, NULL)) != 0) {
+        fl_free(live);
+        return -rc;
+    }
     if ((rc = fl_scan_init(&live->scan)) < 0)
         goto fail;
     live->scan_ready = 1;
@@ -135,4 +157,123 @@ uint64_t
 fl_live_skipped(struct fl_live *live)
 {
     return atomic_load(&live->scan.rejected);
+}
+
+
+static int
+is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+
+/* The hours of in's lines' start (field `pos` of each line): 1 with
+ * [*lo, *hi] when every line that is not blank has plain digits there;
+ * 0 when some line has not (unknown: the block is always read). */
+static int
+input_hours(const struct fl_input *in, size_t pos, int64_t *lo, int64_t *hi)
+{
+    const char *p = in->mem, *end = in->mem + in->mem_len;
+    int64_t l = INT64_MAX, h = INT64_MIN;
+    int first = 1;
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *s = p, *e = nl ? nl : end;
+        p = nl ? nl + 1 : end;
+        if (first && in->header_line) {
+            first = 0;
+            continue;
+        }
+        first = 0;
+        /* As fl_parse_line: trailing CR and blanks are not part of the
+         * last field; fields are separated by runs of blanks. */
+        while (e > s && (e[-1] == '\r' || is_blank(e[-1])))
+            e--;
+        while (s < e && is_blank(*s))
+            s++;
+        if (s == e)
+            continue;                    /* a blank line: no record */
+        for (size_t k = 0; k < pos && s < e; k++) {
+            while (s < e && !is_blank(*s))
+                s++;
+            while (s < e && is_blank(*s))
+                s++;
+        }
+        uint64_t v = 0;
+        size_t nd = 0;
+        while (s < e && *s >= '0' && *s <= '9' && nd < 12) {
+            v = v * 10 + (uint64_t)(*s - '0');
+            s++;
+            nd++;
+        }
+        if (nd == 0 || nd >= 12 || (s < e && !is_blank(*s)))
+            return 0;
+        int64_t hour = (int64_t)v / 3600;
+        if (hour < l)
+            l = hour;
+        if (hour > h)
+            h = hour;
+    }
+    if (l > h)
+        return 0;                        /* no record at all */
+    *lo = l;
+    *hi = h;
+    return 1;
+}
+
+
+static void
+find_hours(struct fl_live *live)
+{
+    size_t n = live->n_inputs ? live->n_inputs : 1;
+    live->hour_lo = fl_calloc(n, sizeof *live->hour_lo);
+    live->hour_hi = fl_calloc(n, sizeof *live->hour_hi);
+    live->known = fl_calloc(n, sizeof *live->known);
+    if (live->hour_lo == NULL || live->hour_hi == NULL
+        || live->known == NULL) {
+        /* No memory: every block is read, which is only slower. */
+        fl_free(live->known);
+        live->known = NULL;
+        return;
+    }
+    for (size_t i = 0; i < live->n_inputs; i++) {
+        const struct fl_input *in = &live->inputs[i];
+        const struct fl_format *fmt = in->header_fmt ? in->header_fmt
+                                                     : live->format;
+        size_t pos = fmt->n;
+        for (size_t k = 0; k < fmt->n; k++)
+            if (fmt->field[k] == FL_F_START)
+                pos = k;
+        if (pos < fmt->n)
+            live->known[i] = (unsigned char)input_hours(in, pos,
+                                                        &live->hour_lo[i],
+                                                        &live->hour_hi[i]);
+    }
+}
+
+
+size_t
+fl_live_blocks(const struct fl_live *live)
+{
+    return live->n_inputs;
+}
+
+
+int
+fl_live_hours(struct fl_live *live, size_t i, int64_t *lo, int64_t *hi)
+{
+    int known = 0;
+    pthread_mutex_lock(&live->mu);
+    if (!live->hours_done) {
+        find_hours(live);
+        live->hours_done = 1;
+    }
+    if (live->known != NULL && i < live->n_inputs && live->known[i]) {
+        *lo = live->hour_lo[i];
+        *hi = live->hour_hi[i];
+        known = 1;
+    }
+    pthread_mutex_unlock(&live->mu);
+    return known;
 }

@@ -70,6 +70,22 @@ int  fl_live_register(struct fl_live *live, void *con);
 uint64_t fl_live_records_read(struct fl_live *live);
 uint64_t fl_live_skipped(struct fl_live *live);
 
+/* Pruning of the buffered rows. The function takes a named parameter
+ *
+ *     flowlake_live(skip := '0110...')
+ *
+ * with '1' at the index of each block (in the order given to
+ * fl_live_create) that this call leaves out; the query session passes it
+ * for the blocks that hold none of the hours a query wants.
+ * fl_live_blocks is how many blocks there are; fl_live_hours says which
+ * hours (since the epoch, as fl_hour) block i's records start in: 1 with
+ * [*lo, *hi], or 0 when not known (a record without start, a header line:
+ * such a block must be read). The hours are found on the first call, by
+ * reading only the start field of each line. */
+size_t fl_live_blocks(const struct fl_live *live);
+int    fl_live_hours(struct fl_live *live, size_t i, int64_t *lo,
+                     int64_t *hi);
+
 /* Destroys the live source; NULL is a no-op. */
 void fl_live_destroy(struct fl_live *live);
 

@@ -305,6 +305,13 @@ batch_column(const struct fl_scan *s, size_t idx)
 
 
 static void
+bind_delete(void *p)
+{
+    fl_free(p);
+}
+
+
+static void
 scan_bind(duckdb_bind_info info)
 {
     struct fl_scan *s = duckdb_bind_get_extra_info(info);
@@ -323,6 +330,22 @@ scan_bind(duckdb_bind_info info)
     for (size_t i = 0; i < s->n_extra; i++)
         duckdb_bind_add_result_column(info, s->extra[i], t_str);
     duckdb_bind_add_result_column(info, FL_SCAN_HOUR_COLUMN, t_i64);
+
+    /* skip := '0110...': the inputs ('1' at their index) this call leaves
+     * out (the live buffer's pruning, live.h); kept as the bind data for
+     * the execution to copy. */
+    duckdb_value v = duckdb_bind_get_named_parameter(info, "skip");
+    if (v != NULL) {
+        char *str = duckdb_get_varchar(v);
+        char *skip = str != NULL ? fl_strdup(str) : NULL;
+        if (str != NULL)
+            duckdb_free(str);
+        duckdb_destroy_value(&v);
+        if (skip == NULL)
+            duckdb_bind_set_error(info, "flowlake_scan: out of memory");
+        else
+            duckdb_bind_set_bind_data(info, skip, bind_delete);
+    }
     duckdb_destroy_logical_type(&t_i32);
     duckdb_destroy_logical_type(&t_i64);
     duckdb_destroy_logical_type(&t_str);
@@ -344,7 +367,7 @@ scan_init(duckdb_init_info info)
     struct fl_feed *f = NULL;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-    int rc = fl_feed_create(s, &f);
+    int rc = fl_feed_create(s, duckdb_init_get_bind_data(info), &f);
     if (rc < 0) {
         char msg[128];
         snprintf(msg, sizeof msg, "cannot start the reader thread: %s",
@@ -578,6 +601,9 @@ fl_scan_register(void *con, const char *name, struct fl_scan *s)
     duckdb_table_function_set_init(tf, scan_init);
     duckdb_table_function_set_local_init(tf, scan_local_init);
     duckdb_table_function_set_function(tf, scan_function);
+    duckdb_logical_type t_str = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+    duckdb_table_function_add_named_parameter(tf, "skip", t_str);
+    duckdb_destroy_logical_type(&t_str);
     duckdb_table_function_supports_projection_pushdown(tf, true);
     duckdb_state st = duckdb_register_table_function(
         *(duckdb_connection *)con, tf);

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -723,6 +724,38 @@ fl_prune_keep(const struct fl_prune *p, int depth, const char *const v[4])
         lo = hi = days_from_civil(f[0], f[1], f[2]) * 24 + f[3];
     }
     return hi >= p->lo && lo <= p->hi;
+}
+
+
+int
+fl_prune_keep_hours(const struct fl_prune *p, int64_t lo, int64_t hi)
+{
+    if (p->mode != FL_PRUNE_RANGE)
+        return p->mode == FL_PRUNE_ALL;
+    if (lo < p->lo)
+        lo = p->lo;
+    if (hi > p->hi)
+        hi = p->hi;
+    if (lo > hi)
+        return 0;
+    if (p->n == 0 || hi - lo > 62 * 24)
+        return 1;
+    for (int64_t h = lo; h <= hi; h++) {
+        /* The folder names of hour h, as publish.c writes them. */
+        time_t t = (time_t)(h * 3600);
+        struct tm tm;
+        char v[4][16];
+        const char *vp[4] = { v[0], v[1], v[2], v[3] };
+        if (gmtime_r(&t, &tm) == NULL)
+            return 1;
+        snprintf(v[0], sizeof v[0], "%04d", tm.tm_year + 1900);
+        snprintf(v[1], sizeof v[1], "%02d", tm.tm_mon + 1);
+        snprintf(v[2], sizeof v[2], "%02d", tm.tm_mday);
+        snprintf(v[3], sizeof v[3], "%02d", tm.tm_hour);
+        if (fl_prune_keep(p, 3, vp))
+            return 1;
+    }
+    return 0;
 }
 
 

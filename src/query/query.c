@@ -262,7 +262,23 @@ create_view(struct fl_query *q, char **out_err)
             fl_query_buf_puts(&sql, fmt[i]);
             fl_query_buf_printf(&sql, "') AS \"%s\"", partition_cols[i]);
         }
-        fl_query_buf_puts(&sql, "\n    FROM " FL_LIVE_FUNCTION "()\n");
+        fl_query_buf_puts(&sql, "\n    FROM " FL_LIVE_FUNCTION "(");
+        if (q->prune != NULL) {
+            /* The buffered blocks that hold none of the run's hours are
+             * not even parsed (live.h); the others are filtered row by
+             * row by the query itself. */
+            size_t n = fl_live_blocks(q->live);
+            fl_query_buf_puts(&sql, "skip := '");
+            for (size_t i = 0; i < n; i++) {
+                int64_t lo, hi;
+                int keep = q->prune->mode != FL_PRUNE_NONE
+                           && (!fl_live_hours(q->live, i, &lo, &hi)
+                               || fl_prune_keep_hours(q->prune, lo, hi));
+                fl_query_buf_putc(&sql, keep ? '0' : '1');
+            }
+            fl_query_buf_putc(&sql, '\'');
+        }
+        fl_query_buf_puts(&sql, ")\n");
     }
     fl_query_buf_puts(&sql, ")");
     if (sql.oom) {

@@ -122,6 +122,12 @@ int  fl_query_prune(struct fl_query *q, const char *sql,
 int  fl_prune_keep(const struct fl_prune *p, int depth,
                    const char *const v[4]);
 
+/* Whether some hour in [lo, hi] (hours since the epoch) may hold rows the
+ * query needs: for the live buffer's blocks, whose hours are known but
+ * which have no folder. Over a span of more than 62 days with conditions
+ * on the partition columns, says 1 without looking. */
+int  fl_prune_keep_hours(const struct fl_prune *p, int64_t lo, int64_t hi);
+
 /* The same for a file path .../year=Y/month=M/day=D/hour=H/x.parquet. */
 int  fl_prune_keep_path(const struct fl_prune *p, const char *path);
 

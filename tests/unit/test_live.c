@@ -621,6 +621,101 @@ test_null_start_partition(void)
 
 
 /* ---------------------------------------------------------------------
+ * Pruning of the buffered blocks
+ * ------------------------------------------------------------------- */
+
+/* Records parsed by one run of sql: the blocks a run's filters rule out
+ * are not parsed at all, and the rows are those of a run over all. */
+static uint64_t
+parsed_by(struct fl_query *q, struct fl_live *live, const char *sql,
+          const char *want)
+{
+    uint64_t before = fl_live_records_read(live);
+    check_csv(q, sql, want);
+    return fl_live_records_read(live) - before;
+}
+
+
+static void
+test_prune_buffered_blocks(void)
+{
+    setup();
+    /* Block 0: hour 2024-05-01 00 (two lines, a blank one between);
+     * block 1: hours 05 and 06, with a header line and a double space;
+     * block 2: a NODATA record without start (hour unknown: always read);
+     * block 3: 2024-05-02 00. */
+    static const char b0[] =
+        "2 1 eni-a 10.0.0.1 10.0.1.1 1 443 6 1 10 1714521600 1714521660 "
+        "ACCEPT OK\n\n"
+        "2 1 eni-a 10.0.0.2 10.0.1.1 1 443 6 2 20 1714525199 1714525260 "
+        "ACCEPT OK\n";
+    static const char b1[] =
+        "version account-id interface-id srcaddr dstaddr srcport dstport "
+        "protocol packets bytes start end action log-status\n"
+        "2 1 eni-b 10.0.0.3 10.0.1.1 1 443 6 3 30  1714539600 1714539660 "
+        "ACCEPT OK\r\n"
+        "2 1 eni-b 10.0.0.4 10.0.1.1 1 443 6 4 40 1714543200 1714543260 "
+        "REJECT OK\n";
+    static const char b2[] =
+        "2 1 eni-c - - - - - - - - - - NODATA\n";
+    static const char b3[] =
+        "2 1 eni-d 10.0.0.5 10.0.1.1 1 443 6 5 50 1714608000 1714608060 "
+        "ACCEPT OK\n";
+    struct fl_archive_block blk[] = {
+        { b0, strlen(b0), NULL, "ingest#1" },
+        { b1, strlen(b1), NULL, "ingest#2" },
+        { b2, strlen(b2), NULL, "ingest#3" },
+        { b3, strlen(b3), NULL, "ingest#4" },
+    };
+    struct fl_live *live = live_ok(blk, 4);
+    struct fl_query *q = open_live_ok(live);
+    int64_t lo = -1, hi = -1;
+
+    CHECK_EQ_INT(fl_live_blocks(live), 4);
+    CHECK_EQ_INT(fl_live_hours(live, 0, &lo, &hi), 1);
+    CHECK_EQ_INT(lo, 476256);              /* 1714521600 / 3600 */
+    CHECK_EQ_INT(hi, 476256);
+    CHECK_EQ_INT(fl_live_hours(live, 1, &lo, &hi), 1);
+    CHECK_EQ_INT(lo, 476261);
+    CHECK_EQ_INT(hi, 476262);
+    CHECK_EQ_INT(fl_live_hours(live, 2, &lo, &hi), 0);
+    CHECK_EQ_INT(fl_live_hours(live, 3, &lo, &hi), 1);
+    CHECK_EQ_INT(lo, 476280);
+    CHECK_EQ_INT(fl_live_hours(live, 4, &lo, &hi), 0);
+
+    /* Everything: all six records parsed. */
+    CHECK_EQ_INT(parsed_by(q, live, "SELECT count(*) AS n FROM flow_logs",
+                           "n\n6\n"), 6);
+    /* One hour by start: block 0, and the unknown block 2. */
+    CHECK_EQ_INT(parsed_by(q, live, "SELECT srcaddr FROM flow_logs WHERE "
+                           "start >= TIMESTAMP '2024-05-01 00:00:00' AND "
+                           "start < TIMESTAMP '2024-05-01 01:00:00' "
+                           "ORDER BY srcaddr",
+                           "srcaddr\n10.0.0.1\n10.0.0.2\n"), 3);
+    /* Partition columns: hour '06' of the day is in block 1 only. */
+    CHECK_EQ_INT(parsed_by(q, live, "SELECT srcaddr, hour FROM flow_logs "
+                           "WHERE day = '01' AND hour = '06'",
+                           "srcaddr,hour\n10.0.0.4,06\n"), 3);
+    /* A date only block 3 has. */
+    CHECK_EQ_INT(parsed_by(q, live, "SELECT srcaddr, date FROM flow_logs "
+                           "WHERE date = DATE '2024-05-02'",
+                           "srcaddr,date\n10.0.0.5,2024-05-02\n"), 2);
+    /* The NULL start is found by a filter that keeps unknown blocks. */
+    CHECK_EQ_INT(parsed_by(q, live, "SELECT count(*) AS n FROM flow_logs "
+                           "WHERE start IS NULL AND date IS NULL",
+                           "n\n1\n"), 6);
+    /* No pruning: every block, same rows. */
+    fl_query_set_prune(q, 0);
+    CHECK_EQ_INT(parsed_by(q, live, "SELECT srcaddr, hour FROM flow_logs "
+                           "WHERE day = '01' AND hour = '06'",
+                           "srcaddr,hour\n10.0.0.4,06\n"), 6);
+    fl_query_close(q);
+    fl_live_destroy(live);
+    teardown();
+}
+
+
+/* ---------------------------------------------------------------------
  * Errors
  * ------------------------------------------------------------------- */
 
@@ -675,5 +770,6 @@ FL_TEST_MAIN(
     FL_TEST(test_two_threads),
     FL_TEST(test_live_partitions_match_archive),
     FL_TEST(test_null_start_partition),
+    FL_TEST(test_prune_buffered_blocks),
     FL_TEST(test_create_errors)
 )
