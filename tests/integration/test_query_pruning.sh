@@ -214,5 +214,9 @@ out=$("$FLOWLAKE" query --server "$URL" "SELECT count(*) FROM flow_logs WHERE ho
 expect_status "server: 'yyyy/MM/dd' refused" 1 $st
 expect_contains "server: ... with the message" "$out" \
     "hour is compared with '2020/05/04': the partition columns hold zero-padded numbers without '/'"
-kill -TERM "$PID"; wait "$PID"
+kill -TERM "$PID"; wait "$PID"; st=$?
+expect_status "server: exits 0 on SIGTERM" 0 $st
+expect_eq "server: the buffered rows were published on the way out" \
+    "$(q "SELECT count(*) AS n FROM flow_logs WHERE srcaddr LIKE '10.9.%'")" "n
+2"
 finish
