@@ -169,51 +169,54 @@ is_blank(char c)
 
 /* The hours of in's lines' start (field `pos` of each line): 1 with
  * [*lo, *hi] when every line that is not blank has plain digits there;
- * 0 when some line has not (unknown: the block is always read). */
+ * 0 when some line has not (unknown: the block is always read). Each line
+ * is read once, up to its start field, then to its newline. */
 static int
 input_hours(const struct fl_input *in, size_t pos, int64_t *lo, int64_t *hi)
 {
-    const char *p = in->mem, *end = in->mem + in->mem_len;
+    const char *s = in->mem, *end = in->mem + in->mem_len;
     int64_t l = INT64_MAX, h = INT64_MIN;
-    int first = 1;
 
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *s = p, *e = nl ? nl : end;
-        p = nl ? nl + 1 : end;
-        if (first && in->header_line) {
-            first = 0;
+    if (in->header_line) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        s = nl ? nl + 1 : end;
+    }
+    while (s < end) {
+        /* As fl_parse_line: fields are separated by runs of blanks, and
+         * a trailing CR or blank is not part of the last field. */
+        while (s < end && is_blank(*s))
+            s++;
+        if (s < end && *s == '\r' && (s + 1 == end || s[1] == '\n'))
+            s++;
+        if (s == end || *s == '\n') {
+            s += s < end;                /* a blank line: no record */
             continue;
         }
-        first = 0;
-        /* As fl_parse_line: trailing CR and blanks are not part of the
-         * last field; fields are separated by runs of blanks. */
-        while (e > s && (e[-1] == '\r' || is_blank(e[-1])))
-            e--;
-        while (s < e && is_blank(*s))
-            s++;
-        if (s == e)
-            continue;                    /* a blank line: no record */
-        for (size_t k = 0; k < pos && s < e; k++) {
-            while (s < e && !is_blank(*s))
+        for (size_t k = 0; k < pos; k++) {
+            while (s < end && !is_blank(*s) && *s != '\n')
                 s++;
-            while (s < e && is_blank(*s))
+            while (s < end && is_blank(*s))
                 s++;
         }
         uint64_t v = 0;
         size_t nd = 0;
-        while (s < e && *s >= '0' && *s <= '9' && nd < 12) {
+        while (s < end && *s >= '0' && *s <= '9' && nd < 12) {
             v = v * 10 + (uint64_t)(*s - '0');
             s++;
             nd++;
         }
-        if (nd == 0 || nd >= 12 || (s < e && !is_blank(*s)))
+        /* Digits, then a blank, a CR, the newline or the end; anything
+         * else (NULL '-', a header line, too few fields) is unknown. */
+        if (nd == 0 || nd >= 12
+            || (s < end && !is_blank(*s) && *s != '\r' && *s != '\n'))
             return 0;
         int64_t hour = (int64_t)v / 3600;
         if (hour < l)
             l = hour;
         if (hour > h)
             h = hour;
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        s = nl ? nl + 1 : end;
     }
     if (l > h)
         return 0;                        /* no record at all */
