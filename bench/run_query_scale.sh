@@ -148,17 +148,19 @@ if [ "$LIVE" -gt 0 ]; then
     hp="SELECT $agg FROM flow_logs WHERE year = '$Y' AND month = '$M' AND day = '$D' AND hour = '$H'"
     hs="SELECT $agg FROM flow_logs WHERE start >= TIMESTAMP '$(ts $h0)' AND start < TIMESTAMP '$(ts $((h0 + 3600)))'"
     hn="SELECT $agg FROM flow_logs WHERE year || month || day || hour = '$Y$M$D$H'"
+    h0q="SELECT $agg FROM flow_logs WHERE date = DATE '2001-01-01'"
     if [ "$(sv_run x "$hp")" != "$(sv_run x "$hn")" ] || [ "$(sv_run x "$hp")" != "$(sv_run x "$hs")" ]; then
         echo "MISMATCH between the pruned and unpruned hour on the buffer; no figures reported"
         kill -TERM "$SPID"; wait "$SPID" || true; exit 1
     fi
     echo "buffered: $(sv_run x "$full" | cut -d, -f1) records in $(ls "$srv"/part-* | wc -l) blocks, none published; one hour holds $(sv_run x "$hp" | cut -d, -f1)"
-    tf=$(median sv_run x "$full"); tp=$(median sv_run x "$hp"); ts_=$(median sv_run x "$hs"); tn=$(median sv_run x "$hn")
+    tf=$(median sv_run x "$full"); tp=$(median sv_run x "$hp"); ts_=$(median sv_run x "$hs"); tn=$(median sv_run x "$hn"); tz=$(median sv_run x "$h0q")
     printf '%-40s %8s %10s\n' "POST /api/query over the buffer" "s" "vs count"
     printf '%-40s %8s %10.2f\n' "full count" "$tf" 1
     printf '%-40s %8s %10.2f\n' "one hour by year/month/day/hour" "$tp" "$(echo "$tp / $tf" | bc -l)"
     printf '%-40s %8s %10.2f\n' "one hour by start" "$ts_" "$(echo "$ts_ / $tf" | bc -l)"
     printf '%-40s %8s %10.2f\n' "one hour, not prunable (glued names)" "$tn" "$(echo "$tn / $tf" | bc -l)"
+    printf '%-40s %8s %10.2f\n' "a day no block holds (nothing parsed)" "$tz" "$(echo "$tz / $tf" | bc -l)"
     kill -TERM "$SPID"; wait "$SPID" || true
     rm -rf "$srv"
 fi
