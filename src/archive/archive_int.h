@@ -81,7 +81,20 @@ struct fl_input {
     struct fl_lines   *lines;        /* stdin only: opened by prepare,
                                         taken over by the first execution
                                         (under scan->mu) */
+    /* Provenance, the same for every record of the input (scan.c writes
+     * each as one constant per chunk). Owned; NULL = none. */
+    char              *source_file;  /* column source_file */
+    char              *fill_account; /* account_id / region for records */
+    char              *fill_region;  /* whose format lacks the field */
+    uint32_t           source_id;    /* fl_scan_prepare: index of
+                                        source_file in scan->source_names */
 };
+
+/* Frees an input's provenance strings (not the rest of the input). */
+void fl_input_free_provenance(struct fl_input *in);
+
+/* The trailing provenance column of flowlake_scan(), after the extras. */
+#define FL_SCAN_SOURCE_FILE_COLUMN "source_file"
 
 /* A block of whole lines of one input, handed from the reader thread to a
  * parser thread (feed.c). */
@@ -135,6 +148,12 @@ struct fl_scan {
      * (readers see the full schema anyway: the query view adds absent
      * columns as NULL). */
     int                      present[FL_FIELD_COUNT];
+    int                      has_source_file; /* some input has one */
+    /* The distinct source_file names, sorted: source_file is written as a
+     * DuckDB ENUM of them, one small integer per row (scan.c). */
+    const char             **source_names;
+    size_t                   n_source_names;
+    int                      source_width;    /* enum index bytes: 1, 2, 4 */
 
     /* Totals over every execution, for the caller once DuckDB is done. */
     pthread_mutex_t          mu;              /* guards errmsg, bytes_done
@@ -196,7 +215,7 @@ struct fl_switch {
 int  fl_scan_init(struct fl_scan *scan);
 
 /* The SELECT list of the columns to write: present catalogue fields, the
- * extras, then fl_hour. fl_free() the result. */
+ * extras, source_file when some input has one, then fl_hour. fl_free() the result. */
 char *fl_scan_select_list(const struct fl_scan *scan);
 
 /* Opens an input as a line source (stdin with a digest of its bytes). */
@@ -233,7 +252,8 @@ void fl_feed_destroy(struct fl_feed *feed);
 /* Registers the scan as the table function `name` on con: a
  * duckdb_connection * (void * keeps duckdb.h out of this header). scan
  * (borrowed) must outlive con's database. Columns: the present catalogue
- * fields in fields.h order, the extras (VARCHAR), then fl_hour (BIGINT). */
+ * fields in fields.h order, the extras (VARCHAR), source_file (VARCHAR) when
+ * some input has one, then fl_hour (BIGINT). */
 int  fl_scan_register(void *con, const char *name, struct fl_scan *scan);
 
 /* Peeks at each input's first line for a header, collects the unknown

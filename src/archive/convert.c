@@ -25,6 +25,7 @@
 
 #include "duckdb.h"
 
+#include "../core/fl_awspath.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
@@ -83,6 +84,29 @@ ends_with(const char *s, const char *suffix)
 }
 
 
+/* What a file's path says about its records (fl_awspath.h): source_file
+ * is the S3 key from "AWSLogs/" on when the path has that folder (the same
+ * object synced into different local folders gets one name), else the
+ * path as given; account and region fill records whose format lacks them. */
+static int
+set_provenance(struct fl_input *in, const char *path)
+{
+    struct fl_awspath a;
+    (void)fl_awspath_parse(path, strlen(path), &a);
+    in->source_file = fl_strdup(a.awslogs_at >= 0 ? path + a.awslogs_at
+                                                  : path);
+    if (in->source_file == NULL)
+        return FL_ENOMEM;
+    if (a.account[0] != '\0'
+        && (in->fill_account = fl_strdup(a.account)) == NULL)
+        return FL_ENOMEM;
+    if (a.region[0] != '\0'
+        && (in->fill_region = fl_strdup(a.region)) == NULL)
+        return FL_ENOMEM;
+    return FL_OK;
+}
+
+
 /* Digests a file and adds it unless it was converted before. */
 static int
 consider_file(struct run *run, const char *path, uint64_t size)
@@ -105,7 +129,8 @@ consider_file(struct run *run, const char *path, uint64_t size)
         return FL_OK;
     }
     if ((rc = fl_manifest_remember(run->manifest, &d, run->run_id, 0)) < 0
-        || (rc = add_input(run, path, 0, size)) < 0)
+        || (rc = add_input(run, path, 0, size)) < 0
+        || (rc = set_provenance(&run->inputs[run->n_inputs - 1], path)) < 0)
         return rc;
     run->inputs[run->n_inputs - 1].digest = d;
     return FL_OK;
@@ -420,6 +445,7 @@ free_run(struct run *run)
 {
     for (size_t i = 0; i < run->n_inputs; i++) {
         fl_free(run->inputs[i].path);
+        fl_input_free_provenance(&run->inputs[i]);
         fl_format_destroy(run->inputs[i].header_fmt);
         fl_lines_destroy(run->inputs[i].lines);
     }

@@ -44,6 +44,7 @@ fl_live_destroy(struct fl_live *live)
         fl_scan_free(&live->scan);
     for (size_t i = 0; i < live->n_inputs; i++) {
         fl_free(live->inputs[i].path);
+        fl_input_free_provenance(&live->inputs[i]);
         fl_format_destroy(live->inputs[i].header_fmt);
         fl_lines_destroy(live->inputs[i].lines);
     }

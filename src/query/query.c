@@ -151,6 +151,9 @@ buf_put_sql_str(struct buf *b, const char *s)
 
 static const char *const partition_cols[] = { "year", "month", "day", "hour" };
 
+/* The trailing provenance columns of the view (docs/archive.md). */
+static const char *const provenance_cols[] = { "source_file" };
+
 
 static int
 create_view(struct fl_query *q, char **out_err)
@@ -213,6 +216,12 @@ create_view(struct fl_query *q, char **out_err)
     for (size_t i = 0; i < 4; i++)
         fl_query_buf_printf(&sql, "CAST(NULL AS VARCHAR) AS \"%s\"%s",
                             partition_cols[i], i < 3 ? ", " : "");
+    /* Provenance (where each record came from), after every other
+     * column so that files written before it read the same. */
+    for (size_t i = 0; i < sizeof provenance_cols / sizeof *provenance_cols;
+         i++)
+        fl_query_buf_printf(&sql, ", CAST(NULL AS VARCHAR) AS \"%s\"",
+                            provenance_cols[i]);
     fl_query_buf_puts(&sql, "\n    WHERE false\n");
     if (nfiles > 0) {
         fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"

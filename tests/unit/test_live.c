@@ -228,13 +228,14 @@ test_live_alone_exact_rows(void)
         "ecs_cluster_name,ecs_container_instance_arn,"
         "ecs_container_instance_id,ecs_container_id,"
         "ecs_second_container_id,ecs_service_name,ecs_task_definition_arn,"
-        "ecs_task_arn,ecs_task_id,reject_reason,year,month,day,hour\n"
+        "ecs_task_arn,ecs_task_id,reject_reason,year,month,day,hour,"
+        "source_file\n"
         "2,123456789012,eni-a,10.0.0.1,10.0.1.1,40000,443,6,5,500,"
         "2024-05-01 00:00:00,2024-05-01 00:01:00,ACCEPT,OK,"
-        ",,,,,,,,,,,,,,,,,,,,,,,,,,2024,05,01,00\n"
+        ",,,,,,,,,,,,,,,,,,,,,,,,,,2024,05,01,00,\n"
         "2,123456789012,eni-b,10.0.0.2,10.0.1.2,40001,22,6,7,700,"
         "2024-05-01 01:00:00,2024-05-01 01:00:30,REJECT,OK,"
-        ",,,,,,,,,,,,,,,,,,,,,,,,,,2024,05,01,01\n");
+        ",,,,,,,,,,,,,,,,,,,,,,,,,,2024,05,01,01,\n");
     /* Same columns, order and types as a session without live rows. */
     char *got_schema = run(q, "SELECT column_name, column_type FROM "
                            "(DESCRIBE flow_logs)", FL_OUTPUT_CSV);
@@ -372,7 +373,7 @@ test_custom_format_extra_column(void)
     };
     struct fl_live *live = live_ok(blk, 2);
     struct fl_query *q = open_live_ok(live);
-    check_value(q, "SELECT count(*) FROM (DESCRIBE flow_logs)", "46");
+    check_value(q, "SELECT count(*) FROM (DESCRIBE flow_logs)", "47");
     check_csv(q, "SELECT column_name, column_type FROM (DESCRIBE flow_logs) "
               "WHERE column_name IN ('reject_reason', 'hour', 'foo', "
               "'encryption_status')",
