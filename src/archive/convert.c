@@ -84,25 +84,26 @@ ends_with(const char *s, const char *suffix)
 }
 
 
-/* What a file's path says about its records (fl_awspath.h): source_file
- * is the S3 key from "AWSLogs/" on when the path has that folder (the same
- * object synced into different local folders gets one name), else the
- * path as given; account and region fill records whose format lacks them. */
-static int
-set_provenance(struct fl_input *in, const char *path)
+int
+fl_provenance_from_path(const char *path, char *out[FL_PROV_N])
 {
     struct fl_awspath a;
+    for (size_t k = 0; k < FL_PROV_N; k++)
+        out[k] = NULL;
     (void)fl_awspath_parse(path, strlen(path), &a);
-    in->source_file = fl_strdup(a.awslogs_at >= 0 ? path + a.awslogs_at
-                                                  : path);
-    if (in->source_file == NULL)
+    out[FL_PROV_SOURCE_FILE] = fl_strdup(a.awslogs_at >= 0
+                                         ? path + a.awslogs_at : path);
+    if (out[FL_PROV_SOURCE_FILE] == NULL
+        || (a.account[0] != '\0'
+            && (out[FL_PROV_ACCOUNT] = fl_strdup(a.account)) == NULL)
+        || (a.region[0] != '\0'
+            && (out[FL_PROV_REGION] = fl_strdup(a.region)) == NULL)) {
+        for (size_t k = 0; k < FL_PROV_N; k++) {
+            fl_free(out[k]);
+            out[k] = NULL;
+        }
         return FL_ENOMEM;
-    if (a.account[0] != '\0'
-        && (in->fill_account = fl_strdup(a.account)) == NULL)
-        return FL_ENOMEM;
-    if (a.region[0] != '\0'
-        && (in->fill_region = fl_strdup(a.region)) == NULL)
-        return FL_ENOMEM;
+    }
     return FL_OK;
 }
 
@@ -130,7 +131,8 @@ consider_file(struct run *run, const char *path, uint64_t size)
     }
     if ((rc = fl_manifest_remember(run->manifest, &d, run->run_id, 0)) < 0
         || (rc = add_input(run, path, 0, size)) < 0
-        || (rc = set_provenance(&run->inputs[run->n_inputs - 1], path)) < 0)
+        || (rc = fl_provenance_from_path(
+                     path, run->inputs[run->n_inputs - 1].prov)) < 0)
         return rc;
     run->inputs[run->n_inputs - 1].digest = d;
     return FL_OK;
@@ -373,6 +375,9 @@ write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
         scan->inputs = all + first;
         scan->n_inputs = end - first;
         scan->progress_more = end < n_all;
+        /* source_file's ENUM holds this group's names only (scan.c). */
+        if ((rc = fl_scan_source_names(scan)) < 0)
+            break;
         /* zstd level 1 rather than DuckDB's default 3: 13% less CPU for
          * the whole convert, files 1% larger -- still smaller per record
          * than DuckDB's own CSV -> Parquet at its defaults (bench/run.sh).
@@ -668,6 +673,8 @@ fl_archive_write_blocks(const char *archive_dir,
         in->mem = blocks[i].text;
         in->mem_len = blocks[i].len;
         in->in_manifest = 0;      /* the caller dedupes its sources itself */
+        if ((rc = fl_input_set_provenance(in, blocks[i].prov)) < 0)
+            break;
         if (blocks[i].format_spec != NULL
             && (rc = fl_format_parse(blocks[i].format_spec, &in->header_fmt,
                                      &perr)) < 0)

@@ -86,6 +86,8 @@ fl_live_create(const struct fl_archive_block *blocks, size_t n,
         in->mem = blocks[i].text != NULL ? blocks[i].text : "";
         in->mem_len = blocks[i].text != NULL ? blocks[i].len : 0;
         in->size = in->mem_len;
+        if ((rc = fl_input_set_provenance(in, blocks[i].prov)) < 0)
+            goto fail;
         if (blocks[i].format_spec != NULL
             && (rc = fl_format_parse(blocks[i].format_spec, &in->header_fmt,
                                      &perr)) < 0) {

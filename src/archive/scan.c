@@ -23,8 +23,9 @@
  * connection may run the function any number of times.
  *
  * Output columns: the catalogue columns some input's format has (in
- * fields.h order), the extra (unknown) text columns, `source_file` when
- * some input names one (convert's files; see below), then `fl_hour`: the
+ * fields.h order), the extra (unknown) text columns, the provenance
+ * columns some input has (convert.h: enum fl_prov; see below), then
+ * `fl_hour`: the
  * flow's start in whole hours since the epoch (records without a start get
  * the run's start time, as Firehose places records by arrival time). The
  * COPY partitions on that one BIGINT and publish.c turns each fl_hour=N/
@@ -32,17 +33,23 @@
  * one integer per row instead of four strings made the partitioned write
  * ~25% cheaper (bench/README.md).
  *
- * Provenance: what an input's path says (struct fl_input: source_file,
+ * Provenance: where an input came from (struct fl_input.prov: a file's
+ * path, a CloudWatch Logs group and stream, a Firehose delivery stream,
  * and account_id / region for records whose format lacks those fields)
  * is the same for every record of the input, and a chunk holds records of
- * one input only. account_id / region are short: each is emitted as a
- * DuckDB constant vector, one value per chunk. source_file is long (an S3
- * key, ~120 bytes): as VARCHAR, the partitioned write copied and hashed it
- * per row (+30% CPU, +40% memory for 2 M records, bench/README.md), so it
- * is an ENUM of the run's distinct names, one small integer per row, and
- * Parquet gets a dictionary-encoded string column that reads back as
- * VARCHAR. A record's own account_id / region always wins: the fill
- * applies only when the input's format has no such field.
+ * one input only. Each value but source_file is emitted as a DuckDB
+ * constant vector, one value per chunk. source_file is long (an S3 key,
+ * ~120 bytes) and a convert has thousands: as VARCHAR, the partitioned
+ * write copied and hashed it per row (+30% CPU, +40% memory for 2 M
+ * records, bench/README.md), so it is an ENUM, one small integer per row,
+ * and Parquet gets a dictionary-encoded string column that reads back as
+ * VARCHAR. The ENUM holds the names of one execution's inputs only (one
+ * COPY of a convert group, fl_scan_source_names): DuckDB's Parquet writer
+ * stores the whole ENUM dictionary in every file it writes, so a
+ * dictionary of the run's 8,760 names in each of 8,760 hourly files made
+ * every file carry ~1.2 MB of names (and the writer hold them per open
+ * file). A record's own account_id / region always wins: the fill applies
+ * only when the input's format has no such field.
  */
 #include "../core/fl_config.h"
 
@@ -61,9 +68,17 @@
 #include "archive_int.h"
 
 
-/* Result columns past the batch columns (batch_column). */
-#define COL_SOURCE_FILE ((idx_t)-2)
+/* Result columns past the batch columns (batch_column): the hour, and
+ * provenance column k as COL_PROV(k). */
 #define COL_HOUR        ((idx_t)-1)
+#define COL_PROV(k)     ((idx_t)-2 - (idx_t)(k))
+#define COL_IS_PROV(c)  ((c) >= COL_PROV(FL_PROV_COLUMNS - 1) && (c) < COL_HOUR)
+#define COL_PROV_OF(c)  ((size_t)(COL_PROV(0) - (c)))
+
+const char *const fl_prov_column[FL_PROV_COLUMNS] = {
+    "source_file", "log_group", "log_stream", "delivery_stream",
+    "delivery_attributes",
+};
 
 struct scan_local {
     struct fl_batch        *batch;
@@ -76,7 +91,6 @@ struct scan_local {
 
 /* ---- set-up (before DuckDB runs) ------------------------------------ */
 
-static int source_names(struct fl_scan *s);
 
 /* SQL name of an unknown field: AWS's rule, '-' becomes '_'
  * (${encryption-status} -> encryption_status), as for known fields. */
@@ -255,12 +269,14 @@ fl_scan_prepare(struct fl_scan *s, char *err, size_t errlen)
     s->present[FL_F_START] = 1;
     for (size_t i = 0; i < s->n_inputs; i++) {
         const struct fl_input *in = &s->inputs[i];
-        if (in->fill_account != NULL)
+        if (in->prov[FL_PROV_ACCOUNT] != NULL)
             s->present[FL_F_ACCOUNT_ID] = 1;
-        if (in->fill_region != NULL)
+        if (in->prov[FL_PROV_REGION] != NULL)
             s->present[FL_F_REGION] = 1;
+        for (size_t k = 0; k < FL_PROV_COLUMNS; k++)
+            s->has_prov[k] |= in->prov[k] != NULL;
     }
-    return source_names(s);
+    return fl_scan_source_names(s);
 }
 
 
@@ -269,18 +285,21 @@ cmp_input_source(const void *a, const void *b)
 {
     const struct fl_input *x = *(const struct fl_input *const *)a;
     const struct fl_input *y = *(const struct fl_input *const *)b;
-    return strcmp(x->source_file, y->source_file);
+    return strcmp(x->prov[FL_PROV_SOURCE_FILE], y->prov[FL_PROV_SOURCE_FILE]);
 }
 
 
 /* The distinct source_file names (sorted: the same file given through two
  * folders of one AWSLogs tree has one name) and each input's index. */
-static int
-source_names(struct fl_scan *s)
+int
+fl_scan_source_names(struct fl_scan *s)
 {
     size_t n = 0;
+    fl_free(s->source_names);      /* the names are the inputs' */
+    s->source_names = NULL;
+    s->n_source_names = 0;
     for (size_t i = 0; i < s->n_inputs; i++)
-        n += s->inputs[i].source_file != NULL;
+        n += s->inputs[i].prov[FL_PROV_SOURCE_FILE] != NULL;
     if (n == 0)
         return FL_OK;
     struct fl_input **by = fl_malloc(n * sizeof *by);
@@ -291,19 +310,19 @@ source_names(struct fl_scan *s)
     }
     n = 0;
     for (size_t i = 0; i < s->n_inputs; i++) {
-        if (s->inputs[i].source_file != NULL)
+        if (s->inputs[i].prov[FL_PROV_SOURCE_FILE] != NULL)
             by[n++] = &s->inputs[i];
     }
     qsort(by, n, sizeof *by, cmp_input_source);
     for (size_t i = 0; i < n; i++) {
         if (s->n_source_names == 0
             || strcmp(s->source_names[s->n_source_names - 1],
-                      by[i]->source_file) != 0)
-            s->source_names[s->n_source_names++] = by[i]->source_file;
+                      by[i]->prov[FL_PROV_SOURCE_FILE]) != 0)
+            s->source_names[s->n_source_names++] =
+                by[i]->prov[FL_PROV_SOURCE_FILE];
         by[i]->source_id = (uint32_t)(s->n_source_names - 1);
     }
     fl_free(by);
-    s->has_source_file = 1;
     /* DuckDB's enum index width for that many members. */
     duckdb_logical_type t = duckdb_create_enum_type(s->source_names,
                                                     s->n_source_names);
@@ -339,7 +358,8 @@ fl_scan_select_list(const struct fl_scan *s)
         cap += 2 * strlen(fl_field_get(i)->sql_name) + 4;
     for (size_t i = 0; i < s->n_extra; i++)
         cap += 2 * strlen(s->extra[i]) + 4;
-    cap += 2 * sizeof FL_SCAN_SOURCE_FILE_COLUMN + 4;
+    for (size_t k = 0; k < FL_PROV_COLUMNS; k++)
+        cap += 2 * strlen(fl_prov_column[k]) + 4;
     char *buf = fl_malloc(cap);
     if (buf == NULL)
         return NULL;
@@ -350,8 +370,10 @@ fl_scan_select_list(const struct fl_scan *s)
     }
     for (size_t i = 0; i < s->n_extra; i++)
         append_ident(buf, cap, &o, s->extra[i]);
-    if (s->has_source_file)
-        append_ident(buf, cap, &o, FL_SCAN_SOURCE_FILE_COLUMN);
+    for (size_t k = 0; k < FL_PROV_COLUMNS; k++) {
+        if (s->has_prov[k])
+            append_ident(buf, cap, &o, fl_prov_column[k]);
+    }
     snprintf(buf + o, cap - o, "%s", FL_SCAN_HOUR_COLUMN);
     return buf;
 }
@@ -360,10 +382,23 @@ fl_scan_select_list(const struct fl_scan *s)
 void
 fl_input_free_provenance(struct fl_input *in)
 {
-    fl_free(in->source_file);
-    fl_free(in->fill_account);
-    fl_free(in->fill_region);
-    in->source_file = in->fill_account = in->fill_region = NULL;
+    for (size_t k = 0; k < FL_PROV_N; k++) {
+        fl_free(in->prov[k]);
+        in->prov[k] = NULL;
+    }
+}
+
+
+int
+fl_input_set_provenance(struct fl_input *in, const struct fl_provenance *p)
+{
+    for (size_t k = 0; p != NULL && k < FL_PROV_N; k++) {
+        if (p->v[k] != NULL && (in->prov[k] = fl_strdup(p->v[k])) == NULL) {
+            fl_input_free_provenance(in);
+            return FL_ENOMEM;
+        }
+    }
+    return FL_OK;
 }
 
 
@@ -385,8 +420,8 @@ fl_scan_free(struct fl_scan *s)
 /* ---- the table function --------------------------------------------- */
 
 /* The batch column behind result column `idx` of the bind: the present
- * catalogue fields in order, then the extras; source_file and the hour
- * (the last) map to COL_SOURCE_FILE and COL_HOUR. */
+ * catalogue fields in order, then the extras; the provenance columns and
+ * the hour (the last) map to COL_PROV(k) and COL_HOUR. */
 static idx_t
 batch_column(const struct fl_scan *s, size_t idx)
 {
@@ -399,8 +434,10 @@ batch_column(const struct fl_scan *s, size_t idx)
     if (idx < s->n_extra)
         return FL_FIELD_COUNT + idx;
     idx -= s->n_extra;
-    if (s->has_source_file && idx-- == 0)
-        return COL_SOURCE_FILE;
+    for (size_t k = 0; k < FL_PROV_COLUMNS; k++) {
+        if (s->has_prov[k] && idx-- == 0)
+            return COL_PROV(k);
+    }
     return COL_HOUR;
 }
 
@@ -423,14 +460,21 @@ scan_bind(duckdb_bind_info info)
     }
     for (size_t i = 0; i < s->n_extra; i++)
         duckdb_bind_add_result_column(info, s->extra[i], t_str);
-    if (s->has_source_file) {
+    for (size_t k = 0; k < FL_PROV_COLUMNS; k++) {
+        if (!s->has_prov[k])
+            continue;
+        if (k != FL_PROV_SOURCE_FILE || s->n_source_names == 0) {
+            /* (source_file of a group without files -- stdin -- is all
+             * NULL: a VARCHAR column, no empty ENUM.) */
+            duckdb_bind_add_result_column(info, fl_prov_column[k], t_str);
+            continue;
+        }
         duckdb_logical_type t_src = duckdb_create_enum_type(s->source_names,
                                                             s->n_source_names);
         if (t_src == NULL) {
             duckdb_bind_set_error(info, "flowlake_scan: out of memory");
         } else {
-            duckdb_bind_add_result_column(info, FL_SCAN_SOURCE_FILE_COLUMN,
-                                          t_src);
+            duckdb_bind_add_result_column(info, fl_prov_column[k], t_src);
             duckdb_destroy_logical_type(&t_src);
         }
     }
@@ -525,8 +569,8 @@ format_has(const struct fl_format *fmt, int field)
 static const char *
 path_fill(const struct fl_input *in, const struct fl_format *fmt, idx_t c)
 {
-    const char *fill = c == FL_F_ACCOUNT_ID ? in->fill_account
-                     : c == FL_F_REGION ? in->fill_region : NULL;
+    const char *fill = c == FL_F_ACCOUNT_ID ? in->prov[FL_PROV_ACCOUNT]
+                     : c == FL_F_REGION ? in->prov[FL_PROV_REGION] : NULL;
     return fill != NULL && !format_has(fmt, (int)c) ? fill : NULL;
 }
 
@@ -539,8 +583,9 @@ emit_source(const struct fl_scan *s, const struct fl_input *in,
     size_t words = (n + 63) / 64;
     duckdb_vector_ensure_validity_writable(v);
     uint64_t *valid = duckdb_vector_get_validity(v);
-    memset(valid, in->source_file != NULL ? 0xff : 0, words * sizeof *valid);
-    if (in->source_file == NULL)
+    const char *name = in->prov[FL_PROV_SOURCE_FILE];
+    memset(valid, name != NULL ? 0xff : 0, words * sizeof *valid);
+    if (name == NULL)
         return;
     void *data = duckdb_vector_get_data(v);
     uint32_t id = in->source_id;
@@ -570,8 +615,24 @@ emit(struct fl_scan *s, struct scan_local *l, const struct fl_input *in,
         duckdb_vector v = duckdb_data_chunk_get_vector(out, i);
         idx_t c = l->proj[i];
         const char *fill;
-        if (c == COL_SOURCE_FILE) {
+        if (c == COL_PROV(FL_PROV_SOURCE_FILE) && s->n_source_names > 0) {
             emit_source(s, in, v, n);
+            continue;
+        }
+        if (COL_IS_PROV(c)) {
+            /* One value (or NULL) for the chunk: a constant vector. */
+            const char *pv = in->prov[COL_PROV_OF(c)];
+            if (pv == NULL) {
+                duckdb_vector_ensure_validity_writable(v);
+                memset(duckdb_vector_get_validity(v), 0,
+                       words * sizeof(uint64_t));
+                continue;
+            }
+            duckdb_value val = duckdb_create_varchar(pv);
+            if (val == NULL)
+                return FL_ENOMEM;
+            duckdb_vector_reference_value(v, val);
+            duckdb_destroy_value(&val);
             continue;
         }
         if (c != COL_HOUR && (fill = path_fill(in, fmt, c)) != NULL) {

@@ -151,9 +151,6 @@ buf_put_sql_str(struct buf *b, const char *s)
 
 static const char *const partition_cols[] = { "year", "month", "day", "hour" };
 
-/* The trailing provenance columns of the view (docs/archive.md). */
-static const char *const provenance_cols[] = { "source_file" };
-
 
 static int
 create_view(struct fl_query *q, char **out_err)
@@ -203,10 +200,19 @@ create_view(struct fl_query *q, char **out_err)
     fl_query_buf_reset(&sql);
     fl_query_buf_puts(&sql,
                       "CREATE OR REPLACE VIEW vpc_flow_logs.flow_logs AS\n"
-                      "SELECT * REPLACE (\n"
+                      "SELECT * EXCLUDE (");
+    /* The provenance columns (convert.h: enum fl_prov) come last, after
+     * any extra column of a custom format that UNION ALL BY NAME puts
+     * after the declared ones. */
+    for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
+        fl_query_buf_printf(&sql, "%s\"%s\"", i ? ", " : "",
+                            fl_prov_column[i]);
+    fl_query_buf_puts(&sql, ") REPLACE (\n"
                       "    make_timestamp(\"start\" * 1000000) AS \"start\",\n"
-             "    make_timestamp(\"end\" * 1000000) AS \"end\")\n"
-             "FROM (\n"
+             "    make_timestamp(\"end\" * 1000000) AS \"end\")");
+    for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
+        fl_query_buf_printf(&sql, ", \"%s\"", fl_prov_column[i]);
+    fl_query_buf_puts(&sql, "\nFROM (\n"
              "    SELECT ");
     for (int i = 0; i < FL_FIELD_COUNT; i++) {
         const struct fl_field_def *f = fl_field_get(i);
@@ -216,12 +222,11 @@ create_view(struct fl_query *q, char **out_err)
     for (size_t i = 0; i < 4; i++)
         fl_query_buf_printf(&sql, "CAST(NULL AS VARCHAR) AS \"%s\"%s",
                             partition_cols[i], i < 3 ? ", " : "");
-    /* Provenance (where each record came from), after every other
-     * column so that files written before it read the same. */
-    for (size_t i = 0; i < sizeof provenance_cols / sizeof *provenance_cols;
-         i++)
+    /* Provenance (where each record came from): NULL in files written
+     * before it. */
+    for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
         fl_query_buf_printf(&sql, ", CAST(NULL AS VARCHAR) AS \"%s\"",
-                            provenance_cols[i]);
+                            fl_prov_column[i]);
     fl_query_buf_puts(&sql, "\n    WHERE false\n");
     if (nfiles > 0) {
         fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"

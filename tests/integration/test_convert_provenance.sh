@@ -46,9 +46,25 @@ expect_eq "account/region from the path, the record's own value wins" \
 10.0.0.4,210987654321,,AWSLogs/aws-account-id=210987654321/aws-service=vpcflowlogs/aws-region=ap-southeast-2/year=2024/month=12/day=05/hour=08/h.log
 10.0.0.5,,sa-east-1,flat/333333333333_vpcflowlogs_sa-east-1_fl-0abc_20241205T0800Z_f00d.log
 10.0.0.6,444444444444,,./plain.log"
-expect_eq "source_file last in DESCRIBE" \
-    "$(q "SELECT column_name, column_type FROM (DESCRIBE flow_logs)" | tail -1)" \
-    "source_file,VARCHAR"
+expect_eq "provenance columns last in DESCRIBE" \
+    "$(q "SELECT column_name, column_type FROM (DESCRIBE flow_logs)" | tail -5)" \
+"source_file,VARCHAR
+log_group,VARCHAR
+log_stream,VARCHAR
+delivery_stream,VARCHAR
+delivery_attributes,VARCHAR"
+
+# A custom format's extra column comes before the provenance columns.
+printf 'version srcaddr start x-tag\n2 10.0.0.9 1733389900 t1\n' > in/AWSLogs/123456789012/vpcflowlogs/eu-west-1/2024/12/05/extra.log
+out=$("$FLOWLAKE" convert --quiet --archive "$A" in/AWSLogs/123456789012/vpcflowlogs/eu-west-1/2024/12/05/extra.log 2>&1); st=$?
+expect_status "convert a custom format" 0 $st
+expect_eq "extra column, then provenance" \
+    "$(q "SELECT column_name FROM (DESCRIBE flow_logs)" | tail -7 | paste -sd' ')" \
+    "hour x_tag source_file log_group log_stream delivery_stream delivery_attributes"
+expect_eq "extra column row" \
+    "$(q "SELECT srcaddr, x_tag, account_id, region, source_file FROM flow_logs WHERE srcaddr = '10.0.0.9'")" \
+"srcaddr,x_tag,account_id,region,source_file
+10.0.0.9,t1,123456789012,eu-west-1,AWSLogs/123456789012/vpcflowlogs/eu-west-1/2024/12/05/extra.log"
 
 # stdin: no file, so no source_file and nothing from a path.
 out=$(printf '2 555555555555 eni-e 10.0.0.7 10.0.1.7 1 2 6 1 40 1733389800 1733389860 ACCEPT OK\n' \
@@ -76,8 +92,8 @@ expect_eq "per-input provenance over many chunks" \
 123456789012,us-west-2,AWSLogs/123456789012/vpcflowlogs/us-west-2/2024/05/01/f2.log,5000
 123456789013,us-west-3,AWSLogs/123456789013/vpcflowlogs/us-west-3/2024/05/01/f3.log,5000"
 
-# An archive written before provenance existed still reads: NULL there.
-expect_eq "old files: source_file NULL" \
+# Across both archives' runs, only the stdin record has no source_file.
+expect_eq "only stdin: source_file NULL" \
     "$(q "SELECT count(*) FILTER (WHERE source_file IS NULL) AS n FROM flow_logs")" \
 "n
 1"
