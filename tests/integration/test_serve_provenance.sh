@@ -9,7 +9,10 @@
 # through POST /api/query), after a SIGKILL and the WAL replay, and in the
 # published Parquet; retried events and rejected lines do not shift the
 # provenance of the lines around them; a WAL record written by the
-# previous version (no provenance) is recovered after an upgrade.
+# previous version (no provenance; tests/tools/wal_v2.c) is recovered
+# after an upgrade.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WAL_V2=$ROOT/${BUILD:-build}/tools/wal_v2
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 A=$TMP/archive
@@ -147,4 +150,22 @@ net"
 expect_eq "provenance columns last" \
     "$(q "SELECT column_name FROM (DESCRIBE flow_logs)" | tail -5 | paste -sd' ')" \
     "source_file log_group log_stream delivery_stream delivery_attributes"
+
+# An upgrade: the WAL holds a record of the previous version (no
+# provenance) that was never published. The new server replays it (NULL
+# provenance), takes new requests with theirs, and publishes both.
+A=$TMP/archive2
+line 999999999999 10.0.7.1 > old.txt
+"$WAL_V2" "$A/_flowlake/wal" old.txt || fail "wal_v2 could not write the old WAL"
+start
+expect_eq "the old record is replayed" "$(sq "SELECT $COLS FROM flow_logs" | tail -n +2)" \
+    "10.0.7.1,999999999999,,,,,,"
+cwl 210987654321 /vpc/new eni-n-all "$(ev 11):$(line - 10.0.7.2)" | gzip -c > c9
+expect_eq "a new /cwl request next to it" \
+    "$(curl -s --data-binary @c9 "$URL/cwl")" '{"accepted":1,"rejected":0,"duplicates":0}'
+kill -TERM "$PID"; wait "$PID"; st=$?
+expect_status "SIGTERM after the upgrade exits 0" 0 $st
+expect_eq "both published, each with its own provenance" "$(q "$SQL" | tail -n +2)" \
+"10.0.7.1,999999999999,,,,,,
+10.0.7.2,,,,/vpc/new,eni-n-all,,"
 finish
