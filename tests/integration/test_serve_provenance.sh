@@ -147,6 +147,27 @@ expect_eq "delivery_attributes is JSON SQL can read" \
     "$(q "SELECT DISTINCT json_extract_string(delivery_attributes, '\$.team') AS team FROM flow_logs WHERE delivery_attributes IS NOT NULL")" \
     "team
 net"
+# The examples of docs/archive.md ("Provenance").
+expect_eq "docs: records per account, region and origin" \
+    "$(q "SELECT account_id, region, coalesce(log_group, source_file) AS origin, delivery_stream, count(*) AS records FROM flow_logs GROUP BY ALL ORDER BY records DESC, account_id, region, origin")" \
+"account_id,region,origin,delivery_stream,records
+210987654321,us-east-1,/vpc/b,vpc-to-flowlake,2
+111111111111,us-east-1,,vpc-to-flowlake,1
+123456789012,us-east-1,,vpc-to-flowlake,1
+210987654321,us-east-1,/vpc/a,vpc-to-flowlake,1
+210987654321,,/vpc/d,,1
+222222222222,us-east-1,/vpc/a,vpc-to-flowlake,1
+333333333333,us-east-1,/vpc/c,vpc-to-flowlake,1
+444444444444,,,,1
+555555555555,,/vpc/direct,,1
+666666666666,,/vpc/direct,,1
+888888888888,,,,1
+,ap-south-1,AWSLogs/777777777777/vpcflowlogs/ap-south-1/2024/05/01/w.log,,1
+,us-east-1,/vpc/a,vpc-to-flowlake,1"
+expect_eq "docs: one attribute of the stream's destination" \
+    "$(q "SELECT json_extract_string(delivery_attributes, '\$.team') AS team, count(*) FROM flow_logs WHERE delivery_attributes IS NOT NULL GROUP BY ALL")" \
+"team,count_star()
+net,6"
 expect_eq "provenance columns last" \
     "$(q "SELECT column_name FROM (DESCRIBE flow_logs)" | tail -5 | paste -sd' ')" \
     "source_file log_group log_stream delivery_stream delivery_attributes"
@@ -158,14 +179,17 @@ A=$TMP/archive2
 line 999999999999 10.0.7.1 > old.txt
 "$WAL_V2" "$A/_flowlake/wal" old.txt || fail "wal_v2 could not write the old WAL"
 start
-expect_eq "the old record is replayed" "$(sq "SELECT $COLS FROM flow_logs" | tail -n +2)" \
+# (The watched folder is this server's too: w.log comes again, into this
+# archive; only the 10.0.7.x records are looked at.)
+OLD="SELECT $COLS FROM flow_logs WHERE srcaddr LIKE '10.0.7.%' ORDER BY srcaddr"
+expect_eq "the old record is replayed" "$(sq "$OLD" | tail -n +2)" \
     "10.0.7.1,999999999999,,,,,,"
 cwl 210987654321 /vpc/new eni-n-all "$(ev 11):$(line - 10.0.7.2)" | gzip -c > c9
 expect_eq "a new /cwl request next to it" \
     "$(curl -s --data-binary @c9 "$URL/cwl")" '{"accepted":1,"rejected":0,"duplicates":0}'
 kill -TERM "$PID"; wait "$PID"; st=$?
 expect_status "SIGTERM after the upgrade exits 0" 0 $st
-expect_eq "both published, each with its own provenance" "$(q "$SQL" | tail -n +2)" \
+expect_eq "both published, each with its own provenance" "$(q "$OLD" | tail -n +2)" \
 "10.0.7.1,999999999999,,,,,,
 10.0.7.2,,,,/vpc/new,eni-n-all,,"
 finish
