@@ -76,6 +76,10 @@ struct gather {
 };
 
 
+/* Longest CloudWatch Logs name kept as provenance (bytes). */
+#define PROV_MAX_VALUE 1024
+
+
 static int
 same(const char *a, const char *b)
 {
@@ -102,6 +106,15 @@ prov_for_line(struct gather *g, const struct fl_cwl_meta *cwl)
     const char *group = cwl ? cwl->log_group : NULL;
     const char *stream = cwl ? cwl->log_stream : NULL;
     const char *owner = cwl ? cwl->owner : NULL;
+    /* AWS's names are at most 512 characters (logGroup, logStream) or 12
+     * digits (owner); a longer one is not AWS's and is left out rather
+     * than let it crowd the lines out of a WAL record. */
+    if (group != NULL && strlen(group) > PROV_MAX_VALUE)
+        group = NULL;
+    if (stream != NULL && strlen(stream) > PROV_MAX_VALUE)
+        stream = NULL;
+    if (owner != NULL && strlen(owner) > PROV_MAX_VALUE)
+        owner = NULL;
     if (g->n_segs > 0) {
         char **o = g->own + 3 * (g->n_segs - 1);
         if (same(o[0], group) && same(o[1], stream) && same(o[2], owner))

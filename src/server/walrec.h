@@ -32,7 +32,9 @@
  * one).
  * The keys let a restarted server recognise retries of requests whose
  * records are still in the log. A request too big for one record is split
- * at line boundaries into consecutive records; replay applies a request
+ * at line boundaries into consecutive records, and so is a request whose
+ * lines came from several origins (one provenance per record); replay
+ * applies a request
  * only when all its pieces are there -- a request that failed half-way
  * (say, the disk filled up) was answered with an error and must not come
  * back partly.
