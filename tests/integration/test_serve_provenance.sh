@@ -187,9 +187,14 @@ expect_eq "the old record is replayed" "$(sq "$OLD" | tail -n +2)" \
 cwl 210987654321 /vpc/new eni-n-all "$(ev 11):$(line - 10.0.7.2)" | gzip -c > c9
 expect_eq "a new /cwl request next to it" \
     "$(curl -s --data-binary @c9 "$URL/cwl")" '{"accepted":1,"rejected":0,"duplicates":0}'
+# A log group name longer than any of AWS's (1,100 bytes): left out.
+cwl 210987654321 "$(printf 'g%.0s' $(seq 1 1100))" eni-l-all "$(ev 12):$(line - 10.0.7.3)" | gzip -c > c10
+expect_eq "an over-long log group is taken" \
+    "$(curl -s --data-binary @c10 "$URL/cwl")" '{"accepted":1,"rejected":0,"duplicates":0}'
 kill -TERM "$PID"; wait "$PID"; st=$?
 expect_status "SIGTERM after the upgrade exits 0" 0 $st
-expect_eq "both published, each with its own provenance" "$(q "$OLD" | tail -n +2)" \
+expect_eq "all published, each with its own provenance" "$(q "$OLD" | tail -n +2)" \
 "10.0.7.1,999999999999,,,,,,
-10.0.7.2,,,,/vpc/new,eni-n-all,,"
+10.0.7.2,,,,/vpc/new,eni-n-all,,
+10.0.7.3,,,,,eni-l-all,,"
 finish
