@@ -121,10 +121,11 @@ $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(BUILD)/libflowlake.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< fuzz/replay_main.c $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
 
-# Helper programs the integration tests run (a webhook receiver, ...).
-$(BUILD)/tools/%: tests/tools/%.c
+# Helper programs the integration tests run (a webhook receiver, a WAL
+# as an older version wrote it, ...).
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libflowlake.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lmicrohttpd
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
 
 check: $(FLOWLAKE) $(TEST_BIN) $(FUZZ_REPLAY) $(TOOL_BIN)
 	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh all

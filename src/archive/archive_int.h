@@ -15,6 +15,7 @@
 #include "../decode/lines.h"
 #include "../parse/format.h"
 
+#include "convert.h"
 #include "rejects.h"
 
 /* ---- manifest.c: digests of converted inputs ------------------------ */
@@ -81,7 +82,22 @@ struct fl_input {
     struct fl_lines   *lines;        /* stdin only: opened by prepare,
                                         taken over by the first execution
                                         (under scan->mu) */
+    /* Provenance (convert.h: enum fl_prov), the same for every record of
+     * the input (scan.c writes each as one constant per chunk). Owned;
+     * NULL = none. */
+    char              *prov[FL_PROV_N];
+    uint32_t           source_id;    /* fl_scan_source_names: index of
+                                        prov[FL_PROV_SOURCE_FILE] in
+                                        scan->source_names */
 };
+
+/* Frees an input's provenance strings (not the rest of the input). */
+void fl_input_free_provenance(struct fl_input *in);
+/* Copies p's strings into in->prov (p may be NULL: none). Returns 0 or
+ * -ENOMEM (in->prov then freed). */
+int  fl_input_set_provenance(struct fl_input *in,
+                             const struct fl_provenance *p);
+
 
 /* A block of whole lines of one input, handed from the reader thread to a
  * parser thread (feed.c). */
@@ -135,6 +151,15 @@ struct fl_scan {
      * (readers see the full schema anyway: the query view adds absent
      * columns as NULL). */
     int                      present[FL_FIELD_COUNT];
+    /* Provenance columns some input has (fl_scan_prepare): written
+     * after the extras, in enum fl_prov order. */
+    int                      has_prov[FL_PROV_COLUMNS];
+    /* The distinct source_file names of the inputs of the current
+     * execution, sorted: source_file is written as a DuckDB ENUM of them,
+     * one small integer per row (scan.c). */
+    const char             **source_names;
+    size_t                   n_source_names;
+    int                      source_width;    /* enum index bytes: 1, 2, 4 */
 
     /* Totals over every execution, for the caller once DuckDB is done. */
     pthread_mutex_t          mu;              /* guards errmsg, bytes_done
@@ -201,7 +226,8 @@ struct fl_switch {
 int  fl_scan_init(struct fl_scan *scan);
 
 /* The SELECT list of the columns to write: present catalogue fields, the
- * extras, then fl_hour. fl_free() the result. */
+ * extras, the provenance columns some input has, then fl_hour. fl_free()
+ * the result. */
 char *fl_scan_select_list(const struct fl_scan *scan);
 
 /* Opens an input as a line source (stdin with a digest of its bytes). */
@@ -241,12 +267,18 @@ void fl_feed_destroy(struct fl_feed *feed);
 /* Registers the scan as the table function `name` on con: a
  * duckdb_connection * (void * keeps duckdb.h out of this header). scan
  * (borrowed) must outlive con's database. Columns: the present catalogue
- * fields in fields.h order, the extras (VARCHAR), then fl_hour (BIGINT). */
+ * fields in fields.h order, the extras (VARCHAR), the provenance columns
+ * some input has (VARCHAR; source_file an ENUM of the execution's names),
+ * then fl_hour (BIGINT). */
 int  fl_scan_register(void *con, const char *name, struct fl_scan *scan);
 
 /* Peeks at each input's first line for a header, collects the unknown
  * field names of every format into scan->extra and marks scan->present. */
 int  fl_scan_prepare(struct fl_scan *scan, char *err, size_t errlen);
+/* The distinct source_file names of scan->inputs (the current group of
+ * a convert, which calls it before each COPY) and each input's index
+ * into them. Returns 0 or -ENOMEM. */
+int  fl_scan_source_names(struct fl_scan *scan);
 /* Frees what fl_scan_init and fl_scan_prepare allocated (not the inputs,
  * their formats nor the rejects, which are the caller's). */
 void fl_scan_free(struct fl_scan *scan);

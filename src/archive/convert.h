@@ -61,12 +61,46 @@ int fl_convert_run(const struct fl_convert_opts *opts,
                    char *const *inputs, size_t n_inputs,
                    struct fl_convert_stats *stats, char **out_err);
 
+/* Provenance: where records came from (docs/archive.md). The first
+ * FL_PROV_COLUMNS entries are the trailing columns of the archive, in
+ * this order; FL_PROV_ACCOUNT and FL_PROV_REGION fill account_id and
+ * region for records whose format lacks the field (a record's own value,
+ * even "-", always wins). */
+enum fl_prov {
+    FL_PROV_SOURCE_FILE = 0,     /* S3 key or path of the file */
+    FL_PROV_LOG_GROUP,           /* CloudWatch Logs logGroup */
+    FL_PROV_LOG_STREAM,          /* CloudWatch Logs logStream */
+    FL_PROV_DELIVERY_STREAM,     /* Firehose stream name (source ARN) */
+    FL_PROV_DELIVERY_ATTRIBUTES, /* Firehose common attributes, JSON */
+    FL_PROV_COLUMNS,
+    FL_PROV_ACCOUNT = FL_PROV_COLUMNS,
+    FL_PROV_REGION,
+    FL_PROV_N
+};
+
+/* Column names of the first FL_PROV_COLUMNS entries. */
+extern const char *const fl_prov_column[FL_PROV_COLUMNS];
+
+/* One value per entry, NULL = none. */
+struct fl_provenance {
+    const char *v[FL_PROV_N];
+};
+
+/* What a file's path says (fl_awspath.h): source_file is the S3 key from
+ * "AWSLogs/" on when the path has that folder (the same object synced
+ * into different local folders gets one name), else the path as given;
+ * account and region come from an AWS flow-log path. Each out->v[] is
+ * NULL or an fl_malloc'd string the caller frees. Returns 0 or -ENOMEM
+ * (then nothing is left allocated). */
+int fl_provenance_from_path(const char *path, char *out[FL_PROV_N]);
+
 /* A block of flow-log text held in memory (the live server's buffer). */
 struct fl_archive_block {
     const char *text;            /* whole lines; borrowed for the call */
     size_t      len;
     const char *format_spec;     /* "${...}" format, NULL = default v2 */
     const char *source;          /* named in rejected-record entries */
+    const struct fl_provenance *prov; /* borrowed; NULL = none */
 };
 
 /* Called around the moment a publish makes its files visible (the

@@ -62,6 +62,7 @@ fl_live_destroy(struct fl_live *live)
     fl_free(live->known);
     for (size_t i = 0; i < live->n_inputs; i++) {
         fl_free(live->inputs[i].path);
+        fl_input_free_provenance(&live->inputs[i]);
         fl_format_destroy(live->inputs[i].header_fmt);
         fl_lines_destroy(live->inputs[i].lines);
     }
@@ -107,6 +108,8 @@ fl_live_create(const struct fl_archive_block *blocks, size_t n,
         in->mem = blocks[i].text != NULL ? blocks[i].text : "";
         in->mem_len = blocks[i].text != NULL ? blocks[i].len : 0;
         in->size = in->mem_len;
+        if ((rc = fl_input_set_provenance(in, blocks[i].prov)) < 0)
+            goto fail;
         if (blocks[i].format_spec != NULL
             && (rc = fl_format_parse(blocks[i].format_spec, &in->header_fmt,
                                      &perr)) < 0) {

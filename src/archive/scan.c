@@ -23,17 +23,38 @@
  * connection may run the function any number of times.
  *
  * Output columns: the catalogue columns some input's format has (in
- * fields.h order), the extra (unknown) text columns, then `fl_hour`: the
+ * fields.h order), the extra (unknown) text columns, the provenance
+ * columns some input has (convert.h: enum fl_prov; see below), then
+ * `fl_hour`: the
  * flow's start in whole hours since the epoch (records without a start get
  * the run's start time, as Firehose places records by arrival time). The
  * COPY partitions on that one BIGINT and publish.c turns each fl_hour=N/
  * folder into year=YYYY/month=MM/day=DD/hour=HH/: hashing and buffering
  * one integer per row instead of four strings made the partitioned write
  * ~25% cheaper (bench/README.md).
+ *
+ * Provenance: where an input came from (struct fl_input.prov: a file's
+ * path, a CloudWatch Logs group and stream, a Firehose delivery stream,
+ * and account_id / region for records whose format lacks those fields)
+ * is the same for every record of the input, and a chunk holds records of
+ * one input only. Each value but source_file is emitted as a DuckDB
+ * constant vector, one value per chunk. source_file is long (an S3 key,
+ * ~120 bytes) and a convert has thousands: as VARCHAR, the partitioned
+ * write copied and hashed it per row (+30% CPU, +40% memory for 2 M
+ * records, bench/README.md), so it is an ENUM, one small integer per row,
+ * and Parquet gets a dictionary-encoded string column that reads back as
+ * VARCHAR. The ENUM holds the names of one execution's inputs only (one
+ * COPY of a convert group, fl_scan_source_names): DuckDB's Parquet writer
+ * stores the whole ENUM dictionary in every file it writes, so a
+ * dictionary of the run's 8,760 names in each of 8,760 hourly files made
+ * every file carry ~1.2 MB of names (and the writer hold them per open
+ * file). A record's own account_id / region always wins: the fill applies
+ * only when the input's format has no such field.
  */
 #include "../core/fl_config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,6 +68,18 @@
 #include "archive_int.h"
 
 
+/* Result columns past the batch columns (batch_column): the hour, and
+ * provenance column k as COL_PROV(k). */
+#define COL_HOUR        ((idx_t)-1)
+#define COL_PROV(k)     ((idx_t)-2 - (idx_t)(k))
+#define COL_IS_PROV(c)  ((c) >= COL_PROV(FL_PROV_COLUMNS - 1) && (c) < COL_HOUR)
+#define COL_PROV_OF(c)  ((size_t)(COL_PROV(0) - (c)))
+
+const char *const fl_prov_column[FL_PROV_COLUMNS] = {
+    "source_file", "log_group", "log_stream", "delivery_stream",
+    "delivery_attributes",
+};
+
 struct scan_local {
     struct fl_batch        *batch;
     struct fl_parser        parser;
@@ -57,6 +90,7 @@ struct scan_local {
 
 
 /* ---- set-up (before DuckDB runs) ------------------------------------ */
+
 
 /* SQL name of an unknown field: AWS's rule, '-' becomes '_'
  * (${encryption-status} -> encryption_status), as for known fields. */
@@ -233,6 +267,71 @@ fl_scan_prepare(struct fl_scan *s, char *err, size_t errlen)
         return rc;
     /* Partitioning needs start, even when every record lacks it. */
     s->present[FL_F_START] = 1;
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        const struct fl_input *in = &s->inputs[i];
+        if (in->prov[FL_PROV_ACCOUNT] != NULL)
+            s->present[FL_F_ACCOUNT_ID] = 1;
+        if (in->prov[FL_PROV_REGION] != NULL)
+            s->present[FL_F_REGION] = 1;
+        for (size_t k = 0; k < FL_PROV_COLUMNS; k++)
+            s->has_prov[k] |= in->prov[k] != NULL;
+    }
+    return fl_scan_source_names(s);
+}
+
+
+static int
+cmp_input_source(const void *a, const void *b)
+{
+    const struct fl_input *x = *(const struct fl_input *const *)a;
+    const struct fl_input *y = *(const struct fl_input *const *)b;
+    return strcmp(x->prov[FL_PROV_SOURCE_FILE], y->prov[FL_PROV_SOURCE_FILE]);
+}
+
+
+/* The distinct source_file names (sorted: the same file given through two
+ * folders of one AWSLogs tree has one name) and each input's index. */
+int
+fl_scan_source_names(struct fl_scan *s)
+{
+    size_t n = 0;
+    fl_free(s->source_names);      /* the names are the inputs' */
+    s->source_names = NULL;
+    s->n_source_names = 0;
+    for (size_t i = 0; i < s->n_inputs; i++)
+        n += s->inputs[i].prov[FL_PROV_SOURCE_FILE] != NULL;
+    if (n == 0)
+        return FL_OK;
+    struct fl_input **by = fl_malloc(n * sizeof *by);
+    s->source_names = fl_malloc(n * sizeof *s->source_names);
+    if (by == NULL || s->source_names == NULL) {
+        fl_free(by);
+        return FL_ENOMEM;
+    }
+    n = 0;
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        if (s->inputs[i].prov[FL_PROV_SOURCE_FILE] != NULL)
+            by[n++] = &s->inputs[i];
+    }
+    qsort(by, n, sizeof *by, cmp_input_source);
+    for (size_t i = 0; i < n; i++) {
+        if (s->n_source_names == 0
+            || strcmp(s->source_names[s->n_source_names - 1],
+                      by[i]->prov[FL_PROV_SOURCE_FILE]) != 0)
+            s->source_names[s->n_source_names++] =
+                by[i]->prov[FL_PROV_SOURCE_FILE];
+        by[i]->source_id = (uint32_t)(s->n_source_names - 1);
+    }
+    fl_free(by);
+    /* DuckDB's enum index width for that many members. */
+    duckdb_logical_type t = duckdb_create_enum_type(s->source_names,
+                                                    s->n_source_names);
+    if (t == NULL)
+        return FL_ENOMEM;
+    duckdb_type it = duckdb_enum_internal_type(t);
+    duckdb_destroy_logical_type(&t);
+    s->source_width = it == DUCKDB_TYPE_UTINYINT ? 1
+                    : it == DUCKDB_TYPE_USMALLINT ? 2 : 4;
     return FL_OK;
 }
 
@@ -259,6 +358,8 @@ fl_scan_select_list(const struct fl_scan *s)
         cap += 2 * strlen(fl_field_get(i)->sql_name) + 4;
     for (size_t i = 0; i < s->n_extra; i++)
         cap += 2 * strlen(s->extra[i]) + 4;
+    for (size_t k = 0; k < FL_PROV_COLUMNS; k++)
+        cap += 2 * strlen(fl_prov_column[k]) + 4;
     char *buf = fl_malloc(cap);
     if (buf == NULL)
         return NULL;
@@ -269,14 +370,44 @@ fl_scan_select_list(const struct fl_scan *s)
     }
     for (size_t i = 0; i < s->n_extra; i++)
         append_ident(buf, cap, &o, s->extra[i]);
+    for (size_t k = 0; k < FL_PROV_COLUMNS; k++) {
+        if (s->has_prov[k])
+            append_ident(buf, cap, &o, fl_prov_column[k]);
+    }
     snprintf(buf + o, cap - o, "%s", FL_SCAN_HOUR_COLUMN);
     return buf;
 }
 
 
 void
+fl_input_free_provenance(struct fl_input *in)
+{
+    for (size_t k = 0; k < FL_PROV_N; k++) {
+        fl_free(in->prov[k]);
+        in->prov[k] = NULL;
+    }
+}
+
+
+int
+fl_input_set_provenance(struct fl_input *in, const struct fl_provenance *p)
+{
+    for (size_t k = 0; p != NULL && k < FL_PROV_N; k++) {
+        if (p->v[k] != NULL && (in->prov[k] = fl_strdup(p->v[k])) == NULL) {
+            fl_input_free_provenance(in);
+            return FL_ENOMEM;
+        }
+    }
+    return FL_OK;
+}
+
+
+void
 fl_scan_free(struct fl_scan *s)
 {
+    fl_free(s->source_names);      /* the names are the inputs' */
+    s->source_names = NULL;
+    s->n_source_names = 0;
     for (size_t i = 0; i < s->n_extra; i++)
         fl_free(s->extra[i]);
     fl_free(s->extra);
@@ -289,9 +420,9 @@ fl_scan_free(struct fl_scan *s)
 /* ---- the table function --------------------------------------------- */
 
 /* The batch column behind result column `idx` of the bind: the present
- * catalogue fields in order, then the extras; the hour column (the last)
- * maps to ncols, past every batch column. */
-static size_t
+ * catalogue fields in order, then the extras; the provenance columns and
+ * the hour (the last) map to COL_PROV(k) and COL_HOUR. */
+static idx_t
 batch_column(const struct fl_scan *s, size_t idx)
 {
     for (size_t i = 0; i < FL_FIELD_COUNT; i++) {
@@ -300,7 +431,14 @@ batch_column(const struct fl_scan *s, size_t idx)
         if (idx-- == 0)
             return i;
     }
-    return FL_FIELD_COUNT + idx;     /* an extra, or n_extra for the hour */
+    if (idx < s->n_extra)
+        return FL_FIELD_COUNT + idx;
+    idx -= s->n_extra;
+    for (size_t k = 0; k < FL_PROV_COLUMNS; k++) {
+        if (s->has_prov[k] && idx-- == 0)
+            return COL_PROV(k);
+    }
+    return COL_HOUR;
 }
 
 
@@ -329,6 +467,24 @@ scan_bind(duckdb_bind_info info)
     }
     for (size_t i = 0; i < s->n_extra; i++)
         duckdb_bind_add_result_column(info, s->extra[i], t_str);
+    for (size_t k = 0; k < FL_PROV_COLUMNS; k++) {
+        if (!s->has_prov[k])
+            continue;
+        if (k != FL_PROV_SOURCE_FILE || s->n_source_names == 0) {
+            /* (source_file of a group without files -- stdin -- is all
+             * NULL: a VARCHAR column, no empty ENUM.) */
+            duckdb_bind_add_result_column(info, fl_prov_column[k], t_str);
+            continue;
+        }
+        duckdb_logical_type t_src = duckdb_create_enum_type(s->source_names,
+                                                            s->n_source_names);
+        if (t_src == NULL) {
+            duckdb_bind_set_error(info, "flowlake_scan: out of memory");
+        } else {
+            duckdb_bind_add_result_column(info, fl_prov_column[k], t_src);
+            duckdb_destroy_logical_type(&t_src);
+        }
+    }
     duckdb_bind_add_result_column(info, FL_SCAN_HOUR_COLUMN, t_i64);
 
     /* skip := '0110...': the inputs ('1' at their index) this call leaves
@@ -420,9 +576,59 @@ scan_local_init(duckdb_init_info info)
 }
 
 
-/* Copies the batch's projected columns into DuckDB's output chunk. */
+static int
+format_has(const struct fl_format *fmt, int field)
+{
+    for (size_t i = 0; i < fmt->n; i++) {
+        if (fmt->field[i] == field)
+            return 1;
+    }
+    return 0;
+}
+
+
+/* The input's fill for column c, when the block's format lacks the field;
+ * NULL to copy the parsed column. */
+static const char *
+path_fill(const struct fl_input *in, const struct fl_format *fmt, idx_t c)
+{
+    const char *fill = c == FL_F_ACCOUNT_ID ? in->prov[FL_PROV_ACCOUNT]
+                     : c == FL_F_REGION ? in->prov[FL_PROV_REGION] : NULL;
+    return fill != NULL && !format_has(fmt, (int)c) ? fill : NULL;
+}
+
+
+/* source_file of n rows of input `in`: its enum index, or NULL. */
 static void
-emit(struct fl_scan *s, struct scan_local *l, duckdb_data_chunk out)
+emit_source(const struct fl_scan *s, const struct fl_input *in,
+            duckdb_vector v, size_t n)
+{
+    size_t words = (n + 63) / 64;
+    duckdb_vector_ensure_validity_writable(v);
+    uint64_t *valid = duckdb_vector_get_validity(v);
+    const char *name = in->prov[FL_PROV_SOURCE_FILE];
+    memset(valid, name != NULL ? 0xff : 0, words * sizeof *valid);
+    if (name == NULL)
+        return;
+    void *data = duckdb_vector_get_data(v);
+    uint32_t id = in->source_id;
+    for (size_t r = 0; r < n; r++) {
+        if (s->source_width == 1)
+            ((uint8_t *)data)[r] = (uint8_t)id;
+        else if (s->source_width == 2)
+            ((uint16_t *)data)[r] = (uint16_t)id;
+        else
+            ((uint32_t *)data)[r] = id;
+    }
+}
+
+
+/* Copies the batch's projected columns into DuckDB's output chunk: rows
+ * of the one input `in`, read with format fmt. Returns <0 when DuckDB
+ * cannot allocate a value. */
+static int
+emit(struct fl_scan *s, struct scan_local *l, const struct fl_input *in,
+     const struct fl_format *fmt, duckdb_data_chunk out)
 {
     struct fl_batch *b = l->batch;
     size_t n = b->n, words = (n + 63) / 64;
@@ -430,8 +636,38 @@ emit(struct fl_scan *s, struct scan_local *l, duckdb_data_chunk out)
 
     for (size_t i = 0; i < l->nproj; i++) {
         duckdb_vector v = duckdb_data_chunk_get_vector(out, i);
-        size_t c = (size_t)l->proj[i];
-        if (c >= b->ncols) {
+        idx_t c = l->proj[i];
+        const char *fill;
+        if (c == COL_PROV(FL_PROV_SOURCE_FILE) && s->n_source_names > 0) {
+            emit_source(s, in, v, n);
+            continue;
+        }
+        if (COL_IS_PROV(c)) {
+            /* One value (or NULL) for the chunk: a constant vector. */
+            const char *pv = in->prov[COL_PROV_OF(c)];
+            if (pv == NULL) {
+                duckdb_vector_ensure_validity_writable(v);
+                memset(duckdb_vector_get_validity(v), 0,
+                       words * sizeof(uint64_t));
+                continue;
+            }
+            duckdb_value val = duckdb_create_varchar(pv);
+            if (val == NULL)
+                return FL_ENOMEM;
+            duckdb_vector_reference_value(v, val);
+            duckdb_destroy_value(&val);
+            continue;
+        }
+        if (c != COL_HOUR && (fill = path_fill(in, fmt, c)) != NULL) {
+            /* One value for the chunk: a constant vector. */
+            duckdb_value val = duckdb_create_varchar(fill);
+            if (val == NULL)
+                return FL_ENOMEM;
+            duckdb_vector_reference_value(v, val);
+            duckdb_destroy_value(&val);
+            continue;
+        }
+        if (c == COL_HOUR) {
             /* The partition key, from start (or the run's time if NULL). */
             int64_t *hour = duckdb_vector_get_data(v);
             for (size_t r = 0; r < n; r++) {
@@ -462,6 +698,7 @@ emit(struct fl_scan *s, struct scan_local *l, duckdb_data_chunk out)
         }
     }
     duckdb_data_chunk_set_size(out, n);
+    return FL_OK;
 }
 
 
@@ -575,8 +812,10 @@ scan_function(duckdb_function_info info, duckdb_data_chunk out)
             return;
         }
         int rc = parse_block(s, f, l, b, msg, sizeof msg);
-        if (rc == 0 && l->batch->n > 0)
-            emit(s, l, out);        /* copies the strings: block reusable */
+        if (rc == 0 && l->batch->n > 0
+            && (rc = emit(s, l, b->in, l->bound, out)) < 0)
+            snprintf(msg, sizeof msg, "flowlake_scan: out of memory");
+        /* emit copied the strings: the block is reusable */
         fl_feed_release(f, b);
         if (rc < 0) {
             fl_feed_fail(f, msg);

@@ -406,3 +406,130 @@ out:
     json_decref(o);
     return rc;
 }
+
+
+/* ---- request headers ------------------------------------------------ */
+
+/* Copies the field p[0..n) into out (cap bytes) when it is 1..max bytes
+ * of characters ok() accepts. */
+static int
+arn_field(const char *p, size_t n, size_t max, int (*ok)(int c), char *out,
+          size_t cap)
+{
+    if (n == 0 || n > max || n >= cap)
+        return FL_EPARSE;
+    for (size_t i = 0; i < n; i++) {
+        if (!ok((unsigned char)p[i]))
+            return FL_EPARSE;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return FL_OK;
+}
+
+
+static int
+region_char(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+
+static int
+digit_char(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+
+static int
+stream_char(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+
+int
+fl_firehose_source_arn(const char *arn, size_t len,
+                       struct fl_firehose_source *out)
+{
+    /* arn : partition : firehose : region : account : deliverystream/name */
+    const char *f[6];
+    size_t n[6], k = 0;
+    const char *p = arn, *end = arn + len;
+    memset(out, 0, sizeof *out);
+    while (k < 5) {
+        const char *c = memchr(p, ':', (size_t)(end - p));
+        if (c == NULL)
+            return FL_EPARSE;
+        f[k] = p;
+        n[k++] = (size_t)(c - p);
+        p = c + 1;
+    }
+    f[5] = p;
+    n[5] = (size_t)(end - p);
+    static const char ds[] = "deliverystream/";
+    if (n[0] != 3 || memcmp(f[0], "arn", 3) != 0
+        || n[1] == 0 || n[1] > 32
+        || n[2] != 8 || memcmp(f[2], "firehose", 8) != 0
+        || n[5] < sizeof ds || memcmp(f[5], ds, sizeof ds - 1) != 0
+        || arn_field(f[3], n[3], 32, region_char, out->region,
+                     sizeof out->region) < 0
+        || n[4] != 12
+        || arn_field(f[4], n[4], 12, digit_char, out->account,
+                     sizeof out->account) < 0
+        || arn_field(f[5] + sizeof ds - 1, n[5] - (sizeof ds - 1), 64,
+                     stream_char, out->stream, sizeof out->stream) < 0) {
+        memset(out, 0, sizeof *out);
+        return FL_EPARSE;
+    }
+    for (size_t i = 0; i < n[1]; i++) {
+        if (!region_char((unsigned char)f[1][i])) {
+            memset(out, 0, sizeof *out);
+            return FL_EPARSE;
+        }
+    }
+    return FL_OK;
+}
+
+
+int
+fl_firehose_common_attributes(const char *hdr, size_t len, char *out,
+                              size_t cap, size_t *out_len)
+{
+    json_error_t je;
+    int rc = FL_EPARSE;
+    if (len > FL_FIREHOSE_MAX_ATTRIBUTES || cap == 0)
+        return cap == 0 ? FL_ETOOBIG : FL_EPARSE;
+    /* A header this short holds at most a few thousand values: no depth
+     * or memory check beyond the length is needed. */
+    json_t *root = json_loadb(hdr, len, JSON_REJECT_DUPLICATES, &je);
+    if (root == NULL)
+        return FL_EPARSE;
+    json_t *attrs = json_object_get(root, "commonAttributes");
+    const char *key;
+    json_t *v;
+    if (!json_is_object(root) || !json_is_object(attrs))
+        goto out;
+    json_object_foreach(attrs, key, v) {
+        if (!json_is_string(v))
+            goto out;
+    }
+    size_t w = json_dumpb(attrs, out, cap, JSON_COMPACT | JSON_SORT_KEYS);
+    if (w == 0) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    if (w >= cap) {
+        rc = FL_ETOOBIG;
+        goto out;
+    }
+    out[w] = '\0';
+    if (out_len != NULL)
+        *out_len = w;
+    rc = FL_OK;
+out:
+    json_decref(root);
+    return rc;
+}

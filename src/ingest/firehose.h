@@ -118,4 +118,42 @@ int fl_firehose_response(const char *request_id, int64_t timestamp_ms,
                          const char *error_message, char *buf, size_t cap,
                          size_t *out_len);
 
+/* ---- request headers ------------------------------------------------
+ *
+ * Firehose names the delivery in two headers of each request (AWS "HTTP
+ * Endpoint Delivery Request and Response Specifications",
+ * https://docs.aws.amazon.com/firehose/latest/dev/httpdeliveryrequestresponse.html):
+ *   X-Amz-Firehose-Source-Arn: arn:<partition>:firehose:<region>:
+ *       <account>:deliverystream/<name>
+ *   X-Amz-Firehose-Common-Attributes: {"commonAttributes": {"k": "v", ...}}
+ * (the parameters configured on the stream's destination). */
+
+/* What a source ARN names. */
+struct fl_firehose_source {
+    char region[33];         /* [a-z0-9-], 1..32 */
+    char account[13];        /* 12 digits */
+    char stream[65];         /* [A-Za-z0-9_.-], 1..64 (AWS's rule for
+                                delivery stream names) */
+};
+
+/* Parses a source ARN (len bytes, not necessarily NUL-terminated).
+ * Returns 0, or FL_EPARSE when it is not a Firehose delivery stream ARN
+ * of that shape (out is then zeroed). */
+int fl_firehose_source_arn(const char *arn, size_t len,
+                           struct fl_firehose_source *out);
+
+/* Longest common-attributes header taken (Firehose allows 50 parameters
+ * of short names and values). */
+#define FL_FIREHOSE_MAX_ATTRIBUTES 8192
+
+/* The common-attributes header's inner object as compact JSON with its
+ * keys sorted (the same attributes give the same text whatever order
+ * they came in), e.g. {"env":"prod","team":"net"}, into out (cap bytes,
+ * NUL-terminated; *out_len, may be NULL, without the NUL). An empty
+ * object gives "{}". Returns 0; FL_EPARSE (not JSON, no commonAttributes
+ * object, a value that is not a string, a duplicate key, longer than
+ * FL_FIREHOSE_MAX_ATTRIBUTES); FL_ETOOBIG (out too small); -ENOMEM. */
+int fl_firehose_common_attributes(const char *hdr, size_t len, char *out,
+                                  size_t cap, size_t *out_len);
+
 #endif /* FL_FIREHOSE_H */

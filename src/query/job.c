@@ -17,7 +17,7 @@
 #include "../core/fl_mem.h"
 #include "job.h"
 
-static const char magic[] = "FLQJ1\n";
+static const char magic[] = "FLQJ2\n";
 #define MAGIC_LEN (sizeof magic - 1)
 #define NONE UINT64_MAX
 
@@ -115,6 +115,8 @@ fl_query_job_write(FILE *f, const struct fl_query_job *job)
         const struct fl_archive_block *b = &job->blocks[i];
         bad |= put_strn(f, b->text, b->len) | put_ostr(f, b->format_spec)
              | put_ostr(f, b->source);
+        for (size_t k = 0; k < FL_PROV_N; k++)
+            bad |= put_ostr(f, b->prov != NULL ? b->prov->v[k] : NULL);
     }
     bad |= put_u64(f, job->has_rows ? job->n_rows : NONE);
     for (size_t i = 0; job->has_rows && i < job->n_rows; i++)
@@ -304,6 +306,7 @@ fl_query_job_clear(struct fl_query_job *job)
     fl_free((void *)(uintptr_t)job->files);
     fl_free((void *)(uintptr_t)job->metric_files);
     fl_free((void *)(uintptr_t)job->blocks);
+    fl_free((void *)(uintptr_t)job->block_prov);
     if (job->rows != NULL) {
         struct fl_metric_row *rows = (struct fl_metric_row *)(uintptr_t)job->rows;
         for (size_t i = 0; i < job->n_rows; i++) {
@@ -356,16 +359,21 @@ fl_query_job_read(const char *msg, size_t len, struct fl_query_job *job,
     n = get_count(&r, 11, 0, NULL, "block count");
     if (!r.bad && n > 0) {
         struct fl_archive_block *blocks = fl_calloc(n, sizeof *blocks);
-        if (blocks == NULL) {
+        struct fl_provenance *prov = fl_calloc(n, sizeof *prov);
+        job->blocks = blocks;
+        job->block_prov = prov;
+        if (blocks == NULL || prov == NULL) {
             fl_query_job_clear(job);
             return FL_ENOMEM;
         }
-        job->blocks = blocks;
         job->n_blocks = n;
         for (size_t i = 0; i < n && !r.bad; i++) {
             blocks[i].text = get_strn(&r, &blocks[i].len, "block text");
             blocks[i].format_spec = get_ostr(&r, "block format");
             blocks[i].source = get_ostr(&r, "block source");
+            for (size_t k = 0; k < FL_PROV_N; k++)
+                prov[i].v[k] = get_ostr(&r, "block provenance");
+            blocks[i].prov = &prov[i];
         }
     }
 

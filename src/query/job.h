@@ -12,7 +12,8 @@
  *
  * Layout (all integers little-endian, written by fl_query_job_write):
  *
- *   "FLQJ1\n"                       magic and version
+ *   "FLQJ2\n"                       magic and version (2: blocks carry
+ *                                   their provenance)
  *   str archive_dir, str memory_limit
  *   u64 max_memory                  bytes, 0 = no ceiling
  *   u32 timeout_s, u32 format       enum fl_output
@@ -23,7 +24,8 @@
  *     str file ...                  alarm history file (only when n_files
  *   ostr alarm_history              is not UINT64_MAX)
  *   u64 n_blocks
- *     str text, ostr format_spec, ostr source ...
+ *     str text, ostr format_spec, ostr source, FL_PROV_N x ostr
+ *     provenance (convert.h: enum fl_prov order) ...
  *   u64 n_rows   | UINT64_MAX       in-memory metric values, or "none"
  *     str metric, u64 n_dims, (str name, ostr value) ..., i64 window_start,
  *     i64 window_end, f64 value, u8 has_value, u8 final, u8 exact,
@@ -64,6 +66,9 @@ struct fl_query_job {
     int         has_files;
     const struct fl_archive_block *blocks;   /* records not yet published */
     size_t      n_blocks;
+    /* fl_query_job_read: the blocks' provenance (blocks[i].prov points at
+     * block_prov[i]); unused by fl_query_job_write. */
+    const struct fl_provenance *block_prov;
     /* Metric values still in memory; has_rows = 0: none were taken (the
      * SQL does not name the metrics). */
     const struct fl_metric_row *rows;

@@ -223,11 +223,20 @@ create_view(struct fl_query *q, char **out_err)
     fl_query_buf_reset(&sql);
     fl_query_buf_puts(&sql,
                       "CREATE OR REPLACE VIEW vpc_flow_logs.flow_logs AS\n"
-                      "SELECT * REPLACE (\n"
+                      "SELECT * EXCLUDE (");
+    /* The provenance columns (convert.h: enum fl_prov) come last, after
+     * any extra column of a custom format that UNION ALL BY NAME puts
+     * after the declared ones. */
+    for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
+        fl_query_buf_printf(&sql, "%s\"%s\"", i ? ", " : "",
+                            fl_prov_column[i]);
+    fl_query_buf_puts(&sql, ") REPLACE (\n"
                       "    make_timestamp(\"start\" * 1000000) AS \"start\",\n"
              "    make_timestamp(\"end\" * 1000000) AS \"end\",\n"
-             "    CAST(make_timestamp(\"start\" * 1000000) AS DATE) AS \"date\")\n"
-             "FROM (\n"
+             "    CAST(make_timestamp(\"start\" * 1000000) AS DATE) AS \"date\")");
+    for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
+        fl_query_buf_printf(&sql, ", \"%s\"", fl_prov_column[i]);
+    fl_query_buf_puts(&sql, "\nFROM (\n"
              "    SELECT ");
     for (int i = 0; i < FL_FIELD_COUNT; i++) {
         const struct fl_field_def *f = fl_field_get(i);
@@ -239,6 +248,11 @@ create_view(struct fl_query *q, char **out_err)
                             partition_cols[i]);
     /* The UTC date of start, right after the partition columns. */
     fl_query_buf_puts(&sql, "CAST(NULL AS DATE) AS \"date\"");
+    /* Provenance (where each record came from): NULL in files written
+     * before it. */
+    for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
+        fl_query_buf_printf(&sql, ", CAST(NULL AS VARCHAR) AS \"%s\"",
+                            fl_prov_column[i]);
     fl_query_buf_puts(&sql, "\n    WHERE false\n");
     if (nfiles > 0) {
         fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"

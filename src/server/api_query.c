@@ -163,16 +163,23 @@ write_job(struct fl_query_task *t, int *fd)
 {
     const struct fl_config *cfg = t->s->cfg;
     struct fl_archive_block *blocks = NULL;
+    struct fl_provenance *prov = NULL;
     int rc;
 
     if (t->n_held > 0
-        && (blocks = fl_calloc(t->n_held, sizeof *blocks)) == NULL)
+        && ((blocks = fl_calloc(t->n_held, sizeof *blocks)) == NULL
+            || (prov = fl_calloc(t->n_held, sizeof *prov)) == NULL)) {
+        fl_free(blocks);
         return FL_ENOMEM;
-    for (size_t i = 0; i < t->n_held; i++)
+    }
+    for (size_t i = 0; i < t->n_held; i++) {
+        fl_buffer_block_provenance(t->held[i], &prov[i]);
         blocks[i] = (struct fl_archive_block) {
             .text = t->held[i]->text, .len = t->held[i]->len,
             .format_spec = t->held[i]->format, .source = t->held[i]->source,
+            .prov = &prov[i],
         };
+    }
     struct fl_query_job job = {
         .archive_dir = cfg->archive_dir,
         .memory_limit = cfg->query_memory_limit,
@@ -190,6 +197,7 @@ write_job(struct fl_query_task *t, int *fd)
     };
     rc = fl_query_job_file(&job, fd);
     fl_free(blocks);
+    fl_free(prov);
     return rc;
 }
 

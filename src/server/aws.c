@@ -27,6 +27,17 @@
  * key spaces of their own. The keys ride in the WAL record with the lines
  * and in the dedupe file (server.c), so a restart remembers them for
  * server.dedupe_horizon.
+ *
+ * Provenance (docs/archive.md): a CloudWatch Logs payload names its
+ * owner (the account), log group and log stream; a Firehose request names
+ * its delivery stream (X-Amz-Firehose-Source-Arn, which also gives the
+ * stream's account and region) and its common attributes
+ * (X-Amz-Firehose-Common-Attributes). Both go with the lines they came
+ * with: each run of lines of one origin is a run of struct fl_prov_seg,
+ * and account / region fill records whose format lacks them (a CWL
+ * owner before the stream's account). A header that is not of the
+ * documented shape is logged and ignored: failing the request would
+ * make Firehose retry it forever.
  */
 #include "../core/fl_config.h"
 
@@ -54,7 +65,97 @@ struct gather {
     size_t    n_keys, cap_keys;
     int       claimed;       /* keys[0..n_keys) are claimed by us */
     uint64_t  duplicates;
+    /* Provenance runs (offsets into text) and the strings each owns: its
+     * log group, log stream and owner (NULL for text lines). */
+    struct fl_prov_seg *segs;
+    char    **own;           /* 3 per run */
+    size_t    n_segs, cap_segs;
+    /* Of the whole request (borrowed; NULL = none). */
+    const char *delivery_stream, *attributes, *stream_account,
+               *stream_region;
 };
+
+
+/* Longest CloudWatch Logs name kept as provenance (bytes). */
+#define PROV_MAX_VALUE 1024
+
+
+static int
+same(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+
+static void
+drop_segs_from(struct gather *g, size_t off)
+{
+    while (g->n_segs > 0 && g->segs[g->n_segs - 1].off >= off) {
+        g->n_segs--;
+        for (int k = 0; k < 3; k++)
+            fl_free(g->own[3 * g->n_segs + k]);
+    }
+}
+
+
+/* Starts a provenance run at the end of the text unless the last run has
+ * the same origin as a line from cwl (NULL: a text line). */
+static int
+prov_for_line(struct gather *g, const struct fl_cwl_meta *cwl)
+{
+    const char *group = cwl ? cwl->log_group : NULL;
+    const char *stream = cwl ? cwl->log_stream : NULL;
+    const char *owner = cwl ? cwl->owner : NULL;
+    /* AWS's names are at most 512 characters (logGroup, logStream) or 12
+     * digits (owner); a longer one is not AWS's and is left out rather
+     * than let it crowd the lines out of a WAL record. */
+    if (group != NULL && strlen(group) > PROV_MAX_VALUE)
+        group = NULL;
+    if (stream != NULL && strlen(stream) > PROV_MAX_VALUE)
+        stream = NULL;
+    if (owner != NULL && strlen(owner) > PROV_MAX_VALUE)
+        owner = NULL;
+    if (g->n_segs > 0) {
+        char **o = g->own + 3 * (g->n_segs - 1);
+        if (same(o[0], group) && same(o[1], stream) && same(o[2], owner))
+            return FL_OK;
+    }
+    drop_segs_from(g, g->len);     /* a run that got no line */
+    if (g->n_segs == g->cap_segs) {
+        size_t ncap = g->cap_segs ? g->cap_segs * 2 : 4;
+        struct fl_prov_seg *p = fl_realloc(g->segs, ncap * sizeof *p);
+        if (p == NULL)
+            return FL_ENOMEM;
+        g->segs = p;
+        char **q = fl_realloc(g->own, 3 * ncap * sizeof *q);
+        if (q == NULL)
+            return FL_ENOMEM;
+        g->own = q;
+        g->cap_segs = ncap;
+    }
+    char **o = g->own + 3 * g->n_segs;
+    o[0] = group ? fl_strdup(group) : NULL;
+    o[1] = stream ? fl_strdup(stream) : NULL;
+    o[2] = owner ? fl_strdup(owner) : NULL;
+    if ((group && o[0] == NULL) || (stream && o[1] == NULL)
+        || (owner && o[2] == NULL)) {
+        for (int k = 0; k < 3; k++)
+            fl_free(o[k]);
+        return FL_ENOMEM;
+    }
+    struct fl_prov_seg *sg = &g->segs[g->n_segs++];
+    memset(sg, 0, sizeof *sg);
+    sg->off = g->len;
+    sg->prov.v[FL_PROV_LOG_GROUP] = o[0];
+    sg->prov.v[FL_PROV_LOG_STREAM] = o[1];
+    sg->prov.v[FL_PROV_DELIVERY_STREAM] = g->delivery_stream;
+    sg->prov.v[FL_PROV_DELIVERY_ATTRIBUTES] = g->attributes;
+    /* The log's owner is the account the flow log is in; the delivery
+     * stream's account is where it was delivered from. */
+    sg->prov.v[FL_PROV_ACCOUNT] = o[2] ? o[2] : g->stream_account;
+    sg->prov.v[FL_PROV_REGION] = g->stream_region;
+    return FL_OK;
+}
 
 
 static int
@@ -103,9 +204,12 @@ claim_events(struct gather *g)
         return FL_OK;
     }
     /* Rewrite the text in place, skipping the lines of found events;
-     * keyed lines are in text order, so one forward pass does. */
-    size_t r = 0, w = 0, k = 0, kw = 0;
+     * keyed lines are in text order, so one forward pass does. The
+     * provenance runs move with their first line. */
+    size_t r = 0, w = 0, k = 0, kw = 0, si = 0;
     while (r < g->len) {
+        while (si < g->n_segs && g->segs[si].off <= r)
+            g->segs[si++].off = w;
         const char *nl = memchr(g->text + r, '\n', g->len - r);
         size_t end = nl ? (size_t)(nl - g->text) + 1 : g->len;
         int drop = 0;
@@ -125,6 +229,8 @@ claim_events(struct gather *g)
         }
         r = end;
     }
+    while (si < g->n_segs)
+        g->segs[si++].off = w;
     g->len = w;
     g->n_keys = kw;
     fl_free(found);
@@ -136,6 +242,9 @@ static int
 on_line(void *ctx, const struct fl_ingest_line *line)
 {
     struct gather *g = ctx;
+    int prc = prov_for_line(g, line->cwl);
+    if (prc < 0)
+        return prc;
     if (line->id != NULL) {
         int rc = add_key(g, fl_dedupe_source_key(FL_DEDUPE_CWL, line->id,
                                                  strlen(line->id)), g->len);
@@ -166,6 +275,9 @@ static void
 gather_free(struct gather *g)
 {
     end_claims(g, 0);
+    drop_segs_from(g, 0);
+    fl_free(g->segs);
+    fl_free(g->own);
     fl_free(g->text);
     fl_free(g->keys);
     fl_free(g->key_line);
@@ -244,6 +356,47 @@ request_body(struct fl_server *s, struct MHD_Connection *c,
 }
 
 
+/* The request's delivery stream (from X-Amz-Firehose-Source-Arn; *src
+ * zeroed when absent or not an ARN of that shape) and common attributes
+ * (*attrs: compact JSON to fl_free, or NULL). A header of the wrong shape
+ * is logged and left out. Returns 0 or FL_ENOMEM. */
+static int
+delivery_provenance(struct MHD_Connection *c, const char *rid,
+                    struct fl_firehose_source *src, char **attrs)
+{
+    const char *arn = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  "X-Amz-Firehose-Source-Arn");
+    const char *ca = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, "X-Amz-Firehose-Common-Attributes");
+    memset(src, 0, sizeof *src);
+    *attrs = NULL;
+    if (arn != NULL && fl_firehose_source_arn(arn, strlen(arn), src) < 0)
+        fl_log(FL_LOG_WARN, "firehose", "request %.100s: "
+               "X-Amz-Firehose-Source-Arn is not a delivery stream ARN; "
+               "ignored", rid ? rid : "(none)");
+    if (ca == NULL)
+        return FL_OK;
+    size_t cap = strlen(ca) + 1;
+    if ((*attrs = fl_malloc(cap)) == NULL)
+        return FL_ENOMEM;
+    /* Compact JSON of a subset of the header: never longer than it. */
+    int rc = fl_firehose_common_attributes(ca, strlen(ca), *attrs, cap, NULL);
+    if (rc == FL_ENOMEM) {
+        fl_free(*attrs);
+        *attrs = NULL;
+        return rc;
+    }
+    if (rc < 0) {
+        fl_free(*attrs);
+        *attrs = NULL;
+        fl_log(FL_LOG_WARN, "firehose", "request %.100s: "
+               "X-Amz-Firehose-Common-Attributes is not {\"commonAttributes\": "
+               "{...}} with string values; ignored", rid ? rid : "(none)");
+    }
+    return FL_OK;
+}
+
+
 enum MHD_Result
 fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
                 struct request *req)
@@ -268,8 +421,18 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     uint64_t rkey = 0;
     unsigned char taken = 0;
     int rc, rkey_claimed = 0;
+    struct fl_firehose_source src;
+    char *attrs = NULL;
 
     memset(&err, 0, sizeof err);
+    if ((rc = delivery_provenance(c, rid, &src, &attrs)) < 0) {
+        ret = firehose_reply(c, 503, rid, "out of memory");
+        goto out;
+    }
+    g.delivery_stream = src.stream[0] ? src.stream : NULL;
+    g.stream_account = src.account[0] ? src.account : NULL;
+    g.stream_region = src.region[0] ? src.region : NULL;
+    g.attributes = attrs;
     /* X-Amz-Firehose-Access-Key was checked by http.c from the headers,
      * before any of the body was read. */
     atomic_fetch_add(&st->requests, 1);
@@ -319,6 +482,7 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
             size_t b64_len;
             g.len = before;
             g.n_keys = keys_before;
+            drop_segs_from(&g, before);
             fl_firehose_record_b64(fr, i, &b64, &b64_len);
             (void)fl_rejects_add(s->rejects, source, (unsigned long long)i + 1,
                                  err.msg, b64, b64_len);
@@ -340,7 +504,7 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     rkey_claimed = 0;          /* g.keys holds it now */
     struct fl_ingest_result res;
     fl_server_ingest(s, FL_SOURCE_FIREHOSE, source, g.text ? g.text : "",
-                     g.len, format, g.keys, g.n_keys, &res);
+                     g.len, format, g.keys, g.n_keys, g.segs, g.n_segs, &res);
     if (res.http_status != 200) {
         ret = firehose_reply(c, (unsigned)res.http_status, rid, res.error);
         goto out;
@@ -354,6 +518,7 @@ out:
     fl_firehose_destroy(fr);
     fl_ingest_destroy(dec);
     fl_free(plain);
+    fl_free(attrs);
     return ret;
 }
 
@@ -405,7 +570,7 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
         /* (A CONTROL_MESSAGE, or only events already taken, is simply
          * acknowledged.) */
         fl_server_ingest(s, FL_SOURCE_CWL, "cwl subscription", g.text, g.len,
-                         format, g.keys, g.n_keys, &res);
+                         format, g.keys, g.n_keys, g.segs, g.n_segs, &res);
     }
     atomic_fetch_add(&st->duplicates, g.duplicates);
     if (res.http_status != 200) {

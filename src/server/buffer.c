@@ -91,6 +91,40 @@ fl_buffer_block_create(const char *text, size_t len, const char *format,
 }
 
 
+static void
+free_provenance(struct fl_buffer_block *blk)
+{
+    for (size_t k = 0; k < FL_PROV_N; k++) {
+        fl_free(blk->prov[k]);
+        blk->prov[k] = NULL;
+    }
+}
+
+
+int
+fl_buffer_block_set_provenance(struct fl_buffer_block *blk,
+                               const struct fl_provenance *p)
+{
+    free_provenance(blk);
+    for (size_t k = 0; p != NULL && k < FL_PROV_N; k++) {
+        if (p->v[k] != NULL && (blk->prov[k] = fl_strdup(p->v[k])) == NULL) {
+            free_provenance(blk);
+            return FL_ENOMEM;
+        }
+    }
+    return FL_OK;
+}
+
+
+void
+fl_buffer_block_provenance(const struct fl_buffer_block *blk,
+                           struct fl_provenance *out)
+{
+    for (size_t k = 0; k < FL_PROV_N; k++)
+        out->v[k] = blk->prov[k];
+}
+
+
 void
 fl_buffer_block_hold(struct fl_buffer_block *blk)
 {
@@ -106,6 +140,7 @@ fl_buffer_block_release(struct fl_buffer_block *blk)
     fl_free(blk->text);
     fl_free(blk->format);
     fl_free(blk->source);
+    free_provenance(blk);
     fl_free(blk);
 }
 

@@ -19,6 +19,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "../archive/convert.h"
+
 struct fl_buffer_block {
     struct fl_buffer_block *next;
     char       *text;          /* '\n'-terminated lines (owned) */
@@ -27,6 +29,9 @@ struct fl_buffer_block {
     char       *source;        /* named in rejected-record entries (owned) */
     uint64_t    records;
     uint64_t    wal_seq;       /* WAL frame holding the block, 0 = none */
+    char       *prov[FL_PROV_N]; /* where the lines came from (owned;
+                                    NULL = none): the archive's
+                                    provenance columns and fills */
     /* Holders: the buffer's list, and the metrics queue while it has not
      * folded the block in (server/metrics.c). Text, format and wal_seq do
      * not change once the block is queued, so both may read them. */
@@ -44,6 +49,13 @@ void fl_buffer_destroy(struct fl_buffer *b);
 int  fl_buffer_block_create(const char *text, size_t len, const char *format,
                             const char *source, uint64_t records,
                             uint64_t wal_seq, struct fl_buffer_block **out);
+/* Copies p's values into blk->prov (p NULL: none). Returns 0 or -ENOMEM
+ * (blk->prov then all NULL). Before the block is shared only. */
+int  fl_buffer_block_set_provenance(struct fl_buffer_block *blk,
+                                    const struct fl_provenance *p);
+/* blk->prov as a struct fl_provenance (pointers borrowed from blk). */
+void fl_buffer_block_provenance(const struct fl_buffer_block *blk,
+                                struct fl_provenance *out);
 /* Drops the list's hold on each block linked by next, freeing those no
  * one else holds. */
 void fl_buffer_block_free_list(struct fl_buffer_block *list);

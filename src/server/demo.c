@@ -86,7 +86,7 @@ demo_main(void *arg)
             atomic_fetch_add(&s->sources[FL_SOURCE_DEMO].requests, 1);
             atomic_fetch_add(&s->sources[FL_SOURCE_DEMO].bytes, t.len);
             fl_server_ingest(s, FL_SOURCE_DEMO, "demo generator", t.p, t.len,
-                             NULL, NULL, 0, &res);
+                             NULL, NULL, 0, NULL, 0, &res);
         }
         struct timespec nap = { DEMO_PERIOD_SECONDS, 0 };
         nanosleep(&nap, NULL);

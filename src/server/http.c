@@ -232,7 +232,7 @@ handle_ingest(struct fl_server *s, struct MHD_Connection *c,
     atomic_fetch_add(&s->sources[FL_SOURCE_INGEST].requests, 1);
     atomic_fetch_add(&s->sources[FL_SOURCE_INGEST].bytes, req->len);
     fl_server_ingest(s, FL_SOURCE_INGEST, source, req->body ? req->body : "",
-                     req->len, format, NULL, 0, &res);
+                     req->len, format, NULL, 0, NULL, 0, &res);
     if (res.http_status != 200)
         return reply_error(c, (unsigned)res.http_status, res.error);
     char out[128];

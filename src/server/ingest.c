@@ -16,6 +16,13 @@
  * under one lock, then fl_wal_commit waits -- sharing an fdatasync with
  * every concurrent request -- before the caller answers 200. The dedupe
  * keys of the request (claimed by the caller) ride in the first record.
+ *
+ * Provenance: a request may hold lines of several origins (a Firehose
+ * request carries CloudWatch Logs payloads of many log groups and
+ * streams). The caller says which byte ranges of the body came from
+ * where (struct fl_prov_seg); validation maps them onto the lines it
+ * keeps, and each range becomes WAL records and buffer blocks of its own,
+ * since an archive input has one provenance for all its records.
  */
 #include "../core/fl_config.h"
 
@@ -98,41 +105,65 @@ count_lines(const char *text, size_t len)
 }
 
 
+/* A piece of the text for one WAL record: n bytes with provenance prov
+ * (NULL = none). */
+struct cut {
+    size_t n;
+    const struct fl_provenance *prov;
+};
+
+
 /* Appends text to the WAL and the buffer in pieces the WAL accepts, then
- * waits until they are durable. Fills res on failure. */
+ * waits until they are durable. segs (offsets into text, in order) say
+ * where each run of lines came from. Fills res on failure. */
 static int
 durable_buffer(struct fl_server *s, enum fl_source_kind kind,
                const char *source, const char *spec, const char *text,
                size_t len, uint64_t records, const uint64_t *keys,
-               size_t n_keys, struct fl_ingest_result *res)
+               size_t n_keys, const struct fl_prov_seg *segs, size_t n_segs,
+               struct fl_ingest_result *res)
 {
     struct fl_wal_stats ws;
     uint64_t last_seq = 0;
-    unsigned char *keybuf = NULL;
+    unsigned char *keybuf = NULL, *provbuf = NULL;
+    size_t prov_max = 0;
     int rc = FL_OK;
 
     fl_wal_stats(s->wal, &ws);
+    for (size_t i = 0; i < n_segs; i++) {
+        struct fl_walrec r = { .prov = segs[i].prov };
+        size_t n = fl_walrec_prov_size(&r);
+        prov_max = n > prov_max ? n : prov_max;
+    }
     /* Room for the text in one record, after the record's own header (the
      * keys ride in the first record only). */
     if (8 * n_keys + FL_WALREC_HDR_SIZE + strlen(spec) + strlen(source)
-        + s->cfg->max_line + 1 > s->wal_max_record) {
+        + prov_max + s->cfg->max_line + 1 > s->wal_max_record) {
         res->http_status = 413;
         snprintf(res->error, sizeof res->error, "too many ids in one request");
         return FL_ETOOBIG;
     }
-    if (n_keys > 0 && (keybuf = fl_malloc(8 * n_keys)) == NULL) {
+    if ((n_keys > 0 && (keybuf = fl_malloc(8 * n_keys)) == NULL)
+        || (prov_max > 0 && (provbuf = fl_malloc(prov_max)) == NULL)) {
+        fl_free(keybuf);
         res->http_status = 503;
         snprintf(res->error, sizeof res->error, "out of memory");
         return FL_ENOMEM;
     }
     size_t room = s->wal_max_record - FL_WALREC_HDR_SIZE - strlen(spec)
-                - strlen(source) - 8 * n_keys;
+                - strlen(source) - prov_max - 8 * n_keys;
 
     /* Cut points first: every record says how many pieces its request
-     * has, so that replay can tell a whole request from a torn one. */
-    size_t *cuts = NULL, n_cuts = 0, cap_cuts = 0;
+     * has, so that replay can tell a whole request from a torn one. A
+     * piece never spans two provenance runs. */
+    struct cut *cuts = NULL;
+    size_t n_cuts = 0, cap_cuts = 0, seg = 0;
     for (const char *p = text, *end = text + len; p < end;) {
-        size_t n = (size_t)(end - p);
+        while (seg + 1 < n_segs && segs[seg + 1].off <= (size_t)(p - text))
+            seg++;
+        const char *run_end = seg + 1 < n_segs ? text + segs[seg + 1].off
+                                               : end;
+        size_t n = (size_t)(run_end - p);
         if (n > room) {
             /* At the last line boundary that fits; lines are at most
              * server.max_line long, far below a record. */
@@ -143,14 +174,15 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         }
         if (n_cuts == cap_cuts) {
             cap_cuts = cap_cuts ? cap_cuts * 2 : 8;
-            size_t *c = fl_realloc(cuts, cap_cuts * sizeof *c);
+            struct cut *c = fl_realloc(cuts, cap_cuts * sizeof *c);
             if (c == NULL) {
                 rc = FL_ENOMEM;
                 break;
             }
             cuts = c;
         }
-        cuts[n_cuts++] = n;
+        cuts[n_cuts].n = n;
+        cuts[n_cuts++].prov = n_segs > 0 ? &segs[seg].prov : NULL;
         p += n;
     }
     if (rc == 0 && n_cuts > 0xffff) {
@@ -172,13 +204,17 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
                         + (uint64_t)now.tv_nsec / 1000000;
     const char *p = text;
     for (size_t i = 0; i < n_cuts && rc == 0; i++) {
-        size_t n = cuts[i];
+        size_t n = cuts[i].n;
         uint64_t piece_records = n_cuts == 1 ? records : count_lines(p, n);
         struct fl_buffer_block *blk = NULL;
         rc = fl_buffer_block_create(p, n, spec, source, piece_records, 0,
                                     &blk);
         if (rc < 0)
             break;
+        if ((rc = fl_buffer_block_set_provenance(blk, cuts[i].prov)) < 0) {
+            fl_buffer_block_free_list(blk);
+            break;
+        }
         struct fl_walrec rec = {
             .source_kind = kind, .format = spec, .format_len = strlen(spec),
             .source = source, .source_len = strlen(source),
@@ -188,9 +224,11 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
             .piece = (unsigned)i, .pieces = (unsigned)n_cuts,
             .arrival_ms = arrival_ms,
         };
+        if (cuts[i].prov != NULL)
+            rec.prov = *cuts[i].prov;
         unsigned char hdr[FL_WALREC_HDR_SIZE];
-        struct iovec iov[5];
-        int niov = fl_walrec_encode(&rec, hdr, keybuf, iov);
+        struct iovec iov[6];
+        int niov = fl_walrec_encode(&rec, hdr, keybuf, provbuf, iov);
         rc = niov < 0 ? niov
            : fl_wal_appendv(s->wal, FL_WALREC_BLOCK, iov, niov, &last_seq);
         if (rc < 0) {
@@ -214,6 +252,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
     pthread_mutex_unlock(&s->append_mu);
     fl_free(cuts);
     fl_free(keybuf);
+    fl_free(provbuf);
     if (res->http_status != 200)
         return rc;             /* already explained (413) */
     if (rc == 0 && last_seq > 0)
@@ -239,7 +278,8 @@ void
 fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                  const char *source, const char *body, size_t len,
                  const char *format_spec, const uint64_t *keys,
-                 size_t n_keys, struct fl_ingest_result *res)
+                 size_t n_keys, const struct fl_prov_seg *segs,
+                 size_t n_segs, struct fl_ingest_result *res)
 {
     struct fl_source_stats *st = &s->sources[kind];
     struct fl_format *fmt = NULL;
@@ -251,11 +291,21 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     const char *p, *end;
     unsigned long long line_no = 1;
     int rc, filtered = 0;
+    /* The provenance runs, re-based on the text kept (out_segs[i].off). */
+    struct fl_prov_seg *out_segs = NULL;
+    size_t seg_next = 0;
 
     memset(res, 0, sizeof *res);
     res->http_status = 200;
+    if (n_segs > 0
+        && (out_segs = fl_malloc(n_segs * sizeof *out_segs)) == NULL)
+        goto nomem;
+    for (size_t i = 0; i < n_segs; i++)
+        out_segs[i] = segs[i];
 
-    if (fl_gunzip_is_gzip(body, len)) {
+    /* (Runs are offsets into the text as given: a body of several is the
+     * decoders' output, never gzip.) */
+    if (n_segs <= 1 && fl_gunzip_is_gzip(body, len)) {
         size_t plain_len = 0;
         rc = gunzip(body, len, s->cfg->max_decompressed,
                     s->cfg->max_compression_ratio, &plain, &plain_len,
@@ -272,6 +322,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     }
     p = body;
     end = body + len;
+    const char *base = body;
     /* A UTF-8 byte-order mark is not part of the first line (it would
      * hide a header line or spoil the first record). */
     if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
@@ -318,6 +369,13 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
 
     const char *text_start = p;
     for (; p < end; line_no++) {
+        /* Runs starting at or before this line start where its kept text
+         * would go. */
+        while (seg_next < n_segs
+               && segs[seg_next].off <= (size_t)(p - base)) {
+            out_segs[seg_next++].off = filtered ? good_len
+                                                : (size_t)(p - text_start);
+        }
         nl = memchr(p, '\n', (size_t)(end - p));
         const char *eol = nl ? nl : end;
         size_t n = (size_t)(eol - p);
@@ -375,16 +433,19 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
 
     const char *text = filtered ? good : text_start;
     size_t text_len = filtered ? good_len : (size_t)(end - text_start);
+    for (; seg_next < n_segs; seg_next++)
+        out_segs[seg_next].off = text_len;     /* runs of no kept line */
     if ((spec = fl_format_to_string(fmt)) == NULL)
         goto nomem;
     rc = durable_buffer(s, kind, source, spec, text, text_len,
-                        res->accepted, keys, n_keys, res);
+                        res->accepted, keys, n_keys, out_segs, n_segs, res);
     goto out;
 
 nomem:
     res->http_status = 503;
     snprintf(res->error, sizeof res->error, "out of memory");
 out:
+    fl_free(out_segs);
     fl_free(spec);
     fl_free(good);
     fl_free(plain);

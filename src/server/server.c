@@ -95,19 +95,26 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
             mark = b->wal_seq;
     }
     struct fl_archive_block *blocks = fl_calloc(n, sizeof *blocks);
-    if (blocks == NULL)
+    struct fl_provenance *prov = fl_calloc(n, sizeof *prov);
+    if (blocks == NULL || prov == NULL) {
+        fl_free(blocks);
+        fl_free(prov);
         return FL_ENOMEM;
+    }
     for (struct fl_buffer_block *b = list; b != NULL; b = b->next, i++) {
         blocks[i].text = b->text;
         blocks[i].len = b->len;
         blocks[i].format_spec = b->format;
         blocks[i].source = b->source;
+        fl_buffer_block_provenance(b, &prov[i]);
+        blocks[i].prov = &prov[i];
     }
     struct fl_convert_stats st;
     char *err = NULL;
     int rc = fl_archive_write_blocks(s->cfg->archive_dir, blocks, n, mark,
                                      &hook, &st, &err);
     fl_free(blocks);
+    fl_free(prov);
     if (rc < 0) {
         pthread_mutex_lock(&s->err_mu);
         snprintf(s->last_error, sizeof s->last_error, "publish failed: %s",
@@ -306,6 +313,8 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     else
         rc = fl_buffer_block_create(rec.text, rec.text_len, format, source,
                                     rec.records, seq, &blk);
+    if (rc == 0 && (rc = fl_buffer_block_set_provenance(blk, &rec.prov)) < 0)
+        fl_buffer_block_free_list(blk);
     fl_free(format);
     fl_free(source);
     if (rc < 0)

@@ -131,22 +131,34 @@ struct fl_ingest_result {
     char     error[256];       /* when http_status != 200 */
 };
 
-/* Takes a request body of flow-log lines (plain or gzip, detected by its
- * magic bytes), with a header line or format_spec (NULL = default). The
- * caller counts the request and its bytes; this counts records and
- * rejected lines. It
- * validates every line (bad ones go to the errors folder), writes the good
- * ones to the WAL -- with the dedupe keys of the request, if any -- waits
- * until durable, buffers them and fills res. */
+/* Where a run of a body's lines came from: the lines from byte off of the
+ * body up to the next run's off (or the end) have provenance prov
+ * (archive/convert.h; strings borrowed for the call). */
+struct fl_prov_seg {
+    size_t off;
+    struct fl_provenance prov;
+};
+
 /* Appends n bytes at p and a newline to a growing text (*text, *len,
  * *cap). Returns 0 or FL_ENOMEM (the text is unchanged then). */
 int  fl_server_append_line(char **text, size_t *len, size_t *cap,
                            const char *p, size_t n);
 
+/* Takes a request body of flow-log lines (plain or gzip, detected by its
+ * magic bytes; with more than one provenance run the body is taken as
+ * plain text, the runs' offsets being offsets into it), with a header
+ * line or format_spec (NULL = default). segs[0..n_segs) (may be NULL /
+ * 0: no provenance) are in order, segs[0].off = 0. The caller counts the
+ * request and its bytes; this counts records and rejected lines. It
+ * validates every line (bad ones go to the errors folder), writes the good
+ * ones to the WAL -- with the dedupe keys of the request, if any, and each
+ * run's provenance in the records of its lines -- waits until durable,
+ * buffers them and fills res. */
 void fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                       const char *source, const char *body, size_t len,
                       const char *format_spec, const uint64_t *keys,
-                      size_t n_keys, struct fl_ingest_result *res);
+                      size_t n_keys, const struct fl_prov_seg *segs,
+                      size_t n_segs, struct fl_ingest_result *res);
 
 /* ---- api_query.c ---------------------------------------------------- */
 

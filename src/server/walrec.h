@@ -5,8 +5,10 @@
  * block after a crash.
  *
  * Payload of a record of kind FL_WALREC_BLOCK, little-endian:
- *   offset 0   u32  version (2; version 1 had no arrival time and a
- *                   28-byte header: still read, arrival 0 = unknown)
+ *   offset 0   u32  version (3; still read: version 2, the same without
+ *                   provenance and a 36-byte header, and version 1, which
+ *                   also had no arrival time and a 28-byte header:
+ *                   arrival 0 = unknown)
  *   offset 4   u16  source kind (enum fl_source_kind)
  *   offset 6   u16  length F of the format string (0 = default format)
  *   offset 8   u16  length S of the source description
@@ -19,11 +21,20 @@
  *   offset 28  u64  arrival: when the request was accepted, epoch
  *                   milliseconds (arrival-time metric windows after a
  *                   restart are the same windows as before it)
- *   offset 36  F bytes format, S bytes source, N * u64 keys, then the text
- *              (the rest of the payload)
+ *   offset 36  u16  length P of the provenance
+ *   offset 38  F bytes format, S bytes source, P bytes provenance, N * u64
+ *              keys, then the text (the rest of the payload)
+ * Provenance (where the text came from: the archive's provenance columns
+ * and the account / region fills, archive/convert.h) is a sequence of
+ * entries: u8 tag (enum fl_prov), u16 length L, L bytes of value ending
+ * in its NUL (so that decoding points into the payload). A value that is
+ * NULL has no entry; an unknown tag is skipped (a later version may add
+ * one).
  * The keys let a restarted server recognise retries of requests whose
  * records are still in the log. A request too big for one record is split
- * at line boundaries into consecutive records; replay applies a request
+ * at line boundaries into consecutive records, and so is a request whose
+ * lines came from several origins (one provenance per record); replay
+ * applies a request
  * only when all its pieces are there -- a request that failed half-way
  * (say, the disk filled up) was answered with an error and must not come
  * back partly.
@@ -35,8 +46,11 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "../archive/convert.h"
+
 #define FL_WALREC_BLOCK    1
-#define FL_WALREC_HDR_SIZE 36
+#define FL_WALREC_HDR_SIZE 38
+#define FL_WALREC_V2_HDR_SIZE 36
 #define FL_WALREC_V1_HDR_SIZE 28
 
 struct fl_walrec {
@@ -52,15 +66,22 @@ struct fl_walrec {
     unsigned    piece;         /* 0 .. pieces-1 */
     unsigned    pieces;        /* >= 1 */
     uint64_t    arrival_ms;    /* epoch ms; 0 = unknown (version 1) */
+    struct fl_provenance prov; /* decode: NUL-terminated values inside
+                                  the payload; all NULL before version 3 */
     const char *text;
     size_t      text_len;
 };
 
-/* Fills hdr (FL_WALREC_HDR_SIZE bytes), keybuf (8 * n_keys bytes) and
- * iov[0..4] for fl_wal_appendv. Returns the iovec count, or FL_ETOOBIG
- * when format or source is longer than 65535 bytes. */
+/* Bytes the provenance of r takes (the provbuf of fl_walrec_encode). */
+size_t fl_walrec_prov_size(const struct fl_walrec *r);
+
+/* Fills hdr (FL_WALREC_HDR_SIZE bytes), keybuf (8 * n_keys bytes),
+ * provbuf (fl_walrec_prov_size bytes) and iov[0..5] for fl_wal_appendv.
+ * Returns the iovec count, or FL_ETOOBIG when format, source, the
+ * provenance or one of its values is longer than 65535 bytes. */
 int fl_walrec_encode(const struct fl_walrec *r, unsigned char *hdr,
-                     unsigned char *keybuf, struct iovec iov[5]);
+                     unsigned char *keybuf, unsigned char *provbuf,
+                     struct iovec iov[6]);
 
 /* The i-th key of a decoded record. */
 uint64_t fl_walrec_key(const struct fl_walrec *r, size_t i);

@@ -198,6 +198,30 @@ append_progress(struct watcher *w, const char *hex, long piece,
 }
 
 
+/* fl_server_ingest with the provenance of a file at path (source_file,
+ * and account / region from an AWS flow-log path, as convert has them). */
+static void
+ingest_file_text(struct fl_server *s, const char *source, const char *path,
+                 const char *text, size_t len, const char *spec,
+                 const uint64_t *key, struct fl_ingest_result *res)
+{
+    char *prov[FL_PROV_N];
+    struct fl_prov_seg seg = { .off = 0 };
+    if (fl_provenance_from_path(path, prov) < 0) {
+        memset(res, 0, sizeof *res);
+        res->http_status = 503;
+        snprintf(res->error, sizeof res->error, "out of memory");
+        return;
+    }
+    for (size_t k = 0; k < FL_PROV_N; k++)
+        seg.prov.v[k] = prov[k];
+    fl_server_ingest(s, FL_SOURCE_WATCH, source, text, len, spec, key, 1,
+                     &seg, 1, res);
+    for (size_t k = 0; k < FL_PROV_N; k++)
+        fl_free(prov[k]);
+}
+
+
 /* Ingests one piece; returns 0 once it is durable. */
 static int
 ingest_piece(struct watcher *w, const char *path, const char *hex,
@@ -213,8 +237,7 @@ ingest_piece(struct watcher *w, const char *path, const char *hex,
     snprintf(source, sizeof source, "%s", path);
     atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].requests, 1);
     atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].bytes, len);
-    fl_server_ingest(s, FL_SOURCE_WATCH, source, text, len, spec, &key, 1,
-                     &res);
+    ingest_file_text(s, source, path, text, len, spec, &key, &res);
     if (res.http_status != 200) {
         fl_log(FL_LOG_WARN, "watch", "%s: %s (retrying later)",
                 path, res.error);
@@ -530,8 +553,7 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
         crash_now("after journalling a piece, before the write-ahead log");
     atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].requests, 1);
     atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].bytes, len);
-    fl_server_ingest(s, FL_SOURCE_WATCH, path, text, len, spec, &key, 1,
-                     &res);
+    ingest_file_text(s, path, path, text, len, spec, &key, &res);
     e->pend_end = 0;
     if (res.http_status != 200) {
         /* The journal says pending; the log does not hold the key, so a

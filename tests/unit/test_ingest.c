@@ -2240,6 +2240,97 @@ test_alloc_failures(void)
 }
 
 
+/* X-Amz-Firehose-Source-Arn: the documented shape only. */
+static void
+test_firehose_source_arn(void)
+{
+    struct fl_firehose_source src;
+    const char *ok = "arn:aws:firehose:us-east-1:123456789012:"
+                     "deliverystream/vpc-flow_logs.1";
+    CHECK_EQ_INT(fl_firehose_source_arn(ok, strlen(ok), &src), 0);
+    CHECK_EQ_STR(src.region, "us-east-1");
+    CHECK_EQ_STR(src.account, "123456789012");
+    CHECK_EQ_STR(src.stream, "vpc-flow_logs.1");
+    const char *cn = "arn:aws-cn:firehose:cn-north-1:210987654321:"
+                     "deliverystream/s";
+    CHECK_EQ_INT(fl_firehose_source_arn(cn, strlen(cn), &src), 0);
+    CHECK_EQ_STR(src.region, "cn-north-1");
+    CHECK_EQ_STR(src.stream, "s");
+    /* The length given, not the NUL, ends it. */
+    CHECK_EQ_INT(fl_firehose_source_arn(ok, strlen(ok) - 2, &src), 0);
+    CHECK_EQ_STR(src.stream, "vpc-flow_logs");
+    static const char *const bad[] = {
+        "",
+        "arn:aws:firehose:us-east-1:123456789012",
+        "arn:aws:kinesis:us-east-1:123456789012:deliverystream/s",
+        "arn:aws:firehose:us-east-1:12345678901:deliverystream/s",
+        "arn:aws:firehose:us-east-1:1234567890123:deliverystream/s",
+        "arn:aws:firehose:us-east-1:12345678901x:deliverystream/s",
+        "arn:aws:firehose::123456789012:deliverystream/s",
+        "arn:aws:firehose:US-EAST-1:123456789012:deliverystream/s",
+        "arn:aws:firehose:us-east-1:123456789012:deliverystream/",
+        "arn:aws:firehose:us-east-1:123456789012:stream/s",
+        "arn:aws:firehose:us-east-1:123456789012:deliverystream/a/b",
+        "arn:aws:firehose:us-east-1:123456789012:deliverystream/a:b",
+        "arn::firehose:us-east-1:123456789012:deliverystream/s",
+        "ARN:aws:firehose:us-east-1:123456789012:deliverystream/s",
+        "arn:aws:firehose:us-east-1:123456789012:deliverystream/"
+            "a23456789012345678901234567890123456789012345678901234567890"
+            "12345",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        memset(&src, 'x', sizeof src);
+        CHECK_EQ_INT(fl_firehose_source_arn(bad[i], strlen(bad[i]), &src),
+                     FL_EPARSE);
+        CHECK_EQ_STR(src.stream, "");
+        CHECK_EQ_STR(src.account, "");
+    }
+}
+
+
+/* X-Amz-Firehose-Common-Attributes: the inner object, keys sorted. */
+static void
+test_firehose_common_attributes(void)
+{
+    char out[128];
+    size_t n = 0;
+    const char *h = "{\"commonAttributes\":{\"team\":\"net\", "
+                    "\"env\":\"prod\"}}";
+    CHECK_EQ_INT(fl_firehose_common_attributes(h, strlen(h), out, sizeof out,
+                                               &n), 0);
+    CHECK_EQ_STR(out, "{\"env\":\"prod\",\"team\":\"net\"}");
+    CHECK_EQ_INT(n, strlen(out));
+    h = "{\"commonAttributes\":{}}";
+    CHECK_EQ_INT(fl_firehose_common_attributes(h, strlen(h), out, sizeof out,
+                                               NULL), 0);
+    CHECK_EQ_STR(out, "{}");
+    h = "{\"commonAttributes\":{\"k\":\"\\u00e9\\/x\"}}";
+    CHECK_EQ_INT(fl_firehose_common_attributes(h, strlen(h), out, sizeof out,
+                                               NULL), 0);
+    CHECK_EQ_STR(out, "{\"k\":\"\xc3\xa9/x\"}");
+    static const char *const bad[] = {
+        "", "{", "[]", "{}", "{\"commonAttributes\":[]}",
+        "{\"commonAttributes\":{\"k\":1}}",
+        "{\"commonAttributes\":{\"k\":\"a\",\"k\":\"b\"}}",
+        "{\"commonAttributes\":{\"k\":{\"x\":\"y\"}}}",
+        "{\"commonattributes\":{}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK_EQ_INT(fl_firehose_common_attributes(bad[i], strlen(bad[i]),
+                                                   out, sizeof out, NULL),
+                     FL_EPARSE);
+    h = "{\"commonAttributes\":{\"team\":\"net\"}}";
+    CHECK_EQ_INT(fl_firehose_common_attributes(h, strlen(h), out, 10, NULL),
+                 FL_ETOOBIG);
+    char big[FL_FIREHOSE_MAX_ATTRIBUTES + 64];
+    int m = snprintf(big, sizeof big, "{\"commonAttributes\":{\"k\":\"");
+    memset(big + m, 'a', FL_FIREHOSE_MAX_ATTRIBUTES);
+    memcpy(big + m + FL_FIREHOSE_MAX_ATTRIBUTES, "\"}}", 4);
+    CHECK_EQ_INT(fl_firehose_common_attributes(big, strlen(big), out,
+                                               sizeof out, NULL), FL_EPARSE);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_base64_valid),
     FL_TEST(test_base64_invalid),
@@ -2273,5 +2364,7 @@ FL_TEST_MAIN(
     FL_TEST(test_text_payloads),
     FL_TEST(test_callback_stop),
     FL_TEST(test_firehose_response),
+    FL_TEST(test_firehose_source_arn),
+    FL_TEST(test_firehose_common_attributes),
     FL_TEST(test_alloc_failures)
 )

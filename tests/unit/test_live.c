@@ -215,7 +215,7 @@ test_live_alone_exact_rows(void)
 {
     setup();
     char *want_schema = plain_schema();
-    struct fl_archive_block blk = { text_a, strlen(text_a), NULL, "ingest#1" };
+    struct fl_archive_block blk = { text_a, strlen(text_a), NULL, "ingest#1", NULL };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
 
@@ -228,13 +228,15 @@ test_live_alone_exact_rows(void)
         "ecs_cluster_name,ecs_container_instance_arn,"
         "ecs_container_instance_id,ecs_container_id,"
         "ecs_second_container_id,ecs_service_name,ecs_task_definition_arn,"
-        "ecs_task_arn,ecs_task_id,reject_reason,year,month,day,hour,date\n"
+        "ecs_task_arn,ecs_task_id,reject_reason,year,month,day,hour,date,"
+        "source_file,log_group,log_stream,delivery_stream,"
+        "delivery_attributes\n"
         "2,123456789012,eni-a,10.0.0.1,10.0.1.1,40000,443,6,5,500,"
         "2024-05-01 00:00:00,2024-05-01 00:01:00,ACCEPT,OK,"
-        ",,,,,,,,,,,,,,,,,,,,,,,,,,2024,05,01,00,2024-05-01\n"
+        ",,,,,,,,,,,,,,,,,,,,,,,,,,2024,05,01,00,2024-05-01,,,,,\n"
         "2,123456789012,eni-b,10.0.0.2,10.0.1.2,40001,22,6,7,700,"
         "2024-05-01 01:00:00,2024-05-01 01:00:30,REJECT,OK,"
-        ",,,,,,,,,,,,,,,,,,,,,,,,,,2024,05,01,01,2024-05-01\n");
+        ",,,,,,,,,,,,,,,,,,,,,,,,,,2024,05,01,01,2024-05-01,,,,,\n");
     /* Same columns, order and types as a session without live rows. */
     char *got_schema = run(q, "SELECT column_name, column_type FROM "
                            "(DESCRIBE flow_logs)", FL_OUTPUT_CSV);
@@ -264,7 +266,7 @@ test_live_function_columns(void)
     const char *t = "3 vpc-1 10.0.0.9 1714525200 on\n";
     struct fl_archive_block blk = {
         t, strlen(t), "${version} ${vpc-id} ${srcaddr} ${start} ${x-tag}",
-        "ingest#1"
+        "ingest#1", NULL
     };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
@@ -304,11 +306,11 @@ test_archive_union_live(void)
         "1714528800 1714528860 REJECT OK\n"
         "2 123456789012 eni-a 10.0.0.4 10.0.1.1 40000 53 17 30 3000 "
         "1714532400 1714532460 ACCEPT OK\n";
-    struct fl_archive_block pub = { old, strlen(old), NULL, "ingest#0" };
+    struct fl_archive_block pub = { old, strlen(old), NULL, "ingest#0", NULL };
     archive_ok(&pub, 1);
     char *want_schema = plain_schema();
 
-    struct fl_archive_block blk = { text_a, strlen(text_a), NULL, "ingest#1" };
+    struct fl_archive_block blk = { text_a, strlen(text_a), NULL, "ingest#1", NULL };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
     check_value(q, "SELECT count(*) FROM flow_logs", "5");
@@ -358,7 +360,7 @@ test_custom_format_extra_column(void)
     setup();
     const char *old = "2 10.0.0.1 1714521600 aaa\n";
     struct fl_archive_block pub = {
-        old, strlen(old), "${version} ${srcaddr} ${start} ${foo}", "ingest#0"
+        old, strlen(old), "${version} ${srcaddr} ${start} ${foo}", "ingest#0", NULL
     };
     archive_ok(&pub, 1);
     const char *t = "5 10.0.0.7 1714525200 2\n"
@@ -367,12 +369,12 @@ test_custom_format_extra_column(void)
                     "60 1714528800 1714528860 ACCEPT OK\n";
     struct fl_archive_block blk[] = {
         { t, strlen(t), "${version} ${srcaddr} ${start} ${encryption-status}",
-          "ingest#1" },
-        { d, strlen(d), NULL, "ingest#2" },
+          "ingest#1", NULL },
+        { d, strlen(d), NULL, "ingest#2", NULL },
     };
     struct fl_live *live = live_ok(blk, 2);
     struct fl_query *q = open_live_ok(live);
-    check_value(q, "SELECT count(*) FROM (DESCRIBE flow_logs)", "47");
+    check_value(q, "SELECT count(*) FROM (DESCRIBE flow_logs)", "52");
     check_csv(q, "SELECT column_name, column_type FROM (DESCRIBE flow_logs) "
               "WHERE column_name IN ('reject_reason', 'hour', 'date', 'foo', "
               "'encryption_status')",
@@ -400,7 +402,7 @@ test_header_block(void)
     setup();
     const char *t = "version srcaddr start packets\n"
                     "2 10.0.0.7 1714528800 9\n";
-    struct fl_archive_block blk = { t, strlen(t), NULL, "ingest#1" };
+    struct fl_archive_block blk = { t, strlen(t), NULL, "ingest#1", NULL };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
     check_csv(q, "SELECT srcaddr, packets, start, hour FROM flow_logs",
@@ -426,7 +428,7 @@ test_self_join_two_scans(void)
 {
     setup();
     char *text = make_lines(BIG);
-    struct fl_archive_block blk = { text, strlen(text), NULL, "ingest#1" };
+    struct fl_archive_block blk = { text, strlen(text), NULL, "ingest#1", NULL };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
     char want[64];
@@ -459,7 +461,7 @@ test_run_twice_and_early_stop(void)
 {
     setup();
     char *text = make_lines(BIG);
-    struct fl_archive_block blk = { text, strlen(text), NULL, "ingest#1" };
+    struct fl_archive_block blk = { text, strlen(text), NULL, "ingest#1", NULL };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
     const char *sql = "SELECT count(*) AS n, sum(packets) AS p, "
@@ -523,7 +525,7 @@ test_two_threads(void)
 {
     setup();
     char *text = make_lines(BIG);
-    struct fl_archive_block blk = { text, strlen(text), NULL, "ingest#1" };
+    struct fl_archive_block blk = { text, strlen(text), NULL, "ingest#1", NULL };
     struct fl_live *live = live_ok(&blk, 1);
     struct counter_arg a[2] = { { live, 0 }, { live, 0 } };
     pthread_t t[2];
@@ -563,7 +565,7 @@ test_live_partitions_match_archive(void)
         "ACCEPT OK\n"                                /* 2025-01-01 00:00:00 */
         "2 1 eni-a 10.0.0.6 10.0.0.2 1 443 6 1 1 253402300799 253402300799 "
         "ACCEPT OK\n";                               /* 9999-12-31 23:59:59 */
-    struct fl_archive_block blk = { t, strlen(t), NULL, "ingest#1" };
+    struct fl_archive_block blk = { t, strlen(t), NULL, "ingest#1", NULL };
     archive_ok(&blk, 1);
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
@@ -600,7 +602,7 @@ test_null_start_partition(void)
 {
     setup();
     const char *t = "2 1 eni-a 10.0.0.1 10.0.0.2 1 443 6 1 1 - - - NODATA\n";
-    struct fl_archive_block blk = { t, strlen(t), NULL, NULL };
+    struct fl_archive_block blk = { t, strlen(t), NULL, NULL, NULL };
     int64_t before = fl_time_now() / 3600;
     struct fl_live *live = live_ok(&blk, 1);
     int64_t after = fl_time_now() / 3600;
@@ -662,10 +664,10 @@ test_prune_buffered_blocks(void)
         "2 1 eni-d 10.0.0.5 10.0.1.1 1 443 6 5 50 1714608000 1714608060 "
         "ACCEPT OK\n";
     struct fl_archive_block blk[] = {
-        { b0, strlen(b0), NULL, "ingest#1" },
-        { b1, strlen(b1), NULL, "ingest#2" },
-        { b2, strlen(b2), NULL, "ingest#3" },
-        { b3, strlen(b3), NULL, "ingest#4" },
+        { b0, strlen(b0), NULL, "ingest#1", NULL },
+        { b1, strlen(b1), NULL, "ingest#2", NULL },
+        { b2, strlen(b2), NULL, "ingest#3", NULL },
+        { b3, strlen(b3), NULL, "ingest#4", NULL },
     };
     struct fl_live *live = live_ok(blk, 4);
     struct fl_query *q = open_live_ok(live);
@@ -725,7 +727,7 @@ test_create_errors(void)
     setup();
     const char *t = "2 10.0.0.1\n";
     struct fl_archive_block bad_fmt = { t, strlen(t), "${version ${srcaddr}",
-                                        "ingest#7" };
+                                        "ingest#7", NULL };
     struct fl_live *live = NULL;
     char *err = NULL;
     CHECK_EQ_INT(fl_live_create(&bad_fmt, 1, &live, &err), FL_ECONFIG);
@@ -736,7 +738,7 @@ test_create_errors(void)
     err = NULL;
 
     /* Out of memory at every allocation of create: an error, no leak. */
-    struct fl_archive_block blk = { text_a, strlen(text_a), NULL, "x" };
+    struct fl_archive_block blk = { text_a, strlen(text_a), NULL, "x", NULL };
     int failed = 0;
     for (uint64_t nth = 1; nth < 64; nth++) {
         fl_mem_fail_after(nth);

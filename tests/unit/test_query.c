@@ -356,7 +356,8 @@ test_blog_dstport_443(void)
  * The view's schema
  * ------------------------------------------------------------------- */
 
-/* DESCRIBE as CSV "name,type" lines for the 40 fields + 4 partitions. */
+/* DESCRIBE as CSV "name,type" lines for the 40 fields + 4 partitions +
+ * the 5 provenance columns. */
 static char *
 expected_schema_csv(void)
 {
@@ -374,7 +375,10 @@ expected_schema_csv(void)
     n += (size_t)snprintf(want + n, sizeof want - n,
                           "year,VARCHAR\nmonth,VARCHAR\nday,VARCHAR\n"
                           "hour,VARCHAR\n"
-                          "date,DATE\n");
+                          "date,DATE\n"
+                          "source_file,VARCHAR\nlog_group,VARCHAR\n"
+                          "log_stream,VARCHAR\ndelivery_stream,VARCHAR\n"
+                          "delivery_attributes,VARCHAR\n");
     CHECK(n < sizeof want);
     return want;
 }
@@ -436,7 +440,7 @@ test_extra_columns_union_by_name(void)
     struct fl_query *q = open_ok(dir);
     check_run(q, "SELECT hour, foo FROM flow_logs ORDER BY hour",
               FL_OUTPUT_CSV, "hour,foo\n00,x\n01,\n");
-    check_value(q, "SELECT count(*) FROM (DESCRIBE flow_logs)", "46");
+    check_value(q, "SELECT count(*) FROM (DESCRIBE flow_logs)", "51");
     /* A file published after open, with yet another extra column: the
      * next run re-binds the view instead of failing. */
     write_archive(dir, "SELECT 1709258400 AS start, 'y' AS bar");

@@ -40,9 +40,13 @@ test_round_trip(void)
     const char *files[] = { "/a/year=2024/month=01/day=02/hour=03/x.parquet",
                             "/a/y.parquet" };
     const char *mfiles[] = { "/a/_metrics/final-1.parquet" };
+    struct fl_provenance prov = { { NULL } };
+    prov.v[FL_PROV_LOG_STREAM] = "eni-1-all";
+    prov.v[FL_PROV_REGION] = "eu-west-1";
     struct fl_archive_block blocks[] = {
         { .text = "2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK\n",
-          .len = 52, .format_spec = NULL, .source = "POST /ingest" },
+          .len = 52, .format_spec = NULL, .source = "POST /ingest",
+          .prov = &prov },
         { .text = "x\0y", .len = 3, .format_spec = "${version}",
           .source = NULL },
     };
@@ -93,6 +97,15 @@ test_round_trip(void)
     CHECK(memcmp(out.blocks[1].text, "x\0y", 3) == 0);
     CHECK_EQ_STR(out.blocks[1].format_spec, "${version}");
     CHECK(out.blocks[1].source == NULL);
+    for (size_t k = 0; k < FL_PROV_N; k++) {
+        if (k == FL_PROV_LOG_STREAM)
+            CHECK_EQ_STR(out.blocks[0].prov->v[k], "eni-1-all");
+        else if (k == FL_PROV_REGION)
+            CHECK_EQ_STR(out.blocks[0].prov->v[k], "eu-west-1");
+        else
+            CHECK(out.blocks[0].prov->v[k] == NULL);
+        CHECK(out.blocks[1].prov->v[k] == NULL);   /* none: all NULL */
+    }
     CHECK_EQ_INT(out.has_rows, 1);
     CHECK_EQ_INT(out.n_rows, 2);
     CHECK_EQ_STR(out.rows[0].metric, "rejected_packets_by_protocol");
@@ -192,7 +205,7 @@ test_damaged_messages(void)
     longer[len] = 0;
     CHECK_EQ_INT(fl_query_job_read(longer, len + 1, &out, err, sizeof err),
                  FL_ECORRUPT);
-    CHECK_EQ_STR(err, "query message: bad end of message at byte 132");
+    CHECK_EQ_STR(err, "query message: bad end of message at byte 139");
     free(longer);
     free(msg);
 }

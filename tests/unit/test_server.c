@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_server.c -- the server's small pieces on their own: the WAL record
- * encoding (version 2, and version 1 as older servers wrote it), the
+ * encoding (version 3 with provenance, and versions 2 and 1 as older
+ * servers wrote them), the
  * publish buffer and its blocks' reference counts. (The dedupe set has
  * test_dedupe.c.)
  */
@@ -24,10 +25,14 @@ test_walrec_round_trip(void)
         .key_list = keys, .n_keys = 3, .piece = 1, .pieces = 4,
         .text = "a\nb\nc\n", .text_len = 6,
     };
-    unsigned char hdr[FL_WALREC_HDR_SIZE], keybuf[24], flat[256];
-    struct iovec iov[5];
-    int n = fl_walrec_encode(&in, hdr, keybuf, iov);
-    CHECK_EQ_INT(n, 5);
+    in.prov.v[FL_PROV_LOG_GROUP] = "/vpc/flow";
+    in.prov.v[FL_PROV_ACCOUNT] = "123456789012";
+    CHECK_EQ_INT(fl_walrec_prov_size(&in), 3 + 10 + 3 + 13);
+    unsigned char hdr[FL_WALREC_HDR_SIZE], keybuf[24], provbuf[29];
+    unsigned char flat[256];
+    struct iovec iov[6];
+    int n = fl_walrec_encode(&in, hdr, keybuf, provbuf, iov);
+    CHECK_EQ_INT(n, 6);
     size_t len = 0;
     for (int i = 0; i < n; i++) {
         memcpy(flat + len, iov[i].iov_base, iov[i].iov_len);
@@ -45,11 +50,73 @@ test_walrec_round_trip(void)
     CHECK_EQ_INT(out.piece, 1);
     CHECK_EQ_INT(out.pieces, 4);
     CHECK_EQ_MEM(out.text, out.text_len, "a\nb\nc\n");
+    for (size_t k = 0; k < FL_PROV_N; k++) {
+        if (k == FL_PROV_LOG_GROUP)
+            CHECK_EQ_STR(out.prov.v[k], "/vpc/flow");
+        else if (k == FL_PROV_ACCOUNT)
+            CHECK_EQ_STR(out.prov.v[k], "123456789012");
+        else
+            CHECK(out.prov.v[k] == NULL);
+    }
     /* Damage is refused, never read past. */
-    for (size_t cut = 0; cut < FL_WALREC_HDR_SIZE + 21 + 19 + 24; cut++)
+    for (size_t cut = 0; cut < FL_WALREC_HDR_SIZE + 21 + 19 + 29 + 24; cut++)
         CHECK_EQ_INT(fl_walrec_decode(flat, cut, &out), FL_ECORRUPT);
+    /* Provenance entries: a value without its NUL, with a NUL inside,
+     * longer than the section, or of length 0 is damage; an unknown tag
+     * is skipped. */
+    size_t po = FL_WALREC_HDR_SIZE + 21 + 19;
+    unsigned char copy[256];
+    memcpy(copy, flat, len);
+    copy[po + 3 + 9] = 'x';                    /* "/vpc/flow" loses NUL */
+    CHECK_EQ_INT(fl_walrec_decode(copy, len, &out), FL_ECORRUPT);
+    memcpy(copy, flat, len);
+    copy[po + 3 + 4] = '\0';                   /* "/vpc\0flow\0" */
+    CHECK_EQ_INT(fl_walrec_decode(copy, len, &out), FL_ECORRUPT);
+    memcpy(copy, flat, len);
+    copy[po + 1] = 30;                         /* past the section */
+    CHECK_EQ_INT(fl_walrec_decode(copy, len, &out), FL_ECORRUPT);
+    memcpy(copy, flat, len);
+    copy[po + 1] = 0;                          /* length 0 */
+    CHECK_EQ_INT(fl_walrec_decode(copy, len, &out), FL_ECORRUPT);
+    memcpy(copy, flat, len);
+    copy[po] = 200;                            /* a later version's tag */
+    CHECK_EQ_INT(fl_walrec_decode(copy, len, &out), 0);
+    CHECK(out.prov.v[FL_PROV_LOG_GROUP] == NULL);
+    CHECK_EQ_STR(out.prov.v[FL_PROV_ACCOUNT], "123456789012");
+    CHECK_EQ_MEM(out.text, out.text_len, "a\nb\nc\n");
     flat[10] = 9;                     /* piece 9 of 4 */
     CHECK_EQ_INT(fl_walrec_decode(flat, len, &out), FL_ECORRUPT);
+}
+
+
+/* A version-2 record (36-byte header, no provenance), as the server
+ * before provenance wrote it, byte by byte: still read, no provenance. */
+static void
+test_walrec_version2(void)
+{
+    unsigned char p[128];
+    memset(p, 0, sizeof p);
+    p[0] = 2;                                  /* version */
+    p[4] = 1;                                  /* source kind */
+    p[8] = 3;                                  /* source length */
+    p[20] = 1;                                 /* 1 key */
+    p[24] = 1;                                 /* 1 piece */
+    p[12] = 2;                                 /* 2 records */
+    p[28] = 0x7b;                              /* arrival 123 */
+    memcpy(p + 36, "cwl", 3);
+    p[39] = 0x11;                              /* key 0x11 */
+    memcpy(p + 47, "l1\nl2\n", 6);
+    struct fl_walrec out;
+    CHECK_EQ_INT(fl_walrec_decode(p, 53, &out), 0);
+    CHECK_EQ_INT(out.source_kind, 1);
+    CHECK_EQ_MEM(out.source, out.source_len, "cwl");
+    CHECK_EQ_INT(out.records, 2);
+    CHECK_EQ_INT(out.arrival_ms, 123);
+    CHECK_EQ_INT(out.n_keys, 1);
+    CHECK_EQ_INT(fl_walrec_key(&out, 0), 0x11);
+    CHECK_EQ_MEM(out.text, out.text_len, "l1\nl2\n");
+    for (size_t k = 0; k < FL_PROV_N; k++)
+        CHECK(out.prov.v[k] == NULL);
 }
 
 
@@ -142,18 +209,18 @@ test_walrec_arrival_and_versions(void)
             .text = "t\n", .text_len = 2,
         };
         unsigned char hdr[FL_WALREC_HDR_SIZE], flat[64];
-        struct iovec iov[5];
-        CHECK_EQ_INT(fl_walrec_encode(&in, hdr, NULL, iov), 5);
+        struct iovec iov[6];
+        CHECK_EQ_INT(fl_walrec_encode(&in, hdr, NULL, NULL, iov), 6);
         size_t len = 0;
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < 6; k++) {
             if (iov[k].iov_len > 0)
                 memcpy(flat + len, iov[k].iov_base, iov[k].iov_len);
             len += iov[k].iov_len;
         }
         CHECK_EQ_INT(len, FL_WALREC_HDR_SIZE + 1 + 2);
-        /* Version 2, arrival little-endian at offset 28. */
-        static const unsigned char v2[4] = { 2, 0, 0, 0 };
-        CHECK(memcmp(flat, v2, 4) == 0);
+        /* Version 3, arrival little-endian at offset 28. */
+        static const unsigned char v3[4] = { 3, 0, 0, 0 };
+        CHECK(memcmp(flat, v3, 4) == 0);
         for (int b = 0; b < 8; b++)
             CHECK_EQ_INT(flat[28 + b], (arrivals[i] >> (8 * b)) & 0xff);
         struct fl_walrec out;
@@ -163,13 +230,13 @@ test_walrec_arrival_and_versions(void)
         CHECK_EQ_MEM(out.source, out.source_len, "s");
         CHECK_EQ_INT(out.n_keys, 0);
         CHECK_EQ_MEM(out.text, out.text_len, "t\n");
-        /* A version-2 header cut anywhere (also in the arrival field,
+        /* A version-3 header cut anywhere (also in the arrival field,
          * where a version-1 header would already be whole). */
         for (size_t cut = 0; cut < FL_WALREC_HDR_SIZE + 1; cut++)
             CHECK_EQ_INT(fl_walrec_decode(flat, cut, &out), FL_ECORRUPT);
         /* Other versions. */
         static const uint32_t bad_versions[] = {
-            0, 3, 255, 0x101, 0x10002, 0x1000002, UINT32_MAX
+            0, 4, 255, 0x101, 0x10003, 0x1000003, UINT32_MAX
         };
         for (size_t v = 0; v < sizeof bad_versions / sizeof bad_versions[0];
              v++) {
@@ -190,7 +257,7 @@ test_walrec_arrival_and_versions(void)
     CHECK_EQ_INT(fl_walrec_decode(p, len, &out), FL_ECORRUPT);
     put_le(p + 24, 0, 4);                       /* of 0 */
     CHECK_EQ_INT(fl_walrec_decode(p, len, &out), FL_ECORRUPT);
-    put_le(p, 3, 4);                            /* version 3 */
+    put_le(p, 4, 4);                            /* version 4 */
     put_le(p + 24, 2, 4);
     CHECK_EQ_INT(fl_walrec_decode(p, len, &out), FL_ECORRUPT);
 }
@@ -300,9 +367,37 @@ test_buffer_lists(void)
 }
 
 
+/* A block's provenance: copied, read back, replaced, freed with it. */
+static void
+test_buffer_block_provenance(void)
+{
+    struct fl_buffer_block *x = NULL;
+    struct fl_provenance p = { { NULL } }, got;
+    char group[] = "/vpc/a";
+    p.v[FL_PROV_LOG_GROUP] = group;
+    p.v[FL_PROV_REGION] = "eu-west-1";
+    CHECK_EQ_INT(fl_buffer_block_create("1\n", 2, NULL, "s", 1, 1, &x), 0);
+    CHECK_EQ_INT(fl_buffer_block_set_provenance(x, &p), 0);
+    group[1] = 'X';                            /* a copy was taken */
+    fl_buffer_block_provenance(x, &got);
+    CHECK_EQ_STR(got.v[FL_PROV_LOG_GROUP], "/vpc/a");
+    CHECK_EQ_STR(got.v[FL_PROV_REGION], "eu-west-1");
+    CHECK(got.v[FL_PROV_SOURCE_FILE] == NULL);
+    CHECK_EQ_INT(fl_buffer_block_set_provenance(x, NULL), 0);
+    fl_buffer_block_provenance(x, &got);
+    for (size_t k = 0; k < FL_PROV_N; k++)
+        CHECK(got.v[k] == NULL);
+    CHECK_EQ_INT(fl_buffer_block_set_provenance(x, &p), 0);
+    fl_buffer_block_free_list(x);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_walrec_round_trip),
     FL_TEST(test_walrec_version1),
+    FL_TEST(test_walrec_version2),
+    FL_TEST(test_buffer_block_provenance),
     FL_TEST(test_walrec_arrival_and_versions),
     FL_TEST(test_buffer_lists),
     FL_TEST(test_buffer_block_refs),
