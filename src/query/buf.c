@@ -72,6 +72,19 @@ fl_query_buf_putc(struct buf *b, char c)
 }
 
 
+void
+fl_query_buf_put_sql_str(struct buf *b, const char *s)
+{
+    fl_query_buf_putc(b, '\'');
+    for (; *s != '\0'; s++) {
+        if (*s == '\'')
+            fl_query_buf_putc(b, '\'');
+        fl_query_buf_putc(b, *s);
+    }
+    fl_query_buf_putc(b, '\'');
+}
+
+
 void FL_PRINTF(2, 3)
 fl_query_buf_printf(struct buf *b, const char *fmt, ...)
 {

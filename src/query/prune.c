@@ -350,19 +350,6 @@ static const char *const const_casts[][2] = {
 };
 
 
-static void
-put_sql_str(struct buf *b, const char *s)
-{
-    fl_query_buf_putc(b, '\'');
-    for (; *s != '\0'; s++) {
-        if (*s == '\'')
-            fl_query_buf_putc(b, '\'');
-        fl_query_buf_putc(b, *s);
-    }
-    fl_query_buf_putc(b, '\'');
-}
-
-
 /* Writes e as SQL text into b when it is a constant expression built
  * only of literals, allowed casts, allowed functions and + / -; returns
  * 0, or -1 when it is anything else. */
@@ -379,7 +366,7 @@ render(json_t *e, struct buf *b, int depth)
         if (id == NULL || json_is_true(json_object_get(v, "is_null")))
             return -1;
         if (strcmp(id, "VARCHAR") == 0 && json_is_string(val)) {
-            put_sql_str(b, json_string_value(val));
+            fl_query_buf_put_sql_str(b, json_string_value(val));
             return 0;
         }
         if ((strcmp(id, "INTEGER") == 0 || strcmp(id, "BIGINT") == 0

@@ -177,6 +177,8 @@ struct buf {
 void fl_query_buf_put(struct buf *b, const char *s, size_t n);
 void fl_query_buf_puts(struct buf *b, const char *s);
 void fl_query_buf_putc(struct buf *b, char c);
+/* Appends s as a SQL string literal: in single quotes, quotes doubled. */
+void fl_query_buf_put_sql_str(struct buf *b, const char *s);
 void FL_PRINTF(2, 3) fl_query_buf_printf(struct buf *b, const char *fmt,
                                          ...);
 /* Empties b, keeping its memory (and its oom flag). */

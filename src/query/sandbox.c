@@ -320,19 +320,6 @@ fl_query_files_copy(struct fl_query_files *dst,
  * DuckDB settings
  * --------------------------------------------------------------------- */
 
-static void
-put_sql_str(struct buf *b, const char *s)
-{
-    fl_query_buf_putc(b, '\'');
-    for (; *s != '\0'; s++) {
-        if (*s == '\'')
-            fl_query_buf_putc(b, '\'');
-        fl_query_buf_putc(b, *s);
-    }
-    fl_query_buf_putc(b, '\'');
-}
-
-
 int
 fl_query_sandbox(struct fl_query *q, const char *memory_limit,
                  char **out_err)
@@ -352,7 +339,7 @@ fl_query_sandbox(struct fl_query *q, const char *memory_limit,
     }
 
     fl_query_buf_puts(&sql, "SET memory_limit = ");
-    put_sql_str(&sql, memory_limit);
+    fl_query_buf_put_sql_str(&sql, memory_limit);
     /* Nothing spills to disk: a query over the memory limit fails. */
     fl_query_buf_puts(&sql, "; SET temp_directory = ''"
                       "; SET autoinstall_known_extensions = false"
@@ -363,15 +350,15 @@ fl_query_sandbox(struct fl_query *q, const char *memory_limit,
                       "; SET allowed_paths = [");
     for (size_t i = 0; i < f->n_flow; i++, k++) {
         fl_query_buf_puts(&sql, k ? ", " : "");
-        put_sql_str(&sql, f->flow[i]);
+        fl_query_buf_put_sql_str(&sql, f->flow[i]);
     }
     for (size_t i = 0; i < f->n_metrics; i++, k++) {
         fl_query_buf_puts(&sql, k ? ", " : "");
-        put_sql_str(&sql, f->metrics[i]);
+        fl_query_buf_put_sql_str(&sql, f->metrics[i]);
     }
     if (f->alarm_history != NULL) {
         fl_query_buf_puts(&sql, k ? ", " : "");
-        put_sql_str(&sql, f->alarm_history);
+        fl_query_buf_put_sql_str(&sql, f->alarm_history);
     }
     fl_query_buf_puts(&sql, "]; SET enable_external_access = false"
                       "; SET lock_configuration = true");
