@@ -49,7 +49,8 @@ Ask it anything, for example:
   ./flowlake query --output csv "SELECT * FROM flow_logs WHERE dstport = 22 LIMIT 20"
   ./flowlake query --help
 
-While the server below runs (http://127.0.0.1:8080), from another terminal:
+While the server below runs, open http://127.0.0.1:8080/ in a browser for the
+VPC-Flow-Log-Analysis dashboard, or from another terminal:
   curl -s localhost:8080/metrics | grep -v '^#' | head -20      # Prometheus text
   curl -s 'localhost:8080/api/metrics?metric=rejected_packets_by_protocol'
   ./flowlake query --server http://127.0.0.1:8080 \

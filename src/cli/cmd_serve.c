@@ -232,7 +232,8 @@ fl_cmd_serve(int argc, char **argv)
            (unsigned)fl_server_port(server), cfg.archive_dir);
     if (demo_rate > 0)
         printf("flowlake serve: demo: feeding %llu generated records/s, "
-               "published every %llu s. In another terminal:\n"
+               "published every %llu s. Open http://127.0.0.1:%u/ in a browser "
+               "for the dashboard, or in another terminal:\n"
                "  ./flowlake query --archive %s \"SELECT action, count(*) FROM flow_logs "
                "GROUP BY action\"\n"
                "  curl -s http://127.0.0.1:%u/api/status\n"
@@ -240,7 +241,8 @@ fl_cmd_serve(int argc, char **argv)
                "windowed metrics, counters)\n"
                "Stop with Ctrl-C (the buffer is published first).\n",
                (unsigned long long)demo_rate,
-               (unsigned long long)cfg.buffer_interval, cfg.archive_dir,
+               (unsigned long long)cfg.buffer_interval,
+               (unsigned)fl_server_port(server), cfg.archive_dir,
                (unsigned)fl_server_port(server),
                (unsigned)fl_server_port(server));
     fflush(stdout);

@@ -291,13 +291,20 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
 
     pthread_rwlock_rdlock(&s->snap_lock);
     rc = fl_metrics_rows(s, metric, &rows, &n_rows);
-    if (rc == 0)
-        rc = fl_query_open(s->cfg->archive_dir, &q, &err);
+    pthread_mutex_lock(&s->metrics_q_mu);
+    if (rc == 0 && s->metrics_q == NULL)
+        rc = fl_query_open(s->cfg->archive_dir, &s->metrics_q, &err);
+    q = s->metrics_q;
     if (rc == 0)
         rc = fl_query_set_metrics(q, rows, n_rows, &err);
     if (rc == 0)
         rc = fl_query_text(q, sql, &json, &err);
-    fl_query_close(q);
+    if (rc < 0 && q != NULL) {
+        /* Whatever went wrong, the next request starts afresh. */
+        fl_query_close(q);
+        s->metrics_q = NULL;
+    }
+    pthread_mutex_unlock(&s->metrics_q_mu);
     pthread_rwlock_unlock(&s->snap_lock);
 
     if (rc == 0 && json != NULL) {

@@ -38,6 +38,7 @@
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
+#include "../query/query.h"
 #include "metrics.h"
 #include "server.h"
 #include "server_int.h"
@@ -495,6 +496,7 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&s->query_mu, NULL);
     pthread_cond_init(&s->query_cv, NULL);
+    pthread_mutex_init(&s->metrics_q_mu, NULL);
     pthread_mutex_init(&s->ckpt_mu, NULL);
     if ((rc = fl_fs_mkdirs(cfg->archive_dir)) < 0) {
         snprintf(err, sizeof err, "cannot create %s: %s", cfg->archive_dir,
@@ -642,6 +644,8 @@ fl_server_destroy(struct fl_server *s)
         pthread_join(s->publisher, NULL);
         s->publisher_started = 0;
     }
+    fl_query_close(s->metrics_q);      /* no request uses it any more */
+    pthread_mutex_destroy(&s->metrics_q_mu);
     fl_metrics_destroy(s);
     (void)fl_wal_close(s->wal);
     fl_buffer_destroy(s->buffer);

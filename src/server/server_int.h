@@ -101,6 +101,12 @@ struct fl_server {
     pthread_mutex_t         err_mu;
     char                    last_error[512];  /* last publish failure */
 
+    /* GET /api/metrics (api_metrics.c): one DuckDB kept between requests
+     * (opening one cost more than the query it answers), used by one
+     * request at a time under metrics_q_mu; NULL until the first. */
+    pthread_mutex_t         metrics_q_mu;
+    struct fl_query        *metrics_q;
+
     /* Queries over HTTP (api_query.c): those running, at most
      * query.max_concurrent; query_cv is signalled as each ends. */
     pthread_mutex_t         query_mu;
