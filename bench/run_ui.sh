@@ -14,17 +14,20 @@
 #     paint, and the time until every widget is drawn.
 #
 # usage: bench/run_ui.sh [RECORDS] [REFRESHES]   (default 500000 20)
+#        FL=/path/to/other/flowlake bench/run_ui.sh   (another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RECORDS=${1:-500000}
 REFRESHES=${2:-20}
 make -s -j2 flowlake
+# FL=path: another flowlake binary to measure (e.g. an older build).
+FL=${FL:-./flowlake}
 W=$(mktemp -d)
 PID=
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 
-./flowlake serve --listen 127.0.0.1:0 --archive "$W/archive" >"$W/serve.out" 2>"$W/serve.err" &
+"$FL" serve --listen 127.0.0.1:0 --archive "$W/archive" >"$W/serve.out" 2>"$W/serve.err" &
 PID=$!
 for _ in $(seq 1 200); do grep -q 'listening on' "$W/serve.out" 2>/dev/null && break; sleep 0.05; done
 URL=$(sed -n 's/.*listening on \(http:[^,]*\),.*/\1/p' "$W/serve.out")
@@ -41,7 +44,7 @@ printf '  JS + CSS total         %7d / %6d   (target: under 200 KB = 204800)\n' 
 
 echo "== data: $RECORDS generated records over the last 30 days"
 now=$(date +%s)
-./flowlake generate --records "$RECORDS" --start $((now - 30 * 86400)) --span 30d --gzip > "$W/data.gz"
+"$FL" generate --records "$RECORDS" --start $((now - 30 * 86400)) --span 30d --gzip > "$W/data.gz"
 curl -s --data-binary @"$W/data.gz" "$URL/ingest"; echo
 
 cpu() { awk '{print $14 + $15, $16 + $17}' "/proc/$PID/stat"; }
