@@ -758,7 +758,12 @@ parse_block(struct fl_scan *s, struct fl_feed *f, struct scan_local *l,
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *eol = nl ? nl : end;
         int prc;
-        if (b->reject_all != NULL && eol - p > (eol[-1] == '\r')) {
+        /* A blank line (at most a CR) stays blank in a rejected block;
+         * eol[-1] is read only when the line has a byte. */
+        size_t ll = (size_t)(eol - p);
+        if (ll > 0 && p[ll - 1] == '\r')
+            ll--;
+        if (b->reject_all != NULL && ll > 0) {
             snprintf(err.reason, sizeof err.reason, "%s", b->reject_all);
             prc = FL_EPARSE;
         } else if (b->reject_all != NULL) {

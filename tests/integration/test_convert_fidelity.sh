@@ -83,13 +83,13 @@ expect_eq "different header: each line read with the header above it" \
 2,,9.9.9.9,,"
 # A field that no input's first line names has no column in the run: its
 # lines are rejected (not cut), the rest goes through.
-{ echo "$H"; L eni-e1 1 2 6; echo 'version srcaddr flow-direction'; echo '2 9.9.9.9 ingress'; echo 'version version'; echo "$H"; L eni-e2 1 2 6; } > newcol.log
+{ echo "$H"; L eni-e1 1 2 6; echo 'version srcaddr flow-direction'; echo; echo '2 9.9.9.9 ingress'; echo 'version version'; echo "$H"; L eni-e2 1 2 6; } > newcol.log
 out=$("$FLOWLAKE" convert --quiet --archive E newcol.log 2>&1); st=$?
 expect_status "header with a new field: convert exits 0" 0 $st
 expect_eq "header with a new field: its lines rejected, clear reasons" \
     "$(cat E/_errors/*.jsonl)" \
-'{"source":"newcol.log","line":4,"reason":"the header line above names flow-direction, which is not a column of this run: convert this input on its own","raw":"2 9.9.9.9 ingress"}
-{"source":"newcol.log","line":5,"reason":"bad header line: field 2: '"'"'version'"'"' appears twice","raw":"version version"}'
+'{"source":"newcol.log","line":5,"reason":"the header line above names flow-direction, which is not a column of this run: convert this input on its own","raw":"2 9.9.9.9 ingress"}
+{"source":"newcol.log","line":6,"reason":"bad header line: field 2: '"'"'version'"'"' appears twice","raw":"version version"}'
 expect_eq "header with a new field: the lines under other headers kept" \
     "$(q E "SELECT interface_id FROM flow_logs ORDER BY 1")" \
 "interface_id
@@ -98,7 +98,7 @@ eni-e2"
 out=$("$FLOWLAKE" convert --quiet --strict --archive E2 newcol.log 2>&1); st=$?
 expect_status "header with a new field: --strict fails" 1 $st
 expect_eq "header with a new field: --strict names file and line" "$out" \
-    "flowlake convert: newcol.log:4: the header line above names flow-direction, which is not a column of this run: convert this input on its own"
+    "flowlake convert: newcol.log:5: the header line above names flow-direction, which is not a column of this run: convert this input on its own"
 # Converted on its own, the file's first line names it: every line goes in.
 { echo 'version srcaddr flow-direction'; echo '2 9.9.9.9 ingress'; echo "$H"; L eni-e3 1 2 6; } > first.log
 out=$("$FLOWLAKE" convert --quiet --archive E3 first.log newcol.log 2>&1); st=$?
