@@ -72,13 +72,14 @@ $(BUILD)/libflowlake.a: $(LIB_OBJ)
 UPLOT_DIST := web/node_modules/uplot/dist
 UI_TABLE := \
     /                      web/index.html                 text/html \
-    /ui/app.js             web/app.js                     text/javascript \
+    /ui/common.js          web/common.js                  text/javascript \
+    /ui/dashboard.js       web/dashboard.js               text/javascript \
     /ui/style.css          web/style.css                  text/css \
     /ui/uPlot.iife.min.js  $(UPLOT_DIST)/uPlot.iife.min.js text/javascript \
     /ui/uPlot.min.css      $(UPLOT_DIST)/uPlot.min.css    text/css
-UI_FILES := $(word 2,$(UI_TABLE)) $(word 5,$(UI_TABLE)) $(word 8,$(UI_TABLE)) \
-            $(word 11,$(UI_TABLE)) $(word 14,$(UI_TABLE))
-# Every type gets "; charset=utf-8" (all five files are UTF-8 text).
+# Every second word of each row: the files.
+UI_FILES := $(filter web/%,$(UI_TABLE))
+# Every type gets "; charset=utf-8" (all the files are UTF-8 text).
 UI_ARGS := $(foreach w,$(UI_TABLE),$(if $(filter text/%,$(w)),'$(w); charset=utf-8',$(w)))
 
 $(BUILD)/gen/embed_assets: src/tools/embed_assets.c $(BUILD)/src/core/fl_mem.o \

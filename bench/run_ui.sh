@@ -5,7 +5,7 @@
 #   * a dashboard refresh under 50 ms of server CPU: a server fed RECORDS
 #     generated records spread over the last 30 days, then REFRESHES times
 #     the requests one refresh of the page makes (the same URLs and SQL as
-#     web/app.js: /api/status, /api/metrics x3, /api/alarms, two SQL
+#     web/dashboard.js: /api/status, /api/metrics x3, /api/alarms, two SQL
 #     statements) for the 24 h and the 30 d range; CPU of the server process
 #     alone and with its query workers (children, reaped per query);
 #   * first paint under 1 s with 30 days of 15-minute series: with
@@ -34,7 +34,7 @@ URL=$(sed -n 's/.*listening on \(http:[^,]*\),.*/\1/p' "$W/serve.out")
 
 echo "== embedded files (bytes as served: plain / gzip)"
 tp=0 tg=0
-for f in /ui/app.js /ui/style.css /ui/uPlot.iife.min.js /ui/uPlot.min.css /; do
+for f in /ui/common.js /ui/dashboard.js /ui/style.css /ui/uPlot.iife.min.js /ui/uPlot.min.css /; do
     p=$(curl -s -o /dev/null -w '%{size_download}' "$URL$f")
     g=$(curl -s -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: gzip' "$URL$f")
     printf '  %-22s %7d / %6d\n' "$f" "$p" "$g"
@@ -49,7 +49,7 @@ curl -s --data-binary @"$W/data.gz" "$URL/ingest"; echo
 
 cpu() { awk '{print $14 + $15, $16 + $17}' "/proc/$PID/stat"; }
 ts() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
-refresh() {   # refresh FROM TO: the requests of one refresh of web/app.js
+refresh() {   # refresh FROM TO: the requests of one refresh of web/dashboard.js
     local from=$1 to=$2 ifrom=$(( $2 - 6 * 3600 ))
     [ "$ifrom" -lt "$from" ] && ifrom=$from
     curl -s -o /dev/null "$URL/api/status"

@@ -180,7 +180,7 @@ add_headers(struct MHD_Response *r, const struct fl_ui_asset *a,
         return 0;
     /* The page loads only its own files and talks only to this server:
      * no inline script or style, no other origin, never inside a frame
-     * (styles set from script through element.style, as uPlot and app.js
+     * (styles set from script through element.style, as uPlot and the page scripts
      * do, are not inline styles). */
     if (html && MHD_add_response_header(r, "Content-Security-Policy",
             "default-src 'none'; script-src 'self'; style-src 'self'; "

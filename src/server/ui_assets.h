@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 struct fl_ui_asset {
-    const char          *path;      /* URL path: "/", "/ui/app.js" */
+    const char          *path;      /* URL path: "/", "/ui/dashboard.js" */
     const char          *type;      /* Content-Type */
     const char          *etag;      /* quoted strong ETag of the content */
     const unsigned char *plain;

@@ -46,7 +46,7 @@ expect_eq "GET /: no Content-Encoding without Accept-Encoding" \
     "$(grep -ci '^Content-Encoding' h.txt)" 0
 expect_contains "GET /: Cache-Control: no-cache (revalidated by ETag)" "$(cat h.txt)" "Cache-Control: no-cache"
 expect_contains "GET /: a Content-Security-Policy" "$(cat h.txt)" "Content-Security-Policy: default-src 'none'; script-src 'self'"
-for f in app.js style.css; do
+for f in common.js dashboard.js style.css; do
     curl -s -D h.txt -H 'Accept-Encoding: gzip, deflate, br' -o "$f.gz" "$URL/ui/$f"
     expect_contains "GET /ui/$f with Accept-Encoding: gzip is gzip-encoded" "$(cat h.txt)" "Content-Encoding: gzip"
     expect_eq "GET /ui/$f: the gzip bytes are web/$f" \
@@ -56,18 +56,18 @@ for f in uPlot.iife.min.js uPlot.min.css; do
     expect_eq "GET /ui/$f: uPlot's dist file from web/node_modules" \
         "$(curl -s "$URL/ui/$f" | cmp -s - "$ROOT/web/node_modules/uplot/dist/$f" && echo same)" same
 done
-etag=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$URL/ui/app.js" | tr -d '\r' | sed -n 's/^ETag: //p')
+etag=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$URL/ui/dashboard.js" | tr -d '\r' | sed -n 's/^ETag: //p')
 expect_eq "the gzip form's ETag: a quoted content hash + -gz" \
     "$(printf '%s' "$etag" | grep -cE '^"[0-9a-f]{32}-gz"$')" 1
 n=$(curl -s -D h.txt -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: gzip' \
-    -H "If-None-Match: $etag" "$URL/ui/app.js")
+    -H "If-None-Match: $etag" "$URL/ui/dashboard.js")
 expect_eq "If-None-Match with the ETag: 304 without a body" \
     "$(head -1 h.txt | tr -d '\r') $n" "HTTP/1.1 304 Not Modified 0"
 expect_contains "the 304 repeats the ETag" "$(cat h.txt)" "ETag: $etag"
 expect_eq "If-None-Match with another ETag: 200" \
-    "$(code -H 'If-None-Match: "0000"' "$URL/ui/app.js")" 200
-expect_eq "HEAD /ui/app.js: 200, no body" \
-    "$(curl -s -I -o /dev/null -w '%{http_code} %{size_download}' "$URL/ui/app.js")" "200 0"
+    "$(code -H 'If-None-Match: "0000"' "$URL/ui/dashboard.js")" 200
+expect_eq "HEAD /ui/dashboard.js: 200, no body" \
+    "$(curl -s -I -o /dev/null -w '%{http_code} %{size_download}' "$URL/ui/dashboard.js")" "200 0"
 expect_eq "POST / is 405" "$(code -X POST --data x "$URL/")" 405
 expect_eq "GET /ui/ is 404" "$(code "$URL/ui/")" 404
 expect_eq "GET /ui/../api/status is refused (400)" \

@@ -11,20 +11,16 @@
 // keeps it in sessionStorage (localStorage when "remember" is ticked).
 // docs/ui.md describes the widgets and the URL parameters.
 
-const uPlot = window.uPlot;
-const $ = (sel, el = document) => el.querySelector(sel);
-const $$ = (sel, el = document) => [...el.querySelectorAll(sel)];
+import {
+  $, $$, el, prefs, protoName, parseTime, isoZ, fmtNum, fmtBytes, fmtTime,
+  axisTime, fmtDur, api, sql, navBar,
+} from './common.js';
 
-// IANA protocol numbers (the registry's keywords) for the protocols seen
-// in VPC traffic; any other number is shown as "protocol N".
-const IANA = {
-  0: 'HOPOPT', 1: 'ICMP', 2: 'IGMP', 4: 'IPv4', 6: 'TCP', 8: 'EGP',
-  17: 'UDP', 41: 'IPv6', 43: 'IPv6-Route', 44: 'IPv6-Frag', 46: 'RSVP',
-  47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'IPv6-ICMP', 59: 'IPv6-NoNxt',
-  60: 'IPv6-Opts', 88: 'EIGRP', 89: 'OSPF', 94: 'IPIP', 103: 'PIM',
-  112: 'VRRP', 115: 'L2TP', 132: 'SCTP', 136: 'UDPLite', 137: 'MPLS-in-IP',
-};
-export const protoName = (p) => (IANA[p] ? `${IANA[p]} (${p})` : `protocol ${p}`);
+const uPlot = window.uPlot;
+
+const metric = (name, from, to) =>
+  api(`/api/metrics?metric=${encodeURIComponent(name)}&from=${from}&to=${to}`);
+
 
 const RANGES = { '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800, '30d': 2592000 };
 const REFRESHES = [0, 10, 30, 60, 300];
@@ -37,15 +33,6 @@ const PALETTE = ['#4ea1ff', '#f5a623', '#7ed321', '#bd10e0', '#50e3c2',
 // ---- state and URL -------------------------------------------------------
 
 const state = { range: '24h', from: null, to: null, tz: 'utc', refresh: 30, protos: null };
-
-function parseTime(s) {
-  if (s == null || s === '') return null;
-  if (/^\d{1,12}$/.test(s)) return Number(s);
-  const ms = Date.parse(s);
-  return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
-}
-
-const isoZ = (t) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function readState() {
   const h = new URLSearchParams(location.hash.slice(1));
@@ -91,125 +78,6 @@ function span() {
 }
 
 // ---- formatting ------------------------------------------------------------
-
-const fmtNum = (n) => (n == null ? '–' : Number(n).toLocaleString('en-US'));
-
-function fmtBytes(n) {
-  if (n == null) return '–';
-  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = Number(n), i = 0;
-  while (Math.abs(v) >= 1024 && i < u.length - 1) { v /= 1024; i++; }
-  return i === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${u[i]}`;
-}
-
-function fmtTime(t) {
-  if (t == null) return '–';
-  if (state.tz === 'utc') return isoZ(t).replace('T', ' ').replace('Z', ' UTC');
-  return new Date(t * 1000).toLocaleString();
-}
-
-function axisTime(t, withDate) {
-  const d = new Date(t * 1000);
-  const utc = state.tz === 'utc';
-  const p = (n) => String(n).padStart(2, '0');
-  const hm = `${p(utc ? d.getUTCHours() : d.getHours())}:${p(utc ? d.getUTCMinutes() : d.getMinutes())}`;
-  if (!withDate) return hm;
-  return `${p((utc ? d.getUTCMonth() : d.getMonth()) + 1)}-${p(utc ? d.getUTCDate() : d.getDate())} ${hm}`;
-}
-
-function fmtDur(s) {
-  if (s == null) return '–';
-  s = Math.round(s);
-  if (Math.abs(s) < 120) return `${s} s`;
-  if (Math.abs(s) < 7200) return `${Math.round(s / 60)} min`;
-  if (Math.abs(s) < 172800) return `${(s / 3600).toFixed(1)} h`;
-  return `${(s / 86400).toFixed(1)} d`;
-}
-
-function el(tag, attrs = {}, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('data-')) e.setAttribute(k, v);
-    else e[k] = v;
-  }
-  for (const k of kids) e.append(k);
-  return e;
-}
-
-// ---- the API, with the read key -------------------------------------------
-
-const KEY_ITEM = 'flowlake.read_key';
-let key = sessionStorage.getItem(KEY_ITEM) ?? localStorage.getItem(KEY_ITEM);
-let keyPrompt = null;
-
-// One prompt however many requests were refused at once; they all retry
-// when it is answered.
-function askKey(refused) {
-  if (keyPrompt) return keyPrompt;
-  keyPrompt = new Promise((resolve) => {
-    const dlg = $('#keydlg');
-    $('#keyerr').hidden = !refused;
-    $('#key').value = '';
-    $('#keyform').onsubmit = (ev) => {
-      ev.preventDefault();
-      key = $('#key').value.trim();
-      sessionStorage.removeItem(KEY_ITEM);
-      localStorage.removeItem(KEY_ITEM);
-      ($('#keyremember').checked ? localStorage : sessionStorage).setItem(KEY_ITEM, key);
-      dlg.close();
-      keyPrompt = null;
-      resolve();
-    };
-    dlg.showModal();
-  });
-  return keyPrompt;
-}
-
-async function api(path, opts = {}) {
-  let busy = 0;
-  for (;;) {
-    const headers = new Headers(opts.headers || {});
-    if (key) headers.set('Authorization', `Bearer ${key}`);
-    const r = await fetch(path, { ...opts, headers, cache: 'no-store' });
-    if (r.status === 401) {
-      await askKey(Boolean(key));
-      continue;
-    }
-    // query.max_concurrent reached (another tab, another user): the server
-    // says when to come back.
-    if (r.status === 429 && busy++ < 5) {
-      await new Promise((ok) => setTimeout(ok, 1000 * (Number(r.headers.get('Retry-After')) || 1)));
-      continue;
-    }
-    if (!r.ok) {
-      let msg = r.statusText;
-      try { msg = (await r.json()).error || msg; } catch { /* not JSON */ }
-      throw new Error(`${path.split('?')[0]}: ${r.status} ${msg}`);
-    }
-    return r.json();
-  }
-}
-
-// Each SQL statement costs the server a worker process, and it runs at
-// most query.max_concurrent (default 2) at once: the page sends one at a
-// time, and drops those of a refresh that a newer one replaced before they
-// started, so quick clicks on the controls never meet a 429.
-let sqlChain = Promise.resolve();
-function sql(text, wanted = () => true) {
-  const run = sqlChain.then(() => {
-    if (!wanted()) throw new Error('superseded');
-    return api('/api/query?format=json', {
-      method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: text,
-    });
-  });
-  sqlChain = run.catch(() => {});
-  return run;
-}
-
-const metric = (name, from, to) =>
-  api(`/api/metrics?metric=${encodeURIComponent(name)}&from=${from}&to=${to}`);
 
 // ---- charts ------------------------------------------------------------------
 
@@ -570,6 +438,7 @@ function syncControls() {
 }
 
 function apply() {
+  prefs.tz = state.tz;
   writeState();
   syncControls();
   schedule();
@@ -597,10 +466,10 @@ $('#custom').addEventListener('submit', (ev) => {
 $('#tz').addEventListener('change', () => { state.tz = $('#tz').value; apply(); });
 $('#refresh').addEventListener('change', () => { state.refresh = Number($('#refresh').value); apply(); });
 $('#reload').addEventListener('click', () => refresh());
-$('#keydlg').addEventListener('cancel', (ev) => ev.preventDefault());
 // A URL pasted or edited by hand.
 window.addEventListener('hashchange', () => { readState(); apply(); });
 
+navBar();
 readState();
 window.flowlake = { state, last, protoName };
 apply();
