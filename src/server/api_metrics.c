@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,15 +215,57 @@ time_arg(const char *v, char *out, size_t outlen)
 }
 
 
-static int
-known_metric(struct fl_server *s, const char *name)
+/* The aggregate that produces metric name, or NULL. */
+static const struct fl_plan_agg *
+find_metric(struct fl_server *s, const char *name)
 {
     const struct fl_metric_plans *plans = fl_metrics_plans(s);
     for (size_t p = 0; plans != NULL && p < plans->n; p++)
         for (size_t a = 0; a < plans->plan[p].n_aggs; a++)
             if (strcmp(plans->plan[p].aggs[a].metric, name) == 0)
-                return 1;
-    return 0;
+                return &plans->plan[p].aggs[a];
+    return NULL;
+}
+
+
+/* Most series ?top= may ask for. */
+#define MAX_TOP 1000
+
+/* ?aggregate=sum[&top=N]: one value per series over the range instead of
+ * one per window -- what a top-N table shows. A series' value is the sum
+ * of its windows' values, largest first; with top, the N largest and one
+ * series "other" (every dimension 'other') holding the rest, including
+ * the "other" groups of a metric with LIMIT (docs/metrics.md). Sums are
+ * only meaningful for COUNT and SUM metrics, so only those are accepted.
+ * where is the WHERE condition on vpc_flow_logs.metrics. */
+static void
+aggregate_sql(char *sql, size_t cap, const char *quoted, const char *where,
+              long top)
+{
+    /* A group whose every dimension reads 'other' is an "other" group. */
+    static const char is_other[] =
+        "(cardinality(dimensions) > 0 AND list_bool_and(list_transform("
+        "map_values(dimensions), lambda v: coalesce(v = 'other', false))))";
+    snprintf(sql, cap,
+        "WITH t AS (SELECT dimensions::VARCHAR AS k, any_value(dimensions) "
+        "AS dimensions, SUM(value) AS value, SUM(records) AS records, "
+        "bool_and(final) AS final, bool_or(%s) AS is_other "
+        "FROM vpc_flow_logs.metrics WHERE %s GROUP BY k), "
+        "r AS (SELECT *, CASE WHEN is_other THEN NULL ELSE row_number() OVER "
+        "(PARTITION BY is_other ORDER BY value DESC NULLS LAST, k) END AS n "
+        "FROM t), "
+        "s AS (SELECT k, dimensions, value, records, final, n FROM r "
+        "WHERE n <= %ld "
+        "UNION ALL SELECT 'other', any_value(MAP(map_keys(dimensions), "
+        "list_transform(map_keys(dimensions), lambda x: 'other'))), "
+        "SUM(value), SUM(records), bool_and(final), %ld + 1 FROM r "
+        "WHERE n IS NULL OR n > %ld HAVING COUNT(*) > 0) "
+        "SELECT '{\"metric\":' || to_json('%s'::VARCHAR)::VARCHAR || "
+        "',\"aggregate\":\"sum\",\"series\":' || "
+        "COALESCE(to_json(list({'dimensions': dimensions, 'value': value, "
+        "'records': records, 'final': final} ORDER BY n, k))::VARCHAR, '[]') "
+        "|| '}' FROM s",
+        is_other, where, top, top, top, quoted);
 }
 
 
@@ -243,9 +286,16 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
     enum MHD_Result ret;
     int rc;
 
+    const char *aggregate = MHD_lookup_connection_value(
+        c, MHD_GET_ARGUMENT_KIND, "aggregate");
+    const char *top_arg = MHD_lookup_connection_value(
+        c, MHD_GET_ARGUMENT_KIND, "top");
+    const struct fl_plan_agg *agg;
+    long top = -1;
+
     if (metric == NULL || metric[0] == '\0')
         return list_metrics(s, c);
-    if (!known_metric(s, metric)) {
+    if ((agg = find_metric(s, metric)) == NULL) {
         char msg[400];
         snprintf(msg, sizeof msg, "no metric named '%.200s' (GET /api/metrics "
                  "lists them)", metric);
@@ -261,6 +311,27 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
                                    "ISO 8601 UTC time such as "
                                    "2026-11-29T18:00:00Z");
 
+    if (aggregate != NULL && strcmp(aggregate, "sum") != 0)
+        return fl_http_reply_error(c, 400, "aggregate must be sum (one "
+                                   "value per series over the range)");
+    if (aggregate != NULL && agg->kind != FL_AGG_COUNT_STAR
+        && agg->kind != FL_AGG_COUNT && agg->kind != FL_AGG_SUM)
+        return fl_http_reply_error(c, 400, "aggregate=sum needs a COUNT or "
+                                   "SUM metric: the sum of MIN, MAX, AVG or "
+                                   "COUNT(DISTINCT) values over windows "
+                                   "means nothing");
+    if (top_arg != NULL) {
+        char *end = NULL;
+        errno = 0;
+        top = strtol(top_arg, &end, 10);
+        if (aggregate == NULL)
+            return fl_http_reply_error(c, 400, "top needs aggregate=sum");
+        if (top_arg[0] < '0' || top_arg[0] > '9' || *end != '\0'
+            || errno != 0 || top < 1 || top > MAX_TOP)
+            return fl_http_reply_error(c, 400, "top must be a number of "
+                                       "series from 1 to 1000");
+    }
+
     /* Known names are identifiers, but quotes are doubled all the same. */
     char quoted[600];
     size_t qo = 0;
@@ -270,24 +341,33 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
         quoted[qo++] = *p;
     }
     quoted[qo] = '\0';
-    size_t cap = 2048 + 2 * qo;
+    size_t cap = 4096 + 3 * qo;
     if ((sql = fl_malloc(cap)) == NULL)
         return fl_http_reply_error(c, 503, "out of memory");
-    /* One JSON document from DuckDB: series by dimensions, points by
-     * window. The metric name is a known one: [a-z0-9_] only. */
-    snprintf(sql, cap,
-        "SELECT '{\"metric\":' || to_json('%s'::VARCHAR)::VARCHAR || "
-        "',\"series\":' || COALESCE(to_json(list(series ORDER BY k))::VARCHAR, '[]') "
-        "|| '}' FROM (SELECT dimensions::VARCHAR AS k, "
-        "{'dimensions': dimensions, 'points': list({"
-        "'window_start': strftime(window_start, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
-        "'window_end': strftime(window_end, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
-        "'value': value, 'final': final, 'exact': exact, 'records': records} "
-        "ORDER BY window_start)} AS series "
-        "FROM vpc_flow_logs.metrics WHERE metric = '%s' "
-        "AND window_start >= %s%s%s GROUP BY dimensions)",
-        quoted, quoted, from_sql, to ? " AND window_start < " : "",
-        to ? to_sql : "");
+    if (aggregate != NULL) {
+        char where[1024];
+        snprintf(where, sizeof where, "metric = '%s' AND window_start >= "
+                 "%s%s%s", quoted, from_sql, to ? " AND window_start < " : "",
+                 to ? to_sql : "");
+        /* Without top: every series (the "other" groups still as one). */
+        aggregate_sql(sql, cap, quoted, where, top > 0 ? top : LONG_MAX - 1);
+    } else {
+        /* One JSON document from DuckDB: series by dimensions, points by
+         * window. The metric name is a known one: [a-z0-9_] only. */
+        snprintf(sql, cap,
+            "SELECT '{\"metric\":' || to_json('%s'::VARCHAR)::VARCHAR || "
+            "',\"series\":' || COALESCE(to_json(list(series ORDER BY k))::VARCHAR, '[]') "
+            "|| '}' FROM (SELECT dimensions::VARCHAR AS k, "
+            "{'dimensions': dimensions, 'points': list({"
+            "'window_start': strftime(window_start, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
+            "'window_end': strftime(window_end, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
+            "'value': value, 'final': final, 'exact': exact, 'records': records} "
+            "ORDER BY window_start)} AS series "
+            "FROM vpc_flow_logs.metrics WHERE metric = '%s' "
+            "AND window_start >= %s%s%s GROUP BY dimensions)",
+            quoted, quoted, from_sql, to ? " AND window_start < " : "",
+            to ? to_sql : "");
+    }
 
     pthread_rwlock_rdlock(&s->snap_lock);
     rc = fl_metrics_rows(s, metric, &rows, &n_rows);

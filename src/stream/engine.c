@@ -31,6 +31,7 @@
  */
 #include "../core/fl_config.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -377,13 +378,175 @@ fl_stream_group_find(struct fl_stream *s, struct mstate *m, struct window *w,
 /* Emitting values                                                     */
 /* ------------------------------------------------------------------ */
 
+static int64_t
+window_end(const struct mstate *m, int64_t ws)
+{
+    return ws > INT64_MAX - m->plan->window ? INT64_MAX : ws + m->plan->window;
+}
+
+
+/* Emits one group's values, one per aggregate. dimv names the group (the
+ * "other" group of a top-N metric passes its own); st and records are the
+ * group's (or the sums of the others). */
+static void
+emit_values(struct fl_stream *s, struct mstate *m, struct window *w,
+            const struct aggst *st, uint64_t records, int final,
+            fl_stream_value_fn *fn, void *ctx)
+{
+    const struct fl_metric_plan *p = m->plan;
+    for (size_t a = 0; a < p->n_aggs; a++) {
+        struct fl_metric_value v;
+        memset(&v, 0, sizeof v);
+        v.metric = p->aggs[a].metric;
+        v.n_dims = p->n_dims;
+        v.dim_names = m->dim_names;
+        v.dim_values = s->dimv;
+        v.window_start = w->ws;
+        v.window_end = window_end(m, w->ws);
+        v.final = final;
+        v.records = records;
+        fl_agg_value(&p->aggs[a], &st[a], &v.value, &v.has_value, &v.exact);
+        fn(ctx, &v);
+    }
+}
+
+
+static void
+emit_group(struct fl_stream *s, struct mstate *m, struct window *w,
+           struct group *g, int final, fl_stream_value_fn *fn, void *ctx)
+{
+    const struct fl_metric_plan *p = m->plan;
+    const uint64_t *key = group_key(g);
+    for (size_t d = 0; d < p->n_dims; d++) {
+        if (g->nullmask & (1u << d)) {
+            s->dimv[d] = NULL;
+        } else if (m->dim_str[d]) {
+            s->dimv[d] = ((const struct istr *)(uintptr_t)key[d])->s;
+        } else {
+            snprintf(s->numbuf[d], sizeof s->numbuf[d], "%lld",
+                     (long long)(int64_t)key[d]);
+            s->dimv[d] = s->numbuf[d];
+        }
+    }
+    emit_values(s, m, w, group_st(g, p->n_dims), g->records, final, fn, ctx);
+}
+
+
+/* A top-N metric's group and the value it is ranked by. */
+struct ranked {
+    double        v;
+    uint64_t      hash;
+    struct group *g;
+};
+
+/* Larger value first; ties by hash, so that the same groups make the
+ * cut whenever the window is emitted (provisional and final agree). */
+static int
+ranked_before(const struct ranked *a, const struct ranked *b)
+{
+    return a->v != b->v ? a->v > b->v : a->hash < b->hash;
+}
+
+
+/* Moves the k first (by ranked_before) of r[0..n) into r[0..k), in no
+ * particular order (quickselect: a window is emitted at every scrape
+ * while open, so no full sort). */
+static void
+select_top(struct ranked *r, size_t n, size_t k)
+{
+    /* Invariant: r[0..lo) come before r[lo..hi), which come before
+     * r[hi..n); done when lo or hi is k. Hoare's partition around the
+     * lower middle leaves both parts non-empty. */
+    size_t lo = 0, hi = n;
+    while (lo < k && k < hi) {
+        struct ranked pivot = r[lo + (hi - lo - 1) / 2], t;
+        size_t i = lo, j = hi - 1;
+        for (;;) {
+            while (ranked_before(&r[i], &pivot))
+                i++;
+            while (ranked_before(&pivot, &r[j]))
+                j--;
+            if (i >= j)
+                break;
+            t = r[i]; r[i] = r[j]; r[j] = t;
+            i++;
+            j--;
+        }
+        if (k <= j + 1)
+            hi = j + 1;
+        else
+            lo = j + 1;
+    }
+}
+
+
+/* A top-N window: its top_n groups by the ranking aggregate, then one
+ * "other" group with the sums of the rest. -1 when there is no memory
+ * for the ranking, and the caller emits every group instead (the values
+ * stay right; only the bound on series is lost for that emission). */
+static int
+emit_top(struct fl_stream *s, struct mstate *m, struct window *w, int final,
+         fl_stream_value_fn *fn, void *ctx)
+{
+    const struct fl_metric_plan *p = m->plan;
+    struct ranked *r = fl_malloc(w->n_groups * sizeof *r);
+    struct aggst *other = fl_calloc(p->n_aggs, sizeof *other);
+    uint64_t other_records = 0;
+    size_t n = 0, left = w->n_groups;
+    if (r == NULL || other == NULL) {
+        fl_free(r);
+        fl_free(other);
+        return -1;
+    }
+    for (size_t c = 0; c < w->n_chunks; c++) {
+        size_t cnt = chunk_groups(c) < left ? chunk_groups(c) : left;
+        for (size_t i = 0; i < cnt; i++) {
+            struct group *g = (struct group *)(void *)(w->chunk[c] + i * m->stride);
+            const struct aggst *st = group_st(g, p->n_dims);
+            if (g->records == 0)
+                continue;
+            r[n].g = g;
+            r[n].hash = g->hash;
+            /* COUNT or SUM (the compiler allows no other); a SUM of only
+             * NULLs ranks last. */
+            r[n].v = st[p->top_agg].n > 0 || p->aggs[p->top_agg].kind != FL_AGG_SUM
+                     ? (double)st[p->top_agg].u.v : -HUGE_VAL;
+            n++;
+        }
+        left -= cnt;
+    }
+    if (n > p->top_n)
+        select_top(r, n, p->top_n);
+    for (size_t i = 0; i < n && i < p->top_n; i++)
+        emit_group(s, m, w, r[i].g, final, fn, ctx);
+    if (n > p->top_n) {
+        for (size_t i = p->top_n; i < n; i++) {
+            const struct aggst *st = group_st(r[i].g, p->n_dims);
+            for (size_t a = 0; a < p->n_aggs; a++) {
+                other[a].u.v += st[a].u.v;
+                other[a].n += st[a].n;
+            }
+            other_records += r[i].g->records;
+        }
+        for (size_t d = 0; d < p->n_dims; d++)
+            s->dimv[d] = FL_PLAN_OTHER;
+        emit_values(s, m, w, other, other_records, final, fn, ctx);
+    }
+    fl_free(r);
+    fl_free(other);
+    return 0;
+}
+
+
 static void
 emit_window(struct fl_stream *s, struct mstate *m, struct window *w,
             int final, fl_stream_value_fn *fn, void *ctx)
 {
-    const struct fl_metric_plan *p = m->plan;
     size_t left = w->n_groups;
     if (fn == NULL)
+        return;
+    if (m->plan->top_n > 0 && w->n_groups > m->plan->top_n
+        && emit_top(s, m, w, final, fn, ctx) == 0)
         return;
     for (size_t c = 0; c < w->n_chunks; c++) {
         size_t cnt = chunk_groups(c) < left ? chunk_groups(c) : left;
@@ -391,45 +554,10 @@ emit_window(struct fl_stream *s, struct mstate *m, struct window *w,
             struct group *g = (struct group *)(void *)(w->chunk[c] + i * m->stride);
             if (g->records == 0)
                 continue;       /* created by a batch that failed */
-            const uint64_t *key = group_key(g);
-            for (size_t d = 0; d < p->n_dims; d++) {
-                if (g->nullmask & (1u << d)) {
-                    s->dimv[d] = NULL;
-                } else if (m->dim_str[d]) {
-                    s->dimv[d] = ((const struct istr *)(uintptr_t)key[d])->s;
-                } else {
-                    snprintf(s->numbuf[d], sizeof s->numbuf[d], "%lld",
-                             (long long)(int64_t)key[d]);
-                    s->dimv[d] = s->numbuf[d];
-                }
-            }
-            struct aggst *st = group_st(g, p->n_dims);
-            for (size_t a = 0; a < p->n_aggs; a++) {
-                struct fl_metric_value v;
-                memset(&v, 0, sizeof v);
-                v.metric = p->aggs[a].metric;
-                v.n_dims = p->n_dims;
-                v.dim_names = m->dim_names;
-                v.dim_values = s->dimv;
-                v.window_start = w->ws;
-                v.window_end = w->ws > INT64_MAX - p->window ? INT64_MAX
-                               : w->ws + p->window;
-                v.final = final;
-                v.records = g->records;
-                fl_agg_value(&p->aggs[a], &st[a], &v.value, &v.has_value,
-                             &v.exact);
-                fn(ctx, &v);
-            }
+            emit_group(s, m, w, g, final, fn, ctx);
         }
         left -= cnt;
     }
-}
-
-
-static int64_t
-window_end(const struct mstate *m, int64_t ws)
-{
-    return ws > INT64_MAX - m->plan->window ? INT64_MAX : ws + m->plan->window;
 }
 
 

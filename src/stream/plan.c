@@ -18,7 +18,9 @@
 
 /* The AWS blog's two aggregations ("Analyze and visualize your VPC network traffic
  * using Amazon Kinesis and Amazon Athena", https://aws.amazon.com/blogs/big-data/analyze-and-visualize-your-vpc-network-traffic-using-amazon-kinesis-and-amazon-athena/) plus an ingest-rate
- * metric. They name their windows, so the [metrics] window/time defaults
+ * metric, and the three the dashboard's tables read (traffic by action,
+ * top talkers, top rejected sources). They name their windows, so the
+ * [metrics] window/time defaults
  * do not change them. */
 static const char builtin_text[] =
     "-- Built-in metrics of flowlake (docs/metrics.md).\n"
@@ -43,7 +45,32 @@ static const char builtin_text[] =
     "CREATE METRIC records_in AS\n"
     "  SELECT COUNT(*)\n"
     "  FROM flows\n"
-    "  GROUP BY TUMBLE(arrival, INTERVAL '1' MINUTE);\n";
+    "  GROUP BY TUMBLE(arrival, INTERVAL '1' MINUTE);\n"
+    "\n"
+    "-- Flows, bytes and packets by action per 15 minutes (the\n"
+    "-- dashboard's accepted vs rejected).\n"
+    "CREATE METRIC traffic_by_action AS\n"
+    "  SELECT action, COUNT(*) AS flows, SUM(bytes) AS bytes,\n"
+    "         SUM(packets) AS packets\n"
+    "  FROM flows\n"
+    "  GROUP BY action, TUMBLE(start, INTERVAL '15' MINUTE);\n"
+    "\n"
+    "-- The 100 sources with the most bytes in each 15 minutes, the rest\n"
+    "-- as one 'other' (the dashboard's top talkers).\n"
+    "CREATE METRIC top_talkers AS\n"
+    "  SELECT srcaddr, SUM(bytes) AS bytes, COUNT(*) AS flows\n"
+    "  FROM flows\n"
+    "  GROUP BY srcaddr, TUMBLE(start, INTERVAL '15' MINUTE)\n"
+    "  ORDER BY bytes DESC LIMIT 100;\n"
+    "\n"
+    "-- The 100 sources with the most rejected packets in each 15\n"
+    "-- minutes, the rest as one 'other'.\n"
+    "CREATE METRIC top_rejected_sources AS\n"
+    "  SELECT srcaddr, SUM(packets) AS packets, COUNT(*) AS flows\n"
+    "  FROM flows\n"
+    "  WHERE action = 'REJECT'\n"
+    "  GROUP BY srcaddr, TUMBLE(start, INTERVAL '15' MINUTE)\n"
+    "  ORDER BY packets DESC LIMIT 100;\n";
 
 
 const char *

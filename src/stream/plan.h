@@ -110,7 +110,19 @@ struct fl_metric_plan {
     struct fl_pred     *where;      /* NULL: every row */
     size_t              n_aggs;
     struct fl_plan_agg *aggs;
+    /* ORDER BY <aggregate> DESC LIMIT top_n: each window keeps its top_n
+     * groups by aggs[top_agg] and adds the others into one group whose
+     * dimensions all read FL_PLAN_OTHER (only COUNT and SUM aggregates,
+     * whose sums are meaningful). 0: every group. */
+    size_t              top_n;
+    size_t              top_agg;
 };
+
+/* The dimension value of the group that holds a top-N metric's groups
+ * beyond its LIMIT (as CloudWatch Contributor Insights' "Other"). */
+#define FL_PLAN_OTHER "other"
+/* Most groups a LIMIT may keep per window. */
+#define FL_PLAN_MAX_TOP 10000
 
 struct fl_metric_plans {
     size_t                 n;

@@ -131,6 +131,9 @@ struct stmt {
     struct node      *where;
     struct node     **group;
     size_t            n_group;
+    struct node      *order;        /* ORDER BY <aggregate> DESC LIMIT n */
+    const struct tok *limit_tok;
+    int64_t           limit;
 };
 
 /* Arena block: every syntax-tree allocation of a statement. */
@@ -1349,10 +1352,10 @@ clause_rejection(struct ctx *c, const struct tok *t)
         { "having", "HAVING is not supported in a metric: filter rows "
                     "with WHERE (a metric keeps one value per group and "
                     "window)" },
-        { "order", "ORDER BY is not supported in a metric: a metric's "
-                   "values have no order (sort them when you query them)" },
-        { "limit", "LIMIT is not supported in a metric: a metric keeps "
-                   "every group" },
+        { "order", "ORDER BY is supported in a metric only as ORDER BY "
+                   "<aggregate> DESC LIMIT n, after GROUP BY" },
+        { "limit", "LIMIT is supported in a metric only as ORDER BY "
+                   "<aggregate> DESC LIMIT n, after GROUP BY" },
         { "offset", "OFFSET is not supported in a metric: a metric keeps "
                     "every group" },
         { "fetch", "FETCH is not supported in a metric: a metric keeps "
@@ -1404,6 +1407,61 @@ parse_alias(struct ctx *c, char **alias, const struct tok **at)
         return fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
     if (at != NULL)
         *at = t;
+    return 0;
+}
+
+
+/* `ORDER BY <aggregate> DESC LIMIT n` after GROUP BY: a top-N metric
+ * (the top n groups of each window, the rest added into one "other"
+ * group). The order item is checked against the aggregates when the
+ * statement is compiled. */
+static int
+parse_top(struct ctx *c, struct stmt *s)
+{
+    const struct tok *t;
+    next(c);                                        /* ORDER */
+    next(c);                                        /* BY */
+    if ((s->order = parse_or(c)) == NULL)
+        return c->rc;
+    t = peek(c, 0);
+    if (tok_is_op(c, t, ","))
+        return fail(c, FL_ECONFIG, t->line, t->col, "ORDER BY in a metric "
+                    "takes one aggregate: the one its top groups are "
+                    "picked by");
+    if (tok_is_kw(c, t, "asc"))
+        return fail(c, FL_ECONFIG, t->line, t->col, "ORDER BY ... ASC is "
+                    "not supported in a metric: LIMIT keeps the largest "
+                    "groups (ORDER BY <aggregate> DESC LIMIT n)");
+    if (!tok_is_kw(c, t, "desc"))
+        return fail(c, FL_ECONFIG, t->line, t->col, "ORDER BY in a metric "
+                    "needs DESC: LIMIT keeps the largest groups "
+                    "(ORDER BY <aggregate> DESC LIMIT n)");
+    next(c);
+    t = peek(c, 0);
+    if (!tok_is_kw(c, t, "limit"))
+        return fail(c, FL_ECONFIG, t->line, t->col, "ORDER BY in a metric "
+                    "needs LIMIT n: it picks the top n groups of each "
+                    "window");
+    next(c);
+    t = peek(c, 0);
+    s->limit_tok = t;
+    if (t->kind != TK_INT)
+        return syntax(c, t, "a number of groups after LIMIT");
+    next(c);
+    {
+        int64_t n = 0;
+        for (size_t i = 0; i < t->len; i++) {
+            n = n * 10 + (c->text[t->off + i] - '0');
+            if (n > FL_PLAN_MAX_TOP)
+                break;
+        }
+        if (n < 1 || n > FL_PLAN_MAX_TOP)
+            return fail(c, FL_ECONFIG, t->line, t->col, "LIMIT %.*s: a "
+                        "metric keeps from 1 to %d groups per window",
+                        (int)(t->len > 20 ? 20 : t->len), c->text + t->off,
+                        FL_PLAN_MAX_TOP);
+        s->limit = n;
+    }
     return 0;
 }
 
@@ -1514,12 +1572,17 @@ parse_select(struct ctx *c, struct stmt *s)
             next(c);
         }
     }
+    if (s->n_group > 0 && is_kw(c, 0, "order") && is_kw(c, 1, "by")) {
+        if ((rc = parse_top(c, s)) != 0)
+            return rc;
+    }
     t = peek(c, 0);
     const char *why = clause_rejection(c, t);
     if (why != NULL)
         return fail(c, FL_ECONFIG, t->line, t->col, "%s", why);
     if (!tok_is_op(c, t, ";") && t->kind != TK_EOF)
-        return syntax(c, t, s->n_group ? "',' or the end of the statement"
+        return syntax(c, t, s->order ? "the end of the statement"
+                      : s->n_group ? "',', ORDER BY or the end of the statement"
                       : "WHERE, GROUP BY or the end of the statement");
     return 0;
 }
@@ -2223,6 +2286,51 @@ name_taken(const struct ctx *c, const struct fl_metric_plan *cur,
 }
 
 
+/* ORDER BY <aggregate> DESC LIMIT n: which aggregate picks the top
+ * groups -- named by its alias, or written as it is in SELECT. */
+static int
+compile_top(struct ctx *c, const struct stmt *s, struct fl_metric_plan *p,
+            const struct item **agg_items)
+{
+    const struct node *o = s->order;
+    size_t found = p->n_aggs;
+    if (p->n_dims == 0)
+        return fail_at(c, FL_ECONFIG, o, "ORDER BY ... LIMIT keeps the top "
+                       "groups of a metric with dimensions: %s has none "
+                       "(add the columns to GROUP BY)", s->name);
+    if (o->kind == N_COL && o->qual == NULL) {
+        for (size_t i = 0; i < p->n_aggs; i++)
+            if (agg_items[i]->alias != NULL
+                && strcmp(agg_items[i]->alias, o->name) == 0)
+                found = i;
+    } else if (o->kind == N_FUNC && is_agg_name(o->name)) {
+        enum fl_agg_kind kind = FL_AGG_COUNT_STAR;
+        int col = -1, rc;
+        if ((rc = compile_agg(c, s, o, &kind, &col)) != 0)
+            return rc;
+        for (size_t i = 0; i < p->n_aggs && found == p->n_aggs; i++)
+            if (p->aggs[i].kind == kind && p->aggs[i].column == col)
+                found = i;
+    }
+    if (found == p->n_aggs)
+        return fail_at(c, FL_ECONFIG, o, "ORDER BY %s: order a metric by one "
+                       "of its aggregates, by its alias or as written in "
+                       "SELECT", quote(c, o));
+    for (size_t i = 0; i < p->n_aggs; i++) {
+        enum fl_agg_kind k = p->aggs[i].kind;
+        if (k != FL_AGG_COUNT_STAR && k != FL_AGG_COUNT && k != FL_AGG_SUM)
+            return fail_at(c, FL_ECONFIG, agg_items[i]->e, "%s in a metric "
+                           "with LIMIT: only COUNT and SUM are supported "
+                           "there, because the groups beyond the limit are "
+                           "added into one 'other' group",
+                           quote(c, agg_items[i]->e));
+    }
+    p->top_agg = found;
+    p->top_n = (size_t)s->limit;
+    return 0;
+}
+
+
 static int
 compile_statement(struct ctx *c, const struct stmt *s,
                   struct fl_metric_plan *p)
@@ -2411,6 +2519,9 @@ compile_statement(struct ctx *c, const struct stmt *s,
         p->aggs[i].metric = m;
         p->n_aggs = i + 1;
     }
+
+    if (s->order != NULL && (rc = compile_top(c, s, p, agg_items)) != 0)
+        return rc;
 
     if (s->where != NULL) {
         const struct node *f = find_bad_func(s->where, 0);

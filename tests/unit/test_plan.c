@@ -480,12 +480,52 @@ test_rejections(void)
           "metrics.sql:4:5: HAVING is not supported in a metric: filter rows "
           "with WHERE (a metric keeps one value per group and window)" },
         { "CREATE METRIC m AS SELECT COUNT(*) FROM flows ORDER BY 1",
-          FL_ECONFIG, "metrics.sql:1:47: ORDER BY is not supported in a "
-          "metric: a metric's values have no order (sort them when you "
-          "query them)" },
+          FL_ECONFIG, "metrics.sql:1:47: ORDER BY is supported in a metric "
+          "only as ORDER BY <aggregate> DESC LIMIT n, after GROUP BY" },
         { "CREATE METRIC m AS SELECT COUNT(*) FROM flows LIMIT 10",
-          FL_ECONFIG, "metrics.sql:1:47: LIMIT is not supported in a metric: "
-          "a metric keeps every group" },
+          FL_ECONFIG, "metrics.sql:1:47: LIMIT is supported in a metric "
+          "only as ORDER BY <aggregate> DESC LIMIT n, after GROUP BY" },
+        /* Top-N metrics: ORDER BY <aggregate> DESC LIMIT n. */
+#define TOP "CREATE METRIC m AS SELECT srcaddr, SUM(bytes) AS b, " \
+            "COUNT(*) AS f FROM flows GROUP BY srcaddr "
+        { TOP "ORDER BY b LIMIT 5", FL_ECONFIG, "metrics.sql:1:106: ORDER "
+          "BY in a metric needs DESC: LIMIT keeps the largest groups "
+          "(ORDER BY <aggregate> DESC LIMIT n)" },
+        { TOP "ORDER BY b ASC LIMIT 5", FL_ECONFIG, "metrics.sql:1:106: "
+          "ORDER BY ... ASC is not supported in a metric: LIMIT keeps the "
+          "largest groups (ORDER BY <aggregate> DESC LIMIT n)" },
+        { TOP "ORDER BY b DESC", FL_ECONFIG, "metrics.sql:1:110: ORDER BY "
+          "in a metric needs LIMIT n: it picks the top n groups of each "
+          "window" },
+        { TOP "ORDER BY b, f DESC LIMIT 5", FL_ECONFIG, "metrics.sql:1:105: "
+          "ORDER BY in a metric takes one aggregate: the one its top groups "
+          "are picked by" },
+        { TOP "ORDER BY b DESC LIMIT 0", FL_ECONFIG, "metrics.sql:1:117: "
+          "LIMIT 0: a metric keeps from 1 to 10000 groups per window" },
+        { TOP "ORDER BY b DESC LIMIT 10001", FL_ECONFIG, "metrics.sql:1:117: "
+          "LIMIT 10001: a metric keeps from 1 to 10000 groups per window" },
+        { TOP "ORDER BY b DESC LIMIT x", FL_EPARSE, "metrics.sql:1:117: "
+          "expected a number of groups after LIMIT, found 'x'" },
+        { TOP "ORDER BY packets DESC LIMIT 5", FL_ECONFIG,
+          "metrics.sql:1:104: ORDER BY packets: order a metric by one of its "
+          "aggregates, by its alias or as written in SELECT" },
+        { TOP "ORDER BY SUM(packets) DESC LIMIT 5", FL_ECONFIG,
+          "metrics.sql:1:104: ORDER BY SUM(packets): order a metric by one of "
+          "its aggregates, by its alias or as written in SELECT" },
+        { TOP "ORDER BY b DESC LIMIT 5 OFFSET 2", FL_ECONFIG,
+          "metrics.sql:1:119: OFFSET is not supported in a metric: a metric "
+          "keeps every group" },
+#undef TOP
+        { "CREATE METRIC m AS SELECT srcaddr, MAX(bytes) FROM flows GROUP "
+          "BY srcaddr ORDER BY MAX(bytes) DESC LIMIT 5", FL_ECONFIG,
+          "metrics.sql:1:36: MAX(bytes) in a metric with LIMIT: only COUNT "
+          "and SUM are supported there, because the groups beyond the limit "
+          "are added into one 'other' group" },
+        { "CREATE METRIC m AS SELECT SUM(bytes) FROM flows GROUP BY "
+          "TUMBLE(start, INTERVAL '1' MINUTE) ORDER BY SUM(bytes) DESC "
+          "LIMIT 5", FL_ECONFIG, "metrics.sql:1:102: ORDER BY ... LIMIT "
+          "keeps the top groups of a metric with dimensions: m has none "
+          "(add the columns to GROUP BY)" },
         { "CREATE METRIC m AS SELECT COUNT(*) FROM flows WHERE bytes > 1 "
           "OFFSET 3", FL_ECONFIG, "metrics.sql:1:63: OFFSET is not supported "
           "in a metric: a metric keeps every group" },

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Top-N metrics (ORDER BY <aggregate> DESC LIMIT n, docs/metrics.md) and
+# GET /api/metrics?aggregate=sum[&top=N] on the real server: the built-in
+# traffic_by_action, top_talkers and top_rejected_sources over the known
+# records of the web UI's tests (tests/browser/data.sh), checked against
+# the values SQL over flow_logs gives; a metrics file's LIMIT 2 keeping two
+# groups per window and one "other"; and the refusals.
+. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TMP"
+A=$TMP/archive
+cat > metrics.sql <<'EOF2'
+CREATE METRIC two_ports AS
+  SELECT dstport, COUNT(*) AS flows, SUM(bytes) AS bytes
+  FROM flows
+  GROUP BY dstport, TUMBLE(start, INTERVAL '1' HOUR)
+  ORDER BY flows DESC LIMIT 2;
+EOF2
+cat > flowlake.ini <<EOF2
+[metrics]
+file = $TMP/metrics.sql
+EOF2
+start_server --config flowlake.ini
+bash "$ROOT/tests/browser/data.sh" > data.log
+# Four more flows on other ports in the first hour: 443 has 23, 22 has 2,
+# 3389 and 8080 one each.
+t0=1714521600
+for p in 22 22 3389 8080; do
+    echo "2 123456789012 eni-0a1 10.0.0.8 10.9.0.1 40001 $p 6 1 10 $((t0 + 600)) $((t0 + 630)) ACCEPT OK"
+done >> data.log
+expect_eq "the records are accepted" \
+    "$(curl -s --data-binary @data.log "$URL/ingest")" '{"accepted":27,"rejected":0}'
+
+R="from=2024-05-01T00:00:00Z&to=2024-05-01T02:00:00Z"
+agg() { curl -s "$URL/api/metrics?metric=$1&$R&aggregate=sum${2:-}"; }
+sq() { curl -s --data-binary "$1" "$URL/api/query?format=csv" | tail -n +2; }
+
+expect_eq "top_talkers_bytes, top 3: the three largest sources and 'other'" \
+    "$(agg top_talkers_bytes '&top=3')" \
+    '{"metric":"top_talkers_bytes","aggregate":"sum","series":[{"dimensions":{"srcaddr":"10.0.0.3"},"value":56000.0,"records":2,"final":true},{"dimensions":{"srcaddr":"10.0.0.1"},"value":10200.0,"records":3,"final":false},{"dimensions":{"srcaddr":"10.0.0.6"},"value":2000.0,"records":1,"final":false},{"dimensions":{"srcaddr":"other"},"value":3358.0,"records":21,"final":false}]}'
+expect_eq "the same from SQL over flow_logs" \
+    "$(sq "SELECT CASE WHEN n <= 3 THEN srcaddr ELSE 'other' END AS k, SUM(b), SUM(c) FROM (SELECT srcaddr, SUM(bytes) AS b, COUNT(*) AS c, row_number() OVER (ORDER BY SUM(bytes) DESC) AS n FROM flow_logs GROUP BY srcaddr) GROUP BY k ORDER BY MIN(n)")" \
+    "10.0.0.3,56000,2
+10.0.0.1,10200,3
+10.0.0.6,2000,1
+other,3358,21"
+expect_eq "traffic_by_action_flows equals SQL's count by action" \
+    "$(agg traffic_by_action_flows | grep -o '"action":"[A-Z]*"},"value":[0-9.]*' | tr -d '"{}' | sed 's/action://; s/,value:/,/; s/\.0$//')" \
+    "$(sq "SELECT action, COUNT(*) FROM flow_logs GROUP BY action ORDER BY COUNT(*) DESC")"
+expect_eq "traffic_by_action_bytes equals SQL's sum by action" \
+    "$(agg traffic_by_action_bytes | grep -o '"action":"[A-Z]*"},"value":[0-9.]*' | tr -d '"{}' | sed 's/action://; s/,value:/,/; s/\.0$//')" \
+    "$(sq "SELECT action, SUM(bytes) FROM flow_logs GROUP BY action ORDER BY SUM(bytes) DESC")"
+expect_eq "top_rejected_sources_packets: every rejected source, largest first" \
+    "$(agg top_rejected_sources_packets | grep -o '"srcaddr":"[0-9.]*"},"value":[0-9.]*' | tr -d '"{}' | sed 's/srcaddr://; s/,value:/,/; s/\.0$//')" \
+    "$(sq "SELECT srcaddr, SUM(packets) FROM flow_logs WHERE action = 'REJECT' GROUP BY srcaddr ORDER BY SUM(packets) DESC, srcaddr")"
+
+# The file's LIMIT 2: in the one hour window, ports 443 (23 flows) and 22
+# (2 flows) are kept; 3389 and 8080 are one "other" group of 2 flows.
+expect_eq "LIMIT 2: two groups and 'other' per window (SQL over vpc_flow_logs.metrics)" \
+    "$(sq "SELECT dimensions['dstport'], value, records FROM vpc_flow_logs.metrics WHERE metric = 'two_ports_flows' ORDER BY value DESC, 1")" \
+    "443,23.0,23
+22,2.0,2
+other,2.0,2"
+expect_eq "the other aggregate of the same groups: bytes of 443, 22 and the rest" \
+    "$(sq "SELECT dimensions['dstport'], value FROM vpc_flow_logs.metrics WHERE metric = 'two_ports_bytes' ORDER BY value DESC, 1")" \
+    "443,71518.0
+22,20.0
+other,20.0"
+expect_eq "aggregate=sum&top=1 of a LIMIT metric: its 'other' groups join the rest" \
+    "$(agg two_ports_flows '&top=1')" \
+    '{"metric":"two_ports_flows","aggregate":"sum","series":[{"dimensions":{"dstport":"443"},"value":23.0,"records":23,"final":false},{"dimensions":{"dstport":"other"},"value":4.0,"records":4,"final":false}]}'
+
+code() { curl -s -o body.txt -w '%{http_code}' "$@"; }
+expect_eq "aggregate=max: 400" "$(code "$URL/api/metrics?metric=records_in&aggregate=max") $(cat body.txt)" \
+    '400 {"error":"aggregate must be sum (one value per series over the range)"}'
+expect_eq "top without aggregate: 400" "$(code "$URL/api/metrics?metric=records_in&top=3") $(cat body.txt)" \
+    '400 {"error":"top needs aggregate=sum"}'
+for bad in 0 1001 -1 3x ''; do
+    expect_eq "top=$bad: 400" "$(code "$URL/api/metrics?metric=records_in&aggregate=sum&top=$bad")" 400
+done
+finish
