@@ -135,6 +135,11 @@ dump(const struct fl_metric_plan *p)
     put(&o, "|");
     if (p->where != NULL)
         put_pred(&o, p->where);
+    if (p->top_n > 0) {
+        char top[64];
+        snprintf(top, sizeof top, "|top %zu by %zu", p->top_n, p->top_agg);
+        put(&o, top);
+    }
     return o.buf;
 }
 
@@ -189,7 +194,7 @@ test_builtin(void)
 {
     const char *t = fl_plan_builtin_text();
     struct fl_metric_plans p = ok(t);
-    CHECK_EQ_INT(p.n, 3);
+    CHECK_EQ_INT(p.n, 6);
     CHECK_EQ_STR(dump(&p.plan[0]), "rejected_tcp_packets|start/900||"
                  "SUM(packets)=rejected_tcp_packets|"
                  "AND(action='REJECT',protocol=6)");
@@ -198,6 +203,17 @@ test_builtin(void)
                  "action='REJECT'");
     CHECK_EQ_STR(dump(&p.plan[2]), "records_in|arrival/60||"
                  "COUNT(*)=records_in|");
+    CHECK_EQ_STR(dump(&p.plan[3]), "traffic_by_action|start/900|action|"
+                 "COUNT(*)=traffic_by_action_flows,"
+                 "SUM(bytes)=traffic_by_action_bytes,"
+                 "SUM(packets)=traffic_by_action_packets|");
+    CHECK_EQ_STR(dump(&p.plan[4]), "top_talkers|start/900|srcaddr|"
+                 "SUM(bytes)=top_talkers_bytes,COUNT(*)=top_talkers_flows|"
+                 "|top 100 by 0");
+    CHECK_EQ_STR(dump(&p.plan[5]), "top_rejected_sources|start/900|srcaddr|"
+                 "SUM(packets)=top_rejected_sources_packets,"
+                 "COUNT(*)=top_rejected_sources_flows|action='REJECT'"
+                 "|top 100 by 0");
     CHECK_EQ_INT(p.plan[0].line, 5);
     CHECK_EQ_STR(p.plan[2].text, "CREATE METRIC records_in AS\n"
                  "  SELECT COUNT(*)\n  FROM flows\n"
@@ -229,6 +245,18 @@ test_aggregates(void)
               "traffic|start/60|interface_id|SUM(bytes)=traffic_bytes,"
               "SUM(packets)=traffic_packets,AVG(bytes)=traffic_avg_bytes,"
               "COUNT(*)=traffic_flows|");
+    /* A top-N metric ordered by its second aggregate, by alias and as
+     * written. */
+    check_one("CREATE METRIC t AS SELECT srcaddr, COUNT(*) AS flows, "
+              "SUM(bytes) AS bytes FROM flows GROUP BY srcaddr "
+              "ORDER BY bytes DESC LIMIT 20",
+              "t|start/60|srcaddr|COUNT(*)=t_flows,SUM(bytes)=t_bytes||"
+              "top 20 by 1");
+    check_one("CREATE METRIC t AS SELECT srcaddr, COUNT(*) AS flows, "
+              "SUM(bytes) AS bytes FROM flows GROUP BY srcaddr "
+              "ORDER BY sum(bytes) desc limit 10000;",
+              "t|start/60|srcaddr|COUNT(*)=t_flows,SUM(bytes)=t_bytes||"
+              "top 10000 by 1");
     CHECK_EQ_INT(fl_mem_used(), 0);
 }
 
