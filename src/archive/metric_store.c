@@ -254,7 +254,9 @@ fl_metric_store_write(const char *archive_dir, uint64_t file_no,
     if ((rc = fl_metric_store_append(con, "final_values", rows, n, err)) < 0)
         goto out;
     /* Paths are ours (digits and the archive folder); quotes doubled all
-     * the same. The merged files' rows keep their order, then the new. */
+     * the same. Rows sorted by metric and window: a reader of one metric
+     * over a range then skips the row groups of the others by their
+     * statistics (the top-N built-ins make most of the rows). */
     size_t len = (strlen(tmp) + 8) * 2 * (n_merge + 1) + 256;
     if ((sql = fl_malloc(len)) == NULL) {
         rc = FL_ENOMEM;
@@ -272,7 +274,8 @@ fl_metric_store_write(const char *archive_dir, uint64_t file_no,
         o += (size_t)snprintf(sql + o, len - o, "') UNION ALL BY NAME ");
         fl_free(mp);
     }
-    o += (size_t)snprintf(sql + o, len - o, "SELECT * FROM final_values) TO '");
+    o += (size_t)snprintf(sql + o, len - o, "SELECT * FROM final_values "
+                          "ORDER BY metric, window_start, dim_values) TO '");
     o += put_quoted(sql + o, tmp);
     snprintf(sql + o, len - o, "' (FORMAT parquet, COMPRESSION zstd)");
     if (duckdb_query(con, sql, &res) == DuckDBError) {

@@ -37,6 +37,8 @@ struct fl_query {
     struct fl_live    *live;         /* borrowed (outlives q), or NULL */
     int                stale;        /* re-create the view before a run */
     int                metrics_live; /* main.flowlake_metrics_live exists */
+    int                metrics_only; /* refresh re-creates only the metric
+                                      * views (fl_query_metrics_only) */
     int                listed;       /* views read `files`, never a glob */
     struct fl_query_files files;     /* owned; meaningful when listed */
     int                no_prune;     /* views read every file (--no-prune) */

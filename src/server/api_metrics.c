@@ -244,26 +244,27 @@ aggregate_sql(char *sql, size_t cap, const char *quoted, const char *where,
 {
     /* A group whose every dimension reads 'other' is an "other" group. */
     static const char is_other[] =
-        "(cardinality(dimensions) > 0 AND list_bool_and(list_transform("
-        "map_values(dimensions), lambda v: coalesce(v = 'other', false))))";
+        "(len(dim_values) > 0 AND list_bool_and(list_transform(dim_values, "
+        "lambda v: coalesce(v = 'other', false))))";
+    /* Grouped by the list of dimension values (metric_values), the MAP
+     * built only for the rows answered. */
     snprintf(sql, cap,
-        "WITH t AS (SELECT dimensions::VARCHAR AS k, any_value(dimensions) "
-        "AS dimensions, SUM(value) AS value, SUM(records) AS records, "
+        "WITH t AS (SELECT dim_values, any_value(dim_names) AS dim_names, "
+        "SUM(value) AS value, SUM(records) AS records, "
         "bool_and(final) AS final, bool_or(%s) AS is_other "
-        "FROM vpc_flow_logs.metrics WHERE %s GROUP BY k), "
+        "FROM vpc_flow_logs.metric_values WHERE %s GROUP BY dim_values), "
         "r AS (SELECT *, CASE WHEN is_other THEN NULL ELSE row_number() OVER "
-        "(PARTITION BY is_other ORDER BY value DESC NULLS LAST, k) END AS n "
-        "FROM t), "
-        "s AS (SELECT k, dimensions, value, records, final, n FROM r "
-        "WHERE n <= %ld "
-        "UNION ALL SELECT 'other', any_value(MAP(map_keys(dimensions), "
-        "list_transform(map_keys(dimensions), lambda x: 'other'))), "
-        "SUM(value), SUM(records), bool_and(final), %ld + 1 FROM r "
-        "WHERE n IS NULL OR n > %ld HAVING COUNT(*) > 0) "
+        "(PARTITION BY is_other ORDER BY value DESC NULLS LAST, dim_values) "
+        "END AS n FROM t), "
+        "s AS (SELECT MAP(dim_names, dim_values) AS dimensions, value, "
+        "records, final, n FROM r WHERE n <= %ld "
+        "UNION ALL SELECT any_value(MAP(dim_names, list_transform(dim_names, "
+        "lambda x: 'other'))), SUM(value), SUM(records), bool_and(final), "
+        "%ld + 1 FROM r WHERE n IS NULL OR n > %ld HAVING COUNT(*) > 0) "
         "SELECT '{\"metric\":' || to_json('%s'::VARCHAR)::VARCHAR || "
         "',\"aggregate\":\"sum\",\"series\":' || "
         "COALESCE(to_json(list({'dimensions': dimensions, 'value': value, "
-        "'records': records, 'final': final} ORDER BY n, k))::VARCHAR, '[]') "
+        "'records': records, 'final': final} ORDER BY n))::VARCHAR, '[]') "
         "|| '}' FROM s",
         is_other, where, top, top, top, quoted);
 }
@@ -372,8 +373,10 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
     pthread_rwlock_rdlock(&s->snap_lock);
     rc = fl_metrics_rows(s, metric, &rows, &n_rows);
     pthread_mutex_lock(&s->metrics_q_mu);
-    if (rc == 0 && s->metrics_q == NULL)
-        rc = fl_query_open(s->cfg->archive_dir, &s->metrics_q, &err);
+    if (rc == 0 && s->metrics_q == NULL
+        && (rc = fl_query_open(s->cfg->archive_dir, &s->metrics_q,
+                               &err)) == 0)
+        fl_query_metrics_only(s->metrics_q);
     q = s->metrics_q;
     if (rc == 0)
         rc = fl_query_set_metrics(q, rows, n_rows, &err);

@@ -782,7 +782,8 @@ test_merge_plan(void)
 }
 
 
-/* A merged file holds the merged files' rows, then the new ones. */
+/* A merged file holds the merged files' rows and the new ones, sorted by
+ * metric (then window and dimensions), as the file is read in that order. */
 static void
 test_write_merges(void)
 {
@@ -809,8 +810,8 @@ test_write_merges(void)
               "FROM vpc_flow_logs.metrics",
               "metric,p,value\n"
               "m_one,6,1.5\n"
-              "m_two,17,2.5\n"
-              "m_three,1,3.5\n");
+              "m_three,1,3.5\n"
+              "m_two,17,2.5\n");
     fl_query_close(q);
     /* A merged file that is missing is an error naming it. */
     static const uint64_t gone[] = { 1 };
