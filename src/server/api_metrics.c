@@ -215,58 +215,152 @@ time_arg(const char *v, char *out, size_t outlen)
 }
 
 
-/* The aggregate that produces metric name, or NULL. */
+/* The aggregate that produces metric name (and its statement's plan in
+ * *plan when plan is not NULL), or NULL. */
 static const struct fl_plan_agg *
-find_metric(struct fl_server *s, const char *name)
+find_metric(struct fl_server *s, const char *name,
+            const struct fl_metric_plan **plan)
 {
     const struct fl_metric_plans *plans = fl_metrics_plans(s);
     for (size_t p = 0; plans != NULL && p < plans->n; p++)
         for (size_t a = 0; a < plans->plan[p].n_aggs; a++)
-            if (strcmp(plans->plan[p].aggs[a].metric, name) == 0)
+            if (strcmp(plans->plan[p].aggs[a].metric, name) == 0) {
+                if (plan != NULL)
+                    *plan = &plans->plan[p];
                 return &plans->plan[p].aggs[a];
+            }
     return NULL;
+}
+
+
+static int
+summable(const struct fl_plan_agg *a)
+{
+    return a->kind == FL_AGG_COUNT_STAR || a->kind == FL_AGG_COUNT
+           || a->kind == FL_AGG_SUM;
+}
+
+
+/* Most metrics ?with= may name. */
+#define MAX_WITH 8
+
+/* ?with=M1,M2: other aggregates of the same statement, summed for the
+ * same series (a table's other columns). Splits arg into names (which
+ * point into buf), checking each. Returns the count, or -1 with msg. */
+static int
+parse_with(struct fl_server *s, const struct fl_metric_plan *plan,
+           const char *metric, const char *arg, char *buf, size_t buflen,
+           const char **names, char *msg, size_t msglen)
+{
+    int n = 0;
+    if (strlen(arg) >= buflen) {
+        snprintf(msg, msglen, "with: too long");
+        return -1;
+    }
+    memcpy(buf, arg, strlen(arg) + 1);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t != NULL;
+         t = strtok_r(NULL, ",", &save)) {
+        const struct fl_metric_plan *p = NULL;
+        const struct fl_plan_agg *a = find_metric(s, t, &p);
+        if (a == NULL || p != plan || strcmp(t, metric) == 0) {
+            snprintf(msg, msglen, "with: %.200s is not another aggregate of "
+                     "the statement of %.200s", t, metric);
+            return -1;
+        }
+        if (!summable(a)) {
+            snprintf(msg, msglen, "with: %.200s is not a COUNT or SUM "
+                     "metric", t);
+            return -1;
+        }
+        if (n == MAX_WITH) {
+            snprintf(msg, msglen, "with: at most %d metrics", MAX_WITH);
+            return -1;
+        }
+        names[n++] = t;
+    }
+    if (n == 0)
+        snprintf(msg, msglen, "with: name one metric or more, separated "
+                 "by commas");
+    return n > 0 ? n : -1;
 }
 
 
 /* Most series ?top= may ask for. */
 #define MAX_TOP 1000
 
-/* ?aggregate=sum[&top=N]: one value per series over the range instead of
- * one per window -- what a top-N table shows. A series' value is the sum
- * of its windows' values, largest first; with top, the N largest and one
- * series "other" (every dimension 'other') holding the rest, including
- * the "other" groups of a metric with LIMIT (docs/metrics.md). Sums are
+/* ?aggregate=sum[&top=N][&with=M,...]: one value per series over the
+ * range instead of one per window -- what a top-N table shows. A series'
+ * value is the sum of its windows' values, largest first; with top, the N
+ * largest and one series "other" (every dimension 'other') holding the
+ * rest, including the "other" groups of a metric with LIMIT
+ * (docs/metrics.md). The with metrics (names[0..n_with), the same
+ * statement's other aggregates) are summed for the same series. Sums are
  * only meaningful for COUNT and SUM metrics, so only those are accepted.
- * where is the WHERE condition on vpc_flow_logs.metrics. */
-static void
-aggregate_sql(char *sql, size_t cap, const char *quoted, const char *where,
-              long top)
+ * range is the condition on window_start. */
+static char *
+aggregate_sql(const char *metric, const char *const *with, size_t n_with,
+              const char *range, long top)
 {
     /* A group whose every dimension reads 'other' is an "other" group. */
     static const char is_other[] =
         "(len(dim_values) > 0 AND list_bool_and(list_transform(dim_values, "
         "lambda v: coalesce(v = 'other', false))))";
+    char *text = NULL, *sql;
+    size_t len = 0;
+    FILE *b = open_memstream(&text, &len);
+    if (b == NULL)
+        return NULL;
+    /* Names are known metrics: [a-z0-9_] only, safe in quotes and as
+     * struct keys. */
+    fprintf(b, "WITH t AS (SELECT dim_values, "
+        "any_value(dim_names) AS dim_names, "
+        "SUM(value) FILTER (WHERE metric = '%s') AS value, "
+        "SUM(records) FILTER (WHERE metric = '%s') AS records, "
+        "bool_and(final) AS final, bool_or(%s) AS is_other",
+        metric, metric, is_other);
+    for (size_t i = 0; i < n_with; i++)
+        fprintf(b, ", SUM(value) FILTER (WHERE metric = '%s') "
+                            "AS w%zu", with[i], i);
+    fprintf(b, " FROM vpc_flow_logs.metric_values "
+        "WHERE metric IN ('%s'", metric);
+    for (size_t i = 0; i < n_with; i++)
+        fprintf(b, ", '%s'", with[i]);
     /* Grouped by the list of dimension values (metric_values), the MAP
      * built only for the rows answered. */
-    snprintf(sql, cap,
-        "WITH t AS (SELECT dim_values, any_value(dim_names) AS dim_names, "
-        "SUM(value) AS value, SUM(records) AS records, "
-        "bool_and(final) AS final, bool_or(%s) AS is_other "
-        "FROM vpc_flow_logs.metric_values WHERE %s GROUP BY dim_values), "
+    fprintf(b, ") AND %s GROUP BY dim_values), "
         "r AS (SELECT *, CASE WHEN is_other THEN NULL ELSE row_number() OVER "
         "(PARTITION BY is_other ORDER BY value DESC NULLS LAST, dim_values) "
         "END AS n FROM t), "
         "s AS (SELECT MAP(dim_names, dim_values) AS dimensions, value, "
-        "records, final, n FROM r WHERE n <= %ld "
+        "records, final, n", range);
+    for (size_t i = 0; i < n_with; i++)
+        fprintf(b, ", w%zu", i);
+    fprintf(b, " FROM r WHERE n <= %ld "
         "UNION ALL SELECT any_value(MAP(dim_names, list_transform(dim_names, "
         "lambda x: 'other'))), SUM(value), SUM(records), bool_and(final), "
-        "%ld + 1 FROM r WHERE n IS NULL OR n > %ld HAVING COUNT(*) > 0) "
+        "%ld + 1", top, top);
+    for (size_t i = 0; i < n_with; i++)
+        fprintf(b, ", SUM(w%zu)", i);
+    fprintf(b, " FROM r WHERE n IS NULL OR n > %ld "
+        "HAVING COUNT(*) > 0) "
         "SELECT '{\"metric\":' || to_json('%s'::VARCHAR)::VARCHAR || "
         "',\"aggregate\":\"sum\",\"series\":' || "
         "COALESCE(to_json(list({'dimensions': dimensions, 'value': value, "
-        "'records': records, 'final': final} ORDER BY n))::VARCHAR, '[]') "
-        "|| '}' FROM s",
-        is_other, where, top, top, top, quoted);
+        "'records': records, 'final': final", top, metric);
+    if (n_with > 0) {
+        fputs(", 'with': {", b);
+        for (size_t i = 0; i < n_with; i++)
+            fprintf(b, "%s'%s': w%zu", i ? ", " : "", with[i], i);
+        fputc('}', b);
+    }
+    fputs("} ORDER BY n))::VARCHAR, '[]') || '}' FROM s", b);
+    if (fclose(b) != 0) {
+        fl_free_libc(text);
+        return NULL;
+    }
+    sql = fl_strdup(text);
+    fl_free_libc(text);
+    return sql;
 }
 
 
@@ -291,12 +385,18 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
         c, MHD_GET_ARGUMENT_KIND, "aggregate");
     const char *top_arg = MHD_lookup_connection_value(
         c, MHD_GET_ARGUMENT_KIND, "top");
+    const char *with_arg = MHD_lookup_connection_value(
+        c, MHD_GET_ARGUMENT_KIND, "with");
     const struct fl_plan_agg *agg;
+    const struct fl_metric_plan *plan = NULL;
+    const char *names[MAX_WITH + 1];
+    char with_buf[1024];
+    int n_with = 0;
     long top = -1;
 
     if (metric == NULL || metric[0] == '\0')
         return list_metrics(s, c);
-    if ((agg = find_metric(s, metric)) == NULL) {
+    if ((agg = find_metric(s, metric, &plan)) == NULL) {
         char msg[400];
         snprintf(msg, sizeof msg, "no metric named '%.200s' (GET /api/metrics "
                  "lists them)", metric);
@@ -315,8 +415,7 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
     if (aggregate != NULL && strcmp(aggregate, "sum") != 0)
         return fl_http_reply_error(c, 400, "aggregate must be sum (one "
                                    "value per series over the range)");
-    if (aggregate != NULL && agg->kind != FL_AGG_COUNT_STAR
-        && agg->kind != FL_AGG_COUNT && agg->kind != FL_AGG_SUM)
+    if (aggregate != NULL && !summable(agg))
         return fl_http_reply_error(c, 400, "aggregate=sum needs a COUNT or "
                                    "SUM metric: the sum of MIN, MAX, AVG or "
                                    "COUNT(DISTINCT) values over windows "
@@ -332,6 +431,16 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
             return fl_http_reply_error(c, 400, "top must be a number of "
                                        "series from 1 to 1000");
     }
+    names[0] = metric;
+    if (with_arg != NULL) {
+        char msg[512];
+        if (aggregate == NULL)
+            return fl_http_reply_error(c, 400, "with needs aggregate=sum");
+        n_with = parse_with(s, plan, metric, with_arg, with_buf,
+                            sizeof with_buf, names + 1, msg, sizeof msg);
+        if (n_with < 0)
+            return fl_http_reply_error(c, 400, msg);
+    }
 
     /* Known names are identifiers, but quotes are doubled all the same. */
     char quoted[600];
@@ -343,16 +452,18 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
     }
     quoted[qo] = '\0';
     size_t cap = 4096 + 3 * qo;
-    if ((sql = fl_malloc(cap)) == NULL)
-        return fl_http_reply_error(c, 503, "out of memory");
     if (aggregate != NULL) {
-        char where[1024];
-        snprintf(where, sizeof where, "metric = '%s' AND window_start >= "
-                 "%s%s%s", quoted, from_sql, to ? " AND window_start < " : "",
-                 to ? to_sql : "");
+        char range[256];
+        snprintf(range, sizeof range, "window_start >= %s%s%s", from_sql,
+                 to ? " AND window_start < " : "", to ? to_sql : "");
         /* Without top: every series (the "other" groups still as one). */
-        aggregate_sql(sql, cap, quoted, where, top > 0 ? top : LONG_MAX - 1);
+        sql = aggregate_sql(metric, names + 1, (size_t)n_with, range,
+                            top > 0 ? top : LONG_MAX - 1);
+        if (sql == NULL)
+            return fl_http_reply_error(c, 503, "out of memory");
     } else {
+        if ((sql = fl_malloc(cap)) == NULL)
+            return fl_http_reply_error(c, 503, "out of memory");
         /* One JSON document from DuckDB: series by dimensions, points by
          * window. The metric name is a known one: [a-z0-9_] only. */
         snprintf(sql, cap,
@@ -371,7 +482,7 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
     }
 
     pthread_rwlock_rdlock(&s->snap_lock);
-    rc = fl_metrics_rows(s, metric, &rows, &n_rows);
+    rc = fl_metrics_rows(s, names, (size_t)n_with + 1, &rows, &n_rows);
     pthread_mutex_lock(&s->metrics_q_mu);
     if (rc == 0 && s->metrics_q == NULL
         && (rc = fl_query_open(s->cfg->archive_dir, &s->metrics_q,

@@ -776,9 +776,22 @@ collect_open(void *ctx, const struct fl_metric_value *v)
 }
 
 
+/* Whether metric is one of the n named (n 0: every metric). */
+static int
+metric_wanted(const char *metric, const char *const *names, size_t n)
+{
+    if (n == 0)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(metric, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+
 int
-fl_metrics_rows(struct fl_server *s, const char *metric,
-                struct fl_metric_row **out, size_t *n)
+fl_metrics_rows(struct fl_server *s, const char *const *metrics,
+                size_t n_metrics, struct fl_metric_row **out, size_t *n)
 {
     struct fl_metrics *m = s->metrics;
     struct rows r = { 0 };
@@ -793,7 +806,7 @@ fl_metrics_rows(struct fl_server *s, const char *metric,
         const struct rows *src = pass ? &m->pending : &m->committing;
         for (size_t i = 0; i < src->n && rc == 0; i++) {
             const struct fl_metric_row *x = &src->v[i];
-            if (metric != NULL && strcmp(x->metric, metric) != 0)
+            if (!metric_wanted(x->metric, metrics, n_metrics))
                 continue;
             struct fl_metric_value v = {
                 .metric = x->metric, .n_dims = x->n_dims,
@@ -815,7 +828,7 @@ fl_metrics_rows(struct fl_server *s, const char *metric,
             rc = FL_ENOMEM;
         }
         for (size_t i = 0; i < open.n && rc == 0; i++) {
-            if (metric != NULL && strcmp(open.v[i].metric, metric) != 0)
+            if (!metric_wanted(open.v[i].metric, metrics, n_metrics))
                 continue;
             /* Moved, not copied: open's rows are ours. */
             if (r.n == r.cap) {

@@ -57,10 +57,11 @@ void fl_metrics_stop(struct fl_server *s);
 void fl_metrics_destroy(struct fl_server *s);
 
 /* The values only memory has -- finals not yet committed to a file and
- * the open windows' provisional values -- of one metric (NULL = all).
- * Free with fl_metrics_rows_free. Returns 0 or -ENOMEM. */
-int  fl_metrics_rows(struct fl_server *s, const char *metric,
-                     struct fl_metric_row **out, size_t *n);
+ * the open windows' provisional values -- of the n_metrics metrics named
+ * (n_metrics 0: every metric). Free with fl_metrics_rows_free. Returns 0
+ * or -ENOMEM. */
+int  fl_metrics_rows(struct fl_server *s, const char *const *metrics,
+                     size_t n_metrics, struct fl_metric_row **out, size_t *n);
 void fl_metrics_rows_free(struct fl_metric_row *rows, size_t n);
 
 /* Writes every metric's newest final and newest provisional value per

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Top-N metrics (ORDER BY <aggregate> DESC LIMIT n, docs/metrics.md) and
-# GET /api/metrics?aggregate=sum[&top=N] on the real server: the built-in
+# GET /api/metrics?aggregate=sum[&top=N][&with=...] on the real server: the built-in
 # traffic_by_action, top_talkers and top_rejected_sources over the known
 # records of the web UI's tests (tests/browser/data.sh), checked against
 # the values SQL over flow_logs gives; a metrics file's LIMIT 2 keeping two
@@ -70,7 +70,25 @@ expect_eq "aggregate=sum&top=1 of a LIMIT metric: its 'other' groups join the re
     "$(agg two_ports_flows '&top=1')" \
     '{"metric":"two_ports_flows","aggregate":"sum","series":[{"dimensions":{"dstport":"443"},"value":23.0,"records":23,"final":false},{"dimensions":{"dstport":"other"},"value":4.0,"records":4,"final":false}]}'
 
+expect_eq "with=: the same statement's other aggregates, summed for the same series" \
+    "$(agg top_talkers_bytes '&top=2&with=top_talkers_flows')" \
+    '{"metric":"top_talkers_bytes","aggregate":"sum","series":[{"dimensions":{"srcaddr":"10.0.0.3"},"value":56000.0,"records":2,"final":true,"with":{"top_talkers_flows":2.0}},{"dimensions":{"srcaddr":"10.0.0.1"},"value":10200.0,"records":3,"final":false,"with":{"top_talkers_flows":3.0}},{"dimensions":{"srcaddr":"other"},"value":5358.0,"records":22,"final":false,"with":{"top_talkers_flows":22.0}}]}'
+expect_eq "with= two metrics: accepted vs rejected flows, bytes, packets in one answer" \
+    "$(agg traffic_by_action_flows '&with=traffic_by_action_bytes,traffic_by_action_packets' | grep -o '"action":"[A-Z]*"},"value":[0-9.]*,"records":[0-9]*,"final":[a-z]*,"with":{[^}]*}' | tr -d '"{}' | sed 's/action://; s/,value:/,/; s/,records:[0-9]*,final:[a-z]*,with:traffic_by_action_bytes:/,/; s/,traffic_by_action_packets:/,/; s/\.0//g')" \
+    "$(sq "SELECT action, COUNT(*), SUM(bytes), SUM(packets) FROM flow_logs GROUP BY action ORDER BY COUNT(*) DESC")"
+
 code() { curl -s -o body.txt -w '%{http_code}' "$@"; }
+expect_eq "with= a metric of another statement: 400" \
+    "$(code "$URL/api/metrics?metric=top_talkers_flows&aggregate=sum&with=rejected_tcp_packets") $(cat body.txt)" \
+    '400 {"error":"with: rejected_tcp_packets is not another aggregate of the statement of top_talkers_flows"}'
+expect_eq "with= the metric itself: 400" \
+    "$(code "$URL/api/metrics?metric=top_talkers_flows&aggregate=sum&with=top_talkers_flows")" 400
+expect_eq "with= empty: 400" \
+    "$(code "$URL/api/metrics?metric=top_talkers_flows&aggregate=sum&with=,") $(cat body.txt)" \
+    '400 {"error":"with: name one metric or more, separated by commas"}'
+expect_eq "with without aggregate=sum: 400" \
+    "$(code "$URL/api/metrics?metric=top_talkers_flows&with=top_talkers_bytes") $(cat body.txt)" \
+    '400 {"error":"with needs aggregate=sum"}'
 expect_eq "aggregate=max: 400" "$(code "$URL/api/metrics?metric=records_in&aggregate=max") $(cat body.txt)" \
     '400 {"error":"aggregate must be sum (one value per series over the range)"}'
 expect_eq "top without aggregate: 400" "$(code "$URL/api/metrics?metric=records_in&top=3") $(cat body.txt)" \
