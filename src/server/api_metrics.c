@@ -258,9 +258,12 @@ parse_with(struct fl_server *s, const struct fl_metric_plan *plan,
         return -1;
     }
     memcpy(buf, arg, strlen(arg) + 1);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t != NULL;
-         t = strtok_r(NULL, ",", &save)) {
+    for (char *t = buf, *next; t != NULL; t = next) {
         const struct fl_metric_plan *p = NULL;
+        if ((next = strchr(t, ',')) != NULL)
+            *next++ = '\0';
+        if (*t == '\0')
+            continue;                       /* "a,,b", a trailing comma */
         const struct fl_plan_agg *a = find_metric(s, t, &p);
         if (a == NULL || p != plan || strcmp(t, metric) == 0) {
             snprintf(msg, msglen, "with: %.200s is not another aggregate of "
