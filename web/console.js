@@ -405,6 +405,8 @@ function drawChart() {
   }
   const opts = {
     width: Math.max(300, box.clientWidth), height: 280,
+    // The server's times are UTC (the session's time zone); so is the axis.
+    tzDate: (t) => window.uPlot.tzDate(new Date(t * 1000), 'Etc/UTC'),
     scales: { x: { time, ...(time || numeric ? {} : { range: (u, lo, hi) => [lo - 0.5, hi + 0.5] }) } },
     axes: [xAxis, { ...axis, size: 70 }],
     series: [{ label: xName }, ...ys.map((y, i) => ({
