@@ -139,4 +139,8 @@ expect_eq "the console screenshot is saved" "$([ -s "$SHOTS/console.png" ] && ec
 echo "screenshots: $SHOTS"
 kill "$PID" 2>/dev/null
 wait "$PID" 2>/dev/null
+# A sanitizer build (FLOWLAKE=build-san/flowlake) reports into the server's
+# stderr, the workers' included.
+expect_eq "no sanitizer report from the server or its workers" \
+    "$(grep -cE 'Sanitizer|runtime error' serve.err)" 0
 finish
