@@ -242,7 +242,13 @@ function show(r, body, secs) {
   let cols = null;
   try { cols = JSON.parse(r.headers.get('X-Flowlake-Columns')); } catch { cols = null; }
   const rows = body.trim() ? JSON.parse(body) : [];
-  if (!Array.isArray(cols)) cols = Object.keys(rows[0] || {}).map((name) => ({ name, type: '' }));
+  // Without the header (a result too wide for it): the first row's keys,
+  // numeric when its values are numbers.
+  if (!Array.isArray(cols)) {
+    cols = Object.keys(rows[0] || {}).map((name) => ({
+      name, type: rows.some((r) => typeof r[name] === 'number') ? 'DOUBLE' : '',
+    }));
+  }
   res.cols = cols;
   res.rows = rows;
   res.text = body;

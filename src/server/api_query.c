@@ -318,6 +318,12 @@ task_main(void *arg)
 }
 
 
+/* The longest X-Flowlake-Columns sent. libmicrohttpd builds the response
+ * head in the connection's memory pool (32 KiB by default, shared with the
+ * request's own head): a longer one would lose the whole answer. A result
+ * that wide (some 250 columns) goes without the header. */
+#define MAX_COLUMNS_HEADER 12288
+
 /* X-Flowlake-Rows, -Files, -Blocks: the worker's counts. */
 static const char *const info_counts[][2] = {
     { "rows", "X-Flowlake-Rows" }, { "files", "X-Flowlake-Files" },
@@ -344,7 +350,7 @@ add_info(struct MHD_Response *resp, const struct fl_query_task *t,
     json_t *cols = json_object_get(info, "columns");
     size_t n = json_is_array(cols)
              ? json_dumpb(cols, NULL, 0, JSON_COMPACT | JSON_ENSURE_ASCII) : 0;
-    char *text = n > 0 ? fl_malloc(n + 1) : NULL;
+    char *text = n > 0 && n <= MAX_COLUMNS_HEADER ? fl_malloc(n + 1) : NULL;
     /* ASCII only (a header); without memory the answer only lacks it. */
     if (text != NULL && json_dumpb(cols, text, n, JSON_COMPACT
                                    | JSON_ENSURE_ASCII) == n) {

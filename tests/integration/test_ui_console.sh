@@ -74,6 +74,10 @@ expect_eq "format=csv: the same headers, the body CSV" \
     "$(hdr X-Flowlake-Rows) $(hdr X-Flowlake-Files) $(hdr X-Flowlake-Blocks) $(cat b.txt | tr '\n' ' ')" \
     "2 1 1 action,n ACCEPT,17 REJECT,8 "
 
+wide=$(seq -f '%04g' 0 299 | sed 's/.*/& AS column_with_a_rather_long_name_&/' | paste -sd, -)
+expect_eq "300 columns: answered, without X-Flowlake-Columns (over 12 KiB)" \
+    "$(q "SELECT $wide") $(hdr X-Flowlake-Rows) [$(hdr X-Flowlake-Columns)]" "200 1 []"
+
 # ---- an error's position --------------------------------------------------
 expect_eq "a syntax error: 400" "$(q "SELECT srcaddr FORM flow_logs")" 400
 expect_eq "  error as before, line and column of flow_logs" "$(cat b.txt)" \
