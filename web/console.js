@@ -165,6 +165,7 @@ async function run() {
   const q = { id: newId(), ctl: new AbortController(), done: false, cancelled: false };
   running = q;
   $('#qerr').hidden = true;
+  clearResult();
   const t0 = performance.now();
   setState('running', 'running…');
   const tick = setInterval(() => {
@@ -237,6 +238,20 @@ $('#run').onclick = run;
 $('#cancel').onclick = cancel;
 
 // ---- the result ------------------------------------------------------------
+
+// Nothing on show while a query runs or after it failed: an old result
+// under a new query's error would read as that query's.
+function clearResult() {
+  Object.assign(res, { cols: [], rows: [], order: [], text: '', sort: null, desc: false, page: 0 });
+  $('#stats').textContent = '';
+  $('#result thead').textContent = '';
+  $('#result tbody').textContent = '';
+  $('#page').textContent = '';
+  $('#prev').disabled = $('#next').disabled = $('#csv').disabled = $('#json').disabled = true;
+  $('#cx').textContent = '';
+  $('#cy').textContent = '';
+  drawChart();
+}
 
 function show(r, body, secs) {
   let cols = null;
@@ -370,13 +385,14 @@ $('#json').onclick = () => download(res.text, 'application/json', 'json');
 function chartControls() {
   const cx = $('#cx'), cy = $('#cy');
   const num = res.cols.filter((c) => NUMERIC.test(c.type));
-  // X: a time or number column, else any column as categories.
-  const xs = [...res.cols.filter((c) => TIME.test(c.type)), ...num, ...res.cols.filter((c) => !TIME.test(c.type) && !NUMERIC.test(c.type))];
+  // X first choice: a time column; else a text one, as categories (the
+  // blog's top-10 lists); else the first number.
+  const xs = [...res.cols.filter((c) => TIME.test(c.type)),
+    ...res.cols.filter((c) => !TIME.test(c.type) && !NUMERIC.test(c.type)), ...num];
   cx.replaceChildren(...xs.map((c) => el('option', { value: c.name, text: c.name })));
   const x = xs[0]?.name;
   cy.replaceChildren(...num.map((c, i) => el('label', {},
     el('input', { type: 'checkbox', value: c.name, checked: c.name !== x && i < 7 }), ` ${c.name}`)));
-  if (num.length > 0 && !num.some((c) => c.name !== x)) cx.value = x;
   drawChart();
 }
 
@@ -414,7 +430,8 @@ function drawChart() {
     // The server's times are UTC (the session's time zone); so is the axis.
     tzDate: (t) => window.uPlot.tzDate(new Date(t * 1000), 'Etc/UTC'),
     scales: { x: { time, ...(time || numeric ? {} : { range: (u, lo, hi) => [lo - 0.5, hi + 0.5] }) } },
-    axes: [xAxis, { ...axis, size: 70 }],
+    // Wide enough for the longest label ("3,716,802").
+    axes: [xAxis, { ...axis, size: (u, vals) => 18 + 8 * Math.max(3, ...(vals || []).map((v) => String(v).length)) }],
     series: [{ label: xName }, ...ys.map((y, i) => ({
       label: y, stroke: PALETTE[i % PALETTE.length], width: 2,
       fill: bars ? `${PALETTE[i % PALETTE.length]}88` : undefined,

@@ -110,6 +110,9 @@ test('a ready query: the blog\'s rejected packets per protocol, as SQL answers',
   assert.equal(await stat(page, 'files'), '1');
   assert.equal(await stat(page, 'blocks'), '1');
   assert.match(await stat(page, 'time'), /^\d+$/);
+  // No time and no text column: the first number is X, the rest Y.
+  assert.equal(await page.inputValue('#cx'), 'protocol');
+  assert.equal(await page.getAttribute('#chart', 'data-series'), '1');
   // Every ready query runs on this data.
   for (let i = 1; i < titles.length; i++) {
     await page.click(`#ready button[data-ready="${i}"]`);
@@ -134,6 +137,9 @@ FROM range(250)`;
   assert.equal(got.length, 100);
   assert.deepEqual(got, asText(want.rows.slice(0, 100), ['i', 'm', 's']));
   assert.equal(await page.textContent('#page'), '1–100 of 250');
+  // A text column is the chart's X (categories), the numbers its series.
+  assert.equal(await page.inputValue('#cx'), 's');
+  assert.equal(await page.getAttribute('#chart', 'data-series'), '2');
   assert.equal(await page.textContent('#result tbody tr:first-child td:nth-child(3)'), 'NULL');
   assert.equal(await page.getAttribute('#result tbody tr:first-child td:nth-child(3)', 'class'), 'null');
   assert.equal(await page.isDisabled('#prev'), true);
@@ -179,7 +185,10 @@ test('an error shows its message and marks its line and column in the editor', a
   const sel = await page.$eval('#sql', (t) => [t.selectionStart, t.selectionEnd, document.activeElement === t]);
   assert.deepEqual(sel, [20, 29, true]);
 
+  await runSQL(page, 'SELECT 1 AS one');
   await runSQL(page, 'SELECT srcaddr,\n  dstaddr, nosuch\nFROM flow_logs', 'error');
+  // The previous result is not left under the error.
+  assert.equal(await page.locator('#result tbody tr').count(), 0);
   assert.match(await page.textContent('#qerrmsg'), /^Binder Error: Referenced column "nosuch" not found/);
   assert.equal(await page.textContent('#qerrpos'), 'line 2, column 12');
   const v = await page.inputValue('#sql');
