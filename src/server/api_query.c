@@ -321,7 +321,7 @@ task_main(void *arg)
 /* The longest X-Flowlake-Columns sent. libmicrohttpd builds the response
  * head in the connection's memory pool (32 KiB by default, shared with the
  * request's own head): a longer one would lose the whole answer. A result
- * that wide (some 250 columns) goes without the header. */
+ * that wide (some 200 columns) goes without the header. */
 #define MAX_COLUMNS_HEADER 12288
 
 /* X-Flowlake-Rows, -Files, -Blocks: the worker's counts. */
