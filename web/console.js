@@ -236,6 +236,14 @@ async function cancel() {
 
 $('#run').onclick = run;
 $('#cancel').onclick = cancel;
+// The server does not notice a page that goes away while its query runs
+// (docs/serve.md): leaving cancels it. keepalive lets the request outlive
+// the page.
+window.addEventListener('pagehide', () => {
+  if (running && !running.done) {
+    authFetch(`/api/query/cancel?id=${running.id}`, { method: 'POST', keepalive: true }).catch(() => {});
+  }
+});
 
 // ---- the result ------------------------------------------------------------
 

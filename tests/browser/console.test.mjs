@@ -259,5 +259,19 @@ test('cancel stops a long query and frees the server\'s only query slot', async 
   await runSQL(page, 'SELECT 42 AS x');
   assert.deepEqual(await cells(page), [['42']]);
   assert.deepEqual(errors, []);
+
+  // Leaving the page while a query runs cancels it too.
+  await page.fill('#sql', 'SELECT sum(a.range * b.range) FROM range(1000000) a, range(1000000) b');
+  await page.click('#run');
+  await page.waitForSelector('body[data-state="running"]');
+  await page.waitForTimeout(500);
+  await page.goto('about:blank');
+  let status = 0;
+  for (let i = 0; i < 30 && status !== 200; i++) {
+    const r = await fetch(`${URL_}/api/query`, { method: 'POST', body: 'SELECT 1', headers: { Authorization: `Bearer ${KEY}` } });
+    status = r.status;
+    if (status !== 200) await new Promise((ok) => setTimeout(ok, 100));
+  }
+  assert.equal(status, 200, 'the slot is free within 3 s of leaving the page');
   await ctx.close();
 });
