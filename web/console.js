@@ -236,9 +236,9 @@ async function cancel() {
 
 $('#run').onclick = run;
 $('#cancel').onclick = cancel;
-// The server does not notice a page that goes away while its query runs
-// (docs/serve.md): leaving cancels it. keepalive lets the request outlive
-// the page.
+// Leaving the page while a query runs cancels it. The server also sees
+// the connection close, but not through a proxy that keeps its own
+// (docs/serve.md). keepalive lets the request outlive the page.
 window.addEventListener('pagehide', () => {
   if (running && !running.done) {
     authFetch(`/api/query/cancel?id=${running.id}`, { method: 'POST', keepalive: true }).catch(() => {});

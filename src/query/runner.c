@@ -237,17 +237,22 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
     double deadline = lim->timeout_s > 0
                     ? fl_time_mono() + lim->timeout_s + KILL_GRACE_S : 0;
     int out_open = 1, err_open = 1, timed_out = 0, killed = cancelled;
+    int client_gone = 0;
     while (out_open || err_open) {
-        struct pollfd fds[2] = {
+        struct pollfd fds[3] = {
             { .fd = out_open ? outp[0] : -1, .events = POLLIN },
             { .fd = err_open ? errp[0] : -1, .events = POLLIN },
+            /* Only the peer's hang-up: data it sends (a pipelined
+             * request) is for libmicrohttpd, not read here. */
+            { .fd = lim->watch_client && !killed ? lim->client_fd : -1,
+              .events = POLLRDHUP },
         };
         int wait_ms = -1;
         if (deadline > 0 && !killed) {
             double left = deadline - fl_time_mono();
             wait_ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
         }
-        int n = poll(fds, 2, wait_ms);
+        int n = poll(fds, 3, wait_ms);
         if (n < 0 && errno != EINTR) {
             rc = -errno;
             break;
@@ -258,6 +263,11 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
         }
         if (n <= 0)
             continue;
+        if (fds[2].fd >= 0
+            && (fds[2].revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+            kill(pid, SIGKILL);
+            killed = client_gone = 1;
+        }
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || fds[i].revents == 0)
                 continue;
@@ -299,6 +309,13 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
     }
     rc = outcome(status, timed_out, &out, &err, lim, res);
     fl_free(err.p);
+    if (rc == FL_OK && client_gone && res->http_status != 200) {
+        fl_free(res->error);
+        res->http_status = 499;
+        res->error = fl_strdup("the client closed the connection");
+        if (res->error == NULL)
+            rc = FL_ENOMEM;
+    }
     if (rc == FL_OK && info.len > 0 && !info.over)
         res->info = info.p;
     else

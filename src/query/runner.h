@@ -64,6 +64,11 @@ struct fl_query_limits {
      * is killed, even when that thread's fl_query_runner_cancel came
      * before the worker's pid was known. */
     _Atomic int *cancel;
+    /* The client's socket, watched while the worker runs (watch_client
+     * set): when the peer closes it (POLLRDHUP, POLLHUP) nobody waits for
+     * the answer any more, and the worker is killed (res says 499). */
+    int          client_fd;
+    int          watch_client;
 };
 
 /* Writes job into an anonymous in-memory file (memfd) and sets *out_fd

@@ -34,8 +34,9 @@
  * Cancel: a request may name itself with X-Flowlake-Query-Id; POST
  * /api/query/cancel?id=ID (read key) kills that query's worker, and its
  * own request is answered 499 at once, which frees its query.max_concurrent
- * slot. The id is needed because libmicrohttpd does not watch a suspended
- * connection: a client that goes away is not noticed until the query ends.
+ * slot. A client that closes its connection frees it too: libmicrohttpd
+ * does not watch a suspended connection, so the runner polls its socket
+ * for the peer's hang-up while the worker runs (runner.h).
  */
 #include "../core/fl_config.h"
 
@@ -281,6 +282,14 @@ task_main(void *arg)
         .max_result_bytes = cfg->query_max_result_bytes,
         .cancel = &t->cancel,
     };
+    /* libmicrohttpd does not watch a suspended connection: the runner
+     * does, so that a client that goes away frees its slot. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(t->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci != NULL) {
+        lim.client_fd = ci->connect_fd;
+        lim.watch_client = 1;
+    }
     int fd = -1;
     int rc = atomic_load(&t->cancel) ? 0 : write_job(t, &fd);
 

@@ -4,7 +4,8 @@
 # known data (archive files after pruning, buffered blocks, rows, columns),
 # an error's line and column, X-Flowlake-Query-Id + POST
 # /api/query/cancel (frees the query.max_concurrent slot at once; 404 for
-# an unknown id; the read key), then the page in a real browser
+# an unknown id; the read key; a client that closes its connection), then
+# the page in a real browser
 # (tests/browser/console.test.mjs: Debian's chromium driven by
 # playwright-core under `node --test`). The screenshot is kept in $FL_SHOTS
 # (default build/ui-shots).
@@ -123,6 +124,18 @@ expect_eq "the slot is free: the next query runs" \
     "$(curl -s -H "$H" --data-binary 'SELECT 42 AS x' "$URL/api/query")" $'[\n{"x":42}\n]'
 expect_eq "cancel of the ended query: 404" \
     "$(code -X POST -H "$H" "$URL/api/query/cancel?id=long-1")" 404
+
+# A client that goes away: the server sees its connection close (it
+# watches the socket while the worker runs) and frees the slot.
+curl -s -m 1 -o /dev/null -H "$H" --data-binary "$LONG" "$URL/api/query"
+expect_eq "a client gone after 1 s (curl -m 1): curl timed out" "$?" 28
+for _ in $(seq 1 40); do
+    [ -z "$(pgrep -P "$PID" -f query-worker)" ] && break
+    sleep 0.05
+done
+expect_eq "  its worker is killed at once" "$(pgrep -P "$PID" -f query-worker | wc -l)" 0
+expect_eq "  the slot is free" \
+    "$(curl -s -H "$H" --data-binary 'SELECT 43 AS x' "$URL/api/query")" $'[\n{"x":43}\n]'
 
 # ---- the browser -------------------------------------------------------
 FL_URL=$URL FL_KEY=$KEY FL_SHOTS=$SHOTS \
