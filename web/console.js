@@ -418,7 +418,12 @@ function drawChart() {
     return;
   }
   const time = TIME.test(xc.type), numeric = NUMERIC.test(xc.type);
-  const xv = (v) => (v === null ? null : time ? Date.parse(`${String(v).replace(' ', 'T').slice(0, 19)}Z`) / 1000 : Number(v));
+  // Times come as UTC text: '2024-05-01', '2024-05-01 00:15:00[.5][+00]'.
+  const epoch = (v) => {
+    const t = String(v).replace(' ', 'T').slice(0, 19);
+    return Date.parse(`${t.length === 10 ? `${t}T00:00:00` : t}Z`) / 1000;
+  };
+  const xv = (v) => (v === null ? null : time ? epoch(v) : Number(v));
   let idx = res.rows.map((_, i) => i);
   if (time || numeric) idx = idx.filter((i) => res.rows[i][xName] !== null).sort((a, b) => xv(res.rows[a][xName]) - xv(res.rows[b][xName]));
   const labels = idx.map((i) => cellText(res.rows[i][xName]));
@@ -461,4 +466,4 @@ readyList();
 ed.value = localStorage.getItem(SQL_ITEM) ?? READY[0][2];
 setState('idle', '');
 // For the browser test and the curious: the result on show.
-window.flowlake = { res };
+window.flowlake = { res, chart: () => plot?.data };

@@ -236,8 +236,16 @@ FROM flow_logs GROUP BY 1 ORDER BY 1`);
   await page.uncheck('#cy input[value="flows"]');
   assert.equal(await page.getAttribute('#chart', 'data-series'), '1');
   assert.equal(await page.locator('#chart .u-legend .u-series').count(), 2);
-  await page.check('#cy input[value="flows"]');
-  await page.selectOption('#ckind', 'line');
+  assert.deepEqual(await page.evaluate(() => window.flowlake.chart()), [
+    [1714521600, 1714522500, 1714523400, 1714524300, 1714525200],
+    [105, 37, 15, 40, 9]]);
+  // A DATE column as X.
+  await runSQL(page, 'SELECT date, count(*) AS flows FROM flow_logs GROUP BY 1');
+  assert.equal(await page.inputValue('#cx'), 'date');
+  assert.deepEqual(await page.evaluate(() => window.flowlake.chart()), [[1714521600], [25]]);
+  await runSQL(page, `SELECT time_bucket(INTERVAL 15 MINUTE, start) AS w,
+  sum(packets) FILTER (WHERE action = 'REJECT') AS rejected, count(*) AS flows
+FROM flow_logs GROUP BY 1 ORDER BY 1`);
   await page.screenshot({ path: path.join(SHOTS, 'console.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await ctx.close();
