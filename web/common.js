@@ -127,7 +127,10 @@ function askKey(refused) {
   return keyPrompt;
 }
 
-export async function api(path, opts = {}) {
+// fetch() with the read key: asks for the key on a 401 and waits out a
+// 429; any other answer is the caller's (the SQL console reads the
+// status, headers and error JSON of POST /api/query itself).
+export async function authFetch(path, opts = {}) {
   let busy = 0;
   for (;;) {
     const headers = new Headers(opts.headers || {});
@@ -143,13 +146,18 @@ export async function api(path, opts = {}) {
       await new Promise((ok) => setTimeout(ok, 1000 * (Number(r.headers.get('Retry-After')) || 1)));
       continue;
     }
-    if (!r.ok) {
-      let msg = r.statusText;
-      try { msg = (await r.json()).error || msg; } catch { /* not JSON */ }
-      throw new Error(`${path.split('?')[0]}: ${r.status} ${msg}`);
-    }
-    return r.json();
+    return r;
   }
+}
+
+export async function api(path, opts = {}) {
+  const r = await authFetch(path, opts);
+  if (!r.ok) {
+    let msg = r.statusText;
+    try { msg = (await r.json()).error || msg; } catch { /* not JSON */ }
+    throw new Error(`${path.split('?')[0]}: ${r.status} ${msg}`);
+  }
+  return r.json();
 }
 
 // Each SQL statement costs the server a worker process, and it runs at
@@ -173,6 +181,7 @@ export function sql(text, wanted = () => true) {
 // header gets (the current one marked).
 export const PAGES = [
   { path: '/', title: 'Dashboard' },
+  { path: '/console', title: 'SQL console' },
 ];
 
 export function navBar() {

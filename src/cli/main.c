@@ -69,9 +69,9 @@ main(int argc, char **argv)
     }
     /* Not a command for people: the process `flowlake serve` runs each
      * query from the network in (src/query/runner.h), its job on stdin,
-     * the result on stdout, the error on fd 3. */
+     * the result on stdout, the error on fd 3, what it read on fd 4. */
     if (strcmp(argv[1], "query-worker") == 0 && argc == 2)
-        return fl_query_worker_main(0, 1, 3);
+        return fl_query_worker_main(0, 1, 3, 4);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

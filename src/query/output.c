@@ -930,6 +930,7 @@ struct result {
     const char         **names;     /* ncol entries, owned by res */
     struct rctx          cx;
     struct buf           line;      /* one output row */
+    long long            rows;      /* fetched so far */
 };
 
 
@@ -939,8 +940,10 @@ static int
 next_chunk(struct result *r, duckdb_data_chunk *out, char **out_err)
 {
     *out = duckdb_fetch_chunk(*r->res);
-    if (*out != NULL)
+    if (*out != NULL) {
+        r->rows += (long long)duckdb_data_chunk_get_size(*out);
         return 1;
+    }
     const char *e = duckdb_result_error(r->res);
     if (e != NULL) {
         fl_query_set_err(out_err, e);
@@ -1308,6 +1311,108 @@ out:
 }
 
 
+/* A column type's name as DuckDB writes it, for a client that draws or
+ * sorts the result (the server's X-Flowlake-Columns). */
+static const char *
+type_name(duckdb_type id)
+{
+    switch (id) {
+    case DUCKDB_TYPE_BOOLEAN:      return "BOOLEAN";
+    case DUCKDB_TYPE_TINYINT:      return "TINYINT";
+    case DUCKDB_TYPE_SMALLINT:     return "SMALLINT";
+    case DUCKDB_TYPE_INTEGER:      return "INTEGER";
+    case DUCKDB_TYPE_BIGINT:       return "BIGINT";
+    case DUCKDB_TYPE_UTINYINT:     return "UTINYINT";
+    case DUCKDB_TYPE_USMALLINT:    return "USMALLINT";
+    case DUCKDB_TYPE_UINTEGER:     return "UINTEGER";
+    case DUCKDB_TYPE_UBIGINT:      return "UBIGINT";
+    case DUCKDB_TYPE_HUGEINT:      return "HUGEINT";
+    case DUCKDB_TYPE_UHUGEINT:     return "UHUGEINT";
+    case DUCKDB_TYPE_FLOAT:        return "FLOAT";
+    case DUCKDB_TYPE_DOUBLE:       return "DOUBLE";
+    case DUCKDB_TYPE_DECIMAL:      return "DECIMAL";
+    case DUCKDB_TYPE_DATE:         return "DATE";
+    case DUCKDB_TYPE_TIME:         return "TIME";
+    case DUCKDB_TYPE_TIME_TZ:      return "TIME WITH TIME ZONE";
+    case DUCKDB_TYPE_TIMESTAMP:    return "TIMESTAMP";
+    case DUCKDB_TYPE_TIMESTAMP_S:  return "TIMESTAMP_S";
+    case DUCKDB_TYPE_TIMESTAMP_MS: return "TIMESTAMP_MS";
+    case DUCKDB_TYPE_TIMESTAMP_NS: return "TIMESTAMP_NS";
+    case DUCKDB_TYPE_TIMESTAMP_TZ: return "TIMESTAMP WITH TIME ZONE";
+    case DUCKDB_TYPE_INTERVAL:     return "INTERVAL";
+    case DUCKDB_TYPE_VARCHAR:      return "VARCHAR";
+    case DUCKDB_TYPE_BLOB:         return "BLOB";
+    case DUCKDB_TYPE_UUID:         return "UUID";
+    case DUCKDB_TYPE_ENUM:         return "ENUM";
+    case DUCKDB_TYPE_LIST:         return "LIST";
+    case DUCKDB_TYPE_ARRAY:        return "ARRAY";
+    case DUCKDB_TYPE_STRUCT:       return "STRUCT";
+    case DUCKDB_TYPE_MAP:          return "MAP";
+    case DUCKDB_TYPE_UNION:        return "UNION";
+    case DUCKDB_TYPE_BIT:          return "BIT";
+    default:                       return "OTHER";
+    }
+}
+
+
+/* s as a JSON string in ASCII: what is not is written \uXXXX (a pair of
+ * them beyond the BMP; U+FFFD for a byte that is not UTF-8). */
+static void
+json_ascii(struct buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fl_query_buf_putc(b, '"');
+    while (*p != '\0') {
+        uint32_t cp = *p;
+        size_t n = 1;
+        if (cp >= 0x80) {
+            size_t want = cp >= 0xf0 ? 4 : cp >= 0xe0 ? 3 : cp >= 0xc0 ? 2 : 0;
+            uint32_t v = want == 4 ? cp & 0x07 : want == 3 ? cp & 0x0f
+                                                           : cp & 0x1f;
+            for (n = 1; n < want && (p[n] & 0xc0) == 0x80; n++)
+                v = v << 6 | (p[n] & 0x3f);
+            cp = want != 0 && n == want && v <= 0x10ffff ? v : 0xfffd;
+        }
+        if (cp == '"' || cp == '\\')
+            fl_query_buf_printf(b, "\\%c", (char)cp);
+        else if (cp < 0x20 || cp == 0x7f)
+            fl_query_buf_printf(b, "\\u%04x", (unsigned)cp);
+        else if (cp < 0x80)
+            fl_query_buf_putc(b, (char)cp);
+        else if (cp < 0x10000)
+            fl_query_buf_printf(b, "\\u%04x", (unsigned)cp);
+        else
+            fl_query_buf_printf(b, "\\u%04x\\u%04x",
+                                (unsigned)(0xd800 + ((cp - 0x10000) >> 10)),
+                                (unsigned)(0xdc00 + ((cp - 0x10000) & 0x3ff)));
+        p += n;
+    }
+    fl_query_buf_putc(b, '"');
+}
+
+
+/* The columns as a JSON array of {"name", "type"}, ASCII only (it goes
+ * into an HTTP header). Returns NULL when out of memory. */
+static char *
+columns_json(const struct result *r)
+{
+    struct buf b = { 0 };
+    fl_query_buf_putc(&b, '[');
+    for (idx_t c = 0; c < r->ncol; c++) {
+        fl_query_buf_puts(&b, c ? ",{\"name\":" : "{\"name\":");
+        json_ascii(&b, r->names[c]);
+        fl_query_buf_printf(&b, ",\"type\":\"%s\"}",
+                            type_name(r->types[c].id));
+    }
+    fl_query_buf_putc(&b, ']');
+    if (b.oom) {
+        fl_query_buf_free(&b);
+        return NULL;
+    }
+    return b.p;
+}
+
+
 /* Statements whose result is only a status: nothing is printed for them. */
 static int
 stmt_prints_nothing(duckdb_statement_type t)
@@ -1338,7 +1443,7 @@ stmt_prints_nothing(duckdb_statement_type t)
 /* Executes the last statement of a script, streaming, and prints it. */
 int
 fl_query_run_last(duckdb_prepared_statement stmt, enum fl_output fmt,
-                  FILE *out, char **out_err)
+                  FILE *out, struct fl_query_info *info, char **out_err)
 {
     duckdb_result res;
     struct result r;
@@ -1374,6 +1479,9 @@ fl_query_run_last(duckdb_prepared_statement stmt, enum fl_output fmt,
             goto out;
         }
     }
+    /* Out of memory here only costs the header. */
+    if (info != NULL)
+        info->columns = columns_json(&r);
     switch (fmt) {
     case FL_OUTPUT_CSV:
         rc = write_csv(&r, out, out_err);
@@ -1392,6 +1500,8 @@ fl_query_run_last(duckdb_prepared_statement stmt, enum fl_output fmt,
 out:
     if (rc == FL_OK && (fflush(out) != 0 || ferror(out)))
         rc = -EIO;
+    if (info != NULL && rc == FL_OK)
+        info->rows = r.rows;
     if (r.types != NULL) {
         for (idx_t c = 0; c < r.ncol; c++)
             tnode_free(&r.types[c]);

@@ -158,6 +158,7 @@ create_view(struct fl_query *q, char **out_err)
     struct buf glob = { 0 };
     struct buf sql = { 0 };
     int64_t nfiles = 0;
+    long nblocks = 0;
     char **listed = NULL;
     size_t n_listed = 0;
     int rc = FL_OK;
@@ -264,6 +265,7 @@ create_view(struct fl_query *q, char **out_err)
                           "'day': VARCHAR, 'hour': VARCHAR})\n");
     }
     if (q->live != NULL) {
+        nblocks = (long)fl_live_blocks(q->live);   /* unless pruned below */
         /* The hour as a timestamp: TIMESTAMP, not TIMESTAMPTZ, so that
          * strftime gives UTC fields whatever the session's TimeZone. */
         static const char *const fmt[] = { "%Y", "%m", "%d", "%H" };
@@ -283,12 +285,14 @@ create_view(struct fl_query *q, char **out_err)
              * row by the query itself. */
             size_t n = fl_live_blocks(q->live);
             fl_query_buf_puts(&sql, "skip := '");
+            nblocks = 0;
             for (size_t i = 0; i < n; i++) {
                 int64_t lo, hi;
                 int keep = q->prune->mode != FL_PRUNE_NONE
                            && (!fl_live_hours(q->live, i, &lo, &hi)
                                || fl_prune_keep_hours(q->prune, lo, hi));
                 fl_query_buf_putc(&sql, keep ? '0' : '1');
+                nblocks += keep;
             }
             fl_query_buf_putc(&sql, '\'');
         }
@@ -300,8 +304,10 @@ create_view(struct fl_query *q, char **out_err)
         goto out;
     }
     rc = fl_query_exec(q, sql.p, out_err);
-    if (rc == FL_OK)
+    if (rc == FL_OK) {
         q->view_files = (long)nfiles;
+        q->view_blocks = nblocks;
+    }
 out:
     for (size_t i = 0; i < n_listed; i++)
         fl_free(listed[i]);
@@ -522,8 +528,26 @@ fl_query_close(struct fl_query *q)
     if (q->db != NULL)
         duckdb_close(&q->db);
     fl_query_files_free(&q->files);
+    fl_free(q->info.columns);
     fl_free(q->archive_dir);
     fl_free(q);
+}
+
+
+void
+fl_query_info_reset(struct fl_query *q)
+{
+    fl_free(q->info.columns);
+    memset(&q->info, 0, sizeof q->info);
+    q->info.rows = -1;
+    q->info.err_offset = -1;
+}
+
+
+const struct fl_query_info *
+fl_query_last_info(const struct fl_query *q)
+{
+    return &q->info;
 }
 
 
@@ -569,6 +593,7 @@ fl_query_open_files(const char *archive_dir,
     q = fl_calloc(1, sizeof *q);
     if (q == NULL)
         return FL_ENOMEM;
+    fl_query_info_reset(q);
     q->live = live;
     size_t n = strlen(archive_dir);
     while (n > 1 && archive_dir[n - 1] == '/')
@@ -674,6 +699,7 @@ fl_query_run(struct fl_query *q, const char *sql, enum fl_output fmt,
     /* The view over only the hours the script can need (prune.c); it
      * depends on the script, so it is made for every run. The analysis
      * runs with pruning off too, for its refusal of 'yyyy/MM/dd'. */
+    fl_query_info_reset(q);
     if ((prune = fl_malloc(sizeof *prune)) == NULL)
         return FL_ENOMEM;
     rc = fl_query_prune(q, sql, prune, out_err);
@@ -690,6 +716,8 @@ fl_query_run(struct fl_query *q, const char *sql, enum fl_output fmt,
     if (rc < 0)
         return rc;
     q->stale = 1;
+    q->info.files = q->view_files;
+    q->info.blocks = q->view_blocks;
 
     idx_t n = duckdb_extract_statements(q->con, sql, &ext);
     if (n == 0) {
@@ -714,7 +742,7 @@ fl_query_run(struct fl_query *q, const char *sql, enum fl_output fmt,
             }
             duckdb_destroy_result(&res);
         } else {
-            rc = fl_query_run_last(stmt, fmt, out, out_err);
+            rc = fl_query_run_last(stmt, fmt, out, &q->info, out_err);
         }
         duckdb_destroy_prepare(&stmt);
     }

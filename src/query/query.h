@@ -148,6 +148,29 @@ void fl_query_set_prune(struct fl_query *q, int on);
 /* How many Parquet files the view read by the last run covered. */
 long fl_query_view_files(const struct fl_query *q);
 
+/* What the last fl_query_run (or fl_query_run_untrusted) read and
+ * returned, for the server's answer (docs/serve.md, "Queries over HTTP"):
+ * filled as far as the run got, reset at the start of every run. */
+struct fl_query_info {
+    long long rows;         /* rows of the last statement's result, -1 = none */
+    long      files;        /* archive files in the run's view (after pruning) */
+    long      blocks;       /* buffered blocks the run's view parses */
+    long      err_offset;   /* byte offset in the SQL of a syntax error, -1 */
+    char     *columns;      /* the result's columns as a JSON array of
+                             * {"name": ..., "type": ...} (ASCII), or NULL */
+};
+/* Borrowed; valid until the next run or fl_query_close. */
+const struct fl_query_info *fl_query_last_info(const struct fl_query *q);
+
+/* Where a failed query's error points in its text: DuckDB's messages end
+ * with a "LINE n: <excerpt>" line and a caret under the spot; a syntax
+ * error found by the sandbox's parse has only a byte offset (offset, or
+ * -1). Sets *line and *column (1-based; the column counts characters) and
+ * returns 1 when the spot is found in sql; 0 otherwise (the excerpt does
+ * not match the text, as after a rewrite). */
+int fl_query_error_position(const char *sql, const char *msg, long offset,
+                            unsigned *line, unsigned *column);
+
 /* Closes the session; NULL is a no-op. */
 void fl_query_close(struct fl_query *q);
 

@@ -44,6 +44,8 @@ struct fl_query {
     int                no_prune;     /* views read every file (--no-prune) */
     const struct fl_prune *prune;    /* borrowed during a run, or NULL */
     long               view_files;   /* flow files in the current view */
+    long               view_blocks;  /* buffered blocks it parses */
+    struct fl_query_info info;       /* of the last run (query.h) */
 };
 
 /* Stores a copy of msg (NULL: "unknown DuckDB error") in *out_err unless
@@ -51,6 +53,9 @@ struct fl_query {
  * copy is the caller's to fl_free; when it cannot be allocated, *out_err
  * stays NULL. msg is borrowed. */
 void fl_query_set_err(char **out_err, const char *msg);
+
+/* Forgets what the last run's info (query.h) held: before a run. */
+void fl_query_info_reset(struct fl_query *q);
 
 /* Runs sql (borrowed) on q's connection for its effects; its result is
  * discarded. Returns 0, or FL_EDB with DuckDB's message in *out_err (see
@@ -208,7 +213,10 @@ int  fl_query_row_is_valid(duckdb_vector v, idx_t row);
  * SET, ...) print nothing. Returns 0; FL_EDB with *out_err set (see
  * fl_query_set_err) when the statement fails, possibly after part of the
  * output was written; -EIO when writing to out fails; FL_ENOMEM. */
+/* Fills info->rows and info->columns (info may be NULL; its columns
+ * must be NULL on entry). */
 int  fl_query_run_last(duckdb_prepared_statement stmt, enum fl_output fmt,
-                       FILE *out, char **out_err);
+                       FILE *out, struct fl_query_info *info,
+                       char **out_err);
 
 #endif /* FL_QUERY_INT_H */

@@ -7,9 +7,11 @@
  * ended into an HTTP status.
  *
  * The worker gets no descriptor of the server's but its job, its result
- * pipe and its error pipe (and stderr, for the sanitizers' reports):
- * everything from fd 4 up is closed in the child, so it cannot hold a
- * listening socket or a WAL file open.
+ * pipe, its error pipe and its info pipe (and stderr, for the sanitizers'
+ * reports): everything from fd 5 up is closed in the child, so it cannot
+ * hold a listening socket or a WAL file open. The info pipe is read only
+ * after the worker has exited: what it writes there is small (worker.c
+ * keeps it under the pipe's capacity).
  */
 #define _GNU_SOURCE 1        /* memfd_create, posix_spawn ... closefrom_np */
 #include "../core/fl_config.h"
@@ -38,6 +40,8 @@ extern char **environ;
 #define KILL_GRACE_S 1.0
 /* An error message longer than this is cut. */
 #define MAX_ERROR 16384
+/* The worker's info is smaller (worker.c); more is not believed. */
+#define MAX_INFO 65536
 
 struct collect {
     char   *p;
@@ -110,7 +114,8 @@ fl_query_job_file(const struct fl_query_job *job, int *out_fd)
 
 
 static int
-spawn_worker(const char *exe, int in_fd, int out_fd, int err_fd, pid_t *pid)
+spawn_worker(const char *exe, int in_fd, int out_fd, int err_fd, int info_fd,
+             pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     char *argv[] = { (char *)"flowlake", (char *)"query-worker", NULL };
@@ -120,7 +125,8 @@ spawn_worker(const char *exe, int in_fd, int out_fd, int err_fd, pid_t *pid)
     if ((rc = posix_spawn_file_actions_adddup2(&fa, in_fd, 0)) == 0
         && (rc = posix_spawn_file_actions_adddup2(&fa, out_fd, 1)) == 0
         && (rc = posix_spawn_file_actions_adddup2(&fa, err_fd, 3)) == 0
-        && (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 4)) == 0)
+        && (rc = posix_spawn_file_actions_adddup2(&fa, info_fd, 4)) == 0
+        && (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 5)) == 0)
         rc = posix_spawn(pid, exe ? exe : "/proc/self/exe", &fa, NULL, argv,
                          environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -200,39 +206,53 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
 {
     struct collect out = { .max = lim->max_result_bytes };
     struct collect err = { .max = MAX_ERROR };
-    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    struct collect info = { .max = MAX_INFO };
+    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, infop[2] = { -1, -1 };
     pid_t pid = 0;
     int rc = 0;
 
     memset(res, 0, sizeof *res);
-    if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+    if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0
+        || pipe2(infop, O_CLOEXEC) != 0
+        || fcntl(infop[0], F_SETFL, O_NONBLOCK) != 0) {
         rc = -errno;
         goto fail;
     }
-    rc = spawn_worker(exe, job_fd, outp[1], errp[1], &pid);
+    rc = spawn_worker(exe, job_fd, outp[1], errp[1], infop[1], &pid);
     close(job_fd);
     close(outp[1]);
     close(errp[1]);
-    job_fd = outp[1] = errp[1] = -1;
+    close(infop[1]);
+    job_fd = outp[1] = errp[1] = infop[1] = -1;
     if (rc < 0)
         goto fail;
     if (pid_slot != NULL)
         atomic_store(pid_slot, pid);
+    /* After the pid is published: a cancel that came before it saw no
+     * pid but set the flag, one that comes after finds the pid. */
+    int cancelled = lim->cancel != NULL && atomic_load(lim->cancel);
+    if (cancelled)
+        kill(pid, SIGKILL);
 
     double deadline = lim->timeout_s > 0
                     ? fl_time_mono() + lim->timeout_s + KILL_GRACE_S : 0;
-    int out_open = 1, err_open = 1, timed_out = 0, killed = 0;
+    int out_open = 1, err_open = 1, timed_out = 0, killed = cancelled;
+    int client_gone = 0;
     while (out_open || err_open) {
-        struct pollfd fds[2] = {
+        struct pollfd fds[3] = {
             { .fd = out_open ? outp[0] : -1, .events = POLLIN },
             { .fd = err_open ? errp[0] : -1, .events = POLLIN },
+            /* Only the peer's hang-up: data it sends (a pipelined
+             * request) is for libmicrohttpd, not read here. */
+            { .fd = lim->watch_client && !killed ? lim->client_fd : -1,
+              .events = POLLRDHUP },
         };
         int wait_ms = -1;
         if (deadline > 0 && !killed) {
             double left = deadline - fl_time_mono();
             wait_ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
         }
-        int n = poll(fds, 2, wait_ms);
+        int n = poll(fds, 3, wait_ms);
         if (n < 0 && errno != EINTR) {
             rc = -errno;
             break;
@@ -243,6 +263,11 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
         }
         if (n <= 0)
             continue;
+        if (fds[2].fd >= 0
+            && (fds[2].revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+            kill(pid, SIGKILL);
+            killed = client_gone = 1;
+        }
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || fds[i].revents == 0)
                 continue;
@@ -269,13 +294,32 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
         ;
     close(outp[0]);
     close(errp[0]);
+    /* The worker has exited: all it wrote is in the pipe. Its read end
+     * is nonblocking and the reads are counted, so a write end held
+     * elsewhere cannot stall this. */
+    for (int i = 0; i < 4 && collect_some(infop[0], &info) == 0
+                    && !info.over; i++)
+        ;
+    close(infop[0]);
     if (rc < 0) {
         fl_free(out.p);
         fl_free(err.p);
+        fl_free(info.p);
         return rc;
     }
     rc = outcome(status, timed_out, &out, &err, lim, res);
     fl_free(err.p);
+    if (rc == FL_OK && client_gone && res->http_status != 200) {
+        fl_free(res->error);
+        res->http_status = 499;
+        res->error = fl_strdup("the client closed the connection");
+        if (res->error == NULL)
+            rc = FL_ENOMEM;
+    }
+    if (rc == FL_OK && info.len > 0 && !info.over)
+        res->info = info.p;
+    else
+        fl_free(info.p);
     return rc;
 
 fail:
@@ -286,6 +330,8 @@ fail:
             close(outp[i]);
         if (errp[i] >= 0)
             close(errp[i]);
+        if (infop[i] >= 0)
+            close(infop[i]);
     }
     {
         char msg[160];
@@ -311,5 +357,6 @@ fl_query_result_free(struct fl_query_result *res)
 {
     fl_free(res->body);
     fl_free(res->error);
+    fl_free(res->info);
     memset(res, 0, sizeof *res);
 }

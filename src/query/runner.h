@@ -48,12 +48,27 @@ struct fl_query_result {
     char     *body;                /* the result (200) or NULL; fl_free */
     size_t    len;
     char     *error;               /* the message otherwise; fl_free */
+    /* The worker's account of the run, one JSON object (worker.c): "rows",
+     * "files" (archive files in its view), "blocks" (buffered blocks it
+     * parsed), "columns" ([{"name","type"}]) and, for an error DuckDB
+     * placed, "line" and "column". NULL when the worker wrote none (killed,
+     * or failed before it had a session); fl_free. */
+    char     *info;
 };
 
 /* What the server enforces from outside the worker. */
 struct fl_query_limits {
     unsigned  timeout_s;           /* 0 = none */
     uint64_t  max_result_bytes;    /* larger results fail; 0 = no cap */
+    /* Set by another thread to stop the query (may be NULL): the worker
+     * is killed, even when that thread's fl_query_runner_cancel came
+     * before the worker's pid was known. */
+    _Atomic int *cancel;
+    /* The client's socket, watched while the worker runs (watch_client
+     * set): when the peer closes it (POLLRDHUP, POLLHUP) nobody waits for
+     * the answer any more, and the worker is killed (res says 499). */
+    int          client_fd;
+    int          watch_client;
 };
 
 /* Writes job into an anonymous in-memory file (memfd) and sets *out_fd
@@ -81,7 +96,8 @@ void fl_query_result_free(struct fl_query_result *res);
 void fl_query_runner_cancel(_Atomic pid_t *pid_slot);
 
 /* `flowlake query-worker`: reads a job from in_fd, writes the result to
- * out_fd and an error message to err_fd, returns an enum fl_query_exit. */
-int  fl_query_worker_main(int in_fd, int out_fd, int err_fd);
+ * out_fd, an error message to err_fd and its account of the run (the
+ * result's info) to info_fd, returns an enum fl_query_exit. */
+int  fl_query_worker_main(int in_fd, int out_fd, int err_fd, int info_fd);
 
 #endif /* FL_QUERY_RUNNER_H */

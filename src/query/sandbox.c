@@ -532,6 +532,12 @@ fl_query_serialize(struct fl_query *q, const char *text, json_t **out_root,
         if (type != NULL && strcmp(type, "parser") == 0) {
             fl_query_set_err(out_err, json_string_value(
                 json_object_get(root, "error_message")));
+            /* Where in text, for the caller that shows it (only the
+             * error reported to a caller counts: text is then its SQL). */
+            const char *pos = json_string_value(json_object_get(root,
+                                                                "position"));
+            if (out_err != NULL && pos != NULL)
+                q->info.err_offset = strtol(pos, NULL, 10);
             rc = FL_EDB;
         } else {
             rc = FL_EPARSE;
@@ -736,6 +742,7 @@ fl_query_run_untrusted(struct fl_query *q, const char *sql,
     pthread_condattr_t ca;
     pthread_t thread;
     char *run = NULL;
+    fl_query_info_reset(q);
     int rc = check_sql(q, sql, &run, out_err);
     if (rc < 0)
         return rc;

@@ -5,7 +5,8 @@
  * puts a ceiling on its own memory, lowers its CPU priority, builds the
  * sandboxed session over exactly the snapshot in the job, runs the SQL and
  * writes the result to out_fd. Its exit status tells the server how the
- * query ended; a message goes to err_fd.
+ * query ended; a message goes to err_fd, and what the run read, returned
+ * and where an error points to info_fd.
  *
  * It frees what it allocates before it exits, like every other command:
  * the sanitizer builds check the worker for leaks too.
@@ -158,8 +159,35 @@ exit_status(int rc, const char *msg)
 }
 
 
+/* What the server adds to its answer (runner.h, fl_query_result.info):
+ * one JSON object. It must fit in the pipe, which nobody reads before the
+ * worker has exited: the columns are left out rather than block. */
+#define MAX_INFO 60000
+
+static void
+put_info(int fd, const struct fl_query_job *job, const struct fl_query *q,
+         const char *err)
+{
+    const struct fl_query_info *in = fl_query_last_info(q);
+    char head[256];
+    unsigned line = 0, column = 0;
+    int n = snprintf(head, sizeof head, "{\"rows\":%lld,\"files\":%ld,"
+                     "\"blocks\":%ld", in->rows, in->files, in->blocks);
+    if (err != NULL && fl_query_error_position(job->sql, err, in->err_offset,
+                                               &line, &column))
+        n += snprintf(head + n, sizeof head - (size_t)n,
+                      ",\"line\":%u,\"column\":%u", line, column);
+    (void)fl_fs_write_all(fd, head, (size_t)n);
+    if (in->columns != NULL && strlen(in->columns) < MAX_INFO - sizeof head) {
+        (void)fl_fs_write_all(fd, ",\"columns\":", 11);
+        (void)fl_fs_write_all(fd, in->columns, strlen(in->columns));
+    }
+    (void)fl_fs_write_all(fd, "}", 1);
+}
+
+
 static int
-run_job(const struct fl_query_job *job, int out_fd, char **err)
+run_job(const struct fl_query_job *job, int out_fd, int info_fd, char **err)
 {
     struct fl_live *live = NULL;
     struct fl_query *q = NULL;
@@ -194,6 +222,10 @@ run_job(const struct fl_query_job *job, int out_fd, char **err)
                 rc = -errno;
         }
     }
+    /* A failed write cannot be told to anyone: the answer only lacks
+     * the headers then. */
+    if (q != NULL)
+        put_info(info_fd, job, q, rc < 0 ? *err : NULL);
     fl_query_close(q);
     fl_live_destroy(live);
     return rc;
@@ -201,7 +233,7 @@ run_job(const struct fl_query_job *job, int out_fd, char **err)
 
 
 int
-fl_query_worker_main(int in_fd, int out_fd, int err_fd)
+fl_query_worker_main(int in_fd, int out_fd, int err_fd, int info_fd)
 {
     struct fl_query_job job;
     struct job_text text;
@@ -248,7 +280,7 @@ fl_query_worker_main(int in_fd, int out_fd, int err_fd)
     /* Failing here only makes the query compete harder with ingest. */
     (void)setpriority(PRIO_PROCESS, 0, WORKER_NICE);
 
-    rc = run_job(&job, out_fd, &err);
+    rc = run_job(&job, out_fd, info_fd, &err);
     int status = exit_status(rc, err);
     if (rc < 0) {
         if (status == FL_QUERY_EXIT_MEMORY) {

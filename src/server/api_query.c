@@ -24,6 +24,19 @@
  * DuckDB's parse before anything is bound; DuckDB may read only the
  * archive files listed here (without following symlinks) under the
  * snapshot lock; query.memory_limit, query.timeout.
+ *
+ * What the answer adds to the body, as headers (the body stays what
+ * scripts parse): X-Flowlake-Rows, -Files (archive files in the query's
+ * view after pruning), -Blocks (buffered blocks it parsed), -Columns (the
+ * result's names and types, JSON), -Elapsed-Ms; an error DuckDB placed in
+ * the SQL gets "line" and "column" next to "error".
+ *
+ * Cancel: a request may name itself with X-Flowlake-Query-Id; POST
+ * /api/query/cancel?id=ID (read key) kills that query's worker, and its
+ * own request is answered 499 at once, which frees its query.max_concurrent
+ * slot. A client that closes its connection frees it too: libmicrohttpd
+ * does not watch a suspended connection, so the runner polls its socket
+ * for the peer's hang-up while the worker runs (runner.h).
  */
 #include "../core/fl_config.h"
 
@@ -32,7 +45,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "../archive/convert.h"
+#include "../archive/rejects.h"
 #include "../core/fl_error.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
@@ -60,7 +76,14 @@ struct fl_query_task {
     struct fl_query_result   res;
     _Atomic int              done;        /* res is filled */
     double                   started;     /* fl_time_mono() when taken in */
+    double                   elapsed;     /* seconds, when done */
+    char                     id[FL_QUERY_ID_MAX + 1];   /* "" = none */
+    _Atomic int              cancel;      /* POST /api/query/cancel */
 };
+
+/* The answer of a cancelled query: nginx's "client closed request", the
+ * status proxies and log tools already know for "the client gave up". */
+#define STATUS_CANCELLED 499
 
 
 static void
@@ -214,6 +237,7 @@ finish(struct fl_query_task *t)
         }
     }
     s->n_queries--;
+    t->elapsed = fl_time_mono() - t->started;
     atomic_store(&t->done, 1);
     /* After this the HTTP side answers and frees t: not touched again. */
     MHD_resume_connection(t->c);
@@ -256,12 +280,24 @@ task_main(void *arg)
     struct fl_query_limits lim = {
         .timeout_s = (unsigned)cfg->query_timeout,
         .max_result_bytes = cfg->query_max_result_bytes,
+        .cancel = &t->cancel,
     };
+    /* libmicrohttpd does not watch a suspended connection: the runner
+     * does, so that a client that goes away frees its slot. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(t->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci != NULL) {
+        lim.client_fd = ci->connect_fd;
+        lim.watch_client = 1;
+    }
     int fd = -1;
-    int rc = write_job(t, &fd);
+    int rc = atomic_load(&t->cancel) ? 0 : write_job(t, &fd);
 
     release_snapshot(t);
-    if (rc < 0) {
+    if (atomic_load(&t->cancel)) {
+        if (fd >= 0)
+            close(fd);
+    } else if (rc < 0) {
         fail_task(t, 503, rc == FL_ENOMEM ? "out of memory"
                                           : "cannot write the query's job");
     } else if (atomic_load(&t->s->queries_closed)) {
@@ -275,9 +311,85 @@ task_main(void *arg)
         else
             t->res.http_status = status;
     }
+    /* Killed on request: whatever the worker's end looked like (a
+     * signal), the client asked for this. A result that was complete
+     * before the kill is still given. */
+    if (atomic_load(&t->cancel) && t->res.http_status != 200) {
+        char *info = t->res.info;
+        t->res.info = NULL;
+        fail_task(t, STATUS_CANCELLED, "the query was cancelled "
+                  "(POST /api/query/cancel)");
+        t->res.info = info;
+    }
     log_if_slow(t);
     finish(t);
     return NULL;
+}
+
+
+/* The longest X-Flowlake-Columns sent. libmicrohttpd builds the response
+ * head in the connection's memory pool (32 KiB by default, shared with the
+ * request's own head): a longer one would lose the whole answer. A result
+ * that wide (some 200 columns) goes without the header. */
+#define MAX_COLUMNS_HEADER 12288
+
+/* X-Flowlake-Rows, -Files, -Blocks: the worker's counts. */
+static const char *const info_counts[][2] = {
+    { "rows", "X-Flowlake-Rows" }, { "files", "X-Flowlake-Files" },
+    { "blocks", "X-Flowlake-Blocks" },
+};
+
+/* Adds the X-Flowlake-* headers from info (the worker's JSON, runner.h;
+ * may be NULL) and the elapsed time to resp. */
+static void
+add_info(struct MHD_Response *resp, const struct fl_query_task *t,
+         json_t *info)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%.0f", t->elapsed * 1000);
+    MHD_add_response_header(resp, "X-Flowlake-Elapsed-Ms", v);
+    for (size_t i = 0; i < sizeof info_counts / sizeof info_counts[0]; i++) {
+        json_t *n = json_object_get(info, info_counts[i][0]);
+        /* rows is -1 when no result came back (an error). */
+        if (json_is_integer(n) && json_integer_value(n) >= 0) {
+            snprintf(v, sizeof v, "%lld", (long long)json_integer_value(n));
+            MHD_add_response_header(resp, info_counts[i][1], v);
+        }
+    }
+    json_t *cols = json_object_get(info, "columns");
+    size_t n = json_is_array(cols)
+             ? json_dumpb(cols, NULL, 0, JSON_COMPACT | JSON_ENSURE_ASCII) : 0;
+    char *text = n > 0 && n <= MAX_COLUMNS_HEADER ? fl_malloc(n + 1) : NULL;
+    /* ASCII only (a header); without memory the answer only lacks it. */
+    if (text != NULL && json_dumpb(cols, text, n, JSON_COMPACT
+                                   | JSON_ENSURE_ASCII) == n) {
+        text[n] = '\0';
+        MHD_add_response_header(resp, "X-Flowlake-Columns", text);
+    }
+    fl_free(text);
+}
+
+
+/* {"error": msg} plus "line" and "column" when info places the error. */
+static char *
+error_body(const char *msg, json_t *info, size_t *len)
+{
+    size_t cap = 6 * strlen(msg) + 96;
+    char *body = fl_malloc(cap);
+    if (body == NULL)
+        return NULL;
+    size_t o = (size_t)snprintf(body, cap, "{\"error\":");
+    o += fl_json_escape(body + o, cap - o, msg, strlen(msg));
+    json_t *l = json_object_get(info, "line");
+    json_t *c = json_object_get(info, "column");
+    if (json_is_integer(l) && json_is_integer(c))
+        o += (size_t)snprintf(body + o, cap - o,
+                              ",\"line\":%lld,\"column\":%lld",
+                              (long long)json_integer_value(l),
+                              (long long)json_integer_value(c));
+    o += (size_t)snprintf(body + o, cap - o, "}\n");
+    *len = o;
+    return body;
 }
 
 
@@ -285,14 +397,56 @@ static enum MHD_Result
 answer(struct MHD_Connection *c, const struct fl_query_task *t)
 {
     const struct fl_query_result *r = &t->res;
-    if (r->http_status == 200) {
-        const char *type = t->fmt == FL_OUTPUT_CSV ? "text/csv"
-                         : t->fmt == FL_OUTPUT_TABLE ? "text/plain"
-                         : "application/json";
-        return fl_http_reply(c, 200, type, r->body ? r->body : "", r->len);
+    unsigned status = r->http_status ? r->http_status : 500;
+    const char *type = "application/json";
+    struct MHD_Response *resp;
+    json_t *info = r->info ? json_loads(r->info, 0, NULL) : NULL;
+
+    if (status == 200) {
+        type = t->fmt == FL_OUTPUT_CSV ? "text/csv"
+             : t->fmt == FL_OUTPUT_TABLE ? "text/plain" : type;
+        resp = MHD_create_response_from_buffer(
+            r->len, r->body ? r->body : (void *)(uintptr_t)"",
+            MHD_RESPMEM_MUST_COPY);
+    } else {
+        size_t len = 0;
+        char *body = error_body(r->error ? r->error : "the query failed",
+                                info, &len);
+        resp = body == NULL ? NULL : MHD_create_response_from_buffer(
+            len, body, MHD_RESPMEM_MUST_COPY);
+        fl_free(body);
+        if (resp != NULL && status == 503)
+            MHD_add_response_header(resp, "Retry-After", "5");
     }
-    return fl_http_reply_error(c, r->http_status ? r->http_status : 500,
-                               r->error ? r->error : "the query failed");
+    if (resp == NULL) {
+        json_decref(info);
+        return MHD_NO;
+    }
+    add_info(resp, t, json_is_object(info) ? info : NULL);
+    json_decref(info);
+    MHD_add_response_header(resp, "Content-Type", type);
+    enum MHD_Result ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+
+/* A query id: 1 to FL_QUERY_ID_MAX of [A-Za-z0-9._-] (it is compared,
+ * logged and echoed, never interpreted). */
+static int
+valid_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > FL_QUERY_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = id[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+              || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'
+              || ch == '-'))
+            return 0;
+    }
+    return 1;
 }
 
 
@@ -309,6 +463,11 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
         return atomic_load(&t->done) ? answer(c, t) : MHD_YES;
     if (fmt_name != NULL && fl_query_output_parse(fmt_name, &fmt) < 0)
         return fl_http_reply_error(c, 400, "format must be json, csv or table");
+    const char *id = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "X-Flowlake-Query-Id");
+    if (id != NULL && !valid_id(id))
+        return fl_http_reply_error(c, 400, "X-Flowlake-Query-Id must be 1 "
+                                   "to 64 of A-Z a-z 0-9 . _ -");
     if (req->len == 0)
         return fl_http_reply_error(c, 400, "the request body must be the SQL to run");
     if (memchr(req->body, '\0', req->len) != NULL)
@@ -321,6 +480,8 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     t->s = s;
     t->c = c;
     t->fmt = fmt;
+    if (id != NULL)
+        memcpy(t->id, id, strlen(id) + 1);     /* checked: it fits */
     t->started = fl_time_mono();
 
     pthread_mutex_lock(&s->query_mu);
@@ -371,6 +532,36 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
         finish(t);
     }
     return MHD_YES;
+}
+
+
+enum MHD_Result
+fl_api_query_cancel(struct fl_server *s, struct MHD_Connection *c)
+{
+    const char *id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                 "id");
+    unsigned found = 0;
+    if (id == NULL || !valid_id(id))
+        return fl_http_reply_error(c, 400, "?id= must name the query "
+                                   "(its X-Flowlake-Query-Id)");
+    pthread_mutex_lock(&s->query_mu);
+    for (struct fl_query_task *t = s->queries; t; t = t->next) {
+        if (strcmp(t->id, id) != 0)
+            continue;
+        /* The flag first: a worker not started yet is killed by its
+         * runner as soon as its pid is known (runner.h). */
+        atomic_store(&t->cancel, 1);
+        fl_query_runner_cancel(&t->pid);
+        found++;
+    }
+    pthread_mutex_unlock(&s->query_mu);
+    if (found == 0)
+        return fl_http_reply_error(c, 404, "no query with that id is "
+                                   "running (it may have ended)");
+    char out[128];
+    int n = snprintf(out, sizeof out, "{\"cancelled\":%u}\n", found);
+    fl_log(FL_LOG_INFO, "query", "query %s cancelled", id);
+    return fl_http_reply(c, 200, "application/json", out, (size_t)n);
 }
 
 

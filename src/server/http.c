@@ -9,6 +9,7 @@
  *   POST /ingest        flow-log lines (plain or gzip; header line or
  *                       ?format=...) -> {"accepted":N,"rejected":N}
  *   POST /api/query     SQL (api_query.c)
+ *   POST /api/query/cancel?id=ID  stop a running query (api_query.c)
  *   POST /firehose, /cwl  AWS deliveries (aws.c)
  *   GET  /metrics, /api/metrics, /api/alarms  (api_metrics.c)
  *   GET  /, /ui/...     the web UI's embedded files (ui.c), no key
@@ -267,6 +268,7 @@ static const struct route routes[] = {
     { "/api/alarms",  "GET",  ROLE_READ,     "use GET" },
     { "/api/query",   "POST", ROLE_READ,
       "use POST with the SQL as the body" },
+    { "/api/query/cancel", "POST", ROLE_READ, "use POST with ?id=" },
     { "/firehose",    "POST", ROLE_FIREHOSE, "use POST" },
     { "/cwl",         "POST", ROLE_INGEST,   "use POST" },
     { "/ingest",      "POST", ROLE_INGEST,   "use POST" },
@@ -570,6 +572,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         return fl_api_alarms(s, c);
     if (strcmp(url, "/api/query") == 0)
         return fl_api_query(s, c, req);
+    if (strcmp(url, "/api/query/cancel") == 0)
+        return fl_api_query_cancel(s, c);
     if (!atomic_load(&s->accepting))
         return busy(s, c, rt, "the server is stopping");
     if (strcmp(url, "/firehose") == 0)

@@ -175,6 +175,12 @@ struct request;
  * while it runs and answered when libmicrohttpd calls again. */
 enum MHD_Result fl_api_query(struct fl_server *s, struct MHD_Connection *c,
                              struct request *req);
+/* POST /api/query/cancel?id=ID: kills the running queries whose request
+ * carried X-Flowlake-Query-Id: ID; 404 when none runs. */
+enum MHD_Result fl_api_query_cancel(struct fl_server *s,
+                                    struct MHD_Connection *c);
+/* The longest X-Flowlake-Query-Id taken. */
+#define FL_QUERY_ID_MAX 64
 /* How many queries run now. */
 uint64_t fl_api_query_running(struct fl_server *s);
 /* Frees a request's query (on_completed). */

@@ -1362,6 +1362,51 @@ test_sandbox_lexer(void)
 }
 
 
+/* fl_query_error_position: where DuckDB's error points, from its excerpt
+ * (also cut with "..." on a long line) or from a character offset. */
+static void
+test_error_position(void)
+{
+    unsigned l = 0, c = 0;
+    CHECK_EQ_INT(fl_query_error_position("SELECT srcaddr FORM flow_logs",
+        "Parser Error: syntax error at or near \"flow_logs\"\n\n"
+        "LINE 1: SELECT srcaddr FORM flow_logs\n"
+        "                            ^", -1, &l, &c), 1);
+    CHECK_EQ_INT(l, 1);
+    CHECK_EQ_INT(c, 21);
+    /* The offset form (the sandbox's parse), and CR LF counted as DuckDB
+     * does: the CR and the LF each end a line. */
+    CHECK_EQ_INT(fl_query_error_position("SELECT 1\nFROM t WHERE = 2",
+                                         "syntax error", 22, &l, &c), 1);
+    CHECK_EQ_INT(l, 2);
+    CHECK_EQ_INT(c, 14);
+    CHECK_EQ_INT(fl_query_error_position("SELECT 1\r\nx", "e", 10, &l, &c), 1);
+    CHECK_EQ_INT(l, 3);
+    CHECK_EQ_INT(c, 1);
+    /* Characters, not bytes. */
+    CHECK_EQ_INT(fl_query_error_position("SELECT 'é', x FORM t", "e", 19,
+                                         &l, &c), 1);
+    CHECK_EQ_INT(c, 20);
+    /* A long line: the excerpt starts with "..." and ends with "...". */
+    const char *sql = "SELECT aaaaaaaaaa, bbbbbbbbbb, cccccccccc, dddddddddd, "
+                      "eeeeeeeeee, nosuch, ffffffffff, gggggggggg FROM t";
+    CHECK_EQ_INT(fl_query_error_position(sql,
+        "Binder Error: Referenced column \"nosuch\" not found\n\n"
+        "LINE 1: ...cccccccccc, dddddddddd, eeeeeeeeee, nosuch, ffffffffff...\n"
+        "                                               ^", -1, &l, &c), 1);
+    CHECK_EQ_INT(l, 1);
+    CHECK_EQ_INT(c, (long long)(strstr(sql, "nosuch") - sql) + 1);
+    /* An excerpt that is not in the text (a rewrite), no excerpt, no
+     * offset, an offset past the end: no position. */
+    CHECK_EQ_INT(fl_query_error_position("SELECT x",
+        "E\n\nLINE 1: EXPLAIN SELECT x\n                       ^", -1, &l, &c), 0);
+    CHECK_EQ_INT(fl_query_error_position("SELECT x", "no place", -1, &l, &c), 0);
+    CHECK_EQ_INT(fl_query_error_position("SELECT x", NULL, 9, &l, &c), 0);
+    CHECK_EQ_INT(fl_query_error_position("SELECT x",
+        "E\n\nLINE 3: SELECT x\n        ^", -1, &l, &c), 0);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_blog_rejected_by_protocol),
     FL_TEST(test_blog_last_14_days_by_srcaddr),
@@ -1386,5 +1431,6 @@ FL_TEST_MAIN(
     FL_TEST(test_cmd_query),
     FL_TEST(test_sandbox_allow_list),
     FL_TEST(test_sandbox_lists_archive_without_symlinks),
-    FL_TEST(test_sandbox_lexer)
+    FL_TEST(test_sandbox_lexer),
+    FL_TEST(test_error_position)
 )
