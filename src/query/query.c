@@ -459,7 +459,10 @@ fl_query_text(struct fl_query *q, const char *sql, char **out,
     *out = NULL;
     if (q->stale && (rc = fl_query_refresh(q, out_err)) < 0)
         return rc;
-    q->stale = 1;
+    /* A metrics session runs only the server's own reads, which change
+     * nothing: the views stay until the next fl_query_set_metrics. */
+    if (!q->metrics_only)
+        q->stale = 1;
     if (duckdb_query(q->con, sql, &res) == DuckDBError) {
         fl_query_set_err(out_err, duckdb_result_error(&res));
         duckdb_destroy_result(&res);

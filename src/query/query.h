@@ -100,11 +100,12 @@ int fl_query_open_live(const char *archive_dir, struct fl_live *live,
 int fl_query_set_metrics(struct fl_query *q, const struct fl_metric_row *rows,
                          size_t n, char **out_err);
 
-/* From now on, a refresh of q's views (before each run) re-creates only
- * vpc_flow_logs.metrics and vpc_flow_logs.metric_values: flow_logs and
+/* From now on, a refresh of q's views re-creates only
+ * vpc_flow_logs.metrics and vpc_flow_logs.metric_values -- flow_logs and
  * alarm_history keep what they were, so a run costs no walk of the
- * archive's folders. For a session that reads metrics only (the server's
- * GET /api/metrics keeps one). */
+ * archive's folders -- and fl_query_text runs do not make the views stale
+ * (fl_query_set_metrics does). For a session that runs the server's own
+ * metric reads only (GET /api/metrics keeps one). */
 void fl_query_metrics_only(struct fl_query *q);
 
 /* Runs a script of one or more SQL statements (separated by ';') and writes

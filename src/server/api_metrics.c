@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include <duckdb.h>
+#include <jansson.h>
 
 #include "../alarm/alarm.h"
 #include "../archive/metric_store.h"
@@ -243,6 +244,8 @@ summable(const struct fl_plan_agg *a)
 
 /* Most metrics ?with= may name. */
 #define MAX_WITH 8
+/* Most reads one POST /api/metrics/batch may carry. */
+#define MAX_BATCH 32
 
 /* ?with=M1,M2: other aggregates of the same statement, summed for the
  * same series (a table's other columns). Splits arg into names (which
@@ -315,12 +318,12 @@ aggregate_sql(const char *metric, const char *const *with, size_t n_with,
         return NULL;
     /* Names are known metrics: [a-z0-9_] only, safe in quotes and as
      * struct keys. */
-    fprintf(b, "WITH t AS (SELECT dim_values, "
+    fprintf(b, "WITH g AS (SELECT dim_values, "
         "any_value(dim_names) AS dim_names, "
         "SUM(value) FILTER (WHERE metric = '%s') AS value, "
         "SUM(records) FILTER (WHERE metric = '%s') AS records, "
-        "bool_and(final) AS final, bool_or(%s) AS is_other",
-        metric, metric, is_other);
+        "bool_and(final) AS final",
+        metric, metric);
     for (size_t i = 0; i < n_with; i++)
         fprintf(b, ", SUM(value) FILTER (WHERE metric = '%s') "
                             "AS w%zu", with[i], i);
@@ -331,11 +334,12 @@ aggregate_sql(const char *metric, const char *const *with, size_t n_with,
     /* Grouped by the list of dimension values (metric_values), the MAP
      * built only for the rows answered. */
     fprintf(b, ") AND %s GROUP BY dim_values), "
+        "t AS (SELECT *, %s AS is_other FROM g), "
         "r AS (SELECT *, CASE WHEN is_other THEN NULL ELSE row_number() OVER "
         "(PARTITION BY is_other ORDER BY value DESC NULLS LAST, dim_values) "
         "END AS n FROM t), "
         "s AS (SELECT MAP(dim_names, dim_values) AS dimensions, value, "
-        "records, final, n", range);
+        "records, final, n", range, is_other);
     for (size_t i = 0; i < n_with; i++)
         fprintf(b, ", w%zu", i);
     fprintf(b, " FROM r WHERE n <= %ld "
@@ -367,135 +371,159 @@ aggregate_sql(const char *metric, const char *const *with, size_t n_with,
 }
 
 
-enum MHD_Result
-fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
-{
-    const char *metric = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-                                                     "metric");
-    const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-                                                   "from");
-    const char *to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-                                                 "to");
-    char from_sql[96], to_sql[96], now_s[32];
-    struct fl_metric_row *rows = NULL;
-    size_t n_rows = 0;
-    struct fl_query *q = NULL;
-    char *err = NULL, *json = NULL, *sql = NULL;
-    enum MHD_Result ret;
-    int rc;
+/* One read of /api/metrics: the GET parameters, or one object of a
+ * POST /api/metrics/batch body, as text. */
+struct metric_read {
+    const char *metric, *from, *to, *aggregate, *top, *with;
+};
 
-    const char *aggregate = MHD_lookup_connection_value(
-        c, MHD_GET_ARGUMENT_KIND, "aggregate");
-    const char *top_arg = MHD_lookup_connection_value(
-        c, MHD_GET_ARGUMENT_KIND, "top");
-    const char *with_arg = MHD_lookup_connection_value(
-        c, MHD_GET_ARGUMENT_KIND, "with");
+/* What one read runs: its SQL and the metrics whose in-memory values it
+ * needs (names point into the read or into with_buf). */
+struct metric_plan {
+    char       *sql;
+    const char *names[MAX_WITH + 1];
+    size_t      n_names;
+    char        with_buf[1024];
+};
+
+
+/* Checks a read and builds its SQL. Returns 0, or the HTTP status of the
+ * refusal with msg. */
+static unsigned
+plan_read(struct fl_server *s, const struct metric_read *r,
+          struct metric_plan *p, char *msg, size_t msglen)
+{
     const struct fl_plan_agg *agg;
     const struct fl_metric_plan *plan = NULL;
-    const char *names[MAX_WITH + 1];
-    char with_buf[1024];
-    int n_with = 0;
+    char from_sql[96], to_sql[96], now_s[32], range[256];
     long top = -1;
+    int n_with = 0;
 
-    if (metric == NULL || metric[0] == '\0')
-        return list_metrics(s, c);
-    if ((agg = find_metric(s, metric, &plan)) == NULL) {
-        char msg[400];
-        snprintf(msg, sizeof msg, "no metric named '%.200s' (GET /api/metrics "
-                 "lists them)", metric);
-        return fl_http_reply_error(c, 404, msg);
+    p->sql = NULL;
+    p->n_names = 0;
+    if (r->metric == NULL || r->metric[0] == '\0') {
+        snprintf(msg, msglen, "metric is missing");
+        return 400;
+    }
+    if ((agg = find_metric(s, r->metric, &plan)) == NULL) {
+        snprintf(msg, msglen, "no metric named '%.200s' (GET /api/metrics "
+                 "lists them)", r->metric);
+        return 404;
     }
     snprintf(now_s, sizeof now_s, "%" PRId64, fl_time_now() - DEFAULT_RANGE);
-    if (time_arg(from ? from : now_s, from_sql, sizeof from_sql) < 0)
-        return fl_http_reply_error(c, 400, "from must be epoch seconds or an "
-                                   "ISO 8601 UTC time such as "
-                                   "2026-11-29T18:00:00Z");
-    if (to != NULL && time_arg(to, to_sql, sizeof to_sql) < 0)
-        return fl_http_reply_error(c, 400, "to must be epoch seconds or an "
-                                   "ISO 8601 UTC time such as "
-                                   "2026-11-29T18:00:00Z");
-
-    if (aggregate != NULL && strcmp(aggregate, "sum") != 0)
-        return fl_http_reply_error(c, 400, "aggregate must be sum (one "
-                                   "value per series over the range)");
-    if (aggregate != NULL && !summable(agg))
-        return fl_http_reply_error(c, 400, "aggregate=sum needs a COUNT or "
-                                   "SUM metric: the sum of MIN, MAX, AVG or "
-                                   "COUNT(DISTINCT) values over windows "
-                                   "means nothing");
-    if (top_arg != NULL) {
+    if (time_arg(r->from ? r->from : now_s, from_sql, sizeof from_sql) < 0) {
+        snprintf(msg, msglen, "from must be epoch seconds or an ISO 8601 "
+                 "UTC time such as 2026-11-29T18:00:00Z");
+        return 400;
+    }
+    if (r->to != NULL && time_arg(r->to, to_sql, sizeof to_sql) < 0) {
+        snprintf(msg, msglen, "to must be epoch seconds or an ISO 8601 UTC "
+                 "time such as 2026-11-29T18:00:00Z");
+        return 400;
+    }
+    if (r->aggregate != NULL && strcmp(r->aggregate, "sum") != 0) {
+        snprintf(msg, msglen, "aggregate must be sum (one value per series "
+                 "over the range)");
+        return 400;
+    }
+    if (r->aggregate != NULL && !summable(agg)) {
+        snprintf(msg, msglen, "aggregate=sum needs a COUNT or SUM metric: "
+                 "the sum of MIN, MAX, AVG or COUNT(DISTINCT) values over "
+                 "windows means nothing");
+        return 400;
+    }
+    if (r->top != NULL) {
         char *end = NULL;
+        if (r->aggregate == NULL) {
+            snprintf(msg, msglen, "top needs aggregate=sum");
+            return 400;
+        }
         errno = 0;
-        top = strtol(top_arg, &end, 10);
-        if (aggregate == NULL)
-            return fl_http_reply_error(c, 400, "top needs aggregate=sum");
-        if (top_arg[0] < '0' || top_arg[0] > '9' || *end != '\0'
-            || errno != 0 || top < 1 || top > MAX_TOP)
-            return fl_http_reply_error(c, 400, "top must be a number of "
-                                       "series from 1 to 1000");
+        top = strtol(r->top, &end, 10);
+        if (r->top[0] < '0' || r->top[0] > '9' || *end != '\0'
+            || errno != 0 || top < 1 || top > MAX_TOP) {
+            snprintf(msg, msglen, "top must be a number of series from 1 "
+                     "to %d", MAX_TOP);
+            return 400;
+        }
     }
-    names[0] = metric;
-    if (with_arg != NULL) {
-        char msg[512];
-        if (aggregate == NULL)
-            return fl_http_reply_error(c, 400, "with needs aggregate=sum");
-        n_with = parse_with(s, plan, metric, with_arg, with_buf,
-                            sizeof with_buf, names + 1, msg, sizeof msg);
+    p->names[0] = r->metric;
+    if (r->with != NULL) {
+        if (r->aggregate == NULL) {
+            snprintf(msg, msglen, "with needs aggregate=sum");
+            return 400;
+        }
+        n_with = parse_with(s, plan, r->metric, r->with, p->with_buf,
+                            sizeof p->with_buf, p->names + 1, msg, msglen);
         if (n_with < 0)
-            return fl_http_reply_error(c, 400, msg);
+            return 400;
     }
+    p->n_names = (size_t)n_with + 1;
 
-    /* Known names are identifiers, but quotes are doubled all the same. */
-    char quoted[600];
-    size_t qo = 0;
-    for (const char *p = metric; *p && qo + 2 < sizeof quoted; p++) {
-        if (*p == '\'')
-            quoted[qo++] = '\'';
-        quoted[qo++] = *p;
-    }
-    quoted[qo] = '\0';
-    size_t cap = 4096 + 3 * qo;
-    if (aggregate != NULL) {
-        char range[256];
-        snprintf(range, sizeof range, "window_start >= %s%s%s", from_sql,
-                 to ? " AND window_start < " : "", to ? to_sql : "");
+    /* The names are known metrics, [a-z0-9_] only: safe in quotes. */
+    snprintf(range, sizeof range, "window_start >= %s%s%s", from_sql,
+             r->to ? " AND window_start < " : "", r->to ? to_sql : "");
+    if (r->aggregate != NULL) {
         /* Without top: every series (the "other" groups still as one). */
-        sql = aggregate_sql(metric, names + 1, (size_t)n_with, range,
-                            top > 0 ? top : LONG_MAX - 1);
-        if (sql == NULL)
-            return fl_http_reply_error(c, 503, "out of memory");
+        p->sql = aggregate_sql(r->metric, p->names + 1, (size_t)n_with,
+                               range, top > 0 ? top : LONG_MAX - 1);
     } else {
-        if ((sql = fl_malloc(cap)) == NULL)
-            return fl_http_reply_error(c, 503, "out of memory");
         /* One JSON document from DuckDB: series by dimensions, points by
-         * window. The metric name is a known one: [a-z0-9_] only. */
-        snprintf(sql, cap,
-            "SELECT '{\"metric\":' || to_json('%s'::VARCHAR)::VARCHAR || "
-            "',\"series\":' || COALESCE(to_json(list(series ORDER BY k))::VARCHAR, '[]') "
-            "|| '}' FROM (SELECT dimensions::VARCHAR AS k, "
-            "{'dimensions': dimensions, 'points': list({"
-            "'window_start': strftime(window_start, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
-            "'window_end': strftime(window_end, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
-            "'value': value, 'final': final, 'exact': exact, 'records': records} "
-            "ORDER BY window_start)} AS series "
-            "FROM vpc_flow_logs.metrics WHERE metric = '%s' "
-            "AND window_start >= %s%s%s GROUP BY dimensions)",
-            quoted, quoted, from_sql, to ? " AND window_start < " : "",
-            to ? to_sql : "");
+         * window. */
+        size_t cap = 2048 + 2 * strlen(r->metric);
+        if ((p->sql = fl_malloc(cap)) != NULL)
+            snprintf(p->sql, cap,
+                "SELECT '{\"metric\":' || to_json('%s'::VARCHAR)::VARCHAR || "
+                "',\"series\":' || COALESCE(to_json(list(series ORDER BY k))::VARCHAR, '[]') "
+                "|| '}' FROM (SELECT dimensions::VARCHAR AS k, "
+                "{'dimensions': dimensions, 'points': list({"
+                "'window_start': strftime(window_start, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
+                "'window_end': strftime(window_end, '%%Y-%%m-%%dT%%H:%%M:%%SZ'), "
+                "'value': value, 'final': final, 'exact': exact, 'records': records} "
+                "ORDER BY window_start)} AS series "
+                "FROM vpc_flow_logs.metrics WHERE metric = '%s' AND %s "
+                "GROUP BY dimensions)",
+                r->metric, r->metric, range);
     }
+    if (p->sql == NULL) {
+        snprintf(msg, msglen, "out of memory");
+        return 503;
+    }
+    return 0;
+}
 
+
+/* Runs the planned reads (those with a sql) on the server's metrics
+ * session, all of them against one view of the values: under the snapshot
+ * lock shared, the in-memory values of every metric they name copied once.
+ * json[i] gets read i's document (fl_free). Returns 0, or an error with
+ * *err for all of them. */
+static int
+run_reads(struct fl_server *s, struct metric_plan *plans, size_t n,
+          char **json, char **err)
+{
+    const char *names[(MAX_WITH + 1) * MAX_BATCH];
+    size_t n_names = 0;
+    struct fl_metric_row *rows = NULL;
+    size_t n_rows = 0;
+    struct fl_query *q;
+    int rc;
+
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; plans[i].sql != NULL && k < plans[i].n_names; k++)
+            names[n_names++] = plans[i].names[k];
     pthread_rwlock_rdlock(&s->snap_lock);
-    rc = fl_metrics_rows(s, names, (size_t)n_with + 1, &rows, &n_rows);
+    rc = fl_metrics_rows(s, names, n_names, &rows, &n_rows);
     pthread_mutex_lock(&s->metrics_q_mu);
     if (rc == 0 && s->metrics_q == NULL
-        && (rc = fl_query_open(s->cfg->archive_dir, &s->metrics_q,
-                               &err)) == 0)
+        && (rc = fl_query_open(s->cfg->archive_dir, &s->metrics_q, err)) == 0)
         fl_query_metrics_only(s->metrics_q);
     q = s->metrics_q;
     if (rc == 0)
-        rc = fl_query_set_metrics(q, rows, n_rows, &err);
-    if (rc == 0)
-        rc = fl_query_text(q, sql, &json, &err);
+        rc = fl_query_set_metrics(q, rows, n_rows, err);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (plans[i].sql != NULL)
+            rc = fl_query_text(q, plans[i].sql, &json[i], err);
     if (rc < 0 && q != NULL) {
         /* Whatever went wrong, the next request starts afresh. */
         fl_query_close(q);
@@ -503,26 +531,222 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
     }
     pthread_mutex_unlock(&s->metrics_q_mu);
     pthread_rwlock_unlock(&s->snap_lock);
+    fl_metrics_rows_free(rows, n_rows);
+    return rc;
+}
 
+
+enum MHD_Result
+fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
+{
+    struct metric_read r = {
+        .metric = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                              "metric"),
+        .from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from"),
+        .to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to"),
+        .aggregate = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                 "aggregate"),
+        .top = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "top"),
+        .with = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "with"),
+    };
+    struct metric_plan p;
+    char msg[512], *json = NULL, *err = NULL;
+    enum MHD_Result ret;
+    unsigned status;
+    int rc;
+
+    if (r.metric == NULL || r.metric[0] == '\0')
+        return list_metrics(s, c);
+    if ((status = plan_read(s, &r, &p, msg, sizeof msg)) != 0)
+        return fl_http_reply_error(c, status, msg);
+    rc = run_reads(s, &p, 1, &json, &err);
     if (rc == 0 && json != NULL) {
         size_t jl = strlen(json);
-        char *body = fl_malloc(jl + 2);
-        if (body != NULL) {
-            memcpy(body, json, jl);
-            body[jl] = '\n';
-            ret = fl_http_reply(c, 200, "application/json", body, jl + 1);
-            fl_free(body);
-        } else {
-            ret = fl_http_reply_error(c, 503, "out of memory");
-        }
+        json[jl] = '\n';            /* the NUL's place: sent by length */
+        ret = fl_http_reply(c, 200, "application/json", json, jl + 1);
     } else {
         ret = fl_http_reply_error(c, rc == FL_ENOMEM ? 503 : 500,
                                   err ? err : fl_strerror(rc));
     }
     fl_free(json);
     fl_free(err);
-    fl_free(sql);
-    fl_metrics_rows_free(rows, n_rows);
+    fl_free(p.sql);
+    return ret;
+}
+
+
+/* A member of a batch read as text: a string as it is, an integer
+ * printed into buf (from, to, top); with also as an array of names joined
+ * by commas into buf. NULL when absent; -1 with msg when of a wrong type. */
+static int
+batch_member(json_t *o, const char *key, char *buf, size_t buflen,
+             const char **out, char *msg, size_t msglen)
+{
+    json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (json_is_string(v)) {
+        *out = json_string_value(v);
+        return 0;
+    }
+    if (json_is_integer(v) && strcmp(key, "metric") != 0
+        && strcmp(key, "aggregate") != 0 && strcmp(key, "with") != 0) {
+        snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        *out = buf;
+        return 0;
+    }
+    if (json_is_array(v) && strcmp(key, "with") == 0) {
+        size_t i, o_len = 0;
+        json_t *e;
+        buf[0] = '\0';
+        json_array_foreach(v, i, e) {
+            const char *name = json_string_value(e);
+            size_t l = name ? strlen(name) : 0;
+            if (name == NULL || o_len + l + 2 > buflen) {
+                snprintf(msg, msglen, "with: an array of metric names");
+                return -1;
+            }
+            if (i > 0)
+                buf[o_len++] = ',';
+            memcpy(buf + o_len, name, l + 1);
+            o_len += l;
+        }
+        *out = buf;
+        return 0;
+    }
+    snprintf(msg, msglen, "%s: %s", key,
+             strcmp(key, "with") == 0 ? "a metric name or an array of them"
+             : strcmp(key, "top") == 0 ? "a number"
+             : strcmp(key, "from") == 0 || strcmp(key, "to") == 0
+               ? "epoch seconds or an ISO 8601 UTC time" : "a string");
+    return -1;
+}
+
+
+/* Checks one object of a batch and plans it: 0, or the status of its
+ * refusal with msg. */
+static unsigned
+plan_batch_read(struct fl_server *s, json_t *o, struct metric_plan *p,
+                char bufs[][64], char *msg, size_t msglen)
+{
+    static const char *const keys[] = {
+        "metric", "from", "to", "aggregate", "top", "with",
+    };
+    const char *v[6];
+    char with[1024];
+    const char *key;
+    json_t *value;
+
+    p->sql = NULL;
+    if (!json_is_object(o)) {
+        snprintf(msg, msglen, "each read is an object such as "
+                 "{\"metric\": \"records_in\", \"from\": 1714521600}");
+        return 400;
+    }
+    json_object_foreach(o, key, value) {
+        size_t k = 0;
+        while (k < 6 && strcmp(key, keys[k]) != 0)
+            k++;
+        if (k == 6) {
+            snprintf(msg, msglen, "unknown member '%.100s' (a read takes "
+                     "metric, from, to, aggregate, top, with)", key);
+            return 400;
+        }
+    }
+    for (size_t k = 0; k < 6; k++)
+        if (batch_member(o, keys[k], k == 5 ? with : bufs[k],
+                         k == 5 ? sizeof with : sizeof bufs[k], &v[k],
+                         msg, msglen) < 0)
+            return 400;
+    struct metric_read r = { v[0], v[1], v[2], v[3], v[4], v[5] };
+    /* plan_read copies with into p->with_buf before it is gone. */
+    return plan_read(s, &r, p, msg, msglen);
+}
+
+
+/* POST /api/metrics/batch: several reads against one view of the values,
+ * for one price: a dashboard's refresh is one request, one copy of the
+ * in-memory values and one refresh of the views, instead of one of each
+ * per widget. The body is a JSON array of reads (the GET parameters as
+ * members); the answer is the array of their answers, in order, a read
+ * that is refused answered {"error": ..., "status": N} in its place. */
+enum MHD_Result
+fl_api_metrics_batch(struct fl_server *s, struct MHD_Connection *c,
+                     const char *body, size_t len)
+{
+    struct metric_plan plans[MAX_BATCH];
+    char *json[MAX_BATCH] = { NULL }, *err = NULL;
+    char *refusal[MAX_BATCH] = { NULL };
+    unsigned status[MAX_BATCH] = { 0 };
+    char bufs[MAX_BATCH][6][64];
+    json_error_t jerr;
+    json_t *arr = body != NULL && len > 0
+                  ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    enum MHD_Result ret;
+    size_t n = 0;
+    int rc = 0;
+
+    if (arr == NULL || !json_is_array(arr)) {
+        char msg[300];
+        if (arr == NULL && len > 0)
+            snprintf(msg, sizeof msg, "the body is not JSON: %s at line %d "
+                     "column %d", jerr.text, jerr.line, jerr.column);
+        else
+            snprintf(msg, sizeof msg, "the body is a JSON array of reads");
+        json_decref(arr);
+        return fl_http_reply_error(c, 400, msg);
+    }
+    n = json_array_size(arr);
+    if (n == 0 || n > MAX_BATCH) {
+        json_decref(arr);
+        return fl_http_reply_error(c, 400, "a batch holds from 1 to 32 "
+                                   "reads");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char msg[512];
+        status[i] = plan_batch_read(s, json_array_get(arr, i), &plans[i],
+                                    bufs[i], msg, sizeof msg);
+        if (status[i] != 0 && (refusal[i] = fl_strdup(msg)) == NULL)
+            rc = FL_ENOMEM;
+    }
+    /* plan_read keeps pointers to the metric names: arr lives until the
+     * reads ran. */
+    if (rc == 0)
+        rc = run_reads(s, plans, n, json, &err);
+
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *out = rc == 0 ? open_memstream(&text, &tlen) : NULL;
+    if (out != NULL) {
+        fputc('[', out);
+        for (size_t i = 0; i < n; i++) {
+            fputs(i ? ",\n" : "", out);
+            if (status[i] != 0) {
+                fputs("{\"error\":", out);
+                put_json_str(out, refusal[i]);
+                fprintf(out, ",\"status\":%u}", status[i]);
+            } else {
+                fputs(json[i] ? json[i] : "null", out);
+            }
+        }
+        fputs("]\n", out);
+    }
+    if (out != NULL && fclose(out) == 0) {
+        ret = fl_http_reply(c, 200, "application/json", text, tlen);
+    } else if (rc < 0 && rc != FL_ENOMEM) {
+        ret = fl_http_reply_error(c, 500, err ? err : fl_strerror(rc));
+    } else {
+        ret = fl_http_reply_error(c, 503, "out of memory");
+    }
+    fl_free_libc(text);
+    for (size_t i = 0; i < n; i++) {
+        fl_free(json[i]);
+        fl_free(refusal[i]);
+        fl_free(plans[i].sql);
+    }
+    fl_free(err);
+    json_decref(arr);
     return ret;
 }
 

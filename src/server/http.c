@@ -12,6 +12,7 @@
  *   POST /api/query/cancel?id=ID  stop a running query (api_query.c)
  *   POST /firehose, /cwl  AWS deliveries (aws.c)
  *   GET  /metrics, /api/metrics, /api/alarms  (api_metrics.c)
+ *   POST /api/metrics/batch                   (api_metrics.c)
  *   GET  /, /ui/...     the web UI's embedded files (ui.c), no key
  *
  * Every request is judged from its headers first, before a byte of its
@@ -265,6 +266,8 @@ static const struct route routes[] = {
     { "/api/status",  "GET",  ROLE_READ,     "use GET" },
     { "/metrics",     "GET",  ROLE_READ,     "use GET" },
     { "/api/metrics", "GET",  ROLE_READ,     "use GET" },
+    { "/api/metrics/batch", "POST", ROLE_READ,
+      "use POST with a JSON array of reads" },
     { "/api/alarms",  "GET",  ROLE_READ,     "use GET" },
     { "/api/query",   "POST", ROLE_READ,
       "use POST with the SQL as the body" },
@@ -568,6 +571,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         return fl_api_prometheus(s, c);
     if (strcmp(url, "/api/metrics") == 0)
         return fl_api_metrics(s, c);
+    if (strcmp(url, "/api/metrics/batch") == 0)
+        return fl_api_metrics_batch(s, c, req->body, req->len);
     if (strcmp(url, "/api/alarms") == 0)
         return fl_api_alarms(s, c);
     if (strcmp(url, "/api/query") == 0)

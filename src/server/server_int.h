@@ -195,6 +195,10 @@ void fl_api_query_stop(struct fl_server *s);
 enum MHD_Result fl_api_prometheus(struct fl_server *s,
                                   struct MHD_Connection *c);
 enum MHD_Result fl_api_metrics(struct fl_server *s, struct MHD_Connection *c);
+/* POST /api/metrics/batch: a JSON array of /api/metrics reads, one answer. */
+enum MHD_Result fl_api_metrics_batch(struct fl_server *s,
+                                     struct MHD_Connection *c,
+                                     const char *body, size_t len);
 enum MHD_Result fl_api_alarms(struct fl_server *s, struct MHD_Connection *c);
 
 /* ---- watch.c -------------------------------------------------------- */

@@ -77,6 +77,26 @@ expect_eq "with= two metrics: accepted vs rejected flows, bytes, packets in one 
     "$(agg traffic_by_action_flows '&with=traffic_by_action_bytes,traffic_by_action_packets' | grep -o '"action":"[A-Z]*"},"value":[0-9.]*,"records":[0-9]*,"final":[a-z]*,"with":{[^}]*}' | tr -d '"{}' | sed 's/action://; s/,value:/,/; s/,records:[0-9]*,final:[a-z]*,with:traffic_by_action_bytes:/,/; s/,traffic_by_action_packets:/,/; s/\.0//g')" \
     "$(sq "SELECT action, COUNT(*), SUM(bytes), SUM(packets) FROM flow_logs GROUP BY action ORDER BY COUNT(*) DESC")"
 
+# POST /api/metrics/batch: several reads, one answer, each as its GET.
+batch=$(curl -s --data-binary '[{"metric":"top_talkers_bytes","from":"2024-05-01T00:00:00Z","to":1714528800,"aggregate":"sum","top":2,"with":["top_talkers_flows"]},{"metric":"rejected_tcp_packets","from":1714521600,"to":"2024-05-01T02:00:00Z"},{"metric":"nope"},{"metric":"records_in","top":3},{"metric":"records_in","x":1},5]' "$URL/api/metrics/batch")
+expect_eq "batch: the answers in order, each the GET's; refusals in place" "$batch" \
+"[$(agg top_talkers_bytes '&top=2&with=top_talkers_flows'),
+$(curl -s "$URL/api/metrics?metric=rejected_tcp_packets&$R"),
+{\"error\":\"no metric named 'nope' (GET /api/metrics lists them)\",\"status\":404},
+{\"error\":\"top needs aggregate=sum\",\"status\":400},
+{\"error\":\"unknown member 'x' (a read takes metric, from, to, aggregate, top, with)\",\"status\":400},
+{\"error\":\"each read is an object such as {\\\"metric\\\": \\\"records_in\\\", \\\"from\\\": 1714521600}\",\"status\":400}]"
+bcode() { curl -s -o body.txt -w '%{http_code}' --data-binary "$1" "$URL/api/metrics/batch"; }
+expect_eq "batch: an empty body is 400" "$(bcode '') $(cat body.txt)" '400 {"error":"the body is a JSON array of reads"}'
+expect_eq "batch: not JSON is 400 naming where" "$(bcode 'x') $(cat body.txt)" \
+    "400 {\"error\":\"the body is not JSON: '[' or '{' expected near 'x' at line 1 column 1\"}"
+expect_eq "batch: an object, not an array, is 400" "$(bcode '{}')" 400
+expect_eq "batch: no reads is 400" "$(bcode '[]') $(cat body.txt)" '400 {"error":"a batch holds from 1 to 32 reads"}'
+expect_eq "batch: 33 reads is 400" "$(bcode "[$(printf '{"metric":"records_in"},%.0s' $(seq 32)){\"metric\":\"records_in\"}]")" 400
+expect_eq "batch: a member of a wrong type is refused in its place" "$(bcode '[{"metric":"records_in","from":[1]}]') $(cat body.txt)" \
+    '200 [{"error":"from: epoch seconds or an ISO 8601 UTC time","status":400}]'
+expect_eq "batch: GET is 405" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/metrics/batch")" 405
+
 code() { curl -s -o body.txt -w '%{http_code}' "$@"; }
 expect_eq "with= a metric of another statement: 400" \
     "$(code "$URL/api/metrics?metric=top_talkers_flows&aggregate=sum&with=rejected_tcp_packets") $(cat body.txt)" \
