@@ -173,6 +173,7 @@ export function sql(text, wanted = () => true) {
 // header gets (the current one marked).
 export const PAGES = [
   { path: '/', title: 'Dashboard' },
+  { path: '/status', title: 'Status' },
 ];
 
 export function navBar() {
