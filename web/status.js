@@ -153,8 +153,8 @@ function drawWal(st) {
     buf_blocks: fmtNum(b.blocks),
     buf_bytes: `${fmtBytes(b.bytes)} of ${fmtBytes(b.max_bytes)}`,
     buf_age: b.oldest_age_seconds == null ? 'empty' : fmtDur(b.oldest_age_seconds),
-    next_publish: due == null ? `when records arrive (every ${fmtDur(b.interval_seconds)})`
-      : due <= 0 ? 'now' : `in ${fmtDur(due)} (${fmtTime(Math.floor(Date.now() / 1000 + due))})`,
+    next_publish: due == null ? `${fmtDur(b.interval_seconds)} after the next record`
+      : due <= 0 ? 'now' : `in ${fmtDur(due)}`,
     accepting: st.accepting ? 'yes' : 'no (stopping)',
   });
 }
@@ -178,13 +178,13 @@ function drawPublishes(st, pubs) {
   for (const e of pubs.publishes) {
     if (!e.ok) {
       tb.append(el('tr', { class: 'failed', 'data-ok': 'false' },
-        el('td', { text: fmtTime(e.time) }),
+        el('td', { class: 't', text: fmtTime(e.time) }),
         el('td', { class: 'err', colSpan: 4, text: `failed: ${e.error}` }),
         num(e.wal_seq)));
       continue;
     }
     tb.append(el('tr', { 'data-ok': 'true' },
-      el('td', { text: fmtTime(e.time) }),
+      el('td', { class: 't', text: fmtTime(e.time) }),
       el('td', { class: 'n', 'data-f': 'records', text: fmtNum(e.records) }),
       num(e.files),
       el('td', { class: 'n', text: fmtBytes(e.bytes) }),
@@ -238,8 +238,8 @@ function drawLag(st) {
     tb.append(el('tr', { 'data-metric': r.metric },
       el('td', { text: r.metric, title: `time basis: ${r.time}` }),
       el('td', { class: 'n', text: fmtDur(r.window) }),
-      el('td', { 'data-f': 'watermark', text: fmtTime(r.watermark) }),
-      el('td', { 'data-f': 'final', text: fmtTime(r.final_through) }),
+      el('td', { class: 't', 'data-f': 'watermark', text: fmtTime(r.watermark) }),
+      el('td', { class: 't', 'data-f': 'final', text: fmtTime(r.final_through) }),
       el('td', { class: 'n', 'data-f': 'lag', text: fmtDur(r.lag_seconds) })));
   }
 }
@@ -263,7 +263,7 @@ function drawAlarms(alarms, hist) {
   if (hist.history.length === 0) tb.append(el('tr', {}, el('td', { class: 'empty', colSpan: 4, text: 'no state changes yet' })));
   for (const h of hist.history) {
     tb.append(el('tr', { 'data-alarm': h.alarm },
-      el('td', { text: fmtTime(parseTime(h.time)) }),
+      el('td', { class: 't', text: fmtTime(parseTime(h.time)) }),
       el('td', { text: h.alarm }),
       el('td', {}, stateTag(h.old_state), ' → ', stateTag(h.new_state)),
       el('td', { text: h.reason ?? '' })));
