@@ -191,6 +191,33 @@ else
 fi
 expect_eq "the status screenshot is saved" "$([ -s "$SHOTS/status.png" ] && echo yes)" yes
 echo "screenshots: $SHOTS"
+
+# ---- a fuller errors folder: the reading stays bounded ----------------------
+# 20 older files (one holding a line that is not JSON), and a file with a
+# line over 1 MiB and a last line still being written (no newline): only
+# the 16 newest files are read, the long line is skipped, the torn one
+# left for later.
+E=$A/_errors
+for i in $(seq -w 1 20); do
+    { [ "$i" = 20 ] && echo 'not json'
+      printf '{"source":"old-%s.log","line":1,"reason":"old %s","raw":"x"}\n' "$i" "$i"; } > "$E/convert-old-$i.jsonl"
+    touch -d "2020-01-01 00:00:$i" "$E/convert-old-$i.jsonl"
+done
+{ printf '{"source":"big.log","line":1,"reason":"big","raw":"%s"}\n' "$(head -c 1100000 /dev/zero | tr '\0' a)"
+  printf '{"source":"big.log","line":2,"reason":"after the big one","raw":"y"}\n'
+  printf '{"source":"big.log","line":3,"reason":"torn","raw":"z' ; } > "$E/convert-big.jsonl"
+touch -d "2020-01-02 00:00:00" "$E/convert-big.jsonl"
+expect_eq "GET /api/rejects over 22 files: the 16 newest read, newest first, bounded" \
+    "$(js '/api/rejects?limit=200' '[d["files_total"], d["files_read"], len(d["files"]), d["files"][0]["name"].startswith("serve-"), d["files"][1]["name"], d["files"][15]["name"], d["lines_read"], d["unreadable"], d["too_long"], d["complete"], len(d["samples"])]')" \
+    "[22, 16, 16, True, 'convert-big.jsonl', 'convert-old-07.jsonl', 20, 1, 1, False, 19]"
+expect_eq "the samples: the server's lines, then the newer files' ones" \
+    "$(js '/api/rejects?limit=7' '[s["reason"][:12] for s in d["samples"]]')" \
+    "['field 1 (ver', 'field 3 (int', 'expected 14 ', 'expected 14 ', 'after the bi', 'old 20', 'old 19']"
+# SIGTERM: the buffered record is published and the server exits 0 -- with
+# a sanitizer build, also without a report (a leak makes the exit non-zero).
 kill "$PID" 2>/dev/null
 wait "$PID" 2>/dev/null
+rc=$?
+expect_eq "the server stops cleanly (exit 0, no sanitizer report)" \
+    "$rc $(grep -c 'Sanitizer' serve.err)" "0 0"
 finish
