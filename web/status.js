@@ -85,23 +85,23 @@ export function bytesText(b64) {
 
 let chart = null;
 
-function drawRates(sources) {
+function drawRates(rates) {
   const card = $('[data-widget="sources"]');
   const box = $('.chart', card);
   const lg = $('.legend', card);
-  const names = SOURCES.filter((k) => sources[k]?.per_minute);
+  const names = SOURCES.filter((k) => rates[k]?.per_minute);
   chart?.destroy();
   chart = null;
   box.textContent = '';
   lg.textContent = '';
-  const shown = names.filter((k) => sources[k].per_minute.records.some((v) => v > 0));
+  const shown = names.filter((k) => rates[k].per_minute.records.some((v) => v > 0));
   if (shown.length === 0 || !uPlot) {
     box.append(el('p', { class: 'empty', text: 'no records in the last hour' }));
     return;
   }
-  const pm = sources[shown[0]].per_minute;
+  const pm = rates[shown[0]].per_minute;
   const xs = pm.records.map((_, i) => pm.start + i * 60);
-  const data = [xs, ...shown.map((k) => sources[k].per_minute.records)];
+  const data = [xs, ...shown.map((k) => rates[k].per_minute.records)];
   const css = (n) => getComputedStyle(document.documentElement).getPropertyValue(n).trim();
   const axis = { stroke: css('--dim'), grid: { stroke: css('--line'), width: 1 }, ticks: { stroke: css('--line') } };
   chart = new uPlot({
@@ -130,15 +130,16 @@ function drawSources(st) {
                 ...Object.keys(st.sources).filter((k) => !SOURCES.includes(k))];
   for (const k of keys) {
     const s = st.sources[k];
+    const r = st.source_rates?.[k] ?? {};
     const idle = s.requests === 0;
     tb.append(el('tr', { 'data-source': k, class: idle ? 'idle' : '' },
       el('td', { text: k }),
       num(s.requests), num(s.records), num(s.rejected), num(s.duplicates),
-      el('td', { class: 'n', 'data-f': 'rate', text: fmtRate(s.records_per_second) }),
-      el('td', { class: 'n', 'data-f': 'rejected_min', text: fmtNum(s.rejected_last_minute) }),
-      el('td', { 'data-f': 'last_request', text: s.last_request == null ? 'never' : ago(s.last_request) })));
+      el('td', { class: 'n', 'data-f': 'rate', text: fmtRate(r.records_per_second) }),
+      el('td', { class: 'n', 'data-f': 'rejected_min', text: fmtNum(r.rejected_last_minute) }),
+      el('td', { 'data-f': 'last_request', text: r.last_request == null ? 'never' : ago(r.last_request) })));
   }
-  drawRates(st.sources);
+  drawRates(st.source_rates ?? {});
 }
 
 function drawWal(st) {

@@ -142,13 +142,21 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
         struct fl_source_stats *st = &s->sources[k];
         o += (size_t)snprintf(out + o, cap - o,
             "%s\"%s\":{\"requests\":%llu,\"records\":%llu,\"bytes\":%llu,"
-            "\"rejected\":%llu,\"duplicates\":%llu", k ? "," : "",
+            "\"rejected\":%llu,\"duplicates\":%llu}", k ? "," : "",
             fl_source_name(k),
             (unsigned long long)atomic_load(&st->requests),
             (unsigned long long)atomic_load(&st->records),
             (unsigned long long)atomic_load(&st->bytes),
             (unsigned long long)atomic_load(&st->rejected),
             (unsigned long long)atomic_load(&st->duplicates));
+    }
+    /* The status page's view of each source, in an object of its own: the
+     * source objects above end as they always did, for scripts that match
+     * their text. */
+    o += (size_t)snprintf(out + o, cap - o, "},\"source_rates\":{");
+    for (int k = 0; k < FL_SOURCE_COUNT && o < cap; k++) {
+        o += (size_t)snprintf(out + o, cap - o, "%s\"%s\":{", k ? "," : "",
+                              fl_source_name(k));
         if (o < cap)
             o += fl_status_source_json(s, k, now, out + o, cap - o);
         if (o < cap)

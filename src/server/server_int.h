@@ -229,9 +229,9 @@ void fl_server_rate_add(struct fl_server *s, enum fl_source_kind kind,
 /* Keeps one publish attempt in the ring GET /api/publishes shows. */
 void fl_server_note_publish(struct fl_server *s,
                             const struct fl_publish_entry *e);
-/* The status page's additions to one source's object in GET /api/status
- * (",\"last_request\":...", no braces); returns the bytes written,
- * at most cap - 1. */
+/* One source's members of source_rates in GET /api/status
+ * ("\"last_request\":...", no braces); returns the bytes written, at
+ * most cap - 1. */
 size_t fl_status_source_json(struct fl_server *s, enum fl_source_kind kind,
                              int64_t now, char *out, size_t cap);
 

@@ -135,7 +135,7 @@ fl_status_source_json(struct fl_server *s, enum fl_source_kind kind,
     char lastbuf[24] = "null";
     if (last > 0)
         snprintf(lastbuf, sizeof lastbuf, "%" PRId64, last);
-    o = put(out, cap, o, ",\"last_request\":%s,\"records_last_minute\":%"
+    o = put(out, cap, o, "\"last_request\":%s,\"records_last_minute\":%"
             PRIu64 ",\"rejected_last_minute\":%" PRIu64
             ",\"records_per_second\":%.3f,\"per_minute\":{\"start\":%" PRId64
             ",\"records\":[", lastbuf, rec, rej, (double)rec / 60.0,

@@ -99,14 +99,14 @@ test('the page shows the figures of the APIs, which are the deliveries\'', async
     ['demo', '0', '0', '0', '0'],
   ]);
   for (const r of src) {
-    const s = st.sources[r[0]];
+    const s = st.source_rates[r[0]];
     const rate = s.records_per_second;
     assert.equal(r[5], rate.toFixed(rate >= 100 ? 0 : rate >= 10 ? 1 : 2), `${r[0]} rate`);
     assert.equal(r[6], String(s.rejected_last_minute));
     assert.equal(r[7] === 'never', s.last_request == null, `${r[0]} last request`);
   }
-  assert.equal(st.sources.ingest.records_last_minute, 25);
-  assert.equal(st.sources.ingest.rejected_last_minute, 4);
+  assert.equal(st.source_rates.ingest.records_last_minute, 25);
+  assert.equal(st.source_rates.ingest.rejected_last_minute, 4);
   // The chart's sources: those with records in the last hour.
   assert.deepEqual(await page.$$eval('[data-widget="sources"] .legend [data-series]', (e) => e.map((x) => x.dataset.series)),
     ['firehose', 'cwl', 'ingest']);

@@ -141,15 +141,17 @@ expect_eq "published bytes in /api/status: the sum of the publishes'" \
 
 # ---- /api/status: the sources, WAL and buffer -------------------------------
 expect_eq "sources: requests, records, rejected, duplicates, last minute" \
-    "$(js /api/status '"\n".join("%s %d %d %d %d %d %d %.3f %s %d" % (k, s["requests"], s["records"], s["rejected"], s["duplicates"], s["records_last_minute"], s["rejected_last_minute"], s["records_per_second"], s["last_request"] is not None, sum(s["per_minute"]["records"])) for k, s in d["sources"].items())')" \
+    "$(js /api/status '"\n".join("%s %d %d %d %d %d %d %.3f %s %d" % (k, s["requests"], s["records"], s["rejected"], s["duplicates"], r["records_last_minute"], r["rejected_last_minute"], r["records_per_second"], r["last_request"] is not None, sum(r["per_minute"]["records"])) for (k, s), r in zip(d["sources"].items(), d["source_rates"].values()))')" \
     "ingest 2 25 4 0 25 4 0.417 True 25
 firehose 1 12 0 0 12 0 0.200 True 12
 cwl 1 1 0 0 1 0 0.017 True 1
 watch 0 0 0 0 0 0 0.000 False 0
 demo 0 0 0 0 0 0 0.000 False 0"
-expect_eq "per_minute: 60 minutes ending with this one" \
-    "$(js /api/status '[len(d["sources"]["ingest"]["per_minute"]["records"]), len(d["sources"]["ingest"]["per_minute"]["rejected"]), d["sources"]["ingest"]["per_minute"]["start"] % 60]')" \
-    "[60, 60, 0]"
+expect_contains "the source objects of /api/status keep their text: requests first, duplicates last" \
+    "$(get /api/status)" '"rejected":4,"duplicates":0},"firehose":{"requests":1,"records":12,'
+expect_eq "source_rates: every source; per_minute: 60 minutes ending with this one" \
+    "$(js /api/status '[list(d["source_rates"]) == list(d["sources"]), len(d["source_rates"]["ingest"]["per_minute"]["records"]), len(d["source_rates"]["ingest"]["per_minute"]["rejected"]), d["source_rates"]["ingest"]["per_minute"]["start"] % 60]')" \
+    "[True, 60, 60, 0]"
 expect_eq "WAL and buffer after the two publishes: 1 record waits" \
     "$(js /api/status '[d["wal"]["durable_seq"], d["wal"]["published_seq"], d["wal"]["unpublished_records"], d["buffer"]["records"], d["buffer"]["blocks"], d["buffer"]["interval_seconds"], d["buffer"]["max_bytes"], d["buffer"]["publishing_records"], d["published"]["records"], d["published"]["files"]]')" \
     "[4, 3, 1, 1, 1, 3600, 1024, 0, 37, 2]"
