@@ -7,8 +7,10 @@
 # status page's fields of GET /api/status checked with curl against the
 # exact values the deliveries give (the alarm history also against SQL),
 # then the page itself in a real browser (tests/browser/status.test.mjs:
-# Debian's chromium driven by playwright-core under `node --test`). The
-# screenshot status.png is kept in $FL_SHOTS (default build/ui-shots).
+# Debian's chromium driven by playwright-core under `node --test`); then a
+# fuller errors folder (the reading stays bounded) and a publish that fails
+# and is retried. The screenshot status.png is kept in $FL_SHOTS (default
+# build/ui-shots).
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHOTS=${FL_SHOTS:-$ROOT/${BUILD:-build}/ui-shots}
@@ -215,8 +217,35 @@ expect_eq "GET /api/rejects over 22 files: the 16 newest read, newest first, bou
 expect_eq "the samples: the server's lines, then the newer files' ones" \
     "$(js '/api/rejects?limit=7' '[s["reason"][:12] for s in d["samples"]]')" \
     "['field 1 (ver', 'field 3 (int', 'expected 14 ', 'expected 14 ', 'after the bi', 'old 20', 'old 19']"
-# SIGTERM: the buffered record is published and the server exits 0 -- with
-# a sanitizer build, also without a report (a leak makes the exit non-zero).
+# ---- a publish that fails, then works again --------------------------------
+# A file where the partition folder of 2023 would go: the publish of 12
+# records of 2023 (with the CloudWatch Logs record still buffered) fails,
+# is kept in the list with its error, and is retried every 5 s until the
+# file is gone.
+touch "$A/year=2023"
+for i in $(seq 1 12); do
+    echo "2 123456789012 eni-0c3 10.0.3.$i 10.9.0.1 40001 443 6 1 100 1700000000 1700000030 ACCEPT OK"
+done > y2023.log
+expect_eq "delivery 5 (POST /ingest): 12 records of 2023" \
+    "$(curl -s --data-binary @y2023.log "$URL/ingest")" '{"accepted":12,"rejected":0}'
+wait_publishes 3 || fail "publish 3 was tried" "$(get /api/publishes)"
+expect_eq "the failed attempt is listed first, with its error and no records" \
+    "$(js /api/publishes '[d["publishes"][0]["ok"], d["publishes"][0]["records"], d["publishes"][0]["blocks"], d["publishes"][0]["wal_seq"], "Not a directory" in (d["publishes"][0]["error"] or "")]')" \
+    "[False, 0, 2, 5, True]"
+expect_eq "/api/status: the failure counted, its error, the records still waiting" \
+    "$(js /api/status '[d["published"]["failures"], "Not a directory" in d["published"]["last_error"], d["wal"]["unpublished_records"]]')" \
+    "[1, True, 13]"
+rm "$A/year=2023"
+for _ in $(seq 1 80); do
+    [ "$(js /api/publishes 'd["publishes"][0]["ok"]')" = True ] && break
+    sleep 0.1
+done
+expect_eq "the retry publishes the same 13 records" \
+    "$(js /api/publishes '[[p["ok"], p["records"], p["wal_seq"]] for p in d["publishes"][:2]]')" \
+    "[[True, 13, 5], [False, 0, 5]]"
+
+# SIGTERM: the server exits 0 -- with a sanitizer build, also without a
+# report (a leak makes the exit status non-zero).
 kill "$PID" 2>/dev/null
 wait "$PID" 2>/dev/null
 rc=$?
