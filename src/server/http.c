@@ -241,8 +241,9 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
             (unsigned long long)rs.written, (unsigned long long)rs.lost,
             (unsigned long long)rs.failures, rs.failing ? "true" : "false",
             rerr);
-    if (o < cap)
-        o += fl_metrics_status_json(s, out + o, cap - o);
+    /* Room is kept for the closing brace. */
+    if (o + 8 < cap)
+        o += fl_metrics_status_json(s, out + o, cap - o - 8);
     if (o + 3 < cap)
         o += (size_t)snprintf(out + o, cap - o, "}\n");
     enum MHD_Result r = reply(c, 200, "application/json", out,

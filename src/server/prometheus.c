@@ -547,13 +547,14 @@ fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
      * watermark (the clock of its time basis), the end of its newest final
      * window (windows are aligned to the epoch and final once their end is
      * at or before the watermark), and how far the watermark is behind
-     * now. The object is closed again after the last one that fits. */
+     * now. The object is closed again after the last one that fits (the
+     * rest are counted in per_metric_omitted). */
     if (o > 0 && out[o - 1] == '}' && o + 64 < cap) {
         o--;
         o += (size_t)snprintf(out + o, cap - o, ",\"per_metric\":[");
         const struct fl_metric_plans *plans = fl_stream_plans(m->stream);
         int64_t now = fl_time_now();
-        size_t shown = 0;
+        size_t shown = 0, omitted = 0;
         for (size_t i = 0; i < n_ms; i++) {
             const struct fl_metric_plan *pl = NULL;
             for (size_t p = 0; p < plans->n && pl == NULL; p++)
@@ -583,14 +584,17 @@ fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
                              ms[i].records, ms[i].late_records,
                              ms[i].dropped_records, ms[i].open_windows);
             /* A metric name is an SQL identifier: no quote or backslash
-             * to escape. Room is kept for the closing "]}". */
-            if (k < 0 || (size_t)k >= sizeof one || o + (size_t)k + 3 >= cap)
+             * to escape. Room is kept for the end of the object. */
+            if (k < 0 || (size_t)k >= sizeof one || o + (size_t)k + 48 >= cap) {
+                omitted = n_ms - i;
                 break;
+            }
             memcpy(out + o, one, (size_t)k);
             o += (size_t)k;
             shown++;
         }
-        o += (size_t)snprintf(out + o, cap - o, "]}");
+        o += (size_t)snprintf(out + o, cap - o, "],\"per_metric_omitted\":%zu}",
+                              omitted);
     }
     fl_free(ms);
     return o;

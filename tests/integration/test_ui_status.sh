@@ -164,6 +164,9 @@ expect_eq "metrics.per_metric: watermark, newest final window, window" \
     "rejected_tcp_packets 900 1714523700 1714523400
 rejected_packets_by_protocol 900 1714523700 1714523400"
 
+expect_eq "metrics.per_metric: every metric, none omitted" \
+    "$(js /api/status '[len(d["metrics"]["per_metric"]), d["metrics"]["metrics"], d["metrics"]["per_metric_omitted"]]')" "[3, 3, 0]"
+
 # ---- alarm history -----------------------------------------------------------
 for _ in $(seq 1 100); do
     get /api/alarms | grep -q '"state":"ALARM"' && break
