@@ -220,6 +220,17 @@ expect_eq "GET /api/rejects over 22 files: the 16 newest read, newest first, bou
 expect_eq "the samples: the server's lines, then the newer files' ones" \
     "$(js '/api/rejects?limit=7' '[s["reason"][:12] for s in d["samples"]]')" \
     "['field 1 (ver', 'field 3 (int', 'expected 14 ', 'expected 14 ', 'after the bi', 'old 20', 'old 19']"
+# Lines that straddle the 64 KiB pieces the files are read in: 3000 lines
+# of varying length (about 270 KiB) are each read whole, once.
+rm "$E"/convert-old-*.jsonl "$E/convert-big.jsonl"
+awk 'BEGIN { for (i = 1; i <= 3000; i++) { r = sprintf("%*s", i % 97, ""); gsub(/ /, "r", r);
+    printf "{\"source\":\"many.log\",\"line\":%d,\"reason\":\"many\",\"raw\":\"%s%d\"}\n", i, r, i } }' \
+    > "$E/convert-many.jsonl"
+touch -d "2020-01-03 00:00:00" "$E/convert-many.jsonl"
+expect_eq "GET /api/rejects over a file read in pieces: every line whole" \
+    "$(js '/api/rejects?limit=6' '[d["lines_read"], d["unreadable"], d["complete"], [r["count"] for r in d["reasons"] if r["reason"] == "many"], [s["line"] for s in d["samples"]], d["samples"][5]["raw"] == "r" * (2999 % 97) + "2999"]')" \
+    "[3004, 0, True, [3000], [5, 4, 3, 2, 3000, 2999], True]"
+
 # ---- a publish that fails, then works again --------------------------------
 # A file where the partition folder of 2023 would go: the publish of 12
 # records of 2023 (with the CloudWatch Logs record still buffered) fails,
