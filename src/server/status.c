@@ -303,7 +303,9 @@ struct tail {
 static int
 tail_lines(const char *path, struct tail *t, line_fn *fn, void *ctx)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO put in the folder must not hang the HTTP thread
+     * in open() (it is then refused as not a regular file). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return -errno;
     struct stat st;
@@ -740,7 +742,7 @@ fl_api_alarm_history(struct fl_server *s, struct MHD_Connection *c)
     if (rc < 0 && rc != -ENOENT) {
         char msg[512];
         snprintf(msg, sizeof msg, "cannot read %s: %s", path,
-                 fl_strerror(rc));
+                 rc == -EINVAL ? "not a regular file" : fl_strerror(rc));
         ret = fl_http_reply_error(c, 500, msg);
         goto out;
     }
