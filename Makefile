@@ -76,6 +76,8 @@ UI_TABLE := \
     /ui/dashboard.js       web/dashboard.js               text/javascript \
     /console               web/console.html               text/html \
     /ui/console.js         web/console.js                 text/javascript \
+    /status                web/status.html                text/html \
+    /ui/status.js          web/status.js                  text/javascript \
     /ui/style.css          web/style.css                  text/css \
     /ui/uPlot.iife.min.js  $(UPLOT_DIST)/uPlot.iife.min.js text/javascript \
     /ui/uPlot.min.css      $(UPLOT_DIST)/uPlot.min.css    text/css

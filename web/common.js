@@ -182,6 +182,7 @@ export function sql(text, wanted = () => true) {
 export const PAGES = [
   { path: '/', title: 'Dashboard' },
   { path: '/console', title: 'SQL console' },
+  { path: '/status', title: 'Status' },
 ];
 
 export function navBar() {

@@ -435,7 +435,7 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     g.attributes = attrs;
     /* X-Amz-Firehose-Access-Key was checked by http.c from the headers,
      * before any of the body was read. */
-    atomic_fetch_add(&st->requests, 1);
+    fl_server_count_request(s, FL_SOURCE_FIREHOSE);
     atomic_fetch_add(&st->bytes, req->len);
     if ((rc = request_body(s, c, req, &plain, &body, &len, &err)) < 0) {
         ret = firehose_reply(c, rc == FL_ETOOBIG ? 413 : 400, rid, err.msg);
@@ -487,6 +487,7 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
             (void)fl_rejects_add(s->rejects, source, (unsigned long long)i + 1,
                                  err.msg, b64, b64_len);
             atomic_fetch_add(&st->rejected, 1);
+            fl_server_rate_add(s, FL_SOURCE_FIREHOSE, 0, 1);
         }
     }
     if ((rc = claim_events(&g)) < 0) {
@@ -544,7 +545,7 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
     int rc;
 
     memset(&err, 0, sizeof err);
-    atomic_fetch_add(&st->requests, 1);
+    fl_server_count_request(s, FL_SOURCE_CWL);
     atomic_fetch_add(&st->bytes, req->len);
     if ((rc = request_body(s, c, req, &plain, &body, &len, &err)) < 0
         || (rc = fl_ingest_create(&lim, &dec)) < 0

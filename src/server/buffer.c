@@ -300,3 +300,24 @@ fl_buffer_stats(struct fl_buffer *b, size_t *bytes, uint64_t *records)
     *records = b->records;
     pthread_mutex_unlock(&b->mu);
 }
+
+
+void
+fl_buffer_info(struct fl_buffer *b, struct fl_buffer_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->oldest_age = out->due_in = -1;
+    pthread_mutex_lock(&b->mu);
+    out->bytes = b->bytes;
+    out->max_bytes = b->max_bytes;
+    out->records = b->records;
+    for (const struct fl_buffer_block *blk = b->head; blk != NULL;
+         blk = blk->next)
+        out->blocks++;
+    if (b->head != NULL) {
+        double now = fl_time_mono();
+        out->oldest_age = now - b->oldest;
+        out->due_in = b->oldest + (double)b->interval - now;
+    }
+    pthread_mutex_unlock(&b->mu);
+}

@@ -94,4 +94,15 @@ void fl_buffer_wake(struct fl_buffer *b);
 /* Bytes and records currently buffered. */
 void fl_buffer_stats(struct fl_buffer *b, size_t *bytes, uint64_t *records);
 
+/* What the status page shows of the buffer: the above plus the number of
+ * blocks, and the seconds the oldest block has waited and until the
+ * interval makes the publish due (both -1 when empty; due may be
+ * negative when the publisher is late or retrying). */
+struct fl_buffer_info {
+    size_t   bytes, max_bytes;
+    uint64_t records, blocks;
+    double   oldest_age, due_in;
+};
+void fl_buffer_info(struct fl_buffer *b, struct fl_buffer_info *out);
+
 #endif /* FL_BUFFER_H */

@@ -83,7 +83,7 @@ demo_main(void *arg)
             o.scan_ppm = DEMO_BURST_SCAN_PPM;
         t.len = 0;
         if (fl_gen_write(&o, collect, &t) == 0 && t.len > 0) {
-            atomic_fetch_add(&s->sources[FL_SOURCE_DEMO].requests, 1);
+            fl_server_count_request(s, FL_SOURCE_DEMO);
             atomic_fetch_add(&s->sources[FL_SOURCE_DEMO].bytes, t.len);
             fl_server_ingest(s, FL_SOURCE_DEMO, "demo generator", t.p, t.len,
                              NULL, NULL, 0, NULL, 0, &res);

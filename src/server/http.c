@@ -13,6 +13,7 @@
  *   POST /firehose, /cwl  AWS deliveries (aws.c)
  *   GET  /metrics, /api/metrics, /api/alarms  (api_metrics.c)
  *   POST /api/metrics/batch                   (api_metrics.c)
+ *   GET  /api/publishes, /api/rejects, /api/alarms/history  (status.c)
  *   GET  /, /ui/...     the web UI's embedded files (ui.c), no key
  *
  * Every request is judged from its headers first, before a byte of its
@@ -117,21 +118,31 @@ fl_http_reply_retry(struct MHD_Connection *c, unsigned int status,
 #define reply_error fl_http_reply_error
 
 
+/* The answer's size: the counters, plus each source's per-minute rates
+ * (two arrays of 60 counts). */
+#define STATUS_CAP 65536
+
 static enum MHD_Result
 handle_status(struct fl_server *s, struct MHD_Connection *c)
 {
-    char out[4096];
-    size_t o = 0, buf_bytes = 0;
-    uint64_t buf_records = 0;
-    fl_buffer_stats(s->buffer, &buf_bytes, &buf_records);
+    const size_t cap = STATUS_CAP;
+    char *out = fl_malloc(cap);
+    size_t o = 0;
+    int64_t now = fl_time_now();
+    if (out == NULL)
+        return reply_error(c, 503, "out of memory");
+    struct fl_buffer_info bi;
+    fl_buffer_info(s->buffer, &bi);
+    size_t buf_bytes = bi.bytes;
+    uint64_t buf_records = bi.records;
 
-    o += (size_t)snprintf(out + o, sizeof out - o,
+    o += (size_t)snprintf(out + o, cap - o,
                           "{\"uptime_seconds\":%.0f,\"accepting\":%s,\"sources\":{",
                           fl_time_mono() - s->started,
                           atomic_load(&s->accepting) ? "true" : "false");
     for (int k = 0; k < FL_SOURCE_COUNT; k++) {
         struct fl_source_stats *st = &s->sources[k];
-        o += (size_t)snprintf(out + o, sizeof out - o,
+        o += (size_t)snprintf(out + o, cap - o,
             "%s\"%s\":{\"requests\":%llu,\"records\":%llu,\"bytes\":%llu,"
             "\"rejected\":%llu,\"duplicates\":%llu}", k ? "," : "",
             fl_source_name(k),
@@ -140,6 +151,18 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
             (unsigned long long)atomic_load(&st->bytes),
             (unsigned long long)atomic_load(&st->rejected),
             (unsigned long long)atomic_load(&st->duplicates));
+    }
+    /* The status page's view of each source, in an object of its own: the
+     * source objects above end as they always did, for scripts that match
+     * their text. */
+    o += (size_t)snprintf(out + o, cap - o, "},\"source_rates\":{");
+    for (int k = 0; k < FL_SOURCE_COUNT && o < cap; k++) {
+        o += (size_t)snprintf(out + o, cap - o, "%s\"%s\":{", k ? "," : "",
+                              fl_source_name(k));
+        if (o < cap)
+            o += fl_status_source_json(s, k, now, out + o, cap - o);
+        if (o < cap)
+            o += (size_t)snprintf(out + o, cap - o, "}");
     }
     pthread_mutex_lock(&s->err_mu);
     char err[560] = "null";
@@ -151,36 +174,54 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
     pthread_mutex_unlock(&s->err_mu);
     struct fl_wal_stats ws;
     fl_wal_stats(s->wal, &ws);
-    o += (size_t)snprintf(out + o, sizeof out - o,
+    o += (size_t)snprintf(out + o, cap - o,
         "},\"wal\":{\"bytes\":%llu,\"max_bytes\":%llu,\"segments\":%llu,"
         "\"appends\":%llu,\"commits\":%llu,\"syncs\":%llu,"
         "\"durable_seq\":%llu,\"checkpoint\":%llu,\"full\":%llu,"
-        "\"recovered_records\":%llu",
+        "\"recovered_records\":%llu,\"published_seq\":%llu,"
+        "\"unpublished_records\":%llu",
         (unsigned long long)ws.bytes, (unsigned long long)ws.max_bytes,
         (unsigned long long)ws.segments, (unsigned long long)ws.appends,
         (unsigned long long)ws.commits, (unsigned long long)ws.syncs,
         (unsigned long long)ws.durable_seq, (unsigned long long)ws.checkpoint,
-        (unsigned long long)ws.full, (unsigned long long)s->replayed);
+        (unsigned long long)ws.full, (unsigned long long)s->replayed,
+        (unsigned long long)atomic_load(&s->published_seq),
+        (unsigned long long)(buf_records
+                             + atomic_load(&s->inflight_records)));
     struct fl_dedupe_stats ds;
     fl_dedupe_stats(s->dedupe, &ds);
-    o += (size_t)snprintf(out + o, sizeof out - o,
+    o += (size_t)snprintf(out + o, cap - o,
         "},\"dedupe\":{\"keys\":%zu,\"max_keys\":%zu,\"claimed\":%zu,"
         "\"evicted\":%llu,\"expired\":%llu,\"waits\":%llu,"
         "\"wait_timeouts\":%llu",
         ds.keys, ds.max_keys, ds.claimed, (unsigned long long)ds.evicted,
         (unsigned long long)ds.expired, (unsigned long long)ds.waits,
         (unsigned long long)ds.wait_timeouts);
-    o += (size_t)snprintf(out + o, sizeof out - o,
-        "},\"buffer\":{\"bytes\":%zu,\"records\":%llu},"
+    /* The buffer's clock: how long its oldest block has waited, and when
+     * archive.buffer_interval makes the publish due (null when empty). */
+    char age[32] = "null", due[32] = "null";
+    if (bi.oldest_age >= 0) {
+        snprintf(age, sizeof age, "%.3f", bi.oldest_age);
+        snprintf(due, sizeof due, "%.3f", bi.due_in);
+    }
+    o += (size_t)snprintf(out + o, cap - o,
+        "},\"buffer\":{\"bytes\":%zu,\"records\":%llu,\"blocks\":%llu,"
+        "\"max_bytes\":%zu,\"interval_seconds\":%llu,"
+        "\"oldest_age_seconds\":%s,\"next_publish_in_seconds\":%s,"
+        "\"publishing_records\":%llu},"
         "\"published\":{\"files\":%llu,\"records\":%llu,\"last_publish\":%lld,"
-        "\"failures\":%llu,\"last_error\":%s},",
+        "\"failures\":%llu,\"last_error\":%s,\"bytes\":%llu},",
         buf_bytes, (unsigned long long)buf_records,
+        (unsigned long long)bi.blocks, bi.max_bytes,
+        (unsigned long long)s->cfg->buffer_interval, age, due,
+        (unsigned long long)atomic_load(&s->inflight_records),
         (unsigned long long)atomic_load(&s->files_published),
         (unsigned long long)atomic_load(&s->records_published),
         (long long)atomic_load(&s->last_publish),
-        (unsigned long long)atomic_load(&s->publish_failures), err);
+        (unsigned long long)atomic_load(&s->publish_failures), err,
+        (unsigned long long)atomic_load(&s->bytes_published));
     uint64_t running = fl_api_query_running(s);
-    o += (size_t)snprintf(out + o, sizeof out - o,
+    o += (size_t)snprintf(out + o, cap - o,
         "\"queries\":{\"running\":%llu,\"max_concurrent\":%llu,"
         "\"started\":%llu,\"refused\":%llu},",
         (unsigned long long)running,
@@ -195,18 +236,22 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
     if (rs.last_error[0] != '\0')
         rerr[fl_json_escape(rerr, sizeof rerr, rs.last_error,
                             strlen(rs.last_error))] = '\0';
-    if (o < sizeof out)
-        o += (size_t)snprintf(out + o, sizeof out - o,
+    if (o < cap)
+        o += (size_t)snprintf(out + o, cap - o,
             "\"rejects\":{\"written\":%llu,\"lost\":%llu,\"failures\":%llu,"
             "\"failing\":%s,\"last_error\":%s},\"metrics\":",
             (unsigned long long)rs.written, (unsigned long long)rs.lost,
             (unsigned long long)rs.failures, rs.failing ? "true" : "false",
             rerr);
-    if (o < sizeof out)
-        o += fl_metrics_status_json(s, out + o, sizeof out - o);
-    if (o + 3 < sizeof out)
-        o += (size_t)snprintf(out + o, sizeof out - o, "}\n");
-    return reply(c, 200, "application/json", out, o);
+    /* Room is kept for the closing brace. */
+    if (o + 8 < cap)
+        o += fl_metrics_status_json(s, out + o, cap - o - 8);
+    if (o + 3 < cap)
+        o += (size_t)snprintf(out + o, cap - o, "}\n");
+    enum MHD_Result r = reply(c, 200, "application/json", out,
+                              o < cap ? o : cap - 1);
+    fl_free(out);
+    return r;
 }
 
 
@@ -231,7 +276,7 @@ handle_ingest(struct fl_server *s, struct MHD_Connection *c,
                       addr, sizeof addr);
     }
     snprintf(source, sizeof source, "POST /ingest from %s", addr);
-    atomic_fetch_add(&s->sources[FL_SOURCE_INGEST].requests, 1);
+    fl_server_count_request(s, FL_SOURCE_INGEST);
     atomic_fetch_add(&s->sources[FL_SOURCE_INGEST].bytes, req->len);
     fl_server_ingest(s, FL_SOURCE_INGEST, source, req->body ? req->body : "",
                      req->len, format, NULL, 0, NULL, 0, &res);
@@ -269,6 +314,9 @@ static const struct route routes[] = {
     { "/api/metrics/batch", "POST", ROLE_READ,
       "use POST with a JSON array of reads" },
     { "/api/alarms",  "GET",  ROLE_READ,     "use GET" },
+    { "/api/alarms/history", "GET", ROLE_READ, "use GET" },
+    { "/api/publishes", "GET", ROLE_READ,    "use GET" },
+    { "/api/rejects", "GET",  ROLE_READ,     "use GET" },
     { "/api/query",   "POST", ROLE_READ,
       "use POST with the SQL as the body" },
     { "/api/query/cancel", "POST", ROLE_READ, "use POST with ?id=" },
@@ -575,6 +623,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         return fl_api_metrics_batch(s, c, req->body, req->len);
     if (strcmp(url, "/api/alarms") == 0)
         return fl_api_alarms(s, c);
+    if (strcmp(url, "/api/alarms/history") == 0)
+        return fl_api_alarm_history(s, c);
+    if (strcmp(url, "/api/publishes") == 0)
+        return fl_api_publishes(s, c);
+    if (strcmp(url, "/api/rejects") == 0)
+        return fl_api_rejects(s, c);
     if (strcmp(url, "/api/query") == 0)
         return fl_api_query(s, c, req);
     if (strcmp(url, "/api/query/cancel") == 0)

@@ -428,6 +428,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     }
     atomic_fetch_add(&st->records, res->accepted);
     atomic_fetch_add(&st->rejected, res->rejected);
+    fl_server_rate_add(s, kind, res->accepted, res->rejected);
     if (res->accepted == 0)
         goto out;
 

@@ -508,6 +508,10 @@ fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
     pthread_mutex_lock(&m->mu);
     fl_stream_stats(m->stream, &st);
     size_t n_metrics = fl_stream_metric_stats(m->stream, NULL, 0);
+    struct fl_stream_metric_stats *ms = fl_calloc(n_metrics ? n_metrics : 1,
+                                                  sizeof *ms);
+    size_t n_ms = ms != NULL ? fl_stream_metric_stats(m->stream, ms,
+                                                      n_metrics) : 0;
     pthread_mutex_unlock(&m->mu);
     /* The clocks the web UI's ingest panel shows, as on /metrics
      * (flowlake_watermark_seconds, flowlake_ingest_lag_seconds,
@@ -538,5 +542,60 @@ fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
                      atomic_load(&m->persist_failures),
                      atomic_load(&m->persist_failures), wm_start, wm_end, ilag,
                      slag < 0 ? 0.0 : slag);
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    size_t o = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+    /* Each metric's own clock, for the status page's lag table: its
+     * watermark (the clock of its time basis), the end of its newest final
+     * window (windows are aligned to the epoch and final once their end is
+     * at or before the watermark), and how far the watermark is behind
+     * now. The object is closed again after the last one that fits (the
+     * rest are counted in per_metric_omitted). */
+    if (o > 0 && out[o - 1] == '}' && o + 64 < cap) {
+        o--;
+        o += (size_t)snprintf(out + o, cap - o, ",\"per_metric\":[");
+        const struct fl_metric_plans *plans = fl_stream_plans(m->stream);
+        int64_t now = fl_time_now();
+        size_t shown = 0, omitted = 0;
+        for (size_t i = 0; i < n_ms; i++) {
+            const struct fl_metric_plan *pl = NULL;
+            for (size_t p = 0; p < plans->n && pl == NULL; p++)
+                for (size_t a = 0; a < plans->plan[p].n_aggs; a++)
+                    if (strcmp(plans->plan[p].aggs[a].metric,
+                               ms[i].metric) == 0)
+                        pl = &plans->plan[p];
+            if (pl == NULL)
+                continue;
+            char wm[24] = "null", fin[24] = "null", lag[24] = "null";
+            if (ms[i].clock != INT64_MIN) {
+                int64_t c = ms[i].clock, w = pl->window;
+                int64_t q = c / w - ((c % w != 0) && (c < 0));
+                snprintf(wm, sizeof wm, "%" PRId64, c);
+                snprintf(fin, sizeof fin, "%" PRId64, q * w);
+                snprintf(lag, sizeof lag, "%" PRId64, now - c);
+            }
+            char one[512];
+            int k = snprintf(one, sizeof one, "%s{\"metric\":\"%s\",\"window\":%"
+                             PRId64 ",\"time\":\"%s\",\"watermark\":%s,"
+                             "\"final_through\":%s,\"lag_seconds\":%s,"
+                             "\"records\":%" PRIu64 ",\"late_records\":%" PRIu64
+                             ",\"dropped_records\":%" PRIu64
+                             ",\"open_windows\":%" PRIu64 "}",
+                             shown ? "," : "", ms[i].metric, pl->window,
+                             fl_time_basis_name(pl->time), wm, fin, lag,
+                             ms[i].records, ms[i].late_records,
+                             ms[i].dropped_records, ms[i].open_windows);
+            /* A metric name is an SQL identifier: no quote or backslash
+             * to escape. Room is kept for the end of the object. */
+            if (k < 0 || (size_t)k >= sizeof one || o + (size_t)k + 48 >= cap) {
+                omitted = n_ms - i;
+                break;
+            }
+            memcpy(out + o, one, (size_t)k);
+            o += (size_t)k;
+            shown++;
+        }
+        o += (size_t)snprintf(out + o, cap - o, "],\"per_metric_omitted\":%zu}",
+                              omitted);
+    }
+    fl_free(ms);
+    return o;
 }

@@ -112,11 +112,19 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
     }
     struct fl_convert_stats st;
     char *err = NULL;
+    double t0 = fl_time_mono();
     int rc = fl_archive_write_blocks(s->cfg->archive_dir, blocks, n, mark,
                                      &hook, &st, &err);
     fl_free(blocks);
     fl_free(prov);
+    /* The attempt, for the status page's list of publishes. */
+    struct fl_publish_entry pe = {
+        .time = fl_time_now(), .seconds = fl_time_mono() - t0,
+        .blocks = n, .wal_seq = mark, .ok = rc == 0,
+    };
     if (rc < 0) {
+        snprintf(pe.error, sizeof pe.error, "%s", err ? err : fl_strerror(rc));
+        fl_server_note_publish(s, &pe);
         pthread_mutex_lock(&s->err_mu);
         snprintf(s->last_error, sizeof s->last_error, "publish failed: %s",
                  err ? err : fl_strerror(rc));
@@ -157,8 +165,13 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
                s->rejects_name);
         s->rejects_logged = rejected;
     }
+    pe.records = st.records_written;
+    pe.files = st.files_written;
+    pe.bytes = st.bytes_written;
+    fl_server_note_publish(s, &pe);
     atomic_fetch_add(&s->files_published, st.files_written);
     atomic_fetch_add(&s->records_published, st.records_written);
+    atomic_fetch_add(&s->bytes_published, st.bytes_written);
     atomic_store(&s->last_publish, fl_time_now());
     /* The archive already says the records are in; the WAL checkpoint only
      * frees space (a failure here costs disk, never correctness). */
@@ -211,9 +224,15 @@ publisher_main(void *arg)
         pthread_rwlock_wrlock(&s->snap_lock);
         struct fl_buffer_block *list = fl_buffer_take(s->buffer);
         s->inflight = list;
+        uint64_t taken = 0;
+        for (const struct fl_buffer_block *b = list; b != NULL; b = b->next)
+            taken += b->records;
+        atomic_store(&s->inflight_records, taken);
         pthread_rwlock_unlock(&s->snap_lock);
         if (list != NULL) {
-            if (publish(s, list) == 0) {
+            int prc = publish(s, list);
+            atomic_store(&s->inflight_records, 0);
+            if (prc == 0) {
                 fl_buffer_block_free_list(list);
             } else {
                 pthread_rwlock_wrlock(&s->snap_lock);
@@ -485,6 +504,8 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
         return FL_ENOMEM;
     s->cfg = cfg;
     pthread_mutex_init(&s->err_mu, NULL);
+    pthread_mutex_init(&s->rate_mu, NULL);
+    pthread_mutex_init(&s->pub_mu, NULL);
     pthread_mutex_init(&s->append_mu, NULL);
     /* Writer first: the publisher must not wait behind a stream of
      * queries taking their snapshots. */
@@ -658,5 +679,7 @@ fl_server_destroy(struct fl_server *s)
     pthread_mutex_destroy(&s->query_mu);
     pthread_cond_destroy(&s->query_cv);
     pthread_mutex_destroy(&s->err_mu);
+    pthread_mutex_destroy(&s->rate_mu);
+    pthread_mutex_destroy(&s->pub_mu);
     fl_free(s);
 }

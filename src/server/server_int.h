@@ -26,6 +26,31 @@ struct fl_source_stats {
     _Atomic uint64_t bytes;       /* request bytes as received */
     _Atomic uint64_t rejected;
     _Atomic uint64_t duplicates;  /* retried requests / events skipped */
+    _Atomic int64_t  last_request; /* epoch seconds, 0 = none yet */
+};
+
+/* Records per second and per minute of one source (status.c): slots of
+ * one second for the last minute's rate, and of one minute for the last
+ * hour, each stamped with the second or minute it counts, so that a slot
+ * left from an earlier lap counts as 0. */
+#define FL_RATE_SECONDS 64
+#define FL_RATE_MINUTES 60
+struct fl_source_rate {
+    int64_t  sec_t[FL_RATE_SECONDS];
+    uint64_t sec_records[FL_RATE_SECONDS], sec_rejected[FL_RATE_SECONDS];
+    int64_t  min_t[FL_RATE_MINUTES];
+    uint64_t min_records[FL_RATE_MINUTES], min_rejected[FL_RATE_MINUTES];
+};
+
+/* One publish attempt, kept for GET /api/publishes (status.c). */
+#define FL_PUBLISH_RING 32
+struct fl_publish_entry {
+    int64_t  time;                /* epoch seconds at its end */
+    double   seconds;             /* how long it took */
+    uint64_t records, files, bytes, blocks;
+    uint64_t wal_seq;             /* the WAL position it covers */
+    int      ok;
+    char     error[256];          /* when !ok */
 };
 
 enum fl_source_kind {
@@ -100,6 +125,17 @@ struct fl_server {
     _Atomic int64_t         last_publish;     /* epoch seconds, 0 = never */
     pthread_mutex_t         err_mu;
     char                    last_error[512];  /* last publish failure */
+    /* The status page's figures (status.c): per-source rates and the last
+     * publishes, each under its own lock (ingest threads and the
+     * publisher write them, HTTP threads read them). */
+    pthread_mutex_t         rate_mu;
+    struct fl_source_rate   rates[FL_SOURCE_COUNT];
+    pthread_mutex_t         pub_mu;
+    struct fl_publish_entry pubs[FL_PUBLISH_RING];
+    uint64_t                n_pubs;           /* attempts recorded */
+    _Atomic uint64_t        bytes_published;
+    _Atomic uint64_t        inflight_records; /* taken by the publish
+                                               * running now */
 
     /* GET /api/metrics (api_metrics.c): one DuckDB kept between requests
      * (opening one cost more than the query it answers), used by one
@@ -188,6 +224,29 @@ void fl_api_query_free(struct fl_query_task *t);
 /* Refuses new queries, kills the running ones' workers and waits until
  * every suspended connection is resumed: before libmicrohttpd stops. */
 void fl_api_query_stop(struct fl_server *s);
+
+/* ---- status.c -------------------------------------------------------- */
+
+/* A request of a source arrived: counted, and its time kept. */
+void fl_server_count_request(struct fl_server *s, enum fl_source_kind kind);
+/* Records accepted and rejected by a source, for its rates. */
+void fl_server_rate_add(struct fl_server *s, enum fl_source_kind kind,
+                        uint64_t records, uint64_t rejected);
+/* Keeps one publish attempt in the ring GET /api/publishes shows. */
+void fl_server_note_publish(struct fl_server *s,
+                            const struct fl_publish_entry *e);
+/* One source's members of source_rates in GET /api/status
+ * ("\"last_request\":...", no braces); returns the bytes written, at
+ * most cap - 1. */
+size_t fl_status_source_json(struct fl_server *s, enum fl_source_kind kind,
+                             int64_t now, char *out, size_t cap);
+
+/* GET /api/publishes, GET /api/rejects, GET /api/alarms/history. */
+enum MHD_Result fl_api_publishes(struct fl_server *s,
+                                 struct MHD_Connection *c);
+enum MHD_Result fl_api_rejects(struct fl_server *s, struct MHD_Connection *c);
+enum MHD_Result fl_api_alarm_history(struct fl_server *s,
+                                     struct MHD_Connection *c);
 
 /* ---- api_metrics.c --------------------------------------------------- */
 

@@ -235,7 +235,7 @@ ingest_piece(struct watcher *w, const char *path, const char *hex,
     if (fl_dedupe_contains(s->dedupe, key))
         return FL_OK;          /* in the WAL already (a restart) */
     snprintf(source, sizeof source, "%s", path);
-    atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].requests, 1);
+    fl_server_count_request(s, FL_SOURCE_WATCH);
     atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].bytes, len);
     ingest_file_text(s, source, path, text, len, spec, &key, &res);
     if (res.http_status != 200) {
@@ -551,7 +551,7 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
     }
     if (w->crash_at == 1)
         crash_now("after journalling a piece, before the write-ahead log");
-    atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].requests, 1);
+    fl_server_count_request(s, FL_SOURCE_WATCH);
     atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].bytes, len);
     ingest_file_text(s, path, path, text, len, spec, &key, &res);
     e->pend_end = 0;

@@ -29,7 +29,7 @@ start_server --set server.read_key_file="$TMP/read.key" \
 expect_eq "GET /healthz needs no key" "$(code "$URL/healthz")" 200
 
 # Read role.
-for p in /api/status /metrics /api/metrics /api/alarms; do
+for p in /api/status /metrics /api/metrics /api/alarms /api/alarms/history /api/publishes /api/rejects; do
     expect_eq "GET $p without a key is 401" "$(code "$URL$p")" 401
     expect_eq "GET $p with the ingest key is 401" \
         "$(code -H "Authorization: Bearer $ING" "$URL$p")" 401
