@@ -162,10 +162,17 @@ expect_eq "WAL and buffer after the two publishes: 1 record waits" \
 expect_eq "metrics.per_metric: watermark, newest final window, window" \
     "$(js /api/status '"\n".join("%s %s %s %s" % (m["metric"], m["window"], m["watermark"], m["final_through"]) for m in d["metrics"]["per_metric"] if m["time"] == "start")')" \
     "rejected_tcp_packets 900 1714523700 1714523400
-rejected_packets_by_protocol 900 1714523700 1714523400"
+rejected_packets_by_protocol 900 1714523700 1714523400
+traffic_by_action_flows 900 1714523700 1714523400
+traffic_by_action_bytes 900 1714523700 1714523400
+traffic_by_action_packets 900 1714523700 1714523400
+top_talkers_bytes 900 1714523700 1714523400
+top_talkers_flows 900 1714523700 1714523400
+top_rejected_sources_packets 900 1714523700 1714523400
+top_rejected_sources_flows 900 1714523700 1714523400"
 
 expect_eq "metrics.per_metric: every metric, none omitted" \
-    "$(js /api/status '[len(d["metrics"]["per_metric"]), d["metrics"]["metrics"], d["metrics"]["per_metric_omitted"]]')" "[3, 3, 0]"
+    "$(js /api/status '[len(d["metrics"]["per_metric"]), d["metrics"]["metrics"], d["metrics"]["per_metric_omitted"]]')" "[10, 10, 0]"
 
 # ---- alarm history -----------------------------------------------------------
 for _ in $(seq 1 100); do
