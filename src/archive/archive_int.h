@@ -161,6 +161,12 @@ struct fl_scan {
     size_t                   n_source_names;
     int                      source_width;    /* enum index bytes: 1, 2, 4 */
 
+    /* Where the totals below are kept: the scan itself, or for a scan
+     * over one group of a convert run on a connection of its own
+     * (fl_scan_init_group), the run's scan, so that the progress line,
+     * the first error and the counts are the run's. */
+    struct fl_scan          *totals;
+
     /* Totals over every execution, for the caller once DuckDB is done. */
     pthread_mutex_t          mu;              /* guards errmsg, bytes_done
                                                  and the stdin hand-off */
@@ -224,6 +230,15 @@ struct fl_switch {
 /* Initialises a zeroed scan's lock; the caller then fills the set-up
  * fields. Returns 0 or -errno. fl_scan_free releases it. */
 int  fl_scan_init(struct fl_scan *scan);
+
+/* Initialises g as a scan over a group of run's inputs, for a connection
+ * of its own (convert runs several groups at once): run's set-up once
+ * fl_scan_prepare is done (formats, columns, rejects; borrowed, run must
+ * outlive g), its own inputs range and source names (set by the caller,
+ * then fl_scan_source_names), its totals added to run's. Files and
+ * memory inputs only: stdin is one group, read by one execution. Returns
+ * 0 or -errno; fl_scan_free releases what is g's own. */
+int  fl_scan_init_group(struct fl_scan *g, struct fl_scan *run);
 
 /* The SELECT list of the columns to write: present catalogue fields, the
  * extras, the provenance columns some input has, then fl_hour. fl_free()
