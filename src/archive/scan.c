@@ -275,6 +275,10 @@ fl_scan_prepare(struct fl_scan *s, char *err, size_t errlen)
             snprintf(err, errlen, "%s: %s", in->path, fl_strerror(rc));
             return rc;
         }
+        /* A file is only peeked at here (the reader thread reads it when
+         * its turn comes); stdin is read on from here. */
+        if (!in->is_stdin)
+            fl_reader_set_peek(fl_lines_reader(l));
         rc = peek_header(s, in, l, err, errlen);
         /* Keep stdin open (it cannot be reopened); files are reopened when
          * their turn comes so that thousands of inputs need one fd. */
