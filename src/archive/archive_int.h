@@ -235,9 +235,9 @@ int  fl_scan_init(struct fl_scan *scan);
  * of its own (convert runs several groups at once): run's set-up once
  * fl_scan_prepare is done (formats, columns, rejects; borrowed, run must
  * outlive g), its own inputs range and source names (set by the caller,
- * then fl_scan_source_names), its totals added to run's. Files and
- * memory inputs only: stdin is one group, read by one execution. Returns
- * 0 or -errno; fl_scan_free releases what is g's own. */
+ * then fl_scan_source_names), its totals added to run's. stdin, always
+ * a group of its own (convert.c), is still read by one execution only.
+ * Returns 0 or -errno; fl_scan_free releases what is g's own. */
 int  fl_scan_init_group(struct fl_scan *g, struct fl_scan *run);
 
 /* The SELECT list of the columns to write: present catalogue fields, the
