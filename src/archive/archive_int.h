@@ -298,4 +298,11 @@ int  fl_scan_source_names(struct fl_scan *scan);
  * their formats nor the rejects, which are the caller's). */
 void fl_scan_free(struct fl_scan *scan);
 
+/* ---- zstd_reuse.c ---------------------------------------------------- */
+
+/* Makes DuckDB's Parquet writer compress each page with a zstd context
+ * kept per thread instead of one built per page (see zstd_reuse.c). Safe
+ * to call any number of times; convert calls it before opening DuckDB. */
+void fl_zstd_reuse_init(void);
+
 #endif /* FL_ARCHIVE_INT_H */

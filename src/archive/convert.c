@@ -525,6 +525,7 @@ write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
     int rc, workers;
 
     *out_rows = 0;
+    fl_zstd_reuse_init();
     /* The groups' bounds, first[n_groups] == n_all. */
     first = fl_malloc((n_all + 1) * sizeof *first);
     if (first == NULL)
