@@ -33,6 +33,8 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 LDFLAGS  += -pthread -L$(DUCKDB_DIR)/lib -Wl,-rpath,$(abspath $(DUCKDB_DIR)/lib)
+# zstd_reuse.c's ZSTD_compress takes the place of libduckdb's own.
+LDFLAGS  += -Wl,--export-dynamic-symbol=_ZN11duckdb_zstd13ZSTD_compressEPvmPKvmi
 LDLIBS   += -lduckdb -lisal -ljansson -linih -lmicrohttpd -lcurl -lz -lxxhash -lm
 
 # src/tools/ holds build-time generators, not library code.

@@ -20,7 +20,10 @@ in="$out/backfill-in-$PER"
 mkdir -p "$out"
 make -s -j2 flowlake build/bench/sqlrun
 # FL=path: another flowlake binary to measure (e.g. an older build).
+# FL_BASE=path: also measure that build in the same run (after FL, before
+# DuckDB), checked to write the same rows, with its ratio to FL.
 FL=${FL:-$PWD/flowlake}
+FL_BASE=${FL_BASE:-}
 SQLRUN=$PWD/build/bench/sqlrun
 THREADS=$(nproc)
 
@@ -54,24 +57,33 @@ N=$((n_files * PER))
 echo "input: $n_files files, $N records, $(printf '%.1f' "$(echo "$in_bytes / 1000000" | bc -l)") MB gzip"
 
 now() { date +%s.%N; }
-# run_timed LABEL CMD... : wall seconds and peak RSS (KB) into $secs $rss
+# run_timed LABEL CMD... : wall seconds, CPU seconds (user + system) and
+# peak RSS (KB) into $secs $cpu $rss. On a shared machine the CPU seconds
+# move less than the wall time.
 run_timed() {
     local label=$1; shift
     local t0 t1
     t0=$(now)
-    /usr/bin/time -f '%M' -o "$out/rss.$label" "$@" >"$out/stdout.$label" 2>"$out/stderr.$label" \
+    /usr/bin/time -f '%U %S %M' -o "$out/rss.$label" "$@" >"$out/stdout.$label" 2>"$out/stderr.$label" \
         || { echo "benchmark step '$label' failed:"; cat "$out/stderr.$label"; exit 1; }
     t1=$(now)
     secs=$(echo "$t1 - $t0" | bc -l)
-    rss=$(tail -1 "$out/rss.$label")
+    rss=$(tail -1 "$out/rss.$label" | awk '{print $3}')
+    cpu=$(tail -1 "$out/rss.$label" | awk '{print $1 + $2}')
 }
 fmt() { printf '%.2f' "$1"; }
 
-fl_arch="$out/backfill-fl" duck_arch="$out/backfill-duck"
-rm -rf "$fl_arch" "$duck_arch"
+fl_arch="$out/backfill-fl" duck_arch="$out/backfill-duck" base_arch="$out/backfill-base"
+rm -rf "$fl_arch" "$duck_arch" "$base_arch"
 sync
 run_timed bf-flowlake "$FL" convert --quiet --threads "$THREADS" --archive "$fl_arch" "$in"
-fl_secs=$secs fl_rss=$rss
+fl_secs=$secs fl_rss=$rss fl_cpu=$cpu
+if [ -n "$FL_BASE" ]; then
+    sync
+    run_timed bf-base "$FL_BASE" convert --quiet --threads "$THREADS" --archive "$base_arch" "$in"
+    base_secs=$secs base_rss=$rss base_cpu=$cpu
+fi
+sync
 
 # The careful DuckDB user: the bench's own column types (no sniffing), the
 # partition key from integer arithmetic on the epoch (no time zone), zero-
@@ -81,11 +93,18 @@ fl_secs=$secs fl_rss=$rss
 sql=$(duck_convert_sql "$in/AWSLogs/*/vpcflowlogs/*/*/*/*/*.log.gz" "$duck_arch" \
     $((year_start / 3600)) $((year_start / 3600 + HOURS - 1)))
 run_timed bf-duckdb "$SQLRUN" --threads "$THREADS" "SET preserve_insertion_order = false" "$sql"
-duck_secs=$secs duck_rss=$rss
+duck_secs=$secs duck_rss=$rss duck_cpu=$cpu
 
 check='SELECT count(*), sum(bytes), sum(packets), sum(start), count(DISTINCT srcaddr), sum(hash(interface_id, dstaddr, srcport, "end"))'
 check_fl=$("$SQLRUN" "$check FROM read_parquet('$fl_arch/year=*/month=*/day=*/hour=*/*.parquet')")
 check_duck=$("$SQLRUN" "$check FROM read_parquet('$duck_arch/year=*/month=*/day=*/hour=*/*.parquet')")
+if [ -n "$FL_BASE" ]; then
+    check_base=$("$SQLRUN" "$check FROM read_parquet('$base_arch/year=*/month=*/day=*/hour=*/*.parquet')")
+    if [ "$check_base" != "$check_fl" ]; then
+        echo "MISMATCH: FL_BASE archive ($check_base) != flowlake archive ($check_fl); no figures reported"
+        exit 1
+    fi
+fi
 if [ "$check_fl" != "$check_duck" ]; then
     echo "MISMATCH: flowlake archive ($check_fl) != DuckDB archive ($check_duck); no figures reported"
     exit 1
@@ -103,12 +122,17 @@ echo "checksum (count, sum bytes, sum packets, sum start, distinct srcaddr, row 
 files() { find "$1" -name '*.parquet' | wc -l; }
 parts() { find "$1" -path '*hour=*' -type d | wc -l; }
 bytes() { find "$1" -name '*.parquet' -printf '%s\n' | awk '{s+=$1} END {print s}'; }
-printf '%-26s %9s %12s %9s %8s %11s %9s\n' "" "seconds" "records/s" "peak RSS" "files" "partitions" "MB out"
-printf '%-26s %9s %12s %9s %8s %11s %9s\n' "flowlake convert" "$(fmt "$fl_secs")" \
-    "$(printf '%.0f' "$(echo "$N / $fl_secs" | bc -l)")" "$((fl_rss / 1024)) MB" \
-    "$(files "$fl_arch")" "$(parts "$fl_arch")" "$(fmt "$(echo "$(bytes "$fl_arch") / 1000000" | bc -l)")"
-printf '%-26s %9s %12s %9s %8s %11s %9s\n' "DuckDB read_csv -> COPY" "$(fmt "$duck_secs")" \
-    "$(printf '%.0f' "$(echo "$N / $duck_secs" | bc -l)")" "$((duck_rss / 1024)) MB" \
-    "$(files "$duck_arch")" "$(parts "$duck_arch")" "$(fmt "$(echo "$(bytes "$duck_arch") / 1000000" | bc -l)")"
-echo "speed ratio flowlake / DuckDB: $(fmt "$(echo "$duck_secs / $fl_secs" | bc -l)")x; peak RSS ratio: $(fmt "$(echo "$fl_rss / $duck_rss" | bc -l)")"
+row() { # LABEL SECS CPU RSS ARCHIVE
+    printf '%-26s %9s %8s %12s %9s %8s %11s %9s\n' "$1" "$(fmt "$2")" "$(fmt "$3")" \
+        "$(printf '%.0f' "$(echo "$N / $2" | bc -l)")" "$(($4 / 1024)) MB" \
+        "$(files "$5")" "$(parts "$5")" "$(fmt "$(echo "$(bytes "$5") / 1000000" | bc -l)")"
+}
+printf '%-26s %9s %8s %12s %9s %8s %11s %9s\n' "" "seconds" "CPU s" "records/s" "peak RSS" "files" "partitions" "MB out"
+row "flowlake convert" "$fl_secs" "$fl_cpu" "$fl_rss" "$fl_arch"
+[ -n "$FL_BASE" ] && row "flowlake convert (FL_BASE)" "$base_secs" "$base_cpu" "$base_rss" "$base_arch"
+row "DuckDB read_csv -> COPY" "$duck_secs" "$duck_cpu" "$duck_rss" "$duck_arch"
+echo "speed ratio flowlake / DuckDB: $(fmt "$(echo "$duck_secs / $fl_secs" | bc -l)")x (CPU: $(fmt "$(echo "$duck_cpu / $fl_cpu" | bc -l)")x); peak RSS ratio: $(fmt "$(echo "$fl_rss / $duck_rss" | bc -l)")"
+if [ -n "$FL_BASE" ]; then
+    echo "FL_BASE / DuckDB: $(fmt "$(echo "$duck_secs / $base_secs" | bc -l)")x; flowlake / FL_BASE: $(fmt "$(echo "$base_secs / $fl_secs" | bc -l)")x faster (CPU: $(fmt "$(echo "$base_cpu / $fl_cpu" | bc -l)")x)"
+fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

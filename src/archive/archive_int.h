@@ -161,6 +161,12 @@ struct fl_scan {
     size_t                   n_source_names;
     int                      source_width;    /* enum index bytes: 1, 2, 4 */
 
+    /* Where the totals below are kept: the scan itself, or for a scan
+     * over one group of a convert run on a connection of its own
+     * (fl_scan_init_group), the run's scan, so that the progress line,
+     * the first error and the counts are the run's. */
+    struct fl_scan          *totals;
+
     /* Totals over every execution, for the caller once DuckDB is done. */
     pthread_mutex_t          mu;              /* guards errmsg, bytes_done
                                                  and the stdin hand-off */
@@ -225,6 +231,15 @@ struct fl_switch {
  * fields. Returns 0 or -errno. fl_scan_free releases it. */
 int  fl_scan_init(struct fl_scan *scan);
 
+/* Initialises g as a scan over a group of run's inputs, for a connection
+ * of its own (convert runs several groups at once): run's set-up once
+ * fl_scan_prepare is done (formats, columns, rejects; borrowed, run must
+ * outlive g), its own inputs range and source names (set by the caller,
+ * then fl_scan_source_names), its totals added to run's. stdin, always
+ * a group of its own (convert.c), is still read by one execution only.
+ * Returns 0 or -errno; fl_scan_free releases what is g's own. */
+int  fl_scan_init_group(struct fl_scan *g, struct fl_scan *run);
+
 /* The SELECT list of the columns to write: present catalogue fields, the
  * extras, the provenance columns some input has, then fl_hour. fl_free()
  * the result. */
@@ -282,5 +297,12 @@ int  fl_scan_source_names(struct fl_scan *scan);
 /* Frees what fl_scan_init and fl_scan_prepare allocated (not the inputs,
  * their formats nor the rejects, which are the caller's). */
 void fl_scan_free(struct fl_scan *scan);
+
+/* ---- zstd_reuse.c ---------------------------------------------------- */
+
+/* Makes DuckDB's Parquet writer compress each page with a zstd context
+ * kept per thread instead of one built per page (see zstd_reuse.c). Safe
+ * to call any number of times; convert calls it before opening DuckDB. */
+void fl_zstd_reuse_init(void);
 
 #endif /* FL_ARCHIVE_INT_H */

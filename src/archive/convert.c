@@ -16,6 +16,7 @@
 #include "../core/fl_config.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -305,8 +306,209 @@ group_end(const struct fl_input *in, size_t n, size_t first)
 }
 
 
+/* One COPY: the inputs scan->inputs[0 .. n_inputs) (group g of the run)
+ * through the table function `fn` registered on con for scan, into the
+ * staging folder. sql is a buffer of cap bytes. */
+static int
+copy_group(duckdb_connection con, const char *fn, struct fl_scan *scan,
+           const char *select, const char *staging_q, const char *run_id,
+           size_t g, int ignore_existing, char *sql, size_t cap, char *err,
+           size_t errlen, uint64_t *rows)
+{
+    char pattern[96];
+    int rc;
+    *rows = 0;
+    /* Every group writes into the same staging folder: the group number
+     * keeps the names apart (the first keeps the plain form). */
+    if (g == 0)
+        snprintf(pattern, sizeof pattern, "part-%s-{i}", run_id);
+    else
+        snprintf(pattern, sizeof pattern, "part-%s-%zu-{i}", run_id, g);
+    /* source_file's ENUM holds this group's names only (scan.c). */
+    if ((rc = fl_scan_source_names(scan)) < 0)
+        return rc;
+    /* zstd level 1 rather than DuckDB's default 3: 13% less CPU for the
+     * whole convert, files 1% larger -- still smaller per record than
+     * DuckDB's own CSV -> Parquet at its defaults (bench/run.sh).
+     * OVERWRITE_OR_IGNORE: the folder holds other groups' files (never
+     * overwritten: the names differ). */
+    snprintf(sql, cap,
+             "COPY (SELECT %s FROM %s()) TO %s "
+             "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
+             "PARTITION_BY (" FL_SCAN_HOUR_COLUMN "), "
+             "FILENAME_PATTERN '%s'%s)",
+             select, fn, staging_q, pattern,
+             ignore_existing ? ", OVERWRITE_OR_IGNORE" : "");
+    return exec(con, sql, err, errlen, rows);
+}
+
+
+/* Several groups at once: GROUP_WORKERS connections to one database
+ * opened with threads = 1, each on a thread of its own running one
+ * group's COPY after the other.
+ *
+ * Why not one COPY at a time on all cores: a group is about a day (two
+ * dozen hourly files, ~10,000 records in a backfill), too small for
+ * DuckDB to keep two threads busy -- its pipelines wait on each other, and
+ * the calling thread polls for tasks meanwhile (a third of the CPU of a
+ * one-year backfill went to DuckDB's task loop, perf). With one thread per
+ * database each COPY runs on its caller alone, without that polling, and
+ * two COPYs keep two cores busy: a month of 744 hourly files took 1.5-1.8 s
+ * with threads = 1 against 2.2-3.1 s with threads = 2 (bench/README.md).
+ * A single group (stdin, the server's blocks, one large file) keeps the
+ * one COPY on every core: it is large enough to use them. */
+struct groups {
+    struct fl_scan    *scan;          /* the run's: inputs, set-up, totals */
+    const size_t      *first;         /* group g: inputs [first[g],
+                                         first[g + 1]) */
+    size_t             n;
+    const char        *select, *staging_q, *run_id;
+    size_t             cap;           /* SQL buffer size */
+    pthread_mutex_t    mu;            /* guards the rest */
+    size_t             next;          /* next group to take */
+    int                rc;            /* first failure */
+    char               err[1024];
+    uint64_t           rows;
+};
+
+struct group_worker {
+    struct groups     *gs;
+    duckdb_connection  con;
+    struct fl_scan     scan;          /* over the group being copied */
+    int                scan_ready;
+    char               fn[32];        /* its table function's name */
+    pthread_t          thread;
+    int                started;
+};
+
+
+static void *
+group_worker_main(void *arg)
+{
+    struct group_worker *w = arg;
+    struct groups *gs = w->gs;
+    char *sql = fl_malloc(gs->cap), err[1024] = "";
+    int rc = sql == NULL ? FL_ENOMEM : FL_OK;
+
+    while (rc == 0) {
+        pthread_mutex_lock(&gs->mu);
+        size_t g = gs->next;
+        int stop = gs->rc < 0 || g >= gs->n;
+        if (!stop)
+            gs->next++;
+        pthread_mutex_unlock(&gs->mu);
+        if (stop)
+            break;
+        uint64_t rows = 0;
+        w->scan.inputs = gs->scan->inputs + gs->first[g];
+        w->scan.n_inputs = gs->first[g + 1] - gs->first[g];
+        rc = copy_group(w->con, w->fn, &w->scan, gs->select, gs->staging_q,
+                        gs->run_id, g, 1, sql, gs->cap, err, sizeof err,
+                        &rows);
+        pthread_mutex_lock(&gs->mu);
+        gs->rows += rows;
+        pthread_mutex_unlock(&gs->mu);
+    }
+    if (rc < 0) {
+        pthread_mutex_lock(&gs->mu);
+        if (gs->rc == 0) {
+            gs->rc = rc;
+            snprintf(gs->err, sizeof gs->err, "%s",
+                     err[0] ? err : fl_strerror(rc));
+        }
+        pthread_mutex_unlock(&gs->mu);
+    }
+    fl_free(sql);
+    return NULL;
+}
+
+
+/* Runs the groups on n_workers connections of db at once. */
+static int
+copy_groups_parallel(struct run *run, duckdb_database db,
+                     struct fl_scan *scan, const size_t *first, size_t n,
+                     int n_workers, const char *select,
+                     const char *staging_q, size_t cap, uint64_t *out_rows)
+{
+    struct groups gs = { .scan = scan, .first = first, .n = n,
+                         .select = select, .staging_q = staging_q,
+                         .run_id = run->run_id, .cap = cap };
+    struct group_worker *w = fl_calloc((size_t)n_workers, sizeof *w);
+    int rc, k;
+
+    if (w == NULL)
+        return FL_ENOMEM;
+    if ((rc = pthread_mutex_init(&gs.mu, NULL)) != 0) {
+        fl_free(w);
+        return -rc;
+    }
+    /* Every group's COPY may find the staging folder made by another. */
+    if ((rc = fl_fs_mkdirs(run->staging_dir)) < 0) {
+        snprintf(run->err, sizeof run->err, "cannot create %s: %s",
+                 run->staging_dir, fl_strerror(rc));
+        goto out;
+    }
+    /* Connections and functions are set up here, before any COPY, so that
+     * the catalogue changes do not race with each other. */
+    for (k = 0; k < n_workers && rc == 0; k++) {
+        w[k].gs = &gs;
+        snprintf(w[k].fn, sizeof w[k].fn, "flowlake_scan_%d", k);
+        if ((rc = fl_scan_init_group(&w[k].scan, scan)) < 0)
+            break;
+        w[k].scan_ready = 1;
+        /* Each COPY's reader ends with a progress line; the run's last
+         * newline is written once all are done. */
+        w[k].scan.progress_more = 1;
+        if (duckdb_connect(db, &w[k].con) == DuckDBError) {
+            snprintf(run->err, sizeof run->err, "cannot connect to DuckDB");
+            rc = FL_EDB;
+        } else if ((rc = fl_scan_register(&w[k].con, w[k].fn,
+                                          &w[k].scan)) < 0) {
+            snprintf(run->err, sizeof run->err,
+                     "cannot register flowlake_scan");
+        }
+    }
+    for (k = 0; k < n_workers && rc == 0; k++) {
+        if ((rc = pthread_create(&w[k].thread, NULL, group_worker_main,
+                                 &w[k])) != 0) {
+            rc = -rc;
+            snprintf(run->err, sizeof run->err, "cannot start a thread: %s",
+                     fl_strerror(rc));
+            /* The started ones stop after their current group. */
+            pthread_mutex_lock(&gs.mu);
+            gs.rc = rc;
+            pthread_mutex_unlock(&gs.mu);
+            break;
+        }
+        w[k].started = 1;
+    }
+    for (k = 0; k < n_workers; k++) {
+        if (w[k].started)
+            pthread_join(w[k].thread, NULL);
+    }
+    if (rc == 0 && gs.rc < 0) {
+        rc = gs.rc;
+        snprintf(run->err, sizeof run->err, "%s", gs.err);
+    }
+    if (rc == 0 && scan->progress)
+        fputc('\n', stderr);
+    *out_rows = gs.rows;
+out:
+    for (k = 0; k < n_workers; k++) {
+        if (w[k].con != NULL)
+            duckdb_disconnect(&w[k].con);
+        if (w[k].scan_ready)
+            fl_scan_free(&w[k].scan);
+    }
+    pthread_mutex_destroy(&gs.mu);
+    fl_free(w);
+    return rc;
+}
+
+
 /* Runs one COPY per group of inputs, parsing them into the staging
- * folder. */
+ * folder: one after the other on every core, or several at once on one
+ * core each (struct groups). */
 static int
 write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
 {
@@ -314,20 +516,33 @@ write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
     duckdb_connection con = NULL;
     duckdb_config cfg = NULL;
     struct fl_input *all = scan->inputs;
-    size_t n_all = scan->n_inputs;
+    size_t n_all = scan->n_inputs, n_groups = 0, *first = NULL;
     char *staging_q = NULL, *sql = NULL, *select = NULL;
     char buf[64], *open_err = NULL;
-    int rc;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = run->opts->threads > 0 ? run->opts->threads
+                : cores > 0 ? (int)cores : 1;
+    int rc, workers;
 
     *out_rows = 0;
+    fl_zstd_reuse_init();
+    /* The groups' bounds, first[n_groups] == n_all. */
+    first = fl_malloc((n_all + 1) * sizeof *first);
+    if (first == NULL)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < n_all; i = group_end(all, n_all, i))
+        first[n_groups++] = i;
+    first[n_groups] = n_all;
+    workers = n_groups >= 2 && threads >= 2
+            ? (n_groups < (size_t)threads ? (int)n_groups : threads) : 1;
+
     if (duckdb_create_config(&cfg) == DuckDBError) {
         snprintf(run->err, sizeof run->err, "cannot configure DuckDB");
+        fl_free(first);
         return FL_EDB;
     }
-    if (run->opts->threads > 0) {
-        snprintf(buf, sizeof buf, "%d", run->opts->threads);
-        duckdb_set_config(cfg, "threads", buf);
-    }
+    snprintf(buf, sizeof buf, "%d", workers > 1 ? 1 : threads);
+    duckdb_set_config(cfg, "threads", buf);
     if (run->opts->memory_limit != NULL)
         duckdb_set_config(cfg, "memory_limit", run->opts->memory_limit);
     /* Row order within a partition carries no meaning for flow logs;
@@ -339,9 +554,24 @@ write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
                  open_err ? open_err : "unknown error");
         duckdb_free(open_err);
         duckdb_destroy_config(&cfg);
+        fl_free(first);
         return FL_EDB;
     }
     duckdb_destroy_config(&cfg);
+    staging_q = sql_quote(run->staging_dir);
+    select = fl_scan_select_list(scan);
+    size_t cap = strlen(run->staging_dir) * 2 + 512
+               + (select ? strlen(select) : 0);
+    if (staging_q == NULL || select == NULL) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    scan->progress_t0 = fl_time_mono();
+    if (workers > 1) {
+        rc = copy_groups_parallel(run, db, scan, first, n_groups, workers,
+                                  select, staging_q, cap, out_rows);
+        goto out;
+    }
     if (duckdb_connect(db, &con) == DuckDBError) {
         snprintf(run->err, sizeof run->err, "cannot connect to DuckDB");
         rc = FL_EDB;
@@ -351,52 +581,24 @@ write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
         snprintf(run->err, sizeof run->err, "cannot register flowlake_scan");
         goto out;
     }
-    staging_q = sql_quote(run->staging_dir);
-    select = fl_scan_select_list(scan);
-    size_t cap = strlen(run->staging_dir) * 2 + 512
-               + (select ? strlen(select) : 0);
-    sql = fl_malloc(cap);
-    if (staging_q == NULL || select == NULL || sql == NULL) {
+    if ((sql = fl_malloc(cap)) == NULL) {
         rc = FL_ENOMEM;
         goto out;
     }
-    scan->progress_t0 = fl_time_mono();
-    for (size_t first = 0, g = 0; first < n_all && rc == 0; g++) {
-        size_t end = group_end(all, n_all, first);
+    for (size_t g = 0; g < n_groups && rc == 0; g++) {
         uint64_t rows = 0;
-        char pattern[96];
-        /* Every group writes into the same staging folder: the group
-         * number keeps the names apart (the first keeps the plain form). */
-        if (g == 0)
-            snprintf(pattern, sizeof pattern, "part-%s-{i}", run->run_id);
-        else
-            snprintf(pattern, sizeof pattern, "part-%s-%zu-{i}",
-                     run->run_id, g);
-        scan->inputs = all + first;
-        scan->n_inputs = end - first;
-        scan->progress_more = end < n_all;
-        /* source_file's ENUM holds this group's names only (scan.c). */
-        if ((rc = fl_scan_source_names(scan)) < 0)
-            break;
-        /* zstd level 1 rather than DuckDB's default 3: 13% less CPU for
-         * the whole convert, files 1% larger -- still smaller per record
-         * than DuckDB's own CSV -> Parquet at its defaults (bench/run.sh).
-         * OVERWRITE_OR_IGNORE: the folder holds the earlier groups' files
-         * (never overwritten: the names differ). */
-        snprintf(sql, cap,
-                 "COPY (SELECT %s FROM flowlake_scan()) TO %s "
-                 "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
-                 "PARTITION_BY (" FL_SCAN_HOUR_COLUMN "), "
-                 "FILENAME_PATTERN '%s'%s)",
-                 select, staging_q, pattern,
-                 g > 0 ? ", OVERWRITE_OR_IGNORE" : "");
-        rc = exec(con, sql, run->err, sizeof run->err, &rows);
+        scan->inputs = all + first[g];
+        scan->n_inputs = first[g + 1] - first[g];
+        scan->progress_more = g + 1 < n_groups;
+        rc = copy_group(con, "flowlake_scan", scan, select, staging_q,
+                        run->run_id, g, g > 0, sql, cap, run->err,
+                        sizeof run->err, &rows);
         *out_rows += rows;
-        first = end;
     }
 out:
     scan->inputs = all;
     scan->n_inputs = n_all;
+    fl_free(first);
     fl_free(staging_q);
     fl_free(select);
     fl_free(sql);

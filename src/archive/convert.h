@@ -22,7 +22,9 @@
  *     and the rest goes on; in strict mode the first one stops the run and
  *     nothing is published.
  *
- * Thread: the caller's; the parse runs on DuckDB's worker threads.
+ * Thread: the caller's; the parse runs on DuckDB's worker threads, or,
+ * with several groups of inputs (convert.c), on threads of convert's own,
+ * one group each at a time.
  */
 #ifndef FL_CONVERT_H
 #define FL_CONVERT_H

@@ -70,13 +70,15 @@ progress(struct fl_feed *f, int final)
         return;
     f->last_progress = now;
     /* The run's totals, not this execution's: convert runs one execution
-     * per group of inputs (convert.c) and shows one progress line. */
-    pthread_mutex_lock(&s->mu);
-    uint64_t done = s->bytes_done;
-    pthread_mutex_unlock(&s->mu);
+     * per group of inputs (convert.c), several at once on as many
+     * connections, and shows one progress line, written under the
+     * totals' lock so that two readers' lines do not interleave. */
+    struct fl_scan *t = s->totals;
+    pthread_mutex_lock(&t->mu);
+    uint64_t done = t->bytes_done;
     if (f->lines != NULL)
         done += fl_reader_raw_offset(fl_lines_reader(f->lines));
-    uint64_t recs = atomic_load(&s->records_read);
+    uint64_t recs = atomic_load(&t->records_read);
     double el = now - (s->progress_t0 > 0 ? s->progress_t0 : f->started);
     double rate = el > 0 ? (double)recs / el : 0;
     char eta[32] = "";
@@ -92,6 +94,7 @@ progress(struct fl_feed *f, int final)
                 (unsigned long long)recs, rate, (double)done / 1e6);
     if (final && !s->progress_more)
         fputc('\n', stderr);
+    pthread_mutex_unlock(&t->mu);
 }
 
 
@@ -111,9 +114,9 @@ close_current(struct fl_feed *f)
     pthread_mutex_lock(&f->mu);
     f->bytes_done += n;
     pthread_mutex_unlock(&f->mu);
-    pthread_mutex_lock(&s->mu);
-    s->bytes_done += n;
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->totals->mu);
+    s->totals->bytes_done += n;
+    pthread_mutex_unlock(&s->totals->mu);
 }
 
 

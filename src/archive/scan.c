@@ -166,6 +166,28 @@ int
 fl_scan_init(struct fl_scan *s)
 {
     int rc = pthread_mutex_init(&s->mu, NULL);
+    s->totals = s;
+    return rc != 0 ? -rc : FL_OK;
+}
+
+
+int
+fl_scan_init_group(struct fl_scan *g, struct fl_scan *run)
+{
+    memcpy(g, run, sizeof *g);
+    /* Not copied: the lock, the totals (run's are used) and the names of
+     * run's current inputs. */
+    memset(&g->mu, 0, sizeof g->mu);
+    g->errmsg[0] = '\0';
+    g->bytes_done = 0;
+    atomic_store(&g->records_read, 0);
+    atomic_store(&g->rejected, 0);
+    g->source_names = NULL;
+    g->n_source_names = 0;
+    g->inputs = NULL;
+    g->n_inputs = 0;
+    g->totals = run->totals;
+    int rc = pthread_mutex_init(&g->mu, NULL);
     return rc != 0 ? -rc : FL_OK;
 }
 
@@ -173,10 +195,11 @@ fl_scan_init(struct fl_scan *s)
 void
 fl_scan_set_error(struct fl_scan *s, const char *msg)
 {
-    pthread_mutex_lock(&s->mu);
-    if (s->errmsg[0] == '\0')
-        snprintf(s->errmsg, sizeof s->errmsg, "%s", msg);
-    pthread_mutex_unlock(&s->mu);
+    struct fl_scan *t = s->totals;
+    pthread_mutex_lock(&t->mu);
+    if (t->errmsg[0] == '\0')
+        snprintf(t->errmsg, sizeof t->errmsg, "%s", msg);
+    pthread_mutex_unlock(&t->mu);
 }
 
 
@@ -252,6 +275,10 @@ fl_scan_prepare(struct fl_scan *s, char *err, size_t errlen)
             snprintf(err, errlen, "%s: %s", in->path, fl_strerror(rc));
             return rc;
         }
+        /* A file is only peeked at here (the reader thread reads it when
+         * its turn comes); stdin is read on from here. */
+        if (!in->is_stdin)
+            fl_reader_set_peek(fl_lines_reader(l));
         rc = peek_header(s, in, l, err, errlen);
         /* Keep stdin open (it cannot be reopened); files are reopened when
          * their turn comes so that thousands of inputs need one fd. */
@@ -408,9 +435,11 @@ fl_scan_free(struct fl_scan *s)
     fl_free(s->source_names);      /* the names are the inputs' */
     s->source_names = NULL;
     s->n_source_names = 0;
-    for (size_t i = 0; i < s->n_extra; i++)
-        fl_free(s->extra[i]);
-    fl_free(s->extra);
+    if (s->totals == s) {          /* a group's scan borrows the extras */
+        for (size_t i = 0; i < s->n_extra; i++)
+            fl_free(s->extra[i]);
+        fl_free(s->extra);
+    }
     s->extra = NULL;
     s->n_extra = 0;
     pthread_mutex_destroy(&s->mu);
@@ -789,8 +818,8 @@ parse_block(struct fl_scan *s, struct fl_feed *f, struct scan_local *l,
     }
 out:
     atomic_fetch_add(&f->records_read, seen);
-    atomic_fetch_add(&s->records_read, seen);
-    atomic_fetch_add(&s->rejected, bad);
+    atomic_fetch_add(&s->totals->records_read, seen);
+    atomic_fetch_add(&s->totals->rejected, bad);
     return rc;
 }
 

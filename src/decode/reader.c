@@ -26,6 +26,9 @@
 #include "reader.h"
 
 #define IN_BUF (256 * 1024)
+/* Compressed bytes per inflate step when peeking: a header line and a
+ * few records (~1 KB of deflate output per 300 bytes of input). */
+#define PEEK_IN 1024
 
 struct fl_reader {
     int            fd;          /* -1 for memory input */
@@ -40,6 +43,7 @@ struct fl_reader {
     size_t         avail;       /* unread input bytes */
     int            in_eof;
 
+    int            peek;        /* fl_reader_set_peek */
     int            detected;    /* magic checked */
     int            gzip;
     int            member_done; /* between gzip members */
@@ -240,6 +244,8 @@ read_gzip(struct fl_reader *r, char *buf, size_t cap, size_t *out_n)
 
         uint32_t in_len = (uint32_t)(r->avail > UINT32_MAX ? UINT32_MAX
                                                            : r->avail);
+        if (r->peek && in_len > PEEK_IN)
+            in_len = PEEK_IN;
         z->next_in = (uint8_t *)(uintptr_t)r->next;
         z->avail_in = in_len;
         uint32_t out_before = z->avail_out;
@@ -260,11 +266,18 @@ read_gzip(struct fl_reader *r, char *buf, size_t cap, size_t *out_n)
             return fail(r, FL_ETRUNC, "gzip stream truncated");
         /* Output produced: hand it out rather than blocking on more input,
          * so that a slow producer (stdin) still streams. */
-        if (z->avail_out < out_cap && r->avail == 0)
+        if (z->avail_out < out_cap && (r->avail == 0 || r->peek))
             break;
     }
     *out_n = out_cap - z->avail_out;
     return FL_OK;
+}
+
+
+void
+fl_reader_set_peek(struct fl_reader *r)
+{
+    r->peek = 1;
 }
 
 

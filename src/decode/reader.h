@@ -43,6 +43,13 @@ int fl_reader_read(struct fl_reader *r, char *buf, size_t cap, size_t *out_n);
 int fl_reader_enable_digest(struct fl_reader *r);
 int fl_reader_digest(const struct fl_reader *r, struct fl_digest *out);
 
+/* For reading the start of a stream only (a first line): the inflater is
+ * given a little compressed input at a time and each read returns as soon
+ * as it has output. Without it a read inflates as much as the caller's
+ * buffer takes -- all of an hourly S3 object, which the convert then
+ * inflates again when its turn comes. Call before the first read. */
+void fl_reader_set_peek(struct fl_reader *r);
+
 /* True once the first bytes showed a gzip stream (valid after one read). */
 int fl_reader_is_gzip(const struct fl_reader *r);
 
