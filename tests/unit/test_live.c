@@ -319,7 +319,7 @@ test_archive_union_live(void)
               "FROM flow_logs GROUP BY hour ORDER BY hour",
               "hour,n,p\n00,2,15\n01,1,7\n02,1,20\n03,1,30\n");
     check_csv(q, "SELECT srcaddr, packets, start, action FROM flow_logs "
-              "ORDER BY start, srcaddr",
+              "ORDER BY start, srcaddr, packets DESC",
               "srcaddr,packets,start,action\n"
               "10.0.0.1,10,2024-05-01 00:00:00,ACCEPT\n"
               "10.0.0.1,5,2024-05-01 00:00:00,ACCEPT\n"
