@@ -89,6 +89,9 @@ struct fl_input {
     uint32_t           source_id;    /* fl_scan_source_names: index of
                                         prov[FL_PROV_SOURCE_FILE] in
                                         scan->source_names */
+    unsigned           day;          /* YYYYMMDD of an AWS delivery path
+                                        (fl_awspath), 0 = none: convert
+                                        groups a day's inputs */
 };
 
 /* Frees an input's provenance strings (not the rest of the input). */

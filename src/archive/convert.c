@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -85,20 +86,21 @@ ends_with(const char *s, const char *suffix)
 }
 
 
-int
-fl_provenance_from_path(const char *path, char *out[FL_PROV_N])
+/* The provenance of a path already parsed into *a (as
+ * fl_provenance_from_path). */
+static int
+provenance_of(const char *path, const struct fl_awspath *a,
+              char *out[FL_PROV_N])
 {
-    struct fl_awspath a;
     for (size_t k = 0; k < FL_PROV_N; k++)
         out[k] = NULL;
-    (void)fl_awspath_parse(path, strlen(path), &a);
-    out[FL_PROV_SOURCE_FILE] = fl_strdup(a.awslogs_at >= 0
-                                         ? path + a.awslogs_at : path);
+    out[FL_PROV_SOURCE_FILE] = fl_strdup(a->awslogs_at >= 0
+                                         ? path + a->awslogs_at : path);
     if (out[FL_PROV_SOURCE_FILE] == NULL
-        || (a.account[0] != '\0'
-            && (out[FL_PROV_ACCOUNT] = fl_strdup(a.account)) == NULL)
-        || (a.region[0] != '\0'
-            && (out[FL_PROV_REGION] = fl_strdup(a.region)) == NULL)) {
+        || (a->account[0] != '\0'
+            && (out[FL_PROV_ACCOUNT] = fl_strdup(a->account)) == NULL)
+        || (a->region[0] != '\0'
+            && (out[FL_PROV_REGION] = fl_strdup(a->region)) == NULL)) {
         for (size_t k = 0; k < FL_PROV_N; k++) {
             fl_free(out[k]);
             out[k] = NULL;
@@ -106,6 +108,15 @@ fl_provenance_from_path(const char *path, char *out[FL_PROV_N])
         return FL_ENOMEM;
     }
     return FL_OK;
+}
+
+
+int
+fl_provenance_from_path(const char *path, char *out[FL_PROV_N])
+{
+    struct fl_awspath a;
+    (void)fl_awspath_parse(path, strlen(path), &a);
+    return provenance_of(path, &a, out);
 }
 
 
@@ -130,12 +141,15 @@ consider_file(struct run *run, const char *path, uint64_t size)
         run->skipped++;
         return FL_OK;
     }
+    struct fl_awspath a;
+    (void)fl_awspath_parse(path, strlen(path), &a);
     if ((rc = fl_manifest_remember(run->manifest, &d, run->run_id, 0)) < 0
         || (rc = add_input(run, path, 0, size)) < 0
-        || (rc = fl_provenance_from_path(
-                     path, run->inputs[run->n_inputs - 1].prov)) < 0)
+        || (rc = provenance_of(path, &a,
+                               run->inputs[run->n_inputs - 1].prov)) < 0)
         return rc;
     run->inputs[run->n_inputs - 1].digest = d;
+    run->inputs[run->n_inputs - 1].day = a.day;
     return FL_OK;
 }
 
@@ -185,6 +199,60 @@ expand_inputs(struct run *run, char *const *args, size_t n)
         }
     }
     return rc;
+}
+
+
+/* Inputs by delivery day, a day's inputs in the order the walk found
+ * them (account by account, region by region), the inputs whose path
+ * gives no day first, in their own order: what group_end needs to make
+ * a day of a bucket with several accounts and regions one group. With
+ * stdin among the inputs the order stays as given. */
+struct day_order {
+    unsigned day;
+    size_t   i;
+};
+
+static int
+cmp_day_order(const void *a, const void *b)
+{
+    const struct day_order *x = a, *y = b;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+
+static int
+order_by_day(struct run *run)
+{
+    size_t n = run->n_inputs, k;
+    for (k = 0; k < n; k++) {
+        if (run->inputs[k].is_stdin)
+            return FL_OK;
+    }
+    for (k = 1; k < n && run->inputs[k - 1].day <= run->inputs[k].day; k++)
+        ;
+    if (k >= n)
+        return FL_OK;                 /* in order already */
+    struct day_order *o = fl_malloc(n * sizeof *o);
+    struct fl_input *sorted = fl_malloc(n * sizeof *sorted);
+    if (o == NULL || sorted == NULL) {
+        fl_free(o);
+        fl_free(sorted);
+        return FL_ENOMEM;
+    }
+    for (k = 0; k < n; k++) {
+        o[k].day = run->inputs[k].day;
+        o[k].i = k;
+    }
+    qsort(o, n, sizeof *o, cmp_day_order);
+    for (k = 0; k < n; k++)
+        sorted[k] = run->inputs[o[k].i];
+    fl_free(o);
+    fl_free(run->inputs);
+    run->inputs = sorted;
+    run->cap_inputs = n;
+    return FL_OK;
 }
 
 
@@ -276,16 +344,20 @@ dir_len(const char *path)
 
 
 /* End (exclusive) of the group of inputs starting at `first`: the
- * following files of the same folder, up to GROUP_MAX_BYTES. An S3 sync
- * of flow logs has one folder per day (AWSLogs/<account>/vpcflowlogs/
- * <region>/YYYY/MM/DD/, https://docs.aws.amazon.com/vpc/latest/userguide/
- * flow-logs-s3-path.html) and the walk visits them in order, so a group
- * is about one day: one COPY writes its two dozen partitions at once,
- * each into one file, instead of one COPY juggling every hour of a
- * backfill (DuckDB keeps at most partitioned_write_max_open_files open and
- * starts a new file when a closed partition gets rows again; raising the
- * limit to a year's 8,760 hours costs ~200 KB of writer state each).
- * Memory inputs (the server's blocks) and stdin stay in one group. */
+ * following inputs of the same delivery day (struct fl_input.day) or,
+ * for inputs whose path gives no day, of the same folder, up to
+ * GROUP_MAX_BYTES. An S3 sync of flow logs has one folder per account,
+ * region and day (AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/,
+ * https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html)
+ * and order_by_day puts a day's folders of every account and region next
+ * to each other, so a group is about one day: one COPY writes its two
+ * dozen partitions at once, each into one file, instead of one COPY
+ * juggling every hour of a backfill (DuckDB keeps at most
+ * partitioned_write_max_open_files open and starts a new file when a
+ * closed partition gets rows again; raising the limit to a year's 8,760
+ * hours costs ~200 KB of writer state each), or one file per account and
+ * region in every hour. Memory inputs (the server's blocks) and stdin
+ * stay in one group. */
 static size_t
 group_end(const struct fl_input *in, size_t n, size_t first)
 {
@@ -294,11 +366,13 @@ group_end(const struct fl_input *in, size_t n, size_t first)
     if (in[first].mem != NULL || in[first].is_stdin)
         return n;
     for (i = first + 1; i < n; i++) {
-        if (in[i].mem != NULL || in[i].is_stdin)
+        if (in[i].mem != NULL || in[i].is_stdin || in[i].day != in[first].day)
             break;
-        if (dir_len(in[i].path) != dl
-            || strncmp(in[i].path, in[first].path, dl) != 0
-            || bytes + in[i].size > GROUP_MAX_BYTES)
+        if (in[first].day == 0
+            && (dir_len(in[i].path) != dl
+                || strncmp(in[i].path, in[first].path, dl) != 0))
+            break;
+        if (bytes + in[i].size > GROUP_MAX_BYTES)
             break;
         bytes += in[i].size;
     }
@@ -842,7 +916,8 @@ fl_convert_run(const struct fl_convert_opts *opts, char *const *args,
         snprintf(run.err, sizeof run.err, "--format: %s", perr.reason);
         return run_finish(&run, rc, t0, st, out_err);
     }
-    if ((rc = expand_inputs(&run, args, n_args)) < 0)
+    if ((rc = expand_inputs(&run, args, n_args)) < 0
+        || (rc = order_by_day(&run)) < 0)
         return run_finish(&run, rc, t0, st, out_err);
     st->inputs_skipped = run.skipped;
     st->inputs = run.n_inputs;

@@ -74,16 +74,58 @@ put(char *dst, size_t cap, const char *p, size_t len)
 }
 
 
-/* The three components after AWSLogs/, in either layout. */
+/* The number of n digits at p, or -1. */
+static long
+digits(const char *p, size_t len, size_t n)
+{
+    long v = 0;
+    if (len != n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+
+/* YYYYMMDD of a plausible date, else 0. */
+static unsigned
+make_day(long y, long m, long d)
+{
+    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+        return 0;
+    return (unsigned)(y * 10000 + m * 100 + d);
+}
+
+
+/* The day folders after the region: YYYY/MM/DD, or year=/month=/day=. */
+static unsigned
+day_of_folders(const struct comp c[3], int hive)
+{
+    struct comp y = c[0], m = c[1], d = c[2];
+    if (hive && !(comp_kv(&c[0], "year", &y) && comp_kv(&c[1], "month", &m)
+                  && comp_kv(&c[2], "day", &d)))
+        return 0;
+    return make_day(digits(y.p, y.len, 4), digits(m.p, m.len, 2),
+                    digits(d.p, d.len, 2));
+}
+
+
+/* The components after AWSLogs/ (n of them, at least 3), in either
+ * layout. */
 static void
-from_folders(const struct comp c[3], struct fl_awspath *out)
+from_folders(const struct comp *c, size_t n, struct fl_awspath *out)
 {
     struct comp acc, svc, reg;
+    int hive = 0;
     if (comp_kv(&c[0], "aws-account-id", &acc)
         && comp_kv(&c[1], "aws-service", &svc)
         && comp_kv(&c[2], "aws-region", &reg)) {
         if (!comp_is(&svc, "vpcflowlogs"))
             return;
+        hive = 1;
     } else {
         acc = c[0];
         reg = c[2];
@@ -94,20 +136,23 @@ from_folders(const struct comp c[3], struct fl_awspath *out)
         return;
     put(out->account, sizeof out->account, acc.p, acc.len);
     put(out->region, sizeof out->region, reg.p, reg.len);
+    if (n >= 6)
+        out->day = day_of_folders(c + 3, hive);
 }
 
 
-/* <account>_vpcflowlogs_<region>_<flow-log-id>_<time>_<hash>... */
+/* <account>_vpcflowlogs_<region>_<flow-log-id>_<time>_<hash>..., the
+ * time YYYYMMDDTHHmmZ. */
 static void
 from_name(const char *p, size_t len, struct fl_awspath *out)
 {
-    struct comp f[4];
+    struct comp f[5];
     size_t n = 0;
     const char *end = p + len;
-    while (n < 4 && p < end) {
+    while (n < 5 && p < end) {
         const char *us = memchr(p, '_', (size_t)(end - p));
         if (us == NULL)
-            return;
+            break;               /* no time field: 4 fields will do */
         f[n].p = p;
         f[n].len = (size_t)(us - p);
         n++;
@@ -121,6 +166,10 @@ from_name(const char *p, size_t len, struct fl_awspath *out)
         put(out->account, sizeof out->account, f[0].p, f[0].len);
     if (out->region[0] == '\0')
         put(out->region, sizeof out->region, f[2].p, f[2].len);
+    if (out->day == 0 && n == 5 && f[4].len == 14 && f[4].p[8] == 'T'
+        && f[4].p[13] == 'Z')
+        out->day = make_day(digits(f[4].p, 4, 4), digits(f[4].p + 4, 2, 2),
+                            digits(f[4].p + 6, 2, 2));
 }
 
 
@@ -144,10 +193,10 @@ fl_awspath_parse(const char *path, size_t len, struct fl_awspath *out)
         base = p;
     }
     if (out->awslogs_at >= 0) {
-        struct comp c[3];
+        struct comp c[6];
         size_t n = 0;
         p = path + out->awslogs_at + sizeof "AWSLogs";
-        while (n < 3 && p < base) {
+        while (n < 6 && p < base) {
             const char *slash = memchr(p, '/', (size_t)(base - p));
             if (slash == NULL)
                 break;
@@ -156,8 +205,8 @@ fl_awspath_parse(const char *path, size_t len, struct fl_awspath *out)
             n++;
             p = slash + 1;
         }
-        if (n == 3)
-            from_folders(c, out);
+        if (n >= 3)
+            from_folders(c, n, out);
     }
     from_name(base, (size_t)(end - base), out);
     return out->account[0] != '\0' || out->region[0] != '\0';

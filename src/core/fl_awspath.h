@@ -2,7 +2,7 @@
  *
  * fl_awspath.h -- what the path of a flow-log file says about where its
  * records came from: the account and region of the S3 key AWS delivered
- * it under.
+ * it under, and the UTC day of the delivery.
  *
  * AWS writes flow logs to S3 under one of two prefixes
  * (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html):
@@ -30,13 +30,20 @@
 struct fl_awspath {
     char        account[13];    /* "" when the path does not say */
     char        region[32];     /* "" when the path does not say */
+    /* The day of the folders (YYYY/MM/DD, or year=/month=/day=) after
+     * the region, else of the file name's time: YYYYMMDD, or 0 when the
+     * path does not say. AWS files a delivery under the day it was
+     * written, so a day's files of every account and region belong
+     * together (convert groups them into one COPY). */
+    unsigned    day;
     /* Offset of "AWSLogs/" in the path (the S3 key from there on), or -1
      * when the path has no AWSLogs folder. */
     long        awslogs_at;
 };
 
 /* Reads path[0..len). Always fills *out; returns 1 when an account or a
- * region was found, else 0. */
+ * region was found, else 0. out->day is set only with them: digits in a
+ * folder name alone are no AWS path. */
 int fl_awspath_parse(const char *path, size_t len, struct fl_awspath *out);
 
 #endif /* FL_AWSPATH_H */

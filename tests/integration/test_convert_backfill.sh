@@ -4,7 +4,8 @@
 # exactly the rows of that hour; 144 hours are more partitions than DuckDB
 # keeps open at once (partitioned_write_max_open_files, 100), which used to
 # split partitions across files. A record filed in the next day's folder
-# (a flow that started before midnight) adds one file to its hour.
+# (a flow that started before midnight) adds one file to its hour. A
+# bucket of several accounts and regions still gets one file per hour.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 A=$TMP/archive
@@ -83,5 +84,44 @@ expect_eq "23h of 03-06 has 21 records, 00h of 03-07 has 1" \
 "h,n
 06 23,21
 07 00,1"
+
+# A bucket of several accounts and regions (one of them with the
+# Hive-compatible prefixes): a day's folders of every account and region
+# are one group, so every hour partition is still one file, and every
+# record keeps the account and region of its folder.
+base=$(date -u -d 2024-05-01 +%s)
+seed=0
+for acct in 111111111111 222222222222; do
+  for region in eu-west-1 us-east-2; do
+    for h in $(seq 0 47); do
+        t=$((base + h * 3600)); seed=$((seed + 1))
+        if [ "$acct" = 222222222222 ]; then
+            dir=multi/AWSLogs/aws-account-id=$acct/aws-service=vpcflowlogs/aws-region=$region/$(date -u -d "@$t" +year=%Y/month=%m/day=%d/hour=%H)
+        else
+            dir=multi/AWSLogs/$acct/vpcflowlogs/$region/$(date -u -d "@$t" +%Y/%m/%d)
+        fi
+        mkdir -p "$dir"
+        "$FLOWLAKE" generate --seed $((seed + 5000)) --records 5 --start "$t" --span 1h \
+            -o "$dir/${acct}_vpcflowlogs_${region}_fl-1_$(date -u -d "@$t" +%Y%m%dT%H%MZ)_h$h.log.gz" \
+            || fail "generate $acct $region hour $h"
+    done
+  done
+done
+A=$TMP/archive3
+out=$("$FLOWLAKE" convert --quiet --threads 2 --archive "$A" multi 2>&1); st=$?
+expect_status "convert two accounts in two regions" 0 $st
+expect_contains "multi summary" "$out" "convert: 960 records read, 960 written, 0 rejected, 48 files written, 192 inputs (0 skipped)"
+expect_eq "multi: one file in each of the 48 hour partitions" \
+    "$(cd "$A" && find . -name '*.parquet' | sed 's|/part-.*||' | sort | uniq -c | awk '{print $1}' | sort | uniq -c | sed 's/^ *//')" \
+    "48 1"
+# generate's default format has account-id (its own, kept) but no region:
+# the region comes from the folder of each record's file.
+expect_eq "multi: rows per region and source account folder" \
+    "$(q "SELECT region, regexp_extract(source_file, '^AWSLogs/(aws-account-id=)?([0-9]+)', 2) AS folder_account, count(*) AS n, count(DISTINCT source_file) AS files FROM flow_logs GROUP BY ALL ORDER BY ALL")" \
+"region,folder_account,n,files
+eu-west-1,111111111111,240,48
+eu-west-1,222222222222,240,48
+us-east-2,111111111111,240,48
+us-east-2,222222222222,240,48"
 
 finish
