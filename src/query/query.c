@@ -152,6 +152,27 @@ buf_put_sql_str(struct buf *b, const char *s)
 static const char *const partition_cols[] = { "year", "month", "day", "hour" };
 
 
+/* Runs sql, the statement creating view `which`, unless the view was
+ * created from the same text last time (struct fl_query.view_sql). Only
+ * for views whose columns and types the text fixes: DuckDB re-binds a
+ * view at every query but refuses one whose types changed since it was
+ * created, and flow_logs' columns follow the files its glob finds. */
+static int
+exec_view(struct fl_query *q, enum fl_query_view which, const char *sql,
+          char **out_err)
+{
+    if (q->view_sql[which] != NULL && strcmp(q->view_sql[which], sql) == 0)
+        return FL_OK;
+    fl_free(q->view_sql[which]);
+    q->view_sql[which] = NULL;
+    int rc = fl_query_exec(q, sql, out_err);
+    /* Out of memory for the copy only means no skip next time. */
+    if (rc == FL_OK)
+        q->view_sql[which] = fl_strdup(sql);
+    return rc;
+}
+
+
 static int
 create_view(struct fl_query *q, char **out_err)
 {
@@ -368,7 +389,8 @@ create_metrics_view(struct fl_query *q, char **out_err)
         "SELECT metric, MAP(dim_names, dim_values) AS dimensions, "
         "window_start, window_end, value, final, exact, records\n"
         "FROM vpc_flow_logs.metric_values");
-    rc = sql.oom ? FL_ENOMEM : fl_query_exec(q, sql.p, out_err);
+    rc = sql.oom ? FL_ENOMEM
+       : exec_view(q, FL_QUERY_VIEW_METRICS, sql.p, out_err);
     if (!q->listed) {
         for (size_t i = 0; i < n; i++)
             fl_free(files[i]);
@@ -421,7 +443,8 @@ create_alarm_history_view(struct fl_query *q, char **out_err)
                                 i ? ", " : "", columns[i][1], columns[i][0]);
         fl_query_buf_puts(&sql, " WHERE false)");
     }
-    rc = sql.oom ? FL_ENOMEM : fl_query_exec(q, sql.p, out_err);
+    rc = sql.oom ? FL_ENOMEM
+       : exec_view(q, FL_QUERY_VIEW_ALARM_HISTORY, sql.p, out_err);
     fl_query_buf_free(&sql);
     fl_free(path);
     return rc;
@@ -518,6 +541,10 @@ fl_query_metrics_only(struct fl_query *q)
      * server runs one such query at a time anyway). Failing to set it
      * only costs that. */
     (void)fl_query_exec(q, "SET threads = 1", NULL);
+    /* The metric store's files are written once and never changed: their
+     * footers can be parsed once, not at every request (DuckDB checks a
+     * file's modification time before using its cached footer). */
+    (void)fl_query_exec(q, "SET parquet_metadata_cache = true", NULL);
 }
 
 
@@ -533,6 +560,8 @@ fl_query_close(struct fl_query *q)
     fl_query_files_free(&q->files);
     fl_free(q->info.columns);
     fl_free(q->archive_dir);
+    for (size_t i = 0; i < sizeof q->view_sql / sizeof q->view_sql[0]; i++)
+        fl_free(q->view_sql[i]);
     fl_free(q);
 }
 

@@ -46,6 +46,19 @@ struct fl_query {
     long               view_files;   /* flow files in the current view */
     long               view_blocks;  /* buffered blocks it parses */
     struct fl_query_info info;       /* of the last run (query.h) */
+    /* The statement each view of fixed columns was last created with
+     * (owned, or NULL), by enum fl_query_view: a refresh that would
+     * create it again from the same text skips it. DuckDB binds a view's
+     * text at every query, so the same text reads the files, tables and
+     * rows of now; only a change of the text (files listed, tables
+     * present) needs a new view, and the metrics session refreshes at
+     * every request. */
+    char              *view_sql[2];
+};
+
+enum fl_query_view {
+    FL_QUERY_VIEW_METRICS,
+    FL_QUERY_VIEW_ALARM_HISTORY,
 };
 
 /* Stores a copy of msg (NULL: "unknown DuckDB error") in *out_err unless
