@@ -14,6 +14,9 @@
  *   GET  /metrics, /api/metrics, /api/alarms  (api_metrics.c)
  *   POST /api/metrics/batch                   (api_metrics.c)
  *   GET  /api/publishes, /api/rejects, /api/alarms/history  (status.c)
+ *   GET  /api/dashboards, GET|PUT|DELETE /api/dashboards/NAME
+ *                       the web UI's dashboards (dashboards.c); PUT and
+ *                       DELETE take the admin key
  *   GET  /, /ui/...     the web UI's embedded files (ui.c), no key
  *
  * Every request is judged from its headers first, before a byte of its
@@ -295,7 +298,9 @@ enum role {
     ROLE_OPEN,          /* anyone: /healthz */
     ROLE_FIREHOSE,      /* X-Amz-Firehose-Access-Key */
     ROLE_INGEST,        /* Authorization: Bearer server.ingest_key */
-    ROLE_READ           /* Authorization: Bearer server.read_key */
+    ROLE_READ,          /* Authorization: Bearer server.read_key */
+    ROLE_ADMIN          /* Authorization: Bearer server.admin_key, or the
+                         * read key's rule when no admin key is set */
 };
 
 struct route {
@@ -331,13 +336,34 @@ static const struct route routes[] = {
 static const struct route ui_route =
     { "/", "GET", ROLE_OPEN, "use GET" };
 
+/* /api/dashboards/NAME: one path, three methods, two roles -- reading a
+ * dashboard is reading, changing one is the admin's (docs/security.md). */
+#define DASH_PREFIX "/api/dashboards/"
+static const struct route dash_routes[] = {
+    { DASH_PREFIX, "GET",    ROLE_READ,  "use GET, PUT or DELETE" },
+    { DASH_PREFIX, "PUT",    ROLE_ADMIN, "use GET, PUT or DELETE" },
+    { DASH_PREFIX, "DELETE", ROLE_ADMIN, "use GET, PUT or DELETE" },
+    { "/api/dashboards", "GET", ROLE_READ, "use GET" },
+};
+
 
 static const struct route *
-find_route(const char *url)
+find_route(const char *url, const char *method)
 {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(routes[i].path, url) == 0)
             return &routes[i];
+    if (strcmp(url, "/api/dashboards") == 0)
+        return &dash_routes[3];
+    /* The name is checked by dashboards.c (400 naming the rule); an empty
+     * one is no dashboard. */
+    if (strncmp(url, DASH_PREFIX, strlen(DASH_PREFIX)) == 0
+        && url[strlen(DASH_PREFIX)] != '\0') {
+        for (size_t i = 0; i < 3; i++)
+            if (strcmp(method, dash_routes[i].method) == 0)
+                return &dash_routes[i];
+        return &dash_routes[0];     /* 405 */
+    }
     return fl_ui_find(url) != NULL ? &ui_route : NULL;
 }
 
@@ -415,9 +441,17 @@ authorized(struct fl_server *s, struct MHD_Connection *c,
                                       ? k->firehose : k->ingest);
     case ROLE_INGEST:
     case ROLE_READ:
-        if (!(role == ROLE_INGEST ? k->has_ingest : k->has_read))
+    case ROLE_ADMIN:
+        /* Without an admin key, changing a dashboard takes the read key:
+         * whoever may see the dashboards may arrange them. */
+        if (role == ROLE_ADMIN && k->has_admin)
+            want = k->admin;
+        else if (role == ROLE_INGEST)
+            want = k->has_ingest ? k->ingest : NULL;
+        else
+            want = k->has_read ? k->read : NULL;
+        if (want == NULL)
             return 1;
-        want = role == ROLE_INGEST ? k->ingest : k->read;
         if (!fl_httpreq_bearer(MHD_lookup_connection_value(
                 c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
                 &tok, &len))
@@ -499,7 +533,7 @@ on_headers(struct fl_server *s, struct MHD_Connection *c, const char *url,
                            "percent-encoding, control bytes, '//', '.' or "
                            "'..' segments");
     }
-    if ((rt = find_route(url)) == NULL)
+    if ((rt = find_route(url, method)) == NULL)
         return reply_error(c, 404, "no such endpoint");
     if (strcmp(method, rt->method) != 0
         && !(rt->role == ROLE_OPEN && strcmp(method, "HEAD") == 0))
@@ -599,7 +633,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     }
 
     /* The whole request is in; on_headers checked route, method, key. */
-    const struct route *rt = find_route(url);
+    const struct route *rt = find_route(url, method);
     if (rt == NULL)
         return reply_error(c, 404, "no such endpoint");
     if (req->too_big)
@@ -629,6 +663,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         return fl_api_publishes(s, c);
     if (strcmp(url, "/api/rejects") == 0)
         return fl_api_rejects(s, c);
+    if (rt->path == dash_routes[0].path || rt == &dash_routes[3])
+        return fl_api_dashboards(s, c, method,
+                                 rt == &dash_routes[3] ? NULL
+                                 : url + strlen(DASH_PREFIX),
+                                 req->body, req->len);
     if (strcmp(url, "/api/query") == 0)
         return fl_api_query(s, c, req);
     if (strcmp(url, "/api/query/cancel") == 0)
@@ -813,7 +852,7 @@ is_loopback(const struct sockaddr_storage *ss)
 }
 
 
-/* Loads the three keys into k. Stops at the first problem (its message
+/* Loads the four keys into k. Stops at the first problem (its message
  * in err); fl_http_check_config() loads them one by one to list each. */
 static int
 load_keys(const struct fl_config *cfg, struct fl_http_keys *k, char *err,
@@ -828,7 +867,10 @@ load_keys(const struct fl_config *cfg, struct fl_http_keys *k, char *err,
                           &k->has_firehose, err, errlen)) < 0
         || (rc = load_key("server.read_key", cfg->read_key,
                           cfg->read_key_file, 1, k->read, &k->has_read, err,
-                          errlen)) < 0)
+                          errlen)) < 0
+        || (rc = load_key("server.admin_key", cfg->admin_key,
+                          cfg->admin_key_file, 1, k->admin, &k->has_admin,
+                          err, errlen)) < 0)
         return rc;
     return FL_OK;
 }
@@ -969,6 +1011,8 @@ fl_http_check_config(const struct fl_config *cfg,
           k.firehose, &k.has_firehose, 0 },
         { "server.read_key", cfg->read_key, cfg->read_key_file,
           k.read, &k.has_read, 1 },
+        { "server.admin_key", cfg->admin_key, cfg->admin_key_file,
+          k.admin, &k.has_admin, 1 },
     };
     for (size_t i = 0; i < sizeof key / sizeof key[0]; i++) {
         rc = load_key(key[i].name, key[i].value, key[i].file, key[i].bearer,

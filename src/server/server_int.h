@@ -70,7 +70,8 @@ struct fl_http_keys {
     unsigned char ingest[FL_SHA256_LEN];      /* server.ingest_key */
     unsigned char firehose[FL_SHA256_LEN];    /* firehose.access_key */
     unsigned char read[FL_SHA256_LEN];        /* server.read_key */
-    int           has_ingest, has_firehose, has_read;
+    unsigned char admin[FL_SHA256_LEN];       /* server.admin_key */
+    int           has_ingest, has_firehose, has_read, has_admin;
 };
 
 struct fl_server {
@@ -259,6 +260,13 @@ enum MHD_Result fl_api_metrics_batch(struct fl_server *s,
                                      struct MHD_Connection *c,
                                      const char *body, size_t len);
 enum MHD_Result fl_api_alarms(struct fl_server *s, struct MHD_Connection *c);
+
+/* dashboards.c: GET /api/dashboards (the list), and GET, PUT, DELETE
+ * /api/dashboards/NAME (name = the path after the prefix). */
+enum MHD_Result fl_api_dashboards(struct fl_server *s,
+                                  struct MHD_Connection *c,
+                                  const char *method, const char *name,
+                                  const char *body, size_t len);
 
 /* ---- watch.c -------------------------------------------------------- */
 
