@@ -47,6 +47,7 @@
 #include "../core/fl_httpreq.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
+#include "dashboards.h"
 #include "metrics.h"
 #include "server.h"
 #include "server_int.h"
@@ -489,11 +490,29 @@ release(struct fl_server *s, struct request *req)
 }
 
 
+/* The largest body a route takes: a dashboard is small, whatever
+ * server.max_body allows the deliveries. */
+static uint64_t
+body_limit(const struct fl_server *s, const struct route *rt)
+{
+    if (strcmp(rt->method, "PUT") == 0
+        && strcmp(rt->path, DASH_PREFIX) == 0
+        && FL_DASHBOARD_MAX_BYTES < s->cfg->max_body)
+        return FL_DASHBOARD_MAX_BYTES;
+    return s->cfg->max_body;
+}
+
+
 static enum MHD_Result
 too_big(struct fl_server *s, struct MHD_Connection *c,
         const struct route *rt)
 {
     char msg[96];
+    if (body_limit(s, rt) < s->cfg->max_body) {
+        snprintf(msg, sizeof msg, "a dashboard is at most %u bytes",
+                 FL_DASHBOARD_MAX_BYTES);
+        return reply_error(c, 413, msg);
+    }
     snprintf(msg, sizeof msg, "request body exceeds %llu bytes",
              (unsigned long long)s->cfg->max_body);
     if (rt->role == ROLE_FIREHOSE)
@@ -552,7 +571,7 @@ on_headers(struct fl_server *s, struct MHD_Connection *c, const char *url,
     if (cl != NULL) {
         /* libmicrohttpd has already refused a malformed length. */
         expected = strtoull(cl, NULL, 10);
-        if (expected > s->cfg->max_body)
+        if (expected > body_limit(s, rt))
             return too_big(s, c, rt);
     }
     if ((rt->role == ROLE_FIREHOSE || rt->role == ROLE_INGEST)
@@ -563,6 +582,7 @@ on_headers(struct fl_server *s, struct MHD_Connection *c, const char *url,
     if (req == NULL)
         return MHD_NO;
     req->expected = expected;
+    req->limit = body_limit(s, rt);
     if (expected > 0 && !reserve(s, req, expected)) {
         fl_free(req);
         return busy(s, c, rt, "too many request bodies in flight; retry");
@@ -581,14 +601,14 @@ take_body(struct fl_server *s, struct request *req, const char *data,
 {
     if (req->too_big || req->over_budget)
         return FL_OK;
-    if (req->len + n > s->cfg->max_body) {
+    if (req->len + n > req->limit) {
         req->too_big = 1;
     } else if (req->len + n > req->cap) {
         size_t ncap = req->cap ? req->cap : 65536;
         while (ncap < req->len + n)
             ncap *= 2;
-        if (ncap > s->cfg->max_body)
-            ncap = (size_t)s->cfg->max_body;
+        if (ncap > req->limit)
+            ncap = (size_t)req->limit;
         if (req->expected > 0 && ncap > req->expected)
             ncap = (size_t)req->expected;
         if (ncap > req->reserved && !reserve(s, req, ncap - req->reserved)) {

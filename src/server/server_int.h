@@ -289,6 +289,7 @@ struct request {
     int      too_big;
     int      over_budget;  /* server.max_inflight_bytes reached: 503 */
     uint64_t expected;     /* Content-Length, 0 = none (chunked) */
+    uint64_t limit;        /* the largest body the route takes */
     uint64_t reserved;     /* bytes counted in s->inflight_bytes */
     struct fl_query_task *query;  /* POST /api/query, once started */
 };

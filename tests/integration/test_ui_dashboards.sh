@@ -89,6 +89,9 @@ python3 -c 'import json; print(json.dumps({"title": "x" * (300 * 1024), "widgets
 r=$(put ops big.json "${R[@]}")
 expect_eq "over 256 KiB: 413" "${r%% *}" 413
 expect_contains "over 256 KiB: the message" "$r" "a dashboard is at most 262144 bytes"
+r=$(put ops big.json "${R[@]}" -H 'Transfer-Encoding: chunked')
+expect_eq "over 256 KiB, chunked (no Content-Length): 413" "${r%% *}" 413
+expect_contains "over 256 KiB, chunked: the message" "$r" "a dashboard is at most 262144 bytes"
 r=$(curl -s -w ' %{http_code}' -X PUT --path-as-is --data-binary @ops.json "${R[@]}" "$URL/api/dashboards/../x")
 expect_eq "a name ../x: 400 (not a plain path)" "${r##* }" 400
 r=$(put .hidden ops.json "${R[@]}")
