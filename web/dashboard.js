@@ -285,7 +285,8 @@ function newWidget(type) {
       options: { top: TOP_N } };
     case 'sql': return { ...base, title: 'Flows per action',
       sql: 'SELECT action, COUNT(*) AS flows FROM flow_logs GROUP BY action ORDER BY action' };
-    default: return { ...base, title: type === 'ingest' ? 'Ingest' : 'Alarms' };
+    case 'ingest': return { ...base, title: 'Ingest', metric: 'records_in' };
+    default: return { ...base, title: 'Alarms' };
   }
 }
 

@@ -19,12 +19,13 @@
  * the editor (or an import) PUT. It is parsed with jansson, as every other
  * JSON body of the server, only to be checked.
  *
- * A save writes a temporary file of its own (mkstemp) in the same folder,
+ * A save writes a temporary file of its own (mkostemp) in the same folder,
  * fsyncs it, renames it over NAME.json and fsyncs the folder: a crash
  * leaves the old document or the new one, never half of one, and two
  * saves at once never share a temporary file. Reading the folder is
  * bounded (MAX_LIST names).
  */
+#define _GNU_SOURCE 1   /* mkostemp */
 #include "../core/fl_config.h"
 
 #include <dirent.h>
@@ -464,8 +465,9 @@ save(const char *dir, const char *name, const char *body, size_t len)
         rc = FL_ENOMEM;
         goto out;
     }
-    /* mkstemp: mode 0600, a name no other save uses. */
-    if ((fd = mkstemp(tmp)) < 0) {
+    /* mkostemp: mode 0600, a name no other save uses, and not inherited
+     * by the query workers the server starts meanwhile. */
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
         rc = -errno;
         fl_free(tmp);
         tmp = NULL;

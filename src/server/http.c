@@ -683,7 +683,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         return fl_api_publishes(s, c);
     if (strcmp(url, "/api/rejects") == 0)
         return fl_api_rejects(s, c);
-    if (rt->path == dash_routes[0].path || rt == &dash_routes[3])
+    if (rt >= &dash_routes[0] && rt <= &dash_routes[3])
         return fl_api_dashboards(s, c, method,
                                  rt == &dash_routes[3] ? NULL
                                  : url + strlen(DASH_PREFIX),
