@@ -297,9 +297,17 @@ function render() {
   const title = typeof dash.title === 'string' && dash.title ? dash.title : state.dashboard;
   $('#dashtitle').textContent = title;
   document.title = `${title} · flowlake`;
+  // Cells taken so far: a widget that would overlap one placed before it
+  // (two widgets given the same place) is not stacked on top of it but
+  // flows into the first free rows instead.
+  const taken = new Set();
   dash.widgets.forEach((w, i) => {
     const card = el('section', { class: 'card', 'data-widget': widgetId(w, i), 'data-type': w.type });
     for (const k of ['x', 'y', 'w', 'h']) card.style.setProperty(`--${k}`, String(w[k]));
+    const cells = [];
+    for (let r = w.y; r < w.y + w.h; r++) for (let c = w.x; c < w.x + w.w; c++) cells.push(`${r},${c}`);
+    if (cells.some((k) => taken.has(k))) card.classList.add('flow');
+    else cells.forEach((k) => taken.add(k));
     const sub = w.options?.subtitle ?? SUBTITLE[w.type];
     card.append(el('h2', {}, w.title ?? '', ...(sub ? [' ', el('small', { text: sub })] : [])));
     (BUILD[w.type] ?? (() => card.append(el('p', { class: 'err', text: `unknown widget type ${w.type}` }))))(card, w);
