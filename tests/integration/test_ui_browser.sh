@@ -48,7 +48,7 @@ expect_eq "GET /: no Content-Encoding without Accept-Encoding" \
     "$(grep -ci '^Content-Encoding' h.txt)" 0
 expect_contains "GET /: Cache-Control: no-cache (revalidated by ETag)" "$(cat h.txt)" "Cache-Control: no-cache"
 expect_contains "GET /: a Content-Security-Policy" "$(cat h.txt)" "Content-Security-Policy: default-src 'none'; script-src 'self'"
-for f in common.js dashboard.js style.css; do
+for f in common.js dashboard.js dashboard-default.json style.css; do
     curl -s -D h.txt -H 'Accept-Encoding: gzip, deflate, br' -o "$f.gz" "$URL/ui/$f"
     expect_contains "GET /ui/$f with Accept-Encoding: gzip is gzip-encoded" "$(cat h.txt)" "Content-Encoding: gzip"
     expect_eq "GET /ui/$f: the gzip bytes are web/$f" \
