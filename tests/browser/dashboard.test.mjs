@@ -313,6 +313,13 @@ test('edit mode: a title changed and saved survives a reload; export, import, re
   assert.match(await title(), /^Rejected TCP packets/);
   assert.equal((await getJSON('/api/dashboards')).map((d) => d.source).join(), 'default');
   assert.match(page.url(), /dashboard=VPC-Flow-Log-Analysis/);
+  // remove: the widget and its card go (not saved: the server keeps the default).
+  await nextRefresh(page, () => page.click('[data-widget="ingest"] form.editor button[name="remove"]'));
+  assert.equal(await page.$('[data-widget="ingest"]'), null);
+  assert.deepEqual(await page.evaluate(() => window.flowlake.dashboard().widgets.map((w) => w.id)),
+    ['tcp', 'proto', 'actions', 'talkers', 'rejected', 'alarms']);
+  assert.equal(await page.textContent('#editmsg'), 'changed, not saved');
+  assert.equal((await getJSON('/api/dashboards/default')).widgets.length, 7);
   assert.deepEqual(errors.filter((e) => !/400/.test(e)), []);
   await ctx.close();
 });
