@@ -76,6 +76,7 @@ UI_TABLE := \
     /                      web/index.html                 text/html \
     /ui/common.js          web/common.js                  text/javascript \
     /ui/dashboard.js       web/dashboard.js               text/javascript \
+    /ui/dashboard-default.json web/dashboard-default.json application/json \
     /console               web/console.html               text/html \
     /ui/console.js         web/console.js                 text/javascript \
     /status                web/status.html                text/html \
@@ -86,7 +87,7 @@ UI_TABLE := \
 # Every second word of each row: the files.
 UI_FILES := $(filter web/%,$(UI_TABLE))
 # Every type gets "; charset=utf-8" (all the files are UTF-8 text).
-UI_ARGS := $(foreach w,$(UI_TABLE),$(if $(filter text/%,$(w)),'$(w); charset=utf-8',$(w)))
+UI_ARGS := $(foreach w,$(UI_TABLE),$(if $(filter text/% application/json,$(w)),'$(w); charset=utf-8',$(w)))
 
 $(BUILD)/gen/embed_assets: src/tools/embed_assets.c $(BUILD)/src/core/fl_mem.o \
                            $(BUILD)/src/core/fl_sha256.o

@@ -79,9 +79,21 @@ export function el(tag, attrs = {}, ...kids) {
 
 // ---- the API, with the read key -------------------------------------------
 
-const KEY_ITEM = 'flowlake.read_key';
-let key = sessionStorage.getItem(KEY_ITEM) ?? localStorage.getItem(KEY_ITEM);
-let keyPrompt = null;
+// Two roles, two keys: the read key for every API call, the admin key
+// (server.admin_key) for saving and removing dashboards. Without an admin
+// key the server takes the read key there too, so the admin role starts
+// with the read key and asks for its own only when that is refused.
+const KEY_ITEMS = { read: 'flowlake.read_key', admin: 'flowlake.admin_key' };
+const keys = {};
+for (const [role, item] of Object.entries(KEY_ITEMS)) {
+  keys[role] = sessionStorage.getItem(item) ?? localStorage.getItem(item);
+}
+const ROLE_TEXT = {
+  read: ['Read key', 'This server needs its read key (server.read_key).'],
+  admin: ['Admin key', 'Changing a dashboard needs the admin key (server.admin_key; ' +
+    'the read key when the server has no admin key).'],
+};
+const keyPrompt = {};
 
 // The key dialog, made on first need so that every page has the same one.
 function keyDialog() {
@@ -89,55 +101,67 @@ function keyDialog() {
   if (dlg) return dlg;
   dlg = el('dialog', { id: 'keydlg' },
     el('form', { method: 'dialog', id: 'keyform' },
-      el('h2', { text: 'Read key' }),
-      el('p', { text: 'This server needs its read key (server.read_key).' }),
+      el('h2', { id: 'keytitle', text: 'Read key' }),
+      el('p', { id: 'keywhy', text: ROLE_TEXT.read[1] }),
       el('p', { class: 'keyerr', id: 'keyerr', hidden: true, text: 'That key was refused.' }),
       // A user name for password managers, never shown.
       el('input', { type: 'text', autocomplete: 'username', value: 'flowlake', hidden: true }),
       el('input', { type: 'password', id: 'key', autocomplete: 'current-password',
                     required: true, ariaLabel: 'read key' }),
       el('label', {}, el('input', { type: 'checkbox', id: 'keyremember' }), ' remember on this device'),
-      el('button', { type: 'submit', text: 'use key' })));
-  // The page cannot work without the key: Escape does not close it.
+      el('div', { class: 'keybuttons' },
+        el('button', { type: 'button', id: 'keycancel', text: 'cancel', hidden: true }),
+        el('button', { type: 'submit', text: 'use key' }))));
+  // The page cannot work without the read key: Escape does not close it
+  // (the admin key's dialog has its own cancel button).
   dlg.addEventListener('cancel', (ev) => ev.preventDefault());
   document.body.append(dlg);
   return dlg;
 }
 
-// One prompt however many requests were refused at once; they all retry
-// when it is answered.
-function askKey(refused) {
-  if (keyPrompt) return keyPrompt;
-  keyPrompt = new Promise((resolve) => {
+// One prompt per role however many requests were refused at once; they all
+// retry when it is answered. The admin prompt can be cancelled: the
+// request then fails with the 401 message.
+function askKey(refused, role = 'read') {
+  if (keyPrompt[role]) return keyPrompt[role];
+  keyPrompt[role] = new Promise((resolve) => {
     const dlg = keyDialog();
+    $('#keytitle').textContent = ROLE_TEXT[role][0];
+    $('#keywhy').textContent = ROLE_TEXT[role][1];
+    $('#key').ariaLabel = ROLE_TEXT[role][0].toLowerCase();
     $('#keyerr').hidden = !refused;
     $('#key').value = '';
+    $('#keycancel').hidden = role === 'read';
+    $('#keycancel').onclick = () => { dlg.close(); keyPrompt[role] = null; resolve(false); };
     $('#keyform').onsubmit = (ev) => {
       ev.preventDefault();
-      key = $('#key').value.trim();
-      sessionStorage.removeItem(KEY_ITEM);
-      localStorage.removeItem(KEY_ITEM);
-      ($('#keyremember').checked ? localStorage : sessionStorage).setItem(KEY_ITEM, key);
+      keys[role] = $('#key').value.trim();
+      sessionStorage.removeItem(KEY_ITEMS[role]);
+      localStorage.removeItem(KEY_ITEMS[role]);
+      ($('#keyremember').checked ? localStorage : sessionStorage).setItem(KEY_ITEMS[role], keys[role]);
       dlg.close();
-      keyPrompt = null;
-      resolve();
+      keyPrompt[role] = null;
+      resolve(true);
     };
     dlg.showModal();
   });
-  return keyPrompt;
+  return keyPrompt[role];
 }
 
-// fetch() with the read key: asks for the key on a 401 and waits out a
-// 429; any other answer is the caller's (the SQL console reads the
-// status, headers and error JSON of POST /api/query itself).
+// fetch() with the read key (opts.role 'admin': the admin key, else the
+// read key): asks for the key on a 401 and waits out a 429; any other
+// answer is the caller's (the SQL console reads the status, headers and
+// error JSON of POST /api/query itself).
 export async function authFetch(path, opts = {}) {
   let busy = 0;
+  const { role = 'read', ...rest } = opts;
   for (;;) {
-    const headers = new Headers(opts.headers || {});
-    if (key) headers.set('Authorization', `Bearer ${key}`);
-    const r = await fetch(path, { ...opts, headers, cache: 'no-store' });
+    const headers = new Headers(rest.headers || {});
+    const k = role === 'admin' ? keys.admin ?? keys.read : keys.read;
+    if (k) headers.set('Authorization', `Bearer ${k}`);
+    const r = await fetch(path, { ...rest, headers, cache: 'no-store' });
     if (r.status === 401) {
-      await askKey(Boolean(key));
+      if (!await askKey(role === 'admin' ? keys.admin != null : Boolean(keys.read), role)) return r;
       continue;
     }
     // query.max_concurrent reached (another tab, another user): the server

@@ -71,6 +71,8 @@ static const char usage_text[] =
 "  GET  /api/rejects    the newest rejected lines of ARCHIVE/_errors/ and\n"
 "                       their counts by reason (?limit=N)\n"
 "  GET  /, /status      the web UI: dashboard and status page\n"
+"  GET  /api/dashboards  the web UI's dashboards; GET, PUT (admin key),\n"
+"                       DELETE (admin key) /api/dashboards/NAME\n"
 "\n"
 "Streaming metrics (docs/metrics.md) run on every accepted record: the\n"
 "built-in rejected_tcp_packets, rejected_packets_by_protocol and records_in,\n"

@@ -7,12 +7,14 @@
  *   [server]   listen, threads, tls_cert, tls_key, max_body,
  *              max_decompressed, max_compression_ratio, max_line,
  *              dedupe_horizon, dedupe_max_keys, dedupe_wait,
- *              ingest_key(_file), read_key(_file), allow_unauthenticated,
+ *              ingest_key(_file), read_key(_file), admin_key(_file),
+ *              allow_unauthenticated,
  *              max_connections, max_connections_per_ip, idle_timeout,
  *              max_inflight_bytes
  *   [firehose] access_key, access_key_file
  *   [archive]  dir, buffer_interval, buffer_size
  *   [wal]      dir, max_size, segment_size
+ *   [ui]       dashboards_dir
  *   [watch]    dir, interval
  *   [query]    timeout, memory_limit, max_memory, max_concurrent,
  *              max_result_bytes
@@ -55,6 +57,8 @@ struct fl_config {
     char    *ingest_key_file;   /* server.ingest_key_file */
     char    *read_key;          /* server.read_key: Bearer on /api/..., /metrics */
     char    *read_key_file;     /* server.read_key_file */
+    char    *admin_key;         /* server.admin_key: Bearer on PUT/DELETE /api/dashboards/... */
+    char    *admin_key_file;    /* server.admin_key_file */
     uint64_t allow_unauthenticated; /* server.allow_unauthenticated: 1/0 */
     uint64_t max_connections;   /* server.max_connections */
     uint64_t max_connections_per_ip; /* server.max_connections_per_ip */
@@ -68,6 +72,7 @@ struct fl_config {
     char    *wal_dir;           /* wal.dir, "" = ARCHIVE/_flowlake/wal */
     uint64_t wal_max_size;      /* wal.max_size, bytes */
     uint64_t wal_segment_size;  /* wal.segment_size, bytes */
+    char    *ui_dashboards_dir; /* ui.dashboards_dir, "" = ARCHIVE/_flowlake/dashboards */
     char    *watch_dir;         /* watch.dir, "" = no folder source */
     uint64_t watch_interval;    /* watch.interval, seconds */
     uint64_t query_timeout;     /* query.timeout, seconds */

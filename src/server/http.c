@@ -14,6 +14,9 @@
  *   GET  /metrics, /api/metrics, /api/alarms  (api_metrics.c)
  *   POST /api/metrics/batch                   (api_metrics.c)
  *   GET  /api/publishes, /api/rejects, /api/alarms/history  (status.c)
+ *   GET  /api/dashboards, GET|PUT|DELETE /api/dashboards/NAME
+ *                       the web UI's dashboards (dashboards.c); PUT and
+ *                       DELETE take the admin key
  *   GET  /, /ui/...     the web UI's embedded files (ui.c), no key
  *
  * Every request is judged from its headers first, before a byte of its
@@ -44,6 +47,7 @@
 #include "../core/fl_httpreq.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
+#include "dashboards.h"
 #include "metrics.h"
 #include "server.h"
 #include "server_int.h"
@@ -295,7 +299,9 @@ enum role {
     ROLE_OPEN,          /* anyone: /healthz */
     ROLE_FIREHOSE,      /* X-Amz-Firehose-Access-Key */
     ROLE_INGEST,        /* Authorization: Bearer server.ingest_key */
-    ROLE_READ           /* Authorization: Bearer server.read_key */
+    ROLE_READ,          /* Authorization: Bearer server.read_key */
+    ROLE_ADMIN          /* Authorization: Bearer server.admin_key, or the
+                         * read key's rule when no admin key is set */
 };
 
 struct route {
@@ -331,13 +337,34 @@ static const struct route routes[] = {
 static const struct route ui_route =
     { "/", "GET", ROLE_OPEN, "use GET" };
 
+/* /api/dashboards/NAME: one path, three methods, two roles -- reading a
+ * dashboard is reading, changing one is the admin's (docs/security.md). */
+#define DASH_PREFIX "/api/dashboards/"
+static const struct route dash_routes[] = {
+    { DASH_PREFIX, "GET",    ROLE_READ,  "use GET, PUT or DELETE" },
+    { DASH_PREFIX, "PUT",    ROLE_ADMIN, "use GET, PUT or DELETE" },
+    { DASH_PREFIX, "DELETE", ROLE_ADMIN, "use GET, PUT or DELETE" },
+    { "/api/dashboards", "GET", ROLE_READ, "use GET" },
+};
+
 
 static const struct route *
-find_route(const char *url)
+find_route(const char *url, const char *method)
 {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(routes[i].path, url) == 0)
             return &routes[i];
+    if (strcmp(url, "/api/dashboards") == 0)
+        return &dash_routes[3];
+    /* The name is checked by dashboards.c (400 naming the rule); an empty
+     * one is no dashboard. */
+    if (strncmp(url, DASH_PREFIX, strlen(DASH_PREFIX)) == 0
+        && url[strlen(DASH_PREFIX)] != '\0') {
+        for (size_t i = 0; i < 3; i++)
+            if (strcmp(method, dash_routes[i].method) == 0)
+                return &dash_routes[i];
+        return &dash_routes[0];     /* 405 */
+    }
     return fl_ui_find(url) != NULL ? &ui_route : NULL;
 }
 
@@ -415,9 +442,17 @@ authorized(struct fl_server *s, struct MHD_Connection *c,
                                       ? k->firehose : k->ingest);
     case ROLE_INGEST:
     case ROLE_READ:
-        if (!(role == ROLE_INGEST ? k->has_ingest : k->has_read))
+    case ROLE_ADMIN:
+        /* Without an admin key, changing a dashboard takes the read key:
+         * whoever may see the dashboards may arrange them. */
+        if (role == ROLE_ADMIN && k->has_admin)
+            want = k->admin;
+        else if (role == ROLE_INGEST)
+            want = k->has_ingest ? k->ingest : NULL;
+        else
+            want = k->has_read ? k->read : NULL;
+        if (want == NULL)
             return 1;
-        want = role == ROLE_INGEST ? k->ingest : k->read;
         if (!fl_httpreq_bearer(MHD_lookup_connection_value(
                 c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
                 &tok, &len))
@@ -455,11 +490,29 @@ release(struct fl_server *s, struct request *req)
 }
 
 
+/* The largest body a route takes: a dashboard is small, whatever
+ * server.max_body allows the deliveries. */
+static uint64_t
+body_limit(const struct fl_server *s, const struct route *rt)
+{
+    if (strcmp(rt->method, "PUT") == 0
+        && strcmp(rt->path, DASH_PREFIX) == 0
+        && FL_DASHBOARD_MAX_BYTES < s->cfg->max_body)
+        return FL_DASHBOARD_MAX_BYTES;
+    return s->cfg->max_body;
+}
+
+
 static enum MHD_Result
 too_big(struct fl_server *s, struct MHD_Connection *c,
         const struct route *rt)
 {
     char msg[96];
+    if (body_limit(s, rt) < s->cfg->max_body) {
+        snprintf(msg, sizeof msg, "a dashboard is at most %u bytes",
+                 FL_DASHBOARD_MAX_BYTES);
+        return reply_error(c, 413, msg);
+    }
     snprintf(msg, sizeof msg, "request body exceeds %llu bytes",
              (unsigned long long)s->cfg->max_body);
     if (rt->role == ROLE_FIREHOSE)
@@ -499,7 +552,7 @@ on_headers(struct fl_server *s, struct MHD_Connection *c, const char *url,
                            "percent-encoding, control bytes, '//', '.' or "
                            "'..' segments");
     }
-    if ((rt = find_route(url)) == NULL)
+    if ((rt = find_route(url, method)) == NULL)
         return reply_error(c, 404, "no such endpoint");
     if (strcmp(method, rt->method) != 0
         && !(rt->role == ROLE_OPEN && strcmp(method, "HEAD") == 0))
@@ -518,7 +571,7 @@ on_headers(struct fl_server *s, struct MHD_Connection *c, const char *url,
     if (cl != NULL) {
         /* libmicrohttpd has already refused a malformed length. */
         expected = strtoull(cl, NULL, 10);
-        if (expected > s->cfg->max_body)
+        if (expected > body_limit(s, rt))
             return too_big(s, c, rt);
     }
     if ((rt->role == ROLE_FIREHOSE || rt->role == ROLE_INGEST)
@@ -529,6 +582,7 @@ on_headers(struct fl_server *s, struct MHD_Connection *c, const char *url,
     if (req == NULL)
         return MHD_NO;
     req->expected = expected;
+    req->limit = body_limit(s, rt);
     if (expected > 0 && !reserve(s, req, expected)) {
         fl_free(req);
         return busy(s, c, rt, "too many request bodies in flight; retry");
@@ -547,14 +601,14 @@ take_body(struct fl_server *s, struct request *req, const char *data,
 {
     if (req->too_big || req->over_budget)
         return FL_OK;
-    if (req->len + n > s->cfg->max_body) {
+    if (req->len + n > req->limit) {
         req->too_big = 1;
     } else if (req->len + n > req->cap) {
         size_t ncap = req->cap ? req->cap : 65536;
         while (ncap < req->len + n)
             ncap *= 2;
-        if (ncap > s->cfg->max_body)
-            ncap = (size_t)s->cfg->max_body;
+        if (ncap > req->limit)
+            ncap = (size_t)req->limit;
         if (req->expected > 0 && ncap > req->expected)
             ncap = (size_t)req->expected;
         if (ncap > req->reserved && !reserve(s, req, ncap - req->reserved)) {
@@ -599,7 +653,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     }
 
     /* The whole request is in; on_headers checked route, method, key. */
-    const struct route *rt = find_route(url);
+    const struct route *rt = find_route(url, method);
     if (rt == NULL)
         return reply_error(c, 404, "no such endpoint");
     if (req->too_big)
@@ -629,6 +683,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         return fl_api_publishes(s, c);
     if (strcmp(url, "/api/rejects") == 0)
         return fl_api_rejects(s, c);
+    if (rt >= &dash_routes[0] && rt <= &dash_routes[3])
+        return fl_api_dashboards(s, c, method,
+                                 rt == &dash_routes[3] ? NULL
+                                 : url + strlen(DASH_PREFIX),
+                                 req->body, req->len);
     if (strcmp(url, "/api/query") == 0)
         return fl_api_query(s, c, req);
     if (strcmp(url, "/api/query/cancel") == 0)
@@ -813,7 +872,7 @@ is_loopback(const struct sockaddr_storage *ss)
 }
 
 
-/* Loads the three keys into k. Stops at the first problem (its message
+/* Loads the four keys into k. Stops at the first problem (its message
  * in err); fl_http_check_config() loads them one by one to list each. */
 static int
 load_keys(const struct fl_config *cfg, struct fl_http_keys *k, char *err,
@@ -828,7 +887,10 @@ load_keys(const struct fl_config *cfg, struct fl_http_keys *k, char *err,
                           &k->has_firehose, err, errlen)) < 0
         || (rc = load_key("server.read_key", cfg->read_key,
                           cfg->read_key_file, 1, k->read, &k->has_read, err,
-                          errlen)) < 0)
+                          errlen)) < 0
+        || (rc = load_key("server.admin_key", cfg->admin_key,
+                          cfg->admin_key_file, 1, k->admin, &k->has_admin,
+                          err, errlen)) < 0)
         return rc;
     return FL_OK;
 }
@@ -969,6 +1031,8 @@ fl_http_check_config(const struct fl_config *cfg,
           k.firehose, &k.has_firehose, 0 },
         { "server.read_key", cfg->read_key, cfg->read_key_file,
           k.read, &k.has_read, 1 },
+        { "server.admin_key", cfg->admin_key, cfg->admin_key_file,
+          k.admin, &k.has_admin, 1 },
     };
     for (size_t i = 0; i < sizeof key / sizeof key[0]; i++) {
         rc = load_key(key[i].name, key[i].value, key[i].file, key[i].bearer,

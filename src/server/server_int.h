@@ -70,7 +70,8 @@ struct fl_http_keys {
     unsigned char ingest[FL_SHA256_LEN];      /* server.ingest_key */
     unsigned char firehose[FL_SHA256_LEN];    /* firehose.access_key */
     unsigned char read[FL_SHA256_LEN];        /* server.read_key */
-    int           has_ingest, has_firehose, has_read;
+    unsigned char admin[FL_SHA256_LEN];       /* server.admin_key */
+    int           has_ingest, has_firehose, has_read, has_admin;
 };
 
 struct fl_server {
@@ -260,6 +261,13 @@ enum MHD_Result fl_api_metrics_batch(struct fl_server *s,
                                      const char *body, size_t len);
 enum MHD_Result fl_api_alarms(struct fl_server *s, struct MHD_Connection *c);
 
+/* dashboards.c: GET /api/dashboards (the list), and GET, PUT, DELETE
+ * /api/dashboards/NAME (name = the path after the prefix). */
+enum MHD_Result fl_api_dashboards(struct fl_server *s,
+                                  struct MHD_Connection *c,
+                                  const char *method, const char *name,
+                                  const char *body, size_t len);
+
 /* ---- watch.c -------------------------------------------------------- */
 
 /* Starts / joins the folder-source thread (watch.dir). */
@@ -281,6 +289,7 @@ struct request {
     int      too_big;
     int      over_budget;  /* server.max_inflight_bytes reached: 503 */
     uint64_t expected;     /* Content-Length, 0 = none (chunked) */
+    uint64_t limit;        /* the largest body the route takes */
     uint64_t reserved;     /* bytes counted in s->inflight_bytes */
     struct fl_query_task *query;  /* POST /api/query, once started */
 };

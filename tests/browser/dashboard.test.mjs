@@ -56,23 +56,37 @@ async function getJSON(p) {
 
 // A page whose browser already holds the key (as after "remember"), and
 // which records every console error and uncaught exception.
+// Every API request the page makes is kept in `requests` (method and path).
 async function openDashboard(viewport = { width: 1400, height: 1000 }) {
-  const ctx = await browser.newContext({ viewport });
+  const ctx = await browser.newContext({ viewport, acceptDownloads: true });
   await ctx.addInitScript((k) => localStorage.setItem('flowlake.read_key', k), KEY);
   const page = await ctx.newPage();
   const errors = [];
+  const requests = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(e.message));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/api/')) requests.push(`${r.method()} ${u.pathname}`);
+  });
   await page.goto(`${URL_}/${HASH}`);
   await page.waitForSelector('body[data-refreshed]');
-  return { ctx, page, errors };
+  return { ctx, page, errors, requests };
 }
 
-const rowsOf = (page, widget) => page.$$eval(`[data-widget="${widget}"] tbody tr[data-k]`,
-  (trs) => trs.map((tr) => ({
-    k: tr.dataset.k, flows: Number(tr.dataset.flows),
-    bytes: Number(tr.dataset.bytes), packets: Number(tr.dataset.packets),
-  })));
+// Waits for the refresh after the one counted now.
+async function nextRefresh(page, action) {
+  const n = Number(await page.getAttribute('body', 'data-refreshed'));
+  await action();
+  await page.waitForFunction((k) => Number(document.body.dataset.refreshed) > k, n);
+}
+
+// A table widget's rows: the key and the named columns (data-* of each row).
+const rowsOf = (page, widget, cols = ['flows', 'bytes', 'packets']) => page.$$eval(
+  `[data-widget="${widget}"] tbody tr[data-k]`,
+  (trs, cs) => trs.map((tr) => Object.fromEntries([['k', tr.dataset.k],
+    ...cs.map((c) => [c, Number(tr.dataset[c])])])), cols);
+const pick = (rows, cols) => rows.map((r) => Object.fromEntries(['k', ...cols].map((c) => [c, r[c]])));
 
 test('the read key is asked for, a wrong one refused, the right one used', async () => {
   const ctx = await browser.newContext();
@@ -95,7 +109,13 @@ test('the read key is asked for, a wrong one refused, the right one used', async
 });
 
 test('every widget shows what SQL over the same data and range answers', async () => {
-  const { ctx, page, errors } = await openDashboard();
+  const { ctx, page, errors, requests } = await openDashboard();
+  // The server's cost of the default dashboard: its document, the list,
+  // ONE batch of every metric read, the status and the alarms -- no SQL
+  // worker (POST /api/query) at all.
+  assert.deepEqual([...requests].sort(), [
+    'GET /api/alarms', 'GET /api/alarms/history', 'GET /api/dashboards',
+    'GET /api/dashboards/VPC-Flow-Log-Analysis', 'GET /api/status', 'POST /api/metrics/batch']);
   await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), fullPage: true });
 
   // Rejected TCP packets: per window, final or provisional, as the metric store says.
@@ -144,7 +164,10 @@ test('every widget shows what SQL over the same data and range answers', async (
   const other = { k: 'other', flows: 0, bytes: 0, packets: 0 };
   for (const r of rest) for (const c of ['flows', 'bytes', 'packets']) other[c] += r[c];
   assert.deepEqual(other, { k: 'other', flows: 9, bytes: 936, packets: 9 });
-  assert.deepEqual(await rowsOf(page, 'talkers'), [...srcSQL.slice(0, 10), other]);
+  // The widget reads the built-in metric top_talkers_bytes (with
+  // top_talkers_flows), summed over the range's windows: bytes and flows.
+  assert.deepEqual(await rowsOf(page, 'talkers', ['bytes', 'flows']),
+    pick([...srcSQL.slice(0, 10), other], ['bytes', 'flows']));
   assert.equal(await page.textContent('[data-widget="talkers"] tbody tr:first-child td:nth-child(2)'), '10.0.0.3');
 
   // Top rejected sources by packets.
@@ -153,7 +176,7 @@ test('every widget shows what SQL over the same data and range answers', async (
     AND action = 'REJECT' GROUP BY srcaddr ORDER BY packets DESC, srcaddr`);
   assert.deepEqual(rejSQL.map((r) => [r.k, r.packets]),
     [['10.0.0.1', 170], ['10.0.0.5', 12], ['10.0.0.2', 8], ['10.0.0.4', 7]]);
-  assert.deepEqual(await rowsOf(page, 'rejected'), rejSQL);
+  assert.deepEqual(await rowsOf(page, 'rejected', ['packets', 'flows']), pick(rejSQL, ['packets', 'flows']));
 
   // Ingest: records accepted and the watermark, as /api/status says.
   const status = await getJSON('/api/status');
@@ -220,5 +243,83 @@ test('the protocol picker changes the series; the state in the URL survives a re
   assert.equal(await page.getAttribute('.ranges button[data-range="6h"]', 'aria-pressed'), 'true');
   assert.equal(await page.inputValue('#tz'), 'local');
   assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('edit mode: a title changed and saved survives a reload; export, import, reset', async () => {
+  const { ctx, page, errors } = await openDashboard();
+  const title = () => page.textContent('[data-widget="tcp"] h2');
+  assert.match(await title(), /^Rejected TCP packets/);
+  await page.click('#edit');
+  await page.waitForSelector('[data-widget="tcp"] form.editor');
+  await page.fill('[data-widget="tcp"] form.editor input[name="title"]', 'TCP refused');
+  await nextRefresh(page, () => page.click('[data-widget="tcp"] form.editor button[name="apply"]'));
+  assert.match(await title(), /^TCP refused/);
+  assert.equal(await page.textContent('#editmsg'), 'changed, not saved');
+  // Moved one column right, then back: the grid position follows.
+  await nextRefresh(page, () => page.click('[data-widget="alarms"] form.editor button[name="left"]'));
+  assert.equal(await page.evaluate(() => window.flowlake.dashboard().widgets.find((w) => w.id === 'alarms').x), 3);
+  await nextRefresh(page, () => page.click('[data-widget="alarms"] form.editor button[name="right"]'));
+  // A generic SQL widget added: its rows are the statement's.
+  await page.selectOption('#addtype', 'sql');
+  await nextRefresh(page, () => page.click('#add'));
+  const added = await page.evaluate(() => window.flowlake.dashboard().widgets.at(-1));
+  assert.equal(added.type, 'sql');
+  const sel = `[data-widget="${added.id}"]`;
+  await page.fill(`${sel} form.editor textarea[name="sql"]`,
+    'SELECT action, COUNT(*) AS flows FROM flow_logs GROUP BY action ORDER BY action');
+  await nextRefresh(page, () => page.click(`${sel} form.editor button[name="apply"]`));
+  assert.deepEqual(await page.$$eval(`${sel} tbody tr`, (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent))),
+    [['ACCEPT', '16'], ['REJECT', '7']]);
+  await page.click('#save');
+  await page.waitForFunction(() => document.querySelector('#editmsg').textContent === 'saved VPC-Flow-Log-Analysis');
+  const saved = await getJSON('/api/dashboards/VPC-Flow-Log-Analysis');
+  assert.equal(saved.widgets[0].title, 'TCP refused');
+  assert.equal(saved.widgets.length, 8);
+
+  await page.reload();
+  await page.waitForSelector('body[data-refreshed]');
+  assert.match(await title(), /^TCP refused/);
+  assert.equal(await page.textContent(`${sel} tbody tr td`), 'ACCEPT');
+  // The table widgets still agree after the reload.
+  assert.equal(await page.getAttribute('[data-widget="tcp"] [data-total]', 'data-total'), '182');
+
+  // Export: the document as a file.
+  await page.click('#edit');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  assert.equal(download.suggestedFilename(), 'VPC-Flow-Log-Analysis.json');
+  const chunks = [];
+  for await (const c of await download.createReadStream()) chunks.push(c);
+  const exported = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  assert.deepEqual(exported, saved);
+
+  // Import: a file with another title is PUT and drawn.
+  exported.title = 'Imported view';
+  exported.widgets = exported.widgets.filter((w) => w.type !== 'sql');
+  await nextRefresh(page, () => page.setInputFiles('#import', {
+    name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(exported)) }));
+  assert.equal(await page.textContent('#dashtitle'), 'Imported view');
+  assert.equal(await page.textContent('#editmsg'), 'imported mine.json as VPC-Flow-Log-Analysis');
+  assert.equal((await getJSON('/api/dashboards/VPC-Flow-Log-Analysis')).title, 'Imported view');
+  // A file that is not a dashboard is refused with the server's reason.
+  await page.setInputFiles('#import', { name: 'bad.json', mimeType: 'application/json',
+    buffer: Buffer.from('{"widgets": [{"type": "pie", "w": 1, "h": 1, "x": 0, "y": 0}]}') });
+  await page.waitForFunction(() => document.querySelector('#editmsg').textContent.startsWith('400'));
+  assert.match(await page.textContent('#editmsg'), /unknown type "pie"/);
+
+  // Reset: the saved one removed, the default back.
+  await nextRefresh(page, () => page.click('#reset'));
+  assert.equal(await page.textContent('#dashtitle'), 'VPC-Flow-Log-Analysis');
+  assert.match(await title(), /^Rejected TCP packets/);
+  assert.equal((await getJSON('/api/dashboards')).map((d) => d.source).join(), 'default');
+  assert.match(page.url(), /dashboard=VPC-Flow-Log-Analysis/);
+  // remove: the widget and its card go (not saved: the server keeps the default).
+  await nextRefresh(page, () => page.click('[data-widget="ingest"] form.editor button[name="remove"]'));
+  assert.equal(await page.$('[data-widget="ingest"]'), null);
+  assert.deepEqual(await page.evaluate(() => window.flowlake.dashboard().widgets.map((w) => w.id)),
+    ['tcp', 'proto', 'actions', 'talkers', 'rejected', 'alarms']);
+  assert.equal(await page.textContent('#editmsg'), 'changed, not saved');
+  assert.equal((await getJSON('/api/dashboards/default')).widgets.length, 7);
+  assert.deepEqual(errors.filter((e) => !/400/.test(e)), []);
   await ctx.close();
 });

@@ -104,6 +104,19 @@ elapsed timeout 20 "$FLOWLAKE" serve --config front.ini >out.txt 2>serr.txt
 expect_status "serve refuses it too" 1 $ST
 expect_eq "with the same messages, before opening anything" "$(head -n 4 serr.txt)" "$(cat err.txt)"
 
+cat >admin.ini <<EOT
+[server]
+admin_key = x
+admin_key_file = $TMP/read.key
+[ui]
+dashboards_dir = $TMP/read.key
+EOT
+elapsed timeout 20 "$FLOWLAKE" config check admin.ini >out.txt 2>err.txt
+expect_status "server.admin_key given twice, ui.dashboards_dir a file: exit 1" 1 $ST
+expect_contains "the admin key named at its line" "$(cat err.txt)" \
+"admin.ini:2: server.admin_key and server.admin_key_file both set: give the key one way only"
+expect_contains "ui.dashboards_dir named at its line" "$(cat err.txt)" "admin.ini:5: ui.dashboards_dir"
+
 cat >open.ini <<EOT
 [server]
 listen = 0.0.0.0:8080

@@ -153,6 +153,15 @@ refuse "a key file of two lines is an error" \
 refuse "a bearer key with a blank is an error" \
     "server.ingest_key holds a blank (a bearer token has none)" \
     --listen 127.0.0.1:0 --set 'server.ingest_key=a b'
+refuse "server.admin_key and its _file together is an error" \
+    "server.admin_key and server.admin_key_file both set" \
+    --listen 127.0.0.1:0 --set server.admin_key=x --set server.admin_key_file="$TMP/read.key"
+refuse "an empty admin key file is an error naming it" \
+    "server.admin_key_file: $TMP/empty.key is empty" \
+    --listen 127.0.0.1:0 --set server.admin_key_file="$TMP/empty.key"
+refuse "an admin key with a blank is an error" \
+    "server.admin_key holds a blank (a bearer token has none)" \
+    --listen 127.0.0.1:0 --set 'server.admin_key=a b'
 refuse "0.0.0.0 with no keys refuses, saying what to set" \
     "set server.ingest_key); /api/* and /metrics (set server.read_key)" \
     --listen 0.0.0.0:0

@@ -4,7 +4,9 @@
 # web/ and uPlot), then the dashboard in a real browser
 # (tests/browser/dashboard.test.mjs: Debian's chromium driven by
 # playwright-core under `node --test`) on a server holding known records and
-# two alarms, its figures checked against SQL. The screenshots are kept in
+# two alarms, its figures checked against SQL; then, on a server with an
+# admin key, saving a dashboard (tests/browser/dashboards.test.mjs: the key
+# dialog asks for the admin key). The screenshots are kept in
 # the folder printed at the end ($FL_SHOTS, default build/ui-shots).
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,7 +48,7 @@ expect_eq "GET /: no Content-Encoding without Accept-Encoding" \
     "$(grep -ci '^Content-Encoding' h.txt)" 0
 expect_contains "GET /: Cache-Control: no-cache (revalidated by ETag)" "$(cat h.txt)" "Cache-Control: no-cache"
 expect_contains "GET /: a Content-Security-Policy" "$(cat h.txt)" "Content-Security-Policy: default-src 'none'; script-src 'self'"
-for f in common.js dashboard.js style.css; do
+for f in common.js dashboard.js dashboard-default.json style.css; do
     curl -s -D h.txt -H 'Accept-Encoding: gzip, deflate, br' -o "$f.gz" "$URL/ui/$f"
     expect_contains "GET /ui/$f with Accept-Encoding: gzip is gzip-encoded" "$(cat h.txt)" "Content-Encoding: gzip"
     expect_eq "GET /ui/$f: the gzip bytes are web/$f" \
@@ -84,22 +86,39 @@ for _ in $(seq 1 100); do
 done
 
 # ---- the browser -------------------------------------------------------
-FL_URL=$URL FL_KEY=$KEY FL_SHOTS=$SHOTS \
-    node --test --test-reporter=tap "$ROOT/tests/browser/dashboard.test.mjs" > tap.txt 2>&1
-st=$?
-# Each test's line, and its diagnostics when it failed.
-grep -E '^# Subtest|^(not )?ok ' tap.txt | grep -E '^(not )?ok ' | sed 's/^/  browser: /'
-np=$(sed -n 's/^# pass //p' tap.txt)
-nf=$(sed -n 's/^# fail //p' tap.txt)
-if [ -z "$np" ] || [ -z "$nf" ]; then
-    fail "node --test ran" "$(tail -30 tap.txt)"
-else
-    T_PASSED=$((T_PASSED + np))
-    T_FAILED=$((T_FAILED + nf))
-    [ "$nf" -eq 0 ] && [ "$st" -eq 0 ] || { echo "browser tests failed:"; grep -vE '^ok |^# ' tap.txt | head -60; }
-    [ "$st" -ne 0 ] && [ "$nf" -eq 0 ] && fail "node --test exit status" "exit status $st"
-fi
+# browser FILE [VAR=VALUE...]: runs one tests/browser file under node --test
+# and counts its tests as this script's.
+browser() {
+    local f=$1
+    shift
+    env FL_URL=$URL FL_KEY=$KEY FL_SHOTS=$SHOTS "$@" \
+        node --test --test-reporter=tap "$ROOT/tests/browser/$f" > tap.txt 2>&1
+    local st=$? np nf
+    # Each test's line, and its diagnostics when it failed.
+    grep -E '^# Subtest|^(not )?ok ' tap.txt | grep -E '^(not )?ok ' | sed 's/^/  browser: /'
+    np=$(sed -n 's/^# pass //p' tap.txt)
+    nf=$(sed -n 's/^# fail //p' tap.txt)
+    if [ -z "$np" ] || [ -z "$nf" ]; then
+        fail "node --test ran $f" "$(tail -30 tap.txt)"
+    else
+        T_PASSED=$((T_PASSED + np))
+        T_FAILED=$((T_FAILED + nf))
+        [ "$nf" -eq 0 ] && [ "$st" -eq 0 ] || { echo "browser tests failed:"; grep -vE '^ok |^# ' tap.txt | head -60; }
+        [ "$st" -ne 0 ] && [ "$nf" -eq 0 ] && fail "node --test exit status ($f)" "exit status $st"
+    fi
+}
+browser dashboard.test.mjs
 expect_eq "the dashboard screenshot is saved" "$([ -s "$SHOTS/dashboard.png" ] && echo yes)" yes
+kill "$PID" 2>/dev/null
+wait "$PID" 2>/dev/null
+
+# ---- saving with an admin key: the key dialog asks for it -----------------
+ADMIN=adm1n-k3y
+start_server --config flowlake.ini --set server.read_key=$KEY --set server.admin_key=$ADMIN
+browser dashboards.test.mjs FL_ADMIN=$ADMIN
+expect_eq "the admin's save reached the server" \
+    "$(curl -s -H "Authorization: Bearer $KEY" "$URL/api/dashboards/default" | python3 -c 'import json,sys; print(json.load(sys.stdin)["title"])')" \
+    "Admin's view"
 echo "screenshots: $SHOTS"
 kill "$PID" 2>/dev/null
 wait "$PID" 2>/dev/null
