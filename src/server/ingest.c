@@ -474,7 +474,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                 hdr = 3;
             else
                 snprintf(perr.reason, sizeof perr.reason,
-                         "header line %llu: %.120s", line_no, herr.reason);
+                         "bad header line %llu: %.120s", line_no, herr.reason);
         }
         if (hdr != 0)
             prc = hdr == 1 ? 2 : hdr == 3 ? 3 : FL_EPARSE;

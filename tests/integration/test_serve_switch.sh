@@ -48,7 +48,7 @@ start
 } > body1
 expect_eq "a body with format switches" "$(ingest body1)" '200 {"accepted":6,"rejected":1}'
 expect_contains "the malformed header is rejected, naming its line" \
-    "$(cat "$A"/_errors/serve-*.jsonl)" "header line 7: "
+    "$(cat "$A"/_errors/serve-*.jsonl)" "bad header line 7: "
 expect_eq "only the malformed header is rejected" "$(cat "$A"/_errors/serve-*.jsonl | wc -l)" 1
 
 # A forced format (?format=) is switched by a header in the body too: the
