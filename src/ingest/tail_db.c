@@ -89,6 +89,8 @@ fl_tail_db_put(struct fl_tail_db *db, const struct fl_tail_entry *e,
     d->offset = e->offset;
     d->pend_end = e->pend_end;
     d->pend_key = e->pend_key;
+    d->hdr_off = e->hdr_off;
+    d->pend_hdr = e->pend_hdr;
     d->path = path;
     if (out != NULL)
         *out = d;
@@ -177,11 +179,13 @@ entry_body(struct out *b, const struct fl_tail_entry *e, int deleted)
         return;
     }
     n = snprintf(head, sizeof head, "T %llu %llu %llu %016llx %llu %llu"
-                 " %016llx ", (unsigned long long)e->dev,
+                 " %016llx %llu %llu ", (unsigned long long)e->dev,
                  (unsigned long long)e->ino, (unsigned long long)e->fp_len,
                  (unsigned long long)e->fp, (unsigned long long)e->offset,
                  (unsigned long long)e->pend_end,
-                 (unsigned long long)e->pend_key);
+                 (unsigned long long)e->pend_key,
+                 (unsigned long long)e->hdr_off,
+                 (unsigned long long)e->pend_hdr);
     put(b, head, (size_t)n);
     for (const char *p = e->path ? e->path : ""; *p != '\0'; p++) {
         if (*p == '\\')
@@ -301,10 +305,11 @@ hex_field(const char **p, const char *end, uint64_t *out)
 }
 
 
-/* Decodes the body of one line (without checksum and newline). Returns 0,
- * -1 with *why set for a malformed body, or FL_ENOMEM. */
+/* Decodes the body of one line (without checksum and newline) of a
+ * journal of the given version. Returns 0, -1 with *why set for a
+ * malformed body, or FL_ENOMEM. */
 static int
-apply(struct fl_tail_db *db, const char *s, const char *end,
+apply(struct fl_tail_db *db, int version, const char *s, const char *end,
       const char **why)
 {
     struct fl_tail_entry e;
@@ -332,6 +337,16 @@ apply(struct fl_tail_db *db, const char *s, const char *end,
         || dec_field(&p, end, &e.pend_end) < 0
         || hex_field(&p, end, &e.pend_key) < 0) {
         *why = "bad fingerprint, offset or pending piece field";
+        return -1;
+    }
+    if (version >= 2 && (dec_field(&p, end, &e.hdr_off) < 0
+                         || dec_field(&p, end, &e.pend_hdr) < 0)) {
+        *why = "bad header offset field";
+        return -1;
+    }
+    if (e.hdr_off > e.offset
+        || (e.pend_end != 0 && e.pend_hdr >= e.pend_end)) {
+        *why = "header offset past the offset it governs";
         return -1;
     }
     if (e.fp_len > e.offset || (e.pend_end != 0 && e.pend_end <= e.offset)) {
@@ -382,6 +397,7 @@ fl_tail_db_parse(const char *buf, size_t len, struct fl_tail_db *db,
 {
     const char *p = buf, *end = buf + len;
     unsigned line = 0;
+    int version = 0;
 
     memset(err, 0, sizeof *err);
     if (len == 0)
@@ -399,8 +415,13 @@ fl_tail_db_parse(const char *buf, size_t len, struct fl_tail_db *db,
         }
         size_t n = (size_t)(nl - p);
         if (line == 1) {
-            if (n != sizeof FL_TAIL_DB_HEADER - 1
-                || memcmp(p, FL_TAIL_DB_HEADER, n) != 0)
+            if (n == sizeof FL_TAIL_DB_HEADER - 1
+                && memcmp(p, FL_TAIL_DB_HEADER, n) == 0)
+                version = 2;
+            else if (n == sizeof FL_TAIL_DB_HEADER_V1 - 1
+                     && memcmp(p, FL_TAIL_DB_HEADER_V1, n) == 0)
+                version = 1;
+            else
                 return bad(err, line, "not a flowlake tail state file"
                            " (expected \"" FL_TAIL_DB_HEADER "\")");
             p = nl + 1;
@@ -426,7 +447,7 @@ fl_tail_db_parse(const char *buf, size_t len, struct fl_tail_db *db,
             return bad(err, line, "checksum mismatch (the file is damaged)");
         }
         const char *why = NULL;
-        int rc = apply(db, p + 9, nl, &why);
+        int rc = apply(db, version, p + 9, nl, &why);
         if (rc == FL_ENOMEM)
             return rc;
         if (rc < 0)

@@ -11,8 +11,8 @@
  * and fsync'd by the caller; the last line for an identity wins; it is
  * rewritten whole (compacted) from time to time with fl_fs_write_atomic().
  *
- *   flowlake-tail 1
- *   CCCCCCCC T DEV INO FPLEN FP OFFSET PEND_END PEND_KEY PATH
+ *   flowlake-tail 2
+ *   CCCCCCCC T DEV INO FPLEN FP OFFSET PEND_END PEND_KEY HDR PEND_HDR PATH
  *   CCCCCCCC D DEV INO
  *
  * CCCCCCCC is the XXH32 (seed 0), 8 hex digits, of the rest of the line
@@ -23,6 +23,14 @@
  * is not 0, say that the piece [OFFSET, PEND_END) was being appended to the
  * write-ahead log with dedupe key PEND_KEY: after a crash, the piece is in
  * if the log holds that key (see watch.c).
+ * HDR (decimal) is the offset of the header line whose format the lines
+ * from OFFSET on are in: a file may switch formats mid-way (concatenated
+ * S3 objects), and a restart must go on in the switched format. 0 is the
+ * first line (a header there, or none: the default format). PEND_HDR is
+ * HDR once the pending piece is in (0 when none is pending).
+ * Version 1 ("flowlake-tail 1", no HDR and PEND_HDR: both 0) is still
+ * read; a journal is always rewritten whole in the current version when
+ * it is loaded, before anything is appended to it.
  *
  * A last line that is incomplete or fails its checksum is a write torn by
  * a crash and is ignored (out->torn counts it); anything else that does not
@@ -36,7 +44,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FL_TAIL_DB_HEADER "flowlake-tail 1"
+#define FL_TAIL_DB_HEADER "flowlake-tail 2"
+#define FL_TAIL_DB_HEADER_V1 "flowlake-tail 1"
 
 /* What is known of one followed file. */
 struct fl_tail_entry {
@@ -46,6 +55,8 @@ struct fl_tail_entry {
     uint64_t offset;         /* bytes taken (ends at a line end) */
     uint64_t pend_end;       /* 0, or the end of a piece being appended */
     uint64_t pend_key;       /* that piece's dedupe key */
+    uint64_t hdr_off;        /* the governing header line (0: the first) */
+    uint64_t pend_hdr;       /* hdr_off once the pending piece is in */
     char    *path;           /* where it was last seen (owned) */
 
     /* Run time only, not stored. */

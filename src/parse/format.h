@@ -62,8 +62,9 @@ int  fl_format_from_header(const char *line, size_t len,
 /* A header line met among the data lines (concatenated S3 objects repeat
  * theirs). Returns 0 when line is not a header line; 1 when it names the
  * same fields as cur, in the same order (any case): the caller skips it;
- * 2 when it names others, with reason filled: such a line is rejected,
- * since an input keeps one format. No allocation. */
+ * 2 when it names others, with reason filled (for a caller that keeps one
+ * format per input; convert and the server switch to the line's format
+ * when fl_format_from_header takes it). No allocation. */
 int  fl_format_header_line(const struct fl_format *cur, const char *line,
                            size_t len, char *reason, size_t reason_cap);
 

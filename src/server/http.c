@@ -47,6 +47,7 @@
 #include "../core/fl_httpreq.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
+#include "../parse/utf8.h"
 #include "dashboards.h"
 #include "metrics.h"
 #include "server.h"
@@ -259,11 +260,103 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
 }
 
 
+/* Longest X-Flowlake-Source accepted. */
+#define SOURCE_NAME_MAX 256
+
+
+/* An AWS region name: two letters, one or more words, a number
+ * (us-east-1, us-gov-west-1, ap-southeast-2), at most 31 bytes as the
+ * path reader takes them (core/fl_awspath.h). */
+static int
+is_region(const char *r)
+{
+    size_t n = strlen(r), i = 0;
+    if (n < 4 || n > 31)
+        return 0;
+    while (i < n && r[i] >= 'a' && r[i] <= 'z')
+        i++;
+    if (i != 2)
+        return 0;
+    int words = 0;
+    while (i < n && r[i] == '-') {
+        size_t w = ++i;
+        while (i < n && r[i] >= 'a' && r[i] <= 'z')
+            i++;
+        if (i == w)
+            break;              /* the number, after its dash */
+        words++;
+    }
+    size_t d = i;
+    if (words == 0 || d == 0 || r[d - 1] != '-')
+        return 0;
+    while (i < n && r[i] >= '0' && r[i] <= '9')
+        i++;
+    return i == n && i > d && i - d <= 2;
+}
+
+
+/* The provenance a POST /ingest sender may give (X-Flowlake-Source,
+ * -Account-Id, -Region), used as the path-derived values of a watched
+ * file are: a name in source_file, account_id / region filled when a
+ * record's format lacks them. Sets *have when any is given; on a bad
+ * value, fills err (naming the header) and returns -1. */
+static int
+ingest_provenance(struct MHD_Connection *c, struct fl_provenance *prov,
+                  int *have, char *err, size_t errlen)
+{
+    const char *src = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  "X-Flowlake-Source");
+    const char *acc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  "X-Flowlake-Account-Id");
+    const char *reg = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  "X-Flowlake-Region");
+    memset(prov, 0, sizeof *prov);
+    *have = 0;
+    if (src != NULL) {
+        size_t n = strlen(src), off = 0;
+        /* Stored as a column value: text SQL can show, as a record's. */
+        if (n == 0 || n > SOURCE_NAME_MAX
+            || fl_text_check(src, n, &off) != FL_TEXT_OK) {
+            snprintf(err, errlen, "X-Flowlake-Source: expected 1 to %d "
+                     "bytes of UTF-8 text without control characters",
+                     SOURCE_NAME_MAX);
+            return -1;
+        }
+        prov->v[FL_PROV_SOURCE_FILE] = src;
+    }
+    if (acc != NULL) {
+        size_t n = strlen(acc);
+        int ok = n == 12;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = acc[i] >= '0' && acc[i] <= '9';
+        if (!ok) {
+            snprintf(err, errlen, "X-Flowlake-Account-Id: expected an AWS "
+                     "account id (12 digits)");
+            return -1;
+        }
+        prov->v[FL_PROV_ACCOUNT] = acc;
+    }
+    if (reg != NULL) {
+        if (!is_region(reg)) {
+            snprintf(err, errlen, "X-Flowlake-Region: expected an AWS "
+                     "region name (such as us-east-1)");
+            return -1;
+        }
+        prov->v[FL_PROV_REGION] = reg;
+    }
+    *have = src != NULL || acc != NULL || reg != NULL;
+    return 0;
+}
+
+
 static enum MHD_Result
 handle_ingest(struct fl_server *s, struct MHD_Connection *c,
               struct request *req)
 {
     struct fl_ingest_result res;
+    struct fl_prov_seg seg = { .off = 0 };
+    int have_prov = 0;
+    char perr[160];
     const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
                                                      "format");
     char source[96];
@@ -282,8 +375,11 @@ handle_ingest(struct fl_server *s, struct MHD_Connection *c,
     snprintf(source, sizeof source, "POST /ingest from %s", addr);
     fl_server_count_request(s, FL_SOURCE_INGEST);
     atomic_fetch_add(&s->sources[FL_SOURCE_INGEST].bytes, req->len);
+    if (ingest_provenance(c, &seg.prov, &have_prov, perr, sizeof perr) < 0)
+        return reply_error(c, 400, perr);
     fl_server_ingest(s, FL_SOURCE_INGEST, source, req->body ? req->body : "",
-                     req->len, format, NULL, 0, NULL, 0, &res);
+                     req->len, format, NULL, 0, have_prov ? &seg : NULL,
+                     have_prov ? 1 : 0, &res);
     if (res.http_status != 200)
         return reply_error(c, (unsigned)res.http_status, res.error);
     char out[128];

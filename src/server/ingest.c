@@ -23,6 +23,13 @@
  * where (struct fl_prov_seg); validation maps them onto the lines it
  * keeps, and each range becomes WAL records and buffer blocks of its own,
  * since an archive input has one provenance for all its records.
+ *
+ * Format switches: concatenated S3 objects of different custom formats
+ * put a header line naming other fields in the middle of a body. Such a
+ * header switches the format for the lines after it (it wins over the
+ * request's format too: it is what the producer wrote), as `convert` does.
+ * The kept text is then cut into format runs like the provenance runs:
+ * every WAL record and buffer block has one format, its run's.
  */
 #include "../core/fl_config.h"
 
@@ -90,6 +97,45 @@ fl_server_append_line(char **text, size_t *len, size_t *cap, const char *p,
 }
 
 
+/* A format run of the kept text: the lines from byte off up to the next
+ * run's off (or the end) are in format spec (owned). */
+struct fmt_run {
+    size_t off;
+    char  *spec;
+};
+
+
+/* Starts a format run of fmt at byte off of the kept text; a run that
+ * would hold no line (two headers in a row, or a header before any line)
+ * is replaced rather than kept. Returns 0 or FL_ENOMEM. */
+static int
+push_run(struct fmt_run **runs, size_t *n, size_t *cap, size_t off,
+         const struct fl_format *fmt)
+{
+    char *spec = fl_format_to_string(fmt);
+    if (spec == NULL)
+        return FL_ENOMEM;
+    if (*n > 0 && (*runs)[*n - 1].off == off) {
+        fl_free((*runs)[*n - 1].spec);
+        (*runs)[*n - 1].spec = spec;
+        return FL_OK;
+    }
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 4;
+        struct fmt_run *r = fl_realloc(*runs, ncap * sizeof *r);
+        if (r == NULL) {
+            fl_free(spec);
+            return FL_ENOMEM;
+        }
+        *runs = r;
+        *cap = ncap;
+    }
+    (*runs)[*n].off = off;
+    (*runs)[(*n)++].spec = spec;
+    return FL_OK;
+}
+
+
 /* Counts the lines of text[0..len). */
 static uint64_t
 count_lines(const char *text, size_t len)
@@ -106,11 +152,13 @@ count_lines(const char *text, size_t len)
 
 
 /* A piece of the text for one WAL record: n bytes with provenance prov
- * (NULL = none). */
+ * (NULL = none), in format spec. */
 struct cut {
     size_t n;
     const struct fl_provenance *prov;
+    const char *spec;
 };
+
 
 
 /* Appends text to the WAL and the buffer in pieces the WAL accepts, then
@@ -118,7 +166,8 @@ struct cut {
  * where each run of lines came from. Fills res on failure. */
 static int
 durable_buffer(struct fl_server *s, enum fl_source_kind kind,
-               const char *source, const char *spec, const char *text,
+               const char *source, const struct fmt_run *runs,
+               size_t n_runs, const char *text,
                size_t len, uint64_t records, const uint64_t *keys,
                size_t n_keys, const struct fl_prov_seg *segs, size_t n_segs,
                struct fl_ingest_result *res)
@@ -126,7 +175,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
     struct fl_wal_stats ws;
     uint64_t last_seq = 0;
     unsigned char *keybuf = NULL, *provbuf = NULL;
-    size_t prov_max = 0;
+    size_t prov_max = 0, spec_max = 0;
     int rc = FL_OK;
 
     fl_wal_stats(s->wal, &ws);
@@ -135,9 +184,13 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         size_t n = fl_walrec_prov_size(&r);
         prov_max = n > prov_max ? n : prov_max;
     }
+    for (size_t i = 0; i < n_runs; i++) {
+        size_t n = strlen(runs[i].spec);
+        spec_max = n > spec_max ? n : spec_max;
+    }
     /* Room for the text in one record, after the record's own header (the
      * keys ride in the first record only). */
-    if (8 * n_keys + FL_WALREC_HDR_SIZE + strlen(spec) + strlen(source)
+    if (8 * n_keys + FL_WALREC_HDR_SIZE + spec_max + strlen(source)
         + prov_max + s->cfg->max_line + 1 > s->wal_max_record) {
         res->http_status = 413;
         snprintf(res->error, sizeof res->error, "too many ids in one request");
@@ -150,19 +203,23 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         snprintf(res->error, sizeof res->error, "out of memory");
         return FL_ENOMEM;
     }
-    size_t room = s->wal_max_record - FL_WALREC_HDR_SIZE - strlen(spec)
+    size_t room = s->wal_max_record - FL_WALREC_HDR_SIZE - spec_max
                 - strlen(source) - prov_max - 8 * n_keys;
 
     /* Cut points first: every record says how many pieces its request
      * has, so that replay can tell a whole request from a torn one. A
-     * piece never spans two provenance runs. */
+     * piece never spans two provenance runs, nor two format runs. */
     struct cut *cuts = NULL;
-    size_t n_cuts = 0, cap_cuts = 0, seg = 0;
+    size_t n_cuts = 0, cap_cuts = 0, seg = 0, fr = 0;
     for (const char *p = text, *end = text + len; p < end;) {
         while (seg + 1 < n_segs && segs[seg + 1].off <= (size_t)(p - text))
             seg++;
+        while (fr + 1 < n_runs && runs[fr + 1].off <= (size_t)(p - text))
+            fr++;
         const char *run_end = seg + 1 < n_segs ? text + segs[seg + 1].off
                                                : end;
+        if (fr + 1 < n_runs && text + runs[fr + 1].off < run_end)
+            run_end = text + runs[fr + 1].off;
         size_t n = (size_t)(run_end - p);
         if (n > room) {
             /* At the last line boundary that fits; lines are at most
@@ -182,6 +239,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
             cuts = c;
         }
         cuts[n_cuts].n = n;
+        cuts[n_cuts].spec = runs[fr].spec;
         cuts[n_cuts++].prov = n_segs > 0 ? &segs[seg].prov : NULL;
         p += n;
     }
@@ -207,6 +265,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         size_t n = cuts[i].n;
         uint64_t piece_records = n_cuts == 1 ? records : count_lines(p, n);
         struct fl_buffer_block *blk = NULL;
+        const char *spec = cuts[i].spec;
         rc = fl_buffer_block_create(p, n, spec, source, piece_records, 0,
                                     &blk);
         if (rc < 0)
@@ -286,7 +345,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     struct fl_batch *batch = NULL;
     struct fl_parse_err perr;
     struct fl_parser parser;
-    char *plain = NULL, *good = NULL, *spec = NULL;
+    char *plain = NULL, *good = NULL;
     size_t good_len = 0, good_cap = 0;
     const char *p, *end;
     unsigned long long line_no = 1;
@@ -294,6 +353,9 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     /* The provenance runs, re-based on the text kept (out_segs[i].off). */
     struct fl_prov_seg *out_segs = NULL;
     size_t seg_next = 0;
+    /* The format runs of the text kept (see the file comment). */
+    struct fmt_run *runs = NULL;
+    size_t n_runs = 0, cap_runs = 0;
 
     memset(res, 0, sizeof *res);
     res->http_status = 200;
@@ -366,6 +428,8 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     }
     fl_batch_reset(batch);
     fl_parser_init(&parser, fmt, NULL, NULL);
+    if (push_run(&runs, &n_runs, &cap_runs, 0, fmt) < 0)
+        goto nomem;
 
     const char *text_start = p;
     for (; p < end; line_no++) {
@@ -396,8 +460,24 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                                         sizeof perr.reason);
         if (hdr != 0 && prc == 0)
             batch->n--;           /* a header is no record */
+        struct fl_format *next = NULL;
+        if (hdr == 2) {
+            /* Other fields: the lines after it are in its format, if it
+             * is a format (prc 3); else the line is rejected. */
+            size_t hl = n;
+            while (hl > 0 && (p[hl - 1] == '\r' || p[hl - 1] == ' '
+                              || p[hl - 1] == '\t'))
+                hl--;
+            struct fl_parse_err herr;
+            memset(&herr, 0, sizeof herr);
+            if (fl_format_from_header(p, hl, &next, &herr) == 0)
+                hdr = 3;
+            else
+                snprintf(perr.reason, sizeof perr.reason,
+                         "bad header line %llu: %.120s", line_no, herr.reason);
+        }
         if (hdr != 0)
-            prc = hdr == 1 ? 2 : FL_EPARSE;
+            prc = hdr == 1 ? 2 : hdr == 3 ? 3 : FL_EPARSE;
         if (prc == 0)
             res->accepted++;
         if (prc == FL_EPARSE) {
@@ -408,18 +488,30 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
             (void)fl_rejects_add(s->rejects, source, line_no, perr.reason,
                                  p, raw);
         }
-        if ((prc == 2 || prc == FL_EPARSE) && !filtered) {
+        if ((prc == 2 || prc == 3 || prc == FL_EPARSE) && !filtered) {
             /* The first line left out of the stored text (a rejected line,
-             * or a repeated header line of concatenated S3 objects, which
-             * is not counted): from now on keep an explicit copy, starting
-             * with the lines before it. */
+             * or a header line of concatenated S3 objects, which is not
+             * counted): from now on keep an explicit copy, starting with
+             * the lines before it. */
             filtered = 1;
             if (fl_server_append_line(&good, &good_len, &good_cap,
                                       text_start,
-                                      (size_t)(p - text_start)) < 0)
+                                      (size_t)(p - text_start)) < 0) {
+                fl_format_destroy(next);
                 goto nomem;
+            }
             if (good_len > 0)
                 good_len--;   /* the prefix had its newline already */
+        }
+        if (prc == 3) {
+            /* The switch: a new run from here, parsed with the new
+             * format (the scratch batch holds nothing kept). */
+            fl_format_destroy(fmt);
+            fmt = next;
+            fl_parser_init(&parser, fmt, NULL, NULL);
+            fl_batch_reset(batch);
+            if (push_run(&runs, &n_runs, &cap_runs, good_len, fmt) < 0)
+                goto nomem;
         } else if (filtered && prc == 0) {
             if (fl_server_append_line(&good, &good_len, &good_cap, p, n) < 0)
                 goto nomem;
@@ -436,9 +528,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     size_t text_len = filtered ? good_len : (size_t)(end - text_start);
     for (; seg_next < n_segs; seg_next++)
         out_segs[seg_next].off = text_len;     /* runs of no kept line */
-    if ((spec = fl_format_to_string(fmt)) == NULL)
-        goto nomem;
-    rc = durable_buffer(s, kind, source, spec, text, text_len,
+    rc = durable_buffer(s, kind, source, runs, n_runs, text, text_len,
                         res->accepted, keys, n_keys, out_segs, n_segs, res);
     goto out;
 
@@ -447,7 +537,9 @@ nomem:
     snprintf(res->error, sizeof res->error, "out of memory");
 out:
     fl_free(out_segs);
-    fl_free(spec);
+    for (size_t i = 0; i < n_runs; i++)
+        fl_free(runs[i].spec);
+    fl_free(runs);
     fl_free(good);
     fl_free(plain);
     fl_batch_destroy(batch);

@@ -190,7 +190,9 @@ int  fl_server_append_line(char **text, size_t *len, size_t *cap,
 /* Takes a request body of flow-log lines (plain or gzip, detected by its
  * magic bytes; with more than one provenance run the body is taken as
  * plain text, the runs' offsets being offsets into it), with a header
- * line or format_spec (NULL = default). segs[0..n_segs) (may be NULL /
+ * line or format_spec (NULL = default); a header line further down that
+ * names other fields switches the format for the lines after it (each
+ * run stored in its own format). segs[0..n_segs) (may be NULL /
  * 0: no provenance) are in order, segs[0].off = 0. The caller counts the
  * request and its bytes; this counts records and rejected lines. It
  * validates every line (bad ones go to the errors folder), writes the good

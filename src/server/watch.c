@@ -198,6 +198,49 @@ append_progress(struct watcher *w, const char *hex, long piece,
 }
 
 
+/* The last header line of text[0..len) (whole lines) that is a format,
+ * as fl_server_ingest takes it: it switches the format for the lines
+ * after it, in this piece and the file's next ones. Returns 1 with *off
+ * (its offset in text) and *spec (fl_free) set, 0 when there is none, or
+ * FL_ENOMEM. */
+static int
+last_header(const char *text, size_t len, size_t *off, char **spec)
+{
+    const char *found = NULL;
+    size_t found_len = 0;
+    for (const char *p = text, *end = text + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '
+                         || p[n - 1] == '\t'))
+            n--;
+        /* Data lines fail on their first digit: the test is cheap. */
+        if (fl_format_is_header(p, n)) {
+            struct fl_format *f = NULL;
+            struct fl_parse_err perr;
+            if (fl_format_from_header(p, n, &f, &perr) == 0) {
+                fl_format_destroy(f);
+                found = p;
+                found_len = n;
+            }
+        }
+        p = nl ? nl + 1 : end;
+    }
+    if (found == NULL)
+        return 0;
+    struct fl_format *f = NULL;
+    struct fl_parse_err perr;
+    if (fl_format_from_header(found, found_len, &f, &perr) < 0)
+        return FL_ENOMEM;          /* it parsed a moment ago */
+    *spec = fl_format_to_string(f);
+    fl_format_destroy(f);
+    if (*spec == NULL)
+        return FL_ENOMEM;
+    *off = (size_t)(found - text);
+    return 1;
+}
+
+
 /* fl_server_ingest with the provenance of a file at path (source_file,
  * and account / region from an AWS flow-log path, as convert has them). */
 static void
@@ -311,6 +354,20 @@ take_file(struct watcher *w, const char *path)
                                        spec)) < 0
                     || (rc = append_progress(w, hex, piece, path)) < 0))
                 break;
+            /* A header line in the piece switches the format for the next
+             * ones too; pieces taken before a restart are read again
+             * (not ingested) for this. */
+            size_t ho;
+            char *next_spec = NULL;
+            int found = last_header(text, len, &ho, &next_spec);
+            if (found < 0) {
+                rc = found;
+                break;
+            }
+            if (found) {
+                fl_free(spec);
+                spec = next_spec;
+            }
             piece++;
             len = 0;
         }
@@ -481,20 +538,24 @@ fingerprint(int fd, uint64_t len, uint64_t *out)
 }
 
 
-/* The S3 header line at the start of fd, if any: *out_spec (fl_free) and
- * *out_end, the offset after it; 0 and NULL when there is none. */
+/* The S3 header line at offset at of fd (the first line, or the header
+ * that switched the format mid-file: e->hdr_off), if any: *out_spec
+ * (fl_free) and *out_end, the offset after it; 0 and NULL when there is
+ * none (the default format). */
 static int
-header_of(struct watcher *w, int fd, uint64_t size, char **out_spec,
-          uint64_t *out_end)
+header_of(struct watcher *w, int fd, uint64_t size, uint64_t at,
+          char **out_spec, uint64_t *out_end)
 {
     size_t cap = (size_t)w->s->cfg->max_line + 1;
     if (cap > CHUNK)
         cap = CHUNK;
-    if (size < cap)
-        cap = (size_t)size;
     *out_spec = NULL;
     *out_end = 0;
-    ssize_t n = pread_full(fd, w->buf, cap, 0);
+    if (at >= size)
+        return FL_OK;
+    if (size - at < cap)
+        cap = (size_t)(size - at);
+    ssize_t n = pread_full(fd, w->buf, cap, (off_t)at);
     if (n <= 0)
         return n < 0 ? (int)n : FL_OK;
     const char *nl = memchr(w->buf, '\n', (size_t)n);
@@ -512,7 +573,7 @@ header_of(struct watcher *w, int fd, uint64_t size, char **out_spec,
     fl_format_destroy(hdr);
     if (*out_spec == NULL)
         return FL_ENOMEM;
-    *out_end = (uint64_t)(nl - w->buf) + 1;
+    *out_end = at + (uint64_t)(nl - w->buf) + 1;
     return FL_OK;
 }
 
@@ -531,7 +592,7 @@ crash_now(const char *where)
 static int
 take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
            const char *path, uint64_t end, const char *text, size_t len,
-           const char *spec)
+           const char *spec, uint64_t hdr_after)
 {
     struct fl_server *s = w->s;
     struct fl_ingest_result res;
@@ -545,8 +606,10 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
     uint64_t key = fl_dedupe_key(keytext, strlen(keytext));
     e->pend_end = end;
     e->pend_key = key;
+    e->pend_hdr = hdr_after;   /* the governing header once it is in */
     if ((rc = journal(w, e, 0)) < 0) {
         e->pend_end = 0;
+        e->pend_hdr = 0;
         return rc;
     }
     if (w->crash_at == 1)
@@ -555,6 +618,7 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
     atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].bytes, len);
     ingest_file_text(s, path, path, text, len, spec, &key, &res);
     e->pend_end = 0;
+    e->pend_hdr = 0;
     if (res.http_status != 200) {
         /* The journal says pending; the log does not hold the key, so a
          * restart reads the piece again, as the next scan does. */
@@ -566,6 +630,7 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
     if (w->crash_at == 2)
         crash_now("after the write-ahead log, before journalling the offset");
     e->offset = end;
+    e->hdr_off = hdr_after;
     if (e->fp_len < FP_MAX && e->fp_len < end) {
         uint64_t n = end < FP_MAX ? end : FP_MAX, fp = 0;
         if (fingerprint(fd, n, &fp) == 0) {
@@ -589,7 +654,7 @@ take_lines(struct watcher *w, int fd, struct fl_tail_entry *e,
 
     if (size <= e->offset)
         return FL_OK;
-    if ((rc = header_of(w, fd, size, &spec, &hdr_end)) < 0)
+    if ((rc = header_of(w, fd, size, e->hdr_off, &spec, &hdr_end)) < 0)
         return rc;
     uint64_t pos = e->offset > hdr_end ? e->offset : hdr_end;
     while (pos < size) {
@@ -619,9 +684,27 @@ take_lines(struct watcher *w, int fd, struct fl_tail_entry *e,
         size_t len = take;
         if (w->buf[take - 1] != '\n')
             w->buf[len++] = '\n';
-        if ((rc = take_piece(w, fd, e, path, pos + take, w->buf, len,
-                             spec)) < 0)
+        /* A header line in the piece switches the format (ingest.c) for
+         * the rest of the file: its offset goes into tail.db with the
+         * piece, so that the next piece -- after a restart too -- is read
+         * in that format. */
+        size_t ho = 0;
+        char *next_spec = NULL;
+        int found = last_header(w->buf, len, &ho, &next_spec);
+        if (found < 0) {
+            rc = found;
             break;
+        }
+        uint64_t hdr_after = found ? pos + ho : e->hdr_off;
+        if ((rc = take_piece(w, fd, e, path, pos + take, w->buf, len,
+                             spec, hdr_after)) < 0) {
+            fl_free(next_spec);
+            break;
+        }
+        if (found) {
+            fl_free(spec);
+            spec = next_spec;
+        }
         pos += take;
     }
     fl_free(spec);
@@ -653,6 +736,7 @@ check_same(struct watcher *w, int fd, struct fl_tail_entry *e,
     e->offset = 0;
     e->fp_len = 0;
     e->fp = 0;
+    e->hdr_off = 0;
     e->digest_done = 0;
     return journal(w, e, 0);
 }
@@ -942,10 +1026,13 @@ load_tail(struct watcher *w)
             continue;
         /* The write-ahead log was replayed before the watcher started: it
          * holds the key if and only if the piece went in. */
-        if (fl_dedupe_contains(w->s->dedupe, e->pend_key))
+        if (fl_dedupe_contains(w->s->dedupe, e->pend_key)) {
             e->offset = e->pend_end;
+            e->hdr_off = e->pend_hdr;
+        }
         e->pend_end = 0;
         e->pend_key = 0;
+        e->pend_hdr = 0;
     }
     return compact(w);
 }

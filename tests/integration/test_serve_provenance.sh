@@ -10,7 +10,10 @@
 # published Parquet; retried events and rejected lines do not shift the
 # provenance of the lines around them; a WAL record written by the
 # previous version (no provenance; tests/tools/wal_v2.c) is recovered
-# after an upgrade.
+# after an upgrade. POST /ingest takes its provenance from the optional
+# X-Flowlake-Source (source_file), X-Flowlake-Account-Id and
+# X-Flowlake-Region headers (fills, as a path's), validated: 400 naming
+# the header.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WAL_V2=$ROOT/${BUILD:-build}/tools/wal_v2
 . "$(dirname "$0")/lib.sh"
@@ -197,4 +200,48 @@ expect_eq "all published, each with its own provenance" "$(q "$OLD" | tail -n +2
 "10.0.7.1,999999999999,,,,,,
 10.0.7.2,,,,/vpc/new,eni-n-all,,
 10.0.7.3,,,,,eni-l-all,,"
+# POST /ingest with the X-Flowlake-* headers: a free source name (in
+# source_file), an account and a region filling what the format lacks (a
+# record's own account wins, even over the header).
+A=$TMP/archive3
+start
+NEW="SELECT $COLS FROM flow_logs WHERE srcaddr LIKE '10.0.8.%' ORDER BY srcaddr"
+pi() {   # pi FILE [curl args]: "STATUS BODY" of POST /ingest
+    local st
+    st=$(curl -s -o resp -w '%{http_code}' --data-binary @"$1" "${@:2}")
+    echo "$st $(cat resp)"
+}
+line 101010101010 10.0.8.1 > p1
+expect_eq "POST /ingest with all three headers" \
+    "$(pi p1 -H 'X-Flowlake-Source: forwarder-7/bucket/obj 1.log' -H 'X-Flowlake-Account-Id: 121212121212' \
+        -H 'X-Flowlake-Region: eu-west-3' "$URL/ingest")" '200 {"accepted":1,"rejected":0}'
+short 10.0.8.2 > p2
+expect_eq "POST /ingest, a format without account and region" \
+    "$(pi p2 -H 'X-Flowlake-Account-Id: 121212121212' -H 'X-Flowlake-Region: us-gov-west-1' "$URL/ingest?$SHORT")" \
+    '200 {"accepted":1,"rejected":0}'
+line - 10.0.8.3 > p3
+expect_eq "POST /ingest with only a source name" \
+    "$(pi p3 -H 'X-Flowlake-Source: edge' "$URL/ingest")" '200 {"accepted":1,"rejected":0}'
+# Bad values: 400 naming the header, nothing taken.
+line 101010101010 10.0.8.9 > p9
+LONG=$(printf 's%.0s' $(seq 1 257))
+expect_contains "a source name over 256 bytes" "$(pi p9 -H "X-Flowlake-Source: $LONG" "$URL/ingest")" \
+    "X-Flowlake-Source: expected 1 to 256 bytes"
+expect_contains "an account of 11 digits" "$(pi p9 -H 'X-Flowlake-Account-Id: 12121212121' "$URL/ingest")" \
+    "X-Flowlake-Account-Id: expected an AWS account id (12 digits)"
+expect_contains "an account with a letter: 400" "$(pi p9 -H 'X-Flowlake-Account-Id: 12121212121x' "$URL/ingest")" "400 "
+for r in useast1 us-east us-east-100 US-EAST-1 'us east 1'; do
+    expect_contains "region '$r' refused" "$(pi p9 -H "X-Flowlake-Region: $r" "$URL/ingest")" \
+        "X-Flowlake-Region: expected an AWS region name (such as us-east-1)"
+done
+P="10.0.8.1,101010101010,eu-west-3,forwarder-7/bucket/obj 1.log,,,,
+10.0.8.2,121212121212,us-gov-west-1,,,,,
+10.0.8.3,,,edge,,,,"
+expect_eq "buffered /ingest rows carry the headers' provenance, refused requests none" "$(sq "$NEW" | tail -n +2)" "$P"
+kill -KILL "$PID"; wait "$PID" 2>/dev/null
+start
+expect_eq "after SIGKILL and WAL replay (archive 3)" "$(sq "$NEW" | tail -n +2)" "$P"
+kill -TERM "$PID"; wait "$PID"; st=$?
+expect_status "SIGTERM exits 0 (archive 3)" 0 $st
+expect_eq "published Parquet: the /ingest provenance" "$(q "$NEW" | tail -n +2)" "$P"
 finish

@@ -3,7 +3,8 @@
  * test_tail_db.c -- the folder source's state file (src/ingest/tail_db.c):
  * round trip through the journal and its compacted form, deletions, the
  * last line wins, torn last lines ignored, and damaged files refused with
- * the line and reason -- never a crash.
+ * the line and reason -- never a crash; the governing header offsets of
+ * version 2, and journals of version 1 still read.
  */
 #include "../../src/core/fl_config.h"
 
@@ -112,6 +113,8 @@ test_round_trip(void)
     struct fl_tail_entry p = entry(1, 1, 10, "/p.log");
     p.pend_end = 20;
     p.pend_key = UINT64_C(0xffffffffffffffff);
+    p.hdr_off = 4;          /* a file that switched formats at byte 4 */
+    p.pend_hdr = 12;        /* ... and again inside the pending piece */
     CHECK_EQ_INT(fl_tail_db_put(&db2, &p, NULL), 0);
     fl_free(dump);
     CHECK_EQ_INT(fl_tail_db_dump(&db2, &dump, &dl), 0);
@@ -121,6 +124,8 @@ test_round_trip(void)
     a = fl_tail_db_find(&db, 1, 1);
     CHECK(a != NULL && a->pend_end == 20
           && a->pend_key == UINT64_C(0xffffffffffffffff));
+    CHECK_EQ_INT(a->hdr_off, 4);
+    CHECK_EQ_INT(a->pend_hdr, 12);
 
     /* Empty input is an empty db. */
     fl_tail_db_free(&db2);
@@ -168,20 +173,29 @@ test_torn_last_line(void)
 }
 
 
-/* Builds "header\n" + a line with a correct checksum for body + "\n" +
- * a valid trailing line, so the bad line is not the last one. */
+/* Builds "header\n" (of version 1, or 2 with v2) + a line with a correct
+ * checksum for body + "\n" + a valid trailing line, so the bad line is
+ * not the last one. */
 static int
-parse_body(const char *body, struct fl_tail_db_err *err)
+parse_body_v(int v2, const char *body, struct fl_tail_db_err *err)
 {
     char text[512];
     snprintf(text, sizeof text, "%s\n%08x %s\n%08x D 1 1\n",
-             FL_TAIL_DB_HEADER, (unsigned)XXH32(body, strlen(body), 0), body,
+             v2 ? FL_TAIL_DB_HEADER : FL_TAIL_DB_HEADER_V1,
+             (unsigned)XXH32(body, strlen(body), 0), body,
              (unsigned)XXH32("D 1 1", 5, 0));
     struct fl_tail_db db;
     memset(&db, 0, sizeof db);
     int rc = fl_tail_db_parse(text, strlen(text), &db, err);
     fl_tail_db_free(&db);
     return rc;
+}
+
+
+static int
+parse_body(const char *body, struct fl_tail_db_err *err)
+{
+    return parse_body_v(0, body, err);
 }
 
 
@@ -192,12 +206,12 @@ test_corrupt(void)
     struct fl_tail_db_err err;
     memset(&db, 0, sizeof db);
 
-    const char *wrong = "flowlake-tail 2\n";
+    const char *wrong = "flowlake-tail 3\n";
     CHECK_EQ_INT(fl_tail_db_parse(wrong, strlen(wrong), &db, &err),
                  FL_ECORRUPT);
     CHECK_EQ_INT(err.line, 1);
     CHECK_EQ_STR(err.reason, "not a flowlake tail state file (expected"
-                 " \"flowlake-tail 1\")");
+                 " \"flowlake-tail 2\")");
     fl_tail_db_free(&db);
     CHECK_EQ_INT(fl_tail_db_parse("garbage", 7, &db, &err), FL_ECORRUPT);
     CHECK_EQ_INT(err.line, 1);
@@ -238,6 +252,20 @@ test_corrupt(void)
     /* And a good one, for contrast. */
     CHECK_EQ_INT(parse_body("T 1 2 3 0000000000000000 4 0 0000000000000000"
                             " /a\\nb", &err), 0);
+    /* Version 2: the header offsets, which stay within what they govern. */
+    CHECK_EQ_INT(parse_body_v(1, "T 1 2 3 0000000000000000 40 50"
+                              " 0000000000000000 10 45 /a", &err), 0);
+    CHECK_EQ_INT(parse_body_v(1, "T 1 2 3 0000000000000000 40 0"
+                              " 0000000000000000 10 /a", &err), FL_ECORRUPT);
+    CHECK_EQ_STR(err.reason, "bad header offset field");
+    CHECK_EQ_INT(parse_body_v(1, "T 1 2 3 0000000000000000 40 0"
+                              " 0000000000000000 41 0 /a", &err),
+                 FL_ECORRUPT);
+    CHECK_EQ_STR(err.reason, "header offset past the offset it governs");
+    CHECK_EQ_INT(parse_body_v(1, "T 1 2 3 0000000000000000 40 50"
+                              " 0000000000000000 10 50 /a", &err),
+                 FL_ECORRUPT);
+    CHECK_EQ_STR(err.reason, "header offset past the offset it governs");
     CHECK_EQ_INT(fl_mem_used(), 0);
 }
 
