@@ -253,25 +253,7 @@ dash_path(const char *dir, const char *name)
 }
 
 
-static enum MHD_Result
-reply_json(struct MHD_Connection *c, json_t *j)
-{
-    if (j == NULL)
-        return fl_http_reply_error(c, 503, "out of memory");
-    size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
-    char *text = n > 0 ? fl_malloc(n + 1) : NULL;
-    if (text == NULL) {
-        json_decref(j);
-        return fl_http_reply_error(c, 503, "out of memory");
-    }
-    json_dumpb(j, text, n, JSON_COMPACT);
-    json_decref(j);
-    text[n] = '\n';
-    enum MHD_Result r = fl_http_reply(c, 200, "application/json", text,
-                                      n + 1);
-    fl_free(text);
-    return r;
-}
+#define reply_json fl_http_reply_json
 
 
 /* The title of a dashboard document, or its name when it has none. */

@@ -34,6 +34,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -109,6 +110,27 @@ fl_http_reply_error(struct MHD_Connection *c, unsigned int status,
                     const char *msg)
 {
     return reply_error_json(c, status, msg, status == 503 ? 5 : 0);
+}
+
+
+enum MHD_Result
+fl_http_reply_json(struct MHD_Connection *c, json_t *j)
+{
+    if (j == NULL)
+        return fl_http_reply_error(c, 503, "out of memory");
+    size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
+    char *text = n > 0 ? fl_malloc(n + 1) : NULL;
+    if (text == NULL) {
+        json_decref(j);
+        return fl_http_reply_error(c, 503, "out of memory");
+    }
+    json_dumpb(j, text, n, JSON_COMPACT);
+    json_decref(j);
+    text[n] = '\n';
+    enum MHD_Result r = fl_http_reply(c, 200, "application/json", text,
+                                      n + 1);
+    fl_free(text);
+    return r;
 }
 
 

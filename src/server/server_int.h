@@ -300,6 +300,12 @@ struct request {
 enum MHD_Result fl_http_reply(struct MHD_Connection *c, unsigned int status,
                               const char *type, const char *text, size_t len);
 
+/* Serialises j (jansson's json_t; its reference is taken) and answers 200
+ * with it, one line; 503 when j is NULL or out of memory. */
+struct json_t;
+enum MHD_Result fl_http_reply_json(struct MHD_Connection *c,
+                                   struct json_t *j);
+
 /* Queues {"error": msg} with the status. */
 enum MHD_Result fl_http_reply_error(struct MHD_Connection *c,
                                     unsigned int status, const char *msg);

@@ -191,26 +191,7 @@ bad_limit(struct MHD_Connection *c, size_t max)
 }
 
 
-/* Serialises j (its reference is taken) and answers 200 with it. */
-static enum MHD_Result
-reply_json(struct MHD_Connection *c, json_t *j)
-{
-    if (j == NULL)
-        return fl_http_reply_error(c, 503, "out of memory");
-    size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
-    char *text = n > 0 ? fl_malloc(n + 1) : NULL;
-    if (text == NULL) {
-        json_decref(j);
-        return fl_http_reply_error(c, 503, "out of memory");
-    }
-    json_dumpb(j, text, n, JSON_COMPACT);
-    json_decref(j);
-    text[n] = '\n';
-    enum MHD_Result r = fl_http_reply(c, 200, "application/json", text,
-                                      n + 1);
-    fl_free(text);
-    return r;
-}
+#define reply_json fl_http_reply_json
 
 
 /* Adds a value to an object or array, dropping the reference; any failure
