@@ -4,10 +4,12 @@
 #     server sends them;
 #   * a dashboard refresh under 50 ms of server CPU: a server fed RECORDS
 #     generated records spread over the last 30 days, then REFRESHES times
-#     the requests one refresh of the page makes (the same URLs and SQL as
-#     web/dashboard.js: /api/status, /api/metrics x3, /api/alarms, two SQL
-#     statements) for the 24 h and the 30 d range; CPU of the server process
-#     alone and with its query workers (children, reaped per query);
+#     the requests one refresh of the default dashboard makes (as
+#     web/dashboard.js sends them: /api/status, /api/alarms,
+#     /api/alarms/history and one POST /api/metrics/batch of its six reads)
+#     for the 24 h and the 30 d range; CPU of the server process alone and
+#     with its query workers (children, reaped per query; none since the
+#     dashboard sends no SQL);
 #   * first paint under 1 s with 30 days of 15-minute series: with
 #     playwright-core and chromium installed (scripts/bootstrap.sh --test),
 #     the page loaded at range=30d in headless chromium: first contentful
@@ -48,32 +50,16 @@ now=$(date +%s)
 curl -s --data-binary @"$W/data.gz" "$URL/ingest"; echo
 
 cpu() { awk '{print $14 + $15, $16 + $17}' "/proc/$PID/stat"; }
-ts() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 refresh() {   # refresh FROM TO: the requests of one refresh of web/dashboard.js
+    # (the default dashboard: every metric widget in one batch, no SQL)
     local from=$1 to=$2 ifrom=$(( $2 - 6 * 3600 ))
     [ "$ifrom" -lt "$from" ] && ifrom=$from
     curl -s -o /dev/null "$URL/api/status"
-    curl -s -o /dev/null "$URL/api/metrics?metric=rejected_tcp_packets&from=$from&to=$to"
-    curl -s -o /dev/null "$URL/api/metrics?metric=rejected_packets_by_protocol&from=$from&to=$to"
-    curl -s -o /dev/null "$URL/api/metrics?metric=records_in&from=$ifrom&to=$to"
     curl -s -o /dev/null "$URL/api/alarms"
-    top() {
-        echo "SELECT '$1' AS w, CASE WHEN n <= 10 THEN srcaddr ELSE 'other' END AS k,
-          SUM(flows) AS flows, SUM(bytes) AS bytes, SUM(packets) AS packets, MIN(LEAST(n, 11)) AS n
-          FROM (SELECT *, row_number() OVER (ORDER BY $3 DESC NULLS LAST, srcaddr) AS n FROM $2) GROUP BY 2"
-    }
-    curl -s -o /dev/null --data-binary @- "$URL/api/query?format=json" <<EOF
-WITH f AS (SELECT srcaddr, action, bytes, packets FROM flow_logs
-    WHERE start >= TIMESTAMP '$(ts "$from")' AND start < TIMESTAMP '$(ts "$to")'),
-  src AS (SELECT srcaddr, COUNT(*) AS flows, SUM(bytes) AS bytes, SUM(packets) AS packets FROM f GROUP BY srcaddr),
-  rej AS (SELECT srcaddr, COUNT(*) AS flows, SUM(bytes) AS bytes, SUM(packets) AS packets FROM f WHERE action = 'REJECT' GROUP BY srcaddr)
-SELECT 'action' AS w, action AS k, COUNT(*) AS flows, SUM(bytes) AS bytes, SUM(packets) AS packets, 0 AS n FROM f GROUP BY action
-UNION ALL $(top talkers src bytes)
-UNION ALL $(top rejected rej packets)
-ORDER BY w, n, k
-EOF
-    curl -s -o /dev/null --data-binary "SELECT strftime(time, '%Y-%m-%dT%H:%M:%SZ') AS time, alarm, old_state, new_state, reason FROM vpc_flow_logs.alarm_history ORDER BY time DESC, alarm LIMIT 20" \
-        "$URL/api/query?format=json"
+    curl -s -o /dev/null "$URL/api/alarms/history?limit=20"
+    printf '[{"metric":"rejected_tcp_packets","from":%d,"to":%d},{"metric":"rejected_packets_by_protocol","from":%d,"to":%d},{"metric":"traffic_by_action_flows","from":%d,"to":%d,"aggregate":"sum","with":["traffic_by_action_bytes","traffic_by_action_packets"]},{"metric":"top_talkers_bytes","from":%d,"to":%d,"aggregate":"sum","top":10,"with":["top_talkers_flows"]},{"metric":"top_rejected_sources_packets","from":%d,"to":%d,"aggregate":"sum","top":10,"with":["top_rejected_sources_flows"]},{"metric":"records_in","from":%d,"to":%d}]' \
+        "$from" "$to" "$from" "$to" "$from" "$to" "$from" "$to" "$from" "$to" "$ifrom" "$to" |
+        curl -s -o /dev/null --data-binary @- "$URL/api/metrics/batch"
 }
 tick=$(getconf CLK_TCK)
 for range in 86400 2592000; do
@@ -108,6 +94,7 @@ echo "== per request (24 h range)"
 each "GET /api/status" "$URL/api/status"
 each "GET /api/metrics rejected_tcp_packets" "$URL/api/metrics?metric=rejected_tcp_packets&from=$from&to=$to"
 each "GET /api/alarms" "$URL/api/alarms"
+each "GET /api/alarms/history?limit=20" "$URL/api/alarms/history?limit=20"
 each "POST /api/query SELECT 1" --data-binary "SELECT 1" "$URL/api/query?format=json"
 
 if [ -x /usr/bin/chromium ] && [ -f web/node_modules/playwright-core/package.json ]; then
