@@ -752,25 +752,11 @@ take_body(struct fl_server *s, struct request *req, const char *data,
 }
 
 
+/* The whole request is in; on_headers checked route, method, key. */
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *c, const char *url,
-           const char *method, const char *version, const char *upload_data,
-           size_t *upload_size, void **req_cls)
+dispatch(struct fl_server *s, struct MHD_Connection *c, const char *url,
+         const char *method, struct request *req)
 {
-    struct fl_server *s = cls;
-    struct request *req = *req_cls;
-    (void)version;
-
-    if (req == NULL || *req_cls == &bad_target)
-        return on_headers(s, c, url, method, req_cls);
-    if (*upload_size > 0) {
-        if (take_body(s, req, upload_data, *upload_size) < 0)
-            return MHD_NO;
-        *upload_size = 0;
-        return MHD_YES;
-    }
-
-    /* The whole request is in; on_headers checked route, method, key. */
     const struct route *rt = find_route(url, method);
     if (rt == NULL)
         return reply_error(c, 404, "no such endpoint");
@@ -817,6 +803,35 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     if (strcmp(url, "/cwl") == 0)
         return fl_aws_cwl(s, c, req);
     return handle_ingest(s, c, req);
+}
+
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+           const char *method, const char *version, const char *upload_data,
+           size_t *upload_size, void **req_cls)
+{
+    struct fl_server *s = cls;
+    struct request *req = *req_cls;
+    (void)version;
+
+    if (req == NULL || *req_cls == &bad_target)
+        return on_headers(s, c, url, method, req_cls);
+    if (*upload_size > 0) {
+        if (take_body(s, req, upload_data, *upload_size) < 0)
+            return MHD_NO;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+
+    enum MHD_Result ret = dispatch(s, c, url, method, req);
+    /* The body's work is done once its answer is queued (a query still
+     * running keeps it until it ends): its bytes are given back now, not
+     * when libmicrohttpd has sent the answer, so that a sender that sends
+     * its next body as soon as it reads the answer finds them free. */
+    if (req->query == NULL)
+        release(s, req);
+    return ret;
 }
 
 
