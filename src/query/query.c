@@ -548,6 +548,13 @@ fl_query_metrics_only(struct fl_query *q)
 }
 
 
+struct _duckdb_connection *
+fl_query_connection(struct fl_query *q)
+{
+    return q->con;
+}
+
+
 void
 fl_query_close(struct fl_query *q)
 {

@@ -108,6 +108,10 @@ int fl_query_set_metrics(struct fl_query *q, const struct fl_metric_row *rows,
  * metric reads only (GET /api/metrics keeps one). */
 void fl_query_metrics_only(struct fl_query *q);
 
+/* q's DuckDB connection, for a caller that reads a store file with it
+ * (archive/metric_cache.h loads through the metrics session's). */
+struct _duckdb_connection *fl_query_connection(struct fl_query *q);
+
 /* Runs a script of one or more SQL statements (separated by ';') and writes
  * the result of the LAST statement to out in the given format. Earlier
  * statements run for their effects (CREATE, SET, ...) and their results are

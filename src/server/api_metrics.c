@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "../alarm/alarm.h"
+#include "../archive/metric_cache.h"
 #include "../archive/metric_store.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
@@ -35,6 +36,7 @@
 #include "../parse/fields.h"
 #include "../stream/plan.h"
 #include "../wal/wal.h"
+#include "metric_reads.h"
 #include "metrics.h"
 #include "server_int.h"
 
@@ -196,9 +198,10 @@ list_metrics(struct fl_server *s, struct MHD_Connection *c)
 
 /* A time argument as SQL: epoch seconds, or an ISO 8601 time
  * (2026-11-29, 2026-11-29T18:00:00Z, with an optional zone; none = UTC).
- * Returns 0 and the SQL expression in out, or FL_ECONFIG. */
+ * Returns 0, the SQL expression in out and the time in *epoch, or
+ * FL_ECONFIG. */
 static int
-time_arg(const char *v, char *out, size_t outlen)
+time_arg(const char *v, char *out, size_t outlen, int64_t *epoch)
 {
     int64_t t;
     char *end = NULL;
@@ -212,6 +215,7 @@ time_arg(const char *v, char *out, size_t outlen)
         return FL_ECONFIG;
     snprintf(out, outlen, "make_timestamp(CAST(%lld AS BIGINT) * 1000000)",
              (long long)t);
+    *epoch = t;
     return FL_OK;
 }
 
@@ -377,13 +381,15 @@ struct metric_read {
     const char *metric, *from, *to, *aggregate, *top, *with;
 };
 
-/* What one read runs: its SQL and the metrics whose in-memory values it
- * needs (names point into the read or into with_buf). */
+/* What one read runs: its SQL, the same read for metric_reads.c, and the
+ * metrics whose in-memory values it needs (names point into the read or
+ * into with_buf). */
 struct metric_plan {
-    char       *sql;
-    const char *names[MAX_WITH + 1];
-    size_t      n_names;
-    char        with_buf[1024];
+    char           *sql;
+    struct fl_mread read;
+    const char     *names[MAX_WITH + 1];
+    size_t          n_names;
+    char            with_buf[1024];
 };
 
 
@@ -401,6 +407,7 @@ plan_read(struct fl_server *s, const struct metric_read *r,
 
     p->sql = NULL;
     p->n_names = 0;
+    memset(&p->read, 0, sizeof p->read);
     if (r->metric == NULL || r->metric[0] == '\0') {
         snprintf(msg, msglen, "metric is missing");
         return 400;
@@ -411,12 +418,15 @@ plan_read(struct fl_server *s, const struct metric_read *r,
         return 404;
     }
     snprintf(now_s, sizeof now_s, "%" PRId64, fl_time_now() - DEFAULT_RANGE);
-    if (time_arg(r->from ? r->from : now_s, from_sql, sizeof from_sql) < 0) {
+    p->read.to = INT64_MAX;
+    if (time_arg(r->from ? r->from : now_s, from_sql, sizeof from_sql,
+                 &p->read.from) < 0) {
         snprintf(msg, msglen, "from must be epoch seconds or an ISO 8601 "
                  "UTC time such as 2026-11-29T18:00:00Z");
         return 400;
     }
-    if (r->to != NULL && time_arg(r->to, to_sql, sizeof to_sql) < 0) {
+    if (r->to != NULL
+        && time_arg(r->to, to_sql, sizeof to_sql, &p->read.to) < 0) {
         snprintf(msg, msglen, "to must be epoch seconds or an ISO 8601 UTC "
                  "time such as 2026-11-29T18:00:00Z");
         return 400;
@@ -459,6 +469,11 @@ plan_read(struct fl_server *s, const struct metric_read *r,
             return 400;
     }
     p->n_names = (size_t)n_with + 1;
+    p->read.metric = r->metric;
+    p->read.with = p->names + 1;
+    p->read.n_with = (size_t)n_with;
+    p->read.aggregate = r->aggregate != NULL;
+    p->read.top = top > 0 ? top : -1;
 
     /* The names are known metrics, [a-z0-9_] only: safe in quotes. */
     snprintf(range, sizeof range, "window_start >= %s%s%s", from_sql,
@@ -493,11 +508,38 @@ plan_read(struct fl_server *s, const struct metric_read *r,
 }
 
 
-/* Runs the planned reads (those with a sql) on the server's metrics
- * session, all of them against one view of the values: under the snapshot
- * lock shared, the in-memory values of every metric they name copied once.
- * json[i] gets read i's document (fl_free). Returns 0, or an error with
- * *err for all of them. */
+/* Brings the server's metric cache in line with the store's files,
+ * loading new files through q's connection. Under metrics_q_mu. */
+static int
+sync_cache(struct fl_server *s, struct fl_query *q, char **err)
+{
+    char **files = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (s->metrics_cache == NULL
+        && (s->metrics_cache = fl_metric_cache_create()) == NULL)
+        return FL_ENOMEM;
+    if ((rc = fl_metric_store_files(s->cfg->archive_dir, &files, &n)) < 0)
+        return rc;
+    /* From a day boundary: files loaded the same day share a horizon. */
+    int64_t since = fl_time_now() - (int64_t)FL_METRIC_CACHE_DAYS * 86400;
+    since -= since % 86400;
+    rc = fl_metric_cache_sync(s->metrics_cache, fl_query_connection(q),
+                              files, n, since, err);
+    for (size_t i = 0; i < n; i++)
+        fl_free(files[i]);
+    fl_free(files);
+    return rc;
+}
+
+
+/* Runs the planned reads (those with a sql) against one view of the
+ * values: under the snapshot lock shared, the in-memory values of every
+ * metric they name copied once. A read whose range the metric cache holds
+ * is answered from it in C (metric_reads.c); any other through SQL on the
+ * server's metrics session. json[i] gets read i's document (fl_free).
+ * Returns 0, or an error with *err for all of them. */
 static int
 run_reads(struct fl_server *s, struct metric_plan *plans, size_t n,
           char **json, char **err)
@@ -507,7 +549,8 @@ run_reads(struct fl_server *s, struct metric_plan *plans, size_t n,
     struct fl_metric_row *rows = NULL;
     size_t n_rows = 0;
     struct fl_query *q;
-    int rc;
+    int rc, need_sql = 0;
+    unsigned char by_sql[MAX_BATCH] = { 0 };
 
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; plans[i].sql != NULL && k < plans[i].n_names; k++)
@@ -519,15 +562,31 @@ run_reads(struct fl_server *s, struct metric_plan *plans, size_t n,
         && (rc = fl_query_open(s->cfg->archive_dir, &s->metrics_q, err)) == 0)
         fl_query_metrics_only(s->metrics_q);
     q = s->metrics_q;
-    if (rc == 0)
+    if (rc == 0 && !s->metrics_read_sql)
+        rc = sync_cache(s, q, err);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (plans[i].sql == NULL)
+            continue;
+        if (s->metrics_read_sql
+            || plans[i].read.from < fl_metric_cache_from(s->metrics_cache)) {
+            by_sql[i] = 1;
+            need_sql = 1;
+            continue;
+        }
+        rc = fl_metric_read_json(s->metrics_cache, rows, n_rows,
+                                 &plans[i].read, &json[i]);
+    }
+    if (rc == 0 && need_sql)
         rc = fl_query_set_metrics(q, rows, n_rows, err);
     for (size_t i = 0; i < n && rc == 0; i++)
-        if (plans[i].sql != NULL)
+        if (by_sql[i])
             rc = fl_query_text(q, plans[i].sql, &json[i], err);
     if (rc < 0 && q != NULL) {
         /* Whatever went wrong, the next request starts afresh. */
         fl_query_close(q);
         s->metrics_q = NULL;
+        fl_metric_cache_destroy(s->metrics_cache);
+        s->metrics_cache = NULL;
     }
     pthread_mutex_unlock(&s->metrics_q_mu);
     pthread_rwlock_unlock(&s->snap_lock);

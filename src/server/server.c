@@ -28,11 +28,13 @@
 #define _GNU_SOURCE 1   /* pthread_rwlockattr_setkind_np: a writer-first lock */
 #include "../core/fl_config.h"
 
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../archive/convert.h"
+#include "../archive/metric_cache.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_log.h"
@@ -518,6 +520,10 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
     pthread_mutex_init(&s->query_mu, NULL);
     pthread_cond_init(&s->query_cv, NULL);
     pthread_mutex_init(&s->metrics_q_mu, NULL);
+    {
+        const char *how = getenv("FLOWLAKE_METRICS_READ");
+        s->metrics_read_sql = how != NULL && strcmp(how, "sql") == 0;
+    }
     pthread_mutex_init(&s->ckpt_mu, NULL);
     if ((rc = fl_fs_mkdirs(cfg->archive_dir)) < 0) {
         snprintf(err, sizeof err, "cannot create %s: %s", cfg->archive_dir,
@@ -666,6 +672,7 @@ fl_server_destroy(struct fl_server *s)
         s->publisher_started = 0;
     }
     fl_query_close(s->metrics_q);      /* no request uses it any more */
+    fl_metric_cache_destroy(s->metrics_cache);
     pthread_mutex_destroy(&s->metrics_q_mu);
     fl_metrics_destroy(s);
     (void)fl_wal_close(s->wal);

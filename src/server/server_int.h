@@ -143,6 +143,12 @@ struct fl_server {
      * request at a time under metrics_q_mu; NULL until the first. */
     pthread_mutex_t         metrics_q_mu;
     struct fl_query        *metrics_q;
+    /* The store's recent rows in memory, under metrics_q_mu (metric_reads.c
+     * answers most reads from it); NULL until the first read.
+     * metrics_read_sql: FLOWLAKE_METRICS_READ=sql, every read through SQL
+     * (docs/metrics.md). */
+    struct fl_metric_cache *metrics_cache;
+    int                     metrics_read_sql;
 
     /* Queries over HTTP (api_query.c): those running, at most
      * query.max_concurrent; query_cv is signalled as each ends. */

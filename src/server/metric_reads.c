@@ -1,0 +1,708 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * metric_reads.c -- metric reads answered in C (see metric_reads.h).
+ *
+ * The documents are the ones the SQL path in api_metrics.c builds, value
+ * for value and in the same order, so the two can be compared read by read
+ * (tests/integration/test_metrics_reads.sh runs both):
+ *
+ *   a series read  series ordered by their dimensions as DuckDB prints a
+ *                  MAP ("{protocol=6}"), points by window_start;
+ *   aggregate=sum  per series (grouped by dimension values) the sum of the
+ *                  metric's values and records and of each with metric,
+ *                  final only when every row summed is; ranked by value,
+ *                  largest first (no value last), ties by dimension values;
+ *                  with top, the first N and one "other" series holding the
+ *                  rest and every group whose dimensions all read 'other'.
+ *
+ * Rows come from the cache's files (oldest first) and then from memory, as
+ * the SQL path's view unions them; a stable sort keeps that order among
+ * equal windows.
+ */
+#include "../core/fl_config.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/fl_error.h"
+#include "../core/fl_mem.h"
+#include "metric_reads.h"
+
+/* Most with metrics a read sums (api_metrics.c's MAX_WITH). */
+#define MAX_WITH 8
+
+struct point {
+    int64_t  window_start, window_end;
+    double   value;
+    uint64_t records;
+    size_t   seq;                   /* arrival: the order among equals */
+    uint8_t  has_value, final, exact;
+};
+
+/* One series of the answer. names and values are borrowed from a cache
+ * series or a live row, both alive until the answer is written. */
+struct group {
+    char              *key;
+    size_t             n_dims;
+    char *const       *names;
+    char *const       *values;
+    /* a series read */
+    struct point      *pts;
+    size_t             n_pts, cap_pts;
+    char              *order;       /* the MAP as DuckDB prints it */
+    /* aggregate=sum */
+    double             value, w[MAX_WITH];
+    uint64_t           records;
+    int                has_value, has_records, final, has_w[MAX_WITH];
+};
+
+struct answer {
+    const struct fl_mread *r;
+    struct group *g;
+    size_t        n, cap;
+    uint32_t     *slots;            /* group index + 1, 0 = empty */
+    size_t        n_slots;
+    size_t        seq;
+};
+
+
+static uint64_t
+hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;        /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+
+static int
+rehash(struct answer *a)
+{
+    size_t n = a->n_slots ? a->n_slots * 2 : 256;
+    uint32_t *slots = fl_calloc(n, sizeof *slots);
+    if (slots == NULL)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < a->n; i++) {
+        size_t h = (size_t)hash_str(a->g[i].key) & (n - 1);
+        while (slots[h] != 0)
+            h = (h + 1) & (n - 1);
+        slots[h] = (uint32_t)i + 1;
+    }
+    fl_free(a->slots);
+    a->slots = slots;
+    a->n_slots = n;
+    return FL_OK;
+}
+
+
+/* The group of key (copied when new), with names and values for a new
+ * one. Returns its index, or -1 when out of memory. */
+static long
+group_of(struct answer *a, const char *key, size_t n_dims,
+         char *const *names, char *const *values)
+{
+    if (2 * (a->n + 1) > a->n_slots && rehash(a) < 0)
+        return -1;
+    size_t h = (size_t)hash_str(key) & (a->n_slots - 1);
+    for (; a->slots[h] != 0; h = (h + 1) & (a->n_slots - 1))
+        if (strcmp(a->g[a->slots[h] - 1].key, key) == 0)
+            return (long)a->slots[h] - 1;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct group *g = fl_realloc(a->g, cap * sizeof *g);
+        if (g == NULL)
+            return -1;
+        a->g = g;
+        a->cap = cap;
+    }
+    struct group *g = &a->g[a->n];
+    memset(g, 0, sizeof *g);
+    if ((g->key = fl_strdup(key)) == NULL)
+        return -1;
+    g->n_dims = n_dims;
+    g->names = names;
+    g->values = values;
+    g->final = 1;
+    a->slots[h] = (uint32_t)++a->n;
+    return (long)a->n - 1;
+}
+
+
+/* One row into its group: a point of a series read, or into the sums of
+ * an aggregate (k 0: the metric read, k > 0: with metric k - 1). */
+static int
+add_row(struct answer *a, struct group *g, size_t k, int64_t ws, int64_t we,
+        double value, int has_value, uint64_t records, int final, int exact)
+{
+    if (!a->r->aggregate) {
+        if (g->n_pts == g->cap_pts) {
+            size_t cap = g->cap_pts ? g->cap_pts * 2 : 16;
+            struct point *p = fl_realloc(g->pts, cap * sizeof *p);
+            if (p == NULL)
+                return FL_ENOMEM;
+            g->pts = p;
+            g->cap_pts = cap;
+        }
+        g->pts[g->n_pts++] = (struct point){
+            .window_start = ws, .window_end = we, .value = value,
+            .records = records, .seq = a->seq++, .has_value = has_value != 0,
+            .final = final != 0, .exact = exact != 0,
+        };
+        return FL_OK;
+    }
+    g->final = g->final && final;
+    if (k == 0) {
+        g->records += records;
+        g->has_records = 1;
+        if (has_value) {
+            g->value += value;
+            g->has_value = 1;
+        }
+    } else if (has_value) {
+        g->w[k - 1] += value;
+        g->has_w[k - 1] = 1;
+    }
+    return FL_OK;
+}
+
+
+/* The rows of metric (the read's, or with metric k - 1) in range. */
+static int
+collect(struct answer *a, const struct fl_metric_cache *c,
+        const struct fl_metric_row *live, size_t n_live, const char *metric,
+        size_t k)
+{
+    const struct fl_mread *r = a->r;
+    int rc = FL_OK;
+
+    for (size_t i = 0; i < c->n_files && rc == 0; i++) {
+        const struct fl_mcache_file *f = &c->files[i];
+        size_t b, e;
+        fl_mcache_file_rows(f, metric, r->from, &b, &e);
+        if (b == e)
+            continue;
+        /* A file's series to the answer's groups, found once each. */
+        long *to_group = fl_malloc(f->n_series * sizeof *to_group);
+        if (to_group == NULL)
+            return FL_ENOMEM;
+        for (size_t s = 0; s < f->n_series; s++)
+            to_group[s] = -1;
+        for (size_t x = b; x < e && rc == 0; x++) {
+            const struct fl_mcache_row *row = &f->rows[x];
+            if (row->window_start >= r->to)
+                break;
+            long gi = to_group[row->series];
+            if (gi < 0) {
+                const struct fl_mcache_series *s = &f->series[row->series];
+                gi = group_of(a, s->key, s->n_dims, s->names, s->values);
+                if (gi < 0) {
+                    rc = FL_ENOMEM;
+                    break;
+                }
+                to_group[row->series] = gi;
+            }
+            rc = add_row(a, &a->g[gi], k, row->window_start, row->window_end,
+                         row->value, row->has_value, row->records, row->final,
+                         row->exact);
+        }
+        fl_free(to_group);
+    }
+    for (size_t i = 0; i < n_live && rc == 0; i++) {
+        const struct fl_metric_row *row = &live[i];
+        if (strcmp(row->metric, metric) != 0 || row->window_start < r->from
+            || row->window_start >= r->to)
+            continue;
+        char *key = fl_metric_cache_key(row->n_dims, row->dim_names,
+                                        row->dim_values);
+        long gi = key ? group_of(a, key, row->n_dims, row->dim_names,
+                                 row->dim_values) : -1;
+        fl_free(key);
+        if (gi < 0)
+            return FL_ENOMEM;
+        rc = add_row(a, &a->g[gi], k, row->window_start, row->window_end,
+                     row->value, row->has_value, row->records, row->final,
+                     row->exact);
+    }
+    return rc;
+}
+
+
+/* --- writing ------------------------------------------------------------ */
+
+struct out {
+    char  *p;
+    size_t n, cap;
+    int    oom;
+};
+
+static void
+put(struct out *o, const char *s, size_t len)
+{
+    if (o->oom)
+        return;
+    if (o->n + len + 1 > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (o->n + len + 1 > cap)
+            cap *= 2;
+        char *p = fl_realloc(o->p, cap);
+        if (p == NULL) {
+            o->oom = 1;
+            return;
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->n, s, len);
+    o->n += len;
+    o->p[o->n] = '\0';
+}
+
+static void
+puts_(struct out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+/* A JSON string, as DuckDB's to_json escapes it: quote, backslash and
+ * control characters; other bytes as they are. */
+static void
+put_jstr(struct out *o, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    put(o, "\"", 1);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        const char *esc = NULL;
+        char u[7];
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        put(o, run, (size_t)(s - run));
+        switch (ch) {
+        case '"':  esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        default:
+            u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+            u[4] = hex[ch >> 4]; u[5] = hex[ch & 15]; u[6] = '\0';
+            esc = u;
+        }
+        puts_(o, esc);
+        run = s + 1;
+    }
+    put(o, run, (size_t)(s - run));
+    put(o, "\"", 1);
+}
+
+
+void
+fl_metric_json_double(char *buf, size_t cap, double v)
+{
+    char digits[40], *e;
+    int prec, exp10;
+
+    if (isnan(v)) {
+        snprintf(buf, cap, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(buf, cap, v < 0 ? "-Infinity" : "Infinity");
+        return;
+    }
+    if (v == 0) {
+        snprintf(buf, cap, "0.0");
+        return;
+    }
+    /* The fewest significant digits that read back as v. */
+    for (prec = 1; prec <= 17; prec++) {
+        snprintf(digits, sizeof digits, "%.*e", prec - 1, v);
+        if (strtod(digits, NULL) == v)
+            break;
+    }
+    /* digits is "-d.ddde+XX": the mantissa's digits and the exponent. */
+    e = strchr(digits, 'e');
+    exp10 = (int)strtol(e + 1, NULL, 10);   /* printf's own "+XX" */
+    *e = '\0';
+    char m[24];
+    size_t nm = 0;
+    int neg = digits[0] == '-';
+    for (const char *p = digits + neg; *p; p++)
+        if (*p != '.')
+            m[nm++] = *p;
+    m[nm] = '\0';
+
+    size_t o = 0;
+    if (neg)
+        buf[o++] = '-';
+    if (exp10 >= 21 || exp10 < -6) {
+        /* 3e21, 1.5e300, 1e-7 */
+        buf[o++] = m[0];
+        if (nm > 1) {
+            buf[o++] = '.';
+            memcpy(buf + o, m + 1, nm - 1);
+            o += nm - 1;
+        }
+        snprintf(buf + o, cap - o, "e%d", exp10);
+        return;
+    }
+    if (exp10 >= 0) {
+        /* 2.0, 123456789.125, 100000000000000000.0 */
+        for (int i = 0; i <= exp10; i++)
+            buf[o++] = (size_t)i < nm ? m[i] : '0';
+        buf[o++] = '.';
+        if ((size_t)exp10 + 1 < nm) {
+            memcpy(buf + o, m + exp10 + 1, nm - (size_t)exp10 - 1);
+            o += nm - (size_t)exp10 - 1;
+        } else {
+            buf[o++] = '0';
+        }
+    } else {
+        /* 0.1, 0.00025 */
+        buf[o++] = '0';
+        buf[o++] = '.';
+        for (int i = -1; i > exp10; i--)
+            buf[o++] = '0';
+        memcpy(buf + o, m, nm);
+        o += nm;
+    }
+    buf[o] = '\0';
+}
+
+
+static void
+put_double(struct out *o, double v, int has)
+{
+    char b[48];
+    if (!has) {
+        puts_(o, "null");
+        return;
+    }
+    fl_metric_json_double(b, sizeof b, v);
+    puts_(o, b);
+}
+
+static void
+put_u64(struct out *o, uint64_t v)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%" PRIu64, v);
+    puts_(o, b);
+}
+
+static void
+put_time(struct out *o, int64_t t)
+{
+    char b[32];
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (gmtime_r(&tt, &tm) == NULL)
+        snprintf(b, sizeof b, "\"%" PRId64 "\"", t);
+    else
+        strftime(b, sizeof b, "\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
+    puts_(o, b);
+}
+
+/* {"name":"value",...}; other: every value 'other'. */
+static void
+put_dims(struct out *o, const struct group *g, int other)
+{
+    put(o, "{", 1);
+    for (size_t i = 0; i < g->n_dims; i++) {
+        if (i > 0)
+            put(o, ",", 1);
+        put_jstr(o, g->names[i]);
+        put(o, ":", 1);
+        if (other)
+            puts_(o, "\"other\"");
+        else if (g->values[i] == NULL)
+            puts_(o, "null");
+        else
+            put_jstr(o, g->values[i]);
+    }
+    put(o, "}", 1);
+}
+
+
+/* --- ordering ----------------------------------------------------------- */
+
+/* A MAP's text as DuckDB casts it to VARCHAR ({a=1, b='x, y', c=NULL}):
+ * the SQL path orders series by it. */
+static int
+map_text(struct group *g)
+{
+    struct out o = { 0 };
+    put(&o, "{", 1);
+    for (size_t i = 0; i < g->n_dims; i++) {
+        const char *vals[2] = { g->names[i], g->values[i] };
+        if (i > 0)
+            put(&o, ", ", 2);
+        for (int k = 0; k < 2; k++) {
+            const char *v = vals[k];
+            if (k == 1)
+                put(&o, "=", 1);
+            if (v == NULL) {
+                puts_(&o, "NULL");
+                continue;
+            }
+            /* Quoted when the text could be read as structure. */
+            int quote = v[0] == '\0' || v[0] == ' '
+                        || v[strlen(v) - 1] == ' '
+                        || strpbrk(v, ",'\"={}[]:\\") != NULL
+                        || strcmp(v, "NULL") == 0;
+            if (!quote) {
+                puts_(&o, v);
+                continue;
+            }
+            put(&o, "'", 1);
+            for (const char *p = v; *p; p++) {
+                if (*p == '\'' || *p == '\\')
+                    put(&o, "\\", 1);
+                put(&o, p, 1);
+            }
+            put(&o, "'", 1);
+        }
+    }
+    put(&o, "}", 1);
+    if (o.oom) {
+        fl_free(o.p);
+        return FL_ENOMEM;
+    }
+    g->order = o.p;
+    return FL_OK;
+}
+
+static int
+by_order(const void *x, const void *y)
+{
+    const struct group *a = x, *b = y;
+    return strcmp(a->order, b->order);
+}
+
+static int
+by_window(const void *x, const void *y)
+{
+    const struct point *a = x, *b = y;
+    if (a->window_start != b->window_start)
+        return a->window_start < b->window_start ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Dimension values as DuckDB orders lists: element by element, NULL after
+ * any text, a list before the longer lists it starts. */
+static int
+values_cmp(const struct group *a, const struct group *b)
+{
+    size_t n = a->n_dims < b->n_dims ? a->n_dims : b->n_dims;
+    for (size_t i = 0; i < n; i++) {
+        const char *x = a->values[i], *y = b->values[i];
+        if (x == NULL || y == NULL) {
+            if (x != y)
+                return x == NULL ? 1 : -1;
+            continue;
+        }
+        int c = strcmp(x, y);
+        if (c != 0)
+            return c;
+    }
+    return a->n_dims < b->n_dims ? -1 : a->n_dims > b->n_dims;
+}
+
+/* Largest value first, no value last, then by dimension values. */
+static int
+by_rank(const void *x, const void *y)
+{
+    const struct group *a = x, *b = y;
+    if (a->has_value != b->has_value)
+        return a->has_value ? -1 : 1;
+    if (a->has_value && a->value != b->value)
+        return a->value > b->value ? -1 : 1;
+    return values_cmp(a, b);
+}
+
+static int
+is_other(const struct group *g)
+{
+    if (g->n_dims == 0)
+        return 0;
+    for (size_t i = 0; i < g->n_dims; i++)
+        if (g->values[i] == NULL || strcmp(g->values[i], "other") != 0)
+            return 0;
+    return 1;
+}
+
+
+/* --- the two documents -------------------------------------------------- */
+
+static void
+put_series_doc(struct out *o, struct answer *a)
+{
+    puts_(o, "{\"metric\":");
+    put_jstr(o, a->r->metric);
+    puts_(o, ",\"series\":[");
+    for (size_t i = 0; i < a->n; i++) {
+        struct group *g = &a->g[i];
+        puts_(o, i ? ",{\"dimensions\":" : "{\"dimensions\":");
+        put_dims(o, g, 0);
+        puts_(o, ",\"points\":[");
+        for (size_t p = 0; p < g->n_pts; p++) {
+            const struct point *pt = &g->pts[p];
+            puts_(o, p ? ",{\"window_start\":" : "{\"window_start\":");
+            put_time(o, pt->window_start);
+            puts_(o, ",\"window_end\":");
+            put_time(o, pt->window_end);
+            puts_(o, ",\"value\":");
+            put_double(o, pt->value, pt->has_value);
+            puts_(o, pt->final ? ",\"final\":true" : ",\"final\":false");
+            puts_(o, pt->exact ? ",\"exact\":true" : ",\"exact\":false");
+            puts_(o, ",\"records\":");
+            put_u64(o, pt->records);
+            put(o, "}", 1);
+        }
+        puts_(o, "]}");
+    }
+    puts_(o, "]}");
+}
+
+static void
+put_sum(struct out *o, const struct fl_mread *r, const struct group *g,
+        int other)
+{
+    puts_(o, "{\"dimensions\":");
+    put_dims(o, g, other);
+    puts_(o, ",\"value\":");
+    put_double(o, g->value, g->has_value);
+    puts_(o, ",\"records\":");
+    if (g->has_records)
+        put_u64(o, g->records);
+    else
+        puts_(o, "null");
+    puts_(o, g->final ? ",\"final\":true" : ",\"final\":false");
+    if (r->n_with > 0) {
+        puts_(o, ",\"with\":{");
+        for (size_t k = 0; k < r->n_with; k++) {
+            if (k > 0)
+                put(o, ",", 1);
+            put_jstr(o, r->with[k]);
+            put(o, ":", 1);
+            put_double(o, g->w[k], g->has_w[k]);
+        }
+        put(o, "}", 1);
+    }
+    put(o, "}", 1);
+}
+
+static void
+put_aggregate_doc(struct out *o, struct answer *a)
+{
+    const struct fl_mread *r = a->r;
+    size_t kept = 0, n_rest = 0;
+    struct group rest = { .final = 1 };
+    const struct group *rest_dims = NULL;
+
+    puts_(o, "{\"metric\":");
+    put_jstr(o, r->metric);
+    puts_(o, ",\"aggregate\":\"sum\",\"series\":[");
+    /* a->g is ranked with the "other" groups last. */
+    for (size_t i = 0; i < a->n; i++) {
+        struct group *g = &a->g[i];
+        if (!is_other(g) && (r->top < 0 || (long)kept < r->top)) {
+            if (kept++ > 0)
+                put(o, ",", 1);
+            put_sum(o, r, g, 0);
+            continue;
+        }
+        /* Into "other": sums of sums, NULL only when every one is. */
+        if (rest_dims == NULL)
+            rest_dims = g;
+        n_rest++;
+        rest.final = rest.final && g->final;
+        if (g->has_value) {
+            rest.value += g->value;
+            rest.has_value = 1;
+        }
+        if (g->has_records) {
+            rest.records += g->records;
+            rest.has_records = 1;
+        }
+        for (size_t k = 0; k < r->n_with; k++)
+            if (g->has_w[k]) {
+                rest.w[k] += g->w[k];
+                rest.has_w[k] = 1;
+            }
+    }
+    if (n_rest > 0) {
+        rest.n_dims = rest_dims->n_dims;
+        rest.names = rest_dims->names;
+        if (kept > 0)
+            put(o, ",", 1);
+        put_sum(o, r, &rest, 1);
+    }
+    puts_(o, "]}");
+}
+
+static int
+by_rank_other_last(const void *x, const void *y)
+{
+    const struct group *a = x, *b = y;
+    int oa = is_other(a), ob = is_other(b);
+    if (oa != ob)
+        return oa - ob;
+    return by_rank(a, b);
+}
+
+
+int
+fl_metric_read_json(const struct fl_metric_cache *c,
+                    const struct fl_metric_row *live, size_t n_live,
+                    const struct fl_mread *r, char **out)
+{
+    struct answer a = { .r = r };
+    struct out o = { 0 };
+    int rc;
+
+    *out = NULL;
+    if (r->n_with > MAX_WITH)
+        return FL_ECONFIG;
+    rc = collect(&a, c, live, n_live, r->metric, 0);
+    for (size_t k = 0; k < r->n_with && rc == 0; k++)
+        rc = collect(&a, c, live, n_live, r->with[k], k + 1);
+    if (rc == 0 && !r->aggregate) {
+        for (size_t i = 0; i < a.n && rc == 0; i++) {
+            qsort(a.g[i].pts, a.g[i].n_pts, sizeof *a.g[i].pts, by_window);
+            rc = map_text(&a.g[i]);
+        }
+        if (rc == 0) {
+            qsort(a.g, a.n, sizeof *a.g, by_order);
+            put_series_doc(&o, &a);
+        }
+    } else if (rc == 0) {
+        qsort(a.g, a.n, sizeof *a.g, by_rank_other_last);
+        put_aggregate_doc(&o, &a);
+    }
+    for (size_t i = 0; i < a.n; i++) {
+        fl_free(a.g[i].key);
+        fl_free(a.g[i].pts);
+        fl_free(a.g[i].order);
+    }
+    fl_free(a.g);
+    fl_free(a.slots);
+    if (rc == 0 && o.oom)
+        rc = FL_ENOMEM;
+    if (rc < 0) {
+        fl_free(o.p);
+        return rc;
+    }
+    *out = o.p;
+    return FL_OK;
+}
