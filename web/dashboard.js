@@ -132,6 +132,7 @@ function drawChart(name, card, xs, lines, height, empty = 'no windows in this ra
   const data = [xs];
   const series = [{}];
   let firstProv = null;
+  let drawn = 'line';
   for (const l of lines) {
     // Bars do not join: each value is drawn once, solid or provisional.
     const [solid, dashed] = l.bars
@@ -145,6 +146,7 @@ function drawChart(name, card, xs, lines, height, empty = 'no windows in this ra
     // the provisional ones paler.
     const bars = l.bars && uPlot.paths?.bars ? uPlot.paths.bars({ size: [0.6, 60] }) : null;
     if (bars) {
+      drawn = 'bar';
       series.push({ label: l.label, stroke: l.color, fill: l.color, width: 1, paths: bars, points: { show: false } },
                   { label: `${l.label} (provisional)`, stroke: l.color, fill: css('--prov') || l.color,
                     width: 1, dash: [4, 3], paths: bars, points: { show: false } });
@@ -154,6 +156,7 @@ function drawChart(name, card, xs, lines, height, empty = 'no windows in this ra
                     dash: [6, 4], points: { show: true, size: 6, fill: css('--card') } });
     }
   }
+  const barPad = (xs.length > 1 ? xs[1] - xs[0] : WINDOW) / 2;
   const dim = css('--dim'), line = css('--line');
   const axis = { stroke: dim, grid: { stroke: line, width: 1 }, ticks: { stroke: line } };
   // 24-hour clock labels in the chosen zone; the date too past one day.
@@ -164,7 +167,10 @@ function drawChart(name, card, xs, lines, height, empty = 'no windows in this ra
     height: chartHeight(height),
     series,
     legend: { show: false },
-    scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.05 : 1] } },
+    // Bars are centred on their window's start: half a window more on
+    // each side, or the first and last bars would be cut in half.
+    scales: { x: drawn === 'bar' ? { time: true, range: (u, lo, hi) => [lo - barPad, hi + barPad] } : { time: true },
+              y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.05 : 1] } },
     axes: [xaxis, { ...axis, size: 70 }],
     tzDate: state.tz === 'utc' ? (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC')
                                : (ts) => new Date(ts * 1000),
@@ -173,7 +179,8 @@ function drawChart(name, card, xs, lines, height, empty = 'no windows in this ra
       // Shade the open windows: their values still change.
       drawClear: [(u) => {
         if (firstProv == null) return;
-        const x0 = Math.round(u.valToPos(firstProv, 'x', true));
+        // (a bar's window starts at its left edge, half a window before)
+        const x0 = Math.round(u.valToPos(firstProv - (drawn === 'bar' ? barPad : 0), 'x', true));
         const right = u.bbox.left + u.bbox.width;
         if (x0 >= right) return;
         u.ctx.save();
@@ -185,6 +192,9 @@ function drawChart(name, card, xs, lines, height, empty = 'no windows in this ra
   };
   charts[name] = new uPlot(opts, data, box);
   charts[name].baseHeight = height;
+  // What the chart was drawn with (the bars path builder or lines): a bar
+  // widget on a uPlot without uPlot.paths.bars says "line" (tests read it).
+  card.dataset.chart = drawn;
 }
 
 function drawLegend(card, lines) {

@@ -121,6 +121,24 @@ check_cell(json_t *w, const char *key, double lo, double hi,
 }
 
 
+/* options.chart, when given: one of the kinds web/dashboard.js draws. A
+ * value it does not know would be drawn as a line without a word, so the
+ * save is refused instead, as for an unknown type. */
+static int
+check_chart(json_t *w, const char *what, char *err, size_t errlen)
+{
+    json_t *c = json_object_get(json_object_get(w, "options"), "chart");
+    if (c == NULL)
+        return 0;
+    if (json_is_string(c) && (strcmp(json_string_value(c), "line") == 0
+                              || strcmp(json_string_value(c), "bar") == 0))
+        return 0;
+    snprintf(err, errlen, "%s: \"options.chart\" must be \"line\" or "
+             "\"bar\"", what);
+    return -1;
+}
+
+
 static int
 check_widget(json_t *w, size_t i, char *err, size_t errlen)
 {
@@ -167,6 +185,8 @@ check_widget(json_t *w, size_t i, char *err, size_t errlen)
                       errlen) < 0
         || check_type(w, "options", is_object, "an object", what, err,
                       errlen) < 0)
+        return -1;
+    if (check_chart(w, what, err, errlen) < 0)
         return -1;
     /* The grid is 12 columns wide; rows are as many as wanted. */
     if (check_cell(w, "w", 1, 12, what, err, errlen) < 0

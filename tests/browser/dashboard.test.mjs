@@ -8,7 +8,7 @@
 //   FL_SHOTS  the folder for the screenshots
 // Every widget's figures are compared with the answer of SQL over the same
 // data and range (POST /api/query) and with the values the known records
-// give.
+// give; then edit mode, the "new…" dashboard, and a bar widget.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -57,7 +57,7 @@ async function getJSON(p) {
 // A page whose browser already holds the key (as after "remember"), and
 // which records every console error and uncaught exception.
 // Every API request the page makes is kept in `requests` (method and path).
-async function openDashboard(viewport = { width: 1400, height: 1000 }) {
+async function openDashboard(viewport = { width: 1400, height: 1000 }, hash = HASH) {
   const ctx = await browser.newContext({ viewport, acceptDownloads: true });
   await ctx.addInitScript((k) => localStorage.setItem('flowlake.read_key', k), KEY);
   const page = await ctx.newPage();
@@ -69,7 +69,7 @@ async function openDashboard(viewport = { width: 1400, height: 1000 }) {
     const u = new URL(r.url());
     if (u.pathname.startsWith('/api/')) requests.push(`${r.method()} ${u.pathname}`);
   });
-  await page.goto(`${URL_}/${HASH}`);
+  await page.goto(`${URL_}/${hash}`);
   await page.waitForSelector('body[data-refreshed]');
   return { ctx, page, errors, requests };
 }
@@ -322,4 +322,165 @@ test('edit mode: a title changed and saved survives a reload; export, import, re
   assert.equal((await getJSON('/api/dashboards/default')).widgets.length, 7);
   assert.deepEqual(errors.filter((e) => !/400/.test(e)), []);
   await ctx.close();
+});
+
+// An API call with the read key that is not a GET: its status and body.
+async function send(method, p, body) {
+  const r = await fetch(`${URL_}${p}`, { method, body, headers: { Authorization: `Bearer ${KEY}` } });
+  return { status: r.status, text: await r.text() };
+}
+
+test('edit mode: "new…" makes a copy under a new name, saved on the server, shown after a reload', async () => {
+  const { ctx, page, errors } = await openDashboard();
+  const prompts = [];
+  // The answers to window.prompt, in turn: cancelled, a bad name, a good one.
+  const answers = [null, 'bad name/x', 'team-a.v1'];
+  page.on('dialog', async (d) => {
+    prompts.push([d.type(), d.message()]);
+    const a = answers.shift();
+    if (a == null) await d.dismiss(); else await d.accept(a);
+  });
+  await page.click('#edit');
+  const options = () => page.$$eval('#dashboard option', (os) => os.map((o) => o.value));
+  assert.deepEqual(await options(), ['VPC-Flow-Log-Analysis', '']);
+
+  // Cancelled: nothing changes.
+  await page.selectOption('#dashboard', '');
+  await page.waitForFunction(() => document.querySelector('#dashboard').value === 'VPC-Flow-Log-Analysis');
+  assert.equal(await page.textContent('#editmsg'), '');
+  // Not a dashboard name: said, and the select goes back.
+  await page.selectOption('#dashboard', '');
+  await page.waitForFunction(() => document.querySelector('#editmsg').textContent === 'not a dashboard name: bad name/x');
+  assert.equal(await page.inputValue('#dashboard'), 'VPC-Flow-Log-Analysis');
+  assert.match(page.url(), /dashboard=VPC-Flow-Log-Analysis/);
+
+  // A good name: the page shows a copy of the dashboard under it, not saved yet.
+  await nextRefresh(page, () => page.selectOption('#dashboard', ''));
+  assert.deepEqual(prompts, [['prompt', 'Name of the new dashboard (A-Z a-z 0-9 . _ -)'],
+    ['prompt', 'Name of the new dashboard (A-Z a-z 0-9 . _ -)'],
+    ['prompt', 'Name of the new dashboard (A-Z a-z 0-9 . _ -)']]);
+  assert.match(page.url(), /dashboard=team-a\.v1(&|$)/);
+  assert.equal(await page.textContent('#dashtitle'), 'team-a.v1');
+  assert.equal(await page.textContent('#editmsg'), 'changed, not saved');
+  await page.waitForFunction(() => document.querySelector('#dashboard').value === 'team-a.v1');
+  assert.deepEqual(await options(), ['VPC-Flow-Log-Analysis', 'team-a.v1', '']);
+  assert.deepEqual((await getJSON('/api/dashboards')).map((d) => d.name), ['VPC-Flow-Log-Analysis']);
+  assert.equal((await send('GET', '/api/dashboards/team-a.v1')).status, 404);
+
+  // Save: the server holds it under the new name, a copy of the default's widgets.
+  await page.click('#save');
+  await page.waitForFunction(() => document.querySelector('#editmsg').textContent === 'saved team-a.v1');
+  const list = await getJSON('/api/dashboards');
+  assert.deepEqual(list.map((d) => [d.name, d.title, d.source]),
+    [['VPC-Flow-Log-Analysis', 'VPC-Flow-Log-Analysis', 'default'], ['team-a.v1', 'team-a.v1', 'saved']]);
+  const saved = await getJSON('/api/dashboards/team-a.v1');
+  const def = await getJSON('/api/dashboards/VPC-Flow-Log-Analysis');
+  assert.equal(saved.name, 'team-a.v1');
+  assert.equal(saved.title, 'team-a.v1');
+  assert.deepEqual(saved.widgets, def.widgets);
+
+  // A reload shows it (the name is in the URL), with the default's figures.
+  await page.reload();
+  await page.waitForSelector('body[data-refreshed]');
+  assert.match(page.url(), /dashboard=team-a\.v1(&|$)/);
+  assert.equal(await page.textContent('#dashtitle'), 'team-a.v1');
+  assert.equal(await page.inputValue('#dashboard'), 'team-a.v1');
+  assert.equal(await page.title(), 'team-a.v1 · flowlake');
+  assert.deepEqual(await page.$$eval('#widgets section.card', (cs) => cs.map((c) => c.dataset.widget)),
+    ['tcp', 'proto', 'actions', 'talkers', 'rejected', 'ingest', 'alarms']);
+  assert.equal(await page.getAttribute('[data-widget="tcp"] [data-total]', 'data-total'), '182');
+  // Back to the default through the list, and to the new one again.
+  await nextRefresh(page, () => page.selectOption('#dashboard', 'VPC-Flow-Log-Analysis'));
+  assert.equal(await page.textContent('#dashtitle'), 'VPC-Flow-Log-Analysis');
+  assert.match(page.url(), /dashboard=VPC-Flow-Log-Analysis/);
+  await nextRefresh(page, () => page.selectOption('#dashboard', 'team-a.v1'));
+  assert.equal(await page.textContent('#dashtitle'), 'team-a.v1');
+  assert.equal(prompts.length, 3);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+  assert.equal((await send('DELETE', '/api/dashboards/team-a.v1')).status, 200);
+});
+
+test('a metric widget with options.chart = "bar" is drawn with bars, with the metric\'s values', async () => {
+  const doc = {
+    name: 'bars', title: 'Bars',
+    widgets: [
+      { id: 'tcpbars', type: 'metric', title: 'Rejected TCP packets (bars)', metric: 'rejected_tcp_packets',
+        w: 6, h: 4, x: 0, y: 0, options: { chart: 'bar', total: true } },
+      { id: 'tcpline', type: 'metric', title: 'Rejected TCP packets (line)', metric: 'rejected_tcp_packets',
+        w: 6, h: 4, x: 6, y: 0, options: { chart: 'line' } },
+    ],
+  };
+  assert.equal((await send('PUT', '/api/dashboards/bars', JSON.stringify(doc))).status, 200);
+  // Another kind is refused, naming the widget and the field.
+  const bad = structuredClone(doc);
+  bad.widgets[1].options.chart = 'column';
+  const refused = await send('PUT', '/api/dashboards/bars', JSON.stringify(bad));
+  assert.equal(refused.status, 400);
+  assert.equal(JSON.parse(refused.text).error, 'widget 1: "options.chart" must be "line" or "bar"');
+  assert.deepEqual(await getJSON('/api/dashboards/bars'), doc);
+
+  const { ctx, page, errors, requests } = await openDashboard(undefined, `${HASH}&dashboard=bars`);
+  assert.equal(await page.textContent('#dashtitle'), 'Bars');
+  assert.equal(await page.getAttribute('[data-widget="tcpbars"]', 'data-chart'), 'bar');
+  assert.equal(await page.getAttribute('[data-widget="tcpline"]', 'data-chart'), 'line');
+  // One batch for both widgets; no alarms widget, so no alarms requests.
+  assert.deepEqual([...requests].sort(), ['GET /api/dashboards', 'GET /api/dashboards/bars',
+    'GET /api/status', 'POST /api/metrics/batch']);
+
+  // The values: the metric store's, window by window, as SQL answers them.
+  const tcpSQL = await query(`SELECT epoch(window_start)::BIGINT AS t, value, final
+    FROM vpc_flow_logs.metrics WHERE metric = 'rejected_tcp_packets'
+    AND window_start >= ${T_FROM} AND window_start < ${T_TO} ORDER BY t`);
+  const t0 = 1714521600;
+  assert.deepEqual(tcpSQL, [{ t: t0, value: 100, final: true }, { t: t0 + 900, value: 30, final: true },
+    { t: t0 + 1800, value: 12, final: false }, { t: t0 + 2700, value: 40, final: false }]);
+  const bars = await page.evaluate(() => window.flowlake.last.tcpbars);
+  assert.deepEqual(bars.xs, [0, 1, 2, 3, 4, 5, 6, 7].map((i) => t0 + 900 * i));
+  assert.deepEqual(bars.vals, [100, 30, 12, 40, 0, 0, 0, 0]);
+  assert.deepEqual(bars.finals, [true, true, false, false, false, false, false, false]);
+  for (const r of tcpSQL) assert.equal(bars.vals[bars.xs.indexOf(r.t)], r.value);
+  assert.equal(await page.getAttribute('[data-widget="tcpbars"] [data-total]', 'data-total'), '182');
+  assert.deepEqual(await page.evaluate(() => window.flowlake.last.tcpline), bars);
+
+  // The canvas of each, read once (a second read of a canvas makes
+  // chromium warn on the console): the pixels of the series colour
+  // (#e94f37), and the runs of columns with a vertical stretch of 20
+  // pixels or more in it -- the filled bars (a dashed provisional outline
+  // has 4-pixel dashes).
+  const pixels = (w) => page.$eval(`[data-widget="${w}"] canvas`, (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    const runs = [];
+    for (let x = 0; x < c.width; x++) {
+      let best = 0, cur = 0;
+      for (let y = 0; y < c.height; y++) {
+        const i = 4 * (y * c.width + x);
+        const hit = d[i] === 0xe9 && d[i + 1] === 0x4f && d[i + 2] === 0x37;
+        if (hit) n++;
+        cur = hit ? cur + 1 : 0;
+        best = Math.max(best, cur);
+      }
+      const r = runs.at(-1);
+      if (best >= 20) {
+        if (r && r.end === x - 1) { r.end = x; r.h = Math.max(r.h, best); } else runs.push({ start: x, end: x, h: best });
+      }
+    }
+    return { n, solid: runs.map((r) => ({ w: r.end - r.start + 1, h: r.h })) };
+  });
+  const pb = await pixels('tcpbars'), pl = await pixels('tcpline');
+  // Bars fill: many times the pixels of the same values as a 2-pixel line.
+  assert.ok(pb.n > 4 * pl.n && pb.n > 2000, `bar pixels ${pb.n}, line pixels ${pl.n}`);
+  assert.deepEqual(pl.solid, []);
+  // Two filled bars, the final windows 100 and 30: as wide as each other
+  // (neither cut by the plot's edge), their heights in the ratio 100:30.
+  const { solid } = pb;
+  assert.equal(solid.length, 2, JSON.stringify(solid));
+  assert.ok(Math.abs(solid[0].w - solid[1].w) <= 1 && solid[0].w >= 10, JSON.stringify(solid));
+  const ratio = solid[0].h / solid[1].h;
+  assert.ok(ratio > 100 / 30 - 0.15 && ratio < 100 / 30 + 0.15, `bar heights ${JSON.stringify(solid)}`);
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard-bars.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+  assert.equal((await send('DELETE', '/api/dashboards/bars')).status, 200);
 });

@@ -4,7 +4,8 @@
 # web/ and uPlot), then the dashboard in a real browser
 # (tests/browser/dashboard.test.mjs: Debian's chromium driven by
 # playwright-core under `node --test`) on a server holding known records and
-# two alarms, its figures checked against SQL; then, on a server with an
+# two alarms, its figures checked against SQL (and edit mode, a "new…"
+# dashboard, a bar widget); then, on a server with an
 # admin key, saving a dashboard (tests/browser/dashboards.test.mjs: the key
 # dialog asks for the admin key). The screenshots are kept in
 # the folder printed at the end ($FL_SHOTS, default build/ui-shots).

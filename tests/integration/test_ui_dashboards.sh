@@ -2,7 +2,8 @@
 # The web UI's dashboards as data (docs/ui.md#dashboards-as-data) over HTTP:
 # GET /api/dashboards (the list), GET /api/dashboards/NAME (the embedded
 # default, then the saved one byte for byte), PUT (valid; invalid bodies --
-# not JSON, too big, a bad name, an unknown widget type, 101 widgets --
+# not JSON, too big, a bad name, an unknown widget type or chart kind,
+# 101 widgets --
 # each 400 or 413 with its message), DELETE (the default comes back; 404
 # when nothing is saved), the read and admin keys (401), the folder
 # (0700, no temporary file left behind), ui.dashboards_dir, and
@@ -115,6 +116,12 @@ python3 -c 'import json; print(json.dumps({"widgets": [{"type": "metric", "metri
 r=$(put ops str.json "${R[@]}")
 expect_eq "a size that is a string: 400" "${r%% *}" 400
 expect_contains "a size that is a string: the message" "$r" 'widget 0: \"w\" must be a number'
+python3 -c 'import json; print(json.dumps({"widgets": [{"type": "alarms", "w": 1, "h": 1, "x": 0, "y": 0}, {"type": "metric", "metric": "records_in", "w": 4, "h": 1, "x": 0, "y": 1, "options": {"chart": "pie"}}]}))' > chart.json
+r=$(put ops chart.json "${R[@]}")
+expect_eq "an unknown options.chart: 400" "${r%% *}" 400
+expect_contains "an unknown options.chart: the message" "$r" 'widget 1: \"options.chart\" must be \"line\" or \"bar\"'
+python3 -c 'import json; print(json.dumps({"widgets": [{"type": "metric", "metric": "records_in", "w": 4, "h": 1, "x": 0, "y": 0, "options": {"chart": "bar"}}]}))' > bars.json
+expect_eq "options.chart bar: 200" "$(put bars bars.json "${R[@]}" | head -c3)" 200
 echo '[1, 2]' > arr.json
 r=$(put ops arr.json "${R[@]}")
 expect_contains "an array: 400, a dashboard is an object" "$r" "400 "
@@ -123,7 +130,7 @@ echo '{"title": "t"}' > nowidgets.json
 expect_contains "no widgets: 400" "$(put ops nowidgets.json "${R[@]}")" 'the dashboard needs a \"widgets\" array'
 expect_eq "after the refused PUTs ops is unchanged" \
     "$(curl -s "${R[@]}" "$URL/api/dashboards/ops" | cmp -s - ops.json && echo same)" same
-expect_eq "no temporary file left behind" "$(ls -A "$D" | sort | tr '\n' ' ')" "hundred.json ops.json "
+expect_eq "no temporary file left behind" "$(ls -A "$D" | sort | tr '\n' ' ')" "bars.json hundred.json ops.json "
 
 # ---- the default, saved over and reverted ----------------------------------
 expect_eq "PUT default: saved under the default's name" \

@@ -84,6 +84,21 @@ test_validate(void)
     check_doc("{\"widgets\":[{\"type\":\"top\",\"dims\":[],\"w\":1,"
               "\"h\":1,\"x\":0,\"y\":0}]}", "\"dims\" must be an object");
     check_doc("{\"widgets\":[],\"widgets\":[]}", "not JSON");
+    /* options.chart: line or bar, nothing else. */
+    check_doc("{\"widgets\":[{\"type\":\"metric\",\"w\":1,\"h\":1,"
+              "\"x\":0,\"y\":0,\"options\":{\"chart\":\"bar\"}}]}", NULL);
+    check_doc("{\"widgets\":[{\"type\":\"metric\",\"w\":1,\"h\":1,"
+              "\"x\":0,\"y\":0,\"options\":{\"chart\":\"line\"}}]}", NULL);
+    check_doc("{\"widgets\":[{\"type\":\"alarms\",\"w\":1,\"h\":1,"
+              "\"x\":0,\"y\":0},{\"type\":\"metric\",\"w\":1,\"h\":1,"
+              "\"x\":0,\"y\":0,\"options\":{\"chart\":\"pie\"}}]}",
+              "widget 1: \"options.chart\" must be \"line\" or \"bar\"");
+    check_doc("{\"widgets\":[{\"type\":\"metric\",\"w\":1,\"h\":1,"
+              "\"x\":0,\"y\":0,\"options\":{\"chart\":1}}]}",
+              "widget 0: \"options.chart\" must be");
+    check_doc("{\"widgets\":[{\"type\":\"metric\",\"w\":1,\"h\":1,"
+              "\"x\":0,\"y\":0,\"options\":{\"chart\":\"Bar\"}}]}",
+              "\"options.chart\" must be");
 
     /* 100 widgets are taken, 101 are not. */
     const char *one = "{\"type\":\"alarms\",\"w\":1,\"h\":1,\"x\":0,\"y\":0}";
