@@ -46,7 +46,9 @@ static const char usage_text[] =
 
 /* The metrics (built-in and metrics.file) compile, and every alarm is
  * well formed and names a metric that exists with exactly its
- * dimensions: what `serve` would refuse to start with. */
+ * dimensions: what `serve` would refuse to start with. Every bad key of
+ * every alarm section is listed, like the keys of the other sections;
+ * the alarms are held against the metrics once their keys are good. */
 static int
 check_metrics_and_alarms(const struct fl_config *cfg,
                          struct fl_config_errors *errs)
@@ -55,7 +57,14 @@ check_metrics_and_alarms(const struct fl_config *cfg,
     struct fl_alarm_def *defs = NULL;
     size_t n = 0;
     char err[1024] = "";
+    int keys_rc = fl_alarm_config_check(cfg, errs);
+    if (keys_rc == FL_ENOMEM)
+        return FL_ENOMEM;
     int rc = fl_metrics_compile(cfg, &plans, err, sizeof err);
+    if (rc == 0 && keys_rc < 0) {
+        fl_plan_free(&plans);
+        return keys_rc;
+    }
     if (rc == 0 && cfg->n_alarm_sections > 0)
         rc = fl_alarm_defs_from_config(cfg->alarm_sections,
                                        cfg->n_alarm_sections, &defs, &n, err,
@@ -162,6 +171,31 @@ check(const char *path)
 }
 
 
+/* Every key at its default: the sections, then an [alarm.NAME] section
+ * with every alarm key, commented out (there is no alarm by default, and
+ * its required keys have no default to load). */
+static int
+defaults(void)
+{
+    struct fl_config cfg;
+    size_t n;
+    const struct fl_config_map *alarm = fl_alarm_config_map(&n);
+    int rc = fl_config_init(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "flowlake config: %s\n", fl_strerror(rc));
+        return 1;
+    }
+    fl_config_write(&cfg, stdout);
+    fl_config_free(&cfg);
+    printf("\n# [alarm.NAME]: one section per alarm, none by default "
+           "(docs/alarms.md).\n"
+           "# Every key, at its default; remove the '#' of the lines of "
+           "an alarm's keys.\n");
+    fl_config_map_write(alarm, n, 1, stdout);
+    return ferror(stdout) || fflush(stdout) != 0 ? 1 : 0;
+}
+
+
 int
 fl_cmd_config(int argc, char **argv)
 {
@@ -172,14 +206,8 @@ fl_cmd_config(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "check") == 0)
         return check(argv[2]);
-    if (argc == 2 && strcmp(argv[1], "defaults") == 0) {
-        struct fl_config cfg;
-        if (fl_config_init(&cfg) < 0)
-            return 1;
-        fl_config_write(&cfg, stdout);
-        fl_config_free(&cfg);
-        return 0;
-    }
+    if (argc == 2 && strcmp(argv[1], "defaults") == 0)
+        return defaults();
     fputs(usage_text, stderr);
     return 2;
 }
