@@ -21,12 +21,18 @@
 #include "../server/server.h"
 #include "../stream/plan.h"
 #include "../wal/wal.h"
+#include "cli.h"
 #include "commands.h"
 
 static const char usage_text[] =
 "usage: flowlake config check FILE   report every problem in FILE, with its line\n"
 "       flowlake config defaults     print a configuration file with every key\n"
 "                                    at its default value, commented\n"
+"\n"
+"options (of config, config check, config defaults):\n"
+"  -h, --help      this text\n"
+"  --version       the version of flowlake\n"
+"  --              the next argument is FILE even if it starts with -\n"
 "\n"
 "The configuration is an INI file: [section] headers, key = value lines,\n"
 "comments starting with ; or #. Sizes take B, KiB, MiB, GiB (or KB, MB, GB);\n"
@@ -199,15 +205,52 @@ defaults(void)
 int
 fl_cmd_config(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[argc - 1], "--help") == 0
-                      || strcmp(argv[argc - 1], "-h") == 0)) {
-        fputs(usage_text, stdout);
-        return 0;
+    /* Messages say "flowlake config: ..." whichever the subcommand, as
+     * those of `config check` always have; its --help is config's. */
+    const char *sub = NULL, *cmd = "config", *pos[2] = { NULL, NULL };
+    int npos = 0, opts_done = 0, first = 1;
+
+    /* The subcommand comes first; options may follow it or stand alone
+     * (`config --help`). */
+    if (argc >= 2 && argv[1][0] != '-') {
+        sub = argv[1];
+        first = 2;
+        if (strcmp(sub, "check") != 0 && strcmp(sub, "defaults") != 0)
+            return fl_cli_usage_error(cmd, "unknown command '%s' (check or "
+                                      "defaults)", sub);
     }
-    if (argc == 3 && strcmp(argv[1], "check") == 0)
-        return check(argv[2]);
-    if (argc == 2 && strcmp(argv[1], "defaults") == 0)
+    /* Every option is looked at before anything runs: --help anywhere
+     * wins, and an unknown one is a usage error, never a FILE name. */
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (!opts_done && a[0] == '-' && a[1] != '\0') {
+            if (strcmp(a, "--") == 0)
+                opts_done = 1;
+            else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+                return fl_cli_help(usage_text);
+            else if (strcmp(a, "--version") == 0)
+                return fl_cli_version();
+            else
+                return fl_cli_unknown_option(cmd, a);
+            continue;
+        }
+        if (npos < 2)
+            pos[npos] = a;
+        npos++;
+    }
+    if (sub == NULL)
+        return fl_cli_usage_error(cmd, "missing command: check FILE or "
+                                  "defaults");
+    if (strcmp(sub, "defaults") == 0) {
+        if (npos > 0)
+            return fl_cli_usage_error(cmd, "defaults: unexpected argument "
+                                      "'%s'", pos[0]);
         return defaults();
-    fputs(usage_text, stderr);
-    return 2;
+    }
+    if (npos == 0)
+        return fl_cli_usage_error(cmd, "check: missing FILE");
+    if (npos > 1)
+        return fl_cli_usage_error(cmd, "check: one FILE only ('%s' and "
+                                  "'%s')", pos[0], pos[1]);
+    return check(pos[0]);
 }
