@@ -17,6 +17,7 @@ cd "$here"
 BUILD=${BUILD:-build}
 export FLOWLAKE=${FLOWLAKE:-$here/flowlake}
 passed=0 failed=0 failed_names=()
+ran_unit=0 ran_integration=0 ran_fuzz=0   # programs run, by kind
 
 count() {   # count NAME LOGFILE STATUS
     local p f
@@ -31,6 +32,7 @@ trap 'rm -f "$log"' EXIT
 for t in "$BUILD"/tests/test_*; do
     want unit && [ -x "$t" ] || continue
     echo "== $(basename "$t")"
+    ran_unit=$((ran_unit + 1))
     "$t" >"$log" 2>&1; st=$?
     grep -v '^ok ' "$log"
     count "$(basename "$t")" "$log" $st
@@ -38,6 +40,7 @@ done
 for t in tests/integration/test_*.sh; do
     want integration && [ -f "$t" ] || continue
     echo "== $(basename "$t")"
+    ran_integration=$((ran_integration + 1))
     bash "$t" >"$log" 2>&1; st=$?
     grep -v '^ok ' "$log"
     count "$(basename "$t")" "$log" $st
@@ -46,6 +49,7 @@ for r in "$BUILD"/fuzz/*-replay; do
     want fuzz && [ -x "$r" ] || continue
     name=$(basename "$r" -replay)
     echo "== fuzz corpus $name"
+    ran_fuzz=$((ran_fuzz + 1))
     "$r" "fuzz/corpus/$name" >"$log" 2>&1; st=$?
     cat "$log"
     count "$name" "$log" $st
@@ -54,6 +58,16 @@ echo "== checksrc"
 scripts/checksrc.sh >"$log" 2>&1; st=$?
 grep -v '^ok ' "$log"
 count checksrc "$log" $st
+# A kind asked for that ran nothing (no test binary built in $BUILD, no
+# script found) is a failure, not a silent "0 failed".
+for k in unit integration fuzz; do
+    want "$k" || continue
+    n=ran_$k
+    if [ "${!n}" -eq 0 ]; then
+        echo "no $k test ran (BUILD=$BUILD): build them first (make $k)"
+        failed=$((failed + 1)); failed_names+=("$k")
+    fi
+done
 if [ ${#failed_names[@]} -gt 0 ]; then
     echo "failing: ${failed_names[*]}"
 fi

@@ -135,6 +135,23 @@ int  fl_alarm_defs_from_config(const struct fl_config_section *sections,
                                size_t *out_n, char *err, size_t errlen);
 void fl_alarm_defs_free(struct fl_alarm_def *defs, size_t n);
 
+/* Every problem of every [alarm.NAME] section of cfg that the sections
+ * show by themselves (unknown keys, keys given twice, bad values, missing
+ * keys, datapoints_to_alarm and evaluation_range against
+ * evaluation_periods), each added to errs as fl_alarm_defs_from_config
+ * words it, and all of them, not just the first: for `config check`.
+ * Whether the metrics fit is fl_alarm_defs_check's. Returns 0,
+ * FL_ECONFIG or FL_ENOMEM. */
+struct fl_config;
+struct fl_config_errors;
+int  fl_alarm_config_check(const struct fl_config *cfg,
+                           struct fl_config_errors *errs);
+
+/* The key table of an [alarm.NAME] section (defs.c), *n entries: what
+ * `config defaults` prints and the docs test reads. */
+struct fl_config_map;
+const struct fl_config_map *fl_alarm_config_map(size_t *n);
+
 struct fl_alarms;
 
 /* Checks every definition against the engine's metrics (the metric exists;

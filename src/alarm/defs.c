@@ -2,9 +2,13 @@
  *
  * defs.c -- alarm definitions from the [alarm.NAME] sections of the config
  * file (config/config.h collects their keys as written, with lines; this
- * file knows what they mean). Every key is documented in docs/alarms.md.
- * The first problem is reported as "FILE:LINE: [alarm.NAME] message", the
- * line being the key's (or the section's, for a key that is missing).
+ * file knows what they mean). Every key is one entry of alarm_keys[], a
+ * struct fl_config_map table like config.c's: its name, default, bounds,
+ * doc line and setter. Loading a section, `config check` and `config
+ * defaults` all go through that table, and docs/alarms.md documents every
+ * key of it (the unit tests hold that). A problem is reported as
+ * "FILE:LINE: [alarm.NAME] message", the line being the key's (or the
+ * section's, for a key that is missing).
  */
 #include "../core/fl_config.h"
 
@@ -12,6 +16,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,34 +26,46 @@
 #include "../core/fl_mem.h"
 #include "alarm_int.h"
 
-/* Defaults (docs/alarms.md). */
-#define DEF_TIMEOUT_MS  5000
-#define DEF_RETRIES     5
-#define DEF_BACKOFF_MS  1000
 #define MAX_RETRIES     100
 #define MAX_DURATION_MS (3600u * 1000u)
 
-/* Keys that may appear once; webhook and command may repeat. */
-static const char *const single_keys[] = {
-    "metric", "dimensions", "comparison", "threshold", "evaluation_periods",
-    "datapoints_to_alarm", "evaluation_range", "treat_missing_data",
-    "description", "log", "webhook_timeout", "webhook_retries",
-    "webhook_backoff",
+/* Where the problems of a section go: the first one into err (loading
+ * stops there), or every one into all (`config check` lists them). */
+struct report {
+    const struct fl_config_section *s;
+    char                    *err;
+    size_t                   errlen;
+    struct fl_config_errors *all;      /* NULL: stop at the first */
+    int                      failed;   /* a problem was reported */
 };
-#define N_SINGLE (sizeof single_keys / sizeof single_keys[0])
 
+
+/* Reports "FILE:LINE: [alarm.NAME] message". Returns FL_ECONFIG, or
+ * FL_ENOMEM when the list could not grow. */
+static int
+fail(struct report *r, int line, const char *fmt, ...)
+    FL_CONFIG_PRINTF(3, 4);
 
 static int
-fail(const struct fl_config_section *s, int line, char *err, size_t errlen,
-     const char *fmt, ...)
+fail(struct report *r, int line, const char *fmt, ...)
 {
-    char msg[512];
+    const struct fl_config_section *s = r->s;
+    char msg[512], where[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(err, errlen, "%s:%d: [alarm.%s] %s", s->file ? s->file : "?",
-             line, s->name, msg);
+    snprintf(where, sizeof where, "%s:%d: [alarm.%s] %s",
+             s->file ? s->file : "?", line, s->name, msg);
+    r->failed = 1;
+    if (r->all == NULL) {
+        if (r->errlen > 0)
+            snprintf(r->err, r->errlen, "%s", where);
+        return FL_ECONFIG;
+    }
+    /* No key: the message names its place itself. */
+    if (fl_config_errors_add(r->all, NULL, NULL, "%s", where) < 0)
+        return FL_ENOMEM;
     return FL_ECONFIG;
 }
 
@@ -140,8 +157,7 @@ push_str(char ***arr, size_t *n, char *s)
 
 /* "protocol=6, action=REJECT". */
 static int
-parse_dims(const struct fl_config_section *s, int line, const char *v,
-           struct fl_alarm_def *d, char *err, size_t errlen)
+parse_dims(const char *v, struct fl_alarm_def *d, char *msg, size_t msglen)
 {
     const char *p = v;
     while (*p != '\0') {
@@ -165,17 +181,18 @@ parse_dims(const struct fl_config_section *s, int line, const char *v,
         }
         for (size_t i = 0; i < d->n_dims; i++)
             if (strcmp(d->dim_names[i], name) == 0) {
-                int rc = fail(s, line, err, errlen,
-                              "dimensions: '%s' is given twice", name);
+                snprintf(msg, msglen, "dimensions: '%s' is given twice",
+                         name);
                 fl_free(name);
                 fl_free(val);
-                return rc;
+                return FL_ECONFIG;
             }
         if (d->n_dims == FL_ALARM_MAX_DIMS) {
             fl_free(name);
             fl_free(val);
-            return fail(s, line, err, errlen,
-                        "dimensions: at most %d", FL_ALARM_MAX_DIMS);
+            snprintf(msg, msglen, "dimensions: at most %d",
+                     FL_ALARM_MAX_DIMS);
+            return FL_ECONFIG;
         }
         size_t nn = d->n_dims;
         if (push_str(&d->dim_names, &nn, name) < 0) {
@@ -192,9 +209,9 @@ parse_dims(const struct fl_config_section *s, int line, const char *v,
         p = comma ? comma + 1 : p + len;
         continue;
 bad:
-        return fail(s, line, err, errlen,
-                    "dimensions: '%.*s' is not NAME=VALUE (e.g. "
-                    "protocol=6, action=REJECT)", (int)len, p);
+        snprintf(msg, msglen, "dimensions: '%.*s' is not NAME=VALUE (e.g. "
+                 "protocol=6, action=REJECT)", (int)len, p);
+        return FL_ECONFIG;
     }
     return FL_OK;
 }
@@ -203,9 +220,8 @@ bad:
 /* webhook / command: one value or several separated by commas (webhooks
  * only: a command may contain commas). */
 static int
-add_actions(const struct fl_config_section *s, int line, const char *key,
-            const char *v, int split, char ***arr, size_t *n, char *err,
-            size_t errlen)
+add_actions(const char *key, const char *v, int split, char ***arr,
+            size_t *n, char *msg, size_t msglen)
 {
     const char *p = v;
     for (;;) {
@@ -216,20 +232,21 @@ add_actions(const struct fl_config_section *s, int line, const char *key,
             return FL_ENOMEM;
         if (one[0] == '\0') {
             fl_free(one);
-            return fail(s, line, err, errlen, "%s: empty value", key);
+            snprintf(msg, msglen, "%s: empty value", key);
+            return FL_ECONFIG;
         }
         if (split && strncmp(one, "http://", 7) != 0
             && strncmp(one, "https://", 8) != 0) {
-            int rc = fail(s, line, err, errlen,
-                          "%s: '%s' is not an http:// or https:// URL", key,
-                          one);
+            snprintf(msg, msglen, "%s: '%s' is not an http:// or https:// "
+                     "URL", key, one);
             fl_free(one);
-            return rc;
+            return FL_ECONFIG;
         }
         if (*n == FL_ALARM_MAX_ACTIONS) {
             fl_free(one);
-            return fail(s, line, err, errlen, "%s: at most %d per alarm", key,
-                        FL_ALARM_MAX_ACTIONS);
+            snprintf(msg, msglen, "%s: at most %d per alarm", key,
+                     FL_ALARM_MAX_ACTIONS);
+            return FL_ECONFIG;
         }
         if (push_str(arr, n, one) < 0)
             return FL_ENOMEM;
@@ -237,6 +254,243 @@ add_actions(const struct fl_config_section *s, int line, const char *key,
             return FL_OK;
         p = comma + 1;
     }
+}
+
+
+/* ---- the setters of alarm_keys[] ----------------------------------------
+ * Each parses one value into the struct fl_alarm_def (obj) and words its
+ * problem as "KEY: ..." (fail() adds FILE:LINE and the section). */
+
+#define DEF(obj) ((struct fl_alarm_def *)(obj))
+#define FIELD(obj, k, type) ((type *)(void *)((char *)(obj) + (k)->offset))
+
+static int
+set_metric(void *obj, const struct fl_config_map *k, const char *v,
+           char *msg, size_t msglen)
+{
+    (void)k;
+    if (!valid_name(v)) {
+        snprintf(msg, msglen, "metric: '%s' is not a metric name", v);
+        return FL_ECONFIG;
+    }
+    fl_free(DEF(obj)->metric);
+    return (DEF(obj)->metric = fl_strdup(v)) == NULL ? FL_ENOMEM : FL_OK;
+}
+
+
+static int
+set_dims(void *obj, const struct fl_config_map *k, const char *v, char *msg,
+         size_t msglen)
+{
+    (void)k;
+    return parse_dims(v, DEF(obj), msg, msglen);
+}
+
+
+static int
+set_cmp(void *obj, const struct fl_config_map *k, const char *v, char *msg,
+        size_t msglen)
+{
+    (void)k;
+    if (fl_alarm_cmp_parse(v, &DEF(obj)->cmp) < 0) {
+        snprintf(msg, msglen, "comparison: '%s' is not one of "
+                 "GreaterThanOrEqualToThreshold, GreaterThanThreshold, "
+                 "LessThanThreshold, LessThanOrEqualToThreshold, >=, >, <, "
+                 "<=", v);
+        return FL_ECONFIG;
+    }
+    return FL_OK;
+}
+
+
+static int
+set_threshold(void *obj, const struct fl_config_map *k, const char *v,
+              char *msg, size_t msglen)
+{
+    char *end;
+    (void)k;
+    errno = 0;
+    double t = strtod(v, &end);
+    if (v[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(t)) {
+        snprintf(msg, msglen, "threshold: '%s' is not a finite number", v);
+        return FL_ECONFIG;
+    }
+    DEF(obj)->threshold = t;
+    return FL_OK;
+}
+
+
+/* A whole number in [k->min, k->max] into an unsigned field. */
+static int
+set_whole(void *obj, const struct fl_config_map *k, const char *v, char *msg,
+          size_t msglen)
+{
+    unsigned long n;
+    if (parse_uint(v, (unsigned long)k->min, (unsigned long)k->max, &n) < 0) {
+        snprintf(msg, msglen, "%s: '%s' is not a whole number from %llu to "
+                 "%llu", k->name, v, (unsigned long long)k->min,
+                 (unsigned long long)k->max);
+        return FL_ECONFIG;
+    }
+    *FIELD(obj, k, unsigned) = (unsigned)n;
+    return FL_OK;
+}
+
+
+static int
+set_missing(void *obj, const struct fl_config_map *k, const char *v,
+            char *msg, size_t msglen)
+{
+    (void)k;
+    if (fl_alarm_missing_parse(v, &DEF(obj)->treat_missing) < 0) {
+        snprintf(msg, msglen, "treat_missing_data: '%s' is not one of "
+                 "missing, ignore, breaching, notBreaching", v);
+        return FL_ECONFIG;
+    }
+    return FL_OK;
+}
+
+
+/* Any text into a char * field. */
+static int
+set_text(void *obj, const struct fl_config_map *k, const char *v, char *msg,
+         size_t msglen)
+{
+    char **field = FIELD(obj, k, char *);
+    char *copy = fl_strdup(v);
+    (void)msg;
+    (void)msglen;
+    if (copy == NULL)
+        return FL_ENOMEM;
+    fl_free(*field);
+    *field = copy;
+    return FL_OK;
+}
+
+
+static int
+set_webhook(void *obj, const struct fl_config_map *k, const char *v,
+            char *msg, size_t msglen)
+{
+    return add_actions(k->name, v, 1, &DEF(obj)->webhooks,
+                       &DEF(obj)->n_webhooks, msg, msglen);
+}
+
+
+static int
+set_command(void *obj, const struct fl_config_map *k, const char *v,
+            char *msg, size_t msglen)
+{
+    return add_actions(k->name, v, 0, &DEF(obj)->commands,
+                       &DEF(obj)->n_commands, msg, msglen);
+}
+
+
+static int
+set_bool(void *obj, const struct fl_config_map *k, const char *v, char *msg,
+         size_t msglen)
+{
+    if (fl_config_parse_bool(v, FIELD(obj, k, int)) < 0) {
+        snprintf(msg, msglen, "%s: '%s' is not true or false", k->name, v);
+        return FL_ECONFIG;
+    }
+    return FL_OK;
+}
+
+
+/* A duration in milliseconds of at least k->min ms, at most 1 h, into a
+ * uint64_t field. */
+static int
+set_ms(void *obj, const struct fl_config_map *k, const char *v, char *msg,
+       size_t msglen)
+{
+    uint64_t ms;
+    if (parse_ms(v, &ms) < 0 || ms < k->min) {
+        if (k->min > 0)
+            snprintf(msg, msglen, "%s: '%s' is not a duration from 1ms to "
+                     "1h such as 5s or 500ms", k->name, v);
+        else
+            snprintf(msg, msglen, "%s: '%s' is not a duration up to 1h "
+                     "such as 1s or 200ms", k->name, v);
+        return FL_ECONFIG;
+    }
+    *FIELD(obj, k, uint64_t) = ms;
+    return FL_OK;
+}
+
+
+#define AOFF(f) offsetof(struct fl_alarm_def, f)
+#define ASEC "alarm.NAME"
+
+/* Every key of an [alarm.NAME] section, in the order docs/alarms.md and
+ * `config defaults` show them. A default is applied through the key's own
+ * setter before the section's keys, so it is written here once. No
+ * default: the key is required, or its default follows from other keys
+ * (datapoints_to_alarm, evaluation_range: see def_from_section). */
+static const struct fl_config_map alarm_keys[] = {
+    { ASEC, "metric", FL_CFG_STRING, AOFF(metric), 0, 0, NULL,
+      "the metric watched: one of metrics.file or a built-in one "
+      "(rejected_tcp_packets, rejected_packets_by_protocol, records_in)",
+      NULL, FL_CFG_REQUIRED, set_metric },
+    { ASEC, "dimensions", FL_CFG_STRING, AOFF(dim_names), 0, 0, NULL,
+      "a value for every dimension of the metric and no other: NAME=VALUE "
+      "pairs separated by commas (protocol=6, action=REJECT); none by default",
+      NULL, 0, set_dims },
+    { ASEC, "comparison", FL_CFG_CHOICE, AOFF(cmp), 0, 0, NULL,
+      "GreaterThanOrEqualToThreshold, GreaterThanThreshold, "
+      "LessThanThreshold, LessThanOrEqualToThreshold, or >=, >, <, <=",
+      NULL, FL_CFG_REQUIRED, set_cmp },
+    { ASEC, "threshold", FL_CFG_NUMBER, AOFF(threshold), 0, 0, NULL,
+      "a finite number the window's value is compared with",
+      NULL, FL_CFG_REQUIRED, set_threshold },
+    { ASEC, "evaluation_periods", FL_CFG_COUNT, AOFF(evaluation_periods), 1,
+      FL_ALARM_MAX_RANGE, "1",
+      "N: how many of the most recent datapoints are evaluated (1 to 1440)",
+      NULL, 0, set_whole },
+    { ASEC, "datapoints_to_alarm", FL_CFG_COUNT, AOFF(datapoints_to_alarm),
+      1, FL_ALARM_MAX_RANGE, NULL,
+      "M: how many of them must breach for ALARM, 1 to N; default N",
+      NULL, 0, set_whole },
+    { ASEC, "evaluation_range", FL_CFG_COUNT, AOFF(evaluation_range), 1,
+      FL_ALARM_MAX_RANGE, NULL,
+      "how many windows are looked at to find N datapoints, N to 1440; "
+      "default N + 2", NULL, 0, set_whole },
+    { ASEC, "treat_missing_data", FL_CFG_CHOICE, AOFF(treat_missing), 0, 0,
+      "missing", "missing, ignore, breaching or notBreaching",
+      "missing|ignore|breaching|notBreaching", 0, set_missing },
+    { ASEC, "description", FL_CFG_STRING, AOFF(description), 0, 0, "",
+      "free text, shown in the webhook body and /api/alarms", NULL, 0,
+      set_text },
+    { ASEC, "log", FL_CFG_BOOL, AOFF(log), 0, 1, "true",
+      "write a line on stderr on each state change", NULL, 0, set_bool },
+    { ASEC, "command", FL_CFG_STRING, AOFF(commands), 0, 0, NULL,
+      "a command run with /bin/sh -c on each state change, up to 5; none "
+      "by default", NULL, FL_CFG_MULTI, set_command },
+    { ASEC, "webhook", FL_CFG_STRING, AOFF(webhooks), 0, 0, NULL,
+      "an http:// or https:// URL sent a JSON POST on each state change; "
+      "several separated by commas, up to 5; none by default", NULL,
+      FL_CFG_MULTI, set_webhook },
+    { ASEC, "webhook_timeout", FL_CFG_DURATION, AOFF(webhook_timeout_ms), 1,
+      MAX_DURATION_MS, "5s",
+      "time allowed for one POST: 500ms, 5s, 1m (1 ms to 1 h)", NULL, 0,
+      set_ms },
+    { ASEC, "webhook_retries", FL_CFG_COUNT, AOFF(webhook_retries), 0,
+      MAX_RETRIES, "5", "further attempts after a failed POST (0 to 100)",
+      NULL, 0, set_whole },
+    { ASEC, "webhook_backoff", FL_CFG_DURATION, AOFF(webhook_backoff_ms), 0,
+      MAX_DURATION_MS, "1s",
+      "wait before the first retry; doubles at every retry, capped at 60 s "
+      "(200ms, 1s; up to 1 h)", NULL, 0, set_ms },
+};
+
+#define N_ALARM_KEYS (sizeof alarm_keys / sizeof alarm_keys[0])
+
+
+const struct fl_config_map *
+fl_alarm_config_map(size_t *n)
+{
+    *n = N_ALARM_KEYS;
+    return alarm_keys;
 }
 
 
@@ -273,154 +527,92 @@ fl_alarm_defs_free(struct fl_alarm_def *defs, size_t n)
 }
 
 
-/* One section into d (zeroed by the caller). */
-static int
-def_from_section(const struct fl_config_section *s, struct fl_alarm_def *d,
-                 char *err, size_t errlen)
+/* The index of a key of alarm_keys[] (it is there: the names are the
+ * table's own). */
+static size_t
+k_index(const char *name)
 {
-    int seen[N_SINGLE] = { 0 };
-    int have_cmp = 0, have_thr = 0;
-    int line_dta = 0, line_range = 0;
-    unsigned long n = 1, m = 0, range = 0, v;
+    const struct fl_config_map *k = fl_config_map_find(alarm_keys,
+                                                       N_ALARM_KEYS, name);
+    return k != NULL ? (size_t)(k - alarm_keys) : 0;
+}
 
-    if (!valid_name(s->name))
-        return fail(s, s->line, err, errlen,
-                    "alarm names are 1 to 255 characters among A-Z a-z 0-9 "
-                    "_ . -");
-    d->name = fl_strdup(s->name);
-    d->description = fl_strdup("");
-    if (d->name == NULL || d->description == NULL)
+
+/* One section into d (zeroed by the caller), reporting through r: with
+ * r->all NULL it stops at the first problem; else it goes on to the next
+ * key, so that every bad key is reported (the checks across keys are
+ * then left out when a key was bad: they would judge a default the file
+ * did not mean). */
+static int
+def_from_section(struct report *r, struct fl_alarm_def *d)
+{
+    const struct fl_config_section *s = r->s;
+    int seen[N_ALARM_KEYS] = { 0 };
+    int rc;
+    char msg[512];
+
+    if (!valid_name(s->name)) {
+        rc = fail(r, s->line, "alarm names are 1 to 255 characters among "
+                  "A-Z a-z 0-9 _ . -");
+        if (r->all == NULL || rc == FL_ENOMEM)
+            return rc;
+    }
+    if ((d->name = fl_strdup(s->name)) == NULL)
         return FL_ENOMEM;
-    d->treat_missing = FL_MISSING_MISSING;
-    d->log = 1;
-    d->webhook_timeout_ms = DEF_TIMEOUT_MS;
-    d->webhook_retries = DEF_RETRIES;
-    d->webhook_backoff_ms = DEF_BACKOFF_MS;
+    for (size_t i = 0; i < N_ALARM_KEYS; i++) {
+        const struct fl_config_map *k = &alarm_keys[i];
+        if (k->def == NULL)
+            continue;
+        /* The table's own defaults: a failure is a bug in the table. */
+        if ((rc = k->set(d, k, k->def, msg, sizeof msg)) < 0)
+            return rc == FL_ENOMEM ? FL_ENOMEM : fail(r, s->line, "%s", msg);
+    }
 
     for (size_t i = 0; i < s->n; i++) {
-        const char *k = s->keys[i], *val = s->values[i];
+        const char *key = s->keys[i], *val = s->values[i];
         int line = s->lines ? s->lines[i] : s->line;
-        int rc = FL_OK;
-        size_t si;
-        for (si = 0; si < N_SINGLE; si++)
-            if (strcmp(k, single_keys[si]) == 0)
-                break;
-        if (si < N_SINGLE) {
-            if (seen[si])
-                return fail(s, line, err, errlen,
-                            "%s is given twice (first at line %d)", k,
-                            seen[si]);
-            seen[si] = line;
-        }
-
-        if (strcmp(k, "metric") == 0) {
-            if (!valid_name(val))
-                return fail(s, line, err, errlen,
-                            "metric: '%s' is not a metric name", val);
-            fl_free(d->metric);
-            if ((d->metric = fl_strdup(val)) == NULL)
-                return FL_ENOMEM;
-        } else if (strcmp(k, "dimensions") == 0) {
-            rc = parse_dims(s, line, val, d, err, errlen);
-        } else if (strcmp(k, "comparison") == 0) {
-            if (fl_alarm_cmp_parse(val, &d->cmp) < 0)
-                return fail(s, line, err, errlen,
-                            "comparison: '%s' is not one of "
-                            "GreaterThanOrEqualToThreshold, "
-                            "GreaterThanThreshold, LessThanThreshold, "
-                            "LessThanOrEqualToThreshold, >=, >, <, <=", val);
-            have_cmp = 1;
-        } else if (strcmp(k, "threshold") == 0) {
-            char *end;
-            errno = 0;
-            double t = strtod(val, &end);
-            if (val[0] == '\0' || *end != '\0' || errno == ERANGE
-                || !isfinite(t))
-                return fail(s, line, err, errlen,
-                            "threshold: '%s' is not a finite number", val);
-            d->threshold = t;
-            have_thr = 1;
-        } else if (strcmp(k, "evaluation_periods") == 0) {
-            if (parse_uint(val, 1, FL_ALARM_MAX_RANGE, &n) < 0)
-                return fail(s, line, err, errlen,
-                            "evaluation_periods: '%s' is not a whole number "
-                            "from 1 to %d", val, FL_ALARM_MAX_RANGE);
-        } else if (strcmp(k, "datapoints_to_alarm") == 0) {
-            if (parse_uint(val, 1, FL_ALARM_MAX_RANGE, &m) < 0)
-                return fail(s, line, err, errlen,
-                            "datapoints_to_alarm: '%s' is not a whole "
-                            "number from 1 to %d", val, FL_ALARM_MAX_RANGE);
-            line_dta = line;
-        } else if (strcmp(k, "evaluation_range") == 0) {
-            if (parse_uint(val, 1, FL_ALARM_MAX_RANGE, &range) < 0)
-                return fail(s, line, err, errlen,
-                            "evaluation_range: '%s' is not a whole number "
-                            "from 1 to %d", val, FL_ALARM_MAX_RANGE);
-            line_range = line;
-        } else if (strcmp(k, "treat_missing_data") == 0) {
-            if (fl_alarm_missing_parse(val, &d->treat_missing) < 0)
-                return fail(s, line, err, errlen,
-                            "treat_missing_data: '%s' is not one of "
-                            "missing, ignore, breaching, notBreaching", val);
-        } else if (strcmp(k, "description") == 0) {
-            fl_free(d->description);
-            if ((d->description = fl_strdup(val)) == NULL)
-                return FL_ENOMEM;
-        } else if (strcmp(k, "webhook") == 0) {
-            rc = add_actions(s, line, k, val, 1, &d->webhooks,
-                             &d->n_webhooks, err, errlen);
-        } else if (strcmp(k, "command") == 0) {
-            rc = add_actions(s, line, k, val, 0, &d->commands,
-                             &d->n_commands, err, errlen);
-        } else if (strcmp(k, "log") == 0) {
-            if (fl_config_parse_bool(val, &d->log) < 0)
-                return fail(s, line, err, errlen,
-                            "log: '%s' is not true or false", val);
-        } else if (strcmp(k, "webhook_timeout") == 0) {
-            if (parse_ms(val, &d->webhook_timeout_ms) < 0
-                || d->webhook_timeout_ms == 0)
-                return fail(s, line, err, errlen,
-                            "webhook_timeout: '%s' is not a duration from "
-                            "1ms to 1h such as 5s or 500ms", val);
-        } else if (strcmp(k, "webhook_retries") == 0) {
-            if (parse_uint(val, 0, MAX_RETRIES, &v) < 0)
-                return fail(s, line, err, errlen,
-                            "webhook_retries: '%s' is not a whole number "
-                            "from 0 to %d", val, MAX_RETRIES);
-            d->webhook_retries = (unsigned)v;
-        } else if (strcmp(k, "webhook_backoff") == 0) {
-            if (parse_ms(val, &d->webhook_backoff_ms) < 0)
-                return fail(s, line, err, errlen,
-                            "webhook_backoff: '%s' is not a duration up to "
-                            "1h such as 1s or 200ms", val);
+        const struct fl_config_map *k = fl_config_map_find(alarm_keys,
+                                                           N_ALARM_KEYS, key);
+        rc = FL_OK;
+        if (k == NULL) {
+            rc = fail(r, line, "unknown key '%s'", key);
+        } else if (seen[k - alarm_keys] && !(k->flags & FL_CFG_MULTI)) {
+            rc = fail(r, line, "%s is given twice (first at line %d)", key,
+                      seen[k - alarm_keys]);
         } else {
-            return fail(s, line, err, errlen, "unknown key '%s'", k);
+            seen[k - alarm_keys] = line;
+            if ((rc = k->set(d, k, val, msg, sizeof msg)) == FL_ECONFIG)
+                rc = fail(r, line, "%s", msg);
         }
-        if (rc < 0)
+        if (rc == FL_ENOMEM || (rc < 0 && r->all == NULL))
             return rc;
     }
 
-    if (d->metric == NULL)
-        return fail(s, s->line, err, errlen, "metric is required");
-    if (!have_cmp)
-        return fail(s, s->line, err, errlen, "comparison is required");
-    if (!have_thr)
-        return fail(s, s->line, err, errlen, "threshold is required");
-    if (m == 0)
-        m = n;
-    if (m > n)
-        return fail(s, line_dta, err, errlen,
-                    "datapoints_to_alarm: %lu is more than "
-                    "evaluation_periods (%lu)", m, n);
-    if (range == 0)
-        range = n + 2 > FL_ALARM_MAX_RANGE ? FL_ALARM_MAX_RANGE : n + 2;
-    if (range < n)
-        return fail(s, line_range, err, errlen,
-                    "evaluation_range: %lu is less than evaluation_periods "
-                    "(%lu)", range, n);
-    d->evaluation_periods = (unsigned)n;
-    d->datapoints_to_alarm = (unsigned)m;
-    d->evaluation_range = (unsigned)range;
+    for (size_t i = 0; i < N_ALARM_KEYS; i++) {
+        if ((alarm_keys[i].flags & FL_CFG_REQUIRED) && !seen[i]) {
+            rc = fail(r, s->line, "%s is required", alarm_keys[i].name);
+            if (r->all == NULL || rc == FL_ENOMEM)
+                return rc;
+        }
+    }
+    if (r->failed)
+        return FL_ECONFIG;
+
+    /* What follows from N: M defaults to N, the range to N + 2. */
+    unsigned n = d->evaluation_periods;
+    if (d->datapoints_to_alarm == 0)
+        d->datapoints_to_alarm = n;
+    if (d->datapoints_to_alarm > n)
+        return fail(r, seen[k_index("datapoints_to_alarm")],
+                    "datapoints_to_alarm: %u is more than "
+                    "evaluation_periods (%u)", d->datapoints_to_alarm, n);
+    if (d->evaluation_range == 0)
+        d->evaluation_range = n + 2 > FL_ALARM_MAX_RANGE
+                              ? FL_ALARM_MAX_RANGE : n + 2;
+    if (d->evaluation_range < n)
+        return fail(r, seen[k_index("evaluation_range")],
+                    "evaluation_range: %u is less than evaluation_periods "
+                    "(%u)", d->evaluation_range, n);
     return FL_OK;
 }
 
@@ -438,7 +630,8 @@ fl_alarm_defs_from_config(const struct fl_config_section *sections,
     if (n > 0 && (defs = fl_calloc(n, sizeof *defs)) == NULL)
         return FL_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        rc = def_from_section(&sections[i], &defs[i], err, errlen);
+        struct report r = { .s = &sections[i], .err = err, .errlen = errlen };
+        rc = def_from_section(&r, &defs[i]);
         if (rc < 0)
             goto out;
     }
@@ -449,4 +642,23 @@ out:
     if (defs != NULL)
         fl_alarm_defs_free(defs, n);
     return rc;
+}
+
+
+int
+fl_alarm_config_check(const struct fl_config *cfg,
+                      struct fl_config_errors *errs)
+{
+    int found = 0;
+    for (size_t i = 0; i < cfg->n_alarm_sections; i++) {
+        struct fl_alarm_def d;
+        struct report r = { .s = &cfg->alarm_sections[i], .all = errs };
+        memset(&d, 0, sizeof d);
+        int rc = def_from_section(&r, &d);
+        def_free(&d);
+        if (rc == FL_ENOMEM)
+            return FL_ENOMEM;
+        found |= r.failed;
+    }
+    return found ? FL_ECONFIG : FL_OK;
 }

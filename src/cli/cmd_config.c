@@ -21,12 +21,18 @@
 #include "../server/server.h"
 #include "../stream/plan.h"
 #include "../wal/wal.h"
+#include "cli.h"
 #include "commands.h"
 
 static const char usage_text[] =
 "usage: flowlake config check FILE   report every problem in FILE, with its line\n"
 "       flowlake config defaults     print a configuration file with every key\n"
 "                                    at its default value, commented\n"
+"\n"
+"options (of config, config check, config defaults):\n"
+"  -h, --help      this text\n"
+"  --version       the version of flowlake\n"
+"  --              the next argument is FILE even if it starts with -\n"
 "\n"
 "The configuration is an INI file: [section] headers, key = value lines,\n"
 "comments starting with ; or #. Sizes take B, KiB, MiB, GiB (or KB, MB, GB);\n"
@@ -46,7 +52,9 @@ static const char usage_text[] =
 
 /* The metrics (built-in and metrics.file) compile, and every alarm is
  * well formed and names a metric that exists with exactly its
- * dimensions: what `serve` would refuse to start with. */
+ * dimensions: what `serve` would refuse to start with. Every bad key of
+ * every alarm section is listed, like the keys of the other sections;
+ * the alarms are held against the metrics once their keys are good. */
 static int
 check_metrics_and_alarms(const struct fl_config *cfg,
                          struct fl_config_errors *errs)
@@ -55,7 +63,14 @@ check_metrics_and_alarms(const struct fl_config *cfg,
     struct fl_alarm_def *defs = NULL;
     size_t n = 0;
     char err[1024] = "";
+    int keys_rc = fl_alarm_config_check(cfg, errs);
+    if (keys_rc == FL_ENOMEM)
+        return FL_ENOMEM;
     int rc = fl_metrics_compile(cfg, &plans, err, sizeof err);
+    if (rc == 0 && keys_rc < 0) {
+        fl_plan_free(&plans);
+        return keys_rc;
+    }
     if (rc == 0 && cfg->n_alarm_sections > 0)
         rc = fl_alarm_defs_from_config(cfg->alarm_sections,
                                        cfg->n_alarm_sections, &defs, &n, err,
@@ -162,24 +177,80 @@ check(const char *path)
 }
 
 
+/* Every key at its default: the sections, then an [alarm.NAME] section
+ * with every alarm key, commented out (there is no alarm by default, and
+ * its required keys have no default to load). */
+static int
+defaults(void)
+{
+    struct fl_config cfg;
+    size_t n;
+    const struct fl_config_map *alarm = fl_alarm_config_map(&n);
+    int rc = fl_config_init(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "flowlake config: %s\n", fl_strerror(rc));
+        return 1;
+    }
+    fl_config_write(&cfg, stdout);
+    fl_config_free(&cfg);
+    printf("\n# [alarm.NAME]: one section per alarm, none by default "
+           "(docs/alarms.md).\n"
+           "# Every key, at its default; remove the '#' of the lines of "
+           "an alarm's keys.\n");
+    fl_config_map_write(alarm, n, 1, stdout);
+    return ferror(stdout) || fflush(stdout) != 0 ? 1 : 0;
+}
+
+
 int
 fl_cmd_config(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[argc - 1], "--help") == 0
-                      || strcmp(argv[argc - 1], "-h") == 0)) {
-        fputs(usage_text, stdout);
-        return 0;
+    /* Messages say "flowlake config: ..." whichever the subcommand, as
+     * those of `config check` always have; its --help is config's. */
+    const char *sub = NULL, *cmd = "config", *pos[2] = { NULL, NULL };
+    int npos = 0, opts_done = 0, first = 1;
+
+    /* The subcommand comes first; options may follow it or stand alone
+     * (`config --help`). */
+    if (argc >= 2 && argv[1][0] != '-') {
+        sub = argv[1];
+        first = 2;
+        if (strcmp(sub, "check") != 0 && strcmp(sub, "defaults") != 0)
+            return fl_cli_usage_error(cmd, "unknown command '%s' (check or "
+                                      "defaults)", sub);
     }
-    if (argc == 3 && strcmp(argv[1], "check") == 0)
-        return check(argv[2]);
-    if (argc == 2 && strcmp(argv[1], "defaults") == 0) {
-        struct fl_config cfg;
-        if (fl_config_init(&cfg) < 0)
-            return 1;
-        fl_config_write(&cfg, stdout);
-        fl_config_free(&cfg);
-        return 0;
+    /* Every option is looked at before anything runs: --help anywhere
+     * wins, and an unknown one is a usage error, never a FILE name. */
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (!opts_done && a[0] == '-' && a[1] != '\0') {
+            if (strcmp(a, "--") == 0)
+                opts_done = 1;
+            else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+                return fl_cli_help(usage_text);
+            else if (strcmp(a, "--version") == 0)
+                return fl_cli_version();
+            else
+                return fl_cli_unknown_option(cmd, a);
+            continue;
+        }
+        if (npos < 2)
+            pos[npos] = a;
+        npos++;
     }
-    fputs(usage_text, stderr);
-    return 2;
+    if (sub == NULL)
+        return fl_cli_usage_error(cmd, "missing command: check FILE or "
+                                  "defaults");
+    if (strcmp(sub, "defaults") == 0) {
+        if (npos > 0)
+            return fl_cli_usage_error(cmd, "defaults: unexpected argument "
+                                      "'%s'", pos[0]);
+        return defaults();
+    }
+    if (npos == 0)
+        return fl_cli_usage_error(cmd, "check: missing FILE");
+    if (npos > 1)
+        return fl_cli_usage_error(cmd, "check: one FILE only ('%s' and "
+                                  "'%s')", pos[0], pos[1]);
+    return check(pos[0]);
 }

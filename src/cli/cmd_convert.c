@@ -15,6 +15,7 @@
 #include "../archive/convert.h"
 #include "../core/fl_mem.h"
 #include "../parse/format.h"
+#include "cli.h"
 #include "commands.h"
 
 static const char usage_text[] =
@@ -40,6 +41,7 @@ static const char usage_text[] =
 "  --memory-limit SIZE DuckDB memory limit, e.g. 2GB (default: DuckDB's)\n"
 "  --quiet             no progress line\n"
 "  -h, --help          this text\n"
+"  --version           the version of flowlake\n"
 "\n"
 "Bad lines (wrong field count, a number that does not parse or overflows,\n"
 "an over-long line) are reported with file and line, written with their\n"
@@ -66,7 +68,7 @@ int
 fl_cmd_convert(int argc, char **argv)
 {
     enum { OPT_ARCHIVE = 256, OPT_FORMAT, OPT_STRICT, OPT_THREADS,
-           OPT_MAX_LINE, OPT_MEMORY, OPT_QUIET };
+           OPT_MAX_LINE, OPT_MEMORY, OPT_QUIET, OPT_VERSION };
     static const struct option longopts[] = {
         { "archive",      required_argument, NULL, OPT_ARCHIVE },
         { "format",       required_argument, NULL, OPT_FORMAT },
@@ -76,6 +78,7 @@ fl_cmd_convert(int argc, char **argv)
         { "memory-limit", required_argument, NULL, OPT_MEMORY },
         { "quiet",        no_argument,       NULL, OPT_QUIET },
         { "help",         no_argument,       NULL, 'h' },
+        { "version",      no_argument,       NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 }
     };
     struct fl_convert_opts opts = { .archive_dir = "flowlake-data" };
@@ -85,7 +88,8 @@ fl_cmd_convert(int argc, char **argv)
     char *err = NULL;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    opterr = 0;             /* our own words for a bad option (cli.h) */
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_ARCHIVE: opts.archive_dir = optarg; break;
         case OPT_FORMAT:  opts.format_spec = optarg; break;
@@ -93,43 +97,36 @@ fl_cmd_convert(int argc, char **argv)
         case OPT_QUIET:   quiet = 1; break;
         case OPT_MEMORY:  opts.memory_limit = optarg; break;
         case OPT_THREADS:
-            if (parse_size(optarg, &n) < 0 || n > 1024) {
-                fprintf(stderr, "flowlake convert: --threads: '%s' is not a "
-                        "number from 1 to 1024\n", optarg);
-                return 2;
-            }
+            if (parse_size(optarg, &n) < 0 || n > 1024)
+                return fl_cli_usage_error("convert", "--threads: '%s' is not "
+                                          "a number from 1 to 1024", optarg);
             opts.threads = (int)n;
             break;
         case OPT_MAX_LINE:
-            if (parse_size(optarg, &n) < 0 || n < 64 || n > (1u << 30)) {
-                fprintf(stderr, "flowlake convert: --max-line: '%s' is not a "
-                        "size from 64 to 1073741824\n", optarg);
-                return 2;
-            }
+            if (parse_size(optarg, &n) < 0 || n < 64 || n > (1u << 30))
+                return fl_cli_usage_error("convert", "--max-line: '%s' is not "
+                                          "a size from 64 to 1073741824",
+                                          optarg);
             opts.max_line = n;
             break;
         case 'h':
-            fputs(usage_text, stdout);
-            return 0;
+            return fl_cli_help(usage_text);
+        case OPT_VERSION:
+            return fl_cli_version();
         default:
-            fputs(usage_text, stderr);
-            return 2;
+            return fl_cli_getopt_error("convert", c, argv, longopts);
         }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "flowlake convert: no input given (use - for "
-                "stdin)\n\n%s", usage_text);
-        return 2;
-    }
+    if (optind >= argc)
+        return fl_cli_usage_error("convert", "no input given (use - for "
+                                  "stdin)");
     if (opts.format_spec != NULL) {
         /* A bad --format is a usage error (exit 2), found before any
          * input is touched. */
         struct fl_format *fmt = NULL;
         struct fl_parse_err perr;
-        if (fl_format_parse(opts.format_spec, &fmt, &perr) < 0) {
-            fprintf(stderr, "flowlake convert: --format: %s\n", perr.reason);
-            return 2;
-        }
+        if (fl_format_parse(opts.format_spec, &fmt, &perr) < 0)
+            return fl_cli_usage_error("convert", "--format: %s", perr.reason);
         fl_format_destroy(fmt);
     }
     opts.progress = !quiet && isatty(STDERR_FILENO);

@@ -32,6 +32,7 @@
 #include "../core/fl_time.h"
 #include "../gen/generate.h"
 #include "../parse/format.h"
+#include "cli.h"
 #include "commands.h"
 
 #define PROG "flowlake generate"
@@ -72,6 +73,7 @@ static const char usage_text[] =
 "  -o, --output FILE write to FILE instead of standard output ('-' means\n"
 "                    standard output); FILE is replaced if it exists\n"
 "  -h, --help        show this help and exit\n"
+"  --version         show the version of flowlake and exit\n"
 "\n"
 "examples:\n"
 "  flowlake generate --records 10 --header\n"
@@ -208,15 +210,13 @@ match(int argc, char **argv, int *i, const char *name, const char *alias,
 }
 
 
+/* "flowlake generate: OPT: 'VAL' WHAT" and the --help hint (cli.h). */
 static int
 usage_error(const char *opt, const char *what, const char *val)
 {
     if (val != NULL)
-        fprintf(stderr, PROG ": %s: '%s' %s\n", opt, val, what);
-    else
-        fprintf(stderr, PROG ": %s: %s\n", opt, what);
-    fprintf(stderr, "Run '" PROG " --help' for the options.\n");
-    return 2;
+        return fl_cli_usage_error("generate", "%s: '%s' %s", opt, val, what);
+    return fl_cli_usage_error("generate", "%s: %s", opt, what);
 }
 
 
@@ -379,41 +379,44 @@ fl_cmd_generate(int argc, char **argv)
         int m;
 
         if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
-            fputs(usage_text, stdout);
-            status = fflush(stdout) == 0 ? 0 : 1;
+            status = fl_cli_help(usage_text);
+            goto out;
+        }
+        if (strcmp(opt, "--version") == 0) {
+            status = fl_cli_version();
             goto out;
         }
         if ((m = match(argc, argv, &i, "--seed", NULL, 1, &v)) != 0) {
             if (m < 0)
-                return usage_error("--seed", "needs a value", NULL);
+                return fl_cli_missing_value("generate", "--seed");
             if (parse_u64(v, &opts.seed) < 0)
                 return usage_error("--seed",
                                    "is not an unsigned 64-bit integer", v);
         } else if ((m = match(argc, argv, &i, "--records", NULL, 1, &v)) != 0) {
             if (m < 0)
-                return usage_error("--records", "needs a value", NULL);
+                return fl_cli_missing_value("generate", "--records");
             if (parse_u64(v, &opts.records) < 0)
                 return usage_error("--records",
                                    "is not an unsigned 64-bit integer", v);
         } else if ((m = match(argc, argv, &i, "--start", NULL, 1, &v)) != 0) {
             if (m < 0)
-                return usage_error("--start", "needs a value", NULL);
+                return fl_cli_missing_value("generate", "--start");
             if (parse_time(v, &opts.start) < 0)
                 return usage_error("--start", "is not a time: use epoch "
                                    "seconds, 2024-05-01T10:00:00Z or now", v);
         } else if ((m = match(argc, argv, &i, "--span", NULL, 1, &v)) != 0) {
             if (m < 0)
-                return usage_error("--span", "needs a value", NULL);
+                return fl_cli_missing_value("generate", "--span");
             if (parse_duration(v, &opts.span) < 0)
                 return usage_error("--span", "is not a positive duration: "
                                    "use 3600, 90s, 15m, 24h or 7d", v);
         } else if ((m = match(argc, argv, &i, "--format", NULL, 1, &v)) != 0) {
             if (m < 0)
-                return usage_error("--format", "needs a value", NULL);
+                return fl_cli_missing_value("generate", "--format");
             format_spec = v;
         } else if ((m = match(argc, argv, &i, "--output", "-o", 1, &v)) != 0) {
             if (m < 0)
-                return usage_error("--output", "needs a value", NULL);
+                return fl_cli_missing_value("generate", "--output");
             if (v[0] == '\0')
                 return usage_error("--output", "needs a file name or -",
                                    NULL);
@@ -426,16 +429,21 @@ fl_cmd_generate(int argc, char **argv)
                               &v)) != 0) {
             uint64_t lv;
             if (m < 0)
-                return usage_error("--gzip-level", "needs a value", NULL);
+                return fl_cli_missing_value("generate", "--gzip-level");
             if (parse_u64(v, &lv) < 0 || lv < 1 || lv > 9)
                 return usage_error("--gzip-level",
                                    "is not a level from 1 to 9", v);
             level = (int)lv;
             gzip = 1;
+        } else if (strncmp(opt, "--header=", 9) == 0
+                   || strncmp(opt, "--gzip=", 7) == 0) {
+            return fl_cli_usage_error("generate", "option '%.*s' takes no "
+                                      "value", (int)strcspn(opt, "="), opt);
         } else if (opt[0] == '-' && opt[1] != '\0') {
-            return usage_error(opt, "unknown option", NULL);
+            return fl_cli_unknown_option("generate", opt);
         } else {
-            return usage_error(opt, "unexpected argument", NULL);
+            return fl_cli_usage_error("generate", "unexpected argument "
+                                      "'%s'", opt);
         }
     }
     /* The generator needs room after the span for the last flows' ends. */

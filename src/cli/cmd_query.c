@@ -18,6 +18,7 @@
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "../query/query.h"
+#include "cli.h"
 #include "commands.h"
 
 /* Longest SQL script accepted from a file or stdin. */
@@ -44,6 +45,7 @@ static const char usage_text[] =
 "  -o, --output FORMAT  table (default), csv or json\n"
 "  -f, --file FILE      read the SQL from FILE, or from stdin if FILE is -\n"
 "  -h, --help           this text\n"
+"  --version            the version of flowlake\n"
 "  --                   end of the options (for SQL that begins with -)\n"
 "\n"
 "tables:\n"
@@ -99,17 +101,6 @@ usage(FILE *out)
 }
 
 
-/* After a usage error: the synopsis and where to read more. */
-static int
-usage_error(void)
-{
-    fputs("usage: flowlake query [--archive DIR] [--output table|csv|json] "
-          "SQL | -f FILE\n"
-          "Run 'flowlake query --help' for the details.\n", stderr);
-    return 2;
-}
-
-
 /* Reads all of path ("-" = stdin) into a NUL-terminated fl_malloc'd
  * string. Returns 0, -errno, FL_ETOOBIG or FL_ENOMEM. */
 static int
@@ -128,7 +119,8 @@ read_sql(const char *path, char **out)
 int
 fl_cmd_query(int argc, char **argv)
 {
-    enum { OPT_ARCHIVE = 256, OPT_SERVER, OPT_KEY_FILE, OPT_NO_PRUNE };
+    enum { OPT_ARCHIVE = 256, OPT_SERVER, OPT_KEY_FILE, OPT_NO_PRUNE,
+           OPT_VERSION };
     static const struct option longopts[] = {
         { "archive", required_argument, NULL, OPT_ARCHIVE },
         { "server",  required_argument, NULL, OPT_SERVER },
@@ -137,6 +129,7 @@ fl_cmd_query(int argc, char **argv)
         { "output",  required_argument, NULL, 'o' },
         { "file",    required_argument, NULL, 'f' },
         { "help",    no_argument,       NULL, 'h' },
+        { "version", no_argument,       NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 }
     };
     const char *archive = "flowlake-data";
@@ -167,41 +160,31 @@ fl_cmd_query(int argc, char **argv)
             prune = 0;
             break;
         case 'o':
-            if (fl_query_output_parse(optarg, &fmt) < 0) {
-                fprintf(stderr, "flowlake query: unknown output format '%s' "
-                        "(use table, csv or json)\n", optarg);
-                return usage_error();
-            }
+            if (fl_query_output_parse(optarg, &fmt) < 0)
+                return fl_cli_usage_error("query", "unknown output format "
+                                          "'%s' (use table, csv or json)",
+                                          optarg);
             break;
         case 'f':
             file = optarg;
             break;
         case 'h':
             usage(stdout);
-            return 0;
-        case ':':
-            fprintf(stderr, "flowlake query: option '%s' needs a value\n",
-                    argv[optind - 1]);
-            return usage_error();
-        default:
-            fprintf(stderr, "flowlake query: unknown option '%s'\n",
-                    argv[optind - 1]);
-            return usage_error();
+            return fflush(stdout) == 0 ? 0 : 1;
+        case OPT_VERSION:
+            return fl_cli_version();
+        default:            /* '?' unknown, ':' without its value */
+            return fl_cli_getopt_error("query", opt, argv, longopts);
         }
     }
     int npos = argc - optind;
-    if (file != NULL && npos > 0) {
-        fprintf(stderr, "flowlake query: give the SQL either as an argument "
-                "or with -f, not both\n");
-        return usage_error();
-    }
-    if (file == NULL && npos != 1) {
-        fputs(npos == 0
-              ? "flowlake query: no SQL given\n"
-              : "flowlake query: give the SQL as ONE argument (quote it)\n",
-              stderr);
-        return usage_error();
-    }
+    if (file != NULL && npos > 0)
+        return fl_cli_usage_error("query", "give the SQL either as an "
+                                  "argument or with -f, not both");
+    if (file == NULL && npos != 1)
+        return fl_cli_usage_error("query", "%s", npos == 0 ? "no SQL given"
+                                  : "give the SQL as ONE argument (quote "
+                                  "it)");
 
     if (file != NULL) {
         rc = read_sql(file, &script);
@@ -214,16 +197,15 @@ fl_cmd_query(int argc, char **argv)
     }
 
     if (key_file != NULL && server == NULL) {
-        fprintf(stderr, "flowlake query: --key-file goes with --server\n");
-        status = usage_error();
+        status = fl_cli_usage_error("query", "--key-file goes with "
+                                    "--server");
         goto out;
     }
     if (!prune && server != NULL) {
         /* The server prunes by itself; saying nothing would let a
          * comparison silently compare the server with itself. */
-        fprintf(stderr, "flowlake query: --no-prune goes with a local "
-                "archive, not --server\n");
-        status = usage_error();
+        status = fl_cli_usage_error("query", "--no-prune goes with a local "
+                                    "archive, not --server");
         goto out;
     }
     if (server != NULL) {

@@ -21,6 +21,7 @@
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../server/server.h"
+#include "cli.h"
 #include "commands.h"
 
 static const char usage_text[] =
@@ -47,6 +48,7 @@ static const char usage_text[] =
 "                       configuration says otherwise: a running system to\n"
 "                       look at and query with `flowlake query`\n"
 "  -h, --help           this text\n"
+"  --version            the version of flowlake\n"
 "\n"
 "endpoints:\n"
 "  GET  /healthz        200 while accepting, 503 while stopping\n"
@@ -86,7 +88,7 @@ int
 fl_cmd_serve(int argc, char **argv)
 {
     enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ARCHIVE, OPT_SET, OPT_DEMO,
-           OPT_WATCH };
+           OPT_WATCH, OPT_VERSION };
     static const struct option longopts[] = {
         { "config",  required_argument, NULL, OPT_CONFIG },
         { "listen",  required_argument, NULL, OPT_LISTEN },
@@ -95,6 +97,7 @@ fl_cmd_serve(int argc, char **argv)
         { "demo",    optional_argument, NULL, OPT_DEMO },
         { "watch",   required_argument, NULL, OPT_WATCH },
         { "help",    no_argument,       NULL, 'h' },
+        { "version", no_argument,       NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 }
     };
     struct fl_config cfg;
@@ -109,10 +112,15 @@ fl_cmd_serve(int argc, char **argv)
         fprintf(stderr, "flowlake serve: out of memory\n");
         return 1;
     }
-    /* First pass: find --config, so that flags apply over the file. */
+    /* First pass: find --config, so that flags apply over the file; a
+     * usage error is one before anything is read (cli.h). */
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (c == '?' || c == ':') {
+            fl_config_free(&cfg);
+            return fl_cli_getopt_error("serve", c, argv, longopts);
+        }
         if (c == OPT_CONFIG)
             config_path = optarg;
         if (c == OPT_DEMO) {
@@ -120,19 +128,18 @@ fl_cmd_serve(int argc, char **argv)
             demo_rate = optarg ? strtoull(optarg, &end, 10) : 2000;
             if (optarg && (*end != '\0' || demo_rate == 0
                            || demo_rate > 1000000)) {
-                fprintf(stderr, "flowlake serve: --demo: '%s' is not a rate "
-                        "from 1 to 1000000 records/s\n", optarg);
                 fl_config_free(&cfg);
-                return 2;
+                return fl_cli_usage_error("serve", "--demo: '%s' is not a "
+                                          "rate from 1 to 1000000 records/s",
+                                          optarg);
             }
             /* The demo's embedded defaults; a file or flags still win. */
             (void)fl_config_set(&cfg, "archive.buffer_interval", "10s", err,
                                 sizeof err);
         }
-        if (c == 'h') {
-            fputs(usage_text, stdout);
+        if (c == 'h' || c == OPT_VERSION) {
             fl_config_free(&cfg);
-            return 0;
+            return c == 'h' ? fl_cli_help(usage_text) : fl_cli_version();
         }
     }
     /* A file with bad values is reported with the checks below, in one
@@ -150,8 +157,7 @@ fl_cmd_serve(int argc, char **argv)
         file_bad = rc == FL_ECONFIG;
     }
     optind = 1;
-    opterr = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         int rc = 0;
         switch (c) {
         case OPT_CONFIG:
@@ -180,25 +186,22 @@ fl_cmd_serve(int argc, char **argv)
             rc = fl_config_set(&cfg, key, eq + 1, err, sizeof err);
             break;
         }
-        default:
-            fputs(usage_text, stderr);
+        default:            /* seen by the first pass already */
             fl_config_errors_free(&errs);
             fl_config_free(&cfg);
-            return 2;
+            return fl_cli_getopt_error("serve", c, argv, longopts);
         }
         if (rc < 0) {
-            fprintf(stderr, "flowlake serve: %s\n", err);
             fl_config_errors_free(&errs);
             fl_config_free(&cfg);
-            return 2;
+            return fl_cli_usage_error("serve", "%s", err);
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "flowlake serve: unexpected argument '%s'\n\n%s",
-                argv[optind], usage_text);
         fl_config_errors_free(&errs);
         fl_config_free(&cfg);
-        return 2;
+        return fl_cli_usage_error("serve", "unexpected argument '%s'",
+                                  argv[optind]);
     }
     /* The checks of `config check`, on the file and flags together: a
      * problem is refused now, with every other one, not at the first

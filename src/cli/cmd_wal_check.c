@@ -23,6 +23,7 @@
 
 #include "../core/fl_error.h"
 #include "../wal/wal.h"
+#include "cli.h"
 #include "commands.h"
 
 #define PROG "flowlake wal-check"
@@ -44,6 +45,7 @@ static const char usage_text[] =
 "               report says whether valid records were among them)\n"
 "  -q, --quiet  print only problems and the final status line\n"
 "  -h, --help   show this help and exit\n"
+"  --version    show the version of flowlake and exit\n"
 "\n"
 "A torn tail is what a crash during a write leaves; it was never\n"
 "acknowledged. Stop the server before --fix: a WAL in use is refused.\n"
@@ -247,8 +249,9 @@ fl_cmd_wal_check(int argc, char **argv)
             if (strcmp(a, "--") == 0) {
                 opts_done = 1;
             } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-                fputs(usage_text, stdout);
-                return 0;
+                return fl_cli_help(usage_text);
+            } else if (strcmp(a, "--version") == 0) {
+                return fl_cli_version();
             } else if (strcmp(a, "--fix") == 0) {
                 do_fix = 1;
             } else if (strcmp(a, "--force") == 0) {
@@ -256,28 +259,20 @@ fl_cmd_wal_check(int argc, char **argv)
             } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
                 quiet = 1;
             } else {
-                fprintf(stderr, PROG ": unknown option '%s'\n\n%s", a,
-                        usage_text);
-                return 2;
+                return fl_cli_unknown_option("wal-check", a);
             }
             continue;
         }
-        if (dir != NULL) {
-            fprintf(stderr, PROG ": one directory only ('%s' and '%s')\n\n%s",
-                    dir, a, usage_text);
-            return 2;
-        }
+        if (dir != NULL)
+            return fl_cli_usage_error("wal-check", "one directory only ('%s' "
+                                      "and '%s')", dir, a);
         dir = a;
     }
-    if (dir == NULL) {
-        fprintf(stderr, PROG ": missing DIR\n\n%s", usage_text);
-        return 2;
-    }
-    if (force && !do_fix) {
-        fprintf(stderr, PROG ": --force only goes with --fix\n\n%s",
-                usage_text);
-        return 2;
-    }
+    if (dir == NULL)
+        return fl_cli_usage_error("wal-check", "missing DIR");
+    if (force && !do_fix)
+        return fl_cli_usage_error("wal-check", "--force only goes with "
+                                  "--fix");
 
     if (!quiet)
         printf("WAL %s\n", dir);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../query/runner.h"
+#include "cli.h"
 #include "commands.h"
 
 struct command {
@@ -47,6 +48,7 @@ usage(FILE *out)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
+            "Every command takes -h/--help and --version; a usage error exits 2.\n"
             "Run 'flowlake <command> --help' for the options of a command.\n");
 }
 
@@ -63,10 +65,8 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("flowlake %s\n", FL_VERSION);
-        return 0;
-    }
+    if (strcmp(argv[1], "--version") == 0)
+        return fl_cli_version();
     /* Not a command for people: the process `flowlake serve` runs each
      * query from the network in (src/query/runner.h), its job on stdin,
      * the result on stdout, the error on fd 3, what it read on fd 4. */
@@ -76,7 +76,7 @@ main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     }
-    fprintf(stderr, "flowlake: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
-    return 2;
+    if (argv[1][0] == '-')
+        return fl_cli_unknown_option(NULL, argv[1]);
+    return fl_cli_usage_error(NULL, "unknown command '%s'", argv[1]);
 }

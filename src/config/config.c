@@ -32,157 +32,130 @@
 #include "../core/fl_mem.h"
 #include "config.h"
 
-enum kind {
-    K_STRING,      /* any text, "" allowed */
-    K_ADDR,        /* HOST:PORT */
-    K_SIZE,        /* bytes with an optional unit */
-    K_DURATION,    /* seconds with an optional unit */
-    K_COUNT,       /* plain integer */
-    K_BOOL,        /* true/false, yes/no, on/off, 1/0 (stored as 1/0) */
-    K_CHOICE,      /* one of the words in `choices` */
-    K_FILE,        /* a readable regular file, "" = none; max = size cap
-                    * in bytes (0 = any) */
-    K_DIR,         /* a folder written to: exists writable or can be
-                    * created; min = 1: "" is not allowed */
-    K_INDIR        /* a folder read, "" = none: if it exists, a readable
-                    * folder (it may appear later) */
-};
-
-struct key {
-    const char *section;
-    const char *name;
-    enum kind   kind;
-    size_t      offset;        /* in struct fl_config */
-    uint64_t    min, max;      /* for sizes, durations, counts */
-    const char *def;           /* default, as written in a file */
-    const char *doc;           /* one line for `config defaults` */
-    const char *choices;       /* K_CHOICE: "a|b|c" */
-};
-
 #define OFF(f) offsetof(struct fl_config, f)
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
 
-static const struct key keys[] = {
-    { "server", "listen", K_ADDR, OFF(listen), 0, 0, "127.0.0.1:8080",
-      "address and port the HTTP server listens on", NULL },
-    { "server", "threads", K_COUNT, OFF(threads), 1, 256, "4",
-      "HTTP worker threads", NULL },
-    { "server", "tls_cert", K_FILE, OFF(tls_cert), 0, 1 * MiB, "",
-      "PEM certificate; with tls_key, serve HTTPS (Firehose requires it)", NULL },
-    { "server", "tls_key", K_FILE, OFF(tls_key), 0, 1 * MiB, "",
-      "PEM private key for tls_cert", NULL },
-    { "server", "max_body", K_SIZE, OFF(max_body), 1 * KiB, 1 * GiB, "64MiB",
-      "largest request body accepted (Firehose sends at most 64 MiB); larger is 413", NULL },
-    { "server", "max_decompressed", K_SIZE, OFF(max_decompressed), 1 * KiB,
+static const struct fl_config_map keys[] = {
+    { "server", "listen", FL_CFG_ADDR, OFF(listen), 0, 0, "127.0.0.1:8080",
+      "address and port the HTTP server listens on", NULL, 0, NULL },
+    { "server", "threads", FL_CFG_COUNT, OFF(threads), 1, 256, "4",
+      "HTTP worker threads", NULL, 0, NULL },
+    { "server", "tls_cert", FL_CFG_FILE, OFF(tls_cert), 0, 1 * MiB, "",
+      "PEM certificate; with tls_key, serve HTTPS (Firehose requires it)", NULL, 0, NULL },
+    { "server", "tls_key", FL_CFG_FILE, OFF(tls_key), 0, 1 * MiB, "",
+      "PEM private key for tls_cert", NULL, 0, NULL },
+    { "server", "max_body", FL_CFG_SIZE, OFF(max_body), 1 * KiB, 1 * GiB, "64MiB",
+      "largest request body accepted (Firehose sends at most 64 MiB); larger is 413", NULL, 0, NULL },
+    { "server", "max_decompressed", FL_CFG_SIZE, OFF(max_decompressed), 1 * KiB,
       16 * GiB, "512MiB",
-      "largest decompressed size of one request; a gzip bomb is refused with 413", NULL },
-    { "server", "max_compression_ratio", K_COUNT, OFF(max_compression_ratio),
+      "largest decompressed size of one request; a gzip bomb is refused with 413", NULL, 0, NULL },
+    { "server", "max_compression_ratio", FL_CFG_COUNT, OFF(max_compression_ratio),
       2, 100000, "100",
-      "gzip data inflating past 1 MiB to more than this many times its compressed size is refused with 413", NULL },
-    { "server", "max_line", K_SIZE, OFF(max_line), 64, 1 * GiB, "64KiB",
-      "longest flow-log line; longer lines are rejected", NULL },
-    { "server", "dedupe_horizon", K_DURATION, OFF(dedupe_horizon), 60,
+      "gzip data inflating past 1 MiB to more than this many times its compressed size is refused with 413", NULL, 0, NULL },
+    { "server", "max_line", FL_CFG_SIZE, OFF(max_line), 64, 1 * GiB, "64KiB",
+      "longest flow-log line; longer lines are rejected", NULL, 0, NULL },
+    { "server", "dedupe_horizon", FL_CFG_DURATION, OFF(dedupe_horizon), 60,
       30 * 86400, "24h",
-      "how long request and event ids are remembered to skip retries (Firehose retries for up to 24 h)", NULL },
-    { "server", "dedupe_max_keys", K_COUNT, OFF(dedupe_max_keys), 1024,
+      "how long request and event ids are remembered to skip retries (Firehose retries for up to 24 h)", NULL, 0, NULL },
+    { "server", "dedupe_max_keys", FL_CFG_COUNT, OFF(dedupe_max_keys), 1024,
       UINT64_C(100000000), "1000000",
-      "most ids remembered (about 32 bytes each); beyond it the oldest are forgotten first", NULL },
-    { "server", "dedupe_wait", K_DURATION, OFF(dedupe_wait), 0, 600, "10s",
-      "how long a retry waits for the same request still in flight before a 503", NULL },
-    { "server", "ingest_key", K_STRING, OFF(ingest_key), 0, 0, "",
-      "Authorization: Bearer key for POST /cwl and /ingest (and /firehose if firehose.access_key is empty); empty = none", NULL },
-    { "server", "ingest_key_file", K_STRING, OFF(ingest_key_file), 0, 0, "",
-      "file holding server.ingest_key (read at start, trailing newline stripped)", NULL },
-    { "server", "read_key", K_STRING, OFF(read_key), 0, 0, "",
-      "Authorization: Bearer key for /api/* and /metrics; empty = none", NULL },
-    { "server", "read_key_file", K_STRING, OFF(read_key_file), 0, 0, "",
-      "file holding server.read_key (read at start, trailing newline stripped)", NULL },
-    { "server", "admin_key", K_STRING, OFF(admin_key), 0, 0, "",
-      "Authorization: Bearer key for PUT and DELETE /api/dashboards/NAME; empty = the read key guards them", NULL },
-    { "server", "admin_key_file", K_STRING, OFF(admin_key_file), 0, 0, "",
-      "file holding server.admin_key (read at start, trailing newline stripped)", NULL },
-    { "server", "allow_unauthenticated", K_BOOL, OFF(allow_unauthenticated),
+      "most ids remembered (about 32 bytes each); beyond it the oldest are forgotten first", NULL, 0, NULL },
+    { "server", "dedupe_wait", FL_CFG_DURATION, OFF(dedupe_wait), 0, 600, "10s",
+      "how long a retry waits for the same request still in flight before a 503", NULL, 0, NULL },
+    { "server", "ingest_key", FL_CFG_STRING, OFF(ingest_key), 0, 0, "",
+      "Authorization: Bearer key for POST /cwl and /ingest (and /firehose if firehose.access_key is empty); empty = none", NULL, 0, NULL },
+    { "server", "ingest_key_file", FL_CFG_STRING, OFF(ingest_key_file), 0, 0, "",
+      "file holding server.ingest_key (read at start, trailing newline stripped)", NULL, 0, NULL },
+    { "server", "read_key", FL_CFG_STRING, OFF(read_key), 0, 0, "",
+      "Authorization: Bearer key for /api/* and /metrics; empty = none", NULL, 0, NULL },
+    { "server", "read_key_file", FL_CFG_STRING, OFF(read_key_file), 0, 0, "",
+      "file holding server.read_key (read at start, trailing newline stripped)", NULL, 0, NULL },
+    { "server", "admin_key", FL_CFG_STRING, OFF(admin_key), 0, 0, "",
+      "Authorization: Bearer key for PUT and DELETE /api/dashboards/NAME; empty = the read key guards them", NULL, 0, NULL },
+    { "server", "admin_key_file", FL_CFG_STRING, OFF(admin_key_file), 0, 0, "",
+      "file holding server.admin_key (read at start, trailing newline stripped)", NULL, 0, NULL },
+    { "server", "allow_unauthenticated", FL_CFG_BOOL, OFF(allow_unauthenticated),
       0, 1, "false",
-      "serve without keys on a non-loopback address (otherwise refused at start)", NULL },
-    { "server", "max_connections", K_COUNT, OFF(max_connections), 1, 1000000,
-      "512", "open HTTP connections at most; the file-descriptor limit is raised to fit", NULL },
-    { "server", "max_connections_per_ip", K_COUNT, OFF(max_connections_per_ip),
-      1, 1000000, "64", "open HTTP connections at most from one client address", NULL },
-    { "server", "idle_timeout", K_DURATION, OFF(idle_timeout), 1, 86400,
-      "30s", "a connection with no traffic for this long is closed", NULL },
-    { "server", "max_inflight_bytes", K_SIZE, OFF(max_inflight_bytes),
+      "serve without keys on a non-loopback address (otherwise refused at start)", NULL, 0, NULL },
+    { "server", "max_connections", FL_CFG_COUNT, OFF(max_connections), 1, 1000000,
+      "512", "open HTTP connections at most; the file-descriptor limit is raised to fit", NULL, 0, NULL },
+    { "server", "max_connections_per_ip", FL_CFG_COUNT, OFF(max_connections_per_ip),
+      1, 1000000, "64", "open HTTP connections at most from one client address", NULL, 0, NULL },
+    { "server", "idle_timeout", FL_CFG_DURATION, OFF(idle_timeout), 1, 86400,
+      "30s", "a connection with no traffic for this long is closed", NULL, 0, NULL },
+    { "server", "max_inflight_bytes", FL_CFG_SIZE, OFF(max_inflight_bytes),
       1 * KiB, 1024 * GiB, "256MiB",
-      "request bodies buffered at once, all connections together (>= max_body); beyond it 503", NULL },
-    { "server", "log_format", K_CHOICE, OFF(log_format), 0, 0, "text",
+      "request bodies buffered at once, all connections together (>= max_body); beyond it 503", NULL, 0, NULL },
+    { "server", "log_format", FL_CFG_CHOICE, OFF(log_format), 0, 0, "text",
       "event log on stderr: text (time level component: message) or json (one object per line)",
-      "text|json" },
-    { "server", "log_level", K_CHOICE, OFF(log_level), 0, 0, "info",
-      "lowest level logged: debug, info, warn or error", "debug|info|warn|error" },
-    { "firehose", "access_key", K_STRING, OFF(access_key), 0, 0, "",
-      "X-Amz-Firehose-Access-Key required on POST /firehose; empty = server.ingest_key, if set", NULL },
-    { "firehose", "access_key_file", K_STRING, OFF(access_key_file), 0, 0, "",
-      "file holding firehose.access_key (read at start, trailing newline stripped)", NULL },
-    { "archive", "dir", K_DIR, OFF(archive_dir), 1, 0, "./flowlake-data",
-      "archive folder (Parquet files, errors, bookkeeping)", NULL },
-    { "archive", "buffer_interval", K_DURATION, OFF(buffer_interval), 1,
+      "text|json", 0, NULL },
+    { "server", "log_level", FL_CFG_CHOICE, OFF(log_level), 0, 0, "info",
+      "lowest level logged: debug, info, warn or error", "debug|info|warn|error", 0, NULL },
+    { "firehose", "access_key", FL_CFG_STRING, OFF(access_key), 0, 0, "",
+      "X-Amz-Firehose-Access-Key required on POST /firehose; empty = server.ingest_key, if set", NULL, 0, NULL },
+    { "firehose", "access_key_file", FL_CFG_STRING, OFF(access_key_file), 0, 0, "",
+      "file holding firehose.access_key (read at start, trailing newline stripped)", NULL, 0, NULL },
+    { "archive", "dir", FL_CFG_DIR, OFF(archive_dir), 1, 0, "./flowlake-data",
+      "archive folder (Parquet files, errors, bookkeeping)", NULL, 0, NULL },
+    { "archive", "buffer_interval", FL_CFG_DURATION, OFF(buffer_interval), 1,
       86400, "900s",
-      "publish buffered records at least this often (Firehose: 60-900 s)", NULL },
-    { "archive", "buffer_size", K_SIZE, OFF(buffer_size), 1 * KiB, 16 * GiB,
-      "128MiB", "publish when this much flow-log text is buffered", NULL },
-    { "wal", "dir", K_DIR, OFF(wal_dir), 0, 0, "",
-      "write-ahead log folder; empty = ARCHIVE/_flowlake/wal", NULL },
-    { "wal", "max_size", K_SIZE, OFF(wal_max_size), 1 * MiB, 1024 * GiB,
-      "4GiB", "write-ahead log ceiling on disk; when full, ingestion answers 503", NULL },
-    { "wal", "segment_size", K_SIZE, OFF(wal_segment_size), 64 * KiB, 4 * GiB,
-      "64MiB", "size at which a write-ahead log segment is rolled", NULL },
-    { "ui", "dashboards_dir", K_DIR, OFF(ui_dashboards_dir), 0, 0, "",
-      "folder of the dashboards saved from the web UI; empty = ARCHIVE/_flowlake/dashboards", NULL },
-    { "watch", "dir", K_INDIR, OFF(watch_dir), 0, 0, "",
-      "folder watched for new .log/.log.gz files; empty = none", NULL },
-    { "watch", "interval", K_DURATION, OFF(watch_interval), 1, 86400, "5s",
-      "how often the watched folder is scanned", NULL },
-    { "query", "timeout", K_DURATION, OFF(query_timeout), 1, 86400, "30s",
-      "longest a query over HTTP may run", NULL },
-    { "query", "memory_limit", K_STRING, OFF(query_memory_limit), 0, 0, "1GB",
-      "DuckDB memory limit for queries over HTTP (its buffer manager)", NULL },
-    { "query", "max_memory", K_SIZE, OFF(query_max_memory), 64 * MiB,
+      "publish buffered records at least this often (Firehose: 60-900 s)", NULL, 0, NULL },
+    { "archive", "buffer_size", FL_CFG_SIZE, OFF(buffer_size), 1 * KiB, 16 * GiB,
+      "128MiB", "publish when this much flow-log text is buffered", NULL, 0, NULL },
+    { "wal", "dir", FL_CFG_DIR, OFF(wal_dir), 0, 0, "",
+      "write-ahead log folder; empty = ARCHIVE/_flowlake/wal", NULL, 0, NULL },
+    { "wal", "max_size", FL_CFG_SIZE, OFF(wal_max_size), 1 * MiB, 1024 * GiB,
+      "4GiB", "write-ahead log ceiling on disk; when full, ingestion answers 503", NULL, 0, NULL },
+    { "wal", "segment_size", FL_CFG_SIZE, OFF(wal_segment_size), 64 * KiB, 4 * GiB,
+      "64MiB", "size at which a write-ahead log segment is rolled", NULL, 0, NULL },
+    { "ui", "dashboards_dir", FL_CFG_DIR, OFF(ui_dashboards_dir), 0, 0, "",
+      "folder of the dashboards saved from the web UI; empty = ARCHIVE/_flowlake/dashboards", NULL, 0, NULL },
+    { "watch", "dir", FL_CFG_INDIR, OFF(watch_dir), 0, 0, "",
+      "folder watched for new .log/.log.gz files; empty = none", NULL, 0, NULL },
+    { "watch", "interval", FL_CFG_DURATION, OFF(watch_interval), 1, 86400, "5s",
+      "how often the watched folder is scanned", NULL, 0, NULL },
+    { "query", "timeout", FL_CFG_DURATION, OFF(query_timeout), 1, 86400, "30s",
+      "longest a query over HTTP may run", NULL, 0, NULL },
+    { "query", "memory_limit", FL_CFG_STRING, OFF(query_memory_limit), 0, 0, "1GB",
+      "DuckDB memory limit for queries over HTTP (its buffer manager)", NULL, 0, NULL },
+    { "query", "max_memory", FL_CFG_SIZE, OFF(query_max_memory), 64 * MiB,
       1024 * GiB, "2GiB",
-      "ceiling on all the memory of one query process over HTTP (huge strings and the records parsed from the buffered snapshot included); beyond it the query fails", NULL },
-    { "query", "max_concurrent", K_COUNT, OFF(query_max_concurrent), 1, 256,
-      "2", "queries over HTTP running at once; one more is answered 429 with Retry-After", NULL },
-    { "query", "max_result_bytes", K_SIZE, OFF(query_max_result_bytes),
+      "ceiling on all the memory of one query process over HTTP (huge strings and the records parsed from the buffered snapshot included); beyond it the query fails", NULL, 0, NULL },
+    { "query", "max_concurrent", FL_CFG_COUNT, OFF(query_max_concurrent), 1, 256,
+      "2", "queries over HTTP running at once; one more is answered 429 with Retry-After", NULL, 0, NULL },
+    { "query", "max_result_bytes", FL_CFG_SIZE, OFF(query_max_result_bytes),
       1 * KiB, 4 * GiB, "64MiB",
-      "largest result of a query over HTTP; a larger one fails (add a LIMIT)", NULL },
-    { "query", "slow_log", K_DURATION, OFF(query_slow_log), 0, 86400, "5s",
-      "a query over HTTP that runs this long or longer is logged with its SQL; 0 = none", NULL },
-    { "metrics", "file", K_FILE, OFF(metrics_file), 0, 16 * MiB, "",
-      "metrics file: CREATE METRIC statements (docs/metrics.md); empty = built-in metrics only", NULL },
-    { "metrics", "defaults", K_BOOL, OFF(metrics_defaults), 0, 1, "true",
-      "run the built-in metrics rejected_tcp_packets, rejected_packets_by_protocol and records_in", NULL },
-    { "metrics", "window", K_DURATION, OFF(metrics_window), 1, 86400, "900s",
-      "window length of a metric whose GROUP BY names no TUMBLE/STEP", NULL },
-    { "metrics", "time", K_CHOICE, OFF(metrics_time), 0, 0, "start",
+      "largest result of a query over HTTP; a larger one fails (add a LIMIT)", NULL, 0, NULL },
+    { "query", "slow_log", FL_CFG_DURATION, OFF(query_slow_log), 0, 86400, "5s",
+      "a query over HTTP that runs this long or longer is logged with its SQL; 0 = none", NULL, 0, NULL },
+    { "metrics", "file", FL_CFG_FILE, OFF(metrics_file), 0, 16 * MiB, "",
+      "metrics file: CREATE METRIC statements (docs/metrics.md); empty = built-in metrics only", NULL, 0, NULL },
+    { "metrics", "defaults", FL_CFG_BOOL, OFF(metrics_defaults), 0, 1, "true",
+      "run the built-in metrics rejected_tcp_packets, rejected_packets_by_protocol and records_in", NULL, 0, NULL },
+    { "metrics", "window", FL_CFG_DURATION, OFF(metrics_window), 1, 86400, "900s",
+      "window length of a metric whose GROUP BY names no TUMBLE/STEP", NULL, 0, NULL },
+    { "metrics", "time", FL_CFG_CHOICE, OFF(metrics_time), 0, 0, "start",
       "time a record's window is chosen by when a metric does not say: start, end or arrival",
-      "start|end|arrival" },
-    { "metrics", "allowed_lateness", K_DURATION, OFF(metrics_lateness), 0,
+      "start|end|arrival", 0, NULL },
+    { "metrics", "allowed_lateness", FL_CFG_DURATION, OFF(metrics_lateness), 0,
       7 * 86400, "900s",
-      "watermark = highest event time seen - this; a window is final once the watermark passes its end", NULL },
-    { "metrics", "distinct_exact_limit", K_COUNT,
+      "watermark = highest event time seen - this; a window is final once the watermark passes its end", NULL, 0, NULL },
+    { "metrics", "distinct_exact_limit", FL_CFG_COUNT,
       OFF(metrics_distinct_exact), 16, 1000000, "1024",
-      "COUNT(DISTINCT x) is exact up to this many values per group, a HyperLogLog beyond", NULL },
-    { "metrics", "max_groups", K_COUNT, OFF(metrics_max_groups), 1,
+      "COUNT(DISTINCT x) is exact up to this many values per group, a HyperLogLog beyond", NULL, 0, NULL },
+    { "metrics", "max_groups", FL_CFG_COUNT, OFF(metrics_max_groups), 1,
       UINT64_C(1000000000), "2000000",
-      "open groups per metric; rows of new groups beyond it are counted as dropped", NULL },
-    { "metrics", "persist_interval", K_DURATION, OFF(metrics_persist), 1, 3600,
-      "5s", "how often window state and final values are written to disk", NULL },
-    { "metrics", "max_future", K_DURATION, OFF(metrics_max_future), 0,
+      "open groups per metric; rows of new groups beyond it are counted as dropped", NULL, 0, NULL },
+    { "metrics", "persist_interval", FL_CFG_DURATION, OFF(metrics_persist), 1, 3600,
+      "5s", "how often window state and final values are written to disk", NULL, 0, NULL },
+    { "metrics", "max_future", FL_CFG_DURATION, OFF(metrics_max_future), 0,
       7 * 86400, "3600s",
-      "event times further than this after arrival do not move the watermark (0 = no cap)", NULL },
-    { "metrics", "prometheus_max_series", K_COUNT,
+      "event times further than this after arrival do not move the watermark (0 = no cap)", NULL, 0, NULL },
+    { "metrics", "prometheus_max_series", FL_CFG_COUNT,
       OFF(metrics_prometheus_max_series), 1, 10000000, "2000",
-      "samples of the metrics on GET /metrics at most, shared evenly by the metrics; the largest values are kept", NULL },
+      "samples of the metrics on GET /metrics at most, shared evenly by the metrics; the largest values are kept", NULL, 0, NULL },
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -190,22 +163,22 @@ static const struct key keys[] = {
 
 /* Whether a key's value is kept as text (a char * field). */
 static int
-is_text(enum kind k)
+is_text(enum fl_config_type k)
 {
-    return k == K_STRING || k == K_ADDR || k == K_CHOICE || k == K_FILE
-        || k == K_DIR || k == K_INDIR;
+    return k == FL_CFG_STRING || k == FL_CFG_ADDR || k == FL_CFG_CHOICE || k == FL_CFG_FILE
+        || k == FL_CFG_DIR || k == FL_CFG_INDIR;
 }
 
 
 static char **
-str_field(struct fl_config *cfg, const struct key *k)
+str_field(struct fl_config *cfg, const struct fl_config_map *k)
 {
     return (char **)((char *)cfg + k->offset);
 }
 
 
 static uint64_t *
-num_field(struct fl_config *cfg, const struct key *k)
+num_field(struct fl_config *cfg, const struct fl_config_map *k)
 {
     return (uint64_t *)((char *)cfg + k->offset);
 }
@@ -316,25 +289,26 @@ file_type(mode_t m)
 
 
 static const char *
-kind_hint(enum kind k)
+kind_hint(enum fl_config_type k)
 {
     switch (k) {
-    case K_ADDR:     return "an address HOST:PORT (port 0-65535; 0 picks a free one)";
-    case K_SIZE:     return "a size such as 512KiB, 64MiB or 1GiB";
-    case K_DURATION: return "a duration such as 30s, 15m or 1h";
-    case K_COUNT:    return "a whole number";
-    case K_BOOL:     return "true or false";
-    case K_FILE:     return "a readable regular file";
-    case K_DIR:
-    case K_INDIR:    return "a folder";
-    case K_CHOICE:
-    case K_STRING:   break;
+    case FL_CFG_ADDR:     return "an address HOST:PORT (port 0-65535; 0 picks a free one)";
+    case FL_CFG_SIZE:     return "a size such as 512KiB, 64MiB or 1GiB";
+    case FL_CFG_DURATION: return "a duration such as 30s, 15m or 1h";
+    case FL_CFG_COUNT:    return "a whole number";
+    case FL_CFG_BOOL:     return "true or false";
+    case FL_CFG_NUMBER:   return "a finite number";
+    case FL_CFG_FILE:     return "a readable regular file";
+    case FL_CFG_DIR:
+    case FL_CFG_INDIR:    return "a folder";
+    case FL_CFG_CHOICE:
+    case FL_CFG_STRING:   break;
     }
     return "text";
 }
 
 
-static const struct key *
+static const struct fl_config_map *
 find_key(const char *section, const char *name)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
@@ -394,7 +368,7 @@ is_choice(const char *choices, const char *value)
 
 /* Replaces a text key's value with a copy of value. */
 static int
-set_string(struct fl_config *cfg, const struct key *k, const char *value,
+set_string(struct fl_config *cfg, const struct fl_config_map *k, const char *value,
            char *err, size_t errlen)
 {
     char *copy = fl_strdup(value);
@@ -410,44 +384,49 @@ set_string(struct fl_config *cfg, const struct key *k, const char *value,
 
 /* Applies one value; on error fills err (without position). */
 static int
-apply(struct fl_config *cfg, const struct key *k, const char *value,
+apply(struct fl_config *cfg, const struct fl_config_map *k, const char *value,
       char *err, size_t errlen)
 {
     uint64_t v = 0;
     int rc = FL_OK;
 
-    switch (k->kind) {
-    case K_STRING:
-    case K_FILE:
-    case K_DIR:
-    case K_INDIR:
-    case K_ADDR: {
-        if (k->kind == K_ADDR && check_addr(value) < 0) {
+    if (k->set != NULL)
+        return k->set(cfg, k, value, err, errlen);
+    switch (k->type) {
+    case FL_CFG_NUMBER:         /* no field of its own: needs a setter */
+        rc = FL_ECONFIG;
+        break;
+    case FL_CFG_STRING:
+    case FL_CFG_FILE:
+    case FL_CFG_DIR:
+    case FL_CFG_INDIR:
+    case FL_CFG_ADDR: {
+        if (k->type == FL_CFG_ADDR && check_addr(value) < 0) {
             rc = FL_ECONFIG;
             break;
         }
         return set_string(cfg, k, value, err, errlen);
     }
-    case K_SIZE:
+    case FL_CFG_SIZE:
         rc = fl_config_parse_size(value, &v);
         break;
-    case K_DURATION:
+    case FL_CFG_DURATION:
         rc = fl_config_parse_duration(value, &v);
         break;
-    case K_COUNT: {
+    case FL_CFG_COUNT: {
         const char *rest;
         rc = parse_number(value, &v, &rest);
         if (rc == 0 && *rest != '\0')
             rc = FL_ECONFIG;
         break;
     }
-    case K_BOOL: {
+    case FL_CFG_BOOL: {
         int b = 0;
         rc = fl_config_parse_bool(value, &b);
         v = (uint64_t)b;
         break;
     }
-    case K_CHOICE:
+    case FL_CFG_CHOICE:
         if (!is_choice(k->choices, value)) {
             snprintf(err, errlen, "%s.%s: '%s' is not one of %s", k->section,
                      k->name, value, k->choices);
@@ -457,15 +436,15 @@ apply(struct fl_config *cfg, const struct key *k, const char *value,
     }
     if (rc < 0) {
         snprintf(err, errlen, "%s.%s: '%s' is not %s", k->section, k->name,
-                 value, kind_hint(k->kind));
+                 value, kind_hint(k->type));
         return FL_ECONFIG;
     }
     if (v < k->min || v > k->max) {
         snprintf(err, errlen, "%s.%s: %s is out of range (%llu to %llu%s)",
                  k->section, k->name, value, (unsigned long long)k->min,
                  (unsigned long long)k->max,
-                 k->kind == K_SIZE ? " bytes"
-                 : k->kind == K_DURATION ? " seconds" : "");
+                 k->type == FL_CFG_SIZE ? " bytes"
+                 : k->type == FL_CFG_DURATION ? " seconds" : "");
         return FL_ECONFIG;
     }
     *num_field(cfg, k) = v;
@@ -512,7 +491,7 @@ void
 fl_config_free(struct fl_config *cfg)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
-        if (is_text(keys[i].kind)) {
+        if (is_text(keys[i].type)) {
             fl_free(*str_field(cfg, &keys[i]));
             *str_field(cfg, &keys[i]) = NULL;
         }
@@ -541,7 +520,7 @@ fl_config_set(struct fl_config *cfg, const char *key, const char *value,
     }
     memcpy(section, key, (size_t)(dot - key));
     section[dot - key] = '\0';
-    const struct key *k = find_key(section, dot + 1);
+    const struct fl_config_map *k = find_key(section, dot + 1);
     if (k == NULL) {
         snprintf(err, errlen, "unknown key '%s'", key);
         return FL_ECONFIG;
@@ -687,7 +666,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
             add_alarm_key(ld, alarm, name, value);
         return 1;
     }
-    const struct key *k = find_key(section, name);
+    const struct fl_config_map *k = find_key(section, name);
 
     if (k == NULL) {
         if (section[0] == '\0')
@@ -810,37 +789,69 @@ fl_config_write(const struct fl_config *cfg_in, FILE *out)
     const char *section = "";
     fprintf(out, "# flowlake configuration (docs/config.md)\n");
     for (size_t i = 0; i < N_KEYS; i++) {
-        const struct key *k = &keys[i];
+        const struct fl_config_map *k = &keys[i];
         if (strcmp(section, k->section) != 0) {
             fprintf(out, "\n[%s]\n", k->section);
             section = k->section;
         }
         fprintf(out, "# %s\n%s = ", k->doc, k->name);
-        switch (k->kind) {
-        case K_STRING:
-        case K_FILE:
-        case K_DIR:
-        case K_INDIR:
-        case K_ADDR:
+        switch (k->type) {
+        case FL_CFG_STRING:
+        case FL_CFG_FILE:
+        case FL_CFG_DIR:
+        case FL_CFG_INDIR:
+        case FL_CFG_ADDR:
             fprintf(out, "%s", *str_field(cfg, k) ? *str_field(cfg, k) : "");
             break;
-        case K_SIZE:
+        case FL_CFG_SIZE:
             write_size(out, *num_field(cfg, k));
             break;
-        case K_DURATION:
+        case FL_CFG_DURATION:
             fprintf(out, "%llus", (unsigned long long)*num_field(cfg, k));
             break;
-        case K_COUNT:
+        case FL_CFG_COUNT:
             fprintf(out, "%llu", (unsigned long long)*num_field(cfg, k));
             break;
-        case K_BOOL:
+        case FL_CFG_BOOL:
             fputs(*num_field(cfg, k) ? "true" : "false", out);
             break;
-        case K_CHOICE:
+        case FL_CFG_CHOICE:
             fprintf(out, "%s", *str_field(cfg, k));
+            break;
+        case FL_CFG_NUMBER:
             break;
         }
         fputc('\n', out);
+    }
+}
+
+
+const struct fl_config_map *
+fl_config_map_find(const struct fl_config_map *map, size_t n,
+                   const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(map[i].name, name) == 0)
+            return &map[i];
+    return NULL;
+}
+
+
+void
+fl_config_map_write(const struct fl_config_map *map, size_t n, int commented,
+                    FILE *out)
+{
+    const char *c = commented ? "#" : "";
+    for (size_t i = 0; i < n; i++) {
+        const struct fl_config_map *k = &map[i];
+        if (i == 0 || strcmp(map[i - 1].section, k->section) != 0)
+            fprintf(out, "\n%s[%s]\n", c, k->section);
+        /* A key without a default says why: it is required, or its
+         * default follows from other keys (the doc line tells how). */
+        fprintf(out, "# %s%s%s\n%s%s = %s\n", k->doc,
+                k->flags & FL_CFG_REQUIRED ? " (required)" : "",
+                k->flags & FL_CFG_MULTI ? " (may be repeated)" : "", c,
+                k->name, k->def != NULL ? k->def : "");
     }
 }
 
@@ -1035,21 +1046,22 @@ fl_config_check(const struct fl_config *cfg_in, struct fl_config_errors *errs)
     char err[600], key[128];
 
     for (size_t i = 0; i < N_KEYS; i++) {
-        const struct key *k = &keys[i];
+        const struct fl_config_map *k = &keys[i];
         const char *v;
         int rc = FL_OK;
-        if (k->kind != K_FILE && k->kind != K_DIR && k->kind != K_INDIR)
+        if (k->type != FL_CFG_FILE && k->type != FL_CFG_DIR
+            && k->type != FL_CFG_INDIR)
             continue;
         v = *str_field(cfg, k);
         snprintf(key, sizeof key, "%s.%s", k->section, k->name);
         if (v[0] == '\0') {
-            if (k->kind == K_DIR && k->min > 0) {
+            if (k->type == FL_CFG_DIR && k->min > 0) {
                 snprintf(err, sizeof err, "must name a folder");
                 rc = FL_ECONFIG;
             }
-        } else if (k->kind == K_FILE) {
+        } else if (k->type == FL_CFG_FILE) {
             rc = fl_config_check_file(v, k->max, err, sizeof err);
-        } else if (k->kind == K_DIR) {
+        } else if (k->type == FL_CFG_DIR) {
             rc = check_dir_writable(v, err, sizeof err);
         } else {
             rc = check_dir_readable(v, err, sizeof err);

@@ -23,7 +23,9 @@
  *              max_future
  *   [alarm.NAME] one section per alarm: its keys are collected as they
  *              are (struct fl_config_section) and checked by the alarm
- *              module (alarm/alarm.h), which knows what they mean
+ *              module (alarm/alarm.h), which knows what they mean; its
+ *              key table (fl_alarm_config_map) is a struct fl_config_map
+ *              table like the one of the sections above
  *
  * Sizes take B, KiB, MiB, GiB (and KB, MB, GB as powers of ten); durations
  * take s, m, h, d (a bare number is seconds). Every key is described in
@@ -99,6 +101,68 @@ struct fl_config {
     char   **origin;
 };
 
+/* ---- the key tables ---------------------------------------------------
+ *
+ * Every key of every section is described once, in a table of struct
+ * fl_config_map (after Fluent Bit's config_map): its name, type, default,
+ * bounds, one line of documentation, and where its value goes -- an
+ * offset into the struct the table fills, or a setter for a value that
+ * needs more than its type's parse. Loading, `config check`, `config
+ * defaults` and the documentation tests all read the same tables: the
+ * sections above (config.c) fill struct fl_config; the [alarm.NAME] keys
+ * (alarm/defs.c, fl_alarm_config_map()) fill struct fl_alarm_def. */
+enum fl_config_type {
+    FL_CFG_STRING,     /* any text, "" allowed */
+    FL_CFG_ADDR,       /* HOST:PORT */
+    FL_CFG_SIZE,       /* bytes with an optional unit */
+    FL_CFG_DURATION,   /* seconds with an optional unit */
+    FL_CFG_COUNT,      /* plain integer */
+    FL_CFG_BOOL,       /* true/false, yes/no, on/off, 1/0 (stored as 1/0) */
+    FL_CFG_CHOICE,     /* one of the words in `choices` */
+    FL_CFG_FILE,       /* a readable regular file, "" = none; max = size cap
+                        * in bytes (0 = any) */
+    FL_CFG_DIR,        /* a folder written to: exists writable or can be
+                        * created; min = 1: "" is not allowed */
+    FL_CFG_INDIR,      /* a folder read, "" = none: if it exists, a readable
+                        * folder (it may appear later) */
+    FL_CFG_NUMBER      /* a finite decimal number (set by a setter) */
+};
+
+/* fl_config_map.flags */
+#define FL_CFG_REQUIRED 1u   /* no default: a section must give it */
+#define FL_CFG_MULTI    2u   /* may be given more than once */
+
+struct fl_config_map {
+    const char         *section;  /* "server", ...; "alarm.NAME" */
+    const char         *name;
+    enum fl_config_type type;
+    size_t              offset;   /* of the value in the struct filled */
+    uint64_t            min, max; /* for sizes, durations, counts */
+    const char         *def;      /* default as written in a file; NULL:
+                                   * none (required, or said in doc) */
+    const char         *doc;      /* one line for `config defaults` */
+    const char         *choices;  /* FL_CFG_CHOICE: "a|b|c" */
+    unsigned            flags;    /* FL_CFG_REQUIRED, FL_CFG_MULTI */
+    /* NULL: the value is parsed by its type into the field at offset.
+     * Else sets the value into obj (the struct filled) and returns 0,
+     * FL_ECONFIG with the reason in msg (starting with the key's name,
+     * without FILE:LINE), or FL_ENOMEM. */
+    int (*set)(void *obj, const struct fl_config_map *k, const char *value,
+               char *msg, size_t msglen);
+};
+
+/* The entry of map[0..n) named name, or NULL. */
+const struct fl_config_map *fl_config_map_find(const struct fl_config_map *map,
+                                               size_t n, const char *name);
+
+/* Writes map[0..n) at its defaults as a section of a configuration file:
+ * "[SECTION]", then "# doc" and "name = default" for every key. commented:
+ * every line starts with '#', so that the text shows the keys of a
+ * section there is none of by default (an [alarm.NAME] example) and
+ * loads as nothing. */
+void fl_config_map_write(const struct fl_config_map *map, size_t n,
+                         int commented, FILE *out);
+
 /* The keys of one [alarm.NAME] section, as written, in file order. */
 struct fl_config_section {
     char   *name;              /* NAME (after "alarm.") */
@@ -152,7 +216,8 @@ void fl_config_errors_free(struct fl_config_errors *errs);
 
 /* Adds "FILE:LINE: KEY: message" to errs, FILE:LINE being where key
  * ("section.name") was set; "KEY: message" when it was not set from a
- * file; just the message when key is NULL (it names its place itself).
+ * file; just the message when key is NULL (it names its place itself;
+ * cfg is not read then and may be NULL).
  * A message that starts with KEY is not given it twice. The message is
  * printf-formatted. Returns 0 or FL_ENOMEM. */
 int  fl_config_errors_add(struct fl_config_errors *errs,

@@ -162,4 +162,38 @@ expect_status "config check --help exits 0" 0 $st
 expect_contains "and prints the usage" "$(cat out.txt)" "usage: flowlake config check FILE"
 "$FLOWLAKE" config check >/dev/null 2>&1; st=$?
 expect_status "config check without a file is a usage error (2)" 2 $st
+# The [alarm.NAME] keys come from one key table, like the other sections:
+# `config defaults` shows every one of them (commented: there is no alarm
+# by default), and `config check` lists every bad alarm key, not just the
+# first, each with its line.
+"$FLOWLAKE" config defaults >defaults.ini
+for key in metric dimensions comparison threshold evaluation_periods \
+           datapoints_to_alarm evaluation_range treat_missing_data \
+           description log command webhook webhook_timeout webhook_retries \
+           webhook_backoff; do
+    grep -q "^#$key = " defaults.ini || fail "config defaults: no alarm key $key"
+done
+ok "config defaults lists every alarm key"
+expect_contains "in a commented [alarm.NAME] section" "$(cat defaults.ini)" "#[alarm.NAME]"
+expect_contains "with its default" "$(cat defaults.ini)" "#webhook_timeout = 5s"
+"$FLOWLAKE" config check defaults.ini >out.txt 2>&1; st=$?
+expect_status "what config defaults prints is valid" 0 $st
+cat >alarms.ini <<EOT
+[alarm.a]
+metric = rejected_tcp_packets
+colour = red
+comparison = sideways
+threshold = 5
+webhook_retries = 101
+[alarm.b]
+metric = rejected_tcp_packets
+comparison = >
+EOT
+"$FLOWLAKE" config check alarms.ini >out.txt 2>&1; st=$?
+expect_status "bad alarm keys: exit 1" 1 $st
+expect_eq "every bad alarm key, with its line" "$(cat out.txt)" \
+"alarms.ini:3: [alarm.a] unknown key 'colour'
+alarms.ini:4: [alarm.a] comparison: 'sideways' is not one of GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold, >=, >, <, <=
+alarms.ini:6: [alarm.a] webhook_retries: '101' is not a whole number from 0 to 100
+alarms.ini:8: [alarm.b] threshold is required"
 finish

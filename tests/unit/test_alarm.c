@@ -581,6 +581,97 @@ test_config_alloc_failures(void)
 }
 
 
+/* fl_alarm_config_check lists every problem of every section, worded as
+ * fl_alarm_defs_from_config words the first; the checks across keys are
+ * left out of a section that has a bad key. */
+static void
+test_config_check_lists_all(void)
+{
+    static const char *const a[] = {
+        "metric", "m", "colour", "red", "comparison", "sideways",
+        "threshold", "x", "log", "maybe", "log", "true", NULL
+    };
+    static const char *const b[] = {
+        "metric", "m", "comparison", ">", "threshold", "1",
+        "evaluation_periods", "2", "datapoints_to_alarm", "3", NULL
+    };
+    static const char *const c[] = { "webhook", "ftp://x", NULL };
+    static const char *const ok[] = {
+        "metric", "m", "comparison", ">", "threshold", "1", NULL
+    };
+    struct sec_build sb[4];
+    struct fl_config_section secs[4];
+    struct fl_config cfg;
+    struct fl_config_errors errs = { 0 };
+    sec_init(&sb[0], "a", a);
+    sec_init(&sb[1], "b", b);
+    sec_init(&sb[2], "c", c);
+    sec_init(&sb[3], "ok", ok);
+    for (size_t i = 0; i < 4; i++)
+        secs[i] = sb[i].s;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.alarm_sections = secs;
+    cfg.n_alarm_sections = 4;
+    CHECK_EQ_INT(fl_alarm_config_check(&cfg, &errs), FL_ECONFIG);
+    static const char *const want[] = {
+        "flowlake.ini:12: [alarm.a] unknown key 'colour'",
+        "flowlake.ini:13: [alarm.a] comparison: 'sideways' is not one of "
+        "GreaterThanOrEqualToThreshold, GreaterThanThreshold, "
+        "LessThanThreshold, LessThanOrEqualToThreshold, >=, >, <, <=",
+        "flowlake.ini:14: [alarm.a] threshold: 'x' is not a finite number",
+        "flowlake.ini:15: [alarm.a] log: 'maybe' is not true or false",
+        "flowlake.ini:16: [alarm.a] log is given twice (first at line 15)",
+        "flowlake.ini:15: [alarm.b] datapoints_to_alarm: 3 is more than "
+        "evaluation_periods (2)",
+        "flowlake.ini:11: [alarm.c] webhook: 'ftp://x' is not an http:// or "
+        "https:// URL",
+        "flowlake.ini:10: [alarm.c] metric is required",
+        "flowlake.ini:10: [alarm.c] comparison is required",
+        "flowlake.ini:10: [alarm.c] threshold is required",
+    };
+    CHECK_EQ_INT(errs.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < errs.n && i < sizeof want / sizeof want[0]; i++)
+        CHECK_EQ_STR(errs.msg[i], want[i]);
+    fl_config_errors_free(&errs);
+    /* Good sections only: nothing. */
+    cfg.alarm_sections = &secs[3];
+    cfg.n_alarm_sections = 1;
+    CHECK_EQ_INT(fl_alarm_config_check(&cfg, &errs), 0);
+    CHECK_EQ_INT(errs.n, 0);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* The key table: every key has its row in docs/alarms.md, and a default
+ * the key's own setter takes (a default is applied that way). */
+static void
+test_config_map_documented(void)
+{
+    size_t n = 0;
+    const struct fl_config_map *map = fl_alarm_config_map(&n);
+    FILE *f = fopen("docs/alarms.md", "r");
+    CHECK(f != NULL);
+    static char doc[131072];
+    size_t len = fread(doc, 1, sizeof doc - 1, f);
+    doc[len] = '\0';
+    fclose(f);
+    CHECK(n >= 15);
+    for (size_t i = 0; i < n; i++) {
+        char entry[96];
+        snprintf(entry, sizeof entry, "| `%s` |", map[i].name);
+        if (strstr(doc, entry) == NULL) {
+            fprintf(stderr, "  docs/alarms.md does not document %s\n",
+                    map[i].name);
+            CHECK(0);
+        }
+        CHECK(map[i].set != NULL);
+        CHECK(map[i].doc != NULL && map[i].doc[0] != '\0');
+        CHECK_EQ_STR(map[i].section, "alarm.NAME");
+        CHECK(!(map[i].flags & FL_CFG_REQUIRED) || map[i].def == NULL);
+    }
+}
+
+
 /* ------------------------------------------------------------------ */
 /* The runtime over a fake lookup. */
 
@@ -1405,6 +1496,8 @@ FL_TEST_MAIN(
     FL_TEST(test_config_defaults),
     FL_TEST(test_config_errors),
     FL_TEST(test_config_alloc_failures),
+    FL_TEST(test_config_check_lists_all),
+    FL_TEST(test_config_map_documented),
     FL_TEST(test_runtime_sequence),
     FL_TEST(test_runtime_json),
     FL_TEST(test_runtime_no_data_alarm),
