@@ -525,6 +525,16 @@ load_file(struct fl_mcache_file *f, duckdb_connection con, const char *path,
     duckdb_destroy_prepare(&stmt);
     if (rc == 0 && L.unsorted)
         rc = sort_rows(&L);
+    /* What the status page reports as the cache's memory. */
+    f->bytes = L.cap_rows * sizeof *f->rows + L.cap_runs * sizeof *f->runs
+               + L.cap_series * sizeof *f->series;
+    for (size_t i = 0; i < f->n_series; i++) {
+        const struct fl_mcache_series *se = &f->series[i];
+        f->bytes += strlen(se->key) + 1 + 2 * se->n_dims * sizeof(char *);
+        for (size_t d = 0; d < se->n_dims; d++)
+            f->bytes += strlen(se->names[d]) + 1
+                        + (se->values[d] ? strlen(se->values[d]) + 1 : 0);
+    }
     fl_free(L.slots);
     fl_free(L.run_of);
     fl_free(L.key.p);
@@ -572,6 +582,7 @@ fl_metric_cache_sync(struct fl_metric_cache *c, duckdb_connection con,
     c->files = NULL;
     c->n_files = 0;
     c->complete_from = INT64_MIN;
+    c->rows = c->bytes = 0;
     if (rc < 0) {
         for (size_t i = 0; i < n; i++)
             file_free(&files[i]);
@@ -582,9 +593,12 @@ fl_metric_cache_sync(struct fl_metric_cache *c, duckdb_connection con,
     c->n_files = n;
     /* A file loaded earlier holds rows from an earlier horizon; the newest
      * horizon bounds what every file holds. */
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (i == 0 || files[i].since > c->complete_from)
             c->complete_from = files[i].since;
+        c->rows += files[i].n_rows;
+        c->bytes += files[i].bytes;
+    }
     return FL_OK;
 }
 

@@ -61,12 +61,14 @@ struct fl_mcache_file {
     size_t                   n_rows;
     struct fl_mcache_run    *runs;
     size_t                   n_runs;
+    size_t                   bytes;     /* what it holds allocated */
 };
 
 struct fl_metric_cache {
     struct fl_mcache_file *files;       /* in the store's order, oldest first */
     size_t                 n_files;
     int64_t                complete_from;
+    size_t                 rows, bytes;     /* over every file */
 };
 
 struct fl_metric_cache *fl_metric_cache_create(void);

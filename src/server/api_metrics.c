@@ -111,6 +111,18 @@ fl_api_prometheus(struct fl_server *s, struct MHD_Connection *c)
                 "publishes that failed (retried)", "counter");
     fprintf(out, "flowlake_publish_failures_total %" PRIu64 "\n",
             atomic_load(&s->publish_failures));
+    put_counter(out, "flowlake_metric_reads_total", "metric reads "
+                "(/api/metrics, /api/metrics/batch) by how they were "
+                "answered: from the in-memory copy of the metric store's "
+                "recent values, or through SQL", "counter");
+    fprintf(out, "flowlake_metric_reads_total{path=\"memory\"} %" PRIu64
+            "\nflowlake_metric_reads_total{path=\"sql\"} %" PRIu64 "\n",
+            atomic_load(&s->metric_reads_memory),
+            atomic_load(&s->metric_reads_sql));
+    put_counter(out, "flowlake_metric_cache_bytes", "memory held by the "
+                "copy of the metric store's recent values", "gauge");
+    fprintf(out, "flowlake_metric_cache_bytes %" PRIu64 "\n",
+            atomic_load(&s->metrics_cache_bytes));
     double up = fl_time_mono() - s->started;
     put_counter(out, "flowlake_uptime_seconds", "seconds since start",
                 "gauge");
@@ -527,6 +539,9 @@ sync_cache(struct fl_server *s, struct fl_query *q, char **err)
     since -= since % 86400;
     rc = fl_metric_cache_sync(s->metrics_cache, fl_query_connection(q),
                               files, n, since, err);
+    atomic_store(&s->metrics_cache_files, s->metrics_cache->n_files);
+    atomic_store(&s->metrics_cache_rows, s->metrics_cache->rows);
+    atomic_store(&s->metrics_cache_bytes, s->metrics_cache->bytes);
     for (size_t i = 0; i < n; i++)
         fl_free(files[i]);
     fl_free(files);
@@ -575,12 +590,15 @@ run_reads(struct fl_server *s, struct metric_plan *plans, size_t n,
         }
         rc = fl_metric_read_json(s->metrics_cache, rows, n_rows,
                                  &plans[i].read, &json[i]);
+        atomic_fetch_add(&s->metric_reads_memory, 1);
     }
     if (rc == 0 && need_sql)
         rc = fl_query_set_metrics(q, rows, n_rows, err);
     for (size_t i = 0; i < n && rc == 0; i++)
-        if (by_sql[i])
+        if (by_sql[i]) {
             rc = fl_query_text(q, plans[i].sql, &json[i], err);
+            atomic_fetch_add(&s->metric_reads_sql, 1);
+        }
     if (rc < 0 && q != NULL) {
         /* Whatever went wrong, the next request starts afresh. */
         fl_query_close(q);

@@ -535,13 +535,21 @@ fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
                      PRIu64 ",\"persist_failures\":%" PRIu64
                      ",\"store_failures\":%" PRIu64 ",\"watermark_start\":%s,"
                      "\"watermark_end\":%s,\"ingest_lag_seconds\":%s,"
-                     "\"stream_lag_seconds\":%.3f}",
+                     "\"stream_lag_seconds\":%.3f,\"reads\":{\"memory\":%"
+                     PRIu64 ",\"sql\":%" PRIu64 ",\"cache_files\":%" PRIu64
+                     ",\"cache_rows\":%" PRIu64 ",\"cache_bytes\":%" PRIu64
+                     "}}",
                      n_metrics, st.records, st.late_records,
                      st.future_records, st.dropped_records, st.open_groups, st.memory_bytes,
                      atomic_load(&m->persisted_seq), m->n_live, m->next_no,
                      atomic_load(&m->persist_failures),
                      atomic_load(&m->persist_failures), wm_start, wm_end, ilag,
-                     slag < 0 ? 0.0 : slag);
+                     slag < 0 ? 0.0 : slag,
+                     atomic_load(&s->metric_reads_memory),
+                     atomic_load(&s->metric_reads_sql),
+                     atomic_load(&s->metrics_cache_files),
+                     atomic_load(&s->metrics_cache_rows),
+                     atomic_load(&s->metrics_cache_bytes));
     size_t o = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
     /* Each metric's own clock, for the status page's lag table: its
      * watermark (the clock of its time basis), the end of its newest final

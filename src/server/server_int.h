@@ -149,6 +149,11 @@ struct fl_server {
      * (docs/metrics.md). */
     struct fl_metric_cache *metrics_cache;
     int                     metrics_read_sql;
+    /* Reads answered from memory or through SQL, and the cache's size as
+     * of the last read (/api/status, /metrics). */
+    _Atomic uint64_t        metric_reads_memory, metric_reads_sql;
+    _Atomic uint64_t        metrics_cache_files, metrics_cache_rows,
+                            metrics_cache_bytes;
 
     /* Queries over HTTP (api_query.c): those running, at most
      * query.max_concurrent; query_cv is signalled as each ends. */
