@@ -121,6 +121,7 @@ file_free(struct fl_mcache_file *f)
     fl_free(f->series);
     fl_free(f->rows);
     fl_free(f->runs);
+    fl_free(f->days);
     fl_free(f->path);
     memset(f, 0, sizeof *f);
 }
@@ -433,6 +434,71 @@ sort_rows(struct loader *L)
 }
 
 
+static int64_t
+day_of(int64_t t)
+{
+    int64_t d = t / 86400;
+    if (t % 86400 < 0)
+        d--;
+    return d * 86400;
+}
+
+/* The day sums of every run: per day, one entry per series in the order
+ * the series first appear that day. Rows are by window already. */
+static int
+build_days(struct fl_mcache_file *f)
+{
+    long *slot = fl_malloc((f->n_series ? f->n_series : 1) * sizeof *slot);
+    size_t cap = 0;
+    int rc = FL_OK;
+    if (slot == NULL)
+        return FL_ENOMEM;
+    for (size_t s = 0; s < f->n_series; s++)
+        slot[s] = -1;
+    for (size_t k = 0; k < f->n_runs && rc == 0; k++) {
+        struct fl_mcache_run *run = &f->runs[k];
+        size_t day_start = f->n_days;
+        int64_t day = INT64_MIN;
+        run->day_first = f->n_days;
+        for (size_t i = run->first; i < run->first + run->n; i++) {
+            const struct fl_mcache_row *row = &f->rows[i];
+            int64_t d = day_of(row->window_start);
+            if (d != day) {
+                /* A new day: the last one's slots are free again. */
+                for (size_t j = day_start; j < f->n_days; j++)
+                    slot[f->days[j].series] = -1;
+                day_start = f->n_days;
+                day = d;
+            }
+            long at = slot[row->series];
+            if (at < 0) {
+                if ((rc = grow((void **)&f->days, &cap, f->n_days + 1,
+                               sizeof *f->days)) < 0)
+                    break;
+                at = (long)f->n_days++;
+                f->days[at] = (struct fl_mcache_day){
+                    .day = d, .series = row->series, .final = 1,
+                };
+                slot[row->series] = at;
+            }
+            struct fl_mcache_day *e = &f->days[at];
+            e->records += row->records;
+            e->final = e->final && row->final;
+            if (row->has_value) {
+                e->value += row->value;
+                e->has_value = 1;
+            }
+        }
+        for (size_t j = day_start; j < f->n_days; j++)
+            slot[f->days[j].series] = -1;
+        run->day_n = f->n_days - run->day_first;
+    }
+    fl_free(slot);
+    f->bytes += cap * sizeof *f->days;
+    return rc;
+}
+
+
 /* path as a SQL string literal's content, quotes doubled, in a new string. */
 static char *
 sql_quoted(const char *path)
@@ -525,8 +591,10 @@ load_file(struct fl_mcache_file *f, duckdb_connection con, const char *path,
     duckdb_destroy_prepare(&stmt);
     if (rc == 0 && L.unsorted)
         rc = sort_rows(&L);
+    if (rc == 0)
+        rc = build_days(f);
     /* What the status page reports as the cache's memory. */
-    f->bytes = L.cap_rows * sizeof *f->rows + L.cap_runs * sizeof *f->runs
+    f->bytes += L.cap_rows * sizeof *f->rows + L.cap_runs * sizeof *f->runs
                + L.cap_series * sizeof *f->series;
     for (size_t i = 0; i < f->n_series; i++) {
         const struct fl_mcache_series *se = &f->series[i];
@@ -623,6 +691,33 @@ fl_mcache_file_rows(const struct fl_mcache_file *f, const char *metric,
         }
         *begin = lo;
         *end = run->first + run->n;
+        return;
+    }
+}
+
+
+void
+fl_mcache_file_days(const struct fl_mcache_file *f, const char *metric,
+                    int64_t from, int64_t to, size_t *begin, size_t *end)
+{
+    *begin = *end = 0;
+    for (size_t i = 0; i < f->n_runs; i++) {
+        const struct fl_mcache_run *run = &f->runs[i];
+        if (strcmp(run->metric, metric) != 0)
+            continue;
+        size_t lo = run->day_first, hi = run->day_first + run->day_n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (f->days[mid].day < from)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t e = lo;
+        while (e < run->day_first + run->day_n && f->days[e].day < to)
+            e++;
+        *begin = lo;
+        *end = e;
         return;
     }
 }

@@ -46,10 +46,22 @@ struct fl_mcache_row {
     uint8_t  has_value, final, exact;
 };
 
-/* One metric's rows of a file, ascending by window_start. */
+/* The sums of one series' rows of one UTC day: what a read summing a
+ * month (aggregate=sum) adds up instead of the day's windows. */
+struct fl_mcache_day {
+    int64_t  day;                           /* epoch seconds of 00:00 UTC */
+    double   value;
+    uint64_t records;
+    uint32_t series;
+    uint8_t  has_value, final;              /* any value; every row final */
+};
+
+/* One metric's rows of a file, ascending by window_start, and its day
+ * sums, ascending by day. */
 struct fl_mcache_run {
     char  *metric;
     size_t first, n;
+    size_t day_first, day_n;
 };
 
 struct fl_mcache_file {
@@ -61,6 +73,8 @@ struct fl_mcache_file {
     size_t                   n_rows;
     struct fl_mcache_run    *runs;
     size_t                   n_runs;
+    struct fl_mcache_day    *days;
+    size_t                   n_days;
     size_t                   bytes;     /* what it holds allocated */
 };
 
@@ -92,6 +106,12 @@ int64_t fl_metric_cache_from(const struct fl_metric_cache *c);
  * index f->rows (empty when the file has none). */
 void fl_mcache_file_rows(const struct fl_mcache_file *f, const char *metric,
                          int64_t from, size_t *begin, size_t *end);
+
+/* The day sums of metric in file f for the days starting in [from, to):
+ * [*begin, *end) index f->days. */
+void fl_mcache_file_days(const struct fl_mcache_file *f, const char *metric,
+                         int64_t from, int64_t to, size_t *begin,
+                         size_t *end);
 
 /* A series' grouping key in a new string (fl_free): its dimension names and
  * values, each prefixed by its length, NULL values marked, so no two

@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
@@ -58,6 +57,7 @@ struct group {
     double             value, w[MAX_WITH];
     uint64_t           records;
     int                has_value, has_records, final, has_w[MAX_WITH];
+    int                other;       /* every dimension 'other' (is_other) */
 };
 
 struct answer {
@@ -173,44 +173,107 @@ add_row(struct answer *a, struct group *g, size_t k, int64_t ws, int64_t we,
 }
 
 
-/* The rows of metric (the read's, or with metric k - 1) in range. */
+/* The group of a file's series s, found once per file (to_group). */
+static long
+file_group(struct answer *a, const struct fl_mcache_file *f, long *to_group,
+           uint32_t s)
+{
+    if (to_group[s] < 0) {
+        const struct fl_mcache_series *se = &f->series[s];
+        to_group[s] = group_of(a, se->key, se->n_dims, se->names,
+                               se->values);
+    }
+    return to_group[s];
+}
+
+/* The file's rows of metric with window_start in [lo, hi). */
+static int
+add_rows(struct answer *a, const struct fl_mcache_file *f, long *to_group,
+         const char *metric, size_t k, int64_t lo, int64_t hi)
+{
+    size_t b, e;
+    fl_mcache_file_rows(f, metric, lo, &b, &e);
+    for (size_t x = b; x < e && f->rows[x].window_start < hi; x++) {
+        const struct fl_mcache_row *row = &f->rows[x];
+        long gi = file_group(a, f, to_group, row->series);
+        if (gi < 0)
+            return FL_ENOMEM;
+        int rc = add_row(a, &a->g[gi], k, row->window_start, row->window_end,
+                         row->value, row->has_value, row->records,
+                         row->final, row->exact);
+        if (rc < 0)
+            return rc;
+    }
+    return FL_OK;
+}
+
+/* The file's day sums of metric for the days starting in [lo, hi). */
+static int
+add_days(struct answer *a, const struct fl_mcache_file *f, long *to_group,
+         const char *metric, size_t k, int64_t lo, int64_t hi)
+{
+    size_t b, e;
+    fl_mcache_file_days(f, metric, lo, hi, &b, &e);
+    for (size_t x = b; x < e; x++) {
+        const struct fl_mcache_day *d = &f->days[x];
+        long gi = file_group(a, f, to_group, d->series);
+        if (gi < 0)
+            return FL_ENOMEM;
+        add_row(a, &a->g[gi], k, d->day, d->day + 86400, d->value,
+                d->has_value, d->records, d->final, 1);
+    }
+    return FL_OK;
+}
+
+/* Epoch seconds of the UTC day that holds t, and of the first day that
+ * starts at or after t; clamped at the ends of the range (open reads). */
+static int64_t
+day_floor(int64_t t)
+{
+    if (t == INT64_MAX || t < INT64_MIN + 2 * 86400)
+        return t == INT64_MAX ? INT64_MAX : INT64_MIN;
+    int64_t d = t / 86400 - (t % 86400 < 0);
+    return d * 86400;
+}
+
+static int64_t
+day_ceil(int64_t t)
+{
+    int64_t d = day_floor(t);
+    return d == t || d == INT64_MIN || d == INT64_MAX ? d : d + 86400;
+}
+
+/* The rows of metric (the read's, or with metric k - 1) in range. A sum
+ * takes the whole days of the range from the day sums -- a month is 30
+ * entries per series, not 2,880 -- and the windows of the part days at
+ * either end one by one. Values summed are whole numbers (COUNT and SUM of
+ * integer fields only), so the order of the additions changes nothing. */
 static int
 collect(struct answer *a, const struct fl_metric_cache *c,
         const struct fl_metric_row *live, size_t n_live, const char *metric,
         size_t k)
 {
     const struct fl_mread *r = a->r;
+    int64_t d0 = day_ceil(r->from), d1 = day_floor(r->to);
     int rc = FL_OK;
 
     for (size_t i = 0; i < c->n_files && rc == 0; i++) {
         const struct fl_mcache_file *f = &c->files[i];
-        size_t b, e;
-        fl_mcache_file_rows(f, metric, r->from, &b, &e);
-        if (b == e)
-            continue;
         /* A file's series to the answer's groups, found once each. */
-        long *to_group = fl_malloc(f->n_series * sizeof *to_group);
+        long *to_group = fl_malloc((f->n_series ? f->n_series : 1)
+                                   * sizeof *to_group);
         if (to_group == NULL)
             return FL_ENOMEM;
         for (size_t s = 0; s < f->n_series; s++)
             to_group[s] = -1;
-        for (size_t x = b; x < e && rc == 0; x++) {
-            const struct fl_mcache_row *row = &f->rows[x];
-            if (row->window_start >= r->to)
-                break;
-            long gi = to_group[row->series];
-            if (gi < 0) {
-                const struct fl_mcache_series *s = &f->series[row->series];
-                gi = group_of(a, s->key, s->n_dims, s->names, s->values);
-                if (gi < 0) {
-                    rc = FL_ENOMEM;
-                    break;
-                }
-                to_group[row->series] = gi;
-            }
-            rc = add_row(a, &a->g[gi], k, row->window_start, row->window_end,
-                         row->value, row->has_value, row->records, row->final,
-                         row->exact);
+        if (r->aggregate && d0 < d1) {
+            rc = add_rows(a, f, to_group, metric, k, r->from, d0);
+            if (rc == 0)
+                rc = add_days(a, f, to_group, metric, k, d0, d1);
+            if (rc == 0 && d1 != INT64_MAX)
+                rc = add_rows(a, f, to_group, metric, k, d1, r->to);
+        } else {
+            rc = add_rows(a, f, to_group, metric, k, r->from, r->to);
         }
         fl_free(to_group);
     }
@@ -324,6 +387,13 @@ fl_metric_json_double(char *buf, size_t cap, double v)
         snprintf(buf, cap, "0.0");
         return;
     }
+    /* Counts and sums are whole numbers: below 2^53 each is its own
+     * shortest text, printed without the search below (most of a
+     * dashboard's answer). */
+    if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) {
+        snprintf(buf, cap, "%" PRId64 ".0", (int64_t)v);
+        return;
+    }
     /* The fewest significant digits that read back as v. */
     for (prec = 1; prec <= 17; prec++) {
         snprintf(digits, sizeof digits, "%.*e", prec - 1, v);
@@ -400,17 +470,52 @@ put_u64(struct out *o, uint64_t v)
     puts_(o, b);
 }
 
+/* "YYYY-MM-DDTHH:MM:SSZ" of epoch seconds t, quoted -- strftime's
+ * '%Y-%m-%dT%H:%M:%SZ' in UTC, as the SQL path writes window times,
+ * without gmtime and strftime per point (a month's series has thousands).
+ * The civil date is Howard Hinnant's days-to-civil algorithm. */
 static void
 put_time(struct out *o, int64_t t)
 {
-    char b[32];
-    struct tm tm;
-    time_t tt = (time_t)t;
-    if (gmtime_r(&tt, &tm) == NULL)
+    char b[40];
+    int64_t days = t / 86400, secs = t % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = yoe + era * 400 + (m <= 2);
+    if (y < 0 || y > 9999) {
         snprintf(b, sizeof b, "\"%" PRId64 "\"", t);
-    else
-        strftime(b, sizeof b, "\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
-    puts_(o, b);
+        puts_(o, b);
+        return;
+    }
+    /* Digit by digit: snprintf's parsing of the format would cost more
+     * than the rest of the point. */
+    const int parts[6] = { (int)y, (int)m, (int)d, (int)(secs / 3600),
+                           (int)(secs / 60 % 60), (int)(secs % 60) };
+    static const char sep[] = "--T::Z";
+    char *p = b;
+    *p++ = '"';
+    for (int i = 0; i < 6; i++) {
+        int v = parts[i];
+        if (i == 0) {
+            *p++ = (char)('0' + v / 1000);
+            *p++ = (char)('0' + v / 100 % 10);
+        }
+        *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = sep[i];
+    }
+    *p++ = '"';
+    put(o, b, (size_t)(p - b));
 }
 
 /* {"name":"value",...}; other: every value 'other'. */
@@ -616,7 +721,7 @@ put_aggregate_doc(struct out *o, struct answer *a)
     /* a->g is ranked with the "other" groups last. */
     for (size_t i = 0; i < a->n; i++) {
         struct group *g = &a->g[i];
-        if (!is_other(g) && (r->top < 0 || (long)kept < r->top)) {
+        if (!g->other && (r->top < 0 || (long)kept < r->top)) {
             if (kept++ > 0)
                 put(o, ",", 1);
             put_sum(o, r, g, 0);
@@ -655,9 +760,8 @@ static int
 by_rank_other_last(const void *x, const void *y)
 {
     const struct group *a = x, *b = y;
-    int oa = is_other(a), ob = is_other(b);
-    if (oa != ob)
-        return oa - ob;
+    if (a->other != b->other)
+        return a->other - b->other;
     return by_rank(a, b);
 }
 
@@ -687,6 +791,8 @@ fl_metric_read_json(const struct fl_metric_cache *c,
             put_series_doc(&o, &a);
         }
     } else if (rc == 0) {
+        for (size_t i = 0; i < a.n; i++)
+            a.g[i].other = is_other(&a.g[i]);
         qsort(a.g, a.n, sizeof *a.g, by_rank_other_last);
         put_aggregate_doc(&o, &a);
     }

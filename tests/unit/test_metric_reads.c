@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <duckdb.h>
@@ -441,6 +442,55 @@ test_cache_sync(void)
 }
 
 
+/* Window times are written as strftime's %Y-%m-%dT%H:%M:%SZ in UTC would
+ * write them (the SQL path's strftime): leap days, century years, the
+ * epoch, the last second of a year, 2,000 random times up to 9999. */
+static void
+test_window_times(void)
+{
+    size_t base = fl_mem_used();
+    enum { N = 2008 };
+    static const int64_t picked[] = {
+        0, 59, 951782400 /* 2000-02-29 */, 4107542400LL /* 2100-02-28 */,
+        4107628800LL /* 2100-03-01 */, 1709251199 /* 2024-02-29 23:59:59 */,
+        1735689599 /* 2024-12-31 23:59:59 */, 253402300799LL /* 9999 */,
+    };
+    struct fl_metric_value v[N];
+    int64_t t[N];
+    srand(11);
+    for (int i = 0; i < N; i++) {
+        t[i] = i < 8 ? picked[i]
+             : ((int64_t)rand() * RAND_MAX + rand()) % 253402300800LL;
+        /* No dimensions: one series holding every point. */
+        v[i] = (struct fl_metric_value){ .metric = "t", .window_start = t[i],
+            .window_end = t[i], .has_value = 1, .value = i, .final = 1,
+            .exact = 1, .records = 1 };
+    }
+    struct fl_metric_row *live = rows_of(v, N);
+    struct fl_metric_cache *c = fl_metric_cache_create();
+    struct fl_mread r = { .metric = "t", .from = INT64_MIN,
+                          .to = INT64_MAX, .top = -1 };
+    char *out = read_json(c, live, N, &r);
+    for (int i = 0; i < N; i++) {
+        char want[64];
+        struct tm tm;
+        time_t tt = (time_t)t[i];
+        CHECK(gmtime_r(&tt, &tm) != NULL);
+        strftime(want, sizeof want,
+                 "\"window_start\":\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
+        if (strstr(out, want) == NULL) {
+            fprintf(stderr, "  %lld: %s not in the answer\n",
+                    (long long)t[i], want);
+            CHECK(0);
+        }
+    }
+    fl_free(out);
+    fl_metric_cache_destroy(c);
+    rows_free(live, N);
+    CHECK_EQ_INT(fl_mem_used(), base);
+}
+
+
 /* Keys tell apart what plain joining would not. */
 static void
 test_cache_keys(void)
@@ -474,4 +524,5 @@ FL_TEST_MAIN(
     FL_TEST(test_cache_reads),
     FL_TEST(test_cache_sync),
     FL_TEST(test_cache_keys),
+    FL_TEST(test_window_times),
 )
