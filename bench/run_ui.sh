@@ -56,19 +56,22 @@ curl -s --data-binary @"$W/data.gz" "$URL/ingest"; echo
 
 cpu() { awk '{print $14 + $15, $16 + $17}' "/proc/$PID/stat"; }
 # The ingest's answer comes before the server is done with the records
-# (metrics folded, the buffer published as Parquet): measured then, that
-# work would count as the first refreshes' CPU. Wait until the server has
-# used under 2 clock ticks in half a second (at most 120 s).
+# (metrics folded, their first save -- every metrics.persist_interval, 5 s
+# -- writing a month of final values): measured then, that work would count
+# as the first refreshes' CPU. Wait until the server has used under 2 clock
+# ticks in each half second for 6 s in a row, longer than a save's period
+# (at most 180 s).
 settle() {
-    local a b i
+    local a b i quiet=0
     read -r a _ < <(cpu)
-    for i in $(seq 1 240); do
+    for i in $(seq 1 360); do
         sleep 0.5
         read -r b _ < <(cpu)
-        [ $((b - a)) -lt 2 ] && { echo "== server idle after $(awk "BEGIN{print $i/2}") s"; return; }
+        if [ $((b - a)) -lt 2 ]; then quiet=$((quiet + 1)); else quiet=0; fi
         a=$b
+        [ "$quiet" -ge 12 ] && { echo "== server idle after $(awk "BEGIN{print $i/2}") s"; return; }
     done
-    echo "== server still busy after 120 s; measuring anyway"
+    echo "== server still busy after 180 s; measuring anyway"
 }
 settle
 refresh() {   # refresh FROM TO: the requests of one refresh of web/dashboard.js
