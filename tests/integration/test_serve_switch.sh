@@ -7,7 +7,9 @@
 # line that looks like a header but is no format is rejected with a reason
 # naming the line. Exact rows before publish (the buffer, through POST
 # /api/query), after kill -9 and the WAL replay (each run of lines comes
-# back with its own format, once), and in the published Parquet.
+# back with its own format, once), and in the published Parquet. A
+# header reaches the later records of one Firehose request, not the next
+# request.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 A=$TMP/archive
@@ -103,4 +105,24 @@ expect_eq "after kill -9 and WAL replay: each once" "$(count)" 11
 kill -TERM "$PID"; wait "$PID"; st=$?
 expect_status "SIGTERM exits 0" 0 $st
 expect_eq "published Parquet: each row's fields in its format" "$(q "$SQL")" "$WANT"
+
+# A header's reach (docs/ingest-formats.md): across the records of one
+# Firehose request, as in the file they were cut from; not into the next
+# request, which starts from the default again.
+start_server --set archive.buffer_interval=1h --set firehose.access_key=k3y
+{ echo "$H1"; c1 10.0.7.1 10.8.0.7 REJECT; } > rec1
+c1 10.0.7.2 10.8.0.7 ACCEPT > rec2
+printf '{"requestId":"r1","timestamp":1714521600000,"records":[{"data":"%s"},{"data":"%s"}]}' \
+    "$(base64 -w0 < rec1)" "$(base64 -w0 < rec2)" > fh.json
+expect_eq "a header in one Firehose record governs the next record" \
+    "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @fh.json -H 'X-Amz-Firehose-Request-Id: r1' \
+        -H 'X-Amz-Firehose-Access-Key: k3y' -H 'Content-Type: application/json' "$URL/firehose")" 200
+dflt 555555555555 e 10.0.7.3 > body5
+expect_eq "the next request starts from the default format" "$(ingest body5)" '200 {"accepted":1,"rejected":0}'
+expect_eq "... each line read in its format" \
+    "$(sq "SELECT srcaddr, dstaddr, action, account_id FROM flow_logs WHERE srcaddr LIKE '10.0.7.%' ORDER BY srcaddr")" \
+    "srcaddr,dstaddr,action,account_id
+10.0.7.1,10.8.0.7,REJECT,
+10.0.7.2,10.8.0.7,ACCEPT,
+10.0.7.3,10.9.0.1,ACCEPT,555555555555"
 finish
