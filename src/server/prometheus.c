@@ -86,22 +86,22 @@ put_sample(FILE *out, const char *name, const struct fl_metric_row *r)
 /* Newest open window per series: index into rows, by series hash. */
 struct newest {
     uint64_t hash;
-    int64_t  window_start;   /* of the newest open window seen */
     size_t   idx;            /* row + 1 once copied; 0 = not yet */
     int      used;
 };
 
-/* Two walks over the open windows: the first finds each series' newest
- * window start, the second copies only the rows of those windows (copying
- * every open window's row of every series cost more than the rest of a
- * scrape). A series is known by its 64-bit hash alone here: a collision
+/* One walk over the open windows, newest first (fl_stream_each_open_newest):
+ * the first value of a series is its newest open window's, copied; older
+ * windows of a series already seen are passed over. (Copying every open
+ * window's row cost more than the rest of a scrape; finding the newest by
+ * a first walk and copying it in a second walked and hashed everything
+ * twice.) A series is known by its 64-bit hash alone here: a collision
  * among even millions of series is far less likely than a lost scrape. */
 struct newest_scan {
     struct newest        *tab;
     size_t                cap, used;
     struct fl_metric_row *rows;
     size_t                n_rows, rows_cap;
-    int                   copy;       /* second walk */
     int                   failed;     /* out of memory */
 };
 
@@ -142,25 +142,13 @@ newest_find(void *ctx, const struct fl_metric_value *v)
         return;
     uint64_t h = fl_metrics_series_hash(v->metric, v->n_dims, v->dim_names,
                                         v->dim_values);
-    if (!ns->copy) {
-        if ((ns->used + 1) * 2 > ns->cap && newest_grow(ns) < 0) {
-            ns->failed = 1;
-            return;
-        }
-        struct newest *e = newest_slot(ns->tab, ns->cap, h);
-        if (!e->used) {
-            e->used = 1;
-            e->hash = h;
-            e->window_start = v->window_start;
-            ns->used++;
-        } else if (e->window_start < v->window_start) {
-            e->window_start = v->window_start;
-        }
+    if ((ns->used + 1) * 2 > ns->cap && newest_grow(ns) < 0) {
+        ns->failed = 1;
         return;
     }
     struct newest *e = newest_slot(ns->tab, ns->cap, h);
-    if (!e->used || e->idx != 0 || e->window_start != v->window_start)
-        return;
+    if (e->used)
+        return;                 /* an older window of a series seen */
     if (ns->n_rows == ns->rows_cap) {
         size_t cap = ns->rows_cap ? ns->rows_cap * 2 : 256;
         struct fl_metric_row *p = fl_realloc(ns->rows, cap * sizeof *p);
@@ -175,7 +163,10 @@ newest_find(void *ctx, const struct fl_metric_value *v)
         ns->failed = 1;
         return;
     }
+    e->used = 1;
+    e->hash = h;
     e->idx = ++ns->n_rows;
+    ns->used++;
 }
 
 
@@ -322,10 +313,7 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
     /* The engine's state does not change while this runs: the series'
      * strings are compared and copied as the engine holds them. */
     pthread_mutex_lock(&m->mu);
-    fl_stream_each_open(m->stream, newest_find, &ns);
-    ns.copy = 1;
-    if (!ns.failed)
-        fl_stream_each_open(m->stream, newest_find, &ns);
+    fl_stream_each_open_newest(m->stream, newest_find, &ns);
     if (ns.failed) {
         pthread_mutex_unlock(&m->mu);
         goto out;

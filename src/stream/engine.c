@@ -1100,6 +1100,18 @@ fl_stream_each_open(struct fl_stream *s, fl_stream_value_fn *fn, void *ctx)
 }
 
 
+void
+fl_stream_each_open_newest(struct fl_stream *s, fl_stream_value_fn *fn,
+                           void *ctx)
+{
+    for (size_t i = 0; i < s->plans.n; i++) {
+        struct mstate *m = &s->m[i];
+        for (size_t k = m->n_win; k-- > 0;)
+            emit_window(s, m, m->win[k], 0, fn, ctx);
+    }
+}
+
+
 /* ------------------------------------------------------------------ */
 /* Statistics                                                          */
 /* ------------------------------------------------------------------ */

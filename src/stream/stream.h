@@ -141,6 +141,12 @@ void fl_stream_flush(struct fl_stream *s);
 void fl_stream_each_open(struct fl_stream *s, fl_stream_value_fn *fn,
                          void *ctx);
 
+/* The same values, windows newest first within each metric: the first
+ * value of a series seen is its newest open window's (the Prometheus
+ * export wants only that one). */
+void fl_stream_each_open_newest(struct fl_stream *s, fl_stream_value_fn *fn,
+                                void *ctx);
+
 /* The plans the engine runs (read-only). */
 const struct fl_metric_plans *fl_stream_plans(const struct fl_stream *s);
 
