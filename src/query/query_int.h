@@ -17,14 +17,9 @@
 
 #include <duckdb.h>
 
-#include "query.h"
+#include "../core/fl_compiler.h"
 
-/* -Wformat=2 wants printf-like helpers marked; GNU C, harmless elsewhere. */
-#if defined(__GNUC__)
-#define FL_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define FL_PRINTF(a, b)
-#endif
+#include "query.h"
 
 /* ---- query.c: the session ------------------------------------------- */
 
