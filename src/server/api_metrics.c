@@ -30,6 +30,7 @@
 #include "../archive/metric_cache.h"
 #include "../archive/metric_store.h"
 #include "../core/fl_error.h"
+#include "../core/fl_json.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../query/query.h"
