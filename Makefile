@@ -92,7 +92,7 @@ UI_ARGS := $(foreach w,$(UI_TABLE),$(if $(filter text/% application/json,$(w)),'
 $(BUILD)/gen/embed_assets: src/tools/embed_assets.c $(BUILD)/src/core/fl_mem.o \
                            $(BUILD)/src/core/fl_sha256.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) -lz
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDFLAGS) -lz
 
 $(BUILD)/gen/ui_assets.c: $(BUILD)/gen/embed_assets $(UI_FILES) Makefile
 	$(BUILD)/gen/embed_assets $@ $(UI_ARGS)

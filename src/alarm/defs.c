@@ -44,7 +44,7 @@ struct report {
  * FL_ENOMEM when the list could not grow. */
 static int
 fail(struct report *r, int line, const char *fmt, ...)
-    FL_CONFIG_PRINTF(3, 4);
+    FL_PRINTF(3, 4);
 
 static int
 fail(struct report *r, int line, const char *fmt, ...)

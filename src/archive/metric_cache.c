@@ -16,73 +16,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/fl_buf.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "metric_cache.h"
 
 
-/* A growing byte string: the key of the row being read. */
-struct keybuf {
-    char  *p;
-    size_t n, cap;
-};
+/* Keys have no ceiling of their own: their parts are a series'
+ * dimensions, whose count and text the store already bounds. */
 
+/* One part of a key. The length first: "3:abc", so no content can fake a
+ * boundary. Returns 0 or k's error. */
 static int
-key_put(struct keybuf *k, const char *s, size_t len)
+key_put(struct fl_buf *k, const char *s, size_t len)
 {
-    if (k->n + len + 24 > k->cap) {
-        size_t cap = k->cap ? k->cap : 256;
-        while (k->n + len + 24 > cap)
-            cap *= 2;
-        char *p = fl_realloc(k->p, cap);
-        if (p == NULL)
-            return FL_ENOMEM;
-        k->p = p;
-        k->cap = cap;
-    }
-    /* The length first: "3:abc", so no content can fake a boundary. */
-    k->n += (size_t)snprintf(k->p + k->n, k->cap - k->n, "%zu:", len);
-    memcpy(k->p + k->n, s, len);
-    k->n += len;
-    k->p[k->n] = '\0';
-    return FL_OK;
+    fl_buf_addf(k, "%zu:", len);
+    return fl_buf_add(k, s, len);
 }
 
 static int
-key_put_null(struct keybuf *k)
+key_put_null(struct fl_buf *k)
 {
-    if (k->n + 2 > k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 256;
-        char *p = fl_realloc(k->p, cap);
-        if (p == NULL)
-            return FL_ENOMEM;
-        k->p = p;
-        k->cap = cap;
-    }
-    k->p[k->n++] = '-';             /* never the start of "N:" */
-    k->p[k->n] = '\0';
-    return FL_OK;
+    return fl_buf_addc(k, '-');     /* never the start of "N:" */
 }
 
 
 char *
 fl_metric_cache_key(size_t n, char *const *names, char *const *values)
 {
-    struct keybuf k = { 0 };
-    int rc = key_put(&k, "", 0);        /* an empty key is still a string */
-    k.n = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = key_put(&k, names[i], strlen(names[i]));
-        if (rc == 0)
-            rc = values[i] ? key_put(&k, values[i], strlen(values[i]))
-                           : key_put_null(&k);
+    struct fl_buf k = FL_BUF_INIT(0);
+    for (size_t i = 0; i < n; i++) {
+        key_put(&k, names[i], strlen(names[i]));
+        if (values[i] != NULL)
+            key_put(&k, values[i], strlen(values[i]));
+        else
+            key_put_null(&k);
     }
-    if (rc < 0) {
-        fl_free(k.p);
-        return NULL;
-    }
-    k.p[k.n] = '\0';
-    return k.p;
+    /* NULL when an append failed; an empty key is still a string. */
+    return fl_buf_take(&k, NULL);
 }
 
 
@@ -163,28 +134,11 @@ struct loader {
     uint32_t *slots;            /* series index + 1, 0 = empty */
     size_t    n_slots;
     size_t    cap_rows, cap_series, cap_runs;
-    struct keybuf key;
+    struct fl_buf key;          /* the key of the row being read */
     uint32_t *run_of;           /* each row's run, while the file loads */
     size_t    cap_run_of;
     int       unsorted;         /* rows did not come by metric and window */
 };
-
-static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return FL_OK;
-    size_t c = *cap ? *cap * 2 : 64;
-    while (c < need)
-        c *= 2;
-    void *q = fl_realloc(*p, c * size);
-    if (q == NULL)
-        return FL_ENOMEM;
-    *p = q;
-    *cap = c;
-    return FL_OK;
-}
-
 
 /* A copy of a DuckDB string as a C string. */
 static char *
@@ -242,7 +196,7 @@ find_series(struct loader *L, duckdb_vector names_v, duckdb_vector values_v,
 
     if (ve.length != ne.length)
         return FL_EDB;              /* the store never writes such a row */
-    L->key.n = 0;
+    fl_buf_reset(&L->key);
     for (size_t i = 0; i < n && rc == 0; i++) {
         idx_t a = ne.offset + i, b = ve.offset + i;
         if (nvalid != NULL && !duckdb_validity_row_is_valid(nvalid, a))
@@ -255,17 +209,14 @@ find_series(struct loader *L, duckdb_vector names_v, duckdb_vector values_v,
                  : key_put(&L->key, duckdb_string_t_data(&vs[b]),
                            duckdb_string_t_length(vs[b]));
     }
-    if (rc == 0 && L->key.p == NULL)
-        rc = key_put(&L->key, "", 0);       /* no dimensions: key "" */
+    if (rc == 0)
+        rc = fl_buf_add(&L->key, "", 0);    /* no dimensions: key "" */
     if (rc < 0)
         return rc;
-    if (n == 0)
-        L->key.n = 0;
-    L->key.p[L->key.n] = '\0';
 
     if (2 * (L->f->n_series + 1) > L->n_slots && (rc = rehash(L)) < 0)
         return rc;
-    size_t h = (size_t)hash_bytes(L->key.p, L->key.n) & (L->n_slots - 1);
+    size_t h = (size_t)hash_bytes(L->key.p, L->key.len) & (L->n_slots - 1);
     for (; L->slots[h] != 0; h = (h + 1) & (L->n_slots - 1)) {
         const struct fl_mcache_series *s = &L->f->series[L->slots[h] - 1];
         if (strcmp(s->key, L->key.p) == 0) {
@@ -276,9 +227,12 @@ find_series(struct loader *L, duckdb_vector names_v, duckdb_vector values_v,
 
     /* New: copy it. */
     struct fl_mcache_file *f = L->f;
-    if ((rc = grow((void **)&f->series, &L->cap_series, f->n_series + 1,
-                   sizeof *f->series)) < 0)
-        return rc;
+    struct fl_mcache_series *grown = fl_grow(f->series, &L->cap_series,
+                                             f->n_series + 1,
+                                             sizeof *f->series, 64);
+    if (grown == NULL)
+        return FL_ENOMEM;
+    f->series = grown;
     struct fl_mcache_series *s = &f->series[f->n_series];
     memset(s, 0, sizeof *s);
     s->key = fl_strdup(L->key.p);
@@ -337,9 +291,14 @@ load_chunk(struct loader *L, duckdb_data_chunk chunk)
         valid_of[c] = duckdb_vector_get_validity(v[c]);
     int rc;
 
-    if ((rc = grow((void **)&f->rows, &L->cap_rows, f->n_rows + n,
-                   sizeof *f->rows)) < 0)
-        return rc;
+    if (f->n_rows + n > L->cap_rows) {
+        struct fl_mcache_row *rows = fl_grow(f->rows, &L->cap_rows,
+                                             f->n_rows + n,
+                                             sizeof *f->rows, 64);
+        if (rows == NULL)
+            return FL_ENOMEM;
+        f->rows = rows;
+    }
     for (idx_t r = 0; r < n; r++) {
         /* The store writes every column but value on every row. */
         if (!valid(valid_of[0], r) || !valid(valid_of[1], r)
@@ -357,9 +316,12 @@ load_chunk(struct loader *L, duckdb_data_chunk chunk)
                 break;
             }
         if (ri == f->n_runs) {
-            if ((rc = grow((void **)&f->runs, &L->cap_runs, f->n_runs + 1,
-                           sizeof *f->runs)) < 0)
-                return rc;
+            struct fl_mcache_run *runs = fl_grow(f->runs, &L->cap_runs,
+                                                 f->n_runs + 1,
+                                                 sizeof *f->runs, 64);
+            if (runs == NULL)
+                return FL_ENOMEM;
+            f->runs = runs;
             struct fl_mcache_run *run = &f->runs[f->n_runs];
             if ((run->metric = dup_duck(&metric[r])) == NULL)
                 return FL_ENOMEM;
@@ -371,9 +333,11 @@ load_chunk(struct loader *L, duckdb_data_chunk chunk)
             L->unsorted = 1;
         }
         struct fl_mcache_run *last = &f->runs[ri];
-        if ((rc = grow((void **)&L->run_of, &L->cap_run_of, f->n_rows + 1,
-                       sizeof *L->run_of)) < 0)
-            return rc;
+        uint32_t *run_of = fl_grow(L->run_of, &L->cap_run_of, f->n_rows + 1,
+                                   sizeof *L->run_of, 64);
+        if (run_of == NULL)
+            return FL_ENOMEM;
+        L->run_of = run_of;
         L->run_of[f->n_rows] = (uint32_t)ri;
         struct fl_mcache_row *row = &f->rows[f->n_rows];
         if ((rc = find_series(L, v[1], v[2], r, &row->series)) < 0)
@@ -472,9 +436,14 @@ build_days(struct fl_mcache_file *f)
             }
             long at = slot[row->series];
             if (at < 0) {
-                if ((rc = grow((void **)&f->days, &cap, f->n_days + 1,
-                               sizeof *f->days)) < 0)
+                struct fl_mcache_day *days = fl_grow(f->days, &cap,
+                                                     f->n_days + 1,
+                                                     sizeof *f->days, 64);
+                if (days == NULL) {
+                    rc = FL_ENOMEM;
                     break;
+                }
+                f->days = days;
                 at = (long)f->n_days++;
                 f->days[at] = (struct fl_mcache_day){
                     .day = d, .series = row->series, .final = 1,
@@ -605,7 +574,7 @@ load_file(struct fl_mcache_file *f, duckdb_connection con, const char *path,
     }
     fl_free(L.slots);
     fl_free(L.run_of);
-    fl_free(L.key.p);
+    fl_buf_free(&L.key);
     if (rc == FL_EDB)
         set_err(err, path, "a row the store does not write");
     return rc;

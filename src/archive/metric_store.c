@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/fl_buf.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
@@ -570,48 +571,33 @@ fl_metric_store_load_state(const char *archive_dir, uint64_t *seq,
 
 
 /* Reads the state file up to and including its first newline (at most
- * 1 MiB: a few dozen live files take a few KiB). */
+ * 1 MiB: a few dozen live files take a few KiB; a longer head is taken
+ * for damage, FL_ECORRUPT). */
 static int
 read_head(const char *archive_dir, unsigned char **out, size_t *len)
 {
     char *path = fl_fs_join(archive_dir, STATE_FILE);
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int rc = FL_OK;
     if (path == NULL)
         return FL_ENOMEM;
     FILE *f = fopen(path, "rb");
     fl_free(path);
     if (f == NULL)
         return -errno;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= (1u << 20)) {
-                rc = FL_ECORRUPT;
-                break;
-            }
-            cap = cap ? cap * 2 : 4096;
-            char *p = fl_realloc(buf, cap);
-            if (p == NULL) {
-                rc = FL_ENOMEM;
-                break;
-            }
-            buf = p;
-        }
-        int c = getc(f);
-        if (c == EOF)
+    struct fl_buf b = FL_BUF_INIT(1u << 20);
+    int c;
+    while ((c = getc(f)) != EOF)
+        if (fl_buf_addc(&b, (char)c) < 0 || c == '\n')
             break;
-        buf[n++] = (char)c;
-        if (c == '\n')
-            break;
-    }
     fclose(f);
-    if (rc < 0) {
-        fl_free(buf);
+    if (b.err) {
+        int rc = b.err == FL_ETOOBIG ? FL_ECORRUPT : b.err;
+        fl_buf_free(&b);
         return rc;
     }
-    *out = (unsigned char *)buf;
-    *len = n;
+    char *head = fl_buf_take(&b, len);
+    if (head == NULL)
+        return FL_ENOMEM;
+    *out = (unsigned char *)head;
     return FL_OK;
 }
 

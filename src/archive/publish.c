@@ -484,8 +484,7 @@ fl_publish_recover(const char *archive_dir, const char *meta_dir,
             && strncmp(e->d_name, "staging-", 8) != 0)
             continue;
         if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            char **p = fl_realloc(names, cap * sizeof *p);
+            char **p = fl_grow(names, &cap, n + 1, sizeof *p, 8);
             if (p == NULL) {
                 rc = FL_ENOMEM;
                 break;

@@ -27,6 +27,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_log.h"
 #include "../core/fl_fs.h"
+#include "../core/fl_json.h"
 #include "../core/fl_mem.h"
 #include "../parse/utf8.h"
 #include "rejects.h"
@@ -47,19 +48,6 @@ struct fl_rejects {
     int             last_rc;       /* error of the last lost line */
     char            last_error[256];
 };
-
-
-/* Length of the well-formed UTF-8 sequence at s (lead byte >= 0x80), or
- * 0 when it is not one. */
-static size_t
-utf8_seq(const char *s, size_t avail)
-{
-    unsigned char c = (unsigned char)s[0];
-    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (n > avail)
-        return 0;
-    return fl_utf8_valid_prefix(s, n) == n ? n : 0;
-}
 
 
 /* Standard base64 (RFC 4648 section 4, padded) of s into buf, which holds
@@ -87,50 +75,6 @@ base64_encode(char *buf, const char *s, size_t len)
         buf[o++] = i + 1 < len ? al[(v >> 6) & 63] : '=';
         buf[o++] = '=';
     }
-    return o;
-}
-
-
-size_t
-fl_json_escape(char *buf, size_t cap, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0, n;
-
-    if (cap < 2)
-        return 0;
-    buf[o++] = '"';
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (o + 7 >= cap)
-            return 0;
-        if (c == '"' || c == '\\') {
-            buf[o++] = '\\';
-            buf[o++] = (char)c;
-        } else if (c == '\n') {
-            buf[o++] = '\\'; buf[o++] = 'n';
-        } else if (c == '\r') {
-            buf[o++] = '\\'; buf[o++] = 'r';
-        } else if (c == '\t') {
-            buf[o++] = '\\'; buf[o++] = 't';
-        } else if (c >= 0x80 && (n = utf8_seq(s + i, len - i)) > 0) {
-            /* Well-formed UTF-8 is JSON text as it is: "é" stays "é". */
-            memcpy(buf + o, s + i, n);
-            o += n;
-            i += n - 1;
-        } else if (c < 0x20 || c >= 0x7f) {
-            /* Control bytes, and bytes that are not UTF-8, are escaped one
-             * by one so the file stays valid JSON whatever the input. */
-            buf[o++] = '\\'; buf[o++] = 'u'; buf[o++] = '0'; buf[o++] = '0';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        } else {
-            buf[o++] = (char)c;
-        }
-    }
-    if (o + 1 >= cap)
-        return 0;
-    buf[o++] = '"';
     return o;
 }
 

@@ -47,8 +47,5 @@ void fl_rejects_stats(struct fl_rejects *r, struct fl_rejects_stats *out);
  * line was lost (the last write error). */
 int  fl_rejects_close(struct fl_rejects *r);
 void fl_rejects_destroy(struct fl_rejects *r);
-/* Appends s to buf as a JSON string literal (with quotes); returns bytes
- * written or 0 when cap is too small. */
-size_t fl_json_escape(char *buf, size_t cap, const char *s, size_t len);
 
 #endif /* FL_REJECTS_H */

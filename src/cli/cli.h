@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#include "../config/config.h"   /* FL_CONFIG_PRINTF */
+#include "../core/fl_compiler.h"
 
 #define FL_CLI_USAGE 2
 
@@ -35,7 +35,7 @@ int  fl_cli_help(const char *usage_text);
 /* "flowlake CMD: <message>" and the --help hint on stderr; returns
  * FL_CLI_USAGE. cmd NULL: flowlake itself ("flowlake: <message>"). */
 int  fl_cli_usage_error(const char *cmd, const char *fmt, ...)
-    FL_CONFIG_PRINTF(2, 3);
+    FL_PRINTF(2, 3);
 
 /* The usage error for an option that does not exist; opt as typed
  * ("--bogus", "--bogus=1", "-x"). */

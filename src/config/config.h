@@ -41,6 +41,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../core/fl_compiler.h"
+
 struct fl_config {
     char    *listen;            /* server.listen: "ADDR:PORT" */
     uint64_t threads;           /* server.threads: HTTP worker threads */
@@ -174,13 +176,6 @@ struct fl_config_section {
     int    *lines;             /* line of each key */
 };
 
-/* -Wformat=2 wants printf-like functions marked; GNU C, harmless elsewhere. */
-#if defined(__GNUC__)
-#define FL_CONFIG_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define FL_CONFIG_PRINTF(a, b)
-#endif
-
 /* Error list filled by the loaders: each entry "FILE:LINE: message". */
 struct fl_config_errors {
     char   **msg;
@@ -222,7 +217,7 @@ void fl_config_errors_free(struct fl_config_errors *errs);
  * printf-formatted. Returns 0 or FL_ENOMEM. */
 int  fl_config_errors_add(struct fl_config_errors *errs,
                           const struct fl_config *cfg, const char *key,
-                          const char *fmt, ...) FL_CONFIG_PRINTF(4, 5);
+                          const char *fmt, ...) FL_PRINTF(4, 5);
 
 /* Orders errs by file, then line ("FILE:LINE: ..."), keeping the order
  * of entries on the same line; entries without a line go last, in their

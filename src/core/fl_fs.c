@@ -110,12 +110,10 @@ list_dir(const char *dir, char ***out, size_t *out_n)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char **nn = fl_realloc(names, ncap * sizeof *nn);
+            char **nn = fl_grow(names, &cap, n + 1, sizeof *nn, 16);
             if (nn == NULL)
                 goto nomem;
             names = nn;
-            cap = ncap;
         }
         if ((names[n] = fl_strdup(e->d_name)) == NULL)
             goto nomem;

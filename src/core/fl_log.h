@@ -25,6 +25,8 @@
 #ifndef FL_LOG_H
 #define FL_LOG_H
 
+#include "fl_compiler.h"
+
 enum fl_log_level {
     FL_LOG_DEBUG = 0,
     FL_LOG_INFO,
@@ -56,6 +58,6 @@ int  fl_log_enabled(enum fl_log_level level);
  * "alarm", ...). The message is cut at 4 KiB; bytes that are not valid
  * UTF-8 are written as U+FFFD in JSON. */
 void fl_log(enum fl_log_level level, const char *component,
-            const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+            const char *fmt, ...) FL_PRINTF(3, 4);
 
 #endif

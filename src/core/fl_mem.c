@@ -107,6 +107,27 @@ fl_free_libc(void *p)
 }
 
 
+void *
+fl_grow(void *p, size_t *cap, size_t need, size_t elem_size, size_t first)
+{
+    if (need <= *cap)
+        return p;
+    size_t ncap = *cap ? *cap : (first ? first : 1);
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return NULL;
+        ncap *= 2;
+    }
+    if (elem_size != 0 && ncap > SIZE_MAX / elem_size)
+        return NULL;
+    void *np = fl_realloc(p, ncap * elem_size);
+    if (np == NULL)
+        return NULL;
+    *cap = ncap;
+    return np;
+}
+
+
 char *
 fl_strndup(const char *s, size_t n)
 {

@@ -25,6 +25,23 @@ void  fl_free(void *p);
 char *fl_strndup(const char *s, size_t n);
 char *fl_strdup(const char *s);
 
+/* Grows the array p of *cap elements of elem_size bytes to hold at least
+ * need elements: the capacity doubles, from first when it is 0, until it
+ * does. Returns the array (p itself when it is large enough already, for
+ * need > 0) with *cap updated, or NULL with p and *cap untouched when the
+ * size would overflow or memory ran out. Shaped like realloc, so the
+ * caller keeps its typed pointer:
+ *
+ *     if (n == cap) {
+ *         struct x *nv = fl_grow(v, &cap, n + 1, sizeof *v, 64);
+ *         if (nv == NULL)
+ *             return FL_ENOMEM;
+ *         v = nv;
+ *     }
+ */
+void *fl_grow(void *p, size_t *cap, size_t need, size_t elem_size,
+              size_t first);
+
 /* Frees memory that the C library allocated for us (open_memstream's
  * buffer, getline's line): it never went through fl_malloc, so it must
  * not go through fl_free. */

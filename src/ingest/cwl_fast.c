@@ -487,14 +487,10 @@ store_event(struct scan *s, const struct fl_cwl_fast_event *ev)
     struct fl_ingest *d = s->d;
 
     if (s->nev == d->ev_cap) {
-        size_t ncap = d->ev_cap != 0 ? d->ev_cap * 2 : 256;
-        if (ncap > SIZE_MAX / sizeof *d->ev)
-            return DECLINE;
-        void *p = fl_realloc(d->ev, ncap * sizeof *d->ev);
+        void *p = fl_grow(d->ev, &d->ev_cap, s->nev + 1, sizeof *d->ev, 256);
         if (p == NULL)
-            return DECLINE;
+            return DECLINE;         /* too many, or out of memory */
         d->ev = p;
-        d->ev_cap = ncap;
     }
     d->ev[s->nev++] = *ev;
     /* Scratch for decoding it: the id and its NUL, the message when it

@@ -12,13 +12,10 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "../core/fl_compiler.h"
+
 #include "ingest.h"
 
-#if defined(__GNUC__)
-#define FL_INGEST_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define FL_INGEST_PRINTF(a, b)
-#endif
 
 struct fl_cwl_fast_event;
 
@@ -68,11 +65,11 @@ int fl_ingest_decode_payload(struct fl_ingest *d, const void *data,
 /* Resets err (record -1, no position) and sets msg from fmt. The result
  * is made printable ASCII (other bytes become '?'). */
 void fl_ingest_errf(struct fl_ingest_err *err, const char *fmt, ...)
-    FL_INGEST_PRINTF(2, 3);
+    FL_PRINTF(2, 3);
 
 /* Prepends "<prefix>: " to err->msg (truncating at the end if needed). */
 void fl_ingest_err_prefix(struct fl_ingest_err *err, const char *fmt, ...)
-    FL_INGEST_PRINTF(2, 3);
+    FL_PRINTF(2, 3);
 
 /* Writes s[0..len) as a double-quoted, printable-ASCII excerpt into out
  * (at most 64 characters of s, then "..."); non-printable bytes become

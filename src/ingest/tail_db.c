@@ -9,6 +9,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "../core/fl_buf.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "tail_db.h"
@@ -67,14 +68,13 @@ fl_tail_db_put(struct fl_tail_db *db, const struct fl_tail_entry *e,
         return FL_ENOMEM;
     if (!found) {
         if (db->n == db->cap) {
-            size_t ncap = db->cap ? db->cap * 2 : 16;
-            struct fl_tail_entry *v = fl_realloc(db->v, ncap * sizeof *v);
+            struct fl_tail_entry *v = fl_grow(db->v, &db->cap, db->n + 1,
+                                              sizeof *v, 16);
             if (v == NULL) {
                 fl_free(path);
                 return FL_ENOMEM;
             }
             db->v = v;
-            db->cap = ncap;
         }
         memmove(&db->v[i + 1], &db->v[i], (db->n - i) * sizeof *db->v);
         memset(&db->v[i], 0, sizeof db->v[i]);
@@ -125,57 +125,30 @@ fl_tail_db_free(struct fl_tail_db *db)
 
 /* ---- formatting ------------------------------------------------------ */
 
-/* Appends to a growing buffer. */
-struct out {
-    char  *p;
-    size_t len, cap;
-    int    oom;
-};
-
-static void
-put(struct out *o, const char *s, size_t n)
-{
-    if (o->oom)
-        return;
-    if (o->len + n + 1 > o->cap) {
-        size_t ncap = (o->len + n + 1) * 2;
-        if (ncap < 256)
-            ncap = 256;
-        char *q = fl_realloc(o->p, ncap);
-        if (q == NULL) {
-            o->oom = 1;
-            return;
-        }
-        o->p = q;
-        o->cap = ncap;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-    o->p[o->len] = '\0';
-}
-
+/* The journal is built in an fl_buf without a ceiling: one line per
+ * file the source follows, each bounded by its path. */
 
 /* One line: checksum, space, body, newline. */
 static void
-put_line(struct out *o, const char *body, size_t n)
+put_line(struct fl_buf *o, const char *body, size_t n)
 {
     char sum[16];
     snprintf(sum, sizeof sum, "%08x ", (unsigned)XXH32(body, n, 0));
-    put(o, sum, 9);
-    put(o, body, n);
-    put(o, "\n", 1);
+    fl_buf_add(o, sum, 9);
+    fl_buf_add(o, body, n);
+    fl_buf_add(o, "\n", 1);
 }
 
 
 static void
-entry_body(struct out *b, const struct fl_tail_entry *e, int deleted)
+entry_body(struct fl_buf *b, const struct fl_tail_entry *e, int deleted)
 {
     char head[200];
     int n;
     if (deleted) {
         n = snprintf(head, sizeof head, "D %llu %llu",
                      (unsigned long long)e->dev, (unsigned long long)e->ino);
-        put(b, head, (size_t)n);
+        fl_buf_add(b, head, (size_t)n);
         return;
     }
     n = snprintf(head, sizeof head, "T %llu %llu %llu %016llx %llu %llu"
@@ -186,30 +159,30 @@ entry_body(struct out *b, const struct fl_tail_entry *e, int deleted)
                  (unsigned long long)e->pend_key,
                  (unsigned long long)e->hdr_off,
                  (unsigned long long)e->pend_hdr);
-    put(b, head, (size_t)n);
+    fl_buf_add(b, head, (size_t)n);
     for (const char *p = e->path ? e->path : ""; *p != '\0'; p++) {
         if (*p == '\\')
-            put(b, "\\\\", 2);
+            fl_buf_add(b, "\\\\", 2);
         else if (*p == '\n')
-            put(b, "\\n", 2);
+            fl_buf_add(b, "\\n", 2);
         else
-            put(b, p, 1);
+            fl_buf_add(b, p, 1);
     }
 }
 
 
 static int
-add_entry_line(struct out *o, const struct fl_tail_entry *e, int deleted)
+add_entry_line(struct fl_buf *o, const struct fl_tail_entry *e, int deleted)
 {
-    struct out b = { 0 };
+    struct fl_buf b = FL_BUF_INIT(0);
     entry_body(&b, e, deleted);
-    if (b.oom) {
-        fl_free(b.p);
+    if (b.err) {
+        fl_buf_free(&b);
         return FL_ENOMEM;
     }
     put_line(o, b.p, b.len);
-    fl_free(b.p);
-    return o->oom ? FL_ENOMEM : FL_OK;
+    fl_buf_free(&b);
+    return o->err ? FL_ENOMEM : FL_OK;
 }
 
 
@@ -217,13 +190,13 @@ int
 fl_tail_db_line(const struct fl_tail_entry *e, int deleted, char **out,
                 size_t *out_len)
 {
-    struct out o = { 0 };
+    struct fl_buf o = FL_BUF_INIT(0);
     if (add_entry_line(&o, e, deleted) < 0) {
-        fl_free(o.p);
+        fl_buf_free(&o);
         return FL_ENOMEM;
     }
-    *out = o.p;
-    *out_len = o.len;
+    if ((*out = fl_buf_take(&o, out_len)) == NULL)
+        return FL_ENOMEM;
     return FL_OK;
 }
 
@@ -231,17 +204,14 @@ fl_tail_db_line(const struct fl_tail_entry *e, int deleted, char **out,
 int
 fl_tail_db_dump(const struct fl_tail_db *db, char **out, size_t *out_len)
 {
-    struct out o = { 0 };
-    put(&o, FL_TAIL_DB_HEADER "\n", sizeof FL_TAIL_DB_HEADER);
-    for (size_t i = 0; i < db->n && !o.oom; i++)
+    struct fl_buf o = FL_BUF_INIT(0);
+    fl_buf_add(&o, FL_TAIL_DB_HEADER "\n", sizeof FL_TAIL_DB_HEADER);
+    for (size_t i = 0; i < db->n && !o.err; i++)
         if (add_entry_line(&o, &db->v[i], 0) < 0)
-            o.oom = 1;
-    if (o.oom) {
-        fl_free(o.p);
+            fl_buf_fail(&o, FL_ENOMEM);
+    /* o has no ceiling: its only error is FL_ENOMEM. */
+    if ((*out = fl_buf_take(&o, out_len)) == NULL)
         return FL_ENOMEM;
-    }
-    *out = o.p;
-    *out_len = o.len;
     return FL_OK;
 }
 

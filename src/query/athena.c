@@ -39,15 +39,15 @@
  * and are accepted; "%x for any x not listed" is the literal x.
  * Returns 0, or -1 with *bad = the unsupported specifier character. */
 static int
-mysql_to_strftime(const char *s, size_t n, struct buf *out, char *bad)
+mysql_to_strftime(const char *s, size_t n, struct fl_buf *out, char *bad)
 {
     for (size_t i = 0; i < n; i++) {
         if (s[i] != '%') {
-            fl_query_buf_putc(out, s[i]);
+            fl_buf_addc(out, s[i]);
             continue;
         }
         if (i + 1 == n) {           /* trailing lone '%': a literal */
-            fl_query_buf_puts(out, "%%");
+            fl_buf_adds(out, "%%");
             break;
         }
         char c = s[++i];
@@ -88,9 +88,9 @@ mysql_to_strftime(const char *s, size_t n, struct buf *out, char *bad)
             break;
         }
         if (t != NULL)
-            fl_query_buf_puts(out, t);
+            fl_buf_adds(out, t);
         else
-            fl_query_buf_putc(out, c);               /* "%x" is a literal x */
+            fl_buf_addc(out, c);               /* "%x" is a literal x */
     }
     return 0;
 }
@@ -106,7 +106,7 @@ mysql_format_fn(duckdb_function_info info, duckdb_data_chunk input,
     duckdb_vector in = duckdb_data_chunk_get_vector(input, 0);
     duckdb_string_t *data = duckdb_vector_get_data(in);
     uint64_t *valid = duckdb_vector_get_validity(in);
-    struct buf b = { 0 };
+    struct fl_buf b = { 0 };
 
     duckdb_vector_ensure_validity_writable(output);
     uint64_t *ovalid = duckdb_vector_get_validity(output);
@@ -116,7 +116,7 @@ mysql_format_fn(duckdb_function_info info, duckdb_data_chunk input,
             continue;
         }
         char bad = 0;
-        fl_query_buf_reset(&b);
+        fl_buf_reset(&b);
         if (mysql_to_strftime(duckdb_string_t_data(&data[i]),
                               duckdb_string_t_length(data[i]), &b, &bad) < 0) {
             char msg[96];
@@ -125,14 +125,14 @@ mysql_format_fn(duckdb_function_info info, duckdb_data_chunk input,
             duckdb_scalar_function_set_error(info, msg);
             break;
         }
-        if (b.oom) {
+        if (b.err) {
             duckdb_scalar_function_set_error(info, "out of memory");
             break;
         }
         duckdb_vector_assign_string_element_len(output, i,
                                                 b.p != NULL ? b.p : "", b.len);
     }
-    fl_query_buf_free(&b);
+    fl_buf_free(&b);
 }
 
 
@@ -466,10 +466,10 @@ register_scalar(struct fl_query *q, const char *name, int nparams,
     duckdb_scalar_function_set_return_type(f, rt);
     duckdb_scalar_function_set_function(f, fn);
     if (duckdb_register_scalar_function(q->con, f) == DuckDBError) {
-        struct buf m = { 0 };
-        fl_query_buf_printf(&m, "cannot register the SQL function %s()", name);
+        struct fl_buf m = { 0 };
+        fl_buf_addf(&m, "cannot register the SQL function %s()", name);
         fl_query_set_err(out_err, m.p);
-        fl_query_buf_free(&m);
+        fl_buf_free(&m);
         rc = FL_EDB;
     }
 out:

@@ -25,20 +25,20 @@ fl_query_check_memory_limit(const char *value, char *err, size_t errlen)
     duckdb_database db = NULL;
     duckdb_connection con = NULL;
     duckdb_result res;
-    struct buf sql = { 0 };
+    struct fl_buf sql = { 0 };
     int rc = FL_OK;
 
     /* The same statement as fl_query_sandbox(): a quoted literal with its
      * quotes doubled, so the value cannot end the statement. */
-    fl_query_buf_puts(&sql, "SET memory_limit = '");
+    fl_buf_adds(&sql, "SET memory_limit = '");
     for (const char *p = value; *p; p++) {
         if (*p == '\'')
-            fl_query_buf_putc(&sql, '\'');
-        fl_query_buf_putc(&sql, *p);
+            fl_buf_addc(&sql, '\'');
+        fl_buf_addc(&sql, *p);
     }
-    fl_query_buf_puts(&sql, "'");
-    if (sql.oom) {
-        fl_query_buf_free(&sql);
+    fl_buf_adds(&sql, "'");
+    if (sql.err) {
+        fl_buf_free(&sql);
         return FL_ENOMEM;
     }
     if (duckdb_open(NULL, &db) == DuckDBError
@@ -62,6 +62,6 @@ out:
         duckdb_disconnect(&con);
     if (db != NULL)
         duckdb_close(&db);
-    fl_query_buf_free(&sql);
+    fl_buf_free(&sql);
     return rc;
 }

@@ -25,6 +25,7 @@
 #include <duckdb.h>
 
 #include "../core/fl_error.h"
+#include "../core/fl_json.h"
 #include "../core/fl_mem.h"
 #include "query.h"
 #include "query_int.h"
@@ -184,10 +185,10 @@ type_is_numeric(duckdb_type id)
 
 /* Unsigned 128-bit value hi:lo in decimal. */
 static void
-fmt_u128(struct buf *b, uint64_t hi, uint64_t lo)
+fmt_u128(struct fl_buf *b, uint64_t hi, uint64_t lo)
 {
     if (hi == 0) {
-        fl_query_buf_printf(b, "%llu", (unsigned long long)lo);
+        fl_buf_addf(b, "%llu", (unsigned long long)lo);
         return;
     }
     uint32_t limb[4] = {
@@ -208,19 +209,19 @@ fmt_u128(struct buf *b, uint64_t hi, uint64_t lo)
         if (!nonzero)
             break;
     }
-    fl_query_buf_printf(b, "%u", chunk[nchunk - 1]);
+    fl_buf_addf(b, "%u", chunk[nchunk - 1]);
     for (int i = nchunk - 2; i >= 0; i--)
-        fl_query_buf_printf(b, "%09u", chunk[i]);
+        fl_buf_addf(b, "%09u", chunk[i]);
 }
 
 
 /* Signed 128-bit (two's complement hi:lo) in decimal. */
 static void
-fmt_i128(struct buf *b, int64_t hi, uint64_t lo)
+fmt_i128(struct fl_buf *b, int64_t hi, uint64_t lo)
 {
     uint64_t uhi = (uint64_t)hi;
     if (hi < 0) {
-        fl_query_buf_putc(b, '-');
+        fl_buf_addc(b, '-');
         lo = ~lo + 1;
         uhi = ~uhi + (lo == 0 ? 1 : 0);
     }
@@ -230,36 +231,36 @@ fmt_i128(struct buf *b, int64_t hi, uint64_t lo)
 
 /* DECIMAL: an integer (given as 128 bits) scaled by 10^scale. */
 static void
-fmt_decimal(struct buf *b, int64_t hi, uint64_t lo, uint8_t scale)
+fmt_decimal(struct fl_buf *b, int64_t hi, uint64_t lo, uint8_t scale)
 {
-    struct buf d = { 0 };
+    struct fl_buf d = { 0 };
     if (scale == 0) {
         fmt_i128(b, hi, lo);
         return;
     }
     fmt_i128(&d, hi, lo);
-    if (d.oom) {
-        b->oom = 1;
-        fl_query_buf_free(&d);
+    if (d.err) {
+        fl_buf_fail(b, d.err);
+        fl_buf_free(&d);
         return;
     }
     const char *digits = d.p;
     if (*digits == '-') {
-        fl_query_buf_putc(b, '-');
+        fl_buf_addc(b, '-');
         digits++;
     }
     size_t n = strlen(digits);
     if (n <= scale) {
-        fl_query_buf_puts(b, "0.");
+        fl_buf_adds(b, "0.");
         for (size_t i = n; i < scale; i++)
-            fl_query_buf_putc(b, '0');
-        fl_query_buf_puts(b, digits);
+            fl_buf_addc(b, '0');
+        fl_buf_adds(b, digits);
     } else {
-        fl_query_buf_put(b, digits, n - scale);
-        fl_query_buf_putc(b, '.');
-        fl_query_buf_puts(b, digits + n - scale);
+        fl_buf_add(b, digits, n - scale);
+        fl_buf_addc(b, '.');
+        fl_buf_adds(b, digits + n - scale);
     }
-    fl_query_buf_free(&d);
+    fl_buf_free(&d);
 }
 
 
@@ -268,17 +269,17 @@ fmt_decimal(struct buf *b, int64_t hi, uint64_t lo, uint8_t scale)
  * least one decimal for exponents -4 .. 15 ("1700000000.0", "0.1"),
  * scientific otherwise ("1e+20", "1.5e-07"). */
 static void
-fmt_double(struct buf *b, double x, int is_float)
+fmt_double(struct fl_buf *b, double x, int is_float)
 {
     char tmp[48];
     int prec;
 
     if (isnan(x)) {
-        fl_query_buf_puts(b, "nan");
+        fl_buf_adds(b, "nan");
         return;
     }
     if (isinf(x)) {
-        fl_query_buf_puts(b, x < 0 ? "-inf" : "inf");
+        fl_buf_adds(b, x < 0 ? "-inf" : "inf");
         return;
     }
     for (prec = 1; prec < 17; prec++) {
@@ -306,51 +307,51 @@ fmt_double(struct buf *b, double x, int is_float)
     digits[nd] = '\0';
 
     if (neg)
-        fl_query_buf_putc(b, '-');
+        fl_buf_addc(b, '-');
     if (exp >= -4 && exp < 16) {
         if (exp >= 0) {
             size_t ni = (size_t)exp + 1;
             for (size_t i = 0; i < ni; i++)
-                fl_query_buf_putc(b, i < nd ? digits[i] : '0');
-            fl_query_buf_putc(b, '.');
+                fl_buf_addc(b, i < nd ? digits[i] : '0');
+            fl_buf_addc(b, '.');
             if (nd > ni)
-                fl_query_buf_put(b, digits + ni, nd - ni);
+                fl_buf_add(b, digits + ni, nd - ni);
             else
-                fl_query_buf_putc(b, '0');
+                fl_buf_addc(b, '0');
         } else {
-            fl_query_buf_puts(b, "0.");
+            fl_buf_adds(b, "0.");
             for (int i = -1; i > exp; i--)
-                fl_query_buf_putc(b, '0');
-            fl_query_buf_put(b, digits, nd);
+                fl_buf_addc(b, '0');
+            fl_buf_add(b, digits, nd);
         }
     } else {
-        fl_query_buf_putc(b, digits[0]);
+        fl_buf_addc(b, digits[0]);
         if (nd > 1) {
-            fl_query_buf_putc(b, '.');
-            fl_query_buf_put(b, digits + 1, nd - 1);
+            fl_buf_addc(b, '.');
+            fl_buf_add(b, digits + 1, nd - 1);
         }
-        fl_query_buf_printf(b, "e%c%02d", exp < 0 ? '-' : '+',
+        fl_buf_addf(b, "e%c%02d", exp < 0 ? '-' : '+',
                             exp < 0 ? -exp : exp);
     }
 }
 
 
 static void
-fmt_date_struct(struct buf *b, duckdb_date_struct d)
+fmt_date_struct(struct fl_buf *b, duckdb_date_struct d)
 {
     int32_t y = d.year;
     int bc = y <= 0;
     if (bc)
         y = 1 - y;
-    fl_query_buf_printf(b, "%04d-%02d-%02d", (int)y, (int)d.month, (int)d.day);
+    fl_buf_addf(b, "%04d-%02d-%02d", (int)y, (int)d.month, (int)d.day);
     if (bc)
-        fl_query_buf_puts(b, " (BC)");
+        fl_buf_adds(b, " (BC)");
 }
 
 
 /* Fractional seconds: `frac` in units of 10^-digits, trailing zeros cut. */
 static void
-fmt_fraction(struct buf *b, int64_t frac, int digits)
+fmt_fraction(struct fl_buf *b, int64_t frac, int digits)
 {
     if (frac == 0)
         return;
@@ -359,15 +360,15 @@ fmt_fraction(struct buf *b, int64_t frac, int digits)
     size_t n = strlen(tmp);
     while (n > 0 && tmp[n - 1] == '0')
         n--;
-    fl_query_buf_putc(b, '.');
-    fl_query_buf_put(b, tmp, n);
+    fl_buf_addc(b, '.');
+    fl_buf_add(b, tmp, n);
 }
 
 
 static void
-fmt_clock(struct buf *b, int h, int m, int s)
+fmt_clock(struct fl_buf *b, int h, int m, int s)
 {
-    fl_query_buf_printf(b, "%02d:%02d:%02d", h, m, s);
+    fl_buf_addf(b, "%02d:%02d:%02d", h, m, s);
 }
 
 
@@ -375,7 +376,7 @@ fmt_clock(struct buf *b, int h, int m, int s)
  * (ns_precision set), extra nanoseconds 0 .. 999; with_tz adds "+00" (the
  * session time zone is UTC). */
 static void
-fmt_timestamp(struct buf *b, int64_t micros, int nanos, int ns_precision,
+fmt_timestamp(struct fl_buf *b, int64_t micros, int nanos, int ns_precision,
               int with_tz)
 {
     duckdb_timestamp ts = { micros };
@@ -385,7 +386,7 @@ fmt_timestamp(struct buf *b, int64_t micros, int nanos, int ns_precision,
     int bc = y <= 0;
     if (bc)
         y = 1 - y;
-    fl_query_buf_printf(b, "%04d-%02d-%02d ", (int)y, (int)s.date.month,
+    fl_buf_addf(b, "%04d-%02d-%02d ", (int)y, (int)s.date.month,
                         (int)s.date.day);
     fmt_clock(b, s.time.hour, s.time.min, s.time.sec);
     if (ns_precision)
@@ -393,14 +394,14 @@ fmt_timestamp(struct buf *b, int64_t micros, int nanos, int ns_precision,
     else
         fmt_fraction(b, s.time.micros, 6);
     if (with_tz)
-        fl_query_buf_puts(b, "+00");
+        fl_buf_adds(b, "+00");
     if (bc)
-        fl_query_buf_puts(b, " (BC)");
+        fl_buf_adds(b, " (BC)");
 }
 
 
 static void
-fmt_time_micros(struct buf *b, int64_t micros)
+fmt_time_micros(struct fl_buf *b, int64_t micros)
 {
     duckdb_time t = { micros };
     duckdb_time_struct s = duckdb_from_time(t);
@@ -410,23 +411,23 @@ fmt_time_micros(struct buf *b, int64_t micros)
 
 
 static void
-fmt_interval(struct buf *b, duckdb_interval iv)
+fmt_interval(struct fl_buf *b, duckdb_interval iv)
 {
     int any = 0;
     int32_t years = iv.months / 12, months = iv.months % 12;
 
     if (years != 0) {
-        fl_query_buf_printf(b, "%d year%s", (int)years,
+        fl_buf_addf(b, "%d year%s", (int)years,
                             years == 1 || years == -1 ? "" : "s");
         any = 1;
     }
     if (months != 0) {
-        fl_query_buf_printf(b, "%s%d month%s", any ? " " : "", (int)months,
+        fl_buf_addf(b, "%s%d month%s", any ? " " : "", (int)months,
                             months == 1 || months == -1 ? "" : "s");
         any = 1;
     }
     if (iv.days != 0) {
-        fl_query_buf_printf(b, "%s%d day%s", any ? " " : "", (int)iv.days,
+        fl_buf_addf(b, "%s%d day%s", any ? " " : "", (int)iv.days,
                             iv.days == 1 || iv.days == -1 ? "" : "s");
         any = 1;
     }
@@ -434,12 +435,12 @@ fmt_interval(struct buf *b, duckdb_interval iv)
         uint64_t us = iv.micros < 0 ? (uint64_t)0 - (uint64_t)iv.micros
                                     : (uint64_t)iv.micros;
         if (any)
-            fl_query_buf_putc(b, ' ');
+            fl_buf_addc(b, ' ');
         if (iv.micros < 0)
-            fl_query_buf_putc(b, '-');
+            fl_buf_addc(b, '-');
         uint64_t h = us / 3600000000u;
         us %= 3600000000u;
-        fl_query_buf_printf(b, "%02llu:%02llu:%02llu", (unsigned long long)h,
+        fl_buf_addf(b, "%02llu:%02llu:%02llu", (unsigned long long)h,
                             (unsigned long long)(us / 60000000u),
                             (unsigned long long)(us / 1000000u % 60u));
         fmt_fraction(b, (int64_t)(us % 1000000u), 6);
@@ -449,21 +450,21 @@ fmt_interval(struct buf *b, duckdb_interval iv)
 
 /* BLOB as DuckDB prints it: printable ASCII kept, the rest as \xNN. */
 static void
-fmt_blob(struct buf *b, const unsigned char *p, size_t n)
+fmt_blob(struct fl_buf *b, const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
         if (c >= 32 && c <= 126 && c != '\\' && c != '\'' && c != '"')
-            fl_query_buf_putc(b, (char)c);
+            fl_buf_addc(b, (char)c);
         else
-            fl_query_buf_printf(b, "\\x%02X", c);
+            fl_buf_addf(b, "\\x%02X", c);
     }
 }
 
 
 /* BIT: the first byte counts the padding bits of the second. */
 static void
-fmt_bit(struct buf *b, const unsigned char *p, size_t n)
+fmt_bit(struct fl_buf *b, const unsigned char *p, size_t n)
 {
     if (n == 0)
         return;
@@ -472,18 +473,18 @@ fmt_bit(struct buf *b, const unsigned char *p, size_t n)
         for (int bit = 7; bit >= 0; bit--) {
             if (i == 1 && (unsigned)(7 - bit) < pad)
                 continue;
-            fl_query_buf_putc(b, (p[i] >> bit) & 1 ? '1' : '0');
+            fl_buf_addc(b, (p[i] >> bit) & 1 ? '1' : '0');
         }
 }
 
 
 static void
-fmt_uuid(struct buf *b, duckdb_hugeint h)
+fmt_uuid(struct fl_buf *b, duckdb_hugeint h)
 {
     /* DuckDB flips the top bit so that UUIDs sort as unsigned. */
     uint64_t hi = (uint64_t)h.upper ^ ((uint64_t)1 << 63);
     uint64_t lo = h.lower;
-    fl_query_buf_printf(b, "%08llx-%04llx-%04llx-%04llx-%012llx",
+    fl_buf_addf(b, "%08llx-%04llx-%04llx-%04llx-%012llx",
                         (unsigned long long)(hi >> 32),
                         (unsigned long long)((hi >> 16) & 0xffff),
                         (unsigned long long)(hi & 0xffff),
@@ -509,35 +510,13 @@ fl_query_row_is_valid(duckdb_vector v, idx_t row)
 }
 
 
-/* JSON string body (no quotes): " and \ escaped, control chars as \u00XX.
- * DuckDB strings are valid UTF-8, which JSON carries as is. */
+/* A JSON string: " and \ escaped, control chars as \u00XX (fl_json.h's
+ * MINIMAL style). DuckDB strings are valid UTF-8, which JSON carries as
+ * is. */
 static void
-json_escape(struct buf *b, const char *s, size_t n)
+json_string(struct fl_buf *b, const char *s, size_t n)
 {
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        fl_query_buf_put(b, s + run, i - run);
-        if (c == '"' || c == '\\') {
-            fl_query_buf_putc(b, '\\');
-            fl_query_buf_putc(b, (char)c);
-        } else {
-            fl_query_buf_printf(b, "\\u%04x", c);
-        }
-        run = i + 1;
-    }
-    fl_query_buf_put(b, s + run, n - run);
-}
-
-
-static void
-json_string(struct buf *b, const char *s, size_t n)
-{
-    fl_query_buf_putc(b, '"');
-    json_escape(b, s, n);
-    fl_query_buf_putc(b, '"');
+    fl_json_add_str(b, s, n, FL_JSON_MINIMAL);
 }
 
 
@@ -558,17 +537,17 @@ read_int_of(duckdb_type internal, const void *data, idx_t row)
 
 /* Scratch space shared by the renderers of one result. */
 struct rctx {
-    struct buf tmp;     /* text of a leaf before JSON quoting */
+    struct fl_buf tmp;     /* text of a leaf before JSON quoting */
 };
 
-static void render(struct rctx *cx, struct buf *b, const struct tnode *t,
+static void render(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
                    duckdb_vector v, idx_t row, enum rmode m, int nested);
 
 
 /* Text of a leaf value that is neither a number, a boolean nor a string:
  * dates, times, intervals, UUIDs, blobs, enums, bits. */
 static void
-render_leaf_text(struct buf *b, const struct tnode *t, duckdb_vector v,
+render_leaf_text(struct fl_buf *b, const struct tnode *t, duckdb_vector v,
                  idx_t row)
 {
     void *data = duckdb_vector_get_data(v);
@@ -577,7 +556,7 @@ render_leaf_text(struct buf *b, const struct tnode *t, duckdb_vector v,
     case DUCKDB_TYPE_DATE: {
         duckdb_date d = ((duckdb_date *)data)[row];
         if (!duckdb_is_finite_date(d))
-            fl_query_buf_puts(b, d.days < 0 ? "-infinity" : "infinity");
+            fl_buf_adds(b, d.days < 0 ? "-infinity" : "infinity");
         else
             fmt_date_struct(b, duckdb_from_date(d));
         break;
@@ -586,7 +565,7 @@ render_leaf_text(struct buf *b, const struct tnode *t, duckdb_vector v,
     case DUCKDB_TYPE_TIMESTAMP_TZ: {
         duckdb_timestamp ts = ((duckdb_timestamp *)data)[row];
         if (!duckdb_is_finite_timestamp(ts))
-            fl_query_buf_puts(b, ts.micros < 0 ? "-infinity" : "infinity");
+            fl_buf_adds(b, ts.micros < 0 ? "-infinity" : "infinity");
         else
             fmt_timestamp(b, ts.micros, 0, 0,
                           t->id == DUCKDB_TYPE_TIMESTAMP_TZ);
@@ -595,7 +574,7 @@ render_leaf_text(struct buf *b, const struct tnode *t, duckdb_vector v,
     case DUCKDB_TYPE_TIMESTAMP_S: {
         duckdb_timestamp_s ts = ((duckdb_timestamp_s *)data)[row];
         if (!duckdb_is_finite_timestamp_s(ts))
-            fl_query_buf_puts(b, ts.seconds < 0 ? "-infinity" : "infinity");
+            fl_buf_adds(b, ts.seconds < 0 ? "-infinity" : "infinity");
         else
             fmt_timestamp(b, ts.seconds * 1000000, 0, 0, 0);
         break;
@@ -603,7 +582,7 @@ render_leaf_text(struct buf *b, const struct tnode *t, duckdb_vector v,
     case DUCKDB_TYPE_TIMESTAMP_MS: {
         duckdb_timestamp_ms ts = ((duckdb_timestamp_ms *)data)[row];
         if (!duckdb_is_finite_timestamp_ms(ts))
-            fl_query_buf_puts(b, ts.millis < 0 ? "-infinity" : "infinity");
+            fl_buf_adds(b, ts.millis < 0 ? "-infinity" : "infinity");
         else
             fmt_timestamp(b, ts.millis * 1000, 0, 0, 0);
         break;
@@ -611,7 +590,7 @@ render_leaf_text(struct buf *b, const struct tnode *t, duckdb_vector v,
     case DUCKDB_TYPE_TIMESTAMP_NS: {
         duckdb_timestamp_ns ts = ((duckdb_timestamp_ns *)data)[row];
         if (!duckdb_is_finite_timestamp_ns(ts)) {
-            fl_query_buf_puts(b, ts.nanos < 0 ? "-infinity" : "infinity");
+            fl_buf_adds(b, ts.nanos < 0 ? "-infinity" : "infinity");
         } else {
             int64_t us = ts.nanos / 1000, ns = ts.nanos % 1000;
             if (ns < 0) {
@@ -639,14 +618,14 @@ render_leaf_text(struct buf *b, const struct tnode *t, duckdb_vector v,
         fmt_clock(b, s.time.hour, s.time.min, s.time.sec);
         fmt_fraction(b, s.time.micros, 6);
         int32_t off = s.offset;
-        fl_query_buf_putc(b, off < 0 ? '-' : '+');
+        fl_buf_addc(b, off < 0 ? '-' : '+');
         if (off < 0)
             off = -off;
-        fl_query_buf_printf(b, "%02d", (int)(off / 3600));
+        fl_buf_addf(b, "%02d", (int)(off / 3600));
         if (off % 3600 != 0)
-            fl_query_buf_printf(b, ":%02d", (int)(off / 60 % 60));
+            fl_buf_addf(b, ":%02d", (int)(off / 60 % 60));
         if (off % 60 != 0)
-            fl_query_buf_printf(b, ":%02d", (int)(off % 60));
+            fl_buf_addf(b, ":%02d", (int)(off % 60));
         break;
     }
     case DUCKDB_TYPE_INTERVAL:
@@ -669,13 +648,13 @@ render_leaf_text(struct buf *b, const struct tnode *t, duckdb_vector v,
     case DUCKDB_TYPE_ENUM: {
         int64_t k = read_int_of(t->internal, data, row);
         if (k >= 0 && (idx_t)k < t->ndict)
-            fl_query_buf_puts(b, t->dict[k]);
+            fl_buf_adds(b, t->dict[k]);
         break;
     }
     default: {
         /* BIGNUM and types newer than this code: say so, do not guess. */
         char *name = duckdb_logical_type_get_alias(t->lt);
-        fl_query_buf_printf(b, "(unsupported type %d%s%s)", (int)t->id,
+        fl_buf_addf(b, "(unsupported type %d%s%s)", (int)t->id,
                             name ? " " : "", name ? name : "");
         if (name != NULL)
             duckdb_free(name);
@@ -686,34 +665,34 @@ render_leaf_text(struct buf *b, const struct tnode *t, duckdb_vector v,
 
 
 static void
-render_number(struct buf *b, const struct tnode *t, const void *data,
+render_number(struct fl_buf *b, const struct tnode *t, const void *data,
               idx_t row, enum rmode m)
 {
     switch (t->id) {
     case DUCKDB_TYPE_TINYINT:
-        fl_query_buf_printf(b, "%d", (int)((const int8_t *)data)[row]);
+        fl_buf_addf(b, "%d", (int)((const int8_t *)data)[row]);
         break;
     case DUCKDB_TYPE_SMALLINT:
-        fl_query_buf_printf(b, "%d", (int)((const int16_t *)data)[row]);
+        fl_buf_addf(b, "%d", (int)((const int16_t *)data)[row]);
         break;
     case DUCKDB_TYPE_INTEGER:
-        fl_query_buf_printf(b, "%ld", (long)((const int32_t *)data)[row]);
+        fl_buf_addf(b, "%ld", (long)((const int32_t *)data)[row]);
         break;
     case DUCKDB_TYPE_BIGINT:
-        fl_query_buf_printf(b, "%lld", (long long)((const int64_t *)data)[row]);
+        fl_buf_addf(b, "%lld", (long long)((const int64_t *)data)[row]);
         break;
     case DUCKDB_TYPE_UTINYINT:
-        fl_query_buf_printf(b, "%u", (unsigned)((const uint8_t *)data)[row]);
+        fl_buf_addf(b, "%u", (unsigned)((const uint8_t *)data)[row]);
         break;
     case DUCKDB_TYPE_USMALLINT:
-        fl_query_buf_printf(b, "%u", (unsigned)((const uint16_t *)data)[row]);
+        fl_buf_addf(b, "%u", (unsigned)((const uint16_t *)data)[row]);
         break;
     case DUCKDB_TYPE_UINTEGER:
-        fl_query_buf_printf(b, "%lu",
+        fl_buf_addf(b, "%lu",
                             (unsigned long)((const uint32_t *)data)[row]);
         break;
     case DUCKDB_TYPE_UBIGINT:
-        fl_query_buf_printf(b, "%llu",
+        fl_buf_addf(b, "%llu",
                             (unsigned long long)((const uint64_t *)data)[row]);
         break;
     case DUCKDB_TYPE_HUGEINT: {
@@ -732,7 +711,7 @@ render_number(struct buf *b, const struct tnode *t, const void *data,
                    ? (double)((const float *)data)[row]
                    : ((const double *)data)[row];
         if (m == R_JSON && !isfinite(x))
-            fl_query_buf_puts(b, "null");    /* JSON has no NaN or Infinity */
+            fl_buf_adds(b, "null");    /* JSON has no NaN or Infinity */
         else
             fmt_double(b, x, t->id == DUCKDB_TYPE_FLOAT);
         break;
@@ -753,7 +732,7 @@ render_number(struct buf *b, const struct tnode *t, const void *data,
 
 
 static void
-render_list(struct rctx *cx, struct buf *b, const struct tnode *t,
+render_list(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
             duckdb_vector v, idx_t row, enum rmode m)
 {
     idx_t off, len;
@@ -771,18 +750,18 @@ render_list(struct rctx *cx, struct buf *b, const struct tnode *t,
         off = e.offset;
         len = e.length;
     }
-    fl_query_buf_putc(b, '[');
+    fl_buf_addc(b, '[');
     for (idx_t i = 0; i < len; i++) {
         if (i > 0)
-            fl_query_buf_puts(b, m == R_JSON ? "," : ", ");
+            fl_buf_adds(b, m == R_JSON ? "," : ", ");
         render(cx, b, ct, child, off + i, m, 1);
     }
-    fl_query_buf_putc(b, ']');
+    fl_buf_addc(b, ']');
 }
 
 
 static void
-render_map(struct rctx *cx, struct buf *b, const struct tnode *t,
+render_map(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
            duckdb_vector v, idx_t row, enum rmode m)
 {
     duckdb_list_entry e = ((duckdb_list_entry *)
@@ -791,67 +770,67 @@ render_map(struct rctx *cx, struct buf *b, const struct tnode *t,
     duckdb_vector keys = duckdb_struct_vector_get_child(kv, 0);
     duckdb_vector vals = duckdb_struct_vector_get_child(kv, 1);
 
-    fl_query_buf_putc(b, '{');
+    fl_buf_addc(b, '{');
     for (idx_t i = 0; i < e.length; i++) {
         idx_t r = e.offset + i;
         if (i > 0)
-            fl_query_buf_puts(b, m == R_JSON ? "," : ", ");
+            fl_buf_adds(b, m == R_JSON ? "," : ", ");
         if (m == R_JSON) {
             /* JSON keys are strings: the key's text, quoted. */
             size_t start = b->len;
             render(cx, b, &t->child[0], keys, r, R_TEXT, 1);
-            if (b->oom)
+            if (b->err)
                 return;
-            fl_query_buf_reset(&cx->tmp);
-            fl_query_buf_put(&cx->tmp, b->p + start, b->len - start);
+            fl_buf_reset(&cx->tmp);
+            fl_buf_add(&cx->tmp, b->p + start, b->len - start);
             b->len = start;
-            if (!cx->tmp.oom)
+            if (!cx->tmp.err)
                 json_string(b, cx->tmp.p, cx->tmp.len);
             else
-                b->oom = 1;
-            fl_query_buf_putc(b, ':');
+                fl_buf_fail(b, cx->tmp.err);
+            fl_buf_addc(b, ':');
         } else {
             render(cx, b, &t->child[0], keys, r, m, 1);
-            fl_query_buf_putc(b, '=');
+            fl_buf_addc(b, '=');
         }
         render(cx, b, &t->child[1], vals, r, m, 1);
     }
-    fl_query_buf_putc(b, '}');
+    fl_buf_addc(b, '}');
 }
 
 
 static void
-render_struct(struct rctx *cx, struct buf *b, const struct tnode *t,
+render_struct(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
               duckdb_vector v, idx_t row, enum rmode m)
 {
-    fl_query_buf_putc(b, '{');
+    fl_buf_addc(b, '{');
     for (idx_t i = 0; i < t->nchild; i++) {
         if (i > 0)
-            fl_query_buf_puts(b, m == R_JSON ? "," : ", ");
+            fl_buf_adds(b, m == R_JSON ? "," : ", ");
         if (m == R_JSON) {
             json_string(b, t->names[i], strlen(t->names[i]));
-            fl_query_buf_putc(b, ':');
+            fl_buf_addc(b, ':');
         } else {
-            fl_query_buf_putc(b, '\'');
-            fl_query_buf_puts(b, t->names[i]);
-            fl_query_buf_puts(b, "': ");
+            fl_buf_addc(b, '\'');
+            fl_buf_adds(b, t->names[i]);
+            fl_buf_adds(b, "': ");
         }
         render(cx, b, &t->child[i], duckdb_struct_vector_get_child(v, i),
                row, m, 1);
     }
-    fl_query_buf_putc(b, '}');
+    fl_buf_addc(b, '}');
 }
 
 
 /* A UNION is a struct vector: child 0 the member tag, child k+1 member k. */
 static void
-render_union(struct rctx *cx, struct buf *b, const struct tnode *t,
+render_union(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
              duckdb_vector v, idx_t row, enum rmode m, int nested)
 {
     duckdb_vector tags = duckdb_struct_vector_get_child(v, 0);
     uint8_t tag = ((uint8_t *)duckdb_vector_get_data(tags))[row];
     if (tag >= t->nchild) {
-        fl_query_buf_puts(b, m == R_JSON ? "null" : "NULL");
+        fl_buf_adds(b, m == R_JSON ? "null" : "NULL");
         return;
     }
     render(cx, b, &t->child[tag], duckdb_struct_vector_get_child(v, tag + 1),
@@ -863,11 +842,11 @@ render_union(struct rctx *cx, struct buf *b, const struct tnode *t,
  * cast to VARCHAR prints (strings raw, NULL as "NULL" inside nested
  * values); JSON mode prints a JSON value. */
 static void
-render(struct rctx *cx, struct buf *b, const struct tnode *t, duckdb_vector v,
+render(struct rctx *cx, struct fl_buf *b, const struct tnode *t, duckdb_vector v,
        idx_t row, enum rmode m, int nested)
 {
     if (!fl_query_row_is_valid(v, row)) {
-        fl_query_buf_puts(b, m == R_JSON ? "null" : "NULL");
+        fl_buf_adds(b, m == R_JSON ? "null" : "NULL");
         return;
     }
     void *data = duckdb_vector_get_data(v);
@@ -878,7 +857,7 @@ render(struct rctx *cx, struct buf *b, const struct tnode *t, duckdb_vector v,
     }
     switch (t->id) {
     case DUCKDB_TYPE_BOOLEAN:
-        fl_query_buf_puts(b, ((bool *)data)[row] ? "true" : "false");
+        fl_buf_adds(b, ((bool *)data)[row] ? "true" : "false");
         return;
     case DUCKDB_TYPE_VARCHAR: {
         duckdb_string_t *s = &((duckdb_string_t *)data)[row];
@@ -887,7 +866,7 @@ render(struct rctx *cx, struct buf *b, const struct tnode *t, duckdb_vector v,
         if (m == R_JSON)
             json_string(b, p, n);
         else
-            fl_query_buf_put(b, p, n);
+            fl_buf_add(b, p, n);
         return;
     }
     case DUCKDB_TYPE_LIST:
@@ -910,10 +889,10 @@ render(struct rctx *cx, struct buf *b, const struct tnode *t, duckdb_vector v,
         render_leaf_text(b, t, v, row);
         return;
     }
-    fl_query_buf_reset(&cx->tmp);
+    fl_buf_reset(&cx->tmp);
     render_leaf_text(&cx->tmp, t, v, row);
-    if (cx->tmp.oom)
-        b->oom = 1;
+    if (cx->tmp.err)
+        fl_buf_fail(b, cx->tmp.err);
     else
         json_string(b, cx->tmp.p ? cx->tmp.p : "", cx->tmp.len);
 }
@@ -929,7 +908,7 @@ struct result {
     struct tnode        *types;     /* ncol entries */
     const char         **names;     /* ncol entries, owned by res */
     struct rctx          cx;
-    struct buf           line;      /* one output row */
+    struct fl_buf           line;      /* one output row */
     long long            rows;      /* fetched so far */
 };
 
@@ -956,54 +935,54 @@ next_chunk(struct result *r, duckdb_data_chunk *out, char **out_err)
 static int
 flush_line(struct result *r, FILE *out)
 {
-    if (r->line.oom)
+    if (r->line.err)
         return FL_ENOMEM;
     if (r->line.len > 0 && fwrite(r->line.p, 1, r->line.len, out)
         != r->line.len)
         return -EIO;
-    fl_query_buf_reset(&r->line);
+    fl_buf_reset(&r->line);
     return FL_OK;
 }
 
 
 static void
-csv_field(struct buf *b, const char *s, size_t n)
+csv_field(struct fl_buf *b, const char *s, size_t n)
 {
     int quote = n == 0;     /* "" is the empty string; nothing is NULL */
     for (size_t i = 0; i < n && !quote; i++)
         if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
             quote = 1;
     if (!quote) {
-        fl_query_buf_put(b, s, n);
+        fl_buf_add(b, s, n);
         return;
     }
-    fl_query_buf_putc(b, '"');
+    fl_buf_addc(b, '"');
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '"') {
-            fl_query_buf_put(b, s + run, i + 1 - run);
-            fl_query_buf_putc(b, '"');
+            fl_buf_add(b, s + run, i + 1 - run);
+            fl_buf_addc(b, '"');
             run = i + 1;
         }
     }
-    fl_query_buf_put(b, s + run, n - run);
-    fl_query_buf_putc(b, '"');
+    fl_buf_add(b, s + run, n - run);
+    fl_buf_addc(b, '"');
 }
 
 
 static int
 write_csv(struct result *r, FILE *out, char **out_err)
 {
-    struct buf cell = { 0 };
+    struct fl_buf cell = { 0 };
     duckdb_data_chunk chunk = NULL;
     int rc;
 
     for (idx_t c = 0; c < r->ncol; c++) {
         if (c > 0)
-            fl_query_buf_putc(&r->line, ',');
+            fl_buf_addc(&r->line, ',');
         csv_field(&r->line, r->names[c], strlen(r->names[c]));
     }
-    fl_query_buf_putc(&r->line, '\n');
+    fl_buf_addc(&r->line, '\n');
     rc = flush_line(r, out);
     while (rc == FL_OK && (rc = next_chunk(r, &chunk, out_err)) == 1) {
         rc = FL_OK;
@@ -1012,23 +991,23 @@ write_csv(struct result *r, FILE *out, char **out_err)
             for (idx_t c = 0; c < r->ncol; c++) {
                 duckdb_vector v = duckdb_data_chunk_get_vector(chunk, c);
                 if (c > 0)
-                    fl_query_buf_putc(&r->line, ',');
+                    fl_buf_addc(&r->line, ',');
                 if (!fl_query_row_is_valid(v, row))
                     continue;
-                fl_query_buf_reset(&cell);
+                fl_buf_reset(&cell);
                 render(&r->cx, &cell, &r->types[c], v, row, R_TEXT, 0);
-                if (cell.oom) {
-                    r->line.oom = 1;
+                if (cell.err) {
+                    fl_buf_fail(&r->line, cell.err);
                     break;
                 }
                 csv_field(&r->line, cell.p ? cell.p : "", cell.len);
             }
-            fl_query_buf_putc(&r->line, '\n');
+            fl_buf_addc(&r->line, '\n');
             rc = flush_line(r, out);
         }
         duckdb_destroy_data_chunk(&chunk);
     }
-    fl_query_buf_free(&cell);
+    fl_buf_free(&cell);
     return rc;
 }
 
@@ -1037,7 +1016,7 @@ static int
 write_json(struct result *r, FILE *out, char **out_err)
 {
     duckdb_data_chunk chunk = NULL;
-    struct buf keys = { 0 };   /* "name": for every column, NUL-separated */
+    struct fl_buf keys = { 0 };   /* "name": for every column, NUL-separated */
     size_t *key_off = fl_calloc(r->ncol ? r->ncol : 1, sizeof *key_off);
     long long rows = 0;
     int rc;
@@ -1047,39 +1026,39 @@ write_json(struct result *r, FILE *out, char **out_err)
     for (idx_t c = 0; c < r->ncol; c++) {
         key_off[c] = keys.len;
         json_string(&keys, r->names[c], strlen(r->names[c]));
-        fl_query_buf_putc(&keys, ':');
-        fl_query_buf_putc(&keys, '\0');
+        fl_buf_addc(&keys, ':');
+        fl_buf_addc(&keys, '\0');
     }
-    if (keys.oom) {
+    if (keys.err) {
         rc = FL_ENOMEM;
         goto out;
     }
-    fl_query_buf_putc(&r->line, '[');
+    fl_buf_addc(&r->line, '[');
     rc = flush_line(r, out);
     while (rc == FL_OK && (rc = next_chunk(r, &chunk, out_err)) == 1) {
         rc = FL_OK;
         idx_t n = duckdb_data_chunk_get_size(chunk);
         for (idx_t row = 0; row < n && rc == FL_OK; row++) {
-            fl_query_buf_puts(&r->line, rows++ == 0 ? "\n{" : ",\n{");
+            fl_buf_adds(&r->line, rows++ == 0 ? "\n{" : ",\n{");
             for (idx_t c = 0; c < r->ncol; c++) {
                 if (c > 0)
-                    fl_query_buf_putc(&r->line, ',');
-                fl_query_buf_puts(&r->line, keys.p + key_off[c]);
+                    fl_buf_addc(&r->line, ',');
+                fl_buf_adds(&r->line, keys.p + key_off[c]);
                 render(&r->cx, &r->line, &r->types[c],
                        duckdb_data_chunk_get_vector(chunk, c), row,
                        R_JSON, 0);
             }
-            fl_query_buf_putc(&r->line, '}');
+            fl_buf_addc(&r->line, '}');
             rc = flush_line(r, out);
         }
         duckdb_destroy_data_chunk(&chunk);
     }
     if (rc == FL_OK) {
-        fl_query_buf_puts(&r->line, rows > 0 ? "\n]\n" : "]\n");
+        fl_buf_adds(&r->line, rows > 0 ? "\n]\n" : "]\n");
         rc = flush_line(r, out);
     }
 out:
-    fl_query_buf_free(&keys);
+    fl_buf_free(&keys);
     fl_free(key_off);
     return rc;
 }
@@ -1088,33 +1067,33 @@ out:
 /* Table cells: control characters made visible so that every row stays on
  * one line, and at most FL_QUERY_TABLE_MAX_CELL characters. */
 static size_t
-cell_sanitize(struct buf *dst, const char *s, size_t n)
+cell_sanitize(struct fl_buf *dst, const char *s, size_t n)
 {
     size_t width = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if ((c & 0xc0) == 0x80) {       /* UTF-8 continuation byte */
-            fl_query_buf_putc(dst, (char)c);
+            fl_buf_addc(dst, (char)c);
             continue;
         }
         if (width >= FL_QUERY_TABLE_MAX_CELL) {
-            fl_query_buf_puts(dst, "...");
+            fl_buf_adds(dst, "...");
             return width + 3;
         }
         if (c == '\n') {
-            fl_query_buf_puts(dst, "\\n");
+            fl_buf_adds(dst, "\\n");
             width += 2;
         } else if (c == '\r') {
-            fl_query_buf_puts(dst, "\\r");
+            fl_buf_adds(dst, "\\r");
             width += 2;
         } else if (c == '\t') {
-            fl_query_buf_puts(dst, "\\t");
+            fl_buf_adds(dst, "\\t");
             width += 2;
         } else if (c < 0x20 || c == 0x7f) {
-            fl_query_buf_printf(dst, "\\x%02X", c);
+            fl_buf_addf(dst, "\\x%02X", c);
             width += 4;
         } else {
-            fl_query_buf_putc(dst, (char)c);
+            fl_buf_addc(dst, (char)c);
             width++;
         }
     }
@@ -1123,10 +1102,10 @@ cell_sanitize(struct buf *dst, const char *s, size_t n)
 
 
 static void
-pad(struct buf *b, size_t n)
+pad(struct fl_buf *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        fl_query_buf_putc(b, ' ');
+        fl_buf_addc(b, ' ');
 }
 
 
@@ -1134,8 +1113,8 @@ pad(struct buf *b, size_t n)
 
 /* The rows kept for the table format; row 0 is the header. */
 struct table {
-    struct buf  text;       /* sanitized cells, each NUL-terminated */
-    struct buf  cell;       /* scratch: one rendered value */
+    struct fl_buf  text;       /* sanitized cells, each NUL-terminated */
+    struct fl_buf  cell;       /* scratch: one rendered value */
     size_t     *off;        /* nrows * ncol offsets into text, or NULL_CELL */
     size_t     *cw;         /* display width of each stored cell */
     size_t      cap;        /* rows off and cw have room for */
@@ -1180,18 +1159,18 @@ table_store(struct table *t, struct result *r, duckdb_data_chunk chunk,
                     t->width[c] = 4;
                 continue;
             }
-            fl_query_buf_reset(&t->cell);
+            fl_buf_reset(&t->cell);
             render(&r->cx, &t->cell, &r->types[c], v, row, R_TEXT, 0);
             s = t->cell.p != NULL ? t->cell.p : "";
             len = t->cell.len;
         }
         t->off[k] = t->text.len;
         t->cw[k] = cell_sanitize(&t->text, s, len);
-        fl_query_buf_putc(&t->text, '\0');
+        fl_buf_addc(&t->text, '\0');
         if (t->cw[k] > t->width[c])
             t->width[c] = t->cw[k];
     }
-    if (t->text.oom || t->cell.oom || r->cx.tmp.oom)
+    if (t->text.err || t->cell.err || r->cx.tmp.err)
         return FL_ENOMEM;
     t->nrows++;
     return FL_OK;
@@ -1211,31 +1190,31 @@ table_print(struct table *t, struct result *r, long long total, FILE *out)
                                                     : t->text.p + t->off[k];
             size_t fill = t->width[c] - t->cw[k];
             if (c > 0)
-                fl_query_buf_puts(&r->line, " | ");
+                fl_buf_adds(&r->line, " | ");
             if (t->right[c])
                 pad(&r->line, fill);
-            fl_query_buf_puts(&r->line, s);
+            fl_buf_adds(&r->line, s);
             if (!t->right[c] && c + 1 < nc)
                 pad(&r->line, fill);
         }
-        fl_query_buf_putc(&r->line, '\n');
+        fl_buf_addc(&r->line, '\n');
         if (row == 0) {
             for (idx_t c = 0; c < nc; c++) {
                 if (c > 0)
-                    fl_query_buf_puts(&r->line, "-+-");
+                    fl_buf_adds(&r->line, "-+-");
                 for (size_t i = 0; i < t->width[c]; i++)
-                    fl_query_buf_putc(&r->line, '-');
+                    fl_buf_addc(&r->line, '-');
             }
-            fl_query_buf_putc(&r->line, '\n');
+            fl_buf_addc(&r->line, '\n');
         }
         rc = flush_line(r, out);
     }
     if (rc == FL_OK) {
         if (total > FL_QUERY_TABLE_MAX_ROWS)
-            fl_query_buf_printf(&r->line, "(%lld rows, first %d shown)\n",
+            fl_buf_addf(&r->line, "(%lld rows, first %d shown)\n",
                                 total, FL_QUERY_TABLE_MAX_ROWS);
         else
-            fl_query_buf_printf(&r->line, "(%lld row%s)\n", total,
+            fl_buf_addf(&r->line, "(%lld row%s)\n", total,
                                 total == 1 ? "" : "s");
         rc = flush_line(r, out);
     }
@@ -1259,7 +1238,7 @@ write_explain(struct result *r, FILE *out, char **out_err)
             if (fl_query_row_is_valid(v, row))
                 render(&r->cx, &r->line, &r->types[last], v, row, R_TEXT, 0);
             if (r->line.len == 0 || r->line.p[r->line.len - 1] != '\n')
-                fl_query_buf_putc(&r->line, '\n');
+                fl_buf_addc(&r->line, '\n');
             rc = flush_line(r, out);
         }
         duckdb_destroy_data_chunk(&chunk);
@@ -1301,8 +1280,8 @@ write_table(struct result *r, FILE *out, char **out_err)
     if (rc == FL_OK)
         rc = table_print(&t, r, total, out);
 out:
-    fl_query_buf_free(&t.text);
-    fl_query_buf_free(&t.cell);
+    fl_buf_free(&t.text);
+    fl_buf_free(&t.cell);
     fl_free(t.off);
     fl_free(t.cw);
     fl_free(t.width);
@@ -1358,10 +1337,10 @@ type_name(duckdb_type id)
 /* s as a JSON string in ASCII: what is not is written \uXXXX (a pair of
  * them beyond the BMP; U+FFFD for a byte that is not UTF-8). */
 static void
-json_ascii(struct buf *b, const char *s)
+json_ascii(struct fl_buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
-    fl_query_buf_putc(b, '"');
+    fl_buf_addc(b, '"');
     while (*p != '\0') {
         uint32_t cp = *p;
         size_t n = 1;
@@ -1374,20 +1353,20 @@ json_ascii(struct buf *b, const char *s)
             cp = want != 0 && n == want && v <= 0x10ffff ? v : 0xfffd;
         }
         if (cp == '"' || cp == '\\')
-            fl_query_buf_printf(b, "\\%c", (char)cp);
+            fl_buf_addf(b, "\\%c", (char)cp);
         else if (cp < 0x20 || cp == 0x7f)
-            fl_query_buf_printf(b, "\\u%04x", (unsigned)cp);
+            fl_buf_addf(b, "\\u%04x", (unsigned)cp);
         else if (cp < 0x80)
-            fl_query_buf_putc(b, (char)cp);
+            fl_buf_addc(b, (char)cp);
         else if (cp < 0x10000)
-            fl_query_buf_printf(b, "\\u%04x", (unsigned)cp);
+            fl_buf_addf(b, "\\u%04x", (unsigned)cp);
         else
-            fl_query_buf_printf(b, "\\u%04x\\u%04x",
+            fl_buf_addf(b, "\\u%04x\\u%04x",
                                 (unsigned)(0xd800 + ((cp - 0x10000) >> 10)),
                                 (unsigned)(0xdc00 + ((cp - 0x10000) & 0x3ff)));
         p += n;
     }
-    fl_query_buf_putc(b, '"');
+    fl_buf_addc(b, '"');
 }
 
 
@@ -1396,17 +1375,17 @@ json_ascii(struct buf *b, const char *s)
 static char *
 columns_json(const struct result *r)
 {
-    struct buf b = { 0 };
-    fl_query_buf_putc(&b, '[');
+    struct fl_buf b = { 0 };
+    fl_buf_addc(&b, '[');
     for (idx_t c = 0; c < r->ncol; c++) {
-        fl_query_buf_puts(&b, c ? ",{\"name\":" : "{\"name\":");
+        fl_buf_adds(&b, c ? ",{\"name\":" : "{\"name\":");
         json_ascii(&b, r->names[c]);
-        fl_query_buf_printf(&b, ",\"type\":\"%s\"}",
+        fl_buf_addf(&b, ",\"type\":\"%s\"}",
                             type_name(r->types[c].id));
     }
-    fl_query_buf_putc(&b, ']');
-    if (b.oom) {
-        fl_query_buf_free(&b);
+    fl_buf_addc(&b, ']');
+    if (b.err) {
+        fl_buf_free(&b);
         return NULL;
     }
     return b.p;
@@ -1508,8 +1487,8 @@ out:
         fl_free(r.types);
     }
     fl_free(r.names);
-    fl_query_buf_free(&r.cx.tmp);
-    fl_query_buf_free(&r.line);
+    fl_buf_free(&r.cx.tmp);
+    fl_buf_free(&r.line);
     duckdb_destroy_result(&res);
     return rc < 0 ? rc : FL_OK;
 }

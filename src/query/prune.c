@@ -354,7 +354,7 @@ static const char *const const_casts[][2] = {
  * only of literals, allowed casts, allowed functions and + / -; returns
  * 0, or -1 when it is anything else. */
 static int
-render(json_t *e, struct buf *b, int depth)
+render(json_t *e, struct fl_buf *b, int depth)
 {
     const char *cls = jstr(e, "class");
     if (cls == NULL || depth > 16)
@@ -366,7 +366,7 @@ render(json_t *e, struct buf *b, int depth)
         if (id == NULL || json_is_true(json_object_get(v, "is_null")))
             return -1;
         if (strcmp(id, "VARCHAR") == 0 && json_is_string(val)) {
-            fl_query_buf_put_sql_str(b, json_string_value(val));
+            fl_query_put_sql_str(b, json_string_value(val));
             return 0;
         }
         if ((strcmp(id, "INTEGER") == 0 || strcmp(id, "BIGINT") == 0
@@ -376,7 +376,7 @@ render(json_t *e, struct buf *b, int depth)
             double d = json_number_value(val);
             if (d != d || d > 9.2e18 || d < -9.2e18)
                 return -1;
-            fl_query_buf_printf(b, "%lld", (long long)d);
+            fl_buf_addf(b, "%lld", (long long)d);
             return 0;
         }
         return -1;
@@ -389,7 +389,7 @@ render(json_t *e, struct buf *b, int depth)
             || (strcasecmp(n, "current_date") != 0
                 && strcasecmp(n, "current_timestamp") != 0))
             return -1;
-        fl_query_buf_puts(b, strcasecmp(n, "current_date") == 0
+        fl_buf_adds(b, strcasecmp(n, "current_date") == 0
                              ? "current_date" : "current_timestamp");
         return 0;
     }
@@ -400,10 +400,10 @@ render(json_t *e, struct buf *b, int depth)
         for (size_t i = 0; i < sizeof const_casts / sizeof const_casts[0];
              i++) {
             if (strcmp(id, const_casts[i][0]) == 0) {
-                fl_query_buf_puts(b, "CAST((");
+                fl_buf_adds(b, "CAST((");
                 if (render(json_object_get(e, "child"), b, depth + 1) < 0)
                     return -1;
-                fl_query_buf_printf(b, ") AS %s)", const_casts[i][1]);
+                fl_buf_addf(b, ") AS %s)", const_casts[i][1]);
                 return 0;
             }
         }
@@ -420,27 +420,27 @@ render(json_t *e, struct buf *b, int depth)
             || json_object_get(e, "filter") == NULL)
             return -1;
         if ((strcmp(name, "+") == 0 || strcmp(name, "-") == 0) && n == 2) {
-            fl_query_buf_puts(b, "((");
+            fl_buf_adds(b, "((");
             if (render(json_array_get(args, 0), b, depth + 1) < 0)
                 return -1;
-            fl_query_buf_printf(b, ") %s (", name);
+            fl_buf_addf(b, ") %s (", name);
             if (render(json_array_get(args, 1), b, depth + 1) < 0)
                 return -1;
-            fl_query_buf_puts(b, "))");
+            fl_buf_adds(b, "))");
             return 0;
         }
         for (size_t i = 0; i < sizeof const_functions
                                / sizeof const_functions[0]; i++) {
             if (strcasecmp(name, const_functions[i]) != 0)
                 continue;
-            fl_query_buf_printf(b, "%s(", const_functions[i]);
+            fl_buf_addf(b, "%s(", const_functions[i]);
             for (size_t k = 0; k < n; k++) {
                 if (k > 0)
-                    fl_query_buf_puts(b, ", ");
+                    fl_buf_adds(b, ", ");
                 if (render(json_array_get(args, k), b, depth + 1) < 0)
                     return -1;
             }
-            fl_query_buf_putc(b, ')');
+            fl_buf_addc(b, ')');
             return 0;
         }
         return -1;
@@ -454,18 +454,18 @@ render(json_t *e, struct buf *b, int depth)
 static int
 eval_us(struct walk *w, json_t *e, int64_t *out)
 {
-    struct buf b = { 0 };
+    struct fl_buf b = { 0 };
     int rc;
     if (w->ev == NULL || w->ev->eval == NULL)
         return -1;
-    fl_query_buf_puts(&b, "SELECT epoch_us(CAST((");
+    fl_buf_adds(&b, "SELECT epoch_us(CAST((");
     rc = render(e, &b, 0);
-    fl_query_buf_puts(&b, ") AS TIMESTAMP))");
-    if (rc == 0 && !b.oom)
+    fl_buf_adds(&b, ") AS TIMESTAMP))");
+    if (rc == 0 && !b.err)
         rc = w->ev->eval(w->ev->ctx, b.p, out);
     else
         rc = -1;
-    fl_query_buf_free(&b);
+    fl_buf_free(&b);
     return rc < 0 ? -1 : 0;
 }
 
@@ -816,15 +816,13 @@ list_level(const char *dir, int depth, const struct fl_prune *p,
             fl_free(path);
         } else {
             if (*n == *cap) {
-                size_t nc = *cap ? *cap * 2 : 64;
-                char **nv = fl_realloc(*v, nc * sizeof *nv);
+                char **nv = fl_grow(*v, cap, *n + 1, sizeof *nv, 64);
                 if (nv == NULL) {
                     fl_free(path);
                     rc = FL_ENOMEM;
                     break;
                 }
                 *v = nv;
-                *cap = nc;
             }
             (*v)[(*n)++] = path;
         }

@@ -66,12 +66,26 @@
 
 #include "../archive/live.h"
 #include "../archive/metric_store.h"
+#include "../core/fl_buf.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../parse/fields.h"
 #include "query.h"
 #include "query_int.h"
+
+
+void
+fl_query_put_sql_str(struct fl_buf *b, const char *s)
+{
+    fl_buf_addc(b, '\'');
+    for (; *s != '\0'; s++) {
+        if (*s == '\'')
+            fl_buf_addc(b, '\'');
+        fl_buf_addc(b, *s);
+    }
+    fl_buf_addc(b, '\'');
+}
 
 
 void
@@ -139,12 +153,12 @@ out:
 
 /* Appends s as the body of a SQL string literal ('' for '). */
 static void
-buf_put_sql_str(struct buf *b, const char *s)
+buf_put_sql_str(struct fl_buf *b, const char *s)
 {
     for (; *s != '\0'; s++) {
         if (*s == '\'')
-            fl_query_buf_putc(b, '\'');
-        fl_query_buf_putc(b, *s);
+            fl_buf_addc(b, '\'');
+        fl_buf_addc(b, *s);
     }
 }
 
@@ -176,8 +190,8 @@ exec_view(struct fl_query *q, enum fl_query_view which, const char *sql,
 static int
 create_view(struct fl_query *q, char **out_err)
 {
-    struct buf glob = { 0 };
-    struct buf sql = { 0 };
+    struct fl_buf glob = { 0 };
+    struct fl_buf sql = { 0 };
     int64_t nfiles = 0;
     long nblocks = 0;
     char **listed = NULL;
@@ -195,42 +209,42 @@ create_view(struct fl_query *q, char **out_err)
         if (!q->listed) {
             rc = fl_prune_list(q->archive_dir, p, &listed, &n_listed);
             if (rc < 0) {
-                struct buf m = { 0 };
-                fl_query_buf_printf(&m, "cannot list the archive '%s': %s",
+                struct fl_buf m = { 0 };
+                fl_buf_addf(&m, "cannot list the archive '%s': %s",
                                     q->archive_dir, strerror(-rc));
-                fl_query_set_err(out_err, m.oom ? NULL : m.p);
-                fl_query_buf_free(&m);
+                fl_query_set_err(out_err, m.err ? NULL : m.p);
+                fl_buf_free(&m);
                 goto out;
             }
             v = listed;
             n = n_listed;
             p = NULL;
         }
-        fl_query_buf_putc(&glob, '[');
+        fl_buf_addc(&glob, '[');
         for (size_t i = 0; i < n; i++) {
             if (p != NULL && !fl_prune_keep_path(p, v[i]))
                 continue;
-            fl_query_buf_puts(&glob, nfiles ? ", '" : "'");
+            fl_buf_adds(&glob, nfiles ? ", '" : "'");
             buf_put_sql_str(&glob, v[i]);
-            fl_query_buf_putc(&glob, '\'');
+            fl_buf_addc(&glob, '\'');
             nfiles++;
         }
-        fl_query_buf_putc(&glob, ']');
+        fl_buf_addc(&glob, ']');
     } else {
-        fl_query_buf_putc(&glob, '\'');
+        fl_buf_addc(&glob, '\'');
         buf_put_sql_str(&glob, q->archive_dir);
-        fl_query_buf_puts(&glob, "/year=*/month=*/day=*/hour=*/*.parquet'");
+        fl_buf_adds(&glob, "/year=*/month=*/day=*/hour=*/*.parquet'");
     }
-    if (glob.oom) {
+    if (glob.err) {
         rc = FL_ENOMEM;
         goto out;
     }
 
     if (!q->listed && q->prune == NULL) {
-        fl_query_buf_puts(&sql, "SELECT count(*) FROM glob(");
-        fl_query_buf_puts(&sql, glob.p);
-        fl_query_buf_puts(&sql, ")");
-        if (sql.oom) {
+        fl_buf_adds(&sql, "SELECT count(*) FROM glob(");
+        fl_buf_adds(&sql, glob.p);
+        fl_buf_adds(&sql, ")");
+        if (sql.err) {
             rc = FL_ENOMEM;
             goto out;
         }
@@ -242,45 +256,45 @@ create_view(struct fl_query *q, char **out_err)
     if (rc < 0)
         goto out;
 
-    fl_query_buf_reset(&sql);
-    fl_query_buf_puts(&sql,
+    fl_buf_reset(&sql);
+    fl_buf_adds(&sql,
                       "CREATE OR REPLACE VIEW vpc_flow_logs.flow_logs AS\n"
                       "SELECT * EXCLUDE (");
     /* The provenance columns (convert.h: enum fl_prov) come last, after
      * any extra column of a custom format that UNION ALL BY NAME puts
      * after the declared ones. */
     for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
-        fl_query_buf_printf(&sql, "%s\"%s\"", i ? ", " : "",
+        fl_buf_addf(&sql, "%s\"%s\"", i ? ", " : "",
                             fl_prov_column[i]);
-    fl_query_buf_puts(&sql, ") REPLACE (\n"
+    fl_buf_adds(&sql, ") REPLACE (\n"
                       "    make_timestamp(\"start\" * 1000000) AS \"start\",\n"
              "    make_timestamp(\"end\" * 1000000) AS \"end\",\n"
              "    CAST(make_timestamp(\"start\" * 1000000) AS DATE) AS \"date\")");
     for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
-        fl_query_buf_printf(&sql, ", \"%s\"", fl_prov_column[i]);
-    fl_query_buf_puts(&sql, "\nFROM (\n"
+        fl_buf_addf(&sql, ", \"%s\"", fl_prov_column[i]);
+    fl_buf_adds(&sql, "\nFROM (\n"
              "    SELECT ");
     for (int i = 0; i < FL_FIELD_COUNT; i++) {
         const struct fl_field_def *f = fl_field_get(i);
-        fl_query_buf_printf(&sql, "CAST(NULL AS %s) AS \"%s\", ",
+        fl_buf_addf(&sql, "CAST(NULL AS %s) AS \"%s\", ",
                             fl_type_sql(f->type), f->sql_name);
     }
     for (size_t i = 0; i < 4; i++)
-        fl_query_buf_printf(&sql, "CAST(NULL AS VARCHAR) AS \"%s\", ",
+        fl_buf_addf(&sql, "CAST(NULL AS VARCHAR) AS \"%s\", ",
                             partition_cols[i]);
     /* The UTC date of start, right after the partition columns. */
-    fl_query_buf_puts(&sql, "CAST(NULL AS DATE) AS \"date\"");
+    fl_buf_adds(&sql, "CAST(NULL AS DATE) AS \"date\"");
     /* Provenance (where each record came from): NULL in files written
      * before it. */
     for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
-        fl_query_buf_printf(&sql, ", CAST(NULL AS VARCHAR) AS \"%s\"",
+        fl_buf_addf(&sql, ", CAST(NULL AS VARCHAR) AS \"%s\"",
                             fl_prov_column[i]);
-    fl_query_buf_puts(&sql, "\n    WHERE false\n");
+    fl_buf_adds(&sql, "\n    WHERE false\n");
     if (nfiles > 0) {
-        fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
+        fl_buf_adds(&sql, "    UNION ALL BY NAME\n"
                           "    SELECT * FROM read_parquet(");
-        fl_query_buf_puts(&sql, glob.p);
-        fl_query_buf_puts(&sql, ", hive_partitioning = true, "
+        fl_buf_adds(&sql, glob.p);
+        fl_buf_adds(&sql, ", hive_partitioning = true, "
                           "union_by_name = true, "
                           "hive_types = {'year': VARCHAR, 'month': VARCHAR, "
                           "'day': VARCHAR, 'hour': VARCHAR})\n");
@@ -290,37 +304,37 @@ create_view(struct fl_query *q, char **out_err)
         /* The hour as a timestamp: TIMESTAMP, not TIMESTAMPTZ, so that
          * strftime gives UTC fields whatever the session's TimeZone. */
         static const char *const fmt[] = { "%Y", "%m", "%d", "%H" };
-        fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
+        fl_buf_adds(&sql, "    UNION ALL BY NAME\n"
                           "    SELECT * EXCLUDE (\"" FL_LIVE_HOUR_COLUMN
                           "\")");
         for (size_t i = 0; i < 4; i++) {
-            fl_query_buf_puts(&sql, ",\n        strftime(make_timestamp(\""
+            fl_buf_adds(&sql, ",\n        strftime(make_timestamp(\""
                               FL_LIVE_HOUR_COLUMN "\" * 3600000000), '");
-            fl_query_buf_puts(&sql, fmt[i]);
-            fl_query_buf_printf(&sql, "') AS \"%s\"", partition_cols[i]);
+            fl_buf_adds(&sql, fmt[i]);
+            fl_buf_addf(&sql, "') AS \"%s\"", partition_cols[i]);
         }
-        fl_query_buf_puts(&sql, "\n    FROM " FL_LIVE_FUNCTION "(");
+        fl_buf_adds(&sql, "\n    FROM " FL_LIVE_FUNCTION "(");
         if (q->prune != NULL) {
             /* The buffered blocks that hold none of the run's hours are
              * not even parsed (live.h); the others are filtered row by
              * row by the query itself. */
             size_t n = fl_live_blocks(q->live);
-            fl_query_buf_puts(&sql, "skip := '");
+            fl_buf_adds(&sql, "skip := '");
             nblocks = 0;
             for (size_t i = 0; i < n; i++) {
                 int64_t lo, hi;
                 int keep = q->prune->mode != FL_PRUNE_NONE
                            && (!fl_live_hours(q->live, i, &lo, &hi)
                                || fl_prune_keep_hours(q->prune, lo, hi));
-                fl_query_buf_putc(&sql, keep ? '0' : '1');
+                fl_buf_addc(&sql, keep ? '0' : '1');
                 nblocks += keep;
             }
-            fl_query_buf_putc(&sql, '\'');
+            fl_buf_addc(&sql, '\'');
         }
-        fl_query_buf_puts(&sql, ")\n");
+        fl_buf_adds(&sql, ")\n");
     }
-    fl_query_buf_puts(&sql, ")");
-    if (sql.oom) {
+    fl_buf_adds(&sql, ")");
+    if (sql.err) {
         rc = FL_ENOMEM;
         goto out;
     }
@@ -333,8 +347,8 @@ out:
     for (size_t i = 0; i < n_listed; i++)
         fl_free(listed[i]);
     fl_free(listed);
-    fl_query_buf_free(&sql);
-    fl_query_buf_free(&glob);
+    fl_buf_free(&sql);
+    fl_buf_free(&glob);
     return rc;
 }
 
@@ -345,7 +359,7 @@ out:
 static int
 create_metrics_view(struct fl_query *q, char **out_err)
 {
-    struct buf sql = { 0 };
+    struct fl_buf sql = { 0 };
     char **files = NULL;
     size_t n = 0;
     int rc = FL_OK;
@@ -358,7 +372,7 @@ create_metrics_view(struct fl_query *q, char **out_err)
     /* vpc_flow_logs.metric_values has the dimensions as the two lists
      * the store keeps: grouping by a list costs a fraction of grouping by
      * a MAP built per row (GET /api/metrics?aggregate=sum reads it). */
-    fl_query_buf_puts(&sql,
+    fl_buf_adds(&sql,
         "CREATE OR REPLACE VIEW vpc_flow_logs.metric_values AS\n"
         "SELECT metric, dim_names, dim_values, "
         "window_start, window_end, value, final, exact, records\n"
@@ -372,31 +386,31 @@ create_metrics_view(struct fl_query *q, char **out_err)
         "CAST(NULL AS BOOLEAN) AS exact, CAST(NULL AS UBIGINT) AS records "
         "WHERE false\n");
     if (n > 0) {
-        fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
+        fl_buf_adds(&sql, "    UNION ALL BY NAME\n"
                           "    SELECT * FROM read_parquet([");
         for (size_t i = 0; i < n; i++) {
-            fl_query_buf_puts(&sql, i ? ", '" : "'");
+            fl_buf_adds(&sql, i ? ", '" : "'");
             buf_put_sql_str(&sql, files[i]);
-            fl_query_buf_putc(&sql, '\'');
+            fl_buf_addc(&sql, '\'');
         }
-        fl_query_buf_puts(&sql, "])\n");
+        fl_buf_adds(&sql, "])\n");
     }
     if (q->metrics_live)
-        fl_query_buf_puts(&sql, "    UNION ALL BY NAME\n"
+        fl_buf_adds(&sql, "    UNION ALL BY NAME\n"
                           "    SELECT * FROM main." FL_QUERY_METRICS_LIVE "\n");
-    fl_query_buf_puts(&sql, ");\n"
+    fl_buf_adds(&sql, ");\n"
         "CREATE OR REPLACE VIEW vpc_flow_logs.metrics AS\n"
         "SELECT metric, MAP(dim_names, dim_values) AS dimensions, "
         "window_start, window_end, value, final, exact, records\n"
         "FROM vpc_flow_logs.metric_values");
-    rc = sql.oom ? FL_ENOMEM
+    rc = sql.err ? FL_ENOMEM
        : exec_view(q, FL_QUERY_VIEW_METRICS, sql.p, out_err);
     if (!q->listed) {
         for (size_t i = 0; i < n; i++)
             fl_free(files[i]);
         fl_free(files);
     }
-    fl_query_buf_free(&sql);
+    fl_buf_free(&sql);
     return rc;
 }
 
@@ -415,37 +429,37 @@ create_alarm_history_view(struct fl_query *q, char **out_err)
         { "values", "DOUBLE[]" },
     };
     size_t n_columns = sizeof columns / sizeof columns[0];
-    struct buf sql = { 0 };
+    struct fl_buf sql = { 0 };
     struct stat st;
     char *path = fl_fs_join(q->archive_dir, FL_QUERY_ALARM_HISTORY);
     int rc, present;
     if (path == NULL)
         return FL_ENOMEM;
-    fl_query_buf_puts(&sql, "CREATE OR REPLACE VIEW vpc_flow_logs.alarm_history"
+    fl_buf_adds(&sql, "CREATE OR REPLACE VIEW vpc_flow_logs.alarm_history"
                       " AS\n");
     /* A listed session knows from its walk (no symlink, not empty). */
     present = q->listed ? q->files.alarm_history != NULL
             : stat(path, &st) == 0 && st.st_size > 0;
     if (present) {
-        fl_query_buf_puts(&sql, "SELECT * FROM read_json('");
+        fl_buf_adds(&sql, "SELECT * FROM read_json('");
         buf_put_sql_str(&sql, path);
-        fl_query_buf_puts(&sql, "', format = 'newline_delimited', "
+        fl_buf_adds(&sql, "', format = 'newline_delimited', "
                           "columns = {");
         for (size_t i = 0; i < n_columns; i++)
-            fl_query_buf_printf(&sql, "%s\"%s\": '%s'", i ? ", " : "",
+            fl_buf_addf(&sql, "%s\"%s\": '%s'", i ? ", " : "",
                                 columns[i][0], columns[i][1]);
-        fl_query_buf_puts(&sql, "})");
+        fl_buf_adds(&sql, "})");
     } else {
-        fl_query_buf_puts(&sql, "SELECT * FROM (SELECT ");
+        fl_buf_adds(&sql, "SELECT * FROM (SELECT ");
         /* Every column NULL of its type, no rows. */
         for (size_t i = 0; i < n_columns; i++)
-            fl_query_buf_printf(&sql, "%sCAST(NULL AS %s) AS \"%s\"",
+            fl_buf_addf(&sql, "%sCAST(NULL AS %s) AS \"%s\"",
                                 i ? ", " : "", columns[i][1], columns[i][0]);
-        fl_query_buf_puts(&sql, " WHERE false)");
+        fl_buf_adds(&sql, " WHERE false)");
     }
-    rc = sql.oom ? FL_ENOMEM
+    rc = sql.err ? FL_ENOMEM
        : exec_view(q, FL_QUERY_VIEW_ALARM_HISTORY, sql.p, out_err);
-    fl_query_buf_free(&sql);
+    fl_buf_free(&sql);
     fl_free(path);
     return rc;
 }
@@ -620,12 +634,12 @@ fl_query_open_files(const char *archive_dir,
     rc = stat(archive_dir, &st) != 0 ? -errno
          : !S_ISDIR(st.st_mode) ? -ENOTDIR : FL_OK;
     if (rc < 0) {
-        struct buf m = { 0 };
-        fl_query_buf_printf(&m, "archive directory '%s': %s", archive_dir,
+        struct fl_buf m = { 0 };
+        fl_buf_addf(&m, "archive directory '%s': %s", archive_dir,
                             strerror(-rc));
-        if (!m.oom)
+        if (!m.err)
             fl_query_set_err(out_err, m.p);
-        fl_query_buf_free(&m);
+        fl_buf_free(&m);
         return rc;
     }
 
@@ -798,8 +812,8 @@ fl_query_files_scanned(struct fl_query *q, const char *sql,
                        long *out_files_read, char **out_err)
 {
     static const char key[] = "Total Files Read:";
-    struct buf full = { 0 };
-    struct buf plan = { 0 };
+    struct fl_buf full = { 0 };
+    struct fl_buf plan = { 0 };
     duckdb_result res;
     duckdb_data_chunk chunk = NULL;
     long files = 0;
@@ -812,9 +826,9 @@ fl_query_files_scanned(struct fl_query *q, const char *sql,
             return rc;
     }
     q->stale = 1;
-    fl_query_buf_puts(&full, "EXPLAIN ANALYZE ");
-    fl_query_buf_puts(&full, sql);
-    if (full.oom) {
+    fl_buf_adds(&full, "EXPLAIN ANALYZE ");
+    fl_buf_adds(&full, sql);
+    if (full.err) {
         rc = FL_ENOMEM;
         goto out;
     }
@@ -837,10 +851,10 @@ fl_query_files_scanned(struct fl_query *q, const char *sql,
         for (idx_t row = 0; row < n; row++) {
             if (!fl_query_row_is_valid(v, row))
                 continue;
-            fl_query_buf_reset(&plan);
-            fl_query_buf_put(&plan, duckdb_string_t_data(&data[row]),
+            fl_buf_reset(&plan);
+            fl_buf_add(&plan, duckdb_string_t_data(&data[row]),
                              duckdb_string_t_length(data[row]));
-            if (plan.oom) {
+            if (plan.err) {
                 rc = FL_ENOMEM;
                 break;
             }
@@ -856,7 +870,7 @@ fl_query_files_scanned(struct fl_query *q, const char *sql,
     *out_files_read = files;
 out:
     duckdb_destroy_result(&res);
-    fl_query_buf_free(&plan);
-    fl_query_buf_free(&full);
+    fl_buf_free(&plan);
+    fl_buf_free(&full);
     return rc;
 }

@@ -2,7 +2,7 @@
  *
  * query_int.h -- declarations shared by the files of src/query/ and nobody
  * else (SQLite's btreeInt.h pattern): the session struct and its helpers
- * (query.c), the growing string buffer (buf.c), the registration of the
+ * (query.c), SQL string literals (query.c), the registration of the
  * Athena compatibility layer (athena.c) and the result writer (output.c).
  *
  * Thread: everything here runs on the thread that owns the struct fl_query
@@ -17,14 +17,9 @@
 
 #include <duckdb.h>
 
-#include "query.h"
+#include "../core/fl_buf.h"
 
-/* -Wformat=2 wants printf-like helpers marked; GNU C, harmless elsewhere. */
-#if defined(__GNUC__)
-#define FL_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define FL_PRINTF(a, b)
-#endif
+#include "query.h"
 
 /* ---- query.c: the session ------------------------------------------- */
 
@@ -181,30 +176,13 @@ int  fl_query_sql_explain(const char *stmt, const char **out_rest);
  * EXPLAIN. Always NUL-terminated (cap > 0). */
 void fl_query_sql_describe(const char *stmt, char *out, size_t cap);
 
-/* ---- buf.c: growing string buffer ----------------------------------- */
+/* ---- query.c: SQL text -------------------------------------------- */
 
-/* Starts zeroed ({ 0 }: empty, p NULL). An allocation failure sets oom and
- * turns every later append into a no-op, so callers check oom once at the
- * end. After any successful append, p[len] is '\0'. */
-struct buf {
-    char   *p;
-    size_t  len;
-    size_t  cap;
-    int     oom;
-};
-
-/* Append n bytes of s / the string s / the character c / printf output. */
-void fl_query_buf_put(struct buf *b, const char *s, size_t n);
-void fl_query_buf_puts(struct buf *b, const char *s);
-void fl_query_buf_putc(struct buf *b, char c);
-/* Appends s as a SQL string literal: in single quotes, quotes doubled. */
-void fl_query_buf_put_sql_str(struct buf *b, const char *s);
-void FL_PRINTF(2, 3) fl_query_buf_printf(struct buf *b, const char *fmt,
-                                         ...);
-/* Empties b, keeping its memory (and its oom flag). */
-void fl_query_buf_reset(struct buf *b);
-/* Frees b's memory and leaves it zeroed, ready for reuse. */
-void fl_query_buf_free(struct buf *b);
+/* Appends s to b as a SQL string literal: in single quotes, quotes
+ * doubled. SQL text, error messages and output lines of src/query/ are
+ * built in core's fl_buf, zeroed ({ 0 }: no ceiling, the statements and
+ * rows they hold being bounded by the session's own limits). */
+void fl_query_put_sql_str(struct fl_buf *b, const char *s);
 
 /* ---- athena.c: the Athena (Presto/Trino) compatibility layer -------- */
 

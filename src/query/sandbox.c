@@ -78,14 +78,12 @@ strv_push(struct strv *sv, char *s)
     if (s == NULL)
         return FL_ENOMEM;
     if (sv->n == sv->cap) {
-        size_t ncap = sv->cap ? sv->cap * 2 : 64;
-        char **p = fl_realloc(sv->v, ncap * sizeof *p);
+        char **p = fl_grow(sv->v, &sv->cap, sv->n + 1, sizeof *p, 64);
         if (p == NULL) {
             fl_free(s);
             return FL_ENOMEM;
         }
         sv->v = p;
-        sv->cap = ncap;
     }
     sv->v[sv->n++] = s;
     return FL_OK;
@@ -229,11 +227,11 @@ fl_query_list_archive(const char *archive_dir, struct fl_query_files *out,
 
     rc = walk_partitions(root, 0, &flow);
     if (rc < 0 && rc != FL_ENOMEM) {
-        struct buf m = { 0 };
-        fl_query_buf_printf(&m, "cannot list the archive '%s': %s", root,
+        struct fl_buf m = { 0 };
+        fl_buf_addf(&m, "cannot list the archive '%s': %s", root,
                             strerror(-rc));
-        fl_query_set_err(out_err, m.oom ? NULL : m.p);
-        fl_query_buf_free(&m);
+        fl_query_set_err(out_err, m.err ? NULL : m.p);
+        fl_buf_free(&m);
     }
     if (rc < 0)
         goto fail;
@@ -324,7 +322,7 @@ int
 fl_query_sandbox(struct fl_query *q, const char *memory_limit,
                  char **out_err)
 {
-    struct buf sql = { 0 };
+    struct fl_buf sql = { 0 };
     const struct fl_query_files *f = &q->files;
     size_t k = 0;
     int rc;
@@ -338,10 +336,10 @@ fl_query_sandbox(struct fl_query *q, const char *memory_limit,
         q->stale = 1;
     }
 
-    fl_query_buf_puts(&sql, "SET memory_limit = ");
-    fl_query_buf_put_sql_str(&sql, memory_limit);
+    fl_buf_adds(&sql, "SET memory_limit = ");
+    fl_query_put_sql_str(&sql, memory_limit);
     /* Nothing spills to disk: a query over the memory limit fails. */
-    fl_query_buf_puts(&sql, "; SET temp_directory = ''"
+    fl_buf_adds(&sql, "; SET temp_directory = ''"
                       "; SET autoinstall_known_extensions = false"
                       "; SET autoload_known_extensions = false"
                       "; SET allow_community_extensions = false"
@@ -349,25 +347,25 @@ fl_query_sandbox(struct fl_query *q, const char *memory_limit,
                       "; SET allowed_directories = []"
                       "; SET allowed_paths = [");
     for (size_t i = 0; i < f->n_flow; i++, k++) {
-        fl_query_buf_puts(&sql, k ? ", " : "");
-        fl_query_buf_put_sql_str(&sql, f->flow[i]);
+        fl_buf_adds(&sql, k ? ", " : "");
+        fl_query_put_sql_str(&sql, f->flow[i]);
     }
     for (size_t i = 0; i < f->n_metrics; i++, k++) {
-        fl_query_buf_puts(&sql, k ? ", " : "");
-        fl_query_buf_put_sql_str(&sql, f->metrics[i]);
+        fl_buf_adds(&sql, k ? ", " : "");
+        fl_query_put_sql_str(&sql, f->metrics[i]);
     }
     if (f->alarm_history != NULL) {
-        fl_query_buf_puts(&sql, k ? ", " : "");
-        fl_query_buf_put_sql_str(&sql, f->alarm_history);
+        fl_buf_adds(&sql, k ? ", " : "");
+        fl_query_put_sql_str(&sql, f->alarm_history);
     }
-    fl_query_buf_puts(&sql, "]; SET enable_external_access = false"
+    fl_buf_adds(&sql, "]; SET enable_external_access = false"
                       "; SET lock_configuration = true");
-    if (sql.oom) {
-        fl_query_buf_free(&sql);
+    if (sql.err) {
+        fl_buf_free(&sql);
         return FL_ENOMEM;
     }
     rc = fl_query_exec(q, sql.p, out_err);
-    fl_query_buf_free(&sql);
+    fl_buf_free(&sql);
     return rc;
 }
 
@@ -678,12 +676,12 @@ check_sql(struct fl_query *q, const char *sql, char **out_run,
     if (rc < 0)
         return rc;
 
-    struct buf run = { 0 };
-    fl_query_buf_puts(&run, explain == FL_QUERY_EXPLAIN_ANALYZE
+    struct fl_buf run = { 0 };
+    fl_buf_adds(&run, explain == FL_QUERY_EXPLAIN_ANALYZE
                             ? "EXPLAIN ANALYZE " : "EXPLAIN ");
-    fl_query_buf_puts(&run, rest);
-    if (run.oom) {
-        fl_query_buf_free(&run);
+    fl_buf_adds(&run, rest);
+    if (run.err) {
+        fl_buf_free(&run);
         return FL_ENOMEM;
     }
     *out_run = run.p;

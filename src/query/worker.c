@@ -66,13 +66,12 @@ read_stream(int fd, struct job_text *t)
         return FL_ENOMEM;
     for (;;) {
         if (len == cap) {
-            char *np = cap > SIZE_MAX / 2 ? NULL : fl_realloc(p, cap * 2);
+            char *np = fl_grow(p, &cap, len + 1, 1, 0);
             if (np == NULL) {
                 fl_free(p);
                 return FL_ENOMEM;
             }
             p = np;
-            cap *= 2;
         }
         ssize_t n = read(fd, p + len, cap - len);
         if (n < 0 && errno == EINTR)

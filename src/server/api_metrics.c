@@ -29,7 +29,9 @@
 #include "../alarm/alarm.h"
 #include "../archive/metric_cache.h"
 #include "../archive/metric_store.h"
+#include "../core/fl_buf.h"
 #include "../core/fl_error.h"
+#include "../core/fl_json.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../query/query.h"
@@ -155,15 +157,12 @@ fl_api_prometheus(struct fl_server *s, struct MHD_Connection *c)
 static void
 put_json_str(FILE *out, const char *s)
 {
-    size_t n = strlen(s);
-    char *buf = fl_malloc(n * 6 + 3);
-    if (buf == NULL) {
+    struct fl_buf b = FL_BUF_INIT(0);   /* as long as s makes it */
+    if (fl_json_add_str(&b, s, strlen(s), FL_JSON_STRICT) < 0)
         fputs("\"\"", out);
-        return;
-    }
-    size_t o = fl_json_escape(buf, n * 6 + 3, s, n);
-    fwrite(buf, 1, o, out);
-    fl_free(buf);
+    else
+        fwrite(b.p, 1, b.len, out);
+    fl_buf_free(&b);
 }
 
 

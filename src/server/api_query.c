@@ -50,6 +50,7 @@
 #include "../archive/convert.h"
 #include "../archive/rejects.h"
 #include "../core/fl_error.h"
+#include "../core/fl_json.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"

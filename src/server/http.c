@@ -46,6 +46,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_httpreq.h"
+#include "../core/fl_json.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../parse/utf8.h"

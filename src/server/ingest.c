@@ -121,14 +121,12 @@ push_run(struct fmt_run **runs, size_t *n, size_t *cap, size_t off,
         return FL_OK;
     }
     if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4;
-        struct fmt_run *r = fl_realloc(*runs, ncap * sizeof *r);
+        struct fmt_run *r = fl_grow(*runs, cap, *n + 1, sizeof *r, 4);
         if (r == NULL) {
             fl_free(spec);
             return FL_ENOMEM;
         }
         *runs = r;
-        *cap = ncap;
     }
     (*runs)[*n].off = off;
     (*runs)[(*n)++].spec = spec;

@@ -27,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/fl_buf.h"
 #include "../core/fl_error.h"
+#include "../core/fl_json.h"
 #include "../core/fl_mem.h"
 #include "metric_reads.h"
 
@@ -115,12 +117,10 @@ group_of(struct answer *a, const char *key, size_t n_dims,
         if (strcmp(a->g[a->slots[h] - 1].key, key) == 0)
             return (long)a->slots[h] - 1;
     if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        struct group *g = fl_realloc(a->g, cap * sizeof *g);
+        struct group *g = fl_grow(a->g, &a->cap, a->n + 1, sizeof *g, 64);
         if (g == NULL)
             return -1;
         a->g = g;
-        a->cap = cap;
     }
     struct group *g = &a->g[a->n];
     memset(g, 0, sizeof *g);
@@ -143,12 +143,11 @@ add_row(struct answer *a, struct group *g, size_t k, int64_t ws, int64_t we,
 {
     if (!a->r->aggregate) {
         if (g->n_pts == g->cap_pts) {
-            size_t cap = g->cap_pts ? g->cap_pts * 2 : 16;
-            struct point *p = fl_realloc(g->pts, cap * sizeof *p);
+            struct point *p = fl_grow(g->pts, &g->cap_pts, g->n_pts + 1,
+                                      sizeof *p, 16);
             if (p == NULL)
                 return FL_ENOMEM;
             g->pts = p;
-            g->cap_pts = cap;
         }
         g->pts[g->n_pts++] = (struct point){
             .window_start = ws, .window_end = we, .value = value,
@@ -299,73 +298,15 @@ collect(struct answer *a, const struct fl_metric_cache *c,
 
 /* --- writing ------------------------------------------------------------ */
 
-struct out {
-    char  *p;
-    size_t n, cap;
-    int    oom;
-};
+/* Documents have no ceiling of their own: their size follows from the
+ * cache's 32 days and the read's top, as the SQL path's do. */
 
+/* A JSON string as DuckDB's to_json escapes it (FL_JSON_DUCKDB): the
+ * documents must be byte-identical to the SQL path's. */
 static void
-put(struct out *o, const char *s, size_t len)
+put_jstr(struct fl_buf *o, const char *s)
 {
-    if (o->oom)
-        return;
-    if (o->n + len + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 4096;
-        while (o->n + len + 1 > cap)
-            cap *= 2;
-        char *p = fl_realloc(o->p, cap);
-        if (p == NULL) {
-            o->oom = 1;
-            return;
-        }
-        o->p = p;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->n, s, len);
-    o->n += len;
-    o->p[o->n] = '\0';
-}
-
-static void
-puts_(struct out *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
-
-/* A JSON string, as DuckDB's to_json escapes it: quote, backslash and
- * control characters; other bytes as they are. */
-static void
-put_jstr(struct out *o, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const char *run = s;
-    put(o, "\"", 1);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        const char *esc = NULL;
-        char u[7];
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
-        put(o, run, (size_t)(s - run));
-        switch (ch) {
-        case '"':  esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        default:
-            u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
-            u[4] = hex[ch >> 4]; u[5] = hex[ch & 15]; u[6] = '\0';
-            esc = u;
-        }
-        puts_(o, esc);
-        run = s + 1;
-    }
-    put(o, run, (size_t)(s - run));
-    put(o, "\"", 1);
+    fl_json_add_str(o, s, strlen(s), FL_JSON_DUCKDB);
 }
 
 
@@ -451,23 +392,23 @@ fl_metric_json_double(char *buf, size_t cap, double v)
 
 
 static void
-put_double(struct out *o, double v, int has)
+put_double(struct fl_buf *o, double v, int has)
 {
     char b[48];
     if (!has) {
-        puts_(o, "null");
+        fl_buf_adds(o, "null");
         return;
     }
     fl_metric_json_double(b, sizeof b, v);
-    puts_(o, b);
+    fl_buf_adds(o, b);
 }
 
 static void
-put_u64(struct out *o, uint64_t v)
+put_u64(struct fl_buf *o, uint64_t v)
 {
     char b[24];
     snprintf(b, sizeof b, "%" PRIu64, v);
-    puts_(o, b);
+    fl_buf_adds(o, b);
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ" of epoch seconds t, quoted -- strftime's
@@ -475,7 +416,7 @@ put_u64(struct out *o, uint64_t v)
  * without gmtime and strftime per point (a month's series has thousands).
  * The civil date is Howard Hinnant's days-to-civil algorithm. */
 static void
-put_time(struct out *o, int64_t t)
+put_time(struct fl_buf *o, int64_t t)
 {
     char b[40];
     int64_t days = t / 86400, secs = t % 86400;
@@ -494,7 +435,7 @@ put_time(struct out *o, int64_t t)
     int64_t y = yoe + era * 400 + (m <= 2);
     if (y < 0 || y > 9999) {
         snprintf(b, sizeof b, "\"%" PRId64 "\"", t);
-        puts_(o, b);
+        fl_buf_adds(o, b);
         return;
     }
     /* Digit by digit: snprintf's parsing of the format would cost more
@@ -515,27 +456,27 @@ put_time(struct out *o, int64_t t)
         *p++ = sep[i];
     }
     *p++ = '"';
-    put(o, b, (size_t)(p - b));
+    fl_buf_add(o, b, (size_t)(p - b));
 }
 
 /* {"name":"value",...}; other: every value 'other'. */
 static void
-put_dims(struct out *o, const struct group *g, int other)
+put_dims(struct fl_buf *o, const struct group *g, int other)
 {
-    put(o, "{", 1);
+    fl_buf_add(o, "{", 1);
     for (size_t i = 0; i < g->n_dims; i++) {
         if (i > 0)
-            put(o, ",", 1);
+            fl_buf_add(o, ",", 1);
         put_jstr(o, g->names[i]);
-        put(o, ":", 1);
+        fl_buf_add(o, ":", 1);
         if (other)
-            puts_(o, "\"other\"");
+            fl_buf_adds(o, "\"other\"");
         else if (g->values[i] == NULL)
-            puts_(o, "null");
+            fl_buf_adds(o, "null");
         else
             put_jstr(o, g->values[i]);
     }
-    put(o, "}", 1);
+    fl_buf_add(o, "}", 1);
 }
 
 
@@ -546,18 +487,18 @@ put_dims(struct out *o, const struct group *g, int other)
 static int
 map_text(struct group *g)
 {
-    struct out o = { 0 };
-    put(&o, "{", 1);
+    struct fl_buf o = FL_BUF_INIT(0);
+    fl_buf_add(&o, "{", 1);
     for (size_t i = 0; i < g->n_dims; i++) {
         const char *vals[2] = { g->names[i], g->values[i] };
         if (i > 0)
-            put(&o, ", ", 2);
+            fl_buf_add(&o, ", ", 2);
         for (int k = 0; k < 2; k++) {
             const char *v = vals[k];
             if (k == 1)
-                put(&o, "=", 1);
+                fl_buf_add(&o, "=", 1);
             if (v == NULL) {
-                puts_(&o, "NULL");
+                fl_buf_adds(&o, "NULL");
                 continue;
             }
             /* Quoted when the text could be read as structure. */
@@ -566,24 +507,21 @@ map_text(struct group *g)
                         || strpbrk(v, ",'\"={}[]:\\") != NULL
                         || strcmp(v, "NULL") == 0;
             if (!quote) {
-                puts_(&o, v);
+                fl_buf_adds(&o, v);
                 continue;
             }
-            put(&o, "'", 1);
+            fl_buf_add(&o, "'", 1);
             for (const char *p = v; *p; p++) {
                 if (*p == '\'' || *p == '\\')
-                    put(&o, "\\", 1);
-                put(&o, p, 1);
+                    fl_buf_add(&o, "\\", 1);
+                fl_buf_add(&o, p, 1);
             }
-            put(&o, "'", 1);
+            fl_buf_add(&o, "'", 1);
         }
     }
-    put(&o, "}", 1);
-    if (o.oom) {
-        fl_free(o.p);
+    fl_buf_add(&o, "}", 1);
+    if ((g->order = fl_buf_take(&o, NULL)) == NULL)
         return FL_ENOMEM;
-    }
-    g->order = o.p;
     return FL_OK;
 }
 
@@ -650,80 +588,80 @@ is_other(const struct group *g)
 /* --- the two documents -------------------------------------------------- */
 
 static void
-put_series_doc(struct out *o, struct answer *a)
+put_series_doc(struct fl_buf *o, struct answer *a)
 {
-    puts_(o, "{\"metric\":");
+    fl_buf_adds(o, "{\"metric\":");
     put_jstr(o, a->r->metric);
-    puts_(o, ",\"series\":[");
+    fl_buf_adds(o, ",\"series\":[");
     for (size_t i = 0; i < a->n; i++) {
         struct group *g = &a->g[i];
-        puts_(o, i ? ",{\"dimensions\":" : "{\"dimensions\":");
+        fl_buf_adds(o, i ? ",{\"dimensions\":" : "{\"dimensions\":");
         put_dims(o, g, 0);
-        puts_(o, ",\"points\":[");
+        fl_buf_adds(o, ",\"points\":[");
         for (size_t p = 0; p < g->n_pts; p++) {
             const struct point *pt = &g->pts[p];
-            puts_(o, p ? ",{\"window_start\":" : "{\"window_start\":");
+            fl_buf_adds(o, p ? ",{\"window_start\":" : "{\"window_start\":");
             put_time(o, pt->window_start);
-            puts_(o, ",\"window_end\":");
+            fl_buf_adds(o, ",\"window_end\":");
             put_time(o, pt->window_end);
-            puts_(o, ",\"value\":");
+            fl_buf_adds(o, ",\"value\":");
             put_double(o, pt->value, pt->has_value);
-            puts_(o, pt->final ? ",\"final\":true" : ",\"final\":false");
-            puts_(o, pt->exact ? ",\"exact\":true" : ",\"exact\":false");
-            puts_(o, ",\"records\":");
+            fl_buf_adds(o, pt->final ? ",\"final\":true" : ",\"final\":false");
+            fl_buf_adds(o, pt->exact ? ",\"exact\":true" : ",\"exact\":false");
+            fl_buf_adds(o, ",\"records\":");
             put_u64(o, pt->records);
-            put(o, "}", 1);
+            fl_buf_add(o, "}", 1);
         }
-        puts_(o, "]}");
+        fl_buf_adds(o, "]}");
     }
-    puts_(o, "]}");
+    fl_buf_adds(o, "]}");
 }
 
 static void
-put_sum(struct out *o, const struct fl_mread *r, const struct group *g,
+put_sum(struct fl_buf *o, const struct fl_mread *r, const struct group *g,
         int other)
 {
-    puts_(o, "{\"dimensions\":");
+    fl_buf_adds(o, "{\"dimensions\":");
     put_dims(o, g, other);
-    puts_(o, ",\"value\":");
+    fl_buf_adds(o, ",\"value\":");
     put_double(o, g->value, g->has_value);
-    puts_(o, ",\"records\":");
+    fl_buf_adds(o, ",\"records\":");
     if (g->has_records)
         put_u64(o, g->records);
     else
-        puts_(o, "null");
-    puts_(o, g->final ? ",\"final\":true" : ",\"final\":false");
+        fl_buf_adds(o, "null");
+    fl_buf_adds(o, g->final ? ",\"final\":true" : ",\"final\":false");
     if (r->n_with > 0) {
-        puts_(o, ",\"with\":{");
+        fl_buf_adds(o, ",\"with\":{");
         for (size_t k = 0; k < r->n_with; k++) {
             if (k > 0)
-                put(o, ",", 1);
+                fl_buf_add(o, ",", 1);
             put_jstr(o, r->with[k]);
-            put(o, ":", 1);
+            fl_buf_add(o, ":", 1);
             put_double(o, g->w[k], g->has_w[k]);
         }
-        put(o, "}", 1);
+        fl_buf_add(o, "}", 1);
     }
-    put(o, "}", 1);
+    fl_buf_add(o, "}", 1);
 }
 
 static void
-put_aggregate_doc(struct out *o, struct answer *a)
+put_aggregate_doc(struct fl_buf *o, struct answer *a)
 {
     const struct fl_mread *r = a->r;
     size_t kept = 0, n_rest = 0;
     struct group rest = { .final = 1 };
     const struct group *rest_dims = NULL;
 
-    puts_(o, "{\"metric\":");
+    fl_buf_adds(o, "{\"metric\":");
     put_jstr(o, r->metric);
-    puts_(o, ",\"aggregate\":\"sum\",\"series\":[");
+    fl_buf_adds(o, ",\"aggregate\":\"sum\",\"series\":[");
     /* a->g is ranked with the "other" groups last. */
     for (size_t i = 0; i < a->n; i++) {
         struct group *g = &a->g[i];
         if (!g->other && (r->top < 0 || (long)kept < r->top)) {
             if (kept++ > 0)
-                put(o, ",", 1);
+                fl_buf_add(o, ",", 1);
             put_sum(o, r, g, 0);
             continue;
         }
@@ -750,10 +688,10 @@ put_aggregate_doc(struct out *o, struct answer *a)
         rest.n_dims = rest_dims->n_dims;
         rest.names = rest_dims->names;
         if (kept > 0)
-            put(o, ",", 1);
+            fl_buf_add(o, ",", 1);
         put_sum(o, r, &rest, 1);
     }
-    puts_(o, "]}");
+    fl_buf_adds(o, "]}");
 }
 
 static int
@@ -772,7 +710,7 @@ fl_metric_read_json(const struct fl_metric_cache *c,
                     const struct fl_mread *r, char **out)
 {
     struct answer a = { .r = r };
-    struct out o = { 0 };
+    struct fl_buf o = FL_BUF_INIT(0);
     int rc;
 
     *out = NULL;
@@ -803,12 +741,12 @@ fl_metric_read_json(const struct fl_metric_cache *c,
     }
     fl_free(a.g);
     fl_free(a.slots);
-    if (rc == 0 && o.oom)
-        rc = FL_ENOMEM;
     if (rc < 0) {
-        fl_free(o.p);
+        fl_buf_free(&o);
         return rc;
     }
-    *out = o.p;
+    /* An error of o's is FL_ENOMEM: it has no ceiling. */
+    if ((*out = fl_buf_take(&o, NULL)) == NULL)
+        return FL_ENOMEM;
     return FL_OK;
 }

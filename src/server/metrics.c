@@ -72,13 +72,16 @@
 static int
 rows_push(struct rows *r, const struct fl_metric_value *v)
 {
+    /* cap SIZE_MAX: an earlier push ran out of memory (collect_open);
+     * the array really holds n rows, so later ones must not land in it. */
+    if (r->cap == SIZE_MAX)
+        return FL_ENOMEM;
     if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        struct fl_metric_row *p = fl_realloc(r->v, cap * sizeof *p);
+        struct fl_metric_row *p = fl_grow(r->v, &r->cap, r->n + 1,
+                                          sizeof *p, 64);
         if (p == NULL)
             return FL_ENOMEM;
         r->v = p;
-        r->cap = cap;
     }
     int rc = fl_metric_row_copy(v, &r->v[r->n]);
     if (rc == 0)
@@ -832,14 +835,13 @@ fl_metrics_rows(struct fl_server *s, const char *const *metrics,
                 continue;
             /* Moved, not copied: open's rows are ours. */
             if (r.n == r.cap) {
-                size_t cap = r.cap ? r.cap * 2 : 64;
-                struct fl_metric_row *p = fl_realloc(r.v, cap * sizeof *p);
+                struct fl_metric_row *p = fl_grow(r.v, &r.cap, r.n + 1,
+                                                  sizeof *p, 64);
                 if (p == NULL) {
                     rc = FL_ENOMEM;
                     break;
                 }
                 r.v = p;
-                r.cap = cap;
             }
             r.v[r.n++] = open.v[i];
             memset(&open.v[i], 0, sizeof open.v[i]);

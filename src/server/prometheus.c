@@ -150,14 +150,13 @@ newest_find(void *ctx, const struct fl_metric_value *v)
     if (e->used)
         return;                 /* an older window of a series seen */
     if (ns->n_rows == ns->rows_cap) {
-        size_t cap = ns->rows_cap ? ns->rows_cap * 2 : 256;
-        struct fl_metric_row *p = fl_realloc(ns->rows, cap * sizeof *p);
+        struct fl_metric_row *p = fl_grow(ns->rows, &ns->rows_cap,
+                                          ns->n_rows + 1, sizeof *p, 256);
         if (p == NULL) {
             ns->failed = 1;
             return;
         }
         ns->rows = p;
-        ns->rows_cap = cap;
     }
     if (fl_metric_row_copy(v, &ns->rows[ns->n_rows]) < 0) {
         ns->failed = 1;

@@ -30,6 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/fl_compiler.h"
+
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
@@ -86,7 +88,7 @@ fl_server_rate_add(struct fl_server *s, enum fl_source_kind kind,
 /* snprintf that never moves o past cap - 1. */
 static size_t
 put(char *out, size_t cap, size_t o, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    FL_PRINTF(4, 5);
 
 static size_t
 put(char *out, size_t cap, size_t o, const char *fmt, ...)

@@ -411,12 +411,11 @@ whole_file(struct watcher *w, const char *path, const struct stat *st)
     }
     if (f == NULL) {
         if (w->n == w->cap) {
-            size_t ncap = w->cap ? w->cap * 2 : 64;
-            struct seen *p = fl_realloc(w->files, ncap * sizeof *p);
+            struct seen *p = fl_grow(w->files, &w->cap, w->n + 1,
+                                     sizeof *p, 64);
             if (p == NULL)
                 return FL_ENOMEM;
             w->files = p;
-            w->cap = ncap;
         }
         f = &w->files[w->n];
         memset(f, 0, sizeof *f);

@@ -168,13 +168,13 @@ fl_stream_window_get(struct fl_stream *s, struct mstate *m, int64_t ws)
     if (lo < m->n_win && m->win[lo]->ws == ws)
         return m->win[lo];
     if (m->n_win == m->win_cap) {
-        size_t ncap = m->win_cap ? m->win_cap * 2 : 4;
-        struct window **nw = fl_realloc(m->win, ncap * sizeof *nw);
+        size_t old = m->win_cap;
+        struct window **nw = fl_grow(m->win, &m->win_cap, m->n_win + 1,
+                                     sizeof *nw, 4);
         if (nw == NULL)
             return NULL;
-        s->mem += (ncap - m->win_cap) * sizeof *nw;
+        s->mem += (m->win_cap - old) * sizeof *nw;
         m->win = nw;
-        m->win_cap = ncap;
     }
     struct window *w = fl_calloc(1, sizeof *w);
     if (w == NULL)
@@ -225,13 +225,13 @@ intern(struct fl_stream *s, struct window *w, const char *p, uint32_t len,
     if (w->n_arena == 0 || w->arena_used + need > w->arena_size) {
         size_t bsize = need > ARENA_BLOCK ? need : ARENA_BLOCK;
         if (w->n_arena == w->arena_cap) {
-            size_t ncap = w->arena_cap ? w->arena_cap * 2 : 4;
-            char **na = fl_realloc(w->arena, ncap * sizeof *na);
+            size_t old = w->arena_cap;
+            char **na = fl_grow(w->arena, &w->arena_cap, w->n_arena + 1,
+                                sizeof *na, 4);
             if (na == NULL)
                 return NULL;
-            s->mem += (ncap - w->arena_cap) * sizeof *na;
+            s->mem += (w->arena_cap - old) * sizeof *na;
             w->arena = na;
-            w->arena_cap = ncap;
         }
         char *blk = fl_malloc(bsize);
         if (blk == NULL)
@@ -263,13 +263,13 @@ group_alloc(struct fl_stream *s, struct mstate *m, struct window *w)
 {
     if (w->n_chunks == 0 || w->in_last == chunk_groups(w->n_chunks - 1)) {
         if (w->n_chunks == w->chunks_cap) {
-            size_t ncap = w->chunks_cap ? w->chunks_cap * 2 : 4;
-            unsigned char **nc = fl_realloc(w->chunk, ncap * sizeof *nc);
+            size_t old = w->chunks_cap;
+            unsigned char **nc = fl_grow(w->chunk, &w->chunks_cap,
+                                         w->n_chunks + 1, sizeof *nc, 4);
             if (nc == NULL)
                 return NULL;
-            s->mem += (ncap - w->chunks_cap) * sizeof *nc;
+            s->mem += (w->chunks_cap - old) * sizeof *nc;
             w->chunk = nc;
-            w->chunks_cap = ncap;
         }
         size_t bytes = chunk_groups(w->n_chunks) * m->stride;
         unsigned char *c = fl_calloc(1, bytes);

@@ -42,6 +42,7 @@
 
 #include <xxhash.h>
 
+#include "../core/fl_buf.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "stream_int.h"
@@ -53,68 +54,42 @@ static const unsigned char MAGIC[8] = { 'F', 'L', 'S', 'T', 'R', 'M', '\r', '\n'
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */
 
-struct wbuf {
-    unsigned char *p;
-    size_t len, cap;
-    int    oom;
-};
-
+/* The state is written into an fl_buf without a ceiling: it is a copy
+ * of what the stream already holds in memory, about as large. */
 
 static void
-put(struct wbuf *w, const void *src, size_t n)
-{
-    if (w->oom)
-        return;
-    if (w->len + n > w->cap) {
-        size_t ncap = w->cap ? w->cap : 4096;
-        while (ncap < w->len + n)
-            ncap *= 2;
-        unsigned char *np = fl_realloc(w->p, ncap);
-        if (np == NULL) {
-            w->oom = 1;
-            return;
-        }
-        w->p = np;
-        w->cap = ncap;
-    }
-    memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-
-
-static void
-put_u64(struct wbuf *w, uint64_t v)
+put_u64(struct fl_buf *w, uint64_t v)
 {
     unsigned char b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)(v >> (8 * i));
-    put(w, b, 8);
+    fl_buf_add(w, b, 8);
 }
 
 
 static void
-put_u32(struct wbuf *w, uint32_t v)
+put_u32(struct fl_buf *w, uint32_t v)
 {
     unsigned char b[4];
     for (int i = 0; i < 4; i++)
         b[i] = (unsigned char)(v >> (8 * i));
-    put(w, b, 4);
+    fl_buf_add(w, b, 4);
 }
 
 
 static void
-put_u8(struct wbuf *w, unsigned v)
+put_u8(struct fl_buf *w, unsigned v)
 {
     unsigned char b = (unsigned char)v;
-    put(w, &b, 1);
+    fl_buf_add(w, &b, 1);
 }
 
 
 static void
-put_str(struct wbuf *w, const char *s, size_t len)
+put_str(struct fl_buf *w, const char *s, size_t len)
 {
     put_u32(w, (uint32_t)len);
-    put(w, s, len);
+    fl_buf_add(w, s, len);
 }
 
 
@@ -130,13 +105,13 @@ cmp_u64(const void *a, const void *b)
  * the values came in (a saved, loaded and saved again state is
  * byte-identical). */
 static void
-put_hashes(struct wbuf *w, const struct dset *d)
+put_hashes(struct fl_buf *w, const struct dset *d)
 {
-    if (d == NULL || d->n == 0 || w->oom)
+    if (d == NULL || d->n == 0 || w->err)
         return;
     uint64_t *h = fl_malloc(d->n * sizeof *h);
     if (h == NULL) {
-        w->oom = 1;
+        fl_buf_fail(w, FL_ENOMEM);
         return;
     }
     uint32_t k = 0;
@@ -151,7 +126,7 @@ put_hashes(struct wbuf *w, const struct dset *d)
 
 
 static void
-save_group(struct wbuf *w, const struct mstate *m, struct group *g)
+save_group(struct fl_buf *w, const struct mstate *m, struct group *g)
 {
     const struct fl_metric_plan *p = m->plan;
     const uint64_t *key = group_key(g);
@@ -187,7 +162,7 @@ save_group(struct wbuf *w, const struct mstate *m, struct group *g)
             const struct dset *d = st[a].u.d;
             if (d != NULL && d->reg != NULL) {
                 put_u8(w, 0);
-                put(w, d->reg, FL_HLL_M);
+                fl_buf_add(w, d->reg, FL_HLL_M);
             } else {
                 put_u8(w, 1);
                 put_u32(w, d != NULL ? d->n : 0);
@@ -204,9 +179,9 @@ int
 fl_stream_save(const struct fl_stream *s, uint64_t seq, unsigned char **out,
                size_t *out_len)
 {
-    struct wbuf w = { NULL, 0, 0, 0 };
+    struct fl_buf w = FL_BUF_INIT(0);
 
-    put(&w, MAGIC, sizeof MAGIC);
+    fl_buf_add(&w, MAGIC, sizeof MAGIC);
     put_u32(&w, SNAP_VERSION);
     put_u32(&w, (uint32_t)s->plans.n);
     put_u64(&w, seq);
@@ -265,14 +240,13 @@ fl_stream_save(const struct fl_stream *s, uint64_t seq, unsigned char **out,
             }
         }
     }
-    if (!w.oom)
+    if (!w.err)
         put_u64(&w, XXH3_64bits(w.p, w.len));
-    if (w.oom) {
-        fl_free(w.p);
+    /* The only error is FL_ENOMEM: w has no ceiling. */
+    char *bytes = fl_buf_take(&w, out_len);
+    if (bytes == NULL)
         return FL_ENOMEM;
-    }
-    *out = w.p;
-    *out_len = w.len;
+    *out = (unsigned char *)bytes;
     return 0;
 }
 

@@ -326,15 +326,13 @@ list_segments(const char *dir, struct fl_wal_scan_state *s)
         if (fl_wal_parse_seg_name(e->d_name, &first) < 0)
             continue;
         if (s->nsegs == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct fl_wal_segment *ns = fl_realloc(s->segs,
-                                                   ncap * sizeof *ns);
+            struct fl_wal_segment *ns = fl_grow(s->segs, &cap, s->nsegs + 1,
+                                                sizeof *ns, 16);
             if (ns == NULL) {
                 closedir(d);
                 return FL_ENOMEM;
             }
             s->segs = ns;
-            cap = ncap;
         }
         struct fl_wal_segment *seg = &s->segs[s->nsegs++];
         memset(seg, 0, sizeof *seg);

@@ -197,16 +197,6 @@ test_manifest_ignores_torn_lines(void)
 }
 
 
-static void
-test_json_escape(void)
-{
-    char buf[128];
-    size_t n = fl_json_escape(buf, sizeof buf, "a\"b\\c\td\x01\xff", 9);
-    CHECK_EQ_MEM(buf, n, "\"a\\\"b\\\\c\\td\\u0001\\u00ff\"");
-    CHECK_EQ_INT(fl_json_escape(buf, 4, "abcdef", 6), 0);   /* too small */
-}
-
-
 /* Blocks of text in memory (the server's buffer) go through the same
  * pipeline as files: default format, a given format, a header line, a bad
  * line rejected into _errors. */
@@ -402,7 +392,6 @@ FL_TEST_MAIN(
     FL_TEST(test_recover_committed_journal),
     FL_TEST(test_recover_uncommitted),
     FL_TEST(test_manifest_ignores_torn_lines),
-    FL_TEST(test_json_escape),
     FL_TEST(test_rejects_recover),
     FL_TEST(test_rejects_raw)
 )
