@@ -442,99 +442,188 @@ operand_column(struct ctx *c, const struct stmt *s, const struct node *n,
 }
 
 
+static int compile_pred(struct ctx *c, const struct stmt *s,
+                        const struct node *n, struct fl_pred **out);
+
+
+/* a AND b, a OR b, NOT a. */
+static int
+compile_logic(struct ctx *c, const struct stmt *s, const struct node *n,
+              struct fl_pred **out)
+{
+    struct fl_pred *p, *a = NULL, *b = NULL;
+    int rc;
+    if ((rc = compile_pred(c, s, n->a, &a)) != 0)
+        return rc;
+    if (n->kind != N_NOT && (rc = compile_pred(c, s, n->b, &b)) != 0) {
+        fl_plan_pred_free(a);
+        return rc;
+    }
+    p = new_pred(c, n->kind == N_AND ? FL_PRED_AND
+                    : n->kind == N_OR ? FL_PRED_OR : FL_PRED_NOT, n);
+    if (p == NULL) {
+        fl_plan_pred_free(a);
+        fl_plan_pred_free(b);
+        return c->rc;
+    }
+    p->a = a;
+    p->b = b;
+    *out = p;
+    return 0;
+}
+
+
+/* x [NOT] BETWEEN lo AND hi: x >= lo AND x <= hi, under a NOT. */
+static int
+compile_between(struct ctx *c, const struct stmt *s, const struct node *n,
+                struct fl_pred **out)
+{
+    struct fl_pred *p, *a = NULL, *b = NULL;
+    int rc;
+    if ((rc = compile_cmp(c, s, n, n->a, FL_CMP_GE, n->b, &a)) != 0)
+        return rc;
+    if ((rc = compile_cmp(c, s, n, n->a, FL_CMP_LE, n->c, &b)) != 0) {
+        fl_plan_pred_free(a);
+        return rc;
+    }
+    if ((p = new_pred(c, FL_PRED_AND, n)) == NULL) {
+        fl_plan_pred_free(a);
+        fl_plan_pred_free(b);
+        return c->rc;
+    }
+    p->a = a;
+    p->b = b;
+    if (n->negate) {
+        struct fl_pred *np = new_pred(c, FL_PRED_NOT, n);
+        if (np == NULL) {
+            fl_plan_pred_free(p);
+            return c->rc;
+        }
+        np->a = p;
+        p = np;
+    }
+    *out = p;
+    return 0;
+}
+
+
+/* column [NOT] IN (literals), each coerced to the column's type. */
+static int
+compile_in(struct ctx *c, const struct stmt *s, const struct node *n,
+           struct fl_pred **out)
+{
+    struct fl_pred *p;
+    int rc = 0, id;
+    if ((rc = operand_column(c, s, n->a, "IN", &id)) != 0)
+        return rc;
+    if ((p = new_pred(c, FL_PRED_IN, n)) == NULL)
+        return c->rc;
+    p->column = id;
+    p->negate = n->negate;
+    if ((p->lits = fl_calloc(n->n_args, sizeof *p->lits)) == NULL) {
+        rc = fl_sql_fail_at(c, FL_ENOMEM, n, "out of memory");
+        fl_plan_pred_free(p);
+        return rc;
+    }
+    for (size_t i = 0; i < n->n_args; i++) {
+        const struct node *v = n->args[i];
+        if (v->kind == N_NULL) {
+            rc = fl_sql_fail_at(c, FL_ECONFIG, v, "NULL in an IN list is not "
+                                "supported: write %s IS NULL OR %s IN (...)",
+                                col_name(id), col_name(id));
+            break;
+        }
+        if (!is_lit(v)) {
+            rc = v->kind == N_COL
+                 ? fl_sql_fail_at(c, FL_ECONFIG, v, "an IN list holds "
+                                  "literals, not columns: %s",
+                                  fl_sql_quote(c, v))
+                 : reject(c, v, "WHERE");
+            break;
+        }
+        if ((rc = coerce(c, id, v, &p->lits[i])) != 0)
+            break;
+        p->n_lits++;
+    }
+    if (rc != 0) {
+        fl_plan_pred_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+
+/* cidr_contains('<network>', column): the network parsed and checked
+ * now, so the engine only compares addresses. */
+static int
+compile_cidr(struct ctx *c, const struct stmt *s, const struct node *n,
+             struct fl_pred **out)
+{
+    const struct node *net, *col;
+    struct fl_pred *p;
+    struct fl_cidr cidr;
+    char buf[64];
+    int rc, id;
+    if (n->n_args != 2 || n->star || n->distinct)
+        return fl_sql_fail_at(c, FL_ECONFIG, n, "%s: expected "
+                              "cidr_contains('<network>', <column>)",
+                              fl_sql_quote(c, n));
+    net = n->args[0];
+    col = n->args[1];
+    if (net->kind != N_STR)
+        return fl_sql_fail_at(c, FL_ECONFIG, net, "cidr_contains: the "
+                              "network must be a string literal such as "
+                              "'10.0.0.0/8', not %s", fl_sql_quote(c, net));
+    if ((rc = operand_column(c, s, col, "cidr_contains", &id)) != 0)
+        return rc;
+    if (is_int_type(id))
+        return fl_sql_fail_at(c, FL_ECONFIG, col, "cidr_contains needs a "
+                              "text column (an address); %s is %s",
+                              col_name(id),
+                              fl_type_sql(fl_field_get(id)->type));
+    if (fl_cidr_parse(net->s, net->slen, &cidr) != 0)
+        return fl_sql_fail_at(c, FL_ECONFIG, net, "cidr_contains: %s is not "
+                              "an IPv4 or IPv6 network",
+                              fl_sql_quote(c, net));
+    if (fl_cidr_host_bits(&cidr)) {
+        fl_cidr_mask(&cidr);
+        return fl_sql_fail_at(c, FL_ECONFIG, net, "cidr_contains: %s has "
+                              "host bits set (did you mean '%s'?)",
+                              fl_sql_quote(c, net),
+                              fl_cidr_format(&cidr, buf, sizeof buf));
+    }
+    if ((p = new_pred(c, FL_PRED_CIDR, n)) == NULL)
+        return c->rc;
+    p->column = id;
+    p->cidr.family = cidr.family;
+    memcpy(p->cidr.addr, cidr.addr, sizeof p->cidr.addr);
+    p->cidr.prefix = cidr.prefix;
+    *out = p;
+    return 0;
+}
+
+
+/* A WHERE condition to a predicate tree: one case per kind of node, each
+ * construct's own function beyond a few lines. */
 static int
 compile_pred(struct ctx *c, const struct stmt *s, const struct node *n,
              struct fl_pred **out)
 {
-    struct fl_pred *p = NULL, *a = NULL, *b = NULL;
-    int rc = 0, id;
+    struct fl_pred *p;
+    int rc, id;
 
     switch (n->kind) {
     case N_AND:
     case N_OR:
-        if ((rc = compile_pred(c, s, n->a, &a)) != 0)
-            return rc;
-        if ((rc = compile_pred(c, s, n->b, &b)) != 0)
-            break;
-        if ((p = new_pred(c, n->kind == N_AND ? FL_PRED_AND : FL_PRED_OR,
-                          n)) == NULL) {
-            rc = c->rc;
-            break;
-        }
-        p->a = a;
-        p->b = b;
-        *out = p;
-        return 0;
     case N_NOT:
-        if ((rc = compile_pred(c, s, n->a, &a)) != 0)
-            return rc;
-        if ((p = new_pred(c, FL_PRED_NOT, n)) == NULL) {
-            rc = c->rc;
-            break;
-        }
-        p->a = a;
-        *out = p;
-        return 0;
+        return compile_logic(c, s, n, out);
     case N_CMP:
         return compile_cmp(c, s, n, n->a, n->cmp, n->b, out);
     case N_BETWEEN:
-        if ((rc = compile_cmp(c, s, n, n->a, FL_CMP_GE, n->b, &a)) != 0)
-            return rc;
-        if ((rc = compile_cmp(c, s, n, n->a, FL_CMP_LE, n->c, &b)) != 0)
-            break;
-        if ((p = new_pred(c, FL_PRED_AND, n)) == NULL) {
-            rc = c->rc;
-            break;
-        }
-        p->a = a;
-        p->b = b;
-        a = b = NULL;
-        if (n->negate) {
-            struct fl_pred *np = new_pred(c, FL_PRED_NOT, n);
-            if (np == NULL) {
-                fl_plan_pred_free(p);
-                return c->rc;
-            }
-            np->a = p;
-            p = np;
-        }
-        *out = p;
-        return 0;
+        return compile_between(c, s, n, out);
     case N_IN:
-        if ((rc = operand_column(c, s, n->a, "IN", &id)) != 0)
-            return rc;
-        if ((p = new_pred(c, FL_PRED_IN, n)) == NULL)
-            return c->rc;
-        p->column = id;
-        p->negate = n->negate;
-        if ((p->lits = fl_calloc(n->n_args, sizeof *p->lits)) == NULL) {
-            rc = fl_sql_fail_at(c, FL_ENOMEM, n, "out of memory");
-            break;
-        }
-        for (size_t i = 0; i < n->n_args; i++) {
-            const struct node *v = n->args[i];
-            if (v->kind == N_NULL) {
-                rc = fl_sql_fail_at(c, FL_ECONFIG, v, "NULL in an IN list is "
-                                    "not supported: write %s IS NULL OR %s IN "
-                                    "(...)", col_name(id), col_name(id));
-                break;
-            }
-            if (!is_lit(v)) {
-                rc = v->kind == N_COL
-                     ? fl_sql_fail_at(c, FL_ECONFIG, v, "an IN list holds "
-                                      "literals, not columns: %s",
-                                      fl_sql_quote(c, v))
-                     : reject(c, v, "WHERE");
-                break;
-            }
-            if ((rc = coerce(c, id, v, &p->lits[i])) != 0)
-                break;
-            p->n_lits++;
-        }
-        if (rc != 0)
-            break;
-        *out = p;
-        return 0;
+        return compile_in(c, s, n, out);
     case N_ISNULL:
         if ((rc = operand_column(c, s, n->a, "IS NULL", &id)) != 0)
             return rc;
@@ -545,68 +634,24 @@ compile_pred(struct ctx *c, const struct stmt *s, const struct node *n,
         *out = p;
         return 0;
     case N_FUNC:
-        if (strcmp(n->name, "cidr_contains") == 0) {
-            const struct node *net, *col;
-            struct fl_cidr cidr;
-            char buf[64];
-            if (n->n_args != 2 || n->star || n->distinct)
-                return fl_sql_fail_at(c, FL_ECONFIG, n, "%s: expected "
-                                      "cidr_contains('<network>', <column>)",
-                                      fl_sql_quote(c, n));
-            net = n->args[0];
-            col = n->args[1];
-            if (net->kind != N_STR)
-                return fl_sql_fail_at(c, FL_ECONFIG, net, "cidr_contains: the "
-                                      "network must be a string literal such "
-                                      "as '10.0.0.0/8', not %s",
-                                      fl_sql_quote(c, net));
-            if ((rc = operand_column(c, s, col, "cidr_contains", &id)) != 0)
-                return rc;
-            if (is_int_type(id))
-                return fl_sql_fail_at(c, FL_ECONFIG, col, "cidr_contains "
-                                      "needs a text column (an address); %s "
-                                      "is %s", col_name(id),
-                                      fl_type_sql(fl_field_get(id)->type));
-            if (fl_cidr_parse(net->s, net->slen, &cidr) != 0)
-                return fl_sql_fail_at(c, FL_ECONFIG, net, "cidr_contains: %s "
-                                      "is not an IPv4 or IPv6 network",
-                                      fl_sql_quote(c, net));
-            if (fl_cidr_host_bits(&cidr)) {
-                fl_cidr_mask(&cidr);
-                return fl_sql_fail_at(c, FL_ECONFIG, net, "cidr_contains: %s "
-                                      "has host bits set (did you mean '%s'?)",
-                                      fl_sql_quote(c, net),
-                                      fl_cidr_format(&cidr, buf, sizeof buf));
-            }
-            if ((p = new_pred(c, FL_PRED_CIDR, n)) == NULL)
-                return c->rc;
-            p->column = id;
-            p->cidr.family = cidr.family;
-            memcpy(p->cidr.addr, cidr.addr, sizeof p->cidr.addr);
-            p->cidr.prefix = cidr.prefix;
-            *out = p;
-            return 0;
-        }
+        if (strcmp(n->name, "cidr_contains") == 0)
+            return compile_cidr(c, s, n, out);
         return reject(c, n, "WHERE");
     case N_COL:
-        return fl_sql_fail_at(c, FL_ECONFIG, n, "WHERE needs a condition, and "
-                              "%s is a column: compare it (%s = ...)",
+        return fl_sql_fail_at(c, FL_ECONFIG, n, "WHERE needs a condition, "
+                              "and %s is a column: compare it (%s = ...)",
                               fl_sql_quote(c, n), fl_sql_quote(c, n));
     case N_BOOL:
     case N_INT:
     case N_STR:
     case N_NULL:
     case N_TS:
-        return fl_sql_fail_at(c, FL_ECONFIG, n, "a constant condition (%s) is "
-                              "not supported: compare a column",
+        return fl_sql_fail_at(c, FL_ECONFIG, n, "a constant condition (%s) "
+                              "is not supported: compare a column",
                               fl_sql_quote(c, n));
     default:
         return reject(c, n, "WHERE");
     }
-    fl_plan_pred_free(a);
-    fl_plan_pred_free(b);
-    fl_plan_pred_free(p);
-    return rc;
 }
 
 
@@ -735,15 +780,15 @@ compile_top(struct ctx *c, const struct stmt *s, struct fl_metric_plan *p,
 }
 
 
-int
-fl_sql_compile_statement(struct ctx *c, const struct stmt *s,
-                  struct fl_metric_plan *p)
+/* The plan's identity (name, text, line), its defaults, its arrays sized
+ * for the statement, and the statement's scratch arrays in the arena:
+ * agg_items (the SELECT item of each aggregate) and selected (per
+ * dimension, whether SELECT has it). Refuses a metric name already taken. */
+static int
+start_plan(struct ctx *c, const struct stmt *s, struct fl_metric_plan *p,
+           const struct item ***agg_items, char **selected)
 {
-    int have_window = 0, rc, line;
-    size_t n_aggs = 0;
-    const struct item **agg_items = NULL;
-    char *selected = NULL;
-
+    int line;
     p->line = s->create_tok->line;
     p->time = c->time_default;
     p->window = c->window_default;
@@ -752,28 +797,36 @@ fl_sql_compile_statement(struct ctx *c, const struct stmt *s,
                                  s->text_end - s->create_tok->off)) == NULL
         || (p->dims = fl_calloc(s->n_group + 1, sizeof *p->dims)) == NULL
         || (p->aggs = fl_calloc(s->n_items, sizeof *p->aggs)) == NULL
-        || (agg_items = fl_sql_tmp_alloc(c, s->n_items
-                                            * sizeof *agg_items)) == NULL
-        || (selected = fl_sql_tmp_alloc(c, s->n_group + 1)) == NULL)
+        || (*agg_items = fl_sql_tmp_alloc(c, s->n_items
+                                             * sizeof **agg_items)) == NULL
+        || (*selected = fl_sql_tmp_alloc(c, s->n_group + 1)) == NULL)
         return fl_sql_fail(c, FL_ENOMEM, p->line, s->create_tok->col,
                            "out of memory");
     if ((line = name_taken(c, p, s->name)) != 0)
         return fl_sql_fail(c, FL_ECONFIG, s->name_tok->line, s->name_tok->col,
                            "duplicate metric name %s (already defined at line "
                            "%d)", s->name, line);
+    return 0;
+}
 
-    /* GROUP BY: dimensions and the window. */
+
+/* GROUP BY: dimensions and the window. */
+static int
+compile_group_by(struct ctx *c, const struct stmt *s,
+                 struct fl_metric_plan *p, int *have_window)
+{
+    int rc;
     for (size_t i = 0; i < s->n_group; i++) {
         const struct node *g = s->group[i];
         int id;
         if (g->kind == N_FUNC && is_window_name(g->name)) {
-            if (have_window)
+            if (*have_window)
                 return fl_sql_fail_at(c, FL_ECONFIG, g, "a metric has one "
                                       "window: a second window %s",
                                       fl_sql_quote(c, g));
             if ((rc = compile_window(c, s, g, &p->time, &p->window)) != 0)
                 return rc;
-            have_window = 1;
+            *have_window = 1;
             continue;
         }
         if (is_window_col(g)) {
@@ -801,79 +854,127 @@ fl_sql_compile_statement(struct ctx *c, const struct stmt *s,
         if (k == p->n_dims)
             p->dims[p->n_dims++] = id;
     }
+    return 0;
+}
 
-    /* SELECT: dimensions, aggregates, the window again. */
+
+/* A column in SELECT: one of the dimensions (marked in selected), or
+ * window_start / window_end. */
+static int
+select_column(struct ctx *c, const struct stmt *s,
+              const struct fl_metric_plan *p, const struct node *e,
+              char *selected)
+{
+    int id, rc;
+    size_t k;
+    if (is_window_col(e))
+        return check_qual(c, s, e);
+    if ((rc = resolve(c, s, e, &id)) != 0)
+        return rc;
+    for (k = 0; k < p->n_dims && p->dims[k] != id; k++)
+        ;
+    if (k == p->n_dims)
+        return fl_sql_fail_at(c, FL_ECONFIG, e, "column %s is selected but "
+                              "not in GROUP BY: a metric's selected columns "
+                              "are its dimensions", col_name(id));
+    selected[k] = 1;
+    return 0;
+}
+
+
+static int
+is_select_window(const struct node *e)
+{
+    return e->kind == N_FUNC && (is_window_name(e->name)
+                                 || strcmp(e->name, "tumble_start") == 0
+                                 || strcmp(e->name, "tumble_end") == 0);
+}
+
+
+/* TUMBLE / STEP / TUMBLE_START / TUMBLE_END in SELECT: the GROUP BY
+ * window again. */
+static int
+select_window(struct ctx *c, const struct stmt *s,
+              const struct fl_metric_plan *p, const struct node *e,
+              int have_window)
+{
+    enum fl_time_basis t;
+    int64_t len;
+    int rc;
+    if ((rc = compile_window(c, s, e, &t, &len)) != 0)
+        return rc;
+    if (!have_window)
+        return fl_sql_fail_at(c, FL_ECONFIG, e, "%s in SELECT needs the "
+                              "same window in GROUP BY", fl_sql_quote(c, e));
+    if (t != p->time || len != p->window)
+        return fl_sql_fail_at(c, FL_ECONFIG, e, "%s in SELECT is not the "
+                              "GROUP BY window", fl_sql_quote(c, e));
+    return 0;
+}
+
+
+/* The message for a SELECT item that is no column, aggregate or window. */
+static int
+reject_select_item(struct ctx *c, const struct node *e)
+{
+    const struct node *f;
+    if (e->kind == N_STAR)
+        return fl_sql_fail_at(c, FL_ECONFIG, e, "SELECT * is not supported "
+                              "in a metric: select the GROUP BY columns and "
+                              "aggregates");
+    if (is_lit(e))
+        return fl_sql_fail_at(c, FL_ECONFIG, e, "a constant in SELECT (%s) "
+                              "is not supported: select the GROUP BY columns "
+                              "and aggregates", fl_sql_quote(c, e));
+    if ((f = find_bad_func(e, 1)) != NULL)
+        return unknown_func(c, f);
+    if (e->kind == N_ARITH || e->kind == N_NEG)
+        return reject_arith(c, e);
+    return fl_sql_fail_at(c, FL_ECONFIG, e, "SELECT accepts the GROUP BY "
+                          "columns, aggregates and the window, not %s",
+                          fl_sql_quote(c, e));
+}
+
+
+/* SELECT: dimensions, aggregates (into p->aggs and agg_items; *n_aggs of
+ * them), the window again. */
+static int
+compile_select(struct ctx *c, const struct stmt *s, struct fl_metric_plan *p,
+               int have_window, const struct item **agg_items,
+               size_t *n_aggs, char *selected)
+{
+    int rc;
     for (size_t i = 0; i < s->n_items; i++) {
         const struct item *it = &s->items[i];
         const struct node *e = it->e;
         if (e->kind == N_COL) {
-            int id;
-            size_t k;
-            if (is_window_col(e)) {
-                if ((rc = check_qual(c, s, e)) != 0)
-                    return rc;
-                continue;
-            }
-            if ((rc = resolve(c, s, e, &id)) != 0)
-                return rc;
-            for (k = 0; k < p->n_dims && p->dims[k] != id; k++)
-                ;
-            if (k == p->n_dims)
-                return fl_sql_fail_at(c, FL_ECONFIG, e, "column %s is "
-                                      "selected but not in GROUP BY: a "
-                                      "metric's selected columns are its "
-                                      "dimensions", col_name(id));
-            selected[k] = 1;
-            continue;
-        }
-        if (e->kind == N_FUNC && is_agg_name(e->name)) {
+            rc = select_column(c, s, p, e, selected);
+        } else if (e->kind == N_FUNC && is_agg_name(e->name)) {
             enum fl_agg_kind kind = FL_AGG_COUNT_STAR;
             int col = -1;
-            if ((rc = compile_agg(c, s, e, &kind, &col)) != 0)
-                return rc;
-            agg_items[n_aggs] = it;
-            p->aggs[n_aggs].kind = kind;
-            p->aggs[n_aggs].column = col;
-            n_aggs++;
-            continue;
+            if ((rc = compile_agg(c, s, e, &kind, &col)) == 0) {
+                agg_items[*n_aggs] = it;
+                p->aggs[*n_aggs].kind = kind;
+                p->aggs[*n_aggs].column = col;
+                (*n_aggs)++;
+            }
+        } else if (is_select_window(e)) {
+            rc = select_window(c, s, p, e, have_window);
+        } else {
+            return reject_select_item(c, e);
         }
-        if (e->kind == N_FUNC && (is_window_name(e->name)
-                                  || strcmp(e->name, "tumble_start") == 0
-                                  || strcmp(e->name, "tumble_end") == 0)) {
-            enum fl_time_basis t;
-            int64_t len;
-            if ((rc = compile_window(c, s, e, &t, &len)) != 0)
-                return rc;
-            if (!have_window)
-                return fl_sql_fail_at(c, FL_ECONFIG, e, "%s in SELECT needs "
-                                      "the same window in GROUP BY",
-                                      fl_sql_quote(c, e));
-            if (t != p->time || len != p->window)
-                return fl_sql_fail_at(c, FL_ECONFIG, e, "%s in SELECT is not "
-                                      "the GROUP BY window",
-                                      fl_sql_quote(c, e));
-            continue;
-        }
-        if (e->kind == N_STAR)
-            return fl_sql_fail_at(c, FL_ECONFIG, e, "SELECT * is not "
-                                  "supported in a metric: select the GROUP BY "
-                                  "columns and aggregates");
-        if (is_lit(e))
-            return fl_sql_fail_at(c, FL_ECONFIG, e, "a constant in SELECT "
-                                  "(%s) is not supported: select the GROUP BY "
-                                  "columns and aggregates",
-                                  fl_sql_quote(c, e));
-        {
-            const struct node *f = find_bad_func(e, 1);
-            if (f != NULL)
-                return unknown_func(c, f);
-        }
-        if (e->kind == N_ARITH || e->kind == N_NEG)
-            return reject_arith(c, e);
-        return fl_sql_fail_at(c, FL_ECONFIG, e, "SELECT accepts the GROUP BY "
-                              "columns, aggregates and the window, not %s",
-                              fl_sql_quote(c, e));
+        if (rc != 0)
+            return rc;
     }
+    return 0;
+}
+
+
+/* Every GROUP BY column must be selected too: the first one that is not. */
+static int
+check_dims_selected(struct ctx *c, const struct stmt *s,
+                    const struct fl_metric_plan *p, const char *selected)
+{
     for (size_t k = 0; k < p->n_dims; k++) {
         if (!selected[k]) {
             for (size_t i = 0; i < s->n_group; i++) {
@@ -888,41 +989,58 @@ fl_sql_compile_statement(struct ctx *c, const struct stmt *s,
             }
         }
     }
-    if (n_aggs == 0)
-        return fl_sql_fail(c, FL_ECONFIG, s->create_tok->line,
-                           s->create_tok->col, "metric %s has no aggregate: "
-                           "select COUNT(*), COUNT, SUM, MIN, MAX or AVG",
-                           s->name);
+    return 0;
+}
 
-    /* Metric names. */
+
+/* The metric name of an aggregate: the statement's name when it is the
+ * only one, otherwise <name>_<alias>. */
+static int
+agg_metric_name(struct ctx *c, const struct stmt *s, const struct item *it,
+                size_t n_aggs, char **out)
+{
+    char *m;
+    if (n_aggs == 1) {
+        m = fl_strdup(s->name);
+    } else {
+        size_t a, b;
+        if (it->alias == NULL)
+            return fl_sql_fail_at(c, FL_ECONFIG, it->e, "%s needs an alias "
+                                  "(AS name): a metric with several "
+                                  "aggregates names each one %s_<alias>",
+                                  fl_sql_quote(c, it->e), s->name);
+        if (!fl_sql_name_ok(it->alias))
+            return fl_sql_fail(c, FL_ECONFIG, it->alias_tok->line,
+                               it->alias_tok->col, "bad alias %s: use "
+                               "lower-case letters, digits and _, starting "
+                               "with a letter or _",
+                               fl_sql_quote_tok(c, it->alias_tok));
+        a = strlen(s->name);
+        b = strlen(it->alias);
+        if ((m = fl_malloc(a + b + 2)) != NULL) {
+            memcpy(m, s->name, a);
+            m[a] = '_';
+            memcpy(m + a + 1, it->alias, b + 1);
+        }
+    }
+    if (m == NULL)
+        return fl_sql_fail_at(c, FL_ENOMEM, it->e, "out of memory");
+    *out = m;
+    return 0;
+}
+
+
+/* Metric names: one per aggregate, none already taken. */
+static int
+name_metrics(struct ctx *c, const struct stmt *s, struct fl_metric_plan *p,
+             const struct item **agg_items, size_t n_aggs)
+{
+    int rc, line;
     for (size_t i = 0; i < n_aggs; i++) {
         const struct item *it = agg_items[i];
-        char *m;
-        if (n_aggs == 1) {
-            m = fl_strdup(s->name);
-        } else {
-            size_t a, b;
-            if (it->alias == NULL)
-                return fl_sql_fail_at(c, FL_ECONFIG, it->e, "%s needs an "
-                                      "alias (AS name): a metric with several "
-                                      "aggregates names each one %s_<alias>",
-                                      fl_sql_quote(c, it->e), s->name);
-            if (!fl_sql_name_ok(it->alias))
-                return fl_sql_fail(c, FL_ECONFIG, it->alias_tok->line,
-                                   it->alias_tok->col, "bad alias %s: use "
-                                   "lower-case letters, digits and _, "
-                                   "starting with a letter or _",
-                                   fl_sql_quote_tok(c, it->alias_tok));
-            a = strlen(s->name);
-            b = strlen(it->alias);
-            if ((m = fl_malloc(a + b + 2)) != NULL) {
-                memcpy(m, s->name, a);
-                m[a] = '_';
-                memcpy(m + a + 1, it->alias, b + 1);
-            }
-        }
-        if (m == NULL)
-            return fl_sql_fail_at(c, FL_ENOMEM, it->e, "out of memory");
+        char *m = NULL;
+        if ((rc = agg_metric_name(c, s, it, n_aggs, &m)) != 0)
+            return rc;
         if ((line = name_taken(c, p, m)) != 0) {
             const struct tok *at = n_aggs == 1 ? s->name_tok : it->alias_tok;
             fl_sql_fail(c, FL_ECONFIG, at->line, at->col, "duplicate metric "
@@ -933,16 +1051,49 @@ fl_sql_compile_statement(struct ctx *c, const struct stmt *s,
         p->aggs[i].metric = m;
         p->n_aggs = i + 1;
     }
+    return 0;
+}
 
+
+/* WHERE: the predicate tree. */
+static int
+compile_where(struct ctx *c, const struct stmt *s, struct fl_metric_plan *p)
+{
+    const struct node *f = find_bad_func(s->where, 0);
+    if (f != NULL)
+        return reject(c, f, "WHERE");
+    return compile_pred(c, s, s->where, &p->where);
+}
+
+
+/* The steps in the order their errors are reported: GROUP BY, SELECT,
+ * the dimensions selected, an aggregate at all, metric names, ORDER BY
+ * ... LIMIT, WHERE. */
+int
+fl_sql_compile_statement(struct ctx *c, const struct stmt *s,
+                         struct fl_metric_plan *p)
+{
+    const struct item **agg_items = NULL;
+    char *selected = NULL;
+    size_t n_aggs = 0;
+    int have_window = 0, rc;
+
+    if ((rc = start_plan(c, s, p, &agg_items, &selected)) != 0
+        || (rc = compile_group_by(c, s, p, &have_window)) != 0
+        || (rc = compile_select(c, s, p, have_window, agg_items, &n_aggs,
+                                selected)) != 0
+        || (rc = check_dims_selected(c, s, p, selected)) != 0)
+        return rc;
+    if (n_aggs == 0)
+        return fl_sql_fail(c, FL_ECONFIG, s->create_tok->line,
+                           s->create_tok->col, "metric %s has no aggregate: "
+                           "select COUNT(*), COUNT, SUM, MIN, MAX or AVG",
+                           s->name);
+    if ((rc = name_metrics(c, s, p, agg_items, n_aggs)) != 0)
+        return rc;
     if (s->order != NULL && (rc = compile_top(c, s, p, agg_items)) != 0)
         return rc;
-
-    if (s->where != NULL) {
-        const struct node *f = find_bad_func(s->where, 0);
-        if (f != NULL)
-            return reject(c, f, "WHERE");
-        if ((rc = compile_pred(c, s, s->where, &p->where)) != 0)
-            return rc;
-    }
+    if (s->where != NULL && (rc = compile_where(c, s, p)) != 0)
+        return rc;
     return 0;
 }
