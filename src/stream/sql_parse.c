@@ -551,75 +551,43 @@ nomem:
 }
 
 
+/* An integer literal; 2^63 is kept as `big` (valid only negated). */
 static struct node *
-parse_primary(struct ctx *c)
+parse_int(struct ctx *c, const struct tok *t)
 {
-    const struct tok *t = peek(c, 0);
     struct node *n;
+    uint64_t v = 0;
+    const char *s = c->text + t->off;
+    for (size_t k = 0; k < t->len; k++) {
+        if (v > (UINT64_C(1) << 63) / 10) {
+            v = UINT64_MAX;
+            break;
+        }
+        v = v * 10 + (uint64_t)(s[k] - '0');
+    }
+    if (v > UINT64_C(1) << 63) {
+        fl_sql_fail(c, FL_ECONFIG, t->line, t->col, "integer %s is out of "
+                    "range (64-bit)", fl_sql_quote_tok(c, t));
+        return NULL;
+    }
+    if ((n = mk(c, N_INT, t)) == NULL)
+        return NULL;
+    if (v == UINT64_C(1) << 63)
+        n->big = 1;
+    else
+        n->i = (int64_t)v;
+    next(c);
+    return n;
+}
 
-    switch (t->kind) {
-    case TK_INT: {
-        uint64_t v = 0;
-        const char *s = c->text + t->off;
-        for (size_t k = 0; k < t->len; k++) {
-            if (v > (UINT64_C(1) << 63) / 10) {
-                v = UINT64_MAX;
-                break;
-            }
-            v = v * 10 + (uint64_t)(s[k] - '0');
-        }
-        if (v > UINT64_C(1) << 63) {
-            fl_sql_fail(c, FL_ECONFIG, t->line, t->col, "integer %s is out of "
-                        "range (64-bit)", fl_sql_quote_tok(c, t));
-            return NULL;
-        }
-        if ((n = mk(c, N_INT, t)) == NULL)
-            return NULL;
-        if (v == UINT64_C(1) << 63)
-            n->big = 1;
-        else
-            n->i = (int64_t)v;
-        next(c);
-        return n;
-    }
-    case TK_STRING:
-        if ((n = mk(c, N_STR, t)) == NULL)
-            return NULL;
-        if ((n->s = string_value(c, t, &n->slen)) == NULL) {
-            fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
-            return NULL;
-        }
-        next(c);
-        return n;
-    case TK_QIDENT:
-        next(c);
-        return parse_column(c, t);
-    case TK_OP:
-        if (tok_is_op(c, t, "(")) {
-            const struct tok *in = peek(c, 1);
-            if (tok_is_kw(c, in, "select") || tok_is_kw(c, in, "with")) {
-                subquery(c, in);
-                return NULL;
-            }
-            next(c);
-            if ((n = parse_or(c)) == NULL)
-                return NULL;
-            if (expect_op(c, ")", "')'") != 0)
-                return NULL;
-            return n;
-        }
-        if (tok_is_op(c, t, "*")) {
-            next(c);
-            return mk(c, N_STAR, t);
-        }
-        syntax(c, t, "an expression");
-        return NULL;
-    case TK_IDENT:
-        break;
-    default:
-        syntax(c, t, "an expression");
-        return NULL;
-    }
+
+/* A primary that starts with a word: a keyword-led literal (TIMESTAMP,
+ * INTERVAL, NULL, TRUE, FALSE), a construct refused by name, a function
+ * call or a column. */
+static struct node *
+parse_word(struct ctx *c, const struct tok *t)
+{
+    struct node *n;
 
     if (tok_is_kw(c, t, "timestamp") && peek(c, 1)->kind == TK_STRING) {
         const struct tok *v = peek(c, 1);
@@ -670,6 +638,56 @@ parse_primary(struct ctx *c)
     if (is_op(c, 0, "("))
         return parse_call(c, t);
     return parse_column(c, t);
+}
+
+
+static struct node *
+parse_primary(struct ctx *c)
+{
+    const struct tok *t = peek(c, 0);
+    struct node *n;
+
+    switch (t->kind) {
+    case TK_INT:
+        return parse_int(c, t);
+    case TK_STRING:
+        if ((n = mk(c, N_STR, t)) == NULL)
+            return NULL;
+        if ((n->s = string_value(c, t, &n->slen)) == NULL) {
+            fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
+            return NULL;
+        }
+        next(c);
+        return n;
+    case TK_QIDENT:
+        next(c);
+        return parse_column(c, t);
+    case TK_OP:
+        if (tok_is_op(c, t, "(")) {
+            const struct tok *in = peek(c, 1);
+            if (tok_is_kw(c, in, "select") || tok_is_kw(c, in, "with")) {
+                subquery(c, in);
+                return NULL;
+            }
+            next(c);
+            if ((n = parse_or(c)) == NULL)
+                return NULL;
+            if (expect_op(c, ")", "')'") != 0)
+                return NULL;
+            return n;
+        }
+        if (tok_is_op(c, t, "*")) {
+            next(c);
+            return mk(c, N_STAR, t);
+        }
+        syntax(c, t, "an expression");
+        return NULL;
+    case TK_IDENT:
+        return parse_word(c, t);
+    default:
+        syntax(c, t, "an expression");
+        return NULL;
+    }
 }
 
 
@@ -1047,8 +1065,9 @@ parse_top(struct ctx *c, struct stmt *s)
 }
 
 
+/* SELECT [STREAM] [ALL] item [[AS] alias], ... (up to FROM). */
 static int
-parse_select(struct ctx *c, struct stmt *s)
+parse_select_list(struct ctx *c, struct stmt *s)
 {
     const struct tok *t = peek(c, 0);
     int rc;
@@ -1093,9 +1112,20 @@ parse_select(struct ctx *c, struct stmt *s)
             break;
         next(c);
     }
+    return 0;
+}
+
+
+/* FROM flows [[AS] alias]: the one stream, under one of its names. */
+static int
+parse_from(struct ctx *c, struct stmt *s)
+{
+    const struct tok *t;
+    struct node *tn;
+    int rc;
+
     if ((rc = expect_kw(c, "from", "',' or FROM")) != 0)
         return rc;
-
     t = peek(c, 0);
     if (tok_is_op(c, t, "("))
         return is_kw(c, 1, "select") || is_kw(c, 1, "with")
@@ -1107,29 +1137,26 @@ parse_select(struct ctx *c, struct stmt *s)
     if (t->kind != TK_QIDENT && (t->kind != TK_IDENT || is_reserved(c, t)))
         return syntax(c, t, "a table name");
     next(c);
-    {
-        struct node *tn = parse_column(c, t);
-        if (tn == NULL)
-            return c->rc;
-        if (tn->qual != NULL) {
-            size_t a = strlen(tn->qual), b = strlen(tn->name);
-            if ((s->table = fl_sql_tmp_alloc(c, a + b + 2)) == NULL)
-                return fl_sql_fail(c, FL_ENOMEM, t->line, t->col,
-                                   "out of memory");
-            memcpy(s->table, tn->qual, a);
-            s->table[a] = '.';
-            memcpy(s->table + a + 1, tn->name, b + 1);
-        } else {
-            s->table = tn->name;
-        }
-        if (strcmp(s->table, "flows") != 0
-            && strcmp(s->table, "flow_logs") != 0
-            && strcmp(s->table, "vpc_flow_logs.flow_logs") != 0)
-            return fl_sql_fail(c, FL_ECONFIG, t->line, t->col, "FROM %s: a "
-                               "metric reads one stream, flows (also "
-                               "accepted: flow_logs, vpc_flow_logs.flow_logs)",
-                               fl_sql_quote(c, tn));
+    if ((tn = parse_column(c, t)) == NULL)
+        return c->rc;
+    if (tn->qual != NULL) {
+        size_t a = strlen(tn->qual), b = strlen(tn->name);
+        if ((s->table = fl_sql_tmp_alloc(c, a + b + 2)) == NULL)
+            return fl_sql_fail(c, FL_ENOMEM, t->line, t->col,
+                               "out of memory");
+        memcpy(s->table, tn->qual, a);
+        s->table[a] = '.';
+        memcpy(s->table + a + 1, tn->name, b + 1);
+    } else {
+        s->table = tn->name;
     }
+    if (strcmp(s->table, "flows") != 0
+        && strcmp(s->table, "flow_logs") != 0
+        && strcmp(s->table, "vpc_flow_logs.flow_logs") != 0)
+        return fl_sql_fail(c, FL_ECONFIG, t->line, t->col, "FROM %s: a "
+                           "metric reads one stream, flows (also "
+                           "accepted: flow_logs, vpc_flow_logs.flow_logs)",
+                           fl_sql_quote(c, tn));
     if ((rc = parse_alias(c, &s->alias, NULL)) != 0)
         return rc;
     t = peek(c, 0);
@@ -1137,28 +1164,51 @@ parse_select(struct ctx *c, struct stmt *s)
         return fl_sql_fail(c, FL_ECONFIG, t->line, t->col, "JOIN is not "
                            "supported in a metric: a metric reads one stream, "
                            "flows");
+    return 0;
+}
 
+
+/* GROUP BY expr, ... after the GROUP keyword was seen. */
+static int
+parse_group_by(struct ctx *c, struct stmt *s)
+{
+    int rc;
+    next(c);
+    if ((rc = expect_kw(c, "by", "BY after GROUP")) != 0)
+        return rc;
+    for (;;) {
+        struct node *g = parse_or(c);
+        if (g == NULL)
+            return c->rc;
+        if (tmp_push(c, (void ***)&s->group, &s->n_group, g) != 0)
+            return fl_sql_fail(c, FL_ENOMEM, g->line, g->col,
+                               "out of memory");
+        if (!is_op(c, 0, ","))
+            break;
+        next(c);
+    }
+    return 0;
+}
+
+
+/* The query of a statement, clause by clause, up to its ';' or the end
+ * of the text. */
+static int
+parse_select(struct ctx *c, struct stmt *s)
+{
+    const struct tok *t;
+    int rc;
+
+    if ((rc = parse_select_list(c, s)) != 0
+        || (rc = parse_from(c, s)) != 0)
+        return rc;
     if (is_kw(c, 0, "where")) {
         next(c);
         if ((s->where = parse_or(c)) == NULL)
             return c->rc;
     }
-    if (is_kw(c, 0, "group")) {
-        next(c);
-        if ((rc = expect_kw(c, "by", "BY after GROUP")) != 0)
-            return rc;
-        for (;;) {
-            struct node *g = parse_or(c);
-            if (g == NULL)
-                return c->rc;
-            if (tmp_push(c, (void ***)&s->group, &s->n_group, g) != 0)
-                return fl_sql_fail(c, FL_ENOMEM, g->line, g->col,
-                                   "out of memory");
-            if (!is_op(c, 0, ","))
-                break;
-            next(c);
-        }
-    }
+    if (is_kw(c, 0, "group") && (rc = parse_group_by(c, s)) != 0)
+        return rc;
     if (s->n_group > 0 && is_kw(c, 0, "order") && is_kw(c, 1, "by")) {
         if ((rc = parse_top(c, s)) != 0)
             return rc;
