@@ -41,52 +41,126 @@ push_tok(struct ctx *c, enum tk kind, size_t off, size_t len, int line,
 }
 
 
+/* Where the tokenizer is: the next byte, its line, where that line
+ * starts (columns are counted from there, 1-based). */
+struct lexpos {
+    size_t i, line_start;
+    int    line;
+};
+
+
+/* Skips whitespace and comments up to the next token or the end of the
+ * text. An unterminated comment ends the token list with an error token:
+ * *done is set and the push's result returned. */
+static int
+skip_blank(struct ctx *c, struct lexpos *p, int *done)
+{
+    const char *s = c->text;
+    size_t i = p->i, n = c->len;
+
+    while (i < n) {
+        char ch = s[i];
+        if (ch == '\n') {
+            p->line++;
+            p->line_start = ++i;
+        } else if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f'
+                   || ch == '\v') {
+            i++;
+        } else if (ch == '-' && i + 1 < n && s[i + 1] == '-') {
+            while (i < n && s[i] != '\n')
+                i++;
+        } else if (ch == '/' && i + 1 < n && s[i + 1] == '*') {
+            size_t start = i;
+            int sline = p->line, scol = (int)(i - p->line_start) + 1;
+            i += 2;
+            while (i < n && !(s[i] == '*' && i + 1 < n && s[i + 1] == '/')) {
+                if (s[i] == '\n') {
+                    p->line++;
+                    p->line_start = i + 1;
+                }
+                i++;
+            }
+            if (i >= n) {
+                snprintf(c->lex_msg, sizeof c->lex_msg,
+                         "unterminated /* comment");
+                *done = 1;
+                return push_tok(c, TK_ERROR, start, 2, sline, scol);
+            }
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    p->i = i;
+    return 0;
+}
+
+
+/* A 'string' or "quoted identifier" at p (col: its column), '' and ""
+ * escapes kept as written, pushed as one token. Unterminated, or an empty
+ * "", ends the token list with an error token: *done is set and the
+ * push's result returned. */
+static int
+lex_quoted(struct ctx *c, struct lexpos *p, int col, int *done)
+{
+    const char *s = c->text;
+    size_t i = p->i, n = c->len, start = i;
+    unsigned char ch = (unsigned char)s[i];
+    int sline = p->line;
+    enum tk kind;
+
+    i++;
+    for (;;) {
+        if (i >= n) {
+            snprintf(c->lex_msg, sizeof c->lex_msg, "%s",
+                     ch == '\'' ? "unterminated string literal"
+                                : "unterminated quoted identifier");
+            *done = 1;
+            return push_tok(c, TK_ERROR, start, 1, sline, col);
+        }
+        if (s[i] == (char)ch) {
+            if (i + 1 < n && s[i + 1] == (char)ch) {
+                i += 2;             /* '' or "" escape */
+                continue;
+            }
+            i++;
+            break;
+        }
+        if (s[i] == '\n') {
+            p->line++;
+            p->line_start = i + 1;
+        }
+        i++;
+    }
+    p->i = i;
+    kind = ch == '\'' ? TK_STRING : TK_QIDENT;
+    if (kind == TK_QIDENT && i - start == 2) {
+        snprintf(c->lex_msg, sizeof c->lex_msg,
+                 "empty quoted identifier \"\"");
+        *done = 1;
+        return push_tok(c, TK_ERROR, start, 2, sline, col);
+    }
+    return push_tok(c, kind, start, i - start, sline, col);
+}
+
+
 /* Tokenizes the whole text. Only -ENOMEM is returned as an error; a
  * lexical error ends the token list with a TK_ERROR token. */
 int
 fl_sql_lex(struct ctx *c)
 {
     const char *s = c->text;
-    size_t i = 0, n = c->len, line_start = 0;
-    int line = 1, rc;
+    struct lexpos p = { .i = 0, .line_start = 0, .line = 1 };
+    size_t n = c->len;
+    int rc, done = 0;
 
     for (;;) {
-        while (i < n) {
-            char ch = s[i];
-            if (ch == '\n') {
-                line++;
-                line_start = ++i;
-            } else if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f'
-                       || ch == '\v') {
-                i++;
-            } else if (ch == '-' && i + 1 < n && s[i + 1] == '-') {
-                while (i < n && s[i] != '\n')
-                    i++;
-            } else if (ch == '/' && i + 1 < n && s[i + 1] == '*') {
-                size_t start = i;
-                int sline = line, scol = (int)(i - line_start) + 1;
-                i += 2;
-                while (i < n && !(s[i] == '*' && i + 1 < n && s[i + 1] == '/')) {
-                    if (s[i] == '\n') {
-                        line++;
-                        line_start = i + 1;
-                    }
-                    i++;
-                }
-                if (i >= n) {
-                    snprintf(c->lex_msg, sizeof c->lex_msg,
-                             "unterminated /* comment");
-                    return push_tok(c, TK_ERROR, start, 2, sline, scol);
-                }
-                i += 2;
-            } else {
-                break;
-            }
-        }
-        int col = (int)(i - line_start) + 1;
-        if (i >= n)
-            return push_tok(c, TK_EOF, n, 0, line, col);
-        size_t start = i;
+        if ((rc = skip_blank(c, &p, &done)) != 0 || done)
+            return rc;
+        int col = (int)(p.i - p.line_start) + 1;
+        if (p.i >= n)
+            return push_tok(c, TK_EOF, n, 0, p.line, col);
+        size_t start = p.i, i = p.i;
         unsigned char ch = (unsigned char)s[i];
         enum tk kind;
         if (is_alpha(ch)) {
@@ -104,36 +178,7 @@ fl_sql_lex(struct ctx *c)
                 kind = TK_BADNUM;
             }
         } else if (ch == '\'' || ch == '"') {
-            int sline = line;
-            i++;
-            for (;;) {
-                if (i >= n) {
-                    snprintf(c->lex_msg, sizeof c->lex_msg, "%s",
-                             ch == '\'' ? "unterminated string literal"
-                                        : "unterminated quoted identifier");
-                    return push_tok(c, TK_ERROR, start, 1, sline, col);
-                }
-                if (s[i] == (char)ch) {
-                    if (i + 1 < n && s[i + 1] == (char)ch) {
-                        i += 2;             /* '' or "" escape */
-                        continue;
-                    }
-                    i++;
-                    break;
-                }
-                if (s[i] == '\n') {
-                    line++;
-                    line_start = i + 1;
-                }
-                i++;
-            }
-            kind = ch == '\'' ? TK_STRING : TK_QIDENT;
-            if (kind == TK_QIDENT && i - start == 2) {
-                snprintf(c->lex_msg, sizeof c->lex_msg,
-                         "empty quoted identifier \"\"");
-                return push_tok(c, TK_ERROR, start, 2, sline, col);
-            }
-            if ((rc = push_tok(c, kind, start, i - start, sline, col)) != 0)
+            if ((rc = lex_quoted(c, &p, col, &done)) != 0 || done)
                 return rc;
             continue;
         } else {
@@ -155,10 +200,11 @@ fl_sql_lex(struct ctx *c)
                 else
                     snprintf(c->lex_msg, sizeof c->lex_msg,
                              "unexpected byte 0x%02X", ch);
-                return push_tok(c, TK_ERROR, start, 1, line, col);
+                return push_tok(c, TK_ERROR, start, 1, p.line, col);
             }
         }
-        if ((rc = push_tok(c, kind, start, i - start, line, col)) != 0)
+        p.i = i;
+        if ((rc = push_tok(c, kind, start, i - start, p.line, col)) != 0)
             return rc;
     }
 }
