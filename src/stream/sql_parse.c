@@ -786,6 +786,100 @@ cmp_op(struct ctx *c, enum fl_cmp *out)
 }
 
 
+/* x IS [NOT] NULL, after x and IS were read. */
+static struct node *
+parse_is_null(struct ctx *c, struct node *x)
+{
+    struct node *n;
+    int negate = 0;
+    if (is_kw(c, 0, "not")) {
+        negate = 1;
+        next(c);
+    }
+    const struct tok *t = peek(c, 0);
+    if (expect_kw(c, "null", "NULL after IS [NOT]") != 0)
+        return NULL;
+    if ((n = mk(c, N_ISNULL, t)) == NULL)
+        return NULL;
+    n->a = x;
+    n->negate = negate;
+    n->off = x->off;
+    n->line = x->line;
+    n->col = x->col;
+    n->end = t->off + t->len;
+    return fix_depth(c, n) == 0 ? n : NULL;
+}
+
+
+/* x [NOT] IN (v, ...), after x, NOT and IN (the token t) were read. */
+static struct node *
+parse_in_list(struct ctx *c, struct node *x, int negate,
+              const struct tok *t)
+{
+    struct node *n;
+    if (expect_op(c, "(", "'(' after IN") != 0)
+        return NULL;
+    if (is_kw(c, 0, "select") || is_kw(c, 0, "with")) {
+        subquery(c, peek(c, 0));
+        return NULL;
+    }
+    if ((n = mk(c, N_IN, t)) == NULL)
+        return NULL;
+    n->a = x;
+    n->negate = negate;
+    n->off = x->off;
+    n->line = x->line;
+    n->col = x->col;
+    for (;;) {
+        struct node *v = parse_add(c);
+        if (v == NULL)
+            return NULL;
+        if (tmp_push(c, (void ***)&n->args, &n->n_args, v) != 0) {
+            fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
+            return NULL;
+        }
+        if (!is_op(c, 0, ","))
+            break;
+        next(c);
+    }
+    const struct tok *close = peek(c, 0);
+    if (expect_op(c, ")", "',' or ')' in the IN list") != 0)
+        return NULL;
+    n->end = close->off + 1;
+    return fix_depth(c, n) == 0 ? n : NULL;
+}
+
+
+/* x [NOT] BETWEEN lo AND hi, after x, NOT and BETWEEN (the token t)
+ * were read. */
+static struct node *
+parse_between(struct ctx *c, struct node *x, int negate,
+              const struct tok *t)
+{
+    struct node *n, *lo, *hi;
+    if (is_kw(c, 0, "symmetric") || is_kw(c, 0, "asymmetric")) {
+        syntax(c, peek(c, 0), "the lower bound after BETWEEN");
+        return NULL;
+    }
+    lo = parse_add(c);
+    if (lo == NULL || expect_kw(c, "and", "AND in BETWEEN ... AND ..."))
+        return NULL;
+    if ((hi = parse_add(c)) == NULL || (n = mk(c, N_BETWEEN, t)) == NULL)
+        return NULL;
+    n->a = x;
+    n->b = lo;
+    n->c = hi;
+    n->negate = negate;
+    n->off = x->off;
+    n->line = x->line;
+    n->col = x->col;
+    n->end = hi->end;
+    return fix_depth(c, n) == 0 ? n : NULL;
+}
+
+
+/* An operand, then maybe a comparison, IS [NOT] NULL, [NOT] IN or [NOT]
+ * BETWEEN; LIKE and its kin are refused by name. */
 static struct node *
 parse_pred(struct ctx *c)
 {
@@ -804,22 +898,7 @@ parse_pred(struct ctx *c)
     }
     if (is_kw(c, 0, "is")) {
         next(c);
-        if (is_kw(c, 0, "not")) {
-            negate = 1;
-            next(c);
-        }
-        const struct tok *t = peek(c, 0);
-        if (expect_kw(c, "null", "NULL after IS [NOT]") != 0)
-            return NULL;
-        if ((n = mk(c, N_ISNULL, t)) == NULL)
-            return NULL;
-        n->a = x;
-        n->negate = negate;
-        n->off = x->off;
-        n->line = x->line;
-        n->col = x->col;
-        n->end = t->off + t->len;
-        return fix_depth(c, n) == 0 ? n : NULL;
+        return parse_is_null(c, x);
     }
     if (is_kw(c, 0, "not") && (is_kw(c, 1, "in") || is_kw(c, 1, "between")
                                || is_kw(c, 1, "like")
@@ -838,57 +917,11 @@ parse_pred(struct ctx *c)
     }
     if (tok_is_kw(c, t, "in")) {
         next(c);
-        if (expect_op(c, "(", "'(' after IN") != 0)
-            return NULL;
-        if (is_kw(c, 0, "select") || is_kw(c, 0, "with")) {
-            subquery(c, peek(c, 0));
-            return NULL;
-        }
-        if ((n = mk(c, N_IN, t)) == NULL)
-            return NULL;
-        n->a = x;
-        n->negate = negate;
-        n->off = x->off;
-        n->line = x->line;
-        n->col = x->col;
-        for (;;) {
-            struct node *v = parse_add(c);
-            if (v == NULL)
-                return NULL;
-            if (tmp_push(c, (void ***)&n->args, &n->n_args, v) != 0) {
-                fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
-                return NULL;
-            }
-            if (!is_op(c, 0, ","))
-                break;
-            next(c);
-        }
-        const struct tok *close = peek(c, 0);
-        if (expect_op(c, ")", "',' or ')' in the IN list") != 0)
-            return NULL;
-        n->end = close->off + 1;
-        return fix_depth(c, n) == 0 ? n : NULL;
+        return parse_in_list(c, x, negate, t);
     }
     if (tok_is_kw(c, t, "between")) {
         next(c);
-        if (is_kw(c, 0, "symmetric") || is_kw(c, 0, "asymmetric")) {
-            syntax(c, peek(c, 0), "the lower bound after BETWEEN");
-            return NULL;
-        }
-        struct node *lo = parse_add(c), *hi;
-        if (lo == NULL || expect_kw(c, "and", "AND in BETWEEN ... AND ..."))
-            return NULL;
-        if ((hi = parse_add(c)) == NULL || (n = mk(c, N_BETWEEN, t)) == NULL)
-            return NULL;
-        n->a = x;
-        n->b = lo;
-        n->c = hi;
-        n->negate = negate;
-        n->off = x->off;
-        n->line = x->line;
-        n->col = x->col;
-        n->end = hi->end;
-        return fix_depth(c, n) == 0 ? n : NULL;
+        return parse_between(c, x, negate, t);
     }
     return x;
 }
