@@ -2,7 +2,8 @@
  *
  * plan.c -- the parts of plan.h that are not the compiler: freeing and
  * merging compiled plan sets, the time-basis names, and the built-in
- * metrics file. The compiler itself is sql.c.
+ * metrics file. The compiler itself is sql.c (with its stages sql_lex.c,
+ * sql_parse.c and sql_compile.c).
  */
 #include "../core/fl_config.h"
 

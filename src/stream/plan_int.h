@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * plan_int.h -- declarations shared by plan.c and sql.c only.
+ * plan_int.h -- declarations shared by plan.c and the metric-SQL compiler
+ * (sql.c, sql_compile.c) only.
  */
 #ifndef FL_PLAN_INT_H
 #define FL_PLAN_INT_H
