@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * fuzz_metric_sql.c -- libFuzzer target for the metric-SQL compiler
- * (src/stream/sql.c): any input either compiles to plans whose shape is
+ * (src/stream/sql*.c): any input either compiles to plans whose shape is
  * sane, or fails with a non-empty "origin:line:col: message". Plans are
  * freed; LeakSanitizer checks nothing is left.
  */

@@ -16,10 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/fl_compiler.h"
 #include "../core/fl_time.h"
 #include "plan.h"
-
-#define FL_SQL_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 #define MAX_DEPTH   200             /* syntax tree levels */
 #define MAX_NEST    (4 * MAX_DEPTH) /* parser recursion (parentheses, NOT) */
@@ -173,11 +172,11 @@ parse_timestamp(const char *s, size_t len, int64_t *out)
 /* Records the first error as "ORIGIN:LINE:COL: message" in c->err;
  * returns c->rc (rc, or the earlier error). */
 int fl_sql_fail(struct ctx *c, int rc, int line, int col,
-                const char *fmt, ...) FL_SQL_PRINTF(5, 6);
+                const char *fmt, ...) FL_PRINTF(5, 6);
 
 /* fl_sql_fail() at a syntax-tree node's place. */
 int fl_sql_fail_at(struct ctx *c, int rc, const struct node *n,
-                   const char *fmt, ...) FL_SQL_PRINTF(4, 5);
+                   const char *fmt, ...) FL_PRINTF(4, 5);
 
 /* A node's / a token's source text for a message (sql.c says how it is
  * cut); valid until the second call after this one. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * test_plan.c -- the metric-SQL compiler (src/stream/sql.c, plan.c) and the
+ * test_plan.c -- the metric-SQL compiler (src/stream/sql*.c, plan.c) and the
  * CIDR helpers (src/core/fl_cidr.c).
  *
  * Compiled plans are checked through dump(), a canonical one-line text of
