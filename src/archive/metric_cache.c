@@ -18,6 +18,7 @@
 
 #include "../core/fl_buf.h"
 #include "../core/fl_error.h"
+#include "../core/fl_keyindex.h"
 #include "../core/fl_mem.h"
 #include "metric_cache.h"
 
@@ -54,18 +55,6 @@ fl_metric_cache_key(size_t n, char *const *names, char *const *values)
     }
     /* NULL when an append failed; an empty key is still a string. */
     return fl_buf_take(&k, NULL);
-}
-
-
-static uint64_t
-hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;        /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
 }
 
 
@@ -131,8 +120,7 @@ fl_metric_cache_from(const struct fl_metric_cache *c)
  * capacities of the growing arrays. */
 struct loader {
     struct fl_mcache_file *f;
-    uint32_t *slots;            /* series index + 1, 0 = empty */
-    size_t    n_slots;
+    struct fl_keyindex index;   /* series by key */
     size_t    cap_rows, cap_series, cap_runs;
     struct fl_buf key;          /* the key of the row being read */
     uint32_t *run_of;           /* each row's run, while the file loads */
@@ -154,24 +142,12 @@ dup_duck(duckdb_string_t *s)
 }
 
 
-static int
-rehash(struct loader *L)
+/* The key of series i of the file loading (fl_keyindex_key_fn). */
+static const char *
+series_key(const void *ctx, uint32_t i)
 {
-    size_t n = L->n_slots ? L->n_slots * 2 : 1024;
-    uint32_t *slots = fl_calloc(n, sizeof *slots);
-    if (slots == NULL)
-        return FL_ENOMEM;
-    for (size_t i = 0; i < L->f->n_series; i++) {
-        const char *k = L->f->series[i].key;
-        size_t h = (size_t)hash_bytes(k, strlen(k)) & (n - 1);
-        while (slots[h] != 0)
-            h = (h + 1) & (n - 1);
-        slots[h] = (uint32_t)i + 1;
-    }
-    fl_free(L->slots);
-    L->slots = slots;
-    L->n_slots = n;
-    return FL_OK;
+    const struct fl_mcache_file *f = ctx;
+    return f->series[i].key;
 }
 
 
@@ -214,16 +190,14 @@ find_series(struct loader *L, duckdb_vector names_v, duckdb_vector values_v,
     if (rc < 0)
         return rc;
 
-    if (2 * (L->f->n_series + 1) > L->n_slots && (rc = rehash(L)) < 0)
-        return rc;
-    size_t h = (size_t)hash_bytes(L->key.p, L->key.len) & (L->n_slots - 1);
-    for (; L->slots[h] != 0; h = (h + 1) & (L->n_slots - 1)) {
-        const struct fl_mcache_series *s = &L->f->series[L->slots[h] - 1];
-        if (strcmp(s->key, L->key.p) == 0) {
-            *out = L->slots[h] - 1;
-            return FL_OK;
-        }
+    size_t slot;
+    long at = fl_keyindex_find(&L->index, L->key.p, series_key, L->f, &slot);
+    if (at >= 0) {
+        *out = (uint32_t)at;
+        return FL_OK;
     }
+    if (at < -1)
+        return (int)at;
 
     /* New: copy it. */
     struct fl_mcache_file *f = L->f;
@@ -257,7 +231,7 @@ find_series(struct loader *L, duckdb_vector names_v, duckdb_vector values_v,
         }
     }
     f->n_series++;
-    L->slots[h] = (uint32_t)f->n_series;
+    fl_keyindex_put(&L->index, slot, (uint32_t)(f->n_series - 1));
     *out = (uint32_t)(f->n_series - 1);
     return FL_OK;
 }
@@ -572,7 +546,7 @@ load_file(struct fl_mcache_file *f, duckdb_connection con, const char *path,
             f->bytes += strlen(se->names[d]) + 1
                         + (se->values[d] ? strlen(se->values[d]) + 1 : 0);
     }
-    fl_free(L.slots);
+    fl_keyindex_free(&L.index);
     fl_free(L.run_of);
     fl_buf_free(&L.key);
     if (rc == FL_EDB)
@@ -640,28 +614,36 @@ fl_metric_cache_sync(struct fl_metric_cache *c, duckdb_connection con,
 }
 
 
+/* The run of metric in f, or NULL. */
+static const struct fl_mcache_run *
+run_of(const struct fl_mcache_file *f, const char *metric)
+{
+    for (size_t i = 0; i < f->n_runs; i++)
+        if (strcmp(f->runs[i].metric, metric) == 0)
+            return &f->runs[i];
+    return NULL;
+}
+
+
 void
 fl_mcache_file_rows(const struct fl_mcache_file *f, const char *metric,
                     int64_t from, size_t *begin, size_t *end)
 {
+    const struct fl_mcache_run *run = run_of(f, metric);
     *begin = *end = 0;
-    for (size_t i = 0; i < f->n_runs; i++) {
-        const struct fl_mcache_run *run = &f->runs[i];
-        if (strcmp(run->metric, metric) != 0)
-            continue;
-        /* The first row with window_start >= from. */
-        size_t lo = run->first, hi = run->first + run->n;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (f->rows[mid].window_start < from)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        *begin = lo;
-        *end = run->first + run->n;
+    if (run == NULL)
         return;
+    /* The first row with window_start >= from. */
+    size_t lo = run->first, hi = run->first + run->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->rows[mid].window_start < from)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    *begin = lo;
+    *end = run->first + run->n;
 }
 
 
@@ -669,24 +651,21 @@ void
 fl_mcache_file_days(const struct fl_mcache_file *f, const char *metric,
                     int64_t from, int64_t to, size_t *begin, size_t *end)
 {
+    const struct fl_mcache_run *run = run_of(f, metric);
     *begin = *end = 0;
-    for (size_t i = 0; i < f->n_runs; i++) {
-        const struct fl_mcache_run *run = &f->runs[i];
-        if (strcmp(run->metric, metric) != 0)
-            continue;
-        size_t lo = run->day_first, hi = run->day_first + run->day_n;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (f->days[mid].day < from)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        size_t e = lo;
-        while (e < run->day_first + run->day_n && f->days[e].day < to)
-            e++;
-        *begin = lo;
-        *end = e;
+    if (run == NULL)
         return;
+    size_t lo = run->day_first, hi = run->day_first + run->day_n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->days[mid].day < from)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    size_t e = lo;
+    while (e < run->day_first + run->day_n && f->days[e].day < to)
+        e++;
+    *begin = lo;
+    *end = e;
 }

@@ -29,6 +29,7 @@
 
 #include "../core/fl_buf.h"
 #include "../core/fl_error.h"
+#include "../core/fl_keyindex.h"
 #include "../core/fl_json.h"
 #include "../core/fl_mem.h"
 #include "metric_reads.h"
@@ -66,41 +67,17 @@ struct answer {
     const struct fl_mread *r;
     struct group *g;
     size_t        n, cap;
-    uint32_t     *slots;            /* group index + 1, 0 = empty */
-    size_t        n_slots;
+    struct fl_keyindex index;       /* groups by key */
     size_t        seq;
 };
 
 
-static uint64_t
-hash_str(const char *s)
+/* The key of group i of the answer (fl_keyindex_key_fn). */
+static const char *
+group_key(const void *ctx, uint32_t i)
 {
-    uint64_t h = 1469598103934665603ULL;        /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-
-static int
-rehash(struct answer *a)
-{
-    size_t n = a->n_slots ? a->n_slots * 2 : 256;
-    uint32_t *slots = fl_calloc(n, sizeof *slots);
-    if (slots == NULL)
-        return FL_ENOMEM;
-    for (size_t i = 0; i < a->n; i++) {
-        size_t h = (size_t)hash_str(a->g[i].key) & (n - 1);
-        while (slots[h] != 0)
-            h = (h + 1) & (n - 1);
-        slots[h] = (uint32_t)i + 1;
-    }
-    fl_free(a->slots);
-    a->slots = slots;
-    a->n_slots = n;
-    return FL_OK;
+    const struct answer *a = ctx;
+    return a->g[i].key;
 }
 
 
@@ -110,12 +87,10 @@ static long
 group_of(struct answer *a, const char *key, size_t n_dims,
          char *const *names, char *const *values)
 {
-    if (2 * (a->n + 1) > a->n_slots && rehash(a) < 0)
-        return -1;
-    size_t h = (size_t)hash_str(key) & (a->n_slots - 1);
-    for (; a->slots[h] != 0; h = (h + 1) & (a->n_slots - 1))
-        if (strcmp(a->g[a->slots[h] - 1].key, key) == 0)
-            return (long)a->slots[h] - 1;
+    size_t slot;
+    long at = fl_keyindex_find(&a->index, key, group_key, a, &slot);
+    if (at != -1)
+        return at >= 0 ? at : -1;
     if (a->n == a->cap) {
         struct group *g = fl_grow(a->g, &a->cap, a->n + 1, sizeof *g, 64);
         if (g == NULL)
@@ -130,8 +105,8 @@ group_of(struct answer *a, const char *key, size_t n_dims,
     g->names = names;
     g->values = values;
     g->final = 1;
-    a->slots[h] = (uint32_t)++a->n;
-    return (long)a->n - 1;
+    fl_keyindex_put(&a->index, slot, (uint32_t)a->n);
+    return (long)a->n++;
 }
 
 
@@ -740,7 +715,7 @@ fl_metric_read_json(const struct fl_metric_cache *c,
         fl_free(a.g[i].order);
     }
     fl_free(a.g);
-    fl_free(a.slots);
+    fl_keyindex_free(&a.index);
     if (rc < 0) {
         fl_buf_free(&o);
         return rc;

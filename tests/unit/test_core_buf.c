@@ -13,6 +13,7 @@
 #include "core/fl_buf.h"
 #include "core/fl_error.h"
 #include "core/fl_json.h"
+#include "core/fl_keyindex.h"
 #include "core/fl_mem.h"
 
 
@@ -269,6 +270,48 @@ test_json_styles(void)
 }
 
 
+/* fl_keyindex over an array of 10,000 keys: every key found at its
+ * position, absent keys not, growth through many rehashes, and a growth
+ * that cannot allocate reported without losing what was indexed. */
+static char keys[10000][16];
+
+static const char *
+key_at(const void *ctx, uint32_t i)
+{
+    (void)ctx;
+    return keys[i];
+}
+
+static void
+test_keyindex(void)
+{
+    size_t base = fl_mem_used();
+    struct fl_keyindex ix = { 0 };
+    size_t slot;
+    for (uint32_t i = 0; i < 10000; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%u", i * 7919u);
+        CHECK_EQ_INT(fl_keyindex_find(&ix, keys[i], key_at, NULL, &slot), -1);
+        fl_keyindex_put(&ix, slot, i);
+    }
+    CHECK_EQ_INT(ix.n, 10000);
+    CHECK(ix.n_slots >= 20000);
+    for (uint32_t i = 0; i < 10000; i++)
+        CHECK_EQ_INT(fl_keyindex_find(&ix, keys[i], key_at, NULL, &slot), i);
+    CHECK_EQ_INT(fl_keyindex_find(&ix, "k1", key_at, NULL, &slot), -1);
+    CHECK_EQ_INT(fl_keyindex_find(&ix, "", key_at, NULL, &slot), -1);
+    fl_keyindex_free(&ix);
+
+    /* The first growth fails: FL_ENOMEM, nothing indexed, nothing held. */
+    fl_mem_fail_after(1);
+    long rc = fl_keyindex_find(&ix, keys[0], key_at, NULL, &slot);
+    fl_mem_fail_after(0);
+    CHECK_EQ_INT(rc, FL_ENOMEM);
+    CHECK_EQ_INT(ix.n, 0);
+    CHECK(ix.slots == NULL);
+    CHECK_EQ_INT(fl_mem_used(), base);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_buf_appends),
     FL_TEST(test_buf_growth),
@@ -276,5 +319,6 @@ FL_TEST_MAIN(
     FL_TEST(test_buf_oom),
     FL_TEST(test_grow),
     FL_TEST(test_json_escape),
-    FL_TEST(test_json_styles)
+    FL_TEST(test_json_styles),
+    FL_TEST(test_keyindex)
 )
