@@ -700,13 +700,15 @@ fl_metric_read_json(const struct fl_metric_cache *c,
             rc = map_text(&a.g[i]);
         }
         if (rc == 0) {
-            qsort(a.g, a.n, sizeof *a.g, by_order);
+            if (a.n > 1)        /* qsort's base must not be NULL */
+                qsort(a.g, a.n, sizeof *a.g, by_order);
             put_series_doc(&o, &a);
         }
     } else if (rc == 0) {
         for (size_t i = 0; i < a.n; i++)
             a.g[i].other = is_other(&a.g[i]);
-        qsort(a.g, a.n, sizeof *a.g, by_rank_other_last);
+        if (a.n > 1)
+            qsort(a.g, a.n, sizeof *a.g, by_rank_other_last);
         put_aggregate_doc(&o, &a);
     }
     for (size_t i = 0; i < a.n; i++) {
