@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * fl_error.c -- text for flowlake's return codes (see fl_error.h).
+ * fl_error.c -- text and HTTP status of flowlake's return codes, both
+ * generated from the tables of fl_error.h.
  */
 #include "fl_config.h"
 
@@ -11,19 +12,33 @@
 const char *
 fl_strerror(int rc)
 {
+#define TEXT_(name, value, text, status) case name: return text;
     switch (rc) {
     case FL_OK:       return "ok";
-    case FL_EPARSE:   return "parse error";
-    case FL_ETOOBIG:  return "too big";
-    case FL_ECORRUPT: return "corrupt input";
-    case FL_ECONFIG:  return "bad configuration";
-    case FL_EDB:      return "SQL engine error";
-    case FL_EDUP:     return "already ingested";
-    case FL_ETRUNC:   return "truncated input";
+    FL_ERROR_CODES(TEXT_)
     default:
         break;
     }
+#undef TEXT_
     if (rc < 0 && rc > -4096)
         return strerror(-rc);
     return "unknown error";
+}
+
+
+unsigned
+fl_http_status(int rc)
+{
+#define STATUS_(name, value, text, status) case name: return status;
+#define ERRNO_STATUS_(name, status) case name: return status;
+    if (rc >= 0)
+        return 200;
+    switch (rc) {
+    FL_ERROR_CODES(STATUS_)
+    FL_ERRNO_STATUSES(ERRNO_STATUS_)
+    default:
+        return 500;
+    }
+#undef STATUS_
+#undef ERRNO_STATUS_
 }
