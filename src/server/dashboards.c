@@ -520,7 +520,7 @@ put_one(struct fl_server *s, struct MHD_Connection *c, const char *name,
         snprintf(msg, sizeof msg, "cannot save the dashboard: %s",
                  fl_strerror(rc));
         fl_log(FL_LOG_WARN, "dashboards", "%s", msg);
-        return fl_http_reply_error(c, rc == FL_ENOMEM ? 503 : 500, msg);
+        return fl_http_reply_error(c, fl_server_fault_status(rc), msg);
     }
     fl_log(FL_LOG_INFO, "dashboards", "saved dashboard %s (%zu bytes)", name, len);
     return fl_http_reply(c, 200, "application/json", body, len);

@@ -371,8 +371,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                     s->cfg->max_compression_ratio, &plain, &plain_len,
                     res->error, sizeof res->error);
         if (rc < 0) {
-            res->http_status = rc == FL_ETOOBIG ? 413
-                             : rc == FL_ENOMEM ? 503 : 400;
+            res->http_status = (int)fl_http_status(rc);
             if (rc == FL_ENOMEM)
                 snprintf(res->error, sizeof res->error, "out of memory");
             goto out;
