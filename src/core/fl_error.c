@@ -5,6 +5,8 @@
  */
 #include "fl_config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fl_error.h"
@@ -41,4 +43,34 @@ fl_http_status(int rc)
     }
 #undef STATUS_
 #undef ERRNO_STATUS_
+}
+
+
+int
+fl_err_set(struct fl_err *e, int code, const char *fmt, ...)
+{
+    if (e == NULL)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    /* Truncation is fine: the message is for a person. */
+    if (vsnprintf(e->msg, sizeof e->msg, fmt, ap) < 0)
+        e->msg[0] = '\0';
+    va_end(ap);
+    e->code = code;
+    return code;
+}
+
+
+int
+fl_err_oom(struct fl_err *e)
+{
+    return fl_err_set(e, FL_ENOMEM, "out of memory");
+}
+
+
+const char *
+fl_err_msg(const struct fl_err *e)
+{
+    return e->msg[0] != '\0' ? e->msg : fl_strerror(e->code);
 }

@@ -16,6 +16,8 @@
 
 #include <errno.h>
 
+#include "fl_compiler.h"
+
 #define FL_OK        0
 #define FL_EAGAIN    (-EAGAIN)
 #define FL_ENOMEM    (-ENOMEM)
@@ -56,5 +58,27 @@ const char *fl_strerror(int rc);
  * rc >= 0), the table's status for a project code, 503 for FL_ENOMEM and
  * FL_EAGAIN, 500 for any other errno or an unknown code. */
 unsigned fl_http_status(int rc);
+
+/* The error carrier: a return code and the message that explains it to a
+ * person, passed down by the caller (on its stack: no allocation, so an
+ * out-of-memory failure can still be described). msg is "" until set. */
+#define FL_ERR_MSG_MAX 256
+struct fl_err {
+    int  code;
+    char msg[FL_ERR_MSG_MAX];
+};
+
+#define FL_ERR_INIT { 0, "" }
+
+/* Sets e (when not NULL) to code and the formatted message, truncated to
+ * fit. Returns code, so that "return fl_err_set(e, FL_EPARSE, ...)" works. */
+int fl_err_set(struct fl_err *e, int code, const char *fmt, ...)
+    FL_PRINTF(3, 4);
+
+/* fl_err_set(e, FL_ENOMEM, "out of memory"): the one spelling of it. */
+int fl_err_oom(struct fl_err *e);
+
+/* e's message, else the code's text (fl_strerror). */
+const char *fl_err_msg(const struct fl_err *e);
 
 #endif /* FL_ERROR_H */

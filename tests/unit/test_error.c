@@ -2,7 +2,7 @@
  *
  * test_error.c -- core/fl_error: every return code has a text and an HTTP
  * status (both come from the one table of fl_error.h), and the pairs the
- * server's clients see keep their values.
+ * server's clients see keep their values; the error carrier struct fl_err.
  */
 #include "../../src/core/fl_config.h"
 
@@ -74,8 +74,35 @@ test_errno_codes(void)
 }
 
 
+static void
+test_carrier(void)
+{
+    struct fl_err e = FL_ERR_INIT;
+    CHECK_EQ_STR(fl_err_msg(&e), "ok");
+    CHECK_EQ_INT(fl_err_set(&e, FL_EPARSE, "line %d: %s", 3, "bad"),
+                 FL_EPARSE);
+    CHECK_EQ_INT(e.code, FL_EPARSE);
+    CHECK_EQ_STR(fl_err_msg(&e), "line 3: bad");
+    CHECK_EQ_INT(fl_err_oom(&e), FL_ENOMEM);
+    CHECK_EQ_STR(e.msg, "out of memory");
+    /* Without a message, the code's text. */
+    e.msg[0] = '\0';
+    e.code = FL_ETOOBIG;
+    CHECK_EQ_STR(fl_err_msg(&e), "too big");
+    /* Truncated to fit; NULL is allowed and only returns the code. */
+    char big[600];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    fl_err_set(&e, FL_ECONFIG, "%s", big);
+    CHECK_EQ_INT(strlen(e.msg), FL_ERR_MSG_MAX - 1);
+    CHECK_EQ_INT(fl_err_set(NULL, FL_EDB, "x"), FL_EDB);
+    CHECK_EQ_INT(fl_err_oom(NULL), FL_ENOMEM);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_every_code),
     FL_TEST(test_exact_pairs),
-    FL_TEST(test_errno_codes)
+    FL_TEST(test_errno_codes),
+    FL_TEST(test_carrier)
 )
