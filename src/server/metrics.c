@@ -624,19 +624,26 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
 
     /* Alarms. */
     if (cfg->n_alarm_sections > 0) {
+        /* The alarm module speaks struct fl_err; this function's callers
+         * still pass a buffer. */
+        struct fl_err aerr = FL_ERR_INIT;
         rc = fl_alarm_defs_from_config(cfg->alarm_sections,
                                        cfg->n_alarm_sections, &defs, &n_defs,
-                                       err, errlen);
-        if (rc < 0)
+                                       &aerr);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s", aerr.msg);
             goto fail;
+        }
         if ((dir = fl_fs_join(cfg->archive_dir, "_flowlake/alarms")) == NULL) {
             rc = FL_ENOMEM;
             goto fail;
         }
-        rc = fl_alarms_create(defs, n_defs, m->stream, dir, &m->alarms, err,
-                              errlen);
-        if (rc < 0)
+        rc = fl_alarms_create(defs, n_defs, m->stream, dir, &m->alarms,
+                              &aerr);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s", aerr.msg);
             goto fail;
+        }
         defs = NULL;                     /* the alarms own them */
     }
     rc = FL_OK;
