@@ -323,6 +323,9 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         res->http_status = 503;
         snprintf(res->error, sizeof res->error, "out of memory");
     } else if (rc < 0) {
+        /* 503 whatever the code, not fl_http_status's 500: the request
+         * was good, the log's disk (full, failing) is the server's
+         * trouble, and the sender should retry (test_serve_diskfull). */
         res->http_status = 503;
         snprintf(res->error, sizeof res->error, "the write-ahead log failed: "
                  "%s", fl_strerror(rc));
