@@ -56,9 +56,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fl_metric_plans plans = { 0, NULL };
-    char err[256];
+    struct fl_err fe = FL_ERR_INIT;
+    char *err = fe.msg;
     int rc = fl_plan_compile((const char *)data, size, "fuzz.sql", 60,
-                             FL_TIME_START, &plans, err, sizeof err);
+                             FL_TIME_START, &plans, &fe);
     if (rc != 0) {
         if (strncmp(err, "fuzz.sql:", 9) != 0 || plans.plan != NULL)
             abort();                /* every failure says where and why */

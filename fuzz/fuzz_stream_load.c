@@ -117,9 +117,10 @@ one(const uint8_t *data, size_t size)
     size_t before = fl_mem_used();
     struct fl_stream *s = new_engine();
     uint64_t seq = 0;
-    char note[256], err[256];
-    int rc = fl_stream_load(s, data, size, &seq, note, sizeof note, err,
-                            sizeof err);
+    char note[256];
+    struct fl_err fe = FL_ERR_INIT;
+    char *err = fe.msg;
+    int rc = fl_stream_load(s, data, size, &seq, note, sizeof note, &fe);
     if (rc != 0 && rc != FL_ECORRUPT)
         abort();
     if (rc == FL_ECORRUPT && strncmp(err, "stream snapshot: ", 17) != 0)
@@ -131,8 +132,8 @@ one(const uint8_t *data, size_t size)
             abort();
         struct fl_stream *t = new_engine();
         uint64_t seq2 = 0;
-        if (fl_stream_load(t, out, len, &seq2, note, sizeof note, err,
-                           sizeof err) != 0 || seq2 != seq)
+        if (fl_stream_load(t, out, len, &seq2, note, sizeof note, &fe) != 0
+            || seq2 != seq)
             abort();
         if (fl_stream_save(t, seq2, &out2, &len2) != 0 || len2 != len
             || memcmp(out, out2, len) != 0)

@@ -54,6 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/fl_error.h"
 #include "../stream/stream.h"
 
 enum fl_alarm_state {
@@ -132,7 +133,7 @@ const char *fl_alarm_state_name(enum fl_alarm_state s);
 struct fl_config_section;
 int  fl_alarm_defs_from_config(const struct fl_config_section *sections,
                                size_t n, struct fl_alarm_def **out,
-                               size_t *out_n, char *err, size_t errlen);
+                               size_t *out_n, struct fl_err *err);
 void fl_alarm_defs_free(struct fl_alarm_def *defs, size_t n);
 
 /* Every problem of every [alarm.NAME] section of cfg that the sections
@@ -162,7 +163,7 @@ struct fl_alarms;
  * -ENOMEM. *out untouched on failure (the defs are still the caller's). */
 int  fl_alarms_create(struct fl_alarm_def *defs, size_t n,
                       const struct fl_stream *stream, const char *state_dir,
-                      struct fl_alarms **out, char *err, size_t errlen);
+                      struct fl_alarms **out, struct fl_err *err);
 
 /* How fl_alarms_create_with_lookup learns a metric's window and
  * dimensions: returns 0 and sets *window (seconds, >= 1), *n_dims and up to
@@ -178,8 +179,7 @@ typedef int fl_alarm_lookup_fn(void *ctx, const char *metric,
 int  fl_alarms_create_with_lookup(struct fl_alarm_def *defs, size_t n,
                                   fl_alarm_lookup_fn *lookup, void *ctx,
                                   const char *state_dir,
-                                  struct fl_alarms **out, char *err,
-                                  size_t errlen);
+                                  struct fl_alarms **out, struct fl_err *err);
 
 /* The checks fl_alarms_create makes against the metrics (the metric
  * exists; the dimension names are exactly the metric's; N x period <= 1
@@ -187,11 +187,11 @@ int  fl_alarms_create_with_lookup(struct fl_alarm_def *defs, size_t n,
  * or FL_ECONFIG with err ("alarm NAME: ..."). */
 int  fl_alarm_defs_check_lookup(const struct fl_alarm_def *defs, size_t n,
                                 fl_alarm_lookup_fn *lookup, void *ctx,
-                                char *err, size_t errlen);
+                                struct fl_err *err);
 struct fl_metric_plans;
 int  fl_alarm_defs_check(const struct fl_alarm_def *defs, size_t n,
-                         const struct fl_metric_plans *plans, char *err,
-                         size_t errlen);
+                         const struct fl_metric_plans *plans,
+                         struct fl_err *err);
 
 /* Stops the worker (after delivering queued actions for at most
  * drain_ms) and frees everything. NULL is a no-op. */

@@ -46,23 +46,21 @@ plans_lookup(void *ctx, const char *metric, int64_t *window, size_t *n_dims,
 int
 fl_alarms_create(struct fl_alarm_def *defs, size_t n,
                  const struct fl_stream *stream, const char *state_dir,
-                 struct fl_alarms **out, char *err, size_t errlen)
+                 struct fl_alarms **out, struct fl_err *err)
 {
     /* The lookup's context is only read. */
     union { const struct fl_metric_plans *c; void *v; } u = {
         fl_stream_plans(stream)
     };
     return fl_alarms_create_with_lookup(defs, n, plans_lookup, u.v,
-                                        state_dir, out, err, errlen);
+                                        state_dir, out, err);
 }
 
 
 int
 fl_alarm_defs_check(const struct fl_alarm_def *defs, size_t n,
-                    const struct fl_metric_plans *plans, char *err,
-                    size_t errlen)
+                    const struct fl_metric_plans *plans, struct fl_err *err)
 {
     union { const struct fl_metric_plans *c; void *v; } u = { plans };
-    return fl_alarm_defs_check_lookup(defs, n, plans_lookup, u.v, err,
-                                      errlen);
+    return fl_alarm_defs_check_lookup(defs, n, plans_lookup, u.v, err);
 }

@@ -715,20 +715,18 @@ action_done(void *ctx, size_t idx, int ok)
 /* The checks against the metric (alarm.h). */
 static int
 check_def(const struct fl_alarm_def *d, fl_alarm_lookup_fn *lookup,
-          void *ctx, int64_t *period, char *err, size_t errlen)
+          void *ctx, int64_t *period, struct fl_err *err)
 {
     const char *names[FL_ALARM_MAX_DIMS + 1];
     size_t nd = 0;
     int64_t w = 0;
     if (lookup(ctx, d->metric, &w, &nd, names, FL_ALARM_MAX_DIMS + 1) < 0) {
-        snprintf(err, errlen, "alarm %s: no metric is named '%s'", d->name,
-                 d->metric);
-        return FL_ECONFIG;
+        return fl_err_set(err, FL_ECONFIG, "alarm %s: no metric is named "
+                          "'%s'", d->name, d->metric);
     }
     if (w < 1) {
-        snprintf(err, errlen, "alarm %s: metric '%s' has no window length",
-                 d->name, d->metric);
-        return FL_ECONFIG;
+        return fl_err_set(err, FL_ECONFIG, "alarm %s: metric '%s' has no "
+                          "window length", d->name, d->metric);
     }
     int ok = nd == d->n_dims && nd <= FL_ALARM_MAX_DIMS;
     for (size_t i = 0; ok && i < nd; i++) {
@@ -749,19 +747,17 @@ check_def(const struct fl_alarm_def *d, fl_alarm_lookup_fn *lookup,
             off += (size_t)wr;
         }
         if (nd == 0)
-            snprintf(err, errlen, "alarm %s: metric '%s' has no dimensions; "
-                     "remove the dimensions key", d->name, d->metric);
-        else
-            snprintf(err, errlen, "alarm %s: metric '%s' has the dimensions "
-                     "(%s); give a value for each of them and no other",
-                     d->name, d->metric, list);
-        return FL_ECONFIG;
+            return fl_err_set(err, FL_ECONFIG, "alarm %s: metric '%s' has no "
+                              "dimensions; remove the dimensions key",
+                              d->name, d->metric);
+        return fl_err_set(err, FL_ECONFIG, "alarm %s: metric '%s' has the "
+                          "dimensions (%s); give a value for each of them and "
+                          "no other", d->name, d->metric, list);
     }
     if ((int64_t)d->evaluation_periods > DAY / w) {
-        snprintf(err, errlen, "alarm %s: evaluation_periods x period = %u x "
-                 "%llds is more than one day", d->name, d->evaluation_periods,
-                 (long long)w);
-        return FL_ECONFIG;
+        return fl_err_set(err, FL_ECONFIG, "alarm %s: evaluation_periods x "
+                          "period = %u x %llds is more than one day", d->name,
+                          d->evaluation_periods, (long long)w);
     }
     *period = w;
     return FL_OK;
@@ -770,12 +766,12 @@ check_def(const struct fl_alarm_def *d, fl_alarm_lookup_fn *lookup,
 
 int
 fl_alarm_defs_check_lookup(const struct fl_alarm_def *defs, size_t n,
-                           fl_alarm_lookup_fn *lookup, void *ctx, char *err,
-                           size_t errlen)
+                           fl_alarm_lookup_fn *lookup, void *ctx,
+                           struct fl_err *err)
 {
     for (size_t i = 0; i < n; i++) {
         int64_t period;
-        int rc = check_def(&defs[i], lookup, ctx, &period, err, errlen);
+        int rc = check_def(&defs[i], lookup, ctx, &period, err);
         if (rc < 0)
             return rc;
     }
@@ -802,19 +798,16 @@ int
 fl_alarms_create_with_lookup(struct fl_alarm_def *defs, size_t n,
                              fl_alarm_lookup_fn *lookup, void *ctx,
                              const char *state_dir, struct fl_alarms **out,
-                             char *err, size_t errlen)
+                             struct fl_err *err)
 {
     struct fl_alarms *a = NULL;
     int rc = FL_ENOMEM, mu_ready = 0;
 
-    if (errlen > 0)
-        err[0] = '\0';
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < i; k++)
             if (strcmp(defs[i].name, defs[k].name) == 0) {
-                snprintf(err, errlen, "alarm %s is defined twice",
-                         defs[i].name);
-                return FL_ECONFIG;
+                return fl_err_set(err, FL_ECONFIG, "alarm %s is defined "
+                                  "twice", defs[i].name);
             }
     if ((a = fl_calloc(1, sizeof *a)) == NULL)
         return FL_ENOMEM;
@@ -828,14 +821,12 @@ fl_alarms_create_with_lookup(struct fl_alarm_def *defs, size_t n,
         al->last_eval = INT64_MIN;
         snprintf(al->reason, sizeof al->reason,
                  "Unchecked: Initial alarm creation");
-        if ((rc = check_def(&defs[i], lookup, ctx, &al->period, err,
-                            errlen)) < 0)
+        if ((rc = check_def(&defs[i], lookup, ctx, &al->period, err)) < 0)
             goto fail;
         if (defs[i].evaluation_range > FL_ALARM_MAX_RANGE
             || defs[i].evaluation_range < defs[i].evaluation_periods) {
-            snprintf(err, errlen, "alarm %s: evaluation_range out of range",
-                     defs[i].name);
-            rc = FL_ECONFIG;
+            rc = fl_err_set(err, FL_ECONFIG, "alarm %s: evaluation_range "
+                            "out of range", defs[i].name);
             goto fail;
         }
         rc = FL_ENOMEM;
@@ -853,8 +844,8 @@ fl_alarms_create_with_lookup(struct fl_alarm_def *defs, size_t n,
         || a->history_path == NULL)
         goto fail;
     if ((rc = fl_fs_mkdirs(state_dir)) < 0) {
-        snprintf(err, errlen, "alarm state directory %s: %s", state_dir,
-                 fl_strerror(rc));
+        fl_err_set(err, rc, "alarm state directory %s: %s", state_dir,
+                   fl_strerror(rc));
         goto fail;
     }
     load_state(a);
@@ -862,7 +853,7 @@ fl_alarms_create_with_lookup(struct fl_alarm_def *defs, size_t n,
         goto fail;
     mu_ready = 1;
     if ((rc = fl_alarm_worker_create(action_done, a, &a->worker)) < 0) {
-        snprintf(err, errlen, "alarm action thread: %s", fl_strerror(rc));
+        fl_err_set(err, rc, "alarm action thread: %s", fl_strerror(rc));
         goto fail;
     }
     a->defs = defs;

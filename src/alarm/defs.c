@@ -33,8 +33,7 @@
  * stops there), or every one into all (`config check` lists them). */
 struct report {
     const struct fl_config_section *s;
-    char                    *err;
-    size_t                   errlen;
+    struct fl_err           *err;
     struct fl_config_errors *all;      /* NULL: stop at the first */
     int                      failed;   /* a problem was reported */
 };
@@ -59,9 +58,7 @@ fail(struct report *r, int line, const char *fmt, ...)
              s->file ? s->file : "?", line, s->name, msg);
     r->failed = 1;
     if (r->all == NULL) {
-        if (r->errlen > 0)
-            snprintf(r->err, r->errlen, "%s", where);
-        return FL_ECONFIG;
+        return fl_err_set(r->err, FL_ECONFIG, "%s", where);
     }
     /* No key: the message names its place itself. */
     if (fl_config_errors_add(r->all, NULL, NULL, "%s", where) < 0)
@@ -620,17 +617,15 @@ def_from_section(struct report *r, struct fl_alarm_def *d)
 int
 fl_alarm_defs_from_config(const struct fl_config_section *sections,
                           size_t n, struct fl_alarm_def **out,
-                          size_t *out_n, char *err, size_t errlen)
+                          size_t *out_n, struct fl_err *err)
 {
     struct fl_alarm_def *defs = NULL;
     int rc = FL_OK;
 
-    if (errlen > 0)
-        err[0] = '\0';
     if (n > 0 && (defs = fl_calloc(n, sizeof *defs)) == NULL)
         return FL_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        struct report r = { .s = &sections[i], .err = err, .errlen = errlen };
+        struct report r = { .s = &sections[i], .err = err };
         rc = def_from_section(&r, &defs[i]);
         if (rc < 0)
             goto out;

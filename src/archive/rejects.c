@@ -91,7 +91,12 @@ fl_rejects_create(const char *path, struct fl_rejects **out)
         return FL_ENOMEM;
     }
     r->fd = -1;
-    pthread_mutex_init(&r->mu, NULL);
+    int rc = pthread_mutex_init(&r->mu, NULL);
+    if (rc != 0) {
+        fl_free(r->path);
+        fl_free(r);
+        return -rc;
+    }
     *out = r;
     return FL_OK;
 }

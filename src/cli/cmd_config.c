@@ -71,19 +71,23 @@ check_metrics_and_alarms(const struct fl_config *cfg,
         fl_plan_free(&plans);
         return keys_rc;
     }
-    if (rc == 0 && cfg->n_alarm_sections > 0)
+    if (rc == 0 && cfg->n_alarm_sections > 0) {
+        struct fl_err aerr = FL_ERR_INIT;
         rc = fl_alarm_defs_from_config(cfg->alarm_sections,
-                                       cfg->n_alarm_sections, &defs, &n, err,
-                                       sizeof err);
+                                       cfg->n_alarm_sections, &defs, &n,
+                                       &aerr);
+        if (rc < 0)
+            snprintf(err, sizeof err, "%s", aerr.msg);
+    }
     /* One alarm at a time, so that the message can name its section. */
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        char why[768];
-        rc = fl_alarm_defs_check(&defs[i], 1, &plans, why, sizeof why);
+        struct fl_err why = FL_ERR_INIT;
+        rc = fl_alarm_defs_check(&defs[i], 1, &plans, &why);
         for (size_t k = 0; rc < 0 && k < cfg->n_alarm_sections; k++)
             if (strcmp(cfg->alarm_sections[k].name, defs[i].name) == 0)
                 snprintf(err, sizeof err, "%s:%d: %s",
                          cfg->alarm_sections[k].file,
-                         cfg->alarm_sections[k].line, why);
+                         cfg->alarm_sections[k].line, why.msg);
     }
     if (rc < 0 && fl_config_errors_add(errs, cfg, NULL, "%s",
                                        err[0] ? err : fl_strerror(rc)) < 0)

@@ -641,7 +641,7 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
         json[jl] = '\n';            /* the NUL's place: sent by length */
         ret = fl_http_reply(c, 200, "application/json", json, jl + 1);
     } else {
-        ret = fl_http_reply_error(c, rc == FL_ENOMEM ? 503 : 500,
+        ret = fl_http_reply_error(c, fl_server_fault_status(rc),
                                   err ? err : fl_strerror(rc));
     }
     fl_free(json);

@@ -306,7 +306,7 @@ task_main(void *arg)
         fail_task(t, 503, "the server is stopping");
     } else if ((rc = fl_query_runner_run_fd(NULL, fd, &lim, &t->pid,
                                             &t->res)) < 0) {
-        unsigned status = rc == FL_ENOMEM ? 503 : 500;
+        unsigned status = fl_server_fault_status(rc);
         if (t->res.error == NULL)
             fail_task(t, status, fl_strerror(rc));
         else

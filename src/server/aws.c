@@ -438,13 +438,12 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     fl_server_count_request(s, FL_SOURCE_FIREHOSE);
     atomic_fetch_add(&st->bytes, req->len);
     if ((rc = request_body(s, c, req, &plain, &body, &len, &err)) < 0) {
-        ret = firehose_reply(c, rc == FL_ETOOBIG ? 413 : 400, rid, err.msg);
+        ret = firehose_reply(c, fl_http_status(rc), rid, err.msg);
         goto out;
     }
     if ((rc = fl_ingest_create(&lim, &dec)) < 0
         || (rc = fl_firehose_parse(dec, body, len, &fr, &err)) < 0) {
-        unsigned status = rc == FL_ENOMEM ? 503 : rc == FL_ETOOBIG ? 413 : 400;
-        ret = firehose_reply(c, status, rid,
+        ret = firehose_reply(c, fl_http_status(rc), rid,
                              rc == FL_ENOMEM ? "out of memory" : err.msg);
         goto out;
     }
@@ -551,9 +550,8 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
         || (rc = fl_ingest_create(&lim, &dec)) < 0
         || (rc = fl_ingest_decode_cwl(dec, body, len, on_line, &g, &info,
                                       &err)) < 0) {
-        unsigned status = rc == FL_ENOMEM ? 503 : rc == FL_ETOOBIG ? 413 : 400;
-        ret = fl_http_reply_error(c, status, rc == FL_ENOMEM ? "out of memory"
-                                                             : err.msg);
+        ret = fl_http_reply_error(c, fl_http_status(rc),
+                                  rc == FL_ENOMEM ? "out of memory" : err.msg);
         goto done;
     }
     struct fl_ingest_result res;

@@ -85,12 +85,12 @@ fl_dashboard_name_ok(const char *name)
 /* Checks one optional member's JSON type; "what" names it in err. */
 static int
 check_type(json_t *o, const char *key, int (*is)(const json_t *),
-           const char *want, const char *what, char *err, size_t errlen)
+           const char *want, const char *what, struct fl_err *err)
 {
     json_t *v = json_object_get(o, key);
     if (v == NULL || is(v))
         return 0;
-    snprintf(err, errlen, "%s: \"%s\" must be %s", what, key, want);
+    fl_err_set(err, FL_EPARSE, "%s: \"%s\" must be %s", what, key, want);
     return -1;
 }
 
@@ -103,18 +103,18 @@ static int is_array(const json_t *v) { return json_is_array(v); }
 /* A size or position: a whole number within [lo, hi]. */
 static int
 check_cell(json_t *w, const char *key, double lo, double hi,
-           const char *what, char *err, size_t errlen)
+           const char *what, struct fl_err *err)
 {
     json_t *v = json_object_get(w, key);
     double d;
     if (v == NULL || !json_is_number(v)) {
-        snprintf(err, errlen, "%s: \"%s\" must be a number", what, key);
+        fl_err_set(err, FL_EPARSE, "%s: \"%s\" must be a number", what, key);
         return -1;
     }
     d = json_number_value(v);
     if (d < lo || d > hi || d != (double)(long long)d) {
-        snprintf(err, errlen, "%s: \"%s\" must be a whole number from %.0f "
-                 "to %.0f", what, key, lo, hi);
+        fl_err_set(err, FL_EPARSE, "%s: \"%s\" must be a whole number "
+                   "from %.0f to %.0f", what, key, lo, hi);
         return -1;
     }
     return 0;
@@ -125,7 +125,7 @@ check_cell(json_t *w, const char *key, double lo, double hi,
  * value it does not know would be drawn as a line without a word, so the
  * save is refused instead, as for an unknown type. */
 static int
-check_chart(json_t *w, const char *what, char *err, size_t errlen)
+check_chart(json_t *w, const char *what, struct fl_err *err)
 {
     json_t *c = json_object_get(json_object_get(w, "options"), "chart");
     if (c == NULL)
@@ -133,14 +133,14 @@ check_chart(json_t *w, const char *what, char *err, size_t errlen)
     if (json_is_string(c) && (strcmp(json_string_value(c), "line") == 0
                               || strcmp(json_string_value(c), "bar") == 0))
         return 0;
-    snprintf(err, errlen, "%s: \"options.chart\" must be \"line\" or "
-             "\"bar\"", what);
+    fl_err_set(err, FL_EPARSE, "%s: \"options.chart\" must be \"line\" or "
+               "\"bar\"", what);
     return -1;
 }
 
 
 static int
-check_widget(json_t *w, size_t i, char *err, size_t errlen)
+check_widget(json_t *w, size_t i, struct fl_err *err)
 {
     char what[48];
     json_t *t = json_object_get(w, "type");
@@ -148,11 +148,11 @@ check_widget(json_t *w, size_t i, char *err, size_t errlen)
 
     snprintf(what, sizeof what, "widget %zu", i);
     if (!json_is_object(w)) {
-        snprintf(err, errlen, "%s is not an object", what);
+        fl_err_set(err, FL_EPARSE, "%s is not an object", what);
         return -1;
     }
     if (!json_is_string(t)) {
-        snprintf(err, errlen, "%s: \"type\" must be a string", what);
+        fl_err_set(err, FL_EPARSE, "%s: \"type\" must be a string", what);
         return -1;
     }
     for (k = 0; k < sizeof types / sizeof types[0]; k++)
@@ -167,71 +167,65 @@ check_widget(json_t *w, size_t i, char *err, size_t errlen)
              p++)
             shown[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
         shown[n] = '\0';
-        snprintf(err, errlen, "%s: unknown type \"%s\" (metric, "
-                 "dimension_lines, actions, top, ingest, alarms or sql)",
-                 what, shown);
+        fl_err_set(err, FL_EPARSE, "%s: unknown type \"%s\" (metric, "
+                   "dimension_lines, actions, top, ingest, alarms or sql)",
+                   what, shown);
         return -1;
     }
-    if (check_type(w, "id", is_string, "a string", what, err, errlen) < 0
-        || check_type(w, "title", is_string, "a string", what, err,
-                      errlen) < 0
-        || check_type(w, "metric", is_string, "a string", what, err,
-                      errlen) < 0
-        || check_type(w, "metrics", is_array, "an array", what, err,
-                      errlen) < 0
-        || check_type(w, "sql", is_string, "a string", what, err,
-                      errlen) < 0
-        || check_type(w, "dims", is_object, "an object", what, err,
-                      errlen) < 0
-        || check_type(w, "options", is_object, "an object", what, err,
-                      errlen) < 0)
+    if (check_type(w, "id", is_string, "a string", what, err) < 0
+        || check_type(w, "title", is_string, "a string", what, err) < 0
+        || check_type(w, "metric", is_string, "a string", what, err) < 0
+        || check_type(w, "metrics", is_array, "an array", what, err) < 0
+        || check_type(w, "sql", is_string, "a string", what, err) < 0
+        || check_type(w, "dims", is_object, "an object", what, err) < 0
+        || check_type(w, "options", is_object, "an object", what, err) < 0)
         return -1;
-    if (check_chart(w, what, err, errlen) < 0)
+    if (check_chart(w, what, err) < 0)
         return -1;
     /* The grid is 12 columns wide; rows are as many as wanted. */
-    if (check_cell(w, "w", 1, 12, what, err, errlen) < 0
-        || check_cell(w, "h", 1, 100, what, err, errlen) < 0
-        || check_cell(w, "x", 0, 11, what, err, errlen) < 0
-        || check_cell(w, "y", 0, 10000, what, err, errlen) < 0)
+    if (check_cell(w, "w", 1, 12, what, err) < 0
+        || check_cell(w, "h", 1, 100, what, err) < 0
+        || check_cell(w, "x", 0, 11, what, err) < 0
+        || check_cell(w, "y", 0, 10000, what, err) < 0)
         return -1;
     return 0;
 }
 
 
 int
-fl_dashboard_validate(const char *body, size_t len, char *err, size_t errlen)
+fl_dashboard_validate(const char *body, size_t len, struct fl_err *err)
 {
     json_error_t je;
     json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     json_t *widgets;
-    int rc = -1;
+    int rc = FL_EPARSE;
 
     if (doc == NULL) {
-        snprintf(err, errlen, "not JSON: %s (line %d, column %d)", je.text,
-                 je.line, je.column);
-        return -1;
+        fl_err_set(err, FL_EPARSE, "not JSON: %s (line %d, column %d)",
+                   je.text, je.line, je.column);
+        return FL_EPARSE;
     }
     if (!json_is_object(doc)) {
-        snprintf(err, errlen, "a dashboard is a JSON object");
+        fl_err_set(err, FL_EPARSE, "a dashboard is a JSON object");
         goto out;
     }
-    if (check_type(doc, "name", is_string, "a string", "the dashboard", err,
-                   errlen) < 0
+    if (check_type(doc, "name", is_string, "a string", "the dashboard",
+                   err) < 0
         || check_type(doc, "title", is_string, "a string", "the dashboard",
-                      err, errlen) < 0)
+                      err) < 0)
         goto out;
     widgets = json_object_get(doc, "widgets");
     if (!json_is_array(widgets)) {
-        snprintf(err, errlen, "the dashboard needs a \"widgets\" array");
+        fl_err_set(err, FL_EPARSE, "the dashboard needs a \"widgets\" array");
         goto out;
     }
     if (json_array_size(widgets) > FL_DASHBOARD_MAX_WIDGETS) {
-        snprintf(err, errlen, "%zu widgets: at most %d",
-                 json_array_size(widgets), FL_DASHBOARD_MAX_WIDGETS);
+        fl_err_set(err, FL_EPARSE, "%zu widgets: at most %d",
+                   json_array_size(widgets), FL_DASHBOARD_MAX_WIDGETS);
         goto out;
     }
     for (size_t i = 0; i < json_array_size(widgets); i++)
-        if (check_widget(json_array_get(widgets, i), i, err, errlen) < 0)
+        if (check_widget(json_array_get(widgets, i), i, err) < 0)
             goto out;
     rc = 0;
 out:
@@ -500,7 +494,8 @@ static enum MHD_Result
 put_one(struct fl_server *s, struct MHD_Connection *c, const char *name,
         const char *body, size_t len)
 {
-    char err[256], msg[320];
+    struct fl_err err = FL_ERR_INIT;
+    char msg[320];
     char *dir;
     int rc;
 
@@ -509,8 +504,8 @@ put_one(struct fl_server *s, struct MHD_Connection *c, const char *name,
                  FL_DASHBOARD_MAX_BYTES);
         return fl_http_reply_error(c, 413, msg);
     }
-    if (fl_dashboard_validate(body ? body : "", len, err, sizeof err) < 0)
-        return fl_http_reply_error(c, 400, err);
+    if (fl_dashboard_validate(body ? body : "", len, &err) < 0)
+        return fl_http_reply_error(c, 400, err.msg);
     if ((dir = dash_dir(s)) == NULL)
         return fl_http_reply_error(c, 503, "out of memory");
     if ((rc = make_dir(dir)) == FL_OK)
@@ -520,7 +515,7 @@ put_one(struct fl_server *s, struct MHD_Connection *c, const char *name,
         snprintf(msg, sizeof msg, "cannot save the dashboard: %s",
                  fl_strerror(rc));
         fl_log(FL_LOG_WARN, "dashboards", "%s", msg);
-        return fl_http_reply_error(c, rc == FL_ENOMEM ? 503 : 500, msg);
+        return fl_http_reply_error(c, fl_server_fault_status(rc), msg);
     }
     fl_log(FL_LOG_INFO, "dashboards", "saved dashboard %s (%zu bytes)", name, len);
     return fl_http_reply(c, 200, "application/json", body, len);

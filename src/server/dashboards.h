@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "../core/fl_error.h"
+
 /* The largest dashboard document accepted, and the most widgets. */
 #define FL_DASHBOARD_MAX_BYTES   (256u << 10)
 #define FL_DASHBOARD_MAX_WIDGETS 100
@@ -25,9 +27,8 @@ int fl_dashboard_name_ok(const char *name);
 /* Whether body[0..len) is a dashboard document: a JSON object with a
  * "widgets" array of at most FL_DASHBOARD_MAX_WIDGETS objects, each with a
  * known "type" and numeric "w", "h", "x", "y" (and the optional fields of
- * the right JSON types). 0, or -1 with what is wrong in err. Size is the
- * caller's check (413, not 400). */
-int fl_dashboard_validate(const char *body, size_t len, char *err,
-                          size_t errlen);
+ * the right JSON types). 0, or FL_EPARSE with what is wrong in err. Size
+ * is the caller's check (413, not 400). */
+int fl_dashboard_validate(const char *body, size_t len, struct fl_err *err);
 
 #endif /* FL_DASHBOARDS_H */

@@ -323,6 +323,9 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         res->http_status = 503;
         snprintf(res->error, sizeof res->error, "out of memory");
     } else if (rc < 0) {
+        /* 503 whatever the code, not fl_http_status's 500: the request
+         * was good, the log's disk (full, failing) is the server's
+         * trouble, and the sender should retry (test_serve_diskfull). */
         res->http_status = 503;
         snprintf(res->error, sizeof res->error, "the write-ahead log failed: "
                  "%s", fl_strerror(rc));
@@ -371,8 +374,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                     s->cfg->max_compression_ratio, &plain, &plain_len,
                     res->error, sizeof res->error);
         if (rc < 0) {
-            res->http_status = rc == FL_ETOOBIG ? 413
-                             : rc == FL_ENOMEM ? 503 : 400;
+            res->http_status = (int)fl_http_status(rc);
             if (rc == FL_ENOMEM)
                 snprintf(res->error, sizeof res->error, "out of memory");
             goto out;

@@ -510,6 +510,9 @@ fl_metrics_compile(const struct fl_config *cfg, struct fl_metric_plans *out,
                              ? FL_TIME_END
                              : strcmp(cfg->metrics_time, "arrival") == 0
                              ? FL_TIME_ARRIVAL : FL_TIME_START;
+    /* The stream module speaks struct fl_err; this function's callers
+     * still pass a buffer. */
+    struct fl_err perr = FL_ERR_INIT;
     char *text = NULL;
     int rc = FL_OK;
 
@@ -517,9 +520,11 @@ fl_metrics_compile(const struct fl_config *cfg, struct fl_metric_plans *out,
         const char *b = fl_plan_builtin_text();
         rc = fl_plan_compile(b, strlen(b), "(built-in metrics)",
                              (int64_t)cfg->metrics_window, basis, &plans,
-                             err, errlen);
-        if (rc < 0)
+                             &perr);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s", perr.msg);
             goto out;
+        }
     }
     if (cfg->metrics_file[0] != '\0') {
         size_t len = 0;
@@ -531,12 +536,14 @@ fl_metrics_compile(const struct fl_config *cfg, struct fl_metric_plans *out,
             goto out;
         }
         rc = fl_plan_compile(text, len, cfg->metrics_file,
-                             (int64_t)cfg->metrics_window, basis, &more, err,
-                             errlen);
+                             (int64_t)cfg->metrics_window, basis, &more,
+                             &perr);
         if (rc == 0)
-            rc = fl_plan_merge(&plans, &more, err, errlen);
-        if (rc < 0)
+            rc = fl_plan_merge(&plans, &more, &perr);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s", perr.msg);
             goto out;
+        }
     }
     *out = plans;
     memset(&plans, 0, sizeof plans);
@@ -592,14 +599,15 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
     rc = fl_metric_store_load_state(cfg->archive_dir, &seq, &m->live,
                                     &m->n_live, &blob, &blob_len);
     if (rc == 0) {
-        char note[512] = "", lerr[256] = "";
+        char note[512] = "";
+        struct fl_err lerr = FL_ERR_INIT;
         rc = fl_stream_load(m->stream, blob, blob_len, &seq, note,
-                            sizeof note, lerr, sizeof lerr);
+                            sizeof note, &lerr);
         if (rc == FL_ECORRUPT) {
             /* Start over from what the WAL still has rather than refuse to
              * start: the archive is intact, only window state is lost. */
             fl_log(FL_LOG_WARN, "metrics", "metric state is damaged (%s); "
-                    "windows restart from the write-ahead log", lerr);
+                    "windows restart from the write-ahead log", lerr.msg);
             seq = 0;
             rc = FL_OK;
         } else if (rc < 0) {
@@ -624,19 +632,26 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
 
     /* Alarms. */
     if (cfg->n_alarm_sections > 0) {
+        /* The alarm module speaks struct fl_err; this function's callers
+         * still pass a buffer. */
+        struct fl_err aerr = FL_ERR_INIT;
         rc = fl_alarm_defs_from_config(cfg->alarm_sections,
                                        cfg->n_alarm_sections, &defs, &n_defs,
-                                       err, errlen);
-        if (rc < 0)
+                                       &aerr);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s", aerr.msg);
             goto fail;
+        }
         if ((dir = fl_fs_join(cfg->archive_dir, "_flowlake/alarms")) == NULL) {
             rc = FL_ENOMEM;
             goto fail;
         }
-        rc = fl_alarms_create(defs, n_defs, m->stream, dir, &m->alarms, err,
-                              errlen);
-        if (rc < 0)
+        rc = fl_alarms_create(defs, n_defs, m->stream, dir, &m->alarms,
+                              &aerr);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s", aerr.msg);
             goto fail;
+        }
         defs = NULL;                     /* the alarms own them */
     }
     rc = FL_OK;

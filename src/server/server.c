@@ -493,6 +493,45 @@ load_dedupe(struct fl_server *s, char *err, size_t errlen)
 }
 
 
+/* The server's mutexes, condition and snapshot lock, every result
+ * checked: all made (0), or none (-errno, those made destroyed). */
+static int
+init_locks(struct fl_server *s)
+{
+    pthread_mutex_t *mus[] = {
+        &s->err_mu, &s->rate_mu, &s->pub_mu, &s->append_mu, &s->query_mu,
+        &s->metrics_q_mu, &s->ckpt_mu,
+    };
+    size_t n = 0;
+    int rc = 0;
+
+    for (; n < sizeof mus / sizeof mus[0]; n++)
+        if ((rc = pthread_mutex_init(mus[n], NULL)) != 0)
+            goto undo;
+    /* Writer first: the publisher must not wait behind a stream of
+     * queries taking their snapshots. */
+    pthread_rwlockattr_t ra;
+    if ((rc = pthread_rwlockattr_init(&ra)) != 0)
+        goto undo;
+    rc = pthread_rwlockattr_setkind_np(&ra,
+        PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    if (rc == 0)
+        rc = pthread_rwlock_init(&s->snap_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    if (rc != 0)
+        goto undo;
+    if ((rc = pthread_cond_init(&s->query_cv, NULL)) != 0) {
+        pthread_rwlock_destroy(&s->snap_lock);
+        goto undo;
+    }
+    return FL_OK;
+undo:
+    while (n-- > 0)
+        pthread_mutex_destroy(mus[n]);
+    return -rc;
+}
+
+
 int
 fl_server_create(const struct fl_config *cfg, struct fl_server **out,
                  char **out_err)
@@ -505,26 +544,19 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
     if (s == NULL)
         return FL_ENOMEM;
     s->cfg = cfg;
-    pthread_mutex_init(&s->err_mu, NULL);
-    pthread_mutex_init(&s->rate_mu, NULL);
-    pthread_mutex_init(&s->pub_mu, NULL);
-    pthread_mutex_init(&s->append_mu, NULL);
-    /* Writer first: the publisher must not wait behind a stream of
-     * queries taking their snapshots. */
-    pthread_rwlockattr_t ra;
-    pthread_rwlockattr_init(&ra);
-    pthread_rwlockattr_setkind_np(&ra,
-        PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&s->snap_lock, &ra);
-    pthread_rwlockattr_destroy(&ra);
-    pthread_mutex_init(&s->query_mu, NULL);
-    pthread_cond_init(&s->query_cv, NULL);
-    pthread_mutex_init(&s->metrics_q_mu, NULL);
+    if ((rc = init_locks(s)) < 0) {
+        /* fl_server_destroy would destroy locks never made. */
+        snprintf(err, sizeof err, "cannot initialise the server's locks: "
+                 "%s", fl_strerror(rc));
+        if (out_err != NULL)
+            *out_err = fl_strdup(err);
+        fl_free(s);
+        return rc;
+    }
     {
         const char *how = getenv("FLOWLAKE_METRICS_READ");
         s->metrics_read_sql = how != NULL && strcmp(how, "sql") == 0;
     }
-    pthread_mutex_init(&s->ckpt_mu, NULL);
     if ((rc = fl_fs_mkdirs(cfg->archive_dir)) < 0) {
         snprintf(err, sizeof err, "cannot create %s: %s", cfg->archive_dir,
                  fl_strerror(rc));
@@ -542,10 +574,12 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
              c.year, c.month, c.day, c.hour, c.minute, c.second, (int)getpid());
     snprintf(s->rejects_name, sizeof s->rejects_name, "%s", name);
     rej = fl_fs_join(cfg->archive_dir, name);
-    if (rej == NULL || (rc = fl_rejects_create(rej, &s->rejects)) < 0) {
+    if (rej == NULL) {
         rc = FL_ENOMEM;
         goto fail;
     }
+    if ((rc = fl_rejects_create(rej, &s->rejects)) < 0)
+        goto fail;             /* its own code: the message is its text */
     if ((rc = fl_metrics_create(s, err, sizeof err)) < 0
         || (rc = load_dedupe(s, err, sizeof err)) < 0
         || (rc = open_wal(s, err, sizeof err)) < 0)

@@ -14,6 +14,7 @@
 
 #include "../archive/rejects.h"
 #include "../config/config.h"
+#include "../core/fl_error.h"
 #include "../core/fl_sha256.h"
 #include "../wal/wal.h"
 #include "buffer.h"
@@ -306,6 +307,17 @@ struct request {
     uint64_t reserved;     /* bytes counted in s->inflight_bytes */
     struct fl_query_task *query;  /* POST /api/query, once started */
 };
+
+/* The status of a request that failed in the server's own work (the
+ * request itself was valid, e.g. SQL the server wrote, a file it saves):
+ * fl_http_status's 503 where retrying may help, else 500 -- never the
+ * table's 4xx, which would blame the sender for a code that, here, only
+ * a fault of the server can produce. */
+static inline unsigned
+fl_server_fault_status(int rc)
+{
+    return fl_http_status(rc) == 503 ? 503 : 500;
+}
 
 /* Queues a response (copied). Returns libmicrohttpd's MHD_Result. */
 enum MHD_Result fl_http_reply(struct MHD_Connection *c, unsigned int status,

@@ -166,7 +166,7 @@ name_clash(const struct fl_metric_plan *p, const struct fl_metric_plan *q)
 
 int
 fl_plan_merge(struct fl_metric_plans *dst, struct fl_metric_plans *src,
-              char *err, size_t errlen)
+              struct fl_err *err)
 {
     struct fl_metric_plan *grown;
     for (size_t i = 0; i < src->n; i++) {
@@ -175,14 +175,11 @@ fl_plan_merge(struct fl_metric_plans *dst, struct fl_metric_plans *src,
             const struct fl_metric_plan *p =
                 j < dst->n ? &dst->plan[j] : &src->plan[j - dst->n];
             const char *clash = name_clash(p, q);
-            if (clash != NULL) {
-                if (err != NULL && errlen > 0)
-                    snprintf(err, errlen, "duplicate metric name %s "
-                             "(CREATE METRIC %s at line %d and CREATE "
-                             "METRIC %s at line %d)", clash, p->name,
-                             p->line, q->name, q->line);
-                return FL_ECONFIG;
-            }
+            if (clash != NULL)
+                return fl_err_set(err, FL_ECONFIG, "duplicate metric name "
+                                  "%s (CREATE METRIC %s at line %d and "
+                                  "CREATE METRIC %s at line %d)", clash,
+                                  p->name, p->line, q->name, q->line);
         }
     }
     if (src->n == 0)

@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/fl_error.h"
+
 /* Which time a record's window is chosen by. */
 enum fl_time_basis {
     FL_TIME_START,         /* the flow's `start` (default) */
@@ -138,12 +140,12 @@ struct fl_metric_plans {
  * without TUMBLE/STEP. Returns 0 or an error; -ENOMEM. */
 int  fl_plan_compile(const char *text, size_t len, const char *origin,
                      int64_t window_default, enum fl_time_basis time_default,
-                     struct fl_metric_plans *out, char *err, size_t errlen);
+                     struct fl_metric_plans *out, struct fl_err *err);
 
 /* Appends the plans of src to dst (takes them; src is left empty).
  * FL_ECONFIG with err when a metric name is already in dst. */
 int  fl_plan_merge(struct fl_metric_plans *dst, struct fl_metric_plans *src,
-                   char *err, size_t errlen);
+                   struct fl_err *err);
 
 void fl_plan_free(struct fl_metric_plans *plans);
 

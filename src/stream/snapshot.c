@@ -586,8 +586,8 @@ load_section(struct fl_stream *s, struct rbuf *r, char *note, size_t notelen,
 
 int
 fl_stream_load(struct fl_stream *s, const unsigned char *buf, size_t len,
-               uint64_t *seq, char *note, size_t notelen, char *err,
-               size_t errlen)
+               uint64_t *seq, char *note, size_t notelen,
+               struct fl_err *err)
 {
     struct rbuf r;
     int rc = 0;
@@ -597,18 +597,18 @@ fl_stream_load(struct fl_stream *s, const unsigned char *buf, size_t len,
         note[0] = '\0';
     fl_stream_reset_state(s);
     if (len < sizeof MAGIC + 8 + 8 || memcmp(buf, MAGIC, sizeof MAGIC) != 0) {
-        snprintf(err, errlen, "stream snapshot: %s",
-                 len < sizeof MAGIC ? "truncated (shorter than its header)"
-                                    : "not a stream snapshot (bad magic)");
-        return FL_ECORRUPT;
+        return fl_err_set(err, FL_ECORRUPT, "stream snapshot: %s",
+                          len < sizeof MAGIC
+                          ? "truncated (shorter than its header)"
+                          : "not a stream snapshot (bad magic)");
     }
     r.p = buf + len - 8;
     r.end = buf + len;
     r.what = NULL;
     if (get_u64(&r, "trailer") != XXH3_64bits(buf, len - 8)) {
-        snprintf(err, errlen, "stream snapshot: checksum mismatch over %zu "
-                 "bytes (damaged or truncated)", len);
-        return FL_ECORRUPT;
+        return fl_err_set(err, FL_ECORRUPT, "stream snapshot: checksum "
+                          "mismatch over %zu bytes (damaged or truncated)",
+                          len);
     }
     r.p = buf + sizeof MAGIC;
     r.end = buf + len - 8;
@@ -621,9 +621,8 @@ fl_stream_load(struct fl_stream *s, const unsigned char *buf, size_t len,
     int64_t max_end = (int64_t)get_u64(&r, "header");
     int64_t arrival = (int64_t)get_u64(&r, "header");
     if (r.what == NULL && version != SNAP_VERSION) {
-        snprintf(err, errlen, "stream snapshot: version %u, expected %u",
-                 (unsigned)version, SNAP_VERSION);
-        return FL_ECORRUPT;
+        return fl_err_set(err, FL_ECORRUPT, "stream snapshot: version %u, "
+                          "expected %u", (unsigned)version, SNAP_VERSION);
     }
     if (s->plans.n > 0) {
         used = fl_calloc(s->plans.n, sizeof *used);
@@ -639,9 +638,8 @@ fl_stream_load(struct fl_stream *s, const unsigned char *buf, size_t len,
         fl_stream_reset_state(s);
         if (rc != 0)
             return rc;
-        snprintf(err, errlen, "stream snapshot: malformed %s at byte %zu",
-                 r.what, (size_t)(r.p - buf));
-        return FL_ECORRUPT;
+        return fl_err_set(err, FL_ECORRUPT, "stream snapshot: malformed %s "
+                          "at byte %zu", r.what, (size_t)(r.p - buf));
     }
     s->batches = batches;
     s->records = records;

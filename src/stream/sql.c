@@ -52,15 +52,14 @@ fl_sql_fail(struct ctx *c, int rc, int line, int col, const char *fmt, ...)
     if (c->rc != 0)
         return c->rc;
     c->rc = rc;
-    if (c->err != NULL && c->errlen > 0) {
+    if (c->err != NULL) {
+        char msg[FL_ERR_MSG_MAX];
         va_list ap;
-        int n = snprintf(c->err, c->errlen, "%s:%d:%d: ", c->origin, line,
-                         col);
-        if (n >= 0 && (size_t)n < c->errlen) {
-            va_start(ap, fmt);
-            vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
+        va_start(ap, fmt);
+        if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
+            msg[0] = '\0';
+        va_end(ap);
+        fl_err_set(c->err, rc, "%s:%d:%d: %s", c->origin, line, col, msg);
     }
     return rc;
 }
@@ -171,7 +170,7 @@ add_plan(struct ctx *c, struct fl_metric_plan *p)
 int
 fl_plan_compile(const char *text, size_t len, const char *origin,
                 int64_t window_default, enum fl_time_basis time_default,
-                struct fl_metric_plans *out, char *err, size_t errlen)
+                struct fl_metric_plans *out, struct fl_err *err)
 {
     struct ctx c;
     int rc;
@@ -183,9 +182,6 @@ fl_plan_compile(const char *text, size_t len, const char *origin,
     c.window_default = window_default;
     c.time_default = time_default;
     c.err = err;
-    c.errlen = errlen;
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
     if (window_default < 1 || window_default > MAX_WINDOW) {
         fl_sql_fail(&c, FL_ECONFIG, 1, 1, "the default window (%lld s) must "
                     "be 1 second to 7 days", (long long)window_default);

@@ -125,8 +125,7 @@ struct ctx {
     const char            *origin;
     int64_t                window_default;
     enum fl_time_basis     time_default;
-    char                  *err;
-    size_t                 errlen;
+    struct fl_err         *err;         /* NULL: not wanted */
     int                    rc;          /* first error */
     struct tok            *toks;
     size_t                 n_toks, cap_toks, pos;

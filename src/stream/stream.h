@@ -174,6 +174,6 @@ int  fl_stream_save(const struct fl_stream *s, uint64_t seq,
  * dropped and named in note (may be empty). */
 int  fl_stream_load(struct fl_stream *s, const unsigned char *buf,
                     size_t len, uint64_t *seq, char *note, size_t notelen,
-                    char *err, size_t errlen);
+                    struct fl_err *err);
 
 #endif /* FL_STREAM_H */

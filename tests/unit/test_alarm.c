@@ -306,9 +306,12 @@ parse1(const char *name, const char *const *kv, struct fl_alarm_def **defs,
        char *err)
 {
     struct sec_build b;
+    struct fl_err e = FL_ERR_INIT;
     size_t n = 99;
     sec_init(&b, name, kv);
-    return fl_alarm_defs_from_config(&b.s, 1, defs, &n, err, 512);
+    int rc = fl_alarm_defs_from_config(&b.s, 1, defs, &n, &e);
+    snprintf(err, 512, "%s", e.msg);
+    return rc;
 }
 
 
@@ -405,8 +408,7 @@ test_config_defaults(void)
     /* No sections: nothing, and no allocation left. */
     size_t n = 7;
     d = NULL;
-    CHECK_EQ_INT(fl_alarm_defs_from_config(NULL, 0, &d, &n, err, sizeof err),
-                 0);
+    CHECK_EQ_INT(fl_alarm_defs_from_config(NULL, 0, &d, &n, NULL), 0);
     CHECK_EQ_INT(n, 0);
     CHECK_EQ_INT(fl_mem_used(), 0);
 }
@@ -545,9 +547,10 @@ test_config_errors(void)
     b[1].s.line = 40;
     struct fl_config_section secs[2] = { b[0].s, b[1].s };
     size_t n = 0;
-    CHECK_EQ_INT(fl_alarm_defs_from_config(secs, 2, &d, &n, err, sizeof err),
-                 FL_ECONFIG);
-    CHECK_EQ_STR(err, "flowlake.ini:40: [alarm.second] threshold is "
+    struct fl_err e = FL_ERR_INIT;
+    CHECK_EQ_INT(fl_alarm_defs_from_config(secs, 2, &d, &n, &e), FL_ECONFIG);
+    CHECK_EQ_INT(e.code, FL_ECONFIG);
+    CHECK_EQ_STR(e.msg, "flowlake.ini:40: [alarm.second] threshold is "
                  "required");
     CHECK_EQ_INT(fl_mem_used(), 0);
 }
@@ -743,11 +746,11 @@ static struct fl_alarms *
 mk(struct fl_alarm_def *d)
 {
     struct fl_alarms *a = NULL;
-    char err[256];
+    struct fl_err err = FL_ERR_INIT;
     int rc = fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root, &a,
-                                          err, sizeof err);
+                                          &err);
     if (rc != 0)
-        fprintf(stderr, "  create: %s\n", err);
+        fprintf(stderr, "  create: %s\n", err.msg);
     CHECK_EQ_INT(rc, 0);
     return a;
 }
@@ -1093,19 +1096,20 @@ static void
 test_create_errors(void)
 {
     setup();
-    char err[256];
+    struct fl_err e = FL_ERR_INIT;
+    char *err = e.msg;
     struct fl_alarms *a = (struct fl_alarms *)err;
     struct fl_alarm_def *d = mkdef("x", "nope", NULL, FL_ALARM_GT, 1, 1, 1,
                                    FL_MISSING_MISSING);
     CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root,
-                                              &a, err, sizeof err),
+                                              &a, &e),
                  FL_ECONFIG);
     CHECK(a == (struct fl_alarms *)err);
     CHECK_EQ_STR(err, "alarm x: no metric is named 'nope'");
     fl_free(d->metric);
     d->metric = fl_strdup("rejected");
     CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root,
-                                              &a, err, sizeof err),
+                                              &a, &e),
                  FL_ECONFIG);
     CHECK_EQ_STR(err, "alarm x: metric 'rejected' has the dimensions "
                  "(protocol); give a value for each of them and no other");
@@ -1113,7 +1117,7 @@ test_create_errors(void)
     d = mkdef("x", "records_in", "6", FL_ALARM_GT, 1, 1, 1,
               FL_MISSING_MISSING);
     CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root,
-                                              &a, err, sizeof err),
+                                              &a, &e),
                  FL_ECONFIG);
     CHECK_EQ_STR(err, "alarm x: metric 'records_in' has no dimensions; "
                  "remove the dimensions key");
@@ -1121,14 +1125,14 @@ test_create_errors(void)
     d = mkdef("x", "rejected", "6", FL_ALARM_GT, 1, 289, 1,
               FL_MISSING_MISSING);
     CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root,
-                                              &a, err, sizeof err),
+                                              &a, &e),
                  FL_ECONFIG);
     CHECK_EQ_STR(err, "alarm x: evaluation_periods x period = 289 x 300s is "
                  "more than one day");
     d->evaluation_periods = 288;
     d->evaluation_range = 290;
     CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root,
-                                              &a, err, sizeof err), 0);
+                                              &a, &e), 0);
     fl_alarms_destroy(a, 0);
     fl_alarms_destroy(NULL, 0);
     teardown();

@@ -40,16 +40,17 @@ test_names(void)
 static void
 check_doc(const char *text, const char *want)
 {
-    char err[256] = "";
-    int rc = fl_dashboard_validate(text, strlen(text), err, sizeof err);
+    struct fl_err err = FL_ERR_INIT;
+    int rc = fl_dashboard_validate(text, strlen(text), &err);
     if (want == NULL) {
         CHECK_EQ_INT(rc, 0);
         return;
     }
-    CHECK_EQ_INT(rc, -1);
-    if (strstr(err, want) == NULL)
-        fprintf(stderr, "  got \"%s\", wanted \"%s\"\n", err, want);
-    CHECK(strstr(err, want) != NULL);
+    CHECK_EQ_INT(rc, FL_EPARSE);
+    CHECK_EQ_INT(err.code, FL_EPARSE);
+    if (strstr(err.msg, want) == NULL)
+        fprintf(stderr, "  got \"%s\", wanted \"%s\"\n", err.msg, want);
+    CHECK(strstr(err.msg, want) != NULL);
 }
 
 
@@ -118,11 +119,11 @@ static void
 test_default(void)
 {
     const struct fl_ui_asset *a = fl_ui_find("/ui/dashboard-default.json");
-    char err[256] = "";
+    struct fl_err err = FL_ERR_INIT;
     CHECK(a != NULL);
     CHECK(strstr(a->type, "application/json") != NULL);
     CHECK_EQ_INT(fl_dashboard_validate((const char *)a->plain, a->plain_len,
-                                       err, sizeof err), 0);
+                                       &err), 0);
     CHECK(a->plain_len <= FL_DASHBOARD_MAX_BYTES);
 }
 

@@ -149,9 +149,10 @@ static struct fl_metric_plans
 ok(const char *text)
 {
     struct fl_metric_plans p = { 0, NULL };
-    char err[512] = "";
+    struct fl_err fe = FL_ERR_INIT;
+    char *err = fe.msg;
     int rc = fl_plan_compile(text, strlen(text), "m.sql", 60, FL_TIME_START,
-                             &p, err, sizeof err);
+                             &p, &fe);
     if (rc != 0)
         fprintf(stderr, "  unexpected error %d: %s\n", rc, err);
     CHECK_EQ_INT(rc, 0);
@@ -174,9 +175,10 @@ static void
 check_err(const char *text, int want_rc, const char *want)
 {
     struct fl_metric_plans p = { 7, (struct fl_metric_plan *)&p };
-    char err[512] = "";
+    struct fl_err fe = FL_ERR_INIT;
+    char *err = fe.msg;
     int rc = fl_plan_compile(text, strlen(text), "metrics.sql", 60,
-                             FL_TIME_START, &p, err, sizeof err);
+                             FL_TIME_START, &p, &fe);
     CHECK_EQ_STR(err, want);
     CHECK_EQ_INT(rc, want_rc);
     CHECK(p.n == 7 && p.plan == (struct fl_metric_plan *)&p);  /* untouched */
@@ -324,13 +326,14 @@ test_windows(void)
     {
         const char *t = "CREATE METRIC a AS SELECT COUNT(*) FROM flows";
         struct fl_metric_plans p = { 0, NULL };
-        char err[256];
+        struct fl_err fe = FL_ERR_INIT;
+        char *err = fe.msg;
         CHECK_EQ_INT(fl_plan_compile(t, strlen(t), "x", 300, FL_TIME_END,
-                                     &p, err, sizeof err), 0);
+                                     &p, &fe), 0);
         CHECK_EQ_STR(dump(&p.plan[0]), "a|end/300||COUNT(*)=a|");
         fl_plan_free(&p);
         CHECK_EQ_INT(fl_plan_compile(t, strlen(t), "x", 0, FL_TIME_END,
-                                     &p, err, sizeof err), FL_ECONFIG);
+                                     &p, &fe), FL_ECONFIG);
         CHECK_EQ_STR(err, "x:1:1: the default window (0 s) must be 1 second "
                      "to 7 days");
     }
@@ -835,24 +838,23 @@ test_error_order_and_depth(void)
     memcpy(deep + n, "1", 2);
     {
         struct fl_metric_plans p = { 0, NULL };
-        char err[256];
+        struct fl_err fe = FL_ERR_INIT;
+        char *err = fe.msg;
         CHECK_EQ_INT(fl_plan_compile(deep, strlen(deep), "d", 60,
-                                     FL_TIME_START, &p, err, sizeof err),
+                                     FL_TIME_START, &p, &fe),
                      FL_EPARSE);
         CHECK(strstr(err, "nested too deeply") != NULL);
         n = (size_t)snprintf(deep, 20000, SEL "bytes = 1");
         for (int i = 0; i < 1000; i++)
             n += (size_t)snprintf(deep + n, 20000 - n, " OR bytes = 1");
         CHECK_EQ_INT(fl_plan_compile(deep, strlen(deep), "d", 60,
-                                     FL_TIME_START, &p, err, sizeof err),
+                                     FL_TIME_START, &p, &fe),
                      FL_EPARSE);
         CHECK(strstr(err, "too long") != NULL);
-        /* a NULL err buffer and a tiny one are fine. */
+        /* No carrier is fine; a carrier gets the code too. */
         CHECK_EQ_INT(fl_plan_compile("x", 1, NULL, 60, FL_TIME_START, &p,
-                                     NULL, 0), FL_EPARSE);
-        CHECK_EQ_INT(fl_plan_compile("x", 1, NULL, 60, FL_TIME_START, &p,
-                                     err, 4), FL_EPARSE);
-        CHECK_EQ_STR(err, "met");
+                                     NULL), FL_EPARSE);
+        CHECK_EQ_INT(fe.code, FL_EPARSE);
     }
     fl_free(deep);
     CHECK_EQ_INT(fl_mem_used(), 0);
@@ -882,10 +884,10 @@ test_alloc_failures(void)
     CHECK(attempts > 10);
     for (uint64_t k = 1; k <= attempts; k++) {
         struct fl_metric_plans p = { 0, NULL };
-        char err[256];
+        struct fl_err fe = FL_ERR_INIT;
         fl_mem_fail_after(k);
         int rc = fl_plan_compile(t, strlen(t), "m", 60, FL_TIME_START, &p,
-                                 err, sizeof err);
+                                 &fe);
         fl_mem_fail_after(0);
         CHECK_EQ_INT(rc, FL_ENOMEM);
         CHECK(p.n == 0 && p.plan == NULL);
@@ -905,22 +907,23 @@ test_merge(void)
     struct fl_metric_plans d = ok("\n\nCREATE METRIC y_b AS SELECT COUNT(*) "
                                   "FROM flows");
     struct fl_metric_plans e = { 0, NULL };
-    char err[256];
-    CHECK_EQ_INT(fl_plan_merge(&a, &e, err, sizeof err), 0);
+    struct fl_err fe = FL_ERR_INIT;
+    char *err = fe.msg;
+    CHECK_EQ_INT(fl_plan_merge(&a, &e, &fe), 0);
     CHECK_EQ_INT(a.n, 2);
-    CHECK_EQ_INT(fl_plan_merge(&a, &b, err, sizeof err), 0);
+    CHECK_EQ_INT(fl_plan_merge(&a, &b, &fe), 0);
     CHECK_EQ_INT(a.n, 3);
     CHECK_EQ_INT(b.n, 0);
     CHECK(b.plan == NULL);
     CHECK_EQ_STR(a.plan[2].name, "z");
-    CHECK_EQ_INT(fl_plan_merge(&a, &d, err, sizeof err), FL_ECONFIG);
+    CHECK_EQ_INT(fl_plan_merge(&a, &d, &fe), FL_ECONFIG);
     CHECK_EQ_STR(err, "duplicate metric name y_b (CREATE METRIC y at line 2 "
                  "and CREATE METRIC y_b at line 3)");
     CHECK_EQ_INT(a.n, 3);
     CHECK_EQ_INT(d.n, 1);
     /* the same file twice: every name clashes. */
     b = ok("CREATE METRIC z AS SELECT SUM(bytes) FROM flows");
-    CHECK_EQ_INT(fl_plan_merge(&a, &b, err, sizeof err), FL_ECONFIG);
+    CHECK_EQ_INT(fl_plan_merge(&a, &b, &fe), FL_ECONFIG);
     CHECK_EQ_STR(err, "duplicate metric name z (CREATE METRIC z at line 2 "
                  "and CREATE METRIC z at line 1)");
     fl_plan_free(&a);

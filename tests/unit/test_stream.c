@@ -1130,7 +1130,8 @@ test_snapshot_round_trip(void)
     unsigned char *snap = NULL, *snap2 = NULL;
     size_t snap_len = 0, snap2_len = 0;
     uint64_t seq = 0;
-    char note[256], err[256];
+    char note[256];
+    struct fl_err fe = FL_ERR_INIT;
     setup_parser();
     gen_lines(8000, 3, &ls);
     fl_stream_options_init(&o);
@@ -1149,7 +1150,7 @@ test_snapshot_round_trip(void)
     fl_stream_destroy(b);
     struct fl_stream *c = engine(&p3, &o, &split);
     CHECK_EQ_INT(fl_stream_load(c, snap, snap_len, &seq, note, sizeof note,
-                                err, sizeof err), 0);
+                                &fe), 0);
     CHECK_EQ_INT(seq, 42);
     CHECK_EQ_STR(note, "");
     fl_stream_stats(c, &sc);
@@ -1192,7 +1193,9 @@ test_snapshot_corrupt(void)
     unsigned char *snap = NULL;
     size_t len = 0;
     uint64_t seq = 7;
-    char note[256], err[256];
+    char note[256];
+    struct fl_err fe = FL_ERR_INIT;
+    char *err = fe.msg;
     struct fl_stream_stats st;
     setup_parser();
     gen_lines(300, 11, &ls);
@@ -1208,7 +1211,7 @@ test_snapshot_corrupt(void)
     for (size_t cut = 0; cut < len; cut++) {
         err[0] = '\0';
         CHECK_EQ_INT(fl_stream_load(b, snap, cut, &seq, note, sizeof note,
-                                    err, sizeof err), FL_ECORRUPT);
+                                    &fe), FL_ECORRUPT);
         CHECK(strncmp(err, "stream snapshot: ", 17) == 0);
     }
     CHECK_EQ_INT(seq, 7);
@@ -1216,21 +1219,21 @@ test_snapshot_corrupt(void)
     for (size_t i = 0; i < len; i += 1 + i / 64) {
         snap[i] ^= 0x10;
         CHECK_EQ_INT(fl_stream_load(b, snap, len, &seq, note, sizeof note,
-                                    err, sizeof err), FL_ECORRUPT);
+                                    &fe), FL_ECORRUPT);
         snap[i] ^= 0x10;
     }
     snap[len / 2] ^= 1;
     CHECK_EQ_INT(fl_stream_load(b, snap, len, &seq, note, sizeof note,
-                                err, sizeof err), FL_ECORRUPT);
+                                &fe), FL_ECORRUPT);
     CHECK(strstr(err, "checksum mismatch") != NULL);
     snap[len / 2] ^= 1;
     /* A good load, then a bad one leaves the engine empty. */
     CHECK_EQ_INT(fl_stream_load(b, snap, len, &seq, note, sizeof note,
-                                err, sizeof err), 0);
+                                &fe), 0);
     fl_stream_stats(b, &st);
     CHECK(st.open_groups > 0);
     CHECK_EQ_INT(fl_stream_load(b, snap, len - 1, &seq, note, sizeof note,
-                                err, sizeof err), FL_ECORRUPT);
+                                &fe), FL_ECORRUPT);
     fl_stream_stats(b, &st);
     CHECK_EQ_INT(st.open_groups, 0);
     CHECK_EQ_INT(st.records, 0);
@@ -1253,7 +1256,8 @@ test_snapshot_changed_statement(void)
     unsigned char *snap = NULL;
     size_t len = 0;
     uint64_t seq = 0;
-    char note[512], err[256];
+    char note[512];
+    struct fl_err fe = FL_ERR_INIT;
     static const struct aggdef a = { FL_AGG_COUNT_STAR, -1, "n" };
     setup_parser();
     lines_add(&ls, "10.0.0.1", 80, 6, 5, 1000, "REJECT");
@@ -1268,7 +1272,7 @@ test_snapshot_changed_statement(void)
     CHECK_EQ_INT(fl_stream_save(s1, 9, &snap, &len), 0);
     struct fl_stream *s2 = engine(&p2, NULL, &c2);
     CHECK_EQ_INT(fl_stream_load(s2, snap, len, &seq, note, sizeof note,
-                                err, sizeof err), 0);
+                                &fe), 0);
     CHECK_EQ_STR(note, "metric rejected_tcp_packets: statement changed or "
                  "removed, its saved windows were dropped; metric gone: "
                  "statement changed or removed, its saved windows were dropped");
@@ -1368,9 +1372,10 @@ test_alloc_failures(void)
 static void
 compile_text(struct fl_metric_plans *ps, const char *text)
 {
-    char err[512] = "";
+    struct fl_err fe = FL_ERR_INIT;
+    char *err = fe.msg;
     int rc = fl_plan_compile(text, strlen(text), "top.sql", 900,
-                             FL_TIME_START, ps, err, sizeof err);
+                             FL_TIME_START, ps, &fe);
     if (rc != 0)
         fprintf(stderr, "  compile: %s\n", err);
     CHECK_EQ_INT(rc, 0);
