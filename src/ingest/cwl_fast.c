@@ -50,6 +50,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "ingest_int.h"
+#include "json_scan.h"
 
 /* Recursion bound for values the scanner only validates (extractedFields
  * and other unknown keys); CloudWatch Logs payloads are 3 or 4 deep. */
@@ -59,12 +60,10 @@
 #define FAST_MAX_KEYS  64
 
 /* Internal verdict; the entry point returns FL_INGEST_FAST_DECLINE. */
-#define DECLINE (-1)
+#define DECLINE FL_JSCAN_DECLINE
 
 struct scan {
-    const unsigned char *p;      /* cursor */
-    const unsigned char *end;
-    size_t               est;    /* the pre-scan's parse-tree estimate */
+    struct fl_jscan      js;     /* cursor and estimate (json_scan.h) */
     int                  max_depth;
     struct fl_ingest    *d;
     size_t               nev;    /* events stored in d->ev */
@@ -81,50 +80,6 @@ struct keyset {
 
 
 /* ==== lexical helpers ================================================ */
-
-static void
-skip_ws(struct scan *s)
-{
-    const unsigned char *p = s->p, *end = s->end;
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
-    s->p = p;
-}
-
-
-/* The next byte, or -1 at the end. */
-static int
-peek(const struct scan *s)
-{
-    return s->p < s->end ? *s->p : -1;
-}
-
-
-/* Skips whitespace, then requires byte c. */
-static int
-expect(struct scan *s, int c)
-{
-    skip_ws(s);
-    if (peek(s) != c)
-        return DECLINE;
-    s->p++;
-    return FL_OK;
-}
-
-
-/* Skips whitespace and a ',' (returns 1) or the closing byte (returns 0). */
-static int
-next_member(struct scan *s, int close)
-{
-    skip_ws(s);
-    int c = peek(s);
-    if (c == ',' || c == close) {
-        s->p++;
-        return c == ',';
-    }
-    return DECLINE;
-}
-
 
 /* Value of 4 hex digits at p (end bounds the read); -1 if not hex. */
 static long
@@ -187,41 +142,16 @@ escape(const unsigned char **qp, const unsigned char *end)
 }
 
 
-/* Bytes that end a run of plain string content: '"', '\\', control
- * characters and the start of a multi-byte UTF-8 sequence. */
-#define ONES  0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-static int
-special8(uint64_t x)
-{
-    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
-    /* (v - ONES) & ~v & HIGHS is non-zero iff some byte of v is zero;
-     * with ONES * 0x20 in place of ONES, iff some byte is below 0x20. */
-    return (((q - ONES) & ~q) | ((b - ONES) & ~b)
-            | ((x - ONES * 0x20) & ~x) | x) & HIGHS ? 1 : 0;
-}
-
-
-/* A string at s->p (its opening quote): validated, its raw content (what
+/* A string at s->js.p (its opening quote): validated, its raw content (what
  * is between the quotes) in *out, the cursor moved past it. */
 static int
 string(struct scan *s, struct fl_json_str *out)
 {
-    const unsigned char *q = s->p + 1, *end = s->end, *start = q;
+    const unsigned char *q = s->js.p + 1, *end = s->js.end, *start = q;
     int esc = 0;
 
     for (;;) {
-        while (end - q >= 8) {
-            uint64_t x;
-            memcpy(&x, q, 8);
-            if (special8(x))
-                break;
-            q += 8;
-        }
-        while (q < end && *q != '"' && *q != '\\' && *q >= 0x20
-               && *q < 0x80)
-            q++;
+        q = fl_jscan_plain_run(q, end);
         if (q >= end)
             return DECLINE;
         if (*q == '"')
@@ -243,20 +173,20 @@ string(struct scan *s, struct fl_json_str *out)
     out->len = (size_t)(q - start);
     out->esc = esc;
     /* The pre-scan counts from the opening quote to the closing one. */
-    s->est += FL_INGEST_COST_STRING + out->len + 1;
-    s->p = q + 1;
+    s->js.est += FL_INGEST_COST_STRING + out->len + 1;
+    s->js.p = q + 1;
     return FL_OK;
 }
 
 
-/* A number at s->p. Only integers that strtoll takes without ERANGE are
+/* A number at s->js.p. Only integers that strtoll takes without ERANGE are
  * accepted (at most 18 digits, or 19 that fit), and no real numbers.
  * *out_ms: the value if it is a non-negative integer without a '-' sign,
  * else -1. */
 static int
 number(struct scan *s, int64_t *out_ms)
 {
-    const unsigned char *p = s->p, *end = s->end;
+    const unsigned char *p = s->js.p, *end = s->js.end;
     int neg = 0;
     int64_t v = 0;
 
@@ -285,8 +215,8 @@ number(struct scan *s, int64_t *out_ms)
                     || (*p >= '0' && *p <= '9')))
         return DECLINE;
     *out_ms = neg ? -1 : v;
-    s->est += FL_INGEST_COST_SCALAR;
-    s->p = p;
+    s->js.est += FL_INGEST_COST_SCALAR;
+    s->js.p = p;
     return FL_OK;
 }
 
@@ -294,10 +224,10 @@ number(struct scan *s, int64_t *out_ms)
 static int
 literal(struct scan *s, const char *word, size_t n)
 {
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+    if ((size_t)(s->js.end - s->js.p) < n || memcmp(s->js.p, word, n) != 0)
         return DECLINE;
-    s->p += n;
-    s->est += FL_INGEST_COST_SCALAR;
+    s->js.p += n;
+    s->js.est += FL_INGEST_COST_SCALAR;
     return FL_OK;
 }
 
@@ -327,14 +257,14 @@ keyset_add(struct keyset *ks, const struct fl_json_str *k)
 }
 
 
-/* An object key at s->p, then its ':'. Keys with escapes decline. */
+/* An object key at s->js.p, then its ':'. Keys with escapes decline. */
 static int
 key(struct scan *s, struct fl_json_str *k)
 {
-    skip_ws(s);
-    if (peek(s) != '"' || string(s, k) < 0 || k->esc)
+    fl_jscan_ws(&s->js);
+    if (fl_jscan_peek(&s->js) != '"' || string(s, k) < 0 || k->esc)
         return DECLINE;
-    return expect(s, ':');
+    return fl_jscan_expect(&s->js, ':');
 }
 
 
@@ -352,15 +282,15 @@ key_is(const struct fl_json_str *k, const char *name, size_t n)
 static int value(struct scan *s, int depth);
 
 
-/* An object or array opening at s->p; depth is its nesting level. */
+/* An object or array opening at s->js.p; depth is its nesting level. */
 static int
 open_container(struct scan *s, int depth, size_t cost)
 {
     if (depth > s->max_depth || depth > FAST_MAX_DEPTH)
         return DECLINE;
-    s->est += cost;
-    s->p++;
-    skip_ws(s);
+    s->js.est += cost;
+    s->js.p++;
+    fl_jscan_ws(&s->js);
     return FL_OK;
 }
 
@@ -376,15 +306,15 @@ object(struct scan *s, int depth)
     ks.n = 0;
     if (open_container(s, depth, FL_INGEST_COST_OBJECT) < 0)
         return DECLINE;
-    if (peek(s) == '}') {
-        s->p++;
+    if (fl_jscan_peek(&s->js) == '}') {
+        s->js.p++;
         return FL_OK;
     }
     do {
         if (key(s, &k) < 0 || keyset_add(&ks, &k) < 0
             || value(s, depth + 1) < 0)
             return DECLINE;
-    } while ((more = next_member(s, '}')) == 1);
+    } while ((more = fl_jscan_next_member(&s->js, '}')) == 1);
     return more;
 }
 
@@ -396,14 +326,14 @@ array(struct scan *s, int depth)
 
     if (open_container(s, depth, FL_INGEST_COST_ARRAY) < 0)
         return DECLINE;
-    if (peek(s) == ']') {
-        s->p++;
+    if (fl_jscan_peek(&s->js) == ']') {
+        s->js.p++;
         return FL_OK;
     }
     do {
         if (value(s, depth + 1) < 0)
             return DECLINE;
-    } while ((more = next_member(s, ']')) == 1);
+    } while ((more = fl_jscan_next_member(&s->js, ']')) == 1);
     return more;
 }
 
@@ -415,8 +345,8 @@ value(struct scan *s, int depth)
     struct fl_json_str str;
     int64_t ms;
 
-    skip_ws(s);
-    switch (peek(s)) {
+    fl_jscan_ws(&s->js);
+    switch (fl_jscan_peek(&s->js)) {
     case '"':
         return string(s, &str);
     case '{':
@@ -442,8 +372,8 @@ value(struct scan *s, int depth)
 static int
 string_value(struct scan *s, struct fl_json_str *out)
 {
-    skip_ws(s);
-    if (peek(s) != '"')
+    fl_jscan_ws(&s->js);
+    if (fl_jscan_peek(&s->js) != '"')
         return DECLINE;
     return string(s, out);
 }
@@ -456,8 +386,8 @@ string_value(struct scan *s, struct fl_json_str *out)
 static int
 timestamp(struct scan *s, int64_t *out)
 {
-    skip_ws(s);
-    if (peek(s) == '"') {
+    fl_jscan_ws(&s->js);
+    if (fl_jscan_peek(&s->js) == '"') {
         struct fl_json_str t;
         if (string(s, &t) < 0 || t.esc || t.len == 0 || t.len > 19)
             return DECLINE;
@@ -473,7 +403,7 @@ timestamp(struct scan *s, int64_t *out)
         *out = x;
         return FL_OK;
     }
-    if (peek(s) != '-' && (peek(s) < '0' || peek(s) > '9'))
+    if (fl_jscan_peek(&s->js) != '-' && (fl_jscan_peek(&s->js) < '0' || fl_jscan_peek(&s->js) > '9'))
         return DECLINE;
     if (number(s, out) < 0 || *out < 0)
         return DECLINE;
@@ -513,9 +443,9 @@ event(struct scan *s, int depth)
     unsigned seen = 0;
     int more;
 
-    skip_ws(s);
-    if (peek(s) != '{' || open_container(s, depth, FL_INGEST_COST_OBJECT) < 0
-        || peek(s) == '}')
+    fl_jscan_ws(&s->js);
+    if (fl_jscan_peek(&s->js) != '{' || open_container(s, depth, FL_INGEST_COST_OBJECT) < 0
+        || fl_jscan_peek(&s->js) == '}')
         return DECLINE;
     ks.bloom = 0;
     ks.n = 0;
@@ -543,7 +473,7 @@ event(struct scan *s, int depth)
         } else if (keyset_add(&ks, &k) < 0 || value(s, depth + 1) < 0) {
             return DECLINE;
         }
-    } while ((more = next_member(s, '}')) == 1);
+    } while ((more = fl_jscan_next_member(&s->js, '}')) == 1);
     if (more < 0 || seen != (ID | TS | MSG))
         return DECLINE;
     return store_event(s, &ev);
@@ -555,18 +485,18 @@ events(struct scan *s, int depth)
 {
     int more;
 
-    skip_ws(s);
-    if (peek(s) != '['
+    fl_jscan_ws(&s->js);
+    if (fl_jscan_peek(&s->js) != '['
         || open_container(s, depth, FL_INGEST_COST_ARRAY) < 0)
         return DECLINE;
-    if (peek(s) == ']') {
-        s->p++;
+    if (fl_jscan_peek(&s->js) == ']') {
+        s->js.p++;
         return FL_OK;
     }
     do {
         if (event(s, depth + 1) < 0)
             return DECLINE;
-    } while ((more = next_member(s, ']')) == 1);
+    } while ((more = fl_jscan_next_member(&s->js, ']')) == 1);
     return more;
 }
 
@@ -578,18 +508,18 @@ filters(struct scan *s, int depth)
     struct fl_json_str v;
     int more;
 
-    skip_ws(s);
-    if (peek(s) != '['
+    fl_jscan_ws(&s->js);
+    if (fl_jscan_peek(&s->js) != '['
         || open_container(s, depth, FL_INGEST_COST_ARRAY) < 0)
         return DECLINE;
-    if (peek(s) == ']') {
-        s->p++;
+    if (fl_jscan_peek(&s->js) == ']') {
+        s->js.p++;
         return FL_OK;
     }
     do {
         if (string_value(s, &v) < 0)
             return DECLINE;
-    } while ((more = next_member(s, ']')) == 1);
+    } while ((more = fl_jscan_next_member(&s->js, ']')) == 1);
     return more;
 }
 
@@ -602,10 +532,10 @@ awslogs(struct scan *s, int depth, struct fl_json_str *data)
     struct keyset ks;
     int seen = 0, more;
 
-    skip_ws(s);
-    if (peek(s) != '{'
+    fl_jscan_ws(&s->js);
+    if (fl_jscan_peek(&s->js) != '{'
         || open_container(s, depth, FL_INGEST_COST_OBJECT) < 0
-        || peek(s) == '}')
+        || fl_jscan_peek(&s->js) == '}')
         return DECLINE;
     ks.bloom = 0;
     ks.n = 0;
@@ -619,7 +549,7 @@ awslogs(struct scan *s, int depth, struct fl_json_str *data)
         } else if (keyset_add(&ks, &k) < 0 || value(s, depth + 1) < 0) {
             return DECLINE;
         }
-    } while ((more = next_member(s, '}')) == 1);
+    } while ((more = fl_jscan_next_member(&s->js, '}')) == 1);
     return more < 0 || !seen ? DECLINE : FL_OK;
 }
 
@@ -636,9 +566,9 @@ root(struct scan *s, int in_awslogs, struct fl_cwl_fast *out)
     unsigned seen = 0;
     int more, control = 0;
 
-    skip_ws(s);
-    if (peek(s) != '{' || open_container(s, 1, FL_INGEST_COST_OBJECT) < 0
-        || peek(s) == '}')
+    fl_jscan_ws(&s->js);
+    if (fl_jscan_peek(&s->js) != '{' || open_container(s, 1, FL_INGEST_COST_OBJECT) < 0
+        || fl_jscan_peek(&s->js) == '}')
         return DECLINE;
     ks.bloom = 0;
     ks.n = 0;
@@ -682,11 +612,11 @@ root(struct scan *s, int in_awslogs, struct fl_cwl_fast *out)
             return DECLINE;
         }
         seen |= bit;
-    } while ((more = next_member(s, '}')) == 1);
+    } while ((more = fl_jscan_next_member(&s->js, '}')) == 1);
     if (more < 0)
         return DECLINE;
-    skip_ws(s);
-    if (s->p != s->end)
+    fl_jscan_ws(&s->js);
+    if (s->js.p != s->js.end)
         return DECLINE;
 
     /* What json_payload() and cwl() in payload.c decide, in their order. */
@@ -718,8 +648,8 @@ fl_ingest_cwl_fast_scan(struct fl_ingest *d, const char *p, size_t len,
                         int in_awslogs, struct fl_cwl_fast *out)
 {
     struct scan s = {
-        .p = (const unsigned char *)p,
-        .end = (const unsigned char *)p + len,
+        .js = { .p = (const unsigned char *)p,
+                .end = (const unsigned char *)p + len },
         .max_depth = d->lim.max_depth,
         .d = d,
     };
@@ -729,7 +659,7 @@ fl_ingest_cwl_fast_scan(struct fl_ingest *d, const char *p, size_t len,
         return FL_INGEST_FAST_DECLINE;
     /* Over the pre-scan's limit: let it say so. The estimate only grows,
      * so the pre-scan trips exactly when the total is over. */
-    if (s.est > d->lim.max_json_mem)
+    if (s.js.est > d->lim.max_json_mem)
         return FL_INGEST_FAST_DECLINE;
     return FL_OK;
 }

@@ -44,15 +44,14 @@
 #include "../core/fl_mem.h"
 #include "firehose.h"
 #include "ingest_int.h"
+#include "json_scan.h"
 
 /* Internal verdict; the entry point returns FL_INGEST_FAST_DECLINE. */
-#define DECLINE (-1)
+#define DECLINE FL_JSCAN_DECLINE
 
 struct scan {
+    struct fl_jscan      js;     /* cursor and estimate (json_scan.h) */
     const unsigned char *base;   /* the body */
-    const unsigned char *p;      /* cursor */
-    const unsigned char *end;
-    size_t               est;    /* the pre-scan's parse-tree estimate */
     size_t               max_records;
     size_t               max_b64;/* longest data string */
     size_t               cap;    /* entries of out->rec */
@@ -60,91 +59,25 @@ struct scan {
 };
 
 
-static void
-skip_ws(struct scan *s)
-{
-    const unsigned char *p = s->p, *end = s->end;
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
-    s->p = p;
-}
-
-
-/* Skips whitespace, then requires byte c. */
-static int
-expect(struct scan *s, int c)
-{
-    skip_ws(s);
-    if (s->p >= s->end || *s->p != c)
-        return DECLINE;
-    s->p++;
-    return FL_OK;
-}
-
-
-/* Skips whitespace and a ',' (returns 1) or the closing byte (returns 0). */
-static int
-next_member(struct scan *s, int close)
-{
-    skip_ws(s);
-    if (s->p < s->end && (*s->p == ',' || *s->p == close))
-        return *s->p++ == ',';
-    return DECLINE;
-}
-
-
-/* Non-zero when one of the 8 bytes in x is '"', '\\', below 0x20 or at
- * least 0x80 (cwl_fast.c's special8()). */
-#define ONES  0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-static int
-special8(uint64_t x)
-{
-    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
-    return (((q - ONES) & ~q) | ((b - ONES) & ~b)
-            | ((x - ONES * 0x20) & ~x) | x) & HIGHS ? 1 : 0;
-}
-
-
 /* A string of printable ASCII without escapes, after whitespace: its
  * content's offset and length in *off / *len, the cursor moved past it. */
 static int
 plain_string(struct scan *s, size_t *off, size_t *len)
 {
-    skip_ws(s);
-    if (s->p >= s->end || *s->p != '"')
+    fl_jscan_ws(&s->js);
+    if (s->js.p >= s->js.end || *s->js.p != '"')
         return DECLINE;
 
-    const unsigned char *q = s->p + 1, *end = s->end, *start = q;
-    for (;;) {
-        while (end - q >= 16) {
-            uint64_t x, y;
-            memcpy(&x, q, 8);
-            memcpy(&y, q + 8, 8);
-            if (special8(x) | special8(y))
-                break;
-            q += 16;
-        }
-        if (end - q >= 8) {
-            uint64_t x;
-            memcpy(&x, q, 8);
-            if (!special8(x)) {
-                q += 8;
-                continue;
-            }
-        }
-        break;
-    }
-    while (q < end && *q != '"' && *q != '\\' && *q >= 0x20 && *q < 0x80)
-        q++;
+    const unsigned char *start = s->js.p + 1;
+    const unsigned char *end = s->js.end;
+    const unsigned char *q = fl_jscan_plain_run(start, end);
     if (q >= end || *q != '"')
         return DECLINE;
     *off = (size_t)(start - s->base);
     *len = (size_t)(q - start);
     /* The pre-scan counts from the opening quote to the closing one. */
-    s->est += FL_INGEST_COST_STRING + *len + 1;
-    s->p = q + 1;
+    s->js.est += FL_INGEST_COST_STRING + *len + 1;
+    s->js.p = q + 1;
     return FL_OK;
 }
 
@@ -157,7 +90,7 @@ key(struct scan *s, const char **k, size_t *n)
     if (plain_string(s, &off, n) < 0)
         return DECLINE;
     *k = (const char *)s->base + off;
-    return expect(s, ':');
+    return fl_jscan_expect(&s->js, ':');
 }
 
 
@@ -175,8 +108,8 @@ key_is(const char *k, size_t n, const char *name, size_t nn)
 static int
 timestamp(struct scan *s, int64_t *out)
 {
-    skip_ws(s);
-    const unsigned char *p = s->p, *end = s->end;
+    fl_jscan_ws(&s->js);
+    const unsigned char *p = s->js.p, *end = s->js.end;
     int64_t v = 0;
 
     if (p >= end || *p < '0' || *p > '9')
@@ -197,8 +130,8 @@ timestamp(struct scan *s, int64_t *out)
                     || (*p >= '0' && *p <= '9')))
         return DECLINE;
     *out = v;
-    s->est += FL_INGEST_COST_SCALAR;
-    s->p = p;
+    s->js.est += FL_INGEST_COST_SCALAR;
+    s->js.p = p;
     return FL_OK;
 }
 
@@ -237,12 +170,12 @@ record(struct scan *s)
     const char *k;
     size_t kn, off, len;
 
-    if (expect(s, '{') < 0)
+    if (fl_jscan_expect(&s->js, '{') < 0)
         return DECLINE;
-    s->est += FL_INGEST_COST_OBJECT;
+    s->js.est += FL_INGEST_COST_OBJECT;
     if (key(s, &k, &kn) < 0 || !KEY_IS(k, kn, "data")
         || plain_string(s, &off, &len) < 0 || len > s->max_b64
-        || expect(s, '}') < 0)
+        || fl_jscan_expect(&s->js, '}') < 0)
         return DECLINE;
     return store(s, off, len);
 }
@@ -253,18 +186,18 @@ records(struct scan *s)
 {
     int more;
 
-    if (expect(s, '[') < 0)
+    if (fl_jscan_expect(&s->js, '[') < 0)
         return DECLINE;
-    s->est += FL_INGEST_COST_ARRAY;
-    skip_ws(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
+    s->js.est += FL_INGEST_COST_ARRAY;
+    fl_jscan_ws(&s->js);
+    if (s->js.p < s->js.end && *s->js.p == ']') {
+        s->js.p++;
         return FL_OK;
     }
     do {
         if (record(s) < 0)
             return DECLINE;
-    } while ((more = next_member(s, ']')) == 1);
+    } while ((more = fl_jscan_next_member(&s->js, ']')) == 1);
     return more;
 }
 
@@ -279,9 +212,9 @@ root(struct scan *s)
     size_t kn;
     int more;
 
-    if (expect(s, '{') < 0)
+    if (fl_jscan_expect(&s->js, '{') < 0)
         return DECLINE;
-    s->est += FL_INGEST_COST_OBJECT;
+    s->js.est += FL_INGEST_COST_OBJECT;
     do {
         unsigned bit;
         if (key(s, &k, &kn) < 0)
@@ -305,11 +238,11 @@ root(struct scan *s)
             return DECLINE;
         }
         seen |= bit;
-    } while ((more = next_member(s, '}')) == 1);
+    } while ((more = fl_jscan_next_member(&s->js, '}')) == 1);
     if (more < 0 || (seen & (ID | RECS)) != (ID | RECS))
         return DECLINE;
-    skip_ws(s);
-    return s->p == s->end ? FL_OK : DECLINE;
+    fl_jscan_ws(&s->js);
+    return s->js.p == s->js.end ? FL_OK : DECLINE;
 }
 
 
@@ -319,9 +252,9 @@ fl_firehose_fast_scan(const struct fl_ingest *d, const char *p, size_t len,
 {
     const struct fl_ingest_limits *lim = &d->lim;
     struct scan s = {
+        .js = { .p = (const unsigned char *)p,
+                .end = (const unsigned char *)p + len },
         .base = (const unsigned char *)p,
-        .p = (const unsigned char *)p,
-        .end = (const unsigned char *)p + len,
         .max_records = lim->max_records,
         .out = out,
     };
@@ -334,7 +267,7 @@ fl_firehose_fast_scan(const struct fl_ingest *d, const char *p, size_t len,
         s.max_b64 -= 4;
     /* Records are objects in an array in the top object: 3 levels. */
     if (lim->max_depth < 3 || root(&s) < 0
-        || s.est > lim->max_json_mem) {
+        || s.js.est > lim->max_json_mem) {
         /* The estimate only grows, so the pre-scan trips exactly when
          * the total is over. */
         fl_free(out->rec);

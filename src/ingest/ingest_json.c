@@ -13,7 +13,8 @@
  *
  * The costs (ingest_int.h) were measured with jansson 2.14 on x86-64
  * glibc (counting allocator, malloc overhead included) and rounded up.
- * cwl_fast.c adds up the same estimate, so keep the two in step.
+ * cwl_fast.c and firehose_fast.c add up the same estimate (in
+ * struct fl_jscan, json_scan.h), so keep them in step.
  */
 #include "../core/fl_config.h"
 

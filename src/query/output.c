@@ -8,7 +8,14 @@
  * size), the table format after buffering at most FL_QUERY_TABLE_MAX_ROWS
  * rows. Values print as DuckDB's CAST(... AS VARCHAR) would, with the
  * session in UTC; JSON keeps numbers and booleans as JSON values and nests
- * lists, structs and maps.
+ * lists, structs and maps. tests/unit/test_output_types.c compares every
+ * type with DuckDB's own casts (and to_json) over generated values and
+ * lists the few deliberate differences (a DECIMAL(w,w) keeps its leading
+ * zero, NaN is null in JSON, ...), so a DuckDB upgrade that changes a
+ * cast fails there. FLOAT and DOUBLE are printed by DuckDB itself
+ * (fmt_float(), fmt_double(): faster and exact); every other type is
+ * rendered here from the vector's memory, which keeps a large result's
+ * output fast (no DuckDB value per cell).
  *
  * Called by fl_query_run() (query.c) through fl_query_run_last();
  * fl_query_files_scanned() uses fl_query_row_is_valid().
@@ -21,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <duckdb.h>
 
@@ -264,75 +272,47 @@ fmt_decimal(struct fl_buf *b, int64_t hi, uint64_t lo, uint8_t scale)
 }
 
 
-/* Shortest text that reads back as the same double (float when is_float),
- * in Python repr style as DuckDB prints it: positional notation with at
- * least one decimal for exponents -4 .. 15 ("1700000000.0", "0.1"),
- * scientific otherwise ("1e+20", "1.5e-07"). */
+/* The text of v (consumed) as DuckDB's cast to VARCHAR prints it. */
 static void
-fmt_double(struct fl_buf *b, double x, int is_float)
+add_duck_text(struct fl_buf *b, duckdb_value v)
 {
-    char tmp[48];
-    int prec;
-
-    if (isnan(x)) {
-        fl_buf_adds(b, "nan");
+    if (v == NULL) {
+        fl_buf_fail(b, FL_ENOMEM);
         return;
     }
-    if (isinf(x)) {
-        fl_buf_adds(b, x < 0 ? "-inf" : "inf");
+    char *s = duckdb_get_varchar(v);
+    duckdb_destroy_value(&v);
+    if (s == NULL) {
+        fl_buf_fail(b, FL_ENOMEM);
         return;
     }
-    for (prec = 1; prec < 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, x);
-        if (is_float ? strtof(tmp, NULL) == (float)x : strtod(tmp, NULL) == x)
-            break;
-    }
-    snprintf(tmp, sizeof tmp, "%.*e", prec - 1, x);
+    fl_buf_adds(b, s);
+    duckdb_free(s);
+}
 
-    /* tmp is [-]d[.ddd]e(+|-)XX: split into sign, digits, exponent. */
-    char digits[24];
-    size_t nd = 0;
-    const char *p = tmp;
-    int neg = 0;
-    if (*p == '-') {
-        neg = 1;
-        p++;
-    }
-    for (; *p != 'e' && *p != '\0'; p++)
-        if (*p >= '0' && *p <= '9' && nd < sizeof digits - 1)
-            digits[nd++] = *p;
-    int exp = *p == 'e' ? (int)strtol(p + 1, NULL, 10) : 0;
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    digits[nd] = '\0';
 
-    if (neg)
-        fl_buf_addc(b, '-');
-    if (exp >= -4 && exp < 16) {
-        if (exp >= 0) {
-            size_t ni = (size_t)exp + 1;
-            for (size_t i = 0; i < ni; i++)
-                fl_buf_addc(b, i < nd ? digits[i] : '0');
-            fl_buf_addc(b, '.');
-            if (nd > ni)
-                fl_buf_add(b, digits + ni, nd - ni);
-            else
-                fl_buf_addc(b, '0');
-        } else {
-            fl_buf_adds(b, "0.");
-            for (int i = -1; i > exp; i--)
-                fl_buf_addc(b, '0');
-            fl_buf_add(b, digits, nd);
-        }
-    } else {
-        fl_buf_addc(b, digits[0]);
-        if (nd > 1) {
-            fl_buf_addc(b, '.');
-            fl_buf_add(b, digits + 1, nd - 1);
-        }
-        fl_buf_addf(b, "e%c%02d", exp < 0 ? '-' : '+',
-                            exp < 0 ? -exp : exp);
-    }
+/* FLOAT and DOUBLE are printed by DuckDB's own cast, one DuckDB value per
+ * cell. A re-creation here (the shortest "%.*e" that strtod reads back,
+ * in Python repr style) was both wrong and slow: DuckDB's FLOAT digits are
+ * not always the shortest round-trip ones (the float 288737.375, equally
+ * near "288737.37" and "288737.38", prints in full), which
+ * tests/unit/test_output_types.c found; and trying up to 17 precisions
+ * with snprintf and strtod per value made a column of 1,000,000 random
+ * DOUBLEs take 6-8 s of CPU to write as CSV, against 1.4-1.8 s through
+ * DuckDB. The other types stay rendered here from the vector's memory:
+ * there the per-cell DuckDB value is what costs (a SELECT * of flow_logs,
+ * integers, strings and timestamps, wrote 2.7 times slower delegated). */
+static void
+fmt_float(struct fl_buf *b, float x)
+{
+    add_duck_text(b, duckdb_create_float(x));
+}
+
+
+static void
+fmt_double(struct fl_buf *b, double x)
+{
+    add_duck_text(b, duckdb_create_double(x));
 }
 
 
@@ -381,13 +361,10 @@ fmt_timestamp(struct fl_buf *b, int64_t micros, int nanos, int ns_precision,
 {
     duckdb_timestamp ts = { micros };
     duckdb_timestamp_struct s = duckdb_from_timestamp(ts);
-    /* Print the date without its " (BC)" tag first; the tag goes last. */
-    int32_t y = s.date.year;
-    int bc = y <= 0;
-    if (bc)
-        y = 1 - y;
-    fl_buf_addf(b, "%04d-%02d-%02d ", (int)y, (int)s.date.month,
-                        (int)s.date.day);
+    /* The " (BC)" tag follows the date, before the time, as DuckDB 1.4
+     * prints it ("0100-01-01 (BC) 01:02:03.5+00"). */
+    fmt_date_struct(b, s.date);
+    fl_buf_addc(b, ' ');
     fmt_clock(b, s.time.hour, s.time.min, s.time.sec);
     if (ns_precision)
         fmt_fraction(b, (int64_t)s.time.micros * 1000 + nanos, 9);
@@ -395,8 +372,6 @@ fmt_timestamp(struct fl_buf *b, int64_t micros, int nanos, int ns_precision,
         fmt_fraction(b, s.time.micros, 6);
     if (with_tz)
         fl_buf_adds(b, "+00");
-    if (bc)
-        fl_buf_adds(b, " (BC)");
 }
 
 
@@ -541,7 +516,7 @@ struct rctx {
 };
 
 static void render(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
-                   duckdb_vector v, idx_t row, enum rmode m, int nested);
+                   duckdb_vector v, idx_t row, enum rmode m, int quote);
 
 
 /* Text of a leaf value that is neither a number, a boolean nor a string:
@@ -705,15 +680,20 @@ render_number(struct fl_buf *b, const struct tnode *t, const void *data,
         fmt_u128(b, h.upper, h.lower);
         break;
     }
-    case DUCKDB_TYPE_FLOAT:
-    case DUCKDB_TYPE_DOUBLE: {
-        double x = t->id == DUCKDB_TYPE_FLOAT
-                   ? (double)((const float *)data)[row]
-                   : ((const double *)data)[row];
+    case DUCKDB_TYPE_FLOAT: {
+        float x = ((const float *)data)[row];
         if (m == R_JSON && !isfinite(x))
             fl_buf_adds(b, "null");    /* JSON has no NaN or Infinity */
         else
-            fmt_double(b, x, t->id == DUCKDB_TYPE_FLOAT);
+            fmt_float(b, x);
+        break;
+    }
+    case DUCKDB_TYPE_DOUBLE: {
+        double x = ((const double *)data)[row];
+        if (m == R_JSON && !isfinite(x))
+            fl_buf_adds(b, "null");
+        else
+            fmt_double(b, x);
         break;
     }
     case DUCKDB_TYPE_DECIMAL:
@@ -728,6 +708,53 @@ render_number(struct fl_buf *b, const struct tnode *t, const void *data,
     default:
         break;
     }
+}
+
+
+/* s in single quotes, ' and \ escaped with a backslash: how DuckDB's
+ * cast writes a STRUCT member name, and a nested string that needs it. */
+static void
+add_quoted(struct fl_buf *b, const char *s, size_t n)
+{
+    size_t run = 0;
+
+    fl_buf_addc(b, '\'');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\'' || s[i] == '\\') {
+            fl_buf_add(b, s + run, i - run);
+            fl_buf_addc(b, '\\');
+            run = i;
+        }
+    }
+    fl_buf_add(b, s + run, n - run);
+    fl_buf_addc(b, '\'');
+}
+
+
+static int
+nested_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f'
+           || c == '\r';
+}
+
+
+/* A text value inside a LIST, MAP or STRUCT as DuckDB's cast writes it
+ * (since DuckDB 1.1): quoted when it would otherwise be ambiguous -- empty,
+ * blank at either end, "null" in any case, or holding one of "'(),:=[]{}
+ * -- and as it is otherwise. This covers strings and the text of dates,
+ * enums, blobs and the like alike ("0001-12-31 (BC)" is quoted). */
+static void
+add_nested_text(struct fl_buf *b, const char *s, size_t n)
+{
+    int q = n == 0 || nested_blank(s[0]) || nested_blank(s[n - 1])
+            || (n == 4 && strncasecmp(s, "null", 4) == 0);
+    for (size_t i = 0; i < n && !q; i++)
+        q = strchr("\"'(),:=[]{}", s[i]) != NULL && s[i] != '\0';
+    if (q)
+        add_quoted(b, s, n);
+    else
+        fl_buf_add(b, s, n);
 }
 
 
@@ -754,7 +781,8 @@ render_list(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
     for (idx_t i = 0; i < len; i++) {
         if (i > 0)
             fl_buf_adds(b, m == R_JSON ? "," : ", ");
-        render(cx, b, ct, child, off + i, m, 1);
+        /* DuckDB quotes the strings of a LIST, not of an ARRAY. */
+        render(cx, b, ct, child, off + i, m, t->id != DUCKDB_TYPE_ARRAY);
     }
     fl_buf_addc(b, ']');
 }
@@ -778,7 +806,7 @@ render_map(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
         if (m == R_JSON) {
             /* JSON keys are strings: the key's text, quoted. */
             size_t start = b->len;
-            render(cx, b, &t->child[0], keys, r, R_TEXT, 1);
+            render(cx, b, &t->child[0], keys, r, R_TEXT, 0);
             if (b->err)
                 return;
             fl_buf_reset(&cx->tmp);
@@ -811,9 +839,9 @@ render_struct(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
             json_string(b, t->names[i], strlen(t->names[i]));
             fl_buf_addc(b, ':');
         } else {
-            fl_buf_addc(b, '\'');
-            fl_buf_adds(b, t->names[i]);
-            fl_buf_adds(b, "': ");
+            /* Member names are always quoted. */
+            add_quoted(b, t->names[i], strlen(t->names[i]));
+            fl_buf_adds(b, ": ");
         }
         render(cx, b, &t->child[i], duckdb_struct_vector_get_child(v, i),
                row, m, 1);
@@ -822,10 +850,14 @@ render_struct(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
 }
 
 
-/* A UNION is a struct vector: child 0 the member tag, child k+1 member k. */
+/* A UNION is a struct vector: child 0 the member tag, child k+1 member k.
+ * It prints as its member's value in every format: what DuckDB's cast
+ * prints in text, and in JSON on purpose the same value rather than
+ * to_json's {"tag": value} -- the tag is type information, which the CSV
+ * and the table do not carry either (tests/unit/test_output_types.c). */
 static void
 render_union(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
-             duckdb_vector v, idx_t row, enum rmode m, int nested)
+             duckdb_vector v, idx_t row, enum rmode m)
 {
     duckdb_vector tags = duckdb_struct_vector_get_child(v, 0);
     uint8_t tag = ((uint8_t *)duckdb_vector_get_data(tags))[row];
@@ -833,17 +865,19 @@ render_union(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
         fl_buf_adds(b, m == R_JSON ? "null" : "NULL");
         return;
     }
+    /* DuckDB does not quote a UNION's string, even in a LIST. */
     render(cx, b, &t->child[tag], duckdb_struct_vector_get_child(v, tag + 1),
-           row, m, nested);
+           row, m, 0);
 }
 
 
 /* Appends the value at row of vector v. Text mode prints what DuckDB's
- * cast to VARCHAR prints (strings raw, NULL as "NULL" inside nested
- * values); JSON mode prints a JSON value. */
+ * cast to VARCHAR prints (NULL as "NULL" inside nested values; with quote,
+ * a string or other text value inside a LIST, MAP or STRUCT as
+ * add_nested_text() says); JSON mode prints a JSON value. */
 static void
 render(struct rctx *cx, struct fl_buf *b, const struct tnode *t, duckdb_vector v,
-       idx_t row, enum rmode m, int nested)
+       idx_t row, enum rmode m, int quote)
 {
     if (!fl_query_row_is_valid(v, row)) {
         fl_buf_adds(b, m == R_JSON ? "null" : "NULL");
@@ -865,6 +899,8 @@ render(struct rctx *cx, struct fl_buf *b, const struct tnode *t, duckdb_vector v
         uint32_t n = duckdb_string_t_length(*s);
         if (m == R_JSON)
             json_string(b, p, n);
+        else if (quote)
+            add_nested_text(b, p, n);
         else
             fl_buf_add(b, p, n);
         return;
@@ -880,12 +916,12 @@ render(struct rctx *cx, struct fl_buf *b, const struct tnode *t, duckdb_vector v
         render_struct(cx, b, t, v, row, m);
         return;
     case DUCKDB_TYPE_UNION:
-        render_union(cx, b, t, v, row, m, nested);
+        render_union(cx, b, t, v, row, m);
         return;
     default:
         break;
     }
-    if (m == R_TEXT) {
+    if (m == R_TEXT && !quote) {
         render_leaf_text(b, t, v, row);
         return;
     }
@@ -893,6 +929,8 @@ render(struct rctx *cx, struct fl_buf *b, const struct tnode *t, duckdb_vector v
     render_leaf_text(&cx->tmp, t, v, row);
     if (cx->tmp.err)
         fl_buf_fail(b, cx->tmp.err);
+    else if (m == R_TEXT)
+        add_nested_text(b, cx->tmp.p ? cx->tmp.p : "", cx->tmp.len);
     else
         json_string(b, cx->tmp.p ? cx->tmp.p : "", cx->tmp.len);
 }
