@@ -426,34 +426,6 @@ validation_free(struct validation *v)
 }
 
 
-/* A gzip body becomes *body, *len (in *plain, the caller's to free).
- * (Runs are offsets into the text as given: a body of several is the
- * decoders' output, never gzip.) */
-static int
-maybe_gunzip(struct fl_server *s, const char **body, size_t *len,
-             size_t n_segs, char **plain, struct fl_ingest_result *res)
-{
-    int rc;
-
-    if (n_segs <= 1 && fl_gunzip_is_gzip(*body, *len)) {
-        size_t plain_len = 0;
-        rc = gunzip(*body, *len, s->cfg->max_decompressed,
-                    s->cfg->max_compression_ratio, plain, &plain_len,
-                    res->error, sizeof res->error);
-        if (rc < 0) {
-            res->http_status = rc == FL_ETOOBIG ? 413
-                             : rc == FL_ENOMEM ? 503 : 400;
-            if (rc == FL_ENOMEM)
-                snprintf(res->error, sizeof res->error, "out of memory");
-            return rc;
-        }
-        *body = *plain;
-        *len = plain_len;
-    }
-    return FL_OK;
-}
-
-
 /* The format: the request's, else a header line, else the default.
  * *pp moves past a byte-order mark and a header line. */
 static int
@@ -643,6 +615,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     struct fl_source_stats *st = &s->sources[kind];
     struct validation v = { .s = s, .source = source, .line_no = 1 };
     char *plain = NULL;
+    int rc;
 
     memset(res, 0, sizeof *res);
     res->http_status = 200;
@@ -652,8 +625,23 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     for (size_t i = 0; i < n_segs; i++)
         v.out_segs[i] = segs[i];
 
-    if (maybe_gunzip(s, &body, &len, n_segs, &plain, res) < 0)
-        goto out;
+    /* (Runs are offsets into the text as given: a body of several is the
+     * decoders' output, never gzip.) */
+    if (n_segs <= 1 && fl_gunzip_is_gzip(body, len)) {
+        size_t plain_len = 0;
+        rc = gunzip(body, len, s->cfg->max_decompressed,
+                    s->cfg->max_compression_ratio, &plain, &plain_len,
+                    res->error, sizeof res->error);
+        if (rc < 0) {
+            res->http_status = rc == FL_ETOOBIG ? 413
+                             : rc == FL_ENOMEM ? 503 : 400;
+            if (rc == FL_ENOMEM)
+                snprintf(res->error, sizeof res->error, "out of memory");
+            goto out;
+        }
+        body = plain;
+        len = plain_len;
+    }
     const char *p = body, *end = body + len;
     if (choose_format(&v, &p, end, format_spec, res) < 0)
         goto out;
