@@ -366,9 +366,8 @@ struct gen_args {
     int gzip, level;
 };
 
-/* The steps below return the command's exit status when it ends there
- * (help, a usage error), or GO_ON. */
-enum { GO_ON = -1 };
+/* The steps below return the command's exit status when it ends there,
+ * or FL_CLI_GO_ON (cli.h). */
 
 /* argv[*i] (and its value, which moves *i on). */
 static int
@@ -438,7 +437,7 @@ parse_option(int argc, char **argv, int *i, struct gen_args *a)
         return fl_cli_usage_error("generate", "unexpected argument '%s'",
                                   opt);
     }
-    return GO_ON;
+    return FL_CLI_GO_ON;
 }
 
 static int
@@ -446,13 +445,13 @@ parse_args(int argc, char **argv, struct gen_args *a)
 {
     for (int i = 1; i < argc; i++) {
         int status = parse_option(argc, argv, &i, a);
-        if (status != GO_ON)
+        if (status != FL_CLI_GO_ON)
             return status;
     }
     /* The generator needs room after the span for the last flows' ends. */
     if (a->opts.start > INT64_MAX - a->opts.span - 1200)
         return usage_error("--span", "is too long for this --start", NULL);
-    return GO_ON;
+    return FL_CLI_GO_ON;
 }
 
 /* --format, parsed into *fmt (a bad one is a usage error). */
@@ -462,7 +461,7 @@ load_format(const char *spec, struct fl_format **fmt)
     struct fl_parse_err perr;
 
     if (spec == NULL)
-        return GO_ON;
+        return FL_CLI_GO_ON;
     int rc = fl_format_parse(spec, fmt, &perr);
     if (rc < 0) {
         if (rc == FL_ENOMEM) {
@@ -471,7 +470,7 @@ load_format(const char *spec, struct fl_format **fmt)
         }
         return usage_error("--format", perr.reason, NULL);
     }
-    return GO_ON;
+    return FL_CLI_GO_ON;
 }
 
 /* Standard output, or OUTPUT created or truncated (*is_reg: a regular
@@ -549,9 +548,9 @@ fl_cmd_generate(int argc, char **argv)
     out.fd = -1;
 
     status = parse_args(argc, argv, &a);
-    if (status == GO_ON)
+    if (status == FL_CLI_GO_ON)
         status = load_format(a.format_spec, &fmt);
-    if (status != GO_ON)
+    if (status != FL_CLI_GO_ON)
         goto out;
     a.opts.format = fmt;
 

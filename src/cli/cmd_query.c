@@ -139,8 +139,7 @@ struct query_args {
 };
 
 /* The steps below return the command's exit status when it ends there,
- * or GO_ON. */
-enum { GO_ON = -1 };
+ * or FL_CLI_GO_ON (cli.h). */
 
 static int
 parse_args(int argc, char **argv, struct query_args *a)
@@ -190,7 +189,7 @@ parse_args(int argc, char **argv, struct query_args *a)
                                   : "give the SQL as ONE argument (quote "
                                   "it)");
     a->sql = a->file == NULL ? argv[optind] : NULL;
-    return GO_ON;
+    return FL_CLI_GO_ON;
 }
 
 /* -f FILE (or stdin) into *script. */
@@ -198,7 +197,7 @@ static int
 load_script(const char *file, char **script)
 {
     if (file == NULL)
-        return GO_ON;
+        return FL_CLI_GO_ON;
     int rc = read_sql(file, script);
     if (rc < 0) {
         fprintf(stderr, "flowlake query: %s: %s\n",
@@ -206,7 +205,7 @@ load_script(const char *file, char **script)
                 rc == FL_ETOOBIG ? "larger than 16 MiB" : fl_strerror(rc));
         return 1;
     }
-    return GO_ON;
+    return FL_CLI_GO_ON;
 }
 
 /* Options that only go with --server, or only without it. */
@@ -222,7 +221,7 @@ check_server_options(const struct query_args *a)
         return fl_cli_usage_error("query", "--no-prune goes with a local "
                                   "archive, not --server");
     }
-    return GO_ON;
+    return FL_CLI_GO_ON;
 }
 
 /* POST the SQL to --server; the answer goes to stdout. Exit status. */
@@ -303,11 +302,11 @@ fl_cmd_query(int argc, char **argv)
     char *script = NULL;
 
     int status = parse_args(argc, argv, &a);
-    if (status == GO_ON)
+    if (status == FL_CLI_GO_ON)
         status = load_script(a.file, &script);
-    if (status == GO_ON)
+    if (status == FL_CLI_GO_ON)
         status = check_server_options(&a);
-    if (status == GO_ON) {
+    if (status == FL_CLI_GO_ON) {
         const char *sql = script != NULL ? script : a.sql;
         status = a.server != NULL ? run_remote(&a, sql) : run_local(&a, sql);
     }

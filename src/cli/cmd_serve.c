@@ -98,9 +98,8 @@ static const struct option longopts[] = {
     { NULL, 0, NULL, 0 }
 };
 
-/* The steps below return the command's exit status when it ends there
- * (help, a usage error, a bad configuration), or GO_ON. */
-enum { GO_ON = -1 };
+/* The steps below return the command's exit status when it ends there,
+ * or FL_CLI_GO_ON (cli.h). */
 
 /* First pass: find --config, so that flags apply over the file, and
  * --demo, whose defaults go under both; a usage error is one before
@@ -134,7 +133,7 @@ scan_config_and_demo(int argc, char **argv, struct fl_config *cfg,
         if (c == 'h' || c == OPT_VERSION)
             return c == 'h' ? fl_cli_help(usage_text) : fl_cli_version();
     }
-    return GO_ON;
+    return FL_CLI_GO_ON;
 }
 
 /* A file with bad values is reported with the checks of check_config, in
@@ -144,7 +143,7 @@ load_config_file(struct fl_config *cfg, const char *config_path,
                  struct fl_config_errors *errs, int *file_bad)
 {
     if (config_path == NULL)
-        return GO_ON;
+        return FL_CLI_GO_ON;
     int rc = fl_config_load(cfg, config_path, errs);
     if (rc < 0 && rc != FL_ECONFIG) {
         fprintf(stderr, "flowlake serve: %s: %s\n", config_path,
@@ -152,7 +151,7 @@ load_config_file(struct fl_config *cfg, const char *config_path,
         return 1;
     }
     *file_bad = rc == FL_ECONFIG;
-    return GO_ON;
+    return FL_CLI_GO_ON;
 }
 
 /* --set KEY=VALUE. */
@@ -206,7 +205,7 @@ apply_flags(int argc, char **argv, struct fl_config *cfg)
     if (optind < argc)
         return fl_cli_usage_error("serve", "unexpected argument '%s'",
                                   argv[optind]);
-    return GO_ON;
+    return FL_CLI_GO_ON;
 }
 
 /* The checks of `config check`, on the file and flags together: a problem
@@ -226,7 +225,7 @@ check_config(struct fl_config *cfg, struct fl_config_errors *errs,
                 ? "out of memory" : "the configuration has problems (above)");
         return 1;
     }
-    return GO_ON;
+    return FL_CLI_GO_ON;
 }
 
 /* The configuration: defaults, --demo's, the file, the flags, checked. */
@@ -240,11 +239,11 @@ build_config(int argc, char **argv, struct fl_config *cfg,
 
     int status = scan_config_and_demo(argc, argv, cfg, &config_path,
                                       demo_rate);
-    if (status == GO_ON)
+    if (status == FL_CLI_GO_ON)
         status = load_config_file(cfg, config_path, &errs, &file_bad);
-    if (status == GO_ON)
+    if (status == FL_CLI_GO_ON)
         status = apply_flags(argc, argv, cfg);
-    if (status == GO_ON)
+    if (status == FL_CLI_GO_ON)
         status = check_config(cfg, &errs, file_bad);
     fl_config_errors_free(&errs);
     return status;
@@ -346,7 +345,7 @@ fl_cmd_serve(int argc, char **argv)
         return 1;
     }
     int status = build_config(argc, argv, &cfg, &demo_rate);
-    if (status == GO_ON)
+    if (status == FL_CLI_GO_ON)
         status = run_server(&cfg, demo_rate);
     fl_config_free(&cfg);
     return status;

@@ -1125,7 +1125,8 @@ synth_flow(struct gen *g, struct rec *rec, int64_t t)
     set_endpoints(g, &f, rec);
 
     /* Some ingress from the internet is refused (security group, NACL). */
-    rec->reject = (uint8_t)(rec->ingress && f.pub && rng_chance(r, REJECT_PPM));
+    rec->reject = (uint8_t)(rec->ingress && f.pub
+                            && rng_chance(r, REJECT_PPM));
     if (rec->reject) {
         unsigned extra = f.v6 ? 20 : 0;
         rec->packets = rng_range(r, 1, 3);

@@ -159,7 +159,8 @@ struct status_out {
     size_t cap, o;
 };
 
-static void status_put(struct status_out *so, const char *fmt, ...) FL_PRINTF(2, 3);
+static void status_put(struct status_out *so, const char *fmt, ...)
+    FL_PRINTF(2, 3);
 
 static void
 status_put(struct status_out *so, const char *fmt, ...)
