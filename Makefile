@@ -5,6 +5,7 @@
 #   make check                unit + integration tests + fuzz corpus replay
 #   make unit | integration | fuzz-replay    one kind of test only
 #   make SANITIZE=address,undefined check
+#   make tsan                 ThreadSanitizer build in build-tsan/ (scripts/tsan.sh runs tests on it)
 #   make fuzz                 libFuzzer targets (needs clang; scripts/bootstrap.sh --all)
 #   make bench                benchmark binaries (run bench/run.sh)
 #
@@ -48,7 +49,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
-.PHONY: all check unit integration fuzz-replay fuzz bench clean check-duckdb
+.PHONY: all check unit integration fuzz-replay fuzz bench clean check-duckdb tsan
 
 all: flowlake
 
@@ -146,6 +147,12 @@ integration: $(FLOWLAKE) $(TOOL_BIN)
 fuzz-replay: $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh fuzz
 
+# ThreadSanitizer: the binary and the integration tests' helper programs in
+# build-tsan/, apart from build-san/ (TSan cannot be combined with ASan).
+# scripts/tsan.sh runs chosen integration tests against it (docs/development.md).
+tsan:
+	@$(MAKE) --no-print-directory SANITIZE=thread BUILD=build-tsan build-tsan/flowlake $(TOOL_BIN:$(BUILD)/%=build-tsan/%)
+
 # libFuzzer builds (clang only): make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 30
 # Targets that need DuckDB: built with the whole library and libduckdb.
@@ -171,6 +178,6 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libflowlake.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
 
 clean:
-	rm -rf build build-san flowlake fuzz/out
+	rm -rf build build-san build-tsan flowlake fuzz/out
 
--include $(shell find build build-san -name '*.d' 2>/dev/null)
+-include $(shell find build build-san build-tsan -name '*.d' 2>/dev/null)

@@ -248,59 +248,66 @@ env_pair(const char *name, const char *value)
 }
 
 
+/* The variables a command gets (docs/alarms.md), in vals' order. */
+static const char *const env_names[] = {
+    "FLOWLAKE_ALARM", "FLOWLAKE_OLD_STATE", "FLOWLAKE_NEW_STATE",
+    "FLOWLAKE_REASON", "FLOWLAKE_METRIC",
+};
+#define N_ENV (sizeof env_names / sizeof env_names[0])
+
+
+/* The command's environment: ours, after the server's without ours.
+ * *envp (the array) and ours[] (the strings) are the caller's to free,
+ * also on failure. Returns 0 or FL_ENOMEM. */
 static int
-run_command(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
+build_env(const struct fl_alarm_job *j, char ***envp, char *ours[N_ENV])
 {
-    static const char *const names[] = {
-        "FLOWLAKE_ALARM", "FLOWLAKE_OLD_STATE", "FLOWLAKE_NEW_STATE",
-        "FLOWLAKE_REASON", "FLOWLAKE_METRIC",
-    };
-    const char *vals[] = { j->env_alarm, j->env_old, j->env_new,
-                           j->env_reason, j->env_metric };
+    const char *vals[N_ENV] = { j->env_alarm, j->env_old, j->env_new,
+                                j->env_reason, j->env_metric };
     size_t n_env = 0, k = 0;
-    char **envp = NULL;
-    char *ours[5] = { NULL };
-    int fds[2] = { -1, -1 };
-    int ok = 0, actions_ready = 0, attr_ready = 0;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    pid_t pid = -1;
 
     while (environ != NULL && environ[n_env] != NULL)
         n_env++;
-    envp = fl_calloc(n_env + 6, sizeof *envp);
-    if (envp == NULL)
-        goto out;
+    char **ev = fl_calloc(n_env + N_ENV + 1, sizeof *ev);
+    if (ev == NULL)
+        return FL_ENOMEM;
+    *envp = ev;
     for (size_t i = 0; i < n_env; i++) {
         int skip = 0;
-        for (size_t e = 0; e < 5; e++) {
-            size_t nl = strlen(names[e]);
-            if (strncmp(environ[i], names[e], nl) == 0
+        for (size_t e = 0; e < N_ENV; e++) {
+            size_t nl = strlen(env_names[e]);
+            if (strncmp(environ[i], env_names[e], nl) == 0
                 && environ[i][nl] == '=')
                 skip = 1;
         }
         if (!skip)
-            envp[k++] = environ[i];
+            ev[k++] = environ[i];
     }
-    for (size_t e = 0; e < 5; e++) {
-        if ((ours[e] = env_pair(names[e], vals[e])) == NULL)
-            goto out;
-        envp[k++] = ours[e];
+    for (size_t e = 0; e < N_ENV; e++) {
+        if ((ours[e] = env_pair(env_names[e], vals[e])) == NULL)
+            return FL_ENOMEM;
+        ev[k++] = ours[e];
     }
-    envp[k] = NULL;
+    ev[k] = NULL;
+    return FL_OK;
+}
 
-    if (pipe(fds) < 0)
-        goto out;
-    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-    if (posix_spawn_file_actions_init(&fa) != 0)
-        goto out;
-    actions_ready = 1;
-    if (posix_spawn_file_actions_adddup2(&fa, fds[0], 0) != 0)
-        goto out;
-    if (posix_spawnattr_init(&attr) != 0)
-        goto out;
-    attr_ready = 1;
+
+/* Starts /bin/sh -c TARGET with stdin_fd as its standard input. Returns
+ * 0 or -errno. */
+static int
+spawn_shell(const struct fl_alarm_job *j, int stdin_fd, char **envp,
+            pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    int rc;
+
+    if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+        return -rc;
+    if ((rc = posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0)) != 0
+        || (rc = posix_spawnattr_init(&attr)) != 0)
+        goto out_actions;
     /* The child gets a clean signal mask and default SIGPIPE, not the
      * worker's blocked SIGPIPE. */
     sigset_t none, def;
@@ -316,40 +323,52 @@ run_command(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
                                     | POSIX_SPAWN_SETSIGDEF
                                     | POSIX_SPAWN_SETPGROUP);
     char *argv[] = { "/bin/sh", "-c", j->target, NULL };
-    int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp);
+    rc = posix_spawn(pid, "/bin/sh", &fa, &attr, argv, envp);
     if (rc != 0) {
         fl_log(FL_LOG_ERROR, "alarm", "%s: cannot run command: %s",
                 j->env_alarm, strerror(rc));
-        pid = -1;
-        goto out;
+        *pid = -1;
     }
-    close(fds[0]);
-    fds[0] = -1;
-    /* The body is small (a pipe holds 64 KiB); a command that does not
-     * read it gets what fits, never blocks us. */
-    fcntl(fds[1], F_SETFL, O_NONBLOCK);
-    size_t len = strlen(j->body), off = 0;
+    posix_spawnattr_destroy(&attr);
+out_actions:
+    posix_spawn_file_actions_destroy(&fa);
+    return -rc;
+}
+
+
+/* The body is small (a pipe holds 64 KiB); a command that does not read
+ * it gets what fits, never blocks us. */
+static void
+write_body(int fd, const char *body)
+{
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    size_t len = strlen(body), off = 0;
     while (off < len) {
-        ssize_t wr = write(fds[1], j->body + off, len - off);
+        ssize_t wr = write(fd, body + off, len - off);
         if (wr < 0 && errno == EINTR)
             continue;
         if (wr <= 0)
             break;
         off += (size_t)wr;
     }
-    close(fds[1]);
-    fds[1] = -1;
+}
 
+
+/* Waits for the command, killing its process group after
+ * COMMAND_TIMEOUT_S or when the worker shuts down. Returns its wait
+ * status, or -1 when there is none to judge (killed, waitpid failed). */
+static int
+wait_command(struct fl_alarm_worker *w, const struct fl_alarm_job *j,
+             pid_t pid)
+{
     double deadline = fl_time_mono() + COMMAND_TIMEOUT_S;
     int status = 0;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
-            break;
-        if (r < 0 && errno != EINTR) {
-            status = -1;
-            break;
-        }
+            return status;
+        if (r < 0 && errno != EINTR)
+            return -1;
         if (fl_time_mono() >= deadline || expired_locked(w)) {
             kill(-pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -357,29 +376,58 @@ run_command(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
             fl_log(FL_LOG_WARN, "alarm", "%s: command killed (%s)",
                     j->env_alarm, fl_time_mono() >= deadline
                     ? "it ran for 30 s" : "shutting down");
-            status = -1;
-            break;
+            return -1;
         }
         struct timespec ts = { 0, 5 * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
-    ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+
+/* 1 when the command exited 0; otherwise says how it ended, 0. */
+static int
+command_succeeded(const struct fl_alarm_job *j, int status)
+{
+    int ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!ok && status != -1 && WIFEXITED(status))
         fl_log(FL_LOG_WARN, "alarm", "%s: command exited with status %d",
                 j->env_alarm, WEXITSTATUS(status));
     else if (!ok && status != -1 && WIFSIGNALED(status))
         fl_log(FL_LOG_WARN, "alarm", "%s: command killed by signal %d",
                 j->env_alarm, WTERMSIG(status));
+    return ok;
+}
+
+
+/* Runs a command action: 1 if it exited 0, else 0 (the worker's done
+ * callback takes success as a flag, as from run_webhook). */
+static int
+run_command(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
+{
+    char **envp = NULL;
+    char *ours[N_ENV] = { NULL };
+    int fds[2] = { -1, -1 };
+    pid_t pid = -1;
+    int ok = 0;
+
+    if (build_env(j, &envp, ours) < 0 || pipe(fds) < 0)
+        goto out;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    if (spawn_shell(j, fds[0], envp, &pid) < 0)
+        goto out;
+    close(fds[0]);
+    fds[0] = -1;
+    write_body(fds[1], j->body);
+    close(fds[1]);
+    fds[1] = -1;
+    ok = command_succeeded(j, wait_command(w, j, pid));
 out:
-    if (attr_ready)
-        posix_spawnattr_destroy(&attr);
-    if (actions_ready)
-        posix_spawn_file_actions_destroy(&fa);
     if (fds[0] >= 0)
         close(fds[0]);
     if (fds[1] >= 0)
         close(fds[1]);
-    for (size_t e = 0; e < 5; e++)
+    for (size_t e = 0; e < N_ENV; e++)
         fl_free(ours[e]);
     fl_free(envp);
     return ok;

@@ -26,6 +26,11 @@
 
 #define FL_CLI_USAGE 2
 
+/* Returned by a step of a command's setup (parsing, loading) that lets
+ * the command go on; any other value is the exit status to end with. No
+ * exit status is negative, so the two cannot be confused. */
+#define FL_CLI_GO_ON (-1)
+
 /* Prints the version line on stdout; returns 0 (1 if stdout failed). */
 int  fl_cli_version(void);
 

@@ -359,164 +359,214 @@ ends_with(const char *s, const char *suffix)
  * The command
  * ------------------------------------------------------------------- */
 
+/* What the command line asks for. */
+struct gen_args {
+    struct fl_gen_opts opts;
+    const char *format_spec, *output;
+    int gzip, level;
+};
+
+/* The steps below return the command's exit status when it ends there,
+ * or FL_CLI_GO_ON (cli.h). */
+
+/* argv[*i] (and its value, which moves *i on). */
+static int
+parse_option(int argc, char **argv, int *i, struct gen_args *a)
+{
+    const char *v = NULL, *opt = argv[*i];
+    int m;
+
+    if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0)
+        return fl_cli_help(usage_text);
+    if (strcmp(opt, "--version") == 0)
+        return fl_cli_version();
+    if ((m = match(argc, argv, i, "--seed", NULL, 1, &v)) != 0) {
+        if (m < 0)
+            return fl_cli_missing_value("generate", "--seed");
+        if (parse_u64(v, &a->opts.seed) < 0)
+            return usage_error("--seed",
+                               "is not an unsigned 64-bit integer", v);
+    } else if ((m = match(argc, argv, i, "--records", NULL, 1, &v)) != 0) {
+        if (m < 0)
+            return fl_cli_missing_value("generate", "--records");
+        if (parse_u64(v, &a->opts.records) < 0)
+            return usage_error("--records",
+                               "is not an unsigned 64-bit integer", v);
+    } else if ((m = match(argc, argv, i, "--start", NULL, 1, &v)) != 0) {
+        if (m < 0)
+            return fl_cli_missing_value("generate", "--start");
+        if (parse_time(v, &a->opts.start) < 0)
+            return usage_error("--start", "is not a time: use epoch "
+                               "seconds, 2024-05-01T10:00:00Z or now", v);
+    } else if ((m = match(argc, argv, i, "--span", NULL, 1, &v)) != 0) {
+        if (m < 0)
+            return fl_cli_missing_value("generate", "--span");
+        if (parse_duration(v, &a->opts.span) < 0)
+            return usage_error("--span", "is not a positive duration: "
+                               "use 3600, 90s, 15m, 24h or 7d", v);
+    } else if ((m = match(argc, argv, i, "--format", NULL, 1, &v)) != 0) {
+        if (m < 0)
+            return fl_cli_missing_value("generate", "--format");
+        a->format_spec = v;
+    } else if ((m = match(argc, argv, i, "--output", "-o", 1, &v)) != 0) {
+        if (m < 0)
+            return fl_cli_missing_value("generate", "--output");
+        if (v[0] == '\0')
+            return usage_error("--output", "needs a file name or -", NULL);
+        a->output = v;
+    } else if (match(argc, argv, i, "--header", NULL, 0, &v) != 0) {
+        a->opts.header = 1;
+    } else if (match(argc, argv, i, "--gzip", NULL, 0, &v) != 0) {
+        a->gzip = 1;
+    } else if ((m = match(argc, argv, i, "--gzip-level", NULL, 1, &v)) != 0) {
+        uint64_t lv;
+        if (m < 0)
+            return fl_cli_missing_value("generate", "--gzip-level");
+        if (parse_u64(v, &lv) < 0 || lv < 1 || lv > 9)
+            return usage_error("--gzip-level",
+                               "is not a level from 1 to 9", v);
+        a->level = (int)lv;
+        a->gzip = 1;
+    } else if (strncmp(opt, "--header=", 9) == 0
+               || strncmp(opt, "--gzip=", 7) == 0) {
+        return fl_cli_usage_error("generate", "option '%.*s' takes no "
+                                  "value", (int)strcspn(opt, "="), opt);
+    } else if (opt[0] == '-' && opt[1] != '\0') {
+        return fl_cli_unknown_option("generate", opt);
+    } else {
+        return fl_cli_usage_error("generate", "unexpected argument '%s'",
+                                  opt);
+    }
+    return FL_CLI_GO_ON;
+}
+
+static int
+parse_args(int argc, char **argv, struct gen_args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        int status = parse_option(argc, argv, &i, a);
+        if (status != FL_CLI_GO_ON)
+            return status;
+    }
+    /* The generator needs room after the span for the last flows' ends. */
+    if (a->opts.start > INT64_MAX - a->opts.span - 1200)
+        return usage_error("--span", "is too long for this --start", NULL);
+    return FL_CLI_GO_ON;
+}
+
+/* --format, parsed into *fmt (a bad one is a usage error). */
+static int
+load_format(const char *spec, struct fl_format **fmt)
+{
+    struct fl_parse_err perr;
+
+    if (spec == NULL)
+        return FL_CLI_GO_ON;
+    int rc = fl_format_parse(spec, fmt, &perr);
+    if (rc < 0) {
+        if (rc == FL_ENOMEM) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return 1;
+        }
+        return usage_error("--format", perr.reason, NULL);
+    }
+    return FL_CLI_GO_ON;
+}
+
+/* Standard output, or OUTPUT created or truncated (*is_reg: a regular
+ * file, to remove on failure); a name ending in .gz turns gzip on. */
+static int
+open_output(struct out *out, const char *output, int *gzip, int level,
+            int *is_reg)
+{
+    if (output == NULL || strcmp(output, "-") == 0) {
+        out->fd = STDOUT_FILENO;
+        out->name = "standard output";
+    } else {
+        struct stat st;
+        out->fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (out->fd < 0) {
+            fprintf(stderr, PROG ": cannot open %s: %s\n", output,
+                    strerror(errno));
+            return -1;
+        }
+        out->name = output;
+        *is_reg = fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode);
+        if (ends_with(output, ".gz"))
+            *gzip = 1;
+    }
+    out->gzip = *gzip;
+    int rc;
+    if (*gzip && (rc = out_gzip_init(out, level)) < 0) {
+        fprintf(stderr, PROG ": cannot start gzip: %s\n", fl_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* The records, the gzip trailer, and the close that reports a late
+ * write error. */
+static int
+write_output(const struct fl_gen_opts *opts, struct out *out)
+{
+    int rc = fl_gen_write(opts, out_write, out);
+    if (rc == 0 && out->gzip) {
+        out->z.next_in = NULL;
+        out->z.avail_in = 0;
+        rc = out_deflate(out, Z_FINISH);
+    }
+    if (rc < 0) {
+        if (out->write_rc < 0)
+            fprintf(stderr, PROG ": write error on %s: %s\n", out->name,
+                    fl_strerror(out->write_rc));
+        else
+            fprintf(stderr, PROG ": %s\n", fl_strerror(rc));
+        return -1;
+    }
+    if (out->fd != STDOUT_FILENO) {
+        int fd = out->fd;
+        out->fd = -1;
+        if (close(fd) < 0) {
+            fprintf(stderr, PROG ": write error on %s: %s\n", out->name,
+                    strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 fl_cmd_generate(int argc, char **argv)
 {
-    struct fl_gen_opts opts;
+    struct gen_args a = { .level = DEFAULT_GZIP_LEVEL };
     struct fl_format *fmt = NULL;
-    struct fl_parse_err perr;
     struct out out;
-    const char *format_spec = NULL, *output = NULL;
-    int gzip = 0, level = DEFAULT_GZIP_LEVEL;
-    int status = 2, rc, is_reg = 0;
+    int status, is_reg = 0;
 
-    fl_gen_opts_init(&opts);
+    fl_gen_opts_init(&a.opts);
     memset(&out, 0, sizeof out);
     out.fd = -1;
 
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL, *opt = argv[i];
-        int m;
-
-        if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
-            status = fl_cli_help(usage_text);
-            goto out;
-        }
-        if (strcmp(opt, "--version") == 0) {
-            status = fl_cli_version();
-            goto out;
-        }
-        if ((m = match(argc, argv, &i, "--seed", NULL, 1, &v)) != 0) {
-            if (m < 0)
-                return fl_cli_missing_value("generate", "--seed");
-            if (parse_u64(v, &opts.seed) < 0)
-                return usage_error("--seed",
-                                   "is not an unsigned 64-bit integer", v);
-        } else if ((m = match(argc, argv, &i, "--records", NULL, 1, &v)) != 0) {
-            if (m < 0)
-                return fl_cli_missing_value("generate", "--records");
-            if (parse_u64(v, &opts.records) < 0)
-                return usage_error("--records",
-                                   "is not an unsigned 64-bit integer", v);
-        } else if ((m = match(argc, argv, &i, "--start", NULL, 1, &v)) != 0) {
-            if (m < 0)
-                return fl_cli_missing_value("generate", "--start");
-            if (parse_time(v, &opts.start) < 0)
-                return usage_error("--start", "is not a time: use epoch "
-                                   "seconds, 2024-05-01T10:00:00Z or now", v);
-        } else if ((m = match(argc, argv, &i, "--span", NULL, 1, &v)) != 0) {
-            if (m < 0)
-                return fl_cli_missing_value("generate", "--span");
-            if (parse_duration(v, &opts.span) < 0)
-                return usage_error("--span", "is not a positive duration: "
-                                   "use 3600, 90s, 15m, 24h or 7d", v);
-        } else if ((m = match(argc, argv, &i, "--format", NULL, 1, &v)) != 0) {
-            if (m < 0)
-                return fl_cli_missing_value("generate", "--format");
-            format_spec = v;
-        } else if ((m = match(argc, argv, &i, "--output", "-o", 1, &v)) != 0) {
-            if (m < 0)
-                return fl_cli_missing_value("generate", "--output");
-            if (v[0] == '\0')
-                return usage_error("--output", "needs a file name or -",
-                                   NULL);
-            output = v;
-        } else if (match(argc, argv, &i, "--header", NULL, 0, &v) != 0) {
-            opts.header = 1;
-        } else if (match(argc, argv, &i, "--gzip", NULL, 0, &v) != 0) {
-            gzip = 1;
-        } else if ((m = match(argc, argv, &i, "--gzip-level", NULL, 1,
-                              &v)) != 0) {
-            uint64_t lv;
-            if (m < 0)
-                return fl_cli_missing_value("generate", "--gzip-level");
-            if (parse_u64(v, &lv) < 0 || lv < 1 || lv > 9)
-                return usage_error("--gzip-level",
-                                   "is not a level from 1 to 9", v);
-            level = (int)lv;
-            gzip = 1;
-        } else if (strncmp(opt, "--header=", 9) == 0
-                   || strncmp(opt, "--gzip=", 7) == 0) {
-            return fl_cli_usage_error("generate", "option '%.*s' takes no "
-                                      "value", (int)strcspn(opt, "="), opt);
-        } else if (opt[0] == '-' && opt[1] != '\0') {
-            return fl_cli_unknown_option("generate", opt);
-        } else {
-            return fl_cli_usage_error("generate", "unexpected argument "
-                                      "'%s'", opt);
-        }
-    }
-    /* The generator needs room after the span for the last flows' ends. */
-    if (opts.start > INT64_MAX - opts.span - 1200)
-        return usage_error("--span", "is too long for this --start", NULL);
-
-    if (format_spec != NULL) {
-        rc = fl_format_parse(format_spec, &fmt, &perr);
-        if (rc < 0) {
-            if (rc == FL_ENOMEM) {
-                fprintf(stderr, PROG ": out of memory\n");
-                return 1;
-            }
-            return usage_error("--format", perr.reason, NULL);
-        }
-        opts.format = fmt;
-    }
+    status = parse_args(argc, argv, &a);
+    if (status == FL_CLI_GO_ON)
+        status = load_format(a.format_spec, &fmt);
+    if (status != FL_CLI_GO_ON)
+        goto out;
+    a.opts.format = fmt;
 
     /* From here on failures are output failures. */
     status = 1;
-    if (output == NULL || strcmp(output, "-") == 0) {
-        out.fd = STDOUT_FILENO;
-        out.name = "standard output";
-    } else {
-        struct stat st;
-        out.fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-        if (out.fd < 0) {
-            fprintf(stderr, PROG ": cannot open %s: %s\n", output,
-                    strerror(errno));
-            goto out;
-        }
-        out.name = output;
-        is_reg = fstat(out.fd, &st) == 0 && S_ISREG(st.st_mode);
-        if (ends_with(output, ".gz"))
-            gzip = 1;
-    }
-    out.gzip = gzip;
-    if (gzip && (rc = out_gzip_init(&out, level)) < 0) {
-        fprintf(stderr, PROG ": cannot start gzip: %s\n", fl_strerror(rc));
+    if (open_output(&out, a.output, &a.gzip, a.level, &is_reg) < 0
+        || write_output(&a.opts, &out) < 0)
         goto out;
-    }
-
-    rc = fl_gen_write(&opts, out_write, &out);
-    if (rc == 0 && gzip) {
-        out.z.next_in = NULL;
-        out.z.avail_in = 0;
-        rc = out_deflate(&out, Z_FINISH);
-    }
-    if (rc < 0) {
-        if (out.write_rc < 0)
-            fprintf(stderr, PROG ": write error on %s: %s\n", out.name,
-                    fl_strerror(out.write_rc));
-        else
-            fprintf(stderr, PROG ": %s\n", fl_strerror(rc));
-        goto out;
-    }
-    if (out.fd != STDOUT_FILENO) {
-        int fd = out.fd;
-        out.fd = -1;
-        if (close(fd) < 0) {
-            fprintf(stderr, PROG ": write error on %s: %s\n", out.name,
-                    strerror(errno));
-            goto out;
-        }
-    }
     status = 0;
 
 out:
     out_gzip_free(&out);
     if (out.fd >= 0 && out.fd != STDOUT_FILENO)
         close(out.fd);
-    if (status == 1 && is_reg && output != NULL)
-        unlink(output);
+    if (status == 1 && is_reg && a.output != NULL)
+        unlink(a.output);
     fl_format_destroy(fmt);
     return status;
 }

@@ -116,57 +116,60 @@ read_sql(const char *path, char **out)
 }
 
 
-int
-fl_cmd_query(int argc, char **argv)
+enum { OPT_ARCHIVE = 256, OPT_SERVER, OPT_KEY_FILE, OPT_NO_PRUNE,
+       OPT_VERSION };
+static const struct option longopts[] = {
+    { "archive", required_argument, NULL, OPT_ARCHIVE },
+    { "server",  required_argument, NULL, OPT_SERVER },
+    { "key-file", required_argument, NULL, OPT_KEY_FILE },
+    { "no-prune", no_argument,       NULL, OPT_NO_PRUNE },
+    { "output",  required_argument, NULL, 'o' },
+    { "file",    required_argument, NULL, 'f' },
+    { "help",    no_argument,       NULL, 'h' },
+    { "version", no_argument,       NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 }
+};
+
+/* What the command line asks for. */
+struct query_args {
+    const char    *archive, *server, *key_file, *file;
+    const char    *sql;               /* the SQL argument, without -f */
+    enum fl_output fmt;
+    int            prune;
+};
+
+/* The steps below return the command's exit status when it ends there,
+ * or FL_CLI_GO_ON (cli.h). */
+
+static int
+parse_args(int argc, char **argv, struct query_args *a)
 {
-    enum { OPT_ARCHIVE = 256, OPT_SERVER, OPT_KEY_FILE, OPT_NO_PRUNE,
-           OPT_VERSION };
-    static const struct option longopts[] = {
-        { "archive", required_argument, NULL, OPT_ARCHIVE },
-        { "server",  required_argument, NULL, OPT_SERVER },
-        { "key-file", required_argument, NULL, OPT_KEY_FILE },
-        { "no-prune", no_argument,       NULL, OPT_NO_PRUNE },
-        { "output",  required_argument, NULL, 'o' },
-        { "file",    required_argument, NULL, 'f' },
-        { "help",    no_argument,       NULL, 'h' },
-        { "version", no_argument,       NULL, OPT_VERSION },
-        { NULL, 0, NULL, 0 }
-    };
-    const char *archive = "flowlake-data";
-    const char *server = NULL;
-    const char *key_file = NULL;
-    char *key = NULL;
-    const char *file = NULL;
-    enum fl_output fmt = FL_OUTPUT_TABLE;
-    struct fl_query *q = NULL;
-    char *script = NULL;
-    char *err = NULL;
-    int opt, rc, status = 1, prune = 1;
+    int opt;
 
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":o:f:h", longopts, NULL)) != -1) {
         switch (opt) {
         case OPT_ARCHIVE:
-            archive = optarg;
+            a->archive = optarg;
             break;
         case OPT_SERVER:
-            server = optarg;
+            a->server = optarg;
             break;
         case OPT_KEY_FILE:
-            key_file = optarg;
+            a->key_file = optarg;
             break;
         case OPT_NO_PRUNE:
-            prune = 0;
+            a->prune = 0;
             break;
         case 'o':
-            if (fl_query_output_parse(optarg, &fmt) < 0)
+            if (fl_query_output_parse(optarg, &a->fmt) < 0)
                 return fl_cli_usage_error("query", "unknown output format "
                                           "'%s' (use table, csv or json)",
                                           optarg);
             break;
         case 'f':
-            file = optarg;
+            a->file = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -178,64 +181,93 @@ fl_cmd_query(int argc, char **argv)
         }
     }
     int npos = argc - optind;
-    if (file != NULL && npos > 0)
+    if (a->file != NULL && npos > 0)
         return fl_cli_usage_error("query", "give the SQL either as an "
                                   "argument or with -f, not both");
-    if (file == NULL && npos != 1)
+    if (a->file == NULL && npos != 1)
         return fl_cli_usage_error("query", "%s", npos == 0 ? "no SQL given"
                                   : "give the SQL as ONE argument (quote "
                                   "it)");
+    a->sql = a->file == NULL ? argv[optind] : NULL;
+    return FL_CLI_GO_ON;
+}
 
-    if (file != NULL) {
-        rc = read_sql(file, &script);
-        if (rc < 0) {
-            fprintf(stderr, "flowlake query: %s: %s\n",
-                    strcmp(file, "-") == 0 ? "stdin" : file,
-                    rc == FL_ETOOBIG ? "larger than 16 MiB" : fl_strerror(rc));
-            return 1;
-        }
+/* -f FILE (or stdin) into *script. */
+static int
+load_script(const char *file, char **script)
+{
+    if (file == NULL)
+        return FL_CLI_GO_ON;
+    int rc = read_sql(file, script);
+    if (rc < 0) {
+        fprintf(stderr, "flowlake query: %s: %s\n",
+                strcmp(file, "-") == 0 ? "stdin" : file,
+                rc == FL_ETOOBIG ? "larger than 16 MiB" : fl_strerror(rc));
+        return 1;
     }
+    return FL_CLI_GO_ON;
+}
 
-    if (key_file != NULL && server == NULL) {
-        status = fl_cli_usage_error("query", "--key-file goes with "
-                                    "--server");
-        goto out;
-    }
-    if (!prune && server != NULL) {
+/* Options that only go with --server, or only without it. */
+static int
+check_server_options(const struct query_args *a)
+{
+    if (a->key_file != NULL && a->server == NULL)
+        return fl_cli_usage_error("query", "--key-file goes with "
+                                  "--server");
+    if (!a->prune && a->server != NULL) {
         /* The server prunes by itself; saying nothing would let a
          * comparison silently compare the server with itself. */
-        status = fl_cli_usage_error("query", "--no-prune goes with a local "
-                                    "archive, not --server");
-        goto out;
+        return fl_cli_usage_error("query", "--no-prune goes with a local "
+                                  "archive, not --server");
     }
-    if (server != NULL) {
-        static const char *const names[] = { "table", "csv", "json" };
-        const char *bearer = getenv("FLOWLAKE_READ_KEY");
-        if (key_file != NULL) {
-            size_t klen = 0;
-            rc = fl_fs_read_file(key_file, 64 * 1024, &key, &klen);
-            if (rc < 0) {
-                fprintf(stderr, "flowlake query: %s: %s\n", key_file,
-                        rc == FL_ETOOBIG ? "larger than 64 KiB, not a key"
-                                         : fl_strerror(rc));
-                goto out;
-            }
-            while (klen > 0 && (key[klen - 1] == '\n' || key[klen - 1] == '\r'))
-                key[--klen] = '\0';
-            bearer = key;
-        }
-        rc = fl_remote_query(server, script != NULL ? script : argv[optind],
-                             names[fmt], bearer, stdout, &err);
+    return FL_CLI_GO_ON;
+}
+
+/* POST the SQL to --server; the answer goes to stdout. Exit status. */
+static int
+run_remote(const struct query_args *a, const char *sql)
+{
+    static const char *const names[] = { "table", "csv", "json" };
+    const char *bearer = getenv("FLOWLAKE_READ_KEY");
+    char *key = NULL, *err = NULL;
+    int rc, status = 1;
+
+    if (a->key_file != NULL) {
+        size_t klen = 0;
+        rc = fl_fs_read_file(a->key_file, 64 * 1024, &key, &klen);
         if (rc < 0) {
-            fflush(stdout);
-            fprintf(stderr, "flowlake query: %s\n",
-                    err ? err : fl_strerror(rc));
+            fprintf(stderr, "flowlake query: %s: %s\n", a->key_file,
+                    rc == FL_ETOOBIG ? "larger than 64 KiB, not a key"
+                                     : fl_strerror(rc));
             goto out;
         }
-        status = 0;
+        while (klen > 0 && (key[klen - 1] == '\n' || key[klen - 1] == '\r'))
+            key[--klen] = '\0';
+        bearer = key;
+    }
+    rc = fl_remote_query(a->server, sql, names[a->fmt], bearer, stdout, &err);
+    if (rc < 0) {
+        fflush(stdout);
+        fprintf(stderr, "flowlake query: %s\n", err ? err : fl_strerror(rc));
         goto out;
     }
-    rc = fl_query_open(archive, &q, &err);
+    status = 0;
+out:
+    fl_free(err);
+    fl_free(key);
+    return status;
+}
+
+/* The SQL over the local archive; the result goes to stdout. Exit status. */
+static int
+run_local(const struct query_args *a, const char *sql)
+{
+    struct fl_query *q = NULL;
+    char *err = NULL;
+    int status = 1;
+
+    int rc = fl_query_open(a->archive, &q, &err);
     if (rc < 0) {
         if (rc == -ENOENT || rc == -ENOTDIR)
             fprintf(stderr, "flowlake query: %s (create it with `flowlake "
@@ -246,9 +278,8 @@ fl_cmd_query(int argc, char **argv)
                     err ? err : fl_strerror(rc));
         goto out;
     }
-    fl_query_set_prune(q, prune);
-    rc = fl_query_run(q, script != NULL ? script : argv[optind], fmt, stdout,
-                      &err);
+    fl_query_set_prune(q, a->prune);
+    rc = fl_query_run(q, sql, a->fmt, stdout, &err);
     if (rc < 0) {
         fflush(stdout);
         fprintf(stderr, "flowlake query: %s\n",
@@ -260,7 +291,25 @@ fl_cmd_query(int argc, char **argv)
 out:
     fl_query_close(q);
     fl_free(err);
-    fl_free(key);
+    return status;
+}
+
+int
+fl_cmd_query(int argc, char **argv)
+{
+    struct query_args a = { .archive = "flowlake-data",
+                            .fmt = FL_OUTPUT_TABLE, .prune = 1 };
+    char *script = NULL;
+
+    int status = parse_args(argc, argv, &a);
+    if (status == FL_CLI_GO_ON)
+        status = load_script(a.file, &script);
+    if (status == FL_CLI_GO_ON)
+        status = check_server_options(&a);
+    if (status == FL_CLI_GO_ON) {
+        const char *sql = script != NULL ? script : a.sql;
+        status = a.server != NULL ? run_remote(&a, sql) : run_local(&a, sql);
+    }
     fl_free(script);
     return status;
 }

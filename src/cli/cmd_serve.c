@@ -84,78 +84,99 @@ static const char usage_text[] =
 "See docs/serve.md.\n";
 
 
-int
-fl_cmd_serve(int argc, char **argv)
-{
-    enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ARCHIVE, OPT_SET, OPT_DEMO,
-           OPT_WATCH, OPT_VERSION };
-    static const struct option longopts[] = {
-        { "config",  required_argument, NULL, OPT_CONFIG },
-        { "listen",  required_argument, NULL, OPT_LISTEN },
-        { "archive", required_argument, NULL, OPT_ARCHIVE },
-        { "set",     required_argument, NULL, OPT_SET },
-        { "demo",    optional_argument, NULL, OPT_DEMO },
-        { "watch",   required_argument, NULL, OPT_WATCH },
-        { "help",    no_argument,       NULL, 'h' },
-        { "version", no_argument,       NULL, OPT_VERSION },
-        { NULL, 0, NULL, 0 }
-    };
-    struct fl_config cfg;
-    struct fl_config_errors errs = { 0 };
-    struct fl_server *server = NULL;
-    const char *config_path = NULL;
-    char err[512], *serr = NULL;
-    int c, status = 1;
-    uint64_t demo_rate = 0;
+enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ARCHIVE, OPT_SET, OPT_DEMO,
+       OPT_WATCH, OPT_VERSION };
+static const struct option longopts[] = {
+    { "config",  required_argument, NULL, OPT_CONFIG },
+    { "listen",  required_argument, NULL, OPT_LISTEN },
+    { "archive", required_argument, NULL, OPT_ARCHIVE },
+    { "set",     required_argument, NULL, OPT_SET },
+    { "demo",    optional_argument, NULL, OPT_DEMO },
+    { "watch",   required_argument, NULL, OPT_WATCH },
+    { "help",    no_argument,       NULL, 'h' },
+    { "version", no_argument,       NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 }
+};
 
-    if (fl_config_init(&cfg) < 0) {
-        fprintf(stderr, "flowlake serve: out of memory\n");
-        return 1;
-    }
-    /* First pass: find --config, so that flags apply over the file; a
-     * usage error is one before anything is read (cli.h). */
+/* The steps below return the command's exit status when it ends there,
+ * or FL_CLI_GO_ON (cli.h). */
+
+/* First pass: find --config, so that flags apply over the file, and
+ * --demo, whose defaults go under both; a usage error is one before
+ * anything is read (cli.h). */
+static int
+scan_config_and_demo(int argc, char **argv, struct fl_config *cfg,
+                     const char **config_path, uint64_t *demo_rate)
+{
+    char err[512];
+    int c;
+
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        if (c == '?' || c == ':') {
-            fl_config_free(&cfg);
+        if (c == '?' || c == ':')
             return fl_cli_getopt_error("serve", c, argv, longopts);
-        }
         if (c == OPT_CONFIG)
-            config_path = optarg;
+            *config_path = optarg;
         if (c == OPT_DEMO) {
             char *end = NULL;
-            demo_rate = optarg ? strtoull(optarg, &end, 10) : 2000;
-            if (optarg && (*end != '\0' || demo_rate == 0
-                           || demo_rate > 1000000)) {
-                fl_config_free(&cfg);
+            *demo_rate = optarg ? strtoull(optarg, &end, 10) : 2000;
+            if (optarg && (*end != '\0' || *demo_rate == 0
+                           || *demo_rate > 1000000))
                 return fl_cli_usage_error("serve", "--demo: '%s' is not a "
                                           "rate from 1 to 1000000 records/s",
                                           optarg);
-            }
             /* The demo's embedded defaults; a file or flags still win. */
-            (void)fl_config_set(&cfg, "archive.buffer_interval", "10s", err,
+            (void)fl_config_set(cfg, "archive.buffer_interval", "10s", err,
                                 sizeof err);
         }
-        if (c == 'h' || c == OPT_VERSION) {
-            fl_config_free(&cfg);
+        if (c == 'h' || c == OPT_VERSION)
             return c == 'h' ? fl_cli_help(usage_text) : fl_cli_version();
-        }
     }
-    /* A file with bad values is reported with the checks below, in one
-     * list; one that cannot be read at all stops here. */
-    int file_bad = 0;
-    if (config_path != NULL) {
-        int rc = fl_config_load(&cfg, config_path, &errs);
-        if (rc < 0 && rc != FL_ECONFIG) {
-            fprintf(stderr, "flowlake serve: %s: %s\n", config_path,
-                    fl_strerror(rc));
-            fl_config_errors_free(&errs);
-            fl_config_free(&cfg);
-            return 1;
-        }
-        file_bad = rc == FL_ECONFIG;
+    return FL_CLI_GO_ON;
+}
+
+/* A file with bad values is reported with the checks of check_config, in
+ * one list (*file_bad says so); one that cannot be read at all stops here. */
+static int
+load_config_file(struct fl_config *cfg, const char *config_path,
+                 struct fl_config_errors *errs, int *file_bad)
+{
+    if (config_path == NULL)
+        return FL_CLI_GO_ON;
+    int rc = fl_config_load(cfg, config_path, errs);
+    if (rc < 0 && rc != FL_ECONFIG) {
+        fprintf(stderr, "flowlake serve: %s: %s\n", config_path,
+                fl_strerror(rc));
+        return 1;
     }
+    *file_bad = rc == FL_ECONFIG;
+    return FL_CLI_GO_ON;
+}
+
+/* --set KEY=VALUE. */
+static int
+set_key_value(struct fl_config *cfg, const char *arg, char *err,
+              size_t err_len)
+{
+    char key[128];
+    const char *eq = strchr(arg, '=');
+    if (eq == NULL || (size_t)(eq - arg) >= sizeof key) {
+        snprintf(err, err_len, "--set wants KEY=VALUE, got '%s'", arg);
+        return FL_ECONFIG;
+    }
+    memcpy(key, arg, (size_t)(eq - arg));
+    key[eq - arg] = '\0';
+    return fl_config_set(cfg, key, eq + 1, err, err_len);
+}
+
+/* Second pass: the flags over the file's values. */
+static int
+apply_flags(int argc, char **argv, struct fl_config *cfg)
+{
+    char err[512];
+    int c;
+
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         int rc = 0;
@@ -164,88 +185,92 @@ fl_cmd_serve(int argc, char **argv)
         case OPT_DEMO:
             break;
         case OPT_LISTEN:
-            rc = fl_config_set(&cfg, "server.listen", optarg, err, sizeof err);
+            rc = fl_config_set(cfg, "server.listen", optarg, err, sizeof err);
             break;
         case OPT_ARCHIVE:
-            rc = fl_config_set(&cfg, "archive.dir", optarg, err, sizeof err);
+            rc = fl_config_set(cfg, "archive.dir", optarg, err, sizeof err);
             break;
         case OPT_WATCH:
-            rc = fl_config_set(&cfg, "watch.dir", optarg, err, sizeof err);
+            rc = fl_config_set(cfg, "watch.dir", optarg, err, sizeof err);
             break;
-        case OPT_SET: {
-            char key[128];
-            const char *eq = strchr(optarg, '=');
-            if (eq == NULL || (size_t)(eq - optarg) >= sizeof key) {
-                snprintf(err, sizeof err, "--set wants KEY=VALUE, got '%s'",
-                         optarg);
-                rc = FL_ECONFIG;
-                break;
-            }
-            memcpy(key, optarg, (size_t)(eq - optarg));
-            key[eq - optarg] = '\0';
-            rc = fl_config_set(&cfg, key, eq + 1, err, sizeof err);
+        case OPT_SET:
+            rc = set_key_value(cfg, optarg, err, sizeof err);
             break;
-        }
         default:            /* seen by the first pass already */
-            fl_config_errors_free(&errs);
-            fl_config_free(&cfg);
             return fl_cli_getopt_error("serve", c, argv, longopts);
         }
-        if (rc < 0) {
-            fl_config_errors_free(&errs);
-            fl_config_free(&cfg);
+        if (rc < 0)
             return fl_cli_usage_error("serve", "%s", err);
-        }
     }
-    if (optind < argc) {
-        fl_config_errors_free(&errs);
-        fl_config_free(&cfg);
+    if (optind < argc)
         return fl_cli_usage_error("serve", "unexpected argument '%s'",
                                   argv[optind]);
-    }
-    /* The checks of `config check`, on the file and flags together: a
-     * problem is refused now, with every other one, not at the first
-     * request or query that meets it. */
-    int crc = fl_cmd_config_check(&cfg, &errs);
-    for (size_t i = 0; i < errs.n; i++)
-        fprintf(stderr, "%s\n", errs.msg[i]);
-    fl_config_errors_free(&errs);
+    return FL_CLI_GO_ON;
+}
+
+/* The checks of `config check`, on the file and flags together: a problem
+ * is refused now, with every other one, not at the first request or query
+ * that meets it. */
+static int
+check_config(struct fl_config *cfg, struct fl_config_errors *errs,
+             int file_bad)
+{
+    int crc = fl_cmd_config_check(cfg, errs);
+    for (size_t i = 0; i < errs->n; i++)
+        fprintf(stderr, "%s\n", errs->msg[i]);
     if (crc == 0 && file_bad)
         crc = FL_ECONFIG;
     if (crc < 0) {
         fprintf(stderr, "flowlake serve: %s\n", crc == FL_ENOMEM
                 ? "out of memory" : "the configuration has problems (above)");
-        fl_config_free(&cfg);
         return 1;
     }
+    return FL_CLI_GO_ON;
+}
 
+/* The configuration: defaults, --demo's, the file, the flags, checked. */
+static int
+build_config(int argc, char **argv, struct fl_config *cfg,
+             uint64_t *demo_rate)
+{
+    struct fl_config_errors errs = { 0 };
+    const char *config_path = NULL;
+    int file_bad = 0;
+
+    int status = scan_config_and_demo(argc, argv, cfg, &config_path,
+                                      demo_rate);
+    if (status == FL_CLI_GO_ON)
+        status = load_config_file(cfg, config_path, &errs, &file_bad);
+    if (status == FL_CLI_GO_ON)
+        status = apply_flags(argc, argv, cfg);
+    if (status == FL_CLI_GO_ON)
+        status = check_config(cfg, &errs, file_bad);
+    fl_config_errors_free(&errs);
+    return status;
+}
+
+static void
+configure_logging(const struct fl_config *cfg)
+{
     /* Both words were checked against their choices by the config. */
     enum fl_log_format log_format = FL_LOG_TEXT;
     enum fl_log_level log_level = FL_LOG_INFO;
-    (void)fl_log_format_parse(cfg.log_format, &log_format);
-    (void)fl_log_level_parse(cfg.log_level, &log_level);
+    (void)fl_log_format_parse(cfg->log_format, &log_format);
+    (void)fl_log_level_parse(cfg->log_level, &log_level);
     fl_log_configure(log_format, log_level);
+}
 
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+/* The line the tests and scripts wait for, the demo's hints, the log line. */
+static void
+announce(const struct fl_config *cfg, struct fl_server *server,
+         uint64_t demo_rate)
+{
+    unsigned port = (unsigned)fl_server_port(server);
+    int host_len = (int)(strrchr(cfg->listen, ':') - cfg->listen);
+    const char *scheme = cfg->tls_cert[0] ? "https" : "http";
 
-    if (fl_server_create(&cfg, &server, &serr) < 0) {
-        fprintf(stderr, "flowlake serve: %s\n", serr ? serr : "cannot start");
-        goto out;
-    }
-    fl_server_set_demo(server, demo_rate);
-    if (fl_server_start(server, &serr) < 0) {
-        fprintf(stderr, "flowlake serve: %s\n", serr ? serr : "cannot start");
-        goto out;
-    }
     printf("flowlake serve: listening on %s://%.*s:%u, archive %s\n",
-           cfg.tls_cert[0] ? "https" : "http",
-           (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen,
-           (unsigned)fl_server_port(server), cfg.archive_dir);
+           scheme, host_len, cfg->listen, port, cfg->archive_dir);
     if (demo_rate > 0)
         printf("flowlake serve: demo: feeding %llu generated records/s, "
                "published every %llu s. Open http://127.0.0.1:%u/ in a browser "
@@ -257,15 +282,40 @@ fl_cmd_serve(int argc, char **argv)
                "windowed metrics, counters)\n"
                "Stop with Ctrl-C (the buffer is published first).\n",
                (unsigned long long)demo_rate,
-               (unsigned long long)cfg.buffer_interval,
-               (unsigned)fl_server_port(server), cfg.archive_dir,
-               (unsigned)fl_server_port(server),
-               (unsigned)fl_server_port(server));
+               (unsigned long long)cfg->buffer_interval,
+               port, cfg->archive_dir, port, port);
     fflush(stdout);
     fl_log(FL_LOG_INFO, "serve", "listening on %s://%.*s:%u, archive %s, "
-           "version %s", cfg.tls_cert[0] ? "https" : "http",
-           (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen,
-           (unsigned)fl_server_port(server), cfg.archive_dir, FL_VERSION);
+           "version %s", scheme, host_len, cfg->listen, port,
+           cfg->archive_dir, FL_VERSION);
+}
+
+/* Starts the server, waits for SIGTERM/SIGINT, stops it: the exit status. */
+static int
+run_server(const struct fl_config *cfg, uint64_t demo_rate)
+{
+    struct fl_server *server = NULL;
+    char *serr = NULL;
+    int status = 1;
+
+    configure_logging(cfg);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (fl_server_create(cfg, &server, &serr) < 0) {
+        fprintf(stderr, "flowlake serve: %s\n", serr ? serr : "cannot start");
+        goto out;
+    }
+    fl_server_set_demo(server, demo_rate);
+    if (fl_server_start(server, &serr) < 0) {
+        fprintf(stderr, "flowlake serve: %s\n", serr ? serr : "cannot start");
+        goto out;
+    }
+    announce(cfg, server, demo_rate);
 
     int sig = 0;
     sigwait(&sigs, &sig);
@@ -281,6 +331,22 @@ fl_cmd_serve(int argc, char **argv)
 out:
     fl_free(serr);
     fl_server_destroy(server);
+    return status;
+}
+
+int
+fl_cmd_serve(int argc, char **argv)
+{
+    struct fl_config cfg;
+    uint64_t demo_rate = 0;
+
+    if (fl_config_init(&cfg) < 0) {
+        fprintf(stderr, "flowlake serve: out of memory\n");
+        return 1;
+    }
+    int status = build_config(argc, argv, &cfg, &demo_rate);
+    if (status == FL_CLI_GO_ON)
+        status = run_server(&cfg, demo_rate);
     fl_config_free(&cfg);
     return status;
 }

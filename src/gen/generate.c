@@ -896,142 +896,172 @@ server_port_of(struct rng *r, const struct profile_def *pd)
 }
 
 
+/* The draws one flow is made of, in the order the PRNG gives them (the
+ * same options must always give the same bytes). */
+struct flow {
+    const struct eni         *e;
+    const struct profile_def *pd;
+    const struct vpc         *vp;
+    int       v6, proto, server, request, pub;
+    uint16_t  udp_port;
+    /* The peer: an address, the ENI it belongs to (NULL off the VPCs),
+     * the AWS service it is (-1 none), or an on-premises address. */
+    const struct sstr *peer;
+    const struct eni  *peer_eni;
+    int       svc, onprem;
+};
+
+
+/* The ENI, the address family, the protocol and the roles. */
 static void
-synth_flow(struct gen *g, struct rec *rec, int64_t t)
+draw_kind(struct gen *g, struct flow *f)
 {
     struct rng *r = &g->rng;
     const struct world *w = g->w;
-    const struct eni *e = &w->eni[rng_skewed(r, ENI_COUNT)];
-    const struct profile_def *pd = &profiles[e->profile];
-    const struct vpc *vp = &w->vpc[e->vpc];
 
-    rec->eni = e;
-    int v6 = rng_chance(r, V6_PPM);
+    f->e = &w->eni[rng_skewed(r, ENI_COUNT)];
+    f->pd = &profiles[f->e->profile];
+    f->vp = &w->vpc[f->e->vpc];
+    f->v6 = rng_chance(r, V6_PPM);
     uint32_t px = rng_below(r, 1000000);
-    int proto = px < TCP_PPM ? 6
-              : px < TCP_PPM + UDP_PPM ? 17
-              : v6 ? 58 : 1;
-    int server = rng_chance(r, pd->server_ppm);
-    int request = rng_chance(r, 500000);
-    int pub = rng_chance(r, pd->public_ppm);
-    uint16_t sport;                /* the server side's port */
-    uint16_t udp_port = 0;
+    f->proto = px < TCP_PPM ? 6
+             : px < TCP_PPM + UDP_PPM ? 17
+             : f->v6 ? 58 : 1;
+    f->server = rng_chance(r, f->pd->server_ppm);
+    f->request = rng_chance(r, 500000);
+    f->pub = rng_chance(r, f->pd->public_ppm);
+    f->udp_port = 0;
+    if (f->proto == 17)
+        f->udp_port = PICK(r, udp_ports);
+}
 
-    if (proto == 17)
-        udp_port = PICK(r, udp_ports);
 
-    /* The peer. */
-    const struct sstr *peer = NULL;
-    const struct eni *peer_eni = NULL;
-    int svc = -1, onprem = 0;
-    if (pub) {
+static void
+draw_peer(struct gen *g, struct flow *f)
+{
+    struct rng *r = &g->rng;
+    const struct world *w = g->w;
+    int v6 = f->v6;
+
+    f->peer = NULL;
+    f->peer_eni = NULL;
+    f->svc = -1;
+    f->onprem = 0;
+    if (f->pub) {
         const struct peer *pp;
-        if (proto == 17 && udp_port == 53 && !server)
+        if (f->proto == 17 && f->udp_port == 53 && !f->server)
             pp = v6 ? &w->res6[rng_below(r, N_RES6)]
                     : &w->res4[rng_below(r, N_RES4)];
         else
             pp = v6 ? &w->pub6[rng_skewed(r, PUB6_COUNT)]
                     : &w->pub4[rng_skewed(r, PUB4_COUNT)];
-        peer = &pp->addr;
-        svc = pp->svc;
+        f->peer = &pp->addr;
+        f->svc = pp->svc;
     } else {
         uint32_t x = rng_below(r, 100);
         if (x < 3 && !v6) {
-            peer = &w->onprem[rng_below(r, ONPREM_COUNT)].addr;
-            onprem = 1;
+            f->peer = &w->onprem[rng_below(r, ONPREM_COUNT)].addr;
+            f->onprem = 1;
         } else {
             if (x < 83)
-                peer_eni = &w->eni[w->by_vpc[vp->first
-                                             + rng_below(r, vp->count)]];
+                f->peer_eni = &w->eni[w->by_vpc[f->vp->first
+                                                + rng_below(r, f->vp->count)]];
             else
-                peer_eni = &w->eni[rng_below(r, ENI_COUNT)];
-            if (peer_eni == e)
-                peer_eni = &w->eni[(e - w->eni + 1) % ENI_COUNT];
-            peer = v6 ? &peer_eni->ip6 : &peer_eni->ip4;
+                f->peer_eni = &w->eni[rng_below(r, ENI_COUNT)];
+            if (f->peer_eni == f->e)
+                f->peer_eni = &w->eni[(f->e - w->eni + 1) % ENI_COUNT];
+            f->peer = v6 ? &f->peer_eni->ip6 : &f->peer_eni->ip4;
         }
     }
+}
+
+
+/* The server side's well-known port (0 without ports). */
+static uint16_t
+draw_server_port(struct rng *r, const struct flow *f)
+{
+    if (f->proto == 6) {
+        if (f->server)
+            return server_port_of(r, f->pd);
+        if (f->pub)
+            return PICK(r, tcp_client_ports);
+        if (f->onprem)
+            return PICK(r, tcp_onprem_ports);
+        if (profiles[f->peer_eni->profile].server_ppm >= 500000)
+            return server_port_of(r, &profiles[f->peer_eni->profile]);
+        return 443;
+    }
+    return f->proto == 17 ? f->udp_port : 0;
+}
+
+
+/* Addresses, ports and direction; a NAT gateway's inner address. */
+static void
+set_endpoints(struct gen *g, const struct flow *f, struct rec *rec)
+{
+    struct rng *r = &g->rng;
+    const struct world *w = g->w;
 
     /* Ports: the server side's well-known port, the client's ephemeral. */
-    if (proto == 6) {
-        if (server)
-            sport = server_port_of(r, pd);
-        else if (pub)
-            sport = PICK(r, tcp_client_ports);
-        else if (onprem)
-            sport = PICK(r, tcp_onprem_ports);
-        else if (profiles[peer_eni->profile].server_ppm >= 500000)
-            sport = server_port_of(r, &profiles[peer_eni->profile]);
-        else
-            sport = 443;
-    } else if (proto == 17) {
-        sport = udp_port;
-    } else {
-        sport = 0;
-    }
-    uint16_t cport = proto == 6 || proto == 17 ? ephemeral_port(r) : 0;
+    uint16_t sport = draw_server_port(r, f);
+    uint16_t cport = f->proto == 6 || f->proto == 17 ? ephemeral_port(r) : 0;
 
     /* Which way this record's packets go. */
-    int eni_is_src = server ? !request : request;
-    const struct sstr *eni_addr = v6 ? &e->ip6 : &e->ip4;
-    rec->src = eni_is_src ? eni_addr : peer;
-    rec->dst = eni_is_src ? peer : eni_addr;
+    int eni_is_src = f->server ? !f->request : f->request;
+    const struct sstr *eni_addr = f->v6 ? &f->e->ip6 : &f->e->ip4;
+    rec->src = eni_is_src ? eni_addr : f->peer;
+    rec->dst = eni_is_src ? f->peer : eni_addr;
     rec->pkt_src = rec->src;
     rec->pkt_dst = rec->dst;
-    rec->srcport = request ? cport : sport;
-    rec->dstport = request ? sport : cport;
-    rec->proto = (uint8_t)proto;
-    rec->v6 = (uint8_t)v6;
+    rec->srcport = f->request ? cport : sport;
+    rec->dstport = f->request ? sport : cport;
+    rec->proto = (uint8_t)f->proto;
+    rec->v6 = (uint8_t)f->v6;
     rec->ingress = (uint8_t)!eni_is_src;
-    if (svc >= 0) {
+    if (f->svc >= 0) {
         if (eni_is_src)
-            rec->dst_svc = (int8_t)svc;
+            rec->dst_svc = (int8_t)f->svc;
         else
-            rec->src_svc = (int8_t)svc;
+            rec->src_svc = (int8_t)f->svc;
     }
 
     /* A NAT gateway's packets carry the address of the instance behind
      * it on the private side (pkt-srcaddr / pkt-dstaddr differ). */
-    if (e->profile == P_NAT && pub && !v6) {
+    if (f->e->profile == P_NAT && f->pub && !f->v6) {
         const struct eni *inner =
-            &w->eni[w->by_vpc[vp->first + rng_below(r, vp->count)]];
+            &w->eni[w->by_vpc[f->vp->first + rng_below(r, f->vp->count)]];
         if (eni_is_src)
             rec->pkt_src = &inner->ip4;
         else
             rec->pkt_dst = &inner->ip4;
     }
+}
 
-    /* Some ingress from the internet is refused (security group, NACL). */
-    rec->reject = (uint8_t)(rec->ingress && pub && rng_chance(r, REJECT_PPM));
-    unsigned extra = v6 ? 20 : 0;        /* IPv6 header is 20 bytes longer */
-    if (rec->reject) {
-        rec->packets = rng_range(r, 1, 3);
-        rec->bytes = rec->packets * (tcp_small[rng_below(r, 4)] + extra);
-        rec->tcp_flags = proto == 6 ? 2 : 0;
-        rec->bpa = (uint8_t)rng_chance(r, BPA_PPM);
-        rec->start = t;
-        rec->end = t + (rec->packets > 1 ? rng_below(r, 2) : 0);
-        return;
-    }
 
-    /* Sizes: the server -> client direction carries the data most of
-     * the time, the other direction mostly acknowledgements. */
+/* Sizes: the server -> client direction carries the data most of the
+ * time, the other direction mostly acknowledgements. */
+static void
+draw_sizes(struct rng *r, const struct flow *f, struct rec *rec, int64_t t)
+{
+    unsigned extra = f->v6 ? 20 : 0;     /* IPv6 header is 20 bytes longer */
     uint64_t pk;
     uint32_t avg;
-    if (proto == 6) {
+
+    if (f->proto == 6) {
         pk = rng_heavy(r);
-        int data = rng_chance(r, 800000) ? !request : request;
+        int data = rng_chance(r, 800000) ? !f->request : f->request;
         if (pk == 1)
             avg = tcp_small[rng_below(r, 4)] + extra;
         else if (data)
             avg = rng_range(r, 400, 1460);
         else
             avg = rng_range(r, 52, 120) + extra;
-        rec->tcp_flags = tcp_flags_for(r, pk, request);
-    } else if (proto == 17) {
-        if (udp_port == 53) {
+        rec->tcp_flags = tcp_flags_for(r, pk, f->request);
+    } else if (f->proto == 17) {
+        if (f->udp_port == 53) {
             pk = rng_chance(r, 800000) ? 1 : rng_range(r, 2, 4);
-            avg = request ? rng_range(r, 60, 110) : rng_range(r, 80, 512);
-        } else if (udp_port == 123) {
+            avg = f->request ? rng_range(r, 60, 110) : rng_range(r, 80, 512);
+        } else if (f->udp_port == 123) {
             pk = rng_chance(r, 900000) ? 1 : rng_range(r, 2, 4);
             avg = 76;                  /* NTPv4 without extensions */
         } else {
@@ -1042,35 +1072,73 @@ synth_flow(struct gen *g, struct rec *rec, int64_t t)
         rec->tcp_flags = 0;
     } else {
         pk = rng_chance(r, 600000) ? rng_range(r, 1, 4) : rng_range(r, 5, 30);
-        avg = rng_chance(r, 700000) ? (v6 ? 104 : 84) : rng_range(r, 28, 1400);
+        avg = rng_chance(r, 700000) ? (f->v6 ? 104 : 84)
+                                    : rng_range(r, 28, 1400);
         rec->tcp_flags = 0;
     }
     rec->packets = pk;
     rec->bytes = pk * avg + rng_below(r, pk < avg / 8 ? pk : avg / 8);
     rec->start = t;
-    rec->end = t + flow_duration(r, pk, e->interval);
+    rec->end = t + flow_duration(r, pk, f->e->interval);
+}
 
-    /* traffic-path: egress only. */
-    if (!rec->ingress) {
-        if (pub) {
-            if (e->outpost)
-                rec->traffic_path = 6;
-            else if ((svc == SVC_S3 || svc == SVC_DYNAMODB)
-                     && rng_chance(r, 600000))
-                rec->traffic_path = 7;
-            else if (!pd->public_subnet)
-                rec->traffic_path = 1;         /* via a NAT gateway */
-            else
-                rec->traffic_path = rng_chance(r, 500000) ? 8 : 2;
-        } else if (onprem) {
-            rec->traffic_path = 3;
-        } else if (peer_eni->vpc == e->vpc) {
-            rec->traffic_path = 1;
-        } else {
-            rec->traffic_path =
-                w->vpc[peer_eni->vpc].region == vp->region ? 4 : 5;
-        }
+
+/* traffic-path: egress only. */
+static void
+draw_traffic_path(struct gen *g, const struct flow *f, struct rec *rec)
+{
+    struct rng *r = &g->rng;
+    const struct world *w = g->w;
+
+    if (rec->ingress)
+        return;
+    if (f->pub) {
+        if (f->e->outpost)
+            rec->traffic_path = 6;
+        else if ((f->svc == SVC_S3 || f->svc == SVC_DYNAMODB)
+                 && rng_chance(r, 600000))
+            rec->traffic_path = 7;
+        else if (!f->pd->public_subnet)
+            rec->traffic_path = 1;         /* via a NAT gateway */
+        else
+            rec->traffic_path = rng_chance(r, 500000) ? 8 : 2;
+    } else if (f->onprem) {
+        rec->traffic_path = 3;
+    } else if (f->peer_eni->vpc == f->e->vpc) {
+        rec->traffic_path = 1;
+    } else {
+        rec->traffic_path =
+            w->vpc[f->peer_eni->vpc].region == f->vp->region ? 4 : 5;
     }
+}
+
+
+static void
+synth_flow(struct gen *g, struct rec *rec, int64_t t)
+{
+    struct rng *r = &g->rng;
+    struct flow f;
+
+    draw_kind(g, &f);
+    rec->eni = f.e;
+    draw_peer(g, &f);
+    set_endpoints(g, &f, rec);
+
+    /* Some ingress from the internet is refused (security group, NACL). */
+    rec->reject = (uint8_t)(rec->ingress && f.pub
+                            && rng_chance(r, REJECT_PPM));
+    if (rec->reject) {
+        unsigned extra = f.v6 ? 20 : 0;
+        rec->packets = rng_range(r, 1, 3);
+        rec->bytes = rec->packets * (tcp_small[rng_below(r, 4)] + extra);
+        rec->tcp_flags = f.proto == 6 ? 2 : 0;
+        rec->bpa = (uint8_t)rng_chance(r, BPA_PPM);
+        rec->start = t;
+        rec->end = t + (rec->packets > 1 ? rng_below(r, 2) : 0);
+        return;
+    }
+    draw_sizes(r, &f, rec, t);
+    draw_traffic_path(g, &f, rec);
 }
 
 

@@ -187,22 +187,21 @@ exec_view(struct fl_query *q, enum fl_query_view which, const char *sql,
 }
 
 
+/* The files of the view as read_parquet's first argument, into *glob:
+ * a sandboxed session's explicit list (DuckDB may read those files and no
+ * other, so no glob), a pruned run's files of its hours (or of the hour
+ * folders it lists, prune.c), else the glob of the whole archive.
+ * *nfiles: how many files a list holds. Returns 0, FL_ENOMEM, or the
+ * listing's -errno (explained in *out_err). */
 static int
-create_view(struct fl_query *q, char **out_err)
+view_files(struct fl_query *q, struct fl_buf *glob, int64_t *nfiles,
+           char **out_err)
 {
-    struct fl_buf glob = { 0 };
-    struct fl_buf sql = { 0 };
-    int64_t nfiles = 0;
-    long nblocks = 0;
     char **listed = NULL;
     size_t n_listed = 0;
     int rc = FL_OK;
 
     if (q->listed || q->prune != NULL) {
-        /* The explicit list of a sandboxed session (sandbox.c): DuckDB
-         * may read those files and no other, so no glob. A pruned run
-         * (prune.c) keeps those of its hours, or lists only the hour
-         * folders it needs. */
         char **v = q->files.flow;
         size_t n = q->files.n_flow;
         const struct fl_prune *p = q->prune;
@@ -220,119 +219,174 @@ create_view(struct fl_query *q, char **out_err)
             n = n_listed;
             p = NULL;
         }
-        fl_buf_addc(&glob, '[');
+        fl_buf_addc(glob, '[');
         for (size_t i = 0; i < n; i++) {
             if (p != NULL && !fl_prune_keep_path(p, v[i]))
                 continue;
-            fl_buf_adds(&glob, nfiles ? ", '" : "'");
-            buf_put_sql_str(&glob, v[i]);
-            fl_buf_addc(&glob, '\'');
-            nfiles++;
+            fl_buf_adds(glob, *nfiles ? ", '" : "'");
+            buf_put_sql_str(glob, v[i]);
+            fl_buf_addc(glob, '\'');
+            (*nfiles)++;
         }
-        fl_buf_addc(&glob, ']');
+        fl_buf_addc(glob, ']');
     } else {
-        fl_buf_addc(&glob, '\'');
-        buf_put_sql_str(&glob, q->archive_dir);
-        fl_buf_adds(&glob, "/year=*/month=*/day=*/hour=*/*.parquet'");
+        fl_buf_addc(glob, '\'');
+        buf_put_sql_str(glob, q->archive_dir);
+        fl_buf_adds(glob, "/year=*/month=*/day=*/hour=*/*.parquet'");
     }
-    if (glob.err) {
+    if (glob->err)
         rc = FL_ENOMEM;
-        goto out;
-    }
+out:
+    for (size_t i = 0; i < n_listed; i++)
+        fl_free(listed[i]);
+    fl_free(listed);
+    return rc;
+}
 
-    if (!q->listed && q->prune == NULL) {
-        fl_buf_adds(&sql, "SELECT count(*) FROM glob(");
-        fl_buf_adds(&sql, glob.p);
-        fl_buf_adds(&sql, ")");
-        if (sql.err) {
-            rc = FL_ENOMEM;
-            goto out;
-        }
-        rc = query_int64(q, sql.p, &nfiles, out_err);
-    }
-    if (rc == FL_OK)    /* a script may have dropped it */
-        rc = fl_query_exec(q, "CREATE SCHEMA IF NOT EXISTS vpc_flow_logs",
-                           out_err);
-    if (rc < 0)
-        goto out;
 
-    fl_buf_reset(&sql);
-    fl_buf_adds(&sql,
+/* How many files the archive's glob finds (0: the view reads none). */
+static int
+count_glob(struct fl_query *q, const char *glob, int64_t *nfiles,
+           char **out_err)
+{
+    struct fl_buf sql = { 0 };
+    int rc;
+
+    fl_buf_adds(&sql, "SELECT count(*) FROM glob(");
+    fl_buf_adds(&sql, glob);
+    fl_buf_adds(&sql, ")");
+    rc = sql.err ? FL_ENOMEM : query_int64(q, sql.p, nfiles, out_err);
+    fl_buf_free(&sql);
+    return rc;
+}
+
+
+/* The view's outer SELECT: the epoch seconds as timestamps, the date,
+ * the provenance columns last. */
+static void
+put_view_head(struct fl_buf *sql)
+{
+    fl_buf_adds(sql,
                       "CREATE OR REPLACE VIEW vpc_flow_logs.flow_logs AS\n"
                       "SELECT * EXCLUDE (");
     /* The provenance columns (convert.h: enum fl_prov) come last, after
      * any extra column of a custom format that UNION ALL BY NAME puts
      * after the declared ones. */
     for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
-        fl_buf_addf(&sql, "%s\"%s\"", i ? ", " : "",
+        fl_buf_addf(sql, "%s\"%s\"", i ? ", " : "",
                             fl_prov_column[i]);
-    fl_buf_adds(&sql, ") REPLACE (\n"
+    fl_buf_adds(sql, ") REPLACE (\n"
                       "    make_timestamp(\"start\" * 1000000) AS \"start\",\n"
              "    make_timestamp(\"end\" * 1000000) AS \"end\",\n"
              "    CAST(make_timestamp(\"start\" * 1000000) AS DATE) AS \"date\")");
     for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
-        fl_buf_addf(&sql, ", \"%s\"", fl_prov_column[i]);
-    fl_buf_adds(&sql, "\nFROM (\n"
+        fl_buf_addf(sql, ", \"%s\"", fl_prov_column[i]);
+    fl_buf_adds(sql, "\nFROM (\n"
              "    SELECT ");
+}
+
+
+/* A row of no record that gives every column its type, so that the view
+ * has them all whatever the files hold. */
+static void
+put_typed_columns(struct fl_buf *sql)
+{
     for (int i = 0; i < FL_FIELD_COUNT; i++) {
         const struct fl_field_def *f = fl_field_get(i);
-        fl_buf_addf(&sql, "CAST(NULL AS %s) AS \"%s\", ",
+        fl_buf_addf(sql, "CAST(NULL AS %s) AS \"%s\", ",
                             fl_type_sql(f->type), f->sql_name);
     }
     for (size_t i = 0; i < 4; i++)
-        fl_buf_addf(&sql, "CAST(NULL AS VARCHAR) AS \"%s\", ",
+        fl_buf_addf(sql, "CAST(NULL AS VARCHAR) AS \"%s\", ",
                             partition_cols[i]);
     /* The UTC date of start, right after the partition columns. */
-    fl_buf_adds(&sql, "CAST(NULL AS DATE) AS \"date\"");
+    fl_buf_adds(sql, "CAST(NULL AS DATE) AS \"date\"");
     /* Provenance (where each record came from): NULL in files written
      * before it. */
     for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
-        fl_buf_addf(&sql, ", CAST(NULL AS VARCHAR) AS \"%s\"",
+        fl_buf_addf(sql, ", CAST(NULL AS VARCHAR) AS \"%s\"",
                             fl_prov_column[i]);
-    fl_buf_adds(&sql, "\n    WHERE false\n");
-    if (nfiles > 0) {
-        fl_buf_adds(&sql, "    UNION ALL BY NAME\n"
-                          "    SELECT * FROM read_parquet(");
-        fl_buf_adds(&sql, glob.p);
-        fl_buf_adds(&sql, ", hive_partitioning = true, "
-                          "union_by_name = true, "
-                          "hive_types = {'year': VARCHAR, 'month': VARCHAR, "
-                          "'day': VARCHAR, 'hour': VARCHAR})\n");
+    fl_buf_adds(sql, "\n    WHERE false\n");
+}
+
+
+static void
+put_parquet_part(struct fl_buf *sql, const char *glob)
+{
+    fl_buf_adds(sql, "    UNION ALL BY NAME\n"
+                      "    SELECT * FROM read_parquet(");
+    fl_buf_adds(sql, glob);
+    fl_buf_adds(sql, ", hive_partitioning = true, "
+                      "union_by_name = true, "
+                      "hive_types = {'year': VARCHAR, 'month': VARCHAR, "
+                      "'day': VARCHAR, 'hour': VARCHAR})\n");
+}
+
+
+/* The records acknowledged but not yet published (live.h), with the
+ * partition columns from their hour. Returns the blocks it reads. */
+static long
+put_live_part(struct fl_query *q, struct fl_buf *sql)
+{
+    long nblocks = (long)fl_live_blocks(q->live);   /* unless pruned below */
+    /* The hour as a timestamp: TIMESTAMP, not TIMESTAMPTZ, so that
+     * strftime gives UTC fields whatever the session's TimeZone. */
+    static const char *const fmt[] = { "%Y", "%m", "%d", "%H" };
+    fl_buf_adds(sql, "    UNION ALL BY NAME\n"
+                      "    SELECT * EXCLUDE (\"" FL_LIVE_HOUR_COLUMN
+                      "\")");
+    for (size_t i = 0; i < 4; i++) {
+        fl_buf_adds(sql, ",\n        strftime(make_timestamp(\""
+                          FL_LIVE_HOUR_COLUMN "\" * 3600000000), '");
+        fl_buf_adds(sql, fmt[i]);
+        fl_buf_addf(sql, "') AS \"%s\"", partition_cols[i]);
     }
-    if (q->live != NULL) {
-        nblocks = (long)fl_live_blocks(q->live);   /* unless pruned below */
-        /* The hour as a timestamp: TIMESTAMP, not TIMESTAMPTZ, so that
-         * strftime gives UTC fields whatever the session's TimeZone. */
-        static const char *const fmt[] = { "%Y", "%m", "%d", "%H" };
-        fl_buf_adds(&sql, "    UNION ALL BY NAME\n"
-                          "    SELECT * EXCLUDE (\"" FL_LIVE_HOUR_COLUMN
-                          "\")");
-        for (size_t i = 0; i < 4; i++) {
-            fl_buf_adds(&sql, ",\n        strftime(make_timestamp(\""
-                              FL_LIVE_HOUR_COLUMN "\" * 3600000000), '");
-            fl_buf_adds(&sql, fmt[i]);
-            fl_buf_addf(&sql, "') AS \"%s\"", partition_cols[i]);
+    fl_buf_adds(sql, "\n    FROM " FL_LIVE_FUNCTION "(");
+    if (q->prune != NULL) {
+        /* The buffered blocks that hold none of the run's hours are
+         * not even parsed (live.h); the others are filtered row by
+         * row by the query itself. */
+        size_t n = fl_live_blocks(q->live);
+        fl_buf_adds(sql, "skip := '");
+        nblocks = 0;
+        for (size_t i = 0; i < n; i++) {
+            int64_t lo, hi;
+            int keep = q->prune->mode != FL_PRUNE_NONE
+                       && (!fl_live_hours(q->live, i, &lo, &hi)
+                           || fl_prune_keep_hours(q->prune, lo, hi));
+            fl_buf_addc(sql, keep ? '0' : '1');
+            nblocks += keep;
         }
-        fl_buf_adds(&sql, "\n    FROM " FL_LIVE_FUNCTION "(");
-        if (q->prune != NULL) {
-            /* The buffered blocks that hold none of the run's hours are
-             * not even parsed (live.h); the others are filtered row by
-             * row by the query itself. */
-            size_t n = fl_live_blocks(q->live);
-            fl_buf_adds(&sql, "skip := '");
-            nblocks = 0;
-            for (size_t i = 0; i < n; i++) {
-                int64_t lo, hi;
-                int keep = q->prune->mode != FL_PRUNE_NONE
-                           && (!fl_live_hours(q->live, i, &lo, &hi)
-                               || fl_prune_keep_hours(q->prune, lo, hi));
-                fl_buf_addc(&sql, keep ? '0' : '1');
-                nblocks += keep;
-            }
-            fl_buf_addc(&sql, '\'');
-        }
-        fl_buf_adds(&sql, ")\n");
+        fl_buf_addc(sql, '\'');
     }
+    fl_buf_adds(sql, ")\n");
+    return nblocks;
+}
+
+
+static int
+create_view(struct fl_query *q, char **out_err)
+{
+    struct fl_buf glob = { 0 };
+    struct fl_buf sql = { 0 };
+    int64_t nfiles = 0;
+    long nblocks = 0;
+
+    int rc = view_files(q, &glob, &nfiles, out_err);
+    if (rc == FL_OK && !q->listed && q->prune == NULL)
+        rc = count_glob(q, glob.p, &nfiles, out_err);
+    if (rc == FL_OK)    /* a script may have dropped it */
+        rc = fl_query_exec(q, "CREATE SCHEMA IF NOT EXISTS vpc_flow_logs",
+                           out_err);
+    if (rc < 0)
+        goto out;
+
+    put_view_head(&sql);
+    put_typed_columns(&sql);
+    if (nfiles > 0)
+        put_parquet_part(&sql, glob.p);
+    if (q->live != NULL)
+        nblocks = put_live_part(q, &sql);
     fl_buf_adds(&sql, ")");
     if (sql.err) {
         rc = FL_ENOMEM;
@@ -344,9 +398,6 @@ create_view(struct fl_query *q, char **out_err)
         q->view_blocks = nblocks;
     }
 out:
-    for (size_t i = 0; i < n_listed; i++)
-        fl_free(listed[i]);
-    fl_free(listed);
     fl_buf_free(&sql);
     fl_buf_free(&glob);
     return rc;

@@ -199,6 +199,111 @@ fl_query_runner_run(const char *exe, const struct fl_query_job *job,
 }
 
 
+/* What happened while the worker ran. */
+struct watch {
+    int killed;         /* SIGKILL sent, for whatever reason */
+    int timed_out;      /* past query.timeout and the grace */
+    int client_gone;    /* the client hung up */
+};
+
+
+/* Reads the worker's stdout and stderr until both are closed, killing it
+ * at the deadline, when the client hangs up, or when its output passes
+ * lim->max_result_bytes (no need to compute the rest). Returns 0 or the
+ * first error (poll's -errno, collect_some's). */
+static int
+watch_worker(pid_t pid, int out_fd, int err_fd,
+             const struct fl_query_limits *lim, struct collect *out,
+             struct collect *err, struct watch *wt)
+{
+    double deadline = lim->timeout_s > 0
+                    ? fl_time_mono() + lim->timeout_s + KILL_GRACE_S : 0;
+    int out_open = 1, err_open = 1, rc = 0;
+
+    while (out_open || err_open) {
+        struct pollfd fds[3] = {
+            { .fd = out_open ? out_fd : -1, .events = POLLIN },
+            { .fd = err_open ? err_fd : -1, .events = POLLIN },
+            /* Only the peer's hang-up: data it sends (a pipelined
+             * request) is for libmicrohttpd, not read here. */
+            { .fd = lim->watch_client && !wt->killed ? lim->client_fd : -1,
+              .events = POLLRDHUP },
+        };
+        int wait_ms = -1;
+        if (deadline > 0 && !wt->killed) {
+            double left = deadline - fl_time_mono();
+            wait_ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
+        }
+        int n = poll(fds, 3, wait_ms);
+        if (n < 0 && errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+        if (!wt->killed && deadline > 0 && fl_time_mono() >= deadline) {
+            kill(pid, SIGKILL);
+            wt->killed = wt->timed_out = 1;
+        }
+        if (n <= 0)
+            continue;
+        if (fds[2].fd >= 0
+            && (fds[2].revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+            kill(pid, SIGKILL);
+            wt->killed = wt->client_gone = 1;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || fds[i].revents == 0)
+                continue;
+            int r = collect_some(fds[i].fd, i == 0 ? out : err);
+            if (r != 0)
+                *(i == 0 ? &out_open : &err_open) = 0;
+            if (r < 0 && rc == 0)
+                rc = r;
+        }
+        if (out->over && !wt->killed) {
+            kill(pid, SIGKILL);    /* no need to compute the rest */
+            wt->killed = 1;
+            out_open = 0;
+        }
+    }
+    return rc;
+}
+
+
+/* The worker has exited: all it wrote is in the pipe. Its read end is
+ * nonblocking and the reads are counted, so a write end held elsewhere
+ * cannot stall this. */
+static void
+drain_info(int fd, struct collect *info)
+{
+    for (int i = 0; i < 4 && collect_some(fd, info) == 0 && !info->over; i++)
+        ;
+}
+
+
+/* The answer from the worker's exit and output (outcome), a client that
+ * left (499), and its run information. Frees err and info unless kept. */
+static int
+make_result(int status, const struct watch *wt, struct collect *out,
+            struct collect *err, struct collect *info,
+            const struct fl_query_limits *lim, struct fl_query_result *res)
+{
+    int rc = outcome(status, wt->timed_out, out, err, lim, res);
+    fl_free(err->p);
+    if (rc == FL_OK && wt->client_gone && res->http_status != 200) {
+        fl_free(res->error);
+        res->http_status = 499;
+        res->error = fl_strdup("the client closed the connection");
+        if (res->error == NULL)
+            rc = FL_ENOMEM;
+    }
+    if (rc == FL_OK && info->len > 0 && !info->over)
+        res->info = info->p;
+    else
+        fl_free(info->p);
+    return rc;
+}
+
+
 int
 fl_query_runner_run_fd(const char *exe, int job_fd,
                        const struct fl_query_limits *lim,
@@ -208,6 +313,7 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
     struct collect err = { .max = MAX_ERROR };
     struct collect info = { .max = MAX_INFO };
     int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, infop[2] = { -1, -1 };
+    struct watch wt = { 0 };
     pid_t pid = 0;
     int rc = 0;
 
@@ -230,60 +336,12 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
         atomic_store(pid_slot, pid);
     /* After the pid is published: a cancel that came before it saw no
      * pid but set the flag, one that comes after finds the pid. */
-    int cancelled = lim->cancel != NULL && atomic_load(lim->cancel);
-    if (cancelled)
+    wt.killed = lim->cancel != NULL && atomic_load(lim->cancel);
+    if (wt.killed)
         kill(pid, SIGKILL);
 
-    double deadline = lim->timeout_s > 0
-                    ? fl_time_mono() + lim->timeout_s + KILL_GRACE_S : 0;
-    int out_open = 1, err_open = 1, timed_out = 0, killed = cancelled;
-    int client_gone = 0;
-    while (out_open || err_open) {
-        struct pollfd fds[3] = {
-            { .fd = out_open ? outp[0] : -1, .events = POLLIN },
-            { .fd = err_open ? errp[0] : -1, .events = POLLIN },
-            /* Only the peer's hang-up: data it sends (a pipelined
-             * request) is for libmicrohttpd, not read here. */
-            { .fd = lim->watch_client && !killed ? lim->client_fd : -1,
-              .events = POLLRDHUP },
-        };
-        int wait_ms = -1;
-        if (deadline > 0 && !killed) {
-            double left = deadline - fl_time_mono();
-            wait_ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
-        }
-        int n = poll(fds, 3, wait_ms);
-        if (n < 0 && errno != EINTR) {
-            rc = -errno;
-            break;
-        }
-        if (!killed && deadline > 0 && fl_time_mono() >= deadline) {
-            kill(pid, SIGKILL);
-            killed = timed_out = 1;
-        }
-        if (n <= 0)
-            continue;
-        if (fds[2].fd >= 0
-            && (fds[2].revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
-            kill(pid, SIGKILL);
-            killed = client_gone = 1;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || fds[i].revents == 0)
-                continue;
-            int r = collect_some(fds[i].fd, i == 0 ? &out : &err);
-            if (r != 0)
-                *(i == 0 ? &out_open : &err_open) = 0;
-            if (r < 0 && rc == 0)
-                rc = r;
-        }
-        if (out.over && !killed) {
-            kill(pid, SIGKILL);    /* no need to compute the rest */
-            killed = 1;
-            out_open = 0;
-        }
-    }
-    if (rc < 0 && !killed)
+    rc = watch_worker(pid, outp[0], errp[0], lim, &out, &err, &wt);
+    if (rc < 0 && !wt.killed)
         kill(pid, SIGKILL);
     /* Forgotten before it is reaped: until then the pid cannot be reused,
      * so a cancel racing with this kills nobody else. */
@@ -294,12 +352,7 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
         ;
     close(outp[0]);
     close(errp[0]);
-    /* The worker has exited: all it wrote is in the pipe. Its read end
-     * is nonblocking and the reads are counted, so a write end held
-     * elsewhere cannot stall this. */
-    for (int i = 0; i < 4 && collect_some(infop[0], &info) == 0
-                    && !info.over; i++)
-        ;
+    drain_info(infop[0], &info);
     close(infop[0]);
     if (rc < 0) {
         fl_free(out.p);
@@ -307,20 +360,7 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
         fl_free(info.p);
         return rc;
     }
-    rc = outcome(status, timed_out, &out, &err, lim, res);
-    fl_free(err.p);
-    if (rc == FL_OK && client_gone && res->http_status != 200) {
-        fl_free(res->error);
-        res->http_status = 499;
-        res->error = fl_strdup("the client closed the connection");
-        if (res->error == NULL)
-            rc = FL_ENOMEM;
-    }
-    if (rc == FL_OK && info.len > 0 && !info.over)
-        res->info = info.p;
-    else
-        fl_free(info.p);
-    return rc;
+    return make_result(status, &wt, &out, &err, &info, lim, res);
 
 fail:
     if (job_fd >= 0)

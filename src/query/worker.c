@@ -31,10 +31,10 @@
 
 /* A sanitizer reserves terabytes of address space for its shadow memory:
  * under one, a data ceiling would stop the worker before it starts. */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define FL_RLIMIT_USABLE 0
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define FL_RLIMIT_USABLE 0
 #endif
 #endif

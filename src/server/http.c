@@ -34,6 +34,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -43,6 +44,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "../core/fl_compiler.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_httpreq.h"
@@ -150,27 +152,40 @@ fl_http_reply_retry(struct MHD_Connection *c, unsigned int status,
  * (two arrays of 60 counts). */
 #define STATUS_CAP 65536
 
-static enum MHD_Result
-handle_status(struct fl_server *s, struct MHD_Connection *c)
-{
-    const size_t cap = STATUS_CAP;
-    char *out = fl_malloc(cap);
-    size_t o = 0;
-    int64_t now = fl_time_now();
-    if (out == NULL)
-        return reply_error(c, 503, "out of memory");
-    struct fl_buffer_info bi;
-    fl_buffer_info(s->buffer, &bi);
-    size_t buf_bytes = bi.bytes;
-    uint64_t buf_records = bi.records;
+/* The answer being written: o may pass cap (a truncated write), after
+ * which nothing more is written. */
+struct status_out {
+    char  *p;
+    size_t cap, o;
+};
 
-    o += (size_t)snprintf(out + o, cap - o,
-                          "{\"uptime_seconds\":%.0f,\"accepting\":%s,\"sources\":{",
-                          fl_time_mono() - s->started,
-                          atomic_load(&s->accepting) ? "true" : "false");
+static void status_put(struct status_out *so, const char *fmt, ...)
+    FL_PRINTF(2, 3);
+
+static void
+status_put(struct status_out *so, const char *fmt, ...)
+{
+    va_list ap;
+    if (so->o >= so->cap)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(so->p + so->o, so->cap - so->o, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        so->o += (size_t)n;
+}
+
+
+/* "sources" (the counters of each source) and "source_rates". */
+static void
+put_sources(struct status_out *so, struct fl_server *s, int64_t now)
+{
+    status_put(so, "{\"uptime_seconds\":%.0f,\"accepting\":%s,"
+               "\"sources\":{", fl_time_mono() - s->started,
+               atomic_load(&s->accepting) ? "true" : "false");
     for (int k = 0; k < FL_SOURCE_COUNT; k++) {
         struct fl_source_stats *st = &s->sources[k];
-        o += (size_t)snprintf(out + o, cap - o,
+        status_put(so,
             "%s\"%s\":{\"requests\":%llu,\"records\":%llu,\"bytes\":%llu,"
             "\"rejected\":%llu,\"duplicates\":%llu}", k ? "," : "",
             fl_source_name(k),
@@ -183,26 +198,25 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
     /* The status page's view of each source, in an object of its own: the
      * source objects above end as they always did, for scripts that match
      * their text. */
-    o += (size_t)snprintf(out + o, cap - o, "},\"source_rates\":{");
-    for (int k = 0; k < FL_SOURCE_COUNT && o < cap; k++) {
-        o += (size_t)snprintf(out + o, cap - o, "%s\"%s\":{", k ? "," : "",
-                              fl_source_name(k));
-        if (o < cap)
-            o += fl_status_source_json(s, k, now, out + o, cap - o);
-        if (o < cap)
-            o += (size_t)snprintf(out + o, cap - o, "}");
+    status_put(so, "},\"source_rates\":{");
+    for (int k = 0; k < FL_SOURCE_COUNT && so->o < so->cap; k++) {
+        status_put(so, "%s\"%s\":{", k ? "," : "", fl_source_name(k));
+        if (so->o < so->cap)
+            so->o += fl_status_source_json(s, k, now, so->p + so->o,
+                                           so->cap - so->o);
+        status_put(so, "}");
     }
-    pthread_mutex_lock(&s->err_mu);
-    char err[560] = "null";
-    if (s->last_error[0] != '\0') {
-        size_t n = fl_json_escape(err, sizeof err, s->last_error,
-                                  strlen(s->last_error));
-        err[n] = '\0';
-    }
-    pthread_mutex_unlock(&s->err_mu);
+}
+
+
+/* "wal" and "dedupe". */
+static void
+put_wal_dedupe(struct status_out *so, struct fl_server *s,
+               uint64_t buf_records)
+{
     struct fl_wal_stats ws;
     fl_wal_stats(s->wal, &ws);
-    o += (size_t)snprintf(out + o, cap - o,
+    status_put(so,
         "},\"wal\":{\"bytes\":%llu,\"max_bytes\":%llu,\"segments\":%llu,"
         "\"appends\":%llu,\"commits\":%llu,\"syncs\":%llu,"
         "\"durable_seq\":%llu,\"checkpoint\":%llu,\"full\":%llu,"
@@ -218,29 +232,45 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
                              + atomic_load(&s->inflight_records)));
     struct fl_dedupe_stats ds;
     fl_dedupe_stats(s->dedupe, &ds);
-    o += (size_t)snprintf(out + o, cap - o,
+    status_put(so,
         "},\"dedupe\":{\"keys\":%zu,\"max_keys\":%zu,\"claimed\":%zu,"
         "\"evicted\":%llu,\"expired\":%llu,\"waits\":%llu,"
         "\"wait_timeouts\":%llu",
         ds.keys, ds.max_keys, ds.claimed, (unsigned long long)ds.evicted,
         (unsigned long long)ds.expired, (unsigned long long)ds.waits,
         (unsigned long long)ds.wait_timeouts);
+}
+
+
+/* "buffer" and "published". */
+static void
+put_buffer_published(struct status_out *so, struct fl_server *s,
+                     const struct fl_buffer_info *bi)
+{
+    pthread_mutex_lock(&s->err_mu);
+    char err[560] = "null";
+    if (s->last_error[0] != '\0') {
+        size_t n = fl_json_escape(err, sizeof err, s->last_error,
+                                  strlen(s->last_error));
+        err[n] = '\0';
+    }
+    pthread_mutex_unlock(&s->err_mu);
     /* The buffer's clock: how long its oldest block has waited, and when
      * archive.buffer_interval makes the publish due (null when empty). */
     char age[32] = "null", due[32] = "null";
-    if (bi.oldest_age >= 0) {
-        snprintf(age, sizeof age, "%.3f", bi.oldest_age);
-        snprintf(due, sizeof due, "%.3f", bi.due_in);
+    if (bi->oldest_age >= 0) {
+        snprintf(age, sizeof age, "%.3f", bi->oldest_age);
+        snprintf(due, sizeof due, "%.3f", bi->due_in);
     }
-    o += (size_t)snprintf(out + o, cap - o,
+    status_put(so,
         "},\"buffer\":{\"bytes\":%zu,\"records\":%llu,\"blocks\":%llu,"
         "\"max_bytes\":%zu,\"interval_seconds\":%llu,"
         "\"oldest_age_seconds\":%s,\"next_publish_in_seconds\":%s,"
         "\"publishing_records\":%llu},"
         "\"published\":{\"files\":%llu,\"records\":%llu,\"last_publish\":%lld,"
         "\"failures\":%llu,\"last_error\":%s,\"bytes\":%llu},",
-        buf_bytes, (unsigned long long)buf_records,
-        (unsigned long long)bi.blocks, bi.max_bytes,
+        bi->bytes, (unsigned long long)bi->records,
+        (unsigned long long)bi->blocks, bi->max_bytes,
         (unsigned long long)s->cfg->buffer_interval, age, due,
         (unsigned long long)atomic_load(&s->inflight_records),
         (unsigned long long)atomic_load(&s->files_published),
@@ -248,8 +278,15 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
         (long long)atomic_load(&s->last_publish),
         (unsigned long long)atomic_load(&s->publish_failures), err,
         (unsigned long long)atomic_load(&s->bytes_published));
+}
+
+
+/* "queries" and "rejects". */
+static void
+put_queries_rejects(struct status_out *so, struct fl_server *s)
+{
     uint64_t running = fl_api_query_running(s);
-    o += (size_t)snprintf(out + o, cap - o,
+    status_put(so,
         "\"queries\":{\"running\":%llu,\"max_concurrent\":%llu,"
         "\"started\":%llu,\"refused\":%llu},",
         (unsigned long long)running,
@@ -264,21 +301,39 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
     if (rs.last_error[0] != '\0')
         rerr[fl_json_escape(rerr, sizeof rerr, rs.last_error,
                             strlen(rs.last_error))] = '\0';
-    if (o < cap)
-        o += (size_t)snprintf(out + o, cap - o,
-            "\"rejects\":{\"written\":%llu,\"lost\":%llu,\"failures\":%llu,"
-            "\"failing\":%s,\"last_error\":%s},\"metrics\":",
-            (unsigned long long)rs.written, (unsigned long long)rs.lost,
-            (unsigned long long)rs.failures, rs.failing ? "true" : "false",
-            rerr);
+    status_put(so,
+        "\"rejects\":{\"written\":%llu,\"lost\":%llu,\"failures\":%llu,"
+        "\"failing\":%s,\"last_error\":%s},\"metrics\":",
+        (unsigned long long)rs.written, (unsigned long long)rs.lost,
+        (unsigned long long)rs.failures, rs.failing ? "true" : "false",
+        rerr);
+}
+
+
+static enum MHD_Result
+handle_status(struct fl_server *s, struct MHD_Connection *c)
+{
+    struct status_out so = { .cap = STATUS_CAP };
+    int64_t now = fl_time_now();
+
+    so.p = fl_malloc(so.cap);
+    if (so.p == NULL)
+        return reply_error(c, 503, "out of memory");
+    struct fl_buffer_info bi;
+    fl_buffer_info(s->buffer, &bi);
+
+    put_sources(&so, s, now);
+    put_wal_dedupe(&so, s, bi.records);
+    put_buffer_published(&so, s, &bi);
+    put_queries_rejects(&so, s);
     /* Room is kept for the closing brace. */
-    if (o + 8 < cap)
-        o += fl_metrics_status_json(s, out + o, cap - o - 8);
-    if (o + 3 < cap)
-        o += (size_t)snprintf(out + o, cap - o, "}\n");
-    enum MHD_Result r = reply(c, 200, "application/json", out,
-                              o < cap ? o : cap - 1);
-    fl_free(out);
+    if (so.o + 8 < so.cap)
+        so.o += fl_metrics_status_json(s, so.p + so.o, so.cap - so.o - 8);
+    if (so.o + 3 < so.cap)
+        so.o += (size_t)snprintf(so.p + so.o, so.cap - so.o, "}\n");
+    enum MHD_Result r = reply(c, 200, "application/json", so.p,
+                              so.o < so.cap ? so.o : so.cap - 1);
+    fl_free(so.p);
     return r;
 }
 

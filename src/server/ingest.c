@@ -158,57 +158,38 @@ struct cut {
 };
 
 
-
-/* Appends text to the WAL and the buffer in pieces the WAL accepts, then
- * waits until they are durable. segs (offsets into text, in order) say
- * where each run of lines came from. Fills res on failure. */
-static int
-durable_buffer(struct fl_server *s, enum fl_source_kind kind,
-               const char *source, const struct fmt_run *runs,
-               size_t n_runs, const char *text,
-               size_t len, uint64_t records, const uint64_t *keys,
-               size_t n_keys, const struct fl_prov_seg *segs, size_t n_segs,
-               struct fl_ingest_result *res)
+/* The largest encoded provenance and format spec of a request: every
+ * record is sized for them. */
+static void
+largest_headers(const struct fmt_run *runs, size_t n_runs,
+                const struct fl_prov_seg *segs, size_t n_segs,
+                size_t *prov_max, size_t *spec_max)
 {
-    struct fl_wal_stats ws;
-    uint64_t last_seq = 0;
-    unsigned char *keybuf = NULL, *provbuf = NULL;
-    size_t prov_max = 0, spec_max = 0;
-    int rc = FL_OK;
-
-    fl_wal_stats(s->wal, &ws);
+    *prov_max = 0;
+    *spec_max = 0;
     for (size_t i = 0; i < n_segs; i++) {
         struct fl_walrec r = { .prov = segs[i].prov };
         size_t n = fl_walrec_prov_size(&r);
-        prov_max = n > prov_max ? n : prov_max;
+        *prov_max = n > *prov_max ? n : *prov_max;
     }
     for (size_t i = 0; i < n_runs; i++) {
         size_t n = strlen(runs[i].spec);
-        spec_max = n > spec_max ? n : spec_max;
+        *spec_max = n > *spec_max ? n : *spec_max;
     }
-    /* Room for the text in one record, after the record's own header (the
-     * keys ride in the first record only). */
-    if (8 * n_keys + FL_WALREC_HDR_SIZE + spec_max + strlen(source)
-        + prov_max + s->cfg->max_line + 1 > s->wal_max_record) {
-        res->http_status = 413;
-        snprintf(res->error, sizeof res->error, "too many ids in one request");
-        return FL_ETOOBIG;
-    }
-    if ((n_keys > 0 && (keybuf = fl_malloc(8 * n_keys)) == NULL)
-        || (prov_max > 0 && (provbuf = fl_malloc(prov_max)) == NULL)) {
-        fl_free(keybuf);
-        res->http_status = 503;
-        snprintf(res->error, sizeof res->error, "out of memory");
-        return FL_ENOMEM;
-    }
-    size_t room = s->wal_max_record - FL_WALREC_HDR_SIZE - spec_max
-                - strlen(source) - prov_max - 8 * n_keys;
+}
 
-    /* Cut points first: every record says how many pieces its request
-     * has, so that replay can tell a whole request from a torn one. A
-     * piece never spans two provenance runs, nor two format runs. */
-    struct cut *cuts = NULL;
-    size_t n_cuts = 0, cap_cuts = 0, seg = 0, fr = 0;
+
+/* Cut points first: every record says how many pieces its request has,
+ * so that replay can tell a whole request from a torn one. A piece never
+ * spans two provenance runs, nor two format runs, nor holds more than
+ * room bytes. Returns 0 or FL_ENOMEM (*cuts then holds what was cut). */
+static int
+cut_text(const char *text, size_t len, const struct fmt_run *runs,
+         size_t n_runs, const struct fl_prov_seg *segs, size_t n_segs,
+         size_t room, struct cut **cuts, size_t *n_cuts)
+{
+    size_t cap_cuts = 0, seg = 0, fr = 0;
+
     for (const char *p = text, *end = text + len; p < end;) {
         while (seg + 1 < n_segs && segs[seg + 1].off <= (size_t)(p - text))
             seg++;
@@ -227,30 +208,46 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
                 cut--;
             n = cut > p ? (size_t)(cut - p) : room;
         }
-        if (n_cuts == cap_cuts) {
+        if (*n_cuts == cap_cuts) {
             cap_cuts = cap_cuts ? cap_cuts * 2 : 8;
-            struct cut *c = fl_realloc(cuts, cap_cuts * sizeof *c);
-            if (c == NULL) {
-                rc = FL_ENOMEM;
-                break;
-            }
-            cuts = c;
+            struct cut *c = fl_realloc(*cuts, cap_cuts * sizeof *c);
+            if (c == NULL)
+                return FL_ENOMEM;
+            *cuts = c;
         }
-        cuts[n_cuts].n = n;
-        cuts[n_cuts].spec = runs[fr].spec;
-        cuts[n_cuts++].prov = n_segs > 0 ? &segs[seg].prov : NULL;
+        (*cuts)[*n_cuts].n = n;
+        (*cuts)[*n_cuts].spec = runs[fr].spec;
+        (*cuts)[(*n_cuts)++].prov = n_segs > 0 ? &segs[seg].prov : NULL;
         p += n;
     }
-    if (rc == 0 && n_cuts > 0xffff) {
-        res->http_status = 413;
-        snprintf(res->error, sizeof res->error, "request too large for the "
-                 "write-ahead log (raise wal.segment_size)");
-        rc = FL_ETOOBIG;
-    }
+    return FL_OK;
+}
 
-    /* Append every piece, then hand all the blocks to the buffer in one
-     * step -- or none of them, if a piece fails. */
+
+/* What every piece of one request shares. */
+struct request_pieces {
+    enum fl_source_kind   kind;
+    const char           *source;
+    const char           *text;
+    const struct cut     *cuts;
+    size_t                n_cuts;
+    uint64_t              records;
+    const uint64_t       *keys;
+    size_t                n_keys;
+    unsigned char        *keybuf, *provbuf;   /* encoding room */
+};
+
+
+/* Appends every piece to the WAL, then hands all the blocks to the buffer
+ * (and the metrics) in one step -- or none of them, if a piece fails.
+ * *last_seq: the last record's sequence number. */
+static int
+append_pieces(struct fl_server *s, const struct request_pieces *rq,
+              uint64_t *last_seq)
+{
     struct fl_buffer_block *list = NULL, **tail = &list;
+    int rc = FL_OK;
+
     pthread_mutex_lock(&s->append_mu);
     /* Stamped under the lock: arrival times then grow with WAL order,
      * which the arrival-time metric windows rely on. */
@@ -258,41 +255,43 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
     clock_gettime(CLOCK_REALTIME, &now);
     uint64_t arrival_ms = (uint64_t)now.tv_sec * 1000
                         + (uint64_t)now.tv_nsec / 1000000;
-    const char *p = text;
-    for (size_t i = 0; i < n_cuts && rc == 0; i++) {
-        size_t n = cuts[i].n;
-        uint64_t piece_records = n_cuts == 1 ? records : count_lines(p, n);
+    const char *p = rq->text;
+    for (size_t i = 0; i < rq->n_cuts && rc == 0; i++) {
+        size_t n = rq->cuts[i].n;
+        uint64_t piece_records = rq->n_cuts == 1 ? rq->records
+                                                 : count_lines(p, n);
         struct fl_buffer_block *blk = NULL;
-        const char *spec = cuts[i].spec;
-        rc = fl_buffer_block_create(p, n, spec, source, piece_records, 0,
+        const char *spec = rq->cuts[i].spec;
+        rc = fl_buffer_block_create(p, n, spec, rq->source, piece_records, 0,
                                     &blk);
         if (rc < 0)
             break;
-        if ((rc = fl_buffer_block_set_provenance(blk, cuts[i].prov)) < 0) {
+        if ((rc = fl_buffer_block_set_provenance(blk, rq->cuts[i].prov)) < 0) {
             fl_buffer_block_free_list(blk);
             break;
         }
         struct fl_walrec rec = {
-            .source_kind = kind, .format = spec, .format_len = strlen(spec),
-            .source = source, .source_len = strlen(source),
+            .source_kind = rq->kind, .format = spec,
+            .format_len = strlen(spec),
+            .source = rq->source, .source_len = strlen(rq->source),
             .records = piece_records, .text = p, .text_len = n,
-            .key_list = i == 0 ? keys : NULL,
-            .n_keys = i == 0 ? n_keys : 0,
-            .piece = (unsigned)i, .pieces = (unsigned)n_cuts,
+            .key_list = i == 0 ? rq->keys : NULL,
+            .n_keys = i == 0 ? rq->n_keys : 0,
+            .piece = (unsigned)i, .pieces = (unsigned)rq->n_cuts,
             .arrival_ms = arrival_ms,
         };
-        if (cuts[i].prov != NULL)
-            rec.prov = *cuts[i].prov;
+        if (rq->cuts[i].prov != NULL)
+            rec.prov = *rq->cuts[i].prov;
         unsigned char hdr[FL_WALREC_HDR_SIZE];
         struct iovec iov[6];
-        int niov = fl_walrec_encode(&rec, hdr, keybuf, provbuf, iov);
+        int niov = fl_walrec_encode(&rec, hdr, rq->keybuf, rq->provbuf, iov);
         rc = niov < 0 ? niov
-           : fl_wal_appendv(s->wal, FL_WALREC_BLOCK, iov, niov, &last_seq);
+           : fl_wal_appendv(s->wal, FL_WALREC_BLOCK, iov, niov, last_seq);
         if (rc < 0) {
             fl_buffer_block_free_list(blk);
             break;
         }
-        blk->wal_seq = last_seq;
+        blk->wal_seq = *last_seq;
         *tail = blk;
         tail = &blk->next;
         p += n;
@@ -301,12 +300,71 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         /* The request's claimed ids are in the log now; a checkpoint may
          * drop these records before the request commits its ids, so from
          * here the dedupe file carries them (dedupe.h). */
-        fl_dedupe_appended(s->dedupe, keys, n_keys, arrival_ms);
+        fl_dedupe_appended(s->dedupe, rq->keys, rq->n_keys, arrival_ms);
         fl_metrics_enqueue(s, list, arrival_ms);
         fl_buffer_add_list(s->buffer, list);
     } else
         fl_buffer_block_free_list(list);
     pthread_mutex_unlock(&s->append_mu);
+    return rc;
+}
+
+
+/* Appends text to the WAL and the buffer in pieces the WAL accepts, then
+ * waits until they are durable. segs (offsets into text, in order) say
+ * where each run of lines came from. Fills res on failure. */
+static int
+durable_buffer(struct fl_server *s, enum fl_source_kind kind,
+               const char *source, const struct fmt_run *runs,
+               size_t n_runs, const char *text,
+               size_t len, uint64_t records, const uint64_t *keys,
+               size_t n_keys, const struct fl_prov_seg *segs, size_t n_segs,
+               struct fl_ingest_result *res)
+{
+    struct fl_wal_stats ws;
+    uint64_t last_seq = 0;
+    unsigned char *keybuf = NULL, *provbuf = NULL;
+    size_t prov_max, spec_max;
+    int rc = FL_OK;
+
+    fl_wal_stats(s->wal, &ws);
+    largest_headers(runs, n_runs, segs, n_segs, &prov_max, &spec_max);
+    /* Room for the text in one record, after the record's own header (the
+     * keys ride in the first record only). */
+    if (8 * n_keys + FL_WALREC_HDR_SIZE + spec_max + strlen(source)
+        + prov_max + s->cfg->max_line + 1 > s->wal_max_record) {
+        res->http_status = 413;
+        snprintf(res->error, sizeof res->error, "too many ids in one request");
+        return FL_ETOOBIG;
+    }
+    if ((n_keys > 0 && (keybuf = fl_malloc(8 * n_keys)) == NULL)
+        || (prov_max > 0 && (provbuf = fl_malloc(prov_max)) == NULL)) {
+        fl_free(keybuf);
+        res->http_status = 503;
+        snprintf(res->error, sizeof res->error, "out of memory");
+        return FL_ENOMEM;
+    }
+    size_t room = s->wal_max_record - FL_WALREC_HDR_SIZE - spec_max
+                - strlen(source) - prov_max - 8 * n_keys;
+
+    struct cut *cuts = NULL;
+    size_t n_cuts = 0;
+    rc = cut_text(text, len, runs, n_runs, segs, n_segs, room, &cuts,
+                  &n_cuts);
+    if (rc == 0 && n_cuts > 0xffff) {
+        res->http_status = 413;
+        snprintf(res->error, sizeof res->error, "request too large for the "
+                 "write-ahead log (raise wal.segment_size)");
+        rc = FL_ETOOBIG;
+    }
+    if (rc == 0) {
+        struct request_pieces rq = {
+            .kind = kind, .source = source, .text = text, .cuts = cuts,
+            .n_cuts = n_cuts, .records = records, .keys = keys,
+            .n_keys = n_keys, .keybuf = keybuf, .provbuf = provbuf,
+        };
+        rc = append_pieces(s, &rq, &last_seq);
+    }
     fl_free(cuts);
     fl_free(keybuf);
     fl_free(provbuf);
@@ -334,6 +392,222 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
 }
 
 
+/* Validating one body: the parser, the text kept so far and where its
+ * provenance and format runs start. */
+struct validation {
+    struct fl_server   *s;
+    const char         *source;
+    struct fl_format   *fmt;          /* the current run's */
+    struct fl_batch    *batch;        /* scratch rows */
+    struct fl_parser    parser;
+    unsigned long long  line_no;
+    /* The text kept: text_start.. as given until the first line left out
+     * (filtered), from then on an explicit copy in good. */
+    const char         *text_start;
+    int                 filtered;
+    char               *good;
+    size_t              good_len, good_cap;
+    /* The provenance runs, re-based on the text kept (out_segs[i].off). */
+    struct fl_prov_seg *out_segs;
+    size_t              seg_next;
+    /* The format runs of the text kept (see the file comment). */
+    struct fmt_run     *runs;
+    size_t              n_runs, cap_runs;
+};
+
+
+static void
+validation_free(struct validation *v)
+{
+    fl_free(v->out_segs);
+    for (size_t i = 0; i < v->n_runs; i++)
+        fl_free(v->runs[i].spec);
+    fl_free(v->runs);
+    fl_free(v->good);
+    fl_batch_destroy(v->batch);
+    fl_format_destroy(v->fmt);
+}
+
+
+/* The format: the request's, else a header line, else the default.
+ * *pp moves past a byte-order mark and a header line. */
+static int
+choose_format(struct validation *v, const char **pp, const char *end,
+              const char *format_spec, struct fl_ingest_result *res)
+{
+    struct fl_parse_err perr;
+    const char *p = *pp;
+    size_t len = (size_t)(end - p);
+    int rc;
+
+    /* A UTF-8 byte-order mark is not part of the first line (it would
+     * hide a header line or spoil the first record). */
+    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+        p += 3;
+        len -= 3;
+    }
+    const char *nl = memchr(p, '\n', len);
+    size_t first_len = (size_t)((nl ? nl : end) - p);
+    if (format_spec != NULL) {
+        rc = fl_format_parse(format_spec, &v->fmt, &perr);
+        if (rc < 0) {
+            res->http_status = 400;
+            snprintf(res->error, sizeof res->error, "format: %s", perr.reason);
+            return rc;
+        }
+    } else if (fl_format_is_header(p, first_len)) {
+        size_t hl = first_len;
+        if (hl > 0 && p[hl - 1] == '\r')
+            hl--;
+        rc = fl_format_from_header(p, hl, &v->fmt, &perr);
+        if (rc < 0) {
+            res->http_status = 400;
+            snprintf(res->error, sizeof res->error, "header line: %s",
+                     perr.reason);
+            return rc;
+        }
+        p = nl ? nl + 1 : end;
+        v->line_no = 2;
+        v->filtered = 1;          /* the stored text drops the header */
+    } else if ((rc = fl_format_default(&v->fmt)) < 0) {
+        res->http_status = 503;
+        snprintf(res->error, sizeof res->error, "out of memory");
+        return rc;
+    }
+    *pp = p;
+    return FL_OK;
+}
+
+
+/* What the line p[0..n) is: 0 a record (in the scratch batch), 2 a
+ * repeated header line, 3 a header line of other fields (*next: its
+ * format, the caller's), FL_EPARSE rejected (perr says why). */
+static int
+classify_line(struct validation *v, const char *p, size_t n,
+              struct fl_parse_err *perr, struct fl_format **next)
+{
+    struct fl_server *s = v->s;
+
+    *next = NULL;
+    if (v->batch->n == v->batch->cap)
+        fl_batch_reset(v->batch);
+    int prc;
+    if (n > s->cfg->max_line) {
+        prc = FL_EPARSE;
+        snprintf(perr->reason, sizeof perr->reason,
+                 "line longer than %llu bytes",
+                 (unsigned long long)s->cfg->max_line);
+    } else {
+        prc = fl_parse_line(&v->parser, v->batch, p, n, perr);
+    }
+    int hdr = 0;
+    if (prc == FL_EPARSE || (prc == 0 && v->parser.type[0] == FL_TYPE_STRING))
+        hdr = fl_format_header_line(v->fmt, p, n, perr->reason,
+                                    sizeof perr->reason);
+    if (hdr != 0 && prc == 0)
+        v->batch->n--;            /* a header is no record */
+    if (hdr == 2) {
+        /* Other fields: the lines after it are in its format, if it
+         * is a format (prc 3); else the line is rejected. */
+        size_t hl = n;
+        while (hl > 0 && (p[hl - 1] == '\r' || p[hl - 1] == ' '
+                          || p[hl - 1] == '\t'))
+            hl--;
+        struct fl_parse_err herr;
+        memset(&herr, 0, sizeof herr);
+        if (fl_format_from_header(p, hl, next, &herr) == 0)
+            hdr = 3;
+        else
+            snprintf(perr->reason, sizeof perr->reason,
+                     "bad header line %llu: %.120s", v->line_no, herr.reason);
+    }
+    if (hdr != 0)
+        prc = hdr == 1 ? 2 : hdr == 3 ? 3 : FL_EPARSE;
+    return prc;
+}
+
+
+/* The stored text after line p[0..n) of class prc (classify_line): a
+ * record is kept, a rejected or header line left out, and a format switch
+ * (prc 3, which takes next) starts a new run. Returns 0 or FL_ENOMEM. */
+static int
+keep_line(struct validation *v, const char *p, size_t n, int prc,
+          struct fl_format *next)
+{
+    if ((prc == 2 || prc == 3 || prc == FL_EPARSE) && !v->filtered) {
+        /* The first line left out of the stored text (a rejected line,
+         * or a header line of concatenated S3 objects, which is not
+         * counted): from now on keep an explicit copy, starting with
+         * the lines before it. */
+        v->filtered = 1;
+        if (fl_server_append_line(&v->good, &v->good_len, &v->good_cap,
+                                  v->text_start,
+                                  (size_t)(p - v->text_start)) < 0) {
+            fl_format_destroy(next);
+            return FL_ENOMEM;
+        }
+        if (v->good_len > 0)
+            v->good_len--;    /* the prefix had its newline already */
+    }
+    if (prc == 3) {
+        /* The switch: a new run from here, parsed with the new
+         * format (the scratch batch holds nothing kept). */
+        fl_format_destroy(v->fmt);
+        v->fmt = next;
+        fl_parser_init(&v->parser, v->fmt, NULL, NULL);
+        fl_batch_reset(v->batch);
+        return push_run(&v->runs, &v->n_runs, &v->cap_runs, v->good_len,
+                        v->fmt);
+    }
+    if (v->filtered && prc == 0
+        && fl_server_append_line(&v->good, &v->good_len, &v->good_cap, p,
+                                 n) < 0)
+        return FL_ENOMEM;
+    return FL_OK;
+}
+
+
+/* Every line of p..end (base: the body's start, for segs' offsets):
+ * counted in res, rejects recorded, the good ones kept. Returns 0 or
+ * FL_ENOMEM. */
+static int
+validate_lines(struct validation *v, const char *p, const char *end,
+               const char *base, const struct fl_prov_seg *segs,
+               size_t n_segs, struct fl_ingest_result *res)
+{
+    struct fl_server *s = v->s;
+    struct fl_parse_err perr;
+
+    for (; p < end; v->line_no++) {
+        /* Runs starting at or before this line start where its kept text
+         * would go. */
+        while (v->seg_next < n_segs
+               && segs[v->seg_next].off <= (size_t)(p - base)) {
+            v->out_segs[v->seg_next++].off = v->filtered
+                ? v->good_len : (size_t)(p - v->text_start);
+        }
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        struct fl_format *next;
+        int prc = classify_line(v, p, n, &perr, &next);
+        if (prc == 0)
+            res->accepted++;
+        if (prc == FL_EPARSE) {
+            res->rejected++;
+            size_t raw = n > s->cfg->max_line ? (size_t)s->cfg->max_line : n;
+            if (raw > 0 && p[raw - 1] == '\r')
+                raw--;
+            (void)fl_rejects_add(s->rejects, v->source, v->line_no,
+                                 perr.reason, p, raw);
+        }
+        if (keep_line(v, p, n, prc, next) < 0)
+            return FL_ENOMEM;
+        p = nl ? nl + 1 : end;
+    }
+    return FL_OK;
+}
+
+
 void
 fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                  const char *source, const char *body, size_t len,
@@ -342,29 +616,17 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
                  size_t n_segs, struct fl_ingest_result *res)
 {
     struct fl_source_stats *st = &s->sources[kind];
-    struct fl_format *fmt = NULL;
-    struct fl_batch *batch = NULL;
-    struct fl_parse_err perr;
-    struct fl_parser parser;
-    char *plain = NULL, *good = NULL;
-    size_t good_len = 0, good_cap = 0;
-    const char *p, *end;
-    unsigned long long line_no = 1;
-    int rc, filtered = 0;
-    /* The provenance runs, re-based on the text kept (out_segs[i].off). */
-    struct fl_prov_seg *out_segs = NULL;
-    size_t seg_next = 0;
-    /* The format runs of the text kept (see the file comment). */
-    struct fmt_run *runs = NULL;
-    size_t n_runs = 0, cap_runs = 0;
+    struct validation v = { .s = s, .source = source, .line_no = 1 };
+    char *plain = NULL;
+    int rc;
 
     memset(res, 0, sizeof *res);
     res->http_status = 200;
     if (n_segs > 0
-        && (out_segs = fl_malloc(n_segs * sizeof *out_segs)) == NULL)
+        && (v.out_segs = fl_malloc(n_segs * sizeof *v.out_segs)) == NULL)
         goto nomem;
     for (size_t i = 0; i < n_segs; i++)
-        out_segs[i] = segs[i];
+        v.out_segs[i] = segs[i];
 
     /* (Runs are offsets into the text as given: a body of several is the
      * decoders' output, never gzip.) */
@@ -382,166 +644,41 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
         body = plain;
         len = plain_len;
     }
-    p = body;
-    end = body + len;
-    const char *base = body;
-    /* A UTF-8 byte-order mark is not part of the first line (it would
-     * hide a header line or spoil the first record). */
-    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
-        p += 3;
-        len -= 3;
-    }
-
-    /* The format: the request's, else a header line, else the default. */
-    const char *nl = memchr(p, '\n', len);
-    size_t first_len = (size_t)((nl ? nl : end) - p);
-    if (format_spec != NULL) {
-        rc = fl_format_parse(format_spec, &fmt, &perr);
-        if (rc < 0) {
-            res->http_status = 400;
-            snprintf(res->error, sizeof res->error, "format: %s", perr.reason);
-            goto out;
-        }
-    } else if (fl_format_is_header(p, first_len)) {
-        size_t hl = first_len;
-        if (hl > 0 && p[hl - 1] == '\r')
-            hl--;
-        rc = fl_format_from_header(p, hl, &fmt, &perr);
-        if (rc < 0) {
-            res->http_status = 400;
-            snprintf(res->error, sizeof res->error, "header line: %s",
-                     perr.reason);
-            goto out;
-        }
-        p = nl ? nl + 1 : end;
-        line_no = 2;
-        filtered = 1;             /* the stored text drops the header */
-    } else if ((rc = fl_format_default(&fmt)) < 0) {
+    const char *p = body, *end = body + len;
+    if (choose_format(&v, &p, end, format_spec, res) < 0)
+        goto out;
+    if (fl_batch_create(CHECK_ROWS, 0, &v.batch) < 0) {
         res->http_status = 503;
         snprintf(res->error, sizeof res->error, "out of memory");
         goto out;
     }
-    if (fl_batch_create(CHECK_ROWS, 0, &batch) < 0) {
-        res->http_status = 503;
-        snprintf(res->error, sizeof res->error, "out of memory");
-        goto out;
-    }
-    fl_batch_reset(batch);
-    fl_parser_init(&parser, fmt, NULL, NULL);
-    if (push_run(&runs, &n_runs, &cap_runs, 0, fmt) < 0)
+    fl_batch_reset(v.batch);
+    fl_parser_init(&v.parser, v.fmt, NULL, NULL);
+    if (push_run(&v.runs, &v.n_runs, &v.cap_runs, 0, v.fmt) < 0)
         goto nomem;
 
-    const char *text_start = p;
-    for (; p < end; line_no++) {
-        /* Runs starting at or before this line start where its kept text
-         * would go. */
-        while (seg_next < n_segs
-               && segs[seg_next].off <= (size_t)(p - base)) {
-            out_segs[seg_next++].off = filtered ? good_len
-                                                : (size_t)(p - text_start);
-        }
-        nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
-        size_t n = (size_t)(eol - p);
-        if (batch->n == batch->cap)
-            fl_batch_reset(batch);
-        int prc;
-        if (n > s->cfg->max_line) {
-            prc = FL_EPARSE;
-            snprintf(perr.reason, sizeof perr.reason,
-                     "line longer than %llu bytes",
-                     (unsigned long long)s->cfg->max_line);
-        } else {
-            prc = fl_parse_line(&parser, batch, p, n, &perr);
-        }
-        int hdr = 0;
-        if (prc == FL_EPARSE || (prc == 0 && parser.type[0] == FL_TYPE_STRING))
-            hdr = fl_format_header_line(fmt, p, n, perr.reason,
-                                        sizeof perr.reason);
-        if (hdr != 0 && prc == 0)
-            batch->n--;           /* a header is no record */
-        struct fl_format *next = NULL;
-        if (hdr == 2) {
-            /* Other fields: the lines after it are in its format, if it
-             * is a format (prc 3); else the line is rejected. */
-            size_t hl = n;
-            while (hl > 0 && (p[hl - 1] == '\r' || p[hl - 1] == ' '
-                              || p[hl - 1] == '\t'))
-                hl--;
-            struct fl_parse_err herr;
-            memset(&herr, 0, sizeof herr);
-            if (fl_format_from_header(p, hl, &next, &herr) == 0)
-                hdr = 3;
-            else
-                snprintf(perr.reason, sizeof perr.reason,
-                         "bad header line %llu: %.120s", line_no, herr.reason);
-        }
-        if (hdr != 0)
-            prc = hdr == 1 ? 2 : hdr == 3 ? 3 : FL_EPARSE;
-        if (prc == 0)
-            res->accepted++;
-        if (prc == FL_EPARSE) {
-            res->rejected++;
-            size_t raw = n > s->cfg->max_line ? (size_t)s->cfg->max_line : n;
-            if (raw > 0 && p[raw - 1] == '\r')
-                raw--;
-            (void)fl_rejects_add(s->rejects, source, line_no, perr.reason,
-                                 p, raw);
-        }
-        if ((prc == 2 || prc == 3 || prc == FL_EPARSE) && !filtered) {
-            /* The first line left out of the stored text (a rejected line,
-             * or a header line of concatenated S3 objects, which is not
-             * counted): from now on keep an explicit copy, starting with
-             * the lines before it. */
-            filtered = 1;
-            if (fl_server_append_line(&good, &good_len, &good_cap,
-                                      text_start,
-                                      (size_t)(p - text_start)) < 0) {
-                fl_format_destroy(next);
-                goto nomem;
-            }
-            if (good_len > 0)
-                good_len--;   /* the prefix had its newline already */
-        }
-        if (prc == 3) {
-            /* The switch: a new run from here, parsed with the new
-             * format (the scratch batch holds nothing kept). */
-            fl_format_destroy(fmt);
-            fmt = next;
-            fl_parser_init(&parser, fmt, NULL, NULL);
-            fl_batch_reset(batch);
-            if (push_run(&runs, &n_runs, &cap_runs, good_len, fmt) < 0)
-                goto nomem;
-        } else if (filtered && prc == 0) {
-            if (fl_server_append_line(&good, &good_len, &good_cap, p, n) < 0)
-                goto nomem;
-        }
-        p = nl ? nl + 1 : end;
-    }
+    v.text_start = p;
+    if (validate_lines(&v, p, end, body, segs, n_segs, res) < 0)
+        goto nomem;
     atomic_fetch_add(&st->records, res->accepted);
     atomic_fetch_add(&st->rejected, res->rejected);
     fl_server_rate_add(s, kind, res->accepted, res->rejected);
     if (res->accepted == 0)
         goto out;
 
-    const char *text = filtered ? good : text_start;
-    size_t text_len = filtered ? good_len : (size_t)(end - text_start);
-    for (; seg_next < n_segs; seg_next++)
-        out_segs[seg_next].off = text_len;     /* runs of no kept line */
-    rc = durable_buffer(s, kind, source, runs, n_runs, text, text_len,
-                        res->accepted, keys, n_keys, out_segs, n_segs, res);
+    const char *text = v.filtered ? v.good : v.text_start;
+    size_t text_len = v.filtered ? v.good_len : (size_t)(end - v.text_start);
+    for (; v.seg_next < n_segs; v.seg_next++)
+        v.out_segs[v.seg_next].off = text_len;   /* runs of no kept line */
+    (void)durable_buffer(s, kind, source, v.runs, v.n_runs, text, text_len,
+                         res->accepted, keys, n_keys, v.out_segs, n_segs,
+                         res);
     goto out;
 
 nomem:
     res->http_status = 503;
     snprintf(res->error, sizeof res->error, "out of memory");
 out:
-    fl_free(out_segs);
-    for (size_t i = 0; i < n_runs; i++)
-        fl_free(runs[i].spec);
-    fl_free(runs);
-    fl_free(good);
+    validation_free(&v);
     fl_free(plain);
-    fl_batch_destroy(batch);
-    fl_format_destroy(fmt);
 }

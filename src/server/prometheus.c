@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "../alarm/alarm.h"
+#include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../stream/plan.h"
@@ -298,72 +299,86 @@ put_series(FILE *out, const char *name, const struct fl_metric_row **pick,
 }
 
 
-void
-fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
+/* The rows of one scrape, in one slice per metric (pick[first[k] ..
+ * first[k + 1]) for metric k), and the metric names' index. */
+struct scrape {
+    const struct fl_metric_row **pick;
+    size_t            *omitted, *first, *fill;
+    struct name_index  ix;
+    size_t             n_metrics, quota;
+};
+
+static void
+scrape_free(struct scrape *sc)
 {
-    struct fl_metrics *m = s->metrics;
-    struct newest_scan ns = { 0 };
-    const struct fl_metric_row **pick = NULL;
-    size_t *omitted = NULL, *first = NULL, *fill = NULL;
-    struct name_index ix = { 0 };
+    fl_free(sc->ix.slot);
+    fl_free((void *)sc->ix.name);
+    fl_free(sc->fill);
+    fl_free(sc->first);
+    fl_free(sc->omitted);
+    fl_free(sc->pick);
+}
 
-    if (m == NULL)
-        return;
-    /* The engine's state does not change while this runs: the series'
-     * strings are compared and copied as the engine holds them. */
-    pthread_mutex_lock(&m->mu);
-    fl_stream_each_open_newest(m->stream, newest_find, &ns);
-    if (ns.failed) {
-        pthread_mutex_unlock(&m->mu);
-        goto out;
-    }
-    struct fl_metric_row *open = ns.rows;
-    struct newest *nw = ns.tab;
-    size_t cap = ns.cap;
-
-    const struct fl_metric_plans *plans = fl_stream_plans(m->stream);
+/* Room for n_rows rows and every metric of plans, and the name index
+ * filled: 0, or FL_ENOMEM (scrape_free frees what was allocated). */
+static int
+scrape_init(struct scrape *sc, const struct fl_metric_plans *plans,
+            size_t n_rows, size_t max_series)
+{
     size_t n_metrics = 0;
     for (size_t p = 0; p < plans->n; p++)
         n_metrics += plans->plan[p].n_aggs;
+    sc->n_metrics = n_metrics;
     /* metrics.prometheus_max_series, shared evenly by the metrics: a
      * metric with a million source addresses cannot crowd out the others,
      * nor make a scrape take longer than Prometheus waits. */
-    size_t max_series = (size_t)s->cfg->metrics_prometheus_max_series;
-    size_t quota = n_metrics ? max_series / n_metrics : 0;
-    if (quota == 0)
-        quota = 1;
-    size_t pick_cap = m->last_cap + cap;
+    sc->quota = n_metrics ? max_series / n_metrics : 0;
+    if (sc->quota == 0)
+        sc->quota = 1;
     size_t ix_cap = 4;
     while (ix_cap < n_metrics * 2)
         ix_cap *= 2;
-    pick = fl_calloc(pick_cap ? pick_cap : 1, sizeof *pick);
-    omitted = fl_calloc(n_metrics ? n_metrics : 1, sizeof *omitted);
-    first = fl_calloc(n_metrics + 1, sizeof *first);
-    fill = fl_calloc(n_metrics + 1, sizeof *fill);
-    ix.name = fl_calloc(n_metrics ? n_metrics : 1, sizeof *ix.name);
-    ix.slot = fl_calloc(ix_cap, sizeof *ix.slot);
-    ix.mask = ix_cap - 1;
-    if (pick == NULL || omitted == NULL || first == NULL || fill == NULL
-        || ix.name == NULL || ix.slot == NULL) {
-        pthread_mutex_unlock(&m->mu);
-        goto out;
-    }
+    sc->pick = fl_calloc(n_rows ? n_rows : 1, sizeof *sc->pick);
+    sc->omitted = fl_calloc(n_metrics ? n_metrics : 1, sizeof *sc->omitted);
+    sc->first = fl_calloc(n_metrics + 1, sizeof *sc->first);
+    sc->fill = fl_calloc(n_metrics + 1, sizeof *sc->fill);
+    sc->ix.name = fl_calloc(n_metrics ? n_metrics : 1, sizeof *sc->ix.name);
+    sc->ix.slot = fl_calloc(ix_cap, sizeof *sc->ix.slot);
+    sc->ix.mask = ix_cap - 1;
+    if (sc->pick == NULL || sc->omitted == NULL || sc->first == NULL
+        || sc->fill == NULL || sc->ix.name == NULL || sc->ix.slot == NULL)
+        return FL_ENOMEM;
     size_t k = 0;
     for (size_t p = 0; p < plans->n; p++) {
         for (size_t a = 0; a < plans->plan[p].n_aggs; a++, k++) {
-            ix.name[k] = plans->plan[p].aggs[a].metric;
-            size_t j = name_slot(&ix, ix.name[k]);
-            if (ix.slot[j] == 0)          /* names are unique; be safe */
-                ix.slot[j] = (uint32_t)k + 1;
+            sc->ix.name[k] = plans->plan[p].aggs[a].metric;
+            size_t j = name_slot(&sc->ix, sc->ix.name[k]);
+            if (sc->ix.slot[j] == 0)          /* names are unique; be safe */
+                sc->ix.slot[j] = (uint32_t)k + 1;
         }
     }
-    /* Count the rows of each metric, give each its slice, fill them. */
-    bucket_rows(m, open, nw, cap, &ix, fill, NULL);
-    for (k = 0; k < n_metrics; k++)
-        first[k + 1] = first[k] + fill[k];
-    memcpy(fill, first, n_metrics * sizeof *fill);
-    bucket_rows(m, open, nw, cap, &ix, fill, pick);
-    k = 0;
+    return 0;
+}
+
+/* Count the rows of each metric, give each its slice, fill them. */
+static void
+scrape_bucket(struct scrape *sc, const struct fl_metrics *m,
+              const struct newest_scan *ns)
+{
+    bucket_rows(m, ns->rows, ns->tab, ns->cap, &sc->ix, sc->fill, NULL);
+    for (size_t k = 0; k < sc->n_metrics; k++)
+        sc->first[k + 1] = sc->first[k] + sc->fill[k];
+    memcpy(sc->fill, sc->first, sc->n_metrics * sizeof *sc->fill);
+    bucket_rows(m, ns->rows, ns->tab, ns->cap, &sc->ix, sc->fill, sc->pick);
+}
+
+/* flowlake_window_*: each metric's newest final and open windows, and
+ * how many series of each the quota left out. */
+static void
+put_windows(FILE *out, const struct fl_metric_plans *plans,
+            struct scrape *sc)
+{
+    size_t k = 0;
     for (size_t p = 0; p < plans->n; p++) {
         const struct fl_metric_plan *pl = &plans->plan[p];
         for (size_t a = 0; a < pl->n_aggs; a++, k++) {
@@ -374,8 +389,9 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
                     "newest open window (provisional)\n", name, name,
                     pl->window, fl_time_basis_name(pl->time));
             fprintf(out, "# TYPE flowlake_window_%s gauge\n", name);
-            omitted[k] = put_series(out, name, pick + first[k],
-                                    first[k + 1] - first[k], quota);
+            sc->omitted[k] = put_series(out, name, sc->pick + sc->first[k],
+                                        sc->first[k + 1] - sc->first[k],
+                                        sc->quota);
         }
     }
     fputs("# HELP flowlake_prometheus_omitted_series series of a metric "
@@ -386,17 +402,15 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
     for (size_t p = 0; p < plans->n; p++)
         for (size_t a = 0; a < plans->plan[p].n_aggs; a++, k++)
             fprintf(out, "flowlake_prometheus_omitted_series{metric=\"%s\"} "
-                    "%zu\n", plans->plan[p].aggs[a].metric, omitted[k]);
+                    "%zu\n", plans->plan[p].aggs[a].metric, sc->omitted[k]);
+}
 
-    struct fl_stream_stats st;
-    fl_stream_stats(m->stream, &st);
-    size_t n_ms = fl_stream_metric_stats(m->stream, NULL, 0);
-    struct fl_stream_metric_stats *ms = fl_calloc(n_ms ? n_ms : 1, sizeof *ms);
-    if (ms != NULL)
-        n_ms = fl_stream_metric_stats(m->stream, ms, n_ms);
-    pthread_mutex_unlock(&m->mu);
-
-    int64_t now = fl_time_now();
+/* The per-metric counters (ms == NULL: none, out of memory) and the
+ * engine's own. */
+static void
+put_stream_stats(FILE *out, const struct fl_stream_stats *st,
+                 const struct fl_stream_metric_stats *ms, size_t n_ms)
+{
     fputs("# HELP flowlake_late_records_total records that arrived after "
           "their window was final (still archived)\n"
           "# TYPE flowlake_late_records_total counter\n", out);
@@ -414,33 +428,41 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
     for (size_t i = 0; ms != NULL && i < n_ms; i++)
         fprintf(out, "flowlake_stream_open_groups{metric=\"%s\"} %" PRIu64
                 "\n", ms[i].metric, ms[i].open_groups);
-    fl_free(ms);
     fprintf(out, "# HELP flowlake_future_records_total records whose time "
             "was further than metrics.max_future after their arrival: "
             "counted, but they did not move the watermark\n"
             "# TYPE flowlake_future_records_total counter\n"
-            "flowlake_future_records_total %" PRIu64 "\n", st.future_records);
+            "flowlake_future_records_total %" PRIu64 "\n", st->future_records);
     fprintf(out, "# HELP flowlake_stream_records_total records folded into "
             "the metrics\n# TYPE flowlake_stream_records_total counter\n"
-            "flowlake_stream_records_total %" PRIu64 "\n", st.records);
+            "flowlake_stream_records_total %" PRIu64 "\n", st->records);
     fprintf(out, "# HELP flowlake_stream_memory_bytes memory held by window "
             "state\n# TYPE flowlake_stream_memory_bytes gauge\n"
-            "flowlake_stream_memory_bytes %" PRIu64 "\n", st.memory_bytes);
+            "flowlake_stream_memory_bytes %" PRIu64 "\n", st->memory_bytes);
+}
+
+/* Watermarks, the two lags (data behind real time, requests not yet
+ * folded in), persist failures. */
+static void
+put_progress(FILE *out, const struct fl_metrics *m,
+             const struct fl_stream_stats *st)
+{
+    int64_t now = fl_time_now();
     fputs("# HELP flowlake_watermark_seconds highest event time seen minus "
           "metrics.allowed_lateness\n"
           "# TYPE flowlake_watermark_seconds gauge\n", out);
-    if (st.max_start != INT64_MIN)
+    if (st->max_start != INT64_MIN)
         fprintf(out, "flowlake_watermark_seconds{time=\"start\"} %" PRId64
-                "\n", st.watermark_start);
-    if (st.max_end != INT64_MIN)
+                "\n", st->watermark_start);
+    if (st->max_end != INT64_MIN)
         fprintf(out, "flowlake_watermark_seconds{time=\"end\"} %" PRId64
-                "\n", st.watermark_end);
+                "\n", st->watermark_end);
     fputs("# HELP flowlake_ingest_lag_seconds now minus the newest flow end "
           "time seen: how far behind real time the data is\n"
           "# TYPE flowlake_ingest_lag_seconds gauge\n", out);
-    if (st.max_end != INT64_MIN)
+    if (st->max_end != INT64_MIN)
         fprintf(out, "flowlake_ingest_lag_seconds %" PRId64 "\n",
-                now - st.max_end);
+                now - st->max_end);
     int64_t oldest = atomic_load(&m->oldest_queued_ms);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -455,31 +477,70 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
             "# TYPE flowlake_metric_persist_failures_total counter\n"
             "flowlake_metric_persist_failures_total %" PRIu64 "\n",
             atomic_load(&m->persist_failures));
-    if (m->alarms != NULL) {
-        struct fl_alarms_stats as;
-        fl_alarms_stats(m->alarms, &as);
-        fprintf(out, "# HELP flowlake_alarms alarms by state\n"
-                "# TYPE flowlake_alarms gauge\n"
-                "flowlake_alarms{state=\"OK\"} %" PRIu64 "\n"
-                "flowlake_alarms{state=\"ALARM\"} %" PRIu64 "\n"
-                "flowlake_alarms{state=\"INSUFFICIENT_DATA\"} %" PRIu64 "\n"
-                "# HELP flowlake_alarm_transitions_total alarm state changes\n"
-                "# TYPE flowlake_alarm_transitions_total counter\n"
-                "flowlake_alarm_transitions_total %" PRIu64 "\n"
-                "# HELP flowlake_alarm_actions_total alarm actions run\n"
-                "# TYPE flowlake_alarm_actions_total counter\n"
-                "flowlake_alarm_actions_total{result=\"ok\"} %" PRIu64 "\n"
-                "flowlake_alarm_actions_total{result=\"failed\"} %" PRIu64
-                "\n", as.in_ok, as.in_alarm, as.in_insufficient,
-                as.transitions, as.actions_ok, as.actions_failed);
+}
+
+static void
+put_alarms(FILE *out, struct fl_alarms *alarms)
+{
+    struct fl_alarms_stats as;
+    fl_alarms_stats(alarms, &as);
+    fprintf(out, "# HELP flowlake_alarms alarms by state\n"
+            "# TYPE flowlake_alarms gauge\n"
+            "flowlake_alarms{state=\"OK\"} %" PRIu64 "\n"
+            "flowlake_alarms{state=\"ALARM\"} %" PRIu64 "\n"
+            "flowlake_alarms{state=\"INSUFFICIENT_DATA\"} %" PRIu64 "\n"
+            "# HELP flowlake_alarm_transitions_total alarm state changes\n"
+            "# TYPE flowlake_alarm_transitions_total counter\n"
+            "flowlake_alarm_transitions_total %" PRIu64 "\n"
+            "# HELP flowlake_alarm_actions_total alarm actions run\n"
+            "# TYPE flowlake_alarm_actions_total counter\n"
+            "flowlake_alarm_actions_total{result=\"ok\"} %" PRIu64 "\n"
+            "flowlake_alarm_actions_total{result=\"failed\"} %" PRIu64
+            "\n", as.in_ok, as.in_alarm, as.in_insufficient,
+            as.transitions, as.actions_ok, as.actions_failed);
+}
+
+void
+fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
+{
+    struct fl_metrics *m = s->metrics;
+    struct newest_scan ns = { 0 };
+    struct scrape sc = { 0 };
+
+    if (m == NULL)
+        return;
+    /* The engine's state does not change while this runs: the series'
+     * strings are compared and copied as the engine holds them. */
+    pthread_mutex_lock(&m->mu);
+    fl_stream_each_open_newest(m->stream, newest_find, &ns);
+    if (ns.failed) {
+        pthread_mutex_unlock(&m->mu);
+        goto out;
     }
+    const struct fl_metric_plans *plans = fl_stream_plans(m->stream);
+    if (scrape_init(&sc, plans, m->last_cap + ns.cap,
+                    (size_t)s->cfg->metrics_prometheus_max_series) < 0) {
+        pthread_mutex_unlock(&m->mu);
+        goto out;
+    }
+    scrape_bucket(&sc, m, &ns);
+    put_windows(out, plans, &sc);
+
+    struct fl_stream_stats st;
+    fl_stream_stats(m->stream, &st);
+    size_t n_ms = fl_stream_metric_stats(m->stream, NULL, 0);
+    struct fl_stream_metric_stats *ms = fl_calloc(n_ms ? n_ms : 1, sizeof *ms);
+    if (ms != NULL)
+        n_ms = fl_stream_metric_stats(m->stream, ms, n_ms);
+    pthread_mutex_unlock(&m->mu);
+
+    put_stream_stats(out, &st, ms, n_ms);
+    fl_free(ms);
+    put_progress(out, m, &st);
+    if (m->alarms != NULL)
+        put_alarms(out, m->alarms);
 out:
-    fl_free(ix.slot);
-    fl_free((void *)ix.name);
-    fl_free(fill);
-    fl_free(first);
-    fl_free(omitted);
-    fl_free(pick);
+    scrape_free(&sc);
     fl_free(ns.tab);
     fl_metrics_rows_free(ns.rows, ns.n_rows);
 }

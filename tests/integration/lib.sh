@@ -28,12 +28,14 @@ expect_status() {
 }
 # start_server ARGS...: `flowlake serve --listen 127.0.0.1:0 --archive "$A"
 # ARGS...` in the background (stdout to serve.out, stderr appended to
-# serve.err), waits until it listens; sets PID, PORT and URL.
+# serve.err), waits until it listens (10 s times FL_TEST_TIMEOUT_MULTIPLIER:
+# a sanitizer build starts slower) or exits; sets PID, PORT and URL.
 start_server() {
     "$FLOWLAKE" serve --listen 127.0.0.1:0 --archive "$A" "$@" >serve.out 2>>serve.err &
     PID=$!
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 $((200 * ${FL_TEST_TIMEOUT_MULTIPLIER:-1}))); do
         grep -q 'listening on' serve.out 2>/dev/null && break
+        kill -0 "$PID" 2>/dev/null || break
         sleep 0.05
     done
     PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' serve.out)
