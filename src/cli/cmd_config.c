@@ -17,7 +17,7 @@
 #include "../config/config.h"
 #include "../core/fl_error.h"
 #include "../query/query.h"
-#include "../server/metrics.h"
+#include "../metrics/metrics.h"
 #include "../server/server.h"
 #include "../stream/plan.h"
 #include "../wal/wal.h"

@@ -45,7 +45,7 @@
 #include <stdio.h>
 
 #include "../archive/convert.h"
-#include "../archive/metric_store.h"
+#include "../metrics/metric_store.h"
 #include "query.h"
 
 struct fl_query_job {

@@ -65,7 +65,7 @@
 #include <duckdb.h>
 
 #include "../archive/live.h"
-#include "../archive/metric_store.h"
+#include "../metrics/metric_store.h"
 #include "../core/fl_buf.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_error.h"
@@ -405,7 +405,7 @@ out:
 
 
 /* vpc_flow_logs.metrics: the committed final files of the metric store
- * (archive/metric_store.h), plus the server's in-memory values when
+ * (metrics/metric_store.h), plus the server's in-memory values when
  * fl_query_set_metrics gave some. */
 static int
 create_metrics_view(struct fl_query *q, char **out_err)

@@ -20,7 +20,7 @@
  *
  * Two more views: vpc_flow_logs.metrics (metric, dimensions MAP(VARCHAR,
  * VARCHAR), window_start, window_end, value, final, exact, records) over
- * the metric store's committed Parquet files (archive/metric_store.h) --
+ * the metric store's committed Parquet files (metrics/metric_store.h) --
  * plus, in the server, the values still in memory (fl_query_set_metrics);
  * and vpc_flow_logs.alarm_history (time, alarm, metric, dimensions,
  * old_state, new_state, reason, window_start, window_end, threshold,
@@ -93,7 +93,7 @@ int fl_query_open(const char *archive_dir, struct fl_query **out,
 int fl_query_open_live(const char *archive_dir, struct fl_live *live,
                        struct fl_query **out, char **out_err);
 
-/* Adds rows (archive/metric_store.h; copied) to vpc_flow_logs.metrics for
+/* Adds rows (metrics/metric_store.h; copied) to vpc_flow_logs.metrics for
  * this session, next to the committed final files: the server's
  * provisional values and finals not yet in a file. Replaces rows a
  * previous call gave. Returns 0, FL_EDB with *out_err, -ENOMEM. */
@@ -109,7 +109,7 @@ int fl_query_set_metrics(struct fl_query *q, const struct fl_metric_row *rows,
 void fl_query_metrics_only(struct fl_query *q);
 
 /* q's DuckDB connection, for a caller that reads a store file with it
- * (archive/metric_cache.h loads through the metrics session's). */
+ * (metrics/metric_cache.h loads through the metrics session's). */
 struct _duckdb_connection *fl_query_connection(struct fl_query *q);
 
 /* Runs a script of one or more SQL statements (separated by ';') and writes

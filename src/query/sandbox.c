@@ -54,7 +54,7 @@
 #include <jansson.h>
 
 #include "../archive/live.h"
-#include "../archive/metric_store.h"
+#include "../metrics/metric_store.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"

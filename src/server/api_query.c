@@ -55,7 +55,7 @@
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../query/runner.h"
-#include "metrics.h"
+#include "../metrics/metrics.h"
 #include "server_int.h"
 
 /* One query from a request to its answer. Created by the handler, run by

@@ -33,7 +33,7 @@ struct fl_buffer_block {
                                     NULL = none): the archive's
                                     provenance columns and fills */
     /* Holders: the buffer's list, and the metrics queue while it has not
-     * folded the block in (server/metrics.c). Text, format and wal_seq do
+     * folded the block in (metrics/metrics.c). Text, format and wal_seq do
      * not change once the block is queued, so both may read them. */
     _Atomic unsigned refs;
 };

@@ -53,7 +53,7 @@
 #include "../core/fl_time.h"
 #include "../parse/utf8.h"
 #include "dashboards.h"
-#include "metrics.h"
+#include "../metrics/metrics.h"
 #include "server.h"
 #include "server_int.h"
 #include "ui.h"

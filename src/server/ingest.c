@@ -43,7 +43,7 @@
 #include "../parse/batch.h"
 #include "../parse/format.h"
 #include "../parse/line.h"
-#include "metrics.h"
+#include "../metrics/metrics.h"
 #include "server_int.h"
 #include "walrec.h"
 

@@ -34,14 +34,14 @@
 #include <unistd.h>
 
 #include "../archive/convert.h"
-#include "../archive/metric_cache.h"
+#include "../metrics/metric_cache.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../query/query.h"
-#include "metrics.h"
+#include "../metrics/metrics.h"
 #include "server.h"
 #include "server_int.h"
 #include "walrec.h"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Metric reads answered from memory (server/metric_reads.c over
-# archive/metric_cache.c) give, byte for byte, the documents the SQL path
+# Metric reads answered from memory (metrics/metric_reads.c over
+# metrics/metric_cache.c) give, byte for byte, the documents the SQL path
 # gives: the same archive is read by a server as it runs and by one started
 # with FLOWLAKE_METRICS_READ=sql, through the same reads -- series reads,
 # aggregate=sum with and without top and with, open ranges, ISO times,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_metric_reads.c -- metric reads answered in C: the store's rows held
- * in memory (src/archive/metric_cache.c) and the JSON documents written
- * from them and from the values still in memory (src/server/metric_reads.c).
+ * in memory (src/metrics/metric_cache.c) and the JSON documents written
+ * from them and from the values still in memory (src/metrics/metric_reads.c).
  *
  * Doubles are checked against DuckDB's own to_json, the reference the SQL
  * path uses; documents against exact expected text worked out by hand from
@@ -23,12 +23,12 @@
 #include <duckdb.h>
 
 #include "harness.h"
-#include "archive/metric_cache.h"
-#include "archive/metric_store.h"
+#include "metrics/metric_cache.h"
+#include "metrics/metric_store.h"
 #include "core/fl_error.h"
 #include "core/fl_fs.h"
 #include "core/fl_mem.h"
-#include "server/metric_reads.h"
+#include "metrics/metric_reads.h"
 
 /* 2026-01-01T00:00:00Z */
 #define T0 1767225600

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * test_metric_store.c -- the metric store (src/archive/metric_store.c)
+ * test_metric_store.c -- the metric store (src/metrics/metric_store.c)
  * and the SQL that reads it (src/query/query.c, src/query/athena.c):
  * owned row copies (with allocation failures), final Parquet files read
  * back column by column, the state file's round trip and its damaged
@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "archive/metric_store.h"
+#include "metrics/metric_store.h"
 #include "core/fl_error.h"
 #include "core/fl_fs.h"
 #include "core/fl_mem.h"

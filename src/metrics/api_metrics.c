@@ -27,8 +27,8 @@
 #include <jansson.h>
 
 #include "../alarm/alarm.h"
-#include "../archive/metric_cache.h"
-#include "../archive/metric_store.h"
+#include "metric_cache.h"
+#include "metric_store.h"
 #include "../core/fl_buf.h"
 #include "../core/fl_error.h"
 #include "../core/fl_json.h"
@@ -40,7 +40,7 @@
 #include "../wal/wal.h"
 #include "metric_reads.h"
 #include "metrics.h"
-#include "server_int.h"
+#include "../server/server_int.h"
 
 /* Default range of /api/metrics: the last day. */
 #define DEFAULT_RANGE 86400

@@ -11,11 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../archive/metric_store.h"
+#include "metric_store.h"
 #include "../parse/format.h"
 #include "../parse/line.h"
 #include "../stream/stream.h"
-#include "buffer.h"
+#include "../server/buffer.h"
 
 struct fl_server;
 struct fl_alarms;

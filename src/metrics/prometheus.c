@@ -22,7 +22,7 @@
 #include "../stream/plan.h"
 #include "metrics.h"
 #include "metrics_int.h"
-#include "server_int.h"
+#include "../server/server_int.h"
 
 /* ---- Prometheus --------------------------------------------------------- */
 

@@ -2,7 +2,7 @@
  *
  * metrics.c -- the server's streaming metrics: what feeds the stream
  * engine (stream/stream.h), where its final values go (the metric store,
- * archive/metric_store.h, and the alarms, alarm/alarm.h), and how its
+ * metrics/metric_store.h, and the alarms, alarm/alarm.h), and how its
  * state survives a crash.
  *
  * Feeding. Every accepted request is handed to fl_metrics_enqueue() under
@@ -18,7 +18,7 @@
  *   1. under the engine lock: save the engine's state with the sequence
  *      number it covers, and take the final values not yet in a file;
  *   2. write them as final-<K>.parquet (not yet counted), merged with
- *      older files when a level of them is full (archive/metric_store.h);
+ *      older files when a level of them is full (metrics/metric_store.h);
  *   3. under the snapshot lock (no query running): write the state file
  *      listing the live files -- the commit point -- and drop the values
  *      now in a file from memory; remove the files merged away;
@@ -39,7 +39,7 @@
 #include <time.h>
 
 #include "../alarm/alarm.h"
-#include "../archive/metric_store.h"
+#include "metric_store.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_log.h"
@@ -52,7 +52,7 @@
 #include "../stream/stream.h"
 #include "metrics.h"
 #include "metrics_int.h"
-#include "server_int.h"
+#include "../server/server_int.h"
 
 /* Queue ceiling: an appender waits when the stream thread is this far
  * behind (it folds far faster than requests arrive, so this is a guard). */

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../archive/metric_cache.h"
-#include "../archive/metric_store.h"
+#include "metric_cache.h"
+#include "metric_store.h"
 
 struct fl_mread {
     const char        *metric;

@@ -9,7 +9,7 @@
  *
  * where K grows by one per file. A file is written to a temporary name,
  * fsync'd and renamed; it counts only once the state file that lists it
- * among the live files is on disk (server/metrics.c), so after a crash
+ * among the live files is on disk (metrics/metrics.c), so after a crash
  * fl_metric_store_cleanup() removes the files that are not live and the
  * stream engine produces their values again from the write-ahead log: no
  * value lost, none twice. Files are merged by levels (fl_metric_store_plan)

@@ -7,9 +7,9 @@
  * each read paid DuckDB's fixed price (parse, bind, plan, decode whole
  * Parquet row groups, build JSON) whatever its size, and a refresh of the
  * default dashboard cost the server 55-150 ms of CPU. The cache keeps the
- * rows of the store's final files (archive/metric_store.h) from a horizon
+ * rows of the store's final files (metrics/metric_store.h) from a horizon
  * on, per file, as plain arrays sorted by metric and window, so a read is
- * a binary search and a scan (server/metric_reads.c).
+ * a binary search and a scan (metrics/metric_reads.c).
  *
  * Store files are written once under a unique number and never changed
  * (merges write a new file), so a file's rows are loaded once, when it
