@@ -257,8 +257,6 @@ summable(const struct fl_plan_agg *a)
 }
 
 
-/* Most metrics ?with= may name. */
-#define MAX_WITH 8
 /* Most reads one POST /api/metrics/batch may carry. */
 #define MAX_BATCH 32
 
@@ -293,8 +291,9 @@ parse_with(struct fl_server *s, const struct fl_metric_plan *plan,
                      "metric", t);
             return -1;
         }
-        if (n == MAX_WITH) {
-            snprintf(msg, msglen, "with: at most %d metrics", MAX_WITH);
+        if (n == FL_MREAD_MAX_WITH) {
+            snprintf(msg, msglen, "with: at most %d metrics",
+                     FL_MREAD_MAX_WITH);
             return -1;
         }
         names[n++] = t;
@@ -398,7 +397,7 @@ struct metric_read {
 struct metric_plan {
     char           *sql;
     struct fl_mread read;
-    const char     *names[MAX_WITH + 1];
+    const char     *names[FL_MREAD_MAX_WITH + 1];
     size_t          n_names;
     char            with_buf[1024];
 };
@@ -558,7 +557,7 @@ static int
 run_reads(struct fl_server *s, struct metric_plan *plans, size_t n,
           char **json, char **err)
 {
-    const char *names[(MAX_WITH + 1) * MAX_BATCH];
+    const char *names[(FL_MREAD_MAX_WITH + 1) * MAX_BATCH];
     size_t n_names = 0;
     struct fl_metric_row *rows = NULL;
     size_t n_rows = 0;

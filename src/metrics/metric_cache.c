@@ -372,8 +372,8 @@ sort_rows(struct loader *L)
 }
 
 
-static int64_t
-day_of(int64_t t)
+int64_t
+fl_mcache_day(int64_t t)
 {
     int64_t d = t / 86400;
     if (t % 86400 < 0)
@@ -400,7 +400,7 @@ build_days(struct fl_mcache_file *f)
         run->day_first = f->n_days;
         for (size_t i = run->first; i < run->first + run->n; i++) {
             const struct fl_mcache_row *row = &f->rows[i];
-            int64_t d = day_of(row->window_start);
+            int64_t d = fl_mcache_day(row->window_start);
             if (d != day) {
                 /* A new day: the last one's slots are free again. */
                 for (size_t j = day_start; j < f->n_days; j++)

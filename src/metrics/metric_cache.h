@@ -107,6 +107,10 @@ int64_t fl_metric_cache_from(const struct fl_metric_cache *c);
 void fl_mcache_file_rows(const struct fl_mcache_file *f, const char *metric,
                          int64_t from, size_t *begin, size_t *end);
 
+/* The start of the UTC day holding epoch seconds t: the day of a day sum
+ * (t more than two days from either end of int64_t). */
+int64_t fl_mcache_day(int64_t t);
+
 /* The day sums of metric in file f for the days starting in [from, to):
  * [*begin, *end) index f->days. */
 void fl_mcache_file_days(const struct fl_mcache_file *f, const char *metric,

@@ -32,10 +32,8 @@
 #include "../core/fl_keyindex.h"
 #include "../core/fl_json.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_time.h"
 #include "metric_reads.h"
-
-/* Most with metrics a read sums (api_metrics.c's MAX_WITH). */
-#define MAX_WITH 8
 
 struct point {
     int64_t  window_start, window_end;
@@ -57,9 +55,9 @@ struct group {
     size_t             n_pts, cap_pts;
     char              *order;       /* the MAP as DuckDB prints it */
     /* aggregate=sum */
-    double             value, w[MAX_WITH];
+    double             value, w[FL_MREAD_MAX_WITH];
     uint64_t           records;
-    int                has_value, has_records, final, has_w[MAX_WITH];
+    int                has_value, has_records, final, has_w[FL_MREAD_MAX_WITH];
     int                other;       /* every dimension 'other' (is_other) */
 };
 
@@ -206,8 +204,7 @@ day_floor(int64_t t)
 {
     if (t == INT64_MAX || t < INT64_MIN + 2 * 86400)
         return t == INT64_MAX ? INT64_MAX : INT64_MIN;
-    int64_t d = t / 86400 - (t % 86400 < 0);
-    return d * 86400;
+    return fl_mcache_day(t);
 }
 
 static int64_t
@@ -389,34 +386,22 @@ put_u64(struct fl_buf *o, uint64_t v)
 /* "YYYY-MM-DDTHH:MM:SSZ" of epoch seconds t, quoted -- strftime's
  * '%Y-%m-%dT%H:%M:%SZ' in UTC, as the SQL path writes window times,
  * without gmtime and strftime per point (a month's series has thousands).
- * The civil date is Howard Hinnant's days-to-civil algorithm. */
+ * Outside years 0000-9999 the seconds, quoted. */
 static void
 put_time(struct fl_buf *o, int64_t t)
 {
     char b[40];
-    int64_t days = t / 86400, secs = t % 86400;
-    if (secs < 0) {
-        secs += 86400;
-        days--;
-    }
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
-    if (y < 0 || y > 9999) {
+    struct fl_civil c;
+    if (t < -62167219200 || t >= 253402300800) {
         snprintf(b, sizeof b, "\"%" PRId64 "\"", t);
         fl_buf_adds(o, b);
         return;
     }
+    fl_time_to_civil(t, &c);
     /* Digit by digit: snprintf's parsing of the format would cost more
      * than the rest of the point. */
-    const int parts[6] = { (int)y, (int)m, (int)d, (int)(secs / 3600),
-                           (int)(secs / 60 % 60), (int)(secs % 60) };
+    const int parts[6] = { c.year, c.month, c.day, c.hour, c.minute,
+                           c.second };
     static const char sep[] = "--T::Z";
     char *p = b;
     *p++ = '"';
@@ -689,7 +674,7 @@ fl_metric_read_json(const struct fl_metric_cache *c,
     int rc;
 
     *out = NULL;
-    if (r->n_with > MAX_WITH)
+    if (r->n_with > FL_MREAD_MAX_WITH)
         return FL_ECONFIG;
     rc = collect(&a, c, live, n_live, r->metric, 0);
     for (size_t k = 0; k < r->n_with && rc == 0; k++)

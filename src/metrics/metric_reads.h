@@ -14,6 +14,9 @@
 #include "metric_cache.h"
 #include "metric_store.h"
 
+/* Most other metrics of its statement a read may sum with it (?with=). */
+#define FL_MREAD_MAX_WITH 8
+
 struct fl_mread {
     const char        *metric;
     const char *const *with;        /* the same statement's other metrics */
