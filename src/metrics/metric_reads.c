@@ -33,6 +33,7 @@
 #include "../core/fl_json.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
+#include "../query/query.h"
 #include "metric_reads.h"
 
 struct point {
@@ -450,34 +451,15 @@ map_text(struct group *g)
     struct fl_buf o = FL_BUF_INIT(0);
     fl_buf_add(&o, "{", 1);
     for (size_t i = 0; i < g->n_dims; i++) {
-        const char *vals[2] = { g->names[i], g->values[i] };
         if (i > 0)
             fl_buf_add(&o, ", ", 2);
-        for (int k = 0; k < 2; k++) {
-            const char *v = vals[k];
-            if (k == 1)
-                fl_buf_add(&o, "=", 1);
-            if (v == NULL) {
-                fl_buf_adds(&o, "NULL");
-                continue;
-            }
-            /* Quoted when the text could be read as structure. */
-            int quote = v[0] == '\0' || v[0] == ' '
-                        || v[strlen(v) - 1] == ' '
-                        || strpbrk(v, ",'\"={}[]:\\") != NULL
-                        || strcmp(v, "NULL") == 0;
-            if (!quote) {
-                fl_buf_adds(&o, v);
-                continue;
-            }
-            fl_buf_add(&o, "'", 1);
-            for (const char *p = v; *p; p++) {
-                if (*p == '\'' || *p == '\\')
-                    fl_buf_add(&o, "\\", 1);
-                fl_buf_add(&o, p, 1);
-            }
-            fl_buf_add(&o, "'", 1);
-        }
+        fl_query_add_nested_text(&o, g->names[i], strlen(g->names[i]));
+        fl_buf_add(&o, "=", 1);
+        if (g->values[i] == NULL)
+            fl_buf_adds(&o, "NULL");
+        else
+            fl_query_add_nested_text(&o, g->values[i],
+                                     strlen(g->values[i]));
     }
     fl_buf_add(&o, "}", 1);
     if ((g->order = fl_buf_take(&o, NULL)) == NULL)

@@ -744,8 +744,8 @@ nested_blank(char c)
  * blank at either end, "null" in any case, or holding one of "'(),:=[]{}
  * -- and as it is otherwise. This covers strings and the text of dates,
  * enums, blobs and the like alike ("0001-12-31 (BC)" is quoted). */
-static void
-add_nested_text(struct fl_buf *b, const char *s, size_t n)
+void
+fl_query_add_nested_text(struct fl_buf *b, const char *s, size_t n)
 {
     int q = n == 0 || nested_blank(s[0]) || nested_blank(s[n - 1])
             || (n == 4 && strncasecmp(s, "null", 4) == 0);
@@ -874,7 +874,7 @@ render_union(struct rctx *cx, struct fl_buf *b, const struct tnode *t,
 /* Appends the value at row of vector v. Text mode prints what DuckDB's
  * cast to VARCHAR prints (NULL as "NULL" inside nested values; with quote,
  * a string or other text value inside a LIST, MAP or STRUCT as
- * add_nested_text() says); JSON mode prints a JSON value. */
+ * fl_query_add_nested_text() says); JSON mode prints a JSON value. */
 static void
 render(struct rctx *cx, struct fl_buf *b, const struct tnode *t, duckdb_vector v,
        idx_t row, enum rmode m, int quote)
@@ -900,7 +900,7 @@ render(struct rctx *cx, struct fl_buf *b, const struct tnode *t, duckdb_vector v
         if (m == R_JSON)
             json_string(b, p, n);
         else if (quote)
-            add_nested_text(b, p, n);
+            fl_query_add_nested_text(b, p, n);
         else
             fl_buf_add(b, p, n);
         return;
@@ -930,7 +930,7 @@ render(struct rctx *cx, struct fl_buf *b, const struct tnode *t, duckdb_vector v
     if (cx->tmp.err)
         fl_buf_fail(b, cx->tmp.err);
     else if (m == R_TEXT)
-        add_nested_text(b, cx->tmp.p ? cx->tmp.p : "", cx->tmp.len);
+        fl_query_add_nested_text(b, cx->tmp.p ? cx->tmp.p : "", cx->tmp.len);
     else
         json_string(b, cx->tmp.p ? cx->tmp.p : "", cx->tmp.len);
 }

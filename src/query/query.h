@@ -108,6 +108,13 @@ int fl_query_set_metrics(struct fl_query *q, const struct fl_metric_row *rows,
  * metric reads only (GET /api/metrics keeps one). */
 void fl_query_metrics_only(struct fl_query *q);
 
+/* Appends s[0..n) as DuckDB's cast to VARCHAR writes a text inside a
+ * LIST, MAP or STRUCT: in single quotes (' and \ escaped) when it would
+ * otherwise be ambiguous, as it is otherwise (output.c; the metric reads
+ * order series by a MAP's text with it). */
+struct fl_buf;
+void fl_query_add_nested_text(struct fl_buf *b, const char *s, size_t n);
+
 /* q's DuckDB connection, for a caller that reads a store file with it
  * (metrics/metric_cache.h loads through the metrics session's). */
 struct _duckdb_connection *fl_query_connection(struct fl_query *q);

@@ -491,6 +491,71 @@ test_window_times(void)
 }
 
 
+/* Series are in the order the SQL path gives them: by their dimensions'
+ * MAP cast to VARCHAR, which quotes a value that could be read as
+ * structure. Checked against DuckDB's own ORDER BY on values that are
+ * quoted and values that are not. */
+static void
+test_series_order_matches_duckdb(void)
+{
+    static const char *const vals[] = {
+        "b", "(a)", "a b", " x", "null", "NULL", "", "=", "it's", "A", "a,b",
+        "a\\b", "{", "z", "10.0.0.1", "other",
+    };
+    enum { N = sizeof vals / sizeof vals[0] };
+    static const char *const k[] = { "k" };
+    size_t base = fl_mem_used();
+    struct fl_metric_value v[N];
+    for (size_t i = 0; i < N; i++)
+        v[i] = (struct fl_metric_value){ .metric = "q", .n_dims = 1,
+            .dim_names = k, .dim_values = &vals[i], .window_start = T0,
+            .window_end = T0 + 900, .value = 1, .has_value = 1, .final = 1,
+            .exact = 1, .records = 1 };
+    struct fl_metric_row *live = rows_of(v, N);
+    struct fl_metric_cache *c = fl_metric_cache_create();
+    struct fl_mread r = { .metric = "q", .from = T0, .to = T0 + 900,
+                          .top = -1 };
+    char *out = read_json(c, live, N, &r);
+
+    duckdb_database db;
+    duckdb_connection con;
+    duckdb_result res;
+    CHECK(duckdb_open(NULL, &db) == DuckDBSuccess);
+    CHECK(duckdb_connect(db, &con) == DuckDBSuccess);
+    CHECK(duckdb_query(con, "CREATE TABLE t (v VARCHAR)", NULL)
+          == DuckDBSuccess);
+    duckdb_appender app;
+    CHECK(duckdb_appender_create(con, NULL, "t", &app) == DuckDBSuccess);
+    for (size_t i = 0; i < N; i++) {
+        CHECK(duckdb_append_varchar(app, vals[i]) == DuckDBSuccess);
+        CHECK(duckdb_appender_end_row(app) == DuckDBSuccess);
+    }
+    CHECK(duckdb_appender_destroy(&app) == DuckDBSuccess);
+    CHECK(duckdb_query(con, "SELECT to_json(MAP(['k'], [v]))::VARCHAR "
+                       "FROM t ORDER BY MAP(['k'], [v])::VARCHAR", &res)
+          == DuckDBSuccess);
+    /* The answer's dimensions objects, in the answer's order. */
+    const char *at = out;
+    for (idx_t i = 0; i < duckdb_row_count(&res); i++) {
+        char *want = duckdb_value_varchar(&res, 0, i), key[96];
+        snprintf(key, sizeof key, "\"dimensions\":%s,", want);
+        const char *hit = strstr(at, key);
+        if (hit == NULL)
+            fprintf(stderr, "  %s not next in the answer\n", want);
+        CHECK(hit != NULL);
+        at = hit + strlen(key);
+        duckdb_free(want);
+    }
+    duckdb_destroy_result(&res);
+    duckdb_disconnect(&con);
+    duckdb_close(&db);
+    fl_free(out);
+    fl_metric_cache_destroy(c);
+    rows_free(live, N);
+    CHECK_EQ_INT(fl_mem_used(), base);
+}
+
+
 /* Keys tell apart what plain joining would not. */
 static void
 test_cache_keys(void)
@@ -525,4 +590,5 @@ FL_TEST_MAIN(
     FL_TEST(test_cache_sync),
     FL_TEST(test_cache_keys),
     FL_TEST(test_window_times),
+    FL_TEST(test_series_order_matches_duckdb),
 )
