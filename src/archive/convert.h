@@ -103,6 +103,11 @@ struct fl_archive_block {
     const char *format_spec;     /* "${...}" format, NULL = default v2 */
     const char *source;          /* named in rejected-record entries */
     const struct fl_provenance *prov; /* borrowed; NULL = none */
+    /* The hours (since the epoch) its records start in, when the caller
+     * knows them (hours_known = 1): lets a query's live source leave the
+     * block out without reading it (live.h). Unused by a publish. */
+    int         hours_known;
+    int64_t     hour_lo, hour_hi;
 };
 
 /* Called around the moment a publish makes its files visible (the

@@ -12,8 +12,9 @@
  * gets its own reader thread and queue (feed.c), which is what makes the
  * function re-runnable and safe to scan twice in one query.
  *
- * Pruning (fl_live_hours): the hours of each block's records are found
- * once, on first demand, by reading only the start field of each line
+ * Pruning (fl_live_hours): the hours of each block's records are those
+ * the caller gave (the server finds them when a block is made), else
+ * found once, on first demand, by reading only the start field of each line
  * with the parser's own splitting rules (runs of spaces and tabs), so that
  * a query can leave out the blocks that hold none of its hours. A block
  * with a line whose start is not plain digits (NULL '-', a header line)
@@ -40,13 +41,16 @@ struct fl_live {
     struct fl_input   *inputs;         /* n_inputs of them, owned */
     size_t             n_inputs;
     struct fl_format  *format;         /* default v2, owned */
-    /* Per input: hours [lo, hi] of its records' start, known[i] = 0 when
-     * unknown; found once under mu (two sessions may ask at once). */
+    /* Per input: hours [lo, hi] of its records' start, hours[i] one of
+     * enum hours_state; those the caller did not give are found once,
+     * under mu (two sessions may ask at once). */
     pthread_mutex_t    mu;
     int                hours_done;
     int64_t           *hour_lo, *hour_hi;
-    unsigned char     *known;
+    unsigned char     *hours;
 };
+
+enum hours_state { HOURS_TO_FIND, HOURS_KNOWN, HOURS_UNKNOWN };
 
 
 void
@@ -59,7 +63,7 @@ fl_live_destroy(struct fl_live *live)
     pthread_mutex_destroy(&live->mu);
     fl_free(live->hour_lo);
     fl_free(live->hour_hi);
-    fl_free(live->known);
+    fl_free(live->hours);
     for (size_t i = 0; i < live->n_inputs; i++) {
         fl_free(live->inputs[i].path);
         fl_input_free_provenance(&live->inputs[i]);
@@ -92,7 +96,11 @@ fl_live_create(const struct fl_archive_block *blocks, size_t n,
     if ((rc = fl_format_default(&live->format)) < 0)
         goto fail;
     live->inputs = fl_calloc(n > 0 ? n : 1, sizeof *live->inputs);
-    if (live->inputs == NULL) {
+    live->hour_lo = fl_calloc(n > 0 ? n : 1, sizeof *live->hour_lo);
+    live->hour_hi = fl_calloc(n > 0 ? n : 1, sizeof *live->hour_hi);
+    live->hours = fl_calloc(n > 0 ? n : 1, sizeof *live->hours);
+    if (live->inputs == NULL || live->hour_lo == NULL
+        || live->hour_hi == NULL || live->hours == NULL) {
         rc = FL_ENOMEM;
         goto fail;
     }
@@ -105,6 +113,11 @@ fl_live_create(const struct fl_archive_block *blocks, size_t n,
             goto fail;
         }
         live->n_inputs++;
+        if (blocks[i].hours_known) {
+            live->hours[i] = HOURS_KNOWN;
+            live->hour_lo[i] = blocks[i].hour_lo;
+            live->hour_hi[i] = blocks[i].hour_hi;
+        }
         in->mem = blocks[i].text != NULL ? blocks[i].text : "";
         in->mem_len = blocks[i].text != NULL ? blocks[i].len : 0;
         in->size = in->mem_len;
@@ -170,20 +183,16 @@ is_blank(char c)
 }
 
 
-/* The hours of in's lines' start (field `pos` of each line): 1 with
+/* The hours of the start field (field `pos`) of text's lines: 1 with
  * [*lo, *hi] when every line that is not blank has plain digits there;
  * 0 when some line has not (unknown: the block is always read). Each line
  * is read once, up to its start field, then to its newline. */
 static int
-input_hours(const struct fl_input *in, size_t pos, int64_t *lo, int64_t *hi)
+text_hours(const char *s, const char *end, size_t pos, int64_t *lo,
+           int64_t *hi)
 {
-    const char *s = in->mem, *end = in->mem + in->mem_len;
     int64_t l = INT64_MAX, h = INT64_MIN;
 
-    if (in->header_line) {
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        s = nl ? nl + 1 : end;
-    }
     while (s < end) {
         /* As fl_parse_line: fields are separated by runs of blanks, and
          * a trailing CR or blank is not part of the last field. */
@@ -229,32 +238,81 @@ input_hours(const struct fl_input *in, size_t pos, int64_t *lo, int64_t *hi)
 }
 
 
+/* Where fmt has the start field: its position, or fmt->n when it has
+ * none (the hours are then unknown). */
+static size_t
+start_position(const struct fl_format *fmt)
+{
+    for (size_t k = 0; k < fmt->n; k++)
+        if (fmt->field[k] == FL_F_START)
+            return k;
+    return fmt->n;
+}
+
+
+/* The hours of an input's lines, past its header line if it has one. */
+static int
+input_hours(const struct fl_input *in, const struct fl_format *fmt,
+            int64_t *lo, int64_t *hi)
+{
+    const char *s = in->mem, *end = in->mem + in->mem_len;
+    size_t pos = start_position(fmt);
+
+    if (pos == fmt->n)
+        return 0;
+    if (in->header_line) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        s = nl ? nl + 1 : end;
+    }
+    return text_hours(s, end, pos, lo, hi);
+}
+
+
+int
+fl_live_text_hours(const char *text, size_t len, const char *format_spec,
+                   int64_t *lo, int64_t *hi)
+{
+    struct fl_format *fmt = NULL;
+    struct fl_parse_err perr;
+    const char *s = text, *end = text + len;
+    int rc;
+
+    if (format_spec != NULL) {
+        rc = fl_format_parse(format_spec, &fmt, &perr);
+    } else {
+        /* As a live source reads such a block: an S3 header line first
+         * says the format, else it is the default. */
+        const char *nl = memchr(s, '\n', len);
+        size_t first = (size_t)((nl ? nl : end) - s);
+        if (fl_format_is_header(s, first)) {
+            rc = fl_format_from_header(s, first, &fmt, &perr);
+            s = nl ? nl + 1 : end;
+        } else
+            rc = fl_format_default(&fmt);
+    }
+    if (rc == FL_ENOMEM)
+        return rc;
+    if (rc < 0)
+        return 0;                        /* a bad format: read it anyway */
+    size_t pos = start_position(fmt);
+    rc = pos < fmt->n ? text_hours(s, end, pos, lo, hi) : 0;
+    fl_format_destroy(fmt);
+    return rc;
+}
+
+
 static void
 find_hours(struct fl_live *live)
 {
-    size_t n = live->n_inputs ? live->n_inputs : 1;
-    live->hour_lo = fl_calloc(n, sizeof *live->hour_lo);
-    live->hour_hi = fl_calloc(n, sizeof *live->hour_hi);
-    live->known = fl_calloc(n, sizeof *live->known);
-    if (live->hour_lo == NULL || live->hour_hi == NULL
-        || live->known == NULL) {
-        /* No memory: every block is read, which is only slower. */
-        fl_free(live->known);
-        live->known = NULL;
-        return;
-    }
     for (size_t i = 0; i < live->n_inputs; i++) {
         const struct fl_input *in = &live->inputs[i];
+        if (live->hours[i] != HOURS_TO_FIND)
+            continue;
         const struct fl_format *fmt = in->header_fmt ? in->header_fmt
                                                      : live->format;
-        size_t pos = fmt->n;
-        for (size_t k = 0; k < fmt->n; k++)
-            if (fmt->field[k] == FL_F_START)
-                pos = k;
-        if (pos < fmt->n)
-            live->known[i] = (unsigned char)input_hours(in, pos,
-                                                        &live->hour_lo[i],
-                                                        &live->hour_hi[i]);
+        live->hours[i] = input_hours(in, fmt, &live->hour_lo[i],
+                                     &live->hour_hi[i])
+                         ? HOURS_KNOWN : HOURS_UNKNOWN;
     }
 }
 
@@ -275,7 +333,7 @@ fl_live_hours(struct fl_live *live, size_t i, int64_t *lo, int64_t *hi)
         find_hours(live);
         live->hours_done = 1;
     }
-    if (live->known != NULL && i < live->n_inputs && live->known[i]) {
+    if (i < live->n_inputs && live->hours[i] == HOURS_KNOWN) {
         *lo = live->hour_lo[i];
         *hi = live->hour_hi[i];
         known = 1;

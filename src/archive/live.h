@@ -80,11 +80,21 @@ uint64_t fl_live_skipped(struct fl_live *live);
  * fl_live_blocks is how many blocks there are; fl_live_hours says which
  * hours (since the epoch, as fl_hour) block i's records start in: 1 with
  * [*lo, *hi], or 0 when not known (a record without start, a header line:
- * such a block must be read). The hours are found on the first call, by
+ * such a block must be read). A block's hours_known/hour_lo/hour_hi
+ * (convert.h) give them; the others are found on the first call, by
  * reading only the start field of each line. */
 size_t fl_live_blocks(const struct fl_live *live);
 int    fl_live_hours(struct fl_live *live, size_t i, int64_t *lo,
                      int64_t *hi);
+
+/* The same for one block's text before any live source exists (the server
+ * finds them once, when it makes the block, so that no query has to read
+ * a block to learn that it does not need it): 1 with [*lo, *hi], 0 when
+ * unknown (also for a format that does not parse: the block is then
+ * read, and its reader says what is wrong), FL_ENOMEM. format_spec NULL:
+ * an S3 header line first, else the default format. */
+int    fl_live_text_hours(const char *text, size_t len,
+                          const char *format_spec, int64_t *lo, int64_t *hi);
 
 /* Destroys the live source; NULL is a no-op. */
 void fl_live_destroy(struct fl_live *live);

@@ -11,13 +11,16 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/fl_endian.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "job.h"
 
-static const char magic[] = "FLQJ2\n";
+static const char magic[] = "FLQJ3\n";
 #define MAGIC_LEN (sizeof magic - 1)
 #define NONE UINT64_MAX
 
@@ -110,11 +113,18 @@ fl_query_job_write(FILE *f, const struct fl_query_job *job)
             bad |= put_str(f, job->metric_files[i]);
         bad |= put_ostr(f, job->alarm_history);
     }
+    bad |= put_u64(f, job->n_segments);
+    for (size_t i = 0; i < job->n_segments; i++)
+        bad |= put_u64(f, job->segment_sizes[i]);
     bad |= put_u64(f, job->n_blocks);
     for (size_t i = 0; i < job->n_blocks; i++) {
         const struct fl_archive_block *b = &job->blocks[i];
-        bad |= put_strn(f, b->text, b->len) | put_ostr(f, b->format_spec)
-             | put_ostr(f, b->source);
+        bad |= put_u64(f, job->block_text[i].seg)
+             | put_u64(f, job->block_text[i].off) | put_u64(f, b->len)
+             | put_u8(f, b->hours_known != 0)
+             | put_u64(f, (uint64_t)b->hour_lo)
+             | put_u64(f, (uint64_t)b->hour_hi)
+             | put_ostr(f, b->format_spec) | put_ostr(f, b->source);
         for (size_t k = 0; k < FL_PROV_N; k++)
             bad |= put_ostr(f, b->prov != NULL ? b->prov->v[k] : NULL);
     }
@@ -184,8 +194,7 @@ get_strn(struct reader *r, size_t *out_len, const char *what)
 }
 
 
-/* A C string: no NUL before its end (block text, read with get_strn, may
- * hold any byte). */
+/* A C string: no NUL before its end. */
 static const char *
 get_str(struct reader *r, const char *what)
 {
@@ -303,6 +312,12 @@ get_strings(struct reader *r, size_t n, const char *const **out,
 void
 fl_query_job_clear(struct fl_query_job *job)
 {
+    for (size_t i = 0; job->segment_maps != NULL && i < job->n_segments; i++)
+        if (job->segment_maps[i] != NULL)
+            (void)munmap(job->segment_maps[i], job->segment_sizes[i]);
+    fl_free(job->segment_maps);
+    fl_free((void *)(uintptr_t)job->segment_sizes);
+    fl_free((void *)(uintptr_t)job->block_text);
     fl_free((void *)(uintptr_t)job->files);
     fl_free((void *)(uintptr_t)job->metric_files);
     fl_free((void *)(uintptr_t)job->blocks);
@@ -356,19 +371,50 @@ fl_query_job_read(const char *msg, size_t len, struct fl_query_job *job,
         job->alarm_history = get_ostr(&r, "alarm history");
     }
 
-    n = get_count(&r, 11, 0, NULL, "block count");
+    n = get_count(&r, 8, 0, NULL, "segment count");
+    if (!r.bad && n > 0) {
+        uint64_t *sizes = fl_calloc(n, sizeof *sizes);
+        if ((job->segment_sizes = sizes) == NULL) {
+            fl_query_job_clear(job);
+            return FL_ENOMEM;
+        }
+        job->n_segments = n;
+        for (size_t i = 0; i < n && !r.bad; i++)
+            sizes[i] = get_u(&r, 8, "segment size");
+    }
+
+    n = get_count(&r, 3 * 8 + 1 + 2 * 8 + 2 + FL_PROV_N, 0, NULL,
+                  "block count");
     if (!r.bad && n > 0) {
         struct fl_archive_block *blocks = fl_calloc(n, sizeof *blocks);
         struct fl_provenance *prov = fl_calloc(n, sizeof *prov);
+        struct fl_query_text_ref *where = fl_calloc(n, sizeof *where);
         job->blocks = blocks;
         job->block_prov = prov;
-        if (blocks == NULL || prov == NULL) {
+        job->block_text = where;
+        if (blocks == NULL || prov == NULL || where == NULL) {
             fl_query_job_clear(job);
             return FL_ENOMEM;
         }
         job->n_blocks = n;
         for (size_t i = 0; i < n && !r.bad; i++) {
-            blocks[i].text = get_strn(&r, &blocks[i].len, "block text");
+            size_t at = r.off;
+            where[i].seg = get_u(&r, 8, "block segment");
+            where[i].off = get_u(&r, 8, "block offset");
+            uint64_t text_len = get_u(&r, 8, "block length");
+            /* Inside its segment's declared size (fl_query_job_map checks
+             * that the segment has it), without overflow. */
+            if (!r.bad && (where[i].seg >= job->n_segments
+                           || where[i].off > job->segment_sizes[where[i].seg]
+                           || text_len > job->segment_sizes[where[i].seg]
+                                         - where[i].off)) {
+                r.off = at;
+                fail(&r, "block text place");
+            }
+            blocks[i].len = (size_t)text_len;
+            blocks[i].hours_known = get_flag(&r, "block hours");
+            blocks[i].hour_lo = (int64_t)get_u(&r, 8, "block hours");
+            blocks[i].hour_hi = (int64_t)get_u(&r, 8, "block hours");
             blocks[i].format_spec = get_ostr(&r, "block format");
             blocks[i].source = get_ostr(&r, "block source");
             for (size_t k = 0; k < FL_PROV_N; k++)
@@ -401,4 +447,55 @@ fl_query_job_read(const char *msg, size_t len, struct fl_query_job *job,
     if (rc < 0)
         fl_query_job_clear(job);
     return rc;
+}
+
+
+int
+fl_query_job_map(struct fl_query_job *job, int first_fd, char *err,
+                 size_t errlen)
+{
+    if (job->n_segments == 0)
+        return FL_OK;
+    job->segment_maps = fl_calloc(job->n_segments, sizeof *job->segment_maps);
+    if (job->segment_maps == NULL)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < job->n_segments; i++) {
+        int fd = first_fd + (int)i;
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            int e = -errno;
+            snprintf(err, errlen, "query message: shared segment %zu: %s", i,
+                     fl_strerror(e));
+            return e;
+        }
+        if (st.st_size < 0 || (uint64_t)st.st_size < job->segment_sizes[i]
+            || job->segment_sizes[i] > SIZE_MAX) {
+            snprintf(err, errlen, "query message: shared segment %zu holds "
+                     "%lld bytes, not the %llu its blocks need", i,
+                     (long long)st.st_size,
+                     (unsigned long long)job->segment_sizes[i]);
+            return FL_ECORRUPT;
+        }
+        /* A segment no block uses bytes of (blocks of no text) is not
+         * mapped: mmap refuses a length of 0. */
+        if (job->segment_sizes[i] > 0) {
+            void *m = mmap(NULL, (size_t)job->segment_sizes[i], PROT_READ,
+                           MAP_SHARED, fd, 0);
+            if (m == MAP_FAILED) {
+                int e = -errno;
+                snprintf(err, errlen, "query message: cannot map shared "
+                         "segment %zu: %s", i, fl_strerror(e));
+                return e;
+            }
+            job->segment_maps[i] = m;
+        }
+        (void)close(fd);
+    }
+    struct fl_archive_block *blocks =
+        (struct fl_archive_block *)(uintptr_t)job->blocks;
+    for (size_t i = 0; i < job->n_blocks; i++) {
+        const char *base = job->segment_maps[job->block_text[i].seg];
+        blocks[i].text = base != NULL ? base + job->block_text[i].off : "";
+    }
+    return FL_OK;
 }

@@ -9,11 +9,16 @@
  * die -- killed at its time limit, or out of its memory ceiling -- without
  * taking anything of the server with it, and must see exactly the
  * snapshot the server took under its lock, not whatever is there later.
+ * The one exception is the buffered text, which can be hundreds of MiB:
+ * it stays in the server's shared segments (core/fl_shm.h), which the
+ * worker is given read-only and maps, and the message says where each
+ * block's bytes are. Those bytes never change while the server holds the
+ * block, and it holds every block of the job until the worker has ended.
  *
  * Layout (all integers little-endian, written by fl_query_job_write):
  *
- *   "FLQJ2\n"                       magic and version (2: blocks carry
- *                                   their provenance)
+ *   "FLQJ3\n"                       magic and version (3: block text in
+ *                                   shared segments, with its hours)
  *   str archive_dir, str memory_limit
  *   u64 max_memory                  bytes, 0 = no ceiling
  *   u32 timeout_s, u32 format       enum fl_output
@@ -23,8 +28,13 @@
  *   u64 n_metric_files              pinned metric store files, then the
  *     str file ...                  alarm history file (only when n_files
  *   ostr alarm_history              is not UINT64_MAX)
+ *   u64 n_segments                  shared segments, the worker's
+ *     u64 size ...                  descriptors FL_QUERY_SEGMENT_FD + i:
+ *                                   the bytes the blocks use of each
  *   u64 n_blocks
- *     str text, ostr format_spec, ostr source, FL_PROV_N x ostr
+ *     u64 segment, u64 offset, u64 length   where its text is
+ *     u8 hours_known, i64 hour_lo, i64 hour_hi
+ *     ostr format_spec, ostr source, FL_PROV_N x ostr
  *     provenance (convert.h: enum fl_prov order) ...
  *   u64 n_rows   | UINT64_MAX       in-memory metric values, or "none"
  *     str metric, u64 n_dims, (str name, ostr value) ..., i64 window_start,
@@ -48,6 +58,16 @@
 #include "../metrics/metric_store.h"
 #include "query.h"
 
+/* The worker's descriptor of the job's first shared segment; the others
+ * follow (runner.c passes them so). */
+#define FL_QUERY_SEGMENT_FD 5
+
+/* Where a block's text is: bytes off .. off + len of segment seg. */
+struct fl_query_text_ref {
+    uint64_t seg;
+    uint64_t off;
+};
+
 struct fl_query_job {
     const char *archive_dir;
     const char *memory_limit;      /* DuckDB's memory_limit setting */
@@ -64,11 +84,19 @@ struct fl_query_job {
     size_t      n_metric_files;
     const char *alarm_history;     /* NULL = none yet */
     int         has_files;
-    const struct fl_archive_block *blocks;   /* records not yet published */
+    /* Records not yet published. Their text is in shared segments:
+     * block_text[i] says where (the writer ignores blocks[i].text; the
+     * reader sets it in fl_query_job_map). */
+    const struct fl_archive_block *blocks;
     size_t      n_blocks;
+    const struct fl_query_text_ref *block_text;
+    const uint64_t *segment_sizes;
+    size_t      n_segments;
     /* fl_query_job_read: the blocks' provenance (blocks[i].prov points at
-     * block_prov[i]); unused by fl_query_job_write. */
+     * block_prov[i]); fl_query_job_map: the segments' mappings. Unused by
+     * fl_query_job_write. */
     const struct fl_provenance *block_prov;
+    void      **segment_maps;
     /* Metric values still in memory; has_rows = 0: none were taken (the
      * SQL does not name the metrics). */
     const struct fl_metric_row *rows;
@@ -85,6 +113,13 @@ int  fl_query_job_write(FILE *f, const struct fl_query_job *job);
  * arrays of job are allocated: release them with fl_query_job_clear. */
 int  fl_query_job_read(const char *msg, size_t len, struct fl_query_job *job,
                        char *err, size_t errlen);
+
+/* Maps the job's segments, read-only, from descriptors first_fd + i
+ * (closed once mapped) and points each block's text into them. A segment
+ * shorter than the message says is refused (FL_ECORRUPT, err names it);
+ * -errno when one cannot be mapped. fl_query_job_clear unmaps them. */
+int  fl_query_job_map(struct fl_query_job *job, int first_fd, char *err,
+                      size_t errlen);
 void fl_query_job_clear(struct fl_query_job *job);
 
 #endif /* FL_QUERY_JOB_H */

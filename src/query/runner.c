@@ -113,23 +113,54 @@ fl_query_job_file(const struct fl_query_job *job, int *out_fd)
 }
 
 
+/* The worker's descriptors: the job on 0, the result on 1, the error on
+ * 3, the run's account on 4, and the job's shared segments from
+ * FL_QUERY_SEGMENT_FD on; everything above is closed in the child. Each
+ * segment is first duplicated above every target, so that no dup2 can
+ * overwrite a descriptor a later one still has to copy. */
 static int
 spawn_worker(const char *exe, int in_fd, int out_fd, int err_fd, int info_fd,
-             pid_t *pid)
+             const int *seg_fds, size_t n_seg, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     char *argv[] = { (char *)"flowlake", (char *)"query-worker", NULL };
-    int rc = posix_spawn_file_actions_init(&fa);
-    if (rc != 0)
+    int first_free = FL_QUERY_SEGMENT_FD + (int)n_seg;
+    int *high = n_seg ? fl_calloc(n_seg, sizeof *high) : NULL;
+    size_t n_high = 0;
+    int rc;
+
+    if (n_seg > 0 && high == NULL)
+        return FL_ENOMEM;
+    if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
+        fl_free(high);
         return -rc;
-    if ((rc = posix_spawn_file_actions_adddup2(&fa, in_fd, 0)) == 0
+    }
+    for (; n_high < n_seg; n_high++) {
+        high[n_high] = fcntl(seg_fds[n_high], F_DUPFD_CLOEXEC, first_free);
+        if (high[n_high] < 0) {
+            rc = errno;
+            break;
+        }
+    }
+    if (rc == 0
+        && (rc = posix_spawn_file_actions_adddup2(&fa, in_fd, 0)) == 0
         && (rc = posix_spawn_file_actions_adddup2(&fa, out_fd, 1)) == 0
         && (rc = posix_spawn_file_actions_adddup2(&fa, err_fd, 3)) == 0
-        && (rc = posix_spawn_file_actions_adddup2(&fa, info_fd, 4)) == 0
-        && (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 5)) == 0)
-        rc = posix_spawn(pid, exe ? exe : "/proc/self/exe", &fa, NULL, argv,
-                         environ);
+        && (rc = posix_spawn_file_actions_adddup2(&fa, info_fd, 4)) == 0) {
+        for (size_t i = 0; i < n_seg && rc == 0; i++)
+            rc = posix_spawn_file_actions_adddup2(&fa, high[i],
+                                                  FL_QUERY_SEGMENT_FD
+                                                  + (int)i);
+        if (rc == 0)
+            rc = posix_spawn_file_actions_addclosefrom_np(&fa, first_free);
+        if (rc == 0)
+            rc = posix_spawn(pid, exe ? exe : "/proc/self/exe", &fa, NULL,
+                             argv, environ);
+    }
     posix_spawn_file_actions_destroy(&fa);
+    for (size_t i = 0; i < n_high; i++)
+        close(high[i]);
+    fl_free(high);
     return -rc;
 }
 
@@ -186,7 +217,7 @@ outcome(int status, int timed_out, struct collect *out,
 
 int
 fl_query_runner_run(const char *exe, const struct fl_query_job *job,
-                    const struct fl_query_limits *lim,
+                    const int *seg_fds, const struct fl_query_limits *lim,
                     _Atomic pid_t *pid_slot, struct fl_query_result *res)
 {
     int fd = -1;
@@ -195,7 +226,8 @@ fl_query_runner_run(const char *exe, const struct fl_query_job *job,
         memset(res, 0, sizeof *res);
         return rc;
     }
-    return fl_query_runner_run_fd(exe, fd, lim, pid_slot, res);
+    return fl_query_runner_run_fd(exe, fd, seg_fds, job->n_segments, lim,
+                                  pid_slot, res);
 }
 
 
@@ -305,8 +337,8 @@ make_result(int status, const struct watch *wt, struct collect *out,
 
 
 int
-fl_query_runner_run_fd(const char *exe, int job_fd,
-                       const struct fl_query_limits *lim,
+fl_query_runner_run_fd(const char *exe, int job_fd, const int *seg_fds,
+                       size_t n_seg, const struct fl_query_limits *lim,
                        _Atomic pid_t *pid_slot, struct fl_query_result *res)
 {
     struct collect out = { .max = lim->max_result_bytes };
@@ -324,7 +356,8 @@ fl_query_runner_run_fd(const char *exe, int job_fd,
         rc = -errno;
         goto fail;
     }
-    rc = spawn_worker(exe, job_fd, outp[1], errp[1], infop[1], &pid);
+    rc = spawn_worker(exe, job_fd, outp[1], errp[1], infop[1], seg_fds,
+                      n_seg, &pid);
     close(job_fd);
     close(outp[1]);
     close(errp[1]);

@@ -80,14 +80,16 @@ int  fl_query_job_file(const struct fl_query_job *job, int *out_fd);
  * and fills res. *pid_slot (may be NULL) holds the worker's pid while it
  * runs (another thread may kill it: fl_query_runner_cancel). Returns 0 when
  * res is filled (whatever the query's outcome), FL_ENOMEM, or -errno when
- * the worker could not be started (res->error says why). */
+ * the worker could not be started (res->error says why).
+ * seg_fds[i] is the descriptor of the job's shared segment i (job.h), of
+ * job->n_segments; the worker gets its own copies, read-only as given. */
 int  fl_query_runner_run(const char *exe, const struct fl_query_job *job,
-                         const struct fl_query_limits *lim,
+                         const int *seg_fds, const struct fl_query_limits *lim,
                          _Atomic pid_t *pid_slot, struct fl_query_result *res);
 /* The same with the job already in job_fd (fl_query_job_file), which it
- * closes. */
-int  fl_query_runner_run_fd(const char *exe, int job_fd,
-                            const struct fl_query_limits *lim,
+ * closes, and its n_seg segments' descriptors in seg_fds. */
+int  fl_query_runner_run_fd(const char *exe, int job_fd, const int *seg_fds,
+                            size_t n_seg, const struct fl_query_limits *lim,
                             _Atomic pid_t *pid_slot,
                             struct fl_query_result *res);
 void fl_query_result_free(struct fl_query_result *res);

@@ -8,6 +8,10 @@
  * query ended; a message goes to err_fd, and what the run read, returned
  * and where an error points to info_fd.
  *
+ * The buffered records' text is not in the job: it is mapped, read-only,
+ * from the server's shared segments (job.h), so that a query pays only for
+ * the blocks it reads.
+ *
  * It frees what it allocates before it exits, like every other command:
  * the sanitizer builds check the worker for leaks too.
  */
@@ -255,10 +259,13 @@ fl_query_worker_main(int in_fd, int out_fd, int err_fd, int info_fd)
         put_error(err_fd, why);
         return FL_QUERY_EXIT_INTERNAL;
     }
-    if ((rc = fl_query_job_read(text.p, text.len, &job, why, sizeof why)) < 0) {
+    if ((rc = fl_query_job_read(text.p, text.len, &job, why, sizeof why)) < 0
+        || (rc = fl_query_job_map(&job, FL_QUERY_SEGMENT_FD, why,
+                                  sizeof why)) < 0) {
         if (rc == FL_ENOMEM)
             snprintf(why, sizeof why, "query worker: out of memory");
         put_error(err_fd, why);
+        fl_query_job_clear(&job);
         unload_job(&text);
         return FL_QUERY_EXIT_INTERNAL;
     }

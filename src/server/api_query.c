@@ -180,30 +180,88 @@ take_snapshot(struct fl_query_task *t, char **err)
 }
 
 
-/* Writes the job the worker reads; afterwards the snapshot is in the
- * job's file and the holds can go. */
+/* The shared segments the held blocks' text is in (buffer.h), each once,
+ * and where in them each block is: what the job tells the worker to map. */
+struct job_segments {
+    struct fl_shm_seg       **seg;
+    uint64_t                 *size;     /* bytes the blocks use of each */
+    int                      *fd;
+    size_t                    n;
+    struct fl_query_text_ref *where;    /* per held block */
+};
+
+
+static void
+job_segments_free(struct job_segments *js)
+{
+    fl_free(js->seg);
+    fl_free(js->size);
+    fl_free(js->fd);
+    fl_free(js->where);
+}
+
+
 static int
-write_job(struct fl_query_task *t, int *fd)
+find_segments(const struct fl_query_task *t, struct job_segments *js)
+{
+    size_t n = t->n_held;
+    memset(js, 0, sizeof *js);
+    if (n == 0)
+        return FL_OK;
+    js->seg = fl_calloc(n, sizeof *js->seg);
+    js->size = fl_calloc(n, sizeof *js->size);
+    js->fd = fl_calloc(n, sizeof *js->fd);
+    js->where = fl_calloc(n, sizeof *js->where);
+    if (js->seg == NULL || js->size == NULL || js->fd == NULL
+        || js->where == NULL) {
+        job_segments_free(js);
+        return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct fl_buffer_block *b = t->held[i];
+        /* Blocks come in arrival order, so a block is nearly always in
+         * its predecessor's segment or a new one: searching back from
+         * the last segment finds it at once. */
+        size_t k = js->n;
+        while (k > 0 && js->seg[k - 1] != b->seg)
+            k--;
+        if (k == 0) {
+            k = js->n++;
+            js->seg[k] = b->seg;
+            js->fd[k] = fl_shm_seg_fd(b->seg);
+        } else
+            k--;
+        uint64_t end = (uint64_t)b->seg_off + b->len;
+        if (end > js->size[k])
+            js->size[k] = end;
+        js->where[i] = (struct fl_query_text_ref) { .seg = k,
+                                                    .off = b->seg_off };
+    }
+    return FL_OK;
+}
+
+
+/* Writes the job the worker reads (everything but the blocks' text, which
+ * it maps from the segments in *js). The holds stay until the worker has
+ * ended: they are what keeps those bytes unchanged (core/fl_shm.h). */
+static int
+write_job(struct fl_query_task *t, struct job_segments *js, int *fd)
 {
     const struct fl_config *cfg = t->s->cfg;
     struct fl_archive_block *blocks = NULL;
     struct fl_provenance *prov = NULL;
     int rc;
 
+    if ((rc = find_segments(t, js)) < 0)
+        return rc;
     if (t->n_held > 0
         && ((blocks = fl_calloc(t->n_held, sizeof *blocks)) == NULL
             || (prov = fl_calloc(t->n_held, sizeof *prov)) == NULL)) {
         fl_free(blocks);
         return FL_ENOMEM;
     }
-    for (size_t i = 0; i < t->n_held; i++) {
-        fl_buffer_block_provenance(t->held[i], &prov[i]);
-        blocks[i] = (struct fl_archive_block) {
-            .text = t->held[i]->text, .len = t->held[i]->len,
-            .format_spec = t->held[i]->format, .source = t->held[i]->source,
-            .prov = &prov[i],
-        };
-    }
+    for (size_t i = 0; i < t->n_held; i++)
+        fl_buffer_block_archive(t->held[i], &prov[i], &blocks[i]);
     struct fl_query_job job = {
         .archive_dir = cfg->archive_dir,
         .memory_limit = cfg->query_memory_limit,
@@ -217,6 +275,8 @@ write_job(struct fl_query_task *t, int *fd)
         .n_metric_files = t->files.n_metrics,
         .alarm_history = t->files.alarm_history, .has_files = 1,
         .blocks = blocks, .n_blocks = t->n_held,
+        .block_text = js->where, .segment_sizes = js->size,
+        .n_segments = js->n,
         .rows = t->rows, .n_rows = t->n_rows, .has_rows = t->has_rows,
     };
     rc = fl_query_job_file(&job, fd);
@@ -291,10 +351,10 @@ task_main(void *arg)
         lim.client_fd = ci->connect_fd;
         lim.watch_client = 1;
     }
+    struct job_segments js = { 0 };
     int fd = -1;
-    int rc = atomic_load(&t->cancel) ? 0 : write_job(t, &fd);
+    int rc = atomic_load(&t->cancel) ? 0 : write_job(t, &js, &fd);
 
-    release_snapshot(t);
     if (atomic_load(&t->cancel)) {
         if (fd >= 0)
             close(fd);
@@ -304,8 +364,8 @@ task_main(void *arg)
     } else if (atomic_load(&t->s->queries_closed)) {
         close(fd);
         fail_task(t, 503, "the server is stopping");
-    } else if ((rc = fl_query_runner_run_fd(NULL, fd, &lim, &t->pid,
-                                            &t->res)) < 0) {
+    } else if ((rc = fl_query_runner_run_fd(NULL, fd, js.fd, js.n, &lim,
+                                            &t->pid, &t->res)) < 0) {
         unsigned status = fl_server_fault_status(rc);
         if (t->res.error == NULL)
             fail_task(t, status, fl_strerror(rc));
@@ -322,6 +382,10 @@ task_main(void *arg)
                   "(POST /api/query/cancel)");
         t->res.info = info;
     }
+    /* The worker has ended (or never started): nobody reads the held
+     * blocks' bytes any more. */
+    job_segments_free(&js);
+    release_snapshot(t);
     log_if_slow(t);
     finish(t);
     return NULL;

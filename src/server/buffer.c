@@ -2,7 +2,8 @@
  *
  * buffer.c -- the live server's buffer of accepted text (see buffer.h): a
  * FIFO list of blocks under one mutex, with a condition variable the
- * publisher waits on.
+ * publisher waits on. The blocks' text lives in the buffer's shared arena
+ * (core/fl_shm.h), which query workers map instead of being sent a copy.
  */
 #include "../core/fl_config.h"
 
@@ -13,9 +14,11 @@
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
+#include "../archive/live.h"
 #include "buffer.h"
 
 struct fl_buffer {
+    struct fl_shm_arena    *arena;    /* the blocks' text (own lock) */
     pthread_mutex_t         mu;
     pthread_cond_t          cv;       /* signalled on size/wake */
     struct fl_buffer_block *head, *tail;
@@ -35,6 +38,10 @@ fl_buffer_create(size_t max_bytes, uint64_t interval_s, struct fl_buffer **out)
     pthread_condattr_t ca;
     if (b == NULL)
         return FL_ENOMEM;
+    if (fl_shm_arena_create(0, &b->arena) < 0) {
+        fl_free(b);
+        return FL_ENOMEM;
+    }
     /* Waits are timed on the monotonic clock: wall-clock jumps must not
      * delay or hasten a publish. */
     pthread_condattr_init(&ca);
@@ -42,6 +49,7 @@ fl_buffer_create(size_t max_bytes, uint64_t interval_s, struct fl_buffer **out)
     if (pthread_mutex_init(&b->mu, NULL) != 0
         || pthread_cond_init(&b->cv, &ca) != 0) {
         pthread_condattr_destroy(&ca);
+        fl_shm_arena_destroy(b->arena);
         fl_free(b);
         return FL_ENOMEM;
     }
@@ -61,31 +69,44 @@ fl_buffer_destroy(struct fl_buffer *b)
     fl_buffer_block_free_list(b->head);
     pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->mu);
+    /* Blocks held elsewhere (a query, the metrics) hold their segments:
+     * they stay valid after the arena. */
+    fl_shm_arena_destroy(b->arena);
     fl_free(b);
 }
 
 
 int
-fl_buffer_block_create(const char *text, size_t len, const char *format,
-                       const char *source, uint64_t records, uint64_t wal_seq,
+fl_buffer_block_create(struct fl_buffer *b, const char *text, size_t len,
+                       const char *format, const char *source,
+                       uint64_t records, uint64_t wal_seq,
                        struct fl_buffer_block **out)
 {
     struct fl_buffer_block *blk = fl_calloc(1, sizeof *blk);
+    char *p = NULL;
+    int rc;
+
     if (blk == NULL)
         return FL_ENOMEM;
-    blk->text = fl_strndup(text, len);
+    atomic_init(&blk->refs, 1);
     blk->format = format ? fl_strdup(format) : NULL;
     blk->source = fl_strdup(source);
-    if (blk->text == NULL || (format && blk->format == NULL)
-        || blk->source == NULL) {
-        atomic_init(&blk->refs, 1);
-        fl_buffer_block_free_list(blk);
-        return FL_ENOMEM;
+    rc = (format && blk->format == NULL) || blk->source == NULL
+       ? FL_ENOMEM
+       : fl_shm_copy(b->arena, text, len, &blk->seg, &blk->seg_off, &p);
+    if (rc == FL_OK) {
+        blk->text = p;
+        blk->len = len;
+        rc = fl_live_text_hours(p, len, format, &blk->hour_lo,
+                                &blk->hour_hi);
+        blk->hours_known = rc == 1;
     }
-    blk->len = len;
+    if (rc < 0) {
+        fl_buffer_block_free_list(blk);
+        return rc;
+    }
     blk->records = records;
     blk->wal_seq = wal_seq;
-    atomic_init(&blk->refs, 1);
     *out = blk;
     return FL_OK;
 }
@@ -116,12 +137,26 @@ fl_buffer_block_set_provenance(struct fl_buffer_block *blk,
 }
 
 
-void
-fl_buffer_block_provenance(const struct fl_buffer_block *blk,
-                           struct fl_provenance *out)
+static void
+block_provenance(const struct fl_buffer_block *blk, struct fl_provenance *out)
 {
     for (size_t k = 0; k < FL_PROV_N; k++)
         out->v[k] = blk->prov[k];
+}
+
+
+void
+fl_buffer_block_archive(const struct fl_buffer_block *blk,
+                        struct fl_provenance *prov,
+                        struct fl_archive_block *out)
+{
+    block_provenance(blk, prov);
+    *out = (struct fl_archive_block) {
+        .text = blk->text, .len = blk->len, .format_spec = blk->format,
+        .source = blk->source, .prov = prov,
+        .hours_known = blk->hours_known, .hour_lo = blk->hour_lo,
+        .hour_hi = blk->hour_hi,
+    };
 }
 
 
@@ -137,7 +172,7 @@ fl_buffer_block_release(struct fl_buffer_block *blk)
 {
     if (atomic_fetch_sub(&blk->refs, 1) != 1)
         return;
-    fl_free(blk->text);
+    fl_shm_seg_release(blk->seg);
     fl_free(blk->format);
     fl_free(blk->source);
     free_provenance(blk);

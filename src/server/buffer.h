@@ -20,11 +20,22 @@
 #include <stdint.h>
 
 #include "../archive/convert.h"
+#include "../core/fl_shm.h"
 
 struct fl_buffer_block {
     struct fl_buffer_block *next;
-    char       *text;          /* '\n'-terminated lines (owned) */
+    /* '\n'-terminated lines, in a segment of the buffer's shared arena
+     * (core/fl_shm.h), held by the block: a query's worker process maps
+     * the segment and reads them there, without a copy. */
+    const char *text;
     size_t      len;
+    struct fl_shm_seg *seg;
+    size_t      seg_off;       /* text = the segment's bytes from here */
+    /* The hours (since the epoch) the lines' start falls in, found when
+     * the block is made (archive/live.h fl_live_text_hours), so that a
+     * query leaves out, unread, the blocks it cannot need. */
+    int         hours_known;
+    int64_t     hour_lo, hour_hi;
     char       *format;        /* "${...}" or NULL for the default (owned) */
     char       *source;        /* named in rejected-record entries (owned) */
     uint64_t    records;
@@ -45,17 +56,22 @@ int  fl_buffer_create(size_t max_bytes, uint64_t interval_s,
                       struct fl_buffer **out);
 void fl_buffer_destroy(struct fl_buffer *b);
 
-/* Creates a block holding copies of text, format and source. */
-int  fl_buffer_block_create(const char *text, size_t len, const char *format,
-                            const char *source, uint64_t records,
-                            uint64_t wal_seq, struct fl_buffer_block **out);
+/* Creates a block holding copies of text (in b's shared arena), format
+ * and source, and finds its hours. The block is not added to b. Returns
+ * 0, FL_ENOMEM, or -errno when the shared memory cannot be made. */
+int  fl_buffer_block_create(struct fl_buffer *b, const char *text, size_t len,
+                            const char *format, const char *source,
+                            uint64_t records, uint64_t wal_seq,
+                            struct fl_buffer_block **out);
 /* Copies p's values into blk->prov (p NULL: none). Returns 0 or -ENOMEM
  * (blk->prov then all NULL). Before the block is shared only. */
 int  fl_buffer_block_set_provenance(struct fl_buffer_block *blk,
                                     const struct fl_provenance *p);
-/* blk->prov as a struct fl_provenance (pointers borrowed from blk). */
-void fl_buffer_block_provenance(const struct fl_buffer_block *blk,
-                                struct fl_provenance *out);
+/* blk as the archive's input (convert.h): text, format, source, hours,
+ * and its provenance in *prov (pointers borrowed from blk). */
+void fl_buffer_block_archive(const struct fl_buffer_block *blk,
+                             struct fl_provenance *prov,
+                             struct fl_archive_block *out);
 /* Drops the list's hold on each block linked by next, freeing those no
  * one else holds. */
 void fl_buffer_block_free_list(struct fl_buffer_block *list);

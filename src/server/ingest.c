@@ -238,6 +238,38 @@ struct request_pieces {
 };
 
 
+/* The buffer blocks of every piece, made before the append lock is
+ * taken: copying the text into the buffer's shared memory and finding its
+ * hours need not hold up other requests' appends. */
+static int
+make_blocks(struct fl_server *s, const struct request_pieces *rq,
+            struct fl_buffer_block **list)
+{
+    struct fl_buffer_block **tail = list;
+    const char *p = rq->text;
+    int rc = FL_OK;
+
+    for (size_t i = 0; i < rq->n_cuts && rc == 0; i++) {
+        size_t n = rq->cuts[i].n;
+        uint64_t piece_records = rq->n_cuts == 1 ? rq->records
+                                                 : count_lines(p, n);
+        struct fl_buffer_block *blk = NULL;
+        rc = fl_buffer_block_create(s->buffer, p, n, rq->cuts[i].spec,
+                                    rq->source, piece_records, 0, &blk);
+        if (rc == 0
+            && (rc = fl_buffer_block_set_provenance(blk,
+                                                    rq->cuts[i].prov)) < 0)
+            fl_buffer_block_free_list(blk);
+        if (rc == 0) {
+            *tail = blk;
+            tail = &blk->next;
+        }
+        p += n;
+    }
+    return rc;
+}
+
+
 /* Appends every piece to the WAL, then hands all the blocks to the buffer
  * (and the metrics) in one step -- or none of them, if a piece fails.
  * *last_seq: the last record's sequence number. */
@@ -245,8 +277,12 @@ static int
 append_pieces(struct fl_server *s, const struct request_pieces *rq,
               uint64_t *last_seq)
 {
-    struct fl_buffer_block *list = NULL, **tail = &list;
-    int rc = FL_OK;
+    struct fl_buffer_block *list = NULL;
+    int rc = make_blocks(s, rq, &list);
+    if (rc < 0) {
+        fl_buffer_block_free_list(list);
+        return rc;
+    }
 
     pthread_mutex_lock(&s->append_mu);
     /* Stamped under the lock: arrival times then grow with WAL order,
@@ -255,26 +291,15 @@ append_pieces(struct fl_server *s, const struct request_pieces *rq,
     clock_gettime(CLOCK_REALTIME, &now);
     uint64_t arrival_ms = (uint64_t)now.tv_sec * 1000
                         + (uint64_t)now.tv_nsec / 1000000;
-    const char *p = rq->text;
-    for (size_t i = 0; i < rq->n_cuts && rc == 0; i++) {
-        size_t n = rq->cuts[i].n;
-        uint64_t piece_records = rq->n_cuts == 1 ? rq->records
-                                                 : count_lines(p, n);
-        struct fl_buffer_block *blk = NULL;
+    struct fl_buffer_block *blk = list;
+    for (size_t i = 0; i < rq->n_cuts && rc == 0; i++, blk = blk->next) {
         const char *spec = rq->cuts[i].spec;
-        rc = fl_buffer_block_create(p, n, spec, rq->source, piece_records, 0,
-                                    &blk);
-        if (rc < 0)
-            break;
-        if ((rc = fl_buffer_block_set_provenance(blk, rq->cuts[i].prov)) < 0) {
-            fl_buffer_block_free_list(blk);
-            break;
-        }
         struct fl_walrec rec = {
             .source_kind = rq->kind, .format = spec,
             .format_len = strlen(spec),
             .source = rq->source, .source_len = strlen(rq->source),
-            .records = piece_records, .text = p, .text_len = n,
+            .records = blk->records, .text = blk->text,
+            .text_len = blk->len,
             .key_list = i == 0 ? rq->keys : NULL,
             .n_keys = i == 0 ? rq->n_keys : 0,
             .piece = (unsigned)i, .pieces = (unsigned)rq->n_cuts,
@@ -287,14 +312,8 @@ append_pieces(struct fl_server *s, const struct request_pieces *rq,
         int niov = fl_walrec_encode(&rec, hdr, rq->keybuf, rq->provbuf, iov);
         rc = niov < 0 ? niov
            : fl_wal_appendv(s->wal, FL_WALREC_BLOCK, iov, niov, last_seq);
-        if (rc < 0) {
-            fl_buffer_block_free_list(blk);
-            break;
-        }
-        blk->wal_seq = *last_seq;
-        *tail = blk;
-        tail = &blk->next;
-        p += n;
+        if (rc == 0)
+            blk->wal_seq = *last_seq;
     }
     if (rc == 0) {
         /* The request's claimed ids are in the log now; a checkpoint may

@@ -104,14 +104,8 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
         fl_free(prov);
         return FL_ENOMEM;
     }
-    for (struct fl_buffer_block *b = list; b != NULL; b = b->next, i++) {
-        blocks[i].text = b->text;
-        blocks[i].len = b->len;
-        blocks[i].format_spec = b->format;
-        blocks[i].source = b->source;
-        fl_buffer_block_provenance(b, &prov[i]);
-        blocks[i].prov = &prov[i];
-    }
+    for (struct fl_buffer_block *b = list; b != NULL; b = b->next, i++)
+        fl_buffer_block_archive(b, &prov[i], &blocks[i]);
     struct fl_convert_stats st;
     char *err = NULL;
     double t0 = fl_time_mono();
@@ -333,8 +327,8 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     if ((rec.format && format == NULL) || source == NULL)
         rc = FL_ENOMEM;
     else
-        rc = fl_buffer_block_create(rec.text, rec.text_len, format, source,
-                                    rec.records, seq, &blk);
+        rc = fl_buffer_block_create(r->s->buffer, rec.text, rec.text_len,
+                                    format, source, rec.records, seq, &blk);
     if (rc == 0 && (rc = fl_buffer_block_set_provenance(blk, &rec.prov)) < 0)
         fl_buffer_block_free_list(blk);
     fl_free(format);

@@ -209,9 +209,11 @@ test_write_blocks(void)
     const char *b = "3 vpc-1 10.0.0.9 1714525200\n";
     const char *c = "version srcaddr start\n2 10.0.0.7 1714528800\n";
     struct fl_archive_block blocks[] = {
-        { a, strlen(a), NULL, "ingest#1", NULL },
-        { b, strlen(b), "${version} ${vpc-id} ${srcaddr} ${start}", "ingest#2", NULL },
-        { c, strlen(c), NULL, "ingest#3", NULL },
+        { .text = a, .len = strlen(a), .source = "ingest#1" },
+        { .text = b, .len = strlen(b),
+          .format_spec = "${version} ${vpc-id} ${srcaddr} ${start}",
+          .source = "ingest#2" },
+        { .text = c, .len = strlen(c), .source = "ingest#3" },
     };
     struct fl_convert_stats st;
     char *err = NULL;
@@ -248,7 +250,8 @@ test_wal_mark(void)
 {
     setup();
     const char *a = "2 1 eni-a 10.0.0.1 10.0.0.2 1 443 6 5 500 1714521600 1714521660 ACCEPT OK\n";
-    struct fl_archive_block blk = { a, strlen(a), NULL, "wal#1", NULL };
+    struct fl_archive_block blk = { .text = a, .len = strlen(a),
+                                    .source = "wal#1" };
     struct fl_convert_stats st;
     char *err = NULL;
     uint64_t seq = 99;

@@ -215,7 +215,8 @@ test_live_alone_exact_rows(void)
 {
     setup();
     char *want_schema = plain_schema();
-    struct fl_archive_block blk = { text_a, strlen(text_a), NULL, "ingest#1", NULL };
+    struct fl_archive_block blk = { .text = text_a, .len = strlen(text_a),
+                                    .source = "ingest#1" };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
 
@@ -265,8 +266,9 @@ test_live_function_columns(void)
     setup();
     const char *t = "3 vpc-1 10.0.0.9 1714525200 on\n";
     struct fl_archive_block blk = {
-        t, strlen(t), "${version} ${vpc-id} ${srcaddr} ${start} ${x-tag}",
-        "ingest#1", NULL
+        .text = t, .len = strlen(t),
+        .format_spec = "${version} ${vpc-id} ${srcaddr} ${start} ${x-tag}",
+        .source = "ingest#1"
     };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
@@ -306,11 +308,13 @@ test_archive_union_live(void)
         "1714528800 1714528860 REJECT OK\n"
         "2 123456789012 eni-a 10.0.0.4 10.0.1.1 40000 53 17 30 3000 "
         "1714532400 1714532460 ACCEPT OK\n";
-    struct fl_archive_block pub = { old, strlen(old), NULL, "ingest#0", NULL };
+    struct fl_archive_block pub = { .text = old, .len = strlen(old),
+                                    .source = "ingest#0" };
     archive_ok(&pub, 1);
     char *want_schema = plain_schema();
 
-    struct fl_archive_block blk = { text_a, strlen(text_a), NULL, "ingest#1", NULL };
+    struct fl_archive_block blk = { .text = text_a, .len = strlen(text_a),
+                                    .source = "ingest#1" };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
     check_value(q, "SELECT count(*) FROM flow_logs", "5");
@@ -360,7 +364,9 @@ test_custom_format_extra_column(void)
     setup();
     const char *old = "2 10.0.0.1 1714521600 aaa\n";
     struct fl_archive_block pub = {
-        old, strlen(old), "${version} ${srcaddr} ${start} ${foo}", "ingest#0", NULL
+        .text = old, .len = strlen(old),
+        .format_spec = "${version} ${srcaddr} ${start} ${foo}",
+        .source = "ingest#0"
     };
     archive_ok(&pub, 1);
     const char *t = "5 10.0.0.7 1714525200 2\n"
@@ -368,9 +374,10 @@ test_custom_format_extra_column(void)
     const char *d = "2 123456789012 eni-a 10.0.0.9 10.0.1.1 40000 443 6 1 "
                     "60 1714528800 1714528860 ACCEPT OK\n";
     struct fl_archive_block blk[] = {
-        { t, strlen(t), "${version} ${srcaddr} ${start} ${encryption-status}",
-          "ingest#1", NULL },
-        { d, strlen(d), NULL, "ingest#2", NULL },
+        { .text = t, .len = strlen(t),
+          .format_spec = "${version} ${srcaddr} ${start} ${encryption-status}",
+          .source = "ingest#1" },
+        { .text = d, .len = strlen(d), .source = "ingest#2" },
     };
     struct fl_live *live = live_ok(blk, 2);
     struct fl_query *q = open_live_ok(live);
@@ -402,7 +409,8 @@ test_header_block(void)
     setup();
     const char *t = "version srcaddr start packets\n"
                     "2 10.0.0.7 1714528800 9\n";
-    struct fl_archive_block blk = { t, strlen(t), NULL, "ingest#1", NULL };
+    struct fl_archive_block blk = { .text = t, .len = strlen(t),
+                                    .source = "ingest#1" };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
     check_csv(q, "SELECT srcaddr, packets, start, hour FROM flow_logs",
@@ -428,7 +436,8 @@ test_self_join_two_scans(void)
 {
     setup();
     char *text = make_lines(BIG);
-    struct fl_archive_block blk = { text, strlen(text), NULL, "ingest#1", NULL };
+    struct fl_archive_block blk = { .text = text, .len = strlen(text),
+                                    .source = "ingest#1" };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
     char want[64];
@@ -461,7 +470,8 @@ test_run_twice_and_early_stop(void)
 {
     setup();
     char *text = make_lines(BIG);
-    struct fl_archive_block blk = { text, strlen(text), NULL, "ingest#1", NULL };
+    struct fl_archive_block blk = { .text = text, .len = strlen(text),
+                                    .source = "ingest#1" };
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
     const char *sql = "SELECT count(*) AS n, sum(packets) AS p, "
@@ -525,7 +535,8 @@ test_two_threads(void)
 {
     setup();
     char *text = make_lines(BIG);
-    struct fl_archive_block blk = { text, strlen(text), NULL, "ingest#1", NULL };
+    struct fl_archive_block blk = { .text = text, .len = strlen(text),
+                                    .source = "ingest#1" };
     struct fl_live *live = live_ok(&blk, 1);
     struct counter_arg a[2] = { { live, 0 }, { live, 0 } };
     pthread_t t[2];
@@ -565,7 +576,8 @@ test_live_partitions_match_archive(void)
         "ACCEPT OK\n"                                /* 2025-01-01 00:00:00 */
         "2 1 eni-a 10.0.0.6 10.0.0.2 1 443 6 1 1 253402300799 253402300799 "
         "ACCEPT OK\n";                               /* 9999-12-31 23:59:59 */
-    struct fl_archive_block blk = { t, strlen(t), NULL, "ingest#1", NULL };
+    struct fl_archive_block blk = { .text = t, .len = strlen(t),
+                                    .source = "ingest#1" };
     archive_ok(&blk, 1);
     struct fl_live *live = live_ok(&blk, 1);
     struct fl_query *q = open_live_ok(live);
@@ -602,7 +614,8 @@ test_null_start_partition(void)
 {
     setup();
     const char *t = "2 1 eni-a 10.0.0.1 10.0.0.2 1 443 6 1 1 - - - NODATA\n";
-    struct fl_archive_block blk = { t, strlen(t), NULL, NULL, NULL };
+    struct fl_archive_block blk = { .text = t, .len = strlen(t),
+                                    .source = NULL };
     int64_t before = fl_time_now() / 3600;
     struct fl_live *live = live_ok(&blk, 1);
     int64_t after = fl_time_now() / 3600;
@@ -664,10 +677,10 @@ test_prune_buffered_blocks(void)
         "2 1 eni-d 10.0.0.5 10.0.1.1 1 443 6 5 50 1714608000 1714608060 "
         "ACCEPT OK\n";
     struct fl_archive_block blk[] = {
-        { b0, strlen(b0), NULL, "ingest#1", NULL },
-        { b1, strlen(b1), NULL, "ingest#2", NULL },
-        { b2, strlen(b2), NULL, "ingest#3", NULL },
-        { b3, strlen(b3), NULL, "ingest#4", NULL },
+        { .text = b0, .len = strlen(b0), .source = "ingest#1" },
+        { .text = b1, .len = strlen(b1), .source = "ingest#2" },
+        { .text = b2, .len = strlen(b2), .source = "ingest#3" },
+        { .text = b3, .len = strlen(b3), .source = "ingest#4" },
     };
     struct fl_live *live = live_ok(blk, 4);
     struct fl_query *q = open_live_ok(live);
@@ -684,6 +697,19 @@ test_prune_buffered_blocks(void)
     CHECK_EQ_INT(fl_live_hours(live, 3, &lo, &hi), 1);
     CHECK_EQ_INT(lo, 476280);
     CHECK_EQ_INT(fl_live_hours(live, 4, &lo, &hi), 0);
+    /* The server finds the same hours from a block's text alone, when it
+     * makes the block (fl_live_text_hours). */
+    const char *const texts[] = { b0, b1, b2, b3 };
+    for (size_t i = 0; i < 4; i++) {
+        int64_t l2 = -1, h2 = -1;
+        int known = fl_live_hours(live, i, &lo, &hi);
+        CHECK_EQ_INT(fl_live_text_hours(texts[i], strlen(texts[i]), NULL,
+                                        &l2, &h2), known);
+        if (known) {
+            CHECK_EQ_INT(l2, lo);
+            CHECK_EQ_INT(h2, hi);
+        }
+    }
 
     /* Everything: all six records parsed. */
     CHECK_EQ_INT(parsed_by(q, live, "SELECT count(*) AS n FROM flow_logs",
@@ -717,6 +743,39 @@ test_prune_buffered_blocks(void)
 }
 
 
+/* Hours given with a block are taken as they are: the block is not read
+ * to find them, and a query that cannot need those hours leaves it out
+ * (here they are deliberately not the text's, to see which is used). */
+static void
+test_given_hours(void)
+{
+    setup();
+    static const char t[] =
+        "2 1 eni-a 10.0.0.1 10.0.1.1 1 443 6 1 10 1714521600 1714521660 "
+        "ACCEPT OK\n";
+    struct fl_archive_block blk[] = {
+        { .text = t, .len = strlen(t), .source = "ingest#1",
+          .hours_known = 1, .hour_lo = 1, .hour_hi = 2 },
+        { .text = t, .len = strlen(t), .source = "ingest#2" },
+    };
+    struct fl_live *live = live_ok(blk, 2);
+    struct fl_query *q = open_live_ok(live);
+    int64_t lo = -1, hi = -1;
+    CHECK_EQ_INT(fl_live_hours(live, 0, &lo, &hi), 1);
+    CHECK_EQ_INT(lo, 1);
+    CHECK_EQ_INT(hi, 2);
+    CHECK_EQ_INT(fl_live_hours(live, 1, &lo, &hi), 1);
+    CHECK_EQ_INT(lo, 476256);
+    CHECK_EQ_INT(parsed_by(q, live, "SELECT count(*) AS n FROM flow_logs "
+                           "WHERE date = DATE '2024-05-01'", "n\n1\n"), 1);
+    CHECK_EQ_INT(parsed_by(q, live, "SELECT count(*) AS n FROM flow_logs "
+                           "WHERE date = DATE '1970-01-01'", "n\n0\n"), 1);
+    fl_query_close(q);
+    fl_live_destroy(live);
+    teardown();
+}
+
+
 /* ---------------------------------------------------------------------
  * Errors
  * ------------------------------------------------------------------- */
@@ -726,8 +785,9 @@ test_create_errors(void)
 {
     setup();
     const char *t = "2 10.0.0.1\n";
-    struct fl_archive_block bad_fmt = { t, strlen(t), "${version ${srcaddr}",
-                                        "ingest#7", NULL };
+    struct fl_archive_block bad_fmt = { .text = t, .len = strlen(t),
+                                        .format_spec = "${version ${srcaddr}",
+                                        .source = "ingest#7" };
     struct fl_live *live = NULL;
     char *err = NULL;
     CHECK_EQ_INT(fl_live_create(&bad_fmt, 1, &live, &err), FL_ECONFIG);
@@ -738,7 +798,8 @@ test_create_errors(void)
     err = NULL;
 
     /* Out of memory at every allocation of create: an error, no leak. */
-    struct fl_archive_block blk = { text_a, strlen(text_a), NULL, "x", NULL };
+    struct fl_archive_block blk = { .text = text_a, .len = strlen(text_a),
+                                    .source = "x" };
     int failed = 0;
     for (uint64_t nth = 1; nth < 64; nth++) {
         fl_mem_fail_after(nth);
@@ -773,5 +834,6 @@ FL_TEST_MAIN(
     FL_TEST(test_live_partitions_match_archive),
     FL_TEST(test_null_start_partition),
     FL_TEST(test_prune_buffered_blocks),
+    FL_TEST(test_given_hours),
     FL_TEST(test_create_errors)
 )

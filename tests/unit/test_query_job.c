@@ -18,6 +18,7 @@
 #include "../../src/core/fl_error.h"
 #include "../../src/core/fl_fs.h"
 #include "../../src/core/fl_mem.h"
+#include "../../src/core/fl_shm.h"
 #include "../../src/query/job.h"
 #include "harness.h"
 
@@ -43,13 +44,31 @@ test_round_trip(void)
     struct fl_provenance prov = { { NULL } };
     prov.v[FL_PROV_LOG_STREAM] = "eni-1-all";
     prov.v[FL_PROV_REGION] = "eu-west-1";
+    /* The texts in two shared segments, as the server's buffer has them:
+     * the second block in a segment of its own (larger than a segment). */
+    static const char line[] =
+        "2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK\n";
+    char big[3 * 4096];
+    memset(big, 'x', sizeof big);
+    big[1] = '\0';                               /* a NUL inside is data */
+    struct fl_shm_arena *arena = NULL;
+    struct fl_shm_seg *seg[3] = { NULL };
+    size_t off[3];
+    char *at;
+    CHECK_EQ_INT(fl_shm_arena_create(4096, &arena), 0);
+    CHECK_EQ_INT(fl_shm_copy(arena, "pad", 3, &seg[0], &off[0], &at), 0);
+    CHECK_EQ_INT(fl_shm_copy(arena, line, 52, &seg[1], &off[1], &at), 0);
+    CHECK_EQ_INT(fl_shm_copy(arena, big, sizeof big, &seg[2], &off[2], &at),
+                 0);
+    CHECK(seg[0] == seg[1] && seg[2] != seg[1]);
+    CHECK_EQ_INT(off[1], 3);
     struct fl_archive_block blocks[] = {
-        { .text = "2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK\n",
-          .len = 52, .format_spec = NULL, .source = "POST /ingest",
-          .prov = &prov },
-        { .text = "x\0y", .len = 3, .format_spec = "${version}",
-          .source = NULL },
+        { .len = 52, .format_spec = NULL, .source = "POST /ingest",
+          .prov = &prov, .hours_known = 1, .hour_lo = -2, .hour_hi = 7 },
+        { .len = sizeof big, .format_spec = "${version}", .source = NULL },
     };
+    const struct fl_query_text_ref where[] = { { 0, 3 }, { 1, 0 } };
+    const uint64_t sizes[] = { 55, sizeof big };
     char *names[] = { "protocol", "az" };
     char *values[] = { "6", NULL };
     struct fl_metric_row rows[] = {
@@ -67,7 +86,8 @@ test_round_trip(void)
         .files = files, .n_files = 2, .metric_files = mfiles,
         .n_metric_files = 1, .alarm_history = "/a/_alarms/history.jsonl",
         .has_files = 1,
-        .blocks = blocks, .n_blocks = 2,
+        .blocks = blocks, .n_blocks = 2, .block_text = where,
+        .segment_sizes = sizes, .n_segments = 2,
         .rows = rows, .n_rows = 2, .has_rows = 1,
     };
     size_t len;
@@ -75,6 +95,14 @@ test_round_trip(void)
     struct fl_query_job out;
     char err[128] = "";
     CHECK_EQ_INT(fl_query_job_read(msg, len, &out, err, sizeof err), 0);
+    /* The worker's descriptors: the segments from a first one on. */
+    CHECK(dup2(fl_shm_seg_fd(seg[1]), 200) == 200);
+    CHECK(dup2(fl_shm_seg_fd(seg[2]), 201) == 201);
+    for (size_t i = 0; i < 3; i++)
+        fl_shm_seg_release(seg[i]);
+    fl_shm_arena_destroy(arena);         /* the descriptors keep the files */
+    CHECK_EQ_INT(fl_query_job_map(&out, 200, err, sizeof err), 0);
+    CHECK(fcntl(200, F_GETFD) < 0 && fcntl(201, F_GETFD) < 0);  /* closed */
     CHECK_EQ_STR(out.archive_dir, "/a");
     CHECK_EQ_STR(out.memory_limit, "1GB");
     CHECK_EQ_INT(out.max_memory, 3ull << 30);
@@ -89,12 +117,17 @@ test_round_trip(void)
     CHECK_EQ_STR(out.metric_files[0], mfiles[0]);
     CHECK_EQ_STR(out.alarm_history, "/a/_alarms/history.jsonl");
     CHECK_EQ_INT(out.n_blocks, 2);
+    CHECK_EQ_INT(out.n_segments, 2);
     CHECK_EQ_INT(out.blocks[0].len, 52);
-    CHECK(memcmp(out.blocks[0].text, blocks[0].text, 52) == 0);
+    CHECK(memcmp(out.blocks[0].text, line, 52) == 0);
     CHECK(out.blocks[0].format_spec == NULL);
     CHECK_EQ_STR(out.blocks[0].source, "POST /ingest");
-    CHECK_EQ_INT(out.blocks[1].len, 3);           /* a NUL inside is data */
-    CHECK(memcmp(out.blocks[1].text, "x\0y", 3) == 0);
+    CHECK_EQ_INT(out.blocks[0].hours_known, 1);
+    CHECK_EQ_INT(out.blocks[0].hour_lo, -2);
+    CHECK_EQ_INT(out.blocks[0].hour_hi, 7);
+    CHECK_EQ_INT(out.blocks[1].hours_known, 0);
+    CHECK_EQ_INT(out.blocks[1].len, sizeof big);
+    CHECK(memcmp(out.blocks[1].text, big, sizeof big) == 0);
     CHECK_EQ_STR(out.blocks[1].format_spec, "${version}");
     CHECK(out.blocks[1].source == NULL);
     for (size_t k = 0; k < FL_PROV_N; k++) {
@@ -161,11 +194,15 @@ static void
 test_damaged_messages(void)
 {
     const char *files[] = { "/a/f.parquet" };
-    struct fl_archive_block b = { .text = "line\n", .len = 5 };
+    struct fl_archive_block b = { .len = 5 };
+    const struct fl_query_text_ref where = { 0, 2 };
+    const uint64_t size = 7;
     struct fl_query_job in = { .archive_dir = "/a", .memory_limit = "1GB",
                                .sql = "SELECT 1", .files = files,
                                .n_files = 1, .has_files = 1,
-                               .blocks = &b, .n_blocks = 1 };
+                               .blocks = &b, .n_blocks = 1,
+                               .block_text = &where, .segment_sizes = &size,
+                               .n_segments = 1 };
     struct fl_query_job out;
     char err[128];
     size_t len;
@@ -205,14 +242,72 @@ test_damaged_messages(void)
     longer[len] = 0;
     CHECK_EQ_INT(fl_query_job_read(longer, len + 1, &out, err, sizeof err),
                  FL_ECORRUPT);
-    CHECK_EQ_STR(err, "query message: bad end of message at byte 139");
+    CHECK_EQ_STR(err, "query message: bad end of message at byte 182");
     free(longer);
     free(msg);
+
+    /* A block's text outside its segment, or in a segment that is not
+     * there: refused where the block begins. */
+    size_t block_at = 6 + (8 + 3) + (8 + 4) + 8 + 4 + 4 + (8 + 9)
+                    + 8 + (8 + 13) + 8 + 1 + 8 + 8 + 8;
+    for (int k = 0; k < 3; k++) {
+        b.len = k == 0 ? 6 : 5;                  /* 2 + 6 > 7 */
+        struct fl_query_text_ref bad = { k == 1 ? 1 : 0, k == 2 ? 8 : 2 };
+        in.block_text = &bad;
+        msg = encode(&in, &len);
+        CHECK_EQ_INT(fl_query_job_read(msg, len, &out, err, sizeof err),
+                     FL_ECORRUPT);
+        char want[80];
+        snprintf(want, sizeof want, "query message: bad block text place at "
+                 "byte %zu", block_at);
+        CHECK_EQ_STR(err, want);
+        free(msg);
+    }
+}
+
+
+/* A segment shorter than the message says (or no segment at all) is
+ * refused when the worker maps it, never read past. */
+static void
+test_segment_too_short(void)
+{
+    struct fl_shm_arena *arena = NULL;
+    struct fl_shm_seg *seg = NULL;
+    size_t off;
+    char *at, err[160] = "";
+    CHECK_EQ_INT(fl_shm_arena_create(4096, &arena), 0);
+    CHECK_EQ_INT(fl_shm_copy(arena, "abc\n", 4, &seg, &off, &at), 0);
+    struct fl_archive_block b = { .len = 4 };
+    const struct fl_query_text_ref where = { 0, 4096 };
+    const uint64_t size = 4100;
+    struct fl_query_job in = { .archive_dir = "/a", .memory_limit = "",
+                               .sql = "SELECT 1", .blocks = &b,
+                               .n_blocks = 1, .block_text = &where,
+                               .segment_sizes = &size, .n_segments = 1 };
+    struct fl_query_job out;
+    size_t len;
+    char *msg = encode(&in, &len);
+    CHECK_EQ_INT(fl_query_job_read(msg, len, &out, err, sizeof err), 0);
+    CHECK(dup2(fl_shm_seg_fd(seg), 200) == 200);
+    CHECK_EQ_INT(fl_query_job_map(&out, 200, err, sizeof err), FL_ECORRUPT);
+    CHECK_EQ_STR(err, "query message: shared segment 0 holds 4096 bytes, not "
+                      "the 4100 its blocks need");
+    fl_query_job_clear(&out);
+    close(200);
+    CHECK_EQ_INT(fl_query_job_read(msg, len, &out, err, sizeof err), 0);
+    CHECK(fl_query_job_map(&out, 200, err, sizeof err) == -EBADF);
+    CHECK_EQ_STR(err, "query message: shared segment 0: Bad file descriptor");
+    fl_query_job_clear(&out);
+    free(msg);
+    fl_shm_seg_release(seg);
+    fl_shm_arena_destroy(arena);
+    CHECK_EQ_INT(fl_mem_used(), 0);
 }
 
 
 FL_TEST_MAIN(
     FL_TEST(test_round_trip),
     FL_TEST(test_nothing_pinned_is_not_empty),
-    FL_TEST(test_damaged_messages)
+    FL_TEST(test_damaged_messages),
+    FL_TEST(test_segment_too_short)
 )

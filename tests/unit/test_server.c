@@ -270,10 +270,12 @@ static void
 test_buffer_block_refs(void)
 {
     struct fl_buffer_block *x = NULL, *y = NULL;
-    CHECK_EQ_INT(fl_buffer_block_create("1\n", 2, "${version}", "src x", 1, 10,
-                                        &x), 0);
-    CHECK_EQ_INT(fl_buffer_block_create("2\n", 2, NULL, "src y", 1, 11, &y),
-                 0);
+    struct fl_buffer *b = NULL;
+    CHECK_EQ_INT(fl_buffer_create(1 << 20, 60, &b), 0);
+    CHECK_EQ_INT(fl_buffer_block_create(b, "1\n", 2, "${version}", "src x", 1,
+                                        10, &x), 0);
+    CHECK_EQ_INT(fl_buffer_block_create(b, "2\n", 2, NULL, "src y", 1, 11,
+                                        &y), 0);
     CHECK_EQ_INT(x->refs, 1);
     size_t one_block = 0;
     x->next = y;
@@ -290,13 +292,11 @@ test_buffer_block_refs(void)
     CHECK_EQ_INT(x->wal_seq, 10);
     x->next = NULL;
     fl_buffer_block_release(x);
-    CHECK_EQ_INT(fl_mem_used(), 0);
 
     /* Held twice more, through a buffer: destroy drops the buffer's
-     * hold only. */
-    struct fl_buffer *b = NULL;
-    CHECK_EQ_INT(fl_buffer_create(1 << 20, 60, &b), 0);
-    CHECK_EQ_INT(fl_buffer_block_create("3\n4\n", 4, NULL, "s", 2, 12, &x), 0);
+     * hold only, and the text outlives the buffer's arena. */
+    CHECK_EQ_INT(fl_buffer_block_create(b, "3\n4\n", 4, NULL, "s", 2, 12,
+                                        &x), 0);
     fl_buffer_block_hold(x);
     fl_buffer_block_hold(x);
     fl_buffer_add(b, x);
@@ -315,22 +315,28 @@ static void
 test_buffer_block_create_alloc_failures(void)
 {
     int done = 0;
-    for (uint64_t nth = 1; nth < 10 && !done; nth++) {
+    struct fl_buffer *b = NULL;
+    CHECK_EQ_INT(fl_buffer_create(1 << 20, 60, &b), 0);
+    for (uint64_t nth = 1; nth < 20 && !done; nth++) {
         struct fl_buffer_block *x = (struct fl_buffer_block *)&done;
         fl_mem_fail_after(nth);
-        int rc = fl_buffer_block_create("1\n", 2, "${version}", "s", 1, 1, &x);
+        int rc = fl_buffer_block_create(b, "1\n", 2, "${version}", "s", 1, 1,
+                                        &x);
         fl_mem_fail_after(0);
         if (rc == 0) {
-            CHECK_EQ_INT(nth, 5);           /* block, text, format, source */
+            /* block, format, source, the first segment, and the format
+             * parsed to find the hours (which may fail: then unknown) */
+            CHECK(nth >= 5);
             fl_buffer_block_free_list(x);
             done = 1;
         } else {
             CHECK_EQ_INT(rc, FL_ENOMEM);
             CHECK(x == (struct fl_buffer_block *)&done);    /* untouched */
         }
-        CHECK_EQ_INT(fl_mem_used(), 0);
     }
     CHECK(done);
+    fl_buffer_destroy(b);
+    CHECK_EQ_INT(fl_mem_used(), 0);
 }
 
 
@@ -342,9 +348,10 @@ test_buffer_lists(void)
     size_t bytes;
     uint64_t records;
     CHECK_EQ_INT(fl_buffer_create(1 << 20, 60, &b), 0);
-    CHECK_EQ_INT(fl_buffer_block_create("1\n", 2, NULL, "s", 1, 10, &x), 0);
-    CHECK_EQ_INT(fl_buffer_block_create("2\n3\n", 4, "${version}", "s", 2, 11, &y), 0);
-    CHECK_EQ_INT(fl_buffer_block_create("4\n", 2, NULL, "s", 1, 12, &z), 0);
+    CHECK_EQ_INT(fl_buffer_block_create(b, "1\n", 2, NULL, "s", 1, 10, &x), 0);
+    CHECK_EQ_INT(fl_buffer_block_create(b, "2\n3\n", 4, "${version}", "s", 2,
+                                        11, &y), 0);
+    CHECK_EQ_INT(fl_buffer_block_create(b, "4\n", 2, NULL, "s", 1, 12, &z), 0);
     fl_buffer_add(b, x);
     y->next = z;
     fl_buffer_add_list(b, y);
@@ -372,23 +379,78 @@ static void
 test_buffer_block_provenance(void)
 {
     struct fl_buffer_block *x = NULL;
+    struct fl_buffer *b = NULL;
     struct fl_provenance p = { { NULL } }, got;
+    struct fl_archive_block ab;
     char group[] = "/vpc/a";
     p.v[FL_PROV_LOG_GROUP] = group;
     p.v[FL_PROV_REGION] = "eu-west-1";
-    CHECK_EQ_INT(fl_buffer_block_create("1\n", 2, NULL, "s", 1, 1, &x), 0);
+    CHECK_EQ_INT(fl_buffer_create(1 << 20, 60, &b), 0);
+    CHECK_EQ_INT(fl_buffer_block_create(b, "1\n", 2, NULL, "s", 1, 1, &x), 0);
     CHECK_EQ_INT(fl_buffer_block_set_provenance(x, &p), 0);
     group[1] = 'X';                            /* a copy was taken */
-    fl_buffer_block_provenance(x, &got);
+    fl_buffer_block_archive(x, &got, &ab);
+    CHECK(ab.prov == &got);
+    CHECK_EQ_MEM(ab.text, ab.len, "1\n");
+    CHECK_EQ_STR(ab.source, "s");
     CHECK_EQ_STR(got.v[FL_PROV_LOG_GROUP], "/vpc/a");
     CHECK_EQ_STR(got.v[FL_PROV_REGION], "eu-west-1");
     CHECK(got.v[FL_PROV_SOURCE_FILE] == NULL);
     CHECK_EQ_INT(fl_buffer_block_set_provenance(x, NULL), 0);
-    fl_buffer_block_provenance(x, &got);
+    fl_buffer_block_archive(x, &got, &ab);
     for (size_t k = 0; k < FL_PROV_N; k++)
         CHECK(got.v[k] == NULL);
     CHECK_EQ_INT(fl_buffer_block_set_provenance(x, &p), 0);
     fl_buffer_block_free_list(x);
+    fl_buffer_destroy(b);
+    CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* A block's hours are found when it is made, from its lines' start field
+ * in its own format; a line whose start is not plain digits makes them
+ * unknown (the block is then always read by a query). */
+static void
+test_buffer_block_hours(void)
+{
+    static const struct {
+        const char *text, *format;
+        int known;
+        int64_t lo, hi;
+    } cases[] = {
+        /* default format: start is the 11th field; 3600 s = hour 1 */
+        { "2 1 eni-a 10.0.0.1 10.0.0.2 1 2 6 1 1 3600 3660 ACCEPT OK\n"
+          "2 1 eni-a 10.0.0.1 10.0.0.2 1 2 6 1 1 10799 10860 ACCEPT OK\n"
+          "\n"
+          "2 1 eni-a 10.0.0.1 10.0.0.2 1 2 6 1 1 7200 7260 ACCEPT OK\r\n",
+          NULL, 1, 1, 2 },
+        { "start version\n7201 5\n", NULL, 1, 2, 2 },   /* S3 header */
+        { "9 7200\n9 3599\n", "${version} ${start}", 1, 0, 2 },
+        { "2 1 eni-a 10.0.0.1 10.0.0.2 1 2 6 1 1 - - NODATA NODATA\n",
+          NULL, 0, 0, 0 },
+        { "5\n", "${version}", 0, 0, 0 },        /* no start field */
+        { "", "${start}", 0, 0, 0 },             /* no record */
+        { "12x\n", "${start}", 0, 0, 0 },
+    };
+    struct fl_buffer *b = NULL;
+    CHECK_EQ_INT(fl_buffer_create(1 << 20, 60, &b), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct fl_buffer_block *x = NULL;
+        CHECK_EQ_INT(fl_buffer_block_create(b, cases[i].text,
+                                            strlen(cases[i].text),
+                                            cases[i].format, "s", 1, 1, &x),
+                     0);
+        CHECK_EQ_MEM(x->text, x->len, cases[i].text);
+        if (x->hours_known != cases[i].known)
+            fprintf(stderr, "  case %zu\n", i);
+        CHECK_EQ_INT(x->hours_known, cases[i].known);
+        if (cases[i].known) {
+            CHECK_EQ_INT(x->hour_lo, cases[i].lo);
+            CHECK_EQ_INT(x->hour_hi, cases[i].hi);
+        }
+        fl_buffer_block_free_list(x);
+    }
+    fl_buffer_destroy(b);
     CHECK_EQ_INT(fl_mem_used(), 0);
 }
 
@@ -401,5 +463,6 @@ FL_TEST_MAIN(
     FL_TEST(test_walrec_arrival_and_versions),
     FL_TEST(test_buffer_lists),
     FL_TEST(test_buffer_block_refs),
-    FL_TEST(test_buffer_block_create_alloc_failures)
+    FL_TEST(test_buffer_block_create_alloc_failures),
+    FL_TEST(test_buffer_block_hours)
 )
