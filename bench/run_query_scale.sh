@@ -11,8 +11,7 @@
 # the ratios year/day and flowlake/DuckDB. Both sides must give the same
 # answer before any figure is printed.
 #
-# Then the same hour through `flowlake serve` over records still in its
-# buffer (LIVE_RECORDS=0 skips it).
+# Queries over records still in the server's buffer: run_buffer_query.sh.
 #
 # usage: bench/run_query_scale.sh [RECORDS_PER_DAY] [RUNS]
 #        (default 10968 per day: ~4 M records over the year; 5 runs)
@@ -126,42 +125,6 @@ for i in 0 1 2 3; do
 done
 echo "(files: read by the query on the year archive, from EXPLAIN ANALYZE; same answers on both sides checked)"
 
-# The server's buffer: LIVE_RECORDS records (default 2 M) over the last
-# day, posted in requests of 50,000 (one buffered block each) to a server
-# that publishes nothing meanwhile; one hour selected with pruning, and
-# the same hour written so that nothing prunes (the folder names glued
-# together), against a full count.
-LIVE=${LIVE_RECORDS:-2000000}
-if [ "$LIVE" -gt 0 ]; then
-    srv="$out/qscale-serve"
-    rm -rf "$srv"; mkdir -p "$srv"
-    "$FL" generate --seed 7 --records "$LIVE" --start $((end - 86400)) --span 1d -o "$srv/live.log"
-    (cd "$srv" && split -l 50000 -d -a 4 live.log part-)
-    "$FL" serve --listen 127.0.0.1:0 --archive "$srv/archive" --set archive.buffer_interval=1h \
-        --set archive.buffer_size=16GiB --set query.timeout=600s >"$srv/serve.out" 2>"$srv/serve.err" &
-    SPID=$!
-    for _ in $(seq 1 200); do grep -q 'listening on' "$srv/serve.out" 2>/dev/null && break; sleep 0.05; done
-    URL=http://127.0.0.1:$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' "$srv/serve.out")
-    for f in "$srv"/part-*; do curl -s --data-binary @"$f" "$URL/ingest" >/dev/null; done
-    sv_run() { "$FL" query --server "$URL" --output csv "$2" | tail -n +2; }
-    full="SELECT $agg FROM flow_logs"
-    hp="SELECT $agg FROM flow_logs WHERE year = '$Y' AND month = '$M' AND day = '$D' AND hour = '$H'"
-    hs="SELECT $agg FROM flow_logs WHERE start >= TIMESTAMP '$(ts $h0)' AND start < TIMESTAMP '$(ts $((h0 + 3600)))'"
-    hn="SELECT $agg FROM flow_logs WHERE year || month || day || hour = '$Y$M$D$H'"
-    h0q="SELECT $agg FROM flow_logs WHERE date = DATE '2001-01-01'"
-    if [ "$(sv_run x "$hp")" != "$(sv_run x "$hn")" ] || [ "$(sv_run x "$hp")" != "$(sv_run x "$hs")" ]; then
-        echo "MISMATCH between the pruned and unpruned hour on the buffer; no figures reported"
-        kill -TERM "$SPID"; wait "$SPID" || true; exit 1
-    fi
-    echo "buffered: $(sv_run x "$full" | cut -d, -f1) records in $(ls "$srv"/part-* | wc -l) blocks, none published; one hour holds $(sv_run x "$hp" | cut -d, -f1)"
-    tf=$(median sv_run x "$full"); tp=$(median sv_run x "$hp"); ts_=$(median sv_run x "$hs"); tn=$(median sv_run x "$hn"); tz=$(median sv_run x "$h0q")
-    printf '%-40s %8s %10s\n' "POST /api/query over the buffer" "s" "vs count"
-    printf '%-40s %8s %10.2f\n' "full count" "$tf" 1
-    printf '%-40s %8s %10.2f\n' "one hour by year/month/day/hour" "$tp" "$(echo "$tp / $tf" | bc -l)"
-    printf '%-40s %8s %10.2f\n' "one hour by start" "$ts_" "$(echo "$ts_ / $tf" | bc -l)"
-    printf '%-40s %8s %10.2f\n' "one hour, not prunable (glued names)" "$tn" "$(echo "$tn / $tf" | bc -l)"
-    printf '%-40s %8s %10.2f\n' "a day no block holds (nothing parsed)" "$tz" "$(echo "$tz / $tf" | bc -l)"
-    kill -TERM "$SPID"; wait "$SPID" || true
-    rm -rf "$srv"
-fi
+# The same hour over records still in the server's buffer:
+# bench/run_buffer_query.sh.
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
