@@ -39,7 +39,9 @@
 #include "../stream/plan.h"
 #include "../wal/wal.h"
 #include "metric_reads.h"
+#include "api_metrics.h"
 #include "metrics.h"
+#include "metrics_int.h"
 #include "../server/server_int.h"
 
 /* Default range of /api/metrics: the last day. */
@@ -119,12 +121,12 @@ fl_api_prometheus(struct fl_server *s, struct MHD_Connection *c)
                 "recent values, or through SQL", "counter");
     fprintf(out, "flowlake_metric_reads_total{path=\"memory\"} %" PRIu64
             "\nflowlake_metric_reads_total{path=\"sql\"} %" PRIu64 "\n",
-            atomic_load(&s->metric_reads_memory),
-            atomic_load(&s->metric_reads_sql));
+            atomic_load(&s->metrics->reads_memory),
+            atomic_load(&s->metrics->reads_sql));
     put_counter(out, "flowlake_metric_cache_bytes", "memory held by the "
                 "copy of the metric store's recent values", "gauge");
     fprintf(out, "flowlake_metric_cache_bytes %" PRIu64 "\n",
-            atomic_load(&s->metrics_cache_bytes));
+            atomic_load(&s->metrics->cache_bytes));
     double up = fl_time_mono() - s->started;
     put_counter(out, "flowlake_uptime_seconds", "seconds since start",
                 "gauge");
@@ -140,7 +142,7 @@ fl_api_prometheus(struct fl_server *s, struct MHD_Connection *c)
                 "gauge");
     fprintf(out, "process_start_time_seconds %.3f\n",
             (double)fl_time_now() - up);
-    fl_metrics_write_prometheus(s, out);
+    fl_metrics_write_prometheus(s->metrics, out);
     if (fclose(out) != 0) {
         fl_free_libc(text);
         return fl_http_reply_error(c, 503, "out of memory");
@@ -168,9 +170,9 @@ put_json_str(FILE *out, const char *s)
 
 /* GET /api/metrics without ?metric: what is defined. */
 static enum MHD_Result
-list_metrics(struct fl_server *s, struct MHD_Connection *c)
+list_metrics(struct fl_metrics *m, struct MHD_Connection *c)
 {
-    const struct fl_metric_plans *plans = fl_metrics_plans(s);
+    const struct fl_metric_plans *plans = fl_metrics_plans(m);
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
@@ -234,10 +236,10 @@ time_arg(const char *v, char *out, size_t outlen, int64_t *epoch)
 /* The aggregate that produces metric name (and its statement's plan in
  * *plan when plan is not NULL), or NULL. */
 static const struct fl_plan_agg *
-find_metric(struct fl_server *s, const char *name,
+find_metric(struct fl_metrics *m, const char *name,
             const struct fl_metric_plan **plan)
 {
-    const struct fl_metric_plans *plans = fl_metrics_plans(s);
+    const struct fl_metric_plans *plans = fl_metrics_plans(m);
     for (size_t p = 0; plans != NULL && p < plans->n; p++)
         for (size_t a = 0; a < plans->plan[p].n_aggs; a++)
             if (strcmp(plans->plan[p].aggs[a].metric, name) == 0) {
@@ -264,7 +266,7 @@ summable(const struct fl_plan_agg *a)
  * same series (a table's other columns). Splits arg into names (which
  * point into buf), checking each. Returns the count, or -1 with msg. */
 static int
-parse_with(struct fl_server *s, const struct fl_metric_plan *plan,
+parse_with(struct fl_metrics *m, const struct fl_metric_plan *plan,
            const char *metric, const char *arg, char *buf, size_t buflen,
            const char **names, char *msg, size_t msglen)
 {
@@ -280,7 +282,7 @@ parse_with(struct fl_server *s, const struct fl_metric_plan *plan,
             *next++ = '\0';
         if (*t == '\0')
             continue;                       /* "a,,b", a trailing comma */
-        const struct fl_plan_agg *a = find_metric(s, t, &p);
+        const struct fl_plan_agg *a = find_metric(m, t, &p);
         if (a == NULL || p != plan || strcmp(t, metric) == 0) {
             snprintf(msg, msglen, "with: %.200s is not another aggregate of "
                      "the statement of %.200s", t, metric);
@@ -406,7 +408,7 @@ struct metric_plan {
 /* Checks a read and builds its SQL. Returns 0, or the HTTP status of the
  * refusal with msg. */
 static unsigned
-plan_read(struct fl_server *s, const struct metric_read *r,
+plan_read(struct fl_metrics *m, const struct metric_read *r,
           struct metric_plan *p, char *msg, size_t msglen)
 {
     const struct fl_plan_agg *agg;
@@ -422,7 +424,7 @@ plan_read(struct fl_server *s, const struct metric_read *r,
         snprintf(msg, msglen, "metric is missing");
         return 400;
     }
-    if ((agg = find_metric(s, r->metric, &plan)) == NULL) {
+    if ((agg = find_metric(m, r->metric, &plan)) == NULL) {
         snprintf(msg, msglen, "no metric named '%.200s' (GET /api/metrics "
                  "lists them)", r->metric);
         return 404;
@@ -473,7 +475,7 @@ plan_read(struct fl_server *s, const struct metric_read *r,
             snprintf(msg, msglen, "with needs aggregate=sum");
             return 400;
         }
-        n_with = parse_with(s, plan, r->metric, r->with, p->with_buf,
+        n_with = parse_with(m, plan, r->metric, r->with, p->with_buf,
                             sizeof p->with_buf, p->names + 1, msg, msglen);
         if (n_with < 0)
             return 400;
@@ -521,25 +523,25 @@ plan_read(struct fl_server *s, const struct metric_read *r,
 /* Brings the server's metric cache in line with the store's files,
  * loading new files through q's connection. Under metrics_q_mu. */
 static int
-sync_cache(struct fl_server *s, struct fl_query *q, char **err)
+sync_cache(struct fl_metrics *m, struct fl_query *q, char **err)
 {
     char **files = NULL;
     size_t n = 0;
     int rc;
 
-    if (s->metrics_cache == NULL
-        && (s->metrics_cache = fl_metric_cache_create()) == NULL)
+    if (m->cache == NULL
+        && (m->cache = fl_metric_cache_create()) == NULL)
         return FL_ENOMEM;
-    if ((rc = fl_metric_store_files(s->cfg->archive_dir, &files, &n)) < 0)
+    if ((rc = fl_metric_store_files(m->cfg->archive_dir, &files, &n)) < 0)
         return rc;
     /* From a day boundary: files loaded the same day share a horizon. */
     int64_t since = fl_time_now() - (int64_t)FL_METRIC_CACHE_DAYS * 86400;
     since -= since % 86400;
-    rc = fl_metric_cache_sync(s->metrics_cache, fl_query_connection(q),
+    rc = fl_metric_cache_sync(m->cache, fl_query_connection(q),
                               files, n, since, err);
-    atomic_store(&s->metrics_cache_files, s->metrics_cache->n_files);
-    atomic_store(&s->metrics_cache_rows, s->metrics_cache->rows);
-    atomic_store(&s->metrics_cache_bytes, s->metrics_cache->bytes);
+    atomic_store(&m->cache_files, m->cache->n_files);
+    atomic_store(&m->cache_rows, m->cache->rows);
+    atomic_store(&m->cache_bytes, m->cache->bytes);
     for (size_t i = 0; i < n; i++)
         fl_free(files[i]);
     fl_free(files);
@@ -554,7 +556,7 @@ sync_cache(struct fl_server *s, struct fl_query *q, char **err)
  * server's metrics session. json[i] gets read i's document (fl_free).
  * Returns 0, or an error with *err for all of them. */
 static int
-run_reads(struct fl_server *s, struct metric_plan *plans, size_t n,
+run_reads(struct fl_metrics *m, struct metric_plan *plans, size_t n,
           char **json, char **err)
 {
     const char *names[(FL_MREAD_MAX_WITH + 1) * MAX_BATCH];
@@ -568,51 +570,51 @@ run_reads(struct fl_server *s, struct metric_plan *plans, size_t n,
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; plans[i].sql != NULL && k < plans[i].n_names; k++)
             names[n_names++] = plans[i].names[k];
-    pthread_rwlock_rdlock(&s->snap_lock);
-    rc = fl_metrics_rows(s, names, n_names, &rows, &n_rows);
-    pthread_mutex_lock(&s->metrics_q_mu);
-    if (rc == 0 && s->metrics_q == NULL
-        && (rc = fl_query_open(s->cfg->archive_dir, &s->metrics_q, err)) == 0)
-        fl_query_metrics_only(s->metrics_q);
-    q = s->metrics_q;
-    if (rc == 0 && !s->metrics_read_sql)
-        rc = sync_cache(s, q, err);
+    pthread_rwlock_rdlock(m->snap_lock);
+    rc = fl_metrics_rows(m, names, n_names, &rows, &n_rows);
+    pthread_mutex_lock(&m->q_mu);
+    if (rc == 0 && m->q == NULL
+        && (rc = fl_query_open(m->cfg->archive_dir, &m->q, err)) == 0)
+        fl_query_metrics_only(m->q);
+    q = m->q;
+    if (rc == 0 && !m->read_sql)
+        rc = sync_cache(m, q, err);
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (plans[i].sql == NULL)
             continue;
-        if (s->metrics_read_sql
-            || plans[i].read.from < fl_metric_cache_from(s->metrics_cache)) {
+        if (m->read_sql
+            || plans[i].read.from < fl_metric_cache_from(m->cache)) {
             by_sql[i] = 1;
             need_sql = 1;
             continue;
         }
-        rc = fl_metric_read_json(s->metrics_cache, rows, n_rows,
+        rc = fl_metric_read_json(m->cache, rows, n_rows,
                                  &plans[i].read, &json[i]);
-        atomic_fetch_add(&s->metric_reads_memory, 1);
+        atomic_fetch_add(&m->reads_memory, 1);
     }
     if (rc == 0 && need_sql)
         rc = fl_query_set_metrics(q, rows, n_rows, err);
     for (size_t i = 0; i < n && rc == 0; i++)
         if (by_sql[i]) {
             rc = fl_query_text(q, plans[i].sql, &json[i], err);
-            atomic_fetch_add(&s->metric_reads_sql, 1);
+            atomic_fetch_add(&m->reads_sql, 1);
         }
     if (rc < 0 && q != NULL) {
         /* Whatever went wrong, the next request starts afresh. */
         fl_query_close(q);
-        s->metrics_q = NULL;
-        fl_metric_cache_destroy(s->metrics_cache);
-        s->metrics_cache = NULL;
+        m->q = NULL;
+        fl_metric_cache_destroy(m->cache);
+        m->cache = NULL;
     }
-    pthread_mutex_unlock(&s->metrics_q_mu);
-    pthread_rwlock_unlock(&s->snap_lock);
+    pthread_mutex_unlock(&m->q_mu);
+    pthread_rwlock_unlock(m->snap_lock);
     fl_metrics_rows_free(rows, n_rows);
     return rc;
 }
 
 
 enum MHD_Result
-fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
+fl_api_metrics(struct fl_metrics *m, struct MHD_Connection *c)
 {
     struct metric_read r = {
         .metric = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
@@ -631,10 +633,10 @@ fl_api_metrics(struct fl_server *s, struct MHD_Connection *c)
     int rc;
 
     if (r.metric == NULL || r.metric[0] == '\0')
-        return list_metrics(s, c);
-    if ((status = plan_read(s, &r, &p, msg, sizeof msg)) != 0)
+        return list_metrics(m, c);
+    if ((status = plan_read(m, &r, &p, msg, sizeof msg)) != 0)
         return fl_http_reply_error(c, status, msg);
-    rc = run_reads(s, &p, 1, &json, &err);
+    rc = run_reads(m, &p, 1, &json, &err);
     if (rc == 0 && json != NULL) {
         size_t jl = strlen(json);
         json[jl] = '\n';            /* the NUL's place: sent by length */
@@ -702,7 +704,7 @@ batch_member(json_t *o, const char *key, char *buf, size_t buflen,
 /* Checks one object of a batch and plans it: 0, or the status of its
  * refusal with msg. */
 static unsigned
-plan_batch_read(struct fl_server *s, json_t *o, struct metric_plan *p,
+plan_batch_read(struct fl_metrics *m, json_t *o, struct metric_plan *p,
                 char bufs[][64], char *msg, size_t msglen)
 {
     static const char *const keys[] = {
@@ -736,7 +738,7 @@ plan_batch_read(struct fl_server *s, json_t *o, struct metric_plan *p,
             return 400;
     struct metric_read r = { v[0], v[1], v[2], v[3], v[4], v[5] };
     /* plan_read copies with into p->with_buf before it is gone. */
-    return plan_read(s, &r, p, msg, msglen);
+    return plan_read(m, &r, p, msg, msglen);
 }
 
 
@@ -747,7 +749,7 @@ plan_batch_read(struct fl_server *s, json_t *o, struct metric_plan *p,
  * members); the answer is the array of their answers, in order, a read
  * that is refused answered {"error": ..., "status": N} in its place. */
 enum MHD_Result
-fl_api_metrics_batch(struct fl_server *s, struct MHD_Connection *c,
+fl_api_metrics_batch(struct fl_metrics *m, struct MHD_Connection *c,
                      const char *body, size_t len)
 {
     struct metric_plan plans[MAX_BATCH];
@@ -780,7 +782,7 @@ fl_api_metrics_batch(struct fl_server *s, struct MHD_Connection *c,
     }
     for (size_t i = 0; i < n; i++) {
         char msg[512];
-        status[i] = plan_batch_read(s, json_array_get(arr, i), &plans[i],
+        status[i] = plan_batch_read(m, json_array_get(arr, i), &plans[i],
                                     bufs[i], msg, sizeof msg);
         if (status[i] != 0 && (refusal[i] = fl_strdup(msg)) == NULL)
             rc = FL_ENOMEM;
@@ -788,7 +790,7 @@ fl_api_metrics_batch(struct fl_server *s, struct MHD_Connection *c,
     /* plan_read keeps pointers to the metric names: arr lives until the
      * reads ran. */
     if (rc == 0)
-        rc = run_reads(s, plans, n, json, &err);
+        rc = run_reads(m, plans, n, json, &err);
 
     char *text = NULL;
     size_t tlen = 0;
@@ -827,9 +829,9 @@ fl_api_metrics_batch(struct fl_server *s, struct MHD_Connection *c,
 
 
 enum MHD_Result
-fl_api_alarms(struct fl_server *s, struct MHD_Connection *c)
+fl_api_alarms(struct fl_metrics *m, struct MHD_Connection *c)
 {
-    struct fl_alarms *a = fl_metrics_alarms(s);
+    struct fl_alarms *a = fl_metrics_alarms(m);
     char *json = NULL;
     size_t len = 0;
     if (a == NULL)

@@ -22,7 +22,9 @@
  *   3. under the snapshot lock (no query running): write the state file
  *      listing the live files -- the commit point -- and drop the values
  *      now in a file from memory; remove the files merged away;
- *   4. checkpoint the WAL to min(the archive's mark, the state's sequence).
+ *   4. tell the server (the saved callback of struct fl_metrics_options),
+ *      which checkpoints the WAL to min(the archive's mark, the state's
+ *      sequence).
  * On start the state is loaded, files it does not list are removed, and the WAL records above the state's sequence are folded in
  * again: a window is never lost and never counted twice across kill -9.
  *
@@ -35,10 +37,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../alarm/alarm.h"
+#include "../config/config.h"
 #include "metric_store.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
@@ -51,8 +55,9 @@
 #include "../stream/plan.h"
 #include "../stream/stream.h"
 #include "metrics.h"
+#include "metric_cache.h"
 #include "metrics_int.h"
-#include "../server/server_int.h"
+#include "../query/query.h"
 
 /* Queue ceiling: an appender waits when the stream thread is this far
  * behind (it folds far faster than requests arrive, so this is a guard). */
@@ -302,7 +307,7 @@ fold(struct fl_metrics *m, const char *text, size_t len, const char *spec,
 static int
 persist(struct fl_metrics *m)
 {
-    struct fl_server *s = m->s;
+    const char *archive = m->cfg->archive_dir;
     unsigned char *blob = NULL;
     size_t blob_len = 0, n_merge = 0, n_live = 0;
     size_t *merge = NULL;
@@ -349,7 +354,7 @@ persist(struct fl_metrics *m)
             live[n_live++] = m->live[i];
     }
     if (n > 0 || n_merge > 0) {
-        rc = fl_metric_store_write(s->cfg->archive_dir, m->next_no,
+        rc = fl_metric_store_write(archive, m->next_no,
                                    m->committing.v, n, merge_no, n_merge,
                                    &err);
         if (rc < 0)
@@ -357,8 +362,8 @@ persist(struct fl_metrics *m)
         live[n_live++] = (struct fl_metric_file) { m->next_no, level };
     }
 
-    pthread_rwlock_wrlock(&s->snap_lock);
-    rc = fl_metric_store_save_state(s->cfg->archive_dir, live, n_live, seq,
+    pthread_rwlock_wrlock(m->snap_lock);
+    rc = fl_metric_store_save_state(archive, live, n_live, seq,
                                     blob, blob_len);
     if (rc == 0) {
         struct fl_metric_file *old = m->live;
@@ -371,7 +376,7 @@ persist(struct fl_metrics *m)
         rows_free(&m->committing);
         pthread_mutex_unlock(&m->mu);
     }
-    pthread_rwlock_unlock(&s->snap_lock);
+    pthread_rwlock_unlock(m->snap_lock);
     if (rc < 0)
         goto out;
     /* The merged files are no longer live: no query started after the
@@ -380,12 +385,15 @@ persist(struct fl_metrics *m)
      * query runs, at this commit or a later one. */
     if (n_merge > 0)
         m->cleanup_due = 1;
-    if (m->cleanup_due && fl_api_query_running(s) == 0) {
-        (void)fl_metric_store_cleanup(s->cfg->archive_dir, m->live, m->n_live);
+    if (m->cleanup_due
+        && (m->queries_running == NULL || m->queries_running(m->ctx) == 0)) {
+        (void)fl_metric_store_cleanup(archive, m->live, m->n_live);
         m->cleanup_due = 0;
     }
     atomic_store(&m->persisted_seq, seq);
-    fl_server_checkpoint(s);
+    /* Durable: the server may cut the WAL up to seq (and the archive). */
+    if (m->saved != NULL)
+        m->saved(m->ctx);
 out:
     /* Every failed save is counted; the log says when saving stops working
      * and when it works again, not every persist_interval in between. */
@@ -395,7 +403,7 @@ out:
             fl_log(FL_LOG_ERROR, "metrics", "saving metric state failed: %s "
                     "(kept in memory, retried every %llu s)",
                     err ? err : fl_strerror(rc),
-                    (unsigned long long)s->cfg->metrics_persist);
+                    (unsigned long long)m->cfg->metrics_persist);
         m->store_failing = 1;
     } else if (m->store_failing) {
         m->store_failing = 0;
@@ -446,7 +454,7 @@ static void *
 stream_main(void *arg)
 {
     struct fl_metrics *m = arg;
-    const struct fl_config *cfg = m->s->cfg;
+    const struct fl_config *cfg = m->cfg;
     double last_persist = fl_time_mono();
 
     for (;;) {
@@ -555,10 +563,38 @@ out:
 }
 
 
-int
-fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
+/* The metrics' mutexes and conditions, every result checked: all made
+ * (0, m->sync_made set), or none (-errno, those made destroyed). */
+static int
+init_sync(struct fl_metrics *m)
 {
-    const struct fl_config *cfg = s->cfg;
+    pthread_mutex_t *mus[] = { &m->mu, &m->qmu, &m->q_mu };
+    pthread_cond_t *cvs[] = { &m->qcond, &m->qroom };
+    size_t n_mu = 0, n_cv = 0;
+    int rc = 0;
+
+    for (; n_mu < sizeof mus / sizeof mus[0]; n_mu++)
+        if ((rc = pthread_mutex_init(mus[n_mu], NULL)) != 0)
+            goto undo;
+    for (; n_cv < sizeof cvs / sizeof cvs[0]; n_cv++)
+        if ((rc = pthread_cond_init(cvs[n_cv], NULL)) != 0)
+            goto undo;
+    m->sync_made = 1;
+    return FL_OK;
+undo:
+    while (n_cv-- > 0)
+        pthread_cond_destroy(cvs[n_cv]);
+    while (n_mu-- > 0)
+        pthread_mutex_destroy(mus[n_mu]);
+    return -rc;
+}
+
+
+int
+fl_metrics_create(const struct fl_metrics_options *o, struct fl_metrics **out,
+                  char *err, size_t errlen)
+{
+    const struct fl_config *cfg = o->cfg;
     struct fl_metrics *m = NULL;
     struct fl_metric_plans plans = { 0 };
     struct fl_alarm_def *defs = NULL;
@@ -568,21 +604,31 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
     char *dir = NULL;
     int rc;
 
+    *out = NULL;
     if ((rc = fl_metrics_compile(cfg, &plans, err, errlen)) < 0)
         goto fail;
-    if (plans.n == 0 && cfg->n_alarm_sections == 0)
-        return FL_OK;             /* metrics switched off: no thread, no copies */
     if ((m = fl_calloc(1, sizeof *m)) == NULL) {
         rc = FL_ENOMEM;
         goto fail;
     }
-    m->s = s;
+    m->cfg = cfg;
+    m->snap_lock = o->snap_lock;
+    m->ctx = o->ctx;
+    m->saved = o->saved;
+    m->queries_running = o->queries_running;
     m->tail = &m->head;
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_mutex_init(&m->qmu, NULL);
-    pthread_cond_init(&m->qcond, NULL);
-    pthread_cond_init(&m->qroom, NULL);
-    s->metrics = m;                      /* fl_metrics_destroy cleans up */
+    {
+        const char *how = getenv("FLOWLAKE_METRICS_READ");
+        m->read_sql = how != NULL && strcmp(how, "sql") == 0;
+    }
+    if ((rc = init_sync(m)) < 0) {
+        snprintf(err, errlen, "cannot initialise the metrics' locks: %s",
+                 fl_strerror(rc));
+        goto fail;
+    }
+    if (plans.n == 0 && cfg->n_alarm_sections == 0)
+        goto done;       /* metrics switched off: no engine, no thread; the
+                          * reads still answer from the store */
 
     struct fl_stream_options opt;
     fl_stream_options_init(&opt);
@@ -654,12 +700,14 @@ fl_metrics_create(struct fl_server *s, char *err, size_t errlen)
         }
         defs = NULL;                     /* the alarms own them */
     }
+done:
+    *out = m;
     rc = FL_OK;
     goto out;
 fail:
     if (rc == FL_ENOMEM && err[0] == '\0')
         snprintf(err, errlen, "out of memory");
-    fl_metrics_destroy(s);
+    fl_metrics_destroy(m);
 out:
     fl_alarm_defs_free(defs, n_defs);
     fl_plan_free(&plans);
@@ -670,11 +718,10 @@ out:
 
 
 int
-fl_metrics_replay(struct fl_server *s, const char *text, size_t len,
+fl_metrics_replay(struct fl_metrics *m, const char *text, size_t len,
                   const char *format, uint64_t seq, uint64_t arrival_ms)
 {
-    struct fl_metrics *m = s->metrics;
-    if (m == NULL || seq <= m->loaded_seq)
+    if (m == NULL || m->stream == NULL || seq <= m->loaded_seq)
         return FL_OK;
     int64_t arrival = arrival_ms ? (int64_t)(arrival_ms / 1000) : fl_time_now();
     return fold(m, text, len, format, seq, arrival);
@@ -682,10 +729,9 @@ fl_metrics_replay(struct fl_server *s, const char *text, size_t len,
 
 
 int
-fl_metrics_start(struct fl_server *s)
+fl_metrics_start(struct fl_metrics *m)
 {
-    struct fl_metrics *m = s->metrics;
-    if (m == NULL)
+    if (m == NULL || m->stream == NULL)
         return FL_OK;
     int rc = pthread_create(&m->thread, NULL, stream_main, m);
     if (rc != 0)
@@ -696,11 +742,10 @@ fl_metrics_start(struct fl_server *s)
 
 
 void
-fl_metrics_enqueue(struct fl_server *s, struct fl_buffer_block *list,
+fl_metrics_enqueue(struct fl_metrics *m, struct fl_buffer_block *list,
                    uint64_t arrival_ms)
 {
-    struct fl_metrics *m = s->metrics;
-    if (m == NULL)
+    if (m == NULL || m->stream == NULL)
         return;
     for (struct fl_buffer_block *b = list; b != NULL; b = b->next) {
         struct item *it = fl_calloc(1, sizeof *it);
@@ -728,17 +773,16 @@ fl_metrics_enqueue(struct fl_server *s, struct fl_buffer_block *list,
 
 
 uint64_t
-fl_metrics_persisted_seq(const struct fl_server *s)
+fl_metrics_persisted_seq(const struct fl_metrics *m)
 {
-    const struct fl_metrics *m = s->metrics;
-    return m ? atomic_load(&m->persisted_seq) : UINT64_MAX;
+    return m != NULL && m->stream != NULL ? atomic_load(&m->persisted_seq)
+                                          : UINT64_MAX;
 }
 
 
 void
-fl_metrics_stop(struct fl_server *s)
+fl_metrics_stop(struct fl_metrics *m)
 {
-    struct fl_metrics *m = s->metrics;
     if (m == NULL || !m->started)
         return;
     pthread_mutex_lock(&m->qmu);
@@ -752,12 +796,13 @@ fl_metrics_stop(struct fl_server *s)
 
 
 void
-fl_metrics_destroy(struct fl_server *s)
+fl_metrics_destroy(struct fl_metrics *m)
 {
-    struct fl_metrics *m = s->metrics;
     if (m == NULL)
         return;
-    fl_metrics_stop(s);
+    fl_metrics_stop(m);
+    fl_query_close(m->q);         /* no request uses it any more */
+    fl_metric_cache_destroy(m->cache);
     fl_alarms_destroy(m->alarms, 2000);
     fl_stream_destroy(m->stream);
     fl_batch_destroy(m->batch);
@@ -774,12 +819,14 @@ fl_metrics_destroy(struct fl_server *s)
     for (size_t i = 0; i < m->last_cap; i++)
         fl_metric_row_free(&m->last[i].row);
     fl_free(m->last);
-    pthread_cond_destroy(&m->qroom);
-    pthread_cond_destroy(&m->qcond);
-    pthread_mutex_destroy(&m->qmu);
-    pthread_mutex_destroy(&m->mu);
+    if (m->sync_made) {
+        pthread_cond_destroy(&m->qroom);
+        pthread_cond_destroy(&m->qcond);
+        pthread_mutex_destroy(&m->q_mu);
+        pthread_mutex_destroy(&m->qmu);
+        pthread_mutex_destroy(&m->mu);
+    }
     fl_free(m);
-    s->metrics = NULL;
 }
 
 
@@ -808,16 +855,15 @@ metric_wanted(const char *metric, const char *const *names, size_t n)
 
 
 int
-fl_metrics_rows(struct fl_server *s, const char *const *metrics,
+fl_metrics_rows(struct fl_metrics *m, const char *const *metrics,
                 size_t n_metrics, struct fl_metric_row **out, size_t *n)
 {
-    struct fl_metrics *m = s->metrics;
     struct rows r = { 0 };
     int rc = FL_OK;
 
     *out = NULL;
     *n = 0;
-    if (m == NULL)
+    if (m == NULL || m->stream == NULL)
         return FL_OK;
     pthread_mutex_lock(&m->mu);
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
@@ -884,14 +930,14 @@ fl_metrics_rows_free(struct fl_metric_row *rows, size_t n)
 
 
 struct fl_alarms *
-fl_metrics_alarms(struct fl_server *s)
+fl_metrics_alarms(struct fl_metrics *m)
 {
-    return s->metrics ? s->metrics->alarms : NULL;
+    return m != NULL ? m->alarms : NULL;
 }
 
 
 const struct fl_metric_plans *
-fl_metrics_plans(struct fl_server *s)
+fl_metrics_plans(struct fl_metrics *m)
 {
-    return s->metrics ? fl_stream_plans(s->metrics->stream) : NULL;
+    return m != NULL && m->stream != NULL ? fl_stream_plans(m->stream) : NULL;
 }

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * metrics_int.h -- what metrics.c and prometheus.c share: the server's
- * metrics state (struct fl_metrics) and the series identity of a value.
+ * metrics_int.h -- what the files of src/metrics/ share, and nothing
+ * outside it sees: the metrics' state (struct fl_metrics: the engine, its
+ * queue and store, and the read side's DuckDB session and cache) and the
+ * series identity of a value. The rest of the server holds a struct
+ * fl_metrics * and calls metrics.h.
  */
 #ifndef FL_SERVER_METRICS_INT_H
 #define FL_SERVER_METRICS_INT_H
@@ -17,8 +20,10 @@
 #include "../stream/stream.h"
 #include "../server/buffer.h"
 
-struct fl_server;
 struct fl_alarms;
+struct fl_config;
+struct fl_metric_cache;
+struct fl_query;
 
 /* A queued block: the buffer's own (held, not copied -- copying the
  * text per request doubled the server's peak memory). */
@@ -40,8 +45,15 @@ struct rows {
 };
 
 struct fl_metrics {
-    struct fl_server   *s;
-    struct fl_stream   *stream;       /* under mu */
+    /* What fl_metrics_create was given (struct fl_metrics_options). */
+    const struct fl_config *cfg;
+    pthread_rwlock_t   *snap_lock;
+    void               *ctx;
+    void              (*saved)(void *ctx);
+    uint64_t          (*queries_running)(void *ctx);
+    int                 sync_made;    /* the locks below were initialised */
+
+    struct fl_stream   *stream;       /* under mu; NULL: metrics off */
     struct fl_alarms   *alarms;       /* own lock; NULL without alarms */
     pthread_mutex_t     mu;
     struct rows         pending;      /* finals not in a file (under mu) */
@@ -76,6 +88,21 @@ struct fl_metrics {
     char               *fmt_spec;     /* spec of fmt, NULL = default */
     struct fl_format   *fmt;
     struct fl_parser    parser;
+
+    /* GET /api/metrics (api_metrics.c): one DuckDB kept between requests
+     * (opening one cost more than the query it answers), used by one
+     * request at a time under q_mu; NULL until the first. */
+    pthread_mutex_t     q_mu;
+    struct fl_query    *q;
+    /* The store's recent rows in memory, under q_mu (metric_reads.c
+     * answers most reads from it); NULL until the first read. read_sql:
+     * FLOWLAKE_METRICS_READ=sql, every read through SQL (docs/metrics.md). */
+    struct fl_metric_cache *cache;
+    int                 read_sql;
+    /* Reads answered from memory or through SQL, and the cache's size as
+     * of the last read (/api/status, /metrics). */
+    _Atomic uint64_t    reads_memory, reads_sql;
+    _Atomic uint64_t    cache_files, cache_rows, cache_bytes;
 };
 
 

@@ -16,13 +16,13 @@
 #include <xxhash.h>
 
 #include "../alarm/alarm.h"
+#include "../config/config.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../stream/plan.h"
 #include "metrics.h"
 #include "metrics_int.h"
-#include "../server/server_int.h"
 
 /* ---- Prometheus --------------------------------------------------------- */
 
@@ -501,13 +501,12 @@ put_alarms(FILE *out, struct fl_alarms *alarms)
 }
 
 void
-fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
+fl_metrics_write_prometheus(struct fl_metrics *m, FILE *out)
 {
-    struct fl_metrics *m = s->metrics;
     struct newest_scan ns = { 0 };
     struct scrape sc = { 0 };
 
-    if (m == NULL)
+    if (m == NULL || m->stream == NULL)
         return;
     /* The engine's state does not change while this runs: the series'
      * strings are compared and copied as the engine holds them. */
@@ -519,7 +518,7 @@ fl_metrics_write_prometheus(struct fl_server *s, FILE *out)
     }
     const struct fl_metric_plans *plans = fl_stream_plans(m->stream);
     if (scrape_init(&sc, plans, m->last_cap + ns.cap,
-                    (size_t)s->cfg->metrics_prometheus_max_series) < 0) {
+                    (size_t)m->cfg->metrics_prometheus_max_series) < 0) {
         pthread_mutex_unlock(&m->mu);
         goto out;
     }
@@ -547,11 +546,10 @@ out:
 
 
 size_t
-fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
+fl_metrics_status_json(struct fl_metrics *m, char *out, size_t cap)
 {
-    struct fl_metrics *m = s->metrics;
     struct fl_stream_stats st;
-    if (m == NULL)
+    if (m == NULL || m->stream == NULL)
         return (size_t)snprintf(out, cap, "null");
     pthread_mutex_lock(&m->mu);
     fl_stream_stats(m->stream, &st);
@@ -593,11 +591,11 @@ fl_metrics_status_json(struct fl_server *s, char *out, size_t cap)
                      atomic_load(&m->persist_failures),
                      atomic_load(&m->persist_failures), wm_start, wm_end, ilag,
                      slag < 0 ? 0.0 : slag,
-                     atomic_load(&s->metric_reads_memory),
-                     atomic_load(&s->metric_reads_sql),
-                     atomic_load(&s->metrics_cache_files),
-                     atomic_load(&s->metrics_cache_rows),
-                     atomic_load(&s->metrics_cache_bytes));
+                     atomic_load(&m->reads_memory),
+                     atomic_load(&m->reads_sql),
+                     atomic_load(&m->cache_files),
+                     atomic_load(&m->cache_rows),
+                     atomic_load(&m->cache_bytes));
     size_t o = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
     /* Each metric's own clock, for the status page's lag table: its
      * watermark (the clock of its time basis), the end of its newest final

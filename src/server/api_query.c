@@ -172,7 +172,7 @@ take_snapshot(struct fl_query_task *t, char **err)
         hold_block(t, b);
     fl_buffer_each(s->buffer, hold_block, t);
     if (rc == 0 && !t->oom && mentions_metrics(t->sql)) {
-        rc = fl_metrics_rows(s, NULL, 0, &t->rows, &t->n_rows);
+        rc = fl_metrics_rows(s->metrics, NULL, 0, &t->rows, &t->n_rows);
         t->has_rows = rc == 0;
     }
     pthread_rwlock_unlock(&s->snap_lock);

@@ -53,6 +53,7 @@
 #include "../core/fl_time.h"
 #include "../parse/utf8.h"
 #include "dashboards.h"
+#include "../metrics/api_metrics.h"
 #include "../metrics/metrics.h"
 #include "server.h"
 #include "server_int.h"
@@ -328,7 +329,8 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
     put_queries_rejects(&so, s);
     /* Room is kept for the closing brace. */
     if (so.o + 8 < so.cap)
-        so.o += fl_metrics_status_json(s, so.p + so.o, so.cap - so.o - 8);
+        so.o += fl_metrics_status_json(s->metrics, so.p + so.o,
+                                       so.cap - so.o - 8);
     if (so.o + 3 < so.cap)
         so.o += (size_t)snprintf(so.p + so.o, so.cap - so.o, "}\n");
     enum MHD_Result r = reply(c, 200, "application/json", so.p,
@@ -832,11 +834,11 @@ dispatch(struct fl_server *s, struct MHD_Connection *c, const char *url,
     if (strcmp(url, "/metrics") == 0)
         return fl_api_prometheus(s, c);
     if (strcmp(url, "/api/metrics") == 0)
-        return fl_api_metrics(s, c);
+        return fl_api_metrics(s->metrics, c);
     if (strcmp(url, "/api/metrics/batch") == 0)
-        return fl_api_metrics_batch(s, c, req->body, req->len);
+        return fl_api_metrics_batch(s->metrics, c, req->body, req->len);
     if (strcmp(url, "/api/alarms") == 0)
-        return fl_api_alarms(s, c);
+        return fl_api_alarms(s->metrics, c);
     if (strcmp(url, "/api/alarms/history") == 0)
         return fl_api_alarm_history(s, c);
     if (strcmp(url, "/api/publishes") == 0)

@@ -320,7 +320,7 @@ append_pieces(struct fl_server *s, const struct request_pieces *rq,
          * drop these records before the request commits its ids, so from
          * here the dedupe file carries them (dedupe.h). */
         fl_dedupe_appended(s->dedupe, rq->keys, rq->n_keys, arrival_ms);
-        fl_metrics_enqueue(s, list, arrival_ms);
+        fl_metrics_enqueue(s->metrics, list, arrival_ms);
         fl_buffer_add_list(s->buffer, list);
     } else
         fl_buffer_block_free_list(list);

@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include "../archive/convert.h"
-#include "../metrics/metric_cache.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_log.h"
@@ -182,7 +181,7 @@ void
 fl_server_checkpoint(struct fl_server *s)
 {
     uint64_t mark = atomic_load(&s->published_seq);
-    uint64_t metrics = fl_metrics_persisted_seq(s);
+    uint64_t metrics = fl_metrics_persisted_seq(s->metrics);
     struct fl_wal_stats ws;
     if (metrics < mark)
         mark = metrics;
@@ -352,8 +351,8 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     /* The metric state may be older than the archive's mark (or newer):
      * each sink takes what it lacks. */
     for (struct fl_buffer_block *b = r->pending; b != NULL; b = b->next) {
-        rc = fl_metrics_replay(r->s, b->text, b->len, b->format, b->wal_seq,
-                               r->arrival_ms);
+        rc = fl_metrics_replay(r->s->metrics, b->text, b->len, b->format,
+                               b->wal_seq, r->arrival_ms);
         if (rc < 0)
             return rc;
     }
@@ -494,7 +493,7 @@ init_locks(struct fl_server *s)
 {
     pthread_mutex_t *mus[] = {
         &s->err_mu, &s->rate_mu, &s->pub_mu, &s->append_mu, &s->query_mu,
-        &s->metrics_q_mu, &s->ckpt_mu,
+        &s->ckpt_mu,
     };
     size_t n = 0;
     int rc = 0;
@@ -526,6 +525,24 @@ undo:
 }
 
 
+/* The metrics' saved callback: their state is durable up to a newer
+ * sequence number, so the WAL may be cut further (metrics/metrics.h). */
+static void
+metrics_saved(void *ctx)
+{
+    fl_server_checkpoint(ctx);
+}
+
+
+/* The metrics' queries_running callback: queries over HTTP may list
+ * metric files a merge removed (api_query.c). */
+static uint64_t
+metrics_queries_running(void *ctx)
+{
+    return fl_api_query_running(ctx);
+}
+
+
 int
 fl_server_create(const struct fl_config *cfg, struct fl_server **out,
                  char **out_err)
@@ -546,10 +563,6 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
             *out_err = fl_strdup(err);
         fl_free(s);
         return rc;
-    }
-    {
-        const char *how = getenv("FLOWLAKE_METRICS_READ");
-        s->metrics_read_sql = how != NULL && strcmp(how, "sql") == 0;
     }
     if ((rc = fl_fs_mkdirs(cfg->archive_dir)) < 0) {
         snprintf(err, sizeof err, "cannot create %s: %s", cfg->archive_dir,
@@ -574,7 +587,11 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
     }
     if ((rc = fl_rejects_create(rej, &s->rejects)) < 0)
         goto fail;             /* its own code: the message is its text */
-    if ((rc = fl_metrics_create(s, err, sizeof err)) < 0
+    struct fl_metrics_options mo = {
+        .cfg = cfg, .snap_lock = &s->snap_lock, .ctx = s,
+        .saved = metrics_saved, .queries_running = metrics_queries_running,
+    };
+    if ((rc = fl_metrics_create(&mo, &s->metrics, err, sizeof err)) < 0
         || (rc = load_dedupe(s, err, sizeof err)) < 0
         || (rc = open_wal(s, err, sizeof err)) < 0)
         goto fail;
@@ -600,7 +617,7 @@ fl_server_start(struct fl_server *s, char **out_err)
     int rc;
     s->started = fl_time_mono();
     atomic_store(&s->accepting, 1);
-    if ((rc = fl_metrics_start(s)) < 0) {
+    if ((rc = fl_metrics_start(s->metrics)) < 0) {
         snprintf(err, sizeof err, "cannot start the metrics thread: %s",
                  fl_strerror(rc));
         goto fail;
@@ -666,7 +683,7 @@ fl_server_stop(struct fl_server *s)
     }
     /* Folds what is queued and saves the metric state (then the WAL can
      * be checkpointed as far as the archive allows). */
-    fl_metrics_stop(s);
+    fl_metrics_stop(s->metrics);
     fl_server_checkpoint(s);
     size_t bytes;
     uint64_t records;
@@ -699,10 +716,8 @@ fl_server_destroy(struct fl_server *s)
         pthread_join(s->publisher, NULL);
         s->publisher_started = 0;
     }
-    fl_query_close(s->metrics_q);      /* no request uses it any more */
-    fl_metric_cache_destroy(s->metrics_cache);
-    pthread_mutex_destroy(&s->metrics_q_mu);
-    fl_metrics_destroy(s);
+    fl_metrics_destroy(s->metrics);     /* no request uses it any more */
+    s->metrics = NULL;
     (void)fl_wal_close(s->wal);
     fl_buffer_destroy(s->buffer);
     fl_dedupe_destroy(s->dedupe);

@@ -86,7 +86,9 @@ struct fl_server {
     struct fl_wal          *wal;
     struct fl_dedupe       *dedupe;
     char                   *dedupe_path;      /* ARCHIVE/_flowlake/dedupe */
-    struct fl_metrics      *metrics;          /* metrics.c; NULL = none */
+    /* The metrics (metrics/metrics.h): their state is their own; set
+     * by fl_server_create, NULL only before that. */
+    struct fl_metrics      *metrics;
     /* WAL sequence the archive holds up to (the last publish's mark);
      * the WAL is checkpointed to the lower of it and what the saved
      * metric state covers (fl_server_checkpoint). */
@@ -138,23 +140,6 @@ struct fl_server {
     _Atomic uint64_t        bytes_published;
     _Atomic uint64_t        inflight_records; /* taken by the publish
                                                * running now */
-
-    /* GET /api/metrics (api_metrics.c): one DuckDB kept between requests
-     * (opening one cost more than the query it answers), used by one
-     * request at a time under metrics_q_mu; NULL until the first. */
-    pthread_mutex_t         metrics_q_mu;
-    struct fl_query        *metrics_q;
-    /* The store's recent rows in memory, under metrics_q_mu (metric_reads.c
-     * answers most reads from it); NULL until the first read.
-     * metrics_read_sql: FLOWLAKE_METRICS_READ=sql, every read through SQL
-     * (docs/metrics.md). */
-    struct fl_metric_cache *metrics_cache;
-    int                     metrics_read_sql;
-    /* Reads answered from memory or through SQL, and the cache's size as
-     * of the last read (/api/status, /metrics). */
-    _Atomic uint64_t        metric_reads_memory, metric_reads_sql;
-    _Atomic uint64_t        metrics_cache_files, metrics_cache_rows,
-                            metrics_cache_bytes;
 
     /* Queries over HTTP (api_query.c): those running, at most
      * query.max_concurrent; query_cv is signalled as each ends. */
@@ -265,15 +250,10 @@ enum MHD_Result fl_api_alarm_history(struct fl_server *s,
 
 /* ---- api_metrics.c --------------------------------------------------- */
 
-/* GET /metrics (Prometheus), GET /api/metrics, GET /api/alarms. */
+/* GET /metrics (Prometheus); the metrics' other endpoints are in
+ * metrics/api_metrics.h. */
 enum MHD_Result fl_api_prometheus(struct fl_server *s,
                                   struct MHD_Connection *c);
-enum MHD_Result fl_api_metrics(struct fl_server *s, struct MHD_Connection *c);
-/* POST /api/metrics/batch: a JSON array of /api/metrics reads, one answer. */
-enum MHD_Result fl_api_metrics_batch(struct fl_server *s,
-                                     struct MHD_Connection *c,
-                                     const char *body, size_t len);
-enum MHD_Result fl_api_alarms(struct fl_server *s, struct MHD_Connection *c);
 
 /* dashboards.c: GET /api/dashboards (the list), and GET, PUT, DELETE
  * /api/dashboards/NAME (name = the path after the prefix). */
