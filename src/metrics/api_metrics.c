@@ -4,6 +4,7 @@
  *
  *   GET /metrics       Prometheus text format: every metric's newest final
  *                      and provisional values, and flowlake's own counters
+ *                      (the server's handed in: struct fl_prom_server)
  *   GET /api/metrics   without ?metric: the metrics defined; with
  *                      ?metric=NAME[&from=T][&to=T]: its series as JSON
  *   GET /api/alarms    the alarms, their state and recent datapoints
@@ -27,6 +28,7 @@
 #include <jansson.h>
 
 #include "../alarm/alarm.h"
+#include "../config/config.h"
 #include "metric_cache.h"
 #include "metric_store.h"
 #include "../core/fl_buf.h"
@@ -37,12 +39,11 @@
 #include "../query/query.h"
 #include "../parse/fields.h"
 #include "../stream/plan.h"
-#include "../wal/wal.h"
 #include "metric_reads.h"
 #include "api_metrics.h"
 #include "metrics.h"
 #include "metrics_int.h"
-#include "../server/server_int.h"
+#include "../server/http_reply.h"
 
 /* Default range of /api/metrics: the last day. */
 #define DEFAULT_RANGE 86400
@@ -56,7 +57,8 @@ put_counter(FILE *out, const char *name, const char *help, const char *type)
 
 
 enum MHD_Result
-fl_api_prometheus(struct fl_server *s, struct MHD_Connection *c)
+fl_api_prometheus(struct fl_metrics *m, struct MHD_Connection *c,
+                  const struct fl_prom_server *srv)
 {
     char *text = NULL;
     size_t len = 0;
@@ -69,65 +71,60 @@ fl_api_prometheus(struct fl_server *s, struct MHD_Connection *c)
         size_t      offset;
     } per_source[] = {
         { "flowlake_records_in_total", "flow-log records accepted",
-          offsetof(struct fl_source_stats, records) },
+          offsetof(struct fl_prom_source, records) },
         { "flowlake_records_rejected_total",
           "lines rejected (kept in the errors folder with their reason)",
-          offsetof(struct fl_source_stats, rejected) },
+          offsetof(struct fl_prom_source, rejected) },
         { "flowlake_requests_total", "requests or files received",
-          offsetof(struct fl_source_stats, requests) },
+          offsetof(struct fl_prom_source, requests) },
         { "flowlake_received_bytes_total", "bytes received as sent",
-          offsetof(struct fl_source_stats, bytes) },
+          offsetof(struct fl_prom_source, bytes) },
         { "flowlake_duplicates_total",
           "retried requests and event ids skipped as duplicates",
-          offsetof(struct fl_source_stats, duplicates) },
+          offsetof(struct fl_prom_source, duplicates) },
     };
     for (size_t k = 0; k < sizeof per_source / sizeof per_source[0]; k++) {
         put_counter(out, per_source[k].name, per_source[k].help, "counter");
-        for (int src = 0; src < FL_SOURCE_COUNT; src++) {
-            _Atomic uint64_t *v = (_Atomic uint64_t *)
-                ((char *)&s->sources[src] + per_source[k].offset);
+        for (size_t src = 0; src < srv->n_sources; src++) {
+            const uint64_t *v = (const uint64_t *)
+                ((const char *)&srv->sources[src] + per_source[k].offset);
             fprintf(out, "%s{source=\"%s\"} %" PRIu64 "\n", per_source[k].name,
-                    fl_source_name(src), atomic_load(v));
+                    srv->sources[src].name, *v);
         }
     }
-    struct fl_wal_stats ws;
-    fl_wal_stats(s->wal, &ws);
-    size_t buf_bytes = 0;
-    uint64_t buf_records = 0;
-    fl_buffer_stats(s->buffer, &buf_bytes, &buf_records);
     put_counter(out, "flowlake_wal_bytes", "bytes in the write-ahead log",
                 "gauge");
-    fprintf(out, "flowlake_wal_bytes %" PRIu64 "\n", ws.bytes);
+    fprintf(out, "flowlake_wal_bytes %" PRIu64 "\n", srv->wal_bytes);
     put_counter(out, "flowlake_wal_max_bytes", "wal.max_size", "gauge");
-    fprintf(out, "flowlake_wal_max_bytes %" PRIu64 "\n", ws.max_bytes);
+    fprintf(out, "flowlake_wal_max_bytes %" PRIu64 "\n", srv->wal_max_bytes);
     put_counter(out, "flowlake_buffered_records",
                 "accepted records not yet published as Parquet", "gauge");
-    fprintf(out, "flowlake_buffered_records %" PRIu64 "\n", buf_records);
+    fprintf(out, "flowlake_buffered_records %" PRIu64 "\n",
+            srv->buffered_records);
     put_counter(out, "flowlake_files_published_total",
                 "Parquet files published to the archive", "counter");
     fprintf(out, "flowlake_files_published_total %" PRIu64 "\n",
-            atomic_load(&s->files_published));
+            srv->files_published);
     put_counter(out, "flowlake_records_published_total",
                 "records published to the archive", "counter");
     fprintf(out, "flowlake_records_published_total %" PRIu64 "\n",
-            atomic_load(&s->records_published));
+            srv->records_published);
     put_counter(out, "flowlake_publish_failures_total",
                 "publishes that failed (retried)", "counter");
     fprintf(out, "flowlake_publish_failures_total %" PRIu64 "\n",
-            atomic_load(&s->publish_failures));
+            srv->publish_failures);
     put_counter(out, "flowlake_metric_reads_total", "metric reads "
                 "(/api/metrics, /api/metrics/batch) by how they were "
                 "answered: from the in-memory copy of the metric store's "
                 "recent values, or through SQL", "counter");
     fprintf(out, "flowlake_metric_reads_total{path=\"memory\"} %" PRIu64
             "\nflowlake_metric_reads_total{path=\"sql\"} %" PRIu64 "\n",
-            atomic_load(&s->metrics->reads_memory),
-            atomic_load(&s->metrics->reads_sql));
+            atomic_load(&m->reads_memory), atomic_load(&m->reads_sql));
     put_counter(out, "flowlake_metric_cache_bytes", "memory held by the "
                 "copy of the metric store's recent values", "gauge");
     fprintf(out, "flowlake_metric_cache_bytes %" PRIu64 "\n",
-            atomic_load(&s->metrics->cache_bytes));
-    double up = fl_time_mono() - s->started;
+            atomic_load(&m->cache_bytes));
+    double up = srv->uptime;
     put_counter(out, "flowlake_uptime_seconds", "seconds since start",
                 "gauge");
     fprintf(out, "flowlake_uptime_seconds %.0f\n", up);
@@ -142,7 +139,7 @@ fl_api_prometheus(struct fl_server *s, struct MHD_Connection *c)
                 "gauge");
     fprintf(out, "process_start_time_seconds %.3f\n",
             (double)fl_time_now() - up);
-    fl_metrics_write_prometheus(s->metrics, out);
+    fl_metrics_write_prometheus(m, out);
     if (fclose(out) != 0) {
         fl_free_libc(text);
         return fl_http_reply_error(c, 503, "out of memory");

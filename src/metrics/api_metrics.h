@@ -7,10 +7,37 @@
 #define FL_METRICS_API_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <microhttpd.h>
 
 struct fl_metrics;
+
+/* One ingestion source's counters, as GET /metrics shows them. */
+struct fl_prom_source {
+    const char *name;             /* its source="..." label */
+    uint64_t    records, rejected, requests, bytes, duplicates;
+};
+
+/* The server's own figures, which GET /metrics shows before the metrics':
+ * a snapshot the server takes for each scrape (http.c), so that the
+ * metrics need not see the server's state. */
+struct fl_prom_server {
+    const struct fl_prom_source *sources;
+    size_t      n_sources;
+    uint64_t    wal_bytes, wal_max_bytes;   /* in the WAL; wal.max_size */
+    uint64_t    buffered_records;           /* not yet published */
+    uint64_t    files_published, records_published, publish_failures;
+    double      uptime;                     /* seconds since the start */
+};
+
+/* GET /metrics: the server's figures in srv, the metric reads' counters,
+ * the build and start time, then every metric's newest final and
+ * provisional values and the stream's and alarms' own figures, in the
+ * Prometheus text format (docs/metrics.md lists them). */
+enum MHD_Result fl_api_prometheus(struct fl_metrics *m,
+                                  struct MHD_Connection *c,
+                                  const struct fl_prom_server *srv);
 
 /* GET /api/metrics: without ?metric the metrics defined, with
  * ?metric=NAME[&from=T][&to=T][&aggregate=sum[&top=N][&with=M,...]] its

@@ -340,6 +340,40 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
 }
 
 
+/* GET /metrics: the server's figures, taken now, and the metrics' own
+ * (metrics/api_metrics.c writes them all). */
+static enum MHD_Result
+handle_prometheus(struct fl_server *s, struct MHD_Connection *c)
+{
+    struct fl_prom_source src[FL_SOURCE_COUNT];
+    struct fl_prom_server ps = { .sources = src,
+                                 .n_sources = FL_SOURCE_COUNT };
+    struct fl_wal_stats ws;
+    size_t buf_bytes = 0;
+
+    for (int k = 0; k < FL_SOURCE_COUNT; k++) {
+        const struct fl_source_stats *st = &s->sources[k];
+        src[k] = (struct fl_prom_source) {
+            .name = fl_source_name(k),
+            .records = atomic_load(&st->records),
+            .rejected = atomic_load(&st->rejected),
+            .requests = atomic_load(&st->requests),
+            .bytes = atomic_load(&st->bytes),
+            .duplicates = atomic_load(&st->duplicates),
+        };
+    }
+    fl_wal_stats(s->wal, &ws);
+    ps.wal_bytes = ws.bytes;
+    ps.wal_max_bytes = ws.max_bytes;
+    fl_buffer_stats(s->buffer, &buf_bytes, &ps.buffered_records);
+    ps.files_published = atomic_load(&s->files_published);
+    ps.records_published = atomic_load(&s->records_published);
+    ps.publish_failures = atomic_load(&s->publish_failures);
+    ps.uptime = fl_time_mono() - s->started;
+    return fl_api_prometheus(s->metrics, c, &ps);
+}
+
+
 /* Longest X-Flowlake-Source accepted. */
 #define SOURCE_NAME_MAX 256
 
@@ -832,7 +866,7 @@ dispatch(struct fl_server *s, struct MHD_Connection *c, const char *url,
     if (strcmp(url, "/api/status") == 0)
         return handle_status(s, c);
     if (strcmp(url, "/metrics") == 0)
-        return fl_api_prometheus(s, c);
+        return handle_prometheus(s, c);
     if (strcmp(url, "/api/metrics") == 0)
         return fl_api_metrics(s->metrics, c);
     if (strcmp(url, "/api/metrics/batch") == 0)

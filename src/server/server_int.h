@@ -19,6 +19,7 @@
 #include "../wal/wal.h"
 #include "buffer.h"
 #include "dedupe.h"
+#include "http_reply.h"
 
 /* Counters of one ingestion source, reported by GET /api/status. */
 struct fl_source_stats {
@@ -248,12 +249,8 @@ enum MHD_Result fl_api_rejects(struct fl_server *s, struct MHD_Connection *c);
 enum MHD_Result fl_api_alarm_history(struct fl_server *s,
                                      struct MHD_Connection *c);
 
-/* ---- api_metrics.c --------------------------------------------------- */
-
-/* GET /metrics (Prometheus); the metrics' other endpoints are in
- * metrics/api_metrics.h. */
-enum MHD_Result fl_api_prometheus(struct fl_server *s,
-                                  struct MHD_Connection *c);
+/* The metrics' endpoints (GET /metrics, /api/metrics, /api/alarms, POST
+ * /api/metrics/batch) are in metrics/api_metrics.h. */
 
 /* dashboards.c: GET /api/dashboards (the list), and GET, PUT, DELETE
  * /api/dashboards/NAME (name = the path after the prefix). */
@@ -288,34 +285,7 @@ struct request {
     struct fl_query_task *query;  /* POST /api/query, once started */
 };
 
-/* The status of a request that failed in the server's own work (the
- * request itself was valid, e.g. SQL the server wrote, a file it saves):
- * fl_http_status's 503 where retrying may help, else 500 -- never the
- * table's 4xx, which would blame the sender for a code that, here, only
- * a fault of the server can produce. */
-static inline unsigned
-fl_server_fault_status(int rc)
-{
-    return fl_http_status(rc) == 503 ? 503 : 500;
-}
-
-/* Queues a response (copied). Returns libmicrohttpd's MHD_Result. */
-enum MHD_Result fl_http_reply(struct MHD_Connection *c, unsigned int status,
-                              const char *type, const char *text, size_t len);
-
-/* Serialises j (jansson's json_t; its reference is taken) and answers 200
- * with it, one line; 503 when j is NULL or out of memory. */
-struct json_t;
-enum MHD_Result fl_http_reply_json(struct MHD_Connection *c,
-                                   struct json_t *j);
-
-/* Queues {"error": msg} with the status. */
-enum MHD_Result fl_http_reply_error(struct MHD_Connection *c,
-                                    unsigned int status, const char *msg);
-/* The same with Retry-After: retry_s (429, 503). */
-enum MHD_Result fl_http_reply_retry(struct MHD_Connection *c,
-                                    unsigned int status, unsigned retry_s,
-                                    const char *msg);
+/* fl_http_reply and the other answers: http_reply.h. */
 
 /* POST /firehose (Kinesis Data Firehose HTTP endpoint delivery) and
  * POST /cwl (CloudWatch Logs subscription payloads), in aws.c. */
