@@ -19,7 +19,9 @@
 # What the docs assume of the reader's machine, and what the test puts in
 # its place (nothing else in a block is changed):
 #   * `flowlake` on the PATH and `./flowlake`: both are the binary under
-#     test ($FLOWLAKE);
+#     test ($FLOWLAKE); `curl` on the PATH is curl itself, which also says
+#     on stderr when it fails (curl -s keeps quiet when it cannot connect,
+#     and in a pipe its exit status is lost);
 #   * a server on port 8080: the text "localhost:8080" and "127.0.0.1:8080"
 #     becomes "127.0.0.1:PORT" of the server the test started;
 #   * the archive ./flowlake-data (the default of --archive), flowlake.ini
@@ -52,18 +54,27 @@ A=$TMP/flowlake-data
 "$FLOWLAKE" convert --archive "$A" d1.log.gz d2.log.gz >convert.out; st=$?
 expect_status "the archive is converted" 0 $st
 
-start_server --set archive.buffer_interval=1s --set query.timeout=60s
+# archive.buffer_interval = 1h: live records stay in the server's buffer, so
+# the archive's files do not change while the examples read them.
+start_server --set archive.buffer_interval=1h --set query.timeout=60s
 if [ -z "$PORT" ]; then
     fail "the server starts" "$(cat serve.err)"
     finish; exit
 fi
-# Live records too, acknowledged and published as on a running server.
+# Live records too, which queries through the server see (the buffer).
 "$FLOWLAKE" generate --seed 3 --records 2000 --start now --span 5m -o live.log
 expect_contains "records ingested" "$(curl -s --data-binary @live.log "$URL/ingest")" '"accepted":2000'
 
 # What the docs assume, in one place (see the top of this file).
 mkdir bin
 ln -s "$FLOWLAKE" bin/flowlake
+cat >bin/curl <<EOF
+#!/usr/bin/env bash
+$(command -v curl) "\$@"; st=\$?
+[ \$st -eq 0 ] || echo "curl \$*: exit status \$st" >&2
+exit \$st
+EOF
+chmod +x bin/curl
 export PATH=$TMP/bin:$PATH
 export READ_KEY=doc-example-read-key QUERY_ID=doc-example-query
 # substitute FILE: the docs' port 8080 becomes the test server's port.
