@@ -148,37 +148,64 @@ put_column(struct fl_buf *b, enum fl_ddl_engine e, const char *name,
 }
 
 
-/* The columns the files hold, in the archive's order; with_partitions:
- * then the partition columns (Trino and Spark list them last in the
- * column list; Athena declares them apart). */
+/* How many columns the table has: the fields, the provenance columns,
+ * the extras, then with_partitions the partition columns (Trino, Spark
+ * and DuckDB list them with the others; Athena declares them apart). */
+static size_t
+n_columns(const struct fl_ddl_options *o, int with_partitions)
+{
+    return FL_FIELD_COUNT + FL_PROV_COLUMNS
+           + (o->archive ? o->archive->n_extra : 0)
+           + (with_partitions ? 4 : 0);
+}
+
+
+/* Column i of that order: its name and type. */
 static void
-put_columns(struct fl_buf *b, const struct fl_ddl_options *o,
-            int with_partitions)
+column_at(const struct fl_ddl_options *o, size_t i, const char **name,
+          enum fl_type *t)
 {
     size_t n_extra = o->archive ? o->archive->n_extra : 0;
-    enum fl_ddl_engine e = o->engine;
-    for (int i = 0; i < FL_FIELD_COUNT; i++)
-        put_column(b, e, fl_field_get(i)->sql_name, fl_field_get(i)->type, 0);
-    for (size_t i = 0; i < FL_PROV_COLUMNS; i++)
-        put_column(b, e, fl_prov_column[i], FL_TYPE_STRING,
-                   !with_partitions && n_extra == 0
-                   && i + 1 == FL_PROV_COLUMNS);
-    for (size_t i = 0; i < n_extra; i++)
-        put_column(b, e, o->archive->extra[i].name, o->archive->extra[i].type,
-                   !with_partitions && i + 1 == n_extra);
-    for (size_t i = 0; with_partitions && i < 4; i++)
-        put_column(b, e, partition_cols[i], FL_TYPE_STRING, i == 3);
+    *t = FL_TYPE_STRING;
+    if (i < FL_FIELD_COUNT) {
+        *name = fl_field_get((int)i)->sql_name;
+        *t = fl_field_get((int)i)->type;
+    } else if ((i -= FL_FIELD_COUNT) < FL_PROV_COLUMNS) {
+        *name = fl_prov_column[i];
+    } else if ((i -= FL_PROV_COLUMNS) < n_extra) {
+        *name = o->archive->extra[i].name;
+        *t = o->archive->extra[i].type;
+    } else {
+        *name = partition_cols[i - n_extra];
+    }
+}
+
+
+/* "CREATE ... name (\n", the column list, ")": the head of the three
+ * table statements. */
+static void
+put_create(struct fl_buf *b, const struct fl_ddl_options *o,
+           const char *create, const char *table, int with_partitions)
+{
+    size_t n = n_columns(o, with_partitions);
+    fl_buf_adds(b, create);
+    put_table(b, o->engine, table);
+    fl_buf_adds(b, " (\n");
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        enum fl_type t;
+        column_at(o, i, &name, &t);
+        put_column(b, o->engine, name, t, i + 1 == n);
+    }
+    fl_buf_addc(b, ')');
 }
 
 
 static void
 put_athena(struct fl_buf *b, const struct fl_ddl_options *o)
 {
-    fl_buf_adds(b, "CREATE EXTERNAL TABLE IF NOT EXISTS ");
-    put_table(b, o->engine, o->table);
-    fl_buf_adds(b, " (\n");
-    put_columns(b, o, 0);
-    fl_buf_adds(b, ")\nPARTITIONED BY (\n");
+    put_create(b, o, "CREATE EXTERNAL TABLE IF NOT EXISTS ", o->table, 0);
+    fl_buf_adds(b, "\nPARTITIONED BY (\n");
     for (size_t i = 0; i < 4; i++)
         put_column(b, o->engine, partition_cols[i], FL_TYPE_STRING, i == 3);
     fl_buf_adds(b, ")\nSTORED AS PARQUET\nLOCATION ");
@@ -214,18 +241,14 @@ put_trino(struct fl_buf *b, const struct fl_ddl_options *o)
     /* sync_partition_metadata names the schema: the table is always
      * qualified, with the Hive connector's "default" when not given. */
     const char *dot = strchr(o->table, '.');
-    char schema[256];
+    char schema[256], qualified[512];
     snprintf(schema, sizeof schema, "%.*s",
              dot ? (int)(dot - o->table) : 7, dot ? o->table : "default");
     const char *name = dot ? dot + 1 : o->table;
+    snprintf(qualified, sizeof qualified, "%s.%s", schema, name);
 
-    fl_buf_adds(b, "CREATE TABLE IF NOT EXISTS ");
-    put_ident(b, o->engine, schema);
-    fl_buf_addc(b, '.');
-    put_ident(b, o->engine, name);
-    fl_buf_adds(b, " (\n");
-    put_columns(b, o, 1);
-    fl_buf_adds(b, ")\nWITH (\n  external_location = ");
+    put_create(b, o, "CREATE TABLE IF NOT EXISTS ", qualified, 1);
+    fl_buf_adds(b, "\nWITH (\n  external_location = ");
     put_location(b, o->location, "");
     fl_buf_adds(b, ",\n  format = 'PARQUET',\n"
                    "  partitioned_by = ARRAY['year', 'month', 'day', "
@@ -244,11 +267,8 @@ put_trino(struct fl_buf *b, const struct fl_ddl_options *o)
 static void
 put_spark(struct fl_buf *b, const struct fl_ddl_options *o)
 {
-    fl_buf_adds(b, "CREATE TABLE IF NOT EXISTS ");
-    put_table(b, o->engine, o->table);
-    fl_buf_adds(b, " (\n");
-    put_columns(b, o, 1);
-    fl_buf_adds(b, ")\nUSING PARQUET\nPARTITIONED BY (");
+    put_create(b, o, "CREATE TABLE IF NOT EXISTS ", o->table, 1);
+    fl_buf_adds(b, "\nUSING PARQUET\nPARTITIONED BY (");
     for (size_t i = 0; i < 4; i++) {
         put_ident(b, o->engine, partition_cols[i]);
         fl_buf_adds(b, i < 3 ? ", " : ")\nLOCATION ");
@@ -265,36 +285,20 @@ put_spark(struct fl_buf *b, const struct fl_ddl_options *o)
 static void
 put_duckdb(struct fl_buf *b, const struct fl_ddl_options *o)
 {
-    size_t n_extra = o->archive ? o->archive->n_extra : 0;
-    enum fl_ddl_engine e = o->engine;
+    size_t n = n_columns(o, 1);
 
     fl_buf_adds(b, "CREATE OR REPLACE VIEW ");
-    put_table(b, e, o->table);
+    put_table(b, o->engine, o->table);
     /* Every column exists with its type even before a file has it: an
      * empty typed SELECT, then the files by name. */
     fl_buf_adds(b, " AS\nSELECT\n");
-    for (int i = 0; i < FL_FIELD_COUNT + FL_PROV_COLUMNS + (int)n_extra + 4;
-         i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *name;
-        enum fl_type t = FL_TYPE_STRING;
-        if (i < FL_FIELD_COUNT) {
-            name = fl_field_get(i)->sql_name;
-            t = fl_field_get(i)->type;
-        } else if (i < FL_FIELD_COUNT + FL_PROV_COLUMNS) {
-            name = fl_prov_column[i - FL_FIELD_COUNT];
-        } else if ((size_t)(i - FL_FIELD_COUNT - FL_PROV_COLUMNS) < n_extra) {
-            const struct fl_ddl_column *c =
-                &o->archive->extra[i - FL_FIELD_COUNT - FL_PROV_COLUMNS];
-            name = c->name;
-            t = c->type;
-        } else {
-            name = partition_cols[i - FL_FIELD_COUNT - FL_PROV_COLUMNS
-                                  - (int)n_extra];
-        }
-        fl_buf_addf(b, "  CAST(NULL AS %s) AS ", type_names[e][t]);
-        put_ident(b, e, name);
-        fl_buf_adds(b, i + 1 < FL_FIELD_COUNT + FL_PROV_COLUMNS
-                           + (int)n_extra + 4 ? ",\n" : "\n");
+        enum fl_type t;
+        column_at(o, i, &name, &t);
+        fl_buf_addf(b, "  CAST(NULL AS %s) AS ", type_names[o->engine][t]);
+        put_ident(b, o->engine, name);
+        fl_buf_adds(b, i + 1 < n ? ",\n" : "\n");
     }
     fl_buf_adds(b, "WHERE false\nUNION ALL BY NAME\nSELECT * FROM "
                    "read_parquet(");
