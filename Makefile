@@ -136,13 +136,13 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libflowlake.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
 
-check: $(FLOWLAKE) $(TEST_BIN) $(FUZZ_REPLAY) $(TOOL_BIN)
+check: $(FLOWLAKE) $(TEST_BIN) $(FUZZ_REPLAY) $(TOOL_BIN) $(BUILD)/bench/sqlrun
 	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh all
 
 # One kind of test at a time, with the same summary line.
 unit: $(TEST_BIN)
 	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh unit
-integration: $(FLOWLAKE) $(TOOL_BIN)
+integration: $(FLOWLAKE) $(TOOL_BIN) $(BUILD)/bench/sqlrun
 	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh integration
 fuzz-replay: $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) FLOWLAKE=$(abspath $(FLOWLAKE)) tests/run.sh fuzz

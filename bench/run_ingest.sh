@@ -22,7 +22,13 @@ PID=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$out/serve.out" 2>/dev/null && break; sleep 0.05; done
 PORT=$(sed -n 's/.*:\([0-9]*\), archive.*/\1/p' "$out/serve.out")
 echo "machine: $(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The server's own CPU over the load (user + system, from /proc): less
+# sensitive than records/s to what else the machine runs.
+cpu0=$(awk '{print $14 + $15}' /proc/$PID/stat)
 build/bench/bench_ingest "http://127.0.0.1:$PORT" "$N" "$CLIENTS"
+cpu1=$(awk '{print $14 + $15}' /proc/$PID/stat)
+tck=$(getconf CLK_TCK)
+echo "server CPU during the load: $(echo "scale=2; ($cpu1 - $cpu0) / $tck" | bc) s, $(echo "scale=2; ($cpu1 - $cpu0) * 1000000 / $tck / $N" | bc) us per record (publishing included)"
 status=$(curl -s "http://127.0.0.1:$PORT/api/status")
 echo "server: peak RSS $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$PID/status); WAL $(echo "$status" | sed -n 's/.*"commits":\([0-9]*\),"syncs":\([0-9]*\).*/\1 commits, \2 fsyncs/p')"
 kill -TERM "$PID"; wait "$PID"

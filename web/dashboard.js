@@ -581,6 +581,10 @@ let refreshes = 0;
 async function refresh() {
   if (dash == null) return;
   const gen = ++generation;
+  // For the browser tests: data-generation is the newest refresh begun,
+  // data-drawn the newest whose answers are all on the page (an older one
+  // still running ends without drawing), data-refreshed how many were.
+  document.body.dataset.generation = String(gen);
   const { from, to } = span();
   $('#span').textContent = `${fmtTime(from)} – ${fmtTime(to)}`;
   const current = () => gen === generation;
@@ -637,6 +641,7 @@ async function refresh() {
   if (!current()) return;
   refreshes++;
   $('#updated').textContent = `· updated ${new Date().toLocaleTimeString()}`;
+  document.body.dataset.drawn = String(gen);
   document.body.dataset.refreshed = String(refreshes);
 }
 

@@ -1,6 +1,6 @@
 -- An example metrics file for `flowlake serve` (metrics.file; docs/metrics.md).
--- The built-in rejected_tcp_packets, rejected_packets_by_protocol and
--- records_in run as well unless metrics.defaults = false.
+-- The six built-in metrics (docs/metrics.md, "The built-in metrics") run as
+-- well unless metrics.defaults = false.
 
 -- Flows and bytes per destination port, 5-minute windows on the flow's start:
 -- two metrics, port_traffic_flows and port_traffic_bytes.

@@ -133,7 +133,7 @@ static const struct fl_config_map keys[] = {
     { "metrics", "file", FL_CFG_FILE, OFF(metrics_file), 0, 16 * MiB, "",
       "metrics file: CREATE METRIC statements (docs/metrics.md); empty = built-in metrics only", NULL, 0, NULL },
     { "metrics", "defaults", FL_CFG_BOOL, OFF(metrics_defaults), 0, 1, "true",
-      "run the built-in metrics rejected_tcp_packets, rejected_packets_by_protocol and records_in", NULL, 0, NULL },
+      "run the six built-in metrics (docs/metrics.md): rejected_tcp_packets, rejected_packets_by_protocol, records_in, traffic_by_action, top_talkers, top_rejected_sources", NULL, 0, NULL },
     { "metrics", "window", FL_CFG_DURATION, OFF(metrics_window), 1, 86400, "900s",
       "window length of a metric whose GROUP BY names no TUMBLE/STEP", NULL, 0, NULL },
     { "metrics", "time", FL_CFG_CHOICE, OFF(metrics_time), 0, 0, "start",

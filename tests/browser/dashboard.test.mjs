@@ -74,11 +74,15 @@ async function openDashboard(viewport = { width: 1400, height: 1000 }, hash = HA
   return { ctx, page, errors, requests };
 }
 
-// Waits for the refresh after the one counted now.
+// Runs ACTION, then waits until the page has drawn a refresh begun by it
+// (or later). Counting finished refreshes is not enough: one begun before
+// ACTION (the edit button's, say, which nothing waits for) may end while
+// ACTION runs, and ACTION's own refresh may not have drawn yet -- a SQL
+// widget just rendered by "apply" would still have an empty table.
 async function nextRefresh(page, action) {
-  const n = Number(await page.getAttribute('body', 'data-refreshed'));
+  const g = Number(await page.getAttribute('body', 'data-generation'));
   await action();
-  await page.waitForFunction((k) => Number(document.body.dataset.refreshed) > k, n);
+  await page.waitForFunction((k) => Number(document.body.dataset.drawn) > k, g);
 }
 
 // A table widget's rows: the key and the named columns (data-* of each row).
@@ -483,4 +487,66 @@ test('a metric widget with options.chart = "bar" is drawn with bars, with the me
   assert.deepEqual(errors, []);
   await ctx.close();
   assert.equal((await send('DELETE', '/api/dashboards/bars')).status, 200);
+});
+
+test('a SQL widget gets the answer of its newest statement, and a refresh that ends late is not taken for a newer one', async () => {
+  const { ctx, page, errors } = await openDashboard();
+  await page.click('#edit');
+  await page.selectOption('#addtype', 'sql');
+  await nextRefresh(page, () => page.click('#add'));
+  const id = await page.evaluate(() => window.flowlake.dashboard().widgets.at(-1).id);
+  const sel = `[data-widget="${id}"]`;
+  const table = () => page.$$eval(`${sel} tbody tr`, (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  const want = [['ACCEPT', '16'], ['REJECT', '7']];
+  assert.deepEqual(await table(), want);
+  const apply = () => page.click(`${sel} form.editor button[name="apply"]`);
+  const sent = [];
+  page.on('request', (r) => { if (new URL(r.url()).pathname === '/api/query') sent.push(r.postData()); });
+  // hold(PATTERN): keeps the page's requests to PATTERN unanswered until
+  // release() lets them go on.
+  const hold = async (pattern) => {
+    const held = [];
+    await page.route(pattern, (route) => { held.push(route); });
+    return {
+      held,
+      release: async () => { for (const r of held) await r.continue(); await page.unroute(pattern); },
+    };
+  };
+  const until = async (f) => { while (!f()) await new Promise((ok) => setTimeout(ok, 10)); };
+
+  // The queue: "apply" three times while the first refresh's statement is
+  // unanswered. The second refresh's statement, replaced before it could
+  // start, is never sent; the third's is, once the first is answered, and
+  // its rows are drawn.
+  const q = await hold('**/api/query*');
+  await nextRefresh(page, async () => {
+    await apply();
+    await until(() => q.held.length === 1);
+    await page.fill(`${sel} form.editor textarea[name="sql"]`,
+      'SELECT action, COUNT(*) AS n FROM flow_logs GROUP BY action ORDER BY action DESC');
+    await apply();
+    await apply();
+    await q.release();
+  });
+  assert.deepEqual(await table(), [['REJECT', '7'], ['ACCEPT', '16']]);
+  assert.equal(await page.textContent(`${sel} thead`), 'actionn');
+  assert.equal(sent.length, 2, JSON.stringify(sent));
+  assert.match(sent[1], /AS n FROM/);
+
+  // The wait: a refresh begun before an action and ending while it runs
+  // (here the reload button's, its metrics held) counts as a refresh, but
+  // is not the action's. With the count alone, the wait would return while
+  // the table "apply" just rendered is still empty.
+  const m = await hold('**/api/metrics/batch');
+  await page.click('#reload');
+  await until(() => m.held.length === 1);
+  const count = Number(await page.getAttribute('body', 'data-refreshed'));
+  await nextRefresh(page, async () => {
+    await m.release();
+    await page.waitForFunction((k) => Number(document.body.dataset.refreshed) > k, count);
+    await apply();
+  });
+  assert.deepEqual(await table(), [['REJECT', '7'], ['ACCEPT', '16']]);
+  assert.deepEqual(errors, []);
+  await ctx.close();
 });

@@ -26,6 +26,7 @@ commands=(
     "config check|config"
     "config defaults|config"
     "wal-check|wal-check"
+    "ddl|ddl"
 )
 for entry in "${commands[@]}"; do
     words=${entry%%|*}
@@ -81,7 +82,7 @@ expect_contains "generate --header=1 says why" "$(cat err.txt)" \
     "flowlake generate: option '--header' takes no value"
 
 # Other usage errors: exit 2, the prefix, the hint.
-for words in "convert" "query" "wal-check" "config" "config bogus" \
+for words in "convert" "query" "wal-check" "ddl" "config" "config bogus" \
              "config check" "config check a.ini b.ini" "config defaults x" \
              "serve stray" "no-such-command"; do
     "$FLOWLAKE" $words >out.txt 2>err.txt; st=$?
