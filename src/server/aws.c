@@ -505,8 +505,9 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     struct fl_ingest_result res;
     fl_server_ingest(s, FL_SOURCE_FIREHOSE, source, g.text ? g.text : "",
                      g.len, format, g.keys, g.n_keys, g.segs, g.n_segs, &res);
-    if (res.http_status != 200) {
-        ret = firehose_reply(c, (unsigned)res.http_status, rid, res.error);
+    if (res.err.code != 0) {
+        ret = firehose_reply(c, fl_http_status(res.err.code), rid,
+                             fl_err_msg(&res.err));
         goto out;
     }
     end_claims(&g, 1);
@@ -556,7 +557,6 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
     }
     struct fl_ingest_result res;
     memset(&res, 0, sizeof res);
-    res.http_status = 200;
     if ((rc = claim_events(&g)) < 0) {
         ret = fl_http_reply_error(c, 503, rc == FL_EAGAIN
                                   ? "events of this payload are still in "
@@ -572,8 +572,9 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
                          format, g.keys, g.n_keys, g.segs, g.n_segs, &res);
     }
     atomic_fetch_add(&st->duplicates, g.duplicates);
-    if (res.http_status != 200) {
-        ret = fl_http_reply_error(c, (unsigned)res.http_status, res.error);
+    if (res.err.code != 0) {
+        ret = fl_http_reply_error(c, fl_http_status(res.err.code),
+                                  fl_err_msg(&res.err));
         goto done;
     }
     end_claims(&g, 1);

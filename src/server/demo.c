@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "../core/fl_error.h"
+#include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../gen/generate.h"
@@ -65,6 +66,7 @@ demo_main(void *arg)
     struct fl_server *s = arg;
     struct text t = { 0 };
     uint64_t round = 0;
+    int failing = 0;
     const uint64_t world = (uint64_t)fl_time_now() | 1;   /* non-zero */
 
     while (!atomic_load(&s->stopping) && atomic_load(&s->accepting)) {
@@ -87,6 +89,18 @@ demo_main(void *arg)
             atomic_fetch_add(&s->sources[FL_SOURCE_DEMO].bytes, t.len);
             fl_server_ingest(s, FL_SOURCE_DEMO, "demo generator", t.p, t.len,
                              NULL, NULL, 0, NULL, 0, &res);
+            /* Nobody to answer: said in the log when it starts and
+             * stops failing (a full WAL would otherwise log every
+             * second). Generated records are not retried. */
+            if ((res.err.code != 0) != failing) {
+                failing = res.err.code != 0;
+                if (failing)
+                    fl_log(FL_LOG_WARN, "demo", "generated records not "
+                           "taken: %s", fl_err_msg(&res.err));
+                else
+                    fl_log(FL_LOG_INFO, "demo", "generated records taken "
+                           "again");
+            }
         }
         struct timespec nap = { DEMO_PERIOD_SECONDS, 0 };
         nanosleep(&nap, NULL);

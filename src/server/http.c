@@ -494,8 +494,9 @@ handle_ingest(struct fl_server *s, struct MHD_Connection *c,
     fl_server_ingest(s, FL_SOURCE_INGEST, source, req->body ? req->body : "",
                      req->len, format, NULL, 0, have_prov ? &seg : NULL,
                      have_prov ? 1 : 0, &res);
-    if (res.http_status != 200)
-        return reply_error(c, (unsigned)res.http_status, res.error);
+    if (res.err.code != 0)
+        return reply_error(c, fl_http_status(res.err.code),
+                           fl_err_msg(&res.err));
     char out[128];
     int n = snprintf(out, sizeof out, "{\"accepted\":%llu,\"rejected\":%llu}\n",
                      (unsigned long long)res.accepted,

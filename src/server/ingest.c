@@ -352,16 +352,13 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
      * keys ride in the first record only). */
     if (8 * n_keys + FL_WALREC_HDR_SIZE + spec_max + strlen(source)
         + prov_max + s->cfg->max_line + 1 > s->wal_max_record) {
-        res->http_status = 413;
-        snprintf(res->error, sizeof res->error, "too many ids in one request");
-        return FL_ETOOBIG;
+        return fl_err_set(&res->err, FL_ETOOBIG, "too many ids in one "
+                          "request");
     }
     if ((n_keys > 0 && (keybuf = fl_malloc(8 * n_keys)) == NULL)
         || (prov_max > 0 && (provbuf = fl_malloc(prov_max)) == NULL)) {
         fl_free(keybuf);
-        res->http_status = 503;
-        snprintf(res->error, sizeof res->error, "out of memory");
-        return FL_ENOMEM;
+        return fl_err_oom(&res->err);
     }
     size_t room = s->wal_max_record - FL_WALREC_HDR_SIZE - spec_max
                 - strlen(source) - prov_max - 8 * n_keys;
@@ -370,12 +367,9 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
     size_t n_cuts = 0;
     rc = cut_text(text, len, runs, n_runs, segs, n_segs, room, &cuts,
                   &n_cuts);
-    if (rc == 0 && n_cuts > 0xffff) {
-        res->http_status = 413;
-        snprintf(res->error, sizeof res->error, "request too large for the "
-                 "write-ahead log (raise wal.segment_size)");
-        rc = FL_ETOOBIG;
-    }
+    if (rc == 0 && n_cuts > 0xffff)
+        rc = fl_err_set(&res->err, FL_ETOOBIG, "request too large for the "
+                        "write-ahead log (raise wal.segment_size)");
     if (rc == 0) {
         struct request_pieces rq = {
             .kind = kind, .source = source, .text = text, .cuts = cuts,
@@ -387,25 +381,23 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
     fl_free(cuts);
     fl_free(keybuf);
     fl_free(provbuf);
-    if (res->http_status != 200)
-        return rc;             /* already explained (413) */
+    if (res->err.code != 0)
+        return rc;             /* already explained (too big) */
     if (rc == 0 && last_seq > 0)
         rc = fl_wal_commit(s->wal, last_seq);
     if (rc == FL_EAGAIN) {
-        res->http_status = 503;
-        snprintf(res->error, sizeof res->error, "the write-ahead log is full "
-                 "(wal.max_size %llu bytes); retry later",
-                 (unsigned long long)ws.max_bytes);
+        fl_err_set(&res->err, FL_EAGAIN, "the write-ahead log is full "
+                   "(wal.max_size %llu bytes); retry later",
+                   (unsigned long long)ws.max_bytes);
     } else if (rc == FL_ENOMEM) {
-        res->http_status = 503;
-        snprintf(res->error, sizeof res->error, "out of memory");
+        fl_err_oom(&res->err);
     } else if (rc < 0) {
-        /* 503 whatever the code, not fl_http_status's 500: the request
-         * was good, the log's disk (full, failing) is the server's
-         * trouble, and the sender should retry (test_serve_diskfull). */
-        res->http_status = 503;
-        snprintf(res->error, sizeof res->error, "the write-ahead log failed: "
-                 "%s", fl_strerror(rc));
+        /* FL_EAGAIN (retry later, 503) whatever the code, not its own
+         * 500: the request was good, the log's disk (full, failing) is
+         * the server's trouble, and the sender should retry
+         * (test_serve_diskfull). The message keeps the real cause. */
+        fl_err_set(&res->err, FL_EAGAIN, "the write-ahead log failed: %s",
+                   fl_strerror(rc));
     }
     return rc;
 }
@@ -469,29 +461,24 @@ choose_format(struct validation *v, const char **pp, const char *end,
     size_t first_len = (size_t)((nl ? nl : end) - p);
     if (format_spec != NULL) {
         rc = fl_format_parse(format_spec, &v->fmt, &perr);
-        if (rc < 0) {
-            res->http_status = 400;
-            snprintf(res->error, sizeof res->error, "format: %s", perr.reason);
-            return rc;
-        }
+        if (rc < 0)
+            return rc == FL_ENOMEM ? fl_err_oom(&res->err)
+                 : fl_err_set(&res->err, FL_ECONFIG, "format: %s",
+                              perr.reason);
     } else if (fl_format_is_header(p, first_len)) {
         size_t hl = first_len;
         if (hl > 0 && p[hl - 1] == '\r')
             hl--;
         rc = fl_format_from_header(p, hl, &v->fmt, &perr);
-        if (rc < 0) {
-            res->http_status = 400;
-            snprintf(res->error, sizeof res->error, "header line: %s",
-                     perr.reason);
-            return rc;
-        }
+        if (rc < 0)
+            return rc == FL_ENOMEM ? fl_err_oom(&res->err)
+                 : fl_err_set(&res->err, FL_EPARSE, "header line: %s",
+                              perr.reason);
         p = nl ? nl + 1 : end;
         v->line_no = 2;
         v->filtered = 1;          /* the stored text drops the header */
     } else if ((rc = fl_format_default(&v->fmt)) < 0) {
-        res->http_status = 503;
-        snprintf(res->error, sizeof res->error, "out of memory");
-        return rc;
+        return fl_err_oom(&res->err);
     }
     *pp = p;
     return FL_OK;
@@ -640,7 +627,6 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     int rc;
 
     memset(res, 0, sizeof *res);
-    res->http_status = 200;
     if (n_segs > 0
         && (v.out_segs = fl_malloc(n_segs * sizeof *v.out_segs)) == NULL)
         goto nomem;
@@ -653,11 +639,11 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
         size_t plain_len = 0;
         rc = gunzip(body, len, s->cfg->max_decompressed,
                     s->cfg->max_compression_ratio, &plain, &plain_len,
-                    res->error, sizeof res->error);
+                    res->err.msg, sizeof res->err.msg);
         if (rc < 0) {
-            res->http_status = (int)fl_http_status(rc);
+            res->err.code = rc;
             if (rc == FL_ENOMEM)
-                snprintf(res->error, sizeof res->error, "out of memory");
+                fl_err_oom(&res->err);
             goto out;
         }
         body = plain;
@@ -667,8 +653,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     if (choose_format(&v, &p, end, format_spec, res) < 0)
         goto out;
     if (fl_batch_create(CHECK_ROWS, 0, &v.batch) < 0) {
-        res->http_status = 503;
-        snprintf(res->error, sizeof res->error, "out of memory");
+        fl_err_oom(&res->err);
         goto out;
     }
     fl_batch_reset(v.batch);
@@ -695,8 +680,7 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     goto out;
 
 nomem:
-    res->http_status = 503;
-    snprintf(res->error, sizeof res->error, "out of memory");
+    fl_err_oom(&res->err);
 out:
     validation_free(&v);
     fl_free(plain);

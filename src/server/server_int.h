@@ -165,11 +165,16 @@ void fl_server_checkpoint(struct fl_server *s);
 
 /* ---- ingest.c ------------------------------------------------------- */
 
+/* What became of a body: lines accepted and rejected, and err.code 0 or
+ * why it was not taken (err.msg for the sender). The code says what the
+ * sender can do -- FL_ETOOBIG, FL_EPARSE, FL_ECONFIG, FL_ECORRUPT: fix the
+ * request; FL_EAGAIN, FL_ENOMEM: retry later -- and an HTTP source
+ * answers fl_http_status(err.code); the folder watcher and the demo,
+ * which have no one to answer, log it. */
 struct fl_ingest_result {
-    uint64_t accepted;
-    uint64_t rejected;
-    int      http_status;      /* 200, 400, 413, 503 ... */
-    char     error[256];       /* when http_status != 200 */
+    uint64_t      accepted;
+    uint64_t      rejected;
+    struct fl_err err;
 };
 
 /* Where a run of a body's lines came from: the lines from byte off of the

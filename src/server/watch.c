@@ -252,8 +252,7 @@ ingest_file_text(struct fl_server *s, const char *source, const char *path,
     struct fl_prov_seg seg = { .off = 0 };
     if (fl_provenance_from_path(path, prov) < 0) {
         memset(res, 0, sizeof *res);
-        res->http_status = 503;
-        snprintf(res->error, sizeof res->error, "out of memory");
+        fl_err_oom(&res->err);
         return;
     }
     for (size_t k = 0; k < FL_PROV_N; k++)
@@ -281,9 +280,9 @@ ingest_piece(struct watcher *w, const char *path, const char *hex,
     fl_server_count_request(s, FL_SOURCE_WATCH);
     atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].bytes, len);
     ingest_file_text(s, source, path, text, len, spec, &key, &res);
-    if (res.http_status != 200) {
+    if (res.err.code != 0) {
         fl_log(FL_LOG_WARN, "watch", "%s: %s (retrying later)",
-                path, res.error);
+                path, fl_err_msg(&res.err));
         return FL_EAGAIN;
     }
     fl_dedupe_add(s->dedupe, key);
@@ -618,11 +617,11 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
     ingest_file_text(s, path, path, text, len, spec, &key, &res);
     e->pend_end = 0;
     e->pend_hdr = 0;
-    if (res.http_status != 200) {
+    if (res.err.code != 0) {
         /* The journal says pending; the log does not hold the key, so a
          * restart reads the piece again, as the next scan does. */
         fl_log(FL_LOG_WARN, "watch", "%s: %s (retrying later)",
-                path, res.error);
+                path, fl_err_msg(&res.err));
         return FL_EAGAIN;
     }
     fl_dedupe_add(s->dedupe, key);
