@@ -30,34 +30,13 @@
 
 int fl_cmd_wal_check(int argc, char **argv);
 
-static char root[128];
-static char wal[160];       /* root/wal: the WAL directory of most tests */
+static char wal[160];   /* fl_test_root/wal: the WAL folder of most tests */
 
 static void
 setup(void)
 {
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(root, sizeof root, "%s/fl-test-wal-XXXXXX", base);
-    CHECK(mkdtemp(root) != NULL);
-    snprintf(wal, sizeof wal, "%s/wal", root);
-}
-
-static void
-teardown(void)
-{
-    CHECK_EQ_INT(fl_fs_remove_tree(root), 0);
-    CHECK_EQ_INT(fl_mem_used(), 0);
-}
-
-/* root/rel into a static buffer (one of four, so a few can coexist). */
-static const char *
-at(const char *rel)
-{
-    static char bufs[4][512];
-    static int next;
-    char *b = bufs[next++ & 3];
-    snprintf(b, 512, "%s/%s", root, rel);
-    return b;
+    fl_test_dir_setup("wal");
+    snprintf(wal, sizeof wal, "%s/wal", fl_test_root);
 }
 
 static const char *
@@ -243,7 +222,7 @@ test_round_trip(void)
     CHECK_EQ_INT(rec.damage, FL_WAL_DAMAGE_NONE);
     CHECK_EQ_INT(rec.dropped_bytes, 0);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -279,7 +258,7 @@ test_empty_and_gathered_payloads(void)
     CHECK_EQ_INT(g.kind[1], 65535);
     CHECK_EQ_MEM(g.text[1], g.len[1], "src=http 2 123 eni-1");
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -305,7 +284,7 @@ test_seq_continues_across_reopen(void)
     /* Still one segment: appends continued in the last one. */
     CHECK_EQ_INT(rec.segments, 1);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -355,7 +334,7 @@ test_segment_rollover(void)
     check_records(&g, 1, 9);
     CHECK_EQ_INT(rec.segments, nseg);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -427,7 +406,7 @@ test_group_commit_shares_fsyncs(void)
     CHECK_EQ_INT(after.syncs - before.syncs, rounds);
     CHECK_EQ_INT(after.durable_seq, NTHREADS * rounds);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -505,7 +484,7 @@ test_group_commit_free_running(void)
     for (int i = 0; i < NTHREADS; i++)
         CHECK_EQ_INT(s.next_round[i], rounds);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -595,7 +574,7 @@ test_segment_image_matches_writer(void)
     CHECK(memcmp(disk, img, len) == 0);
     free(disk);
     free(img);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -662,7 +641,7 @@ test_torn_tail_every_offset(void)
     }
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -719,7 +698,7 @@ test_bitflip_middle_frame(void)
     free(copy);
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -776,7 +755,7 @@ test_bitflip_last_frame(void)
     free(copy);
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -829,7 +808,7 @@ test_corruption_in_earlier_segment(void)
     CHECK_EQ_INT(fl_wal_close(w), 0);
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -900,7 +879,7 @@ test_misplaced_frames_and_zero_tail(void)
     free(other);
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -948,7 +927,7 @@ test_gap_between_segments(void)
     free(a);
     free(b);
     free(c);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -988,7 +967,7 @@ test_bad_segment_header(void)
     CHECK_EQ_STR(rec.reason, "segment header checksum mismatch");
     free(a);
     free(b);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1082,7 +1061,7 @@ test_checkpoint_skips_and_deletes(void)
     CHECK_EQ_INT(rec.next_seq, 23);
     CHECK_EQ_INT(rec.segments, 0);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1107,7 +1086,7 @@ test_checkpoint_crash_before_delete(void)
     spit(seg_path(dir, 4), b, l2);
     spit(seg_path(dir, 7), c, l3);
     fl_wal_put_ckpt(ck, 5);
-    spit(at("wal/checkpoint"), ck, sizeof ck);
+    spit(fl_test_at("wal/checkpoint"), ck, sizeof ck);
 
     struct fl_wal_recovery scan;
     CHECK_EQ_INT(fl_wal_scan(dir, NULL, NULL, &scan), 0);
@@ -1125,7 +1104,7 @@ test_checkpoint_crash_before_delete(void)
     free(a);
     free(b);
     free(c);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1150,20 +1129,20 @@ test_torn_checkpoint_files(void)
     /* Every proper prefix of a newer checkpoint, as checkpoint.tmp. */
     fl_wal_put_ckpt(ck, 5);
     for (size_t cut = 0; cut < sizeof ck; cut++) {
-        spit(at("wal/checkpoint.tmp"), ck, cut);
+        spit(fl_test_at("wal/checkpoint.tmp"), ck, cut);
         CHECK_EQ_INT(open_collect(dir, NULL, &g, &rec, &w), 0);
         check_records(&g, 3, 6);
         CHECK_EQ_INT(rec.checkpoint, 2);
-        CHECK_EQ_INT(file_size(at("wal/checkpoint.tmp")), -1);
+        CHECK_EQ_INT(file_size(fl_test_at("wal/checkpoint.tmp")), -1);
         CHECK_EQ_INT(fl_wal_close(w), 0);
     }
 
     /* The checkpoint itself damaged. */
     size_t len;
-    unsigned char *real = slurp(at("wal/checkpoint"), &len);
+    unsigned char *real = slurp(fl_test_at("wal/checkpoint"), &len);
     CHECK_EQ_INT(len, FL_WAL_CKPT_SIZE);
     real[17] ^= 4;
-    spit(at("wal/checkpoint"), real, len);
+    spit(fl_test_at("wal/checkpoint"), real, len);
     CHECK_EQ_INT(open_collect(dir, NULL, &g, &rec, &w), FL_ECORRUPT);
     CHECK_EQ_INT(rec.checkpoint_damaged, 1);
     CHECK_EQ_INT(g.n, 0);
@@ -1176,7 +1155,7 @@ test_torn_checkpoint_files(void)
     check_records(&g, 1, 6);
     CHECK_EQ_INT(fl_wal_close(w), 0);
     free(real);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1224,7 +1203,7 @@ test_ceiling(void)
     CHECK_EQ_INT(fl_wal_append(w, 1, big, 100, &seq), 0);
     CHECK_EQ_INT(seq, 4);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1266,7 +1245,7 @@ test_bad_options(void)
     CHECK_EQ_INT(fl_wal_append(w, 0, buf, 200 - 56, NULL), 0);
     CHECK_EQ_INT(fl_wal_append(w, 0, buf, 200 - 55, NULL), FL_ETOOBIG);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1308,7 +1287,7 @@ test_failed_write_is_cut_off(void)
     check_records(&g, 1, 4);
     CHECK_EQ_INT(rec.damage, FL_WAL_DAMAGE_NONE);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1355,7 +1334,7 @@ test_failed_sync_is_sticky(void)
     CHECK_EQ_INT(open_collect(dir, NULL, &g, &rec, &w), 0);
     check_records(&g, 1, 2);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1378,8 +1357,8 @@ test_directory_lock(void)
     CHECK_EQ_INT(fl_wal_open(dir, NULL, NULL, NULL, NULL, &w2), 0);
     CHECK_EQ_INT(fl_wal_close(w2), 0);
     CHECK_EQ_INT(fl_wal_close(NULL), 0);
-    CHECK_EQ_INT(fl_wal_scan(at("nope"), NULL, NULL, &rec), -ENOENT);
-    teardown();
+    CHECK_EQ_INT(fl_wal_scan(fl_test_at("nope"), NULL, NULL, &rec), -ENOENT);
+    fl_test_dir_teardown();
 }
 
 
@@ -1454,7 +1433,7 @@ test_alloc_failures(void)
     CHECK_EQ_INT(open_collect(dir, &o, &g, &rec, &w), 0);
     check_records(&g, 1, next - 1);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1502,7 +1481,7 @@ test_wal_check_cli(void)
     CHECK_EQ_INT(run_check(dir, dir, NULL), 2);
     CHECK_EQ_INT(run_check("--force", dir, NULL), 2);
     CHECK_EQ_INT(run_check("--help", NULL, NULL), 0);
-    CHECK_EQ_INT(run_check(at("missing"), NULL, NULL), 1);
+    CHECK_EQ_INT(run_check(fl_test_at("missing"), NULL, NULL), 1);
 
     make_case(dir, seg1, len1, last, len);
     CHECK_EQ_INT(run_check(dir, NULL, NULL), 0);
@@ -1538,7 +1517,7 @@ test_wal_check_cli(void)
 
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
