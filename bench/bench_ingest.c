@@ -29,6 +29,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "../src/core/fl_time.h"
 #include "../src/gen/generate.h"
 
 struct text { char *p; size_t len, cap; };
@@ -51,14 +52,6 @@ collect(void *ctx, const char *buf, size_t len)
 {
     put(ctx, buf, len);
     return 0;
-}
-
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -133,7 +126,7 @@ client(void *arg)
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodies[i].len);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-        double t0 = now();
+        double t0 = fl_time_mono();
         CURLcode rc;
         long status = 0;
         /* 503 (WAL full, publishing behind) means "retry later", as
@@ -148,7 +141,7 @@ client(void *arg)
             }
             break;
         }
-        latency[i] = now() - t0;
+        latency[i] = fl_time_mono() - t0;
         if (rc != CURLE_OK || status != 200)
             atomic_fetch_add(&failures, 1);
         curl_slist_free_all(h);
@@ -183,7 +176,7 @@ probe(void *arg)
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
         if (curl_easy_perform(c) != CURLE_OK)
             break;
-        double acked = now();
+        double acked = fl_time_mono();
         snprintf(sql, sizeof sql, "SELECT count(*) FROM flow_logs WHERE interface_id = 'eni-probe%07d'", k);
         for (;;) {
             struct text out = { 0 };
@@ -196,10 +189,10 @@ probe(void *arg)
             free(out.p);
             curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
             if (seen) {
-                fresh[n_fresh++] = now() - acked;
+                fresh[n_fresh++] = fl_time_mono() - acked;
                 break;
             }
-            if (rc != CURLE_OK || now() - acked > 30)
+            if (rc != CURLE_OK || fl_time_mono() - acked > 30)
                 break;
         }
         struct timespec nap = { 0, 250 * 1000 * 1000 };
@@ -249,7 +242,7 @@ main(int argc, char **argv)
     o.records = n_requests * per_request;
     o.start = (int64_t)time(NULL) - 3600;
     o.span = 3600;
-    double tb = now();
+    double tb = fl_time_mono();
     if (fl_gen_write(&o, collect, &lines) != 0)
         return 1;
     bodies = calloc(n_requests, sizeof *bodies);
@@ -296,17 +289,17 @@ main(int argc, char **argv)
     printf("ingest: %zu requests x %zu records x %zu CloudWatch Logs events = %zu flow-log records, "
            "%.0f MB of request bodies (built in %.1f s)\n",
            n_requests, records_per_request, events, n_requests * per_request,
-           (double)body_bytes / 1e6, now() - tb);
+           (double)body_bytes / 1e6, fl_time_mono() - tb);
 
     pthread_t *th = calloc((size_t)clients, sizeof *th), pr;
     if (with_probe)
         pthread_create(&pr, NULL, probe, NULL);
-    double t0 = now();
+    double t0 = fl_time_mono();
     for (int i = 0; i < clients; i++)
         pthread_create(&th[i], NULL, client, NULL);
     for (int i = 0; i < clients; i++)
         pthread_join(th[i], NULL);
-    double secs = now() - t0;
+    double secs = fl_time_mono() - t0;
     atomic_store(&done_sending, 1);
     if (with_probe)
         pthread_join(pr, NULL);
