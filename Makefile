@@ -122,7 +122,7 @@ $(BUILD)/duckdb-version-ok: scripts/check-duckdb.sh scripts/deps.env
 	@scripts/check-duckdb.sh "$(DUCKDB_VERSION)" "$(DUCKDB_DIR)" "$(BUILD)"
 	@touch $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(BUILD)/libflowlake.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libflowlake.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
 
