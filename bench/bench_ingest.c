@@ -29,19 +29,27 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "../src/core/fl_base64.h"
 #include "../src/core/fl_time.h"
 #include "../src/gen/generate.h"
 
 struct text { char *p; size_t len, cap; };
 
+/* Room for n more bytes and a NUL in t. */
 static void
-put(struct text *t, const void *p, size_t n)
+reserve(struct text *t, size_t n)
 {
     if (t->len + n + 1 > t->cap) {
         t->cap = (t->cap + n + 1) * 2;
         t->p = realloc(t->p, t->cap);
         if (t->p == NULL) { perror("realloc"); exit(1); }
     }
+}
+
+static void
+put(struct text *t, const void *p, size_t n)
+{
+    reserve(t, n);
     memcpy(t->p + t->len, p, n);
     t->len += n;
     t->p[t->len] = '\0';
@@ -54,20 +62,13 @@ collect(void *ctx, const char *buf, size_t len)
     return 0;
 }
 
+/* Appends the base64 of p[0..n) to out. */
 static void
 b64(struct text *out, const unsigned char *p, size_t n)
 {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-        if (i + 1 < n) v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < n) v |= p[i + 2];
-        char q[4] = { tab[v >> 18 & 63], tab[v >> 12 & 63],
-                      i + 1 < n ? tab[v >> 6 & 63] : '=',
-                      i + 2 < n ? tab[v & 63] : '=' };
-        put(out, q, 4);
-    }
+    reserve(out, FL_BASE64_ENCODED_LEN(n));
+    out->len += fl_base64_encode(p, n, out->p + out->len);
+    out->p[out->len] = '\0';
 }
 
 static void

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "../src/core/fl_base64.h"
 #include "../src/ingest/ingest.h"
 
 /* The Firehose targets' limits: small, so that the fuzzer reaches them. */
@@ -148,26 +149,14 @@ fuzz_gzip(const uint8_t *p, size_t n, size_t *out_len)
 static inline char *
 fuzz_awslogs(const unsigned char *p, size_t n, size_t *out_len)
 {
-    static const char a[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     static const char head[] = "{\"awslogs\":{\"data\":\"", tail[] = "\"}}";
-    char *out = malloc(sizeof head + (n + 2) / 3 * 4 + sizeof tail);
+    char *out = malloc(sizeof head + FL_BASE64_ENCODED_LEN(n) + sizeof tail);
     if (out == NULL)
         return NULL;
     char *o = out;
     memcpy(o, head, sizeof head - 1);
     o += sizeof head - 1;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        *o++ = a[v >> 18];
-        *o++ = a[(v >> 12) & 63];
-        *o++ = i + 1 < n ? a[(v >> 6) & 63] : '=';
-        *o++ = i + 2 < n ? a[v & 63] : '=';
-    }
+    o += fl_base64_encode(p, n, o);
     memcpy(o, tail, sizeof tail - 1);
     o += sizeof tail - 1;
     *out_len = (size_t)(o - out);
