@@ -342,6 +342,26 @@ utf8_clean(const char *s, char *out, size_t cap)
 }
 
 
+/* o as JSON text in buf (cap bytes, NUL-terminated), its length in
+ * *out_len (when not NULL): the response body and the common attributes
+ * are both written this way. FL_ETOOBIG when it does not fit, FL_ENOMEM
+ * when jansson fails. */
+static int
+dump_json(const json_t *o, size_t flags, char *buf, size_t cap,
+          size_t *out_len)
+{
+    size_t w = json_dumpb(o, buf, cap, flags);
+    if (w == 0)
+        return FL_ENOMEM;
+    if (w >= cap)
+        return FL_ETOOBIG;
+    buf[w] = '\0';
+    if (out_len != NULL)
+        *out_len = w;
+    return FL_OK;
+}
+
+
 int
 fl_firehose_response(const char *request_id, int64_t timestamp_ms,
                      const char *error_message, char *buf, size_t cap,
@@ -368,17 +388,7 @@ fl_firehose_response(const char *request_id, int64_t timestamp_ms,
                                 json_stringn(msg, mn)) < 0)
             goto out;
     }
-    size_t w = json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (w == 0)
-        goto out;
-    if (w >= cap) {
-        rc = FL_ETOOBIG;
-        goto out;
-    }
-    buf[w] = '\0';
-    if (out_len != NULL)
-        *out_len = w;
-    rc = FL_OK;
+    rc = dump_json(o, JSON_COMPACT | JSON_PRESERVE_ORDER, buf, cap, out_len);
 out:
     json_decref(o);
     return rc;
@@ -493,19 +503,7 @@ fl_firehose_common_attributes(const char *hdr, size_t len, char *out,
         if (!json_is_string(v))
             goto out;
     }
-    size_t w = json_dumpb(attrs, out, cap, JSON_COMPACT | JSON_SORT_KEYS);
-    if (w == 0) {
-        rc = FL_ENOMEM;
-        goto out;
-    }
-    if (w >= cap) {
-        rc = FL_ETOOBIG;
-        goto out;
-    }
-    out[w] = '\0';
-    if (out_len != NULL)
-        *out_len = w;
-    rc = FL_OK;
+    rc = dump_json(attrs, JSON_COMPACT | JSON_SORT_KEYS, out, cap, out_len);
 out:
     json_decref(root);
     return rc;
