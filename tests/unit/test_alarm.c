@@ -729,13 +729,22 @@ add_str(char ***arr, size_t *n, const char *s)
 }
 
 
+/* fl_alarms_create_with_lookup for the one alarm d, over the fake
+ * metrics, keeping its state in the test folder. */
+static int
+create_one(struct fl_alarm_def *d, struct fl_alarms **a, struct fl_err *err)
+{
+    return fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL,
+                                        fl_test_root, a, err);
+}
+
+
 static struct fl_alarms *
 mk(struct fl_alarm_def *d)
 {
     struct fl_alarms *a = NULL;
     struct fl_err err = FL_ERR_INIT;
-    int rc = fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL,
-                                          fl_test_root, &a, &err);
+    int rc = create_one(d, &a, &err);
     if (rc != 0)
         fprintf(stderr, "  create: %s\n", err.msg);
     CHECK_EQ_INT(rc, 0);
@@ -1088,38 +1097,29 @@ test_create_errors(void)
     struct fl_alarms *a = (struct fl_alarms *)err;
     struct fl_alarm_def *d = mkdef("x", "nope", NULL, FL_ALARM_GT, 1, 1, 1,
                                    FL_MISSING_MISSING);
-    CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL,
-                                              fl_test_root, &a, &e),
-                 FL_ECONFIG);
+    CHECK_EQ_INT(create_one(d, &a, &e), FL_ECONFIG);
     CHECK(a == (struct fl_alarms *)err);
     CHECK_EQ_STR(err, "alarm x: no metric is named 'nope'");
     fl_free(d->metric);
     d->metric = fl_strdup("rejected");
-    CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL,
-                                              fl_test_root, &a, &e),
-                 FL_ECONFIG);
+    CHECK_EQ_INT(create_one(d, &a, &e), FL_ECONFIG);
     CHECK_EQ_STR(err, "alarm x: metric 'rejected' has the dimensions "
                  "(protocol); give a value for each of them and no other");
     fl_alarm_defs_free(d, 1);
     d = mkdef("x", "records_in", "6", FL_ALARM_GT, 1, 1, 1,
               FL_MISSING_MISSING);
-    CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL,
-                                              fl_test_root, &a, &e),
-                 FL_ECONFIG);
+    CHECK_EQ_INT(create_one(d, &a, &e), FL_ECONFIG);
     CHECK_EQ_STR(err, "alarm x: metric 'records_in' has no dimensions; "
                  "remove the dimensions key");
     fl_alarm_defs_free(d, 1);
     d = mkdef("x", "rejected", "6", FL_ALARM_GT, 1, 289, 1,
               FL_MISSING_MISSING);
-    CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL,
-                                              fl_test_root, &a, &e),
-                 FL_ECONFIG);
+    CHECK_EQ_INT(create_one(d, &a, &e), FL_ECONFIG);
     CHECK_EQ_STR(err, "alarm x: evaluation_periods x period = 289 x 300s is "
                  "more than one day");
     d->evaluation_periods = 288;
     d->evaluation_range = 290;
-    CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL,
-                                              fl_test_root, &a, &e), 0);
+    CHECK_EQ_INT(create_one(d, &a, &e), 0);
     fl_alarms_destroy(a, 0);
     fl_alarms_destroy(NULL, 0);
     fl_test_dir_teardown();
