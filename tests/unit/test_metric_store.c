@@ -124,17 +124,39 @@ open_ok(const char *dir)
 }
 
 
+/* A new test folder holding an empty archive "a", open for queries: the
+ * start of the tests of the SQL views. */
+static struct fl_query *
+open_empty(void)
+{
+    setup();
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a")), 0);
+    return open_ok(fl_test_at("a"));
+}
+
+
+/* Runs sql, its CSV output in *out (free() it) and its error in *err
+ * (fl_free it, NULL when none); returns fl_query_run's code. */
+static int
+run_sql(struct fl_query *q, const char *sql, char **out, char **err)
+{
+    size_t len = 0;
+    *out = NULL;
+    *err = NULL;
+    FILE *f = open_memstream(out, &len);
+    CHECK(f != NULL);
+    int rc = fl_query_run(q, sql, FL_OUTPUT_CSV, f, err);
+    CHECK(fclose(f) == 0);
+    return rc;
+}
+
+
 /* Runs sql and returns its CSV output (free() it). */
 static char *
 run_csv(struct fl_query *q, const char *sql)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    char *err = NULL;
-    FILE *f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    int rc = fl_query_run(q, sql, FL_OUTPUT_CSV, f, &err);
-    CHECK(fclose(f) == 0);
+    char *buf, *err;
+    int rc = run_sql(q, sql, &buf, &err);
     if (rc != 0) {
         fprintf(stderr, "  fl_query_run = %d: %s\n  sql: %s\n", rc,
                 err ? err : "?", sql);
@@ -158,13 +180,8 @@ check_csv(struct fl_query *q, const char *sql, const char *want)
 static char *
 run_err(struct fl_query *q, const char *sql)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    char *err = NULL;
-    FILE *f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    int rc = fl_query_run(q, sql, FL_OUTPUT_CSV, f, &err);
-    CHECK(fclose(f) == 0);
+    char *buf, *err;
+    int rc = run_sql(q, sql, &buf, &err);
     free(buf);
     CHECK_EQ_INT(rc, FL_EDB);
     CHECK(err != NULL);
@@ -872,9 +889,7 @@ test_metrics_view(void)
 static void
 test_metrics_view_empty(void)
 {
-    setup();
-    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a")), 0);
-    struct fl_query *q = open_ok(fl_test_at("a"));
+    struct fl_query *q = open_empty();
     static const char want_columns[] =
         "column_name,column_type\n"
         "metric,VARCHAR\n"
@@ -905,9 +920,7 @@ test_metrics_view_empty(void)
 static void
 test_alarm_history_view(void)
 {
-    setup();
-    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a")), 0);
-    struct fl_query *q = open_ok(fl_test_at("a"));
+    struct fl_query *q = open_empty();
     static const char describe[] =
         "SELECT column_name, column_type FROM "
         "(DESCRIBE vpc_flow_logs.alarm_history)";
@@ -975,9 +988,7 @@ test_alarm_history_view(void)
 static void
 test_cidr_contains(void)
 {
-    setup();
-    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a")), 0);
-    struct fl_query *q = open_ok(fl_test_at("a"));
+    struct fl_query *q = open_empty();
     check_csv(q,
         "SELECT cidr_contains('10.0.0.0/8', '10.255.0.1') AS a,"
         " cidr_contains('10.0.0.0/8', '11.0.0.1') AS b,"
