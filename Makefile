@@ -122,11 +122,11 @@ $(BUILD)/duckdb-version-ok: scripts/check-duckdb.sh scripts/deps.env
 	@scripts/check-duckdb.sh "$(DUCKDB_VERSION)" "$(DUCKDB_DIR)" "$(BUILD)"
 	@touch $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(BUILD)/libflowlake.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libflowlake.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(BUILD)/libflowlake.a
+$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(wildcard fuzz/*.h) $(BUILD)/libflowlake.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< fuzz/replay_main.c $(BUILD)/libflowlake.a $(LDFLAGS) $(LDLIBS)
 

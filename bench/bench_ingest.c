@@ -29,18 +29,27 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "../src/core/fl_base64.h"
+#include "../src/core/fl_time.h"
 #include "../src/gen/generate.h"
 
 struct text { char *p; size_t len, cap; };
 
+/* Room for n more bytes and a NUL in t. */
 static void
-put(struct text *t, const void *p, size_t n)
+reserve(struct text *t, size_t n)
 {
     if (t->len + n + 1 > t->cap) {
         t->cap = (t->cap + n + 1) * 2;
         t->p = realloc(t->p, t->cap);
         if (t->p == NULL) { perror("realloc"); exit(1); }
     }
+}
+
+static void
+put(struct text *t, const void *p, size_t n)
+{
+    reserve(t, n);
     memcpy(t->p + t->len, p, n);
     t->len += n;
     t->p[t->len] = '\0';
@@ -53,28 +62,13 @@ collect(void *ctx, const char *buf, size_t len)
     return 0;
 }
 
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* Appends the base64 of p[0..n) to out. */
 static void
 b64(struct text *out, const unsigned char *p, size_t n)
 {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-        if (i + 1 < n) v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < n) v |= p[i + 2];
-        char q[4] = { tab[v >> 18 & 63], tab[v >> 12 & 63],
-                      i + 1 < n ? tab[v >> 6 & 63] : '=',
-                      i + 2 < n ? tab[v & 63] : '=' };
-        put(out, q, 4);
-    }
+    reserve(out, FL_BASE64_ENCODED_LEN(n));
+    out->len += fl_base64_encode(p, n, out->p + out->len);
+    out->p[out->len] = '\0';
 }
 
 static void
@@ -133,7 +127,7 @@ client(void *arg)
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodies[i].len);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-        double t0 = now();
+        double t0 = fl_time_mono();
         CURLcode rc;
         long status = 0;
         /* 503 (WAL full, publishing behind) means "retry later", as
@@ -148,7 +142,7 @@ client(void *arg)
             }
             break;
         }
-        latency[i] = now() - t0;
+        latency[i] = fl_time_mono() - t0;
         if (rc != CURLE_OK || status != 200)
             atomic_fetch_add(&failures, 1);
         curl_slist_free_all(h);
@@ -183,7 +177,7 @@ probe(void *arg)
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
         if (curl_easy_perform(c) != CURLE_OK)
             break;
-        double acked = now();
+        double acked = fl_time_mono();
         snprintf(sql, sizeof sql, "SELECT count(*) FROM flow_logs WHERE interface_id = 'eni-probe%07d'", k);
         for (;;) {
             struct text out = { 0 };
@@ -196,10 +190,10 @@ probe(void *arg)
             free(out.p);
             curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
             if (seen) {
-                fresh[n_fresh++] = now() - acked;
+                fresh[n_fresh++] = fl_time_mono() - acked;
                 break;
             }
-            if (rc != CURLE_OK || now() - acked > 30)
+            if (rc != CURLE_OK || fl_time_mono() - acked > 30)
                 break;
         }
         struct timespec nap = { 0, 250 * 1000 * 1000 };
@@ -249,7 +243,7 @@ main(int argc, char **argv)
     o.records = n_requests * per_request;
     o.start = (int64_t)time(NULL) - 3600;
     o.span = 3600;
-    double tb = now();
+    double tb = fl_time_mono();
     if (fl_gen_write(&o, collect, &lines) != 0)
         return 1;
     bodies = calloc(n_requests, sizeof *bodies);
@@ -296,17 +290,17 @@ main(int argc, char **argv)
     printf("ingest: %zu requests x %zu records x %zu CloudWatch Logs events = %zu flow-log records, "
            "%.0f MB of request bodies (built in %.1f s)\n",
            n_requests, records_per_request, events, n_requests * per_request,
-           (double)body_bytes / 1e6, now() - tb);
+           (double)body_bytes / 1e6, fl_time_mono() - tb);
 
     pthread_t *th = calloc((size_t)clients, sizeof *th), pr;
     if (with_probe)
         pthread_create(&pr, NULL, probe, NULL);
-    double t0 = now();
+    double t0 = fl_time_mono();
     for (int i = 0; i < clients; i++)
         pthread_create(&th[i], NULL, client, NULL);
     for (int i = 0; i < clients; i++)
         pthread_join(th[i], NULL);
-    double secs = now() - t0;
+    double secs = fl_time_mono() - t0;
     atomic_store(&done_sending, 1);
     if (with_probe)
         pthread_join(pr, NULL);

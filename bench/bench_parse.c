@@ -13,44 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../src/core/fl_buf.h"
 #include "../src/core/fl_error.h"
 #include "../src/core/fl_mem.h"
+#include "../src/core/fl_time.h"
 #include "../src/gen/generate.h"
 #include "../src/parse/batch.h"
 #include "../src/parse/format.h"
 #include "../src/parse/line.h"
-
-struct text {
-    char  *p;
-    size_t len, cap;
-};
-
-static int
-collect(void *ctx, const char *buf, size_t len)
-{
-    struct text *t = ctx;
-    if (t->len + len > t->cap) {
-        size_t ncap = (t->cap + len) * 2;
-        char *p = realloc(t->p, ncap);
-        if (p == NULL)
-            return -12;
-        t->p = p;
-        t->cap = ncap;
-    }
-    memcpy(t->p + t->len, buf, len);
-    t->len += len;
-    return 0;
-}
-
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Checksum of the valid values of a few columns of a batch. */
 static uint64_t
@@ -71,7 +42,7 @@ batch_sum(const struct fl_batch *b)
 
 /* Parses all of t; returns a checksum over the parsed values. */
 static uint64_t
-parse_all(const struct text *t, const struct fl_parser *p,
+parse_all(const struct fl_buf *t, const struct fl_parser *p,
           struct fl_batch *b, uint64_t *lines, uint64_t *bad)
 {
     const char *s = t->p, *end = t->p + t->len;
@@ -112,8 +83,8 @@ main(int argc, char **argv)
         else if (strcmp(argv[i], "--rounds") == 0)
             rounds = atoi(argv[i + 1]);
     }
-    struct text t = { 0 };
-    if (fl_gen_write(&o, collect, &t) != 0) {
+    struct fl_buf t = { 0 };
+    if (fl_gen_write(&o, fl_buf_sink, &t) != 0) {
         fprintf(stderr, "bench_parse: generator failed\n");
         return 1;
     }
@@ -134,9 +105,9 @@ main(int argc, char **argv)
     }
     double best = 1e9;
     for (int r = 0; r < rounds; r++) {
-        double t0 = now();
+        double t0 = fl_time_mono();
         uint64_t got = parse_all(&t, &p, b, &lines, &bad);
-        double dt = now() - t0;
+        double dt = fl_time_mono() - t0;
         if (got != want) {
             fprintf(stderr, "bench_parse: checksum %llx != %llx\n",
                     (unsigned long long)got, (unsigned long long)want);
@@ -152,6 +123,6 @@ main(int argc, char **argv)
            best * 1e9 / (double)lines, (unsigned long long)want);
     fl_batch_destroy(b);
     fl_format_destroy(fmt);
-    free(t.p);
+    fl_buf_free(&t);
     return 0;
 }

@@ -24,51 +24,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "duckdb.h"
 
+#include "../src/core/fl_buf.h"
 #include "../src/core/fl_error.h"
 #include "../src/core/fl_mem.h"
+#include "../src/core/fl_time.h"
 #include "../src/gen/generate.h"
 #include "../src/parse/batch.h"
 #include "../src/parse/format.h"
 #include "../src/parse/line.h"
 #include "../src/stream/plan.h"
 #include "../src/stream/stream.h"
-
-struct text {
-    char  *p;
-    size_t len, cap;
-};
-
-
-static int
-collect_text(void *ctx, const char *buf, size_t len)
-{
-    struct text *t = ctx;
-    if (t->len + len > t->cap) {
-        size_t ncap = (t->cap + len) * 2;
-        char *p = realloc(t->p, ncap);
-        if (p == NULL)
-            return -12;
-        t->p = p;
-        t->cap = ncap;
-    }
-    memcpy(t->p + t->len, buf, len);
-    t->len += len;
-    return 0;
-}
-
-
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 
 static void *
 xcalloc(size_t n, size_t sz)
@@ -336,7 +304,7 @@ run(void (*build)(struct fl_metric_plans *, int), int arg,
             exit(1);
         }
         uint64_t gpeak = 0, mpeak = 0;
-        double t0 = now();
+        double t0 = fl_time_mono();
         for (size_t i = 0; i < nb; i++) {
             if (fl_stream_process(s, bs[i], 0) != 0) {
                 fprintf(stderr, "bench_stream: process failed\n");
@@ -351,7 +319,7 @@ run(void (*build)(struct fl_metric_plans *, int), int arg,
             }
         }
         fl_stream_flush(s);
-        double dt = now() - t0;
+        double dt = fl_time_mono() - t0;
         fl_stream_stats(s, &st);
         if (r > 0 && (sums.sum != best.checksum || sums.values != best.values)) {
             fprintf(stderr, "bench_stream: checksum changed between rounds\n");
@@ -478,7 +446,7 @@ duckdb_defaults(struct fl_batch **bs, size_t nb, int rounds, double *checksum,
     };
     double best = 1e9;
     for (int r = 0; r < rounds; r++) {
-        double sum = 0, t0 = now();
+        double sum = 0, t0 = fl_time_mono();
         uint64_t n = 0;
         for (int k = 0; k < 2; k++) {
             duckdb_result res;
@@ -490,7 +458,7 @@ duckdb_defaults(struct fl_batch **bs, size_t nb, int rounds, double *checksum,
             n += rows;
             duckdb_destroy_result(&res);
         }
-        double dt = now() - t0;
+        double dt = fl_time_mono() - t0;
         if (dt < best)
             best = dt;
         *checksum = sum;
@@ -527,8 +495,8 @@ main(int argc, char **argv)
     }
 
     /* Generate and parse once, outside the timings. */
-    struct text t = { NULL, 0, 0 };
-    if (fl_gen_write(&go, collect_text, &t) != 0) {
+    struct fl_buf t = { 0 };
+    if (fl_gen_write(&go, fl_buf_sink, &t) != 0) {
         fprintf(stderr, "bench_stream: generator failed\n");
         return 1;
     }
@@ -624,6 +592,6 @@ out:
     }
     fl_batch_destroy(full);
     fl_format_destroy(fmt);
-    free(t.p);
+    fl_buf_free(&t);
     return 0;
 }

@@ -32,11 +32,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "../src/core/fl_error.h"
 #include "../src/ingest/ingest.h"
 #include "../src/ingest/ingest_int.h"
+#include "fuzz_ingest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -108,66 +108,6 @@ on_line(void *ctx, const struct fl_ingest_line *l)
 }
 
 
-static unsigned char *
-gzip_it(const uint8_t *p, size_t n, size_t *out_len)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
-        != Z_OK)
-        return NULL;
-    size_t cap = deflateBound(&z, (uLong)n) + 64;
-    unsigned char *out = malloc(cap);
-    if (out == NULL) {
-        deflateEnd(&z);
-        return NULL;
-    }
-    z.next_in = (unsigned char *)(uintptr_t)p;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-        free(out);
-        deflateEnd(&z);
-        return NULL;
-    }
-    *out_len = cap - z.avail_out;
-    deflateEnd(&z);
-    return out;
-}
-
-
-/* {"awslogs":{"data":"<base64 of p>"}} */
-static char *
-awslogs(const unsigned char *p, size_t n, size_t *out_len)
-{
-    static const char a[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    static const char head[] = "{\"awslogs\":{\"data\":\"", tail[] = "\"}}";
-    char *out = malloc(sizeof head + (n + 2) / 3 * 4 + sizeof tail);
-    if (out == NULL)
-        return NULL;
-    char *o = out;
-    memcpy(o, head, sizeof head - 1);
-    o += sizeof head - 1;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        *o++ = a[v >> 18];
-        *o++ = a[(v >> 12) & 63];
-        *o++ = i + 1 < n ? a[(v >> 6) & 63] : '=';
-        *o++ = i + 2 < n ? a[v & 63] : '=';
-    }
-    memcpy(o, tail, sizeof tail - 1);
-    o += sizeof tail - 1;
-    *out_len = (size_t)(o - out);
-    return out;
-}
-
-
 #define HEAD "{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"123456789012\"," \
              "\"logGroup\":\"vpc-flow-logs\",\"logStream\":\"eni-1-all\"," \
              "\"subscriptionFilters\":[\"f\"],\"logEvents\":"
@@ -209,9 +149,7 @@ compare(const struct result *a, const struct result *b)
         || (a->seen.len > 0 && memcmp(a->seen.p, b->seen.p, a->seen.len)))
         abort();
     if (a->rc < 0) {
-        if (strcmp(a->err.msg, b->err.msg) != 0
-            || a->err.record != b->err.record || a->err.line != b->err.line
-            || a->err.column != b->err.column)
+        if (!fuzz_same_err(&a->err, &b->err))
             abort();
         /* All or nothing, unless the callback stopped it. */
         if (a->rc != -EIO && a->seen.calls != 0)
@@ -237,17 +175,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const void *in;
     size_t in_len, stop_at = 0;
 
-    if (size == 0)
+    unsigned mode, param;
+    const uint8_t *p;
+    size_t n;
+
+    if (!fuzz_split(data, size, 0x38, &mode, &param, &p, &n))
         return 0;
-    unsigned mode = data[0];
-    const uint8_t *p = data + 1;
-    size_t n = size - 1;
     if (mode & 0x38) {
-        if (n == 0)
-            return 0;
-        unsigned param = p[0];
-        p++;
-        n--;
         if (mode & 8)
             lim.max_json_mem = 256 + 24 * (size_t)param;
         if (mode & 16)
@@ -265,14 +199,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         };
         static const char *const post[] = { NULL, "\"}]}", "]}", "}" };
         unsigned t = mode >> 6;
-        size_t a = strlen(pre[t]), b = strlen(post[t]);
-        if ((doc = malloc(a + n + b)) == NULL)
+        if ((doc = fuzz_wrap(pre[t], p, n, post[t], &n)) == NULL)
             return 0;
-        memcpy(doc, pre[t], a);
-        memcpy(doc + a, p, n);
-        memcpy(doc + a + n, post[t], b);
         p = (const uint8_t *)doc;
-        n += a + b;
     }
 
     switch (mode & 3) {
@@ -282,14 +211,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         in_len = n;
         break;
     case 2:
-        if ((z = gzip_it(p, n, &in_len)) == NULL)
+        if ((z = fuzz_gzip(p, n, &in_len)) == NULL)
             goto out;
         in = z;
         break;
     default: {
         size_t zl = 0;
-        if ((z = gzip_it(p, n, &zl)) == NULL
-            || (wrapped = awslogs(z, zl, &in_len)) == NULL)
+        if ((z = fuzz_gzip(p, n, &zl)) == NULL
+            || (wrapped = fuzz_awslogs(z, zl, &in_len)) == NULL)
             goto out;
         in = wrapped;
         break;

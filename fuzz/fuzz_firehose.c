@@ -20,52 +20,9 @@
 #include "../src/core/fl_error.h"
 #include "../src/ingest/firehose.h"
 #include "../src/ingest/ingest.h"
+#include "fuzz_ingest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct seen {
-    size_t             lines;
-    unsigned long long last_no;
-    unsigned           sum;
-};
-
-
-static int
-on_line(void *ctx, const struct fl_ingest_line *l)
-{
-    struct seen *s = ctx;
-    if (l->len > 0 && l->p == NULL)
-        abort();
-    if (l->line_no <= s->last_no)
-        abort();
-    s->last_no = l->line_no;
-    if (l->cwl == NULL) {
-        if (l->id != NULL || l->timestamp_ms != -1 || l->len == 0)
-            abort();
-        if (memchr(l->p, '\n', l->len) != NULL)
-            abort();
-    } else {
-        if (l->id == NULL || l->timestamp_ms < 0 || l->cwl->owner == NULL
-            || l->cwl->log_group == NULL || l->cwl->log_stream == NULL)
-            abort();
-    }
-    for (size_t i = 0; i < l->len; i++)
-        s->sum += (unsigned char)l->p[i];
-    s->lines++;
-    return 0;
-}
-
-
-static void
-check_msg(const struct fl_ingest_err *err)
-{
-    if (err->msg[0] == '\0')
-        abort();
-    for (const char *p = err->msg; *p != '\0'; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            abort();
-}
-
 
 /* The response must parse back and carry the same requestId. */
 static void
@@ -90,12 +47,7 @@ check_response(const char *id, const char *msg)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* Small limits, so that the fuzzer reaches them. */
-    struct fl_ingest_limits lim = {
-        .max_records = 64, .max_record_bytes = 64 * 1024,
-        .max_inflated = 256 * 1024, .max_json_mem = 4 * 1024 * 1024,
-        .max_depth = 8,
-    };
+    struct fl_ingest_limits lim = FUZZ_FIREHOSE_LIMITS;
     struct fl_ingest *d = NULL;
     struct fl_firehose_req *req = NULL;
     struct fl_ingest_err err;
@@ -106,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc < 0) {
         if (req != NULL)
             abort();
-        check_msg(&err);
+        fuzz_check_msg(&err);
         check_response("x", err.msg);
         fl_ingest_destroy(d);
         return 0;
@@ -115,12 +67,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (id[0] == '\0' || strlen(id) > FL_FIREHOSE_MAX_REQUEST_ID)
         abort();
     for (size_t i = 0; i < fl_firehose_nrecords(req); i++) {
-        struct seen s = { 0 };
+        struct fuzz_lines s = { 0 };
         struct fl_ingest_info info;
         char prefix[64];
-        rc = fl_firehose_record_decode(d, req, i, on_line, &s, &info, &err);
+        rc = fl_firehose_record_decode(d, req, i, fuzz_check_line, &s, &info, &err);
         if (rc < 0) {
-            check_msg(&err);
+            fuzz_check_msg(&err);
             snprintf(prefix, sizeof prefix, "records[%zu].data: ", i);
             if (s.lines != 0 || err.record != (long)i
                 || strncmp(err.msg, prefix, strlen(prefix)) != 0)

@@ -35,6 +35,7 @@
 #include "../src/ingest/firehose.h"
 #include "../src/ingest/ingest.h"
 #include "../src/ingest/ingest_int.h"
+#include "fuzz_ingest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -73,9 +74,7 @@ compare(struct result *a, struct result *b)
         abort();
     if (a->rc < 0) {
         if (a->req != NULL || b->req != NULL
-            || strcmp(a->err.msg, b->err.msg) != 0
-            || a->err.record != b->err.record || a->err.line != b->err.line
-            || a->err.column != b->err.column)
+            || !fuzz_same_err(&a->err, &b->err))
             abort();
         return;
     }
@@ -118,25 +117,16 @@ compare(struct result *a, struct result *b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fl_ingest_limits lim = {
-        .max_records = 64, .max_record_bytes = 64 * 1024,
-        .max_inflated = 256 * 1024, .max_json_mem = 4 * 1024 * 1024,
-        .max_depth = 8,
-    };
+    struct fl_ingest_limits lim = FUZZ_FIREHOSE_LIMITS;
     struct result fast, slow;
     char *doc = NULL;
+    unsigned mode, param;
+    const uint8_t *p;
+    size_t n;
 
-    if (size == 0)
+    if (!fuzz_split(data, size, 0x0f, &mode, &param, &p, &n))
         return 0;
-    unsigned mode = data[0];
-    const uint8_t *p = data + 1;
-    size_t n = size - 1;
     if (mode & 0x0f) {
-        if (n == 0)
-            return 0;
-        unsigned param = p[0];
-        p++;
-        n--;
         if (mode & 1)
             lim.max_records = 1 + param % 8;
         if (mode & 2)
@@ -156,15 +146,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         };
         static const char *const post[] = { NULL, "]}", "\"}]}", "}" };
         unsigned t = mode >> 6;
-        size_t a = strlen(pre[t]), b = strlen(post[t]);
-        if ((doc = malloc(a + n + b)) == NULL)
+        if ((doc = fuzz_wrap(pre[t], p, n, post[t], &n)) == NULL)
             return 0;
-        memcpy(doc, pre[t], a);
-        if (n > 0)
-            memcpy(doc + a, p, n);
-        memcpy(doc + a + n, post[t], b);
         p = (const uint8_t *)doc;
-        n += a + b;
     }
 
     run(&lim, 0, p, n, &fast);

@@ -58,14 +58,11 @@ struct run {
 static int
 add_input(struct run *run, const char *path, int is_stdin, uint64_t size)
 {
-    if (run->n_inputs == run->cap_inputs) {
-        size_t ncap = run->cap_inputs ? run->cap_inputs * 2 : 16;
-        struct fl_input *p = fl_realloc(run->inputs, ncap * sizeof *p);
-        if (p == NULL)
-            return FL_ENOMEM;
-        run->inputs = p;
-        run->cap_inputs = ncap;
-    }
+    struct fl_input *p = fl_grow(run->inputs, &run->cap_inputs,
+                                 run->n_inputs + 1, sizeof *p, 16);
+    if (p == NULL)
+        return FL_ENOMEM;
+    run->inputs = p;
     struct fl_input *in = &run->inputs[run->n_inputs];
     memset(in, 0, sizeof *in);
     if ((in->path = fl_strdup(path)) == NULL)

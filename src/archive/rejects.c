@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/fl_base64.h"
 #include "../core/fl_error.h"
 #include "../core/fl_log.h"
 #include "../core/fl_fs.h"
@@ -48,35 +49,6 @@ struct fl_rejects {
     int             last_rc;       /* error of the last lost line */
     char            last_error[256];
 };
-
-
-/* Standard base64 (RFC 4648 section 4, padded) of s into buf, which holds
- * at least 4 * ((len + 2) / 3) bytes; returns the characters written. */
-static size_t
-base64_encode(char *buf, const char *s, size_t len)
-{
-    static const char al[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0, i = 0;
-    for (; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        buf[o++] = al[v >> 18];
-        buf[o++] = al[(v >> 12) & 63];
-        buf[o++] = al[(v >> 6) & 63];
-        buf[o++] = al[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)p[i + 1] << 8;
-        buf[o++] = al[v >> 18];
-        buf[o++] = al[(v >> 12) & 63];
-        buf[o++] = i + 1 < len ? al[(v >> 6) & 63] : '=';
-        buf[o++] = '=';
-    }
-    return o;
-}
 
 
 int
@@ -160,7 +132,7 @@ fl_rejects_add(struct fl_rejects *r, const char *source,
 {
     /* Worst case every byte becomes \u00XX, plus the base64 copy. */
     size_t cap = 6 * (strlen(source) + strlen(reason) + raw_len)
-               + 4 * (raw_len / 3 + 1) + 160;
+               + FL_BASE64_ENCODED_LEN(raw_len) + 160;
     char *buf = fl_malloc(cap);
     int rc = FL_OK;
     size_t o = 0, w;
@@ -182,7 +154,7 @@ fl_rejects_add(struct fl_rejects *r, const char *source,
          * 0xe9 as \u00e9 would read back as the two bytes of "é". The
          * exact bytes go in raw_base64 instead. */
         o += (size_t)snprintf(buf + o, cap - o, ",\"raw_base64\":\"");
-        o += base64_encode(buf + o, raw, raw_len);
+        o += fl_base64_encode(raw, raw_len, buf + o);
         buf[o++] = '"';
     }
     o += (size_t)snprintf(buf + o, cap - o, "}\n");

@@ -106,17 +106,13 @@ parse_u64(const char *s, uint64_t *out)
 }
 
 
+/* The same, up to INT64_MAX. */
 static int
 parse_i64(const char *s, int64_t *out)
 {
-    char *end;
-    long long v;
+    uint64_t v;
 
-    if (s[0] < '0' || s[0] > '9')
-        return -1;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0')
+    if (parse_u64(s, &v) < 0 || v > (uint64_t)INT64_MAX)
         return -1;
     *out = (int64_t)v;
     return 0;

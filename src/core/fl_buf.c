@@ -86,6 +86,13 @@ fl_buf_add(struct fl_buf *b, const void *s, size_t n)
 
 
 int
+fl_buf_sink(void *buf, const char *s, size_t n)
+{
+    return fl_buf_add(buf, s, n);
+}
+
+
+int
 fl_buf_adds(struct fl_buf *b, const char *s)
 {
     return fl_buf_add(b, s, strlen(s));

@@ -49,6 +49,11 @@ int  fl_buf_addf(struct fl_buf *b, const char *fmt, ...) FL_PRINTF(2, 3);
 int  fl_buf_vaddf(struct fl_buf *b, const char *fmt, va_list ap)
     FL_PRINTF(2, 0);
 
+/* fl_buf_add for a writer that takes a callback and a context, such as
+ * the generator's fl_gen_write (gen/generate.h): buf is the struct
+ * fl_buf. Collects a writer's whole output in memory. */
+int  fl_buf_sink(void *buf, const char *s, size_t n);
+
 /* Makes room for n more bytes (and the NUL) without writing them: for a
  * writer that fills p + len itself and then moves len. Same returns. */
 int  fl_buf_reserve(struct fl_buf *b, size_t n);

@@ -56,6 +56,32 @@ struct fl_reader {
 };
 
 
+/* One read() from the file into in[keep..), after the keep bytes already
+ * at the front of in (a byte kept so that two magic bytes are seen
+ * together); the digest gets only the new bytes. The one read of every
+ * path, EINTR retried; on failure r->err and r->msg say so. */
+static int
+read_input(struct fl_reader *r, size_t keep)
+{
+    ssize_t n;
+    do {
+        n = read(r->fd, r->in + keep, IN_BUF - keep);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        r->err = -errno;
+        snprintf(r->msg, sizeof r->msg, "read failed: %s", strerror(errno));
+        return r->err;
+    }
+    if (n == 0)
+        r->in_eof = 1;
+    if (r->dg != NULL && n > 0)
+        fl_digest_update(r->dg, r->in + keep, (size_t)n);
+    r->next = r->in;
+    r->avail = keep + (size_t)n;
+    return FL_OK;
+}
+
+
 static int
 fill(struct fl_reader *r)
 {
@@ -73,23 +99,7 @@ fill(struct fl_reader *r)
         r->mem_pos = r->mem_len;
         return FL_OK;
     }
-    for (;;) {
-        ssize_t n = read(r->fd, r->in, IN_BUF);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r->err = -errno;
-            snprintf(r->msg, sizeof r->msg, "read failed: %s", strerror(errno));
-            return r->err;
-        }
-        if (n == 0)
-            r->in_eof = 1;
-        if (r->dg != NULL && n > 0)
-            fl_digest_update(r->dg, r->in, (size_t)n);
-        r->next = r->in;
-        r->avail = (size_t)n;
-        return FL_OK;
-    }
+    return read_input(r, 0);
 }
 
 
@@ -127,24 +137,8 @@ detect(struct fl_reader *r)
          * seen together; IN_BUF is far larger than 2. */
         unsigned char first = r->next[0];
         r->in[0] = first;
-        for (;;) {
-            ssize_t n = read(r->fd, r->in + 1, IN_BUF - 1);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0) {
-                r->err = -errno;
-                snprintf(r->msg, sizeof r->msg, "read failed: %s",
-                         strerror(errno));
-                return r->err;
-            }
-            if (n == 0)
-                r->in_eof = 1;
-            if (r->dg != NULL && n > 0)
-                fl_digest_update(r->dg, r->in + 1, (size_t)n);
-            r->next = r->in;
-            r->avail = 1 + (size_t)n;
-            break;
-        }
+        if ((rc = read_input(r, 1)) < 0)
+            return rc;
     }
     r->detected = 1;
     r->gzip = r->avail >= 2 && r->next[0] == 0x1f && r->next[1] == 0x8b;
@@ -219,18 +213,8 @@ read_gzip(struct fl_reader *r, char *buf, size_t cap, size_t *out_n)
                  * byte to the front and read more after it. */
                 unsigned char b0 = r->next[0];
                 r->in[0] = b0;
-                ssize_t n;
-                do {
-                    n = read(r->fd, r->in + 1, IN_BUF - 1);
-                } while (n < 0 && errno == EINTR);
-                if (n < 0)
-                    return fail(r, -errno, "read failed");
-                if (n == 0)
-                    r->in_eof = 1;
-                if (r->dg != NULL && n > 0)
-                    fl_digest_update(r->dg, r->in + 1, (size_t)n);
-                r->next = r->in;
-                r->avail = 1 + (size_t)n;
+                if ((rc = read_input(r, 1)) < 0)
+                    return fail(r, rc, "read failed");
             }
             if (r->avail < 2 || r->next[0] != 0x1f || r->next[1] != 0x8b)
                 return fail(r, FL_ECORRUPT,

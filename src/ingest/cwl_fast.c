@@ -188,31 +188,17 @@ number(struct scan *s, int64_t *out_ms)
 {
     const unsigned char *p = s->js.p, *end = s->js.end;
     int neg = 0;
-    int64_t v = 0;
+    int64_t v;
 
     if (*p == '-') {
         neg = 1;
         p++;
     }
-    if (p >= end || *p < '0' || *p > '9')
+    const unsigned char *d0 = p;
+    if (fl_jscan_digits(&p, end, &v) < 0)
         return DECLINE;
-    if (*p == '0') {
-        p++;
-    } else {
-        const unsigned char *d0 = p;
-        while (p < end && *p >= '0' && *p <= '9') {
-            int dig = *p - '0';
-            if (v > (INT64_MAX - dig) / 10)
-                return DECLINE;
-            v = v * 10 + dig;
-            p++;
-        }
-        /* 19 digits that fit are fine unsigned; keep negatives simple. */
-        if (neg && p - d0 > 18)
-            return DECLINE;
-    }
-    if (p < end && (*p == '.' || *p == 'e' || *p == 'E'
-                    || (*p >= '0' && *p <= '9')))
+    /* 19 digits that fit are fine unsigned; keep negatives simple. */
+    if (neg && p - d0 > 18)
         return DECLINE;
     *out_ms = neg ? -1 : v;
     s->js.est += FL_INGEST_COST_SCALAR;
@@ -319,8 +305,11 @@ object(struct scan *s, int depth)
 }
 
 
+/* The elements of an array at s->js.p (its '['), each read by element at
+ * depth + 1: every array of the shape (any value, events, filters) is read
+ * by this one loop. */
 static int
-array(struct scan *s, int depth)
+elements(struct scan *s, int depth, int (*element)(struct scan *, int))
 {
     int more;
 
@@ -331,10 +320,17 @@ array(struct scan *s, int depth)
         return FL_OK;
     }
     do {
-        if (value(s, depth + 1) < 0)
+        if (element(s, depth + 1) < 0)
             return DECLINE;
     } while ((more = fl_jscan_next_member(&s->js, ']')) == 1);
     return more;
+}
+
+
+static int
+array(struct scan *s, int depth)
+{
+    return elements(s, depth, value);
 }
 
 
@@ -432,6 +428,23 @@ store_event(struct scan *s, const struct fl_cwl_fast_event *ev)
 }
 
 
+/* The start of an object of the shape (an event, the awslogs envelope, the
+ * root), after whitespace: '{' within the depth limit and not empty (each
+ * needs keys); ks, for its unknown keys, starts empty. */
+static int
+open_shape_object(struct scan *s, int depth, struct keyset *ks)
+{
+    fl_jscan_ws(&s->js);
+    if (fl_jscan_peek(&s->js) != '{'
+        || open_container(s, depth, FL_INGEST_COST_OBJECT) < 0
+        || fl_jscan_peek(&s->js) == '}')
+        return DECLINE;
+    ks->bloom = 0;
+    ks->n = 0;
+    return FL_OK;
+}
+
+
 /* {"id": "...", "timestamp": ..., "message": "...", <anything else>} */
 static int
 event(struct scan *s, int depth)
@@ -443,12 +456,8 @@ event(struct scan *s, int depth)
     unsigned seen = 0;
     int more;
 
-    fl_jscan_ws(&s->js);
-    if (fl_jscan_peek(&s->js) != '{' || open_container(s, depth, FL_INGEST_COST_OBJECT) < 0
-        || fl_jscan_peek(&s->js) == '}')
+    if (open_shape_object(s, depth, &ks) < 0)
         return DECLINE;
-    ks.bloom = 0;
-    ks.n = 0;
     do {
         if (key(s, &k) < 0)
             return DECLINE;
@@ -480,47 +489,26 @@ event(struct scan *s, int depth)
 }
 
 
+/* A value that must be an array (after whitespace), each element read by
+ * element: logEvents and subscriptionFilters. */
 static int
-events(struct scan *s, int depth)
+array_of(struct scan *s, int depth, int (*element)(struct scan *, int))
 {
-    int more;
-
     fl_jscan_ws(&s->js);
-    if (fl_jscan_peek(&s->js) != '['
-        || open_container(s, depth, FL_INGEST_COST_ARRAY) < 0)
+    if (fl_jscan_peek(&s->js) != '[')
         return DECLINE;
-    if (fl_jscan_peek(&s->js) == ']') {
-        s->js.p++;
-        return FL_OK;
-    }
-    do {
-        if (event(s, depth + 1) < 0)
-            return DECLINE;
-    } while ((more = fl_jscan_next_member(&s->js, ']')) == 1);
-    return more;
+    return elements(s, depth, element);
 }
 
 
-/* ["name", ...] */
+/* One name of subscriptionFilters ["name", ...]: a string, only
+ * validated. */
 static int
-filters(struct scan *s, int depth)
+filter_name(struct scan *s, int depth)
 {
     struct fl_json_str v;
-    int more;
-
-    fl_jscan_ws(&s->js);
-    if (fl_jscan_peek(&s->js) != '['
-        || open_container(s, depth, FL_INGEST_COST_ARRAY) < 0)
-        return DECLINE;
-    if (fl_jscan_peek(&s->js) == ']') {
-        s->js.p++;
-        return FL_OK;
-    }
-    do {
-        if (string_value(s, &v) < 0)
-            return DECLINE;
-    } while ((more = fl_jscan_next_member(&s->js, ']')) == 1);
-    return more;
+    (void)depth;
+    return string_value(s, &v);
 }
 
 
@@ -532,13 +520,8 @@ awslogs(struct scan *s, int depth, struct fl_json_str *data)
     struct keyset ks;
     int seen = 0, more;
 
-    fl_jscan_ws(&s->js);
-    if (fl_jscan_peek(&s->js) != '{'
-        || open_container(s, depth, FL_INGEST_COST_OBJECT) < 0
-        || fl_jscan_peek(&s->js) == '}')
+    if (open_shape_object(s, depth, &ks) < 0)
         return DECLINE;
-    ks.bloom = 0;
-    ks.n = 0;
     do {
         if (key(s, &k) < 0)
             return DECLINE;
@@ -566,12 +549,8 @@ root(struct scan *s, int in_awslogs, struct fl_cwl_fast *out)
     unsigned seen = 0;
     int more, control = 0;
 
-    fl_jscan_ws(&s->js);
-    if (fl_jscan_peek(&s->js) != '{' || open_container(s, 1, FL_INGEST_COST_OBJECT) < 0
-        || fl_jscan_peek(&s->js) == '}')
+    if (open_shape_object(s, 1, &ks) < 0)
         return DECLINE;
-    ks.bloom = 0;
-    ks.n = 0;
     do {
         unsigned bit = 0;
         if (key(s, &k) < 0)
@@ -598,11 +577,11 @@ root(struct scan *s, int in_awslogs, struct fl_cwl_fast *out)
                 return DECLINE;
         } else if (KEY_IS(&k, "subscriptionFilters")) {
             bit = FILTERS;
-            if ((seen & bit) || filters(s, 2) < 0)
+            if ((seen & bit) || array_of(s, 2, filter_name) < 0)
                 return DECLINE;
         } else if (KEY_IS(&k, "logEvents")) {
             bit = EVENTS;
-            if ((seen & bit) || events(s, 2) < 0)
+            if ((seen & bit) || array_of(s, 2, event) < 0)
                 return DECLINE;
         } else if (KEY_IS(&k, "awslogs")) {
             bit = AWSLOGS;

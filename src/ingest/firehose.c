@@ -97,21 +97,12 @@ static int
 check_record(const struct fl_ingest_limits *lim, const json_t *rec,
              size_t i, struct fl_ingest_err *err)
 {
-    if (!json_is_object(rec)) {
-        fl_ingest_errf(err, "records[%zu]: expected an object, got %s", i,
-                       fl_ingest_json_type(rec));
+    if (fl_ingest_json_want(err, rec, JSON_OBJECT, "records[%zu]", i) < 0)
         return fail_record(err, i, FL_EPARSE);
-    }
     json_t *data = json_object_get(rec, "data");
-    if (data == NULL) {
-        fl_ingest_errf(err, "records[%zu].data: missing", i);
+    if (fl_ingest_json_want(err, data, JSON_STRING, "records[%zu].data",
+                            i) < 0)
         return fail_record(err, i, FL_EPARSE);
-    }
-    if (!json_is_string(data)) {
-        fl_ingest_errf(err, "records[%zu].data: expected a string, got %s",
-                       i, fl_ingest_json_type(data));
-        return fail_record(err, i, FL_EPARSE);
-    }
     size_t max_b64 = (lim->max_record_bytes / 3 + 1) * 4;
     if (lim->max_record_bytes % 3 == 0)
         max_b64 -= 4;
@@ -152,15 +143,8 @@ fl_firehose_parse(const struct fl_ingest *d, const char *body, size_t len,
     }
 
     json_t *id = json_object_get(root, "requestId");
-    if (id == NULL) {
-        fl_ingest_errf(err, "requestId: missing");
+    if (fl_ingest_json_want(err, id, JSON_STRING, "requestId") < 0)
         goto fail;
-    }
-    if (!json_is_string(id)) {
-        fl_ingest_errf(err, "requestId: expected a string, got %s",
-                       fl_ingest_json_type(id));
-        goto fail;
-    }
     if (json_string_length(id) == 0) {
         fl_ingest_errf(err, "requestId: empty");
         goto fail;
@@ -178,15 +162,8 @@ fl_firehose_parse(const struct fl_ingest *d, const char *body, size_t len,
     }
 
     json_t *recs = json_object_get(root, "records");
-    if (recs == NULL) {
-        fl_ingest_errf(err, "records: missing");
+    if (fl_ingest_json_want(err, recs, JSON_ARRAY, "records") < 0)
         goto fail;
-    }
-    if (!json_is_array(recs)) {
-        fl_ingest_errf(err, "records: expected an array, got %s",
-                       fl_ingest_json_type(recs));
-        goto fail;
-    }
     size_t n = json_array_size(recs);
     if (n > lim->max_records) {
         fl_ingest_errf(err, "records: %zu records, over the limit of %zu",
@@ -365,6 +342,26 @@ utf8_clean(const char *s, char *out, size_t cap)
 }
 
 
+/* o as JSON text in buf (cap bytes, NUL-terminated), its length in
+ * *out_len (when not NULL): the response body and the common attributes
+ * are both written this way. FL_ETOOBIG when it does not fit, FL_ENOMEM
+ * when jansson fails. */
+static int
+dump_json(const json_t *o, size_t flags, char *buf, size_t cap,
+          size_t *out_len)
+{
+    size_t w = json_dumpb(o, buf, cap, flags);
+    if (w == 0)
+        return FL_ENOMEM;
+    if (w >= cap)
+        return FL_ETOOBIG;
+    buf[w] = '\0';
+    if (out_len != NULL)
+        *out_len = w;
+    return FL_OK;
+}
+
+
 int
 fl_firehose_response(const char *request_id, int64_t timestamp_ms,
                      const char *error_message, char *buf, size_t cap,
@@ -391,17 +388,7 @@ fl_firehose_response(const char *request_id, int64_t timestamp_ms,
                                 json_stringn(msg, mn)) < 0)
             goto out;
     }
-    size_t w = json_dumpb(o, buf, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (w == 0)
-        goto out;
-    if (w >= cap) {
-        rc = FL_ETOOBIG;
-        goto out;
-    }
-    buf[w] = '\0';
-    if (out_len != NULL)
-        *out_len = w;
-    rc = FL_OK;
+    rc = dump_json(o, JSON_COMPACT | JSON_PRESERVE_ORDER, buf, cap, out_len);
 out:
     json_decref(o);
     return rc;
@@ -516,19 +503,7 @@ fl_firehose_common_attributes(const char *hdr, size_t len, char *out,
         if (!json_is_string(v))
             goto out;
     }
-    size_t w = json_dumpb(attrs, out, cap, JSON_COMPACT | JSON_SORT_KEYS);
-    if (w == 0) {
-        rc = FL_ENOMEM;
-        goto out;
-    }
-    if (w >= cap) {
-        rc = FL_ETOOBIG;
-        goto out;
-    }
-    out[w] = '\0';
-    if (out_len != NULL)
-        *out_len = w;
-    rc = FL_OK;
+    rc = dump_json(attrs, JSON_COMPACT | JSON_SORT_KEYS, out, cap, out_len);
 out:
     json_decref(root);
     return rc;

@@ -109,27 +109,10 @@ static int
 timestamp(struct scan *s, int64_t *out)
 {
     fl_jscan_ws(&s->js);
-    const unsigned char *p = s->js.p, *end = s->js.end;
-    int64_t v = 0;
+    const unsigned char *p = s->js.p;
 
-    if (p >= end || *p < '0' || *p > '9')
+    if (fl_jscan_digits(&p, s->js.end, out) < 0)
         return DECLINE;
-    if (*p == '0') {
-        p++;
-    } else {
-        while (p < end && *p >= '0' && *p <= '9') {
-            int dig = *p - '0';
-            if (v > (INT64_MAX - dig) / 10)
-                return DECLINE;
-            v = v * 10 + dig;
-            p++;
-        }
-    }
-    /* Leading zeros, fractions and exponents are jansson's to judge. */
-    if (p < end && (*p == '.' || *p == 'e' || *p == 'E'
-                    || (*p >= '0' && *p <= '9')))
-        return DECLINE;
-    *out = v;
     s->js.est += FL_INGEST_COST_SCALAR;
     s->js.p = p;
     return FL_OK;

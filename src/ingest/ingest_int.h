@@ -104,6 +104,15 @@ int fl_ingest_json_load(const struct fl_ingest_limits *lim, const char *p,
  * "true", "false", "null" -- for "expected X, got Y" messages. */
 const char *fl_ingest_json_type(const json_t *v);
 
+/* Checks the value at path (a printf format), v, NULL when the member is
+ * missing: FL_OK when it is of JSON type want, else FL_EPARSE with err
+ * "<path>: missing" or "<path>: expected <a string|an array|...>, got
+ * <what v is>" -- the one wording of every such check on the jansson
+ * path. */
+int fl_ingest_json_want(struct fl_ingest_err *err, const json_t *v,
+                        json_type want, const char *path_fmt, ...)
+    FL_PRINTF(4, 5);
+
 /* A JSON value as milliseconds since the epoch: a non-negative integer,
  * or a string of 1 to 19 digits that fits in int64_t (CloudWatch Logs
  * fixtures carry "timestamp": "1421116133213"). 0 or -1 (not one). */

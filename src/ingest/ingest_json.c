@@ -18,6 +18,7 @@
  */
 #include "../core/fl_config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -127,10 +128,10 @@ fl_ingest_json_load(const struct fl_ingest_limits *lim, const char *p,
 }
 
 
-const char *
-fl_ingest_json_type(const json_t *v)
+static const char *
+type_word(json_type t)
 {
-    switch (json_typeof(v)) {
+    switch (t) {
     case JSON_OBJECT:  return "an object";
     case JSON_ARRAY:   return "an array";
     case JSON_STRING:  return "a string";
@@ -141,6 +142,34 @@ fl_ingest_json_type(const json_t *v)
     case JSON_NULL:    return "null";
     }
     return "an unknown value";
+}
+
+
+const char *
+fl_ingest_json_type(const json_t *v)
+{
+    return type_word(json_typeof(v));
+}
+
+
+int
+fl_ingest_json_want(struct fl_ingest_err *err, const json_t *v,
+                    json_type want, const char *path_fmt, ...)
+{
+    char path[160];
+    va_list ap;
+
+    if (v != NULL && json_typeof(v) == want)
+        return FL_OK;
+    va_start(ap, path_fmt);
+    (void)vsnprintf(path, sizeof path, path_fmt, ap);
+    va_end(ap);
+    if (v == NULL)
+        fl_ingest_errf(err, "%s: missing", path);
+    else
+        fl_ingest_errf(err, "%s: expected %s, got %s", path, type_word(want),
+                       fl_ingest_json_type(v));
+    return FL_EPARSE;
 }
 
 

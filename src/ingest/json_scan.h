@@ -3,8 +3,8 @@
  * json_scan.h -- the lexical core shared by the two single-pass JSON
  * scanners of the ingest fast paths, cwl_fast.c (CloudWatch Logs payloads)
  * and firehose_fast.c (Firehose request bodies): the cursor with the
- * pre-scan's parse-tree estimate, whitespace, separators, and the 8-bytes-
- * at-a-time search for the end of a run of plain string content.
+ * pre-scan's parse-tree estimate, whitespace, separators, integer digits,
+ * and the 8-bytes-at-a-time search for the end of a run of plain string content.
  *
  * Each scanner embeds struct fl_jscan in its own state and adds what only
  * it needs (what strings it accepts, where it stores what it found). The
@@ -81,6 +81,40 @@ fl_jscan_next_member(struct fl_jscan *s, int close)
         return c == ',';
     }
     return FL_JSCAN_DECLINE;
+}
+
+
+/* The digits of a JSON integer at *pp (after any sign), as both scanners
+ * take them: "0", or digits without a leading zero that fit in int64_t.
+ * Declines on overflow, and when a '.', 'e', 'E' or another digit follows
+ * (a real number or a leading zero: jansson's to judge). On success *pp is
+ * past the digits. */
+static inline int
+fl_jscan_digits(const unsigned char **pp, const unsigned char *end,
+                int64_t *out)
+{
+    const unsigned char *p = *pp;
+    int64_t v = 0;
+
+    if (p >= end || *p < '0' || *p > '9')
+        return FL_JSCAN_DECLINE;
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            int dig = *p - '0';
+            if (v > (INT64_MAX - dig) / 10)
+                return FL_JSCAN_DECLINE;
+            v = v * 10 + dig;
+            p++;
+        }
+    }
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E'
+                    || (*p >= '0' && *p <= '9')))
+        return FL_JSCAN_DECLINE;
+    *out = v;
+    *pp = p;
+    return FL_OK;
 }
 
 

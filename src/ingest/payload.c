@@ -113,6 +113,19 @@ emit(struct run *r, const struct fl_ingest_line *line)
 }
 
 
+/* A CloudWatch Logs event's message, as one line (both the jansson and
+ * the fast path): one event is one line, so the newline some shippers
+ * keep at its end is dropped. */
+static int
+emit_event(struct run *r, struct fl_ingest_line *line)
+{
+    while (line->len > 0 && (line->p[line->len - 1] == '\n'
+                             || line->p[line->len - 1] == '\r'))
+        line->len--;
+    return emit(r, line);
+}
+
+
 static int
 text(struct run *r, const char *p, size_t len)
 {
@@ -150,15 +163,9 @@ get_string(struct run *r, const json_t *obj, const char *key,
            const char **out)
 {
     json_t *v = json_object_get(obj, key);
-    if (v == NULL) {
-        fl_ingest_errf(r->err, "%s: missing", key);
-        return FL_EPARSE;
-    }
-    if (!json_is_string(v)) {
-        fl_ingest_errf(r->err, "%s: expected a string, got %s", key,
-                       fl_ingest_json_type(v));
-        return FL_EPARSE;
-    }
+    int rc = fl_ingest_json_want(r->err, v, JSON_STRING, "%s", key);
+    if (rc < 0)
+        return rc;
     *out = json_string_value(v);
     return FL_OK;
 }
@@ -169,25 +176,16 @@ check_event(struct run *r, const json_t *ev, size_t i)
 {
     const char *keys[] = { "id", "message" };
     int64_t ts;
+    int rc;
 
-    if (!json_is_object(ev)) {
-        fl_ingest_errf(r->err, "logEvents[%zu]: expected an object, got %s",
-                       i, fl_ingest_json_type(ev));
-        return FL_EPARSE;
-    }
-    for (size_t k = 0; k < 2; k++) {
-        json_t *v = json_object_get(ev, keys[k]);
-        if (v == NULL) {
-            fl_ingest_errf(r->err, "logEvents[%zu].%s: missing", i,
-                           keys[k]);
-            return FL_EPARSE;
-        }
-        if (!json_is_string(v)) {
-            fl_ingest_errf(r->err, "logEvents[%zu].%s: expected a string,"
-                           " got %s", i, keys[k], fl_ingest_json_type(v));
-            return FL_EPARSE;
-        }
-    }
+    if ((rc = fl_ingest_json_want(r->err, ev, JSON_OBJECT, "logEvents[%zu]",
+                                  i)) < 0)
+        return rc;
+    for (size_t k = 0; k < 2; k++)
+        if ((rc = fl_ingest_json_want(r->err, json_object_get(ev, keys[k]),
+                                      JSON_STRING, "logEvents[%zu].%s", i,
+                                      keys[k])) < 0)
+            return rc;
     json_t *t = json_object_get(ev, "timestamp");
     if (t == NULL) {
         fl_ingest_errf(r->err, "logEvents[%zu].timestamp: missing", i);
@@ -209,11 +207,9 @@ cwl(struct run *r, const json_t *root)
     json_t *mt = json_object_get(root, "messageType");
     int rc;
 
-    if (!json_is_string(mt)) {
-        fl_ingest_errf(r->err, "messageType: expected a string, got %s",
-                       fl_ingest_json_type(mt));
-        return FL_EPARSE;
-    }
+    if ((rc = fl_ingest_json_want(r->err, mt, JSON_STRING,
+                                  "messageType")) < 0)
+        return rc;
     const char *type = json_string_value(mt);
     if (strcmp(type, "CONTROL_MESSAGE") == 0) {
         /* A reachability check from CloudWatch Logs: its one event is a
@@ -235,32 +231,20 @@ cwl(struct run *r, const json_t *root)
 
     json_t *sf = json_object_get(root, "subscriptionFilters");
     if (sf != NULL) {
-        if (!json_is_array(sf)) {
-            fl_ingest_errf(r->err, "subscriptionFilters: expected an array,"
-                           " got %s", fl_ingest_json_type(sf));
-            return FL_EPARSE;
-        }
-        for (size_t i = 0; i < json_array_size(sf); i++) {
-            json_t *v = json_array_get(sf, i);
-            if (!json_is_string(v)) {
-                fl_ingest_errf(r->err, "subscriptionFilters[%zu]: expected"
-                               " a string, got %s", i,
-                               fl_ingest_json_type(v));
-                return FL_EPARSE;
-            }
-        }
+        if ((rc = fl_ingest_json_want(r->err, sf, JSON_ARRAY,
+                                      "subscriptionFilters")) < 0)
+            return rc;
+        for (size_t i = 0; i < json_array_size(sf); i++)
+            if ((rc = fl_ingest_json_want(r->err, json_array_get(sf, i),
+                                          JSON_STRING,
+                                          "subscriptionFilters[%zu]",
+                                          i)) < 0)
+                return rc;
     }
 
     json_t *evs = json_object_get(root, "logEvents");
-    if (evs == NULL) {
-        fl_ingest_errf(r->err, "logEvents: missing");
-        return FL_EPARSE;
-    }
-    if (!json_is_array(evs)) {
-        fl_ingest_errf(r->err, "logEvents: expected an array, got %s",
-                       fl_ingest_json_type(evs));
-        return FL_EPARSE;
-    }
+    if ((rc = fl_ingest_json_want(r->err, evs, JSON_ARRAY, "logEvents")) < 0)
+        return rc;
     size_t n = json_array_size(evs);
     for (size_t i = 0; i < n; i++)
         if ((rc = check_event(r, json_array_get(evs, i), i)) < 0)
@@ -280,11 +264,7 @@ cwl(struct run *r, const json_t *root)
         };
         (void)fl_ingest_json_ms(json_object_get(ev, "timestamp"),
                                 &line.timestamp_ms);
-        /* One event is one line: drop the newline some shippers keep. */
-        while (line.len > 0 && (line.p[line.len - 1] == '\n'
-                                || line.p[line.len - 1] == '\r'))
-            line.len--;
-        if ((rc = emit(r, &line)) < 0)
+        if ((rc = emit_event(r, &line)) < 0)
             return rc;
     }
     return FL_OK;
@@ -305,21 +285,13 @@ static int awslogs_b64(struct run *r, const char *s, size_t n,
 static int
 awslogs_data(struct run *r, const json_t *aw, size_t *out_len)
 {
-    if (!json_is_object(aw)) {
-        fl_ingest_errf(r->err, "awslogs: expected an object, got %s",
-                       fl_ingest_json_type(aw));
-        return FL_EPARSE;
-    }
+    int rc = fl_ingest_json_want(r->err, aw, JSON_OBJECT, "awslogs");
+    if (rc < 0)
+        return rc;
     json_t *data = json_object_get(aw, "data");
-    if (data == NULL) {
-        fl_ingest_errf(r->err, "awslogs.data: missing");
-        return FL_EPARSE;
-    }
-    if (!json_is_string(data)) {
-        fl_ingest_errf(r->err, "awslogs.data: expected a string, got %s",
-                       fl_ingest_json_type(data));
-        return FL_EPARSE;
-    }
+    if ((rc = fl_ingest_json_want(r->err, data, JSON_STRING,
+                                  "awslogs.data")) < 0)
+        return rc;
     return awslogs_b64(r, json_string_value(data), json_string_length(data),
                        out_len);
 }
@@ -431,11 +403,8 @@ json_fast(struct run *r, const char *p, size_t len, int in_awslogs)
             line.len = fl_ingest_json_unescape(e->msg, e->msg_len, o);
             line.p = o;
         }
-        /* As in cwl(); only an escaped newline can be there. */
-        while (line.len > 0 && (line.p[line.len - 1] == '\n'
-                                || line.p[line.len - 1] == '\r'))
-            line.len--;
-        if ((rc = emit(r, &line)) < 0)
+        /* On this path only an escaped newline can be at the end. */
+        if ((rc = emit_event(r, &line)) < 0)
             return rc;
     }
     return FL_OK;

@@ -21,6 +21,7 @@
 
 #include <xxhash.h>
 
+#include "../core/fl_endian.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "stream_int.h"
@@ -30,10 +31,8 @@ uint64_t
 fl_dset_hash_int(int64_t v)
 {
     unsigned char b[8];
-    uint64_t u = (uint64_t)v;
     /* Little-endian bytes whatever the host, so snapshots travel. */
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(u >> (8 * i));
+    fl_put_le64(b, (uint64_t)v);
     return XXH3_64bits(b, sizeof b);
 }
 

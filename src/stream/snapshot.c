@@ -43,6 +43,7 @@
 #include <xxhash.h>
 
 #include "../core/fl_buf.h"
+#include "../core/fl_endian.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "stream_int.h"
@@ -61,8 +62,7 @@ static void
 put_u64(struct fl_buf *w, uint64_t v)
 {
     unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    fl_put_le64(b, v);
     fl_buf_add(w, b, 8);
 }
 
@@ -71,8 +71,7 @@ static void
 put_u32(struct fl_buf *w, uint32_t v)
 {
     unsigned char b[4];
-    for (int i = 0; i < 4; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    fl_put_le32(b, v);
     fl_buf_add(w, b, 4);
 }
 
@@ -276,11 +275,9 @@ need(struct rbuf *r, size_t n, const char *what)
 static uint64_t
 get_u64(struct rbuf *r, const char *what)
 {
-    uint64_t v = 0;
     if (!need(r, 8, what))
         return 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)r->p[i] << (8 * i);
+    uint64_t v = fl_get_le64(r->p);
     r->p += 8;
     return v;
 }
@@ -289,11 +286,9 @@ get_u64(struct rbuf *r, const char *what)
 static uint32_t
 get_u32(struct rbuf *r, const char *what)
 {
-    uint32_t v = 0;
     if (!need(r, 4, what))
         return 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)r->p[i] << (8 * i);
+    uint32_t v = fl_get_le32(r->p);
     r->p += 4;
     return v;
 }

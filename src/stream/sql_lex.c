@@ -23,14 +23,11 @@ static int
 push_tok(struct ctx *c, enum tk kind, size_t off, size_t len, int line,
          int col)
 {
-    if (c->n_toks == c->cap_toks) {
-        size_t cap = c->cap_toks ? c->cap_toks * 2 : 64;
-        struct tok *t = fl_realloc(c->toks, cap * sizeof *t);
-        if (t == NULL)
-            return FL_ENOMEM;
-        c->toks = t;
-        c->cap_toks = cap;
-    }
+    struct tok *t = fl_grow(c->toks, &c->cap_toks, c->n_toks + 1, sizeof *t,
+                            64);
+    if (t == NULL)
+        return FL_ENOMEM;
+    c->toks = t;
     c->toks[c->n_toks].kind = kind;
     c->toks[c->n_toks].off = off;
     c->toks[c->n_toks].len = len;

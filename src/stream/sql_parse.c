@@ -736,35 +736,53 @@ parse_unary_inner(struct ctx *c)
 }
 
 
+/* One left-associative level of binary operators: operand (op operand)*,
+ * each op one of the level's NULL-ended ops -- operator tokens, or keywords
+ * (AND, OR). Every binary level (*, +, AND, OR) is this same loop. */
+struct bin_level {
+    enum nk kind;
+    int keywords;
+    const char *ops[4];
+};
+
 static struct node *
-parse_mul(struct ctx *c)
+parse_bin_level(struct ctx *c, const struct bin_level *level,
+                struct node *(*operand)(struct ctx *))
 {
-    struct node *n = parse_unary(c);
-    while (n != NULL && (is_op(c, 0, "*") || is_op(c, 0, "/")
-                         || is_op(c, 0, "%"))) {
+    struct node *n = operand(c);
+    while (n != NULL) {
+        size_t i = 0;
+        while (level->ops[i] != NULL
+               && !(level->keywords ? is_kw(c, 0, level->ops[i])
+                                    : is_op(c, 0, level->ops[i])))
+            i++;
+        if (level->ops[i] == NULL)
+            break;
         next(c);
-        struct node *b = parse_unary(c);
+        struct node *b = operand(c);
         if (b == NULL)
             return NULL;
-        n = mk_bin(c, N_ARITH, n, b);
+        n = mk_bin(c, level->kind, n, b);
     }
     return n;
 }
 
 
 static struct node *
+parse_mul(struct ctx *c)
+{
+    static const struct bin_level mul_level =
+        { N_ARITH, 0, { "*", "/", "%", NULL } };
+    return parse_bin_level(c, &mul_level, parse_unary);
+}
+
+
+static struct node *
 parse_add(struct ctx *c)
 {
-    struct node *n = parse_mul(c);
-    while (n != NULL && (is_op(c, 0, "+") || is_op(c, 0, "-")
-                         || is_op(c, 0, "||"))) {
-        next(c);
-        struct node *b = parse_mul(c);
-        if (b == NULL)
-            return NULL;
-        n = mk_bin(c, N_ARITH, n, b);
-    }
-    return n;
+    static const struct bin_level add_level =
+        { N_ARITH, 0, { "+", "-", "||", NULL } };
+    return parse_bin_level(c, &add_level, parse_mul);
 }
 
 
@@ -786,6 +804,16 @@ cmp_op(struct ctx *c, enum fl_cmp *out)
 }
 
 
+/* n, a predicate on x, starts where x starts (not at its keyword). */
+static void
+starts_at(struct node *n, const struct node *x)
+{
+    n->off = x->off;
+    n->line = x->line;
+    n->col = x->col;
+}
+
+
 /* x IS [NOT] NULL, after x and IS were read. */
 static struct node *
 parse_is_null(struct ctx *c, struct node *x)
@@ -803,9 +831,7 @@ parse_is_null(struct ctx *c, struct node *x)
         return NULL;
     n->a = x;
     n->negate = negate;
-    n->off = x->off;
-    n->line = x->line;
-    n->col = x->col;
+    starts_at(n, x);
     n->end = t->off + t->len;
     return fix_depth(c, n) == 0 ? n : NULL;
 }
@@ -827,9 +853,7 @@ parse_in_list(struct ctx *c, struct node *x, int negate,
         return NULL;
     n->a = x;
     n->negate = negate;
-    n->off = x->off;
-    n->line = x->line;
-    n->col = x->col;
+    starts_at(n, x);
     for (;;) {
         struct node *v = parse_add(c);
         if (v == NULL)
@@ -870,9 +894,7 @@ parse_between(struct ctx *c, struct node *x, int negate,
     n->b = lo;
     n->c = hi;
     n->negate = negate;
-    n->off = x->off;
-    n->line = x->line;
-    n->col = x->col;
+    starts_at(n, x);
     n->end = hi->end;
     return fix_depth(c, n) == 0 ? n : NULL;
 }
@@ -947,30 +969,16 @@ parse_not_inner(struct ctx *c)
 static struct node *
 parse_and(struct ctx *c)
 {
-    struct node *n = parse_not(c);
-    while (n != NULL && is_kw(c, 0, "and")) {
-        next(c);
-        struct node *b = parse_not(c);
-        if (b == NULL)
-            return NULL;
-        n = mk_bin(c, N_AND, n, b);
-    }
-    return n;
+    static const struct bin_level and_level = { N_AND, 1, { "and", NULL } };
+    return parse_bin_level(c, &and_level, parse_not);
 }
 
 
 static struct node *
 parse_or_inner(struct ctx *c)
 {
-    struct node *n = parse_and(c);
-    while (n != NULL && is_kw(c, 0, "or")) {
-        next(c);
-        struct node *b = parse_and(c);
-        if (b == NULL)
-            return NULL;
-        n = mk_bin(c, N_OR, n, b);
-    }
-    return n;
+    static const struct bin_level or_level = { N_OR, 1, { "or", NULL } };
+    return parse_bin_level(c, &or_level, parse_and);
 }
 
 

@@ -168,14 +168,11 @@ writev_all(int fd, struct iovec *iov, int cnt)
 static int
 reserve_seg(struct fl_wal *w)
 {
-    if (w->nsegs < w->capsegs)
-        return FL_OK;
-    size_t ncap = w->capsegs ? w->capsegs * 2 : 8;
-    struct live_seg *ns = fl_realloc(w->segs, ncap * sizeof *ns);
+    struct live_seg *ns = fl_grow(w->segs, &w->capsegs, w->nsegs + 1,
+                                  sizeof *ns, 8);
     if (ns == NULL)
         return FL_ENOMEM;
     w->segs = ns;
-    w->capsegs = ncap;
     return FL_OK;
 }
 

@@ -12,9 +12,17 @@
  *   CHECK_EQ_INT(a, b)       compare integers, print both on failure
  *   CHECK_EQ_STR(a, b)       compare NUL-terminated strings
  *   CHECK_EQ_MEM(a, alen, b) compare a byte range with a string
+ *
+ * Tests that work on files share one temporary folder helper (below the
+ * CHECK macros): fl_test_dir_setup, fl_test_dir_teardown, fl_test_at.
  */
 #ifndef FL_HARNESS_H
 #define FL_HARNESS_H
+
+/* The feature macros for the POSIX calls below (mkdtemp). They work only
+ * before the first system header, so every test includes fl_config.h
+ * first, as every file of the project does. */
+#include "core/fl_config.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +30,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "core/fl_fs.h"
+#include "core/fl_mem.h"
 
 #define CHECK(cond) do { \
     if (!(cond)) { \
@@ -52,6 +63,56 @@
                 __FILE__, __LINE__, #a, #b, (int)al_, a_, b_); \
         exit(1); \
     } } while (0)
+
+/* ---- a temporary folder per test ----------------------------------
+ *
+ *   fl_test_dir_setup("wal")  makes fl_test_root, a new folder
+ *                             /dev/shm/fl-test-wal-XXXXXX (/tmp when
+ *                             /dev/shm is not writable: tmpfs keeps the
+ *                             tests off the disk), and notes fl_mem_used()
+ *                             in fl_test_mem_base
+ *   fl_test_dir_teardown()    removes the folder and checks that every
+ *                             byte allocated since setup was freed
+ *   fl_test_at("a/b")         "fl_test_root/a/b", in one of four static
+ *                             buffers (so a few can be used at once)
+ *
+ * Each test runs in its own child process, so this one folder per process
+ * is all a test needs. Not every test file uses it: unused. */
+#if defined(__GNUC__)
+#define FL_TEST_MAYBE_UNUSED __attribute__((unused))
+#else
+#define FL_TEST_MAYBE_UNUSED
+#endif
+
+static char fl_test_root[128] FL_TEST_MAYBE_UNUSED;
+static size_t fl_test_mem_base FL_TEST_MAYBE_UNUSED;
+
+static inline void
+fl_test_dir_setup(const char *tag)
+{
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    fl_test_mem_base = fl_mem_used();
+    snprintf(fl_test_root, sizeof fl_test_root, "%s/fl-test-%s-XXXXXX",
+             base, tag);
+    CHECK(mkdtemp(fl_test_root) != NULL);
+}
+
+static inline void
+fl_test_dir_teardown(void)
+{
+    CHECK_EQ_INT(fl_fs_remove_tree(fl_test_root), 0);
+    CHECK_EQ_INT(fl_mem_used(), fl_test_mem_base);
+}
+
+static inline const char *
+fl_test_at(const char *rel)
+{
+    static char bufs[4][512];
+    static int next;
+    char *b = bufs[next++ & 3];
+    snprintf(b, sizeof bufs[0], "%s/%s", fl_test_root, rel);
+    return b;
+}
 
 struct fl_test {
     const char *name;

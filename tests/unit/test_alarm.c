@@ -35,23 +35,10 @@
 
 #define T1830 1795977000LL      /* 2026-11-29T18:30:00Z */
 
-static char root[128];
-
-
 static void
 setup(void)
 {
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(root, sizeof root, "%s/fl-test-alarm-XXXXXX", base);
-    CHECK(mkdtemp(root) != NULL);
-}
-
-
-static void
-teardown(void)
-{
-    CHECK_EQ_INT(fl_fs_remove_tree(root), 0);
-    CHECK_EQ_INT(fl_mem_used(), 0);
+    fl_test_dir_setup("alarm");
 }
 
 
@@ -742,13 +729,22 @@ add_str(char ***arr, size_t *n, const char *s)
 }
 
 
+/* fl_alarms_create_with_lookup for the one alarm d, over the fake
+ * metrics, keeping its state in the test folder. */
+static int
+create_one(struct fl_alarm_def *d, struct fl_alarms **a, struct fl_err *err)
+{
+    return fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL,
+                                        fl_test_root, a, err);
+}
+
+
 static struct fl_alarms *
 mk(struct fl_alarm_def *d)
 {
     struct fl_alarms *a = NULL;
     struct fl_err err = FL_ERR_INIT;
-    int rc = fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root, &a,
-                                          &err);
+    int rc = create_one(d, &a, &err);
     if (rc != 0)
         fprintf(stderr, "  create: %s\n", err.msg);
     CHECK_EQ_INT(rc, 0);
@@ -777,7 +773,7 @@ static char *
 slurp(const char *name)
 {
     char path[256];
-    snprintf(path, sizeof path, "%s/%s", root, name);
+    snprintf(path, sizeof path, "%s/%s", fl_test_root, name);
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return NULL;
@@ -881,7 +877,7 @@ test_runtime_sequence(void)
         "\"values\":[null,null,null,null,null]}\n";
     CHECK_EQ_STR(h, want);
     fl_alarms_destroy(a, 1000);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -919,7 +915,7 @@ test_runtime_json(void)
                      "\"datapoints\":[null,null,0.1]") != NULL);
     fl_free(js);
     fl_alarms_destroy(a, 1000);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -945,7 +941,7 @@ test_runtime_no_data_alarm(void)
     fl_alarms_advance(a, "records_in", T1830 + 300, T1830 + 300);
     CHECK_EQ_INT(state_of(a), O_);
     fl_alarms_destroy(a, 1000);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -974,7 +970,7 @@ test_runtime_backlog(void)
     CHECK(strstr(slurp("state.json"), "\"datapoints\":[[1795978020,5.0],"
                  "[1795978080,5.0],[1795978140,200.0]]") != NULL);
     fl_alarms_destroy(a, 1000);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1001,7 +997,7 @@ test_runtime_clock_jump(void)
     CHECK_EQ_INT(count_lines(h), 4);
     CHECK(strstr(h, "\"window_end\":\"2026-12-11T08:16:45Z\"") != NULL);
     fl_alarms_destroy(a, 1000);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1055,7 +1051,7 @@ test_runtime_restart(void)
     CHECK_EQ_INT(state_of(a), I_);
     fl_alarms_destroy(a, 1000);
     fl_free(saved);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1064,7 +1060,7 @@ test_runtime_damaged_state(void)
 {
     setup();
     char path[256];
-    snprintf(path, sizeof path, "%s/state.json", root);
+    snprintf(path, sizeof path, "%s/state.json", fl_test_root);
     static const char *const bodies[] = {
         "{\"version\":1,\"alarms\":[{\"name\":\"high\"",
         "[]",
@@ -1088,7 +1084,7 @@ test_runtime_damaged_state(void)
         CHECK_EQ_INT(state_of(a), I_);
         fl_alarms_destroy(a, 1000);
     }
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1101,41 +1097,32 @@ test_create_errors(void)
     struct fl_alarms *a = (struct fl_alarms *)err;
     struct fl_alarm_def *d = mkdef("x", "nope", NULL, FL_ALARM_GT, 1, 1, 1,
                                    FL_MISSING_MISSING);
-    CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root,
-                                              &a, &e),
-                 FL_ECONFIG);
+    CHECK_EQ_INT(create_one(d, &a, &e), FL_ECONFIG);
     CHECK(a == (struct fl_alarms *)err);
     CHECK_EQ_STR(err, "alarm x: no metric is named 'nope'");
     fl_free(d->metric);
     d->metric = fl_strdup("rejected");
-    CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root,
-                                              &a, &e),
-                 FL_ECONFIG);
+    CHECK_EQ_INT(create_one(d, &a, &e), FL_ECONFIG);
     CHECK_EQ_STR(err, "alarm x: metric 'rejected' has the dimensions "
                  "(protocol); give a value for each of them and no other");
     fl_alarm_defs_free(d, 1);
     d = mkdef("x", "records_in", "6", FL_ALARM_GT, 1, 1, 1,
               FL_MISSING_MISSING);
-    CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root,
-                                              &a, &e),
-                 FL_ECONFIG);
+    CHECK_EQ_INT(create_one(d, &a, &e), FL_ECONFIG);
     CHECK_EQ_STR(err, "alarm x: metric 'records_in' has no dimensions; "
                  "remove the dimensions key");
     fl_alarm_defs_free(d, 1);
     d = mkdef("x", "rejected", "6", FL_ALARM_GT, 1, 289, 1,
               FL_MISSING_MISSING);
-    CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root,
-                                              &a, &e),
-                 FL_ECONFIG);
+    CHECK_EQ_INT(create_one(d, &a, &e), FL_ECONFIG);
     CHECK_EQ_STR(err, "alarm x: evaluation_periods x period = 289 x 300s is "
                  "more than one day");
     d->evaluation_periods = 288;
     d->evaluation_range = 290;
-    CHECK_EQ_INT(fl_alarms_create_with_lookup(d, 1, fake_lookup, NULL, root,
-                                              &a, &e), 0);
+    CHECK_EQ_INT(create_one(d, &a, &e), 0);
     fl_alarms_destroy(a, 0);
     fl_alarms_destroy(NULL, 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1166,10 +1153,10 @@ test_command_action(void)
                                    1, 1, FL_MISSING_MISSING);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "env | grep '^FLOWLAKE_' | sort > %s/env.txt; "
-             "cat > %s/stdin.txt", root, root);
+             "cat > %s/stdin.txt", fl_test_root, fl_test_root);
     add_str(&d->commands, &d->n_commands, cmd);
     snprintf(cmd, sizeof cmd, "echo $FLOWLAKE_NEW_STATE >> %s/fired.txt",
-             root);
+             fl_test_root);
     add_str(&d->commands, &d->n_commands, cmd);
     add_str(&d->commands, &d->n_commands, "exit 3");
     d->log = 1;
@@ -1217,7 +1204,7 @@ test_command_action(void)
         "\"window_end\":\"2026-11-29T18:50:00Z\",\"threshold\":100.0,"
         "\"comparison\":\"GreaterThanThreshold\","
         "\"values\":[160.0,170.0,1.0]}");
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1372,7 +1359,7 @@ test_webhook_retry(void)
     CHECK(json_real_value(json_array_get(vals, 2)) == 150.5);
     json_decref(j);
     pthread_mutex_destroy(&r.mu);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1409,7 +1396,7 @@ test_webhook_closed_port(void)
     CHECK_EQ_INT(st.actions_ok, 0);
     CHECK_EQ_INT(st.actions_failed, 1);
     fl_alarms_destroy(a, 1000);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1431,7 +1418,7 @@ test_destroy_interrupts_backoff(void)
     double t0 = fl_time_mono();
     fl_alarms_destroy(a, 200);
     CHECK(fl_time_mono() - t0 < 2.0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 

@@ -19,20 +19,17 @@
 #include "core/fl_fs.h"
 #include "core/fl_mem.h"
 
-static char root[64];
-
 static void
 setup(void)
 {
-    strcpy(root, "/tmp/fl-test-archive-XXXXXX");
-    CHECK(mkdtemp(root) != NULL);
+    fl_test_dir_setup("archive");
 }
 
 static void
 put(const char *rel, const char *text)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
+    snprintf(path, sizeof path, "%s/%s", fl_test_root, rel);
     char *slash = strrchr(path, '/');
     *slash = '\0';
     CHECK(fl_fs_mkdirs(path) == 0);
@@ -46,18 +43,14 @@ put(const char *rel, const char *text)
 static int
 exists(const char *rel)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    return access(path, F_OK) == 0;
+    return access(fl_test_at(rel), F_OK) == 0;
 }
 
 static char *
 slurp(const char *rel)
 {
     static char buf[8192];
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(fl_test_at(rel), "r");
     if (f == NULL)
         return NULL;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
@@ -76,13 +69,13 @@ test_publish_maps_hours(void)
     setup();
     put("_flowlake/staging-r1/fl_hour=476256/part-r1-0.parquet", "A");
     put("_flowlake/staging-r1/fl_hour=476279/part-r1-0.parquet", "BB");
-    char meta[128], staging[160], err[256] = "";
-    snprintf(meta, sizeof meta, "%s/_flowlake", root);
+    char meta[160], staging[192], err[256] = "";
+    snprintf(meta, sizeof meta, "%s/_flowlake", fl_test_root);
     snprintf(staging, sizeof staging, "%s/staging-r1", meta);
     struct fl_manifest *m = NULL;
     struct fl_publish_result res;
     CHECK_EQ_INT(fl_manifest_load(meta, &m), 0);
-    CHECK_EQ_INT(fl_publish(root, meta, "r1", staging, m,
+    CHECK_EQ_INT(fl_publish(fl_test_root, meta, "r1", staging, m,
                             D1 "\t10\tr1\t2026-01-01T00:00:00Z\ta.log\n", &res,
                             err, sizeof err), 0);
     CHECK_EQ_INT(res.files, 2);
@@ -103,7 +96,7 @@ test_publish_maps_hours(void)
     CHECK_EQ_STR(fl_manifest_find(m, &d), "r1");
     CHECK(fl_manifest_on_disk(m, &d));
     fl_manifest_destroy(m);
-    fl_fs_remove_tree(root);
+    fl_fs_remove_tree(fl_test_root);
 }
 
 
@@ -120,11 +113,11 @@ test_recover_committed_journal(void)
     put("_flowlake/journal-r2.manifest",
         D1 "\t1\tr2\tT\ta.log\n" D2 "\t2\tr2\tT\tb.log\n");
     put("_flowlake/inputs.tsv", D1 "\t1\tr2\tT\ta.log\n");   /* one made it */
-    char meta[128], err[256] = "";
-    snprintf(meta, sizeof meta, "%s/_flowlake", root);
+    char meta[160], err[256] = "";
+    snprintf(meta, sizeof meta, "%s/_flowlake", fl_test_root);
     struct fl_manifest *m = NULL;
     CHECK_EQ_INT(fl_manifest_load(meta, &m), 0);
-    CHECK_EQ_INT(fl_publish_recover(root, meta, m, err, sizeof err), 0);
+    CHECK_EQ_INT(fl_publish_recover(fl_test_root, meta, m, err, sizeof err), 0);
     CHECK(exists("year=2024/month=05/day=01/hour=00/part-r2-0.parquet"));
     CHECK(exists("year=2024/month=05/day=01/hour=00/part-r2-1.parquet"));
     CHECK_EQ_STR(slurp("year=2024/month=05/day=01/hour=00/part-r2-1.parquet"), "two");
@@ -133,11 +126,11 @@ test_recover_committed_journal(void)
     CHECK_EQ_STR(slurp("_flowlake/inputs.tsv"),
                  D1 "\t1\tr2\tT\ta.log\n" D2 "\t2\tr2\tT\tb.log\n");
     /* Recovering again changes nothing. */
-    CHECK_EQ_INT(fl_publish_recover(root, meta, m, err, sizeof err), 0);
+    CHECK_EQ_INT(fl_publish_recover(fl_test_root, meta, m, err, sizeof err), 0);
     CHECK_EQ_STR(slurp("_flowlake/inputs.tsv"),
                  D1 "\t1\tr2\tT\ta.log\n" D2 "\t2\tr2\tT\tb.log\n");
     fl_manifest_destroy(m);
-    fl_fs_remove_tree(root);
+    fl_fs_remove_tree(fl_test_root);
 }
 
 
@@ -151,11 +144,11 @@ test_recover_uncommitted(void)
     put("_flowlake/journal-r3.files", "fl_hour=476256/part-r3-0.parquet\n");  /* no END */
     put("_flowlake/journal-r3.manifest", D1 "\t1\tr3\tT\ta.log\n");
     put("_flowlake/staging-r4/fl_hour=476256/part-r4-0.parquet", "y");       /* no journal */
-    char meta[128], err[256] = "";
-    snprintf(meta, sizeof meta, "%s/_flowlake", root);
+    char meta[160], err[256] = "";
+    snprintf(meta, sizeof meta, "%s/_flowlake", fl_test_root);
     struct fl_manifest *m = NULL;
     CHECK_EQ_INT(fl_manifest_load(meta, &m), 0);
-    CHECK_EQ_INT(fl_publish_recover(root, meta, m, err, sizeof err), 0);
+    CHECK_EQ_INT(fl_publish_recover(fl_test_root, meta, m, err, sizeof err), 0);
     CHECK(!exists("_flowlake/staging-r3"));
     CHECK(!exists("_flowlake/staging-r4"));
     CHECK(!exists("_flowlake/journal-r3.files"));
@@ -163,7 +156,7 @@ test_recover_uncommitted(void)
     CHECK(!exists("year=2024"));
     CHECK(!exists("_flowlake/inputs.tsv"));
     fl_manifest_destroy(m);
-    fl_fs_remove_tree(root);
+    fl_fs_remove_tree(fl_test_root);
 }
 
 
@@ -172,8 +165,8 @@ test_manifest_ignores_torn_lines(void)
 {
     setup();
     put("_flowlake/inputs.tsv", D1 "\t1\tr1\tT\ta.log\n" "0000000000000000000");
-    char meta[128];
-    snprintf(meta, sizeof meta, "%s/_flowlake", root);
+    char meta[160];
+    snprintf(meta, sizeof meta, "%s/_flowlake", fl_test_root);
     struct fl_manifest *m = NULL;
     struct fl_digest d1, d2;
     CHECK_EQ_INT(fl_manifest_load(meta, &m), 0);
@@ -193,7 +186,7 @@ test_manifest_ignores_torn_lines(void)
     }
     CHECK_EQ_STR(fl_manifest_find(m, &d1), "r1");
     fl_manifest_destroy(m);
-    fl_fs_remove_tree(root);
+    fl_fs_remove_tree(fl_test_root);
 }
 
 
@@ -217,7 +210,7 @@ test_write_blocks(void)
     };
     struct fl_convert_stats st;
     char *err = NULL;
-    CHECK_EQ_INT(fl_archive_write_blocks(root, blocks, 3, 0, NULL, &st, &err), 0);
+    CHECK_EQ_INT(fl_archive_write_blocks(fl_test_root, blocks, 3, 0, NULL, &st, &err), 0);
     CHECK(err == NULL);
     CHECK_EQ_INT(st.records_read, 4);
     CHECK_EQ_INT(st.records_written, 3);
@@ -229,7 +222,7 @@ test_write_blocks(void)
     CHECK(!exists("_flowlake/inputs.tsv"));     /* blocks are not recorded */
 
     struct fl_query *q = NULL;
-    CHECK_EQ_INT(fl_query_open(root, &q, &err), 0);
+    CHECK_EQ_INT(fl_query_open(fl_test_root, &q, &err), 0);
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
@@ -239,7 +232,7 @@ test_write_blocks(void)
     CHECK_EQ_STR(out, "srcaddr,vpc_id,packets\n10.0.0.1,,5\n10.0.0.9,vpc-1,\n10.0.0.7,,\n");
     free(out);
     fl_query_close(q);
-    fl_fs_remove_tree(root);
+    fl_fs_remove_tree(fl_test_root);
 }
 
 
@@ -255,20 +248,20 @@ test_wal_mark(void)
     struct fl_convert_stats st;
     char *err = NULL;
     uint64_t seq = 99;
-    CHECK_EQ_INT(fl_archive_wal_seq(root, &seq, &err), 0);
+    CHECK_EQ_INT(fl_archive_wal_seq(fl_test_root, &seq, &err), 0);
     CHECK_EQ_INT(seq, 0);
-    CHECK_EQ_INT(fl_archive_write_blocks(root, &blk, 1, 41, NULL, &st, &err), 0);
-    CHECK_EQ_INT(fl_archive_write_blocks(root, &blk, 1, 42, NULL, &st, &err), 0);
-    CHECK_EQ_INT(fl_archive_wal_seq(root, &seq, &err), 0);
+    CHECK_EQ_INT(fl_archive_write_blocks(fl_test_root, &blk, 1, 41, NULL, &st, &err), 0);
+    CHECK_EQ_INT(fl_archive_write_blocks(fl_test_root, &blk, 1, 42, NULL, &st, &err), 0);
+    CHECK_EQ_INT(fl_archive_wal_seq(fl_test_root, &seq, &err), 0);
     CHECK_EQ_INT(seq, 42);
     /* A committed journal whose manifest step never ran. */
     put("_flowlake/staging-r9/fl_hour=476256/part-r9-0.parquet", "x");
     put("_flowlake/journal-r9.files", "fl_hour=476256/part-r9-0.parquet\nEND\n");
     put("_flowlake/journal-r9.manifest", "wal\t57\tr9\tT\n");
-    CHECK_EQ_INT(fl_archive_wal_seq(root, &seq, &err), 0);
+    CHECK_EQ_INT(fl_archive_wal_seq(fl_test_root, &seq, &err), 0);
     CHECK_EQ_INT(seq, 57);
     CHECK(exists("year=2024/month=05/day=01/hour=00/part-r9-0.parquet"));
-    fl_fs_remove_tree(root);
+    fl_fs_remove_tree(fl_test_root);
 }
 
 
@@ -280,12 +273,12 @@ test_wal_mark(void)
 static void
 test_rejects_recover(void)
 {
-    char dir[128], path[160];
+    char dir[160], path[192];
     struct fl_rejects *r = NULL;
     struct fl_rejects_stats st;
 
     setup();
-    snprintf(dir, sizeof dir, "%s/_errors", root);
+    snprintf(dir, sizeof dir, "%s/_errors", fl_test_root);
     snprintf(path, sizeof path, "%s/r.jsonl", dir);
     int fd = open(dir, O_WRONLY | O_CREAT, 0644);       /* in the way */
     CHECK(fd >= 0);
@@ -321,8 +314,8 @@ test_rejects_recover(void)
         "{\"source\":\"s\",\"line\":3,\"reason\":\"bad\",\"raw\":\"three\"}\n"
         "{\"source\":\"s\",\"line\":4,\"reason\":\"bad\",\"raw\":\"four\"}\n");
     fl_free(text);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fl_test_root);
     CHECK_EQ_INT(system(cmd), 0);
     CHECK_EQ_INT(fl_mem_used(), 0);
 }
@@ -338,7 +331,7 @@ test_rejects_raw(void)
     struct fl_rejects *r = NULL;
 
     setup();
-    snprintf(path, sizeof path, "%s/_errors/raw.jsonl", root);
+    snprintf(path, sizeof path, "%s/_errors/raw.jsonl", fl_test_root);
     CHECK_EQ_INT(fl_rejects_create(path, &r), 0);
     CHECK_EQ_INT(fl_rejects_add(r, "s", 1, "bad", "caf\xc3\xa9 \"x\"\t", 10), 0);
     CHECK_EQ_INT(fl_rejects_add(r, "s", 2, "bad", "caf\xe9", 4), 0);
@@ -351,8 +344,8 @@ test_rejects_raw(void)
         "{\"source\":\"s\",\"line\":2,\"reason\":\"bad\",\"raw_base64\":\"Y2Fm6Q==\"}\n"
         "{\"source\":\"s\",\"line\":3,\"reason\":\"bad\",\"raw_base64\":\"/wA=\"}\n"
         "{\"source\":\"s\",\"line\":4,\"reason\":\"bad\",\"raw_base64\":\"YWLD\"}\n");
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fl_test_root);
     CHECK_EQ_INT(system(cmd), 0);
     CHECK_EQ_INT(fl_mem_used(), 0);
 }

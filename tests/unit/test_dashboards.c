@@ -5,6 +5,8 @@
  * dashboards (and what the refusal says), and that the embedded default
  * dashboard passes its own checks.
  */
+#include "../../src/core/fl_config.h"
+
 #include <stdio.h>
 #include <string.h>
 

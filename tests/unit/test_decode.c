@@ -10,30 +10,11 @@
 #include <zlib.h>
 
 #include "harness.h"
+#include "gzip_member.h"
 #include "core/fl_error.h"
 #include "core/fl_mem.h"
 #include "decode/lines.h"
 #include "decode/reader.h"
-
-/* gzip-compresses src into a new buffer (one member). */
-static unsigned char *
-gz(const char *src, size_t len, size_t *out_len)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    CHECK(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    size_t cap = deflateBound(&z, (uLong)len) + 64;
-    unsigned char *out = malloc(cap);
-    CHECK(out != NULL);
-    z.next_in = (unsigned char *)(uintptr_t)src;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
-    *out_len = cap - z.avail_out;
-    deflateEnd(&z);
-    return out;
-}
 
 /* Reads everything from a memory reader; returns the final status. */
 static int

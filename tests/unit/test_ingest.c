@@ -20,6 +20,8 @@
 #include <zlib.h>
 
 #include "harness.h"
+#include "gzip_member.h"
+#include "core/fl_base64.h"
 #include "core/fl_error.h"
 #include "core/fl_mem.h"
 #include "ingest/base64.h"
@@ -29,28 +31,6 @@
 #include "ingest/ingest_int.h"      /* json_slow, the fast-path counters */
 
 /* ==== fixtures ======================================================= */
-
-/* gzip-compresses src into a new buffer (one member, level 6 as CWL). */
-static unsigned char *
-gz(const void *src, size_t len, size_t *out_len)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    CHECK(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
-          == Z_OK);
-    size_t cap = deflateBound(&z, (uLong)len) + 64;
-    unsigned char *out = malloc(cap);
-    CHECK(out != NULL);
-    z.next_in = (unsigned char *)(uintptr_t)src;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
-    *out_len = cap - z.avail_out;
-    deflateEnd(&z);
-    return out;
-}
-
 
 /* gzip of `total` zero bytes, compressed in chunks (no big input buffer). */
 static unsigned char *
@@ -81,36 +61,13 @@ gz_zeros(size_t total, size_t *out_len)
 }
 
 
+/* base64 of src[0..len) as a new C string (free() it). */
 static char *
 b64(const void *src, size_t len)
 {
-    static const char a[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *s = src;
-    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+    char *out = malloc(FL_BASE64_ENCODED_LEN(len) + 1);
     CHECK(out != NULL);
-    size_t i = 0;
-    for (; i + 3 <= len; i += 3) {
-        unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
-        *o++ = a[v >> 18];
-        *o++ = a[(v >> 12) & 63];
-        *o++ = a[(v >> 6) & 63];
-        *o++ = a[v & 63];
-    }
-    if (len - i == 1) {
-        unsigned v = (unsigned)s[i] << 16;
-        *o++ = a[v >> 18];
-        *o++ = a[(v >> 12) & 63];
-        *o++ = '=';
-        *o++ = '=';
-    } else if (len - i == 2) {
-        unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8;
-        *o++ = a[v >> 18];
-        *o++ = a[(v >> 12) & 63];
-        *o++ = a[(v >> 6) & 63];
-        *o++ = '=';
-    }
-    *o = '\0';
+    out[fl_base64_encode(src, len, out)] = '\0';
     return out;
 }
 
@@ -283,23 +240,26 @@ expect_decode(int cwl, const char *payload, int want_rc, const char *msg)
 
 /* ==== base64 ========================================================= */
 
+/* RFC 4648 section 10's vectors (and one more): base64, then the bytes. */
+static const char *const rfc4648[][2] = {
+    { "", "" }, { "Zg==", "f" }, { "Zm8=", "fo" }, { "Zm9v", "foo" },
+    { "Zm9vYg==", "foob" }, { "Zm9vYmE=", "fooba" },
+    { "Zm9vYmFy", "foobar" }, { "aGVsbG8gd29ybGQ=", "hello world" },
+};
+#define N_RFC4648 (sizeof rfc4648 / sizeof rfc4648[0])
+
 static void
 test_base64_valid(void)
 {
-    static const char *const vec[][2] = {    /* RFC 4648 section 10 */
-        { "", "" }, { "Zg==", "f" }, { "Zm8=", "fo" }, { "Zm9v", "foo" },
-        { "Zm9vYg==", "foob" }, { "Zm9vYmE=", "fooba" },
-        { "Zm9vYmFy", "foobar" }, { "aGVsbG8gd29ybGQ=", "hello world" },
-    };
     char out[64];
     size_t n;
-    for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
-        size_t len = strlen(vec[i][0]);
-        CHECK_EQ_INT(fl_base64_decoded_len(vec[i][0], len),
-                     strlen(vec[i][1]));
-        CHECK_EQ_INT(fl_base64_decode(vec[i][0], len, out, sizeof out, &n,
-                                      NULL), 0);
-        CHECK_EQ_MEM(out, n, vec[i][1]);
+    for (size_t i = 0; i < N_RFC4648; i++) {
+        size_t len = strlen(rfc4648[i][0]);
+        CHECK_EQ_INT(fl_base64_decoded_len(rfc4648[i][0], len),
+                     strlen(rfc4648[i][1]));
+        CHECK_EQ_INT(fl_base64_decode(rfc4648[i][0], len, out, sizeof out,
+                                      &n, NULL), 0);
+        CHECK_EQ_MEM(out, n, rfc4648[i][1]);
     }
     /* Every byte value, every length mod 3, round trip. */
     unsigned char all[256], back[256];
@@ -316,6 +276,21 @@ test_base64_valid(void)
     CHECK_EQ_INT(fl_base64_decode("Zh==", 4, out, sizeof out, &n, NULL), 0);
     CHECK_EQ_MEM(out, n, "f");
     CHECK_EQ_INT(fl_mem_used(), 0);
+}
+
+
+/* The encoder (core/fl_base64.c) on RFC 4648's vectors: the decoder's
+ * round trip above relies on it. */
+static void
+test_base64_encode(void)
+{
+    char out[64];
+    for (size_t i = 0; i < N_RFC4648; i++) {
+        size_t len = strlen(rfc4648[i][1]);
+        size_t n = fl_base64_encode(rfc4648[i][1], len, out);
+        CHECK_EQ_INT(n, FL_BASE64_ENCODED_LEN(len));
+        CHECK_EQ_MEM(out, n, rfc4648[i][0]);
+    }
 }
 
 
@@ -2333,6 +2308,7 @@ test_firehose_common_attributes(void)
 
 FL_TEST_MAIN(
     FL_TEST(test_base64_valid),
+    FL_TEST(test_base64_encode),
     FL_TEST(test_base64_invalid),
     FL_TEST(test_gunzip_ok),
     FL_TEST(test_gunzip_errors),

@@ -33,33 +33,10 @@
 /* 2026-01-01T00:00:00Z */
 #define T0 1767225600
 
-static char root[128];
-static size_t mem_base;
-
 static void
 setup(void)
 {
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    mem_base = fl_mem_used();
-    snprintf(root, sizeof root, "%s/fl-test-mreads-XXXXXX", base);
-    CHECK(mkdtemp(root) != NULL);
-}
-
-static void
-teardown(void)
-{
-    CHECK_EQ_INT(fl_fs_remove_tree(root), 0);
-    CHECK_EQ_INT(fl_mem_used(), mem_base);
-}
-
-static const char *
-at(const char *rel)
-{
-    static char bufs[4][512];
-    static int next;
-    char *b = bufs[next++ & 3];
-    snprintf(b, 512, "%s/%s", root, rel);
-    return b;
+    fl_test_dir_setup("mreads");
 }
 
 
@@ -189,8 +166,8 @@ store(duckdb_database *db, duckdb_connection *con)
 {
     struct fl_metric_row *r = rows_of(stored, 8);
     char *err = NULL;
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a")), 0);
-    CHECK_EQ_INT(fl_metric_store_write(at("a"), 1, r, 8, NULL, 0, &err), 0);
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a")), 0);
+    CHECK_EQ_INT(fl_metric_store_write(fl_test_at("a"), 1, r, 8, NULL, 0, &err), 0);
     CHECK(err == NULL);
     rows_free(r, 8);
     CHECK(duckdb_open(NULL, db) == DuckDBSuccess);
@@ -255,7 +232,7 @@ test_cache_reads(void)
     duckdb_database db;
     duckdb_connection con;
     store(&db, &con);
-    char *files[1] = { (char *)at("a/_metrics/final-1.parquet") };
+    char *files[1] = { (char *)fl_test_at("a/_metrics/final-1.parquet") };
     struct fl_metric_cache *c = fl_metric_cache_create();
     char *err = NULL, *out;
     CHECK(c != NULL);
@@ -339,7 +316,7 @@ test_cache_reads(void)
     fl_metric_cache_destroy(c);
     duckdb_disconnect(&con);
     duckdb_close(&db);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -358,14 +335,14 @@ test_cache_sync(void)
      * the store writes them. */
     snprintf(sql, sizeof sql, "COPY (SELECT * FROM read_parquet('%s') "
              "ORDER BY window_start DESC, metric DESC) TO '%s' "
-             "(FORMAT parquet)", at("a/_metrics/final-1.parquet"),
-             at("a/_metrics/final-2.parquet"));
+             "(FORMAT parquet)", fl_test_at("a/_metrics/final-1.parquet"),
+             fl_test_at("a/_metrics/final-2.parquet"));
     CHECK(duckdb_query(con, sql, NULL) == DuckDBSuccess);
 
     struct fl_metric_cache *c = fl_metric_cache_create();
     char *err = NULL, *out;
-    char *one[1] = { (char *)at("a/_metrics/final-1.parquet") };
-    char *two[1] = { (char *)at("a/_metrics/final-2.parquet") };
+    char *one[1] = { (char *)fl_test_at("a/_metrics/final-1.parquet") };
+    char *two[1] = { (char *)fl_test_at("a/_metrics/final-2.parquet") };
     char *both[2] = { one[0], two[0] };
     CHECK(c != NULL);
 
@@ -410,7 +387,7 @@ test_cache_sync(void)
     rows_free(live, 2);
 
     /* A file that is not there: an error naming it, the cache empty. */
-    char *gone[1] = { (char *)at("a/_metrics/final-9.parquet") };
+    char *gone[1] = { (char *)fl_test_at("a/_metrics/final-9.parquet") };
     CHECK(fl_metric_cache_sync(c, con, gone, 1, T0, &err) == FL_EDB);
     CHECK(err != NULL && strstr(err, "final-9.parquet") != NULL);
     fl_free(err);
@@ -438,7 +415,7 @@ test_cache_sync(void)
     fl_metric_cache_destroy(c);
     duckdb_disconnect(&con);
     duckdb_close(&db);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 

@@ -38,36 +38,10 @@
  * Helpers
  * ------------------------------------------------------------------- */
 
-static char root[128];
-static size_t mem_base;
-
 static void
 setup(void)
 {
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    mem_base = fl_mem_used();
-    snprintf(root, sizeof root, "%s/fl-test-mstore-XXXXXX", base);
-    CHECK(mkdtemp(root) != NULL);
-}
-
-
-static void
-teardown(void)
-{
-    CHECK_EQ_INT(fl_fs_remove_tree(root), 0);
-    CHECK_EQ_INT(fl_mem_used(), mem_base);
-}
-
-
-/* root/rel into a static buffer (one of four, so a few can coexist). */
-static const char *
-at(const char *rel)
-{
-    static char bufs[4][512];
-    static int next;
-    char *b = bufs[next++ & 3];
-    snprintf(b, 512, "%s/%s", root, rel);
-    return b;
+    fl_test_dir_setup("mstore");
 }
 
 
@@ -150,17 +124,39 @@ open_ok(const char *dir)
 }
 
 
+/* A new test folder holding an empty archive "a", open for queries: the
+ * start of the tests of the SQL views. */
+static struct fl_query *
+open_empty(void)
+{
+    setup();
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a")), 0);
+    return open_ok(fl_test_at("a"));
+}
+
+
+/* Runs sql, its CSV output in *out (free() it) and its error in *err
+ * (fl_free it, NULL when none); returns fl_query_run's code. */
+static int
+run_sql(struct fl_query *q, const char *sql, char **out, char **err)
+{
+    size_t len = 0;
+    *out = NULL;
+    *err = NULL;
+    FILE *f = open_memstream(out, &len);
+    CHECK(f != NULL);
+    int rc = fl_query_run(q, sql, FL_OUTPUT_CSV, f, err);
+    CHECK(fclose(f) == 0);
+    return rc;
+}
+
+
 /* Runs sql and returns its CSV output (free() it). */
 static char *
 run_csv(struct fl_query *q, const char *sql)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    char *err = NULL;
-    FILE *f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    int rc = fl_query_run(q, sql, FL_OUTPUT_CSV, f, &err);
-    CHECK(fclose(f) == 0);
+    char *buf, *err;
+    int rc = run_sql(q, sql, &buf, &err);
     if (rc != 0) {
         fprintf(stderr, "  fl_query_run = %d: %s\n  sql: %s\n", rc,
                 err ? err : "?", sql);
@@ -184,13 +180,8 @@ check_csv(struct fl_query *q, const char *sql, const char *want)
 static char *
 run_err(struct fl_query *q, const char *sql)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    char *err = NULL;
-    FILE *f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    int rc = fl_query_run(q, sql, FL_OUTPUT_CSV, f, &err);
-    CHECK(fclose(f) == 0);
+    char *buf, *err;
+    int rc = run_sql(q, sql, &buf, &err);
     free(buf);
     CHECK_EQ_INT(rc, FL_EDB);
     CHECK(err != NULL);
@@ -243,7 +234,7 @@ write_one(uint64_t k, const char *metric, const char *protocol, double value)
     struct fl_metric_row r;
     char *err = NULL;
     CHECK_EQ_INT(fl_metric_row_copy(&v, &r), 0);
-    int rc = fl_metric_store_write(at("a"), k, &r, 1, NULL, 0, &err);
+    int rc = fl_metric_store_write(fl_test_at("a"), k, &r, 1, NULL, 0, &err);
     if (rc != 0)
         fprintf(stderr, "  fl_metric_store_write = %d: %s\n", rc,
                 err ? err : "?");
@@ -260,7 +251,7 @@ write_one(uint64_t k, const char *metric, const char *protocol, double value)
 static void
 test_row_copy(void)
 {
-    mem_base = fl_mem_used();
+    fl_test_mem_base = fl_mem_used();
     struct fl_metric_row r;
 
     CHECK_EQ_INT(fl_metric_row_copy(&sample_values[0], &r), 0);
@@ -295,7 +286,7 @@ test_row_copy(void)
     CHECK_EQ_INT(r.exact, 0);
     CHECK(r.records == UINT64_MAX);
     fl_metric_row_free(&r);
-    CHECK_EQ_INT(fl_mem_used(), mem_base);
+    CHECK_EQ_INT(fl_mem_used(), fl_test_mem_base);
 }
 
 
@@ -304,7 +295,7 @@ test_row_copy(void)
 static void
 test_row_copy_alloc_failures(void)
 {
-    mem_base = fl_mem_used();
+    fl_test_mem_base = fl_mem_used();
     for (size_t s = 0; s < 2; s++) {
         const struct fl_metric_value *v = &sample_values[s];
         /* 2 dims, one NULL: metric + 2 arrays + 2 names + 1 value = 6;
@@ -332,7 +323,7 @@ test_row_copy_alloc_failures(void)
                       && r.dim_values == NULL);
                 CHECK_EQ_INT(r.n_dims, 0);
             }
-            CHECK_EQ_INT(fl_mem_used(), mem_base);
+            CHECK_EQ_INT(fl_mem_used(), fl_test_mem_base);
         }
     }
 }
@@ -349,18 +340,18 @@ test_write_and_read_back(void)
     struct fl_metric_row rows[N_SAMPLES];
     char *err = NULL;
     copy_rows(sample_values, N_SAMPLES, rows);
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a")), 0);
-    CHECK_EQ_INT(fl_metric_store_write(at("a"), 3, rows, N_SAMPLES, NULL, 0, &err), 0);
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a")), 0);
+    CHECK_EQ_INT(fl_metric_store_write(fl_test_at("a"), 3, rows, N_SAMPLES, NULL, 0, &err), 0);
     CHECK(err == NULL);
-    char *names = list_dir(at("a/_metrics"));
+    char *names = list_dir(fl_test_at("a/_metrics"));
     CHECK_EQ_STR(names, "final-3.parquet");
     free(names);
-    CHECK_EQ_INT(fl_metric_store_last(at("a")), 3);
+    CHECK_EQ_INT(fl_metric_store_last(fl_test_at("a")), 3);
 
-    struct fl_query *q = open_ok(at("a"));
+    struct fl_query *q = open_ok(fl_test_at("a"));
     char sql[1024];
     snprintf(sql, sizeof sql, "DESCRIBE SELECT * FROM read_parquet('%s')",
-             at("a/_metrics/final-3.parquet"));
+             fl_test_at("a/_metrics/final-3.parquet"));
     check_csv(q, sql,
         "column_name,column_type,null,key,default,extra\n"
         "metric,VARCHAR,YES,,,\n"
@@ -381,7 +372,7 @@ test_write_and_read_back(void)
              " coalesce(value::VARCHAR, 'NULL') AS value, final, exact,"
              " records::VARCHAR AS records"
              " FROM read_parquet('%s') ORDER BY window_start",
-             at("a/_metrics/final-3.parquet"));
+             fl_test_at("a/_metrics/final-3.parquet"));
     check_csv(q, sql,
         "metric,nn,n1,n2,v1,v2_null,nv,ws,we,value,final,exact,records\n"
         "rejected_packets_by_protocol,2,protocol,action,6,true,2,"
@@ -394,17 +385,17 @@ test_write_and_read_back(void)
     free_rows(rows, N_SAMPLES);
 
     /* No rows is a valid (empty) file. */
-    CHECK_EQ_INT(fl_metric_store_write(at("a"), 4, NULL, 0, NULL, 0, &err), 0);
+    CHECK_EQ_INT(fl_metric_store_write(fl_test_at("a"), 4, NULL, 0, NULL, 0, &err), 0);
     CHECK(err == NULL);
-    names = list_dir(at("a/_metrics"));
+    names = list_dir(fl_test_at("a/_metrics"));
     CHECK_EQ_STR(names, "final-3.parquet final-4.parquet");
     free(names);
-    q = open_ok(at("a"));
+    q = open_ok(fl_test_at("a"));
     snprintf(sql, sizeof sql, "SELECT count(*) AS n FROM read_parquet('%s')",
-             at("a/_metrics/final-4.parquet"));
+             fl_test_at("a/_metrics/final-4.parquet"));
     check_csv(q, sql, "n\n0\n");
     fl_query_close(q);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -416,22 +407,22 @@ test_write_errors(void)
     char *err = NULL;
     copy_rows(sample_values, 1, &r);
     /* The archive is a file: _metrics cannot be made. */
-    write_file(at("file"), "x", 1);
-    CHECK_EQ_INT(fl_metric_store_write(at("file"), 1, &r, 1, NULL, 0, &err), -ENOTDIR);
+    write_file(fl_test_at("file"), "x", 1);
+    CHECK_EQ_INT(fl_metric_store_write(fl_test_at("file"), 1, &r, 1, NULL, 0, &err), -ENOTDIR);
     CHECK(err != NULL);
-    CHECK_EQ_STR(err, at("file/_metrics"));
+    CHECK_EQ_STR(err, fl_test_at("file/_metrics"));
     fl_free(err);
     err = NULL;
     /* The final name is taken by a directory: the rename fails, the
      * temporary file is removed, the message names the file. */
-    CHECK_EQ_INT(fl_fs_mkdirs(at("b/_metrics/final-1.parquet/x")), 0);
-    int rc = fl_metric_store_write(at("b"), 1, &r, 1, NULL, 0, &err);
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("b/_metrics/final-1.parquet/x")), 0);
+    int rc = fl_metric_store_write(fl_test_at("b"), 1, &r, 1, NULL, 0, &err);
     CHECK(rc == -EISDIR || rc == -ENOTEMPTY || rc == -EEXIST);
-    CHECK_EQ_STR(err, at("b/_metrics/final-1.parquet"));
+    CHECK_EQ_STR(err, fl_test_at("b/_metrics/final-1.parquet"));
     fl_free(err);
-    CHECK(!exists(at("b/_metrics/final-1.parquet.tmp")));
+    CHECK(!exists(fl_test_at("b/_metrics/final-1.parquet.tmp")));
     fl_metric_row_free(&r);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -468,23 +459,23 @@ test_state_round_trip(void)
     static const struct fl_metric_file two[] = { { 5, 0 }, { 9, 2 } };
 
     /* No state yet (not even the archive's folder). */
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+    CHECK_EQ_INT(fl_metric_store_load_state(fl_test_at("a"), &seq, &live, &n_live,
                                             &blob, &len), -ENOENT);
     CHECK(blob == NULL);
     CHECK(live == NULL);
     CHECK_EQ_INT(len, 0);
     CHECK_EQ_INT(n_live, 0);
 
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), two, 2, 77, bytes,
+    CHECK_EQ_INT(fl_metric_store_save_state(fl_test_at("a"), two, 2, 77, bytes,
                                             sizeof bytes), 0);
     size_t flen;
-    char *raw = read_whole(at("a/_metrics/state"), &flen);
+    char *raw = read_whole(fl_test_at("a/_metrics/state"), &flen);
     static const char head[] = "flowlake-metrics-state 1 77 2 5.0 9.2\n";
     CHECK_EQ_INT(flen, strlen(head) + sizeof bytes);
     CHECK(memcmp(raw, head, strlen(head)) == 0);
     CHECK(memcmp(raw + strlen(head), bytes, sizeof bytes) == 0);
     free(raw);
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+    CHECK_EQ_INT(fl_metric_store_load_state(fl_test_at("a"), &seq, &live, &n_live,
                                             &blob, &len), 0);
     CHECK_EQ_INT(seq, 77);
     CHECK_EQ_INT(n_live, 2);
@@ -499,25 +490,25 @@ test_state_round_trip(void)
 
     /* Replaced whole; no files, an empty blob, the largest numbers. */
     static const struct fl_metric_file big_no[] = { { UINT64_MAX, 63 } };
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), NULL, 0, UINT64_MAX,
+    CHECK_EQ_INT(fl_metric_store_save_state(fl_test_at("a"), NULL, 0, UINT64_MAX,
                                             NULL, 0), 0);
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+    CHECK_EQ_INT(fl_metric_store_load_state(fl_test_at("a"), &seq, &live, &n_live,
                                             &blob, &len), 0);
     CHECK(seq == UINT64_MAX);
     CHECK_EQ_INT(n_live, 0);
     CHECK(live == NULL);
     CHECK_EQ_INT(len, 0);
     fl_free(blob);
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), big_no, 1, 0, NULL, 0),
+    CHECK_EQ_INT(fl_metric_store_save_state(fl_test_at("a"), big_no, 1, 0, NULL, 0),
                  0);
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+    CHECK_EQ_INT(fl_metric_store_load_state(fl_test_at("a"), &seq, &live, &n_live,
                                             &blob, &len), 0);
     CHECK_EQ_INT(n_live, 1);
     CHECK(live[0].no == UINT64_MAX);
     CHECK_EQ_INT(live[0].level, 63);
     fl_free(live);
     fl_free(blob);
-    char *names = list_dir(at("a/_metrics"));
+    char *names = list_dir(fl_test_at("a/_metrics"));
     CHECK_EQ_STR(names, "state");
     free(names);
 
@@ -527,8 +518,8 @@ test_state_round_trip(void)
     CHECK(b != NULL);
     for (size_t i = 0; i < big; i++)
         b[i] = (unsigned char)(i * 131 + 7);
-    CHECK_EQ_INT(fl_metric_store_save_state(at("a"), two, 2, 3, b, big), 0);
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+    CHECK_EQ_INT(fl_metric_store_save_state(fl_test_at("a"), two, 2, 3, b, big), 0);
+    CHECK_EQ_INT(fl_metric_store_load_state(fl_test_at("a"), &seq, &live, &n_live,
                                             &blob, &len), 0);
     CHECK_EQ_INT(seq, 3);
     CHECK_EQ_INT(n_live, 2);
@@ -537,7 +528,7 @@ test_state_round_trip(void)
     fl_free(blob);
     fl_free(live);
     free(b);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -571,14 +562,14 @@ test_state_corrupt(void)
         "\nflowlake-metrics-state 1 77 0\n",
     };
     setup();
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a/_metrics")), 0);
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a/_metrics")), 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t seq = 12;
         unsigned char *blob = NULL;
         struct fl_metric_file *live = NULL;
         size_t len = 13, n_live = 14;
-        write_file(at("a/_metrics/state"), bad[i], strlen(bad[i]));
-        int rc = fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+        write_file(fl_test_at("a/_metrics/state"), bad[i], strlen(bad[i]));
+        int rc = fl_metric_store_load_state(fl_test_at("a"), &seq, &live, &n_live,
                                             &blob, &len);
         if (rc != FL_ECORRUPT)
             fprintf(stderr, "  state '%s': %d\n", bad[i], rc);
@@ -591,19 +582,19 @@ test_state_corrupt(void)
         /* A damaged state counts no file. */
         char **files = NULL;
         size_t n = 9;
-        write_file(at("a/_metrics/final-3.parquet"), "x", 1);
-        CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
+        write_file(fl_test_at("a/_metrics/final-3.parquet"), "x", 1);
+        CHECK_EQ_INT(fl_metric_store_files(fl_test_at("a"), &files, &n), 0);
         CHECK_EQ_INT(n, 0);
         fl_free(files);
     }
     /* A good line with a blob after it still loads. */
     static const char good[] = "flowlake-metrics-state 1 1 1 3.0\nxyz";
-    write_file(at("a/_metrics/state"), good, strlen(good));
+    write_file(fl_test_at("a/_metrics/state"), good, strlen(good));
     uint64_t seq;
     unsigned char *blob = NULL;
     struct fl_metric_file *live = NULL;
     size_t len, n_live;
-    CHECK_EQ_INT(fl_metric_store_load_state(at("a"), &seq, &live, &n_live,
+    CHECK_EQ_INT(fl_metric_store_load_state(fl_test_at("a"), &seq, &live, &n_live,
                                             &blob, &len), 0);
     CHECK_EQ_INT(seq, 1);
     CHECK_EQ_INT(n_live, 1);
@@ -611,7 +602,7 @@ test_state_corrupt(void)
     CHECK_EQ_MEM((char *)blob, len, "xyz");
     fl_free(blob);
     fl_free(live);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -630,28 +621,28 @@ test_cleanup_and_last(void)
     static const struct fl_metric_file live[] = { { 1, 0 }, { 10, 1 } };
     setup();
     /* No folder at all: nothing to do. */
-    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), NULL, 0), 0);
-    CHECK_EQ_INT(fl_metric_store_last(at("a")), 0);
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a/_metrics")), 0);
-    CHECK_EQ_INT(fl_metric_store_last(at("a")), 0);
+    CHECK_EQ_INT(fl_metric_store_cleanup(fl_test_at("a"), NULL, 0), 0);
+    CHECK_EQ_INT(fl_metric_store_last(fl_test_at("a")), 0);
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a/_metrics")), 0);
+    CHECK_EQ_INT(fl_metric_store_last(fl_test_at("a")), 0);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char rel[64];
         snprintf(rel, sizeof rel, "a/_metrics/%s", names[i]);
-        write_file(at(rel), "x", 1);
+        write_file(fl_test_at(rel), "x", 1);
     }
     /* The highest whole file, not the temporary one. */
-    CHECK_EQ_INT(fl_metric_store_last(at("a")), 10);
+    CHECK_EQ_INT(fl_metric_store_last(fl_test_at("a")), 10);
     /* Not live: final-2, final-3; temporaries: both. */
-    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), live, 2), 4);
-    char *got = list_dir(at("a/_metrics"));
+    CHECK_EQ_INT(fl_metric_store_cleanup(fl_test_at("a"), live, 2), 4);
+    char *got = list_dir(fl_test_at("a/_metrics"));
     CHECK_EQ_STR(got, "final-0.parquet final-1.parquet final-10.parquet "
                  "final-x.parquet other.txt");
     free(got);
-    CHECK_EQ_INT(fl_metric_store_last(at("a")), 10);
-    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), live, 2), 0);
-    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), NULL, 0), 2);
-    CHECK_EQ_INT(fl_metric_store_last(at("a")), 0);
-    teardown();
+    CHECK_EQ_INT(fl_metric_store_last(fl_test_at("a")), 10);
+    CHECK_EQ_INT(fl_metric_store_cleanup(fl_test_at("a"), live, 2), 0);
+    CHECK_EQ_INT(fl_metric_store_cleanup(fl_test_at("a"), NULL, 0), 2);
+    CHECK_EQ_INT(fl_metric_store_last(fl_test_at("a")), 0);
+    fl_test_dir_teardown();
 }
 
 
@@ -667,35 +658,35 @@ test_live_files(void)
     char **files = (char **)1;
     size_t n = 9;
     /* No folder, then files without a state: none counts. */
-    CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
+    CHECK_EQ_INT(fl_metric_store_files(fl_test_at("a"), &files, &n), 0);
     CHECK(files == NULL);
     CHECK_EQ_INT(n, 0);
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a/_metrics")), 0);
-    write_file(at("a/_metrics/final-5.parquet"), "x", 1);
-    CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a/_metrics")), 0);
+    write_file(fl_test_at("a/_metrics/final-5.parquet"), "x", 1);
+    CHECK_EQ_INT(fl_metric_store_files(fl_test_at("a"), &files, &n), 0);
     CHECK_EQ_INT(n, 0);
     fl_free(files);
 
     /* Whatever the state's order, ascending by number (2 before 10). */
-    save_live(at("a"), 0, scattered, 20);
-    CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
+    save_live(fl_test_at("a"), 0, scattered, 20);
+    CHECK_EQ_INT(fl_metric_store_files(fl_test_at("a"), &files, &n), 0);
     CHECK_EQ_INT(n, 20);
     static const int want[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
                                 14, 15, 16, 17, 19, 25, 33 };
     for (size_t i = 0; i < n; i++) {
         char rel[64];
         snprintf(rel, sizeof rel, "a/_metrics/final-%d.parquet", want[i]);
-        CHECK_EQ_STR(files[i], at(rel));
+        CHECK_EQ_STR(files[i], fl_test_at(rel));
         fl_free(files[i]);
     }
     fl_free(files);
 
     /* No live file: none. */
-    save_live(at("a"), 0, NULL, 0);
-    CHECK_EQ_INT(fl_metric_store_files(at("a"), &files, &n), 0);
+    save_live(fl_test_at("a"), 0, NULL, 0);
+    CHECK_EQ_INT(fl_metric_store_files(fl_test_at("a"), &files, &n), 0);
     CHECK_EQ_INT(n, 0);
     fl_free(files);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -710,13 +701,13 @@ test_live_files_alloc_failures(void)
         "18.0", "19.0", "20.0",
     };
     setup();
-    save_live(at("a"), 0, twenty, 20);
+    save_live(fl_test_at("a"), 0, twenty, 20);
     int done = 0;
     for (uint64_t nth = 1; nth < 200 && !done; nth++) {
         char **files = NULL;
         size_t n = 0;
         fl_mem_fail_after(nth);
-        int rc = fl_metric_store_files(at("a"), &files, &n);
+        int rc = fl_metric_store_files(fl_test_at("a"), &files, &n);
         fl_mem_fail_after(0);
         if (rc == 0) {
             CHECK_EQ_INT(n, 20);
@@ -729,10 +720,10 @@ test_live_files_alloc_failures(void)
             CHECK_EQ_INT(n, 0);
         }
         fl_free(files);
-        CHECK_EQ_INT(fl_mem_used(), mem_base);
+        CHECK_EQ_INT(fl_mem_used(), fl_test_mem_base);
     }
     CHECK(done);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -788,7 +779,7 @@ static void
 test_write_merges(void)
 {
     setup();
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a")), 0);
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a")), 0);
     write_one(1, "m_one", "6", 1.5);
     write_one(2, "m_two", "17", 2.5);
     const char *const names[] = { "protocol" };
@@ -799,13 +790,13 @@ test_write_merges(void)
     char *err = NULL;
     static const uint64_t merge[] = { 1, 2 };
     CHECK_EQ_INT(fl_metric_row_copy(&v, &r), 0);
-    CHECK_EQ_INT(fl_metric_store_write(at("a"), 3, &r, 1, merge, 2, &err), 0);
+    CHECK_EQ_INT(fl_metric_store_write(fl_test_at("a"), 3, &r, 1, merge, 2, &err), 0);
     CHECK(err == NULL);
     fl_metric_row_free(&r);
-    save_live(at("a"), 5, (const char *const[]) { "3.1" }, 1);
+    save_live(fl_test_at("a"), 5, (const char *const[]) { "3.1" }, 1);
     static const struct fl_metric_file live[] = { { 3, 1 } };
-    CHECK_EQ_INT(fl_metric_store_cleanup(at("a"), live, 1), 2);
-    struct fl_query *q = open_ok(at("a"));
+    CHECK_EQ_INT(fl_metric_store_cleanup(fl_test_at("a"), live, 1), 2);
+    struct fl_query *q = open_ok(fl_test_at("a"));
     check_csv(q, "SELECT metric, dimensions['protocol'] AS p, value "
               "FROM vpc_flow_logs.metrics",
               "metric,p,value\n"
@@ -816,15 +807,15 @@ test_write_merges(void)
     /* A merged file that is missing is an error naming it. */
     static const uint64_t gone[] = { 1 };
     CHECK_EQ_INT(fl_metric_row_copy(&v, &r), 0);
-    CHECK_EQ_INT(fl_metric_store_write(at("a"), 4, &r, 1, gone, 1, &err),
+    CHECK_EQ_INT(fl_metric_store_write(fl_test_at("a"), 4, &r, 1, gone, 1, &err),
                  FL_EDB);
     CHECK(err != NULL && strstr(err, "final-1.parquet") != NULL);
     fl_free(err);
     fl_metric_row_free(&r);
-    char *got = list_dir(at("a/_metrics"));
+    char *got = list_dir(fl_test_at("a/_metrics"));
     CHECK_EQ_STR(got, "final-3.parquet state");
     free(got);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -836,13 +827,13 @@ static void
 test_metrics_view(void)
 {
     setup();
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a")), 0);
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a")), 0);
     write_one(1, "m_one", "6", 1.5);
     write_one(2, "m_two", "17", 2.5);
     write_one(3, "m_uncommitted", "1", 3.5);
-    save_live(at("a"), 40, (const char *const[]) { "1.0", "2.0" }, 2);
+    save_live(fl_test_at("a"), 40, (const char *const[]) { "1.0", "2.0" }, 2);
 
-    struct fl_query *q = open_ok(at("a"));
+    struct fl_query *q = open_ok(fl_test_at("a"));
     static const char sql[] =
         "SELECT metric, dimensions['protocol'] AS protocol, value, final "
         "FROM vpc_flow_logs.metrics ORDER BY metric, value";
@@ -886,21 +877,19 @@ test_metrics_view(void)
     check_csv(q, "SELECT count(*) AS n FROM vpc_flow_logs.metrics", "n\n2\n");
 
     /* A file committed later is seen by the next statement. */
-    save_live(at("a"), 41, (const char *const[]) { "1.0", "2.0", "3.0" }, 3);
+    save_live(fl_test_at("a"), 41, (const char *const[]) { "1.0", "2.0", "3.0" }, 3);
     check_csv(q, "SELECT string_agg(metric, ' ' ORDER BY metric) AS m "
               "FROM metrics", "m\nm_one m_two m_uncommitted\n");
     fl_query_close(q);
     free_rows(rows, N_SAMPLES);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
 static void
 test_metrics_view_empty(void)
 {
-    setup();
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a")), 0);
-    struct fl_query *q = open_ok(at("a"));
+    struct fl_query *q = open_empty();
     static const char want_columns[] =
         "column_name,column_type\n"
         "metric,VARCHAR\n"
@@ -920,7 +909,7 @@ test_metrics_view_empty(void)
     check_csv(q, describe, want_columns);
     check_csv(q, "SELECT count(*) AS n FROM vpc_flow_logs.metrics", "n\n0\n");
     fl_query_close(q);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -931,9 +920,7 @@ test_metrics_view_empty(void)
 static void
 test_alarm_history_view(void)
 {
-    setup();
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a")), 0);
-    struct fl_query *q = open_ok(at("a"));
+    struct fl_query *q = open_empty();
     static const char describe[] =
         "SELECT column_name, column_type FROM "
         "(DESCRIBE vpc_flow_logs.alarm_history)";
@@ -970,8 +957,8 @@ test_alarm_history_view(void)
         "\"window_start\":\"2026-11-29T18:45:00Z\","
         "\"window_end\":\"2026-11-29T19:00:00Z\",\"threshold\":1000.5,"
         "\"values\":[]}\n";
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a/_flowlake/alarms")), 0);
-    write_file(at("a/" FL_QUERY_ALARM_HISTORY), history, strlen(history));
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("a/_flowlake/alarms")), 0);
+    write_file(fl_test_at("a/" FL_QUERY_ALARM_HISTORY), history, strlen(history));
     check_csv(q, describe, want_columns);
     check_csv(q,
         "SELECT strftime(time, '%Y-%m-%d %H:%M:%S') AS t, alarm, metric, "
@@ -990,7 +977,7 @@ test_alarm_history_view(void)
         "2026-11-29 19:15:07,tcp_rejects,rejected_packets_by_protocol,,0,"
         "ALARM,OK,Threshold not crossed,18:45,19:00,1000.5,0,,true,\n");
     fl_query_close(q);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1001,9 +988,7 @@ test_alarm_history_view(void)
 static void
 test_cidr_contains(void)
 {
-    setup();
-    CHECK_EQ_INT(fl_fs_mkdirs(at("a")), 0);
-    struct fl_query *q = open_ok(at("a"));
+    struct fl_query *q = open_empty();
     check_csv(q,
         "SELECT cidr_contains('10.0.0.0/8', '10.255.0.1') AS a,"
         " cidr_contains('10.0.0.0/8', '11.0.0.1') AS b,"
@@ -1055,7 +1040,7 @@ test_cidr_contains(void)
         fl_free(err);
     }
     fl_query_close(q);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1069,31 +1054,31 @@ test_fs_write_atomic(void)
     setup();
     size_t len;
     char *got;
-    CHECK_EQ_INT(fl_fs_write_atomic(at("f"), "first", 5), 0);
-    got = read_whole(at("f"), &len);
+    CHECK_EQ_INT(fl_fs_write_atomic(fl_test_at("f"), "first", 5), 0);
+    got = read_whole(fl_test_at("f"), &len);
     CHECK_EQ_MEM(got, len, "first");
     free(got);
     /* Replaced, shorter: no tail of the old content. */
-    CHECK_EQ_INT(fl_fs_write_atomic(at("f"), "2nd", 3), 0);
-    got = read_whole(at("f"), &len);
+    CHECK_EQ_INT(fl_fs_write_atomic(fl_test_at("f"), "2nd", 3), 0);
+    got = read_whole(fl_test_at("f"), &len);
     CHECK_EQ_MEM(got, len, "2nd");
     free(got);
-    CHECK_EQ_INT(fl_fs_write_atomic(at("f"), "", 0), 0);
-    got = read_whole(at("f"), &len);
+    CHECK_EQ_INT(fl_fs_write_atomic(fl_test_at("f"), "", 0), 0);
+    got = read_whole(fl_test_at("f"), &len);
     CHECK_EQ_INT(len, 0);
     free(got);
-    char *names = list_dir(root);
+    char *names = list_dir(fl_test_root);
     CHECK_EQ_STR(names, "f");
     free(names);
     /* A missing folder: -ENOENT, nothing made. */
-    CHECK_EQ_INT(fl_fs_write_atomic(at("no/f"), "x", 1), -ENOENT);
-    CHECK(!exists(at("no")));
+    CHECK_EQ_INT(fl_fs_write_atomic(fl_test_at("no/f"), "x", 1), -ENOENT);
+    CHECK(!exists(fl_test_at("no")));
     /* A directory in the way: the rename fails, the .tmp goes. */
-    CHECK_EQ_INT(fl_fs_mkdirs(at("d/x")), 0);
-    int rc = fl_fs_write_atomic(at("d"), "x", 1);
+    CHECK_EQ_INT(fl_fs_mkdirs(fl_test_at("d/x")), 0);
+    int rc = fl_fs_write_atomic(fl_test_at("d"), "x", 1);
     CHECK(rc == -EISDIR || rc == -ENOTEMPTY || rc == -EEXIST);
-    CHECK(!exists(at("d.tmp")));
-    teardown();
+    CHECK(!exists(fl_test_at("d.tmp")));
+    fl_test_dir_teardown();
 }
 
 
@@ -1102,25 +1087,25 @@ test_fs_rename_durable(void)
 {
     setup();
     size_t len;
-    write_file(at("t"), "new", 3);
-    write_file(at("p"), "old content", 11);
-    CHECK_EQ_INT(fl_fs_rename_durable(at("t"), at("p")), 0);
-    char *got = read_whole(at("p"), &len);
+    write_file(fl_test_at("t"), "new", 3);
+    write_file(fl_test_at("p"), "old content", 11);
+    CHECK_EQ_INT(fl_fs_rename_durable(fl_test_at("t"), fl_test_at("p")), 0);
+    char *got = read_whole(fl_test_at("p"), &len);
     CHECK_EQ_MEM(got, len, "new");
     free(got);
-    CHECK(!exists(at("t")));
-    CHECK_EQ_INT(fl_fs_rename_durable(at("t"), at("p")), -ENOENT);
-    write_file(at("t"), "x", 1);
-    CHECK_EQ_INT(fl_fs_rename_durable(at("t"), at("no/p")), -ENOENT);
-    CHECK(exists(at("t")));
+    CHECK(!exists(fl_test_at("t")));
+    CHECK_EQ_INT(fl_fs_rename_durable(fl_test_at("t"), fl_test_at("p")), -ENOENT);
+    write_file(fl_test_at("t"), "x", 1);
+    CHECK_EQ_INT(fl_fs_rename_durable(fl_test_at("t"), fl_test_at("no/p")), -ENOENT);
+    CHECK(exists(fl_test_at("t")));
     /* A path without a folder: the current directory's entry. */
     char cwd[512];
     CHECK(getcwd(cwd, sizeof cwd) != NULL);
-    CHECK_EQ_INT(chdir(root), 0);
+    CHECK_EQ_INT(chdir(fl_test_root), 0);
     CHECK_EQ_INT(fl_fs_rename_durable("t", "u"), 0);
     CHECK_EQ_INT(chdir(cwd), 0);
-    CHECK(exists(at("u")) && !exists(at("t")));
-    teardown();
+    CHECK(exists(fl_test_at("u")) && !exists(fl_test_at("t")));
+    fl_test_dir_teardown();
 }
 
 

@@ -5,6 +5,8 @@
  * back to the plain bytes, and the negotiation rules (Accept-Encoding,
  * If-None-Match) decide as RFC 9110 says.
  */
+#include "../../src/core/fl_config.h"
+
 #include <stdint.h>
 #include <zlib.h>
 

@@ -30,34 +30,13 @@
 
 int fl_cmd_wal_check(int argc, char **argv);
 
-static char root[128];
-static char wal[160];       /* root/wal: the WAL directory of most tests */
+static char wal[160];   /* fl_test_root/wal: the WAL folder of most tests */
 
 static void
 setup(void)
 {
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(root, sizeof root, "%s/fl-test-wal-XXXXXX", base);
-    CHECK(mkdtemp(root) != NULL);
-    snprintf(wal, sizeof wal, "%s/wal", root);
-}
-
-static void
-teardown(void)
-{
-    CHECK_EQ_INT(fl_fs_remove_tree(root), 0);
-    CHECK_EQ_INT(fl_mem_used(), 0);
-}
-
-/* root/rel into a static buffer (one of four, so a few can coexist). */
-static const char *
-at(const char *rel)
-{
-    static char bufs[4][512];
-    static int next;
-    char *b = bufs[next++ & 3];
-    snprintf(b, 512, "%s/%s", root, rel);
-    return b;
+    fl_test_dir_setup("wal");
+    snprintf(wal, sizeof wal, "%s/wal", fl_test_root);
 }
 
 static const char *
@@ -181,6 +160,20 @@ open_collect(const char *dir, const struct fl_wal_options *o, struct got *g,
     return fl_wal_open(dir, o, collect, g, rec, w);
 }
 
+/* Opens dir again and checks that it replays records 1..last with no
+ * damage, then closes it: how a test shows the log is whole again. */
+static void
+check_whole(const char *dir, const struct fl_wal_options *o, uint64_t last)
+{
+    static struct got g;        /* 90 KB: not on the stack */
+    struct fl_wal_recovery rec;
+    struct fl_wal *w = NULL;
+    CHECK_EQ_INT(open_collect(dir, o, &g, &rec, &w), 0);
+    check_records(&g, 1, last);
+    CHECK_EQ_INT(rec.damage, FL_WAL_DAMAGE_NONE);
+    CHECK_EQ_INT(fl_wal_close(w), 0);
+}
+
 /* The crash loops test recovery logic, not the disk: skipping the syncs
  * keeps them fast where /dev/shm is missing and /tmp is a real disk. */
 static int
@@ -243,7 +236,7 @@ test_round_trip(void)
     CHECK_EQ_INT(rec.damage, FL_WAL_DAMAGE_NONE);
     CHECK_EQ_INT(rec.dropped_bytes, 0);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -279,7 +272,7 @@ test_empty_and_gathered_payloads(void)
     CHECK_EQ_INT(g.kind[1], 65535);
     CHECK_EQ_MEM(g.text[1], g.len[1], "src=http 2 123 eni-1");
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -305,7 +298,7 @@ test_seq_continues_across_reopen(void)
     /* Still one segment: appends continued in the last one. */
     CHECK_EQ_INT(rec.segments, 1);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -355,7 +348,7 @@ test_segment_rollover(void)
     check_records(&g, 1, 9);
     CHECK_EQ_INT(rec.segments, nseg);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -427,7 +420,7 @@ test_group_commit_shares_fsyncs(void)
     CHECK_EQ_INT(after.syncs - before.syncs, rounds);
     CHECK_EQ_INT(after.durable_seq, NTHREADS * rounds);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -505,7 +498,7 @@ test_group_commit_free_running(void)
     for (int i = 0; i < NTHREADS; i++)
         CHECK_EQ_INT(s.next_round[i], rounds);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -595,7 +588,7 @@ test_segment_image_matches_writer(void)
     CHECK(memcmp(disk, img, len) == 0);
     free(disk);
     free(img);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -655,14 +648,11 @@ test_torn_tail_every_offset(void)
         CHECK_EQ_INT(seq, 4 + whole);
         CHECK_EQ_INT(fl_wal_commit(w, seq), 0);
         CHECK_EQ_INT(fl_wal_close(w), 0);
-        CHECK_EQ_INT(open_collect(dir, &fast, &g, &rec, &w), 0);
-        check_records(&g, 1, 4 + whole);
-        CHECK_EQ_INT(rec.damage, FL_WAL_DAMAGE_NONE);
-        CHECK_EQ_INT(fl_wal_close(w), 0);
+        check_whole(dir, &fast, 4 + whole);
     }
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -711,15 +701,12 @@ test_bitflip_middle_frame(void)
         CHECK_EQ_INT(file_size(seg_path(dir, 4)), off[victim]);
         CHECK_EQ_INT(fl_wal_close(w), 0);
         /* Never resurrected: a plain reopen sees a clean, shorter log. */
-        CHECK_EQ_INT(open_collect(dir, &fast, &g, &rec, &w), 0);
-        check_records(&g, 1, 3 + victim);
-        CHECK_EQ_INT(rec.damage, FL_WAL_DAMAGE_NONE);
-        CHECK_EQ_INT(fl_wal_close(w), 0);
+        check_whole(dir, &fast, 3 + victim);
     }
     free(copy);
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -776,7 +763,7 @@ test_bitflip_last_frame(void)
     free(copy);
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -823,13 +810,10 @@ test_corruption_in_earlier_segment(void)
     CHECK_EQ_INT(file_size(seg_path(dir, 1)), off1[1]);
     append_range(w, 2, 2);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    CHECK_EQ_INT(open_collect(dir, NULL, &g, &rec, &w), 0);
-    check_records(&g, 1, 2);
-    CHECK_EQ_INT(rec.damage, FL_WAL_DAMAGE_NONE);
-    CHECK_EQ_INT(fl_wal_close(w), 0);
+    check_whole(dir, NULL, 2);
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -900,7 +884,7 @@ test_misplaced_frames_and_zero_tail(void)
     free(other);
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -948,7 +932,7 @@ test_gap_between_segments(void)
     free(a);
     free(b);
     free(c);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -988,7 +972,7 @@ test_bad_segment_header(void)
     CHECK_EQ_STR(rec.reason, "segment header checksum mismatch");
     free(a);
     free(b);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1082,7 +1066,7 @@ test_checkpoint_skips_and_deletes(void)
     CHECK_EQ_INT(rec.next_seq, 23);
     CHECK_EQ_INT(rec.segments, 0);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1107,7 +1091,7 @@ test_checkpoint_crash_before_delete(void)
     spit(seg_path(dir, 4), b, l2);
     spit(seg_path(dir, 7), c, l3);
     fl_wal_put_ckpt(ck, 5);
-    spit(at("wal/checkpoint"), ck, sizeof ck);
+    spit(fl_test_at("wal/checkpoint"), ck, sizeof ck);
 
     struct fl_wal_recovery scan;
     CHECK_EQ_INT(fl_wal_scan(dir, NULL, NULL, &scan), 0);
@@ -1125,7 +1109,7 @@ test_checkpoint_crash_before_delete(void)
     free(a);
     free(b);
     free(c);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1150,20 +1134,20 @@ test_torn_checkpoint_files(void)
     /* Every proper prefix of a newer checkpoint, as checkpoint.tmp. */
     fl_wal_put_ckpt(ck, 5);
     for (size_t cut = 0; cut < sizeof ck; cut++) {
-        spit(at("wal/checkpoint.tmp"), ck, cut);
+        spit(fl_test_at("wal/checkpoint.tmp"), ck, cut);
         CHECK_EQ_INT(open_collect(dir, NULL, &g, &rec, &w), 0);
         check_records(&g, 3, 6);
         CHECK_EQ_INT(rec.checkpoint, 2);
-        CHECK_EQ_INT(file_size(at("wal/checkpoint.tmp")), -1);
+        CHECK_EQ_INT(file_size(fl_test_at("wal/checkpoint.tmp")), -1);
         CHECK_EQ_INT(fl_wal_close(w), 0);
     }
 
     /* The checkpoint itself damaged. */
     size_t len;
-    unsigned char *real = slurp(at("wal/checkpoint"), &len);
+    unsigned char *real = slurp(fl_test_at("wal/checkpoint"), &len);
     CHECK_EQ_INT(len, FL_WAL_CKPT_SIZE);
     real[17] ^= 4;
-    spit(at("wal/checkpoint"), real, len);
+    spit(fl_test_at("wal/checkpoint"), real, len);
     CHECK_EQ_INT(open_collect(dir, NULL, &g, &rec, &w), FL_ECORRUPT);
     CHECK_EQ_INT(rec.checkpoint_damaged, 1);
     CHECK_EQ_INT(g.n, 0);
@@ -1176,7 +1160,7 @@ test_torn_checkpoint_files(void)
     check_records(&g, 1, 6);
     CHECK_EQ_INT(fl_wal_close(w), 0);
     free(real);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1224,7 +1208,7 @@ test_ceiling(void)
     CHECK_EQ_INT(fl_wal_append(w, 1, big, 100, &seq), 0);
     CHECK_EQ_INT(seq, 4);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1266,7 +1250,7 @@ test_bad_options(void)
     CHECK_EQ_INT(fl_wal_append(w, 0, buf, 200 - 56, NULL), 0);
     CHECK_EQ_INT(fl_wal_append(w, 0, buf, 200 - 55, NULL), FL_ETOOBIG);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1277,9 +1261,7 @@ test_failed_write_is_cut_off(void)
 {
     setup();
     const char *dir = wal;
-    static struct got g;
     struct fl_wal *w = NULL;
-    struct fl_wal_recovery rec;
     struct rlimit rl, old;
     char big[300];
     uint64_t seq = 0;
@@ -1304,11 +1286,8 @@ test_failed_write_is_cut_off(void)
     CHECK_EQ_INT(fl_wal_commit(w, 4), 0);
     CHECK_EQ_INT(fl_wal_close(w), 0);
 
-    CHECK_EQ_INT(open_collect(dir, NULL, &g, &rec, &w), 0);
-    check_records(&g, 1, 4);
-    CHECK_EQ_INT(rec.damage, FL_WAL_DAMAGE_NONE);
-    CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    check_whole(dir, NULL, 4);
+    fl_test_dir_teardown();
 }
 
 
@@ -1355,7 +1334,7 @@ test_failed_sync_is_sticky(void)
     CHECK_EQ_INT(open_collect(dir, NULL, &g, &rec, &w), 0);
     check_records(&g, 1, 2);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1378,8 +1357,8 @@ test_directory_lock(void)
     CHECK_EQ_INT(fl_wal_open(dir, NULL, NULL, NULL, NULL, &w2), 0);
     CHECK_EQ_INT(fl_wal_close(w2), 0);
     CHECK_EQ_INT(fl_wal_close(NULL), 0);
-    CHECK_EQ_INT(fl_wal_scan(at("nope"), NULL, NULL, &rec), -ENOENT);
-    teardown();
+    CHECK_EQ_INT(fl_wal_scan(fl_test_at("nope"), NULL, NULL, &rec), -ENOENT);
+    fl_test_dir_teardown();
 }
 
 
@@ -1454,7 +1433,7 @@ test_alloc_failures(void)
     CHECK_EQ_INT(open_collect(dir, &o, &g, &rec, &w), 0);
     check_records(&g, 1, next - 1);
     CHECK_EQ_INT(fl_wal_close(w), 0);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -1502,7 +1481,7 @@ test_wal_check_cli(void)
     CHECK_EQ_INT(run_check(dir, dir, NULL), 2);
     CHECK_EQ_INT(run_check("--force", dir, NULL), 2);
     CHECK_EQ_INT(run_check("--help", NULL, NULL), 0);
-    CHECK_EQ_INT(run_check(at("missing"), NULL, NULL), 1);
+    CHECK_EQ_INT(run_check(fl_test_at("missing"), NULL, NULL), 1);
 
     make_case(dir, seg1, len1, last, len);
     CHECK_EQ_INT(run_check(dir, NULL, NULL), 0);
@@ -1538,7 +1517,7 @@ test_wal_check_cli(void)
 
     free(seg1);
     free(last);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
