@@ -49,21 +49,6 @@
 #define RETRY_SECONDS 5
 
 
-const char *
-fl_source_name(enum fl_source_kind kind)
-{
-    switch (kind) {
-    case FL_SOURCE_INGEST: return "ingest";
-    case FL_SOURCE_FIREHOSE: return "firehose";
-    case FL_SOURCE_CWL:    return "cwl";
-    case FL_SOURCE_WATCH:  return "watch";
-    case FL_SOURCE_DEMO:   return "demo";
-    case FL_SOURCE_COUNT:  break;
-    }
-    return "?";
-}
-
-
 static void
 hook_before(void *ctx)
 {
@@ -534,6 +519,37 @@ metrics_saved(void *ctx)
 }
 
 
+/* What the sources with a thread of their own are given (sources/
+ * source.h): the pipeline's ingest, their counters, the running flag. */
+static void
+source_ingest(void *ctx, enum fl_source_kind kind, const char *source,
+              const char *body, size_t len, const char *format_spec,
+              const uint64_t *keys, size_t n_keys,
+              const struct fl_prov_seg *segs, size_t n_segs,
+              struct fl_ingest_result *res)
+{
+    fl_server_ingest(ctx, kind, source, body, len, format_spec, keys, n_keys,
+                     segs, n_segs, res);
+}
+
+
+static void
+source_count_request(void *ctx, enum fl_source_kind kind, uint64_t bytes)
+{
+    struct fl_server *s = ctx;
+    fl_server_count_request(s, kind);
+    atomic_fetch_add(&s->sources[kind].bytes, bytes);
+}
+
+
+static int
+source_running(void *ctx)
+{
+    struct fl_server *s = ctx;
+    return !atomic_load(&s->stopping) && atomic_load(&s->accepting);
+}
+
+
 /* The metrics' queries_running callback: queries over HTTP may list
  * metric files a merge removed (api_query.c). */
 static uint64_t
@@ -631,12 +647,19 @@ fl_server_start(struct fl_server *s, char **out_err)
     s->publisher_started = 1;
     if ((rc = fl_http_start(s, err, sizeof err)) < 0)
         goto fail;
-    if (s->cfg->watch_dir[0] != '\0' && (rc = fl_watch_start(s)) < 0) {
+    s->source_env = (struct fl_source_env) {
+        .cfg = s->cfg, .dedupe = s->dedupe, .ingest = source_ingest,
+        .count_request = source_count_request, .running = source_running,
+        .ctx = s,
+    };
+    if (s->cfg->watch_dir[0] != '\0'
+        && (rc = fl_watch_start(&s->source_env, &s->watch)) < 0) {
         snprintf(err, sizeof err, "cannot start the folder source: %s",
                  fl_strerror(rc));
         goto fail;
     }
-    if (s->demo_rate > 0 && (rc = fl_demo_start(s)) < 0) {
+    if (s->demo_rate > 0
+        && (rc = fl_demo_start(&s->source_env, s->demo_rate, &s->demo)) < 0) {
         snprintf(err, sizeof err, "cannot start the demo feeder: %s",
                  fl_strerror(rc));
         goto fail;
@@ -674,8 +697,10 @@ fl_server_stop(struct fl_server *s)
     /* libmicrohttpd finishes the requests in flight before it returns. */
     fl_http_stop(s);
     atomic_store(&s->stopping, 1);
-    fl_demo_stop(s);
-    fl_watch_stop(s);
+    fl_demo_stop(s->demo);
+    s->demo = NULL;
+    fl_watch_stop(s->watch);
+    s->watch = NULL;
     if (s->publisher_started) {
         fl_buffer_wake(s->buffer);
         pthread_join(s->publisher, NULL);
@@ -708,7 +733,11 @@ fl_server_destroy(struct fl_server *s)
     fl_http_stop(s);
     atomic_store(&s->accepting, 0);
     atomic_store(&s->stopping, 1);
-    fl_demo_stop(s);
+    /* A start that failed half-way may have started either source. */
+    fl_demo_stop(s->demo);
+    s->demo = NULL;
+    fl_watch_stop(s->watch);
+    s->watch = NULL;
     if (s->publisher_started) {
         /* A start that failed half-way: the publisher must be gone before
          * the buffer it waits on is destroyed. */

@@ -16,6 +16,9 @@
 #include "../config/config.h"
 #include "../core/fl_error.h"
 #include "../core/fl_sha256.h"
+#include "../sources/demo.h"
+#include "../sources/source.h"
+#include "../sources/watch.h"
 #include "../wal/wal.h"
 #include "buffer.h"
 #include "dedupe.h"
@@ -53,15 +56,6 @@ struct fl_publish_entry {
     uint64_t wal_seq;             /* the WAL position it covers */
     int      ok;
     char     error[256];          /* when !ok */
-};
-
-enum fl_source_kind {
-    FL_SOURCE_INGEST,             /* POST /ingest */
-    FL_SOURCE_FIREHOSE,           /* POST /firehose */
-    FL_SOURCE_CWL,                /* POST /cwl */
-    FL_SOURCE_WATCH,              /* files appearing in watch.dir */
-    FL_SOURCE_DEMO,               /* serve --demo's generator */
-    FL_SOURCE_COUNT
 };
 
 struct fl_query_task;
@@ -110,10 +104,11 @@ struct fl_server {
 
     pthread_t               publisher;
     int                     publisher_started;
-    pthread_t               watch;            /* folder source */
-    int                     watch_started;
-    pthread_t               demo;             /* serve --demo feeder */
-    int                     demo_started;
+    /* The sources with a thread of their own (sources/), and what they
+     * are given of the server. */
+    struct fl_source_env    source_env;
+    struct fl_watch        *watch;            /* watch.dir; NULL = none */
+    struct fl_demo         *demo;             /* serve --demo; NULL = none */
     uint64_t                demo_rate;        /* records/s, 0 = no demo */
     _Atomic int             accepting;        /* 0 while stopping */
     _Atomic int             stopping;
@@ -157,33 +152,11 @@ struct fl_server {
     _Atomic uint64_t        inflight_bytes;
 };
 
-const char *fl_source_name(enum fl_source_kind kind);
-
 /* Checkpoints the WAL up to what both the archive and the saved metric
  * state hold (server.c). */
 void fl_server_checkpoint(struct fl_server *s);
 
 /* ---- ingest.c ------------------------------------------------------- */
-
-/* What became of a body: lines accepted and rejected, and err.code 0 or
- * why it was not taken (err.msg for the sender). The code says what the
- * sender can do -- FL_ETOOBIG, FL_EPARSE, FL_ECONFIG, FL_ECORRUPT: fix the
- * request; FL_EAGAIN, FL_ENOMEM: retry later -- and an HTTP source
- * answers fl_http_status(err.code); the folder watcher and the demo,
- * which have no one to answer, log it. */
-struct fl_ingest_result {
-    uint64_t      accepted;
-    uint64_t      rejected;
-    struct fl_err err;
-};
-
-/* Where a run of a body's lines came from: the lines from byte off of the
- * body up to the next run's off (or the end) have provenance prov
- * (archive/convert.h; strings borrowed for the call). */
-struct fl_prov_seg {
-    size_t off;
-    struct fl_provenance prov;
-};
 
 /* Appends n bytes at p and a newline to a growing text (*text, *len,
  * *cap). Returns 0 or FL_ENOMEM (the text is unchanged then). */
@@ -263,18 +236,6 @@ enum MHD_Result fl_api_dashboards(struct fl_server *s,
                                   struct MHD_Connection *c,
                                   const char *method, const char *name,
                                   const char *body, size_t len);
-
-/* ---- watch.c -------------------------------------------------------- */
-
-/* Starts / joins the folder-source thread (watch.dir). */
-int  fl_watch_start(struct fl_server *s);
-void fl_watch_stop(struct fl_server *s);
-
-/* ---- demo.c --------------------------------------------------------- */
-
-/* Starts / joins the thread that feeds generated traffic (serve --demo). */
-int  fl_demo_start(struct fl_server *s);
-void fl_demo_stop(struct fl_server *s);
 
 /* ---- http.c / aws.c ------------------------------------------------- */
 

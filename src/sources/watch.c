@@ -56,6 +56,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +72,10 @@
 #include "../core/fl_mem.h"
 #include "../decode/lines.h"
 #include "../ingest/tail_db.h"
+#include "../config/config.h"
 #include "../parse/format.h"
-#include "server_int.h"
+#include "../server/dedupe.h"
+#include "watch.h"
 
 /* Text per ingested piece: well under a WAL record. */
 #define CHUNK (4u << 20)
@@ -100,8 +103,9 @@ struct seen {
     int      done;           /* taken (or already in watched.tsv) */
 };
 
-struct watcher {
-    struct fl_server *s;
+struct fl_watch {
+    struct fl_source_env env;
+    pthread_t         thread;
     struct seen      *files;
     size_t            n, cap;
     char             *progress_path;
@@ -122,7 +126,7 @@ struct watcher {
 
 
 static long
-progress_of(const struct watcher *w, const char *hex)
+progress_of(const struct fl_watch *w, const char *hex)
 {
     long best = -2;                       /* -2: never seen */
     for (size_t i = 0; i < w->n_prog; i++) {
@@ -138,7 +142,7 @@ progress_of(const struct watcher *w, const char *hex)
 
 
 static int
-remember(struct watcher *w, const char *hex, long piece)
+remember(struct fl_watch *w, const char *hex, long piece)
 {
     if (w->n_prog == w->cap_prog) {
         size_t ncap = w->cap_prog ? w->cap_prog * 2 : 64;
@@ -156,7 +160,7 @@ remember(struct watcher *w, const char *hex, long piece)
 
 
 static void
-load_progress(struct watcher *w)
+load_progress(struct fl_watch *w)
 {
     FILE *f = fopen(w->progress_path, "r");
     char line[8192];
@@ -175,7 +179,7 @@ load_progress(struct watcher *w)
 
 
 static int
-append_progress(struct watcher *w, const char *hex, long piece,
+append_progress(struct fl_watch *w, const char *hex, long piece,
                 const char *path)
 {
     char line[4200];
@@ -241,15 +245,18 @@ last_header(const char *text, size_t len, size_t *off, char **spec)
 }
 
 
-/* fl_server_ingest with the provenance of a file at path (source_file,
- * and account / region from an AWS flow-log path, as convert has them). */
+/* The pipeline's ingest with the provenance of a file at path
+ * (source_file, and account / region from an AWS flow-log path, as convert
+ * has them), after counting the piece as one request. */
 static void
-ingest_file_text(struct fl_server *s, const char *source, const char *path,
+ingest_file_text(const struct fl_source_env *env, const char *source,
+                 const char *path,
                  const char *text, size_t len, const char *spec,
                  const uint64_t *key, struct fl_ingest_result *res)
 {
     char *prov[FL_PROV_N];
     struct fl_prov_seg seg = { .off = 0 };
+    env->count_request(env->ctx, FL_SOURCE_WATCH, len);
     if (fl_provenance_from_path(path, prov) < 0) {
         memset(res, 0, sizeof *res);
         fl_err_oom(&res->err);
@@ -257,8 +264,8 @@ ingest_file_text(struct fl_server *s, const char *source, const char *path,
     }
     for (size_t k = 0; k < FL_PROV_N; k++)
         seg.prov.v[k] = prov[k];
-    fl_server_ingest(s, FL_SOURCE_WATCH, source, text, len, spec, key, 1,
-                     &seg, 1, res);
+    env->ingest(env->ctx, FL_SOURCE_WATCH, source, text, len, spec, key, 1,
+                &seg, 1, res);
     for (size_t k = 0; k < FL_PROV_N; k++)
         fl_free(prov[k]);
 }
@@ -266,26 +273,23 @@ ingest_file_text(struct fl_server *s, const char *source, const char *path,
 
 /* Ingests one piece; returns 0 once it is durable. */
 static int
-ingest_piece(struct watcher *w, const char *path, const char *hex,
+ingest_piece(struct fl_watch *w, const char *path, const char *hex,
              long piece, const char *text, size_t len, const char *spec)
 {
-    struct fl_server *s = w->s;
     struct fl_ingest_result res;
     char keytext[64], source[4200];
     snprintf(keytext, sizeof keytext, "%s/%ld", hex, piece);
     uint64_t key = fl_dedupe_key(keytext, strlen(keytext));
-    if (fl_dedupe_contains(s->dedupe, key))
+    if (fl_dedupe_contains(w->env.dedupe, key))
         return FL_OK;          /* in the WAL already (a restart) */
     snprintf(source, sizeof source, "%s", path);
-    fl_server_count_request(s, FL_SOURCE_WATCH);
-    atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].bytes, len);
-    ingest_file_text(s, source, path, text, len, spec, &key, &res);
+    ingest_file_text(&w->env, source, path, text, len, spec, &key, &res);
     if (res.err.code != 0) {
         fl_log(FL_LOG_WARN, "watch", "%s: %s (retrying later)",
                 path, fl_err_msg(&res.err));
         return FL_EAGAIN;
     }
-    fl_dedupe_add(s->dedupe, key);
+    fl_dedupe_add(w->env.dedupe, key);
     return FL_OK;
 }
 
@@ -293,7 +297,7 @@ ingest_piece(struct watcher *w, const char *path, const char *hex,
 /* Reads a stable file and ingests it piece by piece from where a previous
  * run stopped. */
 static int
-take_file(struct watcher *w, const char *path)
+take_file(struct fl_watch *w, const char *path)
 {
     struct fl_digest d;
     char hex[FL_DIGEST_HEX];
@@ -313,7 +317,7 @@ take_file(struct watcher *w, const char *path)
         return FL_OK;                          /* the whole file is in */
     if ((rc = fl_reader_open_path(path, &r)) < 0)
         return rc;
-    if ((rc = fl_lines_create(r, (size_t)w->s->cfg->max_line, &lines)) < 0) {
+    if ((rc = fl_lines_create(r, (size_t)w->env.cfg->max_line, &lines)) < 0) {
         fl_reader_close(r);
         return rc;
     }
@@ -399,7 +403,7 @@ take_file(struct watcher *w, const char *path)
 
 /* A .log.gz (or gzip'd .log): taken once, when stable, by its digest. */
 static int
-whole_file(struct watcher *w, const char *path, const struct stat *st)
+whole_file(struct fl_watch *w, const char *path, const struct stat *st)
 {
     struct seen *f = NULL;
     for (size_t i = 0; i < w->n; i++) {
@@ -450,7 +454,7 @@ log_err(const char *path, const char *what, int rc)
 
 /* Rewrites tail.db as one line per entry and reopens the journal. */
 static int
-compact(struct watcher *w)
+compact(struct fl_watch *w)
 {
     char *text = NULL;
     size_t len = 0;
@@ -473,7 +477,7 @@ compact(struct watcher *w)
 
 /* Appends e's state (or its deletion) to the journal, durably. */
 static int
-journal(struct watcher *w, const struct fl_tail_entry *e, int deleted)
+journal(struct fl_watch *w, const struct fl_tail_entry *e, int deleted)
 {
     char *line = NULL;
     size_t len = 0;
@@ -541,10 +545,10 @@ fingerprint(int fd, uint64_t len, uint64_t *out)
  * (fl_free) and *out_end, the offset after it; 0 and NULL when there is
  * none (the default format). */
 static int
-header_of(struct watcher *w, int fd, uint64_t size, uint64_t at,
+header_of(struct fl_watch *w, int fd, uint64_t size, uint64_t at,
           char **out_spec, uint64_t *out_end)
 {
-    size_t cap = (size_t)w->s->cfg->max_line + 1;
+    size_t cap = (size_t)w->env.cfg->max_line + 1;
     if (cap > CHUNK)
         cap = CHUNK;
     *out_spec = NULL;
@@ -588,11 +592,10 @@ crash_now(const char *where)
 /* Makes the piece [e->offset, end) -- text[0..len) -- durable (see the
  * file comment) and moves the offset to end. */
 static int
-take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
+take_piece(struct fl_watch *w, int fd, struct fl_tail_entry *e,
            const char *path, uint64_t end, const char *text, size_t len,
            const char *spec, uint64_t hdr_after)
 {
-    struct fl_server *s = w->s;
     struct fl_ingest_result res;
     char keytext[160];
     int rc;
@@ -612,9 +615,7 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
     }
     if (w->crash_at == 1)
         crash_now("after journalling a piece, before the write-ahead log");
-    fl_server_count_request(s, FL_SOURCE_WATCH);
-    atomic_fetch_add(&s->sources[FL_SOURCE_WATCH].bytes, len);
-    ingest_file_text(s, path, path, text, len, spec, &key, &res);
+    ingest_file_text(&w->env, path, path, text, len, spec, &key, &res);
     e->pend_end = 0;
     e->pend_hdr = 0;
     if (res.err.code != 0) {
@@ -624,7 +625,7 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
                 path, fl_err_msg(&res.err));
         return FL_EAGAIN;
     }
-    fl_dedupe_add(s->dedupe, key);
+    fl_dedupe_add(w->env.dedupe, key);
     if (w->crash_at == 2)
         crash_now("after the write-ahead log, before journalling the offset");
     e->offset = end;
@@ -643,7 +644,7 @@ take_piece(struct watcher *w, int fd, struct fl_tail_entry *e,
 /* Takes the complete lines of path after e->offset (and a last partial
  * line when final_ok), piece by piece. fd is open on the file. */
 static int
-take_lines(struct watcher *w, int fd, struct fl_tail_entry *e,
+take_lines(struct fl_watch *w, int fd, struct fl_tail_entry *e,
            const char *path, uint64_t size, int final_ok)
 {
     char *spec = NULL;
@@ -712,7 +713,7 @@ take_lines(struct watcher *w, int fd, struct fl_tail_entry *e,
 
 /* Truncated or replaced in place: start again from 0 (logged). */
 static int
-check_same(struct watcher *w, int fd, struct fl_tail_entry *e,
+check_same(struct fl_watch *w, int fd, struct fl_tail_entry *e,
            const char *path, uint64_t size)
 {
     const char *why = NULL;
@@ -743,7 +744,7 @@ check_same(struct watcher *w, int fd, struct fl_tail_entry *e,
 /* A new file wholly taken and stable: record its digest (as a whole file
  * taken once), so that a copy of it is not taken again. */
 static void
-record_digest(struct watcher *w, struct fl_tail_entry *e, const char *path)
+record_digest(struct fl_watch *w, struct fl_tail_entry *e, const char *path)
 {
     struct fl_digest d;
     char hex[FL_DIGEST_HEX];
@@ -760,7 +761,7 @@ record_digest(struct watcher *w, struct fl_tail_entry *e, const char *path)
  * bytes was taken whole before (a copy, or a file taken by an older
  * version), else at 0. */
 static int
-first_take(struct watcher *w, int fd, struct fl_tail_entry *e,
+first_take(struct fl_watch *w, int fd, struct fl_tail_entry *e,
            const char *path, uint64_t size)
 {
     struct fl_digest d;
@@ -824,7 +825,7 @@ track(struct fl_tail_entry *e, const struct stat *st)
 /* One scan of one followed file (found by the walk or, for a rotated one,
  * by identity in its folder). */
 static int
-follow(struct watcher *w, struct fl_tail_entry *e, const char *path)
+follow(struct fl_watch *w, struct fl_tail_entry *e, const char *path)
 {
     uint64_t size = 0;
     int fd = open_same(e, path, &size);
@@ -866,7 +867,7 @@ is_gzip_file(const char *path)
 
 /* A .log file found by the walk. */
 static int
-tail_file(struct watcher *w, const char *path, const struct stat *st)
+tail_file(struct fl_watch *w, const char *path, const struct stat *st)
 {
     struct fl_tail_entry *e = fl_tail_db_find(&w->db, (uint64_t)st->st_dev,
                                               (uint64_t)st->st_ino);
@@ -910,7 +911,7 @@ tail_file(struct watcher *w, const char *path, const struct stat *st)
 /* Entries the walk did not find: rotated away (look for the identity in its
  * folder and read its rest) or gone (forget it). */
 static void
-sweep(struct watcher *w)
+sweep(struct fl_watch *w)
 {
     for (size_t i = w->db.n; i-- > 0;) {
         struct fl_tail_entry *e = &w->db.v[i];
@@ -975,7 +976,7 @@ ends_with(const char *s, const char *suffix)
 static int
 on_file(void *ctx, const char *path)
 {
-    struct watcher *w = ctx;
+    struct fl_watch *w = ctx;
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     if (base[0] == '.' || !(ends_with(base, ".log") || ends_with(base, ".log.gz")))
@@ -991,7 +992,7 @@ on_file(void *ctx, const char *path)
 
 /* Loads tail.db, settles pieces a crash left pending, compacts it. */
 static int
-load_tail(struct watcher *w)
+load_tail(struct fl_watch *w)
 {
     struct fl_tail_db_err err;
     char *text = NULL;
@@ -1024,7 +1025,7 @@ load_tail(struct watcher *w)
             continue;
         /* The write-ahead log was replayed before the watcher started: it
          * holds the key if and only if the piece went in. */
-        if (fl_dedupe_contains(w->s->dedupe, e->pend_key)) {
+        if (fl_dedupe_contains(w->env.dedupe, e->pend_key)) {
             e->offset = e->pend_end;
             e->hdr_off = e->pend_hdr;
         }
@@ -1037,7 +1038,7 @@ load_tail(struct watcher *w)
 
 
 static void
-watcher_free(struct watcher *w)
+watcher_free(struct fl_watch *w)
 {
     for (size_t i = 0; i < w->n; i++)
         fl_free(w->files[i].path);
@@ -1056,39 +1057,39 @@ watcher_free(struct watcher *w)
 static void *
 watch_main(void *arg)
 {
-    struct watcher *w = arg;
-    struct fl_server *s = w->s;
-    while (!atomic_load(&s->stopping) && atomic_load(&s->accepting)) {
+    struct fl_watch *w = arg;
+    const struct fl_source_env *env = &w->env;
+    while (env->running(env->ctx)) {
         w->scan++;
-        int rc = fl_fs_walk(s->cfg->watch_dir, on_file, w);
+        int rc = fl_fs_walk(env->cfg->watch_dir, on_file, w);
         if (rc < 0 && rc != -ENOENT)
             fl_log(FL_LOG_WARN, "watch", "%s: %s",
-                    s->cfg->watch_dir, fl_strerror(rc));
+                    env->cfg->watch_dir, fl_strerror(rc));
         else
             sweep(w);       /* only after a whole walk saw every file */
         /* Sleep in short steps so that a stop is not kept waiting. */
-        for (uint64_t t = 0; t < s->cfg->watch_interval * 10
-                             && !atomic_load(&s->stopping); t++) {
+        for (uint64_t t = 0; t < env->cfg->watch_interval * 10
+                             && env->running(env->ctx); t++) {
             struct timespec nap = { 0, 100 * 1000 * 1000 };
             nanosleep(&nap, NULL);
         }
     }
-    watcher_free(w);
     return NULL;
 }
 
 
 int
-fl_watch_start(struct fl_server *s)
+fl_watch_start(const struct fl_source_env *env, struct fl_watch **out)
 {
-    struct watcher *w = fl_calloc(1, sizeof *w);
+    struct fl_watch *w = fl_calloc(1, sizeof *w);
+    const char *archive = env->cfg->archive_dir;
     int rc;
     if (w == NULL)
         return FL_ENOMEM;
-    w->s = s;
+    w->env = *env;
     w->tail_fd = -1;
-    w->progress_path = fl_fs_join(s->cfg->archive_dir, "_flowlake/watched.tsv");
-    w->tail_path = fl_fs_join(s->cfg->archive_dir, "_flowlake/tail.db");
+    w->progress_path = fl_fs_join(archive, "_flowlake/watched.tsv");
+    w->tail_path = fl_fs_join(archive, "_flowlake/tail.db");
     w->buf = fl_malloc(CHUNK + 1);
     if (w->progress_path == NULL || w->tail_path == NULL || w->buf == NULL) {
         watcher_free(w);
@@ -1099,7 +1100,7 @@ fl_watch_start(struct fl_server *s)
         w->crash_at = strcmp(crash, "before-wal") == 0 ? 1
                     : strcmp(crash, "after-wal") == 0 ? 2 : 0;
     load_progress(w);
-    char *meta = fl_fs_join(s->cfg->archive_dir, "_flowlake");
+    char *meta = fl_fs_join(archive, "_flowlake");
     if (meta == NULL) {
         watcher_free(w);
         return FL_ENOMEM;
@@ -1110,21 +1111,21 @@ fl_watch_start(struct fl_server *s)
         watcher_free(w);
         return rc;
     }
-    rc = pthread_create(&s->watch, NULL, watch_main, w);
+    rc = pthread_create(&w->thread, NULL, watch_main, w);
     if (rc != 0) {
         watcher_free(w);
         return -rc;
     }
-    s->watch_started = 1;
+    *out = w;
     return FL_OK;
 }
 
 
 void
-fl_watch_stop(struct fl_server *s)
+fl_watch_stop(struct fl_watch *w)
 {
-    if (s->watch_started) {
-        pthread_join(s->watch, NULL);
-        s->watch_started = 0;
-    }
+    if (w == NULL)
+        return;
+    pthread_join(w->thread, NULL);
+    watcher_free(w);
 }

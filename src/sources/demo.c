@@ -17,16 +17,18 @@
  */
 #include "../core/fl_config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "../core/fl_buf.h"
 #include "../core/fl_error.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../gen/generate.h"
-#include "server_int.h"
+#include "demo.h"
 
 #define DEMO_PERIOD_SECONDS 1
 #define DEMO_DELAY          70      /* a minute's aggregation + delivery */
@@ -36,59 +38,42 @@
 #define DEMO_BURST_MINUTES  3
 #define DEMO_BURST_SCAN_PPM 250000
 
-struct text {
-    char  *p;
-    size_t len, cap;
+struct fl_demo {
+    struct fl_source_env env;
+    uint64_t             rate;        /* records per second */
+    pthread_t            thread;
 };
-
-
-static int
-collect(void *ctx, const char *buf, size_t len)
-{
-    struct text *t = ctx;
-    if (t->len + len > t->cap) {
-        size_t ncap = (t->cap + len) * 2;
-        char *p = fl_realloc(t->p, ncap);
-        if (p == NULL)
-            return FL_ENOMEM;
-        t->p = p;
-        t->cap = ncap;
-    }
-    memcpy(t->p + t->len, buf, len);
-    t->len += len;
-    return FL_OK;
-}
 
 
 static void *
 demo_main(void *arg)
 {
-    struct fl_server *s = arg;
-    struct text t = { 0 };
+    struct fl_demo *d = arg;
+    const struct fl_source_env *env = &d->env;
+    struct fl_buf t = { 0 };
     uint64_t round = 0;
     int failing = 0;
     const uint64_t world = (uint64_t)fl_time_now() | 1;   /* non-zero */
 
-    while (!atomic_load(&s->stopping) && atomic_load(&s->accepting)) {
+    while (env->running(env->ctx)) {
         struct fl_gen_opts o;
         struct fl_ingest_result res;
         fl_gen_opts_init(&o);
         int64_t now = fl_time_now();
         o.world_seed = world;
         o.seed = (uint64_t)now ^ (round++ << 32);
-        o.records = s->demo_rate * DEMO_PERIOD_SECONDS;
+        o.records = d->rate * DEMO_PERIOD_SECONDS;
         o.span = DEMO_PERIOD_SECONDS;
         o.start = now - DEMO_DELAY;
         o.not_after = now - DEMO_MIN_AGE;
         if ((now - DEMO_BURST_OFFSET) % DEMO_BURST_EVERY
             < DEMO_BURST_MINUTES * 60)
             o.scan_ppm = DEMO_BURST_SCAN_PPM;
-        t.len = 0;
-        if (fl_gen_write(&o, collect, &t) == 0 && t.len > 0) {
-            fl_server_count_request(s, FL_SOURCE_DEMO);
-            atomic_fetch_add(&s->sources[FL_SOURCE_DEMO].bytes, t.len);
-            fl_server_ingest(s, FL_SOURCE_DEMO, "demo generator", t.p, t.len,
-                             NULL, NULL, 0, NULL, 0, &res);
+        fl_buf_reset(&t);
+        if (fl_gen_write(&o, fl_buf_sink, &t) == 0 && t.len > 0) {
+            env->count_request(env->ctx, FL_SOURCE_DEMO, t.len);
+            env->ingest(env->ctx, FL_SOURCE_DEMO, "demo generator", t.p,
+                        t.len, NULL, NULL, 0, NULL, 0, &res);
             /* Nobody to answer: said in the log when it starts and
              * stops failing (a full WAL would otherwise log every
              * second). Generated records are not retried. */
@@ -105,27 +90,35 @@ demo_main(void *arg)
         struct timespec nap = { DEMO_PERIOD_SECONDS, 0 };
         nanosleep(&nap, NULL);
     }
-    fl_free(t.p);
+    fl_buf_free(&t);
     return NULL;
 }
 
 
 int
-fl_demo_start(struct fl_server *s)
+fl_demo_start(const struct fl_source_env *env, uint64_t records_per_second,
+              struct fl_demo **out)
 {
-    int rc = pthread_create(&s->demo, NULL, demo_main, s);
-    if (rc != 0)
+    struct fl_demo *d = fl_calloc(1, sizeof *d);
+    if (d == NULL)
+        return FL_ENOMEM;
+    d->env = *env;
+    d->rate = records_per_second;
+    int rc = pthread_create(&d->thread, NULL, demo_main, d);
+    if (rc != 0) {
+        fl_free(d);
         return -rc;
-    s->demo_started = 1;
+    }
+    *out = d;
     return FL_OK;
 }
 
 
 void
-fl_demo_stop(struct fl_server *s)
+fl_demo_stop(struct fl_demo *d)
 {
-    if (s->demo_started) {
-        pthread_join(s->demo, NULL);
-        s->demo_started = 0;
-    }
+    if (d == NULL)
+        return;
+    pthread_join(d->thread, NULL);
+    fl_free(d);
 }
