@@ -5,15 +5,15 @@
  *
  * The publisher waits on the buffer (buffer.c) until archive.buffer_size
  * bytes are buffered or the oldest block has waited
- * archive.buffer_interval, takes every block and writes them into the
- * archive with the same pipeline as `flowlake convert`
- * (fl_archive_write_blocks: Parquet, hourly partitions, atomic publish). A
+ * archive.buffer_interval, takes every block and hands them to the sink
+ * (sinks/sink.h; the local archive: the same code as `flowlake convert`,
+ * Parquet, hourly partitions, atomic publish). A
  * publish that fails (disk full, say) is reported in /api/status and
  * retried with the blocks put back -- buffered records are never dropped.
  *
  * Exactly once across crashes: every accepted block is in the write-ahead
  * log before its 200. A publish records "WAL up to sequence N is in the
- * archive" atomically with its files (fl_archive_write_blocks), then
+ * archive" atomically with its files (the sink's contract), then
  * checkpoints the WAL to N. On start, the WAL replays what is above both
  * marks into the buffer -- so a crash between publishing and checkpointing
  * publishes nothing twice, and a crash before publishing loses nothing.
@@ -41,6 +41,7 @@
 #include "../core/fl_time.h"
 #include "../query/query.h"
 #include "../metrics/metrics.h"
+#include "../sinks/sink.h"
 #include "server.h"
 #include "server_int.h"
 #include "walrec.h"
@@ -93,8 +94,8 @@ publish(struct fl_server *s, struct fl_buffer_block *list)
     struct fl_convert_stats st;
     char *err = NULL;
     double t0 = fl_time_mono();
-    int rc = fl_archive_write_blocks(s->cfg->archive_dir, blocks, n, mark,
-                                     &hook, &st, &err);
+    int rc = s->sink->ops->publish(s->sink, blocks, n, mark, &hook, &st,
+                                   &err);
     fl_free(blocks);
     fl_free(prov);
     /* The attempt, for the status page's list of publishes. */
@@ -368,7 +369,7 @@ open_wal(struct fl_server *s, char *err, size_t errlen)
 
     if (dir == NULL)
         return FL_ENOMEM;
-    if ((rc = fl_archive_wal_seq(cfg->archive_dir, &r.published, &aerr)) < 0) {
+    if ((rc = s->sink->ops->wal_seq(s->sink, &r.published, &aerr)) < 0) {
         snprintf(err, errlen, "%s", aerr ? aerr : fl_strerror(rc));
         goto out;
     }
@@ -585,8 +586,9 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
                  fl_strerror(rc));
         goto fail;
     }
-    if ((rc = fl_buffer_create((size_t)cfg->buffer_size, cfg->buffer_interval,
-                               &s->buffer)) < 0
+    if ((rc = fl_sink_local_create(cfg->archive_dir, &s->sink)) < 0
+        || (rc = fl_buffer_create((size_t)cfg->buffer_size,
+                                  cfg->buffer_interval, &s->buffer)) < 0
         || (rc = fl_dedupe_create((size_t)cfg->dedupe_max_keys,
                                   cfg->dedupe_horizon * 1000,
                                   &s->dedupe)) < 0)
@@ -749,6 +751,7 @@ fl_server_destroy(struct fl_server *s)
     s->metrics = NULL;
     (void)fl_wal_close(s->wal);
     fl_buffer_destroy(s->buffer);
+    fl_sink_destroy(s->sink);
     fl_dedupe_destroy(s->dedupe);
     fl_free(s->dedupe_path);
     fl_rejects_destroy(s->rejects);

@@ -59,6 +59,7 @@ struct fl_publish_entry {
 };
 
 struct fl_query_task;
+struct fl_sink;
 
 /* The SHA-256 digests of the keys that guard the endpoints (http.c);
  * has_* = 0: that key is not set. */
@@ -77,6 +78,7 @@ struct fl_server {
     char                   *tls_cert_pem;     /* loaded for libmicrohttpd */
     char                   *tls_key_pem;
     struct fl_buffer       *buffer;
+    struct fl_sink         *sink;             /* where publishes go */
     struct fl_rejects      *rejects;
     struct fl_wal          *wal;
     struct fl_dedupe       *dedupe;
