@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * fuzz_dedupe.c -- libFuzzer target for the dedupe file parser
- * (src/server/dedupe.c, fl_dedupe_load): any input either loads, and then
+ * (src/pipeline/dedupe.c, fl_dedupe_load): any input either loads, and then
  * encodes back to a file that loads again to the same keys, or is refused
  * with FL_ECORRUPT, a non-empty reason and nothing added. Inputs with a
  * valid checksum are rare by chance, so the second half of the input is
@@ -17,7 +17,7 @@
 
 #include "../src/core/fl_error.h"
 #include "../src/core/fl_mem.h"
-#include "../src/server/dedupe.h"
+#include "../src/pipeline/dedupe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,7 +18,7 @@
 #include "../parse/format.h"
 #include "../parse/line.h"
 #include "../stream/stream.h"
-#include "../server/buffer.h"
+#include "../pipeline/buffer.h"
 
 struct fl_alarms;
 struct fl_config;

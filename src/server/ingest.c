@@ -45,7 +45,7 @@
 #include "../parse/line.h"
 #include "../metrics/metrics.h"
 #include "server_int.h"
-#include "walrec.h"
+#include "../pipeline/walrec.h"
 
 /* Rows of the scratch batch lines are validated into. */
 #define CHECK_ROWS 64

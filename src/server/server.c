@@ -44,7 +44,7 @@
 #include "../sinks/sink.h"
 #include "server.h"
 #include "server_int.h"
-#include "walrec.h"
+#include "../pipeline/walrec.h"
 
 /* Wait after a failed publish before trying again. */
 #define RETRY_SECONDS 5

@@ -20,8 +20,8 @@
 #include "../sources/source.h"
 #include "../sources/watch.h"
 #include "../wal/wal.h"
-#include "buffer.h"
-#include "dedupe.h"
+#include "../pipeline/buffer.h"
+#include "../pipeline/dedupe.h"
 #include "http_reply.h"
 
 /* Counters of one ingestion source, reported by GET /api/status. */

@@ -74,7 +74,7 @@
 #include "../ingest/tail_db.h"
 #include "../config/config.h"
 #include "../parse/format.h"
-#include "../server/dedupe.h"
+#include "../pipeline/dedupe.h"
 #include "watch.h"
 
 /* Text per ingested piece: well under a WAL record. */

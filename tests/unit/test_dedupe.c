@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * test_dedupe.c -- the dedupe set (src/server/dedupe.c): the cap and its
+ * test_dedupe.c -- the dedupe set (src/pipeline/dedupe.c): the cap and its
  * eviction, key spaces, claims with commit and abort (single-threaded and
  * with threads racing for the same keys), the horizon on a fake clock,
  * the dedupe file's round trip, and every truncation and bit flip of a
@@ -17,7 +17,7 @@
 #include "harness.h"
 #include "core/fl_error.h"
 #include "core/fl_mem.h"
-#include "server/dedupe.h"
+#include "pipeline/dedupe.h"
 
 static uint64_t fake_now;
 

@@ -11,8 +11,8 @@
 #include "harness.h"
 #include "core/fl_error.h"
 #include "core/fl_mem.h"
-#include "server/buffer.h"
-#include "server/walrec.h"
+#include "pipeline/buffer.h"
+#include "pipeline/walrec.h"
 
 
 static void
