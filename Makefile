@@ -98,7 +98,7 @@ $(BUILD)/gen/embed_assets: src/tools/embed_assets.c $(BUILD)/src/core/fl_mem.o \
 $(BUILD)/gen/ui_assets.c: $(BUILD)/gen/embed_assets $(UI_FILES) Makefile
 	$(BUILD)/gen/embed_assets $@ $(UI_ARGS)
 
-$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c src/server/ui_assets.h $(BUILD)/.flags
+$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c src/http/ui_assets.h $(BUILD)/.flags
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(UPLOT_DIST)/%:

@@ -43,7 +43,7 @@
 #include "api_metrics.h"
 #include "metrics.h"
 #include "metrics_int.h"
-#include "../server/http_reply.h"
+#include "../http/http_reply.h"
 
 /* Default range of /api/metrics: the last day. */
 #define DEFAULT_RANGE 86400

@@ -22,7 +22,7 @@
 #include "../wal/wal.h"
 #include "../pipeline/buffer.h"
 #include "../pipeline/dedupe.h"
-#include "http_reply.h"
+#include "../http/http_reply.h"
 
 /* Counters of one ingestion source, reported by GET /api/status. */
 struct fl_source_stats {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_dashboards.c -- the rules of the web UI's dashboards
- * (src/server/dashboards.c): which names may be saved, which documents are
+ * (src/http/dashboards.c): which names may be saved, which documents are
  * dashboards (and what the refusal says), and that the embedded default
  * dashboard passes its own checks.
  */
@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "harness.h"
-#include "server/dashboards.h"
-#include "server/ui.h"
+#include "http/dashboards.h"
+#include "http/ui.h"
 
 static void
 test_names(void)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * test_ui.c -- the web UI's static files (src/server/ui.c): the embedded
+ * test_ui.c -- the web UI's static files (src/http/ui.c): the embedded
  * table has the files the page loads, each with a gzip form that inflates
  * back to the plain bytes, and the negotiation rules (Accept-Encoding,
  * If-None-Match) decide as RFC 9110 says.
@@ -11,7 +11,7 @@
 #include <zlib.h>
 
 #include "harness.h"
-#include "server/ui.h"
+#include "http/ui.h"
 
 static void
 test_table(void)

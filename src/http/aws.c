@@ -51,7 +51,7 @@
 #include "../ingest/firehose.h"
 #include "../ingest/gunzip.h"
 #include "../ingest/ingest.h"
-#include "server_int.h"
+#include "../server/server_int.h"
 
 /* Lines of a request gathered into one text, with the dedupe keys of the
  * CloudWatch Logs events they came from. */

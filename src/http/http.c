@@ -55,8 +55,8 @@
 #include "dashboards.h"
 #include "../metrics/api_metrics.h"
 #include "../metrics/metrics.h"
-#include "server.h"
-#include "server_int.h"
+#include "../server/server.h"
+#include "../server/server_int.h"
 #include "ui.h"
 
 static enum MHD_Result

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server_int.h"
+#include "../server/server_int.h"
 #include "ui.h"
 
 const struct fl_ui_asset *

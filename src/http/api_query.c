@@ -56,7 +56,7 @@
 #include "../core/fl_time.h"
 #include "../query/runner.h"
 #include "../metrics/metrics.h"
-#include "server_int.h"
+#include "../server/server_int.h"
 
 /* One query from a request to its answer. Created by the handler, run by
  * its own thread, answered and freed back on the HTTP side. */

@@ -45,7 +45,7 @@
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "dashboards.h"
-#include "server_int.h"
+#include "../server/server_int.h"
 #include "ui.h"
 
 #define MAX_LIST     1000      /* saved dashboards listed at most */

@@ -36,7 +36,7 @@
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
-#include "server_int.h"
+#include "../server/server_int.h"
 
 #define CHUNK        65536               /* read backwards this much */
 #define MAX_LINE     (1u << 20)          /* longer lines are skipped */
