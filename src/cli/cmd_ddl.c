@@ -204,6 +204,8 @@ fl_cmd_ddl(int argc, char **argv)
         fl_time_to_civil(fl_time_now(), &now);
         o.first_year = arch.first_year ? arch.first_year : now.year;
         o.last_year = now.year + YEARS_AHEAD;
+        if (arch.last_year > o.last_year)        /* records dated ahead */
+            o.last_year = arch.last_year;
     }
     o.location = a.location ? a.location : abs_archive;
     o.table = a.table;
