@@ -12,7 +12,7 @@
  *   check_value(q, sql, want)     one value: the CSV without its header
  *                                 line and the trailing newline
  *
- * Header-only (static inline), like harness.h: each test is built from
+ * Header-only (static functions), like harness.h: each test is built from
  * its one .c file.
  */
 #ifndef FL_TEST_QUERY_CHECK_H
