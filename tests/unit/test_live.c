@@ -32,35 +32,12 @@
 #include "query/query.h"
 
 #include "harness.h"
+#include "query_check.h"
 
 
 /* ---------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------- */
-
-static char root[256];
-static size_t mem_base;
-
-/* Every test starts with setup() and ends with teardown(), which checks
- * that the test's fl_* allocations were all freed. */
-static void
-setup(void)
-{
-    mem_base = fl_mem_used();
-    const char *base = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/flowlake-test-live-XXXXXX",
-             base != NULL && *base != '\0' ? base : "/tmp");
-    CHECK(mkdtemp(root) != NULL);
-}
-
-
-static void
-teardown(void)
-{
-    fl_fs_remove_tree(root);
-    CHECK_EQ_INT(fl_mem_used(), mem_base);
-}
-
 
 static struct fl_live *
 live_ok(const struct fl_archive_block *blocks, size_t n)
@@ -83,7 +60,7 @@ open_live_ok(struct fl_live *live)
 {
     struct fl_query *q = NULL;
     char *err = NULL;
-    int rc = fl_query_open_live(root, live, &q, &err);
+    int rc = fl_query_open_live(fl_test_root, live, &q, &err);
     if (rc != 0) {
         fprintf(stderr, "  fl_query_open_live = %d: %s\n", rc,
                 err ? err : "?");
@@ -99,7 +76,8 @@ archive_ok(const struct fl_archive_block *blocks, size_t n)
 {
     struct fl_convert_stats st;
     char *err = NULL;
-    int rc = fl_archive_write_blocks(root, blocks, n, 0, NULL, &st, &err);
+    int rc = fl_archive_write_blocks(fl_test_root, blocks, n, 0, NULL, &st,
+                                     &err);
     if (rc != 0) {
         fprintf(stderr, "  fl_archive_write_blocks = %d: %s\n", rc,
                 err ? err : "?");
@@ -108,66 +86,13 @@ archive_ok(const struct fl_archive_block *blocks, size_t n)
 }
 
 
-/* Runs sql and returns what it printed (free() it). */
-static char *
-run(struct fl_query *q, const char *sql, enum fl_output fmt)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    char *err = NULL;
-    FILE *f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    int rc = fl_query_run(q, sql, fmt, f, &err);
-    CHECK(fclose(f) == 0);
-    if (rc != 0) {
-        fprintf(stderr, "  fl_query_run = %d: %s\n  sql: %s\n", rc,
-                err ? err : "?", sql);
-        exit(1);
-    }
-    CHECK(err == NULL);
-    return buf;
-}
-
-
-static void
-check_csv(struct fl_query *q, const char *sql, const char *want)
-{
-    char *got = run(q, sql, FL_OUTPUT_CSV);
-    if (strcmp(got, want) != 0) {
-        fprintf(stderr, "  %s\n    got:\n%s\n    want:\n%s\n", sql, got, want);
-        exit(1);
-    }
-    free(got);
-}
-
-
-/* One value as CSV text without the header. */
-static void
-check_value(struct fl_query *q, const char *sql, const char *want)
-{
-    char *got = run(q, sql, FL_OUTPUT_CSV);
-    char *body = strchr(got, '\n');
-    CHECK(body != NULL);
-    body++;
-    size_t n = strlen(body);
-    if (n > 0 && body[n - 1] == '\n')
-        body[n - 1] = '\0';
-    if (strcmp(body, want) != 0) {
-        fprintf(stderr, "  %s\n    got:  '%s'\n    want: '%s'\n", sql, body,
-                want);
-        exit(1);
-    }
-    free(got);
-}
-
-
-/* The schema of the view of an archive-only session over root. */
+/* The schema of the view of an archive-only session over fl_test_root. */
 static char *
 plain_schema(void)
 {
     struct fl_query *q = NULL;
     char *err = NULL;
-    CHECK_EQ_INT(fl_query_open(root, &q, &err), 0);
+    CHECK_EQ_INT(fl_query_open(fl_test_root, &q, &err), 0);
     char *s = run(q, "SELECT column_name, column_type FROM "
                   "(DESCRIBE flow_logs)", FL_OUTPUT_CSV);
     fl_query_close(q);
@@ -213,7 +138,7 @@ static const char text_a[] =
 static void
 test_live_alone_exact_rows(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     char *want_schema = plain_schema();
     struct fl_archive_block blk = { .text = text_a, .len = strlen(text_a),
                                     .source = "ingest#1" };
@@ -254,7 +179,7 @@ test_live_alone_exact_rows(void)
                 "INTERVAL 60 SECOND", "1");
     fl_query_close(q);
     fl_live_destroy(live);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -263,7 +188,7 @@ test_live_alone_exact_rows(void)
 static void
 test_live_function_columns(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     const char *t = "3 vpc-1 10.0.0.9 1714525200 on\n";
     struct fl_archive_block blk = {
         .text = t, .len = strlen(t),
@@ -289,7 +214,7 @@ test_live_function_columns(void)
     check_value(q, "SELECT count(*) FROM flowlake_live()", "0");
     fl_query_close(q);
     fl_live_destroy(live);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -300,7 +225,7 @@ test_live_function_columns(void)
 static void
 test_archive_union_live(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     const char *old =
         "2 123456789012 eni-a 10.0.0.1 10.0.1.1 40000 443 6 10 1000 "
         "1714521600 1714521660 ACCEPT OK\n"
@@ -352,7 +277,7 @@ test_archive_union_live(void)
     free(want_schema);
     fl_query_close(q);
     fl_live_destroy(live);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -361,7 +286,7 @@ test_archive_union_live(void)
 static void
 test_custom_format_extra_column(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     const char *old = "2 10.0.0.1 1714521600 aaa\n";
     struct fl_archive_block pub = {
         .text = old, .len = strlen(old),
@@ -397,7 +322,7 @@ test_custom_format_extra_column(void)
               "10.0.0.9,2,02,,\n");
     fl_query_close(q);
     fl_live_destroy(live);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -406,7 +331,7 @@ test_custom_format_extra_column(void)
 static void
 test_header_block(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     const char *t = "version srcaddr start packets\n"
                     "2 10.0.0.7 1714528800 9\n";
     struct fl_archive_block blk = { .text = t, .len = strlen(t),
@@ -419,7 +344,7 @@ test_header_block(void)
     CHECK_EQ_INT(fl_live_skipped(live), 0);
     fl_query_close(q);
     fl_live_destroy(live);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -434,7 +359,7 @@ test_header_block(void)
 static void
 test_self_join_two_scans(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     char *text = make_lines(BIG);
     struct fl_archive_block blk = { .text = text, .len = strlen(text),
                                     .source = "ingest#1" };
@@ -458,7 +383,7 @@ test_self_join_two_scans(void)
     fl_query_close(q);
     fl_live_destroy(live);
     fl_free(text);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -468,7 +393,7 @@ test_self_join_two_scans(void)
 static void
 test_run_twice_and_early_stop(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     char *text = make_lines(BIG);
     struct fl_archive_block blk = { .text = text, .len = strlen(text),
                                     .source = "ingest#1" };
@@ -492,7 +417,7 @@ test_run_twice_and_early_stop(void)
     fl_query_close(q);
     fl_live_destroy(live);
     fl_free(text);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -507,7 +432,7 @@ count_thread(void *p)
     struct counter_arg *a = p;
     struct fl_query *q = NULL;
     char *err = NULL;
-    if (fl_query_open_live(root, a->live, &q, &err) != 0)
+    if (fl_query_open_live(fl_test_root, a->live, &q, &err) != 0)
         return NULL;
     int ok = 1;
     for (int i = 0; i < 3; i++) {
@@ -533,7 +458,7 @@ count_thread(void *p)
 static void
 test_two_threads(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     char *text = make_lines(BIG);
     struct fl_archive_block blk = { .text = text, .len = strlen(text),
                                     .source = "ingest#1" };
@@ -549,7 +474,7 @@ test_two_threads(void)
     CHECK_EQ_INT(fl_live_records_read(live), (uint64_t)BIG * 6);
     fl_live_destroy(live);
     fl_free(text);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -564,7 +489,7 @@ test_two_threads(void)
 static void
 test_live_partitions_match_archive(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     const char *t =
         "2 1 eni-a 10.0.0.1 10.0.0.2 1 443 6 1 1 0 1 ACCEPT OK\n"
         "2 1 eni-a 10.0.0.2 10.0.0.2 1 443 6 1 1 3599 3600 ACCEPT OK\n"
@@ -603,7 +528,7 @@ test_live_partitions_match_archive(void)
               "10.0.0.5,2025/01/01/00\n10.0.0.6,9999/12/31/23\n");
     fl_query_close(q);
     fl_live_destroy(live);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -612,7 +537,7 @@ test_live_partitions_match_archive(void)
 static void
 test_null_start_partition(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     const char *t = "2 1 eni-a 10.0.0.1 10.0.0.2 1 443 6 1 1 - - - NODATA\n";
     struct fl_archive_block blk = { .text = t, .len = strlen(t),
                                     .source = NULL };
@@ -631,7 +556,7 @@ test_null_start_partition(void)
                 "3600000000), '%Y%m%d%H') FROM flow_logs", "true");
     fl_query_close(q);
     fl_live_destroy(live);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -654,7 +579,7 @@ parsed_by(struct fl_query *q, struct fl_live *live, const char *sql,
 static void
 test_prune_buffered_blocks(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     /* Block 0: hour 2024-05-01 00 (two lines, a blank one between);
      * block 1: hours 05 and 06, with a header line and a double space;
      * block 2: a NODATA record without start (hour unknown: always read);
@@ -739,7 +664,7 @@ test_prune_buffered_blocks(void)
                            "srcaddr,hour\n10.0.0.4,06\n"), 6);
     fl_query_close(q);
     fl_live_destroy(live);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -749,7 +674,7 @@ test_prune_buffered_blocks(void)
 static void
 test_given_hours(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     static const char t[] =
         "2 1 eni-a 10.0.0.1 10.0.1.1 1 443 6 1 10 1714521600 1714521660 "
         "ACCEPT OK\n";
@@ -772,7 +697,7 @@ test_given_hours(void)
                            "WHERE date = DATE '1970-01-01'", "n\n0\n"), 1);
     fl_query_close(q);
     fl_live_destroy(live);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 
@@ -783,7 +708,7 @@ test_given_hours(void)
 static void
 test_create_errors(void)
 {
-    setup();
+    fl_test_dir_setup("live");
     const char *t = "2 10.0.0.1\n";
     struct fl_archive_block bad_fmt = { .text = t, .len = strlen(t),
                                         .format_spec = "${version ${srcaddr}",
@@ -814,11 +739,11 @@ test_create_errors(void)
         }
         CHECK(live == NULL);
         failed++;
-        CHECK_EQ_INT(fl_mem_used(), mem_base);
+        CHECK_EQ_INT(fl_mem_used(), fl_test_mem_base);
     }
     CHECK(failed > 0);
     CHECK_EQ_STR(FL_LIVE_HOUR_COLUMN, FL_SCAN_HOUR_COLUMN);
-    teardown();
+    fl_test_dir_teardown();
 }
 
 

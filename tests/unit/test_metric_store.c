@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "query_check.h"
 #include "metrics/metric_store.h"
 #include "core/fl_error.h"
 #include "core/fl_fs.h"
@@ -148,31 +149,6 @@ run_sql(struct fl_query *q, const char *sql, char **out, char **err)
     int rc = fl_query_run(q, sql, FL_OUTPUT_CSV, f, err);
     CHECK(fclose(f) == 0);
     return rc;
-}
-
-
-/* Runs sql and returns its CSV output (free() it). */
-static char *
-run_csv(struct fl_query *q, const char *sql)
-{
-    char *buf, *err;
-    int rc = run_sql(q, sql, &buf, &err);
-    if (rc != 0) {
-        fprintf(stderr, "  fl_query_run = %d: %s\n  sql: %s\n", rc,
-                err ? err : "?", sql);
-        exit(1);
-    }
-    CHECK(err == NULL);
-    return buf;
-}
-
-
-static void
-check_csv(struct fl_query *q, const char *sql, const char *want)
-{
-    char *got = run_csv(q, sql);
-    CHECK_EQ_STR(got, want);
-    free(got);
 }
 
 

@@ -34,47 +34,13 @@
 #include "query/query_int.h"
 
 #include "harness.h"
+#include "query_check.h"
 
 
 /* ---------------------------------------------------------------------
- * Helpers: temp dirs, fixture archives, captured output
+ * Helpers: fixture archives, captured output (temp dirs: harness.h,
+ * SQL output checks: query_check.h)
  * ------------------------------------------------------------------- */
-
-static char tmp_root[256];
-static size_t mem_base;     /* fl_mem_used() when the test began */
-
-/* Every test starts with make_tmp_root() and ends with rm_tmp_root(),
- * which also checks that the test's fl_* allocations were all freed. */
-static void
-make_tmp_root(void)
-{
-    mem_base = fl_mem_used();
-    const char *base = getenv("TMPDIR");
-    snprintf(tmp_root, sizeof tmp_root, "%s/flowlake-test-query-XXXXXX",
-             base != NULL && *base != '\0' ? base : "/tmp");
-    CHECK(mkdtemp(tmp_root) != NULL);
-}
-
-
-static void
-rm_tmp_root(void)
-{
-    if (tmp_root[0] != '\0')
-        fl_fs_remove_tree(tmp_root);
-    tmp_root[0] = '\0';
-    CHECK_EQ_INT(fl_mem_used(), mem_base);
-}
-
-
-/* tmp_root/name, in a static buffer (one at a time is enough). */
-static const char *
-tmp_path(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmp_root, name);
-    return path;
-}
-
 
 static void
 duck_exec(duckdb_connection con, const char *sql)
@@ -149,27 +115,6 @@ open_ok(const char *dir)
 }
 
 
-/* Runs sql and returns what it printed (free() it). */
-static char *
-run(struct fl_query *q, const char *sql, enum fl_output fmt)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    char *err = NULL;
-    FILE *f = open_memstream(&buf, &len);
-    CHECK(f != NULL);
-    int rc = fl_query_run(q, sql, fmt, f, &err);
-    CHECK(fclose(f) == 0);
-    if (rc != 0) {
-        fprintf(stderr, "  fl_query_run = %d: %s\n  sql: %s\n", rc,
-                err ? err : "?", sql);
-        exit(1);
-    }
-    CHECK(err == NULL);
-    return buf;
-}
-
-
 /* Runs sql that must fail; returns the error message (fl_free it). */
 static char *
 run_err(struct fl_query *q, const char *sql, int *out_rc)
@@ -187,36 +132,6 @@ run_err(struct fl_query *q, const char *sql, int *out_rc)
     if (out_rc != NULL)
         *out_rc = rc;
     return err;
-}
-
-
-static void
-check_run(struct fl_query *q, const char *sql, enum fl_output fmt,
-          const char *want)
-{
-    char *got = run(q, sql, fmt);
-    CHECK_EQ_STR(got, want);
-    free(got);
-}
-
-
-/* One value as CSV text without the header (the trailing newline cut). */
-static void
-check_value(struct fl_query *q, const char *sql, const char *want)
-{
-    char *got = run(q, sql, FL_OUTPUT_CSV);
-    char *body = strchr(got, '\n');
-    CHECK(body != NULL);
-    body++;
-    size_t n = strlen(body);
-    if (n > 0 && body[n - 1] == '\n')
-        body[n - 1] = '\0';
-    if (strcmp(body, want) != 0) {
-        fprintf(stderr, "  %s\n    got:  '%s'\n    want: '%s'\n", sql, body,
-                want);
-        exit(1);
-    }
-    free(got);
 }
 
 
@@ -285,9 +200,9 @@ write_hours_archive(const char *dir)
 static void
 test_blog_rejected_by_protocol(void)
 {
-    make_tmp_root();
-    write_blog_archive(tmp_path("a"));
-    struct fl_query *q = open_ok(tmp_path("a"));
+    fl_test_dir_setup("query");
+    write_blog_archive(fl_test_at("a"));
+    struct fl_query *q = open_ok(fl_test_at("a"));
     check_run(q,
         "select protocol, sum(packets) as rejected_packets from flow_logs "
         "where action = 'REJECT' group by protocol order by rejected_packets "
@@ -300,16 +215,16 @@ test_blog_rejected_by_protocol(void)
         "       1 |                5\n"
         "(3 rows)\n");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
 static void
 test_blog_last_14_days_by_srcaddr(void)
 {
-    make_tmp_root();
-    write_blog_archive(tmp_path("a"));
-    struct fl_query *q = open_ok(tmp_path("a"));
+    fl_test_dir_setup("query");
+    write_blog_archive(fl_test_at("a"));
+    struct fl_query *q = open_ok(fl_test_at("a"));
     /* 10.0.0.9 (20 days) and the 30-day row of 10.0.0.3 are out; the
      * NODATA record has no address and no packets: NULL, sorted last. */
     check_run(q,
@@ -325,16 +240,16 @@ test_blog_last_14_days_by_srcaddr(void)
         "NULL     |             NULL\n"
         "(4 rows)\n");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
 static void
 test_blog_dstport_443(void)
 {
-    make_tmp_root();
-    write_blog_archive(tmp_path("a"));
-    struct fl_query *q = open_ok(tmp_path("a"));
+    fl_test_dir_setup("query");
+    write_blog_archive(fl_test_at("a"));
+    struct fl_query *q = open_ok(fl_test_at("a"));
     /* dstport is INTEGER; the blog compares it with the string '443'. */
     check_run(q,
         "SELECT dstaddr, SUM(packets) AS packet_count FROM flow_logs WHERE "
@@ -348,7 +263,7 @@ test_blog_dstport_443(void)
     /* Qualified name, as in the blog's Glue database. */
     check_value(q, "SELECT count(*) FROM vpc_flow_logs.flow_logs", "8");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -387,24 +302,24 @@ expected_schema_csv(void)
 static void
 test_schema_full_and_typed(void)
 {
-    make_tmp_root();
-    write_blog_archive(tmp_path("a"));
-    struct fl_query *q = open_ok(tmp_path("a"));
+    fl_test_dir_setup("query");
+    write_blog_archive(fl_test_at("a"));
+    struct fl_query *q = open_ok(fl_test_at("a"));
     check_run(q, "SELECT column_name, column_type FROM (DESCRIBE flow_logs)",
               FL_OUTPUT_CSV, expected_schema_csv());
     /* start/end are UTC timestamps of the epoch seconds in the files. */
     check_value(q, "SELECT count(*) FROM flow_logs WHERE \"end\" - start = "
                 "INTERVAL 60 SECOND", "8");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
 static void
 test_empty_archive(void)
 {
-    make_tmp_root();
-    struct fl_query *q = open_ok(tmp_root);
+    fl_test_dir_setup("query");
+    struct fl_query *q = open_ok(fl_test_root);
     check_run(q, "SELECT column_name, column_type FROM (DESCRIBE flow_logs)",
               FL_OUTPUT_CSV, expected_schema_csv());
     check_run(q, "SELECT srcaddr, packets, start FROM flow_logs",
@@ -422,19 +337,19 @@ test_empty_archive(void)
         "srcaddr ORDER BY rejected_packets DESC LIMIT 10;",
         FL_OUTPUT_CSV, "srcaddr,rejected_packets\n");
     /* Bookkeeping folders and stray files are not part of the table. */
-    CHECK(mkdir(tmp_path("_flowlake"), 0755) == 0);
-    CHECK(mkdir(tmp_path("year=2024"), 0755) == 0);
+    CHECK(mkdir(fl_test_at("_flowlake"), 0755) == 0);
+    CHECK(mkdir(fl_test_at("year=2024"), 0755) == 0);
     check_value(q, "SELECT count(*) FROM flow_logs", "0");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
 static void
 test_extra_columns_union_by_name(void)
 {
-    make_tmp_root();
-    const char *dir = tmp_path("a");
+    fl_test_dir_setup("query");
+    const char *dir = fl_test_at("a");
     write_archive(dir, "SELECT 1709251200 AS start, 'x' AS foo");
     write_archive(dir, "SELECT 1709254800 AS start");
     struct fl_query *q = open_ok(dir);
@@ -447,7 +362,7 @@ test_extra_columns_union_by_name(void)
     check_run(q, "SELECT hour, foo, bar FROM flow_logs ORDER BY hour",
               FL_OUTPUT_CSV, "hour,foo,bar\n00,x,\n01,,\n02,,y\n");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -458,8 +373,8 @@ test_extra_columns_union_by_name(void)
 static void
 test_pruning_one_hour_reads_only_its_files(void)
 {
-    make_tmp_root();
-    const char *dir = tmp_path("a");
+    fl_test_dir_setup("query");
+    const char *dir = fl_test_at("a");
     write_hours_archive(dir);
     struct fl_query *q = open_ok(dir);
     char *err = NULL;
@@ -502,7 +417,7 @@ test_pruning_one_hour_reads_only_its_files(void)
     CHECK(strstr(plan, "Scanning Files") == NULL);
     free(plan);
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -513,8 +428,8 @@ test_pruning_one_hour_reads_only_its_files(void)
 static struct fl_query *
 open_empty(void)
 {
-    make_tmp_root();
-    return open_ok(tmp_root);
+    fl_test_dir_setup("query");
+    return open_ok(fl_test_root);
 }
 
 
@@ -549,7 +464,7 @@ test_table_format_exact(void)
     /* A script ending in DDL prints nothing. */
     check_run(q, "SELECT 1; CREATE VIEW v AS SELECT 1", FL_OUTPUT_TABLE, "");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -566,7 +481,7 @@ test_table_caps_rows(void)
     CHECK(strstr(got, "\n9999\n(10005 rows, first 10000 shown)\n") != NULL);
     free(got);
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -592,7 +507,7 @@ test_csv_format_exact(void)
         "5,\"\",,\n"
         "6,,,\n");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -618,7 +533,7 @@ test_json_format_exact(void)
               "[\n{\"we\\\"ird\":0},\n{\"we\\\"ird\":1},\n{\"we\\\"ird\":2}\n"
               "]\n");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -657,7 +572,7 @@ test_value_rendering(void)
                 "'sad'::ENUM ('happy', 'sad')",
                 "\"[a, NULL]\",\"{'a': 1, 'b': x}\",{k=1},\"[1, 2]\",sad");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -681,7 +596,7 @@ test_streaming_bounded_memory(void)
     CHECK(ftell(f) > 300000L * 20);
     fclose(f);
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -718,7 +633,7 @@ test_sql_errors(void)
     /* The session still works after errors. */
     check_value(q, "SELECT 40 + 2", "42");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -727,20 +642,20 @@ test_open_missing_dir(void)
 {
     struct fl_query *q = (struct fl_query *)&q;   /* must stay untouched */
     char *err = NULL;
-    make_tmp_root();
-    CHECK_EQ_INT(fl_query_open(tmp_path("nope"), &q, &err), -ENOENT);
+    fl_test_dir_setup("query");
+    CHECK_EQ_INT(fl_query_open(fl_test_at("nope"), &q, &err), -ENOENT);
     CHECK(q == (struct fl_query *)&q);
     CHECK(err != NULL);
     CHECK(strstr(err, "nope") != NULL);
     fl_free(err);
     err = NULL;
-    FILE *f = fopen(tmp_path("file"), "w");
+    FILE *f = fopen(fl_test_at("file"), "w");
     CHECK(f != NULL);
     fclose(f);
-    CHECK_EQ_INT(fl_query_open(tmp_path("file"), &q, &err), -ENOTDIR);
+    CHECK_EQ_INT(fl_query_open(fl_test_at("file"), &q, &err), -ENOTDIR);
     fl_free(err);
     fl_query_close(NULL);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -749,8 +664,8 @@ test_open_missing_dir(void)
 static void
 test_alloc_failures(void)
 {
-    make_tmp_root();
-    const char *dir = tmp_path("a");
+    fl_test_dir_setup("query");
+    const char *dir = fl_test_at("a");
     write_hours_archive(dir);
     static const char sql[] =
         "SELECT hour, count(*) AS n, date_format(min(start), '%Y %H:%i') AS f,"
@@ -777,11 +692,11 @@ test_alloc_failures(void)
             done = rc == 0;
             fl_free(err);
             fclose(f);
-            CHECK_EQ_INT(fl_mem_used(), mem_base);
+            CHECK_EQ_INT(fl_mem_used(), fl_test_mem_base);
         }
         CHECK(done);
     }
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -858,7 +773,7 @@ test_athena_time_functions(void)
                 "'^10\\.'), json_extract_scalar('{\"a\": {\"b\": 5}}', "
                 "'$.a.b') FROM range(1000) t(i)", "7,true,5");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -879,15 +794,15 @@ test_athena_function_errors(void)
     check_value(q, "SELECT date_parse(NULL, '%Y'), "
                 "date_format(NULL::TIMESTAMP, '%Y')", ",");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
 static void
 test_athena_on_archive(void)
 {
-    make_tmp_root();
-    const char *dir = tmp_path("a");
+    fl_test_dir_setup("query");
+    const char *dir = fl_test_at("a");
     write_hours_archive(dir);
     struct fl_query *q = open_ok(dir);
     check_run(q,
@@ -908,7 +823,7 @@ test_athena_on_archive(void)
                 "date_trunc('hour', start) = TIMESTAMP '2024-03-01 01:00:00'",
                 "4");
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -967,9 +882,9 @@ cmd(char **argv, const char *stdin_text, char **out, char **errtext)
 static void
 test_cmd_query(void)
 {
-    make_tmp_root();
+    fl_test_dir_setup("query");
     char dir[512];
-    snprintf(dir, sizeof dir, "%s", tmp_path("a"));
+    snprintf(dir, sizeof dir, "%s", fl_test_at("a"));
     write_hours_archive(dir);
     char *out = NULL, *err = NULL;
 
@@ -991,12 +906,12 @@ test_cmd_query(void)
     free(err);
 
     /* -f FILE */
-    FILE *f = fopen(tmp_path("q.sql"), "w");
+    FILE *f = fopen(fl_test_at("q.sql"), "w");
     CHECK(f != NULL);
     fputs("SELECT count(*) AS n FROM vpc_flow_logs.flow_logs", f);
     fclose(f);
     char fpath[512];
-    snprintf(fpath, sizeof fpath, "%s", tmp_path("q.sql"));
+    snprintf(fpath, sizeof fpath, "%s", fl_test_at("q.sql"));
     char *a3[] = { "query", "--archive", dir, "-f", fpath, NULL };
     CHECK_EQ_INT(cmd(a3, NULL, &out, &err), 0);
     CHECK_EQ_STR(out, " n\n--\n11\n(1 row)\n");
@@ -1013,7 +928,7 @@ test_cmd_query(void)
 
     /* Missing archive: status 1 and a clear message. */
     char missing[512];
-    snprintf(missing, sizeof missing, "%s", tmp_path("missing"));
+    snprintf(missing, sizeof missing, "%s", fl_test_at("missing"));
     char *a5[] = { "query", "--archive", missing, "SELECT 1", NULL };
     CHECK_EQ_INT(cmd(a5, NULL, &out, &err), 1);
     CHECK(strstr(err, "flowlake query: archive directory") != NULL);
@@ -1046,7 +961,7 @@ test_cmd_query(void)
     CHECK(strstr(out, "examples:") != NULL);
     free(out);
     free(err);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 /* ---------------------------------------------------------------------
@@ -1141,11 +1056,11 @@ test_sandbox_allow_list(void)
         { "SELECT write_log('x')", "function write_log() is not allowed" },
     };
     char *err = NULL;
-    make_tmp_root();
-    struct fl_query *q = open_sandboxed(tmp_root);
+    fl_test_dir_setup("query");
+    struct fl_query *q = open_sandboxed(fl_test_root);
     char export_dir[600];
     snprintf(export_dir, sizeof export_dir, "EXPORT DATABASE '%s'",
-             tmp_path("exported"));
+             fl_test_at("exported"));
 
     for (size_t i = 0; i < sizeof allowed / sizeof *allowed; i++) {
         int rc = fl_query_check_sql(q, allowed[i], &err);
@@ -1174,14 +1089,14 @@ test_sandbox_allow_list(void)
     fl_free(err);
     err = NULL;
     struct stat st;
-    CHECK(stat(tmp_path("exported"), &st) < 0 && errno == ENOENT);
+    CHECK(stat(fl_test_at("exported"), &st) < 0 && errno == ENOENT);
 
     /* A syntax error is DuckDB's message, not a refusal. */
     CHECK_EQ_INT(fl_query_check_sql(q, "SELEC 1", &err), FL_EDB);
     CHECK(strstr(err, "syntax error") != NULL);
     fl_free(err);
     fl_query_close(q);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
@@ -1222,36 +1137,36 @@ test_sandbox_lists_archive_without_symlinks(void)
     char outside[600], link[600], sql[1400], *out, *err = NULL;
     int rc;
 
-    make_tmp_root();
-    CHECK(mkdir(tmp_path("a"), 0755) == 0);
-    write_archive(tmp_path("a"),
+    fl_test_dir_setup("query");
+    CHECK(mkdir(fl_test_at("a"), 0755) == 0);
+    write_archive(fl_test_at("a"),
         "SELECT * FROM (VALUES (1700000000, 10), (1700003600, 20), "
         "(1700007200, 30)) v(start, bytes)");
     /* A copy of the real files outside, then links to it. */
-    write_archive(tmp_path("out"), "SELECT 1700000000 AS start, 99 AS bytes");
-    snprintf(outside, sizeof outside, "%s", tmp_path("out/year=2023"));
-    snprintf(link, sizeof link, "%s", tmp_path("a/year=2099"));
+    write_archive(fl_test_at("out"), "SELECT 1700000000 AS start, 99 AS bytes");
+    snprintf(outside, sizeof outside, "%s", fl_test_at("out/year=2023"));
+    snprintf(link, sizeof link, "%s", fl_test_at("a/year=2099"));
     CHECK(symlink(outside, link) == 0);
     snprintf(link, sizeof link, "%s",
-             tmp_path("a/year=2023/month=11/day=14/hour=22/passwd.parquet"));
+             fl_test_at("a/year=2023/month=11/day=14/hour=22/passwd.parquet"));
     CHECK(symlink("/etc/passwd", link) == 0);
-    CHECK(symlink("/etc", tmp_path("a/etc")) == 0);
-    CHECK(mkdir(tmp_path("a/year=2023/month=11/day=14/hour=22/d.parquet"),
+    CHECK(symlink("/etc", fl_test_at("a/etc")) == 0);
+    CHECK(mkdir(fl_test_at("a/year=2023/month=11/day=14/hour=22/d.parquet"),
                 0755) == 0);
 
-    CHECK_EQ_INT(fl_query_list_archive(tmp_path("a/"), &files, &err), 0);
+    CHECK_EQ_INT(fl_query_list_archive(fl_test_at("a/"), &files, &err), 0);
     CHECK(err == NULL);
     CHECK_EQ_INT(files.n_flow, 3);
     for (size_t i = 0; i < files.n_flow; i++) {
-        CHECK(strncmp(files.flow[i], tmp_path("a/year=2023/"),
-                      strlen(tmp_path("a/year=2023/"))) == 0);
+        CHECK(strncmp(files.flow[i], fl_test_at("a/year=2023/"),
+                      strlen(fl_test_at("a/year=2023/"))) == 0);
         CHECK(strstr(files.flow[i], "passwd") == NULL);
         CHECK(i == 0 || strcmp(files.flow[i - 1], files.flow[i]) < 0);
     }
     CHECK_EQ_INT(files.n_metrics, 0);
     CHECK(files.alarm_history == NULL);
 
-    CHECK_EQ_INT(fl_query_open_files(tmp_path("a"), &files, NULL, &q, &err),
+    CHECK_EQ_INT(fl_query_open_files(fl_test_at("a"), &files, NULL, &q, &err),
                  0);
     CHECK_EQ_INT(fl_query_sandbox(q, "512MB", &err), 0);
     out = run_untrusted(q, "SELECT count(*) AS n, sum(bytes) AS b "
@@ -1275,7 +1190,7 @@ test_sandbox_lists_archive_without_symlinks(void)
     };
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
         snprintf(sql, sizeof sql, "SELECT * FROM read_text('%s')",
-                 tmp_path(paths[i]));
+                 fl_test_at(paths[i]));
         run_untrusted(q, sql, &err, &rc);
         CHECK_EQ_INT(rc, FL_EDB);
         CHECK(strstr(err, "file system operations are disabled") != NULL);
@@ -1300,12 +1215,12 @@ test_sandbox_lists_archive_without_symlinks(void)
     fl_query_files_free(&files);
     fl_query_files_free(&files);            /* twice: a no-op */
     fl_query_files_free(NULL);
-    CHECK_EQ_INT(fl_query_list_archive(tmp_path("missing"), &files, &err),
+    CHECK_EQ_INT(fl_query_list_archive(fl_test_at("missing"), &files, &err),
                  -ENOENT);
     CHECK(strstr(err, "cannot list the archive") != NULL);
     CHECK_EQ_INT(files.n_flow, 0);
     fl_free(err);
-    rm_tmp_root();
+    fl_test_dir_teardown();
 }
 
 
