@@ -399,8 +399,8 @@ take_column(struct fl_ddl_archive *a, const char *name, const char *parquet,
     }
     if (want >= 0)
         return FL_OK;
-    struct fl_ddl_column *c = fl_realloc(a->extra,
-                                         (a->n_extra + 1) * sizeof *c);
+    struct fl_ddl_column *c = fl_grow(a->extra, &a->cap_extra,
+                                      a->n_extra + 1, sizeof *c, 8);
     if (c == NULL)
         return FL_ENOMEM;
     a->extra = c;

@@ -41,7 +41,7 @@ struct fl_ddl_column {
 /* What the archive holds that the statement depends on. */
 struct fl_ddl_archive {
     struct fl_ddl_column *extra;      /* in the order first found */
-    size_t                n_extra;
+    size_t                n_extra, cap_extra;
     int                   first_year; /* of its hour folders; 0 = none */
     int                   last_year;
 };

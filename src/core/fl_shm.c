@@ -55,7 +55,7 @@ seg_create(size_t size, struct fl_shm_seg **out)
         return FL_ENOMEM;
     int fd = memfd_create("flowlake-buffer", MFD_CLOEXEC);
     if (fd < 0) {
-        rc = errno == ENOMEM ? FL_ENOMEM : -errno;
+        rc = -errno;          /* FL_ENOMEM is -ENOMEM */
         fl_free(seg);
         return rc;
     }
@@ -65,7 +65,7 @@ seg_create(size_t size, struct fl_shm_seg **out)
               ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
               : MAP_FAILED;
     if (seg->base == MAP_FAILED) {
-        rc = errno == ENOMEM ? FL_ENOMEM : -errno;
+        rc = -errno;          /* FL_ENOMEM is -ENOMEM */
         close(fd);
         fl_free(seg);
         return rc;
