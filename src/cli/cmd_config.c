@@ -115,7 +115,7 @@ fl_cmd_config_check(const struct fl_config *cfg,
         return FL_ENOMEM;
 
     /* A write-ahead-log record (at most half a segment) must hold a line
-     * with its header, format and source description (server.c). */
+     * with its header, format and source description (pipeline/recover.c). */
     uint64_t max_record = cfg->wal_segment_size / 2;
     if (max_record > FL_WAL_DEFAULT_MAX_RECORD)
         max_record = FL_WAL_DEFAULT_MAX_RECORD;

@@ -295,7 +295,7 @@ static int
 run_server(const struct fl_config *cfg, uint64_t demo_rate)
 {
     struct fl_server *server = NULL;
-    char *serr = NULL;
+    struct fl_err err = FL_ERR_INIT;
     int status = 1;
 
     configure_logging(cfg);
@@ -306,13 +306,13 @@ run_server(const struct fl_config *cfg, uint64_t demo_rate)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (fl_server_create(cfg, &server, &serr) < 0) {
-        fprintf(stderr, "flowlake serve: %s\n", serr ? serr : "cannot start");
+    if (fl_server_create(cfg, &server, &err) < 0) {
+        fprintf(stderr, "flowlake serve: %s\n", fl_err_msg(&err));
         goto out;
     }
     fl_server_set_demo(server, demo_rate);
-    if (fl_server_start(server, &serr) < 0) {
-        fprintf(stderr, "flowlake serve: %s\n", serr ? serr : "cannot start");
+    if (fl_server_start(server, &err) < 0) {
+        fprintf(stderr, "flowlake serve: %s\n", fl_err_msg(&err));
         goto out;
     }
     announce(cfg, server, demo_rate);
@@ -329,7 +329,6 @@ run_server(const struct fl_config *cfg, uint64_t demo_rate)
                "(see the errors above)");
     }
 out:
-    fl_free(serr);
     fl_server_destroy(server);
     return status;
 }

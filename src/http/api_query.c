@@ -12,10 +12,11 @@
  * are never held by a query. At most query.max_concurrent queries run;
  * one more is answered 429 with Retry-After at once.
  *
- * Consistency: under the server's snapshot lock (shared) the handler takes
+ * Consistency: under the pipeline's snapshot lock (shared) the handler takes
  * a hold on every buffered and in-flight block and copies the in-memory
  * metric values, then lets the lock go; the publisher takes it
- * exclusively to move blocks and to make its files appear (server.c). So
+ * exclusively to move blocks and to make its files appear
+ * (pipeline/publisher.c). So
  * a query holds the lock for the time of a few pointer copies, never for
  * the time of the query, and publishing waits for no query.
  *
@@ -166,16 +167,15 @@ take_snapshot(struct fl_query_task *t, char **err)
     struct fl_server *s = t->s;
     int rc;
 
-    pthread_rwlock_rdlock(&s->snap_lock);
+    pthread_rwlock_t *lock = fl_pipeline_snapshot_lock(s->pipeline);
+    pthread_rwlock_rdlock(lock);
     rc = fl_query_list_archive(s->cfg->archive_dir, &t->files, err);
-    for (const struct fl_buffer_block *b = s->inflight; b; b = b->next)
-        hold_block(t, b);
-    fl_buffer_each(s->buffer, hold_block, t);
+    fl_pipeline_each_unpublished(s->pipeline, hold_block, t);
     if (rc == 0 && !t->oom && mentions_metrics(t->sql)) {
         rc = fl_metrics_rows(s->metrics, NULL, 0, &t->rows, &t->n_rows);
         t->has_rows = rc == 0;
     }
-    pthread_rwlock_unlock(&s->snap_lock);
+    pthread_rwlock_unlock(lock);
     return t->oom ? FL_ENOMEM : rc;
 }
 

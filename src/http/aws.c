@@ -6,9 +6,10 @@
  *                    protocol (see firehose.h): JSON {requestId, timestamp,
  *                    records[].data (base64)}, optional Content-Encoding:
  *                    gzip, X-Amz-Firehose-Access-Key (checked by http.c
- *                    before the body is read), answered {"requestId","timestamp"} (ms) with 200
- *                    only once the records are durable, or with an
- *                    errorMessage and 400/401/413/5xx.
+ *                    before the body is read), answered
+ *                    {"requestId","timestamp"} (ms) with 200 only once
+ *                    the records are durable, or with an errorMessage
+ *                    and 400/401/413/5xx.
  *   POST /cwl        a CloudWatch Logs subscription payload (gzip JSON, or
  *                    the Lambda form {"awslogs":{"data":...}}).
  *
@@ -25,8 +26,8 @@
  * outcome -- a 200 if it succeeded, a try of its own if it failed -- or
  * answers 503 after server.dedupe_wait. Request ids and event ids have
  * key spaces of their own. The keys ride in the WAL record with the lines
- * and in the dedupe file (server.c), so a restart remembers them for
- * server.dedupe_horizon.
+ * and in the dedupe file (pipeline/recover.c), so a restart remembers them
+ * for server.dedupe_horizon.
  *
  * Provenance (docs/archive.md): a CloudWatch Logs payload names its
  * owner (the account), log group and log stream; a Firehose request names
@@ -38,6 +39,10 @@
  * owner before the stream's account). A header that is not of the
  * documented shape is logged and ignored: failing the request would
  * make Firehose retry it forever.
+ *
+ * Like every source, these see only their struct fl_source_env
+ * (sources/source.h): the pipeline's ingest, the dedupe memory, the
+ * errors file and the counters.
  */
 #include "../core/fl_config.h"
 
@@ -51,15 +56,20 @@
 #include "../ingest/firehose.h"
 #include "../ingest/gunzip.h"
 #include "../ingest/ingest.h"
-#include "../server/server_int.h"
+#include "../archive/rejects.h"
+#include "../config/config.h"
+#include "../core/fl_buf.h"
+#include "../pipeline/dedupe.h"
+#include "../sources/counters.h"
+#include "aws.h"
+#include "http_reply.h"
 
 /* Lines of a request gathered into one text, with the dedupe keys of the
  * CloudWatch Logs events they came from. */
 struct gather {
-    struct fl_server *s;
+    const struct fl_source_env *env;
     enum fl_source_kind kind;
-    char     *text;
-    size_t    len, cap;
+    struct fl_buf text;      /* the lines, each ending in '\n' */
     uint64_t *keys;          /* dedupe keys: event ids, then the request id */
     size_t   *key_line;      /* for an event key: offset of its line */
     size_t    n_keys, cap_keys;
@@ -120,7 +130,7 @@ prov_for_line(struct gather *g, const struct fl_cwl_meta *cwl)
         if (same(o[0], group) && same(o[1], stream) && same(o[2], owner))
             return FL_OK;
     }
-    drop_segs_from(g, g->len);     /* a run that got no line */
+    drop_segs_from(g, g->text.len);     /* a run that got no line */
     if (g->n_segs == g->cap_segs) {
         size_t ncap = g->cap_segs ? g->cap_segs * 2 : 4;
         struct fl_prov_seg *p = fl_realloc(g->segs, ncap * sizeof *p);
@@ -145,7 +155,7 @@ prov_for_line(struct gather *g, const struct fl_cwl_meta *cwl)
     }
     struct fl_prov_seg *sg = &g->segs[g->n_segs++];
     memset(sg, 0, sizeof *sg);
-    sg->off = g->len;
+    sg->off = g->text.len;
     sg->prov.v[FL_PROV_LOG_GROUP] = o[0];
     sg->prov.v[FL_PROV_LOG_STREAM] = o[1];
     sg->prov.v[FL_PROV_DELIVERY_STREAM] = g->delivery_stream;
@@ -193,8 +203,8 @@ claim_events(struct gather *g)
     unsigned char *found = fl_malloc(g->n_keys);
     if (found == NULL)
         return FL_ENOMEM;
-    int rc = fl_dedupe_claim(g->s->dedupe, g->keys, g->n_keys,
-                             g->s->cfg->dedupe_wait * 1000, found);
+    int rc = fl_dedupe_claim(g->env->dedupe, g->keys, g->n_keys,
+                             g->env->cfg->dedupe_wait * 1000, found);
     if (rc < 0) {
         fl_free(found);
         return rc;
@@ -207,11 +217,11 @@ claim_events(struct gather *g)
      * keyed lines are in text order, so one forward pass does. The
      * provenance runs move with their first line. */
     size_t r = 0, w = 0, k = 0, kw = 0, si = 0;
-    while (r < g->len) {
+    while (r < g->text.len) {
         while (si < g->n_segs && g->segs[si].off <= r)
             g->segs[si++].off = w;
-        const char *nl = memchr(g->text + r, '\n', g->len - r);
-        size_t end = nl ? (size_t)(nl - g->text) + 1 : g->len;
+        const char *nl = memchr(g->text.p + r, '\n', g->text.len - r);
+        size_t end = nl ? (size_t)(nl - g->text.p) + 1 : g->text.len;
         int drop = 0;
         if (k < g->n_keys && g->key_line[k] == r) {
             drop = found[k];
@@ -224,14 +234,16 @@ claim_events(struct gather *g)
             k++;
         }
         if (!drop) {
-            memmove(g->text + w, g->text + r, end - r);
+            memmove(g->text.p + w, g->text.p + r, end - r);
             w += end - r;
         }
         r = end;
     }
     while (si < g->n_segs)
         g->segs[si++].off = w;
-    g->len = w;
+    g->text.len = w;
+    if (g->text.p != NULL)
+        g->text.p[w] = '\0';      /* fl_buf's own invariant */
     g->n_keys = kw;
     fl_free(found);
     return FL_OK;
@@ -247,12 +259,12 @@ on_line(void *ctx, const struct fl_ingest_line *line)
         return prc;
     if (line->id != NULL) {
         int rc = add_key(g, fl_dedupe_source_key(FL_DEDUPE_CWL, line->id,
-                                                 strlen(line->id)), g->len);
+                                                 strlen(line->id)), g->text.len);
         if (rc < 0)
             return rc;
     }
-    return fl_server_append_line(&g->text, &g->len, &g->cap, line->p,
-                                 line->len);
+    fl_buf_add(&g->text, line->p, line->len);
+    return fl_buf_addc(&g->text, '\n');
 }
 
 
@@ -264,9 +276,9 @@ end_claims(struct gather *g, int ok)
     if (!g->claimed)
         return;
     if (ok)
-        fl_dedupe_commit(g->s->dedupe, g->keys, g->n_keys);
+        fl_dedupe_commit(g->env->dedupe, g->keys, g->n_keys);
     else
-        fl_dedupe_abort(g->s->dedupe, g->keys, g->n_keys);
+        fl_dedupe_abort(g->env->dedupe, g->keys, g->n_keys);
     g->claimed = 0;
 }
 
@@ -278,7 +290,7 @@ gather_free(struct gather *g)
     drop_segs_from(g, 0);
     fl_free(g->segs);
     fl_free(g->own);
-    fl_free(g->text);
+    fl_buf_free(&g->text);
     fl_free(g->keys);
     fl_free(g->key_line);
 }
@@ -321,10 +333,9 @@ firehose_reply(struct MHD_Connection *c, unsigned int status,
 
 
 enum MHD_Result
-fl_aws_firehose_error(struct fl_server *s, struct MHD_Connection *c,
-                      unsigned int status, const char *msg)
+fl_aws_firehose_error(struct MHD_Connection *c, unsigned int status,
+                      const char *msg)
 {
-    (void)s;
     const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                   "X-Amz-Firehose-Request-Id");
     return firehose_reply(c, status, rid, msg);
@@ -334,19 +345,19 @@ fl_aws_firehose_error(struct fl_server *s, struct MHD_Connection *c,
 /* Body after Content-Encoding: gzip, within server.max_decompressed and
  * server.max_compression_ratio. */
 static int
-request_body(struct fl_server *s, struct MHD_Connection *c,
-             struct request *req, char **plain, const char **body,
-             size_t *len, struct fl_ingest_err *err)
+request_body(const struct fl_source_env *env, struct MHD_Connection *c,
+             const char *raw, size_t raw_len, char **plain,
+             const char **body, size_t *len, struct fl_ingest_err *err)
 {
     const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                   "Content-Encoding");
-    *body = req->body ? req->body : "";
-    *len = req->len;
+    *body = raw;
+    *len = raw_len;
     if (enc == NULL || strcmp(enc, "gzip") != 0)
         return FL_OK;
     size_t cap = 0, n = 0;
-    int rc = fl_gunzip(*body, *len, (size_t)s->cfg->max_decompressed,
-                       (unsigned)s->cfg->max_compression_ratio, plain,
+    int rc = fl_gunzip(*body, *len, (size_t)env->cfg->max_decompressed,
+                       (unsigned)env->cfg->max_compression_ratio, plain,
                        &cap, &n, err);
     if (rc < 0)
         return rc;
@@ -398,10 +409,9 @@ delivery_provenance(struct MHD_Connection *c, const char *rid,
 
 
 enum MHD_Result
-fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
-                struct request *req)
+fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
+                const char *raw, size_t raw_len)
 {
-    struct fl_source_stats *st = &s->sources[FL_SOURCE_FIREHOSE];
     const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                   "X-Amz-Firehose-Request-Id");
     const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
@@ -409,10 +419,10 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     struct fl_ingest *dec = NULL;
     struct fl_firehose_req *fr = NULL;
     struct fl_ingest_err err;
-    struct gather g = { .s = s, .kind = FL_SOURCE_FIREHOSE };
+    struct gather g = { .env = env, .kind = FL_SOURCE_FIREHOSE };
     struct fl_ingest_limits lim = {
-        .max_inflated = (size_t)s->cfg->max_decompressed,
-        .max_ratio = (unsigned)s->cfg->max_compression_ratio,
+        .max_inflated = (size_t)env->cfg->max_decompressed,
+        .max_ratio = (unsigned)env->cfg->max_compression_ratio,
     };
     char *plain = NULL, source[160];
     const char *body;
@@ -435,9 +445,9 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     g.attributes = attrs;
     /* X-Amz-Firehose-Access-Key was checked by http.c from the headers,
      * before any of the body was read. */
-    fl_server_count_request(s, FL_SOURCE_FIREHOSE);
-    atomic_fetch_add(&st->bytes, req->len);
-    if ((rc = request_body(s, c, req, &plain, &body, &len, &err)) < 0) {
+    fl_source_counters_request(env->counters, FL_SOURCE_FIREHOSE, raw_len);
+    if ((rc = request_body(env, c, raw, raw_len, &plain, &body, &len,
+                           &err)) < 0) {
         ret = firehose_reply(c, fl_http_status(rc), rid, err.msg);
         goto out;
     }
@@ -452,7 +462,7 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     /* Claimed before anything is written; a retry of a delivery still in
      * flight waits here for its outcome. */
     rkey = fl_dedupe_source_key(FL_DEDUPE_FIREHOSE, rid, strlen(rid));
-    rc = fl_dedupe_claim(s->dedupe, &rkey, 1, s->cfg->dedupe_wait * 1000,
+    rc = fl_dedupe_claim(env->dedupe, &rkey, 1, env->cfg->dedupe_wait * 1000,
                          &taken);
     if (rc < 0) {
         ret = firehose_reply(c, 503, rid, rc == FL_EAGAIN
@@ -462,14 +472,14 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     }
     if (taken) {
         /* A retry of a request already taken: acknowledge, add nothing. */
-        atomic_fetch_add(&st->duplicates, 1);
+        fl_source_counters_duplicates(env->counters, FL_SOURCE_FIREHOSE, 1);
         ret = firehose_reply(c, 200, rid, NULL);
         goto out;
     }
     rkey_claimed = 1;
     snprintf(source, sizeof source, "firehose request %.100s", rid);
     for (size_t i = 0; i < fl_firehose_nrecords(fr); i++) {
-        size_t before = g.len, keys_before = g.n_keys;
+        size_t before = g.text.len, keys_before = g.n_keys;
         rc = fl_firehose_record_decode(dec, fr, i, on_line, &g, NULL, &err);
         if (rc == FL_ENOMEM) {
             ret = firehose_reply(c, 503, rid, "out of memory");
@@ -479,14 +489,15 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
             /* The record goes to the errors folder; the others go on. */
             const char *b64;
             size_t b64_len;
-            g.len = before;
+            g.text.len = before;
             g.n_keys = keys_before;
             drop_segs_from(&g, before);
             fl_firehose_record_b64(fr, i, &b64, &b64_len);
-            (void)fl_rejects_add(s->rejects, source, (unsigned long long)i + 1,
-                                 err.msg, b64, b64_len);
-            atomic_fetch_add(&st->rejected, 1);
-            fl_server_rate_add(s, FL_SOURCE_FIREHOSE, 0, 1);
+            (void)fl_rejects_add(env->rejects, source,
+                                 (unsigned long long)i + 1, err.msg, b64,
+                                 b64_len);
+            fl_source_counters_records(env->counters, FL_SOURCE_FIREHOSE, 0,
+                                       1);
         }
     }
     if ((rc = claim_events(&g)) < 0) {
@@ -496,15 +507,17 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
         goto out;
     }
     g.claimed = 1;
-    atomic_fetch_add(&st->duplicates, g.duplicates);
-    if ((rc = add_key(&g, rkey, g.len)) < 0) {
+    fl_source_counters_duplicates(env->counters, FL_SOURCE_FIREHOSE,
+                                  g.duplicates);
+    if ((rc = add_key(&g, rkey, g.text.len)) < 0) {
         ret = firehose_reply(c, 503, rid, "out of memory");
         goto out;
     }
     rkey_claimed = 0;          /* g.keys holds it now */
     struct fl_ingest_result res;
-    fl_server_ingest(s, FL_SOURCE_FIREHOSE, source, g.text ? g.text : "",
-                     g.len, format, g.keys, g.n_keys, g.segs, g.n_segs, &res);
+    env->ingest(env->ctx, FL_SOURCE_FIREHOSE, source,
+                g.text.p ? g.text.p : "", g.text.len, format, g.keys,
+                g.n_keys, g.segs, g.n_segs, &res);
     if (res.err.code != 0) {
         ret = firehose_reply(c, fl_http_status(res.err.code), rid,
                              fl_err_msg(&res.err));
@@ -514,7 +527,7 @@ fl_aws_firehose(struct fl_server *s, struct MHD_Connection *c,
     ret = firehose_reply(c, 200, rid, NULL);
 out:
     if (rkey_claimed)
-        fl_dedupe_abort(s->dedupe, &rkey, 1);
+        fl_dedupe_abort(env->dedupe, &rkey, 1);
     gather_free(&g);
     fl_firehose_destroy(fr);
     fl_ingest_destroy(dec);
@@ -525,18 +538,18 @@ out:
 
 
 enum MHD_Result
-fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
+fl_aws_cwl(const struct fl_source_env *env, struct MHD_Connection *c,
+           const char *raw, size_t raw_len)
 {
-    struct fl_source_stats *st = &s->sources[FL_SOURCE_CWL];
     const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
                                                      "format");
     struct fl_ingest *dec = NULL;
     struct fl_ingest_err err;
     struct fl_ingest_info info;
-    struct gather g = { .s = s, .kind = FL_SOURCE_CWL };
+    struct gather g = { .env = env, .kind = FL_SOURCE_CWL };
     struct fl_ingest_limits lim = {
-        .max_inflated = (size_t)s->cfg->max_decompressed,
-        .max_ratio = (unsigned)s->cfg->max_compression_ratio,
+        .max_inflated = (size_t)env->cfg->max_decompressed,
+        .max_ratio = (unsigned)env->cfg->max_compression_ratio,
     };
     char *plain = NULL, out[256];
     const char *body;
@@ -545,9 +558,9 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
     int rc;
 
     memset(&err, 0, sizeof err);
-    fl_server_count_request(s, FL_SOURCE_CWL);
-    atomic_fetch_add(&st->bytes, req->len);
-    if ((rc = request_body(s, c, req, &plain, &body, &len, &err)) < 0
+    fl_source_counters_request(env->counters, FL_SOURCE_CWL, raw_len);
+    if ((rc = request_body(env, c, raw, raw_len, &plain, &body, &len,
+                           &err)) < 0
         || (rc = fl_ingest_create(&lim, &dec)) < 0
         || (rc = fl_ingest_decode_cwl(dec, body, len, on_line, &g, &info,
                                       &err)) < 0) {
@@ -565,13 +578,14 @@ fl_aws_cwl(struct fl_server *s, struct MHD_Connection *c, struct request *req)
         goto done;
     }
     g.claimed = 1;
-    if (info.kind != FL_INGEST_CWL_CONTROL && g.len > 0) {
+    if (info.kind != FL_INGEST_CWL_CONTROL && g.text.len > 0) {
         /* (A CONTROL_MESSAGE, or only events already taken, is simply
          * acknowledged.) */
-        fl_server_ingest(s, FL_SOURCE_CWL, "cwl subscription", g.text, g.len,
-                         format, g.keys, g.n_keys, g.segs, g.n_segs, &res);
+        env->ingest(env->ctx, FL_SOURCE_CWL, "cwl subscription", g.text.p,
+                    g.text.len, format, g.keys, g.n_keys, g.segs, g.n_segs,
+                    &res);
     }
-    atomic_fetch_add(&st->duplicates, g.duplicates);
+    fl_source_counters_duplicates(env->counters, FL_SOURCE_CWL, g.duplicates);
     if (res.err.code != 0) {
         ret = fl_http_reply_error(c, fl_http_status(res.err.code),
                                   fl_err_msg(&res.err));

@@ -57,6 +57,7 @@
 #include "../metrics/metrics.h"
 #include "../server/server.h"
 #include "../server/server_int.h"
+#include "aws.h"
 #include "ui.h"
 
 static enum MHD_Result
@@ -185,16 +186,15 @@ put_sources(struct status_out *so, struct fl_server *s, int64_t now)
                "\"sources\":{", fl_time_mono() - s->started,
                atomic_load(&s->accepting) ? "true" : "false");
     for (int k = 0; k < FL_SOURCE_COUNT; k++) {
-        struct fl_source_stats *st = &s->sources[k];
+        struct fl_source_totals t;
+        fl_source_counters_totals(s->counters, k, &t);
         status_put(so,
             "%s\"%s\":{\"requests\":%llu,\"records\":%llu,\"bytes\":%llu,"
             "\"rejected\":%llu,\"duplicates\":%llu}", k ? "," : "",
-            fl_source_name(k),
-            (unsigned long long)atomic_load(&st->requests),
-            (unsigned long long)atomic_load(&st->records),
-            (unsigned long long)atomic_load(&st->bytes),
-            (unsigned long long)atomic_load(&st->rejected),
-            (unsigned long long)atomic_load(&st->duplicates));
+            fl_source_name(k), (unsigned long long)t.requests,
+            (unsigned long long)t.records, (unsigned long long)t.bytes,
+            (unsigned long long)t.rejected,
+            (unsigned long long)t.duplicates);
     }
     /* The status page's view of each source, in an object of its own: the
      * source objects above end as they always did, for scripts that match
@@ -212,50 +212,52 @@ put_sources(struct status_out *so, struct fl_server *s, int64_t now)
 
 /* "wal" and "dedupe". */
 static void
-put_wal_dedupe(struct status_out *so, struct fl_server *s,
-               uint64_t buf_records)
+put_wal_dedupe(struct status_out *so, const struct fl_pipeline_stats *ps)
 {
-    struct fl_wal_stats ws;
-    fl_wal_stats(s->wal, &ws);
+    const struct fl_wal_stats *ws = &ps->wal;
     status_put(so,
         "},\"wal\":{\"bytes\":%llu,\"max_bytes\":%llu,\"segments\":%llu,"
         "\"appends\":%llu,\"commits\":%llu,\"syncs\":%llu,"
         "\"durable_seq\":%llu,\"checkpoint\":%llu,\"full\":%llu,"
         "\"recovered_records\":%llu,\"published_seq\":%llu,"
         "\"unpublished_records\":%llu",
-        (unsigned long long)ws.bytes, (unsigned long long)ws.max_bytes,
-        (unsigned long long)ws.segments, (unsigned long long)ws.appends,
-        (unsigned long long)ws.commits, (unsigned long long)ws.syncs,
-        (unsigned long long)ws.durable_seq, (unsigned long long)ws.checkpoint,
-        (unsigned long long)ws.full, (unsigned long long)s->replayed,
-        (unsigned long long)atomic_load(&s->published_seq),
-        (unsigned long long)(buf_records
-                             + atomic_load(&s->inflight_records)));
-    struct fl_dedupe_stats ds;
-    fl_dedupe_stats(s->dedupe, &ds);
+        (unsigned long long)ws->bytes, (unsigned long long)ws->max_bytes,
+        (unsigned long long)ws->segments, (unsigned long long)ws->appends,
+        (unsigned long long)ws->commits, (unsigned long long)ws->syncs,
+        (unsigned long long)ws->durable_seq,
+        (unsigned long long)ws->checkpoint, (unsigned long long)ws->full,
+        (unsigned long long)ps->replayed,
+        (unsigned long long)ps->published_seq,
+        (unsigned long long)(ps->buffer.records + ps->inflight_records));
+    const struct fl_dedupe_stats *ds = &ps->dedupe;
     status_put(so,
         "},\"dedupe\":{\"keys\":%zu,\"max_keys\":%zu,\"claimed\":%zu,"
         "\"evicted\":%llu,\"expired\":%llu,\"waits\":%llu,"
         "\"wait_timeouts\":%llu",
-        ds.keys, ds.max_keys, ds.claimed, (unsigned long long)ds.evicted,
-        (unsigned long long)ds.expired, (unsigned long long)ds.waits,
-        (unsigned long long)ds.wait_timeouts);
+        ds->keys, ds->max_keys, ds->claimed, (unsigned long long)ds->evicted,
+        (unsigned long long)ds->expired, (unsigned long long)ds->waits,
+        (unsigned long long)ds->wait_timeouts);
+}
+
+
+/* A string as a JSON value: null when empty. */
+static void
+json_or_null(char *out, size_t cap, const char *text)
+{
+    snprintf(out, cap, "null");
+    if (text[0] != '\0')
+        out[fl_json_escape(out, cap, text, strlen(text))] = '\0';
 }
 
 
 /* "buffer" and "published". */
 static void
 put_buffer_published(struct status_out *so, struct fl_server *s,
-                     const struct fl_buffer_info *bi)
+                     const struct fl_pipeline_stats *ps)
 {
-    pthread_mutex_lock(&s->err_mu);
-    char err[560] = "null";
-    if (s->last_error[0] != '\0') {
-        size_t n = fl_json_escape(err, sizeof err, s->last_error,
-                                  strlen(s->last_error));
-        err[n] = '\0';
-    }
-    pthread_mutex_unlock(&s->err_mu);
+    const struct fl_buffer_info *bi = &ps->buffer;
+    char err[560];
+    json_or_null(err, sizeof err, ps->last_error);
     /* The buffer's clock: how long its oldest block has waited, and when
      * archive.buffer_interval makes the publish due (null when empty). */
     char age[32] = "null", due[32] = "null";
@@ -273,18 +275,19 @@ put_buffer_published(struct status_out *so, struct fl_server *s,
         bi->bytes, (unsigned long long)bi->records,
         (unsigned long long)bi->blocks, bi->max_bytes,
         (unsigned long long)s->cfg->buffer_interval, age, due,
-        (unsigned long long)atomic_load(&s->inflight_records),
-        (unsigned long long)atomic_load(&s->files_published),
-        (unsigned long long)atomic_load(&s->records_published),
-        (long long)atomic_load(&s->last_publish),
-        (unsigned long long)atomic_load(&s->publish_failures), err,
-        (unsigned long long)atomic_load(&s->bytes_published));
+        (unsigned long long)ps->inflight_records,
+        (unsigned long long)ps->files_published,
+        (unsigned long long)ps->records_published,
+        (long long)ps->last_publish,
+        (unsigned long long)ps->publish_failures, err,
+        (unsigned long long)ps->bytes_published);
 }
 
 
 /* "queries" and "rejects". */
 static void
-put_queries_rejects(struct status_out *so, struct fl_server *s)
+put_queries_rejects(struct status_out *so, struct fl_server *s,
+                    const struct fl_pipeline_stats *ps)
 {
     uint64_t running = fl_api_query_running(s);
     status_put(so,
@@ -296,17 +299,14 @@ put_queries_rejects(struct status_out *so, struct fl_server *s)
         (unsigned long long)atomic_load(&s->queries_refused));
     /* The errors folder: lines it could not record are counted, not
      * hidden (rejects.c retries them as they come). */
-    struct fl_rejects_stats rs;
-    fl_rejects_stats(s->rejects, &rs);
-    char rerr[560] = "null";
-    if (rs.last_error[0] != '\0')
-        rerr[fl_json_escape(rerr, sizeof rerr, rs.last_error,
-                            strlen(rs.last_error))] = '\0';
+    const struct fl_rejects_stats *rs = &ps->rejects;
+    char rerr[560];
+    json_or_null(rerr, sizeof rerr, rs->last_error);
     status_put(so,
         "\"rejects\":{\"written\":%llu,\"lost\":%llu,\"failures\":%llu,"
         "\"failing\":%s,\"last_error\":%s},\"metrics\":",
-        (unsigned long long)rs.written, (unsigned long long)rs.lost,
-        (unsigned long long)rs.failures, rs.failing ? "true" : "false",
+        (unsigned long long)rs->written, (unsigned long long)rs->lost,
+        (unsigned long long)rs->failures, rs->failing ? "true" : "false",
         rerr);
 }
 
@@ -317,16 +317,20 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
     struct status_out so = { .cap = STATUS_CAP };
     int64_t now = fl_time_now();
 
+    struct fl_pipeline_stats *ps = fl_malloc(sizeof *ps);
     so.p = fl_malloc(so.cap);
-    if (so.p == NULL)
+    if (so.p == NULL || ps == NULL) {
+        fl_free(ps);
+        fl_free(so.p);
         return reply_error(c, 503, "out of memory");
-    struct fl_buffer_info bi;
-    fl_buffer_info(s->buffer, &bi);
+    }
+    fl_pipeline_stats(s->pipeline, ps);
 
     put_sources(&so, s, now);
-    put_wal_dedupe(&so, s, bi.records);
-    put_buffer_published(&so, s, &bi);
-    put_queries_rejects(&so, s);
+    put_wal_dedupe(&so, ps);
+    put_buffer_published(&so, s, ps);
+    put_queries_rejects(&so, s, ps);
+    fl_free(ps);
     /* Room is kept for the closing brace. */
     if (so.o + 8 < so.cap)
         so.o += fl_metrics_status_json(s->metrics, so.p + so.o,
@@ -348,28 +352,28 @@ handle_prometheus(struct fl_server *s, struct MHD_Connection *c)
     struct fl_prom_source src[FL_SOURCE_COUNT];
     struct fl_prom_server ps = { .sources = src,
                                  .n_sources = FL_SOURCE_COUNT };
-    struct fl_wal_stats ws;
-    size_t buf_bytes = 0;
+    struct fl_pipeline_stats *st = fl_malloc(sizeof *st);
+    if (st == NULL)
+        return reply_error(c, 503, "out of memory");
 
     for (int k = 0; k < FL_SOURCE_COUNT; k++) {
-        const struct fl_source_stats *st = &s->sources[k];
+        struct fl_source_totals t;
+        fl_source_counters_totals(s->counters, k, &t);
         src[k] = (struct fl_prom_source) {
-            .name = fl_source_name(k),
-            .records = atomic_load(&st->records),
-            .rejected = atomic_load(&st->rejected),
-            .requests = atomic_load(&st->requests),
-            .bytes = atomic_load(&st->bytes),
-            .duplicates = atomic_load(&st->duplicates),
+            .name = fl_source_name(k), .records = t.records,
+            .rejected = t.rejected, .requests = t.requests,
+            .bytes = t.bytes, .duplicates = t.duplicates,
         };
     }
-    fl_wal_stats(s->wal, &ws);
-    ps.wal_bytes = ws.bytes;
-    ps.wal_max_bytes = ws.max_bytes;
-    fl_buffer_stats(s->buffer, &buf_bytes, &ps.buffered_records);
-    ps.files_published = atomic_load(&s->files_published);
-    ps.records_published = atomic_load(&s->records_published);
-    ps.publish_failures = atomic_load(&s->publish_failures);
+    fl_pipeline_stats(s->pipeline, st);
+    ps.wal_bytes = st->wal.bytes;
+    ps.wal_max_bytes = st->wal.max_bytes;
+    ps.buffered_records = st->buffer.records;
+    ps.files_published = st->files_published;
+    ps.records_published = st->records_published;
+    ps.publish_failures = st->publish_failures;
     ps.uptime = fl_time_mono() - s->started;
+    fl_free(st);
     return fl_api_prometheus(s->metrics, c, &ps);
 }
 
@@ -487,13 +491,13 @@ handle_ingest(struct fl_server *s, struct MHD_Connection *c,
                       addr, sizeof addr);
     }
     snprintf(source, sizeof source, "POST /ingest from %s", addr);
-    fl_server_count_request(s, FL_SOURCE_INGEST);
-    atomic_fetch_add(&s->sources[FL_SOURCE_INGEST].bytes, req->len);
+    fl_source_counters_request(s->counters, FL_SOURCE_INGEST, req->len);
     if (ingest_provenance(c, &seg.prov, &have_prov, perr, sizeof perr) < 0)
         return reply_error(c, 400, perr);
-    fl_server_ingest(s, FL_SOURCE_INGEST, source, req->body ? req->body : "",
-                     req->len, format, NULL, 0, have_prov ? &seg : NULL,
-                     have_prov ? 1 : 0, &res);
+    const struct fl_source_env *env = &s->source_env;
+    env->ingest(env->ctx, FL_SOURCE_INGEST, source,
+                req->body ? req->body : "", req->len, format, NULL, 0,
+                have_prov ? &seg : NULL, have_prov ? 1 : 0, &res);
     if (res.err.code != 0)
         return reply_error(c, fl_http_status(res.err.code),
                            fl_err_msg(&res.err));
@@ -727,18 +731,17 @@ too_big(struct fl_server *s, struct MHD_Connection *c,
     snprintf(msg, sizeof msg, "request body exceeds %llu bytes",
              (unsigned long long)s->cfg->max_body);
     if (rt->role == ROLE_FIREHOSE)
-        return fl_aws_firehose_error(s, c, 413, msg);
+        return fl_aws_firehose_error(c, 413, msg);
     return reply_error(c, 413, strcmp(rt->path, "/api/query") == 0
                        ? "query too long" : msg);
 }
 
 
 static enum MHD_Result
-busy(struct fl_server *s, struct MHD_Connection *c, const struct route *rt,
-     const char *msg)
+busy(struct MHD_Connection *c, const struct route *rt, const char *msg)
 {
     if (rt->role == ROLE_FIREHOSE)
-        return fl_aws_firehose_error(s, c, 503, msg);
+        return fl_aws_firehose_error(c, 503, msg);
     return reply_error(c, 503, msg);
 }
 
@@ -770,7 +773,7 @@ on_headers(struct fl_server *s, struct MHD_Connection *c, const char *url,
         return reply_error(c, 405, rt->wrong_method);
     if (!authorized(s, c, rt->role)) {
         if (rt->role == ROLE_FIREHOSE)
-            return fl_aws_firehose_error(s, c, 401, "invalid or missing "
+            return fl_aws_firehose_error(c, 401, "invalid or missing "
                                          "X-Amz-Firehose-Access-Key");
         return reply_error_hdr(c, 401, "invalid or missing "
                                "Authorization: Bearer key",
@@ -787,7 +790,7 @@ on_headers(struct fl_server *s, struct MHD_Connection *c, const char *url,
     }
     if ((rt->role == ROLE_FIREHOSE || rt->role == ROLE_INGEST)
         && !atomic_load(&s->accepting))
-        return busy(s, c, rt, "the server is stopping");
+        return busy(c, rt, "the server is stopping");
 
     struct request *req = fl_calloc(1, sizeof *req);
     if (req == NULL)
@@ -796,7 +799,7 @@ on_headers(struct fl_server *s, struct MHD_Connection *c, const char *url,
     req->limit = body_limit(s, rt);
     if (expected > 0 && !reserve(s, req, expected)) {
         fl_free(req);
-        return busy(s, c, rt, "too many request bodies in flight; retry");
+        return busy(c, rt, "too many request bodies in flight; retry");
     }
     *req_cls = req;
     return MHD_YES;
@@ -856,7 +859,7 @@ dispatch(struct fl_server *s, struct MHD_Connection *c, const char *url,
     if (req->too_big)
         return too_big(s, c, rt);
     if (req->over_budget)
-        return busy(s, c, rt, "too many request bodies in flight; retry");
+        return busy(c, rt, "too many request bodies in flight; retry");
     if (rt == &ui_route)
         return fl_ui_serve(c, fl_ui_find(url));
     if (strcmp(url, "/healthz") == 0) {
@@ -890,11 +893,13 @@ dispatch(struct fl_server *s, struct MHD_Connection *c, const char *url,
     if (strcmp(url, "/api/query/cancel") == 0)
         return fl_api_query_cancel(s, c);
     if (!atomic_load(&s->accepting))
-        return busy(s, c, rt, "the server is stopping");
+        return busy(c, rt, "the server is stopping");
     if (strcmp(url, "/firehose") == 0)
-        return fl_aws_firehose(s, c, req);
+        return fl_aws_firehose(&s->source_env, c, req->body ? req->body : "",
+                               req->len);
     if (strcmp(url, "/cwl") == 0)
-        return fl_aws_cwl(s, c, req);
+        return fl_aws_cwl(&s->source_env, c, req->body ? req->body : "",
+                          req->len);
     return handle_ingest(s, c, req);
 }
 
@@ -1301,8 +1306,9 @@ oom:
 }
 
 
-int
-fl_http_start(struct fl_server *s, char *err, size_t errlen)
+/* fl_http_start's work, with the message written to err[0..errlen). */
+static int
+start_daemon(struct fl_server *s, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t slen = 0;
@@ -1373,6 +1379,17 @@ fl_http_start(struct fl_server *s, char *err, size_t errlen)
         MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di != NULL ? di->port : 0;
     return FL_OK;
+}
+
+
+int
+fl_http_start(struct fl_server *s, struct fl_err *err)
+{
+    err->msg[0] = '\0';
+    int rc = start_daemon(s, err->msg, sizeof err->msg);
+    if (rc < 0)
+        err->code = rc;
+    return rc;
 }
 
 

@@ -48,43 +48,6 @@
 #define HISTORY_BYTES (8u << 20)
 
 
-/* ---- counters ----------------------------------------------------------- */
-
-void
-fl_server_count_request(struct fl_server *s, enum fl_source_kind kind)
-{
-    atomic_fetch_add(&s->sources[kind].requests, 1);
-    atomic_store(&s->sources[kind].last_request, fl_time_now());
-}
-
-
-void
-fl_server_rate_add(struct fl_server *s, enum fl_source_kind kind,
-                   uint64_t records, uint64_t rejected)
-{
-    if (records == 0 && rejected == 0)
-        return;
-    int64_t now = fl_time_now(), min = now / 60;
-    size_t i = (size_t)(now % FL_RATE_SECONDS);
-    size_t j = (size_t)(min % FL_RATE_MINUTES);
-    pthread_mutex_lock(&s->rate_mu);
-    struct fl_source_rate *r = &s->rates[kind];
-    if (r->sec_t[i] != now) {             /* a slot of an earlier lap */
-        r->sec_t[i] = now;
-        r->sec_records[i] = r->sec_rejected[i] = 0;
-    }
-    r->sec_records[i] += records;
-    r->sec_rejected[i] += rejected;
-    if (r->min_t[j] != min) {
-        r->min_t[j] = min;
-        r->min_records[j] = r->min_rejected[j] = 0;
-    }
-    r->min_records[j] += records;
-    r->min_rejected[j] += rejected;
-    pthread_mutex_unlock(&s->rate_mu);
-}
-
-
 /* snprintf that never moves o past cap - 1. */
 static size_t
 put(char *out, size_t cap, size_t o, const char *fmt, ...)
@@ -109,60 +72,32 @@ size_t
 fl_status_source_json(struct fl_server *s, enum fl_source_kind kind,
                       int64_t now, char *out, size_t cap)
 {
-    uint64_t rec = 0, rej = 0, mrec[FL_RATE_MINUTES], mrej[FL_RATE_MINUTES];
-    int64_t min = now / 60;
+    struct fl_source_rates r;
+    struct fl_source_totals t;
     size_t o = 0;
 
-    pthread_mutex_lock(&s->rate_mu);
-    const struct fl_source_rate *r = &s->rates[kind];
-    /* The last minute: the 60 seconds up to and including this one. */
-    for (size_t i = 0; i < FL_RATE_SECONDS; i++) {
-        if (r->sec_t[i] > now - 60 && r->sec_t[i] <= now) {
-            rec += r->sec_records[i];
-            rej += r->sec_rejected[i];
-        }
-    }
-    /* Minute k of the chart is min - 59 + k (the last one still filling). */
-    for (size_t k = 0; k < FL_RATE_MINUTES; k++) {
-        int64_t m = min - (FL_RATE_MINUTES - 1) + (int64_t)k;
-        size_t j = (size_t)(((m % FL_RATE_MINUTES) + FL_RATE_MINUTES)
-                            % FL_RATE_MINUTES);
-        int hit = m >= 0 && r->min_t[j] == m;
-        mrec[k] = hit ? r->min_records[j] : 0;
-        mrej[k] = hit ? r->min_rejected[j] : 0;
-    }
-    pthread_mutex_unlock(&s->rate_mu);
-
-    int64_t last = atomic_load(&s->sources[kind].last_request);
+    fl_source_counters_rates(s->counters, kind, now, &r);
+    fl_source_counters_totals(s->counters, kind, &t);
     char lastbuf[24] = "null";
-    if (last > 0)
-        snprintf(lastbuf, sizeof lastbuf, "%" PRId64, last);
+    if (t.last_request > 0)
+        snprintf(lastbuf, sizeof lastbuf, "%" PRId64, t.last_request);
     o = put(out, cap, o, "\"last_request\":%s,\"records_last_minute\":%"
             PRIu64 ",\"rejected_last_minute\":%" PRIu64
             ",\"records_per_second\":%.3f,\"per_minute\":{\"start\":%" PRId64
-            ",\"records\":[", lastbuf, rec, rej, (double)rec / 60.0,
-            (min - (FL_RATE_MINUTES - 1)) * 60);
-    for (size_t k = 0; k < FL_RATE_MINUTES; k++)
-        o = put(out, cap, o, "%s%" PRIu64, k ? "," : "", mrec[k]);
+            ",\"records\":[", lastbuf, r.last_minute_records,
+            r.last_minute_rejected, (double)r.last_minute_records / 60.0,
+            r.first_minute * 60);
+    for (size_t k = 0; k < FL_SOURCE_RATE_MINUTES; k++)
+        o = put(out, cap, o, "%s%" PRIu64, k ? "," : "", r.minute_records[k]);
     o = put(out, cap, o, "],\"rejected\":[");
-    for (size_t k = 0; k < FL_RATE_MINUTES; k++)
-        o = put(out, cap, o, "%s%" PRIu64, k ? "," : "", mrej[k]);
+    for (size_t k = 0; k < FL_SOURCE_RATE_MINUTES; k++)
+        o = put(out, cap, o, "%s%" PRIu64, k ? "," : "", r.minute_rejected[k]);
     o = put(out, cap, o, "]}");
     return o;
 }
 
 
 /* ---- publishes ---------------------------------------------------------- */
-
-void
-fl_server_note_publish(struct fl_server *s, const struct fl_publish_entry *e)
-{
-    pthread_mutex_lock(&s->pub_mu);
-    s->pubs[s->n_pubs % FL_PUBLISH_RING] = *e;
-    s->n_pubs++;
-    pthread_mutex_unlock(&s->pub_mu);
-}
-
 
 /* ?limit=N within 1..max, default dflt; 0 when the value is not one. */
 static int
@@ -227,12 +162,8 @@ fl_api_publishes(struct fl_server *s, struct MHD_Connection *c)
     struct fl_publish_entry *copy = fl_calloc(FL_PUBLISH_RING, sizeof *copy);
     if (copy == NULL)
         return fl_http_reply_error(c, 503, "out of memory");
-    pthread_mutex_lock(&s->pub_mu);
-    uint64_t total = s->n_pubs;
-    size_t n = total < limit ? (size_t)total : limit;
-    for (size_t i = 0; i < n; i++)          /* newest first */
-        copy[i] = s->pubs[(total - 1 - i) % FL_PUBLISH_RING];
-    pthread_mutex_unlock(&s->pub_mu);
+    uint64_t total;
+    size_t n = fl_pipeline_publishes(s->pipeline, copy, limit, &total);
 
     json_t *root = json_object(), *list = json_array();
     int bad = root == NULL || list == NULL;

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT
  *
  * metrics.h -- the server's streaming metrics and alarms (metrics.c, with
- * the Prometheus and status read-outs in prometheus.c): the
- * interface the rest of src/server uses.
+ * the Prometheus and status read-outs in prometheus.c): the interface
+ * src/server and src/http use.
  *
- * Life cycle: fl_metrics_create (in fl_server_create, before the WAL is
- * opened: it loads the saved state, so that replay knows from which
+ * Life cycle: fl_metrics_create (in fl_server_create, before the pipeline
+ * opens its WAL: it loads the saved state, so that replay knows from which
  * sequence number to fold), fl_metrics_replay for every complete WAL
- * request during open, fl_metrics_start, then fl_metrics_enqueue for every
- * accepted request (under the append lock), fl_metrics_stop at shutdown
- * (folds what is queued, saves), fl_metrics_destroy.
+ * request during that open, fl_metrics_start, then fl_metrics_enqueue for
+ * every accepted request (under the pipeline's append lock), fl_metrics_stop
+ * at shutdown (folds what is queued, saves), fl_metrics_destroy. The server
+ * calls the three feeding functions as the pipeline's tap (pipeline.h).
  */
 #ifndef FL_SERVER_METRICS_H
 #define FL_SERVER_METRICS_H
@@ -39,8 +40,9 @@ struct fl_metrics_options {
     /* archive_dir, metrics.* and the [alarm.NAME] sections; it must
      * outlive the metrics. */
     const struct fl_config *cfg;
-    /* The server's snapshot lock: the store's commit takes it exclusively
-     * (no query lists the files while they change), the reads shared. */
+    /* The pipeline's snapshot lock (pipeline/pipeline.h): the store's
+     * commit takes it exclusively (no query lists the files while they
+     * change), the reads shared. */
     pthread_rwlock_t       *snap_lock;
     /* Passed to the callbacks below. */
     void                   *ctx;

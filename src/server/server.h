@@ -5,17 +5,21 @@
  * (docs/serve.md).
  *
  * Lifecycle: create (validates the configuration, opens the archive's
- * error log), start (binds, starts the HTTP threads and the publisher),
- * stop (stops accepting, publishes what is buffered, joins every thread),
+ * error log, replays the write-ahead log), start (binds, starts the HTTP
+ * threads, the publisher, the metrics and the threaded sources), stop
+ * (stops accepting, publishes what is buffered, joins every thread),
  * destroy.
  *
  * Thread: create/start/stop/destroy from one thread (main); the server's
- * own threads are the HTTP pool and the publisher.
+ * own threads are the HTTP pool, the publisher, the metrics thread and
+ * those of the folder watcher and the demo.
  */
 #ifndef FL_SERVER_H
 #define FL_SERVER_H
 
 #include <stdint.h>
+
+#include "../core/fl_error.h"
 
 struct fl_config;
 struct fl_config_errors;
@@ -32,11 +36,11 @@ struct fl_server;
 int  fl_http_check_config(const struct fl_config *cfg,
                           struct fl_config_errors *errs);
 
-/* cfg is borrowed and must outlive the server. Returns 0, or <0 with
- * *out_err (fl_free it). */
+/* cfg is borrowed and must outlive the server. Each returns 0, or <0
+ * with err set. */
 int  fl_server_create(const struct fl_config *cfg, struct fl_server **out,
-                      char **out_err);
-int  fl_server_start(struct fl_server *s, char **out_err);
+                      struct fl_err *err);
+int  fl_server_start(struct fl_server *s, struct fl_err *err);
 
 /* Before start: feed the server generated traffic at this many records
  * per second (serve --demo); 0 = off. */

@@ -28,6 +28,7 @@
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "../gen/generate.h"
+#include "counters.h"
 #include "demo.h"
 
 #define DEMO_PERIOD_SECONDS 1
@@ -71,7 +72,7 @@ demo_main(void *arg)
             o.scan_ppm = DEMO_BURST_SCAN_PPM;
         fl_buf_reset(&t);
         if (fl_gen_write(&o, fl_buf_sink, &t) == 0 && t.len > 0) {
-            env->count_request(env->ctx, FL_SOURCE_DEMO, t.len);
+            fl_source_counters_request(env->counters, FL_SOURCE_DEMO, t.len);
             env->ingest(env->ctx, FL_SOURCE_DEMO, "demo generator", t.p,
                         t.len, NULL, NULL, 0, NULL, 0, &res);
             /* Nobody to answer: said in the log when it starts and

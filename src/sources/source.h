@@ -2,13 +2,13 @@
  *
  * source.h -- what a source of flow-log text is given by the server, and
  * what it gives back. A source is anything that brings lines in: the HTTP
- * endpoints (POST /ingest, /firehose, /cwl, in server/), and the sources
+ * endpoints (POST /ingest, /firehose, /cwl, in http/), and the sources
  * that run a thread of their own -- the watched folder (watch.h), the demo
- * generator (demo.h), and a Kafka consumer next. These last ones see only
- * a struct fl_source_env: a way to hand a body to the pipeline (validate,
+ * generator (demo.h), and a Kafka consumer next. Each sees only a struct
+ * fl_source_env: a way to hand a body to the pipeline (validate,
  * write-ahead log, buffer; durable when it returns), the dedupe memory,
- * their counters and whether the server still runs -- never the server's
- * own state.
+ * the errors file, the counters and whether the server still runs --
+ * never the server's or the pipeline's own state.
  *
  * Thread: the env's functions may be called from any thread.
  */
@@ -23,6 +23,8 @@
 
 struct fl_config;
 struct fl_dedupe;
+struct fl_rejects;
+struct fl_source_counters;
 
 enum fl_source_kind {
     FL_SOURCE_INGEST,             /* POST /ingest */
@@ -61,7 +63,7 @@ struct fl_ingest_result {
  * or format_spec (NULL = the default), the dedupe keys that ride with it
  * and its provenance runs (segs may be NULL / 0). On return the accepted
  * lines are durable and buffered, and res says what happened (see
- * fl_server_ingest in server_int.h for the whole contract). */
+ * fl_pipeline_ingest in pipeline/pipeline.h for the whole contract). */
 typedef void fl_source_ingest_fn(void *ctx, enum fl_source_kind kind,
                                  const char *source, const char *body,
                                  size_t len, const char *format_spec,
@@ -75,11 +77,14 @@ struct fl_source_env {
     /* The server's memory of what was taken (dedupe.h): a source that
      * can deliver the same piece twice (a restart) asks it first. */
     struct fl_dedupe       *dedupe;
+    /* The errors folder's file: input a source cannot even decode into
+     * lines (a Firehose record that is not base64) is recorded there. */
+    struct fl_rejects      *rejects;
+    /* Each request (an HTTP body, a file piece, a generated batch) is
+     * counted here by its source (counters.h); the pipeline counts the
+     * records. */
+    struct fl_source_counters *counters;
     fl_source_ingest_fn    *ingest;
-    /* One request (a file piece, a generated batch) of bytes bytes
-     * arrived: counted for /api/status and /metrics. */
-    void (*count_request)(void *ctx, enum fl_source_kind kind,
-                          uint64_t bytes);
     /* 1 while the server takes input; 0 once it stops (the source's
      * thread then ends). */
     int  (*running)(void *ctx);

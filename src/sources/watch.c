@@ -75,6 +75,7 @@
 #include "../config/config.h"
 #include "../parse/format.h"
 #include "../pipeline/dedupe.h"
+#include "counters.h"
 #include "watch.h"
 
 /* Text per ingested piece: well under a WAL record. */
@@ -203,7 +204,7 @@ append_progress(struct fl_watch *w, const char *hex, long piece,
 
 
 /* The last header line of text[0..len) (whole lines) that is a format,
- * as fl_server_ingest takes it: it switches the format for the lines
+ * as fl_pipeline_ingest takes it: it switches the format for the lines
  * after it, in this piece and the file's next ones. Returns 1 with *off
  * (its offset in text) and *spec (fl_free) set, 0 when there is none, or
  * FL_ENOMEM. */
@@ -256,7 +257,7 @@ ingest_file_text(const struct fl_source_env *env, const char *source,
 {
     char *prov[FL_PROV_N];
     struct fl_prov_seg seg = { .off = 0 };
-    env->count_request(env->ctx, FL_SOURCE_WATCH, len);
+    fl_source_counters_request(env->counters, FL_SOURCE_WATCH, len);
     if (fl_provenance_from_path(path, prov) < 0) {
         memset(res, 0, sizeof *res);
         fl_err_oom(&res->err);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * ingest.c -- what happens to a body of flow-log lines between the HTTP
- * request and the 200: gunzip within the configured ceiling, find the
+ * ingest.c -- what happens to a body of flow-log lines between a source
+ * handing it over and its answer (an HTTP 200, say): gunzip within the configured ceiling, find the
  * format (a header line, the request's format, or the default), validate
  * every line with the same parser the archive uses (bad lines go to the
  * errors folder with their reason), then buffer the good ones for the
@@ -37,15 +37,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "../config/config.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../ingest/gunzip.h"
 #include "../parse/batch.h"
 #include "../parse/format.h"
 #include "../parse/line.h"
-#include "../metrics/metrics.h"
-#include "server_int.h"
-#include "../pipeline/walrec.h"
+#include "../core/fl_buf.h"
+#include "../sources/counters.h"
+#include "pipeline_int.h"
+#include "walrec.h"
 
 /* Rows of the scratch batch lines are validated into. */
 #define CHECK_ROWS 64
@@ -75,25 +77,6 @@ gunzip(const char *body, size_t len, uint64_t max, uint64_t ratio,
         *out = NULL;
     }
     return rc;
-}
-
-
-int
-fl_server_append_line(char **text, size_t *len, size_t *cap, const char *p,
-                      size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        size_t ncap = (*cap + n + 1) * 2;
-        char *q = fl_realloc(*text, ncap);
-        if (q == NULL)
-            return FL_ENOMEM;
-        *text = q;
-        *cap = ncap;
-    }
-    memcpy(*text + *len, p, n);
-    (*text)[*len + n] = '\n';
-    *len += n + 1;
-    return FL_OK;
 }
 
 
@@ -242,7 +225,7 @@ struct request_pieces {
  * taken: copying the text into the buffer's shared memory and finding its
  * hours need not hold up other requests' appends. */
 static int
-make_blocks(struct fl_server *s, const struct request_pieces *rq,
+make_blocks(struct fl_pipeline *pl, const struct request_pieces *rq,
             struct fl_buffer_block **list)
 {
     struct fl_buffer_block **tail = list;
@@ -254,7 +237,7 @@ make_blocks(struct fl_server *s, const struct request_pieces *rq,
         uint64_t piece_records = rq->n_cuts == 1 ? rq->records
                                                  : count_lines(p, n);
         struct fl_buffer_block *blk = NULL;
-        rc = fl_buffer_block_create(s->buffer, p, n, rq->cuts[i].spec,
+        rc = fl_buffer_block_create(pl->buffer, p, n, rq->cuts[i].spec,
                                     rq->source, piece_records, 0, &blk);
         if (rc == 0
             && (rc = fl_buffer_block_set_provenance(blk,
@@ -274,17 +257,17 @@ make_blocks(struct fl_server *s, const struct request_pieces *rq,
  * (and the metrics) in one step -- or none of them, if a piece fails.
  * *last_seq: the last record's sequence number. */
 static int
-append_pieces(struct fl_server *s, const struct request_pieces *rq,
+append_pieces(struct fl_pipeline *pl, const struct request_pieces *rq,
               uint64_t *last_seq)
 {
     struct fl_buffer_block *list = NULL;
-    int rc = make_blocks(s, rq, &list);
+    int rc = make_blocks(pl, rq, &list);
     if (rc < 0) {
         fl_buffer_block_free_list(list);
         return rc;
     }
 
-    pthread_mutex_lock(&s->append_mu);
+    pthread_mutex_lock(&pl->append_mu);
     /* Stamped under the lock: arrival times then grow with WAL order,
      * which the arrival-time metric windows rely on. */
     struct timespec now;
@@ -311,7 +294,7 @@ append_pieces(struct fl_server *s, const struct request_pieces *rq,
         struct iovec iov[6];
         int niov = fl_walrec_encode(&rec, hdr, rq->keybuf, rq->provbuf, iov);
         rc = niov < 0 ? niov
-           : fl_wal_appendv(s->wal, FL_WALREC_BLOCK, iov, niov, last_seq);
+           : fl_wal_appendv(pl->wal, FL_WALREC_BLOCK, iov, niov, last_seq);
         if (rc == 0)
             blk->wal_seq = *last_seq;
     }
@@ -319,12 +302,13 @@ append_pieces(struct fl_server *s, const struct request_pieces *rq,
         /* The request's claimed ids are in the log now; a checkpoint may
          * drop these records before the request commits its ids, so from
          * here the dedupe file carries them (dedupe.h). */
-        fl_dedupe_appended(s->dedupe, rq->keys, rq->n_keys, arrival_ms);
-        fl_metrics_enqueue(s->metrics, list, arrival_ms);
-        fl_buffer_add_list(s->buffer, list);
+        fl_dedupe_appended(pl->dedupe, rq->keys, rq->n_keys, arrival_ms);
+        if (pl->tap.appended != NULL)
+            pl->tap.appended(pl->tap.ctx, list, arrival_ms);
+        fl_buffer_add_list(pl->buffer, list);
     } else
         fl_buffer_block_free_list(list);
-    pthread_mutex_unlock(&s->append_mu);
+    pthread_mutex_unlock(&pl->append_mu);
     return rc;
 }
 
@@ -333,7 +317,7 @@ append_pieces(struct fl_server *s, const struct request_pieces *rq,
  * waits until they are durable. segs (offsets into text, in order) say
  * where each run of lines came from. Fills res on failure. */
 static int
-durable_buffer(struct fl_server *s, enum fl_source_kind kind,
+durable_buffer(struct fl_pipeline *pl, enum fl_source_kind kind,
                const char *source, const struct fmt_run *runs,
                size_t n_runs, const char *text,
                size_t len, uint64_t records, const uint64_t *keys,
@@ -346,12 +330,12 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
     size_t prov_max, spec_max;
     int rc = FL_OK;
 
-    fl_wal_stats(s->wal, &ws);
+    fl_wal_stats(pl->wal, &ws);
     largest_headers(runs, n_runs, segs, n_segs, &prov_max, &spec_max);
     /* Room for the text in one record, after the record's own header (the
      * keys ride in the first record only). */
     if (8 * n_keys + FL_WALREC_HDR_SIZE + spec_max + strlen(source)
-        + prov_max + s->cfg->max_line + 1 > s->wal_max_record) {
+        + prov_max + pl->cfg->max_line + 1 > pl->wal_max_record) {
         return fl_err_set(&res->err, FL_ETOOBIG, "too many ids in one "
                           "request");
     }
@@ -360,7 +344,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
         fl_free(keybuf);
         return fl_err_oom(&res->err);
     }
-    size_t room = s->wal_max_record - FL_WALREC_HDR_SIZE - spec_max
+    size_t room = pl->wal_max_record - FL_WALREC_HDR_SIZE - spec_max
                 - strlen(source) - prov_max - 8 * n_keys;
 
     struct cut *cuts = NULL;
@@ -376,7 +360,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
             .n_cuts = n_cuts, .records = records, .keys = keys,
             .n_keys = n_keys, .keybuf = keybuf, .provbuf = provbuf,
         };
-        rc = append_pieces(s, &rq, &last_seq);
+        rc = append_pieces(pl, &rq, &last_seq);
     }
     fl_free(cuts);
     fl_free(keybuf);
@@ -384,7 +368,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
     if (res->err.code != 0)
         return rc;             /* already explained (too big) */
     if (rc == 0 && last_seq > 0)
-        rc = fl_wal_commit(s->wal, last_seq);
+        rc = fl_wal_commit(pl->wal, last_seq);
     if (rc == FL_EAGAIN) {
         fl_err_set(&res->err, FL_EAGAIN, "the write-ahead log is full "
                    "(wal.max_size %llu bytes); retry later",
@@ -406,7 +390,7 @@ durable_buffer(struct fl_server *s, enum fl_source_kind kind,
 /* Validating one body: the parser, the text kept so far and where its
  * provenance and format runs start. */
 struct validation {
-    struct fl_server   *s;
+    struct fl_pipeline *pl;
     const char         *source;
     struct fl_format   *fmt;          /* the current run's */
     struct fl_batch    *batch;        /* scratch rows */
@@ -416,8 +400,7 @@ struct validation {
      * (filtered), from then on an explicit copy in good. */
     const char         *text_start;
     int                 filtered;
-    char               *good;
-    size_t              good_len, good_cap;
+    struct fl_buf       good;
     /* The provenance runs, re-based on the text kept (out_segs[i].off). */
     struct fl_prov_seg *out_segs;
     size_t              seg_next;
@@ -434,7 +417,7 @@ validation_free(struct validation *v)
     for (size_t i = 0; i < v->n_runs; i++)
         fl_free(v->runs[i].spec);
     fl_free(v->runs);
-    fl_free(v->good);
+    fl_buf_free(&v->good);
     fl_batch_destroy(v->batch);
     fl_format_destroy(v->fmt);
 }
@@ -492,17 +475,17 @@ static int
 classify_line(struct validation *v, const char *p, size_t n,
               struct fl_parse_err *perr, struct fl_format **next)
 {
-    struct fl_server *s = v->s;
+    struct fl_pipeline *pl = v->pl;
 
     *next = NULL;
     if (v->batch->n == v->batch->cap)
         fl_batch_reset(v->batch);
     int prc;
-    if (n > s->cfg->max_line) {
+    if (n > pl->cfg->max_line) {
         prc = FL_EPARSE;
         snprintf(perr->reason, sizeof perr->reason,
                  "line longer than %llu bytes",
-                 (unsigned long long)s->cfg->max_line);
+                 (unsigned long long)pl->cfg->max_line);
     } else {
         prc = fl_parse_line(&v->parser, v->batch, p, n, perr);
     }
@@ -546,14 +529,11 @@ keep_line(struct validation *v, const char *p, size_t n, int prc,
          * counted): from now on keep an explicit copy, starting with
          * the lines before it. */
         v->filtered = 1;
-        if (fl_server_append_line(&v->good, &v->good_len, &v->good_cap,
-                                  v->text_start,
-                                  (size_t)(p - v->text_start)) < 0) {
+        if (fl_buf_add(&v->good, v->text_start,
+                       (size_t)(p - v->text_start)) < 0) {
             fl_format_destroy(next);
             return FL_ENOMEM;
         }
-        if (v->good_len > 0)
-            v->good_len--;    /* the prefix had its newline already */
     }
     if (prc == 3) {
         /* The switch: a new run from here, parsed with the new
@@ -562,13 +542,14 @@ keep_line(struct validation *v, const char *p, size_t n, int prc,
         v->fmt = next;
         fl_parser_init(&v->parser, v->fmt, NULL, NULL);
         fl_batch_reset(v->batch);
-        return push_run(&v->runs, &v->n_runs, &v->cap_runs, v->good_len,
+        return push_run(&v->runs, &v->n_runs, &v->cap_runs, v->good.len,
                         v->fmt);
     }
-    if (v->filtered && prc == 0
-        && fl_server_append_line(&v->good, &v->good_len, &v->good_cap, p,
-                                 n) < 0)
-        return FL_ENOMEM;
+    if (v->filtered && prc == 0) {
+        fl_buf_add(&v->good, p, n);
+        if (fl_buf_addc(&v->good, '\n') < 0)
+            return FL_ENOMEM;
+    }
     return FL_OK;
 }
 
@@ -581,7 +562,7 @@ validate_lines(struct validation *v, const char *p, const char *end,
                const char *base, const struct fl_prov_seg *segs,
                size_t n_segs, struct fl_ingest_result *res)
 {
-    struct fl_server *s = v->s;
+    struct fl_pipeline *pl = v->pl;
     struct fl_parse_err perr;
 
     for (; p < end; v->line_no++) {
@@ -590,7 +571,7 @@ validate_lines(struct validation *v, const char *p, const char *end,
         while (v->seg_next < n_segs
                && segs[v->seg_next].off <= (size_t)(p - base)) {
             v->out_segs[v->seg_next++].off = v->filtered
-                ? v->good_len : (size_t)(p - v->text_start);
+                ? v->good.len : (size_t)(p - v->text_start);
         }
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = (size_t)((nl ? nl : end) - p);
@@ -600,10 +581,10 @@ validate_lines(struct validation *v, const char *p, const char *end,
             res->accepted++;
         if (prc == FL_EPARSE) {
             res->rejected++;
-            size_t raw = n > s->cfg->max_line ? (size_t)s->cfg->max_line : n;
+            size_t raw = n > pl->cfg->max_line ? (size_t)pl->cfg->max_line : n;
             if (raw > 0 && p[raw - 1] == '\r')
                 raw--;
-            (void)fl_rejects_add(s->rejects, v->source, v->line_no,
+            (void)fl_rejects_add(pl->rejects, v->source, v->line_no,
                                  perr.reason, p, raw);
         }
         if (keep_line(v, p, n, prc, next) < 0)
@@ -615,14 +596,13 @@ validate_lines(struct validation *v, const char *p, const char *end,
 
 
 void
-fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
-                 const char *source, const char *body, size_t len,
-                 const char *format_spec, const uint64_t *keys,
-                 size_t n_keys, const struct fl_prov_seg *segs,
-                 size_t n_segs, struct fl_ingest_result *res)
+fl_pipeline_ingest(struct fl_pipeline *pl, enum fl_source_kind kind,
+                   const char *source, const char *body, size_t len,
+                   const char *format_spec, const uint64_t *keys,
+                   size_t n_keys, const struct fl_prov_seg *segs,
+                   size_t n_segs, struct fl_ingest_result *res)
 {
-    struct fl_source_stats *st = &s->sources[kind];
-    struct validation v = { .s = s, .source = source, .line_no = 1 };
+    struct validation v = { .pl = pl, .source = source, .line_no = 1 };
     char *plain = NULL;
     int rc;
 
@@ -637,8 +617,8 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
      * decoders' output, never gzip.) */
     if (n_segs <= 1 && fl_gunzip_is_gzip(body, len)) {
         size_t plain_len = 0;
-        rc = gunzip(body, len, s->cfg->max_decompressed,
-                    s->cfg->max_compression_ratio, &plain, &plain_len,
+        rc = gunzip(body, len, pl->cfg->max_decompressed,
+                    pl->cfg->max_compression_ratio, &plain, &plain_len,
                     res->err.msg, sizeof res->err.msg);
         if (rc < 0) {
             res->err.code = rc;
@@ -664,17 +644,16 @@ fl_server_ingest(struct fl_server *s, enum fl_source_kind kind,
     v.text_start = p;
     if (validate_lines(&v, p, end, body, segs, n_segs, res) < 0)
         goto nomem;
-    atomic_fetch_add(&st->records, res->accepted);
-    atomic_fetch_add(&st->rejected, res->rejected);
-    fl_server_rate_add(s, kind, res->accepted, res->rejected);
+    fl_source_counters_records(pl->counters, kind, res->accepted,
+                               res->rejected);
     if (res->accepted == 0)
         goto out;
 
-    const char *text = v.filtered ? v.good : v.text_start;
-    size_t text_len = v.filtered ? v.good_len : (size_t)(end - v.text_start);
+    const char *text = v.filtered ? v.good.p : v.text_start;
+    size_t text_len = v.filtered ? v.good.len : (size_t)(end - v.text_start);
     for (; v.seg_next < n_segs; v.seg_next++)
         v.out_segs[v.seg_next].off = text_len;   /* runs of no kept line */
-    (void)durable_buffer(s, kind, source, v.runs, v.n_runs, text, text_len,
+    (void)durable_buffer(pl, kind, source, v.runs, v.n_runs, text, text_len,
                          res->accepted, keys, n_keys, v.out_segs, n_segs,
                          res);
     goto out;

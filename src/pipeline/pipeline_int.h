@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * pipeline_int.h -- the pipeline's state, shared by the files of
+ * src/pipeline/ only: pipeline.c (life, checkpoint, figures), ingest.c
+ * (validate and append), publisher.c (the publisher thread) and recover.c
+ * (the dedupe file and the WAL replay at open).
+ */
+#ifndef FL_PIPELINE_INT_H
+#define FL_PIPELINE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline.h"
+
+struct fl_sink;
+
+struct fl_pipeline {
+    const struct fl_config    *cfg;
+    struct fl_source_counters *counters;        /* borrowed */
+    struct fl_pipeline_tap     tap;
+    struct fl_buffer          *buffer;
+    struct fl_sink            *sink;            /* where publishes go */
+    struct fl_rejects         *rejects;
+    char                       rejects_name[96]; /* "_errors/serve-....jsonl" */
+    struct fl_wal             *wal;
+    size_t                     wal_max_record;  /* largest WAL payload */
+    struct fl_dedupe          *dedupe;
+    char                      *dedupe_path;     /* ARCHIVE/_flowlake/dedupe */
+    uint64_t                   replayed;        /* records recovered at open */
+
+    /* WAL sequence the archive holds up to (the last publish's mark); the
+     * WAL is checkpointed to the lower of it and the tap's. */
+    _Atomic uint64_t           published_seq;
+    pthread_mutex_t            ckpt_mu;
+    /* Orders "append to the WAL, add to the buffer" so that the buffer is
+     * in sequence order: a publish of everything taken from the buffer
+     * then covers every sequence number up to its last block. */
+    pthread_mutex_t            append_mu;
+    /* See fl_pipeline_snapshot_lock. */
+    pthread_rwlock_t           snap_lock;
+    struct fl_buffer_block    *inflight;        /* being published */
+
+    pthread_t                  publisher;
+    int                        publisher_started;
+    _Atomic int                stopping;
+    /* The publisher's figures: counters, the last failure (err_mu) and
+     * the ring of the last attempts (pub_mu). */
+    _Atomic uint64_t           inflight_records;
+    _Atomic uint64_t           files_published;
+    _Atomic uint64_t           records_published;
+    _Atomic uint64_t           bytes_published;
+    _Atomic uint64_t           publish_failures;
+    _Atomic int64_t            last_publish;    /* epoch seconds, 0 = never */
+    int                        publish_failing; /* publisher thread only */
+    uint64_t                   rejects_logged;  /* publisher thread only:
+                                                 * rejected lines summed up
+                                                 * in the log */
+    pthread_mutex_t            err_mu;
+    char                       last_error[512];
+    pthread_mutex_t            pub_mu;
+    struct fl_publish_entry    pubs[FL_PUBLISH_RING];
+    uint64_t                   n_pubs;          /* attempts recorded */
+};
+
+/* publisher.c: the publisher thread's body (arg: the pipeline). */
+void *fl_pipeline_publisher_main(void *arg);
+
+/* recover.c: loads the dedupe file, then opens the WAL and replays it
+ * (see fl_pipeline_open). Returns 0 or <0 with err set. */
+int  fl_pipeline_recover(struct fl_pipeline *pl, struct fl_err *err);
+
+/* ingest.c: appends n bytes at p and a newline to a growing text (*text,
+ * *len, *cap). Returns 0 or FL_ENOMEM (the text is unchanged then). */
+
+#endif /* FL_PIPELINE_INT_H */
