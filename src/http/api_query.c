@@ -435,26 +435,21 @@ add_info(struct MHD_Response *resp, const struct fl_query_task *t,
 }
 
 
-/* {"error": msg} plus "line" and "column" when info places the error. */
+/* {"error": msg} plus "line" and "column" when info places the error;
+ * NULL when out of memory. */
 static char *
 error_body(const char *msg, json_t *info, size_t *len)
 {
-    size_t cap = 6 * strlen(msg) + 96;
-    char *body = fl_malloc(cap);
-    if (body == NULL)
-        return NULL;
-    size_t o = (size_t)snprintf(body, cap, "{\"error\":");
-    o += fl_json_escape(body + o, cap - o, msg, strlen(msg));
+    struct fl_buf b = { 0 };
+    fl_http_error_open(&b, msg);
     json_t *l = json_object_get(info, "line");
     json_t *c = json_object_get(info, "column");
     if (json_is_integer(l) && json_is_integer(c))
-        o += (size_t)snprintf(body + o, cap - o,
-                              ",\"line\":%lld,\"column\":%lld",
-                              (long long)json_integer_value(l),
-                              (long long)json_integer_value(c));
-    o += (size_t)snprintf(body + o, cap - o, "}\n");
-    *len = o;
-    return body;
+        fl_buf_addf(&b, ",\"line\":%lld,\"column\":%lld",
+                    (long long)json_integer_value(l),
+                    (long long)json_integer_value(c));
+    fl_buf_adds(&b, "}\n");
+    return fl_buf_take(&b, len);       /* NULL after any failed append */
 }
 
 

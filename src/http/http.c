@@ -91,21 +91,27 @@ fl_http_reply(struct MHD_Connection *c, unsigned int status, const char *type,
 #define reply fl_http_reply
 
 
+int
+fl_http_error_open(struct fl_buf *b, const char *msg)
+{
+    fl_buf_adds(b, "{\"error\":");
+    return fl_json_add_str(b, msg, strlen(msg), FL_JSON_STRICT);
+}
+
+
 static enum MHD_Result
 reply_error_json(struct MHD_Connection *c, unsigned int status,
                  const char *msg, unsigned retry_s)
 {
-    /* Worst case every byte becomes \u00XX. */
-    size_t cap = 6 * strlen(msg) + 32;
-    char *body = fl_malloc(cap);
-    if (body == NULL)
+    struct fl_buf b = { 0 };
+    fl_http_error_open(&b, msg);
+    if (fl_buf_adds(&b, "}\n") < 0) {
+        fl_buf_free(&b);
         return MHD_NO;
-    size_t o = (size_t)snprintf(body, cap, "{\"error\":");
-    o += fl_json_escape(body + o, cap - o, msg, strlen(msg));
-    o += (size_t)snprintf(body + o, cap - o, "}\n");
-    enum MHD_Result r = reply_with(c, status, "application/json", body, o,
-                                   retry_s);
-    fl_free(body);
+    }
+    enum MHD_Result r = reply_with(c, status, "application/json", b.p,
+                                   b.len, retry_s);
+    fl_buf_free(&b);
     return r;
 }
 

@@ -12,6 +12,8 @@
 
 #include <microhttpd.h>
 
+#include "../core/fl_buf.h"
+
 #include "../core/fl_error.h"
 
 /* The status of a request that failed in the server's own work (the
@@ -34,6 +36,11 @@ enum MHD_Result fl_http_reply(struct MHD_Connection *c, unsigned int status,
 struct json_t;
 enum MHD_Result fl_http_reply_json(struct MHD_Connection *c,
                                    struct json_t *j);
+
+/* Appends {"error":MSG to b, not closed: the caller adds its own members
+ * (",\"line\":3") and then "}\n". Every error answer starts so. Returns 0
+ * or b's error. */
+int fl_http_error_open(struct fl_buf *b, const char *msg);
 
 /* Queues {"error": msg} with the status. */
 enum MHD_Result fl_http_reply_error(struct MHD_Connection *c,

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <time.h>
 
@@ -775,9 +776,18 @@ fl_prune_keep_path(const struct fl_prune *p, const char *path)
 }
 
 
+/* The walk of fl_partition_files: the files found so far, and how. */
+struct files_walk {
+    const struct fl_prune *p;           /* NULL: every folder */
+    int                    no_links;
+    const char            *vals[4];
+    char                 **v;
+    size_t                 n, cap;
+};
+
+
 static int
-list_level(const char *dir, int depth, const struct fl_prune *p,
-           const char *vals[4], char ***v, size_t *n, size_t *cap)
+list_level(struct files_walk *w, const char *dir, int depth)
 {
     static const char *const keys[] = { "year=", "month=", "day=", "hour=" };
     DIR *d = opendir(dir);
@@ -799,8 +809,8 @@ list_level(const char *dir, int depth, const struct fl_prune *p,
             size_t kl = strlen(keys[depth]);
             if (strncmp(e->d_name, keys[depth], kl) != 0)
                 continue;
-            vals[depth] = e->d_name + kl;
-            if (!fl_prune_keep(p, depth, vals))
+            w->vals[depth] = e->d_name + kl;
+            if (w->p != NULL && !fl_prune_keep(w->p, depth, w->vals))
                 continue;
         } else {
             size_t l = strlen(e->d_name);
@@ -811,20 +821,25 @@ list_level(const char *dir, int depth, const struct fl_prune *p,
             rc = FL_ENOMEM;
             break;
         }
-        if (depth < 4) {
-            rc = list_level(path, depth + 1, p, vals, v, n, cap);
+        struct stat st;
+        int kind = depth < 4 ? S_IFDIR : S_IFREG;
+        if (w->no_links && lstat(path, &st) < 0) {
+            rc = errno == ENOENT ? FL_OK : -errno;   /* vanished: skipped */
+            fl_free(path);
+        } else if (w->no_links && (st.st_mode & S_IFMT) != (mode_t)kind) {
+            fl_free(path);                 /* a symlink, or not a folder */
+        } else if (depth < 4) {
+            rc = list_level(w, path, depth + 1);
             fl_free(path);
         } else {
-            if (*n == *cap) {
-                char **nv = fl_grow(*v, cap, *n + 1, sizeof *nv, 64);
-                if (nv == NULL) {
-                    fl_free(path);
-                    rc = FL_ENOMEM;
-                    break;
-                }
-                *v = nv;
+            char **nv = fl_grow(w->v, &w->cap, w->n + 1, sizeof *nv, 64);
+            if (nv == NULL) {
+                fl_free(path);
+                rc = FL_ENOMEM;
+                break;
             }
-            (*v)[(*n)++] = path;
+            w->v = nv;
+            w->v[w->n++] = path;
         }
         if (rc < 0)
             break;
@@ -842,31 +857,39 @@ cmp_str(const void *a, const void *b)
 
 
 int
-fl_prune_list(const char *archive_dir, const struct fl_prune *p,
-              char ***out, size_t *out_n)
+fl_partition_files(const char *archive_dir, const struct fl_prune *p,
+                   int no_links, char ***out, size_t *out_n)
 {
-    const char *vals[4] = { "", "", "", "" };
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    int rc = FL_OK;
+    struct files_walk w = { .p = p, .no_links = no_links,
+                      .vals = { "", "", "", "" } };
+    int rc = list_level(&w, archive_dir, 0);
 
     *out = NULL;
     *out_n = 0;
-    if (p->mode != FL_PRUNE_NONE)
-        rc = list_level(archive_dir, 0, p, vals, &v, &n, &cap);
-    if (rc == -ENOENT)
-        rc = FL_OK;
     if (rc < 0) {
-        for (size_t i = 0; i < n; i++)
-            fl_free(v[i]);
-        fl_free(v);
+        for (size_t i = 0; i < w.n; i++)
+            fl_free(w.v[i]);
+        fl_free(w.v);
         return rc;
     }
-    if (n > 1)
-        qsort(v, n, sizeof *v, cmp_str);
-    *out = v;
-    *out_n = n;
+    if (w.n > 1)
+        qsort(w.v, w.n, sizeof *w.v, cmp_str);
+    *out = w.v;
+    *out_n = w.n;
     return FL_OK;
+}
+
+
+int
+fl_prune_list(const char *archive_dir, const struct fl_prune *p,
+              char ***out, size_t *out_n)
+{
+    *out = NULL;
+    *out_n = 0;
+    if (p->mode == FL_PRUNE_NONE)
+        return FL_OK;
+    int rc = fl_partition_files(archive_dir, p, 0, out, out_n);
+    return rc == -ENOENT ? FL_OK : rc;
 }
 
 

@@ -147,8 +147,17 @@ int  fl_prune_keep_hours(const struct fl_prune *p, int64_t lo, int64_t hi);
 int  fl_prune_keep_path(const struct fl_prune *p, const char *path);
 
 /* Lists the .parquet files of ARCHIVE's year=, month=, day=, hour=
- * folders, visiting only the folders fl_prune_keep keeps: *out (sorted, each and the array fl_free)
- * and *out_n. Returns 0 or -errno. */
+ * folders, visiting only the folders fl_prune_keep keeps (p NULL: all):
+ * *out (sorted; each path and the array to fl_free) and *out_n. With
+ * no_links every entry is lstat'ed, and one that is not a real folder or
+ * a regular file -- a symlink -- is skipped with all it points to (the
+ * sandbox's rule); an entry that vanishes meanwhile is skipped too.
+ * Returns 0 or -errno (-ENOENT: no archive folder). */
+int  fl_partition_files(const char *archive_dir, const struct fl_prune *p,
+                        int no_links, char ***out, size_t *out_n);
+
+/* fl_partition_files with p's pruning, following links; no file at all
+ * when p->mode is FL_PRUNE_NONE, and no archive folder is no error. */
 int  fl_prune_list(const char *archive_dir, const struct fl_prune *p,
                    char ***out, size_t *out_n);
 

@@ -99,72 +99,6 @@ strv_free(char **v, size_t n)
 }
 
 
-static int
-cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-
-static int
-ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n > k && memcmp(s + n - k, suffix, k) == 0;
-}
-
-
-/* Collects dir's partition folders (depth 0..3: year=, month=, day=,
- * hour=) and, at depth 4, its *.parquet files. lstat, not stat: a symlink
- * is neither a folder nor a regular file here, so it is skipped, and so is
- * all it points to. Entries that vanish meanwhile are skipped too. */
-static int
-walk_partitions(const char *dir, int depth, struct strv *out)
-{
-    static const char *const keys[] = { "year=", "month=", "day=", "hour=" };
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int rc = FL_OK;
-
-    if (d == NULL)
-        return depth > 0 && (errno == ENOENT || errno == ENOTDIR) ? FL_OK
-                                                                  : -errno;
-    for (;;) {
-        struct stat st;
-        char *path;
-        errno = 0;
-        if ((e = readdir(d)) == NULL) {
-            if (errno != 0)
-                rc = -errno;
-            break;
-        }
-        if (depth < 4 ? strncmp(e->d_name, keys[depth],
-                                strlen(keys[depth])) != 0
-                      : !ends_with(e->d_name, ".parquet"))
-            continue;
-        if ((path = fl_fs_join(dir, e->d_name)) == NULL) {
-            rc = FL_ENOMEM;
-            break;
-        }
-        if (lstat(path, &st) < 0) {
-            rc = errno == ENOENT ? FL_OK : -errno;
-            fl_free(path);
-        } else if (depth < 4 && S_ISDIR(st.st_mode)) {
-            rc = walk_partitions(path, depth + 1, out);
-            fl_free(path);
-        } else if (depth == 4 && S_ISREG(st.st_mode)) {
-            rc = strv_push(out, path);
-        } else {
-            fl_free(path);
-        }
-        if (rc < 0)
-            break;
-    }
-    closedir(d);
-    return rc;
-}
-
-
 /* Whether path (under root, as root "/" rel) is a regular file reached
  * through real folders only: every component after root is lstat'ed.
  * With out_size, also its size. */
@@ -225,7 +159,8 @@ fl_query_list_archive(const char *archive_dir, struct fl_query_files *out,
     if ((root = fl_strndup(archive_dir, n)) == NULL)
         return FL_ENOMEM;
 
-    rc = walk_partitions(root, 0, &flow);
+    rc = fl_partition_files(root, NULL, 1, &flow.v, &flow.n);
+    flow.cap = flow.n;
     if (rc < 0 && rc != FL_ENOMEM) {
         struct fl_buf m = { 0 };
         fl_buf_addf(&m, "cannot list the archive '%s': %s", root,
@@ -235,8 +170,6 @@ fl_query_list_archive(const char *archive_dir, struct fl_query_files *out,
     }
     if (rc < 0)
         goto fail;
-    if (flow.n > 1)
-        qsort(flow.v, flow.n, sizeof *flow.v, cmp_str);
 
     /* The metric store names its files in its state file; keep those that
      * are plain files (a symlink planted there is not read). */
