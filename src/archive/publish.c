@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../core/fl_buf.h"
 #include "../core/fl_error.h"
 #include "../core/fl_log.h"
 #include "../core/fl_fs.h"
@@ -38,31 +39,9 @@
 struct collect {
     const char *root;
     size_t      root_len;
-    char       *list;          /* relative paths, '\n' separated */
-    size_t      len, cap;
+    struct fl_buf list;        /* relative paths, '\n' separated */
     uint64_t    files, bytes;
 };
-
-
-/* Appends one line to the collected list. */
-static int
-list_append(struct collect *c, const char *line)
-{
-    size_t n = strlen(line);
-    if (c->len + n + 2 > c->cap) {
-        size_t ncap = (c->cap + n + 2) * 2;
-        char *p = fl_realloc(c->list, ncap);
-        if (p == NULL)
-            return FL_ENOMEM;
-        c->list = p;
-        c->cap = ncap;
-    }
-    memcpy(c->list + c->len, line, n);
-    c->len += n;
-    c->list[c->len++] = '\n';
-    c->list[c->len] = '\0';
-    return FL_OK;
-}
 
 
 static int
@@ -74,7 +53,8 @@ collect_file(void *ctx, const char *path)
     if (stat(path, &st) == 0)
         c->bytes += (uint64_t)st.st_size;
     c->files++;
-    return list_append(c, path + c->root_len + 1);
+    fl_buf_adds(&c->list, path + c->root_len + 1);
+    return fl_buf_addc(&c->list, '\n');
 }
 
 
@@ -427,7 +407,7 @@ fl_publish(const char *archive_dir, const char *meta_dir, const char *run_id,
                  fl_strerror(rc));
         goto out;
     }
-    if ((rc = list_append(&c, "END")) < 0)
+    if ((rc = fl_buf_adds(&c.list, "END\n")) < 0)
         goto out;
 
     jf = journal_path(meta_dir, run_id, "files");
@@ -438,18 +418,18 @@ fl_publish(const char *archive_dir, const char *meta_dir, const char *run_id,
         goto out;
     }
     if ((rc = write_file_synced(jm, ml, strlen(ml))) < 0
-        || (rc = write_file_synced(jf, c.list, c.len)) < 0
+        || (rc = write_file_synced(jf, c.list.p, c.list.len)) < 0
         || (rc = fl_fs_fsync_path(meta_dir)) < 0) {
         snprintf(err, errlen, "cannot write the publish journal in %s: %s",
                  meta_dir, fl_strerror(rc));
         goto out;
     }
     rc = finish(archive_dir, meta_dir, run_id, staging_dir, manifest,
-                c.list, ml, err, errlen);
+                c.list.p, ml, err, errlen);
     res->files = c.files;
     res->bytes = c.bytes;
 out:
-    fl_free(c.list);
+    fl_buf_free(&c.list);
     fl_free(jf);
     fl_free(jm);
     fl_free(ml);

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/fl_buf.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
@@ -44,9 +45,9 @@ extern char **environ;
 #define MAX_INFO 65536
 
 struct collect {
-    char   *p;
-    size_t  len, cap, max;
-    int     over;               /* more than max arrived */
+    struct fl_buf b;
+    size_t        max;          /* 0 = no ceiling */
+    int           over;         /* more than max arrived (and was cut) */
 };
 
 
@@ -62,24 +63,12 @@ collect_some(int fd, struct collect *c)
     if (n == 0)
         return 1;
     size_t take = (size_t)n;
-    if (c->max > 0 && c->len + take > c->max) {
-        take = c->max - c->len;
+    if (c->max > 0 && c->b.len + take > c->max) {
+        take = c->max - c->b.len;
         c->over = 1;
     }
-    if (c->len + take + 1 > c->cap) {
-        size_t ncap = c->cap ? c->cap : 65536;
-        while (ncap < c->len + take + 1)
-            ncap *= 2;
-        char *np = fl_realloc(c->p, ncap);
-        if (np == NULL)
-            return FL_ENOMEM;
-        c->p = np;
-        c->cap = ncap;
-    }
-    memcpy(c->p + c->len, chunk, take);
-    c->len += take;
-    c->p[c->len] = '\0';
-    return 0;
+    int rc = fl_buf_add(&c->b, chunk, take);
+    return rc < 0 ? rc : 0;
 }
 
 
@@ -171,7 +160,7 @@ outcome(int status, int timed_out, struct collect *out,
         struct collect *err, const struct fl_query_limits *lim,
         struct fl_query_result *res)
 {
-    const char *text = err->len > 0 ? err->p : NULL;
+    const char *text = err->b.len > 0 ? err->b.p : NULL;
     char msg[512];
 
     memset(res, 0, sizeof *res);
@@ -191,9 +180,9 @@ outcome(int status, int timed_out, struct collect *out,
         switch (WEXITSTATUS(status)) {
         case FL_QUERY_EXIT_OK:
             res->http_status = 200;
-            res->body = out->p;
-            res->len = out->len;
-            return FL_OK;
+            res->len = out->b.len;
+            res->body = fl_buf_take(&out->b, NULL);
+            return res->body == NULL ? FL_ENOMEM : FL_OK;
         case FL_QUERY_EXIT_REFUSED: res->http_status = 403; break;
         case FL_QUERY_EXIT_TIMEOUT: res->http_status = 408; break;
         case FL_QUERY_EXIT_MEMORY:  res->http_status = 400; break;
@@ -210,7 +199,7 @@ outcome(int status, int timed_out, struct collect *out,
                  text ? text : "");
         res->error = fl_strdup(msg);
     }
-    fl_free(out->p);
+    fl_buf_free(&out->b);
     return res->error == NULL ? FL_ENOMEM : FL_OK;
 }
 
@@ -320,7 +309,7 @@ make_result(int status, const struct watch *wt, struct collect *out,
             const struct fl_query_limits *lim, struct fl_query_result *res)
 {
     int rc = outcome(status, wt->timed_out, out, err, lim, res);
-    fl_free(err->p);
+    fl_buf_free(&err->b);
     if (rc == FL_OK && wt->client_gone && res->http_status != 200) {
         fl_free(res->error);
         res->http_status = 499;
@@ -328,10 +317,9 @@ make_result(int status, const struct watch *wt, struct collect *out,
         if (res->error == NULL)
             rc = FL_ENOMEM;
     }
-    if (rc == FL_OK && info->len > 0 && !info->over)
-        res->info = info->p;
-    else
-        fl_free(info->p);
+    if (rc == FL_OK && info->b.len > 0 && !info->over)
+        res->info = fl_buf_take(&info->b, NULL);
+    fl_buf_free(&info->b);
     return rc;
 }
 
@@ -388,9 +376,9 @@ fl_query_runner_run_fd(const char *exe, int job_fd, const int *seg_fds,
     drain_info(infop[0], &info);
     close(infop[0]);
     if (rc < 0) {
-        fl_free(out.p);
-        fl_free(err.p);
-        fl_free(info.p);
+        fl_buf_free(&out.b);
+        fl_buf_free(&err.b);
+        fl_buf_free(&info.b);
         return rc;
     }
     return make_result(status, &wt, &out, &err, &info, lim, res);
