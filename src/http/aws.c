@@ -342,28 +342,36 @@ fl_aws_firehose_error(struct MHD_Connection *c, unsigned int status,
 }
 
 
-/* Body after Content-Encoding: gzip, within server.max_decompressed and
- * server.max_compression_ratio. */
+/* A request's start: its body counted, Content-Encoding: gzip undone
+ * within server.max_decompressed and server.max_compression_ratio (*plain
+ * holds the inflated bytes, to fl_free), and a decoder with the same
+ * limits (*dec). Returns 0 or <0 with err set (but for FL_ENOMEM). */
 static int
-request_body(const struct fl_source_env *env, struct MHD_Connection *c,
-             const char *raw, size_t raw_len, char **plain,
-             const char **body, size_t *len, struct fl_ingest_err *err)
+start_request(const struct fl_source_env *env, enum fl_source_kind kind,
+              struct MHD_Connection *c, const char *raw, size_t raw_len,
+              char **plain, const char **body, size_t *len,
+              struct fl_ingest **dec, struct fl_ingest_err *err)
 {
     const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                   "Content-Encoding");
+    struct fl_ingest_limits lim = {
+        .max_inflated = (size_t)env->cfg->max_decompressed,
+        .max_ratio = (unsigned)env->cfg->max_compression_ratio,
+    };
+    memset(err, 0, sizeof *err);
+    fl_source_counters_request(env->counters, kind, raw_len);
     *body = raw;
     *len = raw_len;
-    if (enc == NULL || strcmp(enc, "gzip") != 0)
-        return FL_OK;
-    size_t cap = 0, n = 0;
-    int rc = fl_gunzip(*body, *len, (size_t)env->cfg->max_decompressed,
-                       (unsigned)env->cfg->max_compression_ratio, plain,
-                       &cap, &n, err);
-    if (rc < 0)
-        return rc;
-    *body = *plain;
-    *len = n;
-    return FL_OK;
+    if (enc != NULL && strcmp(enc, "gzip") == 0) {
+        size_t cap = 0, n = 0;
+        int rc = fl_gunzip(raw, raw_len, lim.max_inflated, lim.max_ratio,
+                           plain, &cap, &n, err);
+        if (rc < 0)
+            return rc;
+        *body = *plain;
+        *len = n;
+    }
+    return fl_ingest_create(&lim, dec);
 }
 
 
@@ -420,10 +428,6 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
     struct fl_firehose_req *fr = NULL;
     struct fl_ingest_err err;
     struct gather g = { .env = env, .kind = FL_SOURCE_FIREHOSE };
-    struct fl_ingest_limits lim = {
-        .max_inflated = (size_t)env->cfg->max_decompressed,
-        .max_ratio = (unsigned)env->cfg->max_compression_ratio,
-    };
     char *plain = NULL, source[160];
     const char *body;
     size_t len;
@@ -434,7 +438,6 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
     struct fl_firehose_source src;
     char *attrs = NULL;
 
-    memset(&err, 0, sizeof err);
     if ((rc = delivery_provenance(c, rid, &src, &attrs)) < 0) {
         ret = firehose_reply(c, 503, rid, "out of memory");
         goto out;
@@ -445,13 +448,8 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
     g.attributes = attrs;
     /* X-Amz-Firehose-Access-Key was checked by http.c from the headers,
      * before any of the body was read. */
-    fl_source_counters_request(env->counters, FL_SOURCE_FIREHOSE, raw_len);
-    if ((rc = request_body(env, c, raw, raw_len, &plain, &body, &len,
-                           &err)) < 0) {
-        ret = firehose_reply(c, fl_http_status(rc), rid, err.msg);
-        goto out;
-    }
-    if ((rc = fl_ingest_create(&lim, &dec)) < 0
+    if ((rc = start_request(env, FL_SOURCE_FIREHOSE, c, raw, raw_len, &plain,
+                            &body, &len, &dec, &err)) < 0
         || (rc = fl_firehose_parse(dec, body, len, &fr, &err)) < 0) {
         ret = firehose_reply(c, fl_http_status(rc), rid,
                              rc == FL_ENOMEM ? "out of memory" : err.msg);
@@ -547,21 +545,14 @@ fl_aws_cwl(const struct fl_source_env *env, struct MHD_Connection *c,
     struct fl_ingest_err err;
     struct fl_ingest_info info;
     struct gather g = { .env = env, .kind = FL_SOURCE_CWL };
-    struct fl_ingest_limits lim = {
-        .max_inflated = (size_t)env->cfg->max_decompressed,
-        .max_ratio = (unsigned)env->cfg->max_compression_ratio,
-    };
     char *plain = NULL, out[256];
     const char *body;
     size_t len;
     enum MHD_Result ret;
     int rc;
 
-    memset(&err, 0, sizeof err);
-    fl_source_counters_request(env->counters, FL_SOURCE_CWL, raw_len);
-    if ((rc = request_body(env, c, raw, raw_len, &plain, &body, &len,
-                           &err)) < 0
-        || (rc = fl_ingest_create(&lim, &dec)) < 0
+    if ((rc = start_request(env, FL_SOURCE_CWL, c, raw, raw_len, &plain,
+                            &body, &len, &dec, &err)) < 0
         || (rc = fl_ingest_decode_cwl(dec, body, len, on_line, &g, &info,
                                       &err)) < 0) {
         ret = fl_http_reply_error(c, fl_http_status(rc),
