@@ -879,15 +879,12 @@ out:
 /* Common ending: timing, the error message, cleanup. */
 static int
 run_finish(struct run *run, int rc, double t0, struct fl_convert_stats *st,
-           char **out_err)
+           struct fl_err *err)
 {
     st->seconds = fl_time_mono() - t0;
     snprintf(st->run_id, sizeof st->run_id, "%s", run->run_id);
-    if (rc < 0 && out_err != NULL) {
-        if (run->err[0] == '\0')
-            snprintf(run->err, sizeof run->err, "%s", fl_strerror(rc));
-        *out_err = fl_strdup(run->err);
-    }
+    if (rc < 0)
+        fl_err_set(err, rc, "%s", run->err[0] ? run->err : fl_strerror(rc));
     free_run(run);
     return rc;
 }
@@ -895,7 +892,7 @@ run_finish(struct run *run, int rc, double t0, struct fl_convert_stats *st,
 
 int
 fl_convert_run(const struct fl_convert_opts *opts, char *const *args,
-               size_t n_args, struct fl_convert_stats *st, char **out_err)
+               size_t n_args, struct fl_convert_stats *st, struct fl_err *err)
 {
     struct run run = { .opts = opts, .lock_fd = -1 };
     struct fl_parse_err perr;
@@ -904,23 +901,23 @@ fl_convert_run(const struct fl_convert_opts *opts, char *const *args,
 
     memset(st, 0, sizeof *st);
     if ((rc = run_open(&run)) < 0)
-        return run_finish(&run, rc, t0, st, out_err);
+        return run_finish(&run, rc, t0, st, err);
     if (opts->format_spec != NULL)
         rc = fl_format_parse(opts->format_spec, &run.format, &perr);
     else
         rc = fl_format_default(&run.format);
     if (rc < 0) {
         snprintf(run.err, sizeof run.err, "--format: %s", perr.reason);
-        return run_finish(&run, rc, t0, st, out_err);
+        return run_finish(&run, rc, t0, st, err);
     }
     if ((rc = expand_inputs(&run, args, n_args)) < 0
         || (rc = order_by_day(&run)) < 0)
-        return run_finish(&run, rc, t0, st, out_err);
+        return run_finish(&run, rc, t0, st, err);
     st->inputs_skipped = run.skipped;
     st->inputs = run.n_inputs;
     if (run.n_inputs > 0)
         rc = run_convert(&run, st);
-    return run_finish(&run, rc, t0, st, out_err);
+    return run_finish(&run, rc, t0, st, err);
 }
 
 
@@ -928,7 +925,7 @@ int
 fl_archive_write_blocks(const char *archive_dir,
                         const struct fl_archive_block *blocks, size_t n,
                         uint64_t wal_seq, const struct fl_publish_hook *hook,
-                        struct fl_convert_stats *st, char **out_err)
+                        struct fl_convert_stats *st, struct fl_err *err)
 {
     struct fl_convert_opts opts = { .archive_dir = archive_dir };
     struct run run = { .opts = &opts, .lock_fd = -1, .wal_seq = wal_seq,
@@ -938,7 +935,7 @@ fl_archive_write_blocks(const char *archive_dir,
 
     memset(st, 0, sizeof *st);
     if ((rc = run_open(&run)) < 0 || (rc = fl_format_default(&run.format)) < 0)
-        return run_finish(&run, rc, t0, st, out_err);
+        return run_finish(&run, rc, t0, st, err);
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct fl_parse_err perr;
         if ((rc = add_input(&run, blocks[i].source, 0, blocks[i].len)) < 0)
@@ -958,12 +955,13 @@ fl_archive_write_blocks(const char *archive_dir,
     st->inputs = run.n_inputs;
     if (rc == 0 && run.n_inputs > 0)
         rc = run_convert(&run, st);
-    return run_finish(&run, rc, t0, st, out_err);
+    return run_finish(&run, rc, t0, st, err);
 }
 
 
 int
-fl_archive_wal_seq(const char *archive_dir, uint64_t *out, char **out_err)
+fl_archive_wal_seq(const char *archive_dir, uint64_t *out,
+                   struct fl_err *err)
 {
     struct fl_convert_opts opts = { .archive_dir = archive_dir };
     struct run run = { .opts = &opts, .lock_fd = -1 };
@@ -971,5 +969,5 @@ fl_archive_wal_seq(const char *archive_dir, uint64_t *out, char **out_err)
     int rc = run_open(&run);
     if (rc == 0)
         *out = fl_manifest_wal_seq(run.manifest);
-    return run_finish(&run, rc, fl_time_mono(), &st, out_err);
+    return run_finish(&run, rc, fl_time_mono(), &st, err);
 }

@@ -29,6 +29,7 @@
 #ifndef FL_CONVERT_H
 #define FL_CONVERT_H
 
+#include "../core/fl_error.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,12 +57,12 @@ struct fl_convert_stats {
     char     rejects_path[4096]; /* "" when nothing was rejected */
 };
 
-/* Converts the inputs into the archive. Returns 0, or <0 with *out_err set
- * to a message the caller frees with fl_free(). Messages about skipped
- * inputs and the first rejected lines go to stderr. */
+/* Converts the inputs into the archive. Returns 0, or <0 with err set.
+ * Messages about skipped inputs and the first rejected lines go to
+ * stderr. */
 int fl_convert_run(const struct fl_convert_opts *opts,
                    char *const *inputs, size_t n_inputs,
-                   struct fl_convert_stats *stats, char **out_err);
+                   struct fl_convert_stats *stats, struct fl_err *err);
 
 /* Provenance: where records came from (docs/archive.md). The first
  * FL_PROV_COLUMNS entries are the trailing columns of the archive, in
@@ -126,16 +127,17 @@ struct fl_publish_hook {
  * when wal_seq > 0, the publish records "every write-ahead-log record up
  * to wal_seq is in the archive" atomically with the files, so that a
  * server replaying its WAL after a crash never publishes a record twice.
- * Returns 0 or <0 with *out_err. */
+ * Returns 0 or <0 with err set. */
 int fl_archive_write_blocks(const char *archive_dir,
                             const struct fl_archive_block *blocks, size_t n,
                             uint64_t wal_seq,
                             const struct fl_publish_hook *hook,
-                            struct fl_convert_stats *stats, char **out_err);
+                            struct fl_convert_stats *stats,
+                            struct fl_err *err);
 
 /* The highest WAL sequence recorded by fl_archive_write_blocks (0 when
  * none), after finishing any publish a crash interrupted. */
 int fl_archive_wal_seq(const char *archive_dir, uint64_t *out,
-                       char **out_err);
+                       struct fl_err *err);
 
 #endif /* FL_CONVERT_H */

@@ -85,7 +85,7 @@ fl_cmd_convert(int argc, char **argv)
     struct fl_convert_stats st;
     int quiet = 0, c;
     size_t n;
-    char *err = NULL;
+    struct fl_err err = FL_ERR_INIT;
 
     optind = 1;
     opterr = 0;             /* our own words for a bad option (cli.h) */
@@ -134,8 +134,7 @@ fl_cmd_convert(int argc, char **argv)
     int rc = fl_convert_run(&opts, argv + optind, (size_t)(argc - optind),
                             &st, &err);
     if (rc < 0) {
-        fprintf(stderr, "flowlake convert: %s\n", err ? err : "failed");
-        fl_free(err);
+        fprintf(stderr, "flowlake convert: %s\n", fl_err_msg(&err));
         return 1;
     }
     if (st.inputs_skipped > 0)

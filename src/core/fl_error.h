@@ -61,9 +61,10 @@ unsigned fl_http_status(int rc);
 
 /* The error carrier: a return code and the message that explains it to a
  * person, passed down by the caller (on its stack: no allocation, so an
- * out-of-memory failure can still be described; 512 bytes: the longest
- * messages, a file path and a config line, fit). msg is "" until set. */
-#define FL_ERR_MSG_MAX 512
+ * out-of-memory failure can still be described; 1024 bytes: the longest
+ * messages, a long file path with its reason or a config line, fit). msg
+ * is "" until set. */
+#define FL_ERR_MSG_MAX 1024
 struct fl_err {
     int  code;
     char msg[FL_ERR_MSG_MAX];

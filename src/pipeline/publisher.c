@@ -99,10 +99,10 @@ publish(struct fl_pipeline *pl, struct fl_buffer_block *list)
     for (struct fl_buffer_block *b = list; b != NULL; b = b->next, i++)
         fl_buffer_block_archive(b, &prov[i], &blocks[i]);
     struct fl_convert_stats st;
-    char *err = NULL;
+    struct fl_err err = FL_ERR_INIT;
     double t0 = fl_time_mono();
     int rc = pl->sink->ops->publish(pl->sink, blocks, n, mark, &hook, &st,
-                                   &err);
+                                    &err);
     fl_free(blocks);
     fl_free(prov);
     /* The attempt, for the status page's list of publishes. */
@@ -111,20 +111,18 @@ publish(struct fl_pipeline *pl, struct fl_buffer_block *list)
         .blocks = n, .wal_seq = mark, .ok = rc == 0,
     };
     if (rc < 0) {
-        snprintf(pe.error, sizeof pe.error, "%s", err ? err : fl_strerror(rc));
+        snprintf(pe.error, sizeof pe.error, "%s", fl_err_msg(&err));
         note_publish(pl, &pe);
         pthread_mutex_lock(&pl->err_mu);
         snprintf(pl->last_error, sizeof pl->last_error, "publish failed: %s",
-                 err ? err : fl_strerror(rc));
+                 fl_err_msg(&err));
         pthread_mutex_unlock(&pl->err_mu);
         /* Logged when publishing stops working, not at every retry; the
          * failures are counted in /api/status. */
         if (!pl->publish_failing)
             fl_log(FL_LOG_ERROR, "publish", "publish failed: %s (retrying "
-                    "every %d s)", err ? err : fl_strerror(rc),
-                    RETRY_SECONDS);
+                    "every %d s)", fl_err_msg(&err), RETRY_SECONDS);
         pl->publish_failing = 1;
-        fl_free(err);
         atomic_fetch_add(&pl->publish_failures, 1);
         return rc;
     }

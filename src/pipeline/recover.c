@@ -153,7 +153,6 @@ open_wal(struct fl_pipeline *pl, struct fl_err *err)
     const struct fl_config *cfg = pl->cfg;
     char *dir = cfg->wal_dir[0] ? fl_strdup(cfg->wal_dir)
                                 : fl_fs_join(cfg->archive_dir, "_flowlake/wal");
-    char *aerr = NULL;
     struct replay r = { .pl = pl };
     r.tail = &r.pending;
     struct fl_wal_recovery rec;
@@ -161,10 +160,8 @@ open_wal(struct fl_pipeline *pl, struct fl_err *err)
 
     if (dir == NULL)
         return fl_err_oom(err);
-    if ((rc = pl->sink->ops->wal_seq(pl->sink, &r.published, &aerr)) < 0) {
-        fl_err_set(err, rc, "%s", aerr ? aerr : fl_strerror(rc));
+    if ((rc = pl->sink->ops->wal_seq(pl->sink, &r.published, err)) < 0)
         goto out;
-    }
     if ((rc = fl_fs_mkdirs(dir)) < 0) {
         fl_err_set(err, rc, "cannot create %s: %s", dir, fl_strerror(rc));
         goto out;
@@ -222,7 +219,6 @@ open_wal(struct fl_pipeline *pl, struct fl_err *err)
     atomic_store(&pl->published_seq, r.published);
     fl_pipeline_checkpoint(pl);
 out:
-    fl_free(aerr);
     fl_free(dir);
     return rc;
 }

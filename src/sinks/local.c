@@ -21,19 +21,19 @@ struct local_sink {
 static int
 local_publish(struct fl_sink *sk, const struct fl_archive_block *blocks,
               size_t n, uint64_t wal_seq, const struct fl_publish_hook *hook,
-              struct fl_convert_stats *stats, char **out_err)
+              struct fl_convert_stats *stats, struct fl_err *err)
 {
     struct local_sink *ls = (struct local_sink *)sk;
     return fl_archive_write_blocks(ls->archive_dir, blocks, n, wal_seq, hook,
-                                   stats, out_err);
+                                   stats, err);
 }
 
 
 static int
-local_wal_seq(struct fl_sink *sk, uint64_t *out, char **out_err)
+local_wal_seq(struct fl_sink *sk, uint64_t *out, struct fl_err *err)
 {
     struct local_sink *ls = (struct local_sink *)sk;
-    return fl_archive_wal_seq(ls->archive_dir, out, out_err);
+    return fl_archive_wal_seq(ls->archive_dir, out, err);
 }
 
 

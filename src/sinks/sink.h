@@ -33,12 +33,14 @@ struct fl_sink;
 struct fl_sink_ops {
     const char *name;               /* "local" */
     /* Writes blocks[0..n) as one run covering the log up to wal_seq.
-     * Returns 0, or <0 with *out_err (fl_free it; may stay NULL). */
+     * Returns 0, or <0 with err set. */
     int  (*publish)(struct fl_sink *sk, const struct fl_archive_block *blocks,
                     size_t n, uint64_t wal_seq,
                     const struct fl_publish_hook *hook,
-                    struct fl_convert_stats *stats, char **out_err);
-    int  (*wal_seq)(struct fl_sink *sk, uint64_t *out, char **out_err);
+                    struct fl_convert_stats *stats, struct fl_err *err);
+    /* The highest log position the sink holds. Returns 0, or <0 with err
+     * set. */
+    int  (*wal_seq)(struct fl_sink *sk, uint64_t *out, struct fl_err *err);
     void (*destroy)(struct fl_sink *sk);
 };
 

@@ -210,8 +210,10 @@ test_write_blocks(void)
     };
     struct fl_convert_stats st;
     char *err = NULL;
-    CHECK_EQ_INT(fl_archive_write_blocks(fl_test_root, blocks, 3, 0, NULL, &st, &err), 0);
-    CHECK(err == NULL);
+    struct fl_err werr = FL_ERR_INIT;
+    CHECK_EQ_INT(fl_archive_write_blocks(fl_test_root, blocks, 3, 0, NULL, &st, &werr), 0);
+    CHECK_EQ_INT(werr.code, 0);
+    CHECK_EQ_STR(werr.msg, "");
     CHECK_EQ_INT(st.records_read, 4);
     CHECK_EQ_INT(st.records_written, 3);
     CHECK_EQ_INT(st.rejected, 1);
@@ -246,7 +248,7 @@ test_wal_mark(void)
     struct fl_archive_block blk = { .text = a, .len = strlen(a),
                                     .source = "wal#1" };
     struct fl_convert_stats st;
-    char *err = NULL;
+    struct fl_err err = FL_ERR_INIT;
     uint64_t seq = 99;
     CHECK_EQ_INT(fl_archive_wal_seq(fl_test_root, &seq, &err), 0);
     CHECK_EQ_INT(seq, 0);

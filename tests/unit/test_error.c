@@ -90,7 +90,7 @@ test_carrier(void)
     e.code = FL_ETOOBIG;
     CHECK_EQ_STR(fl_err_msg(&e), "too big");
     /* Truncated to fit; NULL is allowed and only returns the code. */
-    char big[600];
+    char big[FL_ERR_MSG_MAX + 100];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     fl_err_set(&e, FL_ECONFIG, "%s", big);

@@ -75,12 +75,12 @@ static void
 archive_ok(const struct fl_archive_block *blocks, size_t n)
 {
     struct fl_convert_stats st;
-    char *err = NULL;
+    struct fl_err err = FL_ERR_INIT;
     int rc = fl_archive_write_blocks(fl_test_root, blocks, n, 0, NULL, &st,
                                      &err);
     if (rc != 0) {
         fprintf(stderr, "  fl_archive_write_blocks = %d: %s\n", rc,
-                err ? err : "?");
+                fl_err_msg(&err));
         exit(1);
     }
 }

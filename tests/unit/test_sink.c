@@ -50,7 +50,7 @@ test_local_sink(void)
     struct fl_publish_hook hook = { before, after, NULL };
     struct fl_convert_stats st;
     struct fl_sink *sk = NULL;
-    char *err = NULL;
+    struct fl_err err = FL_ERR_INIT;
     uint64_t seq = 99;
     struct stat sb;
 
@@ -77,9 +77,9 @@ test_local_sink(void)
      * moves no mark. */
     blk.format_spec = "${version";
     CHECK(sk->ops->publish(sk, &blk, 1, 18, &hook, &st, &err) < 0);
-    CHECK(err != NULL && strstr(err, "format") != NULL);
-    fl_free(err);
-    err = NULL;
+    CHECK(err.code < 0);
+    CHECK(strstr(err.msg, "format") != NULL);
+    err = (struct fl_err)FL_ERR_INIT;
     CHECK_EQ_INT(sk->ops->wal_seq(sk, &seq, &err), 0);
     CHECK_EQ_INT(seq, 17);
     fl_sink_destroy(sk);
