@@ -128,7 +128,7 @@ release_snapshot(struct fl_query_task *t)
 
 
 void
-fl_api_query_free(struct fl_query_task *t)
+fl_http_query_free(struct fl_query_task *t)
 {
     if (t == NULL)
         return;
@@ -511,8 +511,8 @@ valid_id(const char *id)
 
 
 enum MHD_Result
-fl_api_query(struct fl_server *s, struct MHD_Connection *c,
-             struct request *req)
+fl_http_query(struct fl_server *s, struct MHD_Connection *c,
+              struct request *req)
 {
     const char *fmt_name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
                                                        "format");
@@ -554,7 +554,7 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
     }
     pthread_mutex_unlock(&s->query_mu);
     if (closed || busy) {
-        fl_api_query_free(t);
+        fl_http_query_free(t);
         if (closed)
             return fl_http_reply_error(c, 503, "the server is stopping");
         atomic_fetch_add(&s->queries_refused, 1);
@@ -596,7 +596,7 @@ fl_api_query(struct fl_server *s, struct MHD_Connection *c,
 
 
 enum MHD_Result
-fl_api_query_cancel(struct fl_server *s, struct MHD_Connection *c)
+fl_http_query_cancel(struct fl_server *s, struct MHD_Connection *c)
 {
     const char *id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
                                                  "id");
@@ -626,7 +626,7 @@ fl_api_query_cancel(struct fl_server *s, struct MHD_Connection *c)
 
 
 uint64_t
-fl_api_query_running(struct fl_server *s)
+fl_http_queries_running(struct fl_server *s)
 {
     pthread_mutex_lock(&s->query_mu);
     uint64_t n = s->n_queries;
@@ -636,7 +636,7 @@ fl_api_query_running(struct fl_server *s)
 
 
 void
-fl_api_query_stop(struct fl_server *s)
+fl_http_queries_stop(struct fl_server *s)
 {
     pthread_mutex_lock(&s->query_mu);
     atomic_store(&s->queries_closed, 1);

@@ -553,9 +553,9 @@ delete_one(struct fl_server *s, struct MHD_Connection *c, const char *name)
 
 
 enum MHD_Result
-fl_api_dashboards(struct fl_server *s, struct MHD_Connection *c,
-                  const char *method, const char *name, const char *body,
-                  size_t len)
+fl_http_dashboards(struct fl_server *s, struct MHD_Connection *c,
+                   const char *method, const char *name, const char *body,
+                   size_t len)
 {
     if (name == NULL)
         return list(s, c);

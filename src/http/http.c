@@ -209,8 +209,8 @@ put_sources(struct status_out *so, struct fl_server *s, int64_t now)
     for (int k = 0; k < FL_SOURCE_COUNT && so->o < so->cap; k++) {
         status_put(so, "%s\"%s\":{", k ? "," : "", fl_source_name(k));
         if (so->o < so->cap)
-            so->o += fl_status_source_json(s, k, now, so->p + so->o,
-                                           so->cap - so->o);
+            so->o += fl_http_source_rates_json(s, k, now, so->p + so->o,
+                                               so->cap - so->o);
         status_put(so, "}");
     }
 }
@@ -295,7 +295,7 @@ static void
 put_queries_rejects(struct status_out *so, struct fl_server *s,
                     const struct fl_pipeline_stats *ps)
 {
-    uint64_t running = fl_api_query_running(s);
+    uint64_t running = fl_http_queries_running(s);
     status_put(so,
         "\"queries\":{\"running\":%llu,\"max_concurrent\":%llu,"
         "\"started\":%llu,\"refused\":%llu},",
@@ -380,7 +380,7 @@ handle_prometheus(struct fl_server *s, struct MHD_Connection *c)
     ps.publish_failures = st->publish_failures;
     ps.uptime = fl_time_mono() - s->started;
     fl_free(st);
-    return fl_api_prometheus(s->metrics, c, &ps);
+    return fl_metrics_api_prometheus(s->metrics, c, &ps);
 }
 
 
@@ -878,26 +878,26 @@ dispatch(struct fl_server *s, struct MHD_Connection *c, const char *url,
     if (strcmp(url, "/metrics") == 0)
         return handle_prometheus(s, c);
     if (strcmp(url, "/api/metrics") == 0)
-        return fl_api_metrics(s->metrics, c);
+        return fl_metrics_api_read(s->metrics, c);
     if (strcmp(url, "/api/metrics/batch") == 0)
-        return fl_api_metrics_batch(s->metrics, c, req->body, req->len);
+        return fl_metrics_api_batch(s->metrics, c, req->body, req->len);
     if (strcmp(url, "/api/alarms") == 0)
-        return fl_api_alarms(s->metrics, c);
+        return fl_metrics_api_alarms(s->metrics, c);
     if (strcmp(url, "/api/alarms/history") == 0)
-        return fl_api_alarm_history(s, c);
+        return fl_http_alarm_history(s, c);
     if (strcmp(url, "/api/publishes") == 0)
-        return fl_api_publishes(s, c);
+        return fl_http_publishes(s, c);
     if (strcmp(url, "/api/rejects") == 0)
-        return fl_api_rejects(s, c);
+        return fl_http_rejects(s, c);
     if (rt >= &dash_routes[0] && rt <= &dash_routes[3])
-        return fl_api_dashboards(s, c, method,
-                                 rt == &dash_routes[3] ? NULL
-                                 : url + strlen(DASH_PREFIX),
-                                 req->body, req->len);
+        return fl_http_dashboards(s, c, method,
+                                  rt == &dash_routes[3] ? NULL
+                                  : url + strlen(DASH_PREFIX),
+                                  req->body, req->len);
     if (strcmp(url, "/api/query") == 0)
-        return fl_api_query(s, c, req);
+        return fl_http_query(s, c, req);
     if (strcmp(url, "/api/query/cancel") == 0)
-        return fl_api_query_cancel(s, c);
+        return fl_http_query_cancel(s, c);
     if (!atomic_load(&s->accepting))
         return busy(c, rt, "the server is stopping");
     if (strcmp(url, "/firehose") == 0)
@@ -949,7 +949,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     (void)toe;
     if (req != NULL && *req_cls != &bad_target) {
         release(s, req);
-        fl_api_query_free(req->query);
+        fl_http_query_free(req->query);
         fl_free(req->body);
         fl_free(req);
     }

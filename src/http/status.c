@@ -69,8 +69,8 @@ put(char *out, size_t cap, size_t o, const char *fmt, ...)
 
 
 size_t
-fl_status_source_json(struct fl_server *s, enum fl_source_kind kind,
-                      int64_t now, char *out, size_t cap)
+fl_http_source_rates_json(struct fl_server *s, enum fl_source_kind kind,
+                          int64_t now, char *out, size_t cap)
 {
     struct fl_source_rates r;
     struct fl_source_totals t;
@@ -154,7 +154,7 @@ append(json_t *arr, json_t *o, int bad)
 
 
 enum MHD_Result
-fl_api_publishes(struct fl_server *s, struct MHD_Connection *c)
+fl_http_publishes(struct fl_server *s, struct MHD_Connection *c)
 {
     size_t limit;
     if (!get_limit(c, FL_PUBLISH_RING, FL_PUBLISH_RING, &limit))
@@ -482,7 +482,7 @@ list_errors(const char *dir, struct err_file *files, size_t *n_files,
 
 
 enum MHD_Result
-fl_api_rejects(struct fl_server *s, struct MHD_Connection *c)
+fl_http_rejects(struct fl_server *s, struct MHD_Connection *c)
 {
     size_t limit, n_files = 0, seen = 0;
     int listed_all = 1;
@@ -632,7 +632,7 @@ by_time_desc(const void *a, const void *b)
 
 
 enum MHD_Result
-fl_api_alarm_history(struct fl_server *s, struct MHD_Connection *c)
+fl_http_alarm_history(struct fl_server *s, struct MHD_Connection *c)
 {
     size_t limit;
     if (!get_limit(c, 50, 1000, &limit))

@@ -57,8 +57,8 @@ put_counter(FILE *out, const char *name, const char *help, const char *type)
 
 
 enum MHD_Result
-fl_api_prometheus(struct fl_metrics *m, struct MHD_Connection *c,
-                  const struct fl_prom_server *srv)
+fl_metrics_api_prometheus(struct fl_metrics *m, struct MHD_Connection *c,
+                          const struct fl_prom_server *srv)
 {
     char *text = NULL;
     size_t len = 0;
@@ -611,7 +611,7 @@ run_reads(struct fl_metrics *m, struct metric_plan *plans, size_t n,
 
 
 enum MHD_Result
-fl_api_metrics(struct fl_metrics *m, struct MHD_Connection *c)
+fl_metrics_api_read(struct fl_metrics *m, struct MHD_Connection *c)
 {
     struct metric_read r = {
         .metric = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
@@ -746,7 +746,7 @@ plan_batch_read(struct fl_metrics *m, json_t *o, struct metric_plan *p,
  * members); the answer is the array of their answers, in order, a read
  * that is refused answered {"error": ..., "status": N} in its place. */
 enum MHD_Result
-fl_api_metrics_batch(struct fl_metrics *m, struct MHD_Connection *c,
+fl_metrics_api_batch(struct fl_metrics *m, struct MHD_Connection *c,
                      const char *body, size_t len)
 {
     struct metric_plan plans[MAX_BATCH];
@@ -826,7 +826,7 @@ fl_api_metrics_batch(struct fl_metrics *m, struct MHD_Connection *c,
 
 
 enum MHD_Result
-fl_api_alarms(struct fl_metrics *m, struct MHD_Connection *c)
+fl_metrics_api_alarms(struct fl_metrics *m, struct MHD_Connection *c)
 {
     struct fl_alarms *a = fl_metrics_alarms(m);
     char *json = NULL;

@@ -35,19 +35,21 @@ struct fl_prom_server {
  * the build and start time, then every metric's newest final and
  * provisional values and the stream's and alarms' own figures, in the
  * Prometheus text format (docs/metrics.md lists them). */
-enum MHD_Result fl_api_prometheus(struct fl_metrics *m,
-                                  struct MHD_Connection *c,
-                                  const struct fl_prom_server *srv);
+enum MHD_Result fl_metrics_api_prometheus(struct fl_metrics *m,
+                                          struct MHD_Connection *c,
+                                          const struct fl_prom_server *srv);
 
 /* GET /api/metrics: without ?metric the metrics defined, with
  * ?metric=NAME[&from=T][&to=T][&aggregate=sum[&top=N][&with=M,...]] its
  * series. */
-enum MHD_Result fl_api_metrics(struct fl_metrics *m, struct MHD_Connection *c);
+enum MHD_Result fl_metrics_api_read(struct fl_metrics *m,
+                                    struct MHD_Connection *c);
 /* POST /api/metrics/batch: a JSON array of /api/metrics reads, one answer. */
-enum MHD_Result fl_api_metrics_batch(struct fl_metrics *m,
+enum MHD_Result fl_metrics_api_batch(struct fl_metrics *m,
                                      struct MHD_Connection *c,
                                      const char *body, size_t len);
 /* GET /api/alarms: the alarms, their state and recent datapoints. */
-enum MHD_Result fl_api_alarms(struct fl_metrics *m, struct MHD_Connection *c);
+enum MHD_Result fl_metrics_api_alarms(struct fl_metrics *m,
+                                      struct MHD_Connection *c);
 
 #endif /* FL_METRICS_API_METRICS_H */

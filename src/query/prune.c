@@ -776,7 +776,7 @@ fl_prune_keep_path(const struct fl_prune *p, const char *path)
 }
 
 
-/* The walk of fl_partition_files: the files found so far, and how. */
+/* The walk of fl_query_partition_files: the files found so far, and how. */
 struct files_walk {
     const struct fl_prune *p;           /* NULL: every folder */
     int                    no_links;
@@ -857,8 +857,8 @@ cmp_str(const void *a, const void *b)
 
 
 int
-fl_partition_files(const char *archive_dir, const struct fl_prune *p,
-                   int no_links, char ***out, size_t *out_n)
+fl_query_partition_files(const char *archive_dir, const struct fl_prune *p,
+                         int no_links, char ***out, size_t *out_n)
 {
     struct files_walk w = { .p = p, .no_links = no_links,
                       .vals = { "", "", "", "" } };
@@ -888,7 +888,7 @@ fl_prune_list(const char *archive_dir, const struct fl_prune *p,
     *out_n = 0;
     if (p->mode == FL_PRUNE_NONE)
         return FL_OK;
-    int rc = fl_partition_files(archive_dir, p, 0, out, out_n);
+    int rc = fl_query_partition_files(archive_dir, p, 0, out, out_n);
     return rc == -ENOENT ? FL_OK : rc;
 }
 

@@ -153,11 +153,12 @@ int  fl_prune_keep_path(const struct fl_prune *p, const char *path);
  * a regular file -- a symlink -- is skipped with all it points to (the
  * sandbox's rule); an entry that vanishes meanwhile is skipped too.
  * Returns 0 or -errno (-ENOENT: no archive folder). */
-int  fl_partition_files(const char *archive_dir, const struct fl_prune *p,
-                        int no_links, char ***out, size_t *out_n);
+int  fl_query_partition_files(const char *archive_dir,
+                              const struct fl_prune *p, int no_links,
+                              char ***out, size_t *out_n);
 
-/* fl_partition_files with p's pruning, following links; no file at all
- * when p->mode is FL_PRUNE_NONE, and no archive folder is no error. */
+/* fl_query_partition_files with p's pruning, following links; no file at
+ * all when p->mode is FL_PRUNE_NONE, and no archive folder is no error. */
 int  fl_prune_list(const char *archive_dir, const struct fl_prune *p,
                    char ***out, size_t *out_n);
 

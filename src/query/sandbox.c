@@ -159,7 +159,7 @@ fl_query_list_archive(const char *archive_dir, struct fl_query_files *out,
     if ((root = fl_strndup(archive_dir, n)) == NULL)
         return FL_ENOMEM;
 
-    rc = fl_partition_files(root, NULL, 1, &flow.v, &flow.n);
+    rc = fl_query_partition_files(root, NULL, 1, &flow.v, &flow.n);
     flow.cap = flow.n;
     if (rc < 0 && rc != FL_ENOMEM) {
         struct fl_buf m = { 0 };

@@ -45,7 +45,7 @@ metrics_saved(void *ctx)
 static uint64_t
 metrics_queries_running(void *ctx)
 {
-    return fl_api_query_running(ctx);
+    return fl_http_queries_running(ctx);
 }
 
 
@@ -208,7 +208,7 @@ stop_input(struct fl_server *s)
     atomic_store(&s->accepting, 0);
     /* Queries' connections are suspended: they must be answered before
      * libmicrohttpd stops. */
-    fl_api_query_stop(s);
+    fl_http_queries_stop(s);
     /* libmicrohttpd finishes the requests in flight before it returns. */
     fl_http_stop(s);
     fl_demo_stop(s->demo);

@@ -80,46 +80,46 @@ struct request;
 /* POST /api/query: SQL over the archive plus the not-yet-published
  * records, sandboxed, in a worker process; the connection is suspended
  * while it runs and answered when libmicrohttpd calls again. */
-enum MHD_Result fl_api_query(struct fl_server *s, struct MHD_Connection *c,
-                             struct request *req);
+enum MHD_Result fl_http_query(struct fl_server *s, struct MHD_Connection *c,
+                              struct request *req);
 /* POST /api/query/cancel?id=ID: kills the running queries whose request
  * carried X-Flowlake-Query-Id: ID; 404 when none runs. */
-enum MHD_Result fl_api_query_cancel(struct fl_server *s,
-                                    struct MHD_Connection *c);
+enum MHD_Result fl_http_query_cancel(struct fl_server *s,
+                                     struct MHD_Connection *c);
 /* The longest X-Flowlake-Query-Id taken. */
 #define FL_QUERY_ID_MAX 64
 /* How many queries run now. */
-uint64_t fl_api_query_running(struct fl_server *s);
+uint64_t fl_http_queries_running(struct fl_server *s);
 /* Frees a request's query (on_completed). */
-void fl_api_query_free(struct fl_query_task *t);
+void fl_http_query_free(struct fl_query_task *t);
 /* Refuses new queries, kills the running ones' workers and waits until
  * every suspended connection is resumed: before libmicrohttpd stops. */
-void fl_api_query_stop(struct fl_server *s);
+void fl_http_queries_stop(struct fl_server *s);
 
 /* ---- status.c -------------------------------------------------------- */
 
 /* One source's members of source_rates in GET /api/status
  * ("\"last_request\":...", no braces); returns the bytes written, at
  * most cap - 1. */
-size_t fl_status_source_json(struct fl_server *s, enum fl_source_kind kind,
-                             int64_t now, char *out, size_t cap);
+size_t fl_http_source_rates_json(struct fl_server *s, enum fl_source_kind kind,
+                                 int64_t now, char *out, size_t cap);
 
 /* GET /api/publishes, GET /api/rejects, GET /api/alarms/history. */
-enum MHD_Result fl_api_publishes(struct fl_server *s,
-                                 struct MHD_Connection *c);
-enum MHD_Result fl_api_rejects(struct fl_server *s, struct MHD_Connection *c);
-enum MHD_Result fl_api_alarm_history(struct fl_server *s,
-                                     struct MHD_Connection *c);
+enum MHD_Result fl_http_publishes(struct fl_server *s,
+                                  struct MHD_Connection *c);
+enum MHD_Result fl_http_rejects(struct fl_server *s, struct MHD_Connection *c);
+enum MHD_Result fl_http_alarm_history(struct fl_server *s,
+                                      struct MHD_Connection *c);
 
 /* The metrics' endpoints (GET /metrics, /api/metrics, /api/alarms, POST
  * /api/metrics/batch) are in metrics/api_metrics.h. */
 
 /* dashboards.c: GET /api/dashboards (the list), and GET, PUT, DELETE
  * /api/dashboards/NAME (name = the path after the prefix). */
-enum MHD_Result fl_api_dashboards(struct fl_server *s,
-                                  struct MHD_Connection *c,
-                                  const char *method, const char *name,
-                                  const char *body, size_t len);
+enum MHD_Result fl_http_dashboards(struct fl_server *s,
+                                   struct MHD_Connection *c,
+                                   const char *method, const char *name,
+                                   const char *body, size_t len);
 
 /* ---- http.c / aws.c ------------------------------------------------- */
 
