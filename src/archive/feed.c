@@ -226,7 +226,7 @@ queue_block(struct fl_feed *f, const char *p, size_t len, size_t nlines,
             pthread_mutex_lock(&f->mu);
             f->free_list[f->n_free++] = idx;
             pthread_mutex_unlock(&f->mu);
-            fl_feed_fail(f, "out of memory");
+            fl_feed_fail(f, FL_OOM_TEXT);
             return -1;
         }
         b->p = np;
@@ -281,14 +281,14 @@ switch_format(struct fl_feed *f, const char *line, size_t len,
         : fl_realloc(f->switched, (f->n_switched + 1) * sizeof *list);
     if (list == NULL) {
         fl_free(sw);
-        fl_feed_fail(f, "out of memory");
+        fl_feed_fail(f, FL_OOM_TEXT);
         return -1;
     }
     f->switched = list;
     int rc = fl_format_from_header(line, len, &sw->fmt, &perr);
     if (rc == FL_ENOMEM) {
         fl_free(sw);
-        fl_feed_fail(f, "out of memory");
+        fl_feed_fail(f, FL_OOM_TEXT);
         return -1;
     }
     f->switched[f->n_switched++] = sw;
@@ -421,7 +421,7 @@ fl_feed_create(struct fl_scan *s, const char *skip, struct fl_feed **out)
     int rc;
     if (f == NULL || (skip != NULL && (f->skip = fl_strdup(skip)) == NULL)) {
         fl_free(f);
-        fl_scan_set_error(s, "out of memory");
+        fl_scan_set_error(s, FL_OOM_TEXT);
         return FL_ENOMEM;
     }
     f->n_skip = skip != NULL ? strlen(skip) : 0;

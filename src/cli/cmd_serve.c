@@ -222,7 +222,7 @@ check_config(struct fl_config *cfg, struct fl_config_errors *errs,
         crc = FL_ECONFIG;
     if (crc < 0) {
         fprintf(stderr, "flowlake serve: %s\n", crc == FL_ENOMEM
-                ? "out of memory" : "the configuration has problems (above)");
+                ? FL_OOM_TEXT : "the configuration has problems (above)");
         return 1;
     }
     return FL_CLI_GO_ON;

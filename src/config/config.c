@@ -373,7 +373,7 @@ set_string(struct fl_config *cfg, const struct fl_config_map *k, const char *val
 {
     char *copy = fl_strdup(value);
     if (copy == NULL) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, FL_OOM_TEXT);
         return FL_ENOMEM;
     }
     fl_free(*str_field(cfg, k));

@@ -65,7 +65,7 @@ fl_err_set(struct fl_err *e, int code, const char *fmt, ...)
 int
 fl_err_oom(struct fl_err *e)
 {
-    return fl_err_set(e, FL_ENOMEM, "out of memory");
+    return fl_err_set(e, FL_ENOMEM, FL_OOM_TEXT);
 }
 
 

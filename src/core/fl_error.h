@@ -77,7 +77,11 @@ struct fl_err {
 int fl_err_set(struct fl_err *e, int code, const char *fmt, ...)
     FL_PRINTF(3, 4);
 
-/* fl_err_set(e, FL_ENOMEM, "out of memory"): the one spelling of it. */
+/* The one spelling of the message of an allocation failure, for every
+ * answer, log line and error carrier. */
+#define FL_OOM_TEXT "out of memory"
+
+/* fl_err_set(e, FL_ENOMEM, FL_OOM_TEXT). */
 int fl_err_oom(struct fl_err *e);
 
 /* e's message, else the code's text (fl_strerror). */

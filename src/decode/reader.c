@@ -145,7 +145,7 @@ detect(struct fl_reader *r)
     if (r->gzip) {
         r->z = fl_malloc(sizeof *r->z);
         if (r->z == NULL)
-            return fail(r, FL_ENOMEM, "out of memory");
+            return fail(r, FL_ENOMEM, FL_OOM_TEXT);
         isal_inflate_init(r->z);
         r->z->crc_flag = ISAL_GZIP;
     }

@@ -359,7 +359,7 @@ task_main(void *arg)
         if (fd >= 0)
             close(fd);
     } else if (rc < 0) {
-        fail_task(t, 503, rc == FL_ENOMEM ? "out of memory"
+        fail_task(t, 503, rc == FL_ENOMEM ? FL_OOM_TEXT
                                           : "cannot write the query's job");
     } else if (atomic_load(&t->s->queries_closed)) {
         close(fd);
@@ -535,7 +535,7 @@ fl_http_query(struct fl_server *s, struct MHD_Connection *c,
     if ((t = fl_calloc(1, sizeof *t)) == NULL
         || (t->sql = fl_strndup(req->body, req->len)) == NULL) {
         fl_free(t);
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     }
     t->s = s;
     t->c = c;

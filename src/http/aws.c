@@ -439,7 +439,7 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
     char *attrs = NULL;
 
     if ((rc = delivery_provenance(c, rid, &src, &attrs)) < 0) {
-        ret = firehose_reply(c, 503, rid, "out of memory");
+        ret = firehose_reply(c, 503, rid, FL_OOM_TEXT);
         goto out;
     }
     g.delivery_stream = src.stream[0] ? src.stream : NULL;
@@ -452,7 +452,7 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
                             &body, &len, &dec, &err)) < 0
         || (rc = fl_firehose_parse(dec, body, len, &fr, &err)) < 0) {
         ret = firehose_reply(c, fl_http_status(rc), rid,
-                             rc == FL_ENOMEM ? "out of memory" : err.msg);
+                             rc == FL_ENOMEM ? FL_OOM_TEXT : err.msg);
         goto out;
     }
     if (rid == NULL)
@@ -465,7 +465,7 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
     if (rc < 0) {
         ret = firehose_reply(c, 503, rid, rc == FL_EAGAIN
                              ? "a delivery with this request id is still in "
-                               "progress; retry later" : "out of memory");
+                               "progress; retry later" : FL_OOM_TEXT);
         goto out;
     }
     if (taken) {
@@ -480,7 +480,7 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
         size_t before = g.text.len, keys_before = g.n_keys;
         rc = fl_firehose_record_decode(dec, fr, i, on_line, &g, NULL, &err);
         if (rc == FL_ENOMEM) {
-            ret = firehose_reply(c, 503, rid, "out of memory");
+            ret = firehose_reply(c, 503, rid, FL_OOM_TEXT);
             goto out;
         }
         if (rc < 0) {
@@ -501,14 +501,14 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
     if ((rc = claim_events(&g)) < 0) {
         ret = firehose_reply(c, 503, rid, rc == FL_EAGAIN
                              ? "events of this delivery are still in progress "
-                               "in another; retry later" : "out of memory");
+                               "in another; retry later" : FL_OOM_TEXT);
         goto out;
     }
     g.claimed = 1;
     fl_source_counters_duplicates(env->counters, FL_SOURCE_FIREHOSE,
                                   g.duplicates);
     if ((rc = add_key(&g, rkey, g.text.len)) < 0) {
-        ret = firehose_reply(c, 503, rid, "out of memory");
+        ret = firehose_reply(c, 503, rid, FL_OOM_TEXT);
         goto out;
     }
     rkey_claimed = 0;          /* g.keys holds it now */
@@ -556,7 +556,7 @@ fl_aws_cwl(const struct fl_source_env *env, struct MHD_Connection *c,
         || (rc = fl_ingest_decode_cwl(dec, body, len, on_line, &g, &info,
                                       &err)) < 0) {
         ret = fl_http_reply_error(c, fl_http_status(rc),
-                                  rc == FL_ENOMEM ? "out of memory" : err.msg);
+                                  rc == FL_ENOMEM ? FL_OOM_TEXT : err.msg);
         goto done;
     }
     struct fl_ingest_result res;
@@ -565,7 +565,7 @@ fl_aws_cwl(const struct fl_source_env *env, struct MHD_Connection *c,
         ret = fl_http_reply_error(c, 503, rc == FL_EAGAIN
                                   ? "events of this payload are still in "
                                     "progress in another request; retry later"
-                                  : "out of memory");
+                                  : FL_OOM_TEXT);
         goto done;
     }
     g.claimed = 1;

@@ -335,7 +335,7 @@ list(struct fl_server *s, struct MHD_Connection *c)
     if (dir == NULL || arr == NULL || def == NULL) {
         fl_free(dir);
         json_decref(arr);
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     }
     if ((d = opendir(dir)) != NULL) {
         struct dirent *de;
@@ -380,7 +380,7 @@ list(struct fl_server *s, struct MHD_Connection *c)
     fl_free(dir);
     if (bad) {
         json_decref(arr);
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     }
     return reply_json(c, arr);
 }
@@ -397,7 +397,7 @@ get_one(struct fl_server *s, struct MHD_Connection *c, const char *name)
 
     if (path == NULL) {
         fl_free(dir);
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     }
     rc = fl_fs_read_file(path, FL_DASHBOARD_MAX_BYTES, &text, &len);
     fl_free(path);
@@ -507,7 +507,7 @@ put_one(struct fl_server *s, struct MHD_Connection *c, const char *name,
     if (fl_dashboard_validate(body ? body : "", len, &err) < 0)
         return fl_http_reply_error(c, 400, err.msg);
     if ((dir = dash_dir(s)) == NULL)
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     if ((rc = make_dir(dir)) == FL_OK)
         rc = save(dir, name, body, len);
     fl_free(dir);
@@ -530,7 +530,7 @@ delete_one(struct fl_server *s, struct MHD_Connection *c, const char *name)
 
     if (path == NULL) {
         fl_free(dir);
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     }
     if (unlink(path) < 0)
         rc = -errno;

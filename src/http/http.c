@@ -128,12 +128,12 @@ enum MHD_Result
 fl_http_reply_json(struct MHD_Connection *c, json_t *j)
 {
     if (j == NULL)
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     size_t n = json_dumpb(j, NULL, 0, JSON_COMPACT);
     char *text = n > 0 ? fl_malloc(n + 1) : NULL;
     if (text == NULL) {
         json_decref(j);
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     }
     json_dumpb(j, text, n, JSON_COMPACT);
     json_decref(j);
@@ -328,7 +328,7 @@ handle_status(struct fl_server *s, struct MHD_Connection *c)
     if (so.p == NULL || ps == NULL) {
         fl_free(ps);
         fl_free(so.p);
-        return reply_error(c, 503, "out of memory");
+        return reply_error(c, 503, FL_OOM_TEXT);
     }
     fl_pipeline_stats(s->pipeline, ps);
 
@@ -360,7 +360,7 @@ handle_prometheus(struct fl_server *s, struct MHD_Connection *c)
                                  .n_sources = FL_SOURCE_COUNT };
     struct fl_pipeline_stats *st = fl_malloc(sizeof *st);
     if (st == NULL)
-        return reply_error(c, 503, "out of memory");
+        return reply_error(c, 503, FL_OOM_TEXT);
 
     for (int k = 0; k < FL_SOURCE_COUNT; k++) {
         struct fl_source_totals t;

@@ -161,7 +161,7 @@ fl_http_publishes(struct fl_server *s, struct MHD_Connection *c)
         return bad_limit(c, FL_PUBLISH_RING);
     struct fl_publish_entry *copy = fl_calloc(FL_PUBLISH_RING, sizeof *copy);
     if (copy == NULL)
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     uint64_t total;
     size_t n = fl_pipeline_publishes(s->pipeline, copy, limit, &total);
 
@@ -190,7 +190,7 @@ fl_http_publishes(struct fl_server *s, struct MHD_Connection *c)
         || set(root, "publishes", json_incref(list))) {
         json_decref(list);
         json_decref(root);
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     }
     json_decref(list);
     return reply_json(c, root);
@@ -498,7 +498,7 @@ fl_http_rejects(struct fl_server *s, struct MHD_Connection *c)
     if (dir == NULL || files == NULL || r == NULL || root == NULL
         || flist == NULL || reasons == NULL
         || (r->samples = json_array()) == NULL) {
-        ret = fl_http_reply_error(c, 503, "out of memory");
+        ret = fl_http_reply_error(c, 503, FL_OOM_TEXT);
         goto out;
     }
     r->limit = limit;
@@ -558,7 +558,7 @@ fl_http_rejects(struct fl_server *s, struct MHD_Connection *c)
        || set(root, "reasons", json_incref(reasons))
        || set(root, "samples", json_incref(r->samples));
     if (bad) {
-        ret = fl_http_reply_error(c, 503, "out of memory");
+        ret = fl_http_reply_error(c, 503, FL_OOM_TEXT);
         goto out;
     }
     ret = reply_json(c, json_incref(root));
@@ -644,13 +644,13 @@ fl_http_alarm_history(struct fl_server *s, struct MHD_Connection *c)
     json_t *root = json_object(), *sorted = json_array();
     enum MHD_Result ret;
     if (path == NULL || h.list == NULL || root == NULL || sorted == NULL) {
-        ret = fl_http_reply_error(c, 503, "out of memory");
+        ret = fl_http_reply_error(c, 503, FL_OOM_TEXT);
         goto out;
     }
     struct tail t = { .max_bytes = HISTORY_BYTES };
     int rc = tail_lines(path, &t, hist_line, &h);
     if (rc == FL_ENOMEM || h.oom) {
-        ret = fl_http_reply_error(c, 503, "out of memory");
+        ret = fl_http_reply_error(c, 503, FL_OOM_TEXT);
         goto out;
     }
     if (rc < 0 && rc != -ENOENT) {
@@ -663,7 +663,7 @@ fl_http_alarm_history(struct fl_server *s, struct MHD_Connection *c)
     size_t n = json_array_size(h.list);
     items = fl_calloc(n ? n : 1, sizeof *items);
     if (items == NULL) {
-        ret = fl_http_reply_error(c, 503, "out of memory");
+        ret = fl_http_reply_error(c, 503, FL_OOM_TEXT);
         goto out;
     }
     for (size_t i = 0; i < n; i++)
@@ -677,7 +677,7 @@ fl_http_alarm_history(struct fl_server *s, struct MHD_Connection *c)
     if (bad || set(root, "history", json_incref(sorted))
         || set(root, "complete", json_boolean(complete))
         || set(root, "unreadable", json_integer((json_int_t)h.unreadable))) {
-        ret = fl_http_reply_error(c, 503, "out of memory");
+        ret = fl_http_reply_error(c, 503, FL_OOM_TEXT);
         goto out;
     }
     ret = reply_json(c, json_incref(root));

@@ -177,7 +177,7 @@ fl_firehose_parse(const struct fl_ingest *d, const char *body, size_t len,
 
     req = fl_calloc(1, sizeof *req);
     if (req == NULL) {
-        fl_ingest_errf(err, "out of memory");
+        fl_ingest_errf(err, FL_OOM_TEXT);
         rc = FL_ENOMEM;
         goto fail;
     }
@@ -268,7 +268,7 @@ fl_firehose_record_data(struct fl_ingest *d,
                                                 : d->lim.max_record_bytes;
     int rc = fl_ingest_reserve(&d->rec, &d->rec_cap, cap);
     if (rc < 0) {
-        fl_ingest_errf(err, "out of memory");
+        fl_ingest_errf(err, FL_OOM_TEXT);
     } else {
         rc = fl_base64_decode(s, n, d->rec, cap, &dn, err);
     }

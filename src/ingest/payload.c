@@ -306,7 +306,7 @@ awslogs_b64(struct run *r, const char *s, size_t n, size_t *out_len)
     size_t cap = need < d->lim.max_inflated ? need : d->lim.max_inflated;
     int rc = fl_ingest_reserve(&d->b64, &d->b64_cap, cap);
     if (rc < 0) {
-        fl_ingest_errf(r->err, "out of memory");
+        fl_ingest_errf(r->err, FL_OOM_TEXT);
         return rc;
     }
     rc = fl_base64_decode(s, n, d->b64, cap, out_len, r->err);

@@ -64,7 +64,7 @@ fl_metrics_api_prometheus(struct fl_metrics *m, struct MHD_Connection *c,
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
     if (out == NULL)
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
 
     static const struct {
         const char *name, *help;
@@ -142,7 +142,7 @@ fl_metrics_api_prometheus(struct fl_metrics *m, struct MHD_Connection *c,
     fl_metrics_write_prometheus(m, out);
     if (fclose(out) != 0) {
         fl_free_libc(text);
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     }
     enum MHD_Result r = fl_http_reply(c, 200,
                                       "text/plain; version=0.0.4; charset=utf-8",
@@ -174,7 +174,7 @@ list_metrics(struct fl_metrics *m, struct MHD_Connection *c)
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
     if (out == NULL)
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     fputs("{\"metrics\":[", out);
     int first = 1;
     for (size_t p = 0; plans != NULL && p < plans->n; p++) {
@@ -198,7 +198,7 @@ list_metrics(struct fl_metrics *m, struct MHD_Connection *c)
     fputs("]}\n", out);
     if (fclose(out) != 0) {
         fl_free_libc(text);
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     }
     enum MHD_Result r = fl_http_reply(c, 200, "application/json", text, len);
     fl_free_libc(text);
@@ -510,7 +510,7 @@ plan_read(struct fl_metrics *m, const struct metric_read *r,
                 r->metric, r->metric, range);
     }
     if (p->sql == NULL) {
-        snprintf(msg, msglen, "out of memory");
+        snprintf(msg, msglen, FL_OOM_TEXT);
         return 503;
     }
     return 0;
@@ -811,7 +811,7 @@ fl_metrics_api_batch(struct fl_metrics *m, struct MHD_Connection *c,
     } else if (rc < 0 && rc != FL_ENOMEM) {
         ret = fl_http_reply_error(c, 500, err ? err : fl_strerror(rc));
     } else {
-        ret = fl_http_reply_error(c, 503, "out of memory");
+        ret = fl_http_reply_error(c, 503, FL_OOM_TEXT);
     }
     fl_free_libc(text);
     for (size_t i = 0; i < n; i++) {
@@ -834,7 +834,7 @@ fl_metrics_api_alarms(struct fl_metrics *m, struct MHD_Connection *c)
     if (a == NULL)
         return fl_http_reply(c, 200, "application/json", "[]\n", 3);
     if (fl_alarms_json(a, &json, &len) < 0)
-        return fl_http_reply_error(c, 503, "out of memory");
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
     enum MHD_Result r = fl_http_reply(c, 200, "application/json", json, len);
     fl_free(json);
     return r;

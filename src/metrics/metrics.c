@@ -706,7 +706,7 @@ done:
     goto out;
 fail:
     if (rc == FL_ENOMEM && err[0] == '\0')
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, FL_OOM_TEXT);
     fl_metrics_destroy(m);
 out:
     fl_alarm_defs_free(defs, n_defs);
@@ -837,7 +837,7 @@ collect_open(void *ctx, const struct fl_metric_value *v)
 {
     struct rows *r = ctx;
     if (rows_push(r, v) < 0)
-        r->cap = SIZE_MAX;        /* remembered as "out of memory" */
+        r->cap = SIZE_MAX;        /* remembered as FL_OOM_TEXT */
 }
 
 

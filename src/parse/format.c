@@ -85,7 +85,7 @@ build(const struct name_list *names, struct fl_format **out,
 
 fail:
     fl_format_destroy(f);
-    snprintf(err->reason, sizeof err->reason, "out of memory");
+    snprintf(err->reason, sizeof err->reason, FL_OOM_TEXT);
     return rc;
 }
 

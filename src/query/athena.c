@@ -126,7 +126,7 @@ mysql_format_fn(duckdb_function_info info, duckdb_data_chunk input,
             break;
         }
         if (b.err) {
-            duckdb_scalar_function_set_error(info, "out of memory");
+            duckdb_scalar_function_set_error(info, FL_OOM_TEXT);
             break;
         }
         duckdb_vector_assign_string_element_len(output, i,

@@ -160,7 +160,7 @@ add_plan(struct ctx *c, struct fl_metric_plan *p)
     struct fl_metric_plan *grown = fl_realloc(c->out.plan,
                                               (c->out.n + 1) * sizeof *grown);
     if (grown == NULL)
-        return fl_sql_fail(c, FL_ENOMEM, p->line, 1, "out of memory");
+        return fl_sql_fail(c, FL_ENOMEM, p->line, 1, FL_OOM_TEXT);
     grown[c->out.n++] = *p;
     c->out.plan = grown;
     return 0;
@@ -188,7 +188,7 @@ fl_plan_compile(const char *text, size_t len, const char *origin,
         return c.rc;
     }
     if ((rc = fl_sql_lex(&c)) != 0) {
-        fl_sql_fail(&c, rc, 1, 1, "out of memory");
+        fl_sql_fail(&c, rc, 1, 1, FL_OOM_TEXT);
         goto out;
     }
     for (;;) {

@@ -280,7 +280,7 @@ coerce(struct ctx *c, int id, const struct node *v, struct fl_plan_lit *out)
                                   "(VARCHAR) with %s: quote the value ('...')",
                                   f->sql_name, fl_sql_quote(c, v));
         if ((out->s = fl_strndup(v->s, v->slen)) == NULL)
-            return fl_sql_fail_at(c, FL_ENOMEM, v, "out of memory");
+            return fl_sql_fail_at(c, FL_ENOMEM, v, FL_OOM_TEXT);
         out->len = v->slen;
         return 0;
     }
@@ -346,7 +346,7 @@ new_pred(struct ctx *c, enum fl_pred_kind kind, const struct node *at)
 {
     struct fl_pred *p = fl_calloc(1, sizeof *p);
     if (p == NULL)
-        fl_sql_fail_at(c, FL_ENOMEM, at, "out of memory");
+        fl_sql_fail_at(c, FL_ENOMEM, at, FL_OOM_TEXT);
     else
         p->kind = kind;
     return p;
@@ -416,7 +416,7 @@ compile_cmp(struct ctx *c, const struct stmt *s, const struct node *whole,
     p->cmp = op;
     if ((p->lits = fl_calloc(1, sizeof *p->lits)) == NULL) {
         fl_plan_pred_free(p);
-        return fl_sql_fail_at(c, FL_ENOMEM, whole, "out of memory");
+        return fl_sql_fail_at(c, FL_ENOMEM, whole, FL_OOM_TEXT);
     }
     p->n_lits = 1;
     if ((rc = coerce(c, id, y, &p->lits[0])) != 0) {
@@ -521,7 +521,7 @@ compile_in(struct ctx *c, const struct stmt *s, const struct node *n,
     p->column = id;
     p->negate = n->negate;
     if ((p->lits = fl_calloc(n->n_args, sizeof *p->lits)) == NULL) {
-        rc = fl_sql_fail_at(c, FL_ENOMEM, n, "out of memory");
+        rc = fl_sql_fail_at(c, FL_ENOMEM, n, FL_OOM_TEXT);
         fl_plan_pred_free(p);
         return rc;
     }
@@ -801,7 +801,7 @@ start_plan(struct ctx *c, const struct stmt *s, struct fl_metric_plan *p,
                                              * sizeof **agg_items)) == NULL
         || (*selected = fl_sql_tmp_alloc(c, s->n_group + 1)) == NULL)
         return fl_sql_fail(c, FL_ENOMEM, p->line, s->create_tok->col,
-                           "out of memory");
+                           FL_OOM_TEXT);
     if ((line = name_taken(c, p, s->name)) != 0)
         return fl_sql_fail(c, FL_ECONFIG, s->name_tok->line, s->name_tok->col,
                            "duplicate metric name %s (already defined at line "
@@ -1024,7 +1024,7 @@ agg_metric_name(struct ctx *c, const struct stmt *s, const struct item *it,
         }
     }
     if (m == NULL)
-        return fl_sql_fail_at(c, FL_ENOMEM, it->e, "out of memory");
+        return fl_sql_fail_at(c, FL_ENOMEM, it->e, FL_OOM_TEXT);
     *out = m;
     return 0;
 }

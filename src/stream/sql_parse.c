@@ -211,7 +211,7 @@ mk(struct ctx *c, enum nk kind, const struct tok *t)
 {
     struct node *n = fl_sql_tmp_alloc(c, sizeof *n);
     if (n == NULL) {
-        fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
+        fl_sql_fail(c, FL_ENOMEM, t->line, t->col, FL_OOM_TEXT);
         return NULL;
     }
     n->kind = kind;
@@ -249,7 +249,7 @@ mk_bin(struct ctx *c, enum nk kind, struct node *a, struct node *b)
 {
     struct node *n = fl_sql_tmp_alloc(c, sizeof *n);
     if (n == NULL) {
-        fl_sql_fail(c, FL_ENOMEM, a->line, a->col, "out of memory");
+        fl_sql_fail(c, FL_ENOMEM, a->line, a->col, FL_OOM_TEXT);
         return NULL;
     }
     n->kind = kind;
@@ -449,7 +449,7 @@ parse_call(struct ctx *c, const struct tok *t)
     struct node *n = mk(c, N_FUNC, t);
     if (n == NULL || (n->name = ident_name(c, t)) == NULL) {
         if (c->rc == 0)
-            fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
+            fl_sql_fail(c, FL_ENOMEM, t->line, t->col, FL_OOM_TEXT);
         return NULL;
     }
     next(c);                                        /* ( */
@@ -472,7 +472,7 @@ parse_call(struct ctx *c, const struct tok *t)
             if (a == NULL)
                 return NULL;
             if (tmp_push(c, (void ***)&n->args, &n->n_args, a) != 0) {
-                fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
+                fl_sql_fail(c, FL_ENOMEM, t->line, t->col, FL_OOM_TEXT);
                 return NULL;
             }
             if (strcmp(n->name, "step") == 0 && n->n_args == 1) {
@@ -546,7 +546,7 @@ parse_column(struct ctx *c, const struct tok *t)
     n->name = name;
     return n;
 nomem:
-    fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
+    fl_sql_fail(c, FL_ENOMEM, t->line, t->col, FL_OOM_TEXT);
     return NULL;
 }
 
@@ -654,7 +654,7 @@ parse_primary(struct ctx *c)
         if ((n = mk(c, N_STR, t)) == NULL)
             return NULL;
         if ((n->s = string_value(c, t, &n->slen)) == NULL) {
-            fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
+            fl_sql_fail(c, FL_ENOMEM, t->line, t->col, FL_OOM_TEXT);
             return NULL;
         }
         next(c);
@@ -859,7 +859,7 @@ parse_in_list(struct ctx *c, struct node *x, int negate,
         if (v == NULL)
             return NULL;
         if (tmp_push(c, (void ***)&n->args, &n->n_args, v) != 0) {
-            fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
+            fl_sql_fail(c, FL_ENOMEM, t->line, t->col, FL_OOM_TEXT);
             return NULL;
         }
         if (!is_op(c, 0, ","))
@@ -1043,7 +1043,7 @@ parse_alias(struct ctx *c, char **alias, const struct tok **at)
     }
     next(c);
     if ((*alias = ident_name(c, t)) == NULL)
-        return fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
+        return fl_sql_fail(c, FL_ENOMEM, t->line, t->col, FL_OOM_TEXT);
     if (at != NULL)
         *at = t;
     return 0;
@@ -1140,7 +1140,7 @@ parse_select_list(struct ctx *c, struct stmt *s)
                                      * sizeof *it);
             if (it == NULL)
                 return fl_sql_fail(c, FL_ENOMEM, e->line, e->col,
-                                   "out of memory");
+                                   FL_OOM_TEXT);
             if (s->n_items)
                 memcpy(it, s->items, s->n_items * sizeof *it);
             s->items = it;
@@ -1184,7 +1184,7 @@ parse_from(struct ctx *c, struct stmt *s)
         size_t a = strlen(tn->qual), b = strlen(tn->name);
         if ((s->table = fl_sql_tmp_alloc(c, a + b + 2)) == NULL)
             return fl_sql_fail(c, FL_ENOMEM, t->line, t->col,
-                               "out of memory");
+                               FL_OOM_TEXT);
         memcpy(s->table, tn->qual, a);
         s->table[a] = '.';
         memcpy(s->table + a + 1, tn->name, b + 1);
@@ -1223,7 +1223,7 @@ parse_group_by(struct ctx *c, struct stmt *s)
             return c->rc;
         if (tmp_push(c, (void ***)&s->group, &s->n_group, g) != 0)
             return fl_sql_fail(c, FL_ENOMEM, g->line, g->col,
-                               "out of memory");
+                               FL_OOM_TEXT);
         if (!is_op(c, 0, ","))
             break;
         next(c);
@@ -1296,7 +1296,7 @@ fl_sql_parse_statement(struct ctx *c, struct stmt *s)
     next(c);
     s->name_tok = t;
     if ((s->name = ident_name(c, t)) == NULL)
-        return fl_sql_fail(c, FL_ENOMEM, t->line, t->col, "out of memory");
+        return fl_sql_fail(c, FL_ENOMEM, t->line, t->col, FL_OOM_TEXT);
     if (!fl_sql_name_ok(s->name))
         return fl_sql_fail(c, FL_ECONFIG, t->line, t->col, "bad metric name "
                            "%s: use lower-case letters, digits and _, "
