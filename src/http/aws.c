@@ -416,6 +416,40 @@ delivery_provenance(struct MHD_Connection *c, const char *rid,
 }
 
 
+/* Decodes every record of a Firehose request into g. A record that
+ * cannot be decoded leaves nothing in g and goes to the errors folder with
+ * its reason and base64 text; the others go on. Returns 0 or FL_ENOMEM. */
+static int
+gather_records(struct gather *g, struct fl_ingest *dec,
+               struct fl_firehose_req *fr, const char *source)
+{
+    const struct fl_source_env *env = g->env;
+    struct fl_ingest_err err;
+    for (size_t i = 0; i < fl_firehose_nrecords(fr); i++) {
+        size_t before = g->text.len, keys_before = g->n_keys;
+        int rc = fl_firehose_record_decode(dec, fr, i, on_line, g, NULL, &err);
+        if (rc == FL_ENOMEM)
+            return rc;
+        if (rc < 0) {
+            const char *b64;
+            size_t b64_len;
+            g->text.len = before;
+            if (g->text.p != NULL)
+                g->text.p[before] = '\0';     /* fl_buf's own invariant */
+            g->n_keys = keys_before;
+            drop_segs_from(g, before);
+            fl_firehose_record_b64(fr, i, &b64, &b64_len);
+            (void)fl_rejects_add(env->rejects, source,
+                                 (unsigned long long)i + 1, err.msg, b64,
+                                 b64_len);
+            fl_source_counters_records(env->counters, FL_SOURCE_FIREHOSE, 0,
+                                       1);
+        }
+    }
+    return FL_OK;
+}
+
+
 enum MHD_Result
 fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
                 const char *raw, size_t raw_len)
@@ -476,27 +510,9 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
     }
     rkey_claimed = 1;
     snprintf(source, sizeof source, "firehose request %.100s", rid);
-    for (size_t i = 0; i < fl_firehose_nrecords(fr); i++) {
-        size_t before = g.text.len, keys_before = g.n_keys;
-        rc = fl_firehose_record_decode(dec, fr, i, on_line, &g, NULL, &err);
-        if (rc == FL_ENOMEM) {
-            ret = firehose_reply(c, 503, rid, FL_OOM_TEXT);
-            goto out;
-        }
-        if (rc < 0) {
-            /* The record goes to the errors folder; the others go on. */
-            const char *b64;
-            size_t b64_len;
-            g.text.len = before;
-            g.n_keys = keys_before;
-            drop_segs_from(&g, before);
-            fl_firehose_record_b64(fr, i, &b64, &b64_len);
-            (void)fl_rejects_add(env->rejects, source,
-                                 (unsigned long long)i + 1, err.msg, b64,
-                                 b64_len);
-            fl_source_counters_records(env->counters, FL_SOURCE_FIREHOSE, 0,
-                                       1);
-        }
+    if ((rc = gather_records(&g, dec, fr, source)) < 0) {
+        ret = firehose_reply(c, 503, rid, FL_OOM_TEXT);
+        goto out;
     }
     if ((rc = claim_events(&g)) < 0) {
         ret = firehose_reply(c, 503, rid, rc == FL_EAGAIN
