@@ -62,35 +62,32 @@ check_metrics_and_alarms(const struct fl_config *cfg,
     struct fl_metric_plans plans = { 0 };
     struct fl_alarm_def *defs = NULL;
     size_t n = 0;
-    char err[1024] = "";
+    struct fl_err err = FL_ERR_INIT;
     int keys_rc = fl_alarm_config_check(cfg, errs);
     if (keys_rc == FL_ENOMEM)
         return FL_ENOMEM;
-    int rc = fl_metrics_compile(cfg, &plans, err, sizeof err);
+    int rc = fl_metrics_compile(cfg, &plans, &err);
     if (rc == 0 && keys_rc < 0) {
         fl_plan_free(&plans);
         return keys_rc;
     }
-    if (rc == 0 && cfg->n_alarm_sections > 0) {
-        struct fl_err aerr = FL_ERR_INIT;
+    if (rc == 0 && cfg->n_alarm_sections > 0)
         rc = fl_alarm_defs_from_config(cfg->alarm_sections,
                                        cfg->n_alarm_sections, &defs, &n,
-                                       &aerr);
-        if (rc < 0)
-            snprintf(err, sizeof err, "%s", aerr.msg);
-    }
+                                       &err);
     /* One alarm at a time, so that the message can name its section. */
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct fl_err why = FL_ERR_INIT;
         rc = fl_alarm_defs_check(&defs[i], 1, &plans, &why);
         for (size_t k = 0; rc < 0 && k < cfg->n_alarm_sections; k++)
             if (strcmp(cfg->alarm_sections[k].name, defs[i].name) == 0)
-                snprintf(err, sizeof err, "%s:%d: %s",
-                         cfg->alarm_sections[k].file,
-                         cfg->alarm_sections[k].line, why.msg);
+                fl_err_set(&err, rc, "%s:%d: %s",
+                           cfg->alarm_sections[k].file,
+                           cfg->alarm_sections[k].line, why.msg);
     }
     if (rc < 0 && fl_config_errors_add(errs, cfg, NULL, "%s",
-                                       err[0] ? err : fl_strerror(rc)) < 0)
+                                       err.msg[0] ? err.msg
+                                                  : fl_strerror(rc)) < 0)
         rc = FL_ENOMEM;
     fl_alarm_defs_free(defs, n);
     fl_plan_free(&plans);

@@ -511,16 +511,13 @@ stream_main(void *arg)
 
 int
 fl_metrics_compile(const struct fl_config *cfg, struct fl_metric_plans *out,
-                   char *err, size_t errlen)
+                   struct fl_err *err)
 {
     struct fl_metric_plans plans = { 0 }, more = { 0 };
     enum fl_time_basis basis = strcmp(cfg->metrics_time, "end") == 0
                              ? FL_TIME_END
                              : strcmp(cfg->metrics_time, "arrival") == 0
                              ? FL_TIME_ARRIVAL : FL_TIME_START;
-    /* The stream module speaks struct fl_err; this function's callers
-     * still pass a buffer. */
-    struct fl_err perr = FL_ERR_INIT;
     char *text = NULL;
     int rc = FL_OK;
 
@@ -528,30 +525,26 @@ fl_metrics_compile(const struct fl_config *cfg, struct fl_metric_plans *out,
         const char *b = fl_plan_builtin_text();
         rc = fl_plan_compile(b, strlen(b), "(built-in metrics)",
                              (int64_t)cfg->metrics_window, basis, &plans,
-                             &perr);
-        if (rc < 0) {
-            snprintf(err, errlen, "%s", perr.msg);
+                             err);
+        if (rc < 0)
             goto out;
-        }
     }
     if (cfg->metrics_file[0] != '\0') {
         size_t len = 0;
         rc = fl_fs_read_file(cfg->metrics_file, METRICS_FILE_MAX, &text, &len);
         if (rc < 0) {
-            snprintf(err, errlen, "metrics.file %s: %s", cfg->metrics_file,
-                     rc == FL_ETOOBIG ? "larger than 16 MiB"
-                                      : fl_strerror(rc));
+            fl_err_set(err, rc, "metrics.file %s: %s", cfg->metrics_file,
+                       rc == FL_ETOOBIG ? "larger than 16 MiB"
+                                        : fl_strerror(rc));
             goto out;
         }
         rc = fl_plan_compile(text, len, cfg->metrics_file,
                              (int64_t)cfg->metrics_window, basis, &more,
-                             &perr);
+                             err);
         if (rc == 0)
-            rc = fl_plan_merge(&plans, &more, &perr);
-        if (rc < 0) {
-            snprintf(err, errlen, "%s", perr.msg);
+            rc = fl_plan_merge(&plans, &more, err);
+        if (rc < 0)
             goto out;
-        }
     }
     *out = plans;
     memset(&plans, 0, sizeof plans);
@@ -592,7 +585,7 @@ undo:
 
 int
 fl_metrics_create(const struct fl_metrics_options *o, struct fl_metrics **out,
-                  char *err, size_t errlen)
+                  struct fl_err *err)
 {
     const struct fl_config *cfg = o->cfg;
     struct fl_metrics *m = NULL;
@@ -605,7 +598,7 @@ fl_metrics_create(const struct fl_metrics_options *o, struct fl_metrics **out,
     int rc;
 
     *out = NULL;
-    if ((rc = fl_metrics_compile(cfg, &plans, err, errlen)) < 0)
+    if ((rc = fl_metrics_compile(cfg, &plans, err)) < 0)
         goto fail;
     if ((m = fl_calloc(1, sizeof *m)) == NULL) {
         rc = FL_ENOMEM;
@@ -622,8 +615,8 @@ fl_metrics_create(const struct fl_metrics_options *o, struct fl_metrics **out,
         m->read_sql = how != NULL && strcmp(how, "sql") == 0;
     }
     if ((rc = init_sync(m)) < 0) {
-        snprintf(err, errlen, "cannot initialise the metrics' locks: %s",
-                 fl_strerror(rc));
+        fl_err_set(err, rc, "cannot initialise the metrics' locks: %s",
+                   fl_strerror(rc));
         goto fail;
     }
     if (plans.n == 0 && cfg->n_alarm_sections == 0)
@@ -663,9 +656,9 @@ fl_metrics_create(const struct fl_metrics_options *o, struct fl_metrics **out,
             fl_log(FL_LOG_WARN, "metrics", "%s", note);
         m->loaded_seq = m->processed_seq = seq;
     } else if (rc != -ENOENT) {
-        snprintf(err, errlen, "cannot read the metric state in %s/"
-                 FL_METRIC_STORE_DIR ": %s", cfg->archive_dir,
-                 fl_strerror(rc));
+        fl_err_set(err, rc, "cannot read the metric state in %s/"
+                   FL_METRIC_STORE_DIR ": %s", cfg->archive_dir,
+                   fl_strerror(rc));
         goto fail;
     }
     rc = fl_metric_store_cleanup(cfg->archive_dir, m->live, m->n_live);
@@ -678,26 +671,19 @@ fl_metrics_create(const struct fl_metrics_options *o, struct fl_metrics **out,
 
     /* Alarms. */
     if (cfg->n_alarm_sections > 0) {
-        /* The alarm module speaks struct fl_err; this function's callers
-         * still pass a buffer. */
-        struct fl_err aerr = FL_ERR_INIT;
         rc = fl_alarm_defs_from_config(cfg->alarm_sections,
                                        cfg->n_alarm_sections, &defs, &n_defs,
-                                       &aerr);
-        if (rc < 0) {
-            snprintf(err, errlen, "%s", aerr.msg);
+                                       err);
+        if (rc < 0)
             goto fail;
-        }
         if ((dir = fl_fs_join(cfg->archive_dir, "_flowlake/alarms")) == NULL) {
             rc = FL_ENOMEM;
             goto fail;
         }
         rc = fl_alarms_create(defs, n_defs, m->stream, dir, &m->alarms,
-                              &aerr);
-        if (rc < 0) {
-            snprintf(err, errlen, "%s", aerr.msg);
+                              err);
+        if (rc < 0)
             goto fail;
-        }
         defs = NULL;                     /* the alarms own them */
     }
 done:
@@ -705,8 +691,9 @@ done:
     rc = FL_OK;
     goto out;
 fail:
-    if (rc == FL_ENOMEM && err[0] == '\0')
-        snprintf(err, errlen, FL_OOM_TEXT);
+    if (err->msg[0] == '\0')
+        fl_err_set(err, rc, "%s", rc == FL_ENOMEM ? FL_OOM_TEXT
+                                                  : fl_strerror(rc));
     fl_metrics_destroy(m);
 out:
     fl_alarm_defs_free(defs, n_defs);

@@ -21,6 +21,8 @@
 
 #include <pthread.h>
 
+#include "../core/fl_error.h"
+
 struct fl_buffer_block;
 struct fl_metric_row;
 struct fl_metrics;
@@ -31,8 +33,7 @@ struct fl_config;
 /* Compiles the built-in metrics (metrics.defaults) and metrics.file into
  * *out (fl_plan_free). Returns 0 or <0 with err naming file and line. */
 int  fl_metrics_compile(const struct fl_config *cfg,
-                        struct fl_metric_plans *out, char *err,
-                        size_t errlen);
+                        struct fl_metric_plans *out, struct fl_err *err);
 
 /* What the metrics need from the server that runs them, given explicitly
  * so that src/metrics/ does not see struct fl_server. */
@@ -65,7 +66,7 @@ struct fl_metrics_options {
  * FLOWLAKE_METRICS_READ=sql sends every read through SQL. Returns 0 or <0
  * with err (a metric or alarm definition error names file and line). */
 int  fl_metrics_create(const struct fl_metrics_options *opt,
-                       struct fl_metrics **out, char *err, size_t errlen);
+                       struct fl_metrics **out, struct fl_err *err);
 
 /* Folds a WAL record found at start, unless the saved state covers it. */
 int  fl_metrics_replay(struct fl_metrics *m, const char *text, size_t len,

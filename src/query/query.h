@@ -40,6 +40,15 @@
  * the Presto form of date_add(unit, n, ts). docs/query.md lists them with
  * their differences from Athena.
  *
+ * Errors: a failing function hands back an allocated message (char
+ * **out_err, fl_free it) rather than the fixed-size struct fl_err the
+ * rest of flowlake uses. The messages here are mostly DuckDB's own, of no
+ * set length -- a binder error lists every candidate column, a syntax
+ * error quotes the statement -- and they end with the "LINE n: excerpt"
+ * and caret that fl_query_error_position reads to place the error for
+ * `flowlake query` and POST /api/query: cut to fit a fixed buffer, they
+ * would lose exactly that end.
+ *
  * Thread: one struct fl_query belongs to one thread at a time (DuckDB's
  * connection is not meant for concurrent use); open one per thread.
  */

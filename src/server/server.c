@@ -100,7 +100,6 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
                  struct fl_err *err)
 {
     struct fl_server *s = fl_calloc(1, sizeof *s);
-    char merr[512] = "";
     int rc;
 
     if (s == NULL)
@@ -128,10 +127,8 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
         .ctx = s, .saved = metrics_saved,
         .queries_running = metrics_queries_running,
     };
-    if ((rc = fl_metrics_create(&mo, &s->metrics, merr, sizeof merr)) < 0) {
-        fl_err_set(err, rc, "%s", merr[0] ? merr : fl_strerror(rc));
+    if ((rc = fl_metrics_create(&mo, &s->metrics, err)) < 0)
         goto fail;
-    }
     struct fl_pipeline_tap tap = {
         .appended = tap_appended, .replayed = tap_replayed,
         .persisted_seq = tap_persisted_seq, .ctx = s->metrics,

@@ -90,10 +90,10 @@ create(struct seen *seen)
         .saved = on_saved, .queries_running = on_queries_running,
     };
     struct fl_metrics *m = NULL;
-    char err[512] = "";
-    int rc = fl_metrics_create(&o, &m, err, sizeof err);
+    struct fl_err err = FL_ERR_INIT;
+    int rc = fl_metrics_create(&o, &m, &err);
     if (rc != 0)
-        fprintf(stderr, "  fl_metrics_create: %s\n", err);
+        fprintf(stderr, "  fl_metrics_create: %s\n", fl_err_msg(&err));
     CHECK_EQ_INT(rc, 0);
     CHECK(m != NULL);
     seen->m = m;
