@@ -31,6 +31,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_sql.h"
 #include "../core/fl_time.h"
 #include "archive_int.h"
 #include "convert.h"
@@ -285,28 +286,6 @@ lock_archive(struct run *run)
         return rc;
     }
     return FL_OK;
-}
-
-
-/* SQL string literal of s ('' doubled); fl_free the result. */
-static char *
-sql_quote(const char *s)
-{
-    size_t n = 3;
-    for (const char *p = s; *p; p++)
-        n += *p == '\'' ? 2 : 1;
-    char *q = fl_malloc(n), *o = q;
-    if (q == NULL)
-        return NULL;
-    *o++ = '\'';
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            *o++ = '\'';
-        *o++ = *p;
-    }
-    *o++ = '\'';
-    *o = '\0';
-    return q;
 }
 
 
@@ -629,7 +608,7 @@ write_parquet(struct run *run, struct fl_scan *scan, uint64_t *out_rows)
         return FL_EDB;
     }
     duckdb_destroy_config(&cfg);
-    staging_q = sql_quote(run->staging_dir);
+    staging_q = fl_sql_literal(run->staging_dir);
     select = fl_scan_select_list(scan);
     size_t cap = strlen(run->staging_dir) * 2 + 512
                + (select ? strlen(select) : 0);

@@ -20,6 +20,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_keyindex.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_sql.h"
 #include "metric_cache.h"
 
 
@@ -442,26 +443,6 @@ build_days(struct fl_mcache_file *f)
 }
 
 
-/* path as a SQL string literal's content, quotes doubled, in a new string. */
-static char *
-sql_quoted(const char *path)
-{
-    size_t n = 0;
-    for (const char *p = path; *p; p++)
-        n += *p == '\'' ? 2 : 1;
-    char *q = fl_malloc(n + 1), *o = q;
-    if (q == NULL)
-        return NULL;
-    for (const char *p = path; *p; p++) {
-        if (*p == '\'')
-            *o++ = '\'';
-        *o++ = *p;
-    }
-    *o = '\0';
-    return q;
-}
-
-
 /* *err = "reading PATH: WHAT" (fl_free), when err is wanted and unset. */
 static void
 set_err(char **err, const char *path, const char *what)
@@ -480,7 +461,7 @@ load_file(struct fl_mcache_file *f, duckdb_connection con, const char *path,
 {
     struct loader L = { .f = f };
     duckdb_result res;
-    char *quoted = sql_quoted(path), *sql = NULL;
+    char *quoted = fl_sql_literal(path), *sql = NULL;
     int rc = FL_OK;
 
     memset(f, 0, sizeof *f);
@@ -502,7 +483,7 @@ load_file(struct fl_mcache_file *f, duckdb_connection con, const char *path,
              "SELECT metric, dim_names, dim_values, "
              "epoch_us(window_start) // 1000000, "
              "epoch_us(window_end) // 1000000, value, final, exact, records "
-             "FROM read_parquet('%s') "
+             "FROM read_parquet(%s) "
              "WHERE window_start >= make_timestamp(CAST(%" PRId64
              " AS BIGINT) * 1000000)",
              quoted, since);

@@ -15,6 +15,7 @@
 #include "core/fl_json.h"
 #include "core/fl_keyindex.h"
 #include "core/fl_mem.h"
+#include "core/fl_sql.h"
 
 
 static void
@@ -312,7 +313,40 @@ test_keyindex(void)
 }
 
 
+/* SQL string literals: quotes around, each ' doubled, nothing else
+ * touched; appended after other text; out of memory gives NULL. */
+static void
+test_sql_literal(void)
+{
+    size_t base = fl_mem_used();
+    static const char *const cases[][2] = {
+        { "", "''" },
+        { "abc", "'abc'" },
+        { "a'b", "'a''b'" },
+        { "''", "" },
+        { "/tmp/it's here/x.parquet", "'/tmp/it''s here/x.parquet'" },
+        { "back\\slash \"q\"", "'back\\slash \"q\"'" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *q = fl_sql_literal(cases[i][0]);
+        CHECK(q != NULL);
+        CHECK_EQ_STR(q, cases[i][1]);
+        fl_free(q);
+    }
+    struct fl_buf b = { 0 };
+    fl_buf_adds(&b, "SELECT ");
+    CHECK_EQ_INT(fl_sql_add_literal(&b, "o'k"), 0);
+    CHECK_EQ_STR(b.p, "SELECT 'o''k'");
+    fl_buf_free(&b);
+    fl_mem_fail_after(1);
+    CHECK(fl_sql_literal("x") == NULL);
+    fl_mem_fail_after(0);
+    CHECK_EQ_INT(fl_mem_used(), base);
+}
+
+
 FL_TEST_MAIN(
+    FL_TEST(test_sql_literal),
     FL_TEST(test_buf_appends),
     FL_TEST(test_buf_growth),
     FL_TEST(test_buf_ceiling),
