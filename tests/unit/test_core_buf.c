@@ -323,7 +323,7 @@ test_sql_literal(void)
         { "", "''" },
         { "abc", "'abc'" },
         { "a'b", "'a''b'" },
-        { "''", "" },
+        { "''", "''''''" },
         { "/tmp/it's here/x.parquet", "'/tmp/it''s here/x.parquet'" },
         { "back\\slash \"q\"", "'back\\slash \"q\"'" },
     };
