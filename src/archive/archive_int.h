@@ -50,6 +50,17 @@ struct fl_publish_result {
     uint64_t bytes;
 };
 
+/* Takes ARCHIVE/_flowlake/lock (the folder must exist), held by every
+ * run that changes the archive's files -- a convert, a publish, a
+ * compaction's swap -- for as long as it does: waits for it with wait,
+ * else fails with -EWOULDBLOCK. *out_fd: close it to let go. Returns 0 or
+ * -errno. */
+int  fl_archive_lock(const char *archive_dir, int wait, int *out_fd);
+
+/* A new run id, "YYYYMMDDTHHMMSSZ-xxxxxxxx" (UTC now, 32 random bits): it
+ * names a run's files, staging folder and journal. */
+void fl_archive_run_id(char *out, size_t len);
+
 /* Moves every file under staging_dir/fl_hour=N/ to
  * archive_dir/year=YYYY/month=MM/day=DD/hour=HH/ (hour N since the epoch):
  * journal, fsync each file, rename, fsync directories,

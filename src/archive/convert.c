@@ -44,6 +44,9 @@ struct run {
     char              *staging_dir;
     char              *tmp_dir;
     int                lock_fd;
+    /* Wait for the archive's lock rather than fail at once: a server's
+     * publish waits out a compaction's swap or a convert. */
+    int                wait_lock;
     struct fl_manifest *manifest;
     struct fl_format  *format;
     struct fl_input   *inputs;
@@ -256,8 +259,8 @@ order_by_day(struct run *run)
 
 /* ---- run set-up ----------------------------------------------------- */
 
-static void
-make_run_id(char *out, size_t len)
+void
+fl_archive_run_id(char *out, size_t len)
 {
     struct fl_civil c;
     uint32_t rnd = 0;
@@ -269,23 +272,37 @@ make_run_id(char *out, size_t len)
 }
 
 
+int
+fl_archive_lock(const char *archive_dir, int wait, int *out_fd)
+{
+    char *path = fl_fs_join(archive_dir, "_flowlake/lock");
+    if (path == NULL)
+        return FL_ENOMEM;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fl_free(path);
+    if (fd < 0)
+        return -errno;
+    while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+        int rc = -errno;
+        if (rc == -EINTR)
+            continue;
+        close(fd);
+        return rc;
+    }
+    *out_fd = fd;
+    return FL_OK;
+}
+
+
 static int
 lock_archive(struct run *run)
 {
-    char *path = fl_fs_join(run->meta_dir, "lock");
-    if (path == NULL)
-        return FL_ENOMEM;
-    run->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    fl_free(path);
-    if (run->lock_fd < 0)
-        return -errno;
-    if (flock(run->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        int rc = -errno;
+    int rc = fl_archive_lock(run->opts->archive_dir, run->wait_lock,
+                             &run->lock_fd);
+    if (rc == -EWOULDBLOCK)
         snprintf(run->err, sizeof run->err, "another flowlake process is "
                  "converting into %s", run->opts->archive_dir);
-        return rc;
-    }
-    return FL_OK;
+    return rc;
 }
 
 
@@ -726,7 +743,7 @@ run_open(struct run *run)
     char sname[64];
     int rc;
 
-    make_run_id(run->run_id, sizeof run->run_id);
+    fl_archive_run_id(run->run_id, sizeof run->run_id);
     run->meta_dir = fl_fs_join(archive_dir, "_flowlake");
     snprintf(sname, sizeof sname, "staging-%s", run->run_id);
     run->staging_dir = run->meta_dir ? fl_fs_join(run->meta_dir, sname) : NULL;
@@ -908,7 +925,7 @@ fl_archive_write_blocks(const char *archive_dir,
 {
     struct fl_convert_opts opts = { .archive_dir = archive_dir };
     struct run run = { .opts = &opts, .lock_fd = -1, .wal_seq = wal_seq,
-                       .hook = hook };
+                       .hook = hook, .wait_lock = 1 };
     double t0 = fl_time_mono();
     int rc;
 

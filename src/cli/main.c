@@ -30,6 +30,8 @@ static const struct command commands[] = {
       "write realistic synthetic VPC flow logs" },
     { "config",   fl_cmd_config,
       "check a configuration file, print the defaults" },
+    { "compact",  fl_cmd_compact,
+      "merge the archive's small files by hour; delete hours past retention" },
     { "ddl",      fl_cmd_ddl,
       "print the table for Athena, Trino, Spark or DuckDB over the archive" },
     { "wal-check", fl_cmd_wal_check,

@@ -12,7 +12,8 @@
  *              max_connections, max_connections_per_ip, idle_timeout,
  *              max_inflight_bytes
  *   [firehose] access_key, access_key_file
- *   [archive]  dir, buffer_interval, buffer_size
+ *   [archive]  dir, buffer_interval, buffer_size, target_file_size,
+ *              compact_after, compact_interval, retention
  *   [wal]      dir, max_size, segment_size
  *   [ui]       dashboards_dir
  *   [watch]    dir, interval
@@ -73,6 +74,10 @@ struct fl_config {
     char    *archive_dir;       /* archive.dir */
     uint64_t buffer_interval;   /* archive.buffer_interval, seconds */
     uint64_t buffer_size;       /* archive.buffer_size, bytes */
+    uint64_t target_file_size;  /* archive.target_file_size, bytes */
+    uint64_t compact_after;     /* archive.compact_after, seconds */
+    uint64_t compact_interval;  /* archive.compact_interval, seconds, 0 = off */
+    uint64_t retention;         /* archive.retention, seconds, 0 = forever */
     char    *wal_dir;           /* wal.dir, "" = ARCHIVE/_flowlake/wal */
     uint64_t wal_max_size;      /* wal.max_size, bytes */
     uint64_t wal_segment_size;  /* wal.segment_size, bytes */

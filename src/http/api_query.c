@@ -73,6 +73,7 @@ struct fl_query_task {
     size_t                   n_rows;
     int                      has_rows;
     struct fl_query_files    files;       /* the archive's, at the snapshot */
+    int                      holds_files; /* counted in s->n_snapshots */
     int                      oom;
     _Atomic pid_t            pid;         /* the worker, while it runs */
     struct fl_query_result   res;
@@ -174,6 +175,12 @@ take_snapshot(struct fl_query_task *t, char **err)
     if (rc == 0 && !t->oom && mentions_metrics(t->sql)) {
         rc = fl_metrics_rows(s->metrics, NULL, 0, &t->rows, &t->n_rows);
         t->has_rows = rc == 0;
+    }
+    if (rc == 0 && !t->oom) {
+        pthread_mutex_lock(&s->query_mu);
+        s->n_snapshots++;
+        t->holds_files = 1;
+        pthread_mutex_unlock(&s->query_mu);
     }
     pthread_rwlock_unlock(lock);
     return t->oom ? FL_ENOMEM : rc;
@@ -298,6 +305,8 @@ finish(struct fl_query_task *t)
         }
     }
     s->n_queries--;
+    if (t->holds_files)
+        s->n_snapshots--;
     t->elapsed = fl_time_mono() - t->started;
     atomic_store(&t->done, 1);
     /* After this the HTTP side answers and frees t: not touched again. */
@@ -632,6 +641,20 @@ fl_http_queries_running(struct fl_server *s)
     uint64_t n = s->n_queries;
     pthread_mutex_unlock(&s->query_mu);
     return n;
+}
+
+
+int
+fl_http_queries_wait_snapshots(struct fl_server *s, uint64_t ms)
+{
+    struct timespec until = fl_time_deadline(CLOCK_REALTIME, ms);
+    int rc = 0;
+    pthread_mutex_lock(&s->query_mu);
+    while (s->n_snapshots > 0 && rc == 0)
+        rc = pthread_cond_timedwait(&s->query_cv, &s->query_mu, &until);
+    int left = s->n_snapshots > 0;
+    pthread_mutex_unlock(&s->query_mu);
+    return left ? -ETIMEDOUT : FL_OK;
 }
 
 

@@ -290,7 +290,7 @@ put_buffer_published(struct status_out *so, struct fl_server *s,
 }
 
 
-/* "queries" and "rejects". */
+/* "queries", "compaction" and "rejects". */
 static void
 put_queries_rejects(struct status_out *so, struct fl_server *s,
                     const struct fl_pipeline_stats *ps)
@@ -303,6 +303,24 @@ put_queries_rejects(struct status_out *so, struct fl_server *s,
         (unsigned long long)s->cfg->query_max_concurrent,
         (unsigned long long)atomic_load(&s->queries_started),
         (unsigned long long)atomic_load(&s->queries_refused));
+    /* Compaction and retention (server/compactor.c). */
+    pthread_mutex_lock(&s->compact_mu);
+    struct fl_compact_totals ct = s->compact;
+    pthread_mutex_unlock(&s->compact_mu);
+    char cerr[560];
+    json_or_null(cerr, sizeof cerr, ct.last_error);
+    status_put(so,
+        "\"compaction\":{\"interval_seconds\":%llu,\"passes\":%llu,"
+        "\"failures\":%llu,\"hours_compacted\":%llu,\"files_before\":%llu,"
+        "\"files_after\":%llu,\"hours_expired\":%llu,\"last_pass\":%lld,"
+        "\"last_seconds\":%.3f,\"last_error\":%s},",
+        (unsigned long long)s->cfg->compact_interval,
+        (unsigned long long)ct.passes, (unsigned long long)ct.failures,
+        (unsigned long long)ct.hours_compacted,
+        (unsigned long long)ct.files_before,
+        (unsigned long long)ct.files_after,
+        (unsigned long long)ct.hours_expired, (long long)ct.last_pass,
+        ct.last_seconds, cerr);
     /* The errors folder: lines it could not record are counted, not
      * hidden (rejects.c retries them as they come). */
     const struct fl_rejects_stats *rs = &ps->rejects;

@@ -10,9 +10,11 @@
  *
  *   create: counters, pipeline, metrics (they load their saved state),
  *           then the pipeline opens its WAL (replaying into both);
- *   start:  metrics thread, publisher, HTTP, folder watcher, demo;
- *   stop:   no new input, queries and HTTP finished, sources stopped,
- *           the buffer published, metrics saved, the WAL closed.
+ *   start:  metrics thread, publisher, HTTP, folder watcher, demo,
+ *           compaction (compactor.c);
+ *   stop:   no new input, queries and HTTP finished, sources and
+ *           compaction stopped, the buffer published, metrics saved, the
+ *           WAL closed.
  */
 #include "../core/fl_config.h"
 
@@ -95,6 +97,32 @@ source_running(void *ctx)
 }
 
 
+/* The server's own mutexes and conditions, every result checked: all made
+ * (0), or none (-errno, those made destroyed). */
+static int
+init_locks(struct fl_server *s)
+{
+    pthread_mutex_t *mus[] = { &s->query_mu, &s->compact_mu };
+    pthread_cond_t *cvs[] = { &s->query_cv, &s->compact_cv };
+    size_t n_mu = 0, n_cv = 0;
+    int rc = 0;
+
+    for (; n_mu < sizeof mus / sizeof mus[0]; n_mu++)
+        if ((rc = pthread_mutex_init(mus[n_mu], NULL)) != 0)
+            goto undo;
+    for (; n_cv < sizeof cvs / sizeof cvs[0]; n_cv++)
+        if ((rc = pthread_cond_init(cvs[n_cv], NULL)) != 0)
+            goto undo;
+    return FL_OK;
+undo:
+    while (n_cv-- > 0)
+        pthread_cond_destroy(cvs[n_cv]);
+    while (n_mu-- > 0)
+        pthread_mutex_destroy(mus[n_mu]);
+    return -rc;
+}
+
+
 int
 fl_server_create(const struct fl_config *cfg, struct fl_server **out,
                  struct fl_err *err)
@@ -105,16 +133,11 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
     if (s == NULL)
         return fl_err_oom(err);
     s->cfg = cfg;
-    if ((rc = pthread_mutex_init(&s->query_mu, NULL)) != 0) {
+    if ((rc = init_locks(s)) < 0) {
+        /* fl_server_destroy would destroy locks never made. */
         fl_free(s);
-        return fl_err_set(err, -rc, "cannot initialise the server's "
-                          "locks: %s", fl_strerror(-rc));
-    }
-    if ((rc = pthread_cond_init(&s->query_cv, NULL)) != 0) {
-        pthread_mutex_destroy(&s->query_mu);
-        fl_free(s);
-        return fl_err_set(err, -rc, "cannot initialise the server's "
-                          "locks: %s", fl_strerror(-rc));
+        return fl_err_set(err, rc, "cannot initialise the server's "
+                          "locks: %s", fl_strerror(rc));
     }
     if ((rc = fl_source_counters_create(&s->counters)) < 0) {
         fl_err_set(err, rc, "%s", fl_strerror(rc));
@@ -176,6 +199,8 @@ fl_server_start(struct fl_server *s, struct fl_err *err)
                    fl_strerror(rc));
         goto fail;
     }
+    if ((rc = fl_server_compactor_start(s, err)) < 0)
+        goto fail;
     return FL_OK;
 fail:
     atomic_store(&s->accepting, 0);
@@ -212,6 +237,7 @@ stop_input(struct fl_server *s)
     s->demo = NULL;
     fl_watch_stop(s->watch);
     s->watch = NULL;
+    fl_server_compactor_stop(s);
 }
 
 
@@ -241,5 +267,7 @@ fl_server_destroy(struct fl_server *s)
     fl_source_counters_destroy(s->counters);
     pthread_mutex_destroy(&s->query_mu);
     pthread_cond_destroy(&s->query_cv);
+    pthread_mutex_destroy(&s->compact_mu);
+    pthread_cond_destroy(&s->compact_cv);
     fl_free(s);
 }

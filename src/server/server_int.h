@@ -26,6 +26,20 @@
 
 struct fl_query_task;
 
+/* How long a folder compaction replaced or retention expired is kept under
+ * ARCHIVE/_flowlake/retired/ (seconds): for readers outside the server --
+ * `flowlake query`, DuckDB, a copy job -- that listed it just before. */
+#define FL_SERVER_RETIRED_GRACE 600
+
+/* The compaction thread's figures (compactor.c), under compact_mu. */
+struct fl_compact_totals {
+    uint64_t passes, failures;
+    uint64_t hours_compacted, files_before, files_after, hours_expired;
+    int64_t  last_pass;           /* epoch seconds, 0 = none yet */
+    double   last_seconds;
+    char     last_error[256];     /* "" = the last pass went through */
+};
+
 /* The SHA-256 digests of the keys that guard the endpoints (http.c);
  * has_* = 0: that key is not set. */
 struct fl_http_keys {
@@ -56,6 +70,14 @@ struct fl_server {
     struct fl_demo            *demo;           /* serve --demo; NULL = none */
     uint64_t                   demo_rate;      /* records/s, 0 = no demo */
     _Atomic int                accepting;      /* 0 while stopping */
+    /* Compaction and retention (compactor.c), every
+     * archive.compact_interval. */
+    pthread_t                  compactor;
+    int                        compactor_started;
+    _Atomic int                compact_stop;
+    pthread_mutex_t            compact_mu;
+    pthread_cond_t             compact_cv;
+    struct fl_compact_totals   compact;
     double                     started;        /* monotonic */
 
     /* Queries over HTTP (api_query.c): those running, at most
@@ -64,6 +86,10 @@ struct fl_server {
     pthread_cond_t             query_cv;
     struct fl_query_task      *queries;
     uint64_t                   n_queries;
+    /* Of them, those holding a list of the archive's files they have not
+     * finished reading: a compaction swaps an hour only when none does
+     * (fl_http_queries_wait_snapshots). */
+    uint64_t                   n_snapshots;
     _Atomic int                queries_closed; /* stopping: no new ones */
     _Atomic uint64_t           queries_started;
     _Atomic uint64_t           queries_refused; /* answered 429 */
@@ -92,9 +118,20 @@ enum MHD_Result fl_http_query_cancel(struct fl_server *s,
 uint64_t fl_http_queries_running(struct fl_server *s);
 /* Frees a request's query (on_completed). */
 void fl_http_query_free(struct fl_query_task *t);
+/* Waits, up to ms milliseconds, until no query holds a snapshot of the
+ * archive's files; the caller holds the snapshot lock exclusively, so no
+ * new one is taken meanwhile. Returns 0, or -ETIMEDOUT. */
+int fl_http_queries_wait_snapshots(struct fl_server *s, uint64_t ms);
 /* Refuses new queries, kills the running ones' workers and waits until
  * every suspended connection is resumed: before libmicrohttpd stops. */
 void fl_http_queries_stop(struct fl_server *s);
+
+/* ---- compactor.c ---------------------------------------------------- */
+
+/* Starts the compaction thread when archive.compact_interval is set;
+ * stops it (a pass under way ends before its next hour). */
+int  fl_server_compactor_start(struct fl_server *s, struct fl_err *err);
+void fl_server_compactor_stop(struct fl_server *s);
 
 /* ---- status.c -------------------------------------------------------- */
 
