@@ -27,6 +27,7 @@ commands=(
     "config defaults|config"
     "wal-check|wal-check"
     "ddl|ddl"
+    "compact|compact"
 )
 for entry in "${commands[@]}"; do
     words=${entry%%|*}
@@ -62,7 +63,8 @@ for entry in "convert --archive|convert|--archive" \
              "serve --config|serve|--config" \
              "query --archive|query|--archive" \
              "query -o|query|-o" \
-             "generate --seed|generate|--seed"; do
+             "generate --seed|generate|--seed" \
+             "compact --archive|compact|--archive"; do
     words=${entry%%|*}; rest=${entry#*|}; cmd=${rest%%|*}; opt=${rest#*|}
     "$FLOWLAKE" $words >out.txt 2>err.txt; st=$?
     expect_status "flowlake $words (no value) exits 2" 2 $st
@@ -82,7 +84,7 @@ expect_contains "generate --header=1 says why" "$(cat err.txt)" \
     "flowlake generate: option '--header' takes no value"
 
 # Other usage errors: exit 2, the prefix, the hint.
-for words in "convert" "query" "wal-check" "ddl" "config" "config bogus" \
+for words in "convert" "query" "wal-check" "ddl" "compact stray" "config" "config bogus" \
              "config check" "config check a.ini b.ini" "config defaults x" \
              "serve stray" "no-such-command"; do
     "$FLOWLAKE" $words >out.txt 2>err.txt; st=$?
