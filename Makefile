@@ -36,7 +36,7 @@ endif
 LDFLAGS  += -pthread -L$(DUCKDB_DIR)/lib -Wl,-rpath,$(abspath $(DUCKDB_DIR)/lib)
 # zstd_reuse.c's ZSTD_compress takes the place of libduckdb's own.
 LDFLAGS  += -Wl,--export-dynamic-symbol=_ZN11duckdb_zstd13ZSTD_compressEPvmPKvmi
-LDLIBS   += -lduckdb -lisal -ljansson -linih -lmicrohttpd -lcurl -lz -lxxhash -lm
+LDLIBS   += -lduckdb -lisal -ljansson -linih -lmicrohttpd -lcurl -lrdkafka -lz -lxxhash -lm
 
 # src/tools/ holds build-time generators, not library code.
 LIB_SRC  := $(filter-out src/cli/main.c src/tools/%,$(wildcard src/*/*.c))

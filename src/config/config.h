@@ -17,6 +17,8 @@
  *   [wal]      dir, max_size, segment_size
  *   [ui]       dashboards_dir
  *   [watch]    dir, interval
+ *   [kafka]    brokers, topics, group, format, batch_records,
+ *              session_timeout, options, dedupe_max_keys
  *   [query]    timeout, memory_limit, max_memory, max_concurrent,
  *              max_result_bytes
  *   [metrics]  file, defaults, window, time, allowed_lateness,
@@ -84,6 +86,14 @@ struct fl_config {
     char    *ui_dashboards_dir; /* ui.dashboards_dir, "" = ARCHIVE/_flowlake/dashboards */
     char    *watch_dir;         /* watch.dir, "" = no folder source */
     uint64_t watch_interval;    /* watch.interval, seconds */
+    char    *kafka_brokers;     /* kafka.brokers, "" = no Kafka source */
+    char    *kafka_topics;      /* kafka.topics, comma-separated */
+    char    *kafka_group;       /* kafka.group */
+    char    *kafka_format;      /* kafka.format: auto, lines or cwl */
+    uint64_t kafka_batch_records; /* kafka.batch_records */
+    uint64_t kafka_session_timeout; /* kafka.session_timeout, seconds */
+    char    *kafka_options;     /* kafka.options: librdkafka k=v;k=v */
+    uint64_t kafka_dedupe_max_keys; /* kafka.dedupe_max_keys */
     uint64_t query_timeout;     /* query.timeout, seconds */
     char    *query_memory_limit;/* query.memory_limit, DuckDB syntax */
     uint64_t query_max_memory;  /* query.max_memory, bytes: the worker's ceiling */

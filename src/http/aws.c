@@ -61,240 +61,9 @@
 #include "../core/fl_buf.h"
 #include "../pipeline/dedupe.h"
 #include "../sources/counters.h"
+#include "../sources/gather.h"
 #include "aws.h"
 #include "http_reply.h"
-
-/* Lines of a request gathered into one text, with the dedupe keys of the
- * CloudWatch Logs events they came from. */
-struct gather {
-    const struct fl_source_env *env;
-    enum fl_source_kind kind;
-    struct fl_buf text;      /* the lines, each ending in '\n' */
-    uint64_t *keys;          /* dedupe keys: event ids, then the request id */
-    size_t   *key_line;      /* for an event key: offset of its line */
-    size_t    n_keys, cap_keys;
-    int       claimed;       /* keys[0..n_keys) are claimed by us */
-    uint64_t  duplicates;
-    /* Provenance runs (offsets into text) and the strings each owns: its
-     * log group, log stream and owner (NULL for text lines). */
-    struct fl_prov_seg *segs;
-    char    **own;           /* 3 per run */
-    size_t    n_segs, cap_segs;
-    /* Of the whole request (borrowed; NULL = none). */
-    const char *delivery_stream, *attributes, *stream_account,
-               *stream_region;
-};
-
-
-/* Longest CloudWatch Logs name kept as provenance (bytes). */
-#define PROV_MAX_VALUE 1024
-
-
-static int
-same(const char *a, const char *b)
-{
-    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
-}
-
-
-static void
-drop_segs_from(struct gather *g, size_t off)
-{
-    while (g->n_segs > 0 && g->segs[g->n_segs - 1].off >= off) {
-        g->n_segs--;
-        for (int k = 0; k < 3; k++)
-            fl_free(g->own[3 * g->n_segs + k]);
-    }
-}
-
-
-/* Starts a provenance run at the end of the text unless the last run has
- * the same origin as a line from cwl (NULL: a text line). */
-static int
-prov_for_line(struct gather *g, const struct fl_cwl_meta *cwl)
-{
-    const char *group = cwl ? cwl->log_group : NULL;
-    const char *stream = cwl ? cwl->log_stream : NULL;
-    const char *owner = cwl ? cwl->owner : NULL;
-    /* AWS's names are at most 512 characters (logGroup, logStream) or 12
-     * digits (owner); a longer one is not AWS's and is left out rather
-     * than let it crowd the lines out of a WAL record. */
-    if (group != NULL && strlen(group) > PROV_MAX_VALUE)
-        group = NULL;
-    if (stream != NULL && strlen(stream) > PROV_MAX_VALUE)
-        stream = NULL;
-    if (owner != NULL && strlen(owner) > PROV_MAX_VALUE)
-        owner = NULL;
-    if (g->n_segs > 0) {
-        char **o = g->own + 3 * (g->n_segs - 1);
-        if (same(o[0], group) && same(o[1], stream) && same(o[2], owner))
-            return FL_OK;
-    }
-    drop_segs_from(g, g->text.len);     /* a run that got no line */
-    if (g->n_segs == g->cap_segs) {
-        size_t ncap = g->cap_segs ? g->cap_segs * 2 : 4;
-        struct fl_prov_seg *p = fl_realloc(g->segs, ncap * sizeof *p);
-        if (p == NULL)
-            return FL_ENOMEM;
-        g->segs = p;
-        char **q = fl_realloc(g->own, 3 * ncap * sizeof *q);
-        if (q == NULL)
-            return FL_ENOMEM;
-        g->own = q;
-        g->cap_segs = ncap;
-    }
-    char **o = g->own + 3 * g->n_segs;
-    o[0] = group ? fl_strdup(group) : NULL;
-    o[1] = stream ? fl_strdup(stream) : NULL;
-    o[2] = owner ? fl_strdup(owner) : NULL;
-    if ((group && o[0] == NULL) || (stream && o[1] == NULL)
-        || (owner && o[2] == NULL)) {
-        for (int k = 0; k < 3; k++)
-            fl_free(o[k]);
-        return FL_ENOMEM;
-    }
-    struct fl_prov_seg *sg = &g->segs[g->n_segs++];
-    memset(sg, 0, sizeof *sg);
-    sg->off = g->text.len;
-    sg->prov.v[FL_PROV_LOG_GROUP] = o[0];
-    sg->prov.v[FL_PROV_LOG_STREAM] = o[1];
-    sg->prov.v[FL_PROV_DELIVERY_STREAM] = g->delivery_stream;
-    sg->prov.v[FL_PROV_DELIVERY_ATTRIBUTES] = g->attributes;
-    /* The log's owner is the account the flow log is in; the delivery
-     * stream's account is where it was delivered from. */
-    sg->prov.v[FL_PROV_ACCOUNT] = o[2] ? o[2] : g->stream_account;
-    sg->prov.v[FL_PROV_REGION] = g->stream_region;
-    return FL_OK;
-}
-
-
-static int
-add_key(struct gather *g, uint64_t key, size_t line_off)
-{
-    if (g->n_keys == g->cap_keys) {
-        size_t ncap = g->cap_keys ? g->cap_keys * 2 : 64;
-        uint64_t *p = fl_realloc(g->keys, ncap * sizeof *p);
-        if (p == NULL)
-            return FL_ENOMEM;
-        g->keys = p;
-        size_t *q = fl_realloc(g->key_line, ncap * sizeof *q);
-        if (q == NULL)
-            return FL_ENOMEM;
-        g->key_line = q;
-        g->cap_keys = ncap;
-    }
-    g->key_line[g->n_keys] = line_off;
-    g->keys[g->n_keys++] = key;
-    return FL_OK;
-}
-
-
-/* Claims the request's event ids (all at once, waiting for those in
- * flight in another request) and drops the lines of events already taken
- * or repeated within the request. Lines without an id (text records)
- * stay. Afterwards g->keys are exactly the keys this request claimed.
- * Returns 0, FL_EAGAIN (ids still in flight elsewhere; nothing claimed)
- * or FL_ENOMEM. */
-static int
-claim_events(struct gather *g)
-{
-    if (g->n_keys == 0)
-        return FL_OK;
-    unsigned char *found = fl_malloc(g->n_keys);
-    if (found == NULL)
-        return FL_ENOMEM;
-    int rc = fl_dedupe_claim(g->env->dedupe, g->keys, g->n_keys,
-                             g->env->cfg->dedupe_wait * 1000, found);
-    if (rc < 0) {
-        fl_free(found);
-        return rc;
-    }
-    if (memchr(found, 1, g->n_keys) == NULL) {
-        fl_free(found);
-        return FL_OK;
-    }
-    /* Rewrite the text in place, skipping the lines of found events;
-     * keyed lines are in text order, so one forward pass does. The
-     * provenance runs move with their first line. */
-    size_t r = 0, w = 0, k = 0, kw = 0, si = 0;
-    while (r < g->text.len) {
-        while (si < g->n_segs && g->segs[si].off <= r)
-            g->segs[si++].off = w;
-        const char *nl = memchr(g->text.p + r, '\n', g->text.len - r);
-        size_t end = nl ? (size_t)(nl - g->text.p) + 1 : g->text.len;
-        int drop = 0;
-        if (k < g->n_keys && g->key_line[k] == r) {
-            drop = found[k];
-            if (!drop) {
-                g->keys[kw] = g->keys[k];
-                g->key_line[kw++] = w;
-            } else {
-                g->duplicates++;
-            }
-            k++;
-        }
-        if (!drop) {
-            memmove(g->text.p + w, g->text.p + r, end - r);
-            w += end - r;
-        }
-        r = end;
-    }
-    while (si < g->n_segs)
-        g->segs[si++].off = w;
-    g->text.len = w;
-    if (g->text.p != NULL)
-        g->text.p[w] = '\0';      /* fl_buf's own invariant */
-    g->n_keys = kw;
-    fl_free(found);
-    return FL_OK;
-}
-
-
-static int
-on_line(void *ctx, const struct fl_ingest_line *line)
-{
-    struct gather *g = ctx;
-    int prc = prov_for_line(g, line->cwl);
-    if (prc < 0)
-        return prc;
-    if (line->id != NULL) {
-        int rc = add_key(g, fl_dedupe_source_key(FL_DEDUPE_CWL, line->id,
-                                                 strlen(line->id)), g->text.len);
-        if (rc < 0)
-            return rc;
-    }
-    fl_buf_add(&g->text, line->p, line->len);
-    return fl_buf_addc(&g->text, '\n');
-}
-
-
-/* Ends the request's claims: committed (its records are durable or it
- * had none to store) or aborted (it failed: a retry may try again). */
-static void
-end_claims(struct gather *g, int ok)
-{
-    if (!g->claimed)
-        return;
-    if (ok)
-        fl_dedupe_commit(g->env->dedupe, g->keys, g->n_keys);
-    else
-        fl_dedupe_abort(g->env->dedupe, g->keys, g->n_keys);
-    g->claimed = 0;
-}
-
-
-static void
-gather_free(struct gather *g)
-{
-    end_claims(g, 0);
-    drop_segs_from(g, 0);
-    fl_free(g->segs);
-    fl_free(g->own);
-    fl_buf_free(&g->text);
-    fl_free(g->keys);
-    fl_free(g->key_line);
-}
-
 
 static int64_t
 now_ms(void)
@@ -420,24 +189,21 @@ delivery_provenance(struct MHD_Connection *c, const char *rid,
  * cannot be decoded leaves nothing in g and goes to the errors folder with
  * its reason and base64 text; the others go on. Returns 0 or FL_ENOMEM. */
 static int
-gather_records(struct gather *g, struct fl_ingest *dec,
-               struct fl_firehose_req *fr, const char *source)
+gather_records(const struct fl_source_env *env, struct fl_gather *g,
+               struct fl_ingest *dec, struct fl_firehose_req *fr,
+               const char *source)
 {
-    const struct fl_source_env *env = g->env;
     struct fl_ingest_err err;
     for (size_t i = 0; i < fl_firehose_nrecords(fr); i++) {
         size_t before = g->text.len, keys_before = g->n_keys;
-        int rc = fl_firehose_record_decode(dec, fr, i, on_line, g, NULL, &err);
+        int rc = fl_firehose_record_decode(dec, fr, i, fl_gather_on_line, g,
+                                           NULL, &err);
         if (rc == FL_ENOMEM)
             return rc;
         if (rc < 0) {
             const char *b64;
             size_t b64_len;
-            g->text.len = before;
-            if (g->text.p != NULL)
-                g->text.p[before] = '\0';     /* fl_buf's own invariant */
-            g->n_keys = keys_before;
-            drop_segs_from(g, before);
+            fl_gather_truncate(g, before, keys_before);
             fl_firehose_record_b64(fr, i, &b64, &b64_len);
             (void)fl_rejects_add(env->rejects, source,
                                  (unsigned long long)i + 1, err.msg, b64,
@@ -461,7 +227,7 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
     struct fl_ingest *dec = NULL;
     struct fl_firehose_req *fr = NULL;
     struct fl_ingest_err err;
-    struct gather g = { .env = env, .kind = FL_SOURCE_FIREHOSE };
+    struct fl_gather g;
     char *plain = NULL, source[160];
     const char *body;
     size_t len;
@@ -472,6 +238,7 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
     struct fl_firehose_source src;
     char *attrs = NULL;
 
+    fl_gather_init(&g, env->dedupe, env->cfg->dedupe_wait * 1000);
     if ((rc = delivery_provenance(c, rid, &src, &attrs)) < 0) {
         ret = firehose_reply(c, 503, rid, FL_OOM_TEXT);
         goto out;
@@ -510,20 +277,19 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
     }
     rkey_claimed = 1;
     snprintf(source, sizeof source, "firehose request %.100s", rid);
-    if ((rc = gather_records(&g, dec, fr, source)) < 0) {
+    if ((rc = gather_records(env, &g, dec, fr, source)) < 0) {
         ret = firehose_reply(c, 503, rid, FL_OOM_TEXT);
         goto out;
     }
-    if ((rc = claim_events(&g)) < 0) {
+    if ((rc = fl_gather_claim(&g)) < 0) {
         ret = firehose_reply(c, 503, rid, rc == FL_EAGAIN
                              ? "events of this delivery are still in progress "
                                "in another; retry later" : FL_OOM_TEXT);
         goto out;
     }
-    g.claimed = 1;
     fl_source_counters_duplicates(env->counters, FL_SOURCE_FIREHOSE,
                                   g.duplicates);
-    if ((rc = add_key(&g, rkey, g.text.len)) < 0) {
+    if ((rc = fl_gather_add_key(&g, rkey, g.text.len)) < 0) {
         ret = firehose_reply(c, 503, rid, FL_OOM_TEXT);
         goto out;
     }
@@ -537,12 +303,12 @@ fl_aws_firehose(const struct fl_source_env *env, struct MHD_Connection *c,
                              fl_err_msg(&res.err));
         goto out;
     }
-    end_claims(&g, 1);
+    fl_gather_end_claims(&g, 1);
     ret = firehose_reply(c, 200, rid, NULL);
 out:
     if (rkey_claimed)
         fl_dedupe_abort(env->dedupe, &rkey, 1);
-    gather_free(&g);
+    fl_gather_free(&g);
     fl_firehose_destroy(fr);
     fl_ingest_destroy(dec);
     fl_free(plain);
@@ -560,31 +326,31 @@ fl_aws_cwl(const struct fl_source_env *env, struct MHD_Connection *c,
     struct fl_ingest *dec = NULL;
     struct fl_ingest_err err;
     struct fl_ingest_info info;
-    struct gather g = { .env = env, .kind = FL_SOURCE_CWL };
+    struct fl_gather g;
     char *plain = NULL, out[256];
     const char *body;
     size_t len;
     enum MHD_Result ret;
     int rc;
 
+    fl_gather_init(&g, env->dedupe, env->cfg->dedupe_wait * 1000);
     if ((rc = start_request(env, FL_SOURCE_CWL, c, raw, raw_len, &plain,
                             &body, &len, &dec, &err)) < 0
-        || (rc = fl_ingest_decode_cwl(dec, body, len, on_line, &g, &info,
-                                      &err)) < 0) {
+        || (rc = fl_ingest_decode_cwl(dec, body, len, fl_gather_on_line, &g,
+                                      &info, &err)) < 0) {
         ret = fl_http_reply_error(c, fl_http_status(rc),
                                   rc == FL_ENOMEM ? FL_OOM_TEXT : err.msg);
         goto done;
     }
     struct fl_ingest_result res;
     memset(&res, 0, sizeof res);
-    if ((rc = claim_events(&g)) < 0) {
+    if ((rc = fl_gather_claim(&g)) < 0) {
         ret = fl_http_reply_error(c, 503, rc == FL_EAGAIN
                                   ? "events of this payload are still in "
                                     "progress in another request; retry later"
                                   : FL_OOM_TEXT);
         goto done;
     }
-    g.claimed = 1;
     if (info.kind != FL_INGEST_CWL_CONTROL && g.text.len > 0) {
         /* (A CONTROL_MESSAGE, or only events already taken, is simply
          * acknowledged.) */
@@ -598,7 +364,7 @@ fl_aws_cwl(const struct fl_source_env *env, struct MHD_Connection *c,
                                   fl_err_msg(&res.err));
         goto done;
     }
-    end_claims(&g, 1);
+    fl_gather_end_claims(&g, 1);
     int m = snprintf(out, sizeof out,
                      "{\"accepted\":%llu,\"rejected\":%llu,\"duplicates\":%llu}\n",
                      (unsigned long long)res.accepted,
@@ -606,7 +372,7 @@ fl_aws_cwl(const struct fl_source_env *env, struct MHD_Connection *c,
                      (unsigned long long)g.duplicates);
     ret = fl_http_reply(c, 200, "application/json", out, (size_t)m);
 done:
-    gather_free(&g);
+    fl_gather_free(&g);
     fl_ingest_destroy(dec);
     fl_free(plain);
     return ret;

@@ -302,7 +302,8 @@ append_pieces(struct fl_pipeline *pl, const struct request_pieces *rq,
         /* The request's claimed ids are in the log now; a checkpoint may
          * drop these records before the request commits its ids, so from
          * here the dedupe file carries them (dedupe.h). */
-        fl_dedupe_appended(pl->dedupe, rq->keys, rq->n_keys, arrival_ms);
+        fl_dedupe_appended(fl_pipeline_dedupe_of(pl, rq->kind), rq->keys,
+                           rq->n_keys, arrival_ms);
         if (pl->tap.appended != NULL)
             pl->tap.appended(pl->tap.ctx, list, arrival_ms);
         fl_buffer_add_list(pl->buffer, list);

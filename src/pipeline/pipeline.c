@@ -104,7 +104,10 @@ fl_pipeline_create(const struct fl_config *cfg,
                                   cfg->buffer_interval, &pl->buffer)) < 0
         || (rc = fl_dedupe_create((size_t)cfg->dedupe_max_keys,
                                   cfg->dedupe_horizon * 1000,
-                                  &pl->dedupe)) < 0) {
+                                  &pl->dedupe)) < 0
+        || (rc = fl_dedupe_create((size_t)cfg->kafka_dedupe_max_keys,
+                                  cfg->dedupe_horizon * 1000,
+                                  &pl->kafka_dedupe)) < 0) {
         fl_err_set(err, rc, "%s", fl_strerror(rc));
         goto fail;
     }
@@ -145,6 +148,13 @@ struct fl_dedupe *
 fl_pipeline_dedupe(struct fl_pipeline *pl)
 {
     return pl->dedupe;
+}
+
+
+struct fl_dedupe *
+fl_pipeline_dedupe_for(struct fl_pipeline *pl, enum fl_source_kind kind)
+{
+    return fl_pipeline_dedupe_of(pl, kind);
 }
 
 
@@ -192,14 +202,20 @@ fl_pipeline_checkpoint(struct fl_pipeline *pl)
     fl_wal_stats(pl->wal, &ws);
     if (mark > ws.checkpoint && mark < ws.next_seq) {
         /* The dedupe keys of the records about to leave the log go to the
-         * dedupe file first; without it, no checkpoint (disk is cheaper
+         * dedupe files first; without them, no checkpoint (disk is cheaper
          * than a retry stored twice). */
-        int rc = fl_dedupe_dirty(pl->dedupe)
-               ? fl_dedupe_save(pl->dedupe, pl->dedupe_path) : FL_OK;
+        struct fl_dedupe *sets[] = { pl->dedupe, pl->kafka_dedupe };
+        const char *paths[] = { pl->dedupe_path, pl->kafka_dedupe_path };
+        int rc = FL_OK;
+        for (size_t i = 0; i < 2 && rc == 0; i++) {
+            rc = fl_dedupe_dirty(sets[i]) ? fl_dedupe_save(sets[i], paths[i])
+                                          : FL_OK;
+            if (rc < 0)
+                fl_log(FL_LOG_ERROR, "wal", "cannot save %s: %s; the "
+                       "write-ahead log is not checkpointed", paths[i],
+                       fl_strerror(rc));
+        }
         if (rc < 0) {
-            fl_log(FL_LOG_ERROR, "wal", "cannot save %s: %s; the "
-                    "write-ahead log is not checkpointed", pl->dedupe_path,
-                    fl_strerror(rc));
             pthread_mutex_unlock(&pl->ckpt_mu);
             return;
         }
@@ -280,6 +296,8 @@ fl_pipeline_destroy(struct fl_pipeline *pl)
     fl_sink_destroy(pl->sink);
     fl_dedupe_destroy(pl->dedupe);
     fl_free(pl->dedupe_path);
+    fl_dedupe_destroy(pl->kafka_dedupe);
+    fl_free(pl->kafka_dedupe_path);
     fl_rejects_destroy(pl->rejects);
     pthread_mutex_destroy(&pl->append_mu);
     pthread_mutex_destroy(&pl->ckpt_mu);

@@ -115,8 +115,12 @@ void fl_pipeline_ingest(struct fl_pipeline *pl, enum fl_source_kind kind,
                         size_t n_segs, struct fl_ingest_result *res);
 
 /* The dedupe memory (sources that can deliver a piece twice ask it
- * first) and the errors file (sources record undecodable input there). */
+ * first) and the errors file (sources record undecodable input there).
+ * The Kafka source's keys have a memory of their own
+ * (kafka.dedupe_max_keys): fl_pipeline_dedupe_for(pl, FL_SOURCE_KAFKA). */
 struct fl_dedupe  *fl_pipeline_dedupe(struct fl_pipeline *pl);
+struct fl_dedupe  *fl_pipeline_dedupe_for(struct fl_pipeline *pl,
+                                          enum fl_source_kind kind);
 struct fl_rejects *fl_pipeline_rejects(struct fl_pipeline *pl);
 
 /* The snapshot lock: readers hold it shared while they list the archive

@@ -27,8 +27,13 @@ struct fl_pipeline {
     char                       rejects_name[96]; /* "_errors/serve-....jsonl" */
     struct fl_wal             *wal;
     size_t                     wal_max_record;  /* largest WAL payload */
+    /* The dedupe memories: of deliveries (Firehose request ids, CloudWatch
+     * Logs event ids, file pieces), and apart, so that their volume never
+     * pushes those out, of Kafka messages. */
     struct fl_dedupe          *dedupe;
     char                      *dedupe_path;     /* ARCHIVE/_flowlake/dedupe */
+    struct fl_dedupe          *kafka_dedupe;
+    char                      *kafka_dedupe_path; /* .../dedupe-kafka */
     uint64_t                   replayed;        /* records recovered at open */
 
     /* WAL sequence the archive holds up to (the last publish's mark); the
@@ -64,6 +69,13 @@ struct fl_pipeline {
     struct fl_publish_entry    pubs[FL_PUBLISH_RING];
     uint64_t                   n_pubs;          /* attempts recorded */
 };
+
+/* The dedupe memory of a source kind's keys. */
+static inline struct fl_dedupe *
+fl_pipeline_dedupe_of(struct fl_pipeline *pl, unsigned kind)
+{
+    return kind == FL_SOURCE_KAFKA ? pl->kafka_dedupe : pl->dedupe;
+}
 
 /* publisher.c: the publisher thread's body (arg: the pipeline). */
 void *fl_pipeline_publisher_main(void *arg);

@@ -42,6 +42,7 @@ struct replay {
     struct fl_buffer_block *pending, **tail;   /* pieces of one request */
     unsigned                got, want;
     uint64_t               *keys;              /* its dedupe keys */
+    unsigned                kind;              /* its source kind */
     size_t                  n_keys;
     uint64_t                arrival_ms;        /* when it was accepted */
     uint64_t                dropped;           /* torn requests skipped */
@@ -90,6 +91,7 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     if (rec.piece == 0) {
         r->want = rec.pieces;
         r->arrival_ms = rec.arrival_ms;
+        r->kind = rec.source_kind;
         if (rec.n_keys > 0) {
             r->keys = fl_calloc(rec.n_keys, sizeof *r->keys);
             if (r->keys == NULL)
@@ -122,9 +124,10 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
      * does not have yet. */
     for (size_t i = 0; i < r->n_keys; i++) {
         if (r->arrival_ms > 0)
-            fl_dedupe_add_at(r->pl->dedupe, r->keys[i], r->arrival_ms);
+            fl_dedupe_add_at(fl_pipeline_dedupe_of(r->pl, r->kind),
+                             r->keys[i], r->arrival_ms);
         else                           /* a version 1 record: no time */
-            fl_dedupe_add(r->pl->dedupe, r->keys[i]);
+            fl_dedupe_add(fl_pipeline_dedupe_of(r->pl, r->kind), r->keys[i]);
     }
     /* The metric state may be older than the archive's mark (or newer):
      * each sink takes what it lacks. */
@@ -224,16 +227,17 @@ out:
 }
 
 
-/* Loads the dedupe file, before the WAL replay adds the keys of the
- * records still in the log. */
+/* Loads a dedupe file into set (its path, ARCHIVE/NAME, kept in *path),
+ * before the WAL replay adds the keys of the records still in the log. */
 static int
-load_dedupe(struct fl_pipeline *pl, struct fl_err *err)
+load_dedupe(struct fl_pipeline *pl, struct fl_dedupe *set, const char *name,
+            char **path, struct fl_err *err)
 {
     char reason[256] = "", *dir;
     int rc;
     dir = fl_fs_join(pl->cfg->archive_dir, "_flowlake");
-    pl->dedupe_path = fl_fs_join(pl->cfg->archive_dir, "_flowlake/dedupe");
-    if (dir == NULL || pl->dedupe_path == NULL) {
+    *path = fl_fs_join(pl->cfg->archive_dir, name);
+    if (dir == NULL || *path == NULL) {
         fl_free(dir);
         return fl_err_oom(err);
     }
@@ -243,18 +247,17 @@ load_dedupe(struct fl_pipeline *pl, struct fl_err *err)
         return rc;
     }
     fl_free(dir);
-    rc = fl_dedupe_load_file(pl->dedupe, pl->dedupe_path, reason,
-                             sizeof reason);
+    rc = fl_dedupe_load_file(set, *path, reason, sizeof reason);
     if (rc == FL_ECORRUPT)
         fl_err_set(err, rc, "the dedupe file %s is damaged (%s); not "
                  "starting, since retries of deliveries already acknowledged "
                  "could be stored twice. To start with an empty dedupe "
                  "memory, move the file aside (retries from the last "
                  "server.dedupe_horizon may then be stored twice)",
-                 pl->dedupe_path, reason);
+                 *path, reason);
     else if (rc < 0)
-        fl_err_set(err, rc, "cannot read the dedupe file %s: %s",
-                 pl->dedupe_path, reason);
+        fl_err_set(err, rc, "cannot read the dedupe file %s: %s", *path,
+                   reason);
     return rc;
 }
 
@@ -262,6 +265,10 @@ load_dedupe(struct fl_pipeline *pl, struct fl_err *err)
 int
 fl_pipeline_recover(struct fl_pipeline *pl, struct fl_err *err)
 {
-    int rc = load_dedupe(pl, err);
+    int rc = load_dedupe(pl, pl->dedupe, "_flowlake/dedupe",
+                         &pl->dedupe_path, err);
+    if (rc == 0)
+        rc = load_dedupe(pl, pl->kafka_dedupe, "_flowlake/dedupe-kafka",
+                         &pl->kafka_dedupe_path, err);
     return rc < 0 ? rc : open_wal(pl, err);
 }

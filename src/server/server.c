@@ -11,7 +11,7 @@
  *   create: counters, pipeline, metrics (they load their saved state),
  *           then the pipeline opens its WAL (replaying into both);
  *   start:  metrics thread, publisher, HTTP, folder watcher, demo,
- *           compaction (compactor.c);
+ *           Kafka consumer, compaction (compactor.c);
  *   stop:   no new input, queries and HTTP finished, sources and
  *           compaction stopped, the buffer published, metrics saved, the
  *           WAL closed.
@@ -199,6 +199,13 @@ fl_server_start(struct fl_server *s, struct fl_err *err)
                    fl_strerror(rc));
         goto fail;
     }
+    if (s->cfg->kafka_brokers[0] != '\0') {
+        /* The Kafka source's keys have a dedupe memory of their own. */
+        struct fl_source_env kenv = s->source_env;
+        kenv.dedupe = fl_pipeline_dedupe_for(s->pipeline, FL_SOURCE_KAFKA);
+        if ((rc = fl_kafka_start(&kenv, &s->kafka, err)) < 0)
+            goto fail;
+    }
     if ((rc = fl_server_compactor_start(s, err)) < 0)
         goto fail;
     return FL_OK;
@@ -237,6 +244,8 @@ stop_input(struct fl_server *s)
     s->demo = NULL;
     fl_watch_stop(s->watch);
     s->watch = NULL;
+    fl_kafka_stop(s->kafka);
+    s->kafka = NULL;
     fl_server_compactor_stop(s);
 }
 

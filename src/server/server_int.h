@@ -21,6 +21,7 @@
 #include "../pipeline/pipeline.h"
 #include "../sources/counters.h"
 #include "../sources/demo.h"
+#include "../sources/kafka.h"
 #include "../sources/source.h"
 #include "../sources/watch.h"
 
@@ -68,6 +69,7 @@ struct fl_server {
     struct fl_source_env       source_env;
     struct fl_watch           *watch;          /* watch.dir; NULL = none */
     struct fl_demo            *demo;           /* serve --demo; NULL = none */
+    struct fl_kafka           *kafka;          /* kafka.brokers; NULL = none */
     uint64_t                   demo_rate;      /* records/s, 0 = no demo */
     _Atomic int                accepting;      /* 0 while stopping */
     /* Compaction and retention (compactor.c), every

@@ -16,6 +16,7 @@ fl_source_name(enum fl_source_kind kind)
     case FL_SOURCE_CWL:    return "cwl";
     case FL_SOURCE_WATCH:  return "watch";
     case FL_SOURCE_DEMO:   return "demo";
+    case FL_SOURCE_KAFKA:  return "kafka";
     case FL_SOURCE_COUNT:  break;
     }
     return "?";

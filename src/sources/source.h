@@ -32,11 +32,12 @@ enum fl_source_kind {
     FL_SOURCE_CWL,                /* POST /cwl */
     FL_SOURCE_WATCH,              /* files appearing in watch.dir */
     FL_SOURCE_DEMO,               /* serve --demo's generator */
+    FL_SOURCE_KAFKA,              /* the Kafka consumer (kafka.brokers) */
     FL_SOURCE_COUNT
 };
 
-/* "ingest", "firehose", "cwl", "watch", "demo": the names /api/status and
- * /metrics give the sources. */
+/* "ingest", "firehose", "cwl", "watch", "demo", "kafka": the names
+ * /api/status and /metrics give the sources. */
 const char *fl_source_name(enum fl_source_kind kind);
 
 /* Where a run of a body's lines came from: the lines from byte off of the

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The Kafka source against librdkafka's mock cluster (build/tools/
+# kafka_mock: three brokers in a process, reached over TCP; no broker is
+# installed): every message stored exactly once -- checked against
+# `flowlake convert` of the same lines (count and a hash of every row) --
+# when the server dies in the window between a batch made durable and its
+# offsets committed (a test hook makes that certain), when it is killed
+# with SIGKILL at a random moment, and across a clean restart; two
+# instances in one group share the partitions, each message in one of
+# them; a CloudWatch Logs payload is decoded with its provenance, an
+# undecodable one goes to the errors file; bad settings stop the start.
+. "$(dirname "$0")/lib.sh"
+MOCK=${MOCK:-$(cd "$(dirname "$0")/../.." && pwd)/${BUILD:-build}/tools/kafka_mock}
+cd "$TMP" || exit 1
+
+# start_mock NAME TOPIC PARTITIONS: the cluster, fed commands through the
+# fifo NAME.ctl; sets BROKERS.
+start_mock() {
+    mkfifo "$1.ctl"
+    "$MOCK" "$2" "$3" <"$1.ctl" >"$1.out" 2>"$1.err" &
+    exec {ctl}>"$1.ctl"
+    eval "CTL_$1=$ctl"
+    for _ in $(seq 1 100); do grep -q '^bootstrap' "$1.out" && break; sleep 0.05; done
+    BROKERS=$(sed -n 's/^bootstrap //p' "$1.out")
+}
+# produce NAME FILE: every line of FILE a message; waits for the acks.
+produce() {
+    local fd n before
+    fd=$(eval echo "\$CTL_$1")
+    before=$(grep -c '^produced' "$1.out")
+    echo "produce $PWD/$2" >&"$fd"
+    for _ in $(seq 1 600); do
+        n=$(grep -c '^produced' "$1.out")
+        [ "$n" -gt "$before" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+rows="SELECT count(*), sum(hash(account_id, interface_id, srcaddr, dstaddr, srcport, dstport, protocol, packets, bytes, start, \"end\", action))::VARCHAR FROM flow_logs"
+# truth N FILE...: count and row hash of the lines through `convert`.
+truth() {
+    local n=$1; shift
+    "$FLOWLAKE" convert --quiet --archive "truth-$n" "$@" >/dev/null 2>&1
+    "$FLOWLAKE" query --archive "truth-$n" --output csv "$rows" | tail -n 1
+}
+query() { curl -s -X POST --data-binary "$1" "$URL/api/query?format=csv" | tail -n 1; }
+# wait_count N: until the running server's view holds N records.
+wait_count() {
+    for _ in $(seq 1 $((400 * ${FL_TEST_TIMEOUT_MULTIPLIER:-1}))); do
+        [ "$(query 'SELECT count(*) FROM flow_logs')" = "$1" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+KAFKA_SETS=(--set kafka.session_timeout=6s --set kafka.batch_records=500
+            --set archive.buffer_interval=2s)
+
+# ---- exactly once through crashes ----------------------------------------
+"$FLOWLAKE" generate --seed 21 --records 30000 --start 2024-05-01 --span 2h >m1.log 2>/dev/null
+"$FLOWLAKE" generate --seed 22 --records 30000 --start 2024-05-01 --span 2h >m2.log 2>/dev/null
+want=$(truth 1 m1.log m2.log)
+start_mock one flows 4
+[ -n "$BROKERS" ] && ok "the mock cluster runs" || fail "the mock cluster runs" "$(cat one.err)"
+produce one m1.log && ok "30,000 messages produced" || fail "30,000 messages produced"
+
+A=S1
+KSET=(--set "kafka.brokers=$BROKERS" --set kafka.topics=flows "${KAFKA_SETS[@]}")
+# 1. Dies after its 5th durable batch, before committing it.
+FLOWLAKE_KAFKA_DIE_BEFORE_COMMIT=5 start_server "${KSET[@]}"
+wait "$PID"; st=$?
+expect_status "the hook kills the server between durable and committed" 137 $st
+# 2. Restarted: what Kafka delivers again is skipped, the rest stored.
+start_server "${KSET[@]}"
+wait_count 30000 && ok "after the crash, all 30,000 are there" \
+    || fail "after the crash, all 30,000 are there" "$(query 'SELECT count(*) FROM flow_logs')"
+status=$(curl -s "$URL/api/status")
+case "$status" in
+    *'"kafka":{"requests":'*'"duplicates":0}'*) fail "the redelivered batch was recognised" "$status" ;;
+    *'"kafka":{"requests":'*) ok "the redelivered batch was recognised" ;;
+    *) fail "the redelivered batch was recognised" "$status" ;;
+esac
+# 3. SIGKILL at a random moment while the second half is consumed.
+produce one m2.log
+sleep 0.$((RANDOM % 9 + 1))
+kill -KILL "$PID"; wait "$PID" 2>/dev/null
+start_server "${KSET[@]}"
+wait_count 60000 && ok "after SIGKILL, all 60,000 are there" \
+    || fail "after SIGKILL, all 60,000 are there" "$(query 'SELECT count(*) FROM flow_logs')"
+# 4. A clean stop publishes everything; a clean restart reads nothing new.
+kill -TERM "$PID"; wait "$PID"; st=$?
+expect_status "the server stops cleanly" 0 $st
+start_server "${KSET[@]}"
+sleep 2
+expect_eq "a clean restart adds nothing" "$(query 'SELECT count(*) FROM flow_logs')" "60000"
+kill -TERM "$PID"; wait "$PID"
+got=$("$FLOWLAKE" query --archive S1 --output csv "$rows" | tail -n 1)
+expect_eq "the archive holds every message exactly once (count, row hash)" "$got" "$want"
+
+# ---- two instances in one group share the partitions ---------------------
+"$FLOWLAKE" generate --seed 31 --records 20000 --start 2024-05-01 --span 1h >m3.log 2>/dev/null
+want3=$(truth 3 m3.log)
+start_mock two flows 4
+KSET=(--set "kafka.brokers=$BROKERS" --set kafka.topics=flows --set kafka.group=pair "${KAFKA_SETS[@]}")
+A=P1 start_server "${KSET[@]}"; P1=$PID U1=$URL
+mv serve.err p1.err
+A=P2 start_server "${KSET[@]}"; P2=$PID U2=$URL
+for _ in $(seq 1 300); do
+    grep -q 'assigned [1-9]' p1.err && grep -q 'assigned [1-9]' serve.err && break
+    sleep 0.1
+done
+produce two m3.log
+for _ in $(seq 1 300); do
+    n1=$(URL=$U1 query 'SELECT count(*) FROM flow_logs') n2=$(URL=$U2 query 'SELECT count(*) FROM flow_logs')
+    [ "$((n1 + n2))" -ge 20000 ] && break
+    sleep 0.1
+done
+kill -TERM "$P1" "$P2"; wait "$P1" "$P2"
+expect_eq "the two together hold 20,000" "$((n1 + n2))" "20000"
+[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] && ok "each instance took some partitions ($n1 + $n2)" \
+    || fail "each instance took some partitions" "$n1 + $n2"
+# Counts and hash sums add up across the two archives.
+IFS=, read -r c1 h1 < <("$FLOWLAKE" query --archive P1 --output csv "$rows" | tail -n 1)
+IFS=, read -r c2 h2 < <("$FLOWLAKE" query --archive P2 --output csv "$rows" | tail -n 1)
+expect_eq "each message in exactly one of them (count, row hash)" \
+    "$((c1 + c2)),$(echo "$h1 + $h2" | bc)" "$want3"
+
+# ---- CloudWatch Logs payloads, and one that is not -----------------------
+start_mock three cwl 1
+printf '%s\n' '{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/vpc/flows","logStream":"eni-0a1b2c3d-all","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1714521600000,"message":"2 123456789012 eni-0a1b2c3d 10.0.0.1 10.0.0.2 443 49152 6 10 840 1714521600 1714521660 ACCEPT OK"},{"id":"2","timestamp":1714521600000,"message":"2 123456789012 eni-0a1b2c3d 10.0.0.3 10.0.0.2 443 49153 6 1 40 1714521600 1714521660 REJECT OK"}]}' \
+    '{"messageType":"DATA_MESSAGE", "truncated' >cwl.log
+produce three cwl.log
+A=C start_server --set "kafka.brokers=$BROKERS" --set kafka.topics=cwl "${KAFKA_SETS[@]}"
+wait_count 2 && ok "a CloudWatch Logs payload in a message is decoded" || fail "a CloudWatch Logs payload in a message is decoded"
+expect_eq "... with its log group and owner" \
+    "$(query "SELECT DISTINCT log_group, account_id FROM flow_logs")" "/vpc/flows,123456789012"
+for _ in $(seq 1 100); do ls C/_errors/*.jsonl >/dev/null 2>&1 && break; sleep 0.05; done
+expect_contains "the broken one goes to the errors file, named by its offset" \
+    "$(cat C/_errors/*.jsonl 2>/dev/null)" '"source":"cwl/0@1"'
+kill -TERM "$PID"; wait "$PID"
+
+# ---- bad settings ---------------------------------------------------------
+A=X
+"$FLOWLAKE" serve --listen 127.0.0.1:0 --archive X --set "kafka.brokers=$BROKERS" >bad.out 2>bad.err; st=$?
+expect_status "kafka.brokers without kafka.topics stops the start" 1 $st
+expect_contains "... saying so" "$(cat bad.err)" "kafka.topics names no topic"
+"$FLOWLAKE" serve --listen 127.0.0.1:0 --archive X --set "kafka.brokers=$BROKERS" \
+    --set kafka.topics=flows --set kafka.options=fetch.max.bytes >bad.out 2>bad.err; st=$?
+expect_status "a kafka.options entry that is not KEY=VALUE stops the start" 1 $st
+expect_contains "... naming it" "$(cat bad.err)" "kafka.options: 'fetch.max.bytes' is not KEY=VALUE"
+"$FLOWLAKE" serve --listen 127.0.0.1:0 --archive X --set "kafka.brokers=$BROKERS" \
+    --set kafka.topics=flows --set kafka.options=no.such.setting=1 >bad.out 2>bad.err; st=$?
+expect_status "a setting librdkafka does not know stops the start" 1 $st
+expect_contains "... with librdkafka's reason" "$(cat bad.err)" "no.such.setting"
+finish

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * kafka_mock.c -- a Kafka cluster for the integration tests, with no
+ * broker installed: librdkafka's built-in mock cluster (rdkafka_mock.h),
+ * held by this process and reached over TCP like a real one.
+ *
+ * usage: kafka_mock TOPIC PARTITIONS
+ *
+ * Creates a 3-broker mock cluster and TOPIC with PARTITIONS partitions,
+ * prints "bootstrap HOST:PORT,..." on stdout, then reads commands from
+ * stdin, one per line, answering each on stdout:
+ *
+ *   produce FILE   each line of FILE becomes one message, line i going
+ *                  to partition i % PARTITIONS; answers "produced N"
+ *                  once every message is acknowledged by the cluster
+ *
+ * It ends (and the cluster with it) at end of input.
+ */
+#include "../../src/core/fl_config.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+static int
+produce_file(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int partitions,
+             const char *path, long *out_n)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long n = 0;
+    if (f == NULL)
+        return -1;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] == '\n')
+            len--;
+        while (rd_kafka_produce(rkt, (int32_t)(n % partitions),
+                                RD_KAFKA_MSG_F_COPY, line, (size_t)len, NULL,
+                                0, NULL) != 0) {
+            if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                free(line);
+                fclose(f);
+                return -1;
+            }
+            rd_kafka_poll(rk, 100);
+        }
+        rd_kafka_poll(rk, 0);
+        n++;
+    }
+    free(line);
+    fclose(f);
+    *out_n = n;
+    return rd_kafka_flush(rk, 60000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    char err[512];
+    if (argc != 3 || atoi(argv[2]) < 1) {
+        fprintf(stderr, "usage: kafka_mock TOPIC PARTITIONS\n");
+        return 2;
+    }
+    const char *topic = argv[1];
+    int partitions = atoi(argv[2]);
+
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "test.mock.num.brokers", "3", err,
+                          sizeof err) != RD_KAFKA_CONF_OK
+        || rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof err)
+               != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "kafka_mock: %s\n", err);
+        return 1;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (rk == NULL) {
+        fprintf(stderr, "kafka_mock: %s\n", err);
+        return 1;
+    }
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(rk);
+    if (mc == NULL
+        || rd_kafka_mock_topic_create(mc, topic, partitions, 3)
+               != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "kafka_mock: cannot create the mock cluster\n");
+        rd_kafka_destroy(rk);
+        return 1;
+    }
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    printf("bootstrap %s\n", rd_kafka_mock_cluster_bootstraps(mc));
+    fflush(stdout);
+
+    char cmd[4096];
+    int status = 0;
+    while (fgets(cmd, sizeof cmd, stdin) != NULL) {
+        cmd[strcspn(cmd, "\n")] = '\0';
+        long n = 0;
+        if (strncmp(cmd, "produce ", 8) == 0
+            && produce_file(rk, rkt, partitions, cmd + 8, &n) == 0) {
+            printf("produced %ld\n", n);
+        } else {
+            printf("error %s\n", cmd);
+            status = 1;
+        }
+        fflush(stdout);
+    }
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return status;
+}
