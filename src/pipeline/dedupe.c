@@ -52,6 +52,7 @@ static const uint64_t space_seed[] = {
     0,                                 /* FL_DEDUPE_FILE: plain XXH3 */
     UINT64_C(0x9e3779b97f4a7c15),      /* FL_DEDUPE_FIREHOSE */
     UINT64_C(0xc2b2ae3d27d4eb4f),      /* FL_DEDUPE_CWL */
+    UINT64_C(0x165667b19e3779f9),      /* FL_DEDUPE_KAFKA */
 };
 
 struct entry {

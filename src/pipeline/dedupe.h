@@ -41,7 +41,7 @@ enum fl_dedupe_space {
     FL_DEDUPE_FILE = 0,        /* folder-source pieces (fl_dedupe_key) */
     FL_DEDUPE_FIREHOSE = 1,    /* X-Amz-Firehose-Request-Id */
     FL_DEDUPE_CWL = 2,         /* CloudWatch Logs event ids */
-    FL_DEDUPE_KAFKA = 3        /* Kafka messages: "TOPIC/PARTITION/OFFSET" */
+    FL_DEDUPE_KAFKA = 3        /* Kafka messages (sources/kafka.c) */
 };
 
 struct fl_dedupe_stats {

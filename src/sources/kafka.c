@@ -2,13 +2,15 @@
  *
  * kafka.c -- the Kafka source (see kafka.h): one consumer thread.
  *
- * It polls messages into a batch, one gather (gather.h) per partition,
- * each message under the dedupe key of its "TOPIC/PARTITION/OFFSET" and
- * decoded as kafka.format says (flow-log lines, or a CloudWatch Logs
- * subscription payload, whose undecodable messages go to the errors file
- * with their reason). A batch ends at kafka.batch_records messages, when
- * the topic has had nothing for 100 ms, and before the group takes
- * partitions away (the rebalance callback). Then, per partition:
+ * It polls messages into a batch -- one gather (gather.h) for all its
+ * partitions, so that a batch is made durable with one write-ahead-log
+ * commit however many partitions it spans -- each message under the
+ * dedupe key of its topic, partition and offset and decoded as
+ * kafka.format says (flow-log lines, or a CloudWatch Logs subscription
+ * payload, whose undecodable messages go to the errors file with their
+ * reason). A batch ends at kafka.batch_records messages, when the topic
+ * has had nothing for 100 ms, and before the group takes partitions away
+ * (the rebalance callback). Then:
  *
  *   1. the keys are claimed in the source's own dedupe memory: messages
  *      already stored -- delivered again after a crash or a rebalance,
@@ -16,10 +18,10 @@
  *   2. the rest goes to the pipeline as one body; its keys ride in the
  *      write-ahead-log record with the lines, so the memory survives a
  *      crash exactly as long as the records it protects;
- *   3. once durable, the offset after the batch's last message is
- *      committed, synchronously. A failed ingest (the log full, say)
- *      commits nothing: the partition is sought back to the batch's first
- *      offset and read again a second later.
+ *   3. once durable, the offset after the batch's last message in each
+ *      partition is committed, synchronously. A failed ingest (the log
+ *      full, say) commits nothing: every partition is sought back to the
+ *      batch's first offset in it and read again a second later.
  *
  * Offsets are committed only after the records are durable, never before
  * (a commit-then-buffer consumer loses what it had buffered when it
@@ -44,6 +46,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_time.h"
 #include "../ingest/gunzip.h"
 #include "../ingest/ingest.h"
 #include "../pipeline/dedupe.h"
@@ -53,22 +56,24 @@
 
 /* A batch also ends when a poll has waited this long for a message. */
 #define POLL_MS 100
+/* Messages taken from librdkafka's queue per call. */
+#define POLL_BATCH 1024
 /* After a failed ingest, the partition is read again this much later. */
 #define RETRY_SECONDS 1
 
 enum kafka_format { FORMAT_AUTO, FORMAT_LINES, FORMAT_CWL };
 
-/* The messages of one partition in the batch being gathered. */
+/* The offsets of one partition in the batch being gathered. */
 struct part {
     char            *topic;
     int32_t          partition;
-    int64_t          first, last;    /* offsets */
-    uint64_t         messages, bytes;
-    struct fl_gather g;
+    int64_t          first, last;
 };
 
 struct fl_kafka {
     struct fl_source_env env;
+    rd_kafka_queue_t    *queue;      /* the consumer's messages */
+    size_t               last_part;  /* parts[] of the last message */
     /* Test hook (FLOWLAKE_KAFKA_DIE_BEFORE_COMMIT=N, docs/development.md):
      * the process dies at once after its Nth durable batch, before that
      * batch's commit -- the window a crash leaves messages stored and not
@@ -79,28 +84,46 @@ struct fl_kafka {
     rd_kafka_t          *rk;
     struct fl_ingest    *dec;        /* CloudWatch Logs payloads */
     pthread_t            thread;
+    /* The batch: every message's lines in one gather (one body, made
+     * durable with one write-ahead-log commit whatever the number of
+     * partitions), and the offsets it covers per partition. */
+    struct fl_gather     g;
     struct part         *parts;
     size_t               n_parts, cap_parts;
-    uint64_t             batched;    /* messages in parts */
+    uint64_t             batched;    /* messages in the batch */
+    uint64_t             batch_bytes;
     int                  failing;    /* ingest failing: logged once */
 };
 
 
+/* Forgets the batch (its claims, if any, aborted). */
 static void
-part_free(struct part *p)
+batch_clear(struct fl_kafka *k)
 {
-    fl_gather_free(&p->g);
-    fl_free(p->topic);
+    for (size_t i = 0; i < k->n_parts; i++)
+        fl_free(k->parts[i].topic);
+    k->n_parts = 0;
+    k->batched = k->batch_bytes = 0;
+    fl_gather_free(&k->g);
+    fl_gather_init(&k->g, k->env.dedupe, k->env.cfg->dedupe_wait * 1000);
 }
 
 
 static struct part *
 part_of(struct fl_kafka *k, const char *topic, int32_t partition)
 {
+    /* Messages come in runs of one partition (a fetch's): the last one's
+     * first. */
+    if (k->last_part < k->n_parts
+        && k->parts[k->last_part].partition == partition
+        && strcmp(k->parts[k->last_part].topic, topic) == 0)
+        return &k->parts[k->last_part];
     for (size_t i = 0; i < k->n_parts; i++)
         if (k->parts[i].partition == partition
-            && strcmp(k->parts[i].topic, topic) == 0)
+            && strcmp(k->parts[i].topic, topic) == 0) {
+            k->last_part = i;
             return &k->parts[i];
+        }
     struct part *np = fl_grow(k->parts, &k->cap_parts, k->n_parts + 1,
                               sizeof *np, 8);
     if (np == NULL)
@@ -112,18 +135,34 @@ part_of(struct fl_kafka *k, const char *topic, int32_t partition)
         return NULL;
     p->partition = partition;
     p->first = -1;
-    fl_gather_init(&p->g, k->env.dedupe, k->env.cfg->dedupe_wait * 1000);
-    k->n_parts++;
+    k->last_part = k->n_parts++;
     return p;
 }
 
 
-/* "TOPIC/PARTITION@OFFSET", for keys and the errors file. */
+/* "TOPIC/PARTITION@OFFSET", for the errors file. */
 static void
 message_name(char *out, size_t cap, const char *topic, int32_t partition,
              int64_t offset)
 {
     snprintf(out, cap, "%s/%" PRId32 "@%" PRId64, topic, partition, offset);
+}
+
+
+/* A message's dedupe key: of its topic, partition and offset (the bytes
+ * of the topic's name, then of the two numbers, little-endian as this
+ * machine stores them; part of the dedupe file's and the WAL's content). */
+static uint64_t
+message_key(const char *topic, int32_t partition, int64_t offset)
+{
+    char buf[256 + 12];
+    size_t n = strlen(topic);
+    if (n > 256)
+        n = 256;                 /* Kafka's names are at most 249 bytes */
+    memcpy(buf, topic, n);
+    memcpy(buf + n, &partition, 4);
+    memcpy(buf + n + 4, &offset, 8);
+    return fl_dedupe_source_key(FL_DEDUPE_KAFKA, buf, n + 12);
 }
 
 
@@ -146,28 +185,28 @@ add_message(struct fl_kafka *k, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     const char *payload = m->payload ? m->payload : "";
-    char name[320];
     struct part *p = part_of(k, topic, m->partition);
     if (p == NULL)
         return FL_ENOMEM;
-    message_name(name, sizeof name, topic, m->partition, m->offset);
     if (p->first < 0)
         p->first = m->offset;
     p->last = m->offset;
-    p->messages++;
-    p->bytes += m->len;
     k->batched++;
+    k->batch_bytes += m->len;
 
-    size_t start = p->g.text.len, keys = p->g.n_keys;
+    struct fl_gather *g = &k->g;
+    size_t start = g->text.len, keys = g->n_keys;
     int rc;
     if (is_cwl(k->format, payload, m->len)) {
         struct fl_ingest_info info;
         struct fl_ingest_err err;
         rc = fl_ingest_decode_cwl(k->dec, payload, m->len, fl_gather_on_line,
-                                  &p->g, &info, &err);
+                                  g, &info, &err);
         if (rc < 0 && rc != FL_ENOMEM) {
             /* Not a payload: to the errors file; the batch goes on. */
-            fl_gather_truncate(&p->g, start, keys);
+            char name[320];
+            message_name(name, sizeof name, topic, m->partition, m->offset);
+            fl_gather_truncate(g, start, keys);
             (void)fl_rejects_add(k->env.rejects, name, 1, err.msg, payload,
                                  m->len);
             fl_source_counters_records(k->env.counters, FL_SOURCE_KAFKA, 0,
@@ -176,44 +215,62 @@ add_message(struct fl_kafka *k, const rd_kafka_message_t *m)
         }
         /* The message's key covers its lines; the event ids' keys (in the
          * same memory) are dropped: the offset names the message. */
-        fl_gather_truncate(&p->g, p->g.text.len, keys);
+        fl_gather_truncate(g, g->text.len, keys);
     } else {
-        rc = fl_gather_add_text(&p->g, payload, m->len);
+        rc = fl_gather_add_text(g, payload, m->len);
     }
     if (rc < 0)
         return rc;
-    return fl_gather_add_key(&p->g, fl_dedupe_source_key(FL_DEDUPE_KAFKA,
-                                                         name, strlen(name)),
+    return fl_gather_add_key(g, message_key(topic, m->partition, m->offset),
                              start);
 }
 
 
-/* Makes partition p's batch durable. Returns 1 when its offsets may be
- * committed, 0 when it must be read again. */
+/* The batch's source, for the errors file and the log: "kafka TOPIC/P
+ * offsets A-B" for one partition, "kafka N partitions of TOPIC" else. */
+static void
+batch_source(const struct fl_kafka *k, char *out, size_t cap)
+{
+    const struct part *p = &k->parts[0];
+    int one_topic = 1;
+    for (size_t i = 1; i < k->n_parts && one_topic; i++)
+        one_topic = strcmp(k->parts[i].topic, p->topic) == 0;
+    if (k->n_parts == 1)
+        snprintf(out, cap, "kafka %s/%" PRId32 " offsets %" PRId64 "-%"
+                 PRId64, p->topic, p->partition, p->first, p->last);
+    else
+        snprintf(out, cap, "kafka %zu partitions of %s%s", k->n_parts,
+                 p->topic, one_topic ? "" : " and other topics");
+}
+
+
+/* Makes the batch durable. Returns 1 when its offsets may be committed,
+ * 0 when it must be read again. */
 static int
-ingest_part(struct fl_kafka *k, struct part *p)
+store_batch(struct fl_kafka *k)
 {
     const struct fl_source_env *env = &k->env;
+    struct fl_gather *g = &k->g;
     struct fl_ingest_result res = { 0 };
     char source[400];
-    snprintf(source, sizeof source, "kafka %s/%" PRId32 " offsets %" PRId64
-             "-%" PRId64, p->topic, p->partition, p->first, p->last);
-    fl_source_counters_request(env->counters, FL_SOURCE_KAFKA, p->bytes);
+    batch_source(k, source, sizeof source);
+    fl_source_counters_request(env->counters, FL_SOURCE_KAFKA,
+                               k->batch_bytes);
 
-    int rc = fl_gather_claim(&p->g);
+    int rc = fl_gather_claim(g);
     if (rc < 0) {
         fl_err_set(&res.err, rc, "%s", rc == FL_EAGAIN
                    ? "messages of this batch are still being stored by "
                      "another batch" : FL_OOM_TEXT);
     } else {
         fl_source_counters_duplicates(env->counters, FL_SOURCE_KAFKA,
-                                      p->g.duplicates);
-        if (p->g.text.len > 0)
-            env->ingest(env->ctx, FL_SOURCE_KAFKA, source, p->g.text.p,
-                        p->g.text.len, NULL, p->g.keys, p->g.n_keys,
-                        p->g.segs, p->g.n_segs, &res);
+                                      g->duplicates);
+        if (g->text.len > 0)
+            env->ingest(env->ctx, FL_SOURCE_KAFKA, source, g->text.p,
+                        g->text.len, NULL, g->keys, g->n_keys, g->segs,
+                        g->n_segs, &res);
     }
-    fl_gather_end_claims(&p->g, res.err.code == 0);
+    fl_gather_end_claims(g, res.err.code == 0);
     if (res.err.code == 0) {
         if (k->failing)
             fl_log(FL_LOG_INFO, "kafka", "storing works again");
@@ -228,48 +285,49 @@ ingest_part(struct fl_kafka *k, struct part *p)
 }
 
 
-/* Ends the batch: every partition made durable, the offsets of those that
- * were committed, the others sought back. */
+/* Ends the batch: made durable and its offsets committed, or, when it
+ * could not be stored, every partition sought back to its first offset. */
 static void
 flush(struct fl_kafka *k)
 {
     if (k->batched == 0)
         return;
-    rd_kafka_topic_partition_list_t *commit =
-        rd_kafka_topic_partition_list_new((int)k->n_parts);
-    rd_kafka_topic_partition_list_t *again =
+    double t0 = fl_time_mono();
+    uint64_t messages = k->batched;
+    int ok = store_batch(k);
+    double t1 = fl_time_mono();
+    rd_kafka_topic_partition_list_t *list =
         rd_kafka_topic_partition_list_new((int)k->n_parts);
     for (size_t i = 0; i < k->n_parts; i++) {
         struct part *p = &k->parts[i];
-        int ok = ingest_part(k, p);
-        rd_kafka_topic_partition_t *t = rd_kafka_topic_partition_list_add(
-            ok ? commit : again, p->topic, p->partition);
-        t->offset = ok ? p->last + 1 : p->first;
-        part_free(p);
+        rd_kafka_topic_partition_list_add(list, p->topic, p->partition)
+            ->offset = ok ? p->last + 1 : p->first;
     }
-    k->n_parts = 0;
-    k->batched = 0;
-    if (commit->cnt > 0 && k->die_before_commit > 0
+    if (ok && k->die_before_commit > 0
         && ++k->durable_batches >= k->die_before_commit)
         _exit(137);
-    if (commit->cnt > 0) {
-        rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, commit, 0);
+    if (ok) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, list, 0);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
             fl_log(FL_LOG_WARN, "kafka", "committing offsets: %s (the "
                    "records are stored; Kafka will deliver them again, and "
                    "this instance skips them)", rd_kafka_err2str(e));
-    }
-    if (again->cnt > 0) {
-        rd_kafka_error_t *e = rd_kafka_seek_partitions(k->rk, again, 10000);
+    } else {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(k->rk, list, 10000);
         if (e != NULL) {
             fl_log(FL_LOG_WARN, "kafka", "seeking back: %s",
                    rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
-        sleep(RETRY_SECONDS);
     }
-    rd_kafka_topic_partition_list_destroy(commit);
-    rd_kafka_topic_partition_list_destroy(again);
+    fl_log(FL_LOG_DEBUG, "kafka", "batch of %llu message(s) in %zu "
+           "partition(s): stored in %.1f ms, %s in %.1f ms",
+           (unsigned long long)messages, k->n_parts, (t1 - t0) * 1e3,
+           ok ? "committed" : "sought back", (fl_time_mono() - t1) * 1e3);
+    rd_kafka_topic_partition_list_destroy(list);
+    batch_clear(k);
+    if (!ok)
+        sleep(RETRY_SECONDS);
 }
 
 
@@ -296,20 +354,29 @@ kafka_main(void *arg)
 {
     struct fl_kafka *k = arg;
     const struct fl_source_env *env = &k->env;
+    rd_kafka_message_t *msgs[POLL_BATCH];
     while (env->running(env->ctx)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, POLL_MS);
-        if (m == NULL) {
+        /* Up to the batch's room, so that a batch never passes
+         * kafka.batch_records. */
+        size_t room = env->cfg->kafka_batch_records - k->batched;
+        ssize_t n = rd_kafka_consume_batch_queue(
+            k->queue, POLL_MS, msgs, room < POLL_BATCH ? room : POLL_BATCH);
+        if (n <= 0) {
             flush(k);
             continue;
         }
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            if (add_message(k, m) < 0)
-                fl_log(FL_LOG_ERROR, "kafka", "%s: a message is read "
-                       "again later", FL_OOM_TEXT);
-        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            fl_log(FL_LOG_WARN, "kafka", "%s", rd_kafka_message_errstr(m));
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_t *m = msgs[i];
+            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (add_message(k, m) < 0)
+                    fl_log(FL_LOG_ERROR, "kafka", "%s: a message is read "
+                           "again later", FL_OOM_TEXT);
+            } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                fl_log(FL_LOG_WARN, "kafka", "%s",
+                       rd_kafka_message_errstr(m));
+            }
+            rd_kafka_message_destroy(m);
         }
-        rd_kafka_message_destroy(m);
         if (k->batched >= env->cfg->kafka_batch_records)
             flush(k);
     }
@@ -418,6 +485,7 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
     if (k == NULL)
         return fl_err_oom(err);
     k->env = *env;
+    fl_gather_init(&k->g, env->dedupe, env->cfg->dedupe_wait * 1000);
     const char *die = getenv("FLOWLAKE_KAFKA_DIE_BEFORE_COMMIT");
     if (die != NULL) {
         char *end;
@@ -449,6 +517,7 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
         goto fail;
     }
     rd_kafka_poll_set_consumer(k->rk);
+    k->queue = rd_kafka_queue_get_consumer(k->rk);
     if ((rc = subscribe(k->rk, cfg->kafka_topics, err)) < 0)
         goto fail;
     if ((rc = pthread_create(&k->thread, NULL, kafka_main, k)) != 0) {
@@ -461,6 +530,8 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
     *out = k;
     return FL_OK;
 fail:
+    if (k->queue != NULL)
+        rd_kafka_queue_destroy(k->queue);
     if (k->rk != NULL)
         rd_kafka_destroy(k->rk);
     fl_ingest_destroy(k->dec);
@@ -477,10 +548,11 @@ fl_kafka_stop(struct fl_kafka *k)
     pthread_join(k->thread, NULL);
     /* Leaves the group (its partitions go to the others at once) with
      * every batch flushed by the thread. */
+    rd_kafka_queue_destroy(k->queue);
     rd_kafka_consumer_close(k->rk);
     rd_kafka_destroy(k->rk);
-    for (size_t i = 0; i < k->n_parts; i++)
-        part_free(&k->parts[i]);
+    batch_clear(k);
+    fl_gather_free(&k->g);
     fl_free(k->parts);
     fl_ingest_destroy(k->dec);
     fl_free(k);

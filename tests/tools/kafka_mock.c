@@ -13,6 +13,10 @@
  *   produce FILE   each line of FILE becomes one message, line i going
  *                  to partition i % PARTITIONS; answers "produced N"
  *                  once every message is acknowledged by the cluster
+ *   consume N      reads N messages of TOPIC with a bare consumer of its
+ *                  own (a new group, from the earliest offset, doing
+ *                  nothing with them) and answers "consumed N in S s":
+ *                  the cluster's own pace, for the benchmarks
  *
  * It ends (and the cluster with it) at end of input.
  */
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 
 static int
@@ -56,6 +61,62 @@ produce_file(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int partitions,
     fclose(f);
     *out_n = n;
     return rd_kafka_flush(rk, 60000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+
+/* Reads want messages of topic from the start in a group of its own;
+ * *secs from the first message to the last. */
+static int
+consume(const char *bootstraps, const char *topic, long want, double *secs)
+{
+    char err[512], group[64];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    snprintf(group, sizeof group, "bare-%ld", (long)now_s());
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, err,
+                          sizeof err) != RD_KAFKA_CONF_OK
+        || rd_kafka_conf_set(conf, "group.id", group, err, sizeof err)
+               != RD_KAFKA_CONF_OK
+        || rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err,
+                             sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (rk == NULL)
+        return -1;
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(rk, t);
+    rd_kafka_topic_partition_list_destroy(t);
+    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
+    rd_kafka_message_t *msgs[1024];
+    long got = 0;
+    double t0 = 0;
+    while (got < want) {
+        ssize_t n = rd_kafka_consume_batch_queue(q, 1000, msgs, 1024);
+        for (ssize_t i = 0; i < n; i++) {
+            if (msgs[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (got++ == 0)
+                    t0 = now_s();
+            }
+            rd_kafka_message_destroy(msgs[i]);
+        }
+    }
+    *secs = now_s() - t0;
+    rd_kafka_queue_destroy(q);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return 0;
 }
 
 
@@ -100,9 +161,15 @@ main(int argc, char **argv)
     while (fgets(cmd, sizeof cmd, stdin) != NULL) {
         cmd[strcspn(cmd, "\n")] = '\0';
         long n = 0;
+        double secs;
         if (strncmp(cmd, "produce ", 8) == 0
             && produce_file(rk, rkt, partitions, cmd + 8, &n) == 0) {
             printf("produced %ld\n", n);
+        } else if (strncmp(cmd, "consume ", 8) == 0
+                   && (n = strtol(cmd + 8, NULL, 10)) > 0
+                   && consume(rd_kafka_mock_cluster_bootstraps(mc), topic, n,
+                              &secs) == 0) {
+            printf("consumed %ld in %.3f s\n", n, secs);
         } else {
             printf("error %s\n", cmd);
             status = 1;
