@@ -138,7 +138,7 @@ static const struct fl_config_map keys[] = {
       "what a message holds: lines (flow-log lines), cwl (a CloudWatch Logs subscription payload, gzip or not) or auto (cwl when gzip or JSON, else lines)",
       "auto|lines|cwl", 0, NULL },
     { "kafka", "batch_records", FL_CFG_COUNT, OFF(kafka_batch_records), 1,
-      1000000, "20000",
+      1000000, "50000",
       "messages made durable (and their offsets committed) together, at most; a batch also ends when the topic has nothing more for 100 ms", NULL, 0, NULL },
     { "kafka", "session_timeout", FL_CFG_DURATION, OFF(kafka_session_timeout),
       1, 3600, "45s",

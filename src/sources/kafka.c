@@ -70,10 +70,20 @@ struct part {
     int64_t          first, last;
 };
 
+/* A batch: every message's lines in one gather (one body, made durable
+ * with one write-ahead-log commit whatever the number of partitions), and
+ * the offsets it covers per partition. */
+struct batch {
+    struct fl_gather g;
+    struct part     *parts;
+    size_t           n_parts, cap_parts;
+    size_t           last_part;      /* parts[] of the last message */
+    uint64_t         messages, bytes;
+};
+
 struct fl_kafka {
     struct fl_source_env env;
     rd_kafka_queue_t    *queue;      /* the consumer's messages */
-    size_t               last_part;  /* parts[] of the last message */
     /* Test hook (FLOWLAKE_KAFKA_DIE_BEFORE_COMMIT=N, docs/development.md):
      * the process dies at once after its Nth durable batch, before that
      * batch's commit -- the window a crash leaves messages stored and not
@@ -83,59 +93,66 @@ struct fl_kafka {
     enum kafka_format    format;
     rd_kafka_t          *rk;
     struct fl_ingest    *dec;        /* CloudWatch Logs payloads */
-    pthread_t            thread;
-    /* The batch: every message's lines in one gather (one body, made
-     * durable with one write-ahead-log commit whatever the number of
-     * partitions), and the offsets it covers per partition. */
-    struct fl_gather     g;
-    struct part         *parts;
-    size_t               n_parts, cap_parts;
-    uint64_t             batched;    /* messages in the batch */
-    uint64_t             batch_bytes;
-    int                  failing;    /* ingest failing: logged once */
+    pthread_t            thread;     /* the consumer: gathers batches */
+    /* Two batches: the consumer gathers one while the storer thread makes
+     * the other durable and commits it -- parsing and the write-ahead log
+     * then run beside librdkafka's decoding instead of after it. One
+     * batch in the storer at a time, so offsets are committed in order. */
+    struct batch         bufs[2];
+    struct batch        *cur;        /* being gathered (consumer) */
+    pthread_t            storer;
+    int                  storer_started;
+    pthread_mutex_t      mu;
+    pthread_cond_t       cv;
+    struct batch        *handed;     /* being stored; NULL = storer idle */
+    int                  stop;       /* the storer ends when idle */
+    /* Where to read again after a batch that could not be stored: its
+     * first offsets (the consumer seeks there before going on). */
+    rd_kafka_topic_partition_list_t *seek_back;
+    int                  failing;    /* storer only: logged once */
 };
 
 
-/* Forgets the batch (its claims, if any, aborted). */
+/* Forgets what batch b holds (its claims, if any, aborted). */
 static void
-batch_clear(struct fl_kafka *k)
+batch_clear(struct fl_kafka *k, struct batch *b)
 {
-    for (size_t i = 0; i < k->n_parts; i++)
-        fl_free(k->parts[i].topic);
-    k->n_parts = 0;
-    k->batched = k->batch_bytes = 0;
-    fl_gather_free(&k->g);
-    fl_gather_init(&k->g, k->env.dedupe, k->env.cfg->dedupe_wait * 1000);
+    for (size_t i = 0; i < b->n_parts; i++)
+        fl_free(b->parts[i].topic);
+    b->n_parts = 0;
+    b->messages = b->bytes = 0;
+    fl_gather_free(&b->g);
+    fl_gather_init(&b->g, k->env.dedupe, k->env.cfg->dedupe_wait * 1000);
 }
 
 
 static struct part *
-part_of(struct fl_kafka *k, const char *topic, int32_t partition)
+part_of(struct batch *b, const char *topic, int32_t partition)
 {
     /* Messages come in runs of one partition (a fetch's): the last one's
      * first. */
-    if (k->last_part < k->n_parts
-        && k->parts[k->last_part].partition == partition
-        && strcmp(k->parts[k->last_part].topic, topic) == 0)
-        return &k->parts[k->last_part];
-    for (size_t i = 0; i < k->n_parts; i++)
-        if (k->parts[i].partition == partition
-            && strcmp(k->parts[i].topic, topic) == 0) {
-            k->last_part = i;
-            return &k->parts[i];
+    if (b->last_part < b->n_parts
+        && b->parts[b->last_part].partition == partition
+        && strcmp(b->parts[b->last_part].topic, topic) == 0)
+        return &b->parts[b->last_part];
+    for (size_t i = 0; i < b->n_parts; i++)
+        if (b->parts[i].partition == partition
+            && strcmp(b->parts[i].topic, topic) == 0) {
+            b->last_part = i;
+            return &b->parts[i];
         }
-    struct part *np = fl_grow(k->parts, &k->cap_parts, k->n_parts + 1,
+    struct part *np = fl_grow(b->parts, &b->cap_parts, b->n_parts + 1,
                               sizeof *np, 8);
     if (np == NULL)
         return NULL;
-    k->parts = np;
-    struct part *p = &k->parts[k->n_parts];
+    b->parts = np;
+    struct part *p = &b->parts[b->n_parts];
     memset(p, 0, sizeof *p);
     if ((p->topic = fl_strdup(topic)) == NULL)
         return NULL;
     p->partition = partition;
     p->first = -1;
-    k->last_part = k->n_parts++;
+    b->last_part = b->n_parts++;
     return p;
 }
 
@@ -185,16 +202,17 @@ add_message(struct fl_kafka *k, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     const char *payload = m->payload ? m->payload : "";
-    struct part *p = part_of(k, topic, m->partition);
+    struct batch *b = k->cur;
+    struct part *p = part_of(b, topic, m->partition);
     if (p == NULL)
         return FL_ENOMEM;
     if (p->first < 0)
         p->first = m->offset;
     p->last = m->offset;
-    k->batched++;
-    k->batch_bytes += m->len;
+    b->messages++;
+    b->bytes += m->len;
 
-    struct fl_gather *g = &k->g;
+    struct fl_gather *g = &b->g;
     size_t start = g->text.len, keys = g->n_keys;
     int rc;
     if (is_cwl(k->format, payload, m->len)) {
@@ -229,33 +247,32 @@ add_message(struct fl_kafka *k, const rd_kafka_message_t *m)
 /* The batch's source, for the errors file and the log: "kafka TOPIC/P
  * offsets A-B" for one partition, "kafka N partitions of TOPIC" else. */
 static void
-batch_source(const struct fl_kafka *k, char *out, size_t cap)
+batch_source(const struct batch *b, char *out, size_t cap)
 {
-    const struct part *p = &k->parts[0];
+    const struct part *p = &b->parts[0];
     int one_topic = 1;
-    for (size_t i = 1; i < k->n_parts && one_topic; i++)
-        one_topic = strcmp(k->parts[i].topic, p->topic) == 0;
-    if (k->n_parts == 1)
+    for (size_t i = 1; i < b->n_parts && one_topic; i++)
+        one_topic = strcmp(b->parts[i].topic, p->topic) == 0;
+    if (b->n_parts == 1)
         snprintf(out, cap, "kafka %s/%" PRId32 " offsets %" PRId64 "-%"
                  PRId64, p->topic, p->partition, p->first, p->last);
     else
-        snprintf(out, cap, "kafka %zu partitions of %s%s", k->n_parts,
+        snprintf(out, cap, "kafka %zu partitions of %s%s", b->n_parts,
                  p->topic, one_topic ? "" : " and other topics");
 }
 
 
-/* Makes the batch durable. Returns 1 when its offsets may be committed,
- * 0 when it must be read again. */
+/* Makes batch b durable (storer thread). Returns 1 when its offsets may
+ * be committed, 0 when it must be read again. */
 static int
-store_batch(struct fl_kafka *k)
+store_batch(struct fl_kafka *k, struct batch *b)
 {
     const struct fl_source_env *env = &k->env;
-    struct fl_gather *g = &k->g;
+    struct fl_gather *g = &b->g;
     struct fl_ingest_result res = { 0 };
     char source[400];
-    batch_source(k, source, sizeof source);
-    fl_source_counters_request(env->counters, FL_SOURCE_KAFKA,
-                               k->batch_bytes);
+    batch_source(b, source, sizeof source);
+    fl_source_counters_request(env->counters, FL_SOURCE_KAFKA, b->bytes);
 
     int rc = fl_gather_claim(g);
     if (rc < 0) {
@@ -285,49 +302,136 @@ store_batch(struct fl_kafka *k)
 }
 
 
-/* Ends the batch: made durable and its offsets committed, or, when it
- * could not be stored, every partition sought back to its first offset. */
-static void
-flush(struct fl_kafka *k)
+/* The offsets of b's partitions: after its last message (to commit) or at
+ * its first (to read again). */
+static rd_kafka_topic_partition_list_t *
+offsets(const struct batch *b, int after)
 {
-    if (k->batched == 0)
-        return;
-    double t0 = fl_time_mono();
-    uint64_t messages = k->batched;
-    int ok = store_batch(k);
-    double t1 = fl_time_mono();
     rd_kafka_topic_partition_list_t *list =
-        rd_kafka_topic_partition_list_new((int)k->n_parts);
-    for (size_t i = 0; i < k->n_parts; i++) {
-        struct part *p = &k->parts[i];
+        rd_kafka_topic_partition_list_new((int)b->n_parts);
+    for (size_t i = 0; i < b->n_parts; i++) {
+        const struct part *p = &b->parts[i];
         rd_kafka_topic_partition_list_add(list, p->topic, p->partition)
-            ->offset = ok ? p->last + 1 : p->first;
+            ->offset = after ? p->last + 1 : p->first;
     }
-    if (ok && k->die_before_commit > 0
-        && ++k->durable_batches >= k->die_before_commit)
-        _exit(137);
-    if (ok) {
-        rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, list, 0);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-            fl_log(FL_LOG_WARN, "kafka", "committing offsets: %s (the "
-                   "records are stored; Kafka will deliver them again, and "
-                   "this instance skips them)", rd_kafka_err2str(e));
-    } else {
-        rd_kafka_error_t *e = rd_kafka_seek_partitions(k->rk, list, 10000);
+    return list;
+}
+
+
+/* The storer thread: each handed batch made durable, then its offsets
+ * committed -- or, when it could not be stored, where to read it again
+ * left for the consumer. */
+static void *
+storer_main(void *arg)
+{
+    struct fl_kafka *k = arg;
+    pthread_mutex_lock(&k->mu);
+    for (;;) {
+        while (k->handed == NULL && !k->stop)
+            pthread_cond_wait(&k->cv, &k->mu);
+        if (k->handed == NULL)
+            break;
+        struct batch *b = k->handed;
+        pthread_mutex_unlock(&k->mu);
+
+        double t0 = fl_time_mono();
+        int ok = store_batch(k, b);
+        double t1 = fl_time_mono();
+        rd_kafka_topic_partition_list_t *list = offsets(b, ok);
+        if (ok && k->die_before_commit > 0
+            && ++k->durable_batches >= k->die_before_commit)
+            _exit(137);
+        if (ok) {
+            rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, list, 0);
+            if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+                fl_log(FL_LOG_WARN, "kafka", "committing offsets: %s (the "
+                       "records are stored; Kafka will deliver them again, "
+                       "and this instance skips them)", rd_kafka_err2str(e));
+            rd_kafka_topic_partition_list_destroy(list);
+            list = NULL;
+        }
+        fl_log(FL_LOG_DEBUG, "kafka", "batch of %llu message(s) in %zu "
+               "partition(s): %s in %.1f ms, committed in %.1f ms",
+               (unsigned long long)b->messages, b->n_parts,
+               ok ? "stored" : "not stored", (t1 - t0) * 1e3,
+               (fl_time_mono() - t1) * 1e3);
+        batch_clear(k, b);
+
+        pthread_mutex_lock(&k->mu);
+        k->handed = NULL;
+        if (list != NULL) {
+            if (k->seek_back != NULL)
+                rd_kafka_topic_partition_list_destroy(k->seek_back);
+            k->seek_back = list;
+        }
+        pthread_cond_broadcast(&k->cv);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
+}
+
+
+/* Consumer: waits until the storer is idle; returns where to read again
+ * if the last batch could not be stored (NULL: it was). */
+static rd_kafka_topic_partition_list_t *
+wait_storer(struct fl_kafka *k)
+{
+    pthread_mutex_lock(&k->mu);
+    while (k->handed != NULL)
+        pthread_cond_wait(&k->cv, &k->mu);
+    rd_kafka_topic_partition_list_t *again = k->seek_back;
+    k->seek_back = NULL;
+    pthread_mutex_unlock(&k->mu);
+    return again;
+}
+
+
+/* Consumer: the batch gathered so far goes to the storer, which stores
+ * and commits it while the next one is gathered. If the one before could
+ * not be stored, this one holds messages after it: it is dropped, and
+ * every partition of both is read again from the earlier first offset. */
+static void
+hand_over(struct fl_kafka *k)
+{
+    struct batch *b = k->cur;
+    if (b->messages == 0)
+        return;
+    rd_kafka_topic_partition_list_t *again = wait_storer(k);
+    if (again != NULL) {
+        for (size_t i = 0; i < b->n_parts; i++)
+            if (rd_kafka_topic_partition_list_find(again, b->parts[i].topic,
+                                                   b->parts[i].partition)
+                == NULL)
+                rd_kafka_topic_partition_list_add(
+                    again, b->parts[i].topic, b->parts[i].partition)
+                    ->offset = b->parts[i].first;
+        batch_clear(k, b);
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(k->rk, again, 10000);
         if (e != NULL) {
             fl_log(FL_LOG_WARN, "kafka", "seeking back: %s",
                    rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
-    }
-    fl_log(FL_LOG_DEBUG, "kafka", "batch of %llu message(s) in %zu "
-           "partition(s): stored in %.1f ms, %s in %.1f ms",
-           (unsigned long long)messages, k->n_parts, (t1 - t0) * 1e3,
-           ok ? "committed" : "sought back", (fl_time_mono() - t1) * 1e3);
-    rd_kafka_topic_partition_list_destroy(list);
-    batch_clear(k);
-    if (!ok)
+        rd_kafka_topic_partition_list_destroy(again);
         sleep(RETRY_SECONDS);
+        return;
+    }
+    pthread_mutex_lock(&k->mu);
+    k->handed = b;
+    k->cur = b == &k->bufs[0] ? &k->bufs[1] : &k->bufs[0];
+    pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+}
+
+
+/* Consumer: everything read so far stored (or left uncommitted). */
+static void
+drain(struct fl_kafka *k)
+{
+    hand_over(k);
+    rd_kafka_topic_partition_list_t *again = wait_storer(k);
+    if (again != NULL)
+        rd_kafka_topic_partition_list_destroy(again);   /* left to Kafka */
 }
 
 
@@ -342,7 +446,7 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         fl_log(FL_LOG_INFO, "kafka", "assigned %d partition(s)", parts->cnt);
         rd_kafka_assign(rk, parts);
     } else {
-        flush(k);
+        drain(k);
         fl_log(FL_LOG_INFO, "kafka", "revoked %d partition(s)", parts->cnt);
         rd_kafka_assign(rk, NULL);
     }
@@ -358,11 +462,11 @@ kafka_main(void *arg)
     while (env->running(env->ctx)) {
         /* Up to the batch's room, so that a batch never passes
          * kafka.batch_records. */
-        size_t room = env->cfg->kafka_batch_records - k->batched;
+        size_t room = env->cfg->kafka_batch_records - k->cur->messages;
         ssize_t n = rd_kafka_consume_batch_queue(
             k->queue, POLL_MS, msgs, room < POLL_BATCH ? room : POLL_BATCH);
         if (n <= 0) {
-            flush(k);
+            hand_over(k);
             continue;
         }
         for (ssize_t i = 0; i < n; i++) {
@@ -377,10 +481,10 @@ kafka_main(void *arg)
             }
             rd_kafka_message_destroy(m);
         }
-        if (k->batched >= env->cfg->kafka_batch_records)
-            flush(k);
+        if (k->cur->messages >= env->cfg->kafka_batch_records)
+            hand_over(k);
     }
-    flush(k);
+    drain(k);
     return NULL;
 }
 
@@ -473,6 +577,38 @@ subscribe(rd_kafka_t *rk, const char *topics, struct fl_err *err)
 }
 
 
+/* Ends the storer once it is idle (the consumer has drained). */
+static void
+stop_storer(struct fl_kafka *k)
+{
+    if (!k->storer_started)
+        return;
+    pthread_mutex_lock(&k->mu);
+    k->stop = 1;
+    pthread_cond_broadcast(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    pthread_join(k->storer, NULL);
+    k->storer_started = 0;
+}
+
+
+static void
+free_kafka(struct fl_kafka *k)
+{
+    for (int i = 0; i < 2; i++) {
+        batch_clear(k, &k->bufs[i]);
+        fl_gather_free(&k->bufs[i].g);
+        fl_free(k->bufs[i].parts);
+    }
+    if (k->seek_back != NULL)
+        rd_kafka_topic_partition_list_destroy(k->seek_back);
+    pthread_mutex_destroy(&k->mu);
+    pthread_cond_destroy(&k->cv);
+    fl_ingest_destroy(k->dec);
+    fl_free(k);
+}
+
+
 int
 fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
                struct fl_err *err)
@@ -485,7 +621,21 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
     if (k == NULL)
         return fl_err_oom(err);
     k->env = *env;
-    fl_gather_init(&k->g, env->dedupe, env->cfg->dedupe_wait * 1000);
+    for (int i = 0; i < 2; i++)
+        fl_gather_init(&k->bufs[i].g, env->dedupe,
+                       env->cfg->dedupe_wait * 1000);
+    k->cur = &k->bufs[0];
+    if ((rc = pthread_mutex_init(&k->mu, NULL)) != 0) {
+        fl_free(k);
+        return fl_err_set(err, -rc, "cannot initialise the Kafka source's "
+                          "lock: %s", fl_strerror(-rc));
+    }
+    if ((rc = pthread_cond_init(&k->cv, NULL)) != 0) {
+        pthread_mutex_destroy(&k->mu);
+        fl_free(k);
+        return fl_err_set(err, -rc, "cannot initialise the Kafka source's "
+                          "lock: %s", fl_strerror(-rc));
+    }
     const char *die = getenv("FLOWLAKE_KAFKA_DIE_BEFORE_COMMIT");
     if (die != NULL) {
         char *end;
@@ -500,8 +650,8 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
         .max_ratio = (unsigned)cfg->max_compression_ratio,
     };
     if ((rc = fl_ingest_create(&lim, &k->dec)) < 0) {
-        fl_free(k);
-        return fl_err_oom(err);
+        rc = fl_err_oom(err);
+        goto fail;
     }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if ((rc = make_conf(cfg, conf, err)) < 0) {
@@ -520,6 +670,12 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
     k->queue = rd_kafka_queue_get_consumer(k->rk);
     if ((rc = subscribe(k->rk, cfg->kafka_topics, err)) < 0)
         goto fail;
+    if ((rc = pthread_create(&k->storer, NULL, storer_main, k)) != 0) {
+        rc = fl_err_set(err, -rc, "cannot start the Kafka thread: %s",
+                        fl_strerror(-rc));
+        goto fail;
+    }
+    k->storer_started = 1;
     if ((rc = pthread_create(&k->thread, NULL, kafka_main, k)) != 0) {
         rc = fl_err_set(err, -rc, "cannot start the Kafka thread: %s",
                         fl_strerror(-rc));
@@ -530,12 +686,12 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
     *out = k;
     return FL_OK;
 fail:
+    stop_storer(k);
     if (k->queue != NULL)
         rd_kafka_queue_destroy(k->queue);
     if (k->rk != NULL)
         rd_kafka_destroy(k->rk);
-    fl_ingest_destroy(k->dec);
-    fl_free(k);
+    free_kafka(k);
     return rc;
 }
 
@@ -550,10 +706,7 @@ fl_kafka_stop(struct fl_kafka *k)
      * every batch flushed by the thread. */
     rd_kafka_queue_destroy(k->queue);
     rd_kafka_consumer_close(k->rk);
+    stop_storer(k);
     rd_kafka_destroy(k->rk);
-    batch_clear(k);
-    fl_gather_free(&k->g);
-    fl_free(k->parts);
-    fl_ingest_destroy(k->dec);
-    fl_free(k);
+    free_kafka(k);
 }
