@@ -50,6 +50,7 @@
 #include "../ingest/gunzip.h"
 #include "../ingest/ingest.h"
 #include "../pipeline/dedupe.h"
+#include "../wal/wal.h"
 #include "counters.h"
 #include "gather.h"
 #include "kafka.h"
@@ -84,6 +85,7 @@ struct batch {
 struct fl_kafka {
     struct fl_source_env env;
     rd_kafka_queue_t    *queue;      /* the consumer's messages */
+    uint64_t             batch_max;  /* messages per batch */
     /* Test hook (FLOWLAKE_KAFKA_DIE_BEFORE_COMMIT=N, docs/development.md):
      * the process dies at once after its Nth durable batch, before that
      * batch's commit -- the window a crash leaves messages stored and not
@@ -462,7 +464,7 @@ kafka_main(void *arg)
     while (env->running(env->ctx)) {
         /* Up to the batch's room, so that a batch never passes
          * kafka.batch_records. */
-        size_t room = env->cfg->kafka_batch_records - k->cur->messages;
+        size_t room = k->batch_max - k->cur->messages;
         ssize_t n = rd_kafka_consume_batch_queue(
             k->queue, POLL_MS, msgs, room < POLL_BATCH ? room : POLL_BATCH);
         if (n <= 0) {
@@ -481,7 +483,7 @@ kafka_main(void *arg)
             }
             rd_kafka_message_destroy(m);
         }
-        if (k->cur->messages >= env->cfg->kafka_batch_records)
+        if (k->cur->messages >= k->batch_max)
             hand_over(k);
     }
     drain(k);
@@ -641,6 +643,21 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
         char *end;
         long n = strtol(die, &end, 10);
         k->die_before_commit = *die != '\0' && *end == '\0' && n > 0 ? n : 0;
+    }
+    /* A batch's keys (8 bytes a message) ride in its first write-ahead-log
+     * record, which must also hold a line: at most half a record. */
+    uint64_t max_record = cfg->wal_segment_size / 2;
+    if (max_record > FL_WAL_DEFAULT_MAX_RECORD)
+        max_record = FL_WAL_DEFAULT_MAX_RECORD;
+    k->batch_max = cfg->kafka_batch_records;
+    if (k->batch_max > max_record / 2 / 8) {
+        k->batch_max = max_record / 2 / 8;
+        fl_log(FL_LOG_WARN, "kafka", "kafka.batch_records %llu is more than "
+               "a write-ahead-log record holds the keys of (wal.segment_size "
+               "%llu): batches of %llu", (unsigned long long)
+               cfg->kafka_batch_records,
+               (unsigned long long)cfg->wal_segment_size,
+               (unsigned long long)k->batch_max);
     }
     k->format = strcmp(cfg->kafka_format, "lines") == 0 ? FORMAT_LINES
               : strcmp(cfg->kafka_format, "cwl") == 0 ? FORMAT_CWL

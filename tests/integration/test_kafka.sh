@@ -124,6 +124,26 @@ IFS=, read -r c2 h2 < <("$FLOWLAKE" query --archive P2 --output csv "$rows" | ta
 expect_eq "each message in exactly one of them (count, row hash)" \
     "$((c1 + c2)),$(echo "$h1 + $h2" | bc)" "$want3"
 
+# ---- storing fails for a while: read again, nothing lost or doubled -----
+# A 1 MiB write-ahead log, cut only by the publish every 3 s, fills
+# several times over with 20,000 records of batches of 2,000: each time,
+# the batch is not committed, read again a second later, and stored once.
+"$FLOWLAKE" generate --seed 51 --records 20000 --start 2024-05-01 --span 1h >m5.log 2>/dev/null
+want5=$(truth 5 m5.log)
+start_mock five flows 4
+produce five m5.log
+A=F start_server --set "kafka.brokers=$BROKERS" --set kafka.topics=flows \
+    --set kafka.batch_records=2000 --set wal.max_size=1MiB \
+    --set wal.segment_size=256KiB --set archive.buffer_interval=3s \
+    --set archive.buffer_size=16MiB
+wait_count 20000 && ok "a full write-ahead log delays the messages, loses none" \
+    || fail "a full write-ahead log delays the messages, loses none" "$(query 'SELECT count(*) FROM flow_logs')"
+expect_contains "the failure is logged" "$(cat serve.err)" "reading it again every 1 s"
+expect_contains "... and the recovery" "$(cat serve.err)" "kafka: storing works again"
+kill -TERM "$PID"; wait "$PID"
+expect_eq "every message once after the retries (count, row hash)" \
+    "$("$FLOWLAKE" query --archive F --output csv "$rows" | tail -n 1)" "$want5"
+
 # ---- CloudWatch Logs payloads, and one that is not -----------------------
 start_mock three cwl 1
 printf '%s\n' '{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/vpc/flows","logStream":"eni-0a1b2c3d-all","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1714521600000,"message":"2 123456789012 eni-0a1b2c3d 10.0.0.1 10.0.0.2 443 49152 6 10 840 1714521600 1714521660 ACCEPT OK"},{"id":"2","timestamp":1714521600000,"message":"2 123456789012 eni-0a1b2c3d 10.0.0.3 10.0.0.2 443 49153 6 1 40 1714521600 1714521660 REJECT OK"}]}' \
