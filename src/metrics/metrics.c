@@ -48,6 +48,7 @@
 #include "../core/fl_fs.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_sync.h"
 #include "../core/fl_time.h"
 #include "../parse/batch.h"
 #include "../parse/format.h"
@@ -561,25 +562,11 @@ out:
 static int
 init_sync(struct fl_metrics *m)
 {
-    pthread_mutex_t *mus[] = { &m->mu, &m->qmu, &m->q_mu };
-    pthread_cond_t *cvs[] = { &m->qcond, &m->qroom };
-    size_t n_mu = 0, n_cv = 0;
-    int rc = 0;
-
-    for (; n_mu < sizeof mus / sizeof mus[0]; n_mu++)
-        if ((rc = pthread_mutex_init(mus[n_mu], NULL)) != 0)
-            goto undo;
-    for (; n_cv < sizeof cvs / sizeof cvs[0]; n_cv++)
-        if ((rc = pthread_cond_init(cvs[n_cv], NULL)) != 0)
-            goto undo;
-    m->sync_made = 1;
-    return FL_OK;
-undo:
-    while (n_cv-- > 0)
-        pthread_cond_destroy(cvs[n_cv]);
-    while (n_mu-- > 0)
-        pthread_mutex_destroy(mus[n_mu]);
-    return -rc;
+    pthread_mutex_t *const mus[] = { &m->mu, &m->qmu, &m->q_mu };
+    pthread_cond_t *const cvs[] = { &m->qcond, &m->qroom };
+    int rc = fl_sync_init(mus, 3, cvs, 2);
+    m->sync_made = rc == 0;
+    return rc;
 }
 
 

@@ -15,6 +15,7 @@
 #include "../core/fl_fs.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_sync.h"
 #include "../core/fl_time.h"
 #include "../config/config.h"
 #include "../sinks/sink.h"
@@ -26,31 +27,24 @@
 static int
 init_locks(struct fl_pipeline *pl)
 {
-    pthread_mutex_t *mus[] = {
+    pthread_mutex_t *const mus[] = {
         &pl->err_mu, &pl->pub_mu, &pl->append_mu, &pl->ckpt_mu,
     };
-    size_t n = 0;
-    int rc = 0;
-
-    for (; n < sizeof mus / sizeof mus[0]; n++)
-        if ((rc = pthread_mutex_init(mus[n], NULL)) != 0)
-            goto undo;
+    int rc = fl_sync_init(mus, 4, NULL, 0);
+    if (rc < 0)
+        return rc;
     /* Writer first: the publisher must not wait behind a stream of
      * queries taking their snapshots. */
     pthread_rwlockattr_t ra;
-    if ((rc = pthread_rwlockattr_init(&ra)) != 0)
-        goto undo;
-    rc = pthread_rwlockattr_setkind_np(&ra,
-        PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    if (rc == 0)
-        rc = pthread_rwlock_init(&pl->snap_lock, &ra);
-    pthread_rwlockattr_destroy(&ra);
+    if ((rc = pthread_rwlockattr_init(&ra)) == 0) {
+        rc = pthread_rwlockattr_setkind_np(&ra,
+            PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        if (rc == 0)
+            rc = pthread_rwlock_init(&pl->snap_lock, &ra);
+        pthread_rwlockattr_destroy(&ra);
+    }
     if (rc != 0)
-        goto undo;
-    return FL_OK;
-undo:
-    while (n-- > 0)
-        pthread_mutex_destroy(mus[n]);
+        fl_sync_destroy(mus, 4, NULL, 0);
     return -rc;
 }
 
@@ -74,6 +68,7 @@ open_rejects(struct fl_pipeline *pl, struct fl_err *err)
     fl_free(path);
     return rc;
 }
+
 
 
 int

@@ -25,6 +25,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_sync.h"
 #include "../core/fl_time.h"
 #include "../metrics/metrics.h"
 #include "../sources/counters.h"
@@ -102,24 +103,9 @@ source_running(void *ctx)
 static int
 init_locks(struct fl_server *s)
 {
-    pthread_mutex_t *mus[] = { &s->query_mu, &s->compact_mu };
-    pthread_cond_t *cvs[] = { &s->query_cv, &s->compact_cv };
-    size_t n_mu = 0, n_cv = 0;
-    int rc = 0;
-
-    for (; n_mu < sizeof mus / sizeof mus[0]; n_mu++)
-        if ((rc = pthread_mutex_init(mus[n_mu], NULL)) != 0)
-            goto undo;
-    for (; n_cv < sizeof cvs / sizeof cvs[0]; n_cv++)
-        if ((rc = pthread_cond_init(cvs[n_cv], NULL)) != 0)
-            goto undo;
-    return FL_OK;
-undo:
-    while (n_cv-- > 0)
-        pthread_cond_destroy(cvs[n_cv]);
-    while (n_mu-- > 0)
-        pthread_mutex_destroy(mus[n_mu]);
-    return -rc;
+    pthread_mutex_t *const mus[] = { &s->query_mu, &s->compact_mu };
+    pthread_cond_t *const cvs[] = { &s->query_cv, &s->compact_cv };
+    return fl_sync_init(mus, 2, cvs, 2);
 }
 
 

@@ -46,6 +46,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_sync.h"
 #include "../core/fl_time.h"
 #include "../ingest/gunzip.h"
 #include "../ingest/ingest.h"
@@ -627,16 +628,12 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
         fl_gather_init(&k->bufs[i].g, env->dedupe,
                        env->cfg->dedupe_wait * 1000);
     k->cur = &k->bufs[0];
-    if ((rc = pthread_mutex_init(&k->mu, NULL)) != 0) {
+    pthread_mutex_t *const mus[] = { &k->mu };
+    pthread_cond_t *const cvs[] = { &k->cv };
+    if ((rc = fl_sync_init(mus, 1, cvs, 1)) < 0) {
         fl_free(k);
-        return fl_err_set(err, -rc, "cannot initialise the Kafka source's "
-                          "lock: %s", fl_strerror(-rc));
-    }
-    if ((rc = pthread_cond_init(&k->cv, NULL)) != 0) {
-        pthread_mutex_destroy(&k->mu);
-        fl_free(k);
-        return fl_err_set(err, -rc, "cannot initialise the Kafka source's "
-                          "lock: %s", fl_strerror(-rc));
+        return fl_err_set(err, rc, "cannot initialise the Kafka source's "
+                          "lock: %s", fl_strerror(rc));
     }
     const char *die = getenv("FLOWLAKE_KAFKA_DIE_BEFORE_COMMIT");
     if (die != NULL) {
