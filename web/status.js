@@ -19,8 +19,8 @@ import {
 
 const uPlot = window.uPlot;
 const REFRESHES = [0, 10, 30, 60];
-const SOURCES = ['firehose', 'cwl', 'ingest', 'watch', 'demo'];
-const PALETTE = ['#4ea1ff', '#f5a623', '#7ed321', '#bd10e0', '#50e3c2'];
+const SOURCES = ['firehose', 'cwl', 'ingest', 'watch', 'demo', 'kafka'];
+const PALETTE = ['#4ea1ff', '#f5a623', '#7ed321', '#bd10e0', '#50e3c2', '#e94b3c'];
 const SAMPLES = 20;
 const HISTORY = 50;
 const STATE_TEXT = { ALARM: 'In alarm', OK: 'OK', INSUFFICIENT_DATA: 'Insufficient data' };

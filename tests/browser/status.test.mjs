@@ -97,6 +97,7 @@ test('the page shows the figures of the APIs, which are the deliveries\'', async
     ['ingest', '2', '25', '4', '0'],
     ['watch', '0', '0', '0', '0'],
     ['demo', '0', '0', '0', '0'],
+    ['kafka', '0', '0', '0', '0'],
   ]);
   for (const r of src) {
     const s = st.source_rates[r[0]];

@@ -148,7 +148,8 @@ expect_eq "sources: requests, records, rejected, duplicates, last minute" \
 firehose 1 12 0 0 12 0 0.200 True 12
 cwl 1 1 0 0 1 0 0.017 True 1
 watch 0 0 0 0 0 0 0.000 False 0
-demo 0 0 0 0 0 0 0.000 False 0"
+demo 0 0 0 0 0 0 0.000 False 0
+kafka 0 0 0 0 0 0 0.000 False 0"
 expect_contains "the source objects of /api/status keep their text: requests first, duplicates last" \
     "$(get /api/status)" '"rejected":4,"duplicates":0},"firehose":{"requests":1,"records":12,'
 expect_eq "source_rates: every source; per_minute: 60 minutes ending with this one" \
