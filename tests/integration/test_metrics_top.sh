@@ -116,4 +116,6 @@ expect_eq "top without aggregate: 400" "$(code "$URL/api/metrics?metric=records_
 for bad in 0 1001 -1 3x ''; do
     expect_eq "top=$bad: 400" "$(code "$URL/api/metrics?metric=records_in&aggregate=sum&top=$bad")" 400
 done
+kill -TERM "$PID"; wait "$PID"
+expect_status "the server stops cleanly" 0 $?
 finish
