@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/fl_curl.h"
 #include "../core/fl_error.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
@@ -60,17 +61,6 @@ struct fl_alarm_worker {
     fl_alarm_done_fn     *done;
     void                 *done_ctx;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_init_rc;
-
-
-static void
-curl_init_once(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
 
 void
 fl_alarm_job_free(struct fl_alarm_job *j)
@@ -213,7 +203,7 @@ static int
 run_webhook(struct fl_alarm_worker *w, const struct fl_alarm_job *j)
 {
     uint64_t backoff = j->backoff_ms;
-    if (curl_init_rc != 0) {
+    if (fl_curl_init() != 0) {
         fl_log(FL_LOG_ERROR, "alarm", "%s: libcurl did not initialise",
                 j->env_alarm);
         return 0;
@@ -490,7 +480,7 @@ fl_alarm_worker_create(fl_alarm_done_fn *done, void *ctx,
     w->ring = fl_calloc(FL_ALARM_QUEUE_MAX, sizeof *w->ring);
     if (w->ring == NULL)
         goto fail;
-    pthread_once(&curl_once, curl_init_once);
+    (void)fl_curl_init();     /* a failure is logged per job */
     w->done = done;
     w->done_ctx = ctx;
     if ((rc = -pthread_mutex_init(&w->mu, NULL)) < 0)

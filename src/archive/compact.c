@@ -52,6 +52,7 @@
 #include "../core/fl_time.h"
 #include "archive_int.h"
 #include "compact.h"
+#include "outbox.h"
 
 /* One hour folder and its Parquet files (names, sorted). */
 struct hour {
@@ -298,6 +299,9 @@ sweep(struct pass *p)
         fl_free(path);
     }
     closedir(d);
+    /* Outbox changes a crashed pass prepared and never committed. */
+    if (rc == 0 && !p->o->dry_run)
+        fl_outbox_discard_prepared(p->o->archive_dir, "compact-", NULL, NULL);
     return rc;
 }
 
@@ -469,8 +473,64 @@ locked(struct pass *p, int (*fn)(struct pass *p, void *arg), void *arg)
 struct swap_arg {
     const struct hour *h;
     const char        *staging;
+    const char        *name;            /* its outbox change, if any */
     int                swapped;
 };
+
+
+/* The hour's folder relative to the archive ("year=.../hour=05"). */
+static const char *
+hour_rel(const struct pass *p, const struct hour *h)
+{
+    return h->dir + strlen(p->o->archive_dir) + 1;
+}
+
+
+/* Commits change name after its swap; a failure leaves the object store
+ * with the hour as it was (nothing lost or doubled there), logged. */
+static void
+commit_change(struct pass *p, const char *name)
+{
+    struct fl_err e = FL_ERR_INIT;
+    if (fl_outbox_commit(p->o->archive_dir, name, &e) < 0) {
+        fl_log(FL_LOG_WARN, "compact", "the object store keeps its copy as "
+               "it was: %s", fl_err_msg(&e));
+        fl_outbox_discard(p->o->archive_dir, name);
+    }
+}
+
+
+/* Prepares the outbox change of a compacted hour: the merged files in
+ * staging go up, the hour's old files go away. */
+static int
+prepare_compacted(struct pass *p, const struct hour *h, const char *staging,
+                  const char *name)
+{
+    struct hour merged = { 0 };
+    struct fl_buf puts, dels, prefix;
+    fl_buf_init(&puts, 0);
+    fl_buf_init(&dels, 0);
+    fl_buf_init(&prefix, 0);
+    int rc = list_files(staging, &merged);
+    for (size_t i = 0; rc == 0 && i < merged.n_files; i++)
+        fl_buf_addf(&puts, "%s\n", merged.files[i]);
+    for (size_t i = 0; rc == 0 && i < h->n_files; i++)
+        fl_buf_addf(&dels, "%s/%s\n", hour_rel(p, h), h->files[i]);
+    fl_buf_addf(&prefix, "%s/", hour_rel(p, h));
+    if (rc == 0 && (puts.err || dels.err || prefix.err))
+        rc = fl_err_oom(p->err);
+    else if (rc < 0)
+        fl_err_set(p->err, rc, "cannot list %s: %s", staging,
+                   fl_strerror(rc));
+    else
+        rc = fl_outbox_prepare(p->o->archive_dir, name, staging, puts.p,
+                               prefix.p, dels.p, p->err);
+    hour_free(&merged);
+    fl_buf_free(&puts);
+    fl_buf_free(&dels);
+    fl_buf_free(&prefix);
+    return rc;
+}
 
 
 static int
@@ -484,6 +544,7 @@ swap_locked(struct pass *p, void *arg)
         return fl_err_set(p->err, rc, "cannot swap %s: %s", a->h->dir,
                           fl_strerror(rc));
     a->swapped = 1;
+    commit_change(p, a->name);
     char *parent = fl_strdup(a->h->dir);
     if (parent == NULL)
         return fl_err_oom(p->err);
@@ -516,9 +577,13 @@ compact_hour(struct pass *p, const struct hour *h)
                     || (rc = fl_fs_fsync_path(staging)) < 0))
         fl_err_set(p->err, rc, "cannot sync %s: %s", staging,
                    fl_strerror(rc));
-    struct swap_arg a = { .h = h, .staging = staging };
+    struct swap_arg a = { .h = h, .staging = staging, .name = name };
+    if (rc == 0)
+        rc = prepare_compacted(p, h, staging, name);
     if (rc == 0)
         rc = locked(p, swap_locked, &a);
+    if (!a.swapped)
+        fl_outbox_discard(p->o->archive_dir, name);
     if (rc == 0 && a.swapped) {
         struct hour merged = { 0 };
         rc = list_files(h->dir, &merged);
@@ -546,9 +611,18 @@ static int
 expire_locked(struct pass *p, void *arg)
 {
     const struct hour *h = arg;
-    int rc = retire(p, h->dir);
+    /* The object store drops every object under the hour's folder (what
+     * it holds there, whether or not this archive still lists it). */
+    char name[96], del[256];
+    snprintf(name, sizeof name, "compact-%s-%u-expire", p->run, p->seq++);
+    snprintf(del, sizeof del, "%s/\n", hour_rel(p, h));
+    int rc = fl_outbox_prepare(p->o->archive_dir, name, p->o->archive_dir,
+                               NULL, "", del, p->err);
+    if (rc == 0 && (rc = retire(p, h->dir)) < 0)
+        fl_outbox_discard(p->o->archive_dir, name);
     if (rc < 0)
         return rc;
+    commit_change(p, name);
     /* The day, month and year folders it leaves empty go too. */
     char *dir = fl_strdup(h->dir);
     if (dir == NULL)

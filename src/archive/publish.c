@@ -35,6 +35,7 @@
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
 #include "archive_int.h"
+#include "outbox.h"
 
 struct collect {
     const char *root;
@@ -101,11 +102,11 @@ write_file_synced(const char *path, const char *text, size_t len)
 }
 
 
-/* The archive path of a staged file: "fl_hour=N/<file>" becomes
- * "year=YYYY/month=MM/day=DD/hour=HH/<file>" for hour N since the epoch
- * (UTC). Other paths are kept as they are. fl_free() the result. */
+/* The archive's relative path of a staged file: "fl_hour=N/<file>"
+ * becomes "year=YYYY/month=MM/day=DD/hour=HH/<file>" for hour N since the
+ * epoch (UTC). Other paths are kept as they are. fl_free() the result. */
 static char *
-archive_path(const char *archive_dir, const char *rel)
+archive_rel(const char *rel)
 {
     static const char prefix[] = FL_SCAN_HOUR_COLUMN "=";
     size_t plen = sizeof prefix - 1;
@@ -123,13 +124,47 @@ archive_path(const char *archive_dir, const char *rel)
             fl_time_to_civil(hour * 3600, &c);
             snprintf(hive, sizeof hive, "year=%04d/month=%02d/day=%02d/hour=%02d",
                      c.year, c.month, c.day, c.hour);
-            char *dir = fl_fs_join(archive_dir, hive);
-            char *full = dir ? fl_fs_join(dir, p + 1) : NULL;
-            fl_free(dir);
-            return full;
+            return fl_fs_join(hive, p + 1);
         }
     }
-    return fl_fs_join(archive_dir, rel);
+    return fl_strdup(rel);
+}
+
+
+/* The archive path of a staged file (archive_rel under archive_dir). */
+static char *
+archive_path(const char *archive_dir, const char *rel)
+{
+    char *r = archive_rel(rel);
+    char *full = r != NULL ? fl_fs_join(archive_dir, r) : NULL;
+    fl_free(r);
+    return full;
+}
+
+
+/* The outbox's put list of a run: "STAGED TAB ARCHIVE" a line. */
+static int
+outbox_puts(const char *list, struct fl_buf *out)
+{
+    for (const char *p = list; *p != '\0'; ) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        char *rel = fl_strndup(p, len);
+        if (rel == NULL)
+            return FL_ENOMEM;
+        if (strcmp(rel, "END") != 0 && len > 0) {
+            char *dest = archive_rel(rel);
+            if (dest == NULL) {
+                fl_free(rel);
+                return FL_ENOMEM;
+            }
+            fl_buf_addf(out, "%s\t%s\n", rel, dest);
+            fl_free(dest);
+        }
+        fl_free(rel);
+        p += len + (nl != NULL);
+    }
+    return out->err;
 }
 
 
@@ -371,6 +406,12 @@ finish(const char *archive_dir, const char *meta_dir, const char *run_id,
                  fl_strerror(rc));
         return rc;
     }
+    /* The run's files go to the object store's outbox with the run. */
+    struct fl_err oerr = FL_ERR_INIT;
+    if ((rc = fl_outbox_commit(archive_dir, run_id, &oerr)) < 0) {
+        snprintf(err, errlen, "%s", fl_err_msg(&oerr));
+        return rc;
+    }
     char *jf = journal_path(meta_dir, run_id, "files");
     char *jm = journal_path(meta_dir, run_id, "manifest");
     if (jf == NULL || jm == NULL) {
@@ -417,6 +458,21 @@ fl_publish(const char *archive_dir, const char *meta_dir, const char *run_id,
         rc = FL_ENOMEM;
         goto out;
     }
+    /* Linked into the outbox before the commit point: what can fail for
+     * want of space fails while the run can still be dropped. */
+    struct fl_err oerr = FL_ERR_INIT;
+    if (c.files > 0 && fl_outbox_enabled(archive_dir)) {
+        struct fl_buf puts;
+        fl_buf_init(&puts, 0);
+        if ((rc = outbox_puts(c.list.p, &puts)) < 0
+            || (rc = fl_outbox_prepare(archive_dir, run_id, staging_dir,
+                                       puts.p, "", NULL, &oerr)) < 0)
+            snprintf(err, errlen, "%s", rc == FL_ENOMEM ? FL_OOM_TEXT
+                                                       : fl_err_msg(&oerr));
+        fl_buf_free(&puts);
+        if (rc < 0)
+            goto out;
+    }
     if ((rc = write_file_synced(jm, ml, strlen(ml))) < 0
         || (rc = write_file_synced(jf, c.list.p, c.list.len)) < 0
         || (rc = fl_fs_fsync_path(meta_dir)) < 0) {
@@ -434,6 +490,14 @@ out:
     fl_free(jm);
     fl_free(ml);
     return rc;
+}
+
+
+static int
+not_compaction(void *ctx, const char *name)
+{
+    (void)ctx;
+    return strncmp(name, "compact-", 8) == 0;
 }
 
 
@@ -507,6 +571,7 @@ fl_publish_recover(const char *archive_dir, const char *meta_dir,
             } else {
                 (void)unlink(jf);
                 (void)unlink(jm);
+                fl_outbox_discard(archive_dir, run);
                 rc = fl_fs_remove_tree(staging);
             }
         }
@@ -530,6 +595,10 @@ fl_publish_recover(const char *archive_dir, const char *meta_dir,
         fl_free(jf);
         fl_free(staging);
     }
+    /* What a publish prepared before it crashed short of its journal
+     * (compactions clean up their own). */
+    if (rc == 0)
+        fl_outbox_discard_prepared(archive_dir, "", not_compaction, NULL);
     if (rc < 0 && err[0] == '\0')
         snprintf(err, errlen, "cannot recover %s: %s", meta_dir,
                  fl_strerror(rc));

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../config/config.h"
+#include "../core/fl_error.h"
 #include "cli.h"
 
 
@@ -93,4 +95,20 @@ fl_cli_getopt_error(const char *cmd, int c, char **argv,
     if (c == ':')
         return fl_cli_missing_value(cmd, opt);
     return fl_cli_unknown_option(cmd, opt);
+}
+
+
+int
+fl_cli_load_config(const char *cmd, struct fl_config *cfg, const char *path)
+{
+    struct fl_config_errors errs = { 0 };
+    int rc = fl_config_load(cfg, path, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "flowlake %s: %s\n", cmd, errs.msg[i]);
+    fl_config_errors_free(&errs);
+    if (rc < 0 && rc != FL_ECONFIG)
+        fprintf(stderr, "flowlake %s: %s: %s\n", cmd, path, fl_strerror(rc));
+    if (rc < 0)
+        return rc == FL_ECONFIG ? FL_CLI_USAGE : 1;
+    return FL_CLI_GO_ON;
 }

@@ -57,4 +57,12 @@ struct option;
 int  fl_cli_getopt_error(const char *cmd, int c, char **argv,
                          const struct option *longopts);
 
+/* Loads the configuration file path into cfg (already initialised),
+ * printing every problem as "flowlake CMD: FILE:LINE: ...". Returns
+ * FL_CLI_GO_ON, or the exit status: 2 for a bad file, 1 when it cannot be
+ * read. */
+struct fl_config;
+int  fl_cli_load_config(const char *cmd, struct fl_config *cfg,
+                        const char *path);
+
 #endif /* FL_CLI_H */

@@ -95,18 +95,10 @@ parse_args(int argc, char **argv, struct fl_config *cfg,
     if (optind < argc)
         return fl_cli_usage_error(CMD, "unexpected argument '%s'",
                                   argv[optind]);
-    if (config != NULL) {
-        struct fl_config_errors errs = { 0 };
-        rc = fl_config_load(cfg, config, &errs);
-        for (size_t i = 0; i < errs.n; i++)
-            fprintf(stderr, "flowlake " CMD ": %s\n", errs.msg[i]);
-        fl_config_errors_free(&errs);
-        if (rc < 0 && rc != FL_ECONFIG)
-            fprintf(stderr, "flowlake " CMD ": %s: %s\n", config,
-                    fl_strerror(rc));
-        if (rc < 0)
-            return rc == FL_ECONFIG ? 2 : 1;
-    }
+    if (config != NULL
+        && (rc = fl_cli_load_config(CMD, cfg, config)) != FL_CLI_GO_ON)
+        return rc;
+    rc = 0;
     optind = 1;
     while (rc == 0
            && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {

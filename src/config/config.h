@@ -19,6 +19,9 @@
  *   [watch]    dir, interval
  *   [kafka]    brokers, topics, group, format, batch_records,
  *              session_timeout, options, dedupe_max_keys
+ *   [s3]       url, endpoint, region, access_key_id, secret_access_key,
+ *              session_token, path_style, part_size, retries,
+ *              max_backoff, timeout
  *   [query]    timeout, memory_limit, max_memory, max_concurrent,
  *              max_result_bytes
  *   [metrics]  file, defaults, window, time, allowed_lateness,
@@ -94,6 +97,17 @@ struct fl_config {
     uint64_t kafka_session_timeout; /* kafka.session_timeout, seconds */
     char    *kafka_options;     /* kafka.options: librdkafka k=v;k=v */
     uint64_t kafka_dedupe_max_keys; /* kafka.dedupe_max_keys */
+    char    *s3_url;            /* s3.url, "" = no object store */
+    char    *s3_endpoint;       /* s3.endpoint, "" = AWS's */
+    char    *s3_region;         /* s3.region */
+    char    *s3_access_key;     /* s3.access_key_id, "" = environment */
+    char    *s3_secret_key;     /* s3.secret_access_key, "" = environment */
+    char    *s3_session_token;  /* s3.session_token, "" = environment */
+    uint64_t s3_path_style;     /* s3.path_style: 1/0 */
+    uint64_t s3_part_size;      /* s3.part_size, bytes */
+    uint64_t s3_retries;        /* s3.retries */
+    uint64_t s3_max_backoff;    /* s3.max_backoff, seconds */
+    uint64_t s3_timeout;        /* s3.timeout, seconds */
     uint64_t query_timeout;     /* query.timeout, seconds */
     char    *query_memory_limit;/* query.memory_limit, DuckDB syntax */
     uint64_t query_max_memory;  /* query.max_memory, bytes: the worker's ceiling */
