@@ -55,6 +55,7 @@
 #include "dashboards.h"
 #include "../metrics/api_metrics.h"
 #include "../metrics/metrics.h"
+#include "../s3/uploader.h"
 #include "../server/server.h"
 #include "../server/server_int.h"
 #include "aws.h"
@@ -290,7 +291,7 @@ put_buffer_published(struct status_out *so, struct fl_server *s,
 }
 
 
-/* "queries", "compaction" and "rejects". */
+/* "queries", "compaction", "upload" and "rejects". */
 static void
 put_queries_rejects(struct status_out *so, struct fl_server *s,
                     const struct fl_pipeline_stats *ps)
@@ -321,6 +322,30 @@ put_queries_rejects(struct status_out *so, struct fl_server *s,
         (unsigned long long)ct.files_after,
         (unsigned long long)ct.hours_expired, (long long)ct.last_pass,
         ct.last_seconds, cerr);
+    /* The object store (s3/uploader.h): null without s3.url. */
+    if (s->uploader == NULL) {
+        status_put(so, "\"upload\":null,");
+    } else {
+        struct fl_upload_stats us;
+        char uerr[1100], url[600];
+        fl_uploader_get_stats(s->uploader, &us);
+        json_or_null(uerr, sizeof uerr, us.last_error);
+        json_or_null(url, sizeof url, fl_uploader_url(s->uploader));
+        status_put(so,
+            "\"upload\":{\"url\":%s,\"pending_changes\":%llu,"
+            "\"changes_done\":%llu,\"files_uploaded\":%llu,"
+            "\"bytes_uploaded\":%llu,\"objects_deleted\":%llu,"
+            "\"requests\":%llu,\"retries\":%llu,\"failures\":%llu,"
+            "\"last_done\":%lld,\"last_error\":%s},",
+            url, (unsigned long long)us.pending,
+            (unsigned long long)us.changes_done,
+            (unsigned long long)us.files_uploaded,
+            (unsigned long long)us.bytes_uploaded,
+            (unsigned long long)us.objects_deleted,
+            (unsigned long long)us.s3.requests,
+            (unsigned long long)us.s3.retries,
+            (unsigned long long)us.failures, (long long)us.last_done, uerr);
+    }
     /* The errors folder: lines it could not record are counted, not
      * hidden (rejects.c retries them as they come). */
     const struct fl_rejects_stats *rs = &ps->rejects;

@@ -472,14 +472,11 @@ request(struct fl_s3 *s3, const char *method, const char *rel,
      * an empty header is not sent; a short wait for the 100 instead. */
     struct curl_slist *h = curl_slist_append(NULL, hash_hdr);
     if (h != NULL && s3->token[0] != '\0') {
-        char *t = fl_malloc(strlen(s3->token) + 32);
-        if (t != NULL) {
-            sprintf(t, "x-amz-security-token: %s", s3->token);
-            h = curl_slist_append(hdr = h, t);
-            fl_free(t);
-        } else {
-            h = NULL;
-        }
+        struct fl_buf t;
+        fl_buf_init(&t, 0);
+        fl_buf_addf(&t, "x-amz-security-token: %s", s3->token);
+        h = t.err ? NULL : curl_slist_append(hdr = h, t.p);
+        fl_buf_free(&t);
     }
     if (h != NULL && content_type != NULL) {
         char ct[160];

@@ -8,13 +8,16 @@
  * figures of all of them. This file only creates, wires, starts and stops
  * them, in an order that keeps every record:
  *
- *   create: counters, pipeline, metrics (they load their saved state),
- *           then the pipeline opens its WAL (replaying into both);
+ *   create: counters, the uploader (s3/uploader.h; the archive's outbox
+ *           exists before anything is published), pipeline, metrics (they
+ *           load their saved state), then the pipeline opens its WAL
+ *           (replaying into both);
  *   start:  metrics thread, publisher, HTTP, folder watcher, demo,
- *           Kafka consumer, compaction (compactor.c);
+ *           Kafka consumer, compaction (compactor.c), uploads;
  *   stop:   no new input, queries and HTTP finished, sources and
- *           compaction stopped, the buffer published, metrics saved, the
- *           WAL closed.
+ *           compaction stopped, the buffer published, uploads stopped
+ *           (what is left waits in the outbox), metrics saved, the WAL
+ *           closed.
  */
 #include "../core/fl_config.h"
 
@@ -28,6 +31,7 @@
 #include "../core/fl_sync.h"
 #include "../core/fl_time.h"
 #include "../metrics/metrics.h"
+#include "../s3/uploader.h"
 #include "../sources/counters.h"
 #include "server.h"
 #include "server_int.h"
@@ -129,6 +133,15 @@ fl_server_create(const struct fl_config *cfg, struct fl_server **out,
         fl_err_set(err, rc, "%s", fl_strerror(rc));
         goto fail;
     }
+    /* The object store first: from the moment the archive has an outbox
+     * every publish is recorded in it, the ones recovery finishes too. */
+    if (cfg->s3_url[0] != '\0') {
+        struct fl_s3_config s3cfg;
+        fl_s3_config_from(&s3cfg, cfg);
+        if ((rc = fl_uploader_create(&s3cfg, cfg->archive_dir, &s->uploader,
+                                     err)) < 0)
+            goto fail;
+    }
     if ((rc = fl_pipeline_create(cfg, s->counters, &s->pipeline, err)) < 0)
         goto fail;
     struct fl_metrics_options mo = {
@@ -194,6 +207,8 @@ fl_server_start(struct fl_server *s, struct fl_err *err)
     }
     if ((rc = fl_server_compactor_start(s, err)) < 0)
         goto fail;
+    if (s->uploader != NULL && (rc = fl_uploader_start(s->uploader, err)) < 0)
+        goto fail;
     return FL_OK;
 fail:
     atomic_store(&s->accepting, 0);
@@ -241,6 +256,8 @@ fl_server_stop(struct fl_server *s)
 {
     stop_input(s);
     fl_pipeline_stop_publisher(s->pipeline);
+    /* What is not uploaded yet waits in the outbox for the next start. */
+    fl_uploader_stop(s->uploader);
     /* Folds what is queued and saves the metric state (then the WAL can
      * be checkpointed as far as the archive allows). */
     fl_metrics_stop(s->metrics);
@@ -259,6 +276,7 @@ fl_server_destroy(struct fl_server *s)
     fl_metrics_destroy(s->metrics);     /* no request uses it any more */
     s->metrics = NULL;
     fl_pipeline_destroy(s->pipeline);
+    fl_uploader_destroy(s->uploader);
     fl_source_counters_destroy(s->counters);
     pthread_mutex_destroy(&s->query_mu);
     pthread_cond_destroy(&s->query_cv);

@@ -70,6 +70,7 @@ struct fl_server {
     struct fl_watch           *watch;          /* watch.dir; NULL = none */
     struct fl_demo            *demo;           /* serve --demo; NULL = none */
     struct fl_kafka           *kafka;          /* kafka.brokers; NULL = none */
+    struct fl_uploader        *uploader;       /* s3.url; NULL = none */
     uint64_t                   demo_rate;      /* records/s, 0 = no demo */
     _Atomic int                accepting;      /* 0 while stopping */
     /* Compaction and retention (compactor.c), every

@@ -19,7 +19,7 @@
 # requests for each object 503 SlowDown; --drop-first N closes the
 # connection without an answer instead.
 #
-# usage: s3_sigcheck.py --port P --root DIR --bucket B [--access-key K]
+# usage: s3_sigcheck.py --port P (0: any; the line it prints names it) --root DIR --bucket B [--access-key K]
 #        [--secret S] [--region R] [--log FILE] [--fail-first N]
 #        [--drop-first N]
 import argparse
@@ -312,7 +312,7 @@ def main():
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
     srv.state = State(args)
-    print("s3_sigcheck listening on 127.0.0.1:%d" % args.port, flush=True)
+    print("s3_sigcheck listening on 127.0.0.1:%d" % srv.server_address[1], flush=True)
     srv.serve_forever()
 
 
