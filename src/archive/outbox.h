@@ -39,6 +39,7 @@
 #define FL_OUTBOX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../core/fl_error.h"
 
@@ -81,5 +82,22 @@ void fl_outbox_discard_prepared(const char *archive_dir, const char *prefix,
  * of folder names (free with fl_outbox_names_free). */
 int  fl_outbox_list(const char *archive_dir, char ***out, size_t *n);
 void fl_outbox_names_free(char **names);
+
+/* One line of a change file. */
+struct fl_change_item {
+    int       put;          /* 1 put, 0 delete */
+    unsigned  index;        /* put: its link is files/<index>; 0, 1, 2... */
+    uint64_t  bytes;        /* put: the file's size when it was linked */
+    char     *rel;          /* into the text parsed; a delete ending in '/'
+                             * means every object under it */
+};
+
+/* Parses a change file's text (modified in place; items point into it)
+ * into *out (fl_free). path names the file in errors: FL_ECORRUPT for a
+ * line that is not one (its number given), FL_ETRUNC without the "end"
+ * line. (change.c) */
+int fl_change_parse(const char *path, char *text,
+                    struct fl_change_item **out, size_t *n,
+                    struct fl_err *err);
 
 #endif /* FL_OUTBOX_H */

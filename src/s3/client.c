@@ -31,6 +31,7 @@
 #include "../core/fl_sha256.h"
 #include "../core/fl_time.h"
 #include "s3.h"
+#include "xml.h"
 
 #define S3_MIN_PART      (5u << 20)   /* S3's smallest part but the last */
 #define S3_MAX_PARTS     10000        /* S3's most parts of an upload */
@@ -96,46 +97,6 @@ add_encoded(struct fl_buf *b, const char *s, int keep_slash)
         }
     }
     return b->err;
-}
-
-
-/* The text between <tag> and </tag> after *from in xml (NUL-terminated),
- * entities decoded, into out; *from moves past it. 0, or -ENOENT. */
-static int
-xml_value(const char *xml, const char **from, const char *tag,
-          char *out, size_t cap)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *a = strstr(from != NULL ? *from : xml, open);
-    if (a == NULL)
-        return -ENOENT;
-    a += strlen(open);
-    const char *z = strstr(a, close);
-    if (z == NULL)
-        return -ENOENT;
-    size_t o = 0;
-    static const struct { const char *ent; char c; } ents[] = {
-        { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-        { "&quot;", '"' }, { "&apos;", '\'' },
-    };
-    for (const char *p = a; p < z && o + 1 < cap; ) {
-        char c = *p;
-        size_t adv = 1;
-        for (size_t i = 0; c == '&' && i < sizeof ents / sizeof ents[0]; i++)
-            if (strncmp(p, ents[i].ent, strlen(ents[i].ent)) == 0) {
-                c = ents[i].c;
-                adv = strlen(ents[i].ent);
-                break;
-            }
-        out[o++] = c;
-        p += adv;
-    }
-    out[o] = '\0';
-    if (from != NULL)
-        *from = z + strlen(close);
-    return FL_OK;
 }
 
 
@@ -423,8 +384,8 @@ answer_error(struct fl_s3 *s3, const char *method, const char *rel,
                           s3->bucket, s3->prefix, rel, curl_easy_strerror(cc));
     char code[128] = "", msg[512] = "";
     if (a->body.p != NULL) {
-        (void)xml_value(a->body.p, NULL, "Code", code, sizeof code);
-        (void)xml_value(a->body.p, NULL, "Message", msg, sizeof msg);
+        (void)fl_s3_xml_value(a->body.p, NULL, "Code", code, sizeof code);
+        (void)fl_s3_xml_value(a->body.p, NULL, "Message", msg, sizeof msg);
     }
     int rc = a->status == 404 ? -ENOENT
            : a->status == 403 ? -EACCES : -EIO;
@@ -638,7 +599,7 @@ put_multipart(struct fl_s3 *s3, const char *rel, int fd, uint64_t size,
     char upload_id[1024];
     int rc = request(s3, "POST", rel, "uploads=", NULL, 0,
                      "application/octet-stream", &a, err);
-    if (rc == 0 && xml_value(a.body.p, NULL, "UploadId", upload_id,
+    if (rc == 0 && fl_s3_xml_value(a.body.p, NULL, "UploadId", upload_id,
                              sizeof upload_id) < 0)
         rc = fl_err_set(err, -EIO, "S3 POST s3://%s/%s%s?uploads: no "
                         "UploadId in the answer", s3->bucket, s3->prefix,
@@ -763,20 +724,39 @@ fl_s3_put_file(struct fl_s3 *s3, const char *rel, const char *path,
 }
 
 
+/* A listing's keys are relative to the prefix for fl_s3_list's caller. */
+struct listing {
+    const char    *prefix;
+    size_t         plen;
+    fl_s3_list_fn *fn;
+    void          *ctx;
+};
+
+
+static int
+list_object(void *ctx, const char *key, uint64_t size)
+{
+    struct listing *l = ctx;
+    if (strncmp(key, l->prefix, l->plen) != 0)
+        return 0;
+    return l->fn(l->ctx, key + l->plen, size);
+}
+
+
 int
 fl_s3_list(struct fl_s3 *s3, const char *rel_prefix, fl_s3_list_fn *fn,
            void *ctx, struct fl_err *err)
 {
     struct answer a = { 0 };
     struct fl_buf q, full;
-    char token[1024] = "", key[2048], size[32], truncated[16];
-    int rc = FL_OK;
+    char token[1024] = "";
+    struct listing l = { s3->prefix, strlen(s3->prefix), fn, ctx };
+    int rc = FL_OK, truncated;
 
     fl_buf_init(&q, 0);
     fl_buf_init(&full, 0);
     fl_buf_adds(&full, s3->prefix);
     fl_buf_adds(&full, rel_prefix);
-    size_t plen = strlen(s3->prefix);
     for (;;) {
         fl_buf_reset(&q);
         if (token[0] != '\0') {
@@ -790,24 +770,11 @@ fl_s3_list(struct fl_s3 *s3, const char *rel_prefix, fl_s3_list_fn *fn,
             rc = fl_err_oom(err);
             break;
         }
-        if ((rc = request(s3, "GET", NULL, q.p, NULL, 0, NULL, &a, err)) < 0)
-            break;
-        const char *at = a.body.p, *next;
-        while (rc == 0 && (next = strstr(at, "<Contents>")) != NULL) {
-            at = next;
-            if (xml_value(a.body.p, &at, "Key", key, sizeof key) < 0
-                || xml_value(a.body.p, &at, "Size", size, sizeof size) < 0)
-                break;
-            if (strncmp(key, s3->prefix, plen) == 0)
-                rc = fn(ctx, key + plen, strtoull(size, NULL, 10));
-        }
-        if (rc != 0)
-            break;
-        if (xml_value(a.body.p, NULL, "IsTruncated", truncated,
-                      sizeof truncated) < 0
-            || strcmp(truncated, "true") != 0
-            || xml_value(a.body.p, NULL, "NextContinuationToken", token,
-                         sizeof token) < 0)
+        if ((rc = request(s3, "GET", NULL, q.p, NULL, 0, NULL, &a, err)) < 0
+            || (rc = fl_s3_xml_list_page(a.body.p, list_object, &l,
+                                         &truncated, token,
+                                         sizeof token)) != 0
+            || !truncated)
             break;
     }
     fl_buf_free(&a.body);

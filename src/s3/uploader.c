@@ -41,76 +41,6 @@ struct fl_uploader {
     struct fl_upload_stats st;        /* under mu */
 };
 
-/* One line of a change file: put or delete. */
-struct item {
-    int       put;
-    unsigned  index;                  /* put: files/<index> */
-    uint64_t  bytes;
-    char     *rel;                    /* points into the change's text */
-};
-
-
-/* Splits a change file's text into items (in place). FL_ECORRUPT names
- * the line that is not one. */
-static int
-parse_change(const char *path, char *text, struct item **out, size_t *n_out,
-             struct fl_err *err)
-{
-    struct item *items = NULL;
-    size_t n = 0, cap = 0;
-    int ended = 0;
-    unsigned line = 0;
-    for (char *cur = text, *nl; *cur != '\0' && !ended; cur = nl + 1) {
-        line++;
-        if ((nl = strchr(cur, '\n')) == NULL)
-            break;
-        *nl = '\0';
-        struct item it = { 0 };
-        char *f[4];
-        int nf = 0;
-        for (char *p = cur; nf < 4; ) {
-            f[nf++] = p;
-            char *tab = strchr(p, '\t');
-            if (tab == NULL || nf == 4)
-                break;
-            *tab = '\0';
-            p = tab + 1;
-        }
-        if (nf == 1 && strcmp(f[0], "end") == 0) {
-            ended = 1;
-            continue;
-        }
-        char *end = NULL;
-        if (nf == 4 && strcmp(f[0], "put") == 0) {
-            it.put = 1;
-            it.index = (unsigned)strtoul(f[1], &end, 10);
-            it.bytes = strtoull(f[2], NULL, 10);
-            it.rel = f[3];
-        } else if (nf == 2 && strcmp(f[0], "delete") == 0) {
-            it.rel = f[1];
-        } else {
-            fl_free(items);
-            return fl_err_set(err, FL_ECORRUPT, "%s:%u: not a change line",
-                              path, line);
-        }
-        struct item *g = fl_grow(items, &cap, n + 1, sizeof *items, 64);
-        if (g == NULL) {
-            fl_free(items);
-            return fl_err_oom(err);
-        }
-        items = g;
-        items[n++] = it;
-    }
-    if (!ended) {
-        fl_free(items);
-        return fl_err_set(err, FL_ETRUNC, "%s: no \"end\" line", path);
-    }
-    *out = items;
-    *n_out = n;
-    return FL_OK;
-}
-
-
 /* Which puts a change already uploaded (its "done" file: one index a
  * line), as a bitmap over indexes < n. */
 static unsigned char *
@@ -155,7 +85,7 @@ note_done(const char *dir, unsigned index)
 /* The change's manifest: what it put (with sizes) and what it deletes. */
 static int
 write_manifest(struct fl_uploader *u, const char *name,
-               const struct item *items, size_t n, struct fl_err *err)
+               const struct fl_change_item *items, size_t n, struct fl_err *err)
 {
     struct fl_buf j, key;
     fl_buf_init(&j, 0);
@@ -251,7 +181,7 @@ do_change(struct fl_uploader *u, const char *name, struct fl_err *err)
     char *dir = fl_fs_join(u->outbox, name);
     char *cpath = dir != NULL ? fl_fs_join(dir, "change") : NULL;
     char *text = NULL;
-    struct item *items = NULL;
+    struct fl_change_item *items = NULL;
     unsigned char *done = NULL;
     size_t n = 0;
     uint64_t files = 0, bytes = 0, deleted = 0;
@@ -268,14 +198,14 @@ do_change(struct fl_uploader *u, const char *name, struct fl_err *err)
         fl_err_set(err, rc, "cannot read %s: %s", cpath, fl_strerror(rc));
         goto out;
     }
-    if ((rc = parse_change(cpath, text, &items, &n, err)) < 0)
+    if ((rc = fl_change_parse(cpath, text, &items, &n, err)) < 0)
         goto out;
     if ((done = read_done(dir, n)) == NULL) {
         rc = fl_err_oom(err);
         goto out;
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        const struct item *it = &items[i];
+        const struct fl_change_item *it = &items[i];
         if (!it->put || (it->index < n && done[it->index]))
             continue;
         if (atomic_load(&u->stop)) {
