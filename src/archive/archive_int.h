@@ -57,8 +57,10 @@ struct fl_publish_result {
  * -errno. */
 int  fl_archive_lock(const char *archive_dir, int wait, int *out_fd);
 
-/* A new run id, "YYYYMMDDTHHMMSSZ-xxxxxxxx" (UTC now, 32 random bits): it
- * names a run's files, staging folder and journal. */
+/* A new run id, "YYYYMMDDTHHMMSSZ-INSTANCE-xxxxxxxx" (UTC now, this
+ * process's instance id, 32 random bits): it names a run's files, staging
+ * folder and journal; with the instance id, no two instances sharing a
+ * bucket ever name a file alike. */
 void fl_archive_run_id(char *out, size_t len);
 
 /* Moves every file under staging_dir/fl_hour=N/ to

@@ -70,7 +70,7 @@ struct pass {
     char                         *meta;      /* ARCHIVE/_flowlake */
     char                         *retired;   /* META/retired */
     int64_t                       now;
-    char                          run[40];
+    char                          run[FL_ARCHIVE_RUN_ID_MAX];
     unsigned                      seq;       /* names within the run */
     int                           warned_exchange;
     duckdb_database               db;
@@ -230,7 +230,7 @@ walk(struct pass *p, const char *dir, int depth, int v[4])
 static char *
 retired_name(struct pass *p)
 {
-    char name[96];
+    char name[128];
     snprintf(name, sizeof name, "%" PRId64 "-%s-%u", p->now, p->run,
              p->seq++);
     return fl_fs_join(p->retired, name);
@@ -566,7 +566,7 @@ fsync_file(void *ctx, const char *path)
 static int
 compact_hour(struct pass *p, const struct hour *h)
 {
-    char name[96];
+    char name[128];
     uint64_t records = 0;
     snprintf(name, sizeof name, "compact-%s-%u", p->run, p->seq++);
     char *staging = fl_fs_join(p->meta, name);
@@ -613,7 +613,7 @@ expire_locked(struct pass *p, void *arg)
     const struct hour *h = arg;
     /* The object store drops every object under the hour's folder (what
      * it holds there, whether or not this archive still lists it). */
-    char name[96], del[256];
+    char name[128], del[256];
     snprintf(name, sizeof name, "compact-%s-%u-expire", p->run, p->seq++);
     snprintf(del, sizeof del, "%s/\n", hour_rel(p, h));
     int rc = fl_outbox_prepare(p->o->archive_dir, name, p->o->archive_dir,

@@ -30,6 +30,7 @@
 #include "../core/fl_awspath.h"
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
+#include "../core/fl_instance.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_sql.h"
 #include "../core/fl_time.h"
@@ -52,7 +53,7 @@ struct run {
     struct fl_input   *inputs;
     size_t             n_inputs, cap_inputs;
     uint64_t           skipped;
-    char               run_id[40];
+    char               run_id[FL_ARCHIVE_RUN_ID_MAX];
     char               err[1024];
 };
 
@@ -267,8 +268,9 @@ fl_archive_run_id(char *out, size_t len)
     fl_time_to_civil(fl_time_now(), &c);
     if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         rnd = (uint32_t)getpid() ^ (uint32_t)fl_time_now();
-    snprintf(out, len, "%04d%02d%02dT%02d%02d%02dZ-%08x", c.year, c.month,
-             c.day, c.hour, c.minute, c.second, rnd);
+    snprintf(out, len, "%04d%02d%02dT%02d%02d%02dZ-%s-%08x", c.year,
+             c.month, c.day, c.hour, c.minute, c.second, fl_instance_id(),
+             rnd);
 }
 
 
@@ -382,7 +384,7 @@ copy_group(duckdb_connection con, const char *fn, struct fl_scan *scan,
            size_t g, int ignore_existing, char *sql, size_t cap, char *err,
            size_t errlen, uint64_t *rows)
 {
-    char pattern[96];
+    char pattern[128];
     int rc;
     *rows = 0;
     /* Every group writes into the same staging folder: the group number
@@ -740,7 +742,7 @@ static int
 run_open(struct run *run)
 {
     const char *archive_dir = run->opts->archive_dir;
-    char sname[64];
+    char sname[96];
     int rc;
 
     fl_archive_run_id(run->run_id, sizeof run->run_id);
@@ -778,7 +780,7 @@ run_convert(struct run *run, struct fl_convert_stats *st)
     struct fl_scan scan;
     char *mlines = NULL, *rejects_path = NULL;
     uint64_t rows = 0;
-    char rname[96];
+    char rname[128];
     int rc;
 
     memset(&scan, 0, sizeof scan);

@@ -33,6 +33,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A run id's size with its NUL: "YYYYMMDDTHHMMSSZ-" (17), the instance id
+ * (at most 32), "-xxxxxxxx" (9). */
+#define FL_ARCHIVE_RUN_ID_MAX 64
+
 struct fl_convert_opts {
     const char *archive_dir;     /* created if missing */
     const char *format_spec;     /* "${version} ..." or NULL for default */
@@ -53,7 +57,7 @@ struct fl_convert_stats {
     uint64_t inputs_skipped;     /* already in the archive */
     uint64_t bytes_in;           /* raw input bytes read */
     double   seconds;
-    char     run_id[40];
+    char     run_id[FL_ARCHIVE_RUN_ID_MAX];
     char     rejects_path[4096]; /* "" when nothing was rejected */
 };
 

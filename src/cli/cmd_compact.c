@@ -16,6 +16,7 @@
 #include "../archive/compact.h"
 #include "../config/config.h"
 #include "../core/fl_error.h"
+#include "../core/fl_instance.h"
 #include "cli.h"
 #include "commands.h"
 
@@ -155,6 +156,7 @@ fl_cmd_compact(int argc, char **argv)
         fl_config_free(&cfg);
         return status;
     }
+    (void)fl_instance_set(cfg.instance_id);   /* checked with the file */
     int rc = fl_compact(&o, &st, &err);
     if (rc < 0) {
         fprintf(stderr, "flowlake " CMD ": %s\n", fl_err_msg(&err));

@@ -18,6 +18,7 @@
 
 #include "../config/config.h"
 #include "../core/fl_error.h"
+#include "../core/fl_instance.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
 #include "../server/server.h"
@@ -299,6 +300,9 @@ run_server(const struct fl_config *cfg, uint64_t demo_rate)
     int status = 1;
 
     configure_logging(cfg);
+    /* Before any thread: the id every file this server writes carries
+     * (the key's value was checked when the file was loaded). */
+    (void)fl_instance_set(cfg->instance_id);
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);

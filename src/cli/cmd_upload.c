@@ -17,6 +17,7 @@
 
 #include "../config/config.h"
 #include "../core/fl_error.h"
+#include "../core/fl_instance.h"
 #include "../s3/uploader.h"
 #include "cli.h"
 #include "commands.h"
@@ -137,6 +138,7 @@ fl_cmd_upload(int argc, char **argv)
         fl_config_free(&cfg);
         return status;
     }
+    (void)fl_instance_set(cfg.instance_id);   /* checked with the file */
     fl_s3_config_from(&s3cfg, &cfg);
     int rc = fl_uploader_create(&s3cfg, cfg.archive_dir, &u, &err);
     if (rc == 0)

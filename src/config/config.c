@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../core/fl_error.h"
+#include "../core/fl_instance.h"
 #include "../core/fl_mem.h"
 #include "config.h"
 
@@ -36,6 +37,9 @@
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
+
+static int set_instance_id(void *obj, const struct fl_config_map *k,
+                           const char *value, char *msg, size_t msglen);
 
 static const struct fl_config_map keys[] = {
     { "server", "listen", FL_CFG_ADDR, OFF(listen), 0, 0, "127.0.0.1:8080",
@@ -88,6 +92,8 @@ static const struct fl_config_map keys[] = {
     { "server", "max_inflight_bytes", FL_CFG_SIZE, OFF(max_inflight_bytes),
       1 * KiB, 1024 * GiB, "256MiB",
       "request bodies buffered at once, all connections together (>= max_body); beyond it 503", NULL, 0, NULL },
+    { "server", "instance_id", FL_CFG_STRING, OFF(instance_id), 0, 0, "",
+      "this instance's name in the files it writes (part-TIME-INSTANCE-RANDOM-N.parquet), 1-32 of A-Z a-z 0-9 -; empty = the host name", NULL, 0, set_instance_id },
     { "server", "log_format", FL_CFG_CHOICE, OFF(log_format), 0, 0, "text",
       "event log on stderr: text (time level component: message) or json (one object per line)",
       "text|json", 0, NULL },
@@ -433,6 +439,20 @@ set_string(struct fl_config *cfg, const struct fl_config_map *k, const char *val
     fl_free(*str_field(cfg, k));
     *str_field(cfg, k) = copy;
     return FL_OK;
+}
+
+
+/* server.instance_id: "" or a valid id (core/fl_instance.h). */
+static int
+set_instance_id(void *obj, const struct fl_config_map *k, const char *value,
+                char *msg, size_t msglen)
+{
+    if (value[0] != '\0' && !fl_instance_valid(value)) {
+        snprintf(msg, msglen, "server.instance_id: '%s' is not 1 to %d of "
+                 "A-Z a-z 0-9 and '-'", value, FL_INSTANCE_MAX);
+        return FL_ECONFIG;
+    }
+    return set_string((struct fl_config *)obj, k, value, msg, msglen);
 }
 
 

@@ -10,7 +10,7 @@
  *              ingest_key(_file), read_key(_file), admin_key(_file),
  *              allow_unauthenticated,
  *              max_connections, max_connections_per_ip, idle_timeout,
- *              max_inflight_bytes
+ *              max_inflight_bytes, instance_id
  *   [firehose] access_key, access_key_file
  *   [archive]  dir, buffer_interval, buffer_size, target_file_size,
  *              compact_after, compact_interval, retention
@@ -74,6 +74,7 @@ struct fl_config {
     uint64_t max_connections_per_ip; /* server.max_connections_per_ip */
     uint64_t idle_timeout;      /* server.idle_timeout, seconds */
     uint64_t max_inflight_bytes;/* server.max_inflight_bytes, bytes */
+    char    *instance_id;       /* server.instance_id, "" = the host name */
     char    *log_format;        /* server.log_format: text or json */
     char    *log_level;         /* server.log_level: debug, info, warn, error */
     char    *archive_dir;       /* archive.dir */

@@ -48,6 +48,7 @@
 #include "../core/fl_error.h"
 #include "../core/fl_fs.h"
 #include "../core/fl_httpreq.h"
+#include "../core/fl_instance.h"
 #include "../core/fl_json.h"
 #include "../core/fl_mem.h"
 #include "../core/fl_time.h"
@@ -189,8 +190,10 @@ status_put(struct status_out *so, const char *fmt, ...)
 static void
 put_sources(struct status_out *so, struct fl_server *s, int64_t now)
 {
-    status_put(so, "{\"uptime_seconds\":%.0f,\"accepting\":%s,"
-               "\"sources\":{", fl_time_mono() - s->started,
+    /* The instance id is 1-32 of [A-Za-z0-9-]: nothing to escape. */
+    status_put(so, "{\"instance\":\"%s\",\"uptime_seconds\":%.0f,"
+               "\"accepting\":%s,\"sources\":{", fl_instance_id(),
+               fl_time_mono() - s->started,
                atomic_load(&s->accepting) ? "true" : "false");
     for (int k = 0; k < FL_SOURCE_COUNT; k++) {
         struct fl_source_totals t;

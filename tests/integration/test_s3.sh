@@ -232,9 +232,14 @@ wait_uploaded() {
   echo "path_style = true"; echo "access_key_id = S3RVER"; echo "secret_access_key = S3RVER"
   echo "max_backoff = 1s"; } >rv.ini
 A=S
-SETS=(--config rv.ini --set server.allow_unauthenticated=true --set archive.buffer_interval=1s)
+"$FLOWLAKE" serve --listen 127.0.0.1:0 --archive S --set server.instance_id=no_underscores >bad.out 2>&1; st=$?
+expect_status "a bad instance id stops serve" 2 $st
+expect_contains "... saying what an id is" "$(cat bad.out)" "server.instance_id: 'no_underscores' is not 1 to 32 of A-Z a-z 0-9 and '-'"
+SETS=(--config rv.ini --set server.allow_unauthenticated=true --set archive.buffer_interval=1s
+      --set server.instance_id=collector-a)
 start_server "${SETS[@]}"
 [ -n "$PORT" ] && ok "serve starts with s3.url set" || fail "serve starts with s3.url set" "$(cat serve.err)"
+expect_eq "/api/status: instance" "$(curl -s "$URL/api/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["instance"])')" "collector-a"
 for i in 1 2 3; do
     curl -s -X POST --data-binary @"p$i.log" "$URL/ingest" >/dev/null
     sleep 1.2
@@ -242,6 +247,7 @@ done
 sleep 1.5
 wait_uploaded && ok "what the server publishes is uploaded" || fail "what the server publishes is uploaded" "$(ls $A/_flowlake/outbox)"
 expect_eq "the bucket holds exactly the archive's files" "$(list_rv)" "$(local_keys S)"
+expect_eq "every key carries the instance id" "$(list_rv | grep -vc -- '/part-[0-9]*T[0-9]*Z-collector-a-[0-9a-f]*-0.parquet$')" "0"
 expect_eq "/api/status: upload.pending_changes" "$(status_upload pending_changes)" "0"
 [ "$(status_upload files_uploaded)" -ge 3 ] && ok "/api/status: upload.files_uploaded" || fail "/api/status: upload.files_uploaded" "$(curl -s $URL/api/status)"
 expect_eq "/api/status: upload.last_error" "$(status_upload last_error)" "None"
