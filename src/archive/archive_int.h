@@ -63,6 +63,11 @@ int  fl_archive_lock(const char *archive_dir, int wait, int *out_fd);
  * bucket ever name a file alike. */
 void fl_archive_run_id(char *out, size_t len);
 
+/* Splits text in place into lines: returns the next line (NUL-terminated,
+ * without its newline) and advances *cursor, or NULL at the end.
+ * (publish.c) */
+char *fl_archive_next_line(char **cursor);
+
 /* Moves every file under staging_dir/fl_hour=N/ to
  * archive_dir/year=YYYY/month=MM/day=DD/hour=HH/ (hour N since the epoch):
  * journal, fsync each file, rename, fsync directories,

@@ -50,24 +50,13 @@ fl_outbox_enabled(const char *archive_dir)
 }
 
 
-/* The next line of a '\n'-separated list (NULL at its end or at "END"),
- * NUL-terminated in place of its '\n'. */
+/* The next item of a '\n'-separated list: NULL at its end, at "END" (the
+ * publish journal's last line) or at an empty line. */
 static char *
 next_item(char **cursor)
 {
-    char *s = *cursor;
-    if (s == NULL || *s == '\0')
-        return NULL;
-    char *nl = strchr(s, '\n');
-    if (nl != NULL) {
-        *nl = '\0';
-        *cursor = nl + 1;
-    } else {
-        *cursor = s + strlen(s);
-    }
-    if (strcmp(s, "END") == 0 || s[0] == '\0')
-        return NULL;
-    return s;
+    char *s = fl_archive_next_line(cursor);
+    return s == NULL || s[0] == '\0' || strcmp(s, "END") == 0 ? NULL : s;
 }
 
 

@@ -59,10 +59,8 @@ collect_file(void *ctx, const char *path)
 }
 
 
-/* Splits text in place into lines: returns the next line (NUL-terminated,
- * without its newline) and advances *cursor, or NULL at the end. */
-static char *
-next_line(char **cursor)
+char *
+fl_archive_next_line(char **cursor)
 {
     char *p = *cursor;
     if (p == NULL || *p == '\0')
@@ -146,24 +144,21 @@ archive_path(const char *archive_dir, const char *rel)
 static int
 outbox_puts(const char *list, struct fl_buf *out)
 {
-    for (const char *p = list; *p != '\0'; ) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
-        char *rel = fl_strndup(p, len);
-        if (rel == NULL)
-            return FL_ENOMEM;
-        if (strcmp(rel, "END") != 0 && len > 0) {
-            char *dest = archive_rel(rel);
-            if (dest == NULL) {
-                fl_free(rel);
-                return FL_ENOMEM;
-            }
-            fl_buf_addf(out, "%s\t%s\n", rel, dest);
-            fl_free(dest);
+    char *copy = fl_strdup(list), *cursor = copy;
+    if (copy == NULL)
+        return FL_ENOMEM;
+    for (char *rel = fl_archive_next_line(&cursor);
+         rel != NULL && strcmp(rel, "END") != 0 && out->err == 0;
+         rel = fl_archive_next_line(&cursor)) {
+        char *dest = archive_rel(rel);
+        if (dest == NULL) {
+            fl_buf_fail(out, FL_ENOMEM);
+            break;
         }
-        fl_free(rel);
-        p += len + (nl != NULL);
+        fl_buf_addf(out, "%s\t%s\n", rel, dest);
+        fl_free(dest);
     }
+    fl_free(copy);
     return out->err;
 }
 
@@ -243,8 +238,8 @@ move_files(const char *archive_dir, const char *staging_dir, char *list,
         }
     }
     char *cursor = list;
-    for (char *rel = next_line(&cursor); rel != NULL;
-         rel = next_line(&cursor)) {
+    for (char *rel = fl_archive_next_line(&cursor); rel != NULL;
+         rel = fl_archive_next_line(&cursor)) {
         if (strcmp(rel, "END") == 0)
             break;
         char *from = fl_fs_join(staging_dir, rel);
@@ -350,8 +345,8 @@ append_manifest(struct fl_manifest *m, char *lines)
         goto out;
     }
     char *cursor = lines;
-    for (char *line = next_line(&cursor); line != NULL;
-         line = next_line(&cursor)) {
+    for (char *line = fl_archive_next_line(&cursor); line != NULL;
+         line = fl_archive_next_line(&cursor)) {
         struct fl_digest d;
         uint64_t seq;
         if (fl_manifest_parse_wal(line, &seq) == 0) {

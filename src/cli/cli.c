@@ -112,3 +112,34 @@ fl_cli_load_config(const char *cmd, struct fl_config *cfg, const char *path)
         return rc == FL_ECONFIG ? FL_CLI_USAGE : 1;
     return FL_CLI_GO_ON;
 }
+
+
+int
+fl_cli_config_pass(const char *cmd, int argc, char **argv,
+                   const struct option *longopts, int config_opt,
+                   int version_opt, const char *usage_text,
+                   struct fl_config *cfg)
+{
+    const char *config = NULL;
+    int c, rc = FL_CLI_GO_ON;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (c == config_opt)
+            config = optarg;
+        else if (c == 'h')
+            return fl_cli_help(usage_text);
+        else if (c == version_opt)
+            return fl_cli_version();
+        else if (c == '?' || c == ':')
+            return fl_cli_getopt_error(cmd, c, argv, longopts);
+    }
+    if (optind < argc)
+        return fl_cli_usage_error(cmd, "unexpected argument '%s'",
+                                  argv[optind]);
+    if (config != NULL)
+        rc = fl_cli_load_config(cmd, cfg, config);
+    optind = 1;
+    return rc;
+}

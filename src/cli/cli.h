@@ -57,11 +57,24 @@ struct option;
 int  fl_cli_getopt_error(const char *cmd, int c, char **argv,
                          const struct option *longopts);
 
+struct fl_config;
+
+/* The first of the two getopt_long passes of a command whose flags apply
+ * over a configuration file (the file first, whatever the order of the
+ * flags): answers -h/--help (usage_text) and --version (the option whose
+ * value is version_opt), refuses unknown options, missing values and
+ * stray arguments, and loads the file of the option config_opt into cfg
+ * (fl_cli_load_config). Leaves optind at 1 for the second pass. Returns
+ * FL_CLI_GO_ON, or the exit status. */
+int  fl_cli_config_pass(const char *cmd, int argc, char **argv,
+                        const struct option *longopts, int config_opt,
+                        int version_opt, const char *usage_text,
+                        struct fl_config *cfg);
+
 /* Loads the configuration file path into cfg (already initialised),
  * printing every problem as "flowlake CMD: FILE:LINE: ...". Returns
  * FL_CLI_GO_ON, or the exit status: 2 for a bad file, 1 when it cannot be
  * read. */
-struct fl_config;
 int  fl_cli_load_config(const char *cmd, struct fl_config *cfg,
                         const char *path);
 

@@ -79,30 +79,14 @@ parse_args(int argc, char **argv, struct fl_config *cfg)
         [OPT_REGION - OPT_ARCHIVE] = "s3.region",
         [OPT_PATH_STYLE - OPT_ARCHIVE] = "s3.path_style",
     };
-    const char *config = NULL;
     char err[512];
     int c, rc = 0;
 
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        if (c == OPT_CONFIG)
-            config = optarg;
-        else if (c == 'h')
-            return fl_cli_help(usage_text);
-        else if (c == OPT_VERSION)
-            return fl_cli_version();
-        else if (c == '?' || c == ':')
-            return fl_cli_getopt_error(CMD, c, argv, longopts);
-    }
-    if (optind < argc)
-        return fl_cli_usage_error(CMD, "unexpected argument '%s'",
-                                  argv[optind]);
-    if (config != NULL
-        && (rc = fl_cli_load_config(CMD, cfg, config)) != FL_CLI_GO_ON)
+    if ((rc = fl_cli_config_pass(CMD, argc, argv, longopts, OPT_CONFIG,
+                                 OPT_VERSION, usage_text, cfg))
+        != FL_CLI_GO_ON)
         return rc;
     rc = 0;
-    optind = 1;
     while (rc == 0
            && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (c < OPT_ARCHIVE || c > OPT_PATH_STYLE || c == OPT_CONFIG)

@@ -8,6 +8,7 @@
  */
 #include "fl_config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,7 +35,7 @@ from_hostname(char *out)
 {
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) < 0 || host[0] == '\0')
-        strcpy(host, "localhost");
+        snprintf(host, sizeof host, "localhost");
     size_t o = 0;
     for (const char *p = host; *p != '\0' && o < FL_INSTANCE_MAX; p++) {
         char c = *p;
@@ -55,7 +56,7 @@ fl_instance_set(const char *id)
     }
     if (!fl_instance_valid(id))
         return FL_ECONFIG;
-    strcpy(instance_id, id);
+    snprintf(instance_id, sizeof instance_id, "%s", id);
     return FL_OK;
 }
 

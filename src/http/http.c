@@ -424,6 +424,17 @@ handle_prometheus(struct fl_server *s, struct MHD_Connection *c)
     ps.files_published = st->files_published;
     ps.records_published = st->records_published;
     ps.publish_failures = st->publish_failures;
+    if (s->uploader != NULL) {
+        struct fl_upload_stats us;
+        fl_uploader_get_stats(s->uploader, &us);
+        ps.upload = 1;
+        ps.upload_pending = us.pending;
+        ps.upload_files = us.files_uploaded;
+        ps.upload_bytes = us.bytes_uploaded;
+        ps.upload_deleted = us.objects_deleted;
+        ps.upload_failures = us.failures;
+        ps.upload_last_done = us.last_done;
+    }
     ps.uptime = fl_time_mono() - s->started;
     fl_free(st);
     return fl_metrics_api_prometheus(s->metrics, c, &ps);

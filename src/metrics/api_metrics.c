@@ -113,6 +113,32 @@ fl_metrics_api_prometheus(struct fl_metrics *m, struct MHD_Connection *c,
                 "publishes that failed (retried)", "counter");
     fprintf(out, "flowlake_publish_failures_total %" PRIu64 "\n",
             srv->publish_failures);
+    if (srv->upload) {
+        static const struct { const char *name, *help, *type; } up[] = {
+            { "flowlake_upload_pending_changes", "changes of the archive "
+              "waiting in its outbox for the object store", "gauge" },
+            { "flowlake_upload_files_total", "files uploaded to the object "
+              "store", "counter" },
+            { "flowlake_upload_bytes_total", "bytes uploaded to the object "
+              "store", "counter" },
+            { "flowlake_upload_deleted_objects_total", "objects deleted from "
+              "the object store (compaction, retention)", "counter" },
+            { "flowlake_upload_failures_total", "attempts at a change that "
+              "failed (retried)", "counter" },
+            { "flowlake_upload_last_success_seconds", "when the last change "
+              "reached the object store, Unix seconds (0: none yet)",
+              "gauge" },
+        };
+        const int64_t v[] = {
+            (int64_t)srv->upload_pending, (int64_t)srv->upload_files,
+            (int64_t)srv->upload_bytes, (int64_t)srv->upload_deleted,
+            (int64_t)srv->upload_failures, srv->upload_last_done,
+        };
+        for (size_t i = 0; i < sizeof up / sizeof up[0]; i++) {
+            put_counter(out, up[i].name, up[i].help, up[i].type);
+            fprintf(out, "%s %" PRId64 "\n", up[i].name, v[i]);
+        }
+    }
     put_counter(out, "flowlake_metric_reads_total", "metric reads "
                 "(/api/metrics, /api/metrics/batch) by how they were "
                 "answered: from the in-memory copy of the metric store's "

@@ -28,6 +28,12 @@ struct fl_prom_server {
     uint64_t    wal_bytes, wal_max_bytes;   /* in the WAL; wal.max_size */
     uint64_t    buffered_records;           /* not yet published */
     uint64_t    files_published, records_published, publish_failures;
+    /* The copy in object storage (s3/uploader.h); upload = 0 without
+     * s3.url, and the upload_* figures are not shown. */
+    int         upload;
+    uint64_t    upload_pending, upload_files, upload_bytes, upload_deleted;
+    uint64_t    upload_failures;
+    int64_t     upload_last_done;           /* epoch seconds, 0 = never */
     double      uptime;                     /* seconds since the start */
 };
 

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
  * sink.h -- where the server's publisher puts what it takes from the
- * buffer. The local Parquet archive is the sink today (local.c); object
- * storage is the next one. Whatever the sink, its contract is the one
+ * buffer. The local Parquet archive is the sink (local.c). Object storage
+ * is not a sink but a copy of the archive kept in step through the
+ * archive's outbox (archive/outbox.h, s3/uploader.h): the archive changes
+ * after publishing too (compaction, retention), and queries read the local
+ * files. Whatever the sink, its contract is the one
  * exactly-once across crashes rests on:
  *
  *   publish  makes a run of blocks visible as a whole together with the

@@ -251,6 +251,13 @@ expect_eq "every key carries the instance id" "$(list_rv | grep -vc -- '/part-[0
 expect_eq "/api/status: upload.pending_changes" "$(status_upload pending_changes)" "0"
 [ "$(status_upload files_uploaded)" -ge 3 ] && ok "/api/status: upload.files_uploaded" || fail "/api/status: upload.files_uploaded" "$(curl -s $URL/api/status)"
 expect_eq "/api/status: upload.last_error" "$(status_upload last_error)" "None"
+curl -s "$URL/metrics" >prom.txt
+expect_contains "/metrics: flowlake_upload_pending_changes" "$(cat prom.txt)" "flowlake_upload_pending_changes 0"
+files_up=$(sed -n 's/^flowlake_upload_files_total //p' prom.txt)
+[ "${files_up:-0}" -ge 3 ] && ok "/metrics: flowlake_upload_files_total ($files_up)" || fail "/metrics: flowlake_upload_files_total" "$(grep upload prom.txt)"
+last=$(sed -n 's/^flowlake_upload_last_success_seconds //p' prom.txt)
+[ $(( $(date +%s) - ${last:-0} )) -lt 120 ] && ok "/metrics: flowlake_upload_last_success_seconds is recent" \
+    || fail "/metrics: flowlake_upload_last_success_seconds is recent" "$last"
 one=$(local_keys S | head -n 1)
 curl -s --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER \
     -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
@@ -263,6 +270,9 @@ kill "$RVPID"; wait "$RVPID" 2>/dev/null
 curl -s -X POST --data-binary @q1.log "$URL/ingest" >/dev/null
 for _ in $(seq 1 200); do [ "$(status_upload pending_changes)" != 0 ] && [ "$(status_upload last_error)" != None ] && break; sleep 0.1; done
 expect_contains "the store down: /api/status says why" "$(status_upload last_error)" "Couldn't connect"
+fails=$(curl -s "$URL/metrics" | sed -n 's/^flowlake_upload_failures_total //p')
+[ "${fails:-0}" -ge 1 ] && ok "... and /metrics counts the failed attempts ($fails)" \
+    || fail "... and /metrics counts the failed attempts" "$fails"
 expect_eq "... and the query still sees every record" \
     "$(curl -s -X POST --data-binary 'SELECT count(*) FROM flow_logs' "$URL/api/query?format=csv" | tail -n 1)" "80000"
 # kill -9 with uploads pending; the store comes back; a restart sends them.
