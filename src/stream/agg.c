@@ -177,3 +177,81 @@ fl_agg_value(const struct fl_plan_agg *a, const struct aggst *st,
         break;
     }
 }
+
+
+/* Moves the distinct set from into *into: the union of two exact sets
+ * (past exact_limit it becomes registers, as one set would have), or the
+ * register-wise maximum once either is registers. from is consumed. */
+static int
+dset_merge(struct dset **into, struct dset *from, uint32_t exact_limit,
+           uint64_t *mem)
+{
+    if (from == NULL)
+        return 0;
+    if (*into == NULL) {
+        *into = from;
+        return 0;
+    }
+    struct dset *d = *into;
+    if (from->reg != NULL && d->reg == NULL) {
+        /* into's hashes go into from's registers, which become into. */
+        for (uint32_t i = 0; i < d->cap; i++)
+            if (d->slot[i] != 0)
+                fl_hll_add(from->reg, d->slot[i]);
+        fl_dset_free(d, mem);
+        *into = from;
+        return 0;
+    }
+    if (from->reg != NULL) {
+        for (uint32_t i = 0; i < FL_HLL_M; i++)
+            if (from->reg[i] > d->reg[i])
+                d->reg[i] = from->reg[i];
+        fl_dset_free(from, mem);
+        return 0;
+    }
+    int rc = 0;
+    for (uint32_t i = 0; i < from->cap && rc == 0; i++)
+        if (from->slot[i] != 0)
+            rc = fl_dset_add(into, from->slot[i], exact_limit, mem);
+    fl_dset_free(from, mem);
+    return rc;
+}
+
+
+int
+fl_agg_merge(const struct fl_metric_plan *p, struct aggst *into,
+             struct aggst *from, uint32_t exact_limit, uint64_t *mem)
+{
+    int rc = 0;
+    for (size_t a = 0; a < p->n_aggs; a++) {
+        struct aggst *x = &into[a], *y = &from[a];
+        switch (p->aggs[a].kind) {
+        case FL_AGG_COUNT_STAR:
+        case FL_AGG_COUNT:
+            x->u.v = (int64_t)((uint64_t)x->u.v + (uint64_t)y->u.v);
+            break;
+        case FL_AGG_SUM:
+        case FL_AGG_AVG:
+            /* Wrapping, as one instance's sum wraps. */
+            x->u.v = (int64_t)((uint64_t)x->u.v + (uint64_t)y->u.v);
+            x->n += y->n;
+            break;
+        case FL_AGG_MIN:
+        case FL_AGG_MAX:
+            if (y->n > 0 && (x->n == 0
+                             || (p->aggs[a].kind == FL_AGG_MIN
+                                 ? y->u.v < x->u.v : y->u.v > x->u.v)))
+                x->u.v = y->u.v;
+            x->n += y->n;
+            break;
+        case FL_AGG_COUNT_DISTINCT: {
+            int e = dset_merge(&x->u.d, y->u.d, exact_limit, mem);
+            y->u.d = NULL;
+            if (e != 0)
+                rc = e;
+            break;
+        }
+        }
+    }
+    return rc;
+}

@@ -578,21 +578,69 @@ metric_clock(const struct fl_stream *s, const struct mstate *m)
 }
 
 
-/* Emits and frees the windows of m that end at or before clock (all of
- * them when all is set), oldest first. */
+/* Keeps a final window for opt.retain_final (its groups leave
+ * open_groups); frees it when there is no room to keep it. */
+static void
+retain(struct fl_stream *s, struct mstate *m, struct window *w)
+{
+    if (m->n_done == m->done_cap) {
+        size_t old = m->done_cap;
+        struct window **g = fl_grow(m->done, &m->done_cap, m->n_done + 1,
+                                    sizeof *g, 8);
+        if (g == NULL) {
+            window_free(s, m, w);      /* the merge loses it; counted */
+            return;
+        }
+        m->done = g;
+        s->mem += (m->done_cap - old) * sizeof *g;
+    }
+    m->done[m->n_done++] = w;
+    m->open_groups -= w->n_groups;
+}
+
+
+/* Frees the retained windows that ended retain_final or more before
+ * clock (all of them when all is set). */
+static void
+drop_retained(struct fl_stream *s, struct mstate *m, int64_t clock, int all)
+{
+    size_t k = 0;
+    while (k < m->n_done
+           && (all || clock == INT64_MIN
+               || window_end(m, m->done[k]->ws)
+                  <= clock - s->opt.retain_final)) {
+        /* window_free takes the groups off open_groups: they left it. */
+        m->open_groups += m->done[k]->n_groups;
+        window_free(s, m, m->done[k]);
+        k++;
+    }
+    if (k > 0) {
+        memmove(m->done, m->done + k, (m->n_done - k) * sizeof *m->done);
+        m->n_done -= k;
+    }
+}
+
+
+/* Emits and frees (or retains) the windows of m that end at or before
+ * clock (all of them when all is set), oldest first. */
 static void
 finalise(struct fl_stream *s, struct mstate *m, int64_t clock, int all)
 {
     size_t k = 0;
     while (k < m->n_win && (all || window_end(m, m->win[k]->ws) <= clock)) {
         emit_window(s, m, m->win[k], 1, s->final_fn, s->final_ctx);
-        window_free(s, m, m->win[k]);
+        if (s->opt.retain_final > 0 && !all)
+            retain(s, m, m->win[k]);
+        else
+            window_free(s, m, m->win[k]);
         k++;
     }
     if (k > 0) {
         memmove(m->win, m->win + k, (m->n_win - k) * sizeof *m->win);
         m->n_win -= k;
     }
+    if (m->n_done > 0)
+        drop_retained(s, m, clock, all);
 }
 
 
@@ -696,10 +744,16 @@ fl_stream_reset_state(struct fl_stream *s)
         s->mem -= m->win_cap * sizeof *m->win;
         m->win = NULL;
         m->n_win = m->win_cap = 0;
+        drop_retained(s, m, INT64_MIN, 1);
+        fl_free(m->done);
+        s->mem -= m->done_cap * sizeof *m->done;
+        m->done = NULL;
+        m->n_done = m->done_cap = 0;
         m->records = m->late = m->dropped = m->untimed = 0;
         m->open_groups = 0;
     }
     s->batches = s->records = 0;
+    s->merged = 0;
     s->max_start = s->max_end = s->arrival_clock = INT64_MIN;
 }
 
@@ -1064,9 +1118,16 @@ fl_stream_process(struct fl_stream *s, const struct fl_batch *b,
     }
     if (arrival > s->arrival_clock)
         s->arrival_clock = arrival;
+    fl_stream_settle(s);
+    return rc;
+}
+
+
+void
+fl_stream_settle(struct fl_stream *s)
+{
     for (size_t i = 0; i < s->plans.n; i++)
         finalise(s, &s->m[i], metric_clock(s, &s->m[i]), 0);
-    return rc;
 }
 
 

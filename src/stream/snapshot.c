@@ -174,9 +174,43 @@ save_group(struct fl_buf *w, const struct mstate *m, struct group *g)
 }
 
 
-int
-fl_stream_save(const struct fl_stream *s, uint64_t seq, unsigned char **out,
-               size_t *out_len)
+/* Writes one window: its start, its live groups. */
+static void
+save_window(struct fl_buf *w, const struct mstate *m, struct window *win)
+{
+    uint64_t live = 0;
+    size_t left = win->n_groups;
+    /* Groups a failed batch created (records == 0) are skipped. */
+    for (size_t c = 0; c < win->n_chunks; c++) {
+        size_t cnt = ((size_t)8 << (c < 9 ? c : 9));
+        cnt = cnt < left ? cnt : left;
+        for (size_t j = 0; j < cnt; j++) {
+            struct group *g = (struct group *)(void *)(win->chunk[c] + j * m->stride);
+            live += g->records != 0;
+        }
+        left -= cnt;
+    }
+    put_u64(w, (uint64_t)win->ws);
+    put_u64(w, live);
+    left = win->n_groups;
+    for (size_t c = 0; c < win->n_chunks; c++) {
+        size_t cnt = ((size_t)8 << (c < 9 ? c : 9));
+        cnt = cnt < left ? cnt : left;
+        for (size_t j = 0; j < cnt; j++) {
+            struct group *g = (struct group *)(void *)(win->chunk[c] + j * m->stride);
+            if (g->records != 0)
+                save_group(w, m, g);
+        }
+        left -= cnt;
+    }
+}
+
+
+/* The state as a snapshot; with the retained final windows when
+ * partials is set (older than every open window: the order holds). */
+static int
+save_state(const struct fl_stream *s, uint64_t seq, int partials,
+           unsigned char **out, size_t *out_len)
 {
     struct fl_buf w = FL_BUF_INIT(0);
 
@@ -209,35 +243,11 @@ fl_stream_save(const struct fl_stream *s, uint64_t seq, unsigned char **out,
         put_u64(&w, m->late);
         put_u64(&w, m->dropped);
         put_u64(&w, m->untimed);
-        put_u64(&w, m->n_win);
-        for (size_t k = 0; k < m->n_win; k++) {
-            struct window *win = m->win[k];
-            uint64_t live = 0;
-            size_t left = win->n_groups;
-            /* Groups a failed batch created (records == 0) are skipped. */
-            for (size_t c = 0; c < win->n_chunks; c++) {
-                size_t cnt = ((size_t)8 << (c < 9 ? c : 9));
-                cnt = cnt < left ? cnt : left;
-                for (size_t j = 0; j < cnt; j++) {
-                    struct group *g = (struct group *)(void *)(win->chunk[c] + j * m->stride);
-                    live += g->records != 0;
-                }
-                left -= cnt;
-            }
-            put_u64(&w, (uint64_t)win->ws);
-            put_u64(&w, live);
-            left = win->n_groups;
-            for (size_t c = 0; c < win->n_chunks; c++) {
-                size_t cnt = ((size_t)8 << (c < 9 ? c : 9));
-                cnt = cnt < left ? cnt : left;
-                for (size_t j = 0; j < cnt; j++) {
-                    struct group *g = (struct group *)(void *)(win->chunk[c] + j * m->stride);
-                    if (g->records != 0)
-                        save_group(&w, m, g);
-                }
-                left -= cnt;
-            }
-        }
+        put_u64(&w, m->n_win + (partials ? m->n_done : 0));
+        for (size_t k = 0; partials && k < m->n_done; k++)
+            save_window(&w, m, m->done[k]);
+        for (size_t k = 0; k < m->n_win; k++)
+            save_window(&w, m, m->win[k]);
     }
     if (!w.err)
         put_u64(&w, XXH3_64bits(w.p, w.len));
@@ -249,6 +259,22 @@ fl_stream_save(const struct fl_stream *s, uint64_t seq, unsigned char **out,
     return 0;
 }
 
+
+int
+fl_stream_save(const struct fl_stream *s, uint64_t seq, unsigned char **out,
+               size_t *out_len)
+{
+    return save_state(s, seq, 0, out, out_len);
+}
+
+
+int
+fl_stream_save_partials(const struct fl_stream *s, unsigned char **out,
+                        size_t *out_len)
+{
+    return save_state(s, 0, 1, out, out_len);
+}
+
 /* ------------------------------------------------------------------ */
 /* Reading                                                             */
 /* ------------------------------------------------------------------ */
@@ -256,6 +282,7 @@ fl_stream_save(const struct fl_stream *s, uint64_t seq, unsigned char **out,
 struct rbuf {
     const unsigned char *p, *end;
     const char *what;           /* first problem, NULL while fine */
+    int         merge;          /* fl_stream_merge: add to what s holds */
 };
 
 
@@ -475,12 +502,18 @@ load_group(struct fl_stream *s, struct mstate *m, struct window *win,
         struct group *g = fl_stream_group_find(s, m, win, &key, 1, &created);
         if (g == NULL) {
             rc = FL_ENOMEM;
-        } else if (!created) {
-            r->what = "duplicate group";
-        } else {
+        } else if (created) {
             g->records = records;
             memcpy(group_st(g, sv->n_dims), st, sv->n_aggs * sizeof *st);
             return 0;
+        } else if (!r->merge) {
+            r->what = "duplicate group";
+        } else {
+            /* Another instance's part of the same group. */
+            g->records += records;
+            rc = fl_agg_merge(m->plan, group_st(g, sv->n_dims), st,
+                              s->opt.distinct_exact_limit, &s->mem);
+            return rc;
         }
     }
     /* Not stored: free what was read. */
@@ -541,7 +574,12 @@ load_section(struct fl_stream *s, struct rbuf *r, char *note, size_t notelen,
     uint64_t n_win = get_u64(r, "windows");
     if (r->what != NULL)
         return 0;
-    if (m != NULL) {
+    if (m != NULL && r->merge) {
+        m->records += counters[0];
+        m->late += counters[1];
+        m->dropped += counters[2];
+        m->untimed += counters[3];
+    } else if (m != NULL) {
         m->records = counters[0];
         m->late = counters[1];
         m->dropped = counters[2];
@@ -579,18 +617,26 @@ load_section(struct fl_stream *s, struct rbuf *r, char *note, size_t notelen,
 }
 
 
-int
-fl_stream_load(struct fl_stream *s, const unsigned char *buf, size_t len,
-               uint64_t *seq, char *note, size_t notelen,
-               struct fl_err *err)
+/* The header's figures. */
+struct header {
+    uint64_t seq, batches, records;
+    int64_t  max_start, max_end, arrival;
+};
+
+
+/* Checks and reads a snapshot into s: restored (merge 0; s was reset) or
+ * added to what s holds (merge 1). */
+static int
+read_snapshot(struct fl_stream *s, const unsigned char *buf, size_t len,
+              int merge, struct header *h, char *note, size_t notelen,
+              struct fl_err *err)
 {
-    struct rbuf r;
+    struct rbuf r = { .merge = merge };
     int rc = 0;
     int *used = NULL;
 
     if (note != NULL && notelen > 0)
         note[0] = '\0';
-    fl_stream_reset_state(s);
     if (len < sizeof MAGIC + 8 + 8 || memcmp(buf, MAGIC, sizeof MAGIC) != 0) {
         return fl_err_set(err, FL_ECORRUPT, "stream snapshot: %s",
                           len < sizeof MAGIC
@@ -599,7 +645,6 @@ fl_stream_load(struct fl_stream *s, const unsigned char *buf, size_t len,
     }
     r.p = buf + len - 8;
     r.end = buf + len;
-    r.what = NULL;
     if (get_u64(&r, "trailer") != XXH3_64bits(buf, len - 8)) {
         return fl_err_set(err, FL_ECORRUPT, "stream snapshot: checksum "
                           "mismatch over %zu bytes (damaged or truncated)",
@@ -609,12 +654,12 @@ fl_stream_load(struct fl_stream *s, const unsigned char *buf, size_t len,
     r.end = buf + len - 8;
     uint32_t version = get_u32(&r, "header");
     uint32_t n_sec = get_u32(&r, "header");
-    uint64_t sq = get_u64(&r, "header");
-    uint64_t batches = get_u64(&r, "header");
-    uint64_t records = get_u64(&r, "header");
-    int64_t max_start = (int64_t)get_u64(&r, "header");
-    int64_t max_end = (int64_t)get_u64(&r, "header");
-    int64_t arrival = (int64_t)get_u64(&r, "header");
+    h->seq = get_u64(&r, "header");
+    h->batches = get_u64(&r, "header");
+    h->records = get_u64(&r, "header");
+    h->max_start = (int64_t)get_u64(&r, "header");
+    h->max_end = (int64_t)get_u64(&r, "header");
+    h->arrival = (int64_t)get_u64(&r, "header");
     if (r.what == NULL && version != SNAP_VERSION) {
         return fl_err_set(err, FL_ECORRUPT, "stream snapshot: version %u, "
                           "expected %u", (unsigned)version, SNAP_VERSION);
@@ -629,18 +674,64 @@ fl_stream_load(struct fl_stream *s, const unsigned char *buf, size_t len,
     if (rc == 0 && r.what == NULL && r.p != r.end)
         r.what = "trailing bytes";
     fl_free(used);
-    if (rc != 0 || r.what != NULL) {
-        fl_stream_reset_state(s);
-        if (rc != 0)
-            return rc;
+    if (rc != 0)
+        return rc;
+    if (r.what != NULL)
         return fl_err_set(err, FL_ECORRUPT, "stream snapshot: malformed %s "
                           "at byte %zu", r.what, (size_t)(r.p - buf));
+    return 0;
+}
+
+
+int
+fl_stream_load(struct fl_stream *s, const unsigned char *buf, size_t len,
+               uint64_t *seq, char *note, size_t notelen,
+               struct fl_err *err)
+{
+    struct header h;
+    fl_stream_reset_state(s);
+    int rc = read_snapshot(s, buf, len, 0, &h, note, notelen, err);
+    if (rc != 0) {
+        fl_stream_reset_state(s);
+        return rc;
     }
-    s->batches = batches;
-    s->records = records;
-    s->max_start = max_start;
-    s->max_end = max_end;
-    s->arrival_clock = arrival;
-    *seq = sq;
+    s->batches = h.batches;
+    s->records = h.records;
+    s->max_start = h.max_start;
+    s->max_end = h.max_end;
+    s->arrival_clock = h.arrival;
+    *seq = h.seq;
+    return 0;
+}
+
+
+static int64_t
+lowest(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+
+int
+fl_stream_merge(struct fl_stream *s, const unsigned char *buf, size_t len,
+                char *note, size_t notelen, struct fl_err *err)
+{
+    struct header h;
+    int rc = read_snapshot(s, buf, len, 1, &h, note, notelen, err);
+    if (rc != 0)
+        return rc;
+    s->batches += h.batches;
+    s->records += h.records;
+    /* A window is final once every instance's clock has passed it: the
+     * lowest clock (an instance that has seen nothing holds all back). */
+    if (s->merged++ == 0) {
+        s->max_start = h.max_start;
+        s->max_end = h.max_end;
+        s->arrival_clock = h.arrival;
+    } else {
+        s->max_start = lowest(s->max_start, h.max_start);
+        s->max_end = lowest(s->max_end, h.max_end);
+        s->arrival_clock = lowest(s->arrival_clock, h.arrival);
+    }
     return 0;
 }

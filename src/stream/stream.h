@@ -62,6 +62,10 @@ struct fl_stream_options {
                                      * every later record late); it is still
                                      * counted in its window. 0 = no cap
                                      * (default) */
+    int64_t  retain_final;          /* seconds a final window's state is
+                                     * kept after its end, for
+                                     * fl_stream_save_partials; 0 = freed
+                                     * at once (default) */
 };
 
 /* One value of one metric for one group in one window. Strings point
@@ -175,5 +179,35 @@ int  fl_stream_save(const struct fl_stream *s, uint64_t seq,
 int  fl_stream_load(struct fl_stream *s, const unsigned char *buf,
                     size_t len, uint64_t *seq, char *note, size_t notelen,
                     struct fl_err *err);
+
+/* ---- several instances -------------------------------------------------
+ *
+ * Instances that each see part of the records (the partitions of a Kafka
+ * topic) give together the values one instance seeing everything would,
+ * by merging their partial state: COUNT and SUM add, MIN and MAX take the
+ * extreme, AVG keeps its sum and count (never its value), COUNT(DISTINCT)
+ * takes the union of the exact sets or the register-wise maximum of the
+ * HyperLogLog registers (a set past distinct_exact_limit becomes
+ * registers just as it would have in one instance). A merged window is
+ * final once the lowest of the instances' watermarks has passed it. */
+
+/* The state to merge: every open window, and the final ones still
+ * retained (opt.retain_final), in fl_stream_save's format (seq 0). */
+int  fl_stream_save_partials(const struct fl_stream *s, unsigned char **out,
+                             size_t *out_len);
+
+/* Folds a fl_stream_save_partials (or fl_stream_save) snapshot into s: its
+ * groups added to those s holds, its clocks lowering s's to the lowest
+ * seen (the first snapshot sets them). Sections whose plan differs from
+ * s's are skipped and named in note. FL_ECORRUPT with err for a damaged
+ * snapshot (what was folded before it stays). */
+int  fl_stream_merge(struct fl_stream *s, const unsigned char *buf,
+                     size_t len, char *note, size_t notelen,
+                     struct fl_err *err);
+
+/* Finalises what the clocks have passed (final_fn), as fl_stream_process
+ * does after a batch: after the merges, the windows final for every
+ * instance. */
+void fl_stream_settle(struct fl_stream *s);
 
 #endif /* FL_STREAM_H */

@@ -118,6 +118,12 @@ struct mstate {
     const char    **dim_names;
     struct window **win;            /* sorted by ws */
     size_t          n_win, win_cap;
+    /* Windows already final, kept for opt.retain_final seconds past
+     * their end for fl_stream_save_partials (the merge of several
+     * instances' windows); older than every open one, sorted by ws. Their
+     * groups are not in open_groups; their memory is in mem. */
+    struct window **done;
+    size_t          n_done, done_cap;
     uint64_t        records, late, dropped, untimed;
     uint64_t        open_groups;
     int             pred_depth;
@@ -133,6 +139,7 @@ struct fl_stream {
     uint64_t future;                /* rows whose time max_future ignored */
     int64_t  max_start, max_end, arrival_clock;
     uint64_t mem;                   /* bytes held by the state */
+    uint64_t merged;                /* snapshots folded by fl_stream_merge */
     /* scratch, sized for the largest batch seen */
     size_t         scratch_rows;
     uint64_t      *masks;           /* predicate masks */
@@ -145,7 +152,8 @@ struct fl_stream {
 
 /* ---- engine.c, for snapshot.c ---- */
 
-/* Frees every window of every metric and zeroes clocks and counters. */
+/* Frees every window of every metric (the retained final ones too) and
+ * zeroes clocks and counters. */
 void fl_stream_reset_state(struct fl_stream *s);
 /* The window starting at ws, created when missing; NULL on -ENOMEM. */
 struct window *fl_stream_window_get(struct fl_stream *s, struct mstate *m,
@@ -178,6 +186,11 @@ double fl_dset_count(const struct dset *d);
 /* Hash of a value for COUNT(DISTINCT): ints by their int64 value. */
 uint64_t fl_dset_hash_int(int64_t v);
 uint64_t fl_dset_hash_str(const char *p, size_t len);
+/* Adds the states from[0..n_aggs) of another instance's part of a group
+ * into into[] (from's distinct sets are taken: moved or freed). Returns 0
+ * or -ENOMEM. */
+int    fl_agg_merge(const struct fl_metric_plan *p, struct aggst *into,
+                    struct aggst *from, uint32_t exact_limit, uint64_t *mem);
 /* Value, has_value and exact of aggregate a over state st. */
 void   fl_agg_value(const struct fl_plan_agg *a, const struct aggst *st,
                     double *value, int *has_value, int *exact);

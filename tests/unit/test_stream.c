@@ -1576,6 +1576,122 @@ test_top_n_reference(void)
 }
 
 
+/* Two instances that each see part of the records (alternate batches, as
+ * the partitions of a topic split them), merged through their partial
+ * state (retained final windows + open ones), give exactly the values of
+ * one instance that saw everything: COUNT, SUM, MIN, MAX, AVG, COUNT
+ * DISTINCT both exact and past the exact limit (HLL registers), a top-N
+ * metric's groups and "other". A merged window is final only once the
+ * lower of the two clocks passed it. */
+static void
+test_merge_instances(void)
+{
+    struct lines ls = { 0, NULL };
+    struct coll whole = { 0, NULL }, merged = { 0, NULL }, parts = { 0, NULL };
+    struct fl_stream_options o;
+    struct fl_metric_plans p1 = { 0, NULL }, p2 = { 0, NULL }, p3 = { 0, NULL },
+                           p4 = { 0, NULL };
+    const char *top = "CREATE METRIC talkers AS SELECT srcaddr, "
+                      "SUM(packets) AS packets, COUNT(*) AS flows FROM flows "
+                      "GROUP BY srcaddr, TUMBLE(start, INTERVAL '5' MINUTE) "
+                      "ORDER BY packets DESC LIMIT 3;";
+    char note[256];
+    struct fl_err fe = FL_ERR_INIT;
+    setup_parser();
+    gen_lines(12000, 11, &ls);
+    fl_stream_options_init(&o);
+    o.distinct_exact_limit = 30;          /* some sets become registers */
+    o.allowed_lateness = 600;
+    o.retain_final = 1000000;             /* every final window kept */
+    struct fl_metric_plans *all[] = { &p1, &p2, &p3, &p4 };
+    for (int i = 0; i < 4; i++) {
+        struct fl_metric_plans t = { 0, NULL };
+        add_mix(all[i], 1);
+        compile_text(&t, top);
+        CHECK_EQ_INT(fl_plan_merge(all[i], &t, &fe), 0);
+    }
+    struct fl_stream *one = engine(&p1, &o, &whole);
+    struct fl_stream *a = engine(&p2, &o, &parts);
+    struct fl_stream *b = engine(&p3, &o, &parts);
+    /* The same batches, in the same order, to the whole; alternately to
+     * a and b. */
+    size_t k = 0;
+    for (size_t i = 0; i < ls.n; k++) {
+        size_t len = 1 + (k * 104729) % 400;
+        if (len > ls.n - i)
+            len = ls.n - i;
+        CHECK_EQ_INT(feed(one, ls.l + i, len, 0), 0);
+        CHECK_EQ_INT(feed(k % 2 ? b : a, ls.l + i, len, 0), 0);
+        i += len;
+    }
+    struct fl_stream_stats so, sa, sb;
+    fl_stream_stats(one, &so);
+    fl_stream_stats(a, &sa);
+    fl_stream_stats(b, &sb);
+    CHECK_EQ_INT(so.late_records, 0);     /* the comparison needs none */
+    CHECK_EQ_INT(sa.late_records + sb.late_records, 0);
+
+    unsigned char *pa = NULL, *pb = NULL;
+    size_t la = 0, lb = 0;
+    CHECK_EQ_INT(fl_stream_save_partials(a, &pa, &la), 0);
+    CHECK_EQ_INT(fl_stream_save_partials(b, &pb, &lb), 0);
+    struct fl_stream *m = engine(&p4, &o, &merged);
+    CHECK_EQ_INT(fl_stream_merge(m, pa, la, note, sizeof note, &fe), 0);
+    CHECK_EQ_STR(note, "");
+    CHECK_EQ_INT(fl_stream_merge(m, pb, lb, note, sizeof note, &fe), 0);
+    fl_stream_settle(m);
+    struct fl_stream_stats sm;
+    fl_stream_stats(m, &sm);
+    CHECK_EQ_INT(sm.records, so.records);
+    CHECK_EQ_INT(sm.watermark_start, sa.watermark_start < sb.watermark_start
+                                     ? sa.watermark_start : sb.watermark_start);
+    /* What settle made final is what the whole made final for those
+     * windows: every merged final line is one of the whole's. */
+    CHECK(merged.n > 0);
+    coll_sort(&whole);
+    for (size_t i = 0; i < merged.n; i++)
+        CHECK(bsearch(&merged.line[i], whole.line, whole.n, sizeof *whole.line,
+                      cmp_line) != NULL);
+    /* And once everything is final on both sides, all of it is equal. */
+    fl_stream_flush(one);
+    fl_stream_flush(m);
+    coll_equal(&whole, &merged);
+    /* Some distinct sets went past the exact limit, some did not. */
+    int hll = 0, exact = 0;
+    for (size_t i = 0; i < whole.n; i++) {
+        if (strncmp(whole.line[i], "dsrc_", 5) != 0)
+            continue;
+        hll += strstr(whole.line[i], "|e0|") != NULL;
+        exact += strstr(whole.line[i], "|e1|") != NULL;
+    }
+    CHECK(hll > 0 && exact > 0);
+    /* A snapshot of another metric set is skipped, named in the note. */
+    struct fl_metric_plans p5 = { 0, NULL };
+    struct coll other = { 0, NULL };
+    compile_text(&p5, top);
+    struct fl_stream *n = engine(&p5, &o, &other);
+    CHECK_EQ_INT(fl_stream_merge(n, pa, la, note, sizeof note, &fe), 0);
+    CHECK(strstr(note, "by_src") != NULL);
+    /* A damaged snapshot is refused. */
+    pa[la / 2] ^= 1;
+    CHECK_EQ_INT(fl_stream_merge(n, pa, la, note, sizeof note, &fe),
+                 FL_ECORRUPT);
+    fl_free(pa);
+    fl_free(pb);
+    fl_stream_destroy(one);
+    fl_stream_destroy(a);
+    fl_stream_destroy(b);
+    fl_stream_destroy(m);
+    fl_stream_destroy(n);
+    coll_free(&whole);
+    coll_free(&merged);
+    coll_free(&parts);
+    coll_free(&other);
+    lines_free(&ls);
+    fl_format_destroy(fmt);
+}
+
+
 FL_TEST_MAIN(
     FL_TEST(test_aggregates_with_nulls),
     FL_TEST(test_three_valued_logic),
@@ -1596,5 +1712,6 @@ FL_TEST_MAIN(
     FL_TEST(test_memory_accounting),
     FL_TEST(test_alloc_failures),
     FL_TEST(test_top_n),
-    FL_TEST(test_top_n_reference)
+    FL_TEST(test_top_n_reference),
+    FL_TEST(test_merge_instances)
 )
