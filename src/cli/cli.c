@@ -13,6 +13,7 @@
 
 #include "../config/config.h"
 #include "../core/fl_error.h"
+#include "../core/fl_fs.h"
 #include "cli.h"
 
 
@@ -118,7 +119,7 @@ int
 fl_cli_config_pass(const char *cmd, int argc, char **argv,
                    const struct option *longopts, int config_opt,
                    int version_opt, const char *usage_text,
-                   struct fl_config *cfg)
+                   struct fl_config *cfg, int operands)
 {
     const char *config = NULL;
     int c, rc = FL_CLI_GO_ON;
@@ -135,11 +136,30 @@ fl_cli_config_pass(const char *cmd, int argc, char **argv,
         else if (c == '?' || c == ':')
             return fl_cli_getopt_error(cmd, c, argv, longopts);
     }
-    if (optind < argc)
+    if (optind < argc && !operands)
         return fl_cli_usage_error(cmd, "unexpected argument '%s'",
                                   argv[optind]);
     if (config != NULL)
         rc = fl_cli_load_config(cmd, cfg, config);
     optind = 1;
     return rc;
+}
+
+
+int
+fl_cli_read_key(const char *cmd, const char *path, char **out)
+{
+    size_t len = 0;
+    char *key = NULL;
+    int rc = fl_fs_read_file(path, 64 * 1024, &key, &len);
+    if (rc < 0) {
+        fprintf(stderr, "flowlake %s: %s: %s\n", cmd, path,
+                rc == FL_ETOOBIG ? "larger than 64 KiB, not a key"
+                                 : fl_strerror(rc));
+        return rc;
+    }
+    while (len > 0 && (key[len - 1] == '\n' || key[len - 1] == '\r'))
+        key[--len] = '\0';
+    *out = key;
+    return FL_OK;
 }

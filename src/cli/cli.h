@@ -62,14 +62,15 @@ struct fl_config;
 /* The first of the two getopt_long passes of a command whose flags apply
  * over a configuration file (the file first, whatever the order of the
  * flags): answers -h/--help (usage_text) and --version (the option whose
- * value is version_opt), refuses unknown options, missing values and
- * stray arguments, and loads the file of the option config_opt into cfg
- * (fl_cli_load_config). Leaves optind at 1 for the second pass. Returns
- * FL_CLI_GO_ON, or the exit status. */
+ * value is version_opt), refuses unknown options, missing values and --
+ * unless operands is set -- arguments that are not options, and loads the
+ * file of the option config_opt into cfg (fl_cli_load_config). Leaves
+ * optind at 1 for the second pass. Returns FL_CLI_GO_ON, or the exit
+ * status. */
 int  fl_cli_config_pass(const char *cmd, int argc, char **argv,
                         const struct option *longopts, int config_opt,
                         int version_opt, const char *usage_text,
-                        struct fl_config *cfg);
+                        struct fl_config *cfg, int operands);
 
 /* Loads the configuration file path into cfg (already initialised),
  * printing every problem as "flowlake CMD: FILE:LINE: ...". Returns
@@ -77,5 +78,10 @@ int  fl_cli_config_pass(const char *cmd, int argc, char **argv,
  * read. */
 int  fl_cli_load_config(const char *cmd, struct fl_config *cfg,
                         const char *path);
+
+/* Reads a server key from path (at most 64 KiB, trailing newlines cut)
+ * into *out (fl_free). Prints "flowlake CMD: PATH: reason" and returns <0
+ * when it cannot. */
+int  fl_cli_read_key(const char *cmd, const char *path, char **out);
 
 #endif /* FL_CLI_H */

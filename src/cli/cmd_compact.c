@@ -81,7 +81,7 @@ parse_args(int argc, char **argv, struct fl_config *cfg,
     int c, rc = 0;
 
     if ((rc = fl_cli_config_pass(CMD, argc, argv, longopts, OPT_CONFIG,
-                                 OPT_VERSION, usage_text, cfg))
+                                 OPT_VERSION, usage_text, cfg, 0))
         != FL_CLI_GO_ON)
         return rc;
     rc = 0;

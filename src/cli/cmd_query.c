@@ -234,16 +234,8 @@ run_remote(const struct query_args *a, const char *sql)
     int rc, status = 1;
 
     if (a->key_file != NULL) {
-        size_t klen = 0;
-        rc = fl_fs_read_file(a->key_file, 64 * 1024, &key, &klen);
-        if (rc < 0) {
-            fprintf(stderr, "flowlake query: %s: %s\n", a->key_file,
-                    rc == FL_ETOOBIG ? "larger than 64 KiB, not a key"
-                                     : fl_strerror(rc));
+        if (fl_cli_read_key("query", a->key_file, &key) < 0)
             goto out;
-        }
-        while (klen > 0 && (key[klen - 1] == '\n' || key[klen - 1] == '\r'))
-            key[--klen] = '\0';
         bearer = key;
     }
     rc = fl_remote_query(a->server, sql, names[a->fmt], bearer, stdout, &err);

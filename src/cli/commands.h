@@ -16,6 +16,7 @@ int fl_cmd_wal_check(int argc, char **argv);
 int fl_cmd_ddl(int argc, char **argv);
 int fl_cmd_compact(int argc, char **argv);
 int fl_cmd_upload(int argc, char **argv);
+int fl_cmd_metrics(int argc, char **argv);
 
 struct fl_config;
 struct fl_config_errors;

@@ -32,6 +32,8 @@ static const struct command commands[] = {
       "check a configuration file, print the defaults" },
     { "compact",  fl_cmd_compact,
       "merge the archive's small files by hour; delete hours past retention" },
+    { "metrics",  fl_cmd_metrics,
+      "merge the metrics of several servers (metrics merge URL...)" },
     { "upload",   fl_cmd_upload,
       "copy the archive to S3-compatible storage and keep it in step" },
     { "ddl",      fl_cmd_ddl,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * remote_query.c -- the client side of POST /api/query (see
- * remote_query.h), on libcurl: the body of a successful answer goes
+ * remote_query.c -- the client side of POST /api/query and of GETs of a
+ * server's other endpoints (see remote_query.h), on libcurl: the body of a successful answer goes
  * straight to the output; the body of an error answer is collected (it is
  * small JSON, {"error": "..."}) and its message returned. A 429 (the
  * server runs query.max_concurrent queries already) is retried after the
@@ -67,9 +67,11 @@ on_data(char *p, size_t size, size_t n, void *ctx)
 }
 
 
-int
-fl_remote_query(const char *base_url, const char *sql, const char *format,
-                const char *bearer, FILE *out, char **out_err)
+/* One request to the server at base_url: POST of body to path when body
+ * is not NULL, else GET of path; the 200 answer's body to out. */
+static int
+remote_call(const char *base_url, const char *path, const char *body,
+            const char *bearer, FILE *out, char **out_err)
 {
     struct sink k = { .out = out };
     struct curl_slist *hdrs = NULL;
@@ -81,16 +83,16 @@ fl_remote_query(const char *base_url, const char *sql, const char *format,
     size_t blen = strlen(base_url);
     while (blen > 0 && base_url[blen - 1] == '/')
         blen--;
-    size_t cap = blen + 64;
+    size_t cap = blen + strlen(path) + 1;
     if ((url = fl_malloc(cap)) == NULL)
         return FL_ENOMEM;
-    snprintf(url, cap, "%.*s/api/query?format=%s", (int)blen, base_url,
-             format);
+    snprintf(url, cap, "%.*s%s", (int)blen, base_url, path);
     if ((k.curl = curl_easy_init()) == NULL) {
         fl_free(url);
         return FL_ENOMEM;
     }
-    hdrs = curl_slist_append(NULL, "Content-Type: text/plain");
+    hdrs = curl_slist_append(NULL, body != NULL ? "Content-Type: text/plain"
+                                                : "Accept: */*");
     if (hdrs != NULL && bearer != NULL && bearer[0] != '\0') {
         size_t alen = strlen(bearer) + 32;
         struct curl_slist *more = NULL;
@@ -110,8 +112,11 @@ fl_remote_query(const char *base_url, const char *sql, const char *format,
         return FL_ENOMEM;
     }
     curl_easy_setopt(k.curl, CURLOPT_URL, url);
-    curl_easy_setopt(k.curl, CURLOPT_POSTFIELDS, sql);
-    curl_easy_setopt(k.curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(sql));
+    if (body != NULL) {
+        curl_easy_setopt(k.curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(k.curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)strlen(body));
+    }
     curl_easy_setopt(k.curl, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(k.curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(k.curl, CURLOPT_WRITEDATA, &k);
@@ -168,4 +173,22 @@ fl_remote_query(const char *base_url, const char *sql, const char *format,
     fl_free(auth);
     fl_free(url);
     return rc;
+}
+
+
+int
+fl_remote_query(const char *base_url, const char *sql, const char *format,
+                const char *bearer, FILE *out, char **out_err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/api/query?format=%s", format);
+    return remote_call(base_url, path, sql, bearer, out, out_err);
+}
+
+
+int
+fl_remote_get(const char *base_url, const char *path, const char *bearer,
+              FILE *out, char **out_err)
+{
+    return remote_call(base_url, path, NULL, bearer, out, out_err);
 }

@@ -20,4 +20,9 @@
 int fl_remote_query(const char *base_url, const char *sql, const char *format,
                     const char *bearer, FILE *out, char **out_err);
 
+/* GET base_url + path ("/api/metrics/partials"), with the same bearer,
+ * retries and errors as fl_remote_query; the 200 answer's body to out. */
+int fl_remote_get(const char *base_url, const char *path, const char *bearer,
+                  FILE *out, char **out_err);
+
 #endif /* FL_REMOTE_QUERY_H */

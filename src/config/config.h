@@ -26,7 +26,7 @@
  *              max_result_bytes
  *   [metrics]  file, defaults, window, time, allowed_lateness,
  *              distinct_exact_limit, max_groups, persist_interval,
- *              max_future
+ *              max_future, partials_retention
  *   [alarm.NAME] one section per alarm: its keys are collected as they
  *              are (struct fl_config_section) and checked by the alarm
  *              module (alarm/alarm.h), which knows what they mean; its
@@ -124,6 +124,7 @@ struct fl_config {
     uint64_t metrics_max_groups;/* metrics.max_groups */
     uint64_t metrics_persist;   /* metrics.persist_interval, seconds */
     uint64_t metrics_max_future;/* metrics.max_future, seconds, 0 = no cap */
+    uint64_t metrics_partials_retention; /* metrics.partials_retention, s */
     uint64_t metrics_prometheus_max_series; /* metrics.prometheus_max_series */
     struct fl_config_section *alarm_sections;   /* [alarm.NAME], file order */
     size_t   n_alarm_sections;

@@ -13,6 +13,7 @@
  *   POST /firehose, /cwl  AWS deliveries (aws.c)
  *   GET  /metrics, /api/metrics, /api/alarms  (api_metrics.c)
  *   POST /api/metrics/batch                   (api_metrics.c)
+ *   GET  /api/metrics/partials                (api_metrics.c)
  *   GET  /api/publishes, /api/rejects, /api/alarms/history  (status.c)
  *   GET  /api/dashboards, GET|PUT|DELETE /api/dashboards/NAME
  *                       the web UI's dashboards (dashboards.c); PUT and
@@ -597,6 +598,7 @@ static const struct route routes[] = {
     { "/api/metrics", "GET",  ROLE_READ,     "use GET" },
     { "/api/metrics/batch", "POST", ROLE_READ,
       "use POST with a JSON array of reads" },
+    { "/api/metrics/partials", "GET", ROLE_READ, "use GET" },
     { "/api/alarms",  "GET",  ROLE_READ,     "use GET" },
     { "/api/alarms/history", "GET", ROLE_READ, "use GET" },
     { "/api/publishes", "GET", ROLE_READ,    "use GET" },
@@ -938,6 +940,8 @@ dispatch(struct fl_server *s, struct MHD_Connection *c, const char *url,
         return fl_metrics_api_read(s->metrics, c);
     if (strcmp(url, "/api/metrics/batch") == 0)
         return fl_metrics_api_batch(s->metrics, c, req->body, req->len);
+    if (strcmp(url, "/api/metrics/partials") == 0)
+        return fl_metrics_api_partials(s->metrics, c);
     if (strcmp(url, "/api/alarms") == 0)
         return fl_metrics_api_alarms(s->metrics, c);
     if (strcmp(url, "/api/alarms/history") == 0)

@@ -865,3 +865,20 @@ fl_metrics_api_alarms(struct fl_metrics *m, struct MHD_Connection *c)
     fl_free(json);
     return r;
 }
+
+
+enum MHD_Result
+fl_metrics_api_partials(struct fl_metrics *m, struct MHD_Connection *c)
+{
+    unsigned char *snap = NULL;
+    size_t len = 0;
+    int rc = fl_metrics_partials(m, &snap, &len);
+    if (rc == -ENOENT)
+        return fl_http_reply_error(c, 404, "no metric runs on this server");
+    if (rc < 0)
+        return fl_http_reply_error(c, 503, FL_OOM_TEXT);
+    enum MHD_Result r = fl_http_reply(c, 200, "application/octet-stream",
+                                      (const char *)snap, len);
+    fl_free(snap);
+    return r;
+}

@@ -45,6 +45,14 @@ enum MHD_Result fl_metrics_api_prometheus(struct fl_metrics *m,
                                           struct MHD_Connection *c,
                                           const struct fl_prom_server *srv);
 
+/* GET /api/metrics/partials: this instance's partial metric state (open
+ * windows, and the final ones metrics.partials_retention keeps), for
+ * `flowlake metrics merge` to add to other instances'. Binary: the stream
+ * engine's snapshot format (src/stream/snapshot.c). 404 when no metric
+ * runs. */
+enum MHD_Result fl_metrics_api_partials(struct fl_metrics *m,
+                                        struct MHD_Connection *c);
+
 /* GET /api/metrics: without ?metric the metrics defined, with
  * ?metric=NAME[&from=T][&to=T][&aggregate=sum[&top=N][&with=M,...]] its
  * series. */

@@ -510,6 +510,34 @@ stream_main(void *arg)
 
 /* ---- public ----------------------------------------------------------- */
 
+void
+fl_metrics_stream_options(const struct fl_config *cfg,
+                          struct fl_stream_options *opt)
+{
+    fl_stream_options_init(opt);
+    opt->allowed_lateness = (int64_t)cfg->metrics_lateness;
+    opt->distinct_exact_limit = (uint32_t)cfg->metrics_distinct_exact;
+    opt->max_groups = cfg->metrics_max_groups;
+    opt->max_future = (int64_t)cfg->metrics_max_future;
+    opt->retain_final = (int64_t)cfg->metrics_partials_retention;
+}
+
+
+int
+fl_metrics_partials(struct fl_metrics *m, unsigned char **out, size_t *len)
+{
+    if (m->stream == NULL) {
+        *out = NULL;
+        *len = 0;
+        return -ENOENT;
+    }
+    pthread_mutex_lock(&m->mu);
+    int rc = fl_stream_save_partials(m->stream, out, len);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+
 int
 fl_metrics_compile(const struct fl_config *cfg, struct fl_metric_plans *out,
                    struct fl_err *err)
@@ -611,11 +639,7 @@ fl_metrics_create(const struct fl_metrics_options *o, struct fl_metrics **out,
                           * reads still answer from the store */
 
     struct fl_stream_options opt;
-    fl_stream_options_init(&opt);
-    opt.allowed_lateness = (int64_t)cfg->metrics_lateness;
-    opt.distinct_exact_limit = (uint32_t)cfg->metrics_distinct_exact;
-    opt.max_groups = cfg->metrics_max_groups;
-    opt.max_future = (int64_t)cfg->metrics_max_future;
+    fl_metrics_stream_options(cfg, &opt);
     if ((rc = fl_batch_create(FL_BATCH_ROWS, 0, &m->batch)) < 0
         || (rc = fl_stream_create(&opt, &plans, on_final, m, &m->stream)) < 0)
         goto fail;

@@ -30,6 +30,19 @@ struct fl_alarms;
 struct fl_metric_plans;
 struct fl_config;
 
+/* The stream engine's options from metrics.* (lateness, distinct limit,
+ * max groups, max future, partials retention). */
+struct fl_stream_options;
+void fl_metrics_stream_options(const struct fl_config *cfg,
+                               struct fl_stream_options *opt);
+
+/* GET /api/metrics/partials: the engine's partial state (open windows and
+ * the final ones metrics.partials_retention keeps), as
+ * fl_stream_save_partials writes it, into *out (fl_free). -ENOENT when no
+ * metric runs, -ENOMEM. */
+int  fl_metrics_partials(struct fl_metrics *m, unsigned char **out,
+                         size_t *len);
+
 /* Compiles the built-in metrics (metrics.defaults) and metrics.file into
  * *out (fl_plan_free). Returns 0 or <0 with err naming file and line. */
 int  fl_metrics_compile(const struct fl_config *cfg,
