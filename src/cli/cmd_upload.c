@@ -130,14 +130,17 @@ fl_cmd_upload(int argc, char **argv)
     if (u != NULL) {
         fl_uploader_get_stats(u, &st);
         printf("upload to %s: %llu change%s, %llu file%s (%.1f MB) "
-               "uploaded, %llu object%s deleted, %llu request%s "
-               "(%llu retried) in %.2f s; %llu change%s pending\n",
+               "uploaded, %llu object%s deleted, %llu old manifest%s "
+               "deleted, %llu request%s (%llu retried) in %.2f s; %llu "
+               "change%s pending\n",
                fl_uploader_url(u), (unsigned long long)st.changes_done,
                st.changes_done == 1 ? "" : "s",
                (unsigned long long)st.files_uploaded,
                st.files_uploaded == 1 ? "" : "s", st.bytes_uploaded / 1e6,
                (unsigned long long)st.objects_deleted,
                st.objects_deleted == 1 ? "" : "s",
+               (unsigned long long)st.manifests_deleted,
+               st.manifests_deleted == 1 ? "" : "s",
                (unsigned long long)st.s3.requests,
                st.s3.requests == 1 ? "" : "s",
                (unsigned long long)st.s3.retries, st.seconds,

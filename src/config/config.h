@@ -21,7 +21,7 @@
  *              session_timeout, options, dedupe_max_keys
  *   [s3]       url, endpoint, region, access_key_id, secret_access_key,
  *              session_token, path_style, part_size, retries,
- *              max_backoff, timeout
+ *              max_backoff, timeout, manifest_retention
  *   [query]    timeout, memory_limit, max_memory, max_concurrent,
  *              max_result_bytes
  *   [metrics]  file, defaults, window, time, allowed_lateness,
@@ -109,6 +109,7 @@ struct fl_config {
     uint64_t s3_retries;        /* s3.retries */
     uint64_t s3_max_backoff;    /* s3.max_backoff, seconds */
     uint64_t s3_timeout;        /* s3.timeout, seconds */
+    uint64_t s3_manifest_retention; /* s3.manifest_retention, seconds */
     uint64_t query_timeout;     /* query.timeout, seconds */
     char    *query_memory_limit;/* query.memory_limit, DuckDB syntax */
     uint64_t query_max_memory;  /* query.max_memory, bytes: the worker's ceiling */

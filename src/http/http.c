@@ -339,6 +339,7 @@ put_queries_rejects(struct status_out *so, struct fl_server *s,
             "\"upload\":{\"url\":%s,\"pending_changes\":%llu,"
             "\"changes_done\":%llu,\"files_uploaded\":%llu,"
             "\"bytes_uploaded\":%llu,\"objects_deleted\":%llu,"
+            "\"manifests_deleted\":%llu,"
             "\"requests\":%llu,\"retries\":%llu,\"failures\":%llu,"
             "\"last_done\":%lld,\"last_error\":%s},",
             url, (unsigned long long)us.pending,
@@ -346,6 +347,7 @@ put_queries_rejects(struct status_out *so, struct fl_server *s,
             (unsigned long long)us.files_uploaded,
             (unsigned long long)us.bytes_uploaded,
             (unsigned long long)us.objects_deleted,
+            (unsigned long long)us.manifests_deleted,
             (unsigned long long)us.s3.requests,
             (unsigned long long)us.s3.retries,
             (unsigned long long)us.failures, (long long)us.last_done, uerr);

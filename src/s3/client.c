@@ -114,6 +114,7 @@ fl_s3_config_from(struct fl_s3_config *out, const struct fl_config *cfg)
         .part_size = cfg->s3_part_size, .retries = cfg->s3_retries,
         .max_backoff_ms = cfg->s3_max_backoff * 1000,
         .timeout_ms = cfg->s3_timeout * 1000,
+        .manifest_retention = cfg->s3_manifest_retention,
     };
 }
 

@@ -45,6 +45,9 @@ struct fl_s3_config {
     uint64_t    retries;      /* attempts after the first */
     uint64_t    max_backoff_ms;
     uint64_t    timeout_ms;   /* one request, whole */
+    uint64_t    manifest_retention; /* seconds a change's manifest is kept
+                                     * in the store; 0 = for ever (the
+                                     * uploader's, not the client's) */
 };
 
 struct fl_s3;

@@ -28,7 +28,12 @@
 #define MAX_CHANGE_FILE (256u << 20)  /* a change file's ceiling */
 #define MAX_RETRY_WAIT  60            /* seconds between failed attempts */
 
+#define PRUNE_EVERY     3600          /* seconds between manifest prunes */
+#define RUNS_PREFIX     "_flowlake/runs/"
+
 struct fl_uploader {
+    uint64_t           manifest_retention;   /* seconds, 0 = for ever */
+    double             last_prune;    /* fl_time_mono(); 0 = never */
     char              *archive_dir;
     char              *outbox;        /* ARCHIVE/_flowlake/outbox */
     char              *url;           /* s3://bucket/prefix/ */
@@ -114,7 +119,7 @@ write_manifest(struct fl_uploader *u, const char *name,
         first = 0;
     }
     fl_buf_adds(&j, "]}\n");
-    fl_buf_addf(&key, "_flowlake/runs/%s.json", name);
+    fl_buf_addf(&key, RUNS_PREFIX "%s.json", name);
     int rc = j.err || key.err
              ? fl_err_oom(err)
              : fl_s3_put(u->s3, key.p, j.p, j.len, "application/json", err);
@@ -254,6 +259,52 @@ out:
 }
 
 
+/* The commit time of a manifest's change: the 20-digit nanosecond
+ * sequence its name starts with ("<seq>-<name>.json"); 0 if none. */
+static uint64_t
+manifest_time(const char *rel)
+{
+    const char *base = rel + sizeof RUNS_PREFIX - 1;
+    uint64_t v = 0;
+    for (int i = 0; i < 20; i++) {
+        if (base[i] < '0' || base[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(base[i] - '0');
+    }
+    return base[20] == '-' ? v / 1000000000u : 0;
+}
+
+
+/* Deletes the manifests past s3.manifest_retention. */
+static int
+prune_manifests(struct fl_uploader *u, struct fl_err *err)
+{
+    struct prefix_delete pd = { .u = u, .err = err };
+    uint64_t deleted = 0;
+    int64_t cutoff = fl_time_now() - (int64_t)u->manifest_retention;
+    int rc = fl_s3_list(u->s3, RUNS_PREFIX, collect_key, &pd, err);
+    for (size_t i = 0; i < pd.n && rc == 0; i++) {
+        uint64_t t = manifest_time(pd.keys[i]);
+        if (t == 0 || (int64_t)t >= cutoff)
+            continue;                /* not ours, or young */
+        if ((rc = fl_s3_delete(u->s3, pd.keys[i], err)) == 0)
+            deleted++;
+    }
+    for (size_t i = 0; i < pd.n; i++)
+        fl_free(pd.keys[i]);
+    fl_free(pd.keys);
+    pthread_mutex_lock(&u->mu);
+    u->st.manifests_deleted += deleted;
+    fl_s3_get_stats(u->s3, &u->st.s3);
+    pthread_mutex_unlock(&u->mu);
+    if (deleted > 0)
+        fl_log(FL_LOG_INFO, "upload", "deleted %llu manifest%s older than "
+               "s3.manifest_retention", (unsigned long long)deleted,
+               deleted == 1 ? "" : "s");
+    return rc;
+}
+
+
 int
 fl_uploader_run(struct fl_uploader *u, struct fl_err *err)
 {
@@ -282,10 +333,18 @@ fl_uploader_run(struct fl_uploader *u, struct fl_err *err)
             pthread_mutex_unlock(&u->mu);
         }
         fl_outbox_names_free(names);
-        if (rc < 0 || n == 0)
+        if (rc < 0)
             return rc;
+        if (n == 0)
+            break;
         /* More may have come meanwhile: look again. */
     }
+    double now = fl_time_mono();
+    if (u->manifest_retention == 0
+        || (u->last_prune > 0 && now - u->last_prune < PRUNE_EVERY))
+        return 0;
+    u->last_prune = now;
+    return prune_manifests(u, err);
 }
 
 
@@ -349,6 +408,7 @@ fl_uploader_create(const struct fl_s3_config *cfg, const char *archive_dir,
         || (rc = fl_outbox_enable(archive_dir, err)) < 0)
         goto fail;
     fl_s3_set_cancel(u->s3, &u->stop);
+    u->manifest_retention = cfg->manifest_retention;
     struct fl_buf b;
     fl_buf_init(&b, 0);
     fl_buf_addf(&b, "s3://%s/%s", fl_s3_bucket(u->s3), fl_s3_prefix(u->s3));

@@ -15,6 +15,9 @@
  *   4. removes the change and its links: only now is the local staging
  *      copy gone.
  *
+ * Manifests older than s3.manifest_retention (7 days) are deleted after
+ * a run that emptied the outbox, at most once an hour in `serve`.
+ *
  * A failure stops at the change it happened in; the uploader tries again
  * after a wait that doubles up to a minute. What was uploaded of a change
  * is noted in its folder (done), so a restart does not send it again.
@@ -37,6 +40,7 @@ struct fl_uploader;
 struct fl_upload_stats {
     uint64_t pending;          /* committed changes waiting, last look */
     uint64_t changes_done, files_uploaded, bytes_uploaded, objects_deleted;
+    uint64_t manifests_deleted; /* past s3.manifest_retention */
     uint64_t failures;         /* attempts at a change that failed */
     int64_t  last_done;        /* epoch seconds of the last change done */
     double   seconds;          /* spent on changes, wall */

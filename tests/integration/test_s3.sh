@@ -192,6 +192,14 @@ expect_contains "retention expires the hours" "$(cat out.txt)" "3 hours expired"
 expect_status "retention carried over" 0 $st
 expect_eq "... no data object left in the store" \
     "$(cd cr.root/flows/vpc && find . -path './_*' -prune -o -type f -print | wc -l)" "0"
+# (6: the three compacted hours and the three expired ones, each a change.)
+sleep 1.1
+s3ini prune.ini "$S3PORT" "manifest_retention = 1s"
+"$FLOWLAKE" upload --archive A --config prune.ini >out.txt 2>&1; st=$?
+expect_status "manifests past s3.manifest_retention are deleted" 0 $st
+n_runs=$(find cr.root/flows/vpc/_flowlake/runs -name '*.json' | wc -l)
+expect_contains "... said in the output" "$(cat out.txt)" "0 changes, 0 files (0.0 MB) uploaded, 0 objects deleted, 6 old manifests deleted"
+expect_eq "... and gone from the store" "$n_runs" "0"
 stop_s3
 expect_eq "(the local count before any of this)" "$count_before" "40000"
 
