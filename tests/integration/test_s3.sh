@@ -193,7 +193,7 @@ expect_status "retention carried over" 0 $st
 expect_eq "... no data object left in the store" \
     "$(cd cr.root/flows/vpc && find . -path './_*' -prune -o -type f -print | wc -l)" "0"
 # (6: the three compacted hours and the three expired ones, each a change.)
-sleep 1.1
+sleep 2.2
 s3ini prune.ini "$S3PORT" "manifest_retention = 1s"
 "$FLOWLAKE" upload --archive A --config prune.ini >out.txt 2>&1; st=$?
 expect_status "manifests past s3.manifest_retention are deleted" 0 $st
