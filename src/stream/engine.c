@@ -588,7 +588,7 @@ retain(struct fl_stream *s, struct mstate *m, struct window *w)
         struct window **g = fl_grow(m->done, &m->done_cap, m->n_done + 1,
                                     sizeof *g, 8);
         if (g == NULL) {
-            window_free(s, m, w);      /* the merge loses it; counted */
+            window_free(s, m, w);      /* no memory: the merge lacks it */
             return;
         }
         m->done = g;
