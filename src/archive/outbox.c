@@ -91,9 +91,9 @@ fill_change(const char *dir, const char *src_dir, char *puts,
         }
         fl_buf_reset(&path);
         fl_buf_addf(&path, "%s/%s", src_dir, rel);
-        char link_name[32];
-        snprintf(link_name, sizeof link_name, "/%u", i);
-        char *target = fl_fs_join(files, link_name + 1);
+        char link_name[16];
+        snprintf(link_name, sizeof link_name, "%u", i);
+        char *target = fl_fs_join(files, link_name);
         if (path.err || target == NULL) {
             fl_free(target);
             rc = fl_err_oom(err);
@@ -107,7 +107,7 @@ fill_change(const char *dir, const char *src_dir, char *puts,
         fl_free(target);
         if (rc == 0)
             fl_buf_addf(&text, "put\t%u\t%" PRIu64 "\t%s%s\n", i,
-                    (uint64_t)st.st_size, prefix, dest);
+                        (uint64_t)st.st_size, prefix, dest);
     }
     for (char *cur = deletes, *rel; rc == 0
          && (rel = next_item(&cur)) != NULL; )
