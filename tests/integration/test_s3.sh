@@ -276,7 +276,7 @@ cmp -s got.parquet "S/$one" && ok "an object read back is the file" || fail "an 
 kill "$RVPID"; wait "$RVPID" 2>/dev/null
 "$FLOWLAKE" generate --seed 31 --records 20000 --start 2024-05-03 --span 2h >q1.log 2>/dev/null
 curl -s -X POST --data-binary @q1.log "$URL/ingest" >/dev/null
-for _ in $(seq 1 200); do [ "$(status_upload pending_changes)" != 0 ] && [ "$(status_upload last_error)" != None ] && break; sleep 0.1; done
+for _ in $(seq 1 $((200 * ${FL_TEST_TIMEOUT_MULTIPLIER:-1}))); do [ "$(status_upload pending_changes)" != 0 ] && [ "$(status_upload last_error)" != None ] && break; sleep 0.1; done
 expect_contains "the store down: /api/status says why" "$(status_upload last_error)" "Couldn't connect"
 fails=$(curl -s "$URL/metrics" | sed -n 's/^flowlake_upload_failures_total //p')
 [ "${fails:-0}" -ge 1 ] && ok "... and /metrics counts the failed attempts ($fails)" \
