@@ -196,14 +196,14 @@ merge_one(struct fl_stream *s, const char *url, const char *bearer)
         fprintf(stderr, "flowlake " CMD ": %s: %s\n", url,
                 err != NULL ? err : fl_strerror(rc));
         fl_free(err);
-        free(buf);
+        fl_free_libc(buf);
         return 1;
     }
     char note[512];
     struct fl_err ferr = FL_ERR_INIT;
     rc = fl_stream_merge(s, (const unsigned char *)buf, len, note,
                          sizeof note, &ferr);
-    free(buf);
+    fl_free_libc(buf);
     if (rc < 0) {
         fprintf(stderr, "flowlake " CMD ": %s: %s\n", url,
                 rc == FL_ENOMEM ? FL_OOM_TEXT : fl_err_msg(&ferr));
