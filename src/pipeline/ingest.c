@@ -218,6 +218,8 @@ struct request_pieces {
     const uint64_t       *keys;
     size_t                n_keys;
     unsigned char        *keybuf, *provbuf;   /* encoding room */
+    const char           *hold;               /* a held request's, or NULL */
+    uint64_t              first_seq;          /* OUT: its first record */
 };
 
 
@@ -257,7 +259,7 @@ make_blocks(struct fl_pipeline *pl, const struct request_pieces *rq,
  * (and the metrics) in one step -- or none of them, if a piece fails.
  * *last_seq: the last record's sequence number. */
 static int
-append_pieces(struct fl_pipeline *pl, const struct request_pieces *rq,
+append_pieces(struct fl_pipeline *pl, struct request_pieces *rq,
               uint64_t *last_seq)
 {
     struct fl_buffer_block *list = NULL;
@@ -283,6 +285,7 @@ append_pieces(struct fl_pipeline *pl, const struct request_pieces *rq,
             .source = rq->source, .source_len = strlen(rq->source),
             .records = blk->records, .text = blk->text,
             .text_len = blk->len,
+            .hold = i == 0 ? rq->hold : NULL,
             .key_list = i == 0 ? rq->keys : NULL,
             .n_keys = i == 0 ? rq->n_keys : 0,
             .piece = (unsigned)i, .pieces = (unsigned)rq->n_cuts,
@@ -297,8 +300,14 @@ append_pieces(struct fl_pipeline *pl, const struct request_pieces *rq,
            : fl_wal_appendv(pl->wal, FL_WALREC_BLOCK, iov, niov, last_seq);
         if (rc == 0)
             blk->wal_seq = *last_seq;
+        if (rc == 0 && i == 0)
+            rq->first_seq = *last_seq;
     }
-    if (rc == 0) {
+    if (rc == 0 && rq->hold != NULL) {
+        /* Neither buffered nor shown to the metrics until settled; from
+         * now on the log keeps it. */
+        rc = fl_held_add(pl, rq->first_seq, rq->hold, list, rq->records);
+    } else if (rc == 0) {
         /* The request's claimed ids are in the log now; a checkpoint may
          * drop these records before the request commits its ids, so from
          * here the dedupe file carries them (dedupe.h). */
@@ -323,6 +332,7 @@ durable_buffer(struct fl_pipeline *pl, enum fl_source_kind kind,
                size_t n_runs, const char *text,
                size_t len, uint64_t records, const uint64_t *keys,
                size_t n_keys, const struct fl_prov_seg *segs, size_t n_segs,
+               const char *hold, uint64_t *held_id,
                struct fl_ingest_result *res)
 {
     struct fl_wal_stats ws;
@@ -333,6 +343,8 @@ durable_buffer(struct fl_pipeline *pl, enum fl_source_kind kind,
 
     fl_wal_stats(pl->wal, &ws);
     largest_headers(runs, n_runs, segs, n_segs, &prov_max, &spec_max);
+    if (hold != NULL)                   /* in the first record's */
+        prov_max += 3 + strlen(hold) + 1;
     /* Room for the text in one record, after the record's own header (the
      * keys ride in the first record only). */
     if (8 * n_keys + FL_WALREC_HDR_SIZE + spec_max + strlen(source)
@@ -360,8 +372,11 @@ durable_buffer(struct fl_pipeline *pl, enum fl_source_kind kind,
             .kind = kind, .source = source, .text = text, .cuts = cuts,
             .n_cuts = n_cuts, .records = records, .keys = keys,
             .n_keys = n_keys, .keybuf = keybuf, .provbuf = provbuf,
+            .hold = hold,
         };
         rc = append_pieces(pl, &rq, &last_seq);
+        if (rc == 0 && hold != NULL)
+            *held_id = rq.first_seq;
     }
     fl_free(cuts);
     fl_free(keybuf);
@@ -370,6 +385,13 @@ durable_buffer(struct fl_pipeline *pl, enum fl_source_kind kind,
         return rc;             /* already explained (too big) */
     if (rc == 0 && last_seq > 0)
         rc = fl_wal_commit(pl->wal, last_seq);
+    if (rc < 0 && hold != NULL && *held_id != 0) {
+        /* Not durable: not held either. (A commit failure fails the log
+         * for good, so nothing after it can be stored and committed
+         * beside a copy of these records that recovery might find.) */
+        fl_held_free(fl_held_take(pl, *held_id));
+        *held_id = 0;
+    }
     if (rc == FL_EAGAIN) {
         fl_err_set(&res->err, FL_EAGAIN, "the write-ahead log is full "
                    "(wal.max_size %llu bytes); retry later",
@@ -596,12 +618,13 @@ validate_lines(struct validation *v, const char *p, const char *end,
 }
 
 
-void
-fl_pipeline_ingest(struct fl_pipeline *pl, enum fl_source_kind kind,
-                   const char *source, const char *body, size_t len,
-                   const char *format_spec, const uint64_t *keys,
-                   size_t n_keys, const struct fl_prov_seg *segs,
-                   size_t n_segs, struct fl_ingest_result *res)
+/* fl_pipeline_ingest, or with hold fl_pipeline_ingest_held. */
+static void
+ingest_body(struct fl_pipeline *pl, enum fl_source_kind kind,
+            const char *source, const char *body, size_t len,
+            const char *format_spec, const uint64_t *keys, size_t n_keys,
+            const struct fl_prov_seg *segs, size_t n_segs, const char *hold,
+            uint64_t *held_id, struct fl_ingest_result *res)
 {
     struct validation v = { .pl = pl, .source = source, .line_no = 1 };
     char *plain = NULL;
@@ -656,7 +679,7 @@ fl_pipeline_ingest(struct fl_pipeline *pl, enum fl_source_kind kind,
         v.out_segs[v.seg_next].off = text_len;   /* runs of no kept line */
     (void)durable_buffer(pl, kind, source, v.runs, v.n_runs, text, text_len,
                          res->accepted, keys, n_keys, v.out_segs, n_segs,
-                         res);
+                         hold, held_id, res);
     goto out;
 
 nomem:
@@ -664,4 +687,29 @@ nomem:
 out:
     validation_free(&v);
     fl_free(plain);
+}
+
+
+void
+fl_pipeline_ingest(struct fl_pipeline *pl, enum fl_source_kind kind,
+                   const char *source, const char *body, size_t len,
+                   const char *format_spec, const uint64_t *keys,
+                   size_t n_keys, const struct fl_prov_seg *segs,
+                   size_t n_segs, struct fl_ingest_result *res)
+{
+    ingest_body(pl, kind, source, body, len, format_spec, keys, n_keys, segs,
+                n_segs, NULL, NULL, res);
+}
+
+
+void
+fl_pipeline_ingest_held(struct fl_pipeline *pl, enum fl_source_kind kind,
+                        const char *source, const char *body, size_t len,
+                        const struct fl_prov_seg *segs, size_t n_segs,
+                        const char *hold, uint64_t *id,
+                        struct fl_ingest_result *res)
+{
+    *id = 0;
+    ingest_body(pl, kind, source, body, len, NULL, NULL, 0, segs, n_segs,
+                hold, id, res);
 }

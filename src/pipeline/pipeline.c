@@ -29,8 +29,9 @@ init_locks(struct fl_pipeline *pl)
 {
     pthread_mutex_t *const mus[] = {
         &pl->err_mu, &pl->pub_mu, &pl->append_mu, &pl->ckpt_mu,
+        &pl->held_mu,
     };
-    int rc = fl_sync_init(mus, 4, NULL, 0);
+    int rc = fl_sync_init(mus, 5, NULL, 0);
     if (rc < 0)
         return rc;
     /* Writer first: the publisher must not wait behind a stream of
@@ -44,7 +45,7 @@ init_locks(struct fl_pipeline *pl)
         pthread_rwlockattr_destroy(&ra);
     }
     if (rc != 0)
-        fl_sync_destroy(mus, 4, NULL, 0);
+        fl_sync_destroy(mus, 5, NULL, 0);
     return -rc;
 }
 
@@ -83,6 +84,7 @@ fl_pipeline_create(const struct fl_config *cfg,
         return fl_err_oom(err);
     pl->cfg = cfg;
     pl->counters = counters;
+    atomic_store(&pl->held_low, UINT64_MAX);
     if ((rc = init_locks(pl)) < 0) {
         /* fl_pipeline_destroy would destroy locks never made. */
         fl_free(pl);
@@ -189,6 +191,11 @@ fl_pipeline_checkpoint(struct fl_pipeline *pl)
         if (tap < mark)
             mark = tap;
     }
+    /* A held request stays in the log until it is settled (the archive's
+     * mark may pass it: it was never buffered). */
+    uint64_t held = atomic_load(&pl->held_low);
+    if (held <= mark)
+        mark = held - 1;
     pthread_mutex_lock(&pl->ckpt_mu);
     if (pl->wal == NULL) {                /* not open, or closed */
         pthread_mutex_unlock(&pl->ckpt_mu);
@@ -265,6 +272,8 @@ fl_pipeline_close(struct fl_pipeline *pl)
 
     fl_pipeline_checkpoint(pl);
     fl_buffer_stats(pl->buffer, &bytes, &records);
+    if (atomic_load(&pl->held_low) != UINT64_MAX)
+        records++;               /* a held request waits for the next start */
     (void)fl_rejects_close(pl->rejects);
     /* What is still buffered stays in the WAL for the next start. */
     pthread_mutex_lock(&pl->ckpt_mu);
@@ -294,6 +303,12 @@ fl_pipeline_destroy(struct fl_pipeline *pl)
     fl_dedupe_destroy(pl->kafka_dedupe);
     fl_free(pl->kafka_dedupe_path);
     fl_rejects_destroy(pl->rejects);
+    while (pl->held != NULL) {
+        struct fl_held *h = pl->held;
+        pl->held = h->next;
+        fl_held_free(h);
+    }
+    pthread_mutex_destroy(&pl->held_mu);
     pthread_mutex_destroy(&pl->append_mu);
     pthread_mutex_destroy(&pl->ckpt_mu);
     pthread_rwlock_destroy(&pl->snap_lock);

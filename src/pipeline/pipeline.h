@@ -114,6 +114,34 @@ void fl_pipeline_ingest(struct fl_pipeline *pl, enum fl_source_kind kind,
                         size_t n_keys, const struct fl_prov_seg *segs,
                         size_t n_segs, struct fl_ingest_result *res);
 
+/* fl_pipeline_ingest for a source that learns only afterwards whether
+ * the records are its to keep (Kafka: the offset commit decides, see
+ * held.c). The accepted lines are durable on return -- with hold, the
+ * source's description of the request (at most 60,000 bytes), in their
+ * first WAL record -- but neither buffered nor shown to the metrics: *id
+ * (0 when nothing was accepted) is held until fl_pipeline_settle. A
+ * request still held when the server stops is held again at the next
+ * start (fl_pipeline_each_held). No format spec nor dedupe keys. */
+void fl_pipeline_ingest_held(struct fl_pipeline *pl, enum fl_source_kind kind,
+                             const char *source, const char *body, size_t len,
+                             const struct fl_prov_seg *segs, size_t n_segs,
+                             const char *hold, uint64_t *id,
+                             struct fl_ingest_result *res);
+
+/* Settles a held request: kept (buffered, shown to the metrics, published
+ * as any other) or dropped (forgotten; durably so before this returns, so
+ * that the source may read its input again). Returns 0, or <0 with err
+ * set: the request is still held then (the log failed; try again). */
+int  fl_pipeline_settle(struct fl_pipeline *pl, uint64_t id, int keep,
+                        struct fl_err *err);
+
+/* Calls fn for each held request, oldest first (fn may settle it).
+ * Returns how many there were. */
+size_t fl_pipeline_each_held(struct fl_pipeline *pl,
+                             void (*fn)(void *ctx, uint64_t id,
+                                        const char *hold, uint64_t records),
+                             void *ctx);
+
 /* The dedupe memory (sources that can deliver a piece twice ask it
  * first) and the errors file (sources record undecodable input there).
  * The Kafka source's keys have a memory of their own

@@ -48,6 +48,14 @@ struct fl_pipeline {
     pthread_rwlock_t           snap_lock;
     struct fl_buffer_block    *inflight;        /* being published */
 
+    /* Held requests (held.c): durable, neither buffered nor shown to the
+     * metrics until their source settles them. held_low is the first
+     * record of the oldest (UINT64_MAX: none): the WAL is never cut at
+     * or past it. */
+    pthread_mutex_t            held_mu;
+    struct fl_held            *held;
+    _Atomic uint64_t           held_low;
+
     pthread_t                  publisher;
     int                        publisher_started;
     _Atomic int                stopping;
@@ -76,6 +84,31 @@ fl_pipeline_dedupe_of(struct fl_pipeline *pl, unsigned kind)
 {
     return kind == FL_SOURCE_KAFKA ? pl->kafka_dedupe : pl->dedupe;
 }
+
+/* A held request (see fl_pipeline_ingest_held): its blocks, waiting. */
+struct fl_held {
+    struct fl_held         *next;
+    uint64_t                id;        /* WAL sequence of its first record */
+    char                   *hold;      /* the source's description */
+    struct fl_buffer_block *blocks;
+    uint64_t                records;
+};
+
+/* held.c: adds a request whose records were just appended (under the
+ * append lock, before any later record: the WAL must not be cut past it
+ * from that moment). Takes blocks. Returns 0 or FL_ENOMEM (blocks then
+ * freed). */
+int  fl_held_add(struct fl_pipeline *pl, uint64_t id, const char *hold,
+                 struct fl_buffer_block *blocks, uint64_t records);
+/* held.c: takes the request id out of the list (NULL: not held). */
+struct fl_held *fl_held_take(struct fl_pipeline *pl, uint64_t id);
+void fl_held_free(struct fl_held *h);
+/* held.c: the replay's settle record seq (what became of a held request):
+ * a kept one is buffered under seq, when the archive's mark is below it,
+ * and shown to the tap. Returns 0 or <0 (the tap's error). */
+int  fl_held_replay_settle(struct fl_pipeline *pl, uint64_t seq,
+                           uint64_t published, const void *payload,
+                           size_t len);
 
 /* publisher.c: the publisher thread's body (arg: the pipeline). */
 void *fl_pipeline_publisher_main(void *arg);

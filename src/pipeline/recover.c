@@ -45,6 +45,8 @@ struct replay {
     unsigned                kind;              /* its source kind */
     size_t                  n_keys;
     uint64_t                arrival_ms;        /* when it was accepted */
+    uint64_t                first_seq;         /* its first record */
+    char                   *hold;              /* held: its description */
     uint64_t                dropped;           /* torn requests skipped */
 };
 
@@ -56,6 +58,8 @@ drop_pending(struct replay *r)
         r->dropped++;
     fl_buffer_block_free_list(r->pending);
     fl_free(r->keys);
+    fl_free(r->hold);
+    r->hold = NULL;
     r->pending = NULL;
     r->tail = &r->pending;
     r->keys = NULL;
@@ -74,6 +78,8 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     char *format = NULL, *source = NULL;
     int rc;
 
+    if (kind == FL_WALREC_SETTLE)
+        return fl_held_replay_settle(r->pl, seq, r->published, payload, len);
     if (kind != FL_WALREC_BLOCK)
         return FL_OK;
     if ((rc = fl_walrec_decode(payload, len, &rec)) < 0) {
@@ -91,6 +97,9 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     if (rec.piece == 0) {
         r->want = rec.pieces;
         r->arrival_ms = rec.arrival_ms;
+        r->first_seq = seq;
+        if (rec.hold != NULL && (r->hold = fl_strdup(rec.hold)) == NULL)
+            return FL_ENOMEM;
         r->kind = rec.source_kind;
         if (rec.n_keys > 0) {
             r->keys = fl_calloc(rec.n_keys, sizeof *r->keys);
@@ -119,6 +128,18 @@ replay_record(void *ctx, uint64_t seq, unsigned kind, const void *payload,
     if (++r->got < r->want)
         return FL_OK;
 
+    /* A held request: held again, whatever the archive's mark (it was
+     * never buffered); its settle record, if one follows, decides. */
+    if (r->hold != NULL) {
+        uint64_t records = 0;
+        for (struct fl_buffer_block *b = r->pending; b != NULL; b = b->next)
+            records += b->records;
+        rc = fl_held_add(r->pl, r->first_seq, r->hold, r->pending, records);
+        r->pending = NULL;
+        r->got = 0;
+        drop_pending(r);
+        return rc;
+    }
     /* The whole request: remember its ids (a sender's retry is recognised
      * after a restart, published or not), and buffer what the archive
      * does not have yet. */
@@ -218,6 +239,13 @@ open_wal(struct fl_pipeline *pl, struct fl_err *err)
     if (pl->replayed > 0)
         fl_log(FL_LOG_INFO, "wal", "recovered %llu records from the "
                 "write-ahead log", (unsigned long long)pl->replayed);
+    size_t held = 0;
+    for (const struct fl_held *h = pl->held; h != NULL; h = h->next)
+        held++;
+    if (held > 0)
+        fl_log(FL_LOG_INFO, "wal", "%zu request(s) in the write-ahead log "
+               "wait for their source to settle them (kept or dropped)",
+               held);
     /* A crash between publishing and checkpointing: catch the WAL up. */
     atomic_store(&pl->published_seq, r.published);
     fl_pipeline_checkpoint(pl);

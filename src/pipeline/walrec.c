@@ -15,6 +15,10 @@ _Static_assert(FL_WALREC_HDR_SIZE == 4 + 2 + 2 + 2 + 2 + 8 + 4 + 4 + 8 + 2,
                "walrec header layout");
 
 
+_Static_assert(FL_PROV_N < FL_WALREC_TAG_HOLD, "the hold tag is no "
+               "provenance tag");
+
+
 size_t
 fl_walrec_prov_size(const struct fl_walrec *r)
 {
@@ -23,7 +27,21 @@ fl_walrec_prov_size(const struct fl_walrec *r)
         if (r->prov.v[k] != NULL)
             n += 3 + strlen(r->prov.v[k]) + 1;
     }
+    if (r->hold != NULL)
+        n += 3 + strlen(r->hold) + 1;
     return n;
+}
+
+
+/* One provenance-area entry: tag, length, the value with its NUL. */
+static size_t
+put_entry(unsigned char *at, unsigned tag, const char *v)
+{
+    size_t n = strlen(v) + 1;
+    at[0] = (unsigned char)tag;
+    fl_put_le16(at + 1, (unsigned)n);
+    memcpy(at + 3, v, n);
+    return 3 + n;
 }
 
 
@@ -43,14 +61,11 @@ fl_walrec_encode(const struct fl_walrec *r, unsigned char *hdr,
     fl_put_le16(hdr + 36, (unsigned)prov_len);
     size_t o = 0;
     for (size_t k = 0; k < FL_PROV_N; k++) {
-        if (r->prov.v[k] == NULL)
-            continue;
-        size_t n = strlen(r->prov.v[k]) + 1;   /* with its NUL */
-        provbuf[o] = (unsigned char)k;
-        fl_put_le16(provbuf + o + 1, (unsigned)n);
-        memcpy(provbuf + o + 3, r->prov.v[k], n);
-        o += 3 + n;
+        if (r->prov.v[k] != NULL)
+            o += put_entry(provbuf + o, (unsigned)k, r->prov.v[k]);
     }
+    if (r->hold != NULL)
+        o += put_entry(provbuf + o, FL_WALREC_TAG_HOLD, r->hold);
     fl_put_le16(hdr + 4, r->source_kind);
     fl_put_le16(hdr + 6, (unsigned)r->format_len);
     fl_put_le16(hdr + 8, (unsigned)r->source_len);
@@ -103,6 +118,8 @@ decode_prov(const unsigned char *p, size_t n, struct fl_walrec *out)
             return FL_ECORRUPT;
         if (tag < FL_PROV_N)
             out->prov.v[tag] = v;
+        else if (tag == FL_WALREC_TAG_HOLD)
+            out->hold = v;
         o += 3 + l;
     }
     return FL_OK;
@@ -143,5 +160,30 @@ fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out)
     out->n_keys = nk;
     out->text = c + f + s + pv + 8 * nk;
     out->text_len = len - hdr - f - s - pv - 8 * nk;
+    return FL_OK;
+}
+
+
+void
+fl_walrec_settle_encode(const struct fl_walrec_settle *s,
+                        unsigned char out[FL_WALREC_SETTLE_SIZE])
+{
+    out[0] = 1;
+    out[1] = s->keep ? 1 : 0;
+    fl_put_le64(out + 2, s->id);
+    fl_put_le64(out + 10, s->arrival_ms);
+}
+
+
+int
+fl_walrec_settle_decode(const void *payload, size_t len,
+                        struct fl_walrec_settle *out)
+{
+    const unsigned char *p = payload;
+    if (len != FL_WALREC_SETTLE_SIZE || p[0] != 1 || p[1] > 1)
+        return FL_ECORRUPT;
+    out->keep = p[1];
+    out->id = fl_get_le64(p + 2);
+    out->arrival_ms = fl_get_le64(p + 10);
     return FL_OK;
 }

@@ -29,7 +29,20 @@
  * entries: u8 tag (enum fl_prov), u16 length L, L bytes of value ending
  * in its NUL (so that decoding points into the payload). A value that is
  * NULL has no entry; an unknown tag is skipped (a later version may add
- * one).
+ * one). Tag 0x80 (FL_WALREC_TAG_HOLD) is not provenance: it marks the
+ * first record of a held request (pipeline.h fl_pipeline_ingest_held) and
+ * carries the source's description of it -- for Kafka, the partitions and
+ * offsets whose commit decides whether the records are kept. A version
+ * that does not know the tag replays such a request as an ordinary one.
+ *
+ * Payload of a record of kind FL_WALREC_SETTLE, little-endian: what became
+ * of a held request (fl_pipeline_settle):
+ *   offset 0   u8   version (1)
+ *   offset 1   u8   1 = kept (its blocks are buffered, under this
+ *                   record's sequence number), 0 = dropped
+ *   offset 2   u64  the held request: the sequence number of its first
+ *                   record
+ *   offset 10  u64  arrival: when it was kept, epoch milliseconds
  * The keys let a restarted server recognise retries of requests whose
  * records are still in the log. A request too big for one record is split
  * at line boundaries into consecutive records, and so is a request whose
@@ -49,6 +62,9 @@
 #include "../archive/convert.h"
 
 #define FL_WALREC_BLOCK    1
+#define FL_WALREC_SETTLE   2
+#define FL_WALREC_TAG_HOLD 0x80
+#define FL_WALREC_SETTLE_SIZE 18
 #define FL_WALREC_HDR_SIZE 38
 #define FL_WALREC_V2_HDR_SIZE 36
 #define FL_WALREC_V1_HDR_SIZE 28
@@ -68,6 +84,9 @@ struct fl_walrec {
     uint64_t    arrival_ms;    /* epoch ms; 0 = unknown (version 1) */
     struct fl_provenance prov; /* decode: NUL-terminated values inside
                                   the payload; all NULL before version 3 */
+    const char *hold;          /* a held request's description (its first
+                                  record only), NUL-terminated; NULL = an
+                                  ordinary request */
     const char *text;
     size_t      text_len;
 };
@@ -88,5 +107,17 @@ uint64_t fl_walrec_key(const struct fl_walrec *r, size_t i);
 
 /* Parses a payload; the fields point into it. Returns 0 or FL_ECORRUPT. */
 int fl_walrec_decode(const void *payload, size_t len, struct fl_walrec *out);
+
+/* A FL_WALREC_SETTLE record: what became of the held request id. */
+struct fl_walrec_settle {
+    uint64_t id;
+    uint64_t arrival_ms;
+    int      keep;
+};
+void fl_walrec_settle_encode(const struct fl_walrec_settle *s,
+                             unsigned char out[FL_WALREC_SETTLE_SIZE]);
+/* Returns 0 or FL_ECORRUPT. */
+int  fl_walrec_settle_decode(const void *payload, size_t len,
+                             struct fl_walrec_settle *out);
 
 #endif /* FL_WALREC_H */

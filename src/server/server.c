@@ -172,6 +172,22 @@ fail:
 }
 
 
+/* fl_pipeline_each_held's callback without a Kafka source. */
+static void
+keep_unasked(void *ctx, uint64_t id, const char *hold, uint64_t records)
+{
+    (void)hold;
+    struct fl_err err = FL_ERR_INIT;
+    fl_log(FL_LOG_WARN, "kafka", "a Kafka batch of %llu record(s) was "
+           "stored before the last stop, its commit unsettled, and "
+           "kafka.brokers is not set: kept without asking the group (if "
+           "another instance stored it too, it is there twice)",
+           (unsigned long long)records);
+    if (fl_pipeline_settle(ctx, id, 1, &err) < 0)
+        fl_log(FL_LOG_ERROR, "kafka", "%s", fl_err_msg(&err));
+}
+
+
 int
 fl_server_start(struct fl_server *s, struct fl_err *err)
 {
@@ -199,11 +215,15 @@ fl_server_start(struct fl_server *s, struct fl_err *err)
         goto fail;
     }
     if (s->cfg->kafka_brokers[0] != '\0') {
-        /* The Kafka source's keys have a dedupe memory of their own. */
         struct fl_source_env kenv = s->source_env;
         kenv.dedupe = fl_pipeline_dedupe_for(s->pipeline, FL_SOURCE_KAFKA);
+        kenv.pipeline = s->pipeline;
         if ((rc = fl_kafka_start(&kenv, &s->kafka, err)) < 0)
             goto fail;
+    } else {
+        /* Kafka batches a crash left held, and no Kafka to ask whether
+         * their commits went through: kept rather than lost. */
+        fl_pipeline_each_held(s->pipeline, keep_unasked, s->pipeline);
     }
     if ((rc = fl_server_compactor_start(s, err)) < 0)
         goto fail;

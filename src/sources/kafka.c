@@ -4,35 +4,40 @@
  *
  * It polls messages into a batch -- one gather (gather.h) for all its
  * partitions, so that a batch is made durable with one write-ahead-log
- * commit however many partitions it spans -- each message under the
- * dedupe key of its topic, partition and offset and decoded as
+ * commit however many partitions it spans -- each message decoded as
  * kafka.format says (flow-log lines, or a CloudWatch Logs subscription
  * payload, whose undecodable messages go to the errors file with their
  * reason). A batch ends at kafka.batch_records messages, when the topic
  * has had nothing for 100 ms, and before the group takes partitions away
  * (the rebalance callback). Then:
  *
- *   1. the keys are claimed in the source's own dedupe memory: messages
- *      already stored -- delivered again after a crash or a rebalance,
- *      since their offsets were never committed -- are dropped;
- *   2. the rest goes to the pipeline as one body; its keys ride in the
- *      write-ahead-log record with the lines, so the memory survives a
- *      crash exactly as long as the records it protects;
- *   3. once durable, the offset after the batch's last message in each
- *      partition is committed, synchronously. A failed ingest (the log
- *      full, say) commits nothing: every partition is sought back to the
- *      batch's first offset in it and read again a second later.
+ *   1. the batch goes to the pipeline as one body, held
+ *      (pipeline/held.c): durable in the write-ahead log, with a line per
+ *      partition saying its offsets and this consumer's tenure of it
+ *      (tenure.h), but neither buffered nor counted yet;
+ *   2. the offset after the batch's last message in each partition is
+ *      committed, synchronously, with the partition's tenure history as
+ *      the commit's metadata;
+ *   3. the batch is settled: kept when the commit went through; when it
+ *      did not, the group is asked what became of it (tenure.h: a commit
+ *      refused because the partitions went to another consumer did not),
+ *      and a batch whose commit did not go through is dropped and read
+ *      again -- by this consumer if it still has the partitions, else by
+ *      the one that has them now. A failed ingest (the log full, say)
+ *      commits nothing: every partition is sought back to the batch's
+ *      first offset in it and read again a second later.
  *
  * Offsets are committed only after the records are durable, never before
  * (a commit-then-buffer consumer loses what it had buffered when it
- * dies). Between durable and committed a crash leaves messages Kafka will
- * deliver again: to this instance they are recognised by step 1; to
- * another instance of the group they are not (its memory is its own) --
- * docs/kafka.md says what that means and docs/scale-out.md how the shared
- * archive is to close it.
+ * dies), and the records count only once the commit is known to have
+ * gone through: of two consumers that read the same messages -- one died
+ * between steps 1 and 3, its partitions went to the other -- only the
+ * one whose commit covered them keeps them. A batch a crash left held is
+ * settled the same way at the next start, before anything is read.
  */
 #include "../core/fl_config.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -51,10 +56,12 @@
 #include "../ingest/gunzip.h"
 #include "../ingest/ingest.h"
 #include "../pipeline/dedupe.h"
+#include "../pipeline/pipeline.h"
 #include "../wal/wal.h"
 #include "counters.h"
 #include "gather.h"
 #include "kafka.h"
+#include "tenure.h"
 
 /* A batch also ends when a poll has waited this long for a message. */
 #define POLL_MS 100
@@ -62,14 +69,31 @@
 #define POLL_BATCH 1024
 /* After a failed ingest, the partition is read again this much later. */
 #define RETRY_SECONDS 1
+/* A batch's partitions, offsets and tenures ride in its first
+ * write-ahead-log record (its hold: at most 64 KiB with the record's
+ * provenance); a batch ends before their description passes this. */
+#define MAX_HOLD_BYTES (48 * 1024)
+/* How long a request for committed offsets may take. */
+#define COMMITTED_TIMEOUT_MS 10000
 
 enum kafka_format { FORMAT_AUTO, FORMAT_LINES, FORMAT_CWL };
+
+/* This consumer's tenure of one assigned partition (tenure.h): its id,
+ * the one before it, and the history its commits carry. */
+struct slot {
+    char            *topic;
+    int32_t          partition;
+    char             id[FL_TENURE_ID_LEN + 1];
+    char             pred[FL_TENURE_ID_LEN + 1];   /* "" = none */
+    char             meta[FL_TENURE_TEXT_MAX + 1];
+};
 
 /* The offsets of one partition in the batch being gathered. */
 struct part {
     char            *topic;
     int32_t          partition;
     int64_t          first, last;
+    const struct slot *slot;         /* its tenure (valid until revoked) */
 };
 
 /* A batch: every message's lines in one gather (one body, made durable
@@ -80,6 +104,7 @@ struct batch {
     struct part     *parts;
     size_t           n_parts, cap_parts;
     size_t           last_part;      /* parts[] of the last message */
+    size_t           hold_bytes;     /* its hold's size, at most */
     uint64_t         messages, bytes;
 };
 
@@ -93,6 +118,16 @@ struct fl_kafka {
      * committed, made certain. 0 = off. */
     long                 die_before_commit;
     long                 durable_batches;
+    /* Test hook (FLOWLAKE_KAFKA_DIE_AFTER_COMMIT=N): dies at once after
+     * its Nth commit went through, before the batch is settled -- the
+     * outcome a restart must find out from the group's history. */
+    long                 die_after_commit;
+    long                 committed_batches;
+    struct fl_pipeline  *pl;
+    /* The tenures of the partitions assigned (consumer thread; the
+     * storer reads those of its batch, which a revocation waits for). */
+    struct slot        **slots;
+    size_t               n_slots, cap_slots;
     enum kafka_format    format;
     rd_kafka_t          *rk;
     struct fl_ingest    *dec;        /* CloudWatch Logs payloads */
@@ -123,14 +158,113 @@ batch_clear(struct fl_kafka *k, struct batch *b)
     for (size_t i = 0; i < b->n_parts; i++)
         fl_free(b->parts[i].topic);
     b->n_parts = 0;
+    b->hold_bytes = 0;
     b->messages = b->bytes = 0;
     fl_gather_free(&b->g);
     fl_gather_init(&b->g, k->env.dedupe, k->env.cfg->dedupe_wait * 1000);
 }
 
 
+/* The tenure of (topic, partition); NULL if not assigned. */
+static const struct slot *
+find_slot(const struct fl_kafka *k, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < k->n_slots; i++)
+        if (k->slots[i]->partition == partition
+            && strcmp(k->slots[i]->topic, topic) == 0)
+            return k->slots[i];
+    return NULL;
+}
+
+
+/* A new tenure of (topic, partition) after history h, starting at
+ * offset start. Returns it, or NULL (out of memory). */
+static struct slot *
+add_slot(struct fl_kafka *k, const char *topic, int32_t partition,
+         struct fl_tenure_history *h, int64_t start)
+{
+    struct slot **ns = fl_grow(k->slots, &k->cap_slots, k->n_slots + 1,
+                               sizeof *ns, 16);
+    if (ns == NULL)
+        return NULL;
+    k->slots = ns;
+    struct slot *sl = fl_calloc(1, sizeof *sl);
+    if (sl == NULL || (sl->topic = fl_strdup(topic)) == NULL) {
+        fl_free(sl);
+        return NULL;
+    }
+    sl->partition = partition;
+    snprintf(sl->pred, sizeof sl->pred, "%s",
+             h->n > 0 ? h->e[h->n - 1].id : "");
+    fl_tenure_new_id(sl->id);
+    fl_tenure_begin(h, sl->id, start, sl->meta, sizeof sl->meta);
+    k->slots[k->n_slots++] = sl;
+    return sl;
+}
+
+
+/* The tenure of a partition messages came from, begun now if the
+ * assignment did not (it always does; without its history, the tenure
+ * knows nothing of those before it). */
+static const struct slot *
+slot_for(struct fl_kafka *k, const char *topic, int32_t partition)
+{
+    const struct slot *sl = find_slot(k, topic, partition);
+    if (sl == NULL) {
+        struct fl_tenure_history h = { .truncated = 1 };
+        sl = add_slot(k, topic, partition, &h, 0);
+    }
+    return sl;
+}
+
+
+/* Forgets every tenure (the partitions were revoked; the storer is
+ * idle). */
+static void
+clear_slots(struct fl_kafka *k)
+{
+    for (size_t i = 0; i < k->n_slots; i++) {
+        fl_free(k->slots[i]->topic);
+        fl_free(k->slots[i]);
+    }
+    k->n_slots = 0;
+}
+
+
+/* Tenures begin for the partitions assigned: each one's committed offset
+ * and history are asked of the group, so that reading starts where the
+ * history says the new tenure starts. */
+static void
+begin_tenures(struct fl_kafka *k, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_resp_err_t e = rd_kafka_committed(k->rk, parts,
+                                               COMMITTED_TIMEOUT_MS);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        fl_log(FL_LOG_WARN, "kafka", "the group's committed offsets could "
+               "not be read (%s): the tenures begin without the history "
+               "before them", rd_kafka_err2str(e));
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        struct fl_tenure_history h;
+        int64_t start = 0;
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR && tp->err == 0) {
+            (void)fl_tenure_parse(tp->metadata, tp->metadata_size, &h);
+            start = tp->offset >= 0 ? tp->offset : 0;
+        } else {
+            memset(&h, 0, sizeof h);
+            h.truncated = 1;
+            tp->offset = RD_KAFKA_OFFSET_INVALID;    /* the group's own */
+        }
+        if (find_slot(k, tp->topic, tp->partition) == NULL
+            && add_slot(k, tp->topic, tp->partition, &h, start) == NULL)
+            fl_log(FL_LOG_ERROR, "kafka", "%s", FL_OOM_TEXT);
+    }
+}
+
+
 static struct part *
-part_of(struct batch *b, const char *topic, int32_t partition)
+part_of(struct fl_kafka *k, struct batch *b, const char *topic,
+        int32_t partition)
 {
     /* Messages come in runs of one partition (a fetch's): the last one's
      * first. */
@@ -151,10 +285,14 @@ part_of(struct batch *b, const char *topic, int32_t partition)
     b->parts = np;
     struct part *p = &b->parts[b->n_parts];
     memset(p, 0, sizeof *p);
-    if ((p->topic = fl_strdup(topic)) == NULL)
+    if ((p->topic = fl_strdup(topic)) == NULL
+        || (p->slot = slot_for(k, topic, partition)) == NULL) {
+        fl_free(p->topic);
         return NULL;
+    }
     p->partition = partition;
     p->first = -1;
+    b->hold_bytes += strlen(topic) + 2 * FL_TENURE_ID_LEN + 3 * 21;
     b->last_part = b->n_parts++;
     return p;
 }
@@ -166,23 +304,6 @@ message_name(char *out, size_t cap, const char *topic, int32_t partition,
              int64_t offset)
 {
     snprintf(out, cap, "%s/%" PRId32 "@%" PRId64, topic, partition, offset);
-}
-
-
-/* A message's dedupe key: of its topic, partition and offset (the bytes
- * of the topic's name, then of the two numbers, little-endian as this
- * machine stores them; part of the dedupe file's and the WAL's content). */
-static uint64_t
-message_key(const char *topic, int32_t partition, int64_t offset)
-{
-    char buf[256 + 12];
-    size_t n = strlen(topic);
-    if (n > 256)
-        n = 256;                 /* Kafka's names are at most 249 bytes */
-    memcpy(buf, topic, n);
-    memcpy(buf + n, &partition, 4);
-    memcpy(buf + n + 4, &offset, 8);
-    return fl_dedupe_source_key(FL_DEDUPE_KAFKA, buf, n + 12);
 }
 
 
@@ -206,7 +327,7 @@ add_message(struct fl_kafka *k, const rd_kafka_message_t *m)
     const char *topic = rd_kafka_topic_name(m->rkt);
     const char *payload = m->payload ? m->payload : "";
     struct batch *b = k->cur;
-    struct part *p = part_of(b, topic, m->partition);
+    struct part *p = part_of(k, b, topic, m->partition);
     if (p == NULL)
         return FL_ENOMEM;
     if (p->first < 0)
@@ -234,16 +355,13 @@ add_message(struct fl_kafka *k, const rd_kafka_message_t *m)
                                        1);
             return FL_OK;
         }
-        /* The message's key covers its lines; the event ids' keys (in the
-         * same memory) are dropped: the offset names the message. */
+        /* The event ids' keys are dropped: the offset names the message,
+         * and the batch's hold (held.c) decides whether it is kept. */
         fl_gather_truncate(g, g->text.len, keys);
     } else {
         rc = fl_gather_add_text(g, payload, m->len);
     }
-    if (rc < 0)
-        return rc;
-    return fl_gather_add_key(g, message_key(topic, m->partition, m->offset),
-                             start);
+    return rc;
 }
 
 
@@ -265,10 +383,29 @@ batch_source(const struct batch *b, char *out, size_t cap)
 }
 
 
-/* Makes batch b durable (storer thread). Returns 1 when its offsets may
- * be committed, 0 when it must be read again. */
+/* The batch's description in the write-ahead log (its hold): a line per
+ * partition, "TOPIC PARTITION FIRST LAST TENURE PRED" (PRED "-" for
+ * none) -- what settling it after a crash asks the group about. */
 static int
-store_batch(struct fl_kafka *k, struct batch *b)
+hold_text(const struct batch *b, struct fl_buf *out)
+{
+    for (size_t i = 0; i < b->n_parts; i++) {
+        const struct part *p = &b->parts[i];
+        (void)fl_buf_addf(out, "%s %" PRId32 " %" PRId64 " %" PRId64
+                          " %s %s\n", p->topic, p->partition, p->first,
+                          p->last, p->slot->id,
+                          p->slot->pred[0] ? p->slot->pred : "-");
+    }
+    return fl_buf_addc(out, '\0');
+}
+
+
+/* Makes batch b durable, held (storer thread): *id is the held request,
+ * 0 when no line was accepted. Returns 1 when its offsets may be
+ * committed, 0 when it must be read again. */
+static int
+store_batch(struct fl_kafka *k, struct batch *b, const char *hold,
+            uint64_t *id)
 {
     const struct fl_source_env *env = &k->env;
     struct fl_gather *g = &b->g;
@@ -277,20 +414,11 @@ store_batch(struct fl_kafka *k, struct batch *b)
     batch_source(b, source, sizeof source);
     fl_source_counters_request(env->counters, FL_SOURCE_KAFKA, b->bytes);
 
-    int rc = fl_gather_claim(g);
-    if (rc < 0) {
-        fl_err_set(&res.err, rc, "%s", rc == FL_EAGAIN
-                   ? "messages of this batch are still being stored by "
-                     "another batch" : FL_OOM_TEXT);
-    } else {
-        fl_source_counters_duplicates(env->counters, FL_SOURCE_KAFKA,
-                                      g->duplicates);
-        if (g->text.len > 0)
-            env->ingest(env->ctx, FL_SOURCE_KAFKA, source, g->text.p,
-                        g->text.len, NULL, g->keys, g->n_keys, g->segs,
-                        g->n_segs, &res);
-    }
-    fl_gather_end_claims(g, res.err.code == 0);
+    *id = 0;
+    if (g->text.len > 0)
+        fl_pipeline_ingest_held(k->pl, FL_SOURCE_KAFKA, source, g->text.p,
+                                g->text.len, g->segs, g->n_segs, hold, id,
+                                &res);
     if (res.err.code == 0) {
         if (k->failing)
             fl_log(FL_LOG_INFO, "kafka", "storing works again");
@@ -305,8 +433,9 @@ store_batch(struct fl_kafka *k, struct batch *b)
 }
 
 
-/* The offsets of b's partitions: after its last message (to commit) or at
- * its first (to read again). */
+/* The offsets of b's partitions: after its last message, with each
+ * tenure's history as metadata (to commit), or at its first (to read
+ * again). The metadata is borrowed: commit_list clears it. */
 static rd_kafka_topic_partition_list_t *
 offsets(const struct batch *b, int after)
 {
@@ -314,16 +443,249 @@ offsets(const struct batch *b, int after)
         rd_kafka_topic_partition_list_new((int)b->n_parts);
     for (size_t i = 0; i < b->n_parts; i++) {
         const struct part *p = &b->parts[i];
-        rd_kafka_topic_partition_list_add(list, p->topic, p->partition)
-            ->offset = after ? p->last + 1 : p->first;
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(
+            list, p->topic, p->partition);
+        tp->offset = after ? p->last + 1 : p->first;
+        if (after) {
+            tp->metadata = (void *)(uintptr_t)p->slot->meta;
+            tp->metadata_size = strlen(p->slot->meta);
+        }
     }
     return list;
 }
 
 
-/* The storer thread: each handed batch made durable, then its offsets
- * committed -- or, when it could not be stored, where to read it again
- * left for the consumer. */
+/* Commits b's offsets with their tenures' histories. */
+static rd_kafka_resp_err_t
+commit_batch(struct fl_kafka *k, const struct batch *b)
+{
+    rd_kafka_topic_partition_list_t *list = offsets(b, 1);
+    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, list, 0);
+    for (int i = 0; i < list->cnt; i++) {
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[i].err != 0)
+            e = list->elems[i].err;
+        list->elems[i].metadata = NULL;     /* borrowed from the slot */
+        list->elems[i].metadata_size = 0;
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return e;
+}
+
+
+/* One line of a hold (see hold_text), parsed in place: p is cut into the
+ * fields. Returns 0 or FL_EPARSE. */
+struct hold_part {
+    const char *topic, *tenure, *pred;
+    int32_t     partition;
+    int64_t     last;
+};
+static int
+parse_hold_line(char *p, struct hold_part *out)
+{
+    char *f[6];
+    for (int i = 0; i < 6; i++) {
+        f[i] = p;
+        p += strcspn(p, " ");
+        if (i < 5) {
+            if (*p != ' ')
+                return FL_EPARSE;
+            *p++ = '\0';
+        }
+    }
+    if (*p != '\0')
+        return FL_EPARSE;
+    char *end;
+    long long part = strtoll(f[1], &end, 10);
+    if (*end != '\0' || part < 0 || part > INT32_MAX)
+        return FL_EPARSE;
+    long long last = strtoll(f[3], &end, 10);
+    if (*end != '\0' || last < 0)
+        return FL_EPARSE;
+    out->topic = f[0];
+    out->partition = (int32_t)part;
+    out->last = last;
+    out->tenure = f[4];
+    out->pred = strcmp(f[5], "-") == 0 ? "" : f[5];
+    return FL_OK;
+}
+
+
+/* Asks the group what became of the batch described by hold: the verdict
+ * of every partition's committed offset and history (tenure.h), one for
+ * all -- they were one commit. Returns 0 with *v set, or <0 when the
+ * group could not be asked (try again later). */
+static int
+judge_hold(struct fl_kafka *k, const char *hold, enum fl_tenure_verdict *v)
+{
+    char *text = fl_strdup(hold);
+    struct hold_part *hp = NULL;
+    size_t n = 0, cap = 0;
+    rd_kafka_topic_partition_list_t *list = NULL;
+    int rc = text != NULL ? FL_OK : FL_ENOMEM;
+    for (char *line = text; rc == 0 && line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        struct hold_part *nh = fl_grow(hp, &cap, n + 1, sizeof *nh, 8);
+        if (nh == NULL)
+            rc = FL_ENOMEM;
+        else if ((rc = parse_hold_line(line, &(hp = nh)[n])) == 0)
+            n++;
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    if (rc == FL_EPARSE) {
+        /* Not this version's: nothing to ask. Kept, as any unknown. */
+        fl_log(FL_LOG_WARN, "kafka", "a held batch's description is not "
+               "understood");
+        *v = FL_TENURE_UNKNOWN;
+        rc = FL_OK;
+        n = 0;
+    }
+    if (rc == 0 && n > 0) {
+        list = rd_kafka_topic_partition_list_new((int)n);
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_topic_partition_list_add(list, hp[i].topic,
+                                              hp[i].partition);
+        rd_kafka_resp_err_t e = rd_kafka_committed(k->rk, list,
+                                                   COMMITTED_TIMEOUT_MS);
+        for (int i = 0; e == 0 && i < list->cnt; i++)
+            e = list->elems[i].err;
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            fl_log(FL_LOG_WARN, "kafka", "asking the group for committed "
+                   "offsets: %s", rd_kafka_err2str(e));
+            rc = FL_EAGAIN;
+        }
+    }
+    if (rc == 0 && n > 0) {
+        size_t keep = 0, drop = 0;
+        for (size_t i = 0; i < n; i++) {
+            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+                list, hp[i].topic, hp[i].partition);
+            struct fl_tenure_history h;
+            (void)fl_tenure_parse(tp->metadata, tp->metadata_size, &h);
+            enum fl_tenure_verdict pv = fl_tenure_judge(
+                &h, tp->offset, hp[i].tenure, hp[i].pred, hp[i].last);
+            keep += pv == FL_TENURE_KEEP;
+            drop += pv == FL_TENURE_DROP;
+        }
+        if (keep > 0 && drop > 0)
+            fl_log(FL_LOG_WARN, "kafka", "a batch's partitions disagree on "
+                   "whether its commit went through (%zu yes, %zu no)",
+                   keep, drop);
+        *v = keep > 0 ? FL_TENURE_KEEP
+           : drop > 0 ? FL_TENURE_DROP : FL_TENURE_UNKNOWN;
+    }
+    if (list != NULL)
+        rd_kafka_topic_partition_list_destroy(list);
+    fl_free(hp);
+    fl_free(text);
+    return rc;
+}
+
+
+/* Settles held request id as verdict v says, retrying while the log
+ * fails. Returns 0, or <0 if the server stopped first (it stays held for
+ * the next start). */
+static int
+settle(struct fl_kafka *k, uint64_t id, enum fl_tenure_verdict v,
+       const char *what)
+{
+    if (v == FL_TENURE_UNKNOWN)
+        fl_log(FL_LOG_WARN, "kafka", "%s: whether its commit went through "
+               "is no longer in the group's history; kept (if another "
+               "instance stored it too, it is there twice)", what);
+    else if (v == FL_TENURE_DROP)
+        fl_log(FL_LOG_INFO, "kafka", "%s: its commit did not go through; "
+               "dropped, Kafka delivers it again", what);
+    int logged = 0;
+    for (;;) {
+        struct fl_err err = FL_ERR_INIT;
+        if (fl_pipeline_settle(k->pl, id, v != FL_TENURE_DROP, &err) == 0)
+            return FL_OK;
+        if (!logged)
+            fl_log(FL_LOG_ERROR, "kafka", "%s: cannot settle it: %s; "
+                   "trying again every %d s", what, fl_err_msg(&err),
+                   RETRY_SECONDS);
+        logged = 1;
+        if (!k->env.running(k->env.ctx))
+            return FL_EAGAIN;
+        sleep(RETRY_SECONDS);
+    }
+}
+
+
+/* After a commit that failed: the group is asked what became of it until
+ * it answers. Returns 0 with *v, or <0 if the server stopped first. */
+static int
+judge_until_known(struct fl_kafka *k, const char *hold,
+                  enum fl_tenure_verdict *v)
+{
+    while (judge_hold(k, hold, v) < 0) {
+        if (!k->env.running(k->env.ctx))
+            return FL_EAGAIN;
+        sleep(RETRY_SECONDS);
+    }
+    return FL_OK;
+}
+
+
+/* Makes b durable, commits it and settles it (storer thread). Returns
+ * where to read again (b's first offsets) when b was not stored or was
+ * dropped, else NULL. */
+static rd_kafka_topic_partition_list_t *
+store_and_commit(struct fl_kafka *k, struct batch *b)
+{
+    struct fl_buf hold;
+    fl_buf_init(&hold, 0);
+    uint64_t id = 0;
+    double t0 = fl_time_mono();
+    int ok = hold_text(b, &hold) == 0 && store_batch(k, b, hold.p, &id);
+    double t1 = fl_time_mono();
+    rd_kafka_topic_partition_list_t *again = NULL;
+    enum fl_tenure_verdict v = FL_TENURE_KEEP;
+
+    if (!ok) {
+        again = offsets(b, 0);
+        goto out;
+    }
+    if (k->die_before_commit > 0
+        && ++k->durable_batches >= k->die_before_commit)
+        _exit(137);
+    rd_kafka_resp_err_t e = commit_batch(k, b);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && k->die_after_commit > 0
+        && ++k->committed_batches >= k->die_after_commit)
+        _exit(137);
+    if (id == 0) {                      /* nothing stored, nothing held */
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            fl_log(FL_LOG_WARN, "kafka", "committing offsets: %s",
+                   rd_kafka_err2str(e));
+        goto out;
+    }
+    char what[400];
+    batch_source(b, what, sizeof what);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fl_log(FL_LOG_WARN, "kafka", "%s: committing offsets: %s; asking "
+               "the group whether it went through", what,
+               rd_kafka_err2str(e));
+        if (judge_until_known(k, hold.p, &v) < 0)
+            goto out;                   /* stopping: the next start */
+    }
+    if (settle(k, id, v, what) == 0 && v == FL_TENURE_DROP)
+        again = offsets(b, 0);
+out:
+    fl_log(FL_LOG_DEBUG, "kafka", "batch of %llu message(s) in %zu "
+           "partition(s): %s in %.1f ms, settled in %.1f ms",
+           (unsigned long long)b->messages, b->n_parts,
+           ok ? "stored" : "not stored", (t1 - t0) * 1e3,
+           (fl_time_mono() - t1) * 1e3);
+    fl_buf_free(&hold);
+    return again;
+}
+
+
+/* The storer thread: each handed batch made durable, committed and
+ * settled -- or, when it could not be stored or was dropped, where to
+ * read it again left for the consumer. */
 static void *
 storer_main(void *arg)
 {
@@ -337,27 +699,7 @@ storer_main(void *arg)
         struct batch *b = k->handed;
         pthread_mutex_unlock(&k->mu);
 
-        double t0 = fl_time_mono();
-        int ok = store_batch(k, b);
-        double t1 = fl_time_mono();
-        rd_kafka_topic_partition_list_t *list = offsets(b, ok);
-        if (ok && k->die_before_commit > 0
-            && ++k->durable_batches >= k->die_before_commit)
-            _exit(137);
-        if (ok) {
-            rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, list, 0);
-            if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-                fl_log(FL_LOG_WARN, "kafka", "committing offsets: %s (the "
-                       "records are stored; Kafka will deliver them again, "
-                       "and this instance skips them)", rd_kafka_err2str(e));
-            rd_kafka_topic_partition_list_destroy(list);
-            list = NULL;
-        }
-        fl_log(FL_LOG_DEBUG, "kafka", "batch of %llu message(s) in %zu "
-               "partition(s): %s in %.1f ms, committed in %.1f ms",
-               (unsigned long long)b->messages, b->n_parts,
-               ok ? "stored" : "not stored", (t1 - t0) * 1e3,
-               (fl_time_mono() - t1) * 1e3);
+        rd_kafka_topic_partition_list_t *list = store_and_commit(k, b);
         batch_clear(k, b);
 
         pthread_mutex_lock(&k->mu);
@@ -393,12 +735,12 @@ wait_storer(struct fl_kafka *k)
  * and commits it while the next one is gathered. If the one before could
  * not be stored, this one holds messages after it: it is dropped, and
  * every partition of both is read again from the earlier first offset. */
-static void
+static int
 hand_over(struct fl_kafka *k)
 {
     struct batch *b = k->cur;
     if (b->messages == 0)
-        return;
+        return 0;
     rd_kafka_topic_partition_list_t *again = wait_storer(k);
     if (again != NULL) {
         for (size_t i = 0; i < b->n_parts; i++)
@@ -417,13 +759,14 @@ hand_over(struct fl_kafka *k)
         }
         rd_kafka_topic_partition_list_destroy(again);
         sleep(RETRY_SECONDS);
-        return;
+        return 1;
     }
     pthread_mutex_lock(&k->mu);
     k->handed = b;
     k->cur = b == &k->bufs[0] ? &k->bufs[1] : &k->bufs[0];
     pthread_cond_broadcast(&k->cv);
     pthread_mutex_unlock(&k->mu);
+    return 0;
 }
 
 
@@ -431,7 +774,7 @@ hand_over(struct fl_kafka *k)
 static void
 drain(struct fl_kafka *k)
 {
-    hand_over(k);
+    (void)hand_over(k);
     rd_kafka_topic_partition_list_t *again = wait_storer(k);
     if (again != NULL)
         rd_kafka_topic_partition_list_destroy(again);   /* left to Kafka */
@@ -446,13 +789,40 @@ on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     struct fl_kafka *k = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        begin_tenures(k, parts);
         fl_log(FL_LOG_INFO, "kafka", "assigned %d partition(s)", parts->cnt);
         rd_kafka_assign(rk, parts);
     } else {
         drain(k);
+        clear_slots(k);
         fl_log(FL_LOG_INFO, "kafka", "revoked %d partition(s)", parts->cnt);
         rd_kafka_assign(rk, NULL);
     }
+}
+
+
+/* A batch held from before the last stop (fl_pipeline_each_held): the
+ * group's history says whether its commit went through. */
+struct leftovers {
+    struct fl_kafka *k;
+    int              unanswered;     /* the group could not be asked */
+};
+static void
+settle_leftover(void *ctx, uint64_t id, const char *hold, uint64_t records)
+{
+    struct leftovers *lo = ctx;
+    enum fl_tenure_verdict v;
+    if (judge_hold(lo->k, hold, &v) < 0) {
+        lo->unanswered = 1;
+        return;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "a batch of %llu record(s) stored before "
+             "the last stop", (unsigned long long)records);
+    if (v == FL_TENURE_KEEP)
+        fl_log(FL_LOG_INFO, "kafka", "%s: its commit went through; kept",
+               what);
+    (void)settle(lo->k, id, v, what);
 }
 
 
@@ -462,6 +832,15 @@ kafka_main(void *arg)
     struct fl_kafka *k = arg;
     const struct fl_source_env *env = &k->env;
     rd_kafka_message_t *msgs[POLL_BATCH];
+    /* First the batches a crash left held: settled before this instance
+     * reads anything, each as the group's history says. */
+    for (;;) {
+        struct leftovers lo = { .k = k };
+        fl_pipeline_each_held(k->pl, settle_leftover, &lo);
+        if (!lo.unanswered || !env->running(env->ctx))
+            break;
+        sleep(RETRY_SECONDS);
+    }
     while (env->running(env->ctx)) {
         /* Up to the batch's room, so that a batch never passes
          * kafka.batch_records. */
@@ -469,11 +848,18 @@ kafka_main(void *arg)
         ssize_t n = rd_kafka_consume_batch_queue(
             k->queue, POLL_MS, msgs, room < POLL_BATCH ? room : POLL_BATCH);
         if (n <= 0) {
-            hand_over(k);
+            (void)hand_over(k);
             continue;
         }
         for (ssize_t i = 0; i < n; i++) {
             rd_kafka_message_t *m = msgs[i];
+            if (k->cur->hold_bytes >= MAX_HOLD_BYTES && hand_over(k)) {
+                /* The batch was dropped and its partitions sought back:
+                 * the rest of these are read again too. */
+                for (; i < n; i++)
+                    rd_kafka_message_destroy(msgs[i]);
+                break;
+            }
             if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 if (add_message(k, m) < 0)
                     fl_log(FL_LOG_ERROR, "kafka", "%s: a message is read "
@@ -485,7 +871,7 @@ kafka_main(void *arg)
             rd_kafka_message_destroy(m);
         }
         if (k->cur->messages >= k->batch_max)
-            hand_over(k);
+            (void)hand_over(k);
     }
     drain(k);
     return NULL;
@@ -614,10 +1000,26 @@ free_kafka(struct fl_kafka *k)
     }
     if (k->seek_back != NULL)
         rd_kafka_topic_partition_list_destroy(k->seek_back);
+    clear_slots(k);
+    fl_free(k->slots);
     pthread_mutex_destroy(&k->mu);
     pthread_cond_destroy(&k->cv);
     fl_ingest_destroy(k->dec);
     fl_free(k);
+}
+
+
+/* A test hook's count from the environment (docs/development.md); 0 =
+ * off. */
+static long
+hook_count(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL)
+        return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return *v != '\0' && *end == '\0' && n > 0 ? n : 0;
 }
 
 
@@ -632,6 +1034,10 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
 
     if (k == NULL)
         return fl_err_oom(err);
+    if (env->pipeline == NULL) {
+        fl_free(k);
+        return fl_err_set(err, -EINVAL, "the Kafka source needs the pipeline");
+    }
     k->env = *env;
     for (int i = 0; i < 2; i++)
         fl_gather_init(&k->bufs[i].g, env->dedupe,
@@ -644,27 +1050,10 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
         return fl_err_set(err, rc, "cannot initialise the Kafka source's "
                           "lock: %s", fl_strerror(rc));
     }
-    const char *die = getenv("FLOWLAKE_KAFKA_DIE_BEFORE_COMMIT");
-    if (die != NULL) {
-        char *end;
-        long n = strtol(die, &end, 10);
-        k->die_before_commit = *die != '\0' && *end == '\0' && n > 0 ? n : 0;
-    }
-    /* A batch's keys (8 bytes a message) ride in its first write-ahead-log
-     * record, which must also hold a line: at most half a record. */
-    uint64_t max_record = cfg->wal_segment_size / 2;
-    if (max_record > FL_WAL_DEFAULT_MAX_RECORD)
-        max_record = FL_WAL_DEFAULT_MAX_RECORD;
+    k->die_before_commit = hook_count("FLOWLAKE_KAFKA_DIE_BEFORE_COMMIT");
+    k->die_after_commit = hook_count("FLOWLAKE_KAFKA_DIE_AFTER_COMMIT");
+    k->pl = env->pipeline;
     k->batch_max = cfg->kafka_batch_records;
-    if (k->batch_max > max_record / 2 / 8) {
-        k->batch_max = max_record / 2 / 8;
-        fl_log(FL_LOG_WARN, "kafka", "kafka.batch_records %llu is more than "
-               "a write-ahead-log record holds the keys of (wal.segment_size "
-               "%llu): batches of %llu", (unsigned long long)
-               cfg->kafka_batch_records,
-               (unsigned long long)cfg->wal_segment_size,
-               (unsigned long long)k->batch_max);
-    }
     k->format = strcmp(cfg->kafka_format, "lines") == 0 ? FORMAT_LINES
               : strcmp(cfg->kafka_format, "cwl") == 0 ? FORMAT_CWL
               : FORMAT_AUTO;

@@ -73,6 +73,8 @@ typedef void fl_source_ingest_fn(void *ctx, enum fl_source_kind kind,
                                  size_t n_segs,
                                  struct fl_ingest_result *res);
 
+struct fl_pipeline;
+
 struct fl_source_env {
     const struct fl_config *cfg;
     /* The server's memory of what was taken (dedupe.h): a source that
@@ -86,6 +88,10 @@ struct fl_source_env {
      * records. */
     struct fl_source_counters *counters;
     fl_source_ingest_fn    *ingest;
+    /* The pipeline itself, for a source whose records wait for its word
+     * before they count (Kafka: fl_pipeline_ingest_held); NULL for the
+     * others. */
+    struct fl_pipeline     *pipeline;
     /* 1 while the server takes input; 0 once it stops (the source's
      * thread then ends). */
     int  (*running)(void *ctx);
