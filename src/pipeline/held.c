@@ -43,7 +43,7 @@
 #include "walrec.h"
 
 
-/* The lowest id held, for the checkpoint; with held_mu held. */
+/* The lowest id in the list, for the checkpoint; with held_mu held. */
 static void
 update_low(struct fl_pipeline *pl)
 {
@@ -91,15 +91,25 @@ fl_held_add(struct fl_pipeline *pl, uint64_t id, const char *hold,
 }
 
 
+/* Where request id, waiting, is linked in the list; NULL if it is not.
+ * With held_mu held. */
+static struct fl_held **
+find_waiting(struct fl_pipeline *pl, uint64_t id)
+{
+    struct fl_held **at = &pl->held;
+    while (*at != NULL && ((*at)->id != id || (*at)->kept_seq != 0))
+        at = &(*at)->next;
+    return *at != NULL ? at : NULL;
+}
+
+
 struct fl_held *
 fl_held_take(struct fl_pipeline *pl, uint64_t id)
 {
     pthread_mutex_lock(&pl->held_mu);
-    struct fl_held **at = &pl->held;
-    while (*at != NULL && (*at)->id != id)
-        at = &(*at)->next;
-    struct fl_held *h = *at;
-    if (h != NULL) {
+    struct fl_held **at = find_waiting(pl, id), *h = NULL;
+    if (at != NULL) {
+        h = *at;
         *at = h->next;
         h->next = NULL;
         update_low(pl);
@@ -109,12 +119,38 @@ fl_held_take(struct fl_pipeline *pl, uint64_t id)
 }
 
 
-/* The blocks of h now belong to the log position seq. */
-static void
-renumber(struct fl_held *h, uint64_t seq)
+uint64_t
+fl_held_prune(struct fl_pipeline *pl, uint64_t mark)
 {
-    for (struct fl_buffer_block *b = h->blocks; b != NULL; b = b->next)
+    pthread_mutex_lock(&pl->held_mu);
+    for (struct fl_held **at = &pl->held; *at != NULL;) {
+        struct fl_held *h = *at;
+        if (h->kept_seq != 0 && h->kept_seq <= mark) {
+            *at = h->next;
+            fl_held_free(h);
+        } else {
+            at = &h->next;
+        }
+    }
+    update_low(pl);
+    uint64_t low = atomic_load(&pl->held_low);
+    pthread_mutex_unlock(&pl->held_mu);
+    return low;
+}
+
+
+/* Request h was kept under settle record seq: its blocks, renumbered,
+ * are returned for the buffer; h stays listed, keeping its records in the
+ * log, until fl_held_prune finds seq published. With held_mu held. */
+static struct fl_buffer_block *
+mark_kept(struct fl_held *h, uint64_t seq)
+{
+    struct fl_buffer_block *blocks = h->blocks;
+    for (struct fl_buffer_block *b = blocks; b != NULL; b = b->next)
         b->wal_seq = seq;
+    h->blocks = NULL;
+    h->kept_seq = seq;
+    return blocks;
 }
 
 
@@ -128,38 +164,42 @@ fl_held_replay_settle(struct fl_pipeline *pl, uint64_t seq,
                "record; skipped", (unsigned long long)seq);
         return FL_OK;
     }
-    /* Not held: settled and published before the log was last cut, or a
-     * request that never became whole. */
-    struct fl_held *h = fl_held_take(pl, st.id);
-    if (h == NULL || !st.keep) {
-        fl_held_free(h);
+    /* Not held: settled and published before the log was last cut (or a
+     * request that never became whole). */
+    if (!st.keep) {
+        fl_held_free(fl_held_take(pl, st.id));
         return FL_OK;
     }
-    renumber(h, seq);
+    pthread_mutex_lock(&pl->held_mu);
+    struct fl_held **at = find_waiting(pl, st.id);
+    struct fl_buffer_block *blocks = NULL;
+    uint64_t records = 0;
+    if (at != NULL) {
+        records = (*at)->records;
+        blocks = mark_kept(*at, seq);
+    }
+    pthread_mutex_unlock(&pl->held_mu);
     int rc = FL_OK;
-    for (struct fl_buffer_block *b = h->blocks; b != NULL && rc == 0;
+    for (struct fl_buffer_block *b = blocks; b != NULL && rc == 0;
          b = b->next) {
         if (pl->tap.replayed != NULL)
             rc = pl->tap.replayed(pl->tap.ctx, b, st.arrival_ms);
     }
-    if (rc == 0 && seq > published) {
-        pl->replayed += h->records;
-        fl_buffer_add_list(pl->buffer, h->blocks);
-        h->blocks = NULL;
+    if (rc == 0 && blocks != NULL && seq > published) {
+        pl->replayed += records;
+        fl_buffer_add_list(pl->buffer, blocks);
+        blocks = NULL;
     }
-    fl_held_free(h);
+    fl_buffer_block_free_list(blocks);
     return rc;
 }
 
 
-int
-fl_pipeline_settle(struct fl_pipeline *pl, uint64_t id, int keep,
-                   struct fl_err *err)
+/* The settle record of id now; returns 0 with *seq, or <0. */
+static int
+append_settle(struct fl_pipeline *pl, uint64_t id, int keep,
+              uint64_t *arrival_ms, uint64_t *seq)
 {
-    struct fl_held *h = fl_held_take(pl, id);
-    if (h == NULL)
-        return fl_err_set(err, -EINVAL, "no held request %llu",
-                          (unsigned long long)id);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct fl_walrec_settle st = {
@@ -169,34 +209,49 @@ fl_pipeline_settle(struct fl_pipeline *pl, uint64_t id, int keep,
     };
     unsigned char rec[FL_WALREC_SETTLE_SIZE];
     fl_walrec_settle_encode(&st, rec);
-    uint64_t seq = 0;
+    *arrival_ms = st.arrival_ms;
+    return fl_wal_append(pl->wal, FL_WALREC_SETTLE, rec, sizeof rec, seq);
+}
 
-    /* Under the append lock, as any request: the blocks then join the
-     * buffer in the log's order, and the metrics see arrival times grow. */
+
+int
+fl_pipeline_settle(struct fl_pipeline *pl, uint64_t id, int keep,
+                   struct fl_err *err)
+{
+    uint64_t seq = 0, arrival_ms = 0;
+    int rc;
+
+    /* Under the append lock, as any request: kept blocks then join the
+     * buffer in the log's order, and the metrics see arrival times grow.
+     * (One source settles its own requests, one at a time: an entry found
+     * waiting stays so until this call changes it.) */
     pthread_mutex_lock(&pl->append_mu);
-    int rc = fl_wal_append(pl->wal, FL_WALREC_SETTLE, rec, sizeof rec, &seq);
+    pthread_mutex_lock(&pl->held_mu);
+    int waiting = find_waiting(pl, id) != NULL;
+    pthread_mutex_unlock(&pl->held_mu);
+    if (!waiting) {
+        pthread_mutex_unlock(&pl->append_mu);
+        return fl_err_set(err, -EINVAL, "no held request %llu",
+                          (unsigned long long)id);
+    }
+    rc = append_settle(pl, id, keep, &arrival_ms, &seq);
     if (rc == 0 && keep) {
-        renumber(h, seq);
+        pthread_mutex_lock(&pl->held_mu);
+        struct fl_buffer_block *blocks = mark_kept(*find_waiting(pl, id),
+                                                   seq);
+        pthread_mutex_unlock(&pl->held_mu);
         if (pl->tap.appended != NULL)
-            pl->tap.appended(pl->tap.ctx, h->blocks, st.arrival_ms);
-        fl_buffer_add_list(pl->buffer, h->blocks);
-        h->blocks = NULL;
+            pl->tap.appended(pl->tap.ctx, blocks, arrival_ms);
+        fl_buffer_add_list(pl->buffer, blocks);
     }
     pthread_mutex_unlock(&pl->append_mu);
-    if (rc == 0 && !keep)
-        rc = fl_wal_commit(pl->wal, seq);   /* before anything is re-read */
-    if (rc < 0) {
-        fl_err_set(err, rc, "the write-ahead log failed: %s",
-                   fl_strerror(rc));
-        if (h->blocks != NULL) {              /* still held, as it was */
-            struct fl_buffer_block *blocks = h->blocks;
-            h->blocks = NULL;
-            (void)fl_held_add(pl, id, h->hold, blocks, h->records);
-        }
-        fl_held_free(h);
-        return rc;
-    }
-    fl_held_free(h);
+    /* A drop is durable before anything is read again; only then is the
+     * request forgotten (a failure leaves it waiting: settle it again). */
+    if (rc == 0 && !keep && (rc = fl_wal_commit(pl->wal, seq)) == 0)
+        fl_held_free(fl_held_take(pl, id));
+    if (rc < 0)
+        return fl_err_set(err, rc, "the write-ahead log failed: %s",
+                          fl_strerror(rc));
     return FL_OK;
 }
 
@@ -207,22 +262,26 @@ fl_pipeline_each_held(struct fl_pipeline *pl,
                                  uint64_t records),
                       void *ctx)
 {
-    /* A copy of the list's ids and descriptions: fn may settle them. */
+    /* A copy of the waiting requests' ids and descriptions: fn may settle
+     * them. */
     size_t n = 0;
     pthread_mutex_lock(&pl->held_mu);
     for (const struct fl_held *h = pl->held; h != NULL; h = h->next)
-        n++;
-    struct fl_held *copy = n > 0 ? fl_calloc(n, sizeof *copy) : NULL;
+        n += h->kept_seq == 0;
+    struct fl_held *copy = n > 0 && fn != NULL
+                         ? fl_calloc(n, sizeof *copy) : NULL;
     size_t i = 0;
     for (const struct fl_held *h = pl->held; h != NULL && copy != NULL;
-         h = h->next, i++) {
+         h = h->next) {
+        if (h->kept_seq != 0)
+            continue;
         copy[i].id = h->id;
         copy[i].records = h->records;
-        copy[i].hold = fl_strdup(h->hold);
+        copy[i++].hold = fl_strdup(h->hold);
     }
     pthread_mutex_unlock(&pl->held_mu);
-    if (n > 0 && copy == NULL)
-        return 0;
+    if (copy == NULL)
+        return n;
     for (i = 0; i < n; i++) {
         if (copy[i].hold != NULL)
             fn(ctx, copy[i].id, copy[i].hold, copy[i].records);

@@ -191,9 +191,10 @@ fl_pipeline_checkpoint(struct fl_pipeline *pl)
         if (tap < mark)
             mark = tap;
     }
-    /* A held request stays in the log until it is settled (the archive's
-     * mark may pass it: it was never buffered). */
-    uint64_t held = atomic_load(&pl->held_low);
+    /* A held request stays in the log until it is settled and, if kept,
+     * published (the archive's mark may pass it: its blocks joined the
+     * buffer later, under the settle record's sequence). */
+    uint64_t held = fl_held_prune(pl, mark);
     if (held <= mark)
         mark = held - 1;
     pthread_mutex_lock(&pl->ckpt_mu);
@@ -272,7 +273,7 @@ fl_pipeline_close(struct fl_pipeline *pl)
 
     fl_pipeline_checkpoint(pl);
     fl_buffer_stats(pl->buffer, &bytes, &records);
-    if (atomic_load(&pl->held_low) != UINT64_MAX)
+    if (fl_pipeline_each_held(pl, NULL, NULL) > 0)
         records++;               /* a held request waits for the next start */
     (void)fl_rejects_close(pl->rejects);
     /* What is still buffered stays in the WAL for the next start. */

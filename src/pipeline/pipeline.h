@@ -135,8 +135,8 @@ void fl_pipeline_ingest_held(struct fl_pipeline *pl, enum fl_source_kind kind,
 int  fl_pipeline_settle(struct fl_pipeline *pl, uint64_t id, int keep,
                         struct fl_err *err);
 
-/* Calls fn for each held request, oldest first (fn may settle it).
- * Returns how many there were. */
+/* Calls fn for each held request waiting to be settled, oldest first (fn
+ * may settle it; NULL only counts). Returns how many there were. */
 size_t fl_pipeline_each_held(struct fl_pipeline *pl,
                              void (*fn)(void *ctx, uint64_t id,
                                         const char *hold, uint64_t records),

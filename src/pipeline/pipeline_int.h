@@ -92,6 +92,10 @@ struct fl_held {
     char                   *hold;      /* the source's description */
     struct fl_buffer_block *blocks;
     uint64_t                records;
+    /* Kept: the settle record's sequence, under which the blocks went to
+     * the buffer. Until the archive and the tap hold that far, the log
+     * must keep the request's own records (its text is there only). */
+    uint64_t                kept_seq;  /* 0 = waiting to be settled */
 };
 
 /* held.c: adds a request whose records were just appended (under the
@@ -100,9 +104,14 @@ struct fl_held {
  * freed). */
 int  fl_held_add(struct fl_pipeline *pl, uint64_t id, const char *hold,
                  struct fl_buffer_block *blocks, uint64_t records);
-/* held.c: takes the request id out of the list (NULL: not held). */
+/* held.c: takes the request id, waiting, out of the list (NULL: not
+ * held). */
 struct fl_held *fl_held_take(struct fl_pipeline *pl, uint64_t id);
 void fl_held_free(struct fl_held *h);
+/* held.c: forgets the kept requests both the archive and the tap hold
+ * (their settle record at or below mark), and returns the lowest
+ * sequence the log must keep for those left (UINT64_MAX: none). */
+uint64_t fl_held_prune(struct fl_pipeline *pl, uint64_t mark);
 /* held.c: the replay's settle record seq (what became of a held request):
  * a kept one is buffered under seq, when the archive's mark is below it,
  * and shown to the tap. Returns 0 or <0 (the tap's error). */

@@ -239,9 +239,7 @@ open_wal(struct fl_pipeline *pl, struct fl_err *err)
     if (pl->replayed > 0)
         fl_log(FL_LOG_INFO, "wal", "recovered %llu records from the "
                 "write-ahead log", (unsigned long long)pl->replayed);
-    size_t held = 0;
-    for (const struct fl_held *h = pl->held; h != NULL; h = h->next)
-        held++;
+    size_t held = fl_pipeline_each_held(pl, NULL, NULL);
     if (held > 0)
         fl_log(FL_LOG_INFO, "wal", "%zu request(s) in the write-ahead log "
                "wait for their source to settle them (kept or dropped)",
