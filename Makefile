@@ -166,7 +166,7 @@ fuzz:
 	        -o fuzz/out/$$n $$f $(LIB_SRC) $(LDFLAGS) $(LDLIBS) || exit 1; \
 	    else \
 	    clang -O1 -g -std=c17 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc -I$(DUCKDB_DIR)/include \
-	        -o fuzz/out/$$n $$f $(filter-out src/archive/% src/query/% src/cli/% src/server/% src/http/% src/pipeline/% src/sources/% src/sinks/% src/config/% src/client/% src/alarm/% src/metrics/% src/s3/% src/core/fl_curl.c,$(LIB_SRC)) src/query/job.c src/pipeline/dedupe.c src/s3/xml.c src/archive/change.c -lisal -ljansson -lz -lxxhash -lm || exit 1; \
+	        -o fuzz/out/$$n $$f $(filter-out src/archive/% src/query/% src/cli/% src/server/% src/http/% src/pipeline/% src/sources/% src/sinks/% src/config/% src/client/% src/alarm/% src/metrics/% src/s3/% src/core/fl_curl.c,$(LIB_SRC)) src/query/job.c src/pipeline/dedupe.c src/s3/xml.c src/archive/change.c src/sources/tenure.c -lisal -ljansson -lz -lxxhash -lm || exit 1; \
 	    fi; \
 	    mkdir -p fuzz/corpus/$$n fuzz/out/$$n.new; \
 	    fuzz/out/$$n -max_total_time=$(FUZZ_SECONDS) fuzz/out/$$n.new fuzz/corpus/$$n || exit 1; \
