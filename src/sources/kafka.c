@@ -472,6 +472,28 @@ commit_batch(struct fl_kafka *k, const struct batch *b)
 }
 
 
+/* A commit that was neither applied nor refused, as far as this consumer
+ * knows: the coordinator could not be reached or did not answer. */
+static int
+commit_unanswered(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
 /* One line of a hold (see hold_text), parsed in place: p is cut into the
  * fields. Returns 0 or FL_EPARSE. */
 struct hold_part {
@@ -652,6 +674,19 @@ store_and_commit(struct fl_kafka *k, struct batch *b)
         && ++k->durable_batches >= k->die_before_commit)
         _exit(137);
     rd_kafka_resp_err_t e = commit_batch(k, b);
+    for (int logged = 0; id != 0 && commit_unanswered(e); logged = 1) {
+        /* Not refused, not known to be applied: committed again until it
+         * is one or the other. (Had the partitions gone to another
+         * consumer meanwhile, the group would refuse it: a stale
+         * generation.) */
+        if (!logged)
+            fl_log(FL_LOG_WARN, "kafka", "committing offsets: %s; trying "
+                   "again every %d s", rd_kafka_err2str(e), RETRY_SECONDS);
+        if (!k->env.running(k->env.ctx))
+            goto out;                   /* held: the next start settles */
+        sleep(RETRY_SECONDS);
+        e = commit_batch(k, b);
+    }
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR && k->die_after_commit > 0
         && ++k->committed_batches >= k->die_after_commit)
         _exit(137);
