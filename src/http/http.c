@@ -231,7 +231,8 @@ put_wal_dedupe(struct status_out *so, const struct fl_pipeline_stats *ps)
         "\"appends\":%llu,\"commits\":%llu,\"syncs\":%llu,"
         "\"durable_seq\":%llu,\"checkpoint\":%llu,\"full\":%llu,"
         "\"recovered_records\":%llu,\"published_seq\":%llu,"
-        "\"unpublished_records\":%llu",
+        "\"unpublished_records\":%llu,\"held_requests\":%llu,"
+        "\"held_records\":%llu,\"held_kept\":%llu,\"held_dropped\":%llu",
         (unsigned long long)ws->bytes, (unsigned long long)ws->max_bytes,
         (unsigned long long)ws->segments, (unsigned long long)ws->appends,
         (unsigned long long)ws->commits, (unsigned long long)ws->syncs,
@@ -239,7 +240,11 @@ put_wal_dedupe(struct status_out *so, const struct fl_pipeline_stats *ps)
         (unsigned long long)ws->checkpoint, (unsigned long long)ws->full,
         (unsigned long long)ps->replayed,
         (unsigned long long)ps->published_seq,
-        (unsigned long long)(ps->buffer.records + ps->inflight_records));
+        (unsigned long long)(ps->buffer.records + ps->inflight_records),
+        (unsigned long long)ps->held_requests,
+        (unsigned long long)ps->held_records,
+        (unsigned long long)ps->held_kept,
+        (unsigned long long)ps->held_dropped);
     const struct fl_dedupe_stats *ds = &ps->dedupe;
     status_put(so,
         "},\"dedupe\":{\"keys\":%zu,\"max_keys\":%zu,\"claimed\":%zu,"
@@ -423,6 +428,9 @@ handle_prometheus(struct fl_server *s, struct MHD_Connection *c)
     fl_pipeline_stats(s->pipeline, st);
     ps.wal_bytes = st->wal.bytes;
     ps.wal_max_bytes = st->wal.max_bytes;
+    ps.held_records = st->held_records;
+    ps.held_kept = st->held_kept;
+    ps.held_dropped = st->held_dropped;
     ps.buffered_records = st->buffer.records;
     ps.files_published = st->files_published;
     ps.records_published = st->records_published;

@@ -97,6 +97,16 @@ fl_metrics_api_prometheus(struct fl_metrics *m, struct MHD_Connection *c,
     fprintf(out, "flowlake_wal_bytes %" PRIu64 "\n", srv->wal_bytes);
     put_counter(out, "flowlake_wal_max_bytes", "wal.max_size", "gauge");
     fprintf(out, "flowlake_wal_max_bytes %" PRIu64 "\n", srv->wal_max_bytes);
+    put_counter(out, "flowlake_held_records", "durable records waiting "
+                "for their source to settle them (Kafka: the offset commit)",
+                "gauge");
+    fprintf(out, "flowlake_held_records %" PRIu64 "\n", srv->held_records);
+    put_counter(out, "flowlake_held_settled_total", "held requests "
+                "settled, by outcome", "counter");
+    fprintf(out, "flowlake_held_settled_total{outcome=\"kept\"} %" PRIu64
+            "\n", srv->held_kept);
+    fprintf(out, "flowlake_held_settled_total{outcome=\"dropped\"} %"
+            PRIu64 "\n", srv->held_dropped);
     put_counter(out, "flowlake_buffered_records",
                 "accepted records not yet published as Parquet", "gauge");
     fprintf(out, "flowlake_buffered_records %" PRIu64 "\n",

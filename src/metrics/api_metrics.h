@@ -26,6 +26,8 @@ struct fl_prom_server {
     const struct fl_prom_source *sources;
     size_t      n_sources;
     uint64_t    wal_bytes, wal_max_bytes;   /* in the WAL; wal.max_size */
+    uint64_t    held_records;               /* waiting to be settled */
+    uint64_t    held_kept, held_dropped;    /* settled since start */
     uint64_t    buffered_records;           /* not yet published */
     uint64_t    files_published, records_published, publish_failures;
     /* The copy in object storage (s3/uploader.h); upload = 0 without

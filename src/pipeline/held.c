@@ -139,6 +139,21 @@ fl_held_prune(struct fl_pipeline *pl, uint64_t mark)
 }
 
 
+void
+fl_held_stats(struct fl_pipeline *pl, uint64_t *requests, uint64_t *records)
+{
+    *requests = *records = 0;
+    pthread_mutex_lock(&pl->held_mu);
+    for (const struct fl_held *h = pl->held; h != NULL; h = h->next) {
+        if (h->kept_seq == 0) {
+            (*requests)++;
+            *records += h->records;
+        }
+    }
+    pthread_mutex_unlock(&pl->held_mu);
+}
+
+
 /* Request h was kept under settle record seq: its blocks, renumbered,
  * are returned for the buffer; h stays listed, keeping its records in the
  * log, until fl_held_prune finds seq published. With held_mu held. */
@@ -243,12 +258,15 @@ fl_pipeline_settle(struct fl_pipeline *pl, uint64_t id, int keep,
         if (pl->tap.appended != NULL)
             pl->tap.appended(pl->tap.ctx, blocks, arrival_ms);
         fl_buffer_add_list(pl->buffer, blocks);
+        atomic_fetch_add(&pl->held_kept, 1);
     }
     pthread_mutex_unlock(&pl->append_mu);
     /* A drop is durable before anything is read again; only then is the
      * request forgotten (a failure leaves it waiting: settle it again). */
-    if (rc == 0 && !keep && (rc = fl_wal_commit(pl->wal, seq)) == 0)
+    if (rc == 0 && !keep && (rc = fl_wal_commit(pl->wal, seq)) == 0) {
         fl_held_free(fl_held_take(pl, id));
+        atomic_fetch_add(&pl->held_dropped, 1);
+    }
     if (rc < 0)
         return fl_err_set(err, rc, "the write-ahead log failed: %s",
                           fl_strerror(rc));

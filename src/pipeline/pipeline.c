@@ -240,6 +240,9 @@ fl_pipeline_stats(struct fl_pipeline *pl, struct fl_pipeline_stats *out)
     fl_buffer_info(pl->buffer, &out->buffer);
     fl_rejects_stats(pl->rejects, &out->rejects);
     out->replayed = pl->replayed;
+    fl_held_stats(pl, &out->held_requests, &out->held_records);
+    out->held_kept = atomic_load(&pl->held_kept);
+    out->held_dropped = atomic_load(&pl->held_dropped);
     out->published_seq = atomic_load(&pl->published_seq);
     out->inflight_records = atomic_load(&pl->inflight_records);
     out->files_published = atomic_load(&pl->files_published);

@@ -71,6 +71,9 @@ struct fl_pipeline_stats {
     struct fl_buffer_info   buffer;
     struct fl_rejects_stats rejects;
     uint64_t replayed;            /* records recovered at open */
+    uint64_t held_requests;       /* held, waiting to be settled */
+    uint64_t held_records;
+    uint64_t held_kept, held_dropped; /* settled since start */
     uint64_t published_seq;       /* the WAL mark the archive holds */
     uint64_t inflight_records;    /* taken by the publish running now */
     uint64_t files_published, records_published, bytes_published;

@@ -55,6 +55,7 @@ struct fl_pipeline {
     pthread_mutex_t            held_mu;
     struct fl_held            *held;
     _Atomic uint64_t           held_low;
+    _Atomic uint64_t           held_kept, held_dropped;  /* settled */
 
     pthread_t                  publisher;
     int                        publisher_started;
@@ -108,6 +109,9 @@ int  fl_held_add(struct fl_pipeline *pl, uint64_t id, const char *hold,
  * held). */
 struct fl_held *fl_held_take(struct fl_pipeline *pl, uint64_t id);
 void fl_held_free(struct fl_held *h);
+/* held.c: the requests waiting to be settled, and their records. */
+void fl_held_stats(struct fl_pipeline *pl, uint64_t *requests,
+                   uint64_t *records);
 /* held.c: forgets the kept requests both the archive and the tap hold
  * (their settle record at or below mark), and returns the lowest
  * sequence the log must keep for those left (UINT64_MAX: none). */

@@ -35,6 +35,9 @@ wait_count 30000 && ok "after the crash, all 30,000 are there" \
 grep -q 'stored before the last stop: its commit did not go through; dropped' serve.err \
     && ok "the batch held at the crash was dropped (its commit never happened)" \
     || fail "the batch held at the crash was dropped (its commit never happened)" "$(grep kafka serve.err | tail -5)"
+status=$(curl -s "$URL/api/status")
+expect_contains "/api/status counts it dropped, nothing held now" "$status" '"held_requests":0,"held_records":0,'
+expect_contains "... as /metrics does" "$(curl -s "$URL/metrics")" 'flowlake_held_settled_total{outcome="dropped"} 1'
 # 3. SIGKILL at a random moment while the second half is consumed.
 produce one m2.log
 sleep 0.$((RANDOM % 9 + 1))
