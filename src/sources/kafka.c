@@ -435,7 +435,7 @@ store_batch(struct fl_kafka *k, struct batch *b, const char *hold,
 
 /* The offsets of b's partitions: after its last message, with each
  * tenure's history as metadata (to commit), or at its first (to read
- * again). The metadata is borrowed: commit_list clears it. */
+ * again). The metadata is borrowed: commit_batch clears it. */
 static rd_kafka_topic_partition_list_t *
 offsets(const struct batch *b, int after)
 {
