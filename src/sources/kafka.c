@@ -106,7 +106,19 @@ struct batch {
     size_t           last_part;      /* parts[] of the last message */
     size_t           hold_bytes;     /* its hold's size, at most */
     uint64_t         messages, bytes;
+    /* Once handed over: its place in the commit order, and what the
+     * store phase left for the commit phase (see storer_main). */
+    uint64_t         seq;
+    int              stored;         /* durable (or nothing to store) */
+    uint64_t         held_id;        /* 0 = nothing held */
+    struct fl_buf    hold;
+    struct fl_ingest_result res;
+    double           store_ms;
 };
+
+/* Batches stored at once, and gathered meanwhile. */
+#define STORERS 2
+#define BATCHES (STORERS + 1)
 
 struct fl_kafka {
     struct fl_source_env env;
@@ -132,22 +144,29 @@ struct fl_kafka {
     rd_kafka_t          *rk;
     struct fl_ingest    *dec;        /* CloudWatch Logs payloads */
     pthread_t            thread;     /* the consumer: gathers batches */
-    /* Two batches: the consumer gathers one while the storer thread makes
-     * the other durable and commits it -- parsing and the write-ahead log
-     * then run beside librdkafka's decoding instead of after it. One
-     * batch in the storer at a time, so offsets are committed in order. */
-    struct batch         bufs[2];
+    /* The consumer gathers one batch while STORERS threads make the
+     * ones handed before durable -- parsing and the write-ahead log run
+     * beside librdkafka's decoding, and on both cores -- and commit them,
+     * in the order they were handed (storer_main). */
+    struct batch         bufs[BATCHES];
     struct batch        *cur;        /* being gathered (consumer) */
-    pthread_t            storer;
-    int                  storer_started;
+    pthread_t            storers[STORERS];
+    int                  n_storers;  /* started */
     pthread_mutex_t      mu;
     pthread_cond_t       cv;
-    struct batch        *handed;     /* being stored; NULL = storer idle */
-    int                  stop;       /* the storer ends when idle */
-    /* Where to read again after a batch that could not be stored: its
-     * first offsets (the consumer seeks there before going on). */
+    struct batch        *handed[BATCHES]; /* handed, not yet taken */
+    size_t               queued;
+    size_t               in_flight;  /* handed, not yet committed */
+    uint64_t             next_seq;   /* consumer: the next batch handed */
+    uint64_t             turn;       /* the batch whose commit is next */
+    /* The first batch that was not stored, or dropped: it and every batch
+     * handed after it are read again (UINT64_MAX: none). */
+    uint64_t             poison;
+    int                  stop;       /* the storers end when idle */
+    /* Where to read again: the first offsets of the batches not stored or
+     * dropped (the consumer seeks there once none is in flight). */
     rd_kafka_topic_partition_list_t *seek_back;
-    int                  failing;    /* storer only: logged once */
+    int                  failing;    /* in commit order: logged once */
 };
 
 
@@ -159,6 +178,10 @@ batch_clear(struct fl_kafka *k, struct batch *b)
         fl_free(b->parts[i].topic);
     b->n_parts = 0;
     b->hold_bytes = 0;
+    fl_buf_reset(&b->hold);
+    b->held_id = 0;
+    b->stored = 0;
+    b->store_ms = 0;
     b->messages = b->bytes = 0;
     fl_gather_free(&b->g);
     fl_gather_init(&b->g, k->env.dedupe, k->env.cfg->dedupe_wait * 1000);
@@ -400,36 +423,27 @@ hold_text(const struct batch *b, struct fl_buf *out)
 }
 
 
-/* Makes batch b durable, held (storer thread): *id is the held request,
- * 0 when no line was accepted. Returns 1 when its offsets may be
- * committed, 0 when it must be read again. */
-static int
-store_batch(struct fl_kafka *k, struct batch *b, const char *hold,
-            uint64_t *id)
+/* The store phase of batch b (a storer, beside the other): durable,
+ * held, its outcome left in b for the commit phase. */
+static void
+store_batch(struct fl_kafka *k, struct batch *b)
 {
     const struct fl_source_env *env = &k->env;
     struct fl_gather *g = &b->g;
-    struct fl_ingest_result res = { 0 };
     char source[400];
+    double t0 = fl_time_mono();
     batch_source(b, source, sizeof source);
     fl_source_counters_request(env->counters, FL_SOURCE_KAFKA, b->bytes);
-
-    *id = 0;
-    if (g->text.len > 0)
+    memset(&b->res, 0, sizeof b->res);
+    b->held_id = 0;
+    if (hold_text(b, &b->hold) < 0)
+        fl_err_oom(&b->res.err);
+    else if (g->text.len > 0)
         fl_pipeline_ingest_held(k->pl, FL_SOURCE_KAFKA, source, g->text.p,
-                                g->text.len, g->segs, g->n_segs, hold, id,
-                                &res);
-    if (res.err.code == 0) {
-        if (k->failing)
-            fl_log(FL_LOG_INFO, "kafka", "storing works again");
-        k->failing = 0;
-        return 1;
-    }
-    if (!k->failing)
-        fl_log(FL_LOG_ERROR, "kafka", "%s: %s; reading it again every %d s",
-               source, fl_err_msg(&res.err), RETRY_SECONDS);
-    k->failing = 1;
-    return 0;
+                                g->text.len, g->segs, g->n_segs, b->hold.p,
+                                &b->held_id, &b->res);
+    b->stored = b->res.err.code == 0;
+    b->store_ms = (fl_time_mono() - t0) * 1e3;
 }
 
 
@@ -651,30 +665,55 @@ judge_until_known(struct fl_kafka *k, const char *hold,
 }
 
 
-/* Makes b durable, commits it and settles it (storer thread). Returns
- * where to read again (b's first offsets) when b was not stored or was
- * dropped, else NULL. */
-static rd_kafka_topic_partition_list_t *
-store_and_commit(struct fl_kafka *k, struct batch *b)
+/* Adds b's partitions, at their first offsets, to where the consumer
+ * reads again (those already there from an earlier batch stay as they
+ * are: that batch's first offsets come before b's). With mu held. */
+static void
+read_again(struct fl_kafka *k, const struct batch *b)
 {
-    struct fl_buf hold;
-    fl_buf_init(&hold, 0);
-    uint64_t id = 0;
-    double t0 = fl_time_mono();
-    int ok = hold_text(b, &hold) == 0 && store_batch(k, b, hold.p, &id);
-    double t1 = fl_time_mono();
-    rd_kafka_topic_partition_list_t *again = NULL;
-    enum fl_tenure_verdict v = FL_TENURE_KEEP;
+    if (k->seek_back == NULL)
+        k->seek_back = rd_kafka_topic_partition_list_new((int)b->n_parts);
+    for (size_t i = 0; i < b->n_parts; i++)
+        if (rd_kafka_topic_partition_list_find(k->seek_back, b->parts[i].topic,
+                                               b->parts[i].partition) == NULL)
+            rd_kafka_topic_partition_list_add(
+                k->seek_back, b->parts[i].topic, b->parts[i].partition)
+                ->offset = b->parts[i].first;
+}
 
-    if (!ok) {
-        again = offsets(b, 0);
-        goto out;
+
+/* The commit phase of batch b, in the order batches were handed (its
+ * turn): committed and settled -- or, when it was not stored, was
+ * dropped, or follows one that was, settled as dropped and left to be
+ * read again. Returns 1 when b must be read again. */
+static int
+commit_batch_turn(struct fl_kafka *k, struct batch *b, int poisoned)
+{
+    char what[400];
+    batch_source(b, what, sizeof what);
+    if (poisoned) {
+        /* An earlier batch is read again from before this one's messages:
+         * committing this one would commit past them. */
+        if (b->held_id != 0)
+            (void)settle(k, b->held_id, FL_TENURE_DROP, what);
+        return 1;
     }
+    if (!b->stored) {
+        if (!k->failing)
+            fl_log(FL_LOG_ERROR, "kafka", "%s: %s; reading it again every "
+                   "%d s", what, fl_err_msg(&b->res.err), RETRY_SECONDS);
+        k->failing = 1;
+        return 1;
+    }
+    if (k->failing)
+        fl_log(FL_LOG_INFO, "kafka", "storing works again");
+    k->failing = 0;
     if (k->die_before_commit > 0
         && ++k->durable_batches >= k->die_before_commit)
         _exit(137);
     rd_kafka_resp_err_t e = commit_batch(k, b);
-    for (int logged = 0; id != 0 && commit_unanswered(e); logged = 1) {
+    for (int logged = 0; b->held_id != 0 && commit_unanswered(e);
+         logged = 1) {
         /* Not refused, not known to be applied: committed again until it
          * is one or the other. (Had the partitions gone to another
          * consumer meanwhile, the group would refuse it: a stale
@@ -683,67 +722,78 @@ store_and_commit(struct fl_kafka *k, struct batch *b)
             fl_log(FL_LOG_WARN, "kafka", "committing offsets: %s; trying "
                    "again every %d s", rd_kafka_err2str(e), RETRY_SECONDS);
         if (!k->env.running(k->env.ctx))
-            goto out;                   /* held: the next start settles */
+            return 0;                   /* held: the next start settles */
         sleep(RETRY_SECONDS);
         e = commit_batch(k, b);
     }
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR && k->die_after_commit > 0
         && ++k->committed_batches >= k->die_after_commit)
         _exit(137);
-    if (id == 0) {                      /* nothing stored, nothing held */
+    if (b->held_id == 0) {              /* nothing stored, nothing held */
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
             fl_log(FL_LOG_WARN, "kafka", "committing offsets: %s",
                    rd_kafka_err2str(e));
-        goto out;
+        return 0;
     }
-    char what[400];
-    batch_source(b, what, sizeof what);
+    enum fl_tenure_verdict v = FL_TENURE_KEEP;
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         fl_log(FL_LOG_WARN, "kafka", "%s: committing offsets: %s; asking "
                "the group whether it went through", what,
                rd_kafka_err2str(e));
-        if (judge_until_known(k, hold.p, &v) < 0)
-            goto out;                   /* stopping: the next start */
+        if (judge_until_known(k, b->hold.p, &v) < 0)
+            return 0;                   /* stopping: the next start */
     }
-    if (settle(k, id, v, what) == 0 && v == FL_TENURE_DROP)
-        again = offsets(b, 0);
-out:
-    fl_log(FL_LOG_DEBUG, "kafka", "batch of %llu message(s) in %zu "
-           "partition(s): %s in %.1f ms, settled in %.1f ms",
-           (unsigned long long)b->messages, b->n_parts,
-           ok ? "stored" : "not stored", (t1 - t0) * 1e3,
-           (fl_time_mono() - t1) * 1e3);
-    fl_buf_free(&hold);
-    return again;
+    return settle(k, b->held_id, v, what) == 0 && v == FL_TENURE_DROP;
 }
 
 
-/* The storer thread: each handed batch made durable, committed and
- * settled -- or, when it could not be stored or was dropped, where to
- * read it again left for the consumer. */
+/* A storer thread: takes the oldest batch handed over, makes it durable
+ * beside the other storer, then waits for its turn -- every batch before
+ * it committed -- to commit and settle it. A batch not stored or dropped
+ * makes every later one be dropped too, and the consumer read them all
+ * again from the first one's offsets. */
 static void *
 storer_main(void *arg)
 {
     struct fl_kafka *k = arg;
     pthread_mutex_lock(&k->mu);
     for (;;) {
-        while (k->handed == NULL && !k->stop)
+        while (k->queued == 0 && !k->stop)
             pthread_cond_wait(&k->cv, &k->mu);
-        if (k->handed == NULL)
+        if (k->queued == 0)
             break;
-        struct batch *b = k->handed;
+        struct batch *b = k->handed[0];
+        memmove(&k->handed[0], &k->handed[1],
+                --k->queued * sizeof k->handed[0]);
+        int skip = k->poison <= b->seq;
         pthread_mutex_unlock(&k->mu);
 
-        rd_kafka_topic_partition_list_t *list = store_and_commit(k, b);
-        batch_clear(k, b);
+        if (!skip)
+            store_batch(k, b);          /* beside the other storer */
 
         pthread_mutex_lock(&k->mu);
-        k->handed = NULL;
-        if (list != NULL) {
-            if (k->seek_back != NULL)
-                rd_kafka_topic_partition_list_destroy(k->seek_back);
-            k->seek_back = list;
+        while (k->turn != b->seq)
+            pthread_cond_wait(&k->cv, &k->mu);
+        int poisoned = k->poison <= b->seq;
+        pthread_mutex_unlock(&k->mu);
+
+        double t1 = fl_time_mono();
+        int again = commit_batch_turn(k, b, poisoned);
+        fl_log(FL_LOG_DEBUG, "kafka", "batch of %llu message(s) in %zu "
+               "partition(s): %s in %.1f ms, settled in %.1f ms",
+               (unsigned long long)b->messages, b->n_parts,
+               skip ? "skipped" : b->stored ? "stored" : "not stored",
+               b->store_ms, (fl_time_mono() - t1) * 1e3);
+
+        pthread_mutex_lock(&k->mu);
+        if (again) {
+            read_again(k, b);
+            if (k->poison > b->seq)
+                k->poison = b->seq;
         }
+        batch_clear(k, b);
+        k->turn++;
+        k->in_flight--;
         pthread_cond_broadcast(&k->cv);
     }
     pthread_mutex_unlock(&k->mu);
@@ -751,40 +801,64 @@ storer_main(void *arg)
 }
 
 
-/* Consumer: waits until the storer is idle; returns where to read again
- * if the last batch could not be stored (NULL: it was). */
+/* Consumer: waits until no batch is in flight; returns where to read
+ * again, if some batch was not stored or was dropped (NULL: none). */
 static rd_kafka_topic_partition_list_t *
-wait_storer(struct fl_kafka *k)
+wait_storers(struct fl_kafka *k)
 {
     pthread_mutex_lock(&k->mu);
-    while (k->handed != NULL)
+    while (k->in_flight > 0)
         pthread_cond_wait(&k->cv, &k->mu);
     rd_kafka_topic_partition_list_t *again = k->seek_back;
     k->seek_back = NULL;
+    k->poison = UINT64_MAX;
     pthread_mutex_unlock(&k->mu);
     return again;
 }
 
 
-/* Consumer: the batch gathered so far goes to the storer, which stores
- * and commits it while the next one is gathered. If the one before could
- * not be stored, this one holds messages after it: it is dropped, and
- * every partition of both is read again from the earlier first offset. */
+/* A batch not in use: neither gathered nor in flight. With mu held, when
+ * fewer than STORERS are in flight. */
+static struct batch *
+free_batch(struct fl_kafka *k)
+{
+    for (size_t i = 0; i < BATCHES; i++) {
+        struct batch *b = &k->bufs[i];
+        int busy = b == k->cur;
+        for (size_t q = 0; q < k->queued && !busy; q++)
+            busy = k->handed[q] == b;
+        if (!busy && b->messages == 0)
+            return b;
+    }
+    return NULL;
+}
+
+
+/* Consumer: the batch gathered so far goes to the storers, which store
+ * and commit it while the next one is gathered. If one handed before
+ * could not be stored or was dropped, this one holds messages after it:
+ * once none is in flight, this one is dropped too, and every partition is
+ * read again from the earliest first offset. Returns 1 then. */
 static int
 hand_over(struct fl_kafka *k)
 {
     struct batch *b = k->cur;
-    if (b->messages == 0)
+    pthread_mutex_lock(&k->mu);
+    /* Nothing gathered: nothing to hand over, but where to read again
+     * may be due (the topic had nothing more after the failed batch). */
+    if (b->messages == 0 && (k->seek_back == NULL || k->in_flight > 0)) {
+        pthread_mutex_unlock(&k->mu);
         return 0;
-    rd_kafka_topic_partition_list_t *again = wait_storer(k);
-    if (again != NULL) {
-        for (size_t i = 0; i < b->n_parts; i++)
-            if (rd_kafka_topic_partition_list_find(again, b->parts[i].topic,
-                                                   b->parts[i].partition)
-                == NULL)
-                rd_kafka_topic_partition_list_add(
-                    again, b->parts[i].topic, b->parts[i].partition)
-                    ->offset = b->parts[i].first;
+    }
+    while (k->in_flight == STORERS
+           || (k->seek_back != NULL && k->in_flight > 0))
+        pthread_cond_wait(&k->cv, &k->mu);
+    if (k->seek_back != NULL) {
+        read_again(k, b);
+        rd_kafka_topic_partition_list_t *again = k->seek_back;
+        k->seek_back = NULL;
+        k->poison = UINT64_MAX;
+        pthread_mutex_unlock(&k->mu);
         batch_clear(k, b);
         rd_kafka_error_t *e = rd_kafka_seek_partitions(k->rk, again, 10000);
         if (e != NULL) {
@@ -796,9 +870,10 @@ hand_over(struct fl_kafka *k)
         sleep(RETRY_SECONDS);
         return 1;
     }
-    pthread_mutex_lock(&k->mu);
-    k->handed = b;
-    k->cur = b == &k->bufs[0] ? &k->bufs[1] : &k->bufs[0];
+    b->seq = k->next_seq++;
+    k->handed[k->queued++] = b;
+    k->in_flight++;
+    k->cur = free_batch(k);
     pthread_cond_broadcast(&k->cv);
     pthread_mutex_unlock(&k->mu);
     return 0;
@@ -810,7 +885,7 @@ static void
 drain(struct fl_kafka *k)
 {
     (void)hand_over(k);
-    rd_kafka_topic_partition_list_t *again = wait_storer(k);
+    rd_kafka_topic_partition_list_t *again = wait_storers(k);
     if (again != NULL)
         rd_kafka_topic_partition_list_destroy(again);   /* left to Kafka */
 }
@@ -1010,27 +1085,27 @@ subscribe(rd_kafka_t *rk, const char *topics, struct fl_err *err)
 }
 
 
-/* Ends the storer once it is idle (the consumer has drained). */
+/* Ends the storers once they are idle (the consumer has drained). */
 static void
-stop_storer(struct fl_kafka *k)
+stop_storers(struct fl_kafka *k)
 {
-    if (!k->storer_started)
-        return;
     pthread_mutex_lock(&k->mu);
     k->stop = 1;
     pthread_cond_broadcast(&k->cv);
     pthread_mutex_unlock(&k->mu);
-    pthread_join(k->storer, NULL);
-    k->storer_started = 0;
+    for (int i = 0; i < k->n_storers; i++)
+        pthread_join(k->storers[i], NULL);
+    k->n_storers = 0;
 }
 
 
 static void
 free_kafka(struct fl_kafka *k)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < BATCHES; i++) {
         batch_clear(k, &k->bufs[i]);
         fl_gather_free(&k->bufs[i].g);
+        fl_buf_free(&k->bufs[i].hold);
         fl_free(k->bufs[i].parts);
     }
     if (k->seek_back != NULL)
@@ -1074,7 +1149,8 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
         return fl_err_set(err, -EINVAL, "the Kafka source needs the pipeline");
     }
     k->env = *env;
-    for (int i = 0; i < 2; i++)
+    k->poison = UINT64_MAX;
+    for (int i = 0; i < BATCHES; i++)
         fl_gather_init(&k->bufs[i].g, env->dedupe,
                        env->cfg->dedupe_wait * 1000);
     k->cur = &k->bufs[0];
@@ -1117,12 +1193,15 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
     k->queue = rd_kafka_queue_get_consumer(k->rk);
     if ((rc = subscribe(k->rk, cfg->kafka_topics, err)) < 0)
         goto fail;
-    if ((rc = pthread_create(&k->storer, NULL, storer_main, k)) != 0) {
-        rc = fl_err_set(err, -rc, "cannot start the Kafka thread: %s",
-                        fl_strerror(-rc));
-        goto fail;
+    for (int i = 0; i < STORERS; i++) {
+        if ((rc = pthread_create(&k->storers[i], NULL, storer_main, k))
+            != 0) {
+            rc = fl_err_set(err, -rc, "cannot start the Kafka thread: %s",
+                            fl_strerror(-rc));
+            goto fail;
+        }
+        k->n_storers++;
     }
-    k->storer_started = 1;
     if ((rc = pthread_create(&k->thread, NULL, kafka_main, k)) != 0) {
         rc = fl_err_set(err, -rc, "cannot start the Kafka thread: %s",
                         fl_strerror(-rc));
@@ -1133,7 +1212,7 @@ fl_kafka_start(const struct fl_source_env *env, struct fl_kafka **out,
     *out = k;
     return FL_OK;
 fail:
-    stop_storer(k);
+    stop_storers(k);
     if (k->queue != NULL)
         rd_kafka_queue_destroy(k->queue);
     if (k->rk != NULL)
@@ -1153,7 +1232,7 @@ fl_kafka_stop(struct fl_kafka *k)
      * every batch flushed by the thread. */
     rd_kafka_queue_destroy(k->queue);
     rd_kafka_consumer_close(k->rk);
-    stop_storer(k);
+    stop_storers(k);
     rd_kafka_destroy(k->rk);
     free_kafka(k);
 }
