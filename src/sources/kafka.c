@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * kafka.c -- the Kafka source (see kafka.h): one consumer thread.
+ * kafka.c -- the Kafka source (see kafka.h): one consumer thread, two
+ * storer threads.
  *
  * It polls messages into a batch -- one gather (gather.h) for all its
  * partitions, so that a batch is made durable with one write-ahead-log
@@ -9,7 +10,8 @@
  * payload, whose undecodable messages go to the errors file with their
  * reason). A batch ends at kafka.batch_records messages, when the topic
  * has had nothing for 100 ms, and before the group takes partitions away
- * (the rebalance callback). Then:
+ * (the rebalance callback). Then, on a storer thread (two batches are
+ * stored at once; each is committed after every batch read before it):
  *
  *   1. the batch goes to the pipeline as one body, held
  *      (pipeline/held.c): durable in the write-ahead log, with a line per
