@@ -31,6 +31,14 @@ produce() {
     done
     return 1
 }
+# mock_cmd NAME COMMAND ANSWER: a command to the cluster; waits for its answer.
+mock_cmd() {
+    local fd
+    fd=$(eval echo "\$CTL_$1")
+    echo "$2" >&"$fd"
+    for _ in $(seq 1 100); do grep -q "^$3" "$1.out" && return 0; sleep 0.05; done
+    return 1
+}
 rows="SELECT count(*), sum(hash(account_id, interface_id, srcaddr, dstaddr, srcport, dstport, protocol, packets, bytes, start, \"end\", action))::VARCHAR FROM flow_logs"
 # truth N FILE...: count and row hash of the lines through `convert`.
 truth() {

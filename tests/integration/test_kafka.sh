@@ -109,6 +109,30 @@ kill -TERM "$PID"; wait "$PID"
 expect_eq "every message once after the retries (count, row hash)" \
     "$("$FLOWLAKE" query --archive F --output csv "$rows" | tail -n 1)" "$want5"
 
+# ---- commits that fail: refused (dropped, read again) or timed out ------
+# The group refuses the first commit (ILLEGAL_GENERATION, as when the
+# partitions went to another consumer): the batch is asked about, dropped
+# and read again, and so is the batch stored beside it. Then two commits
+# time out (REQUEST_TIMED_OUT; librdkafka retries those itself): nothing
+# lost or doubled either way.
+"$FLOWLAKE" generate --seed 71 --records 6000 --start 2024-05-01 --span 1h >m7.log 2>/dev/null
+start_mock seven flows 4
+mock_cmd seven "fail_commits 22 1" "failing 1" || fail "the cluster takes fail_commits"
+A=R start_server --set "kafka.brokers=$BROKERS" --set kafka.topics=flows "${KAFKA_SETS[@]}" --set kafka.batch_records=1000
+produce seven m7.log
+wait_count 6000 && ok "a refused commit: every message there" \
+    || fail "a refused commit: every message there" "$(query 'SELECT count(*) FROM flow_logs')"
+expect_contains "... the group was asked" "$(cat serve.err)" "asking the group whether it went through"
+expect_contains "... and the batch dropped, read again" "$(cat serve.err)" "its commit did not go through; dropped, Kafka delivers it again"
+mock_cmd seven "fail_commits 7 2" "failing 2"
+"$FLOWLAKE" generate --seed 72 --records 3000 --start 2024-05-01 --span 1h >m8.log 2>/dev/null
+produce seven m8.log
+wait_count 9000 && ok "timed-out commits: every message there" \
+    || fail "timed-out commits: every message there" "$(query 'SELECT count(*) FROM flow_logs')"
+kill -TERM "$PID"; wait "$PID"
+expect_eq "... each once (count, row hash)" \
+    "$("$FLOWLAKE" query --archive R --output csv "$rows" | tail -n 1)" "$(truth 78 m7.log m8.log)"
+
 # ---- CloudWatch Logs payloads, and one that is not -----------------------
 start_mock three cwl 1
 printf '%s\n' '{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/vpc/flows","logStream":"eni-0a1b2c3d-all","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1714521600000,"message":"2 123456789012 eni-0a1b2c3d 10.0.0.1 10.0.0.2 443 49152 6 10 840 1714521600 1714521660 ACCEPT OK"},{"id":"2","timestamp":1714521600000,"message":"2 123456789012 eni-0a1b2c3d 10.0.0.3 10.0.0.2 443 49153 6 1 40 1714521600 1714521660 REJECT OK"}]}' \

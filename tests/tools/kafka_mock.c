@@ -17,6 +17,10 @@
  *                  own (a new group, from the earliest offset, doing
  *                  nothing with them) and answers "consumed N in S s":
  *                  the cluster's own pace, for the benchmarks
+ *   fail_commits CODE N
+ *                  the next N offset commits of any consumer are answered
+ *                  with Kafka error CODE (22 ILLEGAL_GENERATION: refused;
+ *                  7 REQUEST_TIMED_OUT: no answer); answers "failing N"
  *
  * It ends (and the cluster with it) at end of input.
  */
@@ -120,6 +124,24 @@ consume(const char *bootstraps, const char *topic, long want, double *secs)
 }
 
 
+/* "CODE N": the next N OffsetCommit requests fail with CODE. */
+static int
+fail_commits(rd_kafka_mock_cluster_t *mc, const char *args, long *n)
+{
+    char *end;
+    long code = strtol(args, &end, 10);
+    *n = strtol(end, &end, 10);
+    if (code <= 0 || *n <= 0 || *n > 100 || *end != '\0')
+        return -1;
+    rd_kafka_resp_err_t errs[100];
+    for (long i = 0; i < *n; i++)
+        errs[i] = (rd_kafka_resp_err_t)code;
+    rd_kafka_mock_push_request_errors_array(mc, 8 /* OffsetCommit */,
+                                            (size_t)*n, errs);
+    return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -170,6 +192,9 @@ main(int argc, char **argv)
                    && consume(rd_kafka_mock_cluster_bootstraps(mc), topic, n,
                               &secs) == 0) {
             printf("consumed %ld in %.3f s\n", n, secs);
+        } else if (strncmp(cmd, "fail_commits ", 13) == 0
+                   && fail_commits(mc, cmd + 13, &n) == 0) {
+            printf("failing %ld\n", n);
         } else {
             printf("error %s\n", cmd);
             status = 1;
