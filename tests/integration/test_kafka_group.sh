@@ -60,6 +60,14 @@ wait_settled() {
     done
     return 1
 }
+# after_death DEAD LIVE LIVE_LOG RUN: LIVE is given all four partitions and
+# reads what is left; then DEAD starts again, as run RUN.
+after_death() {
+    wait_log "$3" 'assigned 4 partition' \
+        && ok "$2 takes $1's partitions" || fail "$2 takes $1's partitions" "$(tail -5 "$3")"
+    wait_settled "$(eval echo "\$URL_$2")"
+    start_q "$1" "$4"
+}
 # union: count and row hash of the two archives together.
 union() {
     local c1 h1 c2 h2
@@ -76,10 +84,7 @@ produce grp g1.log
 wait "$PID_Q1"; st=$?
 expect_status "Q1 dies between its batch durable and committed" 137 $st
 # After the session timeout the group gives Q2 all four partitions.
-wait_log Q2-1.log 'assigned 4 partition' \
-    && ok "Q2 takes Q1's partitions" || fail "Q2 takes Q1's partitions" "$(tail -5 Q2-1.log)"
-wait_settled "$URL_Q2"
-start_q Q1 2
+after_death Q1 Q2 Q2-1.log 2
 wait_log Q1-2.log 'stored before the last stop: its commit did not go through; dropped' \
     && ok "restarted, Q1 drops the batch Q2 stored (its commit never happened)" \
     || fail "restarted, Q1 drops the batch Q2 stored (its commit never happened)" "$(grep kafka Q1-2.log | tail -5)"
@@ -94,10 +99,7 @@ wait_log Q1-2.log 'assigned [1-9] partition' 2
 produce grp g2.log
 wait "$PID_Q2"; st=$?
 expect_status "Q2 dies after its commit went through, before the batch counted" 137 $st
-wait_log Q1-2.log 'assigned 4 partition' \
-    && ok "Q1 takes Q2's partitions" || fail "Q1 takes Q2's partitions" "$(tail -5 Q1-2.log)"
-wait_settled "$URL_Q1"
-start_q Q2 3
+after_death Q2 Q1 Q1-2.log 3
 wait_log Q2-3.log 'stored before the last stop: its commit went through; kept' \
     && ok "restarted, Q2 keeps its batch (the tenure after its own began past it)" \
     || fail "restarted, Q2 keeps its batch" "$(grep kafka Q2-3.log | tail -5)"
