@@ -621,12 +621,9 @@ judge_hold(struct fl_kafka *k, const char *hold, enum fl_tenure_verdict *v)
 }
 
 
-/* Settles held request id as verdict v says, retrying while the log
- * fails. Returns 0, or <0 if the server stopped first (it stays held for
- * the next start). */
-static int
-settle(struct fl_kafka *k, uint64_t id, enum fl_tenure_verdict v,
-       const char *what)
+/* Says what the group's answer means for the batch `what`. */
+static void
+log_verdict(const char *what, enum fl_tenure_verdict v)
 {
     if (v == FL_TENURE_UNKNOWN)
         fl_log(FL_LOG_WARN, "kafka", "%s: whether its commit went through "
@@ -635,6 +632,19 @@ settle(struct fl_kafka *k, uint64_t id, enum fl_tenure_verdict v,
     else if (v == FL_TENURE_DROP)
         fl_log(FL_LOG_INFO, "kafka", "%s: its commit did not go through; "
                "dropped, Kafka delivers it again", what);
+    else
+        fl_log(FL_LOG_INFO, "kafka", "%s: its commit went through; kept",
+               what);
+}
+
+
+/* Settles held request id as verdict v says, retrying while the log
+ * fails. Returns 0, or <0 if the server stopped first (it stays held for
+ * the next start). */
+static int
+settle(struct fl_kafka *k, uint64_t id, enum fl_tenure_verdict v,
+       const char *what)
+{
     int logged = 0;
     for (;;) {
         struct fl_err err = FL_ERR_INIT;
@@ -696,8 +706,11 @@ commit_batch_turn(struct fl_kafka *k, struct batch *b, int poisoned)
     if (poisoned) {
         /* An earlier batch is read again from before this one's messages:
          * committing this one would commit past them. */
-        if (b->held_id != 0)
+        if (b->held_id != 0) {
+            fl_log(FL_LOG_INFO, "kafka", "%s: read again with the batch "
+                   "before it; dropped", what);
             (void)settle(k, b->held_id, FL_TENURE_DROP, what);
+        }
         return 1;
     }
     if (!b->stored) {
@@ -744,6 +757,7 @@ commit_batch_turn(struct fl_kafka *k, struct batch *b, int poisoned)
                rd_kafka_err2str(e));
         if (judge_until_known(k, b->hold.p, &v) < 0)
             return 0;                   /* stopping: the next start */
+        log_verdict(what, v);
     }
     return settle(k, b->held_id, v, what) == 0 && v == FL_TENURE_DROP;
 }
@@ -931,9 +945,7 @@ settle_leftover(void *ctx, uint64_t id, const char *hold, uint64_t records)
     char what[96];
     snprintf(what, sizeof what, "a batch of %llu record(s) stored before "
              "the last stop", (unsigned long long)records);
-    if (v == FL_TENURE_KEEP)
-        fl_log(FL_LOG_INFO, "kafka", "%s: its commit went through; kept",
-               what);
+    log_verdict(what, v);
     (void)settle(lo->k, id, v, what);
 }
 
