@@ -125,4 +125,6 @@ expect_eq "... each line read in its format" \
 10.0.7.1,10.8.0.7,REJECT,
 10.0.7.2,10.8.0.7,ACCEPT,
 10.0.7.3,10.9.0.1,ACCEPT,555555555555"
+kill -TERM "$PID"; wait "$PID"; st=$?
+expect_status "the server stops cleanly" 0 $st
 finish
