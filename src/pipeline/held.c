@@ -229,6 +229,19 @@ append_settle(struct fl_pipeline *pl, uint64_t id, int keep,
 }
 
 
+void
+fl_held_forget(struct fl_pipeline *pl, uint64_t id)
+{
+    uint64_t seq = 0, arrival_ms;
+    fl_held_free(fl_held_take(pl, id));
+    pthread_mutex_lock(&pl->append_mu);
+    int rc = append_settle(pl, id, 0, &arrival_ms, &seq);
+    pthread_mutex_unlock(&pl->append_mu);
+    if (rc == 0)
+        (void)fl_wal_commit(pl->wal, seq);
+}
+
+
 int
 fl_pipeline_settle(struct fl_pipeline *pl, uint64_t id, int keep,
                    struct fl_err *err)

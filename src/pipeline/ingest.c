@@ -336,7 +336,7 @@ durable_buffer(struct fl_pipeline *pl, enum fl_source_kind kind,
                struct fl_ingest_result *res)
 {
     struct fl_wal_stats ws;
-    uint64_t last_seq = 0;
+    uint64_t last_seq = 0, first_seq = 0;
     unsigned char *keybuf = NULL, *provbuf = NULL;
     size_t prov_max, spec_max;
     int rc = FL_OK;
@@ -375,8 +375,9 @@ durable_buffer(struct fl_pipeline *pl, enum fl_source_kind kind,
             .hold = hold,
         };
         rc = append_pieces(pl, &rq, &last_seq);
+        first_seq = rq.first_seq;
         if (rc == 0 && hold != NULL)
-            *held_id = rq.first_seq;
+            *held_id = first_seq;
     }
     fl_free(cuts);
     fl_free(keybuf);
@@ -385,11 +386,11 @@ durable_buffer(struct fl_pipeline *pl, enum fl_source_kind kind,
         return rc;             /* already explained (too big) */
     if (rc == 0 && last_seq > 0)
         rc = fl_wal_commit(pl->wal, last_seq);
-    if (rc < 0 && hold != NULL && *held_id != 0) {
-        /* Not durable: not held either. (A commit failure fails the log
-         * for good, so nothing after it can be stored and committed
-         * beside a copy of these records that recovery might find.) */
-        fl_held_free(fl_held_take(pl, *held_id));
+    if (rc < 0 && hold != NULL && first_seq != 0) {
+        /* Not stored, so not held either: its source reads it again. What
+         * of it reached the log must not come back held after a crash,
+         * beside the copy stored then. */
+        fl_held_forget(pl, first_seq);
         *held_id = 0;
     }
     if (rc == FL_EAGAIN) {

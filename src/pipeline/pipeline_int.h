@@ -109,6 +109,10 @@ int  fl_held_add(struct fl_pipeline *pl, uint64_t id, const char *hold,
  * held). */
 struct fl_held *fl_held_take(struct fl_pipeline *pl, uint64_t id);
 void fl_held_free(struct fl_held *h);
+/* held.c: request id failed after its first record reached the log:
+ * forgotten, and a durable settle record says it was dropped (best
+ * effort: when the log itself failed, nothing is stored after it). */
+void fl_held_forget(struct fl_pipeline *pl, uint64_t id);
 /* held.c: the requests waiting to be settled, and their records. */
 void fl_held_stats(struct fl_pipeline *pl, uint64_t *requests,
                    uint64_t *records);

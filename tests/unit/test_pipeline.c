@@ -404,6 +404,51 @@ test_held_requests(void)
 }
 
 
+/* A held ingest that fails -- out of memory at each allocation in turn --
+ * is never held, and never comes back held or buffered after a restart:
+ * its source reads it again, and a copy would be stored beside that. */
+static void
+test_held_failure_not_held(void)
+{
+    struct seen seen = { .persisted = UINT64_MAX };
+    struct rig r;
+    setup();
+    rig_open(&r, &seen);
+    size_t failed = 0;
+    for (uint64_t nth = 1;; nth++) {
+        struct fl_ingest_result res;
+        uint64_t id = 7;
+        fl_mem_fail_after(nth);
+        fl_pipeline_ingest_held(r.pl, FL_SOURCE_KAFKA, "kafka test",
+                                LINE(1) LINE(2), strlen(LINE(1) LINE(2)),
+                                NULL, 0, "flows 0 5 6 a1 -\n", &id, &res);
+        uint64_t attempts = fl_mem_fail_after(0);
+        if (res.err.code == 0) {
+            CHECK(id > 0);
+            CHECK_EQ_INT(fl_pipeline_each_held(r.pl, NULL, NULL), 1);
+            CHECK(nth > attempts);           /* no allocation failed */
+            struct fl_err err = FL_ERR_INIT;
+            CHECK_EQ_INT(fl_pipeline_settle(r.pl, id, 0, &err), 0);
+            break;
+        }
+        failed++;
+        CHECK_EQ_INT(id, 0);
+        CHECK_EQ_INT(fl_pipeline_each_held(r.pl, NULL, NULL), 0);
+    }
+    CHECK(failed > 0);
+    rig_close(&r, 0);
+    struct seen back = { .persisted = UINT64_MAX };
+    rig_open(&r, &back);
+    CHECK_EQ_INT(fl_pipeline_each_held(r.pl, NULL, NULL), 0);
+    CHECK_EQ_INT(back.replayed_records, 0);
+    struct fl_pipeline_stats st;
+    fl_pipeline_stats(r.pl, &st);
+    CHECK_EQ_INT(st.buffer.records, 0);
+    rig_close(&r, 0);
+    teardown();
+}
+
+
 static void
 test_bad_bodies(void)
 {
@@ -468,6 +513,7 @@ FL_TEST_MAIN(
     FL_TEST(test_replay_unpublished),
     FL_TEST(test_checkpoint_waits_for_tap),
     FL_TEST(test_held_requests),
+    FL_TEST(test_held_failure_not_held),
     FL_TEST(test_bad_bodies),
     FL_TEST(test_create_fails_with_message)
 )
