@@ -51,6 +51,15 @@ fl_time_now(void)
 }
 
 
+uint64_t
+fl_time_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+
 double
 fl_time_mono(void)
 {

@@ -36,6 +36,8 @@ int fl_time_parse_iso8601(const char *s, size_t len, int flags,
 /* Wall-clock seconds since the epoch, and a monotonic clock in seconds. */
 int64_t fl_time_now(void);
 double  fl_time_mono(void);
+/* Wall-clock milliseconds since the epoch. */
+uint64_t fl_time_now_ms(void);
 
 /* The time ms milliseconds from now on clock (CLOCK_REALTIME for a
  * default condition variable, CLOCK_MONOTONIC for one set to it), as

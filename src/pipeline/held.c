@@ -34,11 +34,11 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "../core/fl_error.h"
 #include "../core/fl_log.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_time.h"
 #include "pipeline_int.h"
 #include "walrec.h"
 
@@ -215,12 +215,8 @@ static int
 append_settle(struct fl_pipeline *pl, uint64_t id, int keep,
               uint64_t *arrival_ms, uint64_t *seq)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     struct fl_walrec_settle st = {
-        .id = id, .keep = keep,
-        .arrival_ms = (uint64_t)now.tv_sec * 1000
-                    + (uint64_t)now.tv_nsec / 1000000,
+        .id = id, .keep = keep, .arrival_ms = fl_time_now_ms(),
     };
     unsigned char rec[FL_WALREC_SETTLE_SIZE];
     fl_walrec_settle_encode(&st, rec);

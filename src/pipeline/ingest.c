@@ -35,11 +35,11 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "../config/config.h"
 #include "../core/fl_error.h"
 #include "../core/fl_mem.h"
+#include "../core/fl_time.h"
 #include "../ingest/gunzip.h"
 #include "../parse/batch.h"
 #include "../parse/format.h"
@@ -272,10 +272,7 @@ append_pieces(struct fl_pipeline *pl, struct request_pieces *rq,
     pthread_mutex_lock(&pl->append_mu);
     /* Stamped under the lock: arrival times then grow with WAL order,
      * which the arrival-time metric windows rely on. */
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    uint64_t arrival_ms = (uint64_t)now.tv_sec * 1000
-                        + (uint64_t)now.tv_nsec / 1000000;
+    uint64_t arrival_ms = fl_time_now_ms();
     struct fl_buffer_block *blk = list;
     for (size_t i = 0; i < rq->n_cuts && rc == 0; i++, blk = blk->next) {
         const char *spec = rq->cuts[i].spec;
